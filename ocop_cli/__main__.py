@@ -1,0 +1,5 @@
+"""`python -m ocop_cli`."""
+
+from ocop_cli.cli import main
+
+main()

@@ -1,0 +1,403 @@
+"""The `ocop` command: parse arguments, ask the core, render. Each command is a few lines.
+
+Options every command shares (`--data`, `--plan`, `--as-of`, `--lang`, `--no-color`) are added
+by `command`, which also turns any `OcopError` into one message on stderr and its exit code.
+"""
+
+
+import datetime as dt
+import functools
+import inspect
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+from ocop_cli.errors import OcopError, UsageError
+from ocop_cli.i18n import _, set_language
+
+app = typer.Typer(
+    name="ocop",
+    help="Track the OCOP implementation plan of Hải Dương (Kế hoạch 1819/KH-UBND) from plain "
+    "YAML files.",
+    add_completion=True,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    md = "md"
+
+
+class Role(StrEnum):
+    lead = "lead"
+    partner = "partner"
+    any = "any"
+
+
+class Status(StrEnum):
+    not_started = "not_started"
+    in_progress = "in_progress"
+    done = "done"
+    cancelled = "cancelled"
+
+
+class Session:
+    """The options every command shares, and the workspace they point to (found lazily)."""
+
+    def __init__(self, data: str | None, plan: int | None, as_of: str | None,
+                 no_color: bool) -> None:
+        self.data = data
+        self.year = plan
+        self.as_of = parse_date(as_of, "--as-of") if as_of else dt.date.today()
+        self.no_color = no_color
+        self._workspace: Any = None
+
+    @property
+    def workspace(self) -> Any:
+        from ocop_cli import storage
+
+        if self._workspace is None:
+            self._workspace = storage.locate(self.data)
+            if self._workspace.created:
+                say(_("Created your workspace in {root} from the bundled 2019 plan.").format(
+                    root=self._workspace.root), err=True)
+        return self._workspace
+
+    def load(self) -> Any:
+        from ocop_cli import storage
+
+        return storage.load(self.workspace, self.year)
+
+    def states(self, loaded: Any) -> Any:
+        from ocop_cli.state import state_as_of
+
+        return state_as_of(loaded.plan, loaded.entries, self.as_of)
+
+    def record(self, decide: Callable[..., Any], by: str | None) -> Any:
+        """Under the lock: load, decide the entries from the current state, append them."""
+        from ocop_cli import record, storage
+
+        ws = self.workspace
+        who = record.recorder(by)
+        with storage.locked(ws):
+            loaded = storage.load(ws, self.year)
+            outcome = decide(loaded, self.states(loaded), who)
+            if outcome.entries:
+                storage.append(storage.recorder_file(ws, who), outcome.entries)
+        for message in outcome.messages:
+            say(message)
+        return outcome
+
+
+def parse_date(text: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(_("{option}: {text!r} is not a date; expected YYYY-MM-DD, e.g. "
+                           "2019-09-15").format(option=option, text=text)) from None
+
+
+def say(message: str, err: bool = False) -> None:
+    from ocop_cli.render import stdout
+    from ocop_cli.text import visible
+
+    stream = sys.stderr if err else stdout()
+    stream.write(visible(message) + "\n")
+
+
+def fail(error: OcopError) -> None:
+    from ocop_cli.text import visible
+
+    lines = [_("error: {message}").format(message=error.message)]
+    if error.hint:
+        lines.append(error.hint)
+    sys.stderr.write("".join(f"ocop: {visible(line)}\n" for line in lines))
+    raise typer.Exit(error.exit_code)
+
+
+_COMMON = [
+    inspect.Parameter("data", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+        str | None, typer.Option("--data", envvar="OCOP_DATA", metavar="DIR",
+                                 help="Workspace folder (default: found upward, else per-user)",
+                                 show_envvar=True)]),
+    inspect.Parameter("plan", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+        int | None, typer.Option("--plan", metavar="YEAR",
+                                 help="Which plan of the workspace (default: the latest)")]),
+    inspect.Parameter("as_of", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+        str | None, typer.Option("--as-of", envvar="OCOP_AS_OF", metavar="YYYY-MM-DD",
+                                 help="The day the state is computed for (default: today)")]),
+    inspect.Parameter("lang", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+        str | None, typer.Option("--lang", envvar="OCOP_LANG", metavar="vi|en",
+                                 help="Language of messages (default: from the locale)")]),
+    inspect.Parameter("no_color", inspect.Parameter.KEYWORD_ONLY, default=False,
+                      annotation=Annotated[bool, typer.Option("--no-color",
+                                                              help="No colours")]),
+]
+
+
+def command(name: str | None = None, **settings: Any) -> Callable[[Callable[..., Any]], Any]:
+    """Register a command that takes a `Session` first, plus the shared options."""
+
+    def register(fn: Callable[..., Any]) -> Any:
+        signature = inspect.signature(fn)
+        own = list(signature.parameters.values())[1:]
+
+        @functools.wraps(fn)
+        def run(**kwargs: Any) -> Any:
+            common = {p.name: kwargs.pop(p.name) for p in _COMMON}
+            try:
+                set_language(common.pop("lang"))
+                session = Session(**common)
+                return fn(session, **kwargs)
+            except OcopError as error:
+                fail(error)
+            except BrokenPipeError:
+                sys.stderr.close()
+                raise typer.Exit(0) from None
+            except KeyboardInterrupt:
+                raise typer.Exit(130) from None
+
+        run.__signature__ = signature.replace(parameters=own + _COMMON)  # type: ignore[attr-defined]
+        del run.__wrapped__
+        return app.command(name, **settings)(run)
+
+    return register
+
+
+def main() -> None:
+    try:
+        app()
+    except OcopError as error:  # pragma: no cover - raised outside a command
+        try:
+            fail(error)
+        except typer.Exit as done:
+            sys.exit(done.exit_code)
+
+
+# --- listing -------------------------------------------------------------------------------
+
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table, json, csv or md")]
+
+
+@command("tasks")
+def tasks(
+    s: Session,
+    month: Annotated[int | None, typer.Option("--month", "-m", min=1, max=12,
+                                              help="Active in this month of the plan year")] = None,
+    agency: Annotated[str | None, typer.Option("--agency", "-a",
+                                               help="Lead or partner, as typed")] = None,
+    role: Annotated[Role, typer.Option("--role", help="With --agency: lead, partner or any")
+                    ] = Role.any,
+    status: Annotated[list[Status] | None, typer.Option("--status", "-s",
+                                                        help="Only these (repeatable)")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue tasks")] = False,
+    due: Annotated[bool, typer.Option("--due", help="Only tasks due this month")] = False,
+    place: Annotated[str | None, typer.Option("--place", help="A district unit or agency")
+                     ] = None,
+    grep: Annotated[str | None, typer.Option("--grep", help="Text in the title (accents "
+                                             "optional)")] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """List the plan's tasks with their state, filtered.
+
+    Example: ocop tasks --month 7 --agency "so nn va ptnt" --format json
+    """
+    from ocop_cli import views
+    from ocop_cli.query import Filters
+
+    loaded = s.load()
+    directory = loaded.directory
+    filters = Filters(
+        month=month, role=role.value, statuses=tuple(x.value for x in status or ()),
+        overdue=overdue, due=due, grep=grep,
+        agency=directory.resolve(agency).id if agency else None,
+        place=directory.resolve(place).id if place else None,
+    )
+    views.task_list(loaded, s.states(loaded), filters, fmt.value, s.as_of, s.no_color)
+
+
+@command("check")
+def check(s: Session) -> None:
+    """Validate every file of the workspace; list every problem. Exit 0 when clean, 3 if not.
+
+    Example: ocop check --data ./ocop-data
+    """
+    from ocop_cli import views
+
+    raise typer.Exit(views.check(s.workspace))
+
+
+@command("init")
+def init(
+    s: Session,
+    folder: Annotated[str | None, typer.Argument(help="Where (default: this folder)")] = None,
+) -> None:
+    """Create a workspace from the bundled 2019 plan.
+
+    Example: ocop init ./ocop-data
+    """
+    from pathlib import Path
+
+    from ocop_cli.storage import init_workspace
+
+    ws = init_workspace(Path(folder or "."))
+    say(_("Workspace ready in {root}").format(root=ws.root))
+
+
+# --- recording -----------------------------------------------------------------------------
+
+ByOpt = Annotated[str | None, typer.Option("--by", help="Who reports it (default: OCOP_USER, "
+                                           "git user.name, login)")]
+RefOpt = Annotated[str | None, typer.Option("--ref", help="Proof: a document number")]
+NoteOpt = Annotated[str | None, typer.Option("--note", help="A remark")]
+DateOpt = Annotated[str | None, typer.Option("--date", metavar="YYYY-MM-DD",
+                                             help="When it took effect (default: the as-of date)")]
+PlaceOpt = Annotated[str | None, typer.Option("--place", "-p", help="District unit or agency "
+                                              "where it happened")]
+TaskArg = Annotated[str, typer.Argument(metavar="ID", help="Task id, e.g. 5 or 1.2")]
+
+
+def _stamp(s: Session, who: str, date: str | None, ref: str | None, note: str | None) -> Any:
+    from ocop_cli.record import Stamp
+
+    return Stamp(date=parse_date(date, "--date") if date else s.as_of, by=who, ref=ref,
+                 note=note)
+
+
+def _place(loaded: Any, place: str | None) -> str | None:
+    return loaded.directory.resolve(place).id if place else None
+
+
+@command("done")
+def done(s: Session, task_id: TaskArg,
+         qty: Annotated[int | None, typer.Option("--qty", min=0, help="Quantity achieved")] = None,
+         place: PlaceOpt = None, by: ByOpt = None, ref: RefOpt = None, note: NoteOpt = None,
+         date: DateOpt = None) -> None:
+    """Mark a task done (a parent: all its open sub-rows).
+
+    Example: ocop done 5 --ref 123/BC-SNN
+    """
+    from ocop_cli import record
+
+    s.record(lambda loaded, states, who: record.done(
+        loaded, states, task_id, _stamp(s, who, date, ref, note), qty, _place(loaded, place)), by)
+
+
+@command("progress")
+def progress(s: Session, task_id: TaskArg,
+             qty: Annotated[int, typer.Argument(metavar="QTY", min=1, help="How many more")],
+             place: PlaceOpt = None, by: ByOpt = None, ref: RefOpt = None, note: NoteOpt = None,
+             date: DateOpt = None) -> None:
+    """Record part of a task's quantity.
+
+    Example: ocop progress 1.2 5 --place "Gia Lộc"
+    """
+    from ocop_cli import record
+
+    s.record(lambda loaded, states, who: record.progress(
+        loaded, states, task_id, qty, _stamp(s, who, date, ref, note), _place(loaded, place)), by)
+
+
+@command("start")
+def start(s: Session, task_id: TaskArg, by: ByOpt = None, ref: RefOpt = None,
+          note: NoteOpt = None, date: DateOpt = None) -> None:
+    """Mark a task started.
+
+    Example: ocop start 2
+    """
+    from ocop_cli import record
+
+    s.record(lambda loaded, states, who: record.start(
+        loaded, states, task_id, _stamp(s, who, date, ref, note)), by)
+
+
+@command("reopen")
+def reopen(s: Session, task_id: TaskArg, by: ByOpt = None, ref: RefOpt = None,
+           note: NoteOpt = None, date: DateOpt = None) -> None:
+    """Reopen a task that was done or cancelled.
+
+    Example: ocop reopen 4 --note "thiếu bản in"
+    """
+    from ocop_cli import record
+
+    s.record(lambda loaded, states, who: record.reopen(
+        loaded, states, task_id, _stamp(s, who, date, ref, note)), by)
+
+
+@command("cancel")
+def cancel(s: Session, task_id: TaskArg,
+           note: Annotated[str, typer.Option("--note", help="Why (required)")],
+           by: ByOpt = None, ref: RefOpt = None, date: DateOpt = None) -> None:
+    """Cancel a task, saying why.
+
+    Example: ocop cancel 9 --note "không bố trí được kinh phí"
+    """
+    from ocop_cli import record
+
+    s.record(lambda loaded, states, who: record.cancel(
+        loaded, states, task_id, _stamp(s, who, date, ref, note)), by)
+
+
+@command("note")
+def note(s: Session, task_id: TaskArg,
+         text: Annotated[str, typer.Argument(metavar="TEXT", help="The note")],
+         by: ByOpt = None, ref: RefOpt = None, date: DateOpt = None) -> None:
+    """Attach a note to a task.
+
+    Example: ocop note 10 "đã có 4 HTX nộp hồ sơ"
+    """
+    from ocop_cli import record
+
+    s.record(lambda loaded, states, who: record.note(
+        loaded, task_id, _stamp(s, who, date, ref, text)), by)
+
+
+@command("undo")
+def undo(s: Session, by: ByOpt = None) -> None:
+    """Reverse the latest entry by appending its undoing; repeat to walk back further.
+
+    Example: ocop undo
+    """
+    from ocop_cli import record
+
+    s.record(lambda loaded, states, who: record.undo(
+        loaded, _stamp(s, who, None, None, None)), by)
+
+
+@command("history")
+def history(s: Session,
+            task_id: Annotated[str | None, typer.Argument(metavar="[ID]", help="Only this task "
+                                                          "and its sub-rows")] = None,
+            fmt: FormatOpt = Format.table) -> None:
+    """The recorded entries, oldest first; undone ones marked.
+
+    Example: ocop history 1.2 --format csv
+    """
+    from ocop_cli import views
+
+    views.history(s.load(), task_id, fmt.value, s.no_color)
+
+
+@command("show")
+def show(s: Session, task_id: TaskArg, fmt: FormatOpt = Format.table) -> None:
+    """Everything about one task: plan data, state, per-place breakdown, history.
+
+    Example: ocop show 1.2
+    """
+    from ocop_cli import views
+
+    loaded = s.load()
+    views.show(loaded, s.states(loaded), task_id, fmt.value, s.as_of, s.no_color)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,95 @@
+"""The agency directory: find one agency however a person types its name."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cached_property
+
+from ocop_cli.errors import NotFound
+from ocop_cli.i18n import _
+from ocop_cli.model import Agency
+from ocop_cli.text import clean, fold, sort_key
+
+
+class Ambiguous(NotFound):
+    """A name that fits more than one agency; carries the candidates."""
+
+    def __init__(self, name: str, candidates: list[Agency]) -> None:
+        self.candidates = candidates
+        names = ", ".join(a.short for a in candidates)
+        super().__init__(
+            _("{name!r} fits several agencies: {names}").format(name=name, names=names),
+            hint=_("Give more of the name, or one of: {names}").format(names=names),
+        )
+
+
+class Directory:
+    def __init__(self, agencies: Iterable[Agency]) -> None:
+        self.agencies = tuple(agencies)
+        self.by_id = {a.id: a for a in self.agencies}
+
+    @cached_property
+    def _folded(self) -> dict[str, list[Agency]]:
+        index: dict[str, list[Agency]] = {}
+        for agency in self.agencies:
+            for key in {fold(s) for s in (*agency.spellings, agency.id)}:
+                index.setdefault(key, []).append(agency)
+        return index
+
+    def get(self, agency_id: str) -> Agency:
+        return self.by_id[agency_id]
+
+    def short(self, agency_id: str | None) -> str | None:
+        return self.by_id[agency_id].short if agency_id in self.by_id else agency_id
+
+    def candidates(self, name: str) -> list[Agency]:
+        """Every agency the name could mean, the best kind of match first."""
+        text = clean(name).rstrip(",;").strip()
+        if text in self.by_id:
+            return [self.by_id[text]]
+        exact = [a for a in self.agencies if text in a.spellings]
+        if len(exact) == 1:
+            return exact
+        key = fold(text)
+        if key in self._folded:
+            return self._folded[key]
+        words = key.split()
+        if not words:
+            return []
+        found = [
+            agency
+            for agency in self.agencies
+            if any(_has_words(fold(s).split(), words) for s in agency.spellings)
+        ]
+        return sorted(found, key=lambda a: sort_key(a.short))
+
+    def resolve(self, name: str) -> Agency:
+        found = self.candidates(name)
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise Ambiguous(name, found)
+        raise NotFound(_("no agency is called {name!r}").format(name=name),
+                       hint=self.suggest(name))
+
+    def suggest(self, name: str) -> str | None:
+        import difflib
+
+        spellings = {fold(s): a.short for a in self.agencies for s in a.spellings}
+        close = difflib.get_close_matches(fold(name), spellings, n=3, cutoff=0.5)
+        if not close:
+            return None
+        names = list(dict.fromkeys(spellings[c] for c in close))
+        return _("Did you mean: {names}?").format(names=", ".join(names))
+
+
+def _has_words(haystack: list[str], words: list[str]) -> bool:
+    """Every typed word starts a word of the name, in order: `so tai` finds `Sở Tài chính`."""
+    position = 0
+    for word in words:
+        while position < len(haystack) and not haystack[position].startswith(word):
+            position += 1
+        if position == len(haystack):
+            return False
+        position += 1
+    return True

@@ -1,0 +1,133 @@
+"""The plan, its tasks, the agencies and the history entries, as plain immutable values.
+
+These are what every command works with. They are built from files by `schema` (pydantic,
+which validates) and are cheap to import, to cache and to rebuild from a cache.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from ocop_cli.windows import Target, Window
+
+STATUSES = ("not_started", "in_progress", "done", "cancelled")
+TIMINGS = ("upcoming", "due", "overdue")
+ACTIONS = ("start", "progress", "done", "reopen", "cancel", "note", "undo")
+LEVELS = ("central", "province", "district", "commune")
+KINDS = (
+    "government", "party", "council", "ministry", "department", "office", "committee",
+    "media", "organisation", "locality", "group",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Agency:
+    id: str
+    short: str
+    name: str
+    level: str
+    kind: str
+    aliases: tuple[str, ...] = ()
+    part_of: str | None = None
+    members: tuple[str, ...] = ()
+    duties: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        return (self.short, self.name, *self.aliases)
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    id: str
+    title: str
+    unit: str | None = None
+    target: Target | None = None
+    lead: str | None = None  # agency id
+    partners: tuple[str, ...] = ()  # agency ids
+    window: Window | None = None
+    section: str | None = None
+    per_district: bool = False
+    notes: tuple[str, ...] = ()
+    lead_text: str | None = None  # the cell as the plan wrote it
+    partners_text: tuple[str, ...] = ()
+
+    @property
+    def parent(self) -> str | None:
+        head, dot, _ = self.id.rpartition(".")
+        return head if dot else None
+
+
+@dataclass(frozen=True)
+class Plan:
+    number: str
+    year: int
+    title: str
+    tasks: tuple[Task, ...]
+    facts: dict[str, Any] = field(default_factory=dict)  # dates, signer, sections...: for show
+
+    def task(self, task_id: str) -> Task | None:
+        return self.index.get(task_id)
+
+    @cached_property
+    def index(self) -> dict[str, Task]:
+        return {t.id: t for t in self.tasks}
+
+    @cached_property
+    def _children(self) -> dict[str, list[Task]]:
+        children: dict[str, list[Task]] = {}
+        for task in self.tasks:
+            if task.parent is not None:
+                children.setdefault(task.parent, []).append(task)
+        return children
+
+    def children(self, task_id: str) -> list[Task]:
+        return self._children.get(task_id, [])
+
+    def is_leaf(self, task_id: str) -> bool:
+        return task_id not in self._children
+
+    def leaves(self) -> list[Task]:
+        return [t for t in self.tasks if t.id not in self._children]
+
+    def leaves_under(self, task_id: str) -> list[Task]:
+        """The task itself when it is a leaf, else every leaf below it."""
+        kids = self.children(task_id)
+        if not kids:
+            task = self.task(task_id)
+            return [task] if task else []
+        return [leaf for kid in kids for leaf in self.leaves_under(kid.id)]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One recorded fact about progress. `date` is when it takes effect, `at` when it was typed."""
+
+    id: str
+    at: str
+    date: dt.date
+    task: str
+    action: str
+    by: str
+    qty: int | None = None
+    place: str | None = None  # agency id
+    ref: str | None = None
+    note: str | None = None
+    undoes: str | None = None
+    source: str = ""  # file:line it was read from
+
+    def to_record(self) -> dict[str, Any]:
+        """The entry as written to a history file: only the keys that carry something."""
+        record: dict[str, Any] = {
+            "id": self.id, "at": self.at, "date": self.date.isoformat(),
+            "task": self.task, "action": self.action,
+        }
+        for key in ("qty", "place", "by", "ref", "note", "undoes"):
+            value = getattr(self, key)
+            if value is not None:
+                record[key] = value
+        return record

@@ -1,0 +1,133 @@
+"""Rows to output: a Rich table, JSON, CSV or Markdown. Every format is drawn here.
+
+Text from data files is shown literally: Rich gets `Text` objects (never markup) and control
+characters are made visible. Rich is imported only when a table is drawn.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from ocop_cli.text import visible
+
+FORMATS = ("table", "json", "csv", "md")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    max_width: int | None = None
+    numeric: bool = False
+
+
+def stdout() -> TextIO:
+    """Standard output that can print Vietnamese: UTF-8 into files and pipes whatever the
+    platform's code page; a terminal that cannot show a character gets a replacement."""
+    stream = sys.stdout
+    if hasattr(stream, "reconfigure"):
+        try:
+            if stream.isatty():
+                stream.reconfigure(errors="replace")
+            else:
+                stream.reconfigure(encoding="utf-8", errors="strict")
+        except (OSError, ValueError):  # pragma: no cover - a stream that cannot change
+            pass
+    return stream
+
+
+def color_wanted(no_color: bool = False) -> bool:
+    return not no_color and "NO_COLOR" not in os.environ
+
+
+def console(file: TextIO | None = None, no_color: bool = False) -> Any:
+    from rich.console import Console
+
+    stream = file or stdout()
+    width = None
+    if not stream.isatty():
+        width = int(os.environ.get("COLUMNS", "0") or 0) or 100
+    return Console(
+        file=stream, markup=False, emoji=False, highlight=False, width=width,
+        no_color=not color_wanted(no_color), color_system="auto" if stream.isatty() else None,
+        soft_wrap=False,
+    )
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return "; ".join(cell(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return visible(str(value))
+
+
+def write_json(data: Any, stream: TextIO | None = None) -> None:
+    out = stream or stdout()
+    out.write(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n")
+
+
+def write_csv(columns: Sequence[Column], rows: Sequence[dict[str, Any]],
+              stream: TextIO | None = None) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([c.header for c in columns])
+    for row in rows:
+        writer.writerow([cell(row.get(c.key)) for c in columns])
+    (stream or stdout()).write(buffer.getvalue())
+
+
+def markdown(columns: Sequence[Column], rows: Sequence[dict[str, Any]]) -> str:
+    def esc(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(esc(c.header) for c in columns) + " |",
+             "|" + "|".join("---:" if c.numeric else "---" for c in columns) + "|"]
+    for row in rows:
+        lines.append("| " + " | ".join(esc(cell(row.get(c.key))) for c in columns) + " |")
+    return "\n".join(lines) + "\n"
+
+
+STYLES = {"overdue": "red", "due": "yellow", "done": "dim", "cancelled": "dim strike"}
+
+
+def table(columns: Sequence[Column], rows: Sequence[dict[str, Any]], *, title: str | None = None,
+          footer: str | None = None, no_color: bool = False, style_key: str = "_style") -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    con = console(no_color=no_color)
+    grid = Table(title=Text(visible(title)) if title else None, show_lines=False,
+                 header_style="bold", expand=False, pad_edge=False)
+    for column in columns:
+        grid.add_column(Text(column.header), max_width=column.max_width,
+                        justify="right" if column.numeric else "left", overflow="fold")
+    for row in rows:
+        style = STYLES.get(row.get(style_key) or "", "")
+        grid.add_row(*(Text(cell(row.get(c.key))) for c in columns), style=style or None)
+    con.print(grid)
+    if footer:
+        con.print(Text(visible(footer)))
+
+
+def emit(fmt: str, columns: Sequence[Column], rows: Sequence[dict[str, Any]],
+         json_rows: Any, *, title: str | None = None, footer: str | None = None,
+         no_color: bool = False) -> None:
+    """One listing in the format asked for."""
+    if fmt == "json":
+        write_json(json_rows)
+    elif fmt == "csv":
+        write_csv(columns, rows)
+    elif fmt == "md":
+        stdout().write(markdown(columns, rows))
+    else:
+        table(columns, rows, title=title, footer=footer, no_color=no_color)

@@ -1,0 +1,164 @@
+"""The file formats, as pydantic models: they validate what people write and generate the
+JSON Schemas that editors use. Loading turns a valid document into `model` values.
+
+Imported only when a file has to be read for real (not served from the cache).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from ocop_cli.model import ACTIONS, KINDS, LEVELS
+from ocop_cli.windows import months_of, parse_target
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+def _window(text: str) -> str:
+    months_of(text)
+    return text
+
+
+def _target(text: str) -> str:
+    parse_target(text)
+    return text
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Signer(Strict):
+    name: Text
+    capacity: Text
+
+
+class DocumentRef(Strict):
+    number: Text
+    date: dt.date
+    title: str | None = None
+    note: str | None = None
+
+
+class Received(Strict):
+    by: Text
+    number: Text
+    date: dt.date
+
+
+class Section(Strict):
+    id: Text
+    title: Text
+    text: str = ""
+
+
+class TaskDoc(Strict):
+    """One row or sub-row of the assignment table; a sub-row's parent is its id less `.N`."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]*(\.[1-9][0-9]*)*$")]
+    title: Text
+    unit: Text | None = None
+    target: Annotated[Text, AfterValidator(_target)] | None = Field(
+        None, description="The quantity as written: 12, 01 or a range 15-20"
+    )
+    lead: Text | None = Field(None, description="The lead agency, a spelling from agencies.yaml")
+    partners: list[Text] = Field(default_factory=list)
+    window: Annotated[Text, AfterValidator(_window)] | None = Field(
+        None, description="Months of the plan year as written: T6, T6,7, T 7-12, T6-T12"
+    )
+    section: Text | None = None
+    per_district: bool = Field(False, description="Target counted one per district-level unit")
+    notes: list[Text] = Field(default_factory=list)
+
+
+class PlanDoc(Strict):
+    number: Text
+    year: Annotated[int, Field(ge=1900, le=2200)]
+    title: Text
+    kind: Text | None = None
+    issuer: Text | None = None
+    place: Text | None = None
+    dated: dt.date
+    appendix_dated: dt.date | None = None
+    signed_by: Signer | None = None
+    implements: DocumentRef | None = None
+    funding: DocumentRef | None = None
+    received: Received | None = None
+    purposes: list[Text] = Field(default_factory=list)
+    sections: list[Section] = Field(default_factory=list)
+    notes: list[Text] = Field(default_factory=list)
+    tasks: list[TaskDoc]
+
+
+class AgencyDoc(Strict):
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+    short: Text
+    name: Text
+    aliases: list[Text] = Field(default_factory=list)
+    level: Literal[LEVELS]  # type: ignore[valid-type]
+    kind: Literal[KINDS]  # type: ignore[valid-type]
+    part_of: Text | None = None
+    members: list[Text] = Field(default_factory=list)
+    duties: list[Text] = Field(default_factory=list)
+    notes: list[Text] = Field(default_factory=list)
+
+
+class AgenciesDoc(Strict):
+    agencies: list[AgencyDoc]
+
+
+class EntryDoc(Strict):
+    """One line of a history file."""
+
+    id: Text
+    at: dt.datetime
+    date: dt.date
+    task: Text
+    action: Literal[ACTIONS]  # type: ignore[valid-type]
+    by: Text
+    qty: Annotated[int, Field(ge=0)] | None = None
+    place: Text | None = None
+    ref: Text | None = None
+    note: str | None = None
+    undoes: Text | None = None
+
+
+
+
+SCHEMAS: dict[str, Any] = {
+    "plan.schema.json": PlanDoc,
+    "agencies.schema.json": AgenciesDoc,
+}
+
+
+def schemas() -> dict[str, dict[str, Any]]:
+    """The JSON Schemas shipped in `data/schema/`, generated from the models."""
+    from pydantic import TypeAdapter
+
+    found = {name: model.model_json_schema() for name, model in SCHEMAS.items()}
+    found["history.schema.json"] = TypeAdapter(list[EntryDoc]).json_schema()
+    for name, schema in found.items():
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema.setdefault("title", name.split(".")[0])
+    return found
+
+
+def write_schemas(folder: Any) -> None:
+    """`python -m ocop_cli.schema DIR` regenerates the shipped schemas after a model changes."""
+    import json
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, schema in schemas().items():
+        text = json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        (folder / name).write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    write_schemas(sys.argv[1] if len(sys.argv) > 1 else "data/schema")

@@ -1,0 +1,583 @@
+"""Every file ocop reads or writes: where the workspace is, loading and validating it, and the
+one door for writes, a locked and durable append to the history.
+
+A workspace is a folder holding `agencies.yaml`, one or more `plan_YYYY.yaml` and `history/`,
+one file per recorder, one entry per line, so that offices appending at the same time merge
+with git without conflicts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ocop_cli.errors import Busy, InvalidData, NotFound, OcopError, Problem, Refused
+from ocop_cli.i18n import _
+from ocop_cli.model import Entry, Plan
+
+if TYPE_CHECKING:
+    from ocop_cli.directory import Directory
+    from ocop_cli.yamlio import YamlDoc
+
+AGENCIES = "agencies.yaml"
+HISTORY = "history"
+STATE = ".ocop"
+SCHEMA = "schema"
+_PLAN_NAME = re.compile(r"^plan_(\d{4})\.yaml$")
+HISTORY_MAX_BYTES = 256 * 1024 * 1024
+HISTORY_HEADER = (
+    "# yaml-language-server: $schema=../schema/history.schema.json\n"
+    "# ocop history: one entry per line, appended by ocop and never rewritten.\n"
+    "# Undo with `ocop undo`, which appends an entry that reverses the last one.\n"
+)
+GITIGNORE = ".ocop/\n"
+GITATTRIBUTES = "history/*.yaml merge=union\n"
+
+
+def bundled_dir() -> Path:
+    """The 2019 plan and agencies shipped with ocop (inside the package once installed)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "data", here.parent / "data"):
+        if (candidate / AGENCIES).is_file():
+            return candidate
+    raise NotFound(_("the bundled data is missing from the installation"))  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+    created: bool = False  # made just now, on first use
+
+    @property
+    def agencies_path(self) -> Path:
+        return self.root / AGENCIES
+
+    @property
+    def history_dir(self) -> Path:
+        return self.root / HISTORY
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE
+
+    def plan_files(self) -> dict[int, Path]:
+        found = {}
+        for path in self.root.glob("plan_*.yaml"):
+            match = _PLAN_NAME.match(path.name)
+            if match:
+                found[int(match.group(1))] = path
+        return dict(sorted(found.items()))
+
+    def plan_path(self, year: int | None = None) -> Path:
+        plans = self.plan_files()
+        if not plans:
+            raise NotFound(_("{root}: no plan_YYYY.yaml in this workspace").format(root=self.root))
+        if year is None:
+            return plans[max(plans)]
+        if year not in plans:
+            years = ", ".join(str(y) for y in plans)
+            raise NotFound(
+                _("no plan for {year} in {root}").format(year=year, root=self.root),
+                hint=_("Plans here: {years}").format(years=years),
+            )
+        return plans[year]
+
+    def history_files(self) -> list[Path]:
+        if not self.history_dir.is_dir():
+            return []
+        return sorted(p for p in self.history_dir.glob("*.yaml") if p.is_file())
+
+    def source_files(self) -> list[Path]:
+        """Every file whose content the state depends on."""
+        return [self.agencies_path, *self.plan_files().values(), *self.history_files()]
+
+
+def is_workspace(path: Path) -> bool:
+    return (path / AGENCIES).is_file() and any(
+        _PLAN_NAME.match(p.name) for p in path.glob("plan_*.yaml")
+    )
+
+
+def user_workspace_dir() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path("ocop", appauthor=False)
+
+
+def locate(data: str | None = None) -> Workspace:
+    """`--data`, else OCOP_DATA, else the nearest workspace upward from here, else the
+    per-user one (made from the bundled plan on first use)."""
+    explicit = data or os.environ.get("OCOP_DATA")
+    if explicit:
+        root = Path(explicit).expanduser()
+        if not is_workspace(root):
+            what = _("does not exist") if not root.exists() else _("is not an ocop workspace")
+            raise NotFound(
+                _("workspace {root} {what}").format(root=root, what=what),
+                hint=_("Create it with: ocop init {root}").format(root=root),
+            )
+        return Workspace(root.resolve())
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if is_workspace(folder):
+            return Workspace(folder)
+    root = user_workspace_dir()
+    if is_workspace(root):
+        return Workspace(root)
+    init_workspace(root)
+    return Workspace(root, created=True)
+
+
+def init_workspace(root: Path) -> Workspace:
+    """A new workspace from the bundled files; refuses to overwrite one that exists."""
+    if is_workspace(root):
+        raise Refused(_("{root} is already an ocop workspace").format(root=root))
+    source = bundled_dir()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        taken = [p.name for p in (root / AGENCIES, *root.glob("plan_*.yaml")) if p.exists()]
+        if taken:
+            raise Refused(_("{root} already holds {names}; not overwriting").format(
+                root=root, names=", ".join(taken)))
+        for path in sorted(source.glob("*.yaml")):
+            shutil.copyfile(path, root / path.name)
+        if (source / SCHEMA).is_dir():
+            shutil.copytree(source / SCHEMA, root / SCHEMA, dirs_exist_ok=True)
+        (root / HISTORY).mkdir(exist_ok=True)
+        for name, text in ((".gitignore", GITIGNORE), (".gitattributes", GITATTRIBUTES)):
+            if not (root / name).exists():
+                (root / name).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise Refused(_("cannot create the workspace in {root}: {error}").format(
+            root=root, error=exc.strerror or exc)) from None
+    return Workspace(root.resolve(), created=True)
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Loaded:
+    """What a workspace holds, validated; `problems` are faults that do not stop reading
+    (a half-written last entry, an entry for a task that is gone), for `ocop check`."""
+
+    workspace: Workspace
+    plan: Plan
+    directory: Directory
+    entries: list[Entry]
+    problems: list[Problem] = field(default_factory=list)
+
+
+def load(ws: Workspace, year: int | None = None) -> Loaded:
+    """The plan of `year` (the latest by default), the agencies and the history.
+
+    Served from the cache when no source file changed; InvalidData when a file is broken."""
+    from ocop_cli import cache
+
+    plan_path = ws.plan_path(year)
+    key = cache.key(ws, plan_path)
+    loaded = cache.get(ws, key)
+    if loaded is None:
+        directory, problems = read_agencies(ws.agencies_path)
+        plan, plan_problems = read_plan(plan_path, directory) if directory else (None, [])
+        problems += plan_problems
+        entries, found = read_history(ws, plan, directory) if plan and directory else ([], [])
+        problems += [p for p in found if not p.warning]
+        if problems or plan is None or directory is None:
+            raise InvalidData(problems)
+        loaded = Loaded(ws, plan, directory, entries, [p for p in found if p.warning])
+        cache.put(ws, key, loaded)
+    return loaded
+
+
+def validate(ws: Workspace) -> list[Problem]:
+    """Every problem in every file of the workspace, not only the first."""
+    directory, problems = read_agencies(ws.agencies_path)
+    plans = ws.plan_files()
+    if not plans:
+        problems.append(Problem(str(ws.root), _("no plan_YYYY.yaml in this workspace")))
+    last_plan = None
+    for path in plans.values():
+        if directory is None:
+            break
+        plan, plan_problems = read_plan(path, directory)
+        problems += plan_problems
+        last_plan = plan or last_plan
+    if last_plan is not None and directory is not None:
+        problems += read_history(ws, last_plan, directory)[1]
+    problems += leftovers(ws)
+    return problems
+
+
+def _guarded(path: Path, read: Any) -> tuple[Any, list[Problem]]:
+    try:
+        return read(), []
+    except InvalidData as exc:
+        return None, exc.problems
+    except NotFound as exc:
+        return None, [Problem(str(path), exc.message)]
+
+
+def _validation_problems(doc: YamlDoc, error: Any, label: str = "tasks") -> list[Problem]:
+    problems = []
+    for item in error.errors():
+        loc = tuple(item["loc"])
+        line, col = doc.where(loc)
+        task = None
+        if len(loc) >= 2 and loc[0] == label and isinstance(loc[1], int):
+            try:
+                task = str(doc.data[label][loc[1]].get("id"))
+            except (AttributeError, IndexError, KeyError, TypeError):
+                task = None
+        where = ".".join(str(x) for x in (loc[2:] if task else loc))
+        message = item["msg"].removeprefix("Value error, ")
+        problems.append(Problem(str(doc.path), message, line, col, task, where or None))
+    return problems
+
+
+def read_agencies(path: Path) -> tuple[Directory | None, list[Problem]]:
+    from pydantic import ValidationError
+
+    from ocop_cli.directory import Directory
+    from ocop_cli.model import Agency
+    from ocop_cli.schema import AgenciesDoc
+    from ocop_cli.text import fold
+    from ocop_cli.yamlio import read_yaml
+
+    doc, problems = _guarded(path, lambda: read_yaml(path))
+    if doc is None:
+        return None, problems
+    try:
+        parsed = AgenciesDoc.model_validate(doc.data)
+    except ValidationError as exc:
+        return None, _validation_problems(doc, exc, "agencies")
+    ids: dict[str, int] = {}
+    owners: dict[str, str] = {}
+    for i, item in enumerate(parsed.agencies):
+        line, col = doc.where(("agencies", i))
+        if item.id in ids:
+            problems.append(Problem(str(path), _("agency id {id!r} is used twice").format(
+                id=item.id), line, col))
+        ids[item.id] = i
+        for spelling in {fold(s) for s in (item.short, item.name, *item.aliases)}:
+            other = owners.setdefault(spelling, item.id)
+            if other != item.id:
+                problems.append(Problem(str(path), _(
+                    "{a} and {b} share the spelling {s!r}: a name must mean one agency"
+                ).format(a=other, b=item.id, s=spelling), line, col))
+    for i, item in enumerate(parsed.agencies):
+        for key, refs in (("members", item.members), ("part_of", [item.part_of])):
+            for ref in refs:
+                if ref is not None and ref not in ids:
+                    line, col = doc.where(("agencies", i, key))
+                    problems.append(Problem(str(path), _("unknown agency id {ref!r}").format(
+                        ref=ref), line, col, field=key))
+    agencies = [
+        Agency(id=a.id, short=a.short, name=a.name, level=a.level, kind=a.kind,
+               aliases=tuple(a.aliases), part_of=a.part_of, members=tuple(a.members),
+               duties=tuple(a.duties), notes=tuple(a.notes))
+        for a in parsed.agencies
+    ]
+    return (None if problems else Directory(agencies)), problems
+
+
+def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Problem]]:
+    from pydantic import ValidationError
+
+    from ocop_cli.model import Task
+    from ocop_cli.schema import PlanDoc
+    from ocop_cli.windows import parse_target, parse_window
+    from ocop_cli.yamlio import read_yaml
+
+    doc, problems = _guarded(path, lambda: read_yaml(path))
+    if doc is None:
+        return None, problems
+    try:
+        parsed = PlanDoc.model_validate(doc.data)
+    except ValidationError as exc:
+        return None, _validation_problems(doc, exc)
+
+    def refer(text: str, loc: tuple[Any, ...], task: str | None) -> str:
+        found = directory.candidates(text)
+        if len(found) == 1:
+            return found[0].id
+        line, col = doc.where(loc)
+        if found:
+            names = ", ".join(a.short for a in found)
+            message = _("{text!r} fits several agencies: {names}").format(text=text, names=names)
+        else:
+            message = _("unknown agency {text!r}").format(text=text)
+            hint = directory.suggest(text)
+            message += f" ({hint})" if hint else ""
+        problems.append(Problem(str(path), message, line, col, task, str(loc[-1])))
+        return text
+
+    if parsed.issuer:
+        refer(parsed.issuer, ("issuer",), None)
+    tasks = []
+    seen: set[str] = set()
+    for i, item in enumerate(parsed.tasks):
+        line, col = doc.where(("tasks", i))
+        if item.id in seen:
+            problems.append(Problem(str(path), _("task id {id} is used twice").format(id=item.id),
+                                    line, col, item.id, "id"))
+        seen.add(item.id)
+        task = Task(
+            id=item.id, title=item.title, unit=item.unit,
+            target=parse_target(item.target) if item.target else None,
+            lead=refer(item.lead, ("tasks", i, "lead"), item.id) if item.lead else None,
+            partners=tuple(refer(p, ("tasks", i, "partners", j), item.id)
+                           for j, p in enumerate(item.partners)),
+            window=parse_window(item.window) if item.window else None,
+            section=item.section, per_district=item.per_district, notes=tuple(item.notes),
+            lead_text=item.lead, partners_text=tuple(item.partners),
+        )
+        tasks.append(task)
+    plan = Plan(number=parsed.number, year=parsed.year, title=parsed.title, tasks=tuple(tasks),
+                facts=parsed.model_dump(mode="json", exclude={"tasks"}))
+    for i, task in enumerate(plan.tasks):
+        line, col = doc.where(("tasks", i))
+        if task.parent is not None and plan.task(task.parent) is None:
+            problems.append(Problem(str(path), _("task {id} has no parent task {parent}").format(
+                id=task.id, parent=task.parent), line, col, task.id, "id"))
+        if plan.is_leaf(task.id):
+            if task.lead is None:
+                problems.append(Problem(str(path), _("a task without sub-rows needs a lead"),
+                                        line, col, task.id, "lead"))
+            if task.window is None:
+                problems.append(Problem(str(path), _("a task without sub-rows needs a window"),
+                                        line, col, task.id, "window"))
+    return (None if problems else plan), problems
+
+
+# --- history ---------------------------------------------------------------------------------
+
+
+def read_history(
+    ws: Workspace, plan: Plan | None, directory: Directory | None
+) -> tuple[list[Entry], list[Problem]]:
+    """Every entry of every history file; a torn last line is reported and left out."""
+    entries: list[Entry] = []
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for path in ws.history_files():
+        got, found = read_history_file(path)
+        problems += found
+        for entry in got:
+            if entry.id in seen:
+                problems.append(Problem(str(path), _("entry {id} appears twice; counted once")
+                                        .format(id=entry.id), *_line_of(entry), warning=True))
+                continue
+            seen.add(entry.id)
+            if plan is not None and plan.task(entry.task) is None:
+                problems.append(Problem(str(path), _("entry {id} is for task {task}, which the "
+                                        "plan does not have").format(id=entry.id, task=entry.task),
+                                        *_line_of(entry), task=entry.task, warning=True))
+            if directory is not None and entry.place and entry.place not in directory.by_id:
+                problems.append(Problem(str(path), _("entry {id}: unknown place {place!r}").format(
+                    id=entry.id, place=entry.place), *_line_of(entry), task=entry.task))
+            entries.append(entry)
+    return entries, problems
+
+
+def _line_of(entry: Entry) -> tuple[int | None, None]:
+    line = entry.source.rpartition(":")[2]
+    return (int(line) if line.isdigit() else None), None
+
+
+def read_history_file(path: Path) -> tuple[list[Entry], list[Problem]]:
+    from ocop_cli.yamlio import decode, read_bytes, read_yaml
+
+    raw = read_bytes(path, HISTORY_MAX_BYTES)
+    text = decode(path, raw)
+    problems: list[Problem] = []
+    records: list[tuple[int, Any]] = []
+    lines = text.splitlines()
+    torn = bool(text) and not text.endswith(("\n", "\r"))
+    machine = True
+    for number, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if line.startswith("- {"):
+            try:
+                records.append((number, json.loads(line[2:])))
+                continue
+            except ValueError:
+                if torn and number == len(lines):
+                    problems.append(Problem(str(path), _("half-written last entry, ignored (was "
+                                            "the machine stopped while recording?)"), number, 1,
+                                            warning=True))
+                    continue
+        machine = False
+        break
+    if not machine:
+        # Written or edited by hand: read the whole file as YAML, with its line numbers.
+        doc = read_yaml(path, text)
+        if not isinstance(doc.data, list):
+            raise InvalidData([Problem(str(path), _("a history file is a list of entries"), 1, 1)])
+        records = [(doc.where((i,))[0] or 0, item) for i, item in enumerate(doc.data)]
+    return _entries(path, records, problems)
+
+
+def _entries(path: Path, records: list[tuple[int, Any]], problems: list[Problem]
+             ) -> tuple[list[Entry], list[Problem]]:
+    from pydantic import TypeAdapter, ValidationError
+
+    from ocop_cli.schema import EntryDoc
+
+    adapter = TypeAdapter(list[EntryDoc])
+    try:
+        docs = adapter.validate_python([r for _, r in records])
+    except ValidationError as exc:
+        for item in exc.errors():
+            loc = item["loc"]
+            index = loc[0] if loc and isinstance(loc[0], int) else None
+            line = records[index][0] if index is not None else None
+            field_name = ".".join(str(x) for x in loc[1:]) or None
+            raw = records[index][1] if index is not None else None
+            task = str(raw.get("task")) if isinstance(raw, dict) and raw.get("task") else None
+            message = item["msg"].removeprefix("Value error, ")
+            problems.append(Problem(str(path), message, line, None, task, field_name))
+        raise InvalidData(problems) from None
+    entries = [
+        Entry(id=d.id, at=d.at.isoformat(), date=d.date, task=d.task, action=d.action, by=d.by,
+              qty=d.qty, place=d.place, ref=d.ref, note=d.note, undoes=d.undoes,
+              source=f"{path.name}:{line}")
+        for (line, _), d in zip(records, docs, strict=True)
+    ]
+    return entries, problems
+
+
+def leftovers(ws: Workspace) -> list[Problem]:
+    """Temporary files left by an interrupted write, and a lock nobody holds any more."""
+    problems = []
+    for path in sorted(ws.root.rglob("*.tmp")):
+        problems.append(Problem(str(path), _("temporary file left by an interrupted write; "
+                                             "it can be deleted")))
+    return problems
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def recorder_file(ws: Workspace, recorder: str) -> Path:
+    from ocop_cli.text import fold
+
+    slug = re.sub(r"[^a-z0-9]+", "-", fold(recorder)).strip("-") or "ocop"
+    return ws.history_dir / f"{slug}.yaml"
+
+
+def lock_timeout() -> float:
+    try:
+        return float(os.environ.get("OCOP_LOCK_TIMEOUT", "10"))
+    except ValueError:
+        return 10.0
+
+
+@contextmanager
+def locked(ws: Workspace) -> Iterator[None]:
+    """Hold the workspace's write lock across read, check and append.
+
+    The lock is an OS lock on `.ocop/lock`: the system frees it when its holder dies, so a
+    killed writer never leaves the workspace locked. Who holds it is written beside it."""
+    from filelock import FileLock, Timeout
+
+    try:
+        ws.state_dir.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise _write_error(ws.state_dir, exc) from None
+    lock = FileLock(str(ws.state_dir / "lock"), timeout=lock_timeout())
+    owner = ws.state_dir / "lock.owner"
+    try:
+        lock.acquire()
+    except Timeout:
+        try:
+            holder = owner.read_text(encoding="utf-8").strip()
+        except OSError:
+            holder = _("unknown")
+        raise Busy(_("the workspace is busy: another ocop is recording ({holder}); try again"
+                     ).format(holder=holder)) from None
+    except OSError as exc:
+        raise _write_error(ws.state_dir / "lock", exc) from None
+    try:
+        with suppress(OSError):
+            owner.write_text(f"pid {os.getpid()} on {os.uname().nodename}, since "
+                             f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n", encoding="utf-8")
+        yield
+    finally:
+        lock.release()
+
+
+def _write_error(path: Path, exc: OSError) -> OcopError:
+    import errno
+
+    if exc.errno == errno.ENOSPC:
+        return Refused(_("{path}: the disk is full; nothing was recorded").format(path=path))
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return Refused(_("{path}: cannot write here (read-only or no permission); nothing was "
+                         "recorded").format(path=path))
+    return Refused(_("{path}: {error}; nothing was recorded").format(
+        path=path, error=exc.strerror or exc))
+
+
+def append(path: Path, entries: list[Entry]) -> None:
+    """Append entries as whole lines, flushed and synced before returning.
+
+    A failed write is cut back to the file's old length, so it never leaves half an entry."""
+    lines = "".join(
+        "- " + json.dumps(e.to_record(), ensure_ascii=False, separators=(", ", ": ")) + "\n"
+        for e in entries
+    )
+    new = not path.exists()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    except OSError as exc:
+        raise _write_error(path, exc) from None
+    try:
+        start = os.fstat(fd).st_size
+        data = (HISTORY_HEADER if start == 0 else "") + lines
+        if start and not _ends_with_newline(path, start):
+            data = "\n" + data  # a torn last line stays apart from what follows
+        try:
+            _write_all(fd, data.encode("utf-8"))
+            os.fsync(fd)
+        except OSError as exc:
+            os.ftruncate(fd, start)
+            raise _write_error(path, exc) from None
+    finally:
+        os.close(fd)
+    if new:
+        _sync_dir(path.parent)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _ends_with_newline(path: Path, size: int) -> bool:
+    with path.open("rb") as handle:
+        handle.seek(size - 1)
+        return handle.read(1) == b"\n"
+
+
+def _sync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - Windows cannot open folders
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

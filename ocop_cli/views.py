@@ -1,0 +1,181 @@
+"""What each reading command shows: rows and headers handed to `render`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from typing import Any
+
+from ocop_cli import render
+from ocop_cli.errors import EXIT_INVALID, EXIT_OK
+from ocop_cli.i18n import _
+from ocop_cli.query import Filters, role_of, select, task_json
+from ocop_cli.render import Column
+from ocop_cli.state import TaskState
+from ocop_cli.storage import Loaded, Workspace
+from ocop_cli.text import visible
+
+
+def _status_label(state: TaskState) -> str:
+    labels = {"not_started": _("not started"), "in_progress": _("in progress"),
+              "done": _("done"), "cancelled": _("cancelled")}
+    timing = {"upcoming": _("upcoming"), "due": _("due"), "overdue": _("overdue")}
+    text = labels[state.status]
+    return f"{text}, {timing[state.timing]}" if state.timing else text
+
+
+def task_columns(with_role: bool) -> list[Column]:
+    columns = [
+        Column("id", _("ID")), Column("title", _("Task"), max_width=40),
+        Column("unit", _("Unit"), max_width=14), Column("target", _("Target"), numeric=True),
+        Column("achieved", _("Done"), numeric=True),
+        Column("lead", _("Lead"), max_width=18), Column("partners", _("Partners"), max_width=30),
+        Column("window", _("Window")), Column("state", _("Status")),
+    ]
+    if with_role:
+        columns.insert(1, Column("role", _("Role")))
+    return columns
+
+
+def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fmt: str,
+              as_of: dt.date, no_color: bool) -> None:
+    plan, directory = loaded.plan, loaded.directory
+    chosen = select(plan, states, directory, filters)
+    roles = {t.id: role_of(t, filters.agency, directory) if filters.agency else None
+             for t in chosen}
+    objects = [task_json(plan, t, states[t.id], directory, roles[t.id]) for t in chosen]
+    if fmt == "json":
+        render.write_json(objects)
+        return
+    rows = []
+    for task, obj in zip(chosen, objects, strict=True):
+        state = states[task.id]
+        indent = "  " * task.id.count(".")
+        rows.append({
+            **obj, "title": indent + task.title,
+            "target": task.target.text if task.target else None,
+            "achieved": state.achieved if task.target else None,
+            "state": _status_label(state),
+            "_style": state.timing if state.timing in ("overdue", "due") else state.status,
+        })
+    leaves = [states[t.id] for t in chosen if plan.is_leaf(t.id)]
+    counts = {k: sum(1 for st in leaves if st.timing == k or st.status == k)
+              for k in ("overdue", "due", "done")}
+    footer = _("{n} tasks: {overdue} overdue, {due} due, {done} done (as of {date})").format(
+        n=len(leaves), date=as_of.isoformat(), **counts)
+    title = f"{plan.number} ({plan.year})"
+    render.emit(fmt, task_columns(filters.agency is not None), rows, objects, title=title,
+                footer=footer, no_color=no_color)
+
+
+def check(ws: Workspace) -> int:
+    from ocop_cli.storage import validate
+
+    problems = validate(ws)
+    for problem in problems:
+        label = _("warning") if problem.warning else _("error")
+        print(f"{label}: {visible(str(problem))}", file=sys.stderr)
+    errors = [p for p in problems if not p.warning]
+    if errors:
+        print(_("{n} problems in {root}").format(n=len(errors), root=ws.root), file=sys.stderr)
+        return EXIT_INVALID
+    render.stdout().write(_("{root}: all files valid").format(root=ws.root) + "\n")
+    return EXIT_OK
+
+
+def history_rows(loaded: Loaded, task_id: str | None) -> list[dict[str, Any]]:
+    from ocop_cli.record import find_task
+
+    wanted = None
+    if task_id:
+        task = find_task(loaded.plan, task_id)
+        wanted = {t.id for t in loaded.plan.tasks
+                  if t.id == task.id or t.id.startswith(task.id + ".")}
+    undone = {e.undoes for e in loaded.entries if e.action == "undo"}
+    directory = loaded.directory
+    rows = []
+    for e in sorted(loaded.entries, key=lambda e: (e.date, e.at, e.id)):
+        if wanted is not None and e.task not in wanted:
+            continue
+        rows.append({
+            "id": e.id, "date": e.date.isoformat(), "recorded": e.at, "task": e.task,
+            "action": e.action, "qty": e.qty, "place": directory.short(e.place), "by": e.by,
+            "ref": e.ref, "note": e.note, "undoes": e.undoes, "undone": e.id in undone,
+        })
+    return rows
+
+
+def history(loaded: Loaded, task_id: str | None, fmt: str, no_color: bool) -> None:
+    rows = history_rows(loaded, task_id)
+    columns = [Column("date", _("Date")), Column("task", _("Task")), Column("action", _("Action")),
+               Column("qty", _("Qty"), numeric=True), Column("place", _("Place")),
+               Column("by", _("By")), Column("ref", _("Proof")), Column("note", _("Note")),
+               Column("id", _("Entry"))]
+    shown = [{**r, "action": r["action"] + (" " + _("(undone)") if r["undone"] else ""),
+              "_style": "cancelled" if r["undone"] else None} for r in rows]
+    render.emit(fmt, columns, shown, rows, title=_("History"), no_color=no_color)
+
+
+def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, as_of: dt.date,
+         no_color: bool) -> None:
+    from ocop_cli.record import find_task
+
+    plan, directory = loaded.plan, loaded.directory
+    task = find_task(plan, task_id)
+    state = states[task.id]
+    data = task_json(plan, task, state, directory)
+    section = next((s for s in plan.facts.get("sections", []) if s["id"] == task.section), None)
+    data.update({
+        "target_text": task.target.text if task.target else None,
+        "percent": state.percent,
+        "lead_name": directory.get(task.lead).name if task.lead else None,
+        "section": task.section,
+        "section_title": section["title"] if section else None,
+        "notes": list(task.notes),
+        "per_district": task.per_district,
+        "places": place_breakdown(loaded, task, state),
+        "history": history_rows(loaded, task.id),
+        "as_of": as_of.isoformat(),
+    })
+    if fmt == "json":
+        render.write_json(data)
+        return
+    facts = [
+        (_("Task"), f"{task.id}  {task.title}"),
+        (_("Unit"), task.unit), (_("Target"), data["target_text"]),
+        (_("Achieved"), f"{state.achieved}" + (f" ({state.percent:g}%)" if state.percent
+                                                is not None else "")),
+        (_("Status"), _status_label(state)),
+        (_("Lead"), data["lead_name"]), (_("Partners"), data["partners"]),
+        (_("Window"), f"{data['window']} → {data['months']}" if data["window"] else None),
+        (_("Section"), f"{task.section} {data['section_title'] or ''}".strip()
+         if task.section else None),
+        (_("Notes"), "\n".join(task.notes) or None),
+        (_("Latest note"), state.note), (_("Proof"), state.ref),
+    ]
+    rows = [{"k": k, "v": v} for k, v in facts if v]
+    columns = [Column("k", ""), Column("v", "")]
+    if fmt in ("csv", "md"):
+        render.emit(fmt, columns, rows, None)
+        return
+    render.table(columns, rows, title=_("Task {id} as of {date}").format(
+        id=task.id, date=as_of.isoformat()), no_color=no_color)
+    if data["places"]:
+        render.table([Column("place", _("Place")), Column("qty", _("Done"), numeric=True)],
+                     [{"place": p["place"], "qty": p["qty"],
+                       "_style": "done" if p["qty"] else None} for p in data["places"]],
+                     title=_("By district"), no_color=no_color)
+    if data["history"]:
+        history(loaded, task.id, fmt, no_color)
+
+
+def place_breakdown(loaded: Loaded, task: Any, state: TaskState) -> list[dict[str, Any]]:
+    """For a task counted per district: each of the district-level units and what it did."""
+    directory = loaded.directory
+    if not task.per_district:
+        return [{"place": directory.short(p), "qty": q} for p, q in state.places.items()]
+    units = [a for a in directory.agencies if a.kind == "locality" and a.level == "district"]
+    rows = [{"place": a.short, "qty": state.places.get(a.id, 0)} for a in units]
+    rows += [{"place": directory.short(p), "qty": q} for p, q in state.places.items()
+             if p not in {a.id for a in units}]
+    return rows
