@@ -399,5 +399,5 @@ def show(s: Session, task_id: TaskArg, fmt: FormatOpt = Format.table) -> None:
     views.show(loaded, s.states(loaded), task_id, fmt.value, s.as_of, s.no_color)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
+# Commands that live in modules of their own register themselves when imported.
+from ocop_cli import cmd_imports, cmd_report, cmd_team  # noqa: E402, F401
