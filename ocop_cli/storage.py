@@ -400,24 +400,23 @@ def read_history_file(path: Path) -> tuple[list[Entry], list[Problem]]:
     text = decode(path, raw)
     problems: list[Problem] = []
     records: list[tuple[int, Any]] = []
-    lines = text.splitlines()
-    torn = bool(text) and not text.endswith(("\n", "\r"))
     machine = True
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        if line.startswith("- {"):
-            try:
-                records.append((number, json.loads(line[2:])))
-                continue
-            except ValueError:
-                if torn and number == len(lines):
-                    problems.append(Problem(str(path), _("half-written last entry, ignored (was "
-                                            "the machine stopped while recording?)"), number, 1,
-                                            warning=True))
-                    continue
-        machine = False
-        break
+        if not line.startswith("- {"):
+            machine = False
+            break
+        try:
+            records.append((number, json.loads(line[2:])))
+        except ValueError:
+            record = _flow_line(path, line)
+            if record is None:
+                problems.append(Problem(str(path), _(
+                    "half-written or damaged entry, ignored (was the machine stopped while "
+                    "recording?)"), number, 1, warning=True))
+            else:
+                records.append((number, record))
     if not machine:
         # Written or edited by hand: read the whole file as YAML, with its line numbers.
         doc = read_yaml(path, text)
@@ -425,6 +424,17 @@ def read_history_file(path: Path) -> tuple[list[Entry], list[Problem]]:
             raise InvalidData([Problem(str(path), _("a history file is a list of entries"), 1, 1)])
         records = [(doc.where((i,))[0] or 0, item) for i, item in enumerate(doc.data)]
     return _entries(path, records, problems)
+
+
+def _flow_line(path: Path, line: str) -> Any:
+    """One hand-written flow mapping, or None when the line is not a whole entry."""
+    from ocop_cli.yamlio import read_yaml
+
+    try:
+        data = read_yaml(path, line).data
+    except InvalidData:
+        return None
+    return data[0] if isinstance(data, list) and len(data) == 1 else None
 
 
 def _entries(path: Path, records: list[tuple[int, Any]], problems: list[Problem]

@@ -1,0 +1,226 @@
+"""Recording progress and reading the state back, as an office would over a plan year."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def sept(monkeypatch):
+    monkeypatch.setenv("OCOP_AS_OF", "2019-09-15")
+
+
+def overdue_leaves(ocop) -> dict[str, dict]:
+    result = ocop("tasks", "--overdue", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    return {t["id"]: t for t in result.json() if t["leaf"]}
+
+
+def entries(ws: Path) -> list[dict]:
+    found = []
+    for path in sorted((ws / "history").glob("*.yaml")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith("- {"):
+                found.append(json.loads(line[2:]))
+    return found
+
+
+def test_the_issue_scenario(ocop, sept):
+    before = overdue_leaves(ocop)
+    ended_before_september = {"1.1", "1.2", "3.1", "3.2", "3.3", "4", "5.1", "5.2"}
+    assert set(before) == ended_before_september
+    assert ocop("done", "5").exit_code == 0
+    assert set(overdue_leaves(ocop)) == ended_before_september - {"5.1", "5.2"}
+    result = ocop("progress", "1.2", "5", "--place", "Gia Lộc")
+    assert result.exit_code == 0, result.stderr
+    task = overdue_leaves(ocop)["1.2"]
+    assert (task["achieved"], task["target"]["min"]) == (5, 12)
+    assert (task["status"], task["timing"]) == ("in_progress", "overdue")
+    assert ocop("undo").exit_code == 0
+    task = overdue_leaves(ocop)["1.2"]
+    assert (task["achieved"], task["status"]) == (0, "not_started")
+
+
+def test_done_on_a_parent_says_which_sub_rows_and_fills_missing_quantities(ocop, sept):
+    result = ocop("done", "5")
+    assert "5.1, 5.2" in result.stdout
+    assert "12 still missing" in result.stdout
+    recorded = entries(_ws(ocop))
+    assert [(e["task"], e["action"], e["qty"]) for e in recorded] == [
+        ("5.1", "done", 1), ("5.2", "done", 12)]
+
+
+def _ws(ocop) -> Path:
+    import os
+
+    return Path(os.environ["OCOP_DATA"])
+
+
+def test_done_twice_records_nothing_the_second_time(ocop, sept):
+    assert ocop("done", "4").exit_code == 0
+    again = ocop("done", "4")
+    assert again.exit_code == 0
+    assert "already done" in again.stdout
+    assert len(entries(_ws(ocop))) == 1
+
+
+def test_entry_holds_who_when_what_and_proof(ocop, sept, ws):
+    ocop("progress", "6", "3", "--place", "tu ky", "--ref", "45/BC-UBND", "--note", "đợt 1",
+         "--date", "2019-09-10", "--by", "Phòng NN Tứ Kỳ")
+    (entry,) = entries(ws)
+    assert entry["task"] == "6" and entry["action"] == "progress" and entry["qty"] == 3
+    assert entry["place"] == "tu-ky" and entry["ref"] == "45/BC-UBND"
+    assert entry["note"] == "đợt 1" and entry["date"] == "2019-09-10"
+    assert entry["by"] == "Phòng NN Tứ Kỳ" and entry["id"] and entry["at"]
+
+
+def test_recorder_defaults_to_ocop_user(ocop, sept, ws):
+    ocop("start", "2")
+    assert entries(ws)[0]["by"] == "Tester"
+
+
+def test_entries_after_the_as_of_date_do_not_count(ocop, sept):
+    ocop("done", "4", "--date", "2019-10-01")
+    assert overdue_leaves(ocop)["4"]["status"] == "not_started"
+    later = ocop("tasks", "--as-of", "2019-10-02", "-f", "json").json()
+    assert {t["id"]: t for t in later}["4"]["status"] == "done"
+
+
+def test_range_target_is_met_at_its_minimum(ocop, sept):
+    ocop("progress", "2", "14")
+    assert {t["id"]: t for t in ocop("tasks", "-f", "json").json()}["2"]["status"] == "in_progress"
+    ocop("progress", "2", "1")
+    assert {t["id"]: t for t in ocop("tasks", "-f", "json").json()}["2"]["status"] == "done"
+
+
+def test_task_without_target_is_done_only_when_marked(ocop, sept):
+    ocop("start", "3.1")
+    state = {t["id"]: t for t in ocop("tasks", "-f", "json").json()}
+    assert state["3.1"]["status"] == "in_progress" and state["3"]["status"] == "in_progress"
+    ocop("done", "3")
+    state = {t["id"]: t for t in ocop("tasks", "-f", "json").json()}
+    assert all(state[i]["status"] == "done" for i in ("3", "3.1", "3.2", "3.3"))
+    assert state["3"]["timing"] is None
+
+
+def test_cancel_reopen_and_note(ocop, sept):
+    assert ocop("cancel", "9").exit_code == 2  # --note is required
+    assert ocop("cancel", "9", "--note", "không bố trí được kinh phí").exit_code == 0
+    state = {t["id"]: t for t in ocop("tasks", "-f", "json").json()}
+    assert (state["9"]["status"], state["9"]["timing"]) == ("cancelled", None)
+    assert ocop("progress", "9", "1").exit_code == 1
+    assert ocop("reopen", "9").exit_code == 0
+    assert ocop("note", "9", "bổ sung kinh phí").exit_code == 0
+    shown = ocop("show", "9", "-f", "json").json()
+    assert shown["status"] == "in_progress"
+    assert [h["action"] for h in shown["history"]] == ["cancel", "reopen", "note"]
+
+
+def test_undo_walks_back_and_stops_when_nothing_is_left(ocop, sept):
+    ocop("progress", "7", "2")
+    ocop("progress", "7", "3")
+    assert ocop("undo").exit_code == 0
+    assert {t["id"]: t for t in ocop("tasks", "-f", "json").json()}["7"]["achieved"] == 2
+    assert ocop("undo").exit_code == 0
+    assert {t["id"]: t for t in ocop("tasks", "-f", "json").json()}["7"]["achieved"] == 0
+    result = ocop("undo")
+    assert result.exit_code == 1 and "nothing to undo" in result.stderr
+
+
+@pytest.mark.parametrize("args, code", [
+    (("done", "12"), 1), (("progress", "1.9", "2"), 1), (("progress", "6", "-3"), 2),
+    (("progress", "6", "ba"), 2), (("progress", "6", "0"), 2), (("progress", "1", "2"), 2),
+    (("done", "6", "--date", "15/09/2019"), 2), (("done", "6", "--place", "Hà Nội"), 1),
+])
+def test_bad_requests_change_nothing(ocop, sept, ws, args, code):
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in ws.rglob("*") if p.is_file()
+              and ".ocop" not in p.parts}
+    result = ocop(*args)
+    assert result.exit_code == code
+    assert "Traceback" not in result.stderr and result.stderr.strip()
+    after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in ws.rglob("*") if p.is_file()
+             and ".ocop" not in p.parts}
+    assert before == after
+
+
+def test_unknown_id_names_the_closest(ocop, sept):
+    result = ocop("done", "1.3")
+    assert result.exit_code == 1
+    assert "1.2" in result.stderr
+
+
+def test_plan_file_is_never_rewritten(ocop, sept, ws):
+    plan = (ws / "plan_2019.yaml").read_bytes()
+    for args in (("done", "5"), ("progress", "1.2", "4"), ("undo",), ("cancel", "9", "--note",
+                 "x"), ("reopen", "9"), ("note", "2", "y"), ("start", "7")):
+        assert ocop(*args).exit_code == 0
+    assert (ws / "plan_2019.yaml").read_bytes() == plan
+
+
+def test_show_gives_plan_data_state_places_and_history(ocop, sept):
+    ocop("progress", "1.2", "5", "--place", "Gia Lộc")
+    ocop("progress", "1.2", "1", "--place", "TP Hải Dương")
+    shown = ocop("show", "1.2", "-f", "json").json()
+    assert shown["achieved"] == 6 and shown["percent"] == 50.0
+    places = {p["place"]: p["qty"] for p in shown["places"]}
+    assert len(places) == 12 and places["Gia Lộc"] == 5 and places["Nam Sách"] == 0
+    assert shown["section"] == "II.1" and len(shown["history"]) == 2
+    table = ocop("show", "1.2")
+    assert "Gia Lộc" in table.stdout and "Hội nghị cấp huyện" in table.stdout
+
+
+def test_history_lists_entries_and_marks_undone(ocop, sept):
+    ocop("progress", "6", "1")
+    ocop("undo")
+    rows = ocop("history", "6", "-f", "json").json()
+    assert [(r["action"], r["undone"]) for r in rows] == [("progress", True), ("undo", False)]
+
+
+def test_place_filter(ocop, sept):
+    ocop("progress", "7", "2", "--place", "Nam Sách")
+    ids = [t["id"] for t in ocop("tasks", "--place", "nam sach", "-f", "json").json() if t["leaf"]]
+    assert ids == ["1.2", "5.2", "6", "7"]
+
+
+def test_missing_workspace_says_how_to_create_it(ocop, tmp_path):
+    result = ocop("tasks", "--data", str(tmp_path / "nowhere"))
+    assert result.exit_code == 1
+    assert "ocop init" in result.stderr
+
+
+def test_half_written_last_entry_is_reported_and_ignored(ocop, sept, ws):
+    ocop("progress", "6", "2")
+    (path,) = (ws / "history").glob("*.yaml")
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write('- {"id": "x", "at": "2019-09-15T00:00:00+00:00", "da')
+    assert {t["id"]: t for t in ocop("tasks", "-f", "json").json()}["6"]["achieved"] == 2
+    check = ocop("check")
+    assert check.exit_code == 0
+    assert f"{path.name}:" in check.stderr and "half-written" in check.stderr
+    assert ocop("progress", "6", "1").exit_code == 0
+    assert {t["id"]: t for t in ocop("tasks", "-f", "json").json()}["6"]["achieved"] == 3
+
+
+@pytest.mark.stress
+def test_twenty_processes_on_one_task_leave_twenty_entries(ws, proc, monkeypatch):
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("OCOP_DATA", str(ws))
+    monkeypatch.setenv("OCOP_AS_OF", "2019-09-15")
+    import os
+
+    procs = [subprocess.Popen([sys.executable, "-m", "ocop_cli", "progress", "7", "1",
+                               "--by", f"writer {i % 3}"], env=dict(os.environ),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             for i in range(20)]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 20, errors
+    assert len(entries(ws)) == 20
+    result = proc("tasks", "-f", "json")
+    assert {t["id"]: t for t in json.loads(result.stdout)}["7"]["achieved"] == 20
+    assert {t["id"]: t for t in json.loads(result.stdout)}["7"]["status"] == "done"
