@@ -42,19 +42,22 @@ class Directory:
     def short(self, agency_id: str | None) -> str | None:
         return self.by_id[agency_id].short if agency_id in self.by_id else agency_id
 
-    def candidates(self, name: str) -> list[Agency]:
-        """Every agency the name could mean, the best kind of match first."""
+    def candidates(self, name: str, exact: bool = False) -> list[Agency]:
+        """Every agency the name could mean, the best kind of match first.
+
+        `exact` allows only whole spellings (accents, case and spacing aside): data files
+        refer to agencies that way, while people may type the first letters of the words."""
         text = clean(name).rstrip(",;").strip()
         if text in self.by_id:
             return [self.by_id[text]]
-        exact = [a for a in self.agencies if text in a.spellings]
-        if len(exact) == 1:
-            return exact
+        written = [a for a in self.agencies if text in a.spellings]
+        if len(written) == 1:
+            return written
         key = fold(text)
         if key in self._folded:
             return self._folded[key]
         words = key.split()
-        if not words:
+        if exact or not words:
             return []
         found = [
             agency

@@ -306,7 +306,7 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
         return None, _validation_problems(doc, exc)
 
     def refer(text: str, loc: tuple[Any, ...], task: str | None) -> str:
-        found = directory.candidates(text)
+        found = directory.candidates(text, exact=True)
         if len(found) == 1:
             return found[0].id
         line, col = doc.where(loc)
@@ -317,7 +317,7 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
             message = _("unknown agency {text!r}").format(text=text)
             hint = directory.suggest(text)
             message += f" ({hint})" if hint else ""
-        problems.append(Problem(str(path), message, line, col, task, str(loc[-1])))
+        problems.append(Problem(str(path), message, line, col, task, str(loc[2 if task else 0])))
         return text
 
     if parsed.issuer:
@@ -367,16 +367,19 @@ def read_history(
     """Every entry of every history file; a torn last line is reported and left out."""
     entries: list[Entry] = []
     problems: list[Problem] = []
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
     for path in ws.history_files():
-        got, found = read_history_file(path)
-        problems += found
+        # One broken file (a conflict left by a merge) must not hide the others' problems.
+        read, failed = _guarded(path, lambda path=path: read_history_file(path))
+        got, found = read or ([], [])
+        problems += failed + found
         for entry in got:
             if entry.id in seen:
-                problems.append(Problem(str(path), _("entry {id} appears twice; counted once")
-                                        .format(id=entry.id), *_line_of(entry), warning=True))
+                problems.append(Problem(str(path), _("entry {id} appears twice (also at {first}); "
+                                                     "counted once").format(
+                    id=entry.id, first=seen[entry.id]), *_line_of(entry), warning=True))
                 continue
-            seen.add(entry.id)
+            seen[entry.id] = entry.source
             if plan is not None and plan.task(entry.task) is None:
                 problems.append(Problem(str(path), _("entry {id} is for task {task}, which the "
                                         "plan does not have").format(id=entry.id, task=entry.task),
