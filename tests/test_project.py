@@ -1,0 +1,50 @@
+"""The promises the repository makes to a newcomer."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Two commands", 1)[1].split("\n## ", 1)[0]
+    return [line.strip() for line in section.splitlines() if line.startswith("    ")]
+
+
+def test_ci_runs_exactly_the_readme_commands():
+    commands = readme_commands()
+    assert len(commands) == 2
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert [line for line in ci if line in commands] == commands
+
+
+def test_every_command_has_help_with_an_example():
+    from typer.main import get_command
+
+    from ocop_cli.cli import app
+
+    group = get_command(app)
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        assert command.help, name
+        assert "Example:" in command.help or "ocop " in command.help, name
+        for param in command.params:
+            if param.param_type_name == "option" and param.name not in ("help",):
+                assert getattr(param, "help", None), f"{name} {param.name}"
+
+
+def test_shipped_schemas_match_the_models():
+    from ocop_cli.schema import schemas
+
+    for name, schema in schemas().items():
+        shipped = json.loads((ROOT / "data" / "schema" / name).read_text(encoding="utf-8"))
+        assert shipped == json.loads(json.dumps(schema)), name
+
+
+def test_data_files_point_editors_at_the_schema():
+    for path in (ROOT / "data").glob("*.yaml"):
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        assert re.fullmatch(r"# yaml-language-server: \$schema=schema/\w+\.schema\.json", first)
