@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +31,10 @@ AGENCIES = "agencies.yaml"
 HISTORY = "history"
 STATE = ".ocop"
 SCHEMA = "schema"
+OWNER = "lock.owner"  # in STATE, beside the lock: who holds it
 _PLAN_NAME = re.compile(r"^plan_(\d{4})\.yaml$")
-HISTORY_MAX_BYTES = 256 * 1024 * 1024
+# Far above a plan year of entries, and low enough that a huge file is refused, not read.
+HISTORY_MAX_BYTES = 64 * 1024 * 1024
 HISTORY_HEADER = (
     "# yaml-language-server: $schema=../schema/history.schema.json\n"
     "# ocop history: one entry per line, appended by ocop and never rewritten.\n"
@@ -91,9 +93,14 @@ class Workspace:
         return plans[year]
 
     def history_files(self) -> list[Path]:
+        """Every history file; a folder or device among them too, so that reading it says
+        what is wrong instead of leaving its entries out without a word."""
         if not self.history_dir.is_dir():
+            if self.history_dir.exists():
+                raise InvalidData([Problem(str(self.history_dir),
+                                           _("is a file, expected the history folder"))])
             return []
-        return sorted(p for p in self.history_dir.glob("*.yaml") if p.is_file())
+        return sorted(self.history_dir.glob("*.yaml"))
 
     def source_files(self) -> list[Path]:
         """Every file whose content the state depends on."""
@@ -101,7 +108,8 @@ class Workspace:
 
 
 def is_workspace(path: Path) -> bool:
-    return (path / AGENCIES).is_file() and any(
+    # `exists`, not `is_file`: a folder in its place is a broken workspace, reported as such.
+    return (path / AGENCIES).exists() and any(
         _PLAN_NAME.match(p.name) for p in path.glob("plan_*.yaml")
     )
 
@@ -115,6 +123,16 @@ def user_workspace_dir() -> Path:
 def locate(data: str | None = None) -> Workspace:
     """`--data`, else OCOP_DATA, else the nearest workspace upward from here, else the
     per-user one (made from the bundled plan on first use)."""
+    found = find(data)
+    if found is not None:
+        return found
+    root = user_workspace_dir()
+    init_workspace(root)
+    return Workspace(root, created=True)
+
+
+def find(data: str | None = None) -> Workspace | None:
+    """The workspace `locate` would use, or None when it would have to create it."""
     explicit = data or os.environ.get("OCOP_DATA")
     if explicit:
         root = Path(explicit).expanduser()
@@ -130,10 +148,7 @@ def locate(data: str | None = None) -> Workspace:
         if is_workspace(folder):
             return Workspace(folder)
     root = user_workspace_dir()
-    if is_workspace(root):
-        return Workspace(root)
-    init_workspace(root)
-    return Workspace(root, created=True)
+    return Workspace(root) if is_workspace(root) else None
 
 
 def init_workspace(root: Path) -> Workspace:
@@ -182,19 +197,19 @@ def load(ws: Workspace, year: int | None = None) -> Loaded:
     Served from the cache when no source file changed; InvalidData when a file is broken."""
     from ocop_cli import cache
 
-    plan_path = ws.plan_path(year)
-    key = cache.key(ws, plan_path)
-    loaded = cache.get(ws, key)
+    store = cache.Store(ws, ws.plan_path(year))
+    loaded = store.loaded()
     if loaded is None:
-        directory, problems = read_agencies(ws.agencies_path)
-        plan, plan_problems = read_plan(plan_path, directory) if directory else (None, [])
+        directory, problems = store.agencies(read_agencies)
+        plan, plan_problems = store.plan(read_plan, directory) if directory else (None, [])
         problems += plan_problems
-        entries, found = read_history(ws, plan, directory) if plan and directory else ([], [])
+        entries, found = (read_history(ws, plan, directory, store.history_file)
+                          if plan and directory else ([], []))
         problems += [p for p in found if not p.warning]
         if problems or plan is None or directory is None:
             raise InvalidData(problems)
         loaded = Loaded(ws, plan, directory, entries, [p for p in found if p.warning])
-        cache.put(ws, key, loaded)
+        store.save(loaded)
     return loaded
 
 
@@ -362,15 +377,19 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
 
 
 def read_history(
-    ws: Workspace, plan: Plan | None, directory: Directory | None
+    ws: Workspace, plan: Plan | None, directory: Directory | None,
+    read_file: Callable[[Path], tuple[list[Entry], list[Problem]]] | None = None,
 ) -> tuple[list[Entry], list[Problem]]:
-    """Every entry of every history file; a torn last line is reported and left out."""
+    """Every entry of every history file; a torn last line is reported and left out.
+
+    `read_file` stands in for `read_history_file` (the cache passes its own)."""
+    read_file = read_file or read_history_file
     entries: list[Entry] = []
     problems: list[Problem] = []
     seen: dict[str, str] = {}
     for path in ws.history_files():
         # One broken file (a conflict left by a merge) must not hide the others' problems.
-        read, failed = _guarded(path, lambda path=path: read_history_file(path))
+        read, failed = _guarded(path, lambda path=path: read_file(path))
         got, found = read or ([], [])
         problems += failed + found
         for entry in got:
@@ -411,9 +430,9 @@ def read_history_file(path: Path) -> tuple[list[Entry], list[Problem]]:
             machine = False
             break
         try:
-            records.append((number, json.loads(line[2:])))
-        except ValueError:
-            record = _flow_line(path, line)
+            records.append((number, json.loads(line[2:], object_pairs_hook=_unique_keys)))
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply for json
+            record = _flow_line(path, line, number)
             if record is None:
                 problems.append(Problem(str(path), _(
                     "half-written or damaged entry, ignored (was the machine stopped while "
@@ -429,14 +448,31 @@ def read_history_file(path: Path) -> tuple[list[Entry], list[Problem]]:
     return _entries(path, records, problems)
 
 
-def _flow_line(path: Path, line: str) -> Any:
-    """One hand-written flow mapping, or None when the line is not a whole entry."""
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("duplicate key")  # let the YAML reading name it, with its line
+    return dict(pairs)
+
+
+def _flow_line(path: Path, line: str, number: int) -> Any:
+    """One hand-written flow mapping, or None when the line is not a whole entry.
+
+    A line cut short is left out (the caller warns); a whole line that breaks a rule
+    (a duplicate key, a tag, an anchor) is an error, as it would be anywhere else."""
+    import yaml
+
     from ocop_cli.yamlio import read_yaml
 
-    try:
-        data = read_yaml(path, line).data
+    try:  # blank lines in front, so that every line number in a message is the file's
+        data = read_yaml(path, "\n" * (number - 1) + line).data
     except InvalidData:
-        return None
+        try:  # the C parser where there is one: the Python one is slow on deep nesting
+            for _event in yaml.parse(line, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+                pass
+        except yaml.YAMLError:
+            return None  # not even well-formed: cut short
+        raise
     return data[0] if isinstance(data, list) and len(data) == 1 else None
 
 
@@ -470,12 +506,47 @@ def _entries(path: Path, records: list[tuple[int, Any]], problems: list[Problem]
 
 
 def leftovers(ws: Workspace) -> list[Problem]:
-    """Temporary files left by an interrupted write, and a lock nobody holds any more."""
+    """Temporary files left by an interrupted write, and a lock whose holder stopped without
+    releasing it. Warnings: the data is whole, these are only clutter."""
     problems = []
     for path in sorted(ws.root.rglob("*.tmp")):
+        pid = re.search(r"\.(\d+)\.tmp$", path.name)
+        if pid and _alive(int(pid.group(1))):
+            continue  # being written right now
         problems.append(Problem(str(path), _("temporary file left by an interrupted write; "
-                                             "it can be deleted")))
+                                             "it can be deleted"), warning=True))
+    owner = ws.state_dir / OWNER
+    if owner.is_file() and _lock_is_free(ws):
+        try:
+            holder = owner.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            holder = _("unknown")
+        problems.append(Problem(str(owner), _(
+            "lock left by an ocop that stopped while recording ({holder}); the lock is free "
+            "again and this file can be deleted").format(holder=holder), warning=True))
     return problems
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _lock_is_free(ws: Workspace) -> bool:
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(ws.state_dir / "lock"), timeout=0)
+    try:
+        lock.acquire()
+    except (Timeout, OSError):
+        return False
+    lock.release()
+    return True
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -489,10 +560,12 @@ def recorder_file(ws: Workspace, recorder: str) -> Path:
 
 
 def lock_timeout() -> float:
+    """Seconds to wait for the lock: OCOP_LOCK_TIMEOUT, else 10; never "forever"."""
     try:
-        return float(os.environ.get("OCOP_LOCK_TIMEOUT", "10"))
+        seconds = float(os.environ.get("OCOP_LOCK_TIMEOUT", "10"))
     except ValueError:
         return 10.0
+    return min(max(seconds, 0.0), 3600.0) if seconds == seconds else 10.0
 
 
 @contextmanager
@@ -500,7 +573,8 @@ def locked(ws: Workspace) -> Iterator[None]:
     """Hold the workspace's write lock across read, check and append.
 
     The lock is an OS lock on `.ocop/lock`: the system frees it when its holder dies, so a
-    killed writer never leaves the workspace locked. Who holds it is written beside it."""
+    killed writer never leaves the workspace locked. Who holds it is written beside it, and
+    removed on release: one left behind tells `ocop check` that a writer was stopped."""
     from filelock import FileLock, Timeout
 
     try:
@@ -508,13 +582,13 @@ def locked(ws: Workspace) -> Iterator[None]:
     except OSError as exc:
         raise _write_error(ws.state_dir, exc) from None
     lock = FileLock(str(ws.state_dir / "lock"), timeout=lock_timeout())
-    owner = ws.state_dir / "lock.owner"
+    owner = ws.state_dir / OWNER
     try:
         lock.acquire()
     except Timeout:
         try:
-            holder = owner.read_text(encoding="utf-8").strip()
-        except OSError:
+            holder = owner.read_text(encoding="utf-8").strip() or _("unknown")
+        except (OSError, UnicodeDecodeError):
             holder = _("unknown")
         raise Busy(_("the workspace is busy: another ocop is recording ({holder}); try again"
                      ).format(holder=holder)) from None
@@ -526,6 +600,8 @@ def locked(ws: Workspace) -> Iterator[None]:
                              f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n", encoding="utf-8")
         yield
     finally:
+        with suppress(OSError):
+            owner.unlink()
         lock.release()
 
 
@@ -544,7 +620,8 @@ def _write_error(path: Path, exc: OSError) -> OcopError:
 def append(path: Path, entries: list[Entry]) -> None:
     """Append entries as whole lines, flushed and synced before returning.
 
-    A failed write is cut back to the file's old length, so it never leaves half an entry."""
+    A failed write is cut back to the file's old length, so it never leaves half an entry,
+    and a file it created is removed again."""
     lines = "".join(
         "- " + json.dumps(e.to_record(), ensure_ascii=False, separators=(", ", ": ")) + "\n"
         for e in entries
@@ -555,17 +632,21 @@ def append(path: Path, entries: list[Entry]) -> None:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     except OSError as exc:
         raise _write_error(path, exc) from None
+    start = 0
     try:
         start = os.fstat(fd).st_size
         data = (HISTORY_HEADER if start == 0 else "") + lines
         if start and not _ends_with_newline(path, start):
             data = "\n" + data  # a torn last line stays apart from what follows
-        try:
-            _write_all(fd, data.encode("utf-8"))
-            os.fsync(fd)
-        except OSError as exc:
+        _write_all(fd, data.encode("utf-8"))
+        os.fsync(fd)
+    except OSError as exc:
+        with suppress(OSError):  # not every file can be cut (a device): report all the same
             os.ftruncate(fd, start)
-            raise _write_error(path, exc) from None
+        if new:
+            with suppress(OSError):
+                path.unlink()
+        raise _write_error(path, exc) from None
     finally:
         os.close(fd)
     if new:

@@ -37,7 +37,13 @@ def clean(text: str) -> str:
 
 def visible(text: str) -> str:
     """Text from data made safe to print: control characters shown as escapes, never obeyed."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _CONTROL.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    # `\x202e` would read as \x20 then "2e": wider characters get the \u form.
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
 def sort_key(text: str) -> tuple[tuple[int, ...], tuple[int, ...], str]:

@@ -25,7 +25,7 @@ _CORE_TAGS = {
     "tag:yaml.org,2002:seq",
     "tag:yaml.org,2002:null",
 }
-_CONFLICT = re.compile(rb"^(?:<{7}|={7}|>{7})(?: |$)", re.MULTILINE)
+_CONFLICT = re.compile(r"^(?:<{7}|={7}|>{7}|\|{7})(?: |$)", re.MULTILINE)
 
 Path_ = tuple[str | int, ...]
 
@@ -57,6 +57,13 @@ def decode(path: Path, raw: bytes) -> str:
     """UTF-8 text of a file, a BOM dropped; the first bad byte located by line and column."""
     if raw.startswith(b"\xff\xfe") or raw.startswith(b"\xfe\xff"):
         raise _problem(path, _("the file is UTF-16; save it as UTF-8"), 1, 1)
+    if b"\x00" in raw:
+        # UTF-16 without a byte-order mark, or not text at all: NUL is valid UTF-8, so say so
+        # here rather than let the parser fail further on.
+        at = raw.index(b"\x00")
+        line = raw[:at].count(b"\n") + 1
+        raise _problem(path, _("the file holds NUL bytes: it is UTF-16 or not text; save it as "
+                               "UTF-8"), line, at - (raw.rfind(b"\n", 0, at) + 1) + 1)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -74,19 +81,25 @@ def decode(path: Path, raw: bytes) -> str:
 
 
 def read_bytes(path: Path, limit: int = MAX_BYTES) -> bytes:
-    """A file's bytes, refusing folders and anything over `limit` before reading it."""
+    """A file's bytes, refusing folders, devices, pipes and anything over `limit` before
+    reading it (and while reading it, for a size that lies)."""
+    import stat
+
+    too_big = _("is {size} MB, over the limit of {limit} MB")
     try:
         if path.is_dir():
             raise _problem(path, _("is a folder, expected a file"))
-        size = path.stat().st_size
-        if size > limit:
-            raise _problem(
-                path,
-                _("is {size} MB, over the limit of {limit} MB").format(
-                    size=size // 2**20, limit=limit // 2**20
-                ),
-            )
-        return path.read_bytes()
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise _problem(path, _("is not a regular file (a device, pipe or socket)"))
+        if info.st_size > limit:
+            raise _problem(path, too_big.format(size=info.st_size // 2**20,
+                                                limit=limit // 2**20))
+        with path.open("rb") as handle:
+            raw = handle.read(limit + 1)
+        if len(raw) > limit:
+            raise _problem(path, too_big.format(size=len(raw) // 2**20, limit=limit // 2**20))
+        return raw
     except FileNotFoundError:
         from ocop_cli.errors import NotFound
 
@@ -97,13 +110,13 @@ def read_bytes(path: Path, limit: int = MAX_BYTES) -> bytes:
 
 def read_yaml(path: Path, text: str | None = None) -> YamlDoc:
     """Parse one YAML document strictly; InvalidData with file:line:column on any fault."""
+    from_disk = text is None
     if text is None:
-        raw = read_bytes(path)
-        conflict = _CONFLICT.search(raw)
-        if conflict:
-            line = raw[: conflict.start()].count(b"\n") + 1
-            raise _problem(path, _("merge conflict markers: resolve the merge first"), line, 1)
-        text = decode(path, raw)
+        text = decode(path, read_bytes(path))
+    conflict = _CONFLICT.search(text)
+    if conflict:
+        line = text[: conflict.start()].count("\n") + 1
+        raise _problem(path, _("merge conflict markers: resolve the merge first"), line, 1)
     import yaml
 
     loader = _loader_class()(text)
@@ -126,6 +139,8 @@ def read_yaml(path: Path, text: str | None = None) -> YamlDoc:
     doc = YamlDoc(path=path, data=None)
     if node is not None:
         doc.data = _plain(node, (), doc, 0)
+    elif from_disk:
+        raise _problem(path, _("the file is empty (or holds only comments)"))
     return doc
 
 
@@ -199,6 +214,8 @@ def _loader_class() -> type:
     Resolver.add_implicit_resolver("tag:yaml.org,2002:null", _NULL, ["~", "n", "N", ""])
 
     class StrictComposer(Composer):
+        depth = 0
+
         def compose_node(self, parent: Any, index: Any) -> Any:
             event = self.peek_event()  # type: ignore[attr-defined]
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
@@ -206,7 +223,15 @@ def _loader_class() -> type:
                 raise yaml.MarkedYAMLError(
                     None, None, _("anchors and aliases (& and *) are not allowed"), mark
                 )
-            return super().compose_node(parent, index)
+            # Stop deep nesting here, with its line, before Python's recursion limit does.
+            if self.depth > MAX_DEPTH:
+                raise yaml.MarkedYAMLError(None, None, _(
+                    "nested more than {n} levels deep").format(n=MAX_DEPTH), event.start_mark)
+            self.depth += 1
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
 
     class Loader(StrictComposer, Parser, Resolver):
         def __init__(self, stream: str) -> None:
