@@ -1,1 +1,159 @@
-"""Commands of this area register themselves on `app` when cli.py imports this module."""
+"""`ocop report`, `ocop timeline` and `ocop agencies`: what offices send upward and read.
+
+The commands register themselves on `app` when cli.py imports this module.
+"""
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+from ocop_cli.cli import Format, FormatOpt, Session, command
+from ocop_cli.errors import UsageError
+from ocop_cli.i18n import _
+
+
+class ReportFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    md = "md"
+    xlsx = "xlsx"
+    html = "html"
+
+
+AgencyOpt = Annotated[str | None, typer.Option("--agency", "-a",
+                                               help="Only this agency's tasks, as lead or "
+                                               "partner (accents optional)")]
+
+
+@command("report")
+def report(
+    s: Session,
+    agency: AgencyOpt = None,
+    month: Annotated[int | None, typer.Option("--month", "-m", min=1, max=12,
+                                              help="A month of the plan year")] = None,
+    period: Annotated[str | None, typer.Option("--period", "-p", metavar="PERIOD",
+                                               help="2019-07, 2019-Q3, 2019-H2 or 2019")
+                      ] = None,
+    fmt: Annotated[ReportFormat | None, typer.Option(
+        "--format", "-f", help="table, md, csv, json, xlsx or html (default: from the "
+        "--output name, else table)")] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE",
+                                               help="Write to FILE instead of the screen")
+                      ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists")] = False,
+) -> None:
+    """The report offices send upward, as of a date: by agency, for one agency (the office's
+    table), or for a period; with the per-district breakdown.
+
+    Example: ocop report --agency "so nn va ptnt" --period 2019-Q3 --output bao-cao.xlsx
+    """
+    from ocop_cli import export
+    from ocop_cli import report as core
+
+    if month is not None and period is not None:
+        raise UsageError(_("give --month or --period, not both"))
+    chosen = core.parse_period(period) if period else None
+    shape = export.choose_format(fmt.value if fmt else None, output)
+    loaded = s.load()
+    states = s.states(loaded)
+    who = loaded.directory.resolve(agency) if agency else None
+    if month is not None:
+        chosen = core.month_period(loaded.plan.year, month)
+    doc = core.build(loaded, states, s.as_of, who, chosen)
+    export.deliver(doc, shape, output, force, s.no_color,
+                   timeline=lambda: core.timeline(loaded, states, s.as_of, who))
+
+
+@command("timeline")
+def timeline(s: Session, agency: AgencyOpt = None) -> None:
+    """A Gantt chart of the plan year: one row per task, each window a bar coloured by status
+    and timing, the as-of month marked.
+
+    Example: ocop timeline --agency "Gia Lộc"
+    """
+    from ocop_cli import report as core
+
+    loaded = s.load()
+    who = loaded.directory.resolve(agency) if agency else None
+    draw_timeline(core.timeline(loaded, s.states(loaded), s.as_of, who), s.no_color)
+
+
+@command("agencies")
+def agencies(s: Session, fmt: FormatOpt = Format.table) -> None:
+    """Every agency with how many tasks it leads and partners.
+
+    Example: ocop agencies --format csv
+    """
+    from ocop_cli import render
+    from ocop_cli import report as core
+
+    loaded = s.load()
+    items = core.agency_list(loaded, s.states(loaded))
+    part = core.agency_list_section(items)
+    render.emit(fmt.value, part.columns, part.rows, items, title=part.title,
+                no_color=s.no_color)
+
+
+# --- the timeline in a terminal --------------------------------------------------------------
+
+BARS = {"done": ("█", "green"), "cancelled": ("─", "dim"), "overdue": ("▓", "red"),
+        "due": ("▒", "yellow"), "upcoming": ("░", "cyan"), "open": ("▒", "")}
+
+
+def draw_timeline(data: dict[str, Any], no_color: bool) -> None:
+    """Each row: the id, the title cut to fit, then one cell of `cell` columns per month."""
+    from rich.text import Text
+
+    from ocop_cli import render
+    from ocop_cli.text import visible
+
+    con = render.console(no_color=no_color)
+    if not data["rows"]:
+        con.print(Text(_("No tasks to draw.")))
+        return
+    months, as_of = data["months"], data["as_of_month"]
+    id_width = max((len(r["id"]) for r in data["rows"]), default=2)
+    cell = next((c for c in (4, 3) if con.width - id_width - 2 - c * len(months) >= 16), 2)
+    label = max(8, con.width - id_width - 2 - cell * len(months))
+    lines = [Text(" " * (id_width + 1 + label + 1)
+                  + "".join((f"T{m}" if cell > 2 else f"{m}").center(cell) for m in months),
+                  style="bold")]
+    mark = cell // 2  # where in its month the as-of marker stands
+    if as_of in months:
+        at = id_width + 1 + label + 1 + months.index(as_of) * cell + mark
+        lines.append(Text(" " * at + "▼", style="bold red"))
+    for row in data["rows"]:
+        title = visible("  " * row["depth"] + row["title"])
+        title = title if len(title) <= label else title[:label - 1] + "…"
+        line = Text(f"{row['id']:<{id_width}} ", style="bold" if not row["leaf"] else "")
+        line.append(title.ljust(label) + " ", style="bold" if not row["leaf"] else "")
+        kind = _bar_kind(row)
+        glyph, colour = BARS[kind]
+        for month in months:
+            if month in row["months"]:
+                line.append(glyph * cell, style=colour)
+            elif month == as_of:
+                line.append(" " * mark + "│" + " " * (cell - mark - 1), style="dim")
+            else:
+                line.append(" " * cell)
+        lines.append(line)
+    legend = Text()
+    for kind, name in (("done", _("done")), ("overdue", _("overdue")), ("due", _("due")),
+                       ("upcoming", _("upcoming")), ("cancelled", _("cancelled"))):
+        glyph, colour = BARS[kind]
+        legend.append(glyph * 2, style=colour)
+        legend.append(f" {name}  ")
+    legend.append("▼ " + _("as of {date}").format(date=data["as_of"]), style="red")
+    lines.append(legend)
+    for line in lines:
+        line.no_wrap = True
+        line.overflow = "ellipsis"
+        con.print(line)
+
+
+def _bar_kind(row: dict[str, Any]) -> str:
+    if row["status"] in ("done", "cancelled"):
+        return str(row["status"])
+    return str(row["timing"] or "open")

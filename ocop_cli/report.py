@@ -1,0 +1,679 @@
+"""Reports offices send upward, built as plain data: an overview of every agency, one agency's
+tasks in the office's table, a period (month, quarter, half, year), the per-place breakdown,
+the timeline and the agency list.
+
+`build` makes the report document (the JSON the README documents); `sections` turns it into
+titled tables of rows that every output format draws. Nothing here knows of the terminal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from ocop_cli.directory import Directory
+from ocop_cli.errors import UsageError
+from ocop_cli.i18n import _, ngettext
+from ocop_cli.model import Agency, Plan, Task
+from ocop_cli.query import task_json
+from ocop_cli.render import Column
+from ocop_cli.state import TaskState, month_index
+from ocop_cli.storage import Loaded
+from ocop_cli.text import sort_key
+
+OPEN = ("not_started", "in_progress")
+# The office's report form: its headers are the same whatever the language of the messages.
+OFFICE_HEADERS = ("TT", "Nội dung", "ĐVT", "Kế hoạch", "Thực hiện", "Tỷ lệ %",
+                  "Chủ trì / Phối hợp", "Thời gian", "Tình trạng", "Ghi chú")
+# In a narrow terminal, text longer than this is cut on purpose (the exports keep it whole).
+NARROW_CUT = {"content": 140, "agencies": 90, "remark": 70}
+
+
+# --- periods ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    label: str
+    start: dt.date
+    end: dt.date
+
+    def months(self, plan: Plan) -> range:
+        """The period's months counted from January of the plan year (as windows are)."""
+        return range(month_index(plan, self.start), month_index(plan, self.end) + 1)
+
+    def holds(self, day: dt.date) -> bool:
+        return self.start <= day <= self.end
+
+
+_PERIOD = re.compile(r"^(\d{4})(?:-(?:(\d{1,2})|([qQ])(\d)|([hH])(\d)))?$")
+
+
+def parse_period(text: str) -> Period:
+    """`2019-07`, `2019-Q3`, `2019-H2` or `2019`; UsageError saying what is wrong otherwise."""
+    cleaned = text.strip()
+    match = _PERIOD.match(cleaned)
+    if match is None:
+        raise UsageError(_("--period: {text!r} is not a period; expected a month 2019-07, a "
+                           "quarter 2019-Q3, a half 2019-H2 or a year 2019").format(text=text))
+    year = int(match.group(1))
+    if match.group(2):
+        month = int(match.group(2))
+        if not 1 <= month <= 12:
+            raise UsageError(_("--period: month {month} is not between 1 and 12").format(
+                month=month))
+        return month_period(year, month)
+    if match.group(3):
+        quarter = int(match.group(4))
+        if not 1 <= quarter <= 4:
+            raise UsageError(_("--period: quarter {n} is not between 1 and 4").format(
+                n=quarter))
+        return _span(f"{year}-Q{quarter}", year, 3 * quarter - 2, 3 * quarter)
+    if match.group(5):
+        half = int(match.group(6))
+        if half not in (1, 2):
+            raise UsageError(_("--period: half {n} is not 1 or 2").format(n=half))
+        return _span(f"{year}-H{half}", year, 6 * half - 5, 6 * half)
+    return _span(str(year), year, 1, 12)
+
+
+def month_period(year: int, month: int) -> Period:
+    return _span(f"{year}-{month:02d}", year, month, month)
+
+
+def _span(label: str, year: int, first: int, last: int) -> Period:
+    end = dt.date(year + 1, 1, 1) if last == 12 else dt.date(year, last + 1, 1)
+    return Period(label, dt.date(year, first, 1), end - dt.timedelta(days=1))
+
+
+# --- who takes part in what -----------------------------------------------------------------
+
+
+class Roles:
+    """Which agencies lead and which partner each task, as `query.role_of` decides it (a
+    member of a group named in a cell takes part through it), computed once per cell.
+    `through_groups=False` keeps only the agencies the cells name."""
+
+    def __init__(self, directory: Directory, through_groups: bool = True) -> None:
+        self.directory = directory
+        self.through_groups = through_groups
+        self._memo: dict[tuple[str | None, tuple[str, ...]],
+                         tuple[frozenset[str], frozenset[str]]] = {}
+
+    def _expand(self, ref: str | None) -> set[str]:
+        if ref is None:
+            return set()
+        group = self.directory.by_id.get(ref) if self.through_groups else None
+        return {ref, *(group.members if group else ())}
+
+    def of(self, task: Task) -> tuple[frozenset[str], frozenset[str]]:
+        key = (task.lead, task.partners)
+        if key not in self._memo:
+            leads = self._expand(task.lead)
+            partners = set().union(*(self._expand(p) for p in task.partners)) - leads
+            self._memo[key] = (frozenset(leads), frozenset(partners))
+        return self._memo[key]
+
+    def role(self, task: Task, agency_id: str) -> str | None:
+        leads, partners = self.of(task)
+        return "lead" if agency_id in leads else "partner" if agency_id in partners else None
+
+
+# --- the report document ---------------------------------------------------------------------
+
+
+def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
+          agency: Agency | None = None, period: Period | None = None) -> dict[str, Any]:
+    """The report as plain data: an overview without filters, one agency's tasks with
+    `agency`, what a period brought with `period` (narrowed to `agency` when both)."""
+    plan, directory = loaded.plan, loaded.directory
+    roles = Roles(directory)
+    leaves = plan.leaves()
+    if agency is not None:
+        leaves = [t for t in leaves if roles.role(t, agency.id)]
+    doc: dict[str, Any] = {
+        "report": "period" if period else "agency" if agency else "overview",
+        "plan": {"number": plan.number, "year": plan.year, "title": plan.title},
+        "as_of": as_of.isoformat(),
+        "agency": ({"id": agency.id, "short": agency.short, "name": agency.name}
+                   if agency else None),
+        "period": ({"label": period.label, "start": period.start.isoformat(),
+                    "end": period.end.isoformat()} if period else None),
+    }
+
+    def rows(tasks: list[Task]) -> list[dict[str, Any]]:
+        return [task_row(plan, t, states[t.id], directory,
+                         roles.role(t, agency.id) if agency else None) for t in tasks]
+
+    overdue = sorted((t for t in leaves if states[t.id].timing == "overdue"), key=_oldest)
+    if period is not None:
+        months = period.months(plan)
+        doc["due"] = rows([t for t in leaves if t.window and t.window.last in months])
+        doc["achieved"] = achieved_in(plan, states, leaves, period, directory)
+        doc["late"] = rows(overdue)
+        near = [t for t in leaves if t.window and set(t.window.months) & set(months)]
+        doc["places"] = places(loaded, states, near)
+    elif agency is not None:
+        doc["tasks"] = sorted(rows(leaves), key=_urgency)
+        doc["duties"] = duties(directory, agency)
+        doc["places"] = places(loaded, states, leaves)
+    else:
+        # Named as the table names them: the 12 district units would each repeat the row of
+        # the district group they belong to (`--agency` shows one unit's share).
+        named = Roles(directory, through_groups=False)
+        doc["agencies"] = agency_summary(plan, states, directory, named)
+        doc["matrix"] = matrix(plan, states, directory, named, as_of)
+        doc["overdue"] = rows(overdue)
+        doc["places"] = places(loaded, states, leaves)
+    return doc
+
+
+def task_row(plan: Plan, task: Task, state: TaskState, directory: Directory,
+             role: str | None = None) -> dict[str, Any]:
+    """A task as `ocop tasks --format json` gives it, with what the report form adds."""
+    row = task_json(plan, task, state, directory, role)
+    parent = plan.task(task.parent) if task.parent else None
+    row["parent_title"] = parent.title if parent else None
+    row["target_text"] = task.target.text if task.target else None
+    row["percent"] = state.percent
+    row["note"] = state.note
+    row["ref"] = state.ref
+    return row
+
+
+def _oldest(task: Task) -> tuple[int, int]:
+    window = task.window
+    return (window.last, window.first) if window else (99, 99)
+
+
+def _urgency(row: dict[str, Any]) -> int:
+    """Overdue first, then due, other open tasks, done, cancelled."""
+    if row["timing"] in ("overdue", "due"):
+        return 0 if row["timing"] == "overdue" else 1
+    return {"done": 3, "cancelled": 4}.get(row["status"], 2)
+
+
+def _counts(states: list[TaskState]) -> dict[str, Any]:
+    quantity = [s for s in states if s.task.target is not None]
+    target = sum(s.task.target.min for s in quantity if s.task.target)
+    achieved = sum(s.achieved for s in quantity)
+    counts: dict[str, Any] = {"tasks": len(states)}
+    for key in ("done", "in_progress", "not_started", "cancelled"):
+        counts[key] = sum(1 for s in states if s.status == key)
+    for key in ("overdue", "due", "upcoming"):
+        counts[key] = sum(1 for s in states if s.timing == key)
+    counts.update({
+        "quantity_tasks": len(quantity),
+        "quantity_met": sum(1 for s in quantity if s.missing == 0),
+        "achieved": achieved,
+        "target": target,
+        "percent": round(100 * achieved / target, 1) if target else None,
+    })
+    return counts
+
+
+def _involved(plan: Plan, states: dict[str, TaskState], roles: Roles
+              ) -> dict[str, tuple[list[TaskState], list[TaskState]]]:
+    """For each agency taking part in any leaf task: its states as lead and as partner."""
+    found: dict[str, tuple[list[TaskState], list[TaskState]]] = {}
+    for task in plan.leaves():
+        leads, partners = roles.of(task)
+        for agency_id in leads:
+            found.setdefault(agency_id, ([], []))[0].append(states[task.id])
+        for agency_id in partners:
+            found.setdefault(agency_id, ([], []))[1].append(states[task.id])
+    return found
+
+
+def _ordered(directory: Directory, ids: Any) -> list[str]:
+    return sorted(ids, key=lambda i: sort_key(directory.short(i) or i))
+
+
+def agency_summary(plan: Plan, states: dict[str, TaskState], directory: Directory,
+                   roles: Roles) -> list[dict[str, Any]]:
+    involved = _involved(plan, states, roles)
+    return [{"id": agency_id, "agency": directory.short(agency_id),
+             "lead": _counts(involved[agency_id][0]),
+             "partner": _counts(involved[agency_id][1])}
+            for agency_id in _ordered(directory, involved)]
+
+
+def plan_months(plan: Plan) -> list[int]:
+    """The months of the plan year that some window covers, first to last."""
+    months = [m for t in plan.leaves() if t.window for m in t.window.months]
+    return list(range(min(months), max(months) + 1)) if months else list(range(1, 13))
+
+
+def matrix(plan: Plan, states: dict[str, TaskState], directory: Directory, roles: Roles,
+           as_of: dt.date) -> dict[str, Any]:
+    """Agency × month: how many of its tasks are open in each month, and how many of those
+    are overdue."""
+    months = plan_months(plan)
+    # Tasks sharing the same agencies, months and lateness are counted together first: a
+    # large plan repeats a few dozen such combinations thousands of times.
+    combos: Counter[tuple[frozenset[str], tuple[int, ...], bool]] = Counter()
+    taking_part: set[str] = set()
+    for task in plan.leaves():
+        leads, partners = roles.of(task)
+        taking_part |= leads | partners
+        state = states[task.id]
+        if task.window and state.status in OPEN:
+            combos[(leads | partners, task.window.months, state.timing == "overdue")] += 1
+    cells: dict[str, dict[int, list[int]]] = {}
+    for (agencies, task_months, late), n in combos.items():
+        for agency_id in agencies:
+            row = cells.setdefault(agency_id, {})
+            for month in task_months:
+                cell = row.setdefault(month, [0, 0])
+                cell[0] += n
+                cell[1] += n if late else 0
+    rows = []
+    for agency_id in _ordered(directory, taking_part):
+        row = cells.get(agency_id, {})
+        rows.append({"id": agency_id, "agency": directory.short(agency_id), "cells": [
+            {"month": m, "open": row.get(m, [0, 0])[0], "overdue": row.get(m, [0, 0])[1]}
+            for m in months]})
+    return {"months": months, "as_of_month": month_index(plan, as_of), "rows": rows}
+
+
+def achieved_in(plan: Plan, states: dict[str, TaskState], tasks: list[Task], period: Period,
+                directory: Directory) -> list[dict[str, Any]]:
+    """Per task: what the entries dated inside the period recorded (undone ones left out)."""
+    found = []
+    for task in tasks:
+        state = states[task.id]
+        inside = [e for e in state.entries if period.holds(e.date) and e.action != "note"]
+        if not inside:
+            continue
+        target = task.target
+        found.append({
+            "id": task.id, "title": task.title, "parent_title": _parent_title(plan, task),
+            "unit": task.unit,
+            "target": {"min": target.min, "max": target.max} if target else None,
+            "target_text": target.text if target else None,
+            "achieved": state.achieved, "status": state.status, "timing": state.timing,
+            "qty": sum(e.qty or 0 for e in inside if e.action in ("progress", "done")),
+            "entries": len(inside), "last": inside[-1].date.isoformat(),
+            "actions": list(dict.fromkeys(e.action for e in inside)),
+            "places": list(dict.fromkeys(directory.short(e.place) for e in inside if e.place)),
+        })
+    return found
+
+
+def district_units(directory: Directory) -> list[Agency]:
+    return [a for a in directory.agencies if a.kind == "locality" and a.level == "district"]
+
+
+def places(loaded: Loaded, states: dict[str, TaskState], tasks: list[Task]
+           ) -> list[dict[str, Any]]:
+    """For each task counted per district unit: which units have done their share."""
+    units = district_units(loaded.directory)
+    found = []
+    for task in tasks:
+        if not task.per_district or not units:
+            continue
+        state = states[task.id]
+        target = task.target.min if task.target else len(units)
+        share = max(1, -(-target // len(units)))  # rounded up: 12 conferences, 1 per unit
+        counted = {a.id: state.places.get(a.id, 0) for a in units}
+        per_unit = [{"id": a.id, "place": a.short, "qty": counted[a.id],
+                     "done": counted[a.id] >= share} for a in units]
+        found.append({
+            "id": task.id, "title": task.title,
+            "parent_title": _parent_title(loaded.plan, task),
+            "status": state.status, "timing": state.timing, "achieved": state.achieved,
+            "target": {"min": task.target.min, "max": task.target.max} if task.target else None,
+            "per_unit": share, "units": per_unit,
+            "units_done": sum(1 for u in per_unit if u["done"]), "units_total": len(units),
+            "not_by_unit": state.achieved - sum(counted.values()),
+        })
+    return found
+
+
+def _parent_title(plan: Plan, task: Task) -> str | None:
+    parent = plan.task(task.parent) if task.parent else None
+    return parent.title if parent else None
+
+
+def duties(directory: Directory, agency: Agency) -> list[dict[str, Any]]:
+    """Section V: the agency's own duties, then those of each group it belongs to."""
+    found = [{"n": i, "text": d, "agency": agency.short}
+             for i, d in enumerate(agency.duties, 1)]
+    for group in directory.agencies:
+        if agency.id in group.members:
+            found += [{"n": len(found) + 1, "text": d, "agency": group.short}
+                      for d in group.duties]
+    return found
+
+
+# --- `ocop agencies` and `ocop timeline` ---------------------------------------------------
+
+
+def agency_list(loaded: Loaded, states: dict[str, TaskState]) -> list[dict[str, Any]]:
+    """Every agency of the directory with how many leaf tasks it leads and partners."""
+    directory = loaded.directory
+    involved = _involved(loaded.plan, states, Roles(directory))
+    found = []
+    for agency_id in _ordered(directory, directory.by_id):
+        agency = directory.by_id[agency_id]
+        lead, partner = involved.get(agency_id, ([], []))
+        found.append({
+            "id": agency.id, "short": agency.short, "name": agency.name,
+            "level": agency.level, "kind": agency.kind, "aliases": list(agency.aliases),
+            "members": list(agency.members), "lead": len(lead), "partner": len(partner),
+            "open": sum(1 for s in (*lead, *partner) if s.status in OPEN),
+            "overdue": sum(1 for s in (*lead, *partner) if s.timing == "overdue"),
+        })
+    return found
+
+
+def timeline(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
+             agency: Agency | None = None) -> dict[str, Any]:
+    """One row per task (a parent before its sub-rows), with its months, status and timing,
+    over the months the plan's windows span."""
+    plan = loaded.plan
+    roles = Roles(loaded.directory)
+    if agency is None:
+        tasks = list(plan.tasks)
+    else:
+        wanted = {t.id for t in plan.leaves() if roles.role(t, agency.id)}
+        for task_id in list(wanted):
+            parent = plan.index[task_id].parent
+            while parent is not None and parent in plan.index:
+                wanted.add(parent)
+                parent = plan.index[parent].parent
+        tasks = [t for t in plan.tasks if t.id in wanted]
+    rows = [{"id": t.id, "title": t.title, "depth": t.id.count("."), "leaf": plan.is_leaf(t.id),
+             "window": t.window.text if t.window else None,
+             "months": list(t.window.months) if t.window else [],
+             "status": states[t.id].status, "timing": states[t.id].timing} for t in tasks]
+    months = plan_months(plan)
+    at = month_index(plan, as_of)
+    if 1 <= at <= 12 and at not in months:  # stretch to show where the as-of date falls
+        months = list(range(min(months[0], at), max(months[-1], at) + 1))
+    return {"months": months, "as_of_month": at, "as_of": as_of.isoformat(), "rows": rows}
+
+
+# --- sections: the document as titled tables -------------------------------------------------
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    columns: list[Column]
+    rows: list[dict[str, Any]]
+    grid: bool = False  # many short cells (the agency × month matrix): drawn compactly
+    marks: dict[int, set[str]] = field(default_factory=dict)  # row index -> keys to flag
+
+
+def heading(doc: dict[str, Any]) -> list[tuple[str, str]]:
+    """The title rows every format starts with: plan, period, as-of date, agency."""
+    plan = doc["plan"]
+    facts = [(_("Plan"), f"{plan['number']} ({plan['year']}): {plan['title']}")]
+    if doc["period"]:
+        period = doc["period"]
+        facts.append((_("Period"), f"{period['label']} ({period['start']} – {period['end']})"))
+    facts.append((_("As of"), doc["as_of"]))
+    if doc["agency"]:
+        facts.append((_("Agency"), f"{doc['agency']['short']} ({doc['agency']['name']})"))
+    return facts
+
+
+def status_label(status: str, timing: str | None) -> str:
+    labels = {"not_started": _("not started"), "in_progress": _("in progress"),
+              "done": _("done"), "cancelled": _("cancelled")}
+    timings = {"upcoming": _("upcoming"), "due": _("due"), "overdue": _("overdue")}
+    text = labels[status]
+    return f"{text}, {timings[timing]}" if timing else text
+
+
+def role_label(role: str | None) -> str:
+    return {"lead": _("lead"), "partner": _("partner")}.get(role or "", "")
+
+
+def sections(doc: dict[str, Any], narrow: bool = False) -> list[Section]:
+    """The document's tables in order; `narrow` folds the office table into fewer columns
+    (each header still the form's own) and cuts very long text, for small terminals."""
+    found: list[Section] = []
+    kind = doc["report"]
+    office = narrow_office if narrow else office_section
+    if kind == "overview":
+        found.append(agencies_narrow(doc) if narrow else agencies_section(doc))
+        found.append(matrix_section(doc))
+        found.append(office("overdue", _("Overdue tasks, oldest window first"), doc["overdue"]))
+    elif kind == "agency":
+        found.append(office("tasks", _("Tasks of {agency} as lead and as partner").format(
+            agency=doc["agency"]["short"]), doc["tasks"]))
+        found.append(duties_section(doc))
+    else:
+        label = doc["period"]["label"]
+        found.append(office("due", _("Due in {period}").format(period=label), doc["due"]))
+        found.append(achieved_section(doc, narrow))
+        found.append(office("late", _("Late as of {date}").format(date=doc["as_of"]),
+                            doc["late"]))
+    found.append(places_section(doc))
+    return found
+
+
+def _content(row: dict[str, Any]) -> str:
+    parent = row.get("parent_title")
+    return f"{parent}: {row['title']}" if parent else row["title"]
+
+
+def _agencies_cell(row: dict[str, Any]) -> str:
+    partners = "; ".join(p for p in row["partners"] if p)
+    return f"{row['lead'] or ''} / {partners}" if partners else row["lead"] or ""
+
+
+def _target_value(row: dict[str, Any]) -> int | str | None:
+    target = row["target"]
+    if target is None:
+        return None
+    return int(target["min"]) if target["min"] == target["max"] else row["target_text"]
+
+
+def _style(row: dict[str, Any]) -> str:
+    return str(row["timing"] if row["timing"] in ("overdue", "due") else row["status"])
+
+
+def office_columns() -> list[Column]:
+    keys = ("id", "content", "unit", "target", "achieved", "percent", "agencies", "window",
+            "state", "remark")
+    widths = (None, None, 14, None, None, None, 26, None, 16, 26)
+    numeric = {"target", "achieved", "percent"}
+    return [Column(k, h, max_width=w, numeric=k in numeric)
+            for k, h, w in zip(keys, OFFICE_HEADERS, widths, strict=True)]
+
+
+def office_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    shown = []
+    for row in rows:
+        has_quantity = row["target"] is not None or row["achieved"]
+        shown.append({
+            "id": row["id"], "content": _content(row), "unit": row["unit"],
+            "target": _target_value(row),
+            "achieved": row["achieved"] if has_quantity else None,
+            "percent": row["percent"], "agencies": _agencies_cell(row),
+            "window": row["window"], "state": status_label(row["status"], row["timing"]),
+            "remark": "; ".join(x for x in (row["note"], row["ref"]) if x) or None,
+            "role": role_label(row.get("role")), "_style": _style(row),
+        })
+    return shown
+
+
+def office_section(key: str, title: str, rows: list[dict[str, Any]]) -> Section:
+    return Section(key, title, office_columns(), office_rows(rows))
+
+
+def _cut(text: str | None, limit: int) -> str:
+    if not text:
+        return ""
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def narrow_office(key: str, title: str, rows: list[dict[str, Any]]) -> Section:
+    """The office table in five columns: the form's headers stacked, its cells with them."""
+    h = OFFICE_HEADERS
+    columns = [
+        Column("id", h[0]),
+        Column("content", f"{h[1]}\n» {h[6]}"),
+        Column("amount", f"{h[4]} / {h[3]}\n{h[2]}\n{h[5]}", max_width=14),
+        Column("when", f"{h[7]}\n{h[8]}", max_width=13),
+        Column("remark", h[9], max_width=16),
+    ]
+    shown = []
+    for row, full in zip(rows, office_rows(rows), strict=True):
+        amount = []
+        if full["target"] is not None or full["achieved"] is not None:
+            amount.append(f"{full['achieved'] or 0} / {full['target'] or '–'}")
+        if row["unit"]:
+            amount.append(_cut(row["unit"], 40))
+        if row["percent"] is not None:
+            amount.append(f"{row['percent']:g}%")
+        shown.append({
+            "id": row["id"],
+            "content": _cut(full["content"], NARROW_CUT["content"]) + "\n» "
+            + _cut(full["agencies"], NARROW_CUT["agencies"]),
+            "amount": "\n".join(amount), "when": f"{row['window'] or ''}\n{full['state']}",
+            "remark": _cut(full["remark"], NARROW_CUT["remark"]), "_style": full["_style"],
+        })
+    return Section(key, title, columns, shown)
+
+
+_COUNT_KEYS = ("tasks", "done", "in_progress", "due", "overdue", "upcoming", "achieved",
+               "target", "percent")
+
+
+def agencies_section(doc: dict[str, Any]) -> Section:
+    headers = (_("Tasks"), _("Done"), _("In progress"), _("Due"), _("Overdue"),
+               _("Upcoming"), _("Achieved"), _("Target"), "%")
+    columns = [Column("agency", _("Agency"), max_width=30), Column("role", _("Role"))]
+    columns += [Column(k, h, numeric=True) for k, h in zip(_COUNT_KEYS, headers, strict=True)]
+    rows = []
+    for item in doc["agencies"]:
+        for role in ("lead", "partner"):
+            counts = item[role]
+            if counts["tasks"]:
+                quantity = {k: counts[k] if counts["quantity_tasks"] else None
+                            for k in ("achieved", "target")}
+                rows.append({"agency": item["agency"], "role": role_label(role),
+                             **{k: counts[k] for k in _COUNT_KEYS}, **quantity,
+                             "_style": "overdue" if counts["overdue"] else None})
+    return Section("agencies", _("Agencies as lead and as partner"), columns, rows)
+
+
+def summary(counts: dict[str, Any]) -> str:
+    """One agency's counts in a sentence, zeros left out: for narrow terminals."""
+    if not counts["tasks"]:
+        return ""
+    parts = [_("{n} done").format(n=counts["done"]) if counts["done"] else "",
+             _("{n} in progress").format(n=counts["in_progress"]) if counts["in_progress"]
+             else "",
+             _("{n} overdue").format(n=counts["overdue"]) if counts["overdue"] else "",
+             _("{n} due").format(n=counts["due"]) if counts["due"] else "",
+             _("{n} upcoming").format(n=counts["upcoming"]) if counts["upcoming"] else ""]
+    text = ngettext("{n} task", "{n} tasks", counts["tasks"]).format(n=counts["tasks"])
+    details = ", ".join(p for p in parts if p)
+    text += f": {details}" if details else ""
+    if counts["target"]:
+        text += "; " + _("achieved {achieved} of {target} ({percent:g}%)").format(**counts)
+    return text
+
+
+def agencies_narrow(doc: dict[str, Any]) -> Section:
+    columns = [Column("agency", _("Agency"), max_width=24), Column("lead", _("As lead")),
+               Column("partner", _("As partner"))]
+    rows = [{"agency": item["agency"], "lead": summary(item["lead"]),
+             "partner": summary(item["partner"]),
+             "_style": "overdue" if item["lead"]["overdue"] + item["partner"]["overdue"]
+             else None} for item in doc["agencies"]]
+    return Section("agencies", _("Agencies as lead and as partner"), columns, rows)
+
+
+def matrix_section(doc: dict[str, Any]) -> Section:
+    grid = doc["matrix"]
+    columns = [Column("agency", _("Agency"), max_width=28)]
+    columns += [Column(f"m{m}", f"T{m}", numeric=True) for m in grid["months"]]
+    rows, marks = [], {}
+    for i, item in enumerate(grid["rows"]):
+        row: dict[str, Any] = {"agency": item["agency"]}
+        for cell in item["cells"]:
+            row[f"m{cell['month']}"] = cell["open"]
+        late = {f"m{c['month']}" for c in item["cells"] if c["overdue"]}
+        if late:
+            marks[i] = late
+        rows.append(row)
+    title = _("Open tasks by month (! = some overdue)")
+    return Section("matrix", title, columns, rows, grid=True, marks=marks)
+
+
+def marked_rows(section: Section, flag: str = "!") -> list[dict[str, Any]]:
+    """Rows with flagged cells written with `flag` after them, for formats without colour."""
+    if not section.marks:
+        return section.rows
+    rows = []
+    for i, row in enumerate(section.rows):
+        keys = section.marks.get(i, set())
+        rows.append({k: f"{v}{flag}" if k in keys else v for k, v in row.items()})
+    return rows
+
+
+def duties_section(doc: dict[str, Any]) -> Section:
+    columns = [Column("n", "#", numeric=True), Column("text", _("Duty (section V)"))]
+    if any(d["agency"] != doc["agency"]["short"] for d in doc["duties"]):
+        columns.append(Column("agency", _("As member of"), max_width=24))
+    return Section("duties", _("Duties of {agency} in section V of the plan").format(
+        agency=doc["agency"]["short"]), columns, list(doc["duties"]))
+
+
+def achieved_section(doc: dict[str, Any], narrow: bool = False) -> Section:
+    h = OFFICE_HEADERS
+    columns = [Column("id", h[0]), Column("content", h[1]),
+               Column("qty", _("In the period"), numeric=True),
+               Column("achieved", h[4], numeric=True),
+               Column("target", h[3], numeric=True),
+               Column("state", h[8], max_width=16),
+               Column("last", _("Last entry"))]
+    if not narrow:
+        columns.insert(2, Column("unit", h[2], max_width=14))
+        columns.append(Column("places", _("Places"), max_width=24))
+    rows = [{"id": r["id"],
+             "content": _cut(_content(r), NARROW_CUT["content"]) if narrow else _content(r),
+             "unit": r["unit"], "qty": r["qty"], "achieved": r["achieved"],
+             "target": _target_value(r), "state": status_label(r["status"], r["timing"]),
+             "last": r["last"], "places": r["places"], "_style": _style(r)}
+            for r in doc["achieved"]]
+    return Section("achieved", _("Achieved in {period} (entries dated inside it)").format(
+        period=doc["period"]["label"]), columns, rows)
+
+
+def places_section(doc: dict[str, Any]) -> Section:
+    total = doc["places"][0]["units_total"] if doc["places"] else 12
+    columns = [Column("id", OFFICE_HEADERS[0]),
+               Column("content", OFFICE_HEADERS[1], max_width=30),
+               Column("units_done", _("Units done (of {n})").format(n=total), numeric=True),
+               Column("done_in", _("Done"), max_width=30),
+               Column("not_yet", _("Not yet"), max_width=30),
+               Column("not_by_unit", _("Not by unit"), numeric=True)]
+    rows = [{"id": p["id"], "content": _content(p), "units_done": p["units_done"],
+             "done_in": ", ".join(u["place"] for u in p["units"] if u["done"]),
+             "not_yet": ", ".join(u["place"] for u in p["units"] if not u["done"]),
+             "not_by_unit": p["not_by_unit"] or None,
+             "_style": "done" if p["units_done"] == p["units_total"] else None}
+            for p in doc["places"]]
+    return Section("places", _("By district unit (tasks counted one per unit)"), columns, rows)
+
+
+def agency_list_section(items: list[dict[str, Any]]) -> Section:
+    columns = [Column("short", _("Agency"), max_width=28), Column("name", _("Name"),
+                                                                  max_width=40),
+               Column("level", _("Level")), Column("lead", _("Lead"), numeric=True),
+               Column("partner", _("Partner"), numeric=True),
+               Column("open", _("Open"), numeric=True),
+               Column("overdue", _("Overdue"), numeric=True)]
+    rows = [{**item, "_style": "overdue" if item["overdue"] else None} for item in items]
+    return Section("agencies", _("Agencies"), columns, rows)

@@ -1,0 +1,563 @@
+"""Team use through git: `ocop sync`, history files that merge without conflicts, and
+`ocop check` finding what a bad merge leaves behind. Most tests run real git."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ocop_cli import record, storage, team
+from ocop_cli.errors import EXIT_INVALID, EXIT_NOT_FOUND, EXIT_OK
+from ocop_cli.model import Entry
+from ocop_cli.state import state_as_of
+
+needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+AS_OF = dt.date(2019, 12, 31)
+DISTRICTS = ["tp-hai-duong", "tp-chi-linh", "binh-giang", "cam-giang", "gia-loc", "kim-thanh",
+             "kinh-mon", "nam-sach", "ninh-giang", "thanh-ha", "thanh-mien", "tu-ky"]
+# The tasks every office reports on: the district conferences, classes and products.
+SHARED_TASKS = ["1.2", "3.3", "5.1", "5.2", "6"]
+
+
+@pytest.fixture(autouse=True)
+def git_alone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """git reads no configuration but each repository's own, and finds no repository above."""
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "no-gitconfig"))
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")
+    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, f"git {' '.join(args)}: {done.stderr}"
+    return done.stdout
+
+
+def identify(repo: Path, name: str) -> None:
+    git(repo, "config", "user.name", name)
+    git(repo, "config", "user.email", "office@example.vn")
+    git(repo, "config", "gc.auto", "0")  # no housekeeping while the test runs
+    git(repo, "config", "maintenance.auto", "false")
+
+
+class Team:
+    """A shared bare repository set up by the province, and the offices' clones of it."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        base.mkdir(parents=True)
+        self.shared = base / "shared.git"
+        git(base, "init", "--quiet", "--bare", str(self.shared))
+        git(self.shared, "symbolic-ref", "HEAD", "refs/heads/main")
+        province = base / "so-nn-ptnt"
+        git(base, "init", "--quiet", str(province))
+        git(province, "symbolic-ref", "HEAD", "refs/heads/main")
+        identify(province, "Sở NN và PTNT")
+        storage.init_workspace(province)
+        git(province, "add", "--all")
+        git(province, "commit", "--quiet", "-m", "OCOP 2019 plan")
+        git(province, "remote", "add", "origin", str(self.shared))
+        git(province, "push", "--quiet", "--set-upstream", "origin", "main")
+        self.province = province
+
+    def clone(self, name: str, user: str | None = None) -> Path:
+        path = self.base / name
+        git(self.base, "clone", "--quiet", str(self.shared), str(path))
+        identify(path, user or name)
+        return path
+
+    def entry_ids(self) -> set[str]:
+        """Entry ids in the shared repository's history files."""
+        listing = git(self.shared, "ls-tree", "--name-only", "main", "history/")
+        ids = set()
+        for name in listing.split():
+            for line in git(self.shared, "show", f"main:{name}").splitlines():
+                if line.startswith("- {"):
+                    ids.add(json.loads(line[2:])["id"])
+        return ids
+
+
+@pytest.fixture
+def office_team(tmp_path: Path) -> Team:
+    return Team(tmp_path / "team")
+
+
+def progress(root: Path, who: str, task: str, qty: int = 1, place: str | None = None,
+             date: dt.date = dt.date(2019, 9, 1)) -> list[Entry]:
+    """Record progress in-process, exactly as `ocop progress` does."""
+    ws = storage.Workspace(root)
+    with storage.locked(ws):
+        loaded = storage.load(ws)
+        states = state_as_of(loaded.plan, loaded.entries, AS_OF)
+        outcome = record.progress(loaded, states, task, qty, record.Stamp(date, by=who), place)
+        storage.append(storage.recorder_file(ws, who), outcome.entries)
+    return outcome.entries
+
+
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    """`ocop ARGS` in-process, in the workspace `root`, recorded by `user`."""
+    from typer.testing import CliRunner
+
+    from ocop_cli.cli import app
+
+    def invoke(root: Path, *args: str, user: str = "Tester") -> Any:
+        monkeypatch.setenv("OCOP_DATA", str(root))
+        monkeypatch.setenv("OCOP_USER", user)
+        monkeypatch.setenv("OCOP_AS_OF", AS_OF.isoformat())
+        return CliRunner().invoke(app, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+def state_fingerprint(root: Path) -> dict[str, Any]:
+    loaded = storage.load(storage.Workspace(root))
+    states = state_as_of(loaded.plan, loaded.entries, AS_OF)
+    return {task: (s.status, s.timing, s.achieved, sorted(s.places.items()), s.note, s.ref,
+                   [e.id for e in s.entries]) for task, s in states.items()}
+
+
+def rebase_in_progress(repo: Path) -> bool:
+    return any((repo / git(repo, "rev-parse", "--git-path", m).strip()).exists()
+               for m in ("rebase-merge", "rebase-apply"))
+
+
+# --- the layout ----------------------------------------------------------------------------
+
+
+@needs_git
+def test_init_marks_history_files_for_line_by_line_merging(ws: Path) -> None:
+    git(ws, "init", "--quiet")
+    said = git(ws, "check-attr", "merge", "--", "history/gia-loc.yaml", "plan_2019.yaml")
+    assert said.splitlines() == ["history/gia-loc.yaml: merge: union",
+                                 "plan_2019.yaml: merge: unspecified"]
+    assert ".ocop/" in (ws / ".gitignore").read_text(encoding="utf-8").split()
+
+
+# --- ocop sync -------------------------------------------------------------------------------
+
+
+@needs_git
+def test_two_offices_exchange_their_entries(office_team: Team, run: Callable[..., Any]) -> None:
+    gia_loc = office_team.clone("gia-loc", "Phòng NN huyện Gia Lộc")
+    result = run(gia_loc, "progress", "1.2", "1", "--place", "Gia Lộc", user="Gia Lộc")
+    assert result.exit_code == EXIT_OK, result.stderr
+    result = run(gia_loc, "sync")
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert "Sent 1 new entries to origin/main." in result.stdout
+
+    result = run(office_team.province, "note", "1.2", "đã họp", user="Sở NN và PTNT")
+    assert result.exit_code == EXIT_OK, result.stderr
+    result = run(office_team.province, "sync")
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert "Received 1 new entries from origin/main." in result.stdout
+    assert "Sent 1 new entries to origin/main." in result.stdout
+
+    result = run(gia_loc, "sync")
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert "Received 1 new entries" in result.stdout
+    assert "Nothing new to send; up to date with origin/main." in result.stdout
+    shown = run(gia_loc, "show", "1.2", "--format", "json")
+    assert shown.exit_code == EXIT_OK, shown.stderr
+    assert state_fingerprint(gia_loc) == state_fingerprint(office_team.province)
+    assert len(office_team.entry_ids()) == 2
+    assert git(gia_loc, "status", "--porcelain") == ""
+
+
+@needs_git
+def test_one_recorder_on_two_machines_merges_line_by_line(office_team: Team) -> None:
+    """Both clones append to the same history file: merge=union keeps every line."""
+    first = office_team.clone("may-1")
+    second = office_team.clone("may-2")
+    ids = set()
+    for clone in (first, second):
+        ids |= {e.id for e in progress(clone, "Sở NN và PTNT", "1.2")}
+    ids |= {e.id for e in progress(office_team.province, "Sở NN và PTNT", "1.2")}
+    for clone in (first, second, office_team.province, first):
+        team.sync(storage.Workspace(clone))
+    assert office_team.entry_ids() == ids
+    text = (first / "history" / "so-nn-va-ptnt.yaml").read_text(encoding="utf-8")
+    assert "<<<<<<<" not in text and text.count(storage.HISTORY_HEADER) == 1
+    assert storage.validate(storage.Workspace(first)) == []
+
+
+@needs_git
+def test_first_sync_into_an_empty_shared_repository(tmp_path: Path, run: Callable[..., Any]
+                                                    ) -> None:
+    shared = tmp_path / "shared.git"
+    git(tmp_path, "init", "--quiet", "--bare", str(shared))
+    git(shared, "symbolic-ref", "HEAD", "refs/heads/main")
+    province = tmp_path / "province"
+    assert run(tmp_path, "init", str(province)).exit_code == EXIT_OK
+    git(province, "init", "--quiet")
+    git(province, "symbolic-ref", "HEAD", "refs/heads/main")
+    identify(province, "Sở NN và PTNT")
+    git(province, "add", "--all")
+    git(province, "commit", "--quiet", "-m", "OCOP 2019 plan")
+    git(province, "remote", "add", "origin", str(shared))
+    progress(province, "Sở NN và PTNT", "2")
+    result = run(province, "sync")
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert "Sent 1 new entries to origin/main." in result.stdout
+    assert git(province, "rev-parse", "--abbrev-ref", "main@{upstream}").strip() == "origin/main"
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "--quiet", str(shared), str(clone))
+    assert state_fingerprint(clone) == state_fingerprint(province)
+
+
+@needs_git
+def test_a_workspace_in_a_sub_folder_of_the_repository(tmp_path: Path) -> None:
+    shared = tmp_path / "shared.git"
+    git(tmp_path, "init", "--quiet", "--bare", str(shared))
+    git(shared, "symbolic-ref", "HEAD", "refs/heads/main")
+    office = tmp_path / "office"
+    git(tmp_path, "init", "--quiet", str(office))
+    identify(office, "Sở NN và PTNT")
+    (office / "README.txt").write_text("Tài liệu khác của phòng\n", encoding="utf-8")
+    storage.init_workspace(office / "ocop-data")
+    git(office, "add", "--all")
+    git(office, "commit", "--quiet", "-m", "start")
+    git(office, "remote", "add", "origin", str(shared))
+    mine = progress(office / "ocop-data", "Sở NN và PTNT", "1.2")
+    done = team.sync(storage.Workspace(office / "ocop-data"))
+    assert done.pushed and done.sent == 1 and done.written == []
+    branch = git(office, "symbolic-ref", "--short", "HEAD").strip()
+    listing = git(shared, "ls-tree", "-r", "--name-only", branch)
+    assert "ocop-data/history/so-nn-va-ptnt.yaml" in listing.split()
+    assert mine[0].id in git(shared, "show", f"{branch}:ocop-data/history/so-nn-va-ptnt.yaml")
+
+
+@needs_git
+def test_sync_puts_back_a_missing_gitattributes(office_team: Team, run: Callable[..., Any]
+                                                ) -> None:
+    root = office_team.province
+    git(root, "rm", "--quiet", ".gitattributes")
+    git(root, "commit", "--quiet", "-m", "lost it")
+    result = run(root, "sync")
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert "Added .gitattributes to the workspace" in result.stdout
+    assert git(office_team.shared, "show", "main:.gitattributes") == storage.GITATTRIBUTES
+
+
+@needs_git
+def test_a_push_that_loses_the_race_is_retried(office_team: Team) -> None:
+    """Another office's push lands between our pull and our push: pull again, push again."""
+    rival = office_team.clone("thanh-ha")
+    progress(rival, "Thanh Hà", "1.2", place="thanh-ha")
+    git(rival, "add", "history")
+    git(rival, "commit", "--quiet", "-m", "Thanh Hà")
+    hook = office_team.province / ".git" / "hooks" / "pre-push"
+    flag = office_team.base / "rival-pushed"
+    hook.write_text(f"#!/bin/sh\n[ -e '{flag}' ] && exit 0\ntouch '{flag}'\n"
+                    f"git -C '{rival}' push --quiet origin main\n", encoding="utf-8")
+    hook.chmod(0o755)
+    mine = progress(office_team.province, "Sở NN và PTNT", "1.2")
+    done = team.sync(storage.Workspace(office_team.province))
+    assert flag.exists() and done.retries == 1 and done.pushed
+    assert (done.sent, done.received) == (1, 1)
+    assert mine[0].id in office_team.entry_ids() and len(office_team.entry_ids()) == 2
+
+
+@needs_git
+def test_a_rebase_that_stops_is_undone_and_names_the_file(office_team: Team,
+                                                          run: Callable[..., Any]) -> None:
+    """The plan edited differently in two places: git cannot combine it, ocop says so, puts
+    the working copy back as it was, and sends nothing."""
+    other = office_team.clone("chi-cuc")
+    for clone, title in ((other, "Kế hoạch A"), (office_team.province, "Kế hoạch B")):
+        plan = clone / "plan_2019.yaml"
+        text = plan.read_text(encoding="utf-8")
+        plan.write_text(text.replace("title:", f"title: {title} #", 1), encoding="utf-8")
+        git(clone, "commit", "--quiet", "-am", title)
+    assert run(other, "sync").exit_code == EXIT_OK
+    mine = progress(office_team.province, "Sở NN và PTNT", "5.1")
+    before = git(office_team.province, "rev-parse", "HEAD")
+
+    result = run(office_team.province, "sync")
+    assert result.exit_code == EXIT_NOT_FOUND
+    assert "plan_2019.yaml changed both here and in the shared copy" in result.stderr
+    assert "nothing was sent" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not rebase_in_progress(office_team.province)
+    assert git(office_team.province, "status", "--porcelain") == ""
+    log = git(office_team.province, "log", "--format=%s", "-3")
+    assert log.splitlines()[0].startswith("ocop: 1 new entries")
+    assert git(office_team.province, "rev-parse", "HEAD~1") == before
+    assert mine[0].id not in office_team.entry_ids()
+
+    # Half-way through a rebase a person started, ocop keeps its hands off.
+    subprocess.run(["git", "pull", "--rebase", "--quiet"], cwd=office_team.province,
+                   capture_output=True, check=False)
+    assert rebase_in_progress(office_team.province)
+    result = run(office_team.province, "sync")
+    assert result.exit_code == EXIT_NOT_FOUND
+    assert "in the middle of a merge or rebase" in result.stderr
+    assert rebase_in_progress(office_team.province)
+
+
+@needs_git
+def test_sync_refuses_when_other_files_have_uncommitted_changes(
+        office_team: Team, run: Callable[..., Any]) -> None:
+    plan = office_team.province / "plan_2019.yaml"
+    plan.write_text(plan.read_text(encoding="utf-8") + "# sửa tay\n", encoding="utf-8")
+    result = run(office_team.province, "sync")
+    assert result.exit_code == EXIT_NOT_FOUND
+    assert "these files have changes that are not committed: plan_2019.yaml" in result.stderr
+    assert "# sửa tay" in plan.read_text(encoding="utf-8")
+
+
+@needs_git
+def test_broken_data_arriving_stops_the_push(office_team: Team,
+                                            run: Callable[..., Any]) -> None:
+    district = office_team.clone("tu-ky")
+    plan = office_team.province / "plan_2019.yaml"
+    lines = plan.read_text(encoding="utf-8").splitlines(keepends=True)
+    number = next(i for i, line in enumerate(lines) if line.startswith("year:"))
+    lines[number] = "year: hai nghìn\n"
+    plan.write_text("".join(lines), encoding="utf-8")
+    git(office_team.province, "commit", "--quiet", "-am", "typo")
+    git(office_team.province, "push", "--quiet")
+    mine = progress(district, "Tứ Kỳ", "1.2", place="tu-ky")
+
+    result = run(district, "sync")
+    assert result.exit_code == EXIT_INVALID
+    assert f"plan_2019.yaml:{number + 1}" in result.stderr
+    assert "problems after pulling from origin/main; nothing was sent" in result.stderr
+    assert mine[0].id not in office_team.entry_ids()
+
+
+@needs_git
+def test_the_remote_refusing_is_said_plainly(office_team: Team, run: Callable[..., Any]) -> None:
+    hook = office_team.shared / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'kho chỉ đọc (read-only)'\nexit 1\n", encoding="utf-8")
+    hook.chmod(0o755)
+    mine = progress(office_team.province, "Sở NN và PTNT", "2")
+    result = run(office_team.province, "sync")
+    assert result.exit_code == EXIT_NOT_FOUND
+    assert "the shared copy origin/main refused your changes" in result.stderr
+    assert "kho chỉ đọc (read-only)" in result.stderr
+    assert mine[0].id not in office_team.entry_ids()
+    assert mine[0].id in git(office_team.province, "show", "HEAD")
+
+
+@needs_git
+def test_no_repository_and_no_remote_are_said_plainly(ws: Path, run: Callable[..., Any]) -> None:
+    result = run(ws, "sync")
+    assert result.exit_code == EXIT_NOT_FOUND
+    assert "is not in a git repository" in result.stderr
+    assert "git clone" in result.stderr
+    git(ws, "init", "--quiet")
+    result = run(ws, "sync")
+    assert result.exit_code == EXIT_NOT_FOUND
+    assert "this repository has no remote" in result.stderr
+    assert "git remote add origin" in result.stderr
+
+
+def test_git_missing_is_said_plainly(ws: Path, run: Callable[..., Any], tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = tmp_path / "no-programs"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    result = run(ws, "sync")
+    assert result.exit_code == EXIT_NOT_FOUND
+    assert "git is not installed" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# --- ocop check after a merge ------------------------------------------------------------------
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines(keepends=True)
+
+
+def test_check_finds_conflict_markers_in_a_history_file_by_line(
+        ws: Path, run: Callable[..., Any]) -> None:
+    progress(ws, "An", "1.2")
+    progress(ws, "An", "1.2", qty=2)
+    progress(ws, "Bình", "2")
+    path = ws / "history" / "an.yaml"
+    header, first, second = _lines(path)[:3], *_lines(path)[3:]
+    path.write_text("".join([*header, "<<<<<<< HEAD\n", first, "=======\n", second,
+                             ">>>>>>> origin/main\n"]), encoding="utf-8")
+    # An entry for a task that is gone, in another file: reported too, not hidden by the first.
+    other = ws / "history" / "binh.yaml"
+    other.write_text(other.read_text(encoding="utf-8").replace('"task": "2"', '"task": "99"'),
+                     encoding="utf-8")
+    result = run(ws, "check")
+    assert result.exit_code == EXIT_INVALID
+    assert f"{path}:4:1: merge conflict markers: resolve the merge first" in result.stderr
+    assert f"{other}:4: task 99: entry" in result.stderr
+    assert run(ws, "tasks").exit_code == EXIT_INVALID
+
+
+def test_check_finds_conflict_markers_in_the_plan(ws: Path, run: Callable[..., Any]) -> None:
+    plan = ws / "plan_2019.yaml"
+    lines = _lines(plan)
+    lines[9:10] = ["<<<<<<< HEAD\n", lines[9], "=======\n", lines[9], ">>>>>>> theirs\n"]
+    plan.write_text("".join(lines), encoding="utf-8")
+    result = run(ws, "check")
+    assert result.exit_code == EXIT_INVALID
+    assert f"{plan}:10:1: merge conflict markers" in result.stderr
+
+
+def test_check_names_a_duplicated_entry_and_it_counts_once(
+        ws: Path, run: Callable[..., Any]) -> None:
+    entry = progress(ws, "An", "1.2", qty=3)[0]
+    line = _lines(ws / "history" / "an.yaml")[3]
+    progress(ws, "Bình", "2")
+    copy = ws / "history" / "binh.yaml"
+    copy.write_text(copy.read_text(encoding="utf-8") + line, encoding="utf-8")
+    result = run(ws, "check")
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert (f"warning: {copy}:5: entry {entry.id} appears twice (also at an.yaml:4); counted once"
+            in result.stderr)
+    tasks = run(ws, "tasks", "--format", "json")
+    assert tasks.exit_code == EXIT_OK, tasks.stderr
+    assert next(t for t in json.loads(tasks.stdout) if t["id"] == "1.2")["achieved"] == 3
+
+
+def test_check_names_an_entry_whose_task_is_gone(ws: Path, run: Callable[..., Any]) -> None:
+    progress(ws, "An", "2")
+    entry = progress(ws, "An", "11")[0]
+    plan = ws / "plan_2019.yaml"
+    text = plan.read_text(encoding="utf-8")
+    start = text.index('  - id: "11"')
+    plan.write_text(text[:start].rstrip() + "\n", encoding="utf-8")
+    result = run(ws, "check")
+    assert result.exit_code == EXIT_OK, result.stderr
+    path = ws / "history" / "an.yaml"
+    assert (f"warning: {path}:5: task 11: entry {entry.id} is for task 11, which the plan does "
+            "not have" in result.stderr)
+
+
+@needs_git
+def test_without_union_merging_git_leaves_markers_that_check_finds(
+        office_team: Team, run: Callable[..., Any]) -> None:
+    """Why `.gitattributes` matters: the same file appended in two clones, merged plainly."""
+    other = office_team.clone("may-2")
+    for clone in (office_team.province, other):
+        (clone / ".gitattributes").write_text("", encoding="utf-8")
+        progress(clone, "Sở NN và PTNT", "1.2")
+        git(clone, "add", "--all")
+        git(clone, "commit", "--quiet", "-m", "entry")
+    git(other, "push", "--quiet")
+    merged = subprocess.run(["git", "pull", "--no-rebase", "--quiet"], cwd=office_team.province,
+                            capture_output=True, text=True, check=False)
+    assert merged.returncode != 0  # git itself reports the conflict
+    result = run(office_team.province, "check")
+    assert result.exit_code == EXIT_INVALID
+    path = office_team.province / "history" / "so-nn-va-ptnt.yaml"
+    assert f"{path}:4:1: merge conflict markers" in result.stderr
+
+
+# --- many offices at once ----------------------------------------------------------------------
+
+
+def many_offices(base: Path, per_office: int, batch: int, seed: int) -> dict[str, int]:
+    """The province and 12 districts record `per_office` entries each, some on the same tasks,
+    in batches of up to `batch`, and pull, commit and push in a seeded random order, pulling
+    again whenever a push is rejected. Returns counts of what happened."""
+    rng = random.Random(seed)
+    shared = Team(base)
+    users = ["Sở NN và PTNT", *[f"Phòng NN {d}" for d in DISTRICTS]]
+    clones = [shared.province] + [shared.clone(d, users[i + 1]) for i, d in enumerate(DISTRICTS)]
+    places: list[str | None] = [None, *DISTRICTS]
+    repos = [team.repository(c) for c in clones]
+    # Progress entries depend on nothing but the plan, which every office shares: loading it
+    # once keeps the test about git rather than about parsing the plan again.
+    plan = storage.load(storage.Workspace(clones[0]))
+    states = state_as_of(plan.plan, [], AS_OF)
+    left = [per_office] * len(clones)
+    unsent = [False] * len(clones)
+    recorded: set[str] = set()
+    counts = {"commits": 0, "pushes": 0, "rejected": 0, "pulls": 0}
+
+    def record_some(i: int, n: int) -> None:
+        ws = storage.Workspace(clones[i])
+        entries = []
+        for _n in range(n):
+            stamp = record.Stamp(dt.date(2019, rng.randint(6, 12), rng.randint(1, 28)), users[i])
+            entries += record.progress(plan, states, rng.choice(SHARED_TASKS),
+                                       rng.randint(1, 3), stamp, places[i]).entries
+        with storage.locked(ws):
+            storage.append(storage.recorder_file(ws, users[i]), entries)
+        recorded.update(e.id for e in entries)
+        left[i] -= n
+
+    def push_until_accepted(i: int) -> None:
+        for _attempt in range(100):
+            try:
+                team.push(repos[i])
+            except team.PushRejected:
+                counts["rejected"] += 1
+                team.pull(repos[i])
+                counts["pulls"] += 1
+                continue
+            counts["pushes"] += 1
+            unsent[i] = False
+            return
+        raise AssertionError("a push was rejected 100 times")
+
+    while any(left) or any(unsent):
+        i = rng.randrange(len(clones))
+        move = rng.random()
+        if move < 0.15:
+            team.pull(repos[i])
+            counts["pulls"] += 1
+        elif move < 0.6 and left[i]:
+            record_some(i, min(left[i], rng.randint(max(1, batch // 2), batch)))
+            assert team.commit_history(repos[i]) > 0
+            counts["commits"] += 1
+            unsent[i] = True
+        elif unsent[i]:
+            push_until_accepted(i)
+    for clone in clones:  # everyone fetches the last of it the way a clerk would
+        done = team.sync(storage.Workspace(clone))
+        assert not done.pushed and done.warnings == []
+
+    total = per_office * len(clones)
+    assert len(recorded) == total
+    assert shared.entry_ids() == recorded
+    assert git(shared.shared, "rev-list", "--merges", "main") == ""  # rebased, never merged
+    reference = state_fingerprint(clones[0])
+    assert sum(len(ids) for *_x, ids in reference.values()) == total
+    for clone in clones:
+        loaded = storage.load(storage.Workspace(clone))
+        assert {e.id for e in loaded.entries} == recorded and len(loaded.entries) == total
+        assert storage.validate(storage.Workspace(clone)) == []
+        assert not rebase_in_progress(clone)
+        assert git(clone, "status", "--porcelain") == ""
+        assert state_fingerprint(clone) == reference
+    return counts
+
+
+@needs_git
+@pytest.mark.stress
+def test_thirteen_offices_lose_nothing(tmp_path: Path) -> None:
+    started = time.monotonic()
+    counts = many_offices(tmp_path / "team", per_office=10, batch=10, seed=8)
+    assert counts["rejected"] > 0  # the offices really did race one another
+    print(f"\n13 offices x 10 entries: {counts}, {time.monotonic() - started:.1f} s")
+
+
+@needs_git
+@pytest.mark.full
+def test_thirteen_offices_with_a_hundred_entries_each_lose_nothing(tmp_path: Path) -> None:
+    started = time.monotonic()
+    counts = many_offices(tmp_path / "team", per_office=100, batch=25, seed=1819)
+    assert counts["rejected"] > 0
+    print(f"\n13 offices x 100 entries: {counts}, {time.monotonic() - started:.1f} s")
