@@ -15,13 +15,18 @@ from typing import Annotated, Any
 
 import typer
 
+from ocop_cli import complete
 from ocop_cli.errors import OcopError, UsageError
+from ocop_cli.helptext import LocalCommand, LocalGroup
 from ocop_cli.i18n import _, set_language
 
 app = typer.Typer(
     name="ocop",
+    cls=LocalGroup,
     help="Track the OCOP implementation plan of Hải Dương (Kế hoạch 1819/KH-UBND) from plain "
     "YAML files.",
+    epilog="Run 'ocop COMMAND -h' for the options of a command and an example. Examples: "
+    "ocop tasks --month 7; ocop done 5 --ref 123/BC-SNN; ocop info",
     add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -107,10 +112,10 @@ def parse_date(text: str, option: str) -> dt.date:
 
 
 def say(message: str, err: bool = False) -> None:
-    from ocop_cli.render import stdout
+    from ocop_cli.render import stderr, stdout
     from ocop_cli.text import visible
 
-    stream = sys.stderr if err else stdout()
+    stream = stderr() if err else stdout()
     stream.write(visible(message) + "\n")
 
 
@@ -120,42 +125,53 @@ def fail(error: OcopError) -> None:
     lines = [_("error: {message}").format(message=error.message)]
     if error.hint:
         lines.append(error.hint)
-    sys.stderr.write("".join(f"ocop: {visible(line)}\n" for line in lines))
+    from ocop_cli.render import stderr
+
+    stderr().write("".join(f"ocop: {visible(line)}\n" for line in lines))
     raise typer.Exit(error.exit_code)
 
 
 _COMMON = [
     inspect.Parameter("data", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
         str | None, typer.Option("--data", envvar="OCOP_DATA", metavar="DIR",
-                                 help="Workspace folder (default: found upward, else per-user)",
+                                 help="Workspace folder (default: the nearest one upward from "
+                                 "here, else your per-user one)",
                                  show_envvar=True)]),
     inspect.Parameter("plan", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
         int | None, typer.Option("--plan", metavar="YEAR",
-                                 help="Which plan of the workspace (default: the latest)")]),
+                                 help="Which plan of the workspace, e.g. 2019 (default: the "
+                                 "latest)")]),
     inspect.Parameter("as_of", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
         str | None, typer.Option("--as-of", envvar="OCOP_AS_OF", metavar="YYYY-MM-DD",
                                  help="The day the state is computed for (default: today)")]),
     inspect.Parameter("lang", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
         str | None, typer.Option("--lang", envvar="OCOP_LANG", metavar="vi|en",
-                                 help="Language of messages (default: from the locale)")]),
+                                 help="Language of messages and help (default: from the "
+                                 "locale)")]),
     inspect.Parameter("no_color", inspect.Parameter.KEYWORD_ONLY, default=False,
-                      annotation=Annotated[bool, typer.Option("--no-color",
-                                                              help="No colours")]),
+                      annotation=Annotated[bool, typer.Option(
+                          "--no-color", help="No colours (also when NO_COLOR is set)")]),
 ]
 
 
-def command(name: str | None = None, **settings: Any) -> Callable[[Callable[..., Any]], Any]:
-    """Register a command that takes a `Session` first, plus the shared options."""
+def command(name: str | None = None, *, group: typer.Typer | None = None,
+            **settings: Any) -> Callable[[Callable[..., Any]], Any]:
+    """Register a command that takes a `Session` first, plus the shared options, on `app` or
+    on a sub-command `group` (as `ocop import plan`)."""
 
     def register(fn: Callable[..., Any]) -> Any:
-        signature = inspect.signature(fn)
+        # Resolved here, in the command's own module: typer would look the names of a module
+        # using `from __future__ import annotations` up in this one, and lose their options.
+        signature = inspect.signature(fn, eval_str=True)
         own = list(signature.parameters.values())[1:]
 
         @functools.wraps(fn)
         def run(**kwargs: Any) -> Any:
             common = {p.name: kwargs.pop(p.name) for p in _COMMON}
             try:
-                set_language(common.pop("lang"))
+                lang = common.pop("lang")
+                if lang:  # else the language read from the arguments before parsing stands
+                    set_language(lang)
                 session = Session(**common)
                 return fn(session, **kwargs)
             except OcopError as error:
@@ -168,19 +184,40 @@ def command(name: str | None = None, **settings: Any) -> Callable[[Callable[...,
 
         run.__signature__ = signature.replace(parameters=own + _COMMON)  # type: ignore[attr-defined]
         del run.__wrapped__
-        return app.command(name, **settings)(run)
+        settings.setdefault("cls", LocalCommand)
+        return (group or app).command(name, **settings)(run)
 
     return register
 
 
 def main() -> None:
+    from ocop_cli.render import stderr, stdout
+
+    # Before anything is written, help pages and usage errors included: UTF-8 into files and
+    # pipes whatever the platform's code page.
+    stdout()
+    stderr()
     try:
-        app()
+        # The same name however it is started (`python -m ocop_cli` too): in usage lines, and
+        # in the _OCOP_COMPLETE variable the shell completion scripts set.
+        app(prog_name="ocop")
     except OcopError as error:  # pragma: no cover - raised outside a command
         try:
             fail(error)
         except typer.Exit as done:
             sys.exit(done.exit_code)
+
+
+@app.callback()
+def root(lang: Annotated[str | None, typer.Option(
+        "--lang", metavar="vi|en", help="Language of messages and help (default: OCOP_LANG, "
+        "else the locale)")] = None) -> None:
+    # Read before parsing already (see helptext.LocalGroup.main); here only to be checked.
+    try:
+        if lang:
+            set_language(lang)
+    except OcopError as error:
+        fail(error)
 
 
 # --- listing -------------------------------------------------------------------------------
@@ -191,20 +228,23 @@ FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table, json, 
 @command("tasks")
 def tasks(
     s: Session,
-    month: Annotated[int | None, typer.Option("--month", "-m", min=1, max=12,
+    month: Annotated[int | None, typer.Option("--month", "-m", min=1, max=12, metavar="MONTH",
                                               help="Active in this month of the plan year")] = None,
-    agency: Annotated[str | None, typer.Option("--agency", "-a",
-                                               help="Lead or partner, as typed")] = None,
+    agency: Annotated[str | None, typer.Option(
+        "--agency", "-a", metavar="NAME", autocompletion=complete.agencies,
+        help="Lead or partner: a name as typed (accents optional) or an id")] = None,
     role: Annotated[Role, typer.Option("--role", help="With --agency: lead, partner or any")
                     ] = Role.any,
-    status: Annotated[list[Status] | None, typer.Option("--status", "-s",
-                                                        help="Only these (repeatable)")] = None,
+    status: Annotated[list[Status] | None, typer.Option(
+        "--status", "-s", metavar="STATUS",
+        help="Only these (repeatable): not_started, in_progress, done, cancelled")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue tasks")] = False,
     due: Annotated[bool, typer.Option("--due", help="Only tasks due this month")] = False,
-    place: Annotated[str | None, typer.Option("--place", help="A district unit or agency")
-                     ] = None,
-    grep: Annotated[str | None, typer.Option("--grep", help="Text in the title (accents "
-                                             "optional)")] = None,
+    place: Annotated[str | None, typer.Option("--place", metavar="NAME",
+                                              autocompletion=complete.agencies,
+                                              help="A district unit or agency")] = None,
+    grep: Annotated[str | None, typer.Option("--grep", metavar="TEXT", help="Text in the title "
+                                             "(accents optional)")] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """List the plan's tasks with their state, filtered.
@@ -255,15 +295,18 @@ def init(
 
 # --- recording -----------------------------------------------------------------------------
 
-ByOpt = Annotated[str | None, typer.Option("--by", help="Who reports it (default: OCOP_USER, "
-                                           "git user.name, login)")]
-RefOpt = Annotated[str | None, typer.Option("--ref", help="Proof: a document number")]
-NoteOpt = Annotated[str | None, typer.Option("--note", help="A remark")]
+ByOpt = Annotated[str | None, typer.Option("--by", metavar="NAME", help="Who reports it "
+                                           "(default: OCOP_USER, git user.name, login)")]
+RefOpt = Annotated[str | None, typer.Option("--ref", metavar="TEXT",
+                                            help="Proof: a document number")]
+NoteOpt = Annotated[str | None, typer.Option("--note", metavar="TEXT", help="A remark")]
 DateOpt = Annotated[str | None, typer.Option("--date", metavar="YYYY-MM-DD",
                                              help="When it took effect (default: the as-of date)")]
-PlaceOpt = Annotated[str | None, typer.Option("--place", "-p", help="District unit or agency "
-                                              "where it happened")]
-TaskArg = Annotated[str, typer.Argument(metavar="ID", help="Task id, e.g. 5 or 1.2")]
+PlaceOpt = Annotated[str | None, typer.Option("--place", "-p", metavar="NAME",
+                                              autocompletion=complete.agencies,
+                                              help="District unit or agency where it happened")]
+TaskArg = Annotated[str, typer.Argument(metavar="ID", autocompletion=complete.task_ids,
+                                        help="Task id, e.g. 5 or 1.2")]
 
 
 def _stamp(s: Session, who: str, date: str | None, ref: str | None, note: str | None) -> Any:
@@ -279,7 +322,8 @@ def _place(loaded: Any, place: str | None) -> str | None:
 
 @command("done")
 def done(s: Session, task_id: TaskArg,
-         qty: Annotated[int | None, typer.Option("--qty", min=0, help="Quantity achieved")] = None,
+         qty: Annotated[int | None, typer.Option("--qty", min=0, metavar="QTY",
+                                                 help="Quantity achieved")] = None,
          place: PlaceOpt = None, by: ByOpt = None, ref: RefOpt = None, note: NoteOpt = None,
          date: DateOpt = None) -> None:
     """Mark a task done (a parent: all its open sub-rows).
@@ -335,7 +379,7 @@ def reopen(s: Session, task_id: TaskArg, by: ByOpt = None, ref: RefOpt = None,
 
 @command("cancel")
 def cancel(s: Session, task_id: TaskArg,
-           note: Annotated[str, typer.Option("--note", help="Why (required)")],
+           note: Annotated[str, typer.Option("--note", metavar="TEXT", help="Why (required)")],
            by: ByOpt = None, ref: RefOpt = None, date: DateOpt = None) -> None:
     """Cancel a task, saying why.
 
@@ -363,7 +407,8 @@ def note(s: Session, task_id: TaskArg,
 
 @command("undo")
 def undo(s: Session, by: ByOpt = None) -> None:
-    """Reverse the latest entry by appending its undoing; repeat to walk back further.
+    """Undo the latest entry. Nothing is deleted: an entry reversing it is appended; repeat to
+    walk back further.
 
     Example: ocop undo
     """
@@ -375,8 +420,9 @@ def undo(s: Session, by: ByOpt = None) -> None:
 
 @command("history")
 def history(s: Session,
-            task_id: Annotated[str | None, typer.Argument(metavar="[ID]", help="Only this task "
-                                                          "and its sub-rows")] = None,
+            task_id: Annotated[str | None, typer.Argument(
+                metavar="ID", autocompletion=complete.task_ids,
+                help="Only this task and its sub-rows")] = None,
             fmt: FormatOpt = Format.table) -> None:
     """The recorded entries, oldest first; undone ones marked.
 
@@ -389,7 +435,7 @@ def history(s: Session,
 
 @command("show")
 def show(s: Session, task_id: TaskArg, fmt: FormatOpt = Format.table) -> None:
-    """Everything about one task: plan data, state, per-place breakdown, history.
+    """Everything about one task. Plan data, state, per-place breakdown and history.
 
     Example: ocop show 1.2
     """
@@ -400,4 +446,4 @@ def show(s: Session, task_id: TaskArg, fmt: FormatOpt = Format.table) -> None:
 
 
 # Commands that live in modules of their own register themselves when imported.
-from ocop_cli import cmd_imports, cmd_report, cmd_team  # noqa: E402, F401
+from ocop_cli import cmd_imports, cmd_info, cmd_report, cmd_team  # noqa: E402, F401

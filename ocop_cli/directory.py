@@ -79,9 +79,13 @@ class Directory:
         import difflib
 
         spellings = {fold(s): a.short for a in self.agencies for s in a.spellings}
-        close = difflib.get_close_matches(fold(name), spellings, n=3, cutoff=0.5)
+        key = fold(name)
+        close = difflib.get_close_matches(key, spellings, n=3, cutoff=0.5)
         if not close:
             return None
+        # A clear winner alone: "so tai chinhh" is Sở Tài chính, not also TP Chí Linh.
+        score = {c: difflib.SequenceMatcher(None, key, c).ratio() for c in close}
+        close = [c for c in close if score[c] >= max(score.values()) - 0.15]
         names = list(dict.fromkeys(spellings[c] for c in close))
         return _("Did you mean: {names}?").format(names=", ".join(names))
 

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field, replace
 
 from ocop_cli.errors import NotFound, Refused, UsageError
-from ocop_cli.i18n import _
+from ocop_cli.i18n import _, format_date
 from ocop_cli.model import Entry, Plan, Task
 from ocop_cli.state import TaskState, effective
 from ocop_cli.storage import Loaded
@@ -185,7 +185,7 @@ def undo(loaded: Loaded, stamp: Stamp) -> Outcome:
     last = max(live, key=lambda e: (e.at, e.id))
     entry = stamp.entry(last.task, "undo", undoes=last.id, ref=None, note=None)
     return Outcome([entry], [_("undid {action} on {id} of {date} ({entry})").format(
-        action=last.action, id=last.task, date=last.date.isoformat(), entry=last.id)])
+        action=last.action, id=last.task, date=format_date(last.date), entry=last.id)])
 
 
 def _leaf(plan: Plan, task_id: str) -> Task:

@@ -26,25 +26,61 @@ class Column:
     header: str
     max_width: int | None = None
     numeric: bool = False
+    # On a terminal too narrow to show every column without chopping words, the columns with
+    # the highest `drop` are left out first; 0 is never left out.
+    drop: int = 0
 
 
-def stdout() -> TextIO:
-    """Standard output that can print Vietnamese: UTF-8 into files and pipes whatever the
-    platform's code page; a terminal that cannot show a character gets a replacement."""
-    stream = sys.stdout
+# The narrowest a column of text may get before words are cut mid-way to keep it.
+READABLE = 14
+
+
+def fitting(columns: Sequence[Column], rows: Sequence[dict[str, Any]],
+            width: int) -> list[Column]:
+    """The columns a table `width` cells wide shows with every column readable."""
+    from rich.cells import cell_len
+
+    def wanted(column: Column) -> int:
+        texts = [column.header, *(cell(row.get(column.key)) for row in rows)]
+        natural = max(cell_len(line) for text in texts for line in text.splitlines() or [""])
+        longest_word = max((cell_len(word) for text in texts for word in text.split()),
+                           default=0)
+        comfortable = min(natural, max(longest_word, READABLE), column.max_width or natural)
+        return comfortable + 3  # padding either side and a rule
+
+    shown = list(columns)
+    while sum(wanted(c) for c in shown) + 1 > width and any(c.drop for c in shown):
+        shown.remove(max(shown, key=lambda c: c.drop))
+    return shown
+
+
+def _utf8(stream: TextIO, errors: str) -> TextIO:
     if hasattr(stream, "reconfigure"):
         try:
             if stream.isatty():
                 stream.reconfigure(errors="replace")
             else:
-                stream.reconfigure(encoding="utf-8", errors="strict")
+                stream.reconfigure(encoding="utf-8", errors=errors)
         except (OSError, ValueError):  # pragma: no cover - a stream that cannot change
             pass
     return stream
 
 
+def stdout() -> TextIO:
+    """Standard output that can print Vietnamese: UTF-8 into files and pipes whatever the
+    platform's code page; a terminal that cannot show a character gets a replacement."""
+    return _utf8(sys.stdout, "strict")
+
+
+def stderr() -> TextIO:
+    """Standard error, made able to print Vietnamese as `stdout` is; a file name that is not
+    valid text is escaped rather than lost."""
+    return _utf8(sys.stderr, "backslashreplace")
+
+
 def color_wanted(no_color: bool = False) -> bool:
-    return not no_color and "NO_COLOR" not in os.environ
+    """Colour unless `--no-color`, or NO_COLOR is set to anything but empty (no-color.org)."""
+    return not no_color and not os.environ.get("NO_COLOR")
 
 
 def console(file: TextIO | None = None, no_color: bool = False) -> Any:
@@ -101,22 +137,37 @@ STYLES = {"overdue": "red", "due": "yellow", "done": "dim", "cancelled": "dim st
 
 
 def table(columns: Sequence[Column], rows: Sequence[dict[str, Any]], *, title: str | None = None,
-          footer: str | None = None, no_color: bool = False, style_key: str = "_style") -> None:
+          footer: str | None = None, no_color: bool = False, style_key: str = "_style",
+          compact: bool = False, file: TextIO | None = None) -> None:
+    """`compact` draws a grid of short cells with one space between columns and no rules;
+    a row's `_cells` ({key: style name}) styles single cells; `file` instead of stdout."""
+    from rich import box
     from rich.table import Table
     from rich.text import Text
 
-    con = console(no_color=no_color)
+    con = console(file, no_color=no_color)
+    hidden = [c.header for c in columns]
+    columns = fitting(columns, rows, con.width)
+    hidden = [h for h in hidden if h not in {c.header for c in columns}]
+    shape: dict[str, Any] = {"box": box.SIMPLE_HEAD, "show_edge": False, "padding": (0, 0)}
     grid = Table(title=Text(visible(title)) if title else None, show_lines=False,
-                 header_style="bold", expand=False, pad_edge=False)
+                 header_style="bold", expand=False, pad_edge=False, **(shape if compact else {}))
     for column in columns:
         grid.add_column(Text(column.header), max_width=column.max_width,
                         justify="right" if column.numeric else "left", overflow="fold")
     for row in rows:
         style = STYLES.get(row.get(style_key) or "", "")
-        grid.add_row(*(Text(cell(row.get(c.key))) for c in columns), style=style or None)
+        styled = row.get("_cells") or {}
+        grid.add_row(*(Text(cell(row.get(c.key)), style=STYLES.get(styled.get(c.key, ""), ""))
+                       for c in columns), style=style or None)
     con.print(grid)
     if footer:
         con.print(Text(visible(footer)))
+    if hidden:
+        from ocop_cli.i18n import _
+
+        con.print(Text(_("Not shown, for lack of width: {columns} (a wider window or --format "
+                         "md shows them)").format(columns=", ".join(hidden)), style="dim"))
 
 
 def emit(fmt: str, columns: Sequence[Column], rows: Sequence[dict[str, Any]],

@@ -8,12 +8,18 @@ from typing import Any
 
 from ocop_cli import render
 from ocop_cli.errors import EXIT_INVALID, EXIT_OK
-from ocop_cli.i18n import _
+from ocop_cli.i18n import _, format_date
 from ocop_cli.query import Filters, role_of, select, task_json
 from ocop_cli.render import Column
 from ocop_cli.state import TaskState
 from ocop_cli.storage import Loaded, Workspace
 from ocop_cli.text import visible
+
+
+def _day(iso: str, fmt: str) -> str:
+    """A date for a person to read (dd/mm/yyyy in Vietnamese); CSV keeps ISO, which every
+    spreadsheet reads whatever its locale."""
+    return iso if fmt == "csv" else format_date(dt.date.fromisoformat(iso))
 
 
 def _status_label(state: TaskState) -> str:
@@ -27,10 +33,12 @@ def _status_label(state: TaskState) -> str:
 def task_columns(with_role: bool) -> list[Column]:
     columns = [
         Column("id", _("ID")), Column("title", _("Task"), max_width=40),
-        Column("unit", _("Unit"), max_width=14), Column("target", _("Target"), numeric=True),
-        Column("achieved", _("Done"), numeric=True),
-        Column("lead", _("Lead"), max_width=18), Column("partners", _("Partners"), max_width=30),
-        Column("window", _("Window")), Column("state", _("Status")),
+        Column("unit", _("Unit"), max_width=14, drop=6),
+        Column("target", _("Target"), numeric=True, drop=3),
+        Column("achieved", _("Done"), numeric=True, drop=4),
+        Column("lead", _("Lead"), max_width=18, drop=1),
+        Column("partners", _("Partners"), max_width=30, drop=5),
+        Column("window", _("Window"), drop=2), Column("state", _("Status")),
     ]
     if with_role:
         columns.insert(1, Column("role", _("Role")))
@@ -62,7 +70,7 @@ def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fm
     counts = {k: sum(1 for st in leaves if st.timing == k or st.status == k)
               for k in ("overdue", "due", "done")}
     footer = _("{n} tasks: {overdue} overdue, {due} due, {done} done (as of {date})").format(
-        n=len(leaves), date=as_of.isoformat(), **counts)
+        n=len(leaves), date=format_date(as_of), **counts)
     title = f"{plan.number} ({plan.year})"
     render.emit(fmt, task_columns(filters.agency is not None), rows, objects, title=title,
                 footer=footer, no_color=no_color)
@@ -108,10 +116,11 @@ def history_rows(loaded: Loaded, task_id: str | None) -> list[dict[str, Any]]:
 def history(loaded: Loaded, task_id: str | None, fmt: str, no_color: bool) -> None:
     rows = history_rows(loaded, task_id)
     columns = [Column("date", _("Date")), Column("task", _("Task")), Column("action", _("Action")),
-               Column("qty", _("Qty"), numeric=True), Column("place", _("Place")),
-               Column("by", _("By")), Column("ref", _("Proof")), Column("note", _("Note")),
-               Column("id", _("Entry"))]
-    shown = [{**r, "action": r["action"] + (" " + _("(undone)") if r["undone"] else ""),
+               Column("qty", _("Qty"), numeric=True, drop=2), Column("place", _("Place"), drop=3),
+               Column("by", _("By"), drop=4), Column("ref", _("Proof"), drop=5),
+               Column("note", _("Note"), drop=1), Column("id", _("Entry"), drop=6)]
+    shown = [{**r, "date": _day(r["date"], fmt),
+              "action": r["action"] + (" " + _("(undone)") if r["undone"] else ""),
               "_style": "cancelled" if r["undone"] else None} for r in rows]
     render.emit(fmt, columns, shown, rows, title=_("History"), no_color=no_color)
 
@@ -159,7 +168,7 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
         render.emit(fmt, columns, rows, None)
         return
     render.table(columns, rows, title=_("Task {id} as of {date}").format(
-        id=task.id, date=as_of.isoformat()), no_color=no_color)
+        id=task.id, date=format_date(as_of)), no_color=no_color)
     if data["places"]:
         render.table([Column("place", _("Place")), Column("qty", _("Done"), numeric=True)],
                      [{"place": p["place"], "qty": p["qty"],

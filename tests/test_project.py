@@ -27,8 +27,15 @@ def test_every_command_has_help_with_an_example():
 
     from ocop_cli.cli import app
 
-    group = get_command(app)
-    for name, command in group.commands.items():  # type: ignore[attr-defined]
+    def leaves(group, prefix=""):
+        for name, command in group.commands.items():
+            if hasattr(command, "commands"):
+                assert command.help, name
+                yield from leaves(command, f"{prefix}{name} ")
+            else:
+                yield prefix + name, command
+
+    for name, command in leaves(get_command(app)):
         assert command.help, name
         assert "Example:" in command.help or "ocop " in command.help, name
         for param in command.params:

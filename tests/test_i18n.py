@@ -1,0 +1,268 @@
+"""Two languages: the catalogue is complete and current, the language is chosen as documented,
+and output, help and errors read in Vietnamese when asked."""
+
+from __future__ import annotations
+
+import gettext
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from ocop_cli import i18n
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _tool() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("i18n_tool", ROOT / "tools" / "i18n.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["i18n_tool"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+tool = _tool()
+
+
+@pytest.fixture(autouse=True)
+def english_after() -> Any:
+    yield
+    i18n.set_language("en")
+
+
+# --- the catalogue ---------------------------------------------------------------------------
+
+
+def test_every_message_in_the_code_has_a_current_vietnamese_translation() -> None:
+    messages, mistakes = tool.extract(tool.source_files())
+    po = tool.read_po(tool.PO)
+    found = tool.problems(messages, mistakes, po, tool.MO.read_bytes())
+    assert not found, "run `python tools/i18n.py` and translate:\n" + "\n".join(found)
+    assert len(messages) > 200
+
+
+def test_the_compiled_catalogue_is_exactly_what_the_po_compiles_to() -> None:
+    assert tool.MO.read_bytes() == tool.compile_mo(tool.read_po(tool.PO))
+
+
+def test_a_missing_or_stale_translation_is_reported(tmp_path: Path) -> None:
+    messages = {"Tasks": tool.Message("Tasks", places=["x.py:1"]),
+                "{n} done": tool.Message("{n} done", places=["x.py:2"])}
+    po = {"Tasks": tool.Entry("Tasks", "Nhiệm vụ"),
+          "{n} done": tool.Entry("{n} done", "{count} hoàn thành")}
+    mo = tool.compile_mo(po)
+    found = tool.problems(messages, [], po, mo)
+    assert any("placeholders" in p and "{n} done" in p for p in found)
+    del po["Tasks"]
+    found = tool.problems(messages, [], po, mo)
+    assert any("not in ocop.po" in p and "'Tasks'" in p for p in found)
+    assert any("ocop.mo is not what" in p for p in found)
+    po["Tasks"] = tool.Entry("Tasks", "Nhiệm vụ", fuzzy=True)
+    assert any("fuzzy" in p for p in tool.problems(messages, [], po, tool.compile_mo(po)))
+
+
+def test_the_extractor_finds_help_texts_and_docstrings_and_flags_mistakes(
+        tmp_path: Path) -> None:
+    source = tmp_path / "cmd_x.py"
+    source.write_text('''
+from ocop_cli.cli import command, say
+from ocop_cli.i18n import _
+
+@command("x")
+def x(s, n: Annotated[int, typer.Option("--n", metavar="N", help="How many")] = 1) -> None:
+    """Do x.
+
+    Example: ocop x --n 2
+    """
+    say(_("made {n}").format(n=n))
+    say(_("made {n}".format(n=n)))
+    say(_(f"made {n}"))
+    say("made it")
+    say(_(n))  # i18n: translated where it was marked
+    raise UsageError(f"bad {n}", hint=_("Try again"))
+''', encoding="utf-8")
+    messages, mistakes = tool.extract([source])
+    assert set(messages) == {"How many", "N", "Do x.\n\nExample: ocop x --n 2", "made {n}",
+                             "Try again"}
+    text = "\n".join(mistakes)
+    assert "formats before translating" in text
+    assert "needs a literal string, not f'made {n}'" in text
+    assert "say() is given a message without _(): 'made it'" in text
+    assert "UsageError() is given a message without _(): f'bad {n}'" in text
+    assert len(mistakes) == 4  # the marked line is not one
+
+
+def test_po_files_survive_a_round_trip(tmp_path: Path) -> None:
+    entries = [
+        tool.Entry('Say "hi" \\ to {name}', 'Chào "{name}" \\', places=["a.py:1"],
+                   comments=["# checked by Phòng NN"]),
+        tool.Entry("line one\n\nline two", "dòng một\n\ndòng hai", places=["a.py:2"]),
+        tool.Entry("{n} row", plural="{n} rows", plurals=["{n} dòng"], places=["a.py:3"]),
+        tool.Entry("Tab\there", "", places=["a.py:4"]),
+    ]
+    path = tmp_path / "x.po"
+    tool.write_po(path, entries)
+    back = tool.read_po(path)
+    for entry in entries:
+        again = back[entry.msgid]
+        assert (again.msgstr, again.plural, again.plurals, again.comments) == (
+            entry.msgstr, entry.plural, entry.plurals, entry.comments)
+    assert not back["Tab\there"].translated
+
+
+def test_the_compiled_catalogue_reads_with_gettext(tmp_path: Path) -> None:
+    po = {"Tasks": tool.Entry("Tasks", "Nhiệm vụ"),
+          "{n} row": tool.Entry("{n} row", plural="{n} rows", plurals=["{n} dòng"]),
+          "Untranslated": tool.Entry("Untranslated", "")}
+    path = tmp_path / "x.mo"
+    path.write_bytes(tool.compile_mo(po))
+    with path.open("rb") as handle:
+        catalogue = gettext.GNUTranslations(handle)
+    assert catalogue.gettext("Tasks") == "Nhiệm vụ"
+    assert catalogue.ngettext("{n} row", "{n} rows", 5) == "{n} dòng"
+    assert catalogue.gettext("Untranslated") == "Untranslated"
+
+
+def test_the_words_of_the_plan_read_as_an_office_writes_them() -> None:
+    i18n.set_language("vi")
+    words = {"not started": "chưa bắt đầu", "in progress": "đang thực hiện",
+             "done": "hoàn thành", "cancelled": "đã hủy", "overdue": "quá hạn",
+             "due": "đến hạn", "Lead": "Chủ trì", "Partners": "Phối hợp", "Task": "Nhiệm vụ",
+             "Did you mean: {names}?": "Có phải ý bạn là: {names}?"}
+    assert {k: i18n._(k) for k in words} == words
+
+
+# --- choosing the language -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("env", "explicit", "expected"), [
+    ({}, None, "en"),
+    ({"LANG": "vi_VN.UTF-8"}, None, "vi"),
+    ({"LC_ALL": "vi_VN.UTF-8", "LANG": "en_US.UTF-8"}, None, "vi"),
+    ({"LC_MESSAGES": "vi_VN"}, None, "vi"),
+    ({"LANGUAGE": "vi:en", "LANG": "en_US.UTF-8"}, None, "vi"),
+    ({"LANGUAGE": "vi", "LANG": "C.UTF-8"}, None, "en"),  # gettext ignores LANGUAGE under C
+    ({"LANG": "fr_FR.UTF-8"}, None, "en"),
+    ({"OCOP_LANG": "vi", "LANG": "en_US.UTF-8"}, None, "vi"),
+    ({"OCOP_LANG": "vi"}, "en", "en"),
+    ({"LANG": "vi_VN.UTF-8"}, "EN-us", "en"),
+])
+def test_language_is_the_option_then_ocop_lang_then_the_locale(
+        monkeypatch: pytest.MonkeyPatch, env: dict[str, str], explicit: str | None,
+        expected: str) -> None:
+    for var in ("LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "OCOP_LANG"):
+        monkeypatch.delenv(var, raising=False)
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    assert i18n.set_language(explicit) == expected
+
+
+def test_language_is_read_from_the_arguments_before_parsing() -> None:
+    assert i18n.language_in(["tasks", "--lang", "vi", "-h"]) == "vi"
+    assert i18n.language_in(["--lang=en", "tasks"]) == "en"
+    assert i18n.language_in(["note", "5", "--", "--lang", "vi"]) is None
+
+
+def test_a_language_ocop_does_not_speak_is_a_usage_error(ocop: Any) -> None:
+    result = ocop("tasks", "--lang", "fr")
+    assert result.exit_code == 2
+    assert "'fr' is not a language ocop speaks; use vi or en" in result.stderr
+    assert result.stdout == ""
+
+
+def test_dates_are_day_month_year_in_vietnamese_and_iso_in_english() -> None:
+    import datetime as dt
+
+    day = dt.date(2019, 7, 5)
+    i18n.set_language("vi")
+    assert i18n.format_date(day) == "05/07/2019"
+    i18n.set_language("en")
+    assert i18n.format_date(day) == "2019-07-05"
+    assert i18n.format_date(None) == ""
+
+
+# --- what a user sees ------------------------------------------------------------------------
+
+
+def test_tasks_in_vietnamese(ocop: Any) -> None:
+    result = ocop("tasks", "--month", "7", "--as-of", "2019-09-15", "--lang", "vi")
+    assert result.exit_code == 0, result.stderr
+    for word in ("TT", "Nhiệm vụ", "ĐVT", "Chỉ tiêu", "Chủ trì", "Phối hợp", "Thời gian",
+                 "Tình trạng", "chưa bắt đầu, quá hạn", "chưa bắt đầu, đến hạn"):
+        assert word in result.stdout, word
+    assert "(tính đến 15/09/2019)" in result.stdout
+    assert "overdue" not in result.stdout and "2019-09-15" not in result.stdout
+
+
+def test_the_language_comes_from_ocop_lang_or_the_locale(ocop: Any) -> None:
+    args = ("tasks", "--month", "7", "--as-of", "2019-09-15")
+    assert "Chủ trì" in ocop(*args, env={"OCOP_LANG": "vi"}).stdout
+    assert "Chủ trì" in ocop(*args, env={"LANG": "vi_VN.UTF-8"}).stdout
+    assert "Lead" in ocop(*args, env={"LANG": "vi_VN.UTF-8", "OCOP_LANG": "en"}).stdout
+    assert "Lead" in ocop(*args, "--lang", "en", env={"OCOP_LANG": "vi"}).stdout
+    assert "Lead" in ocop(*args).stdout  # each run chooses afresh
+
+
+def test_json_is_the_same_in_both_languages(ocop: Any) -> None:
+    args = ("tasks", "--format", "json", "--as-of", "2019-09-15")
+    assert ocop(*args, "--lang", "vi").json() == ocop(*args, "--lang", "en").json()
+    shown = ocop("show", "5", "--format", "json", "--as-of", "2019-09-15", "--lang", "vi")
+    assert shown.json()["as_of"] == "2019-09-15"
+
+
+def test_recording_and_history_in_vietnamese(ocop: Any) -> None:
+    done = ocop("done", "5", "--date", "2019-08-20", "--lang", "vi")
+    assert done.exit_code == 0, done.stderr
+    assert "5.1 hoàn thành: Cấp tỉnh" in done.stdout
+    history = ocop("history", "--lang", "vi")
+    assert "20/08/2019" in history.stdout and "Lịch sử" in history.stdout
+    assert "2019-08-20" in ocop("history", "--format", "csv", "--lang", "vi").stdout
+    undo = ocop("undo", "--lang", "vi")
+    assert "đã hoàn tác done của nhiệm vụ 5.2 ngày 20/08/2019" in undo.stdout
+
+
+def test_errors_that_help_in_vietnamese(ocop: Any) -> None:
+    agency = ocop("tasks", "--agency", "so tai chinhh", "--lang", "vi")
+    assert agency.exit_code == 1
+    assert agency.stderr == ("ocop: lỗi: không có cơ quan nào tên là 'so tai chinhh'\n"
+                             "ocop: Có phải ý bạn là: Sở Tài chính?\n")
+    task = ocop("done", "55", "--lang", "vi")
+    assert task.exit_code == 1
+    assert "không có nhiệm vụ '55'" in task.stderr
+    assert "Các số thứ tự gần nhất: 5" in task.stderr
+    date = ocop("tasks", "--as-of", "15/7/2019", "--lang", "vi")
+    assert date.exit_code == 2
+    assert "cần ghi theo dạng YYYY-MM-DD" in date.stderr
+    several = ocop("tasks", "--agency", "so", "--lang", "vi")
+    assert "khớp với nhiều cơ quan" in several.stderr and "Sở Tài chính" in several.stderr
+
+
+def test_usage_errors_in_vietnamese(ocop: Any) -> None:
+    month = ocop("tasks", "--month", "13", "--lang", "vi")
+    assert month.exit_code == 2
+    assert "Lỗi: Giá trị không hợp lệ cho '--month' / '-m': không được lớn hơn 12" in \
+        month.stderr
+    assert "Xem 'ocop tasks -h' để được trợ giúp." in month.stderr
+    missing = ocop("done", "--lang", "vi")
+    assert missing.exit_code == 2
+    assert "Cách dùng: ocop done [TÙY_CHỌN] {TT}" in missing.stderr
+    assert "Lỗi: Thiếu đối số 'TT'." in missing.stderr
+    typo = ocop("taks", "--lang", "vi")
+    assert typo.exit_code == 2
+    assert "Không có lệnh 'taks'. Có phải ý bạn là 'tasks'?" in typo.stderr
+    option = ocop("tasks", "--stat", "done", "--lang", "vi")
+    assert "Không có tùy chọn: --stat (Có thể ý bạn là: --data, --status)" in option.stderr
+    choice = ocop("tasks", "--format", "xml", "--lang", "vi")
+    assert "'xml' không phải là một trong các giá trị" in choice.stderr
+
+
+def test_usage_errors_in_english_read_as_before(ocop: Any) -> None:
+    month = ocop("tasks", "--month", "0")
+    assert month.exit_code == 2
+    assert "Error: Invalid value for '--month' / '-m': must be at least 1" in month.stderr
+    assert "Usage: ocop tasks [OPTIONS]" in month.stderr
