@@ -34,11 +34,13 @@ FRAMEWORK_HELP = (
 # What click and typer say about a bad value, and how we say it. Matched on their English text,
 # which is all they give; a message not listed here is shown as it comes.
 _VALUE_PROBLEMS = (  # compiled on first use, not at start-up
-    (r"Input should be less than or equal to (?P<limit>\S+)",
-     N_("must be at most {limit}")),
-    (r"Input should be greater than or equal to (?P<limit>\S+)",
-     N_("must be at least {limit}")),
-    (r"Input should be a valid integer.*", N_("a whole number is expected")),
+    (r"(?P<value>\S+) is not in the range (?P<low>-?\d+)<=x<=(?P<high>-?\d+)\.?",
+     N_("{value} is not between {low} and {high}")),
+    (r"(?P<value>\S+) is not in the range x>=(?P<limit>-?\d+)\.?",
+     N_("{value} is less than {limit}")),
+    (r"(?P<value>\S+) is not in the range x<=(?P<limit>-?\d+)\.?",
+     N_("{value} is more than {limit}")),
+    (r"(?P<value>'.*') is not a valid integer\.?", N_("{value} is not a whole number")),
     (r"(?:Value error, )?(?P<value>'.*') is not one of (?P<choices>.+?)\.?",
      N_("{value} is not one of {choices}")),
     (r"(?:Value error, )?(?P<value>'.*') is not (?P<choices>'[^']*')\.?",
@@ -153,7 +155,7 @@ def _translated(error: errors.UsageError) -> errors.UsageError:
                 options=", ".join(sorted(error.possibilities)))
     elif isinstance(error, errors.MissingParameter):
         param = error.param
-        name = param.get_error_hint() if param is not None else ""
+        name = param.get_error_hint(ctx) if param is not None else ""
         if param is not None and param.param_type_name == "argument":
             message = _("Missing argument {name}.").format(name=name)
         else:
@@ -162,7 +164,7 @@ def _translated(error: errors.UsageError) -> errors.UsageError:
         param = error.param
         hint = error.param_hint
         if hint is None and param is not None:
-            hint = param.get_error_hint()
+            hint = param.get_error_hint(ctx)
         if not isinstance(hint, str) and hint is not None:
             hint = " / ".join(repr(x) for x in hint)
         problem = _reword(error.message, _VALUE_PROBLEMS)

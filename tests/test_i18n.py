@@ -245,8 +245,8 @@ def test_errors_that_help_in_vietnamese(ocop: Any) -> None:
 def test_usage_errors_in_vietnamese(ocop: Any) -> None:
     month = ocop("tasks", "--month", "13", "--lang", "vi")
     assert month.exit_code == 2
-    assert "Lỗi: Giá trị không hợp lệ cho '--month' / '-m': không được lớn hơn 12" in \
-        month.stderr
+    assert ("Lỗi: Giá trị không hợp lệ cho '--month' / '-m': 13 không nằm trong khoảng từ 1 "
+            "đến 12") in month.stderr
     assert "Xem 'ocop tasks -h' để được trợ giúp." in month.stderr
     missing = ocop("done", "--lang", "vi")
     assert missing.exit_code == 2
@@ -264,5 +264,5 @@ def test_usage_errors_in_vietnamese(ocop: Any) -> None:
 def test_usage_errors_in_english_read_as_before(ocop: Any) -> None:
     month = ocop("tasks", "--month", "0")
     assert month.exit_code == 2
-    assert "Error: Invalid value for '--month' / '-m': must be at least 1" in month.stderr
+    assert "Error: Invalid value for '--month' / '-m': 0 is not between 1 and 12" in month.stderr
     assert "Usage: ocop tasks [OPTIONS]" in month.stderr

@@ -212,6 +212,7 @@ def test_twenty_processes_on_one_task_leave_twenty_entries(ws, proc, monkeypatch
 
     monkeypatch.setenv("OCOP_DATA", str(ws))
     monkeypatch.setenv("OCOP_AS_OF", "2019-09-15")
+    monkeypatch.setenv("OCOP_LOCK_TIMEOUT", "120")  # a loaded CI machine must not turn into "busy"
     import os
 
     procs = [subprocess.Popen([sys.executable, "-m", "ocop_cli", "progress", "7", "1",

@@ -81,7 +81,7 @@ def test_help_and_usage_errors_through_a_cp1252_pipe(here: Path, proc: Any) -> N
     shown = proc("tasks", "-h", "--lang", "vi", env=cp1252)
     assert shown.returncode == 0 and "Chỉ các nhiệm vụ quá hạn" in shown.stdout
     wrong = proc("tasks", "--month", "13", "--lang", "vi", env=cp1252)
-    assert wrong.returncode == 2 and "không được lớn hơn 12" in wrong.stderr
+    assert wrong.returncode == 2 and "không nằm trong khoảng từ 1 đến 12" in wrong.stderr
 
 
 # --- a real terminal: colours and width ------------------------------------------------------
