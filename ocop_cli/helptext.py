@@ -155,7 +155,7 @@ def _translated(error: errors.UsageError) -> errors.UsageError:
                 options=", ".join(sorted(error.possibilities)))
     elif isinstance(error, errors.MissingParameter):
         param = error.param
-        name = param.get_error_hint(ctx) if param is not None else ""
+        name = param.get_error_hint(ctx) if param is not None and ctx else ""
         if param is not None and param.param_type_name == "argument":
             message = _("Missing argument {name}.").format(name=name)
         else:
@@ -163,7 +163,7 @@ def _translated(error: errors.UsageError) -> errors.UsageError:
     elif isinstance(error, errors.BadParameter):
         param = error.param
         hint = error.param_hint
-        if hint is None and param is not None:
+        if hint is None and param is not None and ctx is not None:
             hint = param.get_error_hint(ctx)
         if not isinstance(hint, str) and hint is not None:
             hint = " / ".join(repr(x) for x in hint)

@@ -138,36 +138,34 @@ def progress(loaded: Loaded, states: dict[str, TaskState], task_id: str, qty: in
 
 
 def start(loaded: Loaded, states: dict[str, TaskState], task_id: str, stamp: Stamp) -> Outcome:
-    task = find_task(loaded.plan, task_id)
-    leaves = [t for t in loaded.plan.leaves_under(task.id) if states[t.id].status == "not_started"]
-    if not leaves:
-        return Outcome([], [_("task {id} has already started; nothing recorded").format(
-            id=task.id)])
-    return Outcome([stamp.entry(t.id, "start") for t in leaves],
-                   [_("{id} started: {title}").format(id=t.id, title=t.title) for t in leaves])
+    return _each_leaf(loaded, states, task_id, stamp, "start", ("not_started",),
+                      _("task {id} has already started; nothing recorded"),
+                      _("{id} started: {title}"))
 
 
 def reopen(loaded: Loaded, states: dict[str, TaskState], task_id: str, stamp: Stamp) -> Outcome:
-    task = find_task(loaded.plan, task_id)
-    leaves = [t for t in loaded.plan.leaves_under(task.id)
-              if states[t.id].status in ("done", "cancelled")]
-    if not leaves:
-        return Outcome([], [_("task {id} is not done or cancelled; nothing recorded").format(
-            id=task.id)])
-    return Outcome([stamp.entry(t.id, "reopen") for t in leaves],
-                   [_("{id} reopened: {title}").format(id=t.id, title=t.title) for t in leaves])
+    return _each_leaf(loaded, states, task_id, stamp, "reopen", ("done", "cancelled"),
+                      _("task {id} is not done or cancelled; nothing recorded"),
+                      _("{id} reopened: {title}"))
 
 
 def cancel(loaded: Loaded, states: dict[str, TaskState], task_id: str, stamp: Stamp) -> Outcome:
-    task = find_task(loaded.plan, task_id)
     if not (stamp.note or "").strip():
         raise UsageError(_("say why with --note"))
-    leaves = _open_leaves(loaded, states, task)
+    return _each_leaf(loaded, states, task_id, stamp, "cancel", ("not_started", "in_progress"),
+                      _("task {id} is already done or cancelled; nothing recorded"),
+                      _("{id} cancelled: {title}"))
+
+
+def _each_leaf(loaded: Loaded, states: dict[str, TaskState], task_id: str, stamp: Stamp,
+               action: str, statuses: tuple[str, ...], nothing: str, said: str) -> Outcome:
+    """One entry for the task, or for each of its sub-rows, that is in one of `statuses`."""
+    task = find_task(loaded.plan, task_id)
+    leaves = [t for t in loaded.plan.leaves_under(task.id) if states[t.id].status in statuses]
     if not leaves:
-        return Outcome([], [_("task {id} is already done or cancelled; nothing recorded").format(
-            id=task.id)])
-    return Outcome([stamp.entry(t.id, "cancel") for t in leaves],
-                   [_("{id} cancelled: {title}").format(id=t.id, title=t.title) for t in leaves])
+        return Outcome([], [nothing.format(id=task.id)])
+    return Outcome([stamp.entry(t.id, action) for t in leaves],
+                   [said.format(id=t.id, title=t.title) for t in leaves])
 
 
 def note(loaded: Loaded, task_id: str, stamp: Stamp) -> Outcome:

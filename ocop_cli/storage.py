@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ocop_cli.errors import Busy, InvalidData, NotFound, OcopError, Problem, Refused
+from ocop_cli.errors import Busy, InvalidData, NotFound, OcopError, Problem, Refused, UsageError
 from ocop_cli.i18n import _
 from ocop_cli.model import Entry, Plan
 
@@ -258,22 +258,30 @@ def _validation_problems(doc: YamlDoc, error: Any, label: str = "tasks") -> list
     return problems
 
 
-def read_agencies(path: Path) -> tuple[Directory | None, list[Problem]]:
+def _parse(path: Path, model: Any, label: str) -> tuple[Any, Any, list[Problem]]:
+    """A file read strictly and validated against its model: (doc, parsed, problems)."""
     from pydantic import ValidationError
 
-    from ocop_cli.directory import Directory
-    from ocop_cli.model import Agency
-    from ocop_cli.schema import AgenciesDoc
-    from ocop_cli.text import fold
     from ocop_cli.yamlio import read_yaml
 
     doc, problems = _guarded(path, lambda: read_yaml(path))
     if doc is None:
-        return None, problems
+        return None, None, problems
     try:
-        parsed = AgenciesDoc.model_validate(doc.data)
+        return doc, model.model_validate(doc.data), problems
     except ValidationError as exc:
-        return None, _validation_problems(doc, exc, "agencies")
+        return doc, None, _validation_problems(doc, exc, label)
+
+
+def read_agencies(path: Path) -> tuple[Directory | None, list[Problem]]:
+    from ocop_cli.directory import Directory
+    from ocop_cli.model import Agency
+    from ocop_cli.schema import AgenciesDoc
+    from ocop_cli.text import fold
+
+    doc, parsed, problems = _parse(path, AgenciesDoc, "agencies")
+    if parsed is None:
+        return None, problems
     ids: dict[str, int] = {}
     owners: dict[str, str] = {}
     for i, item in enumerate(parsed.agencies):
@@ -305,20 +313,13 @@ def read_agencies(path: Path) -> tuple[Directory | None, list[Problem]]:
 
 
 def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Problem]]:
-    from pydantic import ValidationError
-
     from ocop_cli.model import Task
     from ocop_cli.schema import PlanDoc
     from ocop_cli.windows import parse_target, parse_window
-    from ocop_cli.yamlio import read_yaml
 
-    doc, problems = _guarded(path, lambda: read_yaml(path))
-    if doc is None:
+    doc, parsed, problems = _parse(path, PlanDoc, "tasks")
+    if parsed is None:
         return None, problems
-    try:
-        parsed = PlanDoc.model_validate(doc.data)
-    except ValidationError as exc:
-        return None, _validation_problems(doc, exc)
 
     def refer(text: str, loc: tuple[Any, ...], task: str | None) -> str:
         found = directory.candidates(text, exact=True)
@@ -626,6 +627,12 @@ def append(path: Path, entries: list[Entry]) -> None:
         "- " + json.dumps(e.to_record(), ensure_ascii=False, separators=(", ", ": ")) + "\n"
         for e in entries
     )
+    try:
+        payload = lines.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: arguments decoded under a non-UTF-8 locale
+        raise UsageError(_("some of the text given is not valid Unicode (was it typed under a "
+                           "locale that is not UTF-8? try LANG=C.UTF-8); nothing was recorded")
+                         ) from None
     new = not path.exists()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -635,10 +642,10 @@ def append(path: Path, entries: list[Entry]) -> None:
     start = 0
     try:
         start = os.fstat(fd).st_size
-        data = (HISTORY_HEADER if start == 0 else "") + lines
+        head = HISTORY_HEADER if start == 0 else ""
         if start and not _ends_with_newline(path, start):
-            data = "\n" + data  # a torn last line stays apart from what follows
-        _write_all(fd, data.encode("utf-8"))
+            head = "\n"  # a torn last line stays apart from what follows
+        _write_all(fd, head.encode("utf-8") + payload)
         os.fsync(fd)
     except OSError as exc:
         with suppress(OSError):  # not every file can be cut (a device): report all the same
