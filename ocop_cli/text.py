@@ -8,7 +8,7 @@ import unicodedata
 _SPACES = re.compile(r"\s+")
 # C0 and C1 controls and DEL, except tab and newline; bidi overrides and isolates too, since
 # they reorder what a reader sees.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 _ALPHABET = "aăâbcdđeêghiklmnoôơpqrstuưvxy"
 _TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}  # huyền hỏi ngã sắc nặng
@@ -37,7 +37,7 @@ def clean(text: str) -> str:
 
 def visible(text: str) -> str:
     """Text from data made safe to print: control characters shown as escapes, never obeyed."""
-    return _CONTROL.sub(_escape, text)
+    return CONTROL.sub(_escape, text)
 
 
 def _escape(match: re.Match[str]) -> str:
