@@ -41,13 +41,15 @@ from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ocop_cli.errors import OcopError
+
 if TYPE_CHECKING:
     from ocop_cli.directory import Directory
     from ocop_cli.errors import Problem
     from ocop_cli.model import Entry, Plan
     from ocop_cli.storage import Loaded, Workspace
 
-FORMAT = 2
+FORMAT = 3
 # Older than this when read, a file cannot be changed later without its timestamps changing,
 # on any file system whose clock is within this much of ours (FAT keeps 2 s steps).
 RACY_NS = 3_000_000_000
@@ -76,10 +78,8 @@ def stat_of(path: Path) -> Stat | None:
 
 
 def _crc(path: Path) -> int | None:
-    try:
-        return zlib.crc32(path.read_bytes())
-    except OSError:
-        return None
+    data = _bytes(path)
+    return None if data is None else zlib.crc32(data)
 
 
 def _unchanged(seen: Seen, path: Path, now: Stat | None) -> bool:
@@ -164,6 +164,12 @@ def _write(path: Path, head: dict[str, Any], body: dict[str, Any]) -> None:
     except OSError:  # read-only workspace, full disk: run without a cache
         with contextlib.suppress(OSError):
             tmp.unlink()
+        return
+    # Left by a writer that was killed; an hour is far longer than any write takes.
+    for stale in path.parent.glob("*.part"):
+        with contextlib.suppress(OSError):
+            if stale.stat().st_mtime < time.time() - 3600:
+                stale.unlink()
 
 
 # --- values to plain data and back -----------------------------------------------------------
@@ -303,12 +309,13 @@ class Store:
         self.head: dict[str, Any] = {}
         self._body: Callable[[], Any] | None = None
         self._body_value: dict[str, Any] | None = None
+        self._history_value: dict[str, Any] | None = None
         self.now: dict[str, Stat | None] = {}
         # What this load ends up with, to be written back.
         self.seen: dict[str, Seen] = {}
         self.parts: dict[str, Any] = {}
         self.history: dict[str, Any] = {}
-        self.handed: list[Entry] = []  # entries in the order they were handed to storage
+        self.given: dict[str, list[Entry]] = {}  # the entries handed to storage, by file
         self.read_something = False
         self.agencies_reused = False
         if not self.on:
@@ -316,7 +323,11 @@ class Store:
         # The clock, then the files, before anything is read: a change made while reading
         # shows as a difference next time, never as a match.
         self.started = time.time_ns()
-        tracked = [ws.agencies_path, plan_path, *ws.history_files()]
+        try:
+            tracked = [ws.agencies_path, plan_path, *ws.history_files()]
+        except OcopError:  # a broken workspace: reading it says what is wrong, in order
+            self.on = False
+            return
         self.now = {str(p): stat_of(p) for p in tracked}
         self.key = _key(plan_path)
         found = _read(self.path, self.key)
@@ -328,6 +339,14 @@ class Store:
             value = self._body() if self._body is not None else None
             self._body_value = value if isinstance(value, dict) else {}
         return self._body_value
+
+    def history_part(self) -> dict[str, Any]:
+        """The entries' part of the body, kept as bytes inside it: a listing served from the
+        states cache never parses the entries."""
+        if self._history_value is None:
+            value = marshal.loads(self.body()["entries"])
+            self._history_value = value if isinstance(value, dict) else {}
+        return self._history_value
 
     def _same(self, path: Path) -> bool:
         seen = self.head.get("files", {}).get(str(path))
@@ -345,13 +364,18 @@ class Store:
             from ocop_cli.storage import Loaded
 
             body = self.body()
-            handed: list[Entry] = []
-            for name in body["history_order"]:
-                handed += _unpack_entries(body["history"][name][3])
+
+            def entries() -> list[Entry]:
+                part = self.history_part()
+                handed: list[Entry] = []
+                for name in part["history_order"]:
+                    handed += _unpack_entries(part["history"][name][3])
+                return [handed[i] for i in part["order"]]
+
             return Loaded(self.ws, _unpack_plan(body["plan"]),
-                          _unpack_directory(body["agencies"]),
-                          [handed[i] for i in body["order"]],
-                          _unpack_problems(body["problems"]))
+                          _unpack_directory(body["agencies"]), entries,
+                          _unpack_problems(body["problems"]),
+                          _fingerprint(self.key, self.head["files"]))
         except Exception:  # a cache of another shape: only a miss
             return None
 
@@ -397,7 +421,7 @@ class Store:
         if not self.on:
             return read_history_file(path)
         with contextlib.suppress(Exception):  # a cache of another shape: read the file
-            old = self.body()["history"][name] if self.head else None
+            old = self.history_part()["history"][name] if self.head else None
             got = self._reuse_history(path, old) if old is not None else None
             if got is not None:
                 return got
@@ -411,7 +435,7 @@ class Store:
             self.seen[name] = (now, zlib.crc32(before), self.started)
             self.history[name] = (offset, zlib.crc32(before[:offset]), lines + 1,
                                   _pack_entries(entries), _pack_problems(problems))
-        self.handed += entries
+        self.given[name] = entries
         return entries, problems
 
     def _reuse_history(self, path: Path, old: Sequence[Any]
@@ -420,11 +444,9 @@ class Store:
         offset, prefix_crc, next_line, columns, problems = old
         seen, now = self.head["files"].get(name), self.now.get(name)
         if seen is not None and _unchanged(seen, path, now):
-            entries = _unpack_entries(columns)
-            self.seen[name] = seen
-            self.history[name] = old
-            self.handed += entries
-            return entries, _unpack_problems(problems)
+            entries, found = _unpack_entries(columns), _unpack_problems(problems)
+            self.seen[name], self.history[name], self.given[name] = seen, old, entries
+            return entries, found
         # Grown in place: the same file, its cached bytes unchanged, whole lines added.
         if problems or seen is None or now is None or now[:2] != tuple(seen[0][:2]):
             return None
@@ -441,7 +463,7 @@ class Store:
             columns = [a + b for a, b in zip(columns, _pack_entries(new), strict=True)]
         self.seen[name] = (now, zlib.crc32(raw), self.started)
         self.history[name] = (len(raw), zlib.crc32(raw), next_line + line_count, columns, [])
-        self.handed += entries
+        self.given[name] = entries
         return entries, []
 
     def _fresh(self, path: Path, read: Callable[[], Any]) -> Any:
@@ -462,24 +484,33 @@ class Store:
             return
         if set(self.seen) != set(self.now) or not {"agencies", "plan"} <= set(self.parts):
             return  # a file changed while it was read: the next run reads it again
-        position = {id(e): i for i, e in enumerate(self.handed)}
+        # The entries in the order the cache will hand them out, each file's in turn.
+        handed = [e for name in self.history for e in self.given[name]]
+        position = {id(e): i for i, e in enumerate(handed)}
         try:
             order = [position[id(e)] for e in loaded.entries]
         except KeyError:  # entries storage made itself: the whole cannot be replayed
             return
         head = {"key": self.key, "files": self.seen}
+        loaded.fingerprint = _fingerprint(self.key, self.seen)
         body = {
             "agencies": self.parts["agencies"], "plan": self.parts["plan"],
-            "history": self.history, "history_order": list(self.history),
-            "order": order, "problems": _pack_problems(loaded.problems),
+            "problems": _pack_problems(loaded.problems),
+            "entries": marshal.dumps({"history": self.history,
+                                      "history_order": list(self.history), "order": order}),
         }
         _write(self.path, head, body)
 
 
 def _bytes(path: Path) -> bytes | None:
+    """A source file's bytes, or None for anything storage would refuse to read (a device, a
+    file over the size limit): then storage reads it and says what is wrong."""
+    from ocop_cli.storage import HISTORY_MAX_BYTES
+    from ocop_cli.yamlio import read_bytes
+
     try:
-        return path.read_bytes()
-    except OSError:
+        return read_bytes(path, HISTORY_MAX_BYTES)
+    except (OSError, OcopError):
         return None
 
 
@@ -520,3 +551,41 @@ def _new_entries(path: Path, added: bytes, first_line: int) -> tuple[list[Entry]
     except InvalidData:
         return None
     return (entries, len(lines)) if not problems else None
+
+
+def _fingerprint(key: tuple[Any, ...], files: dict[str, Seen]) -> bytes:
+    """The files as read, whole: compared byte for byte, it cannot collide as a hash could."""
+    return marshal.dumps((key, sorted(files.items())))
+
+
+# --- the states of the tasks, by as-of date --------------------------------------------------
+
+_STATE_DATES = 8  # as-of dates kept for one version of the files
+
+
+def summary_states(loaded: Loaded, as_of: dt.date, compute: Callable[[], dict[str, Any]]
+                   ) -> dict[str, Any]:
+    """The task states as of a date, without their entries, from `.ocop/cache/states.bin`
+    when the files are those the states were computed from; else computed and kept.
+
+    A listing of 10,000 tasks then neither rebuilds nor replays 100,000 entries."""
+    from ocop_cli.state import pack_states, unpack_states
+
+    if not enabled() or loaded.fingerprint is None:
+        return compute()
+    path = loaded.workspace.state_dir / "cache" / "states.bin"
+    key = (FORMAT, loaded.fingerprint)
+    found = _read(path, key)
+    kept = found[1]() if found is not None else None
+    kept = kept if isinstance(kept, dict) else {}
+    packed = kept.get(as_of.toordinal())
+    if packed is not None:
+        try:
+            return unpack_states(loaded.plan, packed)
+        except Exception:  # a cache of another shape: only a miss
+            pass
+    states = compute()
+    kept = dict(list(kept.items())[-(_STATE_DATES - 1):])
+    kept[as_of.toordinal()] = pack_states(loaded.plan, states)
+    _write(path, {"key": key}, kept)
+    return states

@@ -8,6 +8,7 @@ by `command`, which also turns any `OcopError` into one message on stderr and it
 import datetime as dt
 import functools
 import inspect
+import os
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -82,10 +83,19 @@ class Session:
 
         return storage.load(self.workspace, self.year)
 
-    def states(self, loaded: Any) -> Any:
+    def states(self, loaded: Any, summary: bool = False) -> Any:
+        """Every task's state as of the as-of date; `summary` ones carry no entries and may
+        come from the cache."""
         from ocop_cli.state import state_as_of
 
-        return state_as_of(loaded.plan, loaded.entries, self.as_of)
+        def compute() -> Any:
+            return state_as_of(loaded.plan, loaded.entries, self.as_of)
+
+        if summary:
+            from ocop_cli.cache import summary_states
+
+            return summary_states(loaded, self.as_of, compute)
+        return compute()
 
     def record(self, decide: Callable[..., Any], by: str | None) -> Any:
         """Under the lock: load, decide the entries from the current state, append them."""
@@ -197,6 +207,8 @@ def main() -> None:
     # pipes whatever the platform's code page.
     stdout()
     stderr()
+    sys.argv[1:] = [_as_typed(arg) for arg in sys.argv[1:]]
+    _build_only(_command_named(sys.argv[1:]))
     try:
         # The same name however it is started (`python -m ocop_cli` too): in usage lines, and
         # in the _OCOP_COMPLETE variable the shell completion scripts set.
@@ -206,6 +218,39 @@ def main() -> None:
             fail(error)
         except typer.Exit as done:
             sys.exit(done.exit_code)
+
+
+def _as_typed(arg: str) -> str:
+    """An argument as the person typed it. Under an ASCII locale Python decodes the bytes of
+    "Sở" as escapes; terminals send UTF-8, so read them as UTF-8 (bytes that are not UTF-8
+    stay escapes and are refused where they are used)."""
+    try:
+        return os.fsencode(arg).decode("utf-8", "surrogateescape")
+    except UnicodeError:
+        return arg
+
+
+def _command_named(args: list[str]) -> str | None:
+    """The command a command line runs, or None when it asks the root for help or completion."""
+    words = iter(args)
+    for word in words:
+        if word == "--lang":
+            next(words, None)
+        elif not word.startswith("--lang="):
+            return None if word.startswith("-") else word
+    return None
+
+
+def _build_only(name: str | None) -> None:
+    """Typer turns every registered command into a click command on each run, about 45 ms for
+    twenty of them; when the command line names one, only that one is built. A name that is
+    no command (a typo) keeps them all, for the "did you mean" of the usage error."""
+    if name is None or any(var.startswith("_OCOP_COMPLETE") for var in os.environ):
+        return
+    commands = [c for c in app.registered_commands if c.name == name]
+    groups = [g for g in app.registered_groups if g.name == name]
+    if commands or groups:
+        app.registered_commands, app.registered_groups = commands, groups
 
 
 @app.callback()
@@ -262,7 +307,7 @@ def tasks(
         agency=directory.resolve(agency).id if agency else None,
         place=directory.resolve(place).id if place else None,
     )
-    views.task_list(loaded, s.states(loaded), filters, fmt.value, s.as_of, s.no_color)
+    views.task_list(loaded, s.states(loaded, summary=True), filters, fmt.value, s.as_of, s.no_color)
 
 
 @command("check")

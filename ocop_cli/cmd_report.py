@@ -57,10 +57,10 @@ def report(
     chosen = core.parse_period(period) if period else None
     shape = export.choose_format(fmt.value if fmt else None, output)
     loaded = s.load()
-    states = s.states(loaded)
-    who = loaded.directory.resolve(agency) if agency else None
     if month is not None:
         chosen = core.month_period(loaded.plan.year, month)
+    states = s.states(loaded, summary=chosen is None)  # a period reads the entries in it
+    who = loaded.directory.resolve(agency) if agency else None
     doc = core.build(loaded, states, s.as_of, who, chosen)
     export.deliver(doc, shape, output, force, s.no_color,
                    timeline=lambda: core.timeline(loaded, states, s.as_of, who))
@@ -77,7 +77,8 @@ def timeline(s: Session, agency: AgencyOpt = None) -> None:
 
     loaded = s.load()
     who = loaded.directory.resolve(agency) if agency else None
-    draw_timeline(core.timeline(loaded, s.states(loaded), s.as_of, who), s.no_color)
+    draw_timeline(core.timeline(loaded, s.states(loaded, summary=True), s.as_of, who),
+                  s.no_color)
 
 
 @command("agencies")
@@ -90,7 +91,7 @@ def agencies(s: Session, fmt: FormatOpt = Format.table) -> None:
     from ocop_cli import report as core
 
     loaded = s.load()
-    items = core.agency_list(loaded, s.states(loaded))
+    items = core.agency_list(loaded, s.states(loaded, summary=True))
     part = core.agency_list_section(items)
     render.emit(fmt.value, part.columns, part.rows, items, title=part.title,
                 no_color=s.no_color)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import Any
 
 from ocop_cli.model import Entry, Plan, Task
 
@@ -46,7 +48,7 @@ def effective(entries: Iterable[Entry], as_of: dt.date) -> list[Entry]:
     entries = list(entries)
     undone = {e.undoes for e in entries if e.action == "undo"}
     kept = [e for e in entries if e.action != "undo" and e.id not in undone and e.date <= as_of]
-    kept.sort(key=lambda e: (e.date, e.at, e.id))
+    kept.sort(key=attrgetter("date", "at", "id"))
     return kept
 
 
@@ -134,3 +136,15 @@ def months_of_task(plan: Plan, task: Task) -> tuple[int, ...]:
         return task.window.months
     months = {m for leaf in plan.leaves_under(task.id) if leaf.window for m in leaf.window.months}
     return tuple(sorted(months))
+
+
+def pack_states(plan: Plan, states: dict[str, TaskState]) -> list[tuple[Any, ...]]:
+    """States as plain values, in plan order, without their entries (for the cache)."""
+    return [(s.status, s.timing, s.achieved, s.places, s.note, s.ref)
+            for s in (states[t.id] for t in plan.tasks)]
+
+
+def unpack_states(plan: Plan, packed: list[tuple[Any, ...]]) -> dict[str, TaskState]:
+    if len(packed) != len(plan.tasks):
+        raise ValueError("states of another plan")
+    return {task.id: TaskState(task, *row) for task, row in zip(plan.tasks, packed, strict=True)}

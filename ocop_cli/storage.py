@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -155,6 +155,8 @@ def init_workspace(root: Path) -> Workspace:
     """A new workspace from the bundled files; refuses to overwrite one that exists."""
     if is_workspace(root):
         raise Refused(_("{root} is already an ocop workspace").format(root=root))
+    import shutil
+
     source = bundled_dir()
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -187,8 +189,15 @@ class Loaded:
     workspace: Workspace
     plan: Plan
     directory: Directory
-    entries: list[Entry]
+    history: list[Entry] | Callable[[], list[Entry]]  # the entries, or how to rebuild them
     problems: list[Problem] = field(default_factory=list)
+    # Identifies the files as read, for caches of what follows from them (the states).
+    fingerprint: bytes | None = None
+
+    @cached_property
+    def entries(self) -> list[Entry]:
+        """Built on first use: a listing served from the states cache never needs them."""
+        return self.history() if callable(self.history) else self.history
 
 
 def load(ws: Workspace, year: int | None = None) -> Loaded:
@@ -313,7 +322,7 @@ def read_agencies(path: Path) -> tuple[Directory | None, list[Problem]]:
 
 
 def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Problem]]:
-    from ocop_cli.model import Task
+    from ocop_cli.model import Agency, Task
     from ocop_cli.schema import PlanDoc
     from ocop_cli.windows import parse_target, parse_window
 
@@ -321,8 +330,12 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
     if parsed is None:
         return None, problems
 
+    known: dict[str, list[Agency]] = {}  # a plan names the same few agencies thousands of times
+
     def refer(text: str, loc: tuple[Any, ...], task: str | None) -> str:
-        found = directory.candidates(text, exact=True)
+        found = known.get(text)
+        if found is None:
+            found = known[text] = directory.candidates(text, exact=True)
         if len(found) == 1:
             return found[0].id
         line, col = doc.where(loc)
@@ -510,8 +523,10 @@ def leftovers(ws: Workspace) -> list[Problem]:
     """Temporary files left by an interrupted write, and a lock whose holder stopped without
     releasing it. Warnings: the data is whole, these are only clutter."""
     problems = []
-    for path in sorted(ws.root.rglob("*.tmp")):
-        pid = re.search(r"\.(\d+)\.tmp$", path.name)
+    # `*.tmp` anywhere; the cache's own `NAME.PID.N.part` in its folder.
+    found = [*ws.root.rglob("*.tmp"), *(ws.state_dir / "cache").glob("*.part")]
+    for path in sorted(found):
+        pid = re.search(r"\.(\d+)(?:\.\d+)?\.(?:tmp|part)$", path.name)
         if pid and _alive(int(pid.group(1))):
             continue  # being written right now
         problems.append(Problem(str(path), _("temporary file left by an interrupted write; "

@@ -157,7 +157,9 @@ def test_a_same_size_edit_within_the_same_timestamp_is_seen(ws, monkeypatch):
     assert edited != text and len(edited.encode()) == len(text.encode())
     plan.write_text(edited, encoding="utf-8")
     os.utime(plan, ns=(stamp, stamp))
-    assert cache.stat_of(plan) == cache.stat_of(plan)  # nothing in the stat tells
+    found = cache._read(cache_file(ws), cache._key(plan))
+    assert found is not None
+    assert tuple(found[0]["files"][str(plan)][0]) == cache.stat_of(plan)  # the stat cannot tell
     after = storage.load(workspace(ws))
     assert after.plan.task("4").unit == "Cuộn"
     assert facts(after) == truth(ws, monkeypatch)
@@ -327,3 +329,16 @@ def test_readers_and_writers_at_once_never_see_half_a_cache(ws, monkeypatch):
     loaded = storage.load(workspace(ws))
     assert len(loaded.entries) == 4
     assert facts(loaded) == truth(ws, monkeypatch)
+
+
+def test_a_killed_writers_leftover_is_cleared_and_a_live_ones_kept(ws):
+    storage.load(workspace(ws))
+    folder = cache_file(ws).parent
+    old, live = folder / "plan_2019.bin.1.1.part", folder / "plan_2019.bin.2.2.part"
+    for path in (old, live):
+        path.write_bytes(b"half")
+    then = time.time() - 7200
+    os.utime(old, (then, then))
+    record(ws, entry(1))  # a change, so the cache is written again
+    storage.load(workspace(ws))
+    assert not old.exists() and live.exists()
