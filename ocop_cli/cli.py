@@ -354,11 +354,12 @@ TaskArg = Annotated[str, typer.Argument(metavar="ID", autocompletion=complete.ta
                                         help="Task id, e.g. 5 or 1.2")]
 
 
-def _stamp(s: Session, who: str, date: str | None, ref: str | None, note: str | None) -> Any:
+def _stamp(s: Session, loaded: Any, who: str, date: str | None, ref: str | None,
+           note: str | None) -> Any:
     from ocop_cli.record import Stamp
 
     return Stamp(date=parse_date(date, "--date") if date else s.as_of, by=who, ref=ref,
-                 note=note)
+                 note=note, plan=loaded.plan.year)
 
 
 def _place(loaded: Any, place: str | None) -> str | None:
@@ -378,7 +379,8 @@ def done(s: Session, task_id: TaskArg,
     from ocop_cli import record
 
     s.record(lambda loaded, states, who: record.done(
-        loaded, states, task_id, _stamp(s, who, date, ref, note), qty, _place(loaded, place)), by)
+        loaded, states, task_id, _stamp(s, loaded, who, date, ref, note), qty,
+        _place(loaded, place)), by)
 
 
 @command("progress")
@@ -393,7 +395,8 @@ def progress(s: Session, task_id: TaskArg,
     from ocop_cli import record
 
     s.record(lambda loaded, states, who: record.progress(
-        loaded, states, task_id, qty, _stamp(s, who, date, ref, note), _place(loaded, place)), by)
+        loaded, states, task_id, qty, _stamp(s, loaded, who, date, ref, note),
+        _place(loaded, place)), by)
 
 
 @command("start")
@@ -406,7 +409,7 @@ def start(s: Session, task_id: TaskArg, by: ByOpt = None, ref: RefOpt = None,
     from ocop_cli import record
 
     s.record(lambda loaded, states, who: record.start(
-        loaded, states, task_id, _stamp(s, who, date, ref, note)), by)
+        loaded, states, task_id, _stamp(s, loaded, who, date, ref, note)), by)
 
 
 @command("reopen")
@@ -419,7 +422,7 @@ def reopen(s: Session, task_id: TaskArg, by: ByOpt = None, ref: RefOpt = None,
     from ocop_cli import record
 
     s.record(lambda loaded, states, who: record.reopen(
-        loaded, states, task_id, _stamp(s, who, date, ref, note)), by)
+        loaded, states, task_id, _stamp(s, loaded, who, date, ref, note)), by)
 
 
 @command("cancel")
@@ -433,7 +436,7 @@ def cancel(s: Session, task_id: TaskArg,
     from ocop_cli import record
 
     s.record(lambda loaded, states, who: record.cancel(
-        loaded, states, task_id, _stamp(s, who, date, ref, note)), by)
+        loaded, states, task_id, _stamp(s, loaded, who, date, ref, note)), by)
 
 
 @command("note")
@@ -447,7 +450,7 @@ def note(s: Session, task_id: TaskArg,
     from ocop_cli import record
 
     s.record(lambda loaded, states, who: record.note(
-        loaded, task_id, _stamp(s, who, date, ref, text)), by)
+        loaded, task_id, _stamp(s, loaded, who, date, ref, text)), by)
 
 
 @command("undo")
@@ -460,7 +463,7 @@ def undo(s: Session, by: ByOpt = None) -> None:
     from ocop_cli import record
 
     s.record(lambda loaded, states, who: record.undo(
-        loaded, _stamp(s, who, None, None, None)), by)
+        loaded, _stamp(s, loaded, who, None, None, None)), by)
 
 
 @command("history")

@@ -989,7 +989,8 @@ def decide_progress(loaded: Loaded, rows: Sequence[ProgressRow], who: str, as_of
     problems: list[RowProblem] = []
     states = state_as_of(loaded.plan, loaded.entries, horizon)
     for row in rows:
-        stamp = record.Stamp(date=row.date, by=row.by or who, ref=row.ref, note=row.note)
+        stamp = record.Stamp(date=row.date, by=row.by or who, ref=row.ref, note=row.note,
+                             plan=loaded.plan.year)
         try:
             outcome = _decide(loaded, states, row, stamp)
         except OcopError as error:

@@ -118,7 +118,12 @@ class Entry:
     ref: str | None = None
     note: str | None = None
     undoes: str | None = None
+    plan: int | None = None  # the plan's year; without it, the year of `date`
     source: str = ""  # file:line it was read from
+
+    @property
+    def plan_year(self) -> int:
+        return self.plan if self.plan is not None else self.date.year
 
     def to_record(self) -> dict[str, Any]:
         """The entry as written to a history file: only the keys that carry something."""
@@ -126,7 +131,7 @@ class Entry:
             "id": self.id, "at": self.at, "date": self.date.isoformat(),
             "task": self.task, "action": self.action,
         }
-        for key in ("qty", "place", "by", "ref", "note", "undoes"):
+        for key in ("qty", "place", "by", "ref", "note", "undoes", "plan"):
             value = getattr(self, key)
             if value is not None:
                 record[key] = value

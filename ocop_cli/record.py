@@ -29,10 +29,11 @@ class Stamp:
     by: str
     ref: str | None = None
     note: str | None = None
+    plan: int | None = None  # the year of the plan the entries are decided against
 
     def entry(self, task: str, action: str, **fields: object) -> Entry:
         base = Entry(id=new_id(), at=now(), date=self.date, task=task, action=action, by=self.by,
-                     ref=self.ref, note=self.note)
+                     ref=self.ref, note=self.note, plan=self.plan)
         return replace(base, **fields)  # type: ignore[arg-type]
 
 

@@ -124,6 +124,8 @@ class EntryDoc(Strict):
     ref: Text | None = None
     note: str | None = None
     undoes: Text | None = None
+    plan: Annotated[int, Field(ge=1900, le=2200)] | None = Field(
+        None, description="The year of the plan the entry belongs to (default: its date's year)")
 
 
 

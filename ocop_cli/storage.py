@@ -228,15 +228,20 @@ def validate(ws: Workspace) -> list[Problem]:
     plans = ws.plan_files()
     if not plans:
         problems.append(Problem(str(ws.root), _("no plan_YYYY.yaml in this workspace")))
-    last_plan = None
-    for path in plans.values():
+    read: dict[int, Plan] = {}
+    for year, path in plans.items():
         if directory is None:
             break
         plan, plan_problems = read_plan(path, directory)
         problems += plan_problems
-        last_plan = plan or last_plan
-    if last_plan is not None and directory is not None:
-        problems += read_history(ws, last_plan, directory)[1]
+        if plan is not None:
+            read[year] = plan
+    if directory is not None and len(read) == len(plans):
+        entries, found = read_history(ws, None, directory)
+        problems += found
+        for entry in entries:
+            problems += _task_gone(ws.history_dir / entry.source.rpartition(":")[0], entry,
+                                   read.get(entry.plan_year))
     problems += leftovers(ws)
     return problems
 
@@ -413,15 +418,27 @@ def read_history(
                     id=entry.id, first=seen[entry.id]), *_line_of(entry), warning=True))
                 continue
             seen[entry.id] = entry.source
-            if plan is not None and plan.task(entry.task) is None:
-                problems.append(Problem(str(path), _("entry {id} is for task {task}, which the "
-                                        "plan does not have").format(id=entry.id, task=entry.task),
-                                        *_line_of(entry), task=entry.task, warning=True))
+            if plan is not None:
+                if entry.plan_year != plan.year:
+                    continue  # another plan's entry
+                problems += _task_gone(path, entry, plan)
             if directory is not None and entry.place and entry.place not in directory.by_id:
                 problems.append(Problem(str(path), _("entry {id}: unknown place {place!r}").format(
                     id=entry.id, place=entry.place), *_line_of(entry), task=entry.task))
             entries.append(entry)
     return entries, problems
+
+
+def _task_gone(path: Path | str, entry: Entry, plan: Plan | None) -> list[Problem]:
+    if plan is None:
+        message = _("entry {id} is for plan {year}, which this workspace does not have").format(
+            id=entry.id, year=entry.plan_year)
+    elif plan.task(entry.task) is None:
+        message = _("entry {id} is for task {task}, which the plan does not have").format(
+            id=entry.id, task=entry.task)
+    else:
+        return []
+    return [Problem(str(path), message, *_line_of(entry), task=entry.task, warning=True)]
 
 
 def _line_of(entry: Entry) -> tuple[int | None, None]:
@@ -490,8 +507,48 @@ def _flow_line(path: Path, line: str, number: int) -> Any:
     return data[0] if isinstance(data, list) and len(data) == 1 else None
 
 
+_KEYS = frozenset(("id", "at", "date", "task", "action", "by", "qty", "place", "ref", "note",
+                   "undoes", "plan"))
+_ACTIONS = frozenset(("start", "progress", "done", "reopen", "cancel", "note", "undo"))
+
+
+def _plain_entry(record: Any, source: str) -> Entry | None:
+    """A line exactly as `append` writes it, checked without pydantic, which takes longer to
+    import than a recording takes; None for anything else, and pydantic (`EntryDoc`, the
+    authority) then reads the file and says precisely what is wrong."""
+    import datetime as dt
+
+    def text(value: Any) -> bool:
+        return type(value) is str and value != "" and value == value.strip()
+
+    if type(record) is not dict or not record.keys() <= _KEYS:
+        return None
+    get = record.get
+    at, date, qty, plan, note = get("at"), get("date"), get("qty"), get("plan"), get("note")
+    if not (all(text(get(k)) for k in ("id", "task", "by", "at", "date"))
+            and get("action") in _ACTIONS
+            and all(get(k) is None or text(get(k)) for k in ("place", "ref", "undoes"))
+            and (note is None or type(note) is str)
+            and (qty is None or (type(qty) is int and qty >= 0))
+            and (plan is None or (type(plan) is int and 1900 <= plan <= 2200))
+            and len(str(date)) == 10):
+        return None
+    try:
+        day = dt.date.fromisoformat(str(date))
+        if dt.datetime.fromisoformat(str(at)).isoformat() != at:
+            return None
+    except ValueError:
+        return None
+    return Entry(id=record["id"], at=at, date=day, task=record["task"],
+                 action=record["action"], by=record["by"], qty=qty, place=get("place"),
+                 ref=get("ref"), note=note, undoes=get("undoes"), plan=plan, source=source)
+
+
 def _entries(path: Path, records: list[tuple[int, Any]], problems: list[Problem]
              ) -> tuple[list[Entry], list[Problem]]:
+    quick = [_plain_entry(record, f"{path.name}:{line}") for line, record in records]
+    if None not in quick:
+        return quick, problems  # type: ignore[return-value]
     from pydantic import TypeAdapter, ValidationError
 
     from ocop_cli.schema import EntryDoc
@@ -512,7 +569,7 @@ def _entries(path: Path, records: list[tuple[int, Any]], problems: list[Problem]
         raise InvalidData(problems) from None
     entries = [
         Entry(id=d.id, at=d.at.isoformat(), date=d.date, task=d.task, action=d.action, by=d.by,
-              qty=d.qty, place=d.place, ref=d.ref, note=d.note, undoes=d.undoes,
+              qty=d.qty, place=d.place, ref=d.ref, note=d.note, undoes=d.undoes, plan=d.plan,
               source=f"{path.name}:{line}")
         for (line, _), d in zip(records, docs, strict=True)
     ]
