@@ -97,15 +97,25 @@ class Session:
             return summary_states(loaded, self.as_of, compute)
         return compute()
 
-    def record(self, decide: Callable[..., Any], by: str | None) -> Any:
-        """Under the lock: load, decide the entries from the current state, append them."""
+    def record(self, decide: Callable[..., Any], by: str | None, task: str | None = None
+               ) -> Any:
+        """Under the lock: load, decide the entries from the current state, append them.
+
+        With `task`, only the states of that task and its sub-rows are computed: they are all
+        a recording about it looks at, and replaying a long history for every task is not."""
         from ocop_cli import record, storage
+        from ocop_cli.state import state_as_of
 
         ws = self.workspace
         who = record.recorder(by)
         with storage.locked(ws):
             loaded = storage.load(ws, self.year)
-            outcome = decide(loaded, self.states(loaded), who)
+            entries = loaded.entries
+            if task is not None:
+                task = task.strip()
+                entries = [e for e in entries
+                           if e.task == task or e.task.startswith(task + ".")]
+            outcome = decide(loaded, state_as_of(loaded.plan, entries, self.as_of), who)
             if outcome.entries:
                 storage.append(storage.recorder_file(ws, who), outcome.entries)
         for message in outcome.messages:
@@ -380,7 +390,7 @@ def done(s: Session, task_id: TaskArg,
 
     s.record(lambda loaded, states, who: record.done(
         loaded, states, task_id, _stamp(s, loaded, who, date, ref, note), qty,
-        _place(loaded, place)), by)
+        _place(loaded, place)), by, task_id)
 
 
 @command("progress")
@@ -396,7 +406,7 @@ def progress(s: Session, task_id: TaskArg,
 
     s.record(lambda loaded, states, who: record.progress(
         loaded, states, task_id, qty, _stamp(s, loaded, who, date, ref, note),
-        _place(loaded, place)), by)
+        _place(loaded, place)), by, task_id)
 
 
 @command("start")
@@ -409,7 +419,7 @@ def start(s: Session, task_id: TaskArg, by: ByOpt = None, ref: RefOpt = None,
     from ocop_cli import record
 
     s.record(lambda loaded, states, who: record.start(
-        loaded, states, task_id, _stamp(s, loaded, who, date, ref, note)), by)
+        loaded, states, task_id, _stamp(s, loaded, who, date, ref, note)), by, task_id)
 
 
 @command("reopen")
@@ -422,7 +432,7 @@ def reopen(s: Session, task_id: TaskArg, by: ByOpt = None, ref: RefOpt = None,
     from ocop_cli import record
 
     s.record(lambda loaded, states, who: record.reopen(
-        loaded, states, task_id, _stamp(s, loaded, who, date, ref, note)), by)
+        loaded, states, task_id, _stamp(s, loaded, who, date, ref, note)), by, task_id)
 
 
 @command("cancel")
@@ -436,7 +446,7 @@ def cancel(s: Session, task_id: TaskArg,
     from ocop_cli import record
 
     s.record(lambda loaded, states, who: record.cancel(
-        loaded, states, task_id, _stamp(s, loaded, who, date, ref, note)), by)
+        loaded, states, task_id, _stamp(s, loaded, who, date, ref, note)), by, task_id)
 
 
 @command("note")
@@ -450,7 +460,7 @@ def note(s: Session, task_id: TaskArg,
     from ocop_cli import record
 
     s.record(lambda loaded, states, who: record.note(
-        loaded, task_id, _stamp(s, loaded, who, date, ref, text)), by)
+        loaded, task_id, _stamp(s, loaded, who, date, ref, text)), by, task_id)
 
 
 @command("undo")

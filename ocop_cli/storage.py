@@ -421,7 +421,8 @@ def read_history(
             if plan is not None:
                 if entry.plan_year != plan.year:
                     continue  # another plan's entry
-                problems += _task_gone(path, entry, plan)
+                if entry.task not in plan.index:
+                    problems += _task_gone(path, entry, plan)
             if directory is not None and entry.place and entry.place not in directory.by_id:
                 problems.append(Problem(str(path), _("entry {id}: unknown place {place!r}").format(
                     id=entry.id, place=entry.place), *_line_of(entry), task=entry.task))
