@@ -7,11 +7,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import recorded
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -91,13 +91,6 @@ def import_plan(ocop: Any, path: Path, *more: str, year: str = "2020") -> Any:
     return ocop("import", "plan", str(path), "--year", year, "--number", "15/KH-UBND", *more)
 
 
-def history(ws: Path) -> list[dict[str, Any]]:
-    found = []
-    for path in sorted((ws / "history").glob("*.yaml")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.startswith("- {"):
-                found.append(json.loads(line[2:]))
-    return found
 
 
 @pytest.fixture
@@ -403,13 +396,13 @@ def test_a_progress_sheet_is_recorded_in_one_batch(ocop, ws, sept):
     assert result.exit_code == EXIT_OK, result.stderr
     assert "Recorded 6 entries from 6 rows" in result.stdout
     assert [p.name for p in (ws / "history").glob("*.yaml")] == ["tester.yaml"]
-    recorded = history(ws)
-    assert [(e["task"], e["action"], e.get("qty"), e.get("place")) for e in recorded] == [
+    found = recorded(ws)
+    assert [(e["task"], e["action"], e.get("qty"), e.get("place")) for e in found] == [
         ("1.1", "done", 1, None), ("1.2", "progress", 5, "gia-loc"),
         ("1.2", "progress", 4, "tu-ky"), ("2", "start", None, None),
         ("9", "cancel", None, None), ("4", "done", 1, None)]
-    assert recorded[0]["by"] == "Chi cục PTNT" and recorded[1]["by"] == "Tester"
-    assert recorded[0]["ref"] == "45/BC-CCPTNT" and recorded[3]["date"] == "2019-07-15"
+    assert found[0]["by"] == "Chi cục PTNT" and found[1]["by"] == "Tester"
+    assert found[0]["ref"] == "45/BC-CCPTNT" and found[3]["date"] == "2019-07-15"
     assert task_state(ocop, "1.2")["achieved"] == 9
     assert task_state(ocop, "9")["status"] == "cancelled"
     assert task_state(ocop, "2")["status"] == "in_progress"
@@ -423,7 +416,7 @@ def test_the_same_sheet_as_xlsx_with_dates_and_numbers_as_cells(ocop, ws, sept, 
     path = write_xlsx(tmp_path / "tien_do.xlsx", rows, merged=("A1:H1",))
     result = ocop("import", "progress", str(path))
     assert result.exit_code == EXIT_OK, result.stderr
-    assert [(e["task"], e["action"], e.get("qty")) for e in history(ws)] == [
+    assert [(e["task"], e["action"], e.get("qty")) for e in recorded(ws)] == [
         ("1.2", "progress", 5), ("4", "done", 1), ("1.2", "progress", 3)]
 
 
@@ -458,7 +451,7 @@ def test_one_bad_row_rejects_the_sheet_naming_every_bad_row(ocop, ws, sept, tmp_
         assert expected in stderr, expected
     assert "row 2 " not in stderr and "row 9" not in stderr and "row 10" not in stderr
     assert "9 rows at fault" in stderr
-    assert history(ws) == []
+    assert recorded(ws) == []
 
 
 def test_each_row_sees_the_rows_above_it(ocop, ws, sept, tmp_path):
@@ -500,7 +493,7 @@ def test_a_sheet_waits_for_the_workspace_lock_and_gives_up_busy(ws, sept, proc):
                       env={"OCOP_LOCK_TIMEOUT": "0.2"})
     assert result.returncode == EXIT_BUSY, result.stderr
     assert "busy" in result.stderr
-    assert history(ws) == []
+    assert recorded(ws) == []
 
 
 def test_dry_run_checks_and_records_nothing(ocop, ws, sept):

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import recorded
 
 
 @pytest.fixture
@@ -18,15 +19,6 @@ def overdue_leaves(ocop) -> dict[str, dict]:
     result = ocop("tasks", "--overdue", "--format", "json")
     assert result.exit_code == 0, result.stderr
     return {t["id"]: t for t in result.json() if t["leaf"]}
-
-
-def entries(ws: Path) -> list[dict]:
-    found = []
-    for path in sorted((ws / "history").glob("*.yaml")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.startswith("- {"):
-                found.append(json.loads(line[2:]))
-    return found
 
 
 def test_the_issue_scenario(ocop, sept):
@@ -49,8 +41,8 @@ def test_done_on_a_parent_says_which_sub_rows_and_fills_missing_quantities(ocop,
     result = ocop("done", "5")
     assert "5.1, 5.2" in result.stdout
     assert "12 still missing" in result.stdout
-    recorded = entries(_ws(ocop))
-    assert [(e["task"], e["action"], e["qty"]) for e in recorded] == [
+    found = recorded(_ws(ocop))
+    assert [(e["task"], e["action"], e["qty"]) for e in found] == [
         ("5.1", "done", 1), ("5.2", "done", 12)]
 
 
@@ -65,13 +57,13 @@ def test_done_twice_records_nothing_the_second_time(ocop, sept):
     again = ocop("done", "4")
     assert again.exit_code == 0
     assert "already done" in again.stdout
-    assert len(entries(_ws(ocop))) == 1
+    assert len(recorded(_ws(ocop))) == 1
 
 
 def test_entry_holds_who_when_what_and_proof(ocop, sept, ws):
     ocop("progress", "6", "3", "--place", "tu ky", "--ref", "45/BC-UBND", "--note", "đợt 1",
          "--date", "2019-09-10", "--by", "Phòng NN Tứ Kỳ")
-    (entry,) = entries(ws)
+    (entry,) = recorded(ws)
     assert entry["task"] == "6" and entry["action"] == "progress" and entry["qty"] == 3
     assert entry["place"] == "tu-ky" and entry["ref"] == "45/BC-UBND"
     assert entry["note"] == "đợt 1" and entry["date"] == "2019-09-10"
@@ -80,7 +72,7 @@ def test_entry_holds_who_when_what_and_proof(ocop, sept, ws):
 
 def test_recorder_defaults_to_ocop_user(ocop, sept, ws):
     ocop("start", "2")
-    assert entries(ws)[0]["by"] == "Tester"
+    assert recorded(ws)[0]["by"] == "Tester"
 
 
 def test_entries_after_the_as_of_date_do_not_count(ocop, sept):
@@ -221,7 +213,7 @@ def test_twenty_processes_on_one_task_leave_twenty_entries(ws, proc, monkeypatch
              for i in range(20)]
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0] * 20, errors
-    assert len(entries(ws)) == 20
+    assert len(recorded(ws)) == 20
     result = proc("tasks", "-f", "json")
     assert {t["id"]: t for t in json.loads(result.stdout)}["7"]["achieved"] == 20
     assert {t["id"]: t for t in json.loads(result.stdout)}["7"]["status"] == "done"
