@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -172,6 +173,10 @@ def table(columns: Sequence[Column], rows: Sequence[dict[str, Any]], *, title: s
     hidden = [c.header for c in columns]
     columns = fitting(columns, rows, con.width)
     hidden = [h for h in hidden if h not in {c.header for c in columns}]
+    long = len(rows) > LONG and not compact
+    if long:
+        _long_table(con, columns, rows, title, style_key)
+        rows = []  # drawn: what follows is the footer
     shape: dict[str, Any] = {"box": box.SIMPLE_HEAD, "show_edge": False, "padding": (0, 0)}
     grid = Table(title=Text(visible(title)) if title else None, show_lines=False,
                  header_style="bold", expand=False, pad_edge=False, **(shape if compact else {}))
@@ -183,7 +188,8 @@ def table(columns: Sequence[Column], rows: Sequence[dict[str, Any]], *, title: s
         styled = row.get("_cells") or {}
         grid.add_row(*(Text(cell(row.get(c.key)), style=STYLES.get(styled.get(c.key, ""), ""))
                        for c in columns), style=style or None)
-    con.print(grid)
+    if not long:
+        con.print(grid)
     if footer:
         con.print(Text(visible(footer)))
     if hidden:
@@ -191,6 +197,102 @@ def table(columns: Sequence[Column], rows: Sequence[dict[str, Any]], *, title: s
 
         con.print(Text(_("Not shown, for lack of width: {columns} (a wider window or --format "
                          "md shows them)").format(columns=", ".join(hidden)), style="dim"))
+
+
+# Above this many rows a table is drawn line by line here: Rich lays out every cell, about
+# 1.5 ms a row, and a plan of a thousand tasks should list in a fraction of a second.
+LONG = 200
+# Latin letters, Vietnamese ones included, take one cell each: no need to ask Rich.
+_ONE_CELL_EACH = re.compile("[\x20-\x7e\xa0-\u02ff\u1e00-\u1eff]*")
+_SGR = {"red": "31", "yellow": "33", "dim": "2", "dim strike": "2;9", "bold": "1"}
+
+
+def _cells(text: str) -> int:
+    """How many terminal cells a text takes."""
+    if _ONE_CELL_EACH.fullmatch(text):
+        return len(text)
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
+def _long_table(con: Any, columns: Sequence[Column], rows: Sequence[dict[str, Any]],
+                title: str | None, style_key: str) -> None:
+    """The same table as Rich draws, in the same box characters, fitted to the width."""
+    cell_len = _cells
+
+    texts = [[cell(row.get(c.key)) for c in columns] for row in rows]
+    widths = []
+    for i, column in enumerate(columns):
+        natural = max([cell_len(column.header), *(cell_len(t[i]) for t in texts)])
+        widths.append(max(1, min(natural, column.max_width or natural)))
+    floor = [min(w, 4) for w in widths]
+    while sum(widths) + 3 * len(widths) + 1 > con.width and widths != floor:
+        widest = max(range(len(widths)), key=lambda i: widths[i] - floor[i])
+        widths[widest] -= 1
+    colour = not con.no_color and con.color_system is not None
+
+    def paint(line: str, style: str) -> str:
+        code = _SGR.get(style)
+        return f"\x1b[{code}m{line}\x1b[0m" if colour and code else line
+
+    def rule(left: str, mid: str, right: str, fill: str) -> str:
+        return left + mid.join(fill * (w + 2) for w in widths) + right
+
+    def lines(cells: list[str], edge: str, style: str) -> list[str]:
+        wrapped = [_wrap(text, w) for text, w in zip(cells, widths, strict=True)]
+        out = []
+        for n in range(max(len(w) for w in wrapped)):
+            parts = []
+            for column, width, chunk in zip(columns, widths, wrapped, strict=True):
+                text = chunk[n] if n < len(chunk) else ""
+                pad = " " * (width - cell_len(text))
+                parts.append(f" {pad}{text} " if column.numeric else f" {text}{pad} ")
+            out.append(paint(edge + edge.join(parts) + edge, style))
+        return out
+
+    width = sum(widths) + 3 * len(widths) + 1
+    drawn = []
+    if title:
+        label = visible(title)
+        drawn.append(" " * max(0, (width - cell_len(label)) // 2) + label)
+    drawn.append(rule("┏", "┳", "┓", "━"))
+    drawn += lines([c.header for c in columns], "┃", "bold")
+    drawn.append(rule("┡", "╇", "┩", "━"))
+    for row, cells in zip(rows, texts, strict=True):
+        drawn += lines(cells, "│", STYLES.get(row.get(style_key) or "", ""))
+    drawn.append(rule("└", "┴", "┘", "─"))
+    con.file.write("\n".join(drawn) + "\n")
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Lines of at most `width` cells, broken between words where it can be."""
+    cell_len = _cells
+    out: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        line, used = "", 0
+        for word in paragraph.split(" "):
+            size = cell_len(word)
+            if size > width:  # longer than the column: folded, character by character
+                if line:
+                    out.append(line)
+                    line, used = "", 0
+                for char in word:
+                    wide = cell_len(char)
+                    if used + wide > width:
+                        out.append(line)
+                        line, used = "", 0
+                    line, used = line + char, used + wide
+                continue
+            if line and used + 1 + size <= width:
+                line, used = f"{line} {word}", used + 1 + size
+            elif not line:
+                line, used = word, size
+            else:
+                out.append(line)
+                line, used = word, size
+        out.append(line)
+    return out
 
 
 def emit(fmt: str, columns: Sequence[Column], rows: Sequence[dict[str, Any]],

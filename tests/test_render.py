@@ -1,0 +1,80 @@
+"""Long tables: drawn fast, fitted to the width, every word kept, colours only on a terminal."""
+
+from __future__ import annotations
+
+import io
+import random
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from rich.cells import cell_len
+
+from ocop_cli import render
+from ocop_cli.render import Column, _wrap
+
+WORDS = ["Hội", "nghị", "triển", "khai", "tập", "huấn", "cán", "bộ", "quản", "lý", "vận", "hành",
+         "Đề", "án", "OCOP", "cấp", "huyện", "xã"]
+COLUMNS = [Column("id", "ID"), Column("title", "Nội dung", max_width=40),
+           Column("qty", "Kế hoạch", numeric=True), Column("lead", "Chủ trì", max_width=18)]
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def rows(count: int) -> list[dict[str, object]]:
+    rng = random.Random(7)
+    return [{"id": f"{i}", "title": " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 15))),
+             "qty": rng.randint(1, 20), "lead": "Sở NN và PTNT",
+             "_style": rng.choice(["overdue", "due", "done", None])} for i in range(count)]
+
+
+@pytest.mark.parametrize("width", [60, 80, 140])
+def test_a_long_table_fits_the_width_and_keeps_every_word(width, monkeypatch):
+    monkeypatch.setenv("COLUMNS", str(width))
+    data = rows(render.LONG + 50)
+    out = io.StringIO()
+    render.table(COLUMNS, data, title="1819/KH-UBND", footer="250 tasks", file=out)
+    lines = out.getvalue().splitlines()
+    assert max(cell_len(line) for line in lines) <= width
+    assert "\x1b" not in out.getvalue()
+    body = [line for line in lines if line.startswith("│")]
+    titles = []
+    for line in body:
+        part = line.split("│")[2].strip()
+        if line.split("│")[1].strip():  # a row's first line
+            titles.append(part)
+        elif part:
+            titles[-1] += " " + part
+    assert titles == [row["title"] for row in data]
+    assert lines[-1] == "250 tasks"
+
+
+def test_a_long_table_on_a_terminal_is_coloured_by_timing(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    screen = Terminal()
+    render.table(COLUMNS, rows(render.LONG + 1), file=screen)
+    assert "\x1b[31m" in screen.getvalue() and "\x1b[33m" in screen.getvalue()
+    plain = Terminal()
+    render.table(COLUMNS, rows(render.LONG + 1), file=plain, no_color=True)
+    assert "\x1b[" not in plain.getvalue()
+
+
+def test_a_long_table_shows_hostile_text_literally(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    data = rows(render.LONG + 1)
+    data[0]["title"] = "[bold]x[/] \x1b]8;;http://x\x07 :warning:"
+    out = io.StringIO()
+    render.table(COLUMNS, data, file=out)
+    text = out.getvalue()
+    assert "[bold]x[/]" in text and "\\x1b]8;;http://x\\x07" in text and ":warning:" in text
+    assert "\x1b" not in text and "\x07" not in text
+
+
+@given(st.text(alphabet=st.sampled_from("ab ạộ漢😀"), max_size=60), st.integers(1, 30))
+def test_wrapped_lines_fit_and_keep_the_text(text, width):
+    lines = _wrap(text, width)
+    assert all(cell_len(line) <= max(width, 2) for line in lines)
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "")
