@@ -74,10 +74,10 @@ def select(plan: Plan, states: dict[str, TaskState], directory: Directory,
     """Leaf tasks that pass every filter, each preceded by its parents for context."""
     chosen = {t.id for t in plan.leaves() if _matches(t, states[t.id], plan, directory, f)}
     for task_id in list(chosen):
-        parent = plan.task(task_id).parent if plan.task(task_id) else None  # type: ignore[union-attr]
-        while parent is not None:
+        parent = plan.index[task_id].parent
+        while parent is not None and parent in plan.index:  # check reports a missing parent
             chosen.add(parent)
-            parent = plan.index[parent].parent if parent in plan.index else None
+            parent = plan.index[parent].parent
     return [t for t in plan.tasks if t.id in chosen]
 
 
