@@ -218,7 +218,7 @@ def main() -> None:
     stdout()
     stderr()
     sys.argv[1:] = [_as_typed(arg) for arg in sys.argv[1:]]
-    _build_only(_command_named(sys.argv[1:]))
+    _only_what_runs(sys.argv[1:])
     try:
         # The same name however it is started (`python -m ocop_cli` too): in usage lines, and
         # in the _OCOP_COMPLETE variable the shell completion scripts set.
@@ -251,16 +251,23 @@ def _command_named(args: list[str]) -> str | None:
     return None
 
 
-def _build_only(name: str | None) -> None:
-    """Typer turns every registered command into a click command on each run, about 45 ms for
-    twenty of them; when the command line names one, only that one is built. A name that is
-    no command (a typo) keeps them all, for the "did you mean" of the usage error."""
+def _only_what_runs(args: list[str]) -> None:
+    """Import and build only the command the command line runs.
+
+    Typer turns every registered command into a click command on each run (about 45 ms for
+    twenty), and the commands of each area live in a module of their own. Help at the root,
+    shell completion and a name that is no command (a typo, for its "did you mean") get all."""
+    name = _command_named(args)
     if name is None or any(var.startswith("_OCOP_COMPLETE") for var in os.environ):
+        import_commands()
         return
-    commands = [c for c in app.registered_commands if c.name == name]
-    groups = [g for g in app.registered_groups if g.name == name]
-    if commands or groups:
-        app.registered_commands, app.registered_groups = commands, groups
+    if name in MODULES:
+        import_commands(name)
+    elif name not in {c.name for c in app.registered_commands}:
+        import_commands()
+        return
+    app.registered_commands = [c for c in app.registered_commands if c.name == name]
+    app.registered_groups = [g for g in app.registered_groups if g.name == name]
 
 
 @app.callback()
@@ -503,5 +510,17 @@ def show(s: Session, task_id: TaskArg, fmt: FormatOpt = Format.table) -> None:
     views.show(loaded, s.states(loaded), task_id, fmt.value, s.as_of, s.no_color)
 
 
-# Commands that live in modules of their own register themselves when imported.
-from ocop_cli import cmd_imports, cmd_info, cmd_report, cmd_team  # noqa: E402, F401
+# Commands that live in modules of their own register themselves when their module is
+# imported; a run imports only the module of the command it runs (a test keeps this up to date).
+MODULES = {
+    "report": "cmd_report", "timeline": "cmd_report", "agencies": "cmd_report",
+    "import": "cmd_imports", "export": "cmd_imports", "sync": "cmd_team", "info": "cmd_info",
+}
+
+
+def import_commands(name: str | None = None) -> None:
+    """Import the module of command `name`, or of every command's without a name."""
+    import importlib
+
+    for module in sorted({MODULES[name]} if name else set(MODULES.values())):
+        importlib.import_module(f"ocop_cli.{module}")

@@ -20,6 +20,16 @@ settings.register_profile("dev", max_examples=100, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _every_command() -> None:
+    """The app as tests drive it in-process: with every command (a run imports only its own)."""
+    from ocop_cli.cli import import_commands
+
+    import_commands()
+
+
+_every_command()
 DATA = ROOT / "data"
 
 

@@ -6,6 +6,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -55,3 +57,27 @@ def test_data_files_point_editors_at_the_schema():
     for path in (ROOT / "data").glob("*.yaml"):
         first = path.read_text(encoding="utf-8").splitlines()[0]
         assert re.fullmatch(r"# yaml-language-server: \$schema=schema/\w+\.schema\.json", first)
+
+
+def test_each_command_module_is_known_to_the_entry_point():
+    from ocop_cli.cli import MODULES, app
+
+    registered = {c.name: c.callback.__module__ for c in app.registered_commands}
+    registered.update({g.name: g.typer_instance.registered_commands[0].callback.__module__
+                       for g in app.registered_groups})
+    outside = {name: module.rpartition(".")[2] for name, module in registered.items()
+               if module != "ocop_cli.cli"}
+    assert outside == MODULES
+
+
+@pytest.mark.parametrize("args", [["report", "-h"], ["agencies", "-f", "json"], ["info"],
+                                  ["sync", "-h"], ["import", "plan", "-h"], ["export", "plan"],
+                                  ["--help"], ["taks"]])
+def test_every_area_runs_as_a_real_process(proc, ws, args):
+    result = proc(*args, env={"OCOP_DATA": str(ws)})
+    assert result.returncode == (2 if args == ["taks"] else 0), result.stderr
+    assert "Traceback" not in result.stderr
+    if args == ["--help"]:
+        assert all(name in result.stdout for name in ("report", "sync", "import", "info"))
+    if args == ["taks"]:
+        assert "tasks" in result.stderr
