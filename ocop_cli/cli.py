@@ -104,6 +104,7 @@ class Session:
         With `task`, only the states of that task and its sub-rows are computed: they are all
         a recording about it looks at, and replaying a long history for every task is not."""
         from ocop_cli import record, storage
+        from ocop_cli.model import within
         from ocop_cli.state import state_as_of
 
         ws = self.workspace
@@ -112,9 +113,7 @@ class Session:
             loaded = storage.load(ws, self.year)
             entries = loaded.entries
             if task is not None:
-                task = task.strip()
-                entries = [e for e in entries
-                           if e.task == task or e.task.startswith(task + ".")]
+                entries = [e for e in entries if within(e.task, task.strip())]
             outcome = decide(loaded, state_as_of(loaded.plan, entries, self.as_of), who)
             if outcome.entries:
                 storage.append(storage.recorder_file(ws, who), outcome.entries)

@@ -23,6 +23,11 @@ KINDS = (
 )
 
 
+def within(task_id: str, ancestor: str) -> bool:
+    """Whether `task_id` is `ancestor` or one of its sub-rows (5.1 is within 5)."""
+    return task_id == ancestor or task_id.startswith(ancestor + ".")
+
+
 @dataclass(frozen=True, slots=True)
 class Agency:
     id: str

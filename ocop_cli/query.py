@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ocop_cli.directory import Directory
@@ -23,7 +23,6 @@ class Filters:
     due: bool = False
     place: str | None = None  # agency id
     grep: str | None = None
-    ids: set[str] = field(default_factory=set)  # tasks under these ids only
 
 
 def role_of(task: Task, agency_id: str, directory: Directory) -> str | None:
@@ -62,11 +61,8 @@ def _matches(task: Task, state: TaskState, plan: Plan, directory: Directory, f: 
         if not counted_there and f.place not in state.places:
             return False
     if f.grep:
-        needle = fold(f.grep)
-        haystack = fold(" ".join([task.id, task.title, task.unit or "", *task.notes]))
-        if needle not in haystack:
-            return False
-    return not f.ids or any(task.id == i or task.id.startswith(i + ".") for i in f.ids)
+        return fold(f.grep) in fold(" ".join([task.id, task.title, task.unit or "", *task.notes]))
+    return True
 
 
 def select(plan: Plan, states: dict[str, TaskState], directory: Directory,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from ocop_cli.errors import NotFound, Refused, UsageError
 from ocop_cli.i18n import _, format_date
 from ocop_cli.model import Entry, Plan, Task
-from ocop_cli.state import TaskState, effective
+from ocop_cli.state import OPEN, TaskState, effective
 from ocop_cli.storage import Loaded
 
 
@@ -83,8 +83,7 @@ def find_task(plan: Plan, task_id: str) -> Task:
 
 
 def _open_leaves(loaded: Loaded, states: dict[str, TaskState], task: Task) -> list[Task]:
-    return [leaf for leaf in loaded.plan.leaves_under(task.id)
-            if states[leaf.id].status not in ("done", "cancelled")]
+    return [leaf for leaf in loaded.plan.leaves_under(task.id) if states[leaf.id].status in OPEN]
 
 
 def done(loaded: Loaded, states: dict[str, TaskState], task_id: str, stamp: Stamp,
@@ -153,7 +152,7 @@ def reopen(loaded: Loaded, states: dict[str, TaskState], task_id: str, stamp: St
 def cancel(loaded: Loaded, states: dict[str, TaskState], task_id: str, stamp: Stamp) -> Outcome:
     if not (stamp.note or "").strip():
         raise UsageError(_("say why with --note"))
-    return _each_leaf(loaded, states, task_id, stamp, "cancel", ("not_started", "in_progress"),
+    return _each_leaf(loaded, states, task_id, stamp, "cancel", OPEN,
                       _("task {id} is already done or cancelled; nothing recorded"),
                       _("{id} cancelled: {title}"))
 

@@ -20,11 +20,10 @@ from ocop_cli.i18n import _, ngettext
 from ocop_cli.model import Agency, Plan, Task
 from ocop_cli.query import task_json
 from ocop_cli.render import Column
-from ocop_cli.state import TaskState, month_index
+from ocop_cli.state import OPEN, TaskState, month_index
 from ocop_cli.storage import Loaded
 from ocop_cli.text import sort_key
 
-OPEN = ("not_started", "in_progress")
 # The office's report form: its headers are the same whatever the language of the messages.
 OFFICE_HEADERS = ("TT", "Nội dung", "ĐVT", "Kế hoạch", "Thực hiện", "Tỷ lệ %",
                   "Chủ trì / Phối hợp", "Thời gian", "Tình trạng", "Ghi chú")

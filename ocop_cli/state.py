@@ -14,6 +14,8 @@ from typing import Any
 
 from ocop_cli.model import Entry, Plan, Task
 
+OPEN = ("not_started", "in_progress")
+
 
 @dataclass
 class TaskState:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ocop_cli.errors import Busy, InvalidData, NotFound, OcopError, Problem, Refused, UsageError
 from ocop_cli.i18n import _
-from ocop_cli.model import Entry, Plan
+from ocop_cli.model import ACTIONS, Entry, Plan
 
 if TYPE_CHECKING:
     from ocop_cli.directory import Directory
@@ -510,7 +510,6 @@ def _flow_line(path: Path, line: str, number: int) -> Any:
 
 _KEYS = frozenset(("id", "at", "date", "task", "action", "by", "qty", "place", "ref", "note",
                    "undoes", "plan"))
-_ACTIONS = frozenset(("start", "progress", "done", "reopen", "cancel", "note", "undo"))
 
 
 def _plain_entry(record: Any, source: str) -> Entry | None:
@@ -527,7 +526,7 @@ def _plain_entry(record: Any, source: str) -> Entry | None:
     get = record.get
     at, date, qty, plan, note = get("at"), get("date"), get("qty"), get("plan"), get("note")
     if not (all(text(get(k)) for k in ("id", "task", "by", "at", "date"))
-            and get("action") in _ACTIONS
+            and get("action") in ACTIONS
             and all(get(k) is None or text(get(k)) for k in ("place", "ref", "undoes"))
             and (note is None or type(note) is str)
             and (qty is None or (type(qty) is int and qty >= 0))

@@ -92,13 +92,13 @@ def check(ws: Workspace) -> int:
 
 
 def history_rows(loaded: Loaded, task_id: str | None) -> list[dict[str, Any]]:
+    from ocop_cli.model import within
     from ocop_cli.record import find_task
 
     wanted = None
     if task_id:
         task = find_task(loaded.plan, task_id)
-        wanted = {t.id for t in loaded.plan.tasks
-                  if t.id == task.id or t.id.startswith(task.id + ".")}
+        wanted = {t.id for t in loaded.plan.tasks if within(t.id, task.id)}
     undone = {e.undoes for e in loaded.entries if e.action == "undo"}
     directory = loaded.directory
     rows = []
