@@ -1,24 +1,28 @@
 """A cache of the loaded workspace: an unchanged workspace is not parsed again, and a history
 file that only grew is read from where the cache left it.
 
-What it keeps, for one plan file: the agency directory and the plan (valid ones only), each
-history file's entries up to a byte offset with a CRC of those bytes, and the order in which
-the entries were combined. `storage.load` asks it for each part and reads the files itself
-for whatever the cache cannot vouch for.
+What it keeps, for one plan file: the agency directory and the plan (valid ones only), and
+every entry of every history file up to a byte offset with a CRC of those bytes. The entries
+are kept in buckets by top-level task, so that a recording about task 5 rebuilds the entries
+about task 5 only, not a history of 100,000.
 
 Where and how: `.ocop/cache/<plan>.<python>.bin` in the workspace, beside the lock and outside
-the data files. The content is `marshal` of plain values (text, numbers, tuples, dicts):
-loading it cannot run code, unlike pickle, and is several times faster. A header carries CRCs,
-so garbage or a cut-short file is a miss, not a wrong answer. A new cache is written to a
-temporary file in the same folder and renamed over the old one: a reader sees the old cache
-or the new one, never half of one.
+the data files. A head (what the cache was made from, and where each section lies) is followed
+by sections, each `marshal` of plain values (text, numbers, tuples, dicts), read only when
+needed: loading marshal cannot run code, unlike pickle, and is several times faster. The head
+and every section carry a CRC, so garbage or a cut-short file is a miss, not a wrong answer. A
+new cache is written to a temporary file in the same folder and renamed over the old one: a
+reader sees the old cache or the new one, never half of one.
 
 When a file counts as unchanged: its device, inode, size, modification and change times are
 those recorded when it was read. Timestamps have a granularity (a few milliseconds on Linux,
 2 s on FAT), so a same-size edit in the same tick as the read keeps every one of them; a file
 modified less than RACY_NS before it was read is therefore checked against its CRC instead.
-A history file that kept its inode and grew is reused up to the recorded offset when the CRC
-of those bytes still matches; only the new lines are parsed.
+
+Appending never rewrites: a history file that kept its inode and grew is reused up to the
+recorded offset when the CRC of those bytes still matches, and only the new lines are parsed.
+The cache is written again only when something was read whole, or when the lines added since
+it was written pass TAIL_BYTES; until then each run parses those few lines again.
 
 It is an optimisation only: a missing, stale, corrupt or unwritable cache means the files
 are read, as with OCOP_NO_CACHE=1.
@@ -34,10 +38,11 @@ import struct
 import sys
 import time
 import zlib
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import fields
-from itertools import repeat
+from dataclasses import dataclass, fields
+from itertools import compress, repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,16 +54,23 @@ if TYPE_CHECKING:
     from ocop_cli.model import Entry, Plan
     from ocop_cli.storage import Loaded, Workspace
 
-FORMAT = 3
+FORMAT = 4
 # Older than this when read, a file cannot be changed later without its timestamps changing,
 # on any file system whose clock is within this much of ours (FAT keeps 2 s steps).
 RACY_NS = 3_000_000_000
+# Lines appended since the cache was written are parsed on every run until they pass this
+# size; then the cache is written again (about 1,300 entries: 20 ms to parse).
+TAIL_BYTES = 256 * 1024
+BUCKETS = 256  # entries by top-level task, ids by id: a few hundred each at 100,000 entries
 _MAGIC = b"ocop cache\n"
-_HEADER = struct.Struct("<QQII")  # head length, body length, head CRC, body CRC
+_HEADER = struct.Struct("<QI")  # head length, head CRC
 
 Stat = tuple[int, int, int, int, int]  # device, inode, size, mtime_ns, ctime_ns
 # A file as it was read: its stat taken before reading, CRC of its bytes, when it was read.
 Seen = tuple[Stat, int, int]
+# A history file's part in the cache: bytes covered, their CRC, the line number that follows,
+# how many entries they hold, and the problems (warnings) found in them.
+Meta = tuple[int, int, int, int, list[Any]]
 
 
 def enabled() -> bool:
@@ -101,15 +113,65 @@ def _key(plan_path: Path) -> tuple[Any, ...]:
     from ocop_cli.windows import Target, Window
 
     shapes = tuple(tuple(_names(cls)) for cls in (Agency, Task, Entry, Problem, Target, Window))
-    return (FORMAT, __version__, sys.version, shapes, str(plan_path))
+    return (FORMAT, __version__, sys.version, shapes, str(plan_path), BUCKETS)
+
+
+def _bucket(text: str) -> int:
+    return zlib.crc32(text.encode("utf-8", "surrogatepass")) % BUCKETS
+
+
+def _root(task: str) -> str:
+    return task.partition(".")[0]
 
 
 # --- the file --------------------------------------------------------------------------------
 
 
-def _read(path: Path, key: tuple[Any, ...]) -> tuple[dict[str, Any], Callable[[], Any]] | None:
-    """The head of the cache at `path` when it was made for `key`, and a way to read its body;
-    None for a missing, foreign or damaged cache."""
+class Miss(Exception):
+    """The cache cannot give what was asked: read the files instead."""
+
+
+class CacheFile:
+    """A cache file opened for reading: its head, and its sections read when asked for."""
+
+    def __init__(self, path: Path, head: dict[str, Any], base: int, identity: Stat) -> None:
+        self.path, self.head, self.base, self.identity = path, head, base, identity
+        self._kept: dict[str, Any] = {}
+
+    def has(self, name: str) -> bool:
+        return name in self.head["sections"]
+
+    def section(self, name: str) -> Any:
+        if name not in self._kept:
+            self._kept[name] = self.sections([name])[0]
+        return self._kept[name]
+
+    def sections(self, names: Iterable[str]) -> list[Any]:
+        """The values of sections, read in one opening of the file. Miss when the file was
+        replaced since its head was read, or a section is damaged."""
+        table = self.head["sections"]
+        found = []
+        try:
+            with self.path.open("rb") as handle:
+                st = os.fstat(handle.fileno())
+                if (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) \
+                        != self.identity:
+                    raise Miss
+                for name in names:
+                    start, length, crc = table[name]
+                    handle.seek(self.base + start)
+                    blob = handle.read(length)
+                    if len(blob) != length or zlib.crc32(blob) != crc:
+                        raise Miss
+                    found.append(marshal.loads(blob))
+        except (OSError, KeyError, ValueError, EOFError, TypeError) as exc:
+            raise Miss from exc
+        return found
+
+
+def _read(path: Path, key: tuple[Any, ...]) -> CacheFile | None:
+    """The cache at `path` when it was made for `key`; None for a missing, foreign or
+    damaged one."""
     try:
         handle = path.open("rb")
     except OSError:
@@ -118,48 +180,40 @@ def _read(path: Path, key: tuple[Any, ...]) -> tuple[dict[str, Any], Callable[[]
         try:
             if handle.read(len(_MAGIC)) != _MAGIC:
                 return None
-            head_len, body_len, head_crc, body_crc = _HEADER.unpack(handle.read(_HEADER.size))
+            head_len, head_crc = _HEADER.unpack(handle.read(_HEADER.size))
             blob = handle.read(head_len)
             if len(blob) != head_len or zlib.crc32(blob) != head_crc:
                 return None
             head = marshal.loads(blob)
-            if not isinstance(head, dict) or head.get("key") != key:
+            if (not isinstance(head, dict) or head.get("key") != key
+                    or not isinstance(head.get("sections"), dict)):
                 return None
-            start = handle.tell()
+            st = os.fstat(handle.fileno())
+            identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+            return CacheFile(path, head, handle.tell(), identity)
         except (OSError, ValueError, EOFError, TypeError, struct.error):
             return None
 
-    def body() -> Any:
-        try:
-            with path.open("rb") as again:
-                again.seek(start)
-                blob = again.read(body_len + 1)
-        except OSError:
-            return None
-        # The file may have been replaced since the head was read: then the CRC fails.
-        if len(blob) != body_len or zlib.crc32(blob) != body_crc:
-            return None
-        try:
-            return marshal.loads(blob)
-        except (ValueError, EOFError, TypeError):
-            return None
 
-    return head, body
-
-
-def _write(path: Path, head: dict[str, Any], body: dict[str, Any]) -> None:
+def _write(path: Path, head: dict[str, Any], sections: dict[str, Any]) -> None:
     try:
-        head_blob, body_blob = marshal.dumps(head), marshal.dumps(body)
+        blobs = [marshal.dumps(value) for value in sections.values()]
     except ValueError:  # a value marshal cannot hold: a model changed shape; go without
         return
-    header = _HEADER.pack(len(head_blob), len(body_blob), zlib.crc32(head_blob),
-                          zlib.crc32(body_blob))
+    table, offset = {}, 0
+    for name, blob in zip(sections, blobs, strict=True):
+        table[name] = (offset, len(blob), zlib.crc32(blob))
+        offset += len(blob)
+    head_blob = marshal.dumps({**head, "sections": table})
     # Not `.tmp`: `ocop check` reports those as left by an interrupted write of data.
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{time.time_ns() % 10**9}.part")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tmp.open("wb") as handle:
-            handle.write(_MAGIC + header + head_blob + body_blob)
+            handle.write(_MAGIC + _HEADER.pack(len(head_blob), zlib.crc32(head_blob)))
+            handle.write(head_blob)
+            for blob in blobs:
+                handle.write(blob)
         os.replace(tmp, path)
     except OSError:  # read-only workspace, full disk: run without a cache
         with contextlib.suppress(OSError):
@@ -297,6 +351,16 @@ def _unpack_plan(packed: Sequence[Any]) -> Plan:
 # --- the store -------------------------------------------------------------------------------
 
 
+@dataclass
+class _Tail:
+    """The lines appended to a history file since the cache was written."""
+
+    entries: list[Entry]
+    size: int  # bytes
+    meta: Meta  # the file's part in a cache that would hold them
+    seen: Seen
+
+
 class Store:
     """One load's dealings with the cache: `storage.load` asks for the whole workspace, then
     part by part, and hands back what it had to read."""
@@ -306,15 +370,14 @@ class Store:
         self.on = enabled()
         self.path = cache_path(ws, plan_path)
         self.key: tuple[Any, ...] = ()
-        self.head: dict[str, Any] = {}
-        self._body: Callable[[], Any] | None = None
-        self._body_value: dict[str, Any] | None = None
-        self._history_value: dict[str, Any] | None = None
+        self.file: CacheFile | None = None
+        self.meta: dict[str, Meta] = {}  # each history file's part in the cache, in order
+        self._all: tuple[list[Entry], list[bool]] | None = None
         self.now: dict[str, Stat | None] = {}
         # What this load ends up with, to be written back.
         self.seen: dict[str, Seen] = {}
         self.parts: dict[str, Any] = {}
-        self.history: dict[str, Any] = {}
+        self.history: dict[str, Meta] = {}
         self.given: dict[str, list[Entry]] = {}  # the entries handed to storage, by file
         self.read_something = False
         self.agencies_reused = False
@@ -330,54 +393,171 @@ class Store:
             return
         self.now = {str(p): stat_of(p) for p in tracked}
         self.key = _key(plan_path)
-        found = _read(self.path, self.key)
-        if found is not None:
-            self.head, self._body = found
-
-    def body(self) -> dict[str, Any]:
-        if self._body_value is None:
-            value = self._body() if self._body is not None else None
-            self._body_value = value if isinstance(value, dict) else {}
-        return self._body_value
-
-    def history_part(self) -> dict[str, Any]:
-        """The entries' part of the body, kept as bytes inside it: a listing served from the
-        states cache never parses the entries."""
-        if self._history_value is None:
-            value = marshal.loads(self.body()["entries"])
-            self._history_value = value if isinstance(value, dict) else {}
-        return self._history_value
+        self.file = _read(self.path, self.key)
+        if self.file is not None:
+            meta = self.file.head.get("history")
+            self.meta = meta if isinstance(meta, dict) else {}
 
     def _same(self, path: Path) -> bool:
-        seen = self.head.get("files", {}).get(str(path))
+        if self.file is None:
+            return False
+        seen = self.file.head.get("files", {}).get(str(path))
         return seen is not None and _unchanged(seen, path, self.now.get(str(path)))
+
+    def _spans(self) -> list[tuple[str, int, int]]:
+        """Each cached history file with the position of its first entry and their count."""
+        spans, start = [], 0
+        for name, meta in self.meta.items():
+            spans.append((name, start, meta[3]))
+            start += meta[3]
+        return spans
+
+    def _cached_entries(self) -> tuple[list[Entry], list[bool]]:
+        """Every cached entry, in the order the files hold them, and whether the load kept
+        it (an entry of another plan, or one seen before, is not kept)."""
+        if self._all is None:
+            assert self.file is not None
+            total = sum(meta[3] for meta in self.meta.values())
+            entries: list[Any] = [None] * total
+            kept = [False] * total
+            names = [n for n in self.file.head["sections"] if n.startswith("e")]
+            placed = 0
+            for positions, keep, *columns in self.file.sections(names):
+                for at, entry, flag in zip(positions, _unpack_entries(columns), keep,
+                                           strict=True):
+                    entries[at], kept[at] = entry, flag
+                placed += len(positions)
+            if placed != total or not all(entries):  # an entry is true, a gap is None
+                raise Miss
+            self._all = entries, kept
+        return self._all
 
     # --- the whole workspace ---
 
     def loaded(self) -> Loaded | None:
-        """The workspace as cached, when not one tracked file changed."""
-        if not self.head or set(self.head.get("files", ())) != set(self.now):
+        """The workspace from the cache, when every file is unchanged or only had lines
+        appended (a few, and none that the whole load would have had something to say of)."""
+        if self.file is None or set(self.file.head.get("files", ())) != set(self.now):
             return None
-        if not all(self._same(Path(p)) for p in self.now):
+        tails: dict[str, _Tail] = {}
+        for name in self.now:
+            if self._same(Path(name)):
+                continue
+            tail = self._tail(Path(name))
+            if tail is None:
+                return None
+            tails[name] = tail
+        if sum(tail.size for tail in tails.values()) > TAIL_BYTES:
             return None
         try:
             from ocop_cli.storage import Loaded
 
-            body = self.body()
-
-            def entries() -> list[Entry]:
-                part = self.history_part()
-                handed: list[Entry] = []
-                for name in part["history_order"]:
-                    handed += _unpack_entries(part["history"][name][3])
-                return [handed[i] for i in part["order"]]
-
-            return Loaded(self.ws, _unpack_plan(body["plan"]),
-                          _unpack_directory(body["agencies"]), entries,
-                          _unpack_problems(body["problems"]),
-                          _fingerprint(self.key, self.head["files"]))
+            plan = _unpack_plan(self.file.section("plan"))
+            directory = _unpack_directory(self.file.section("agencies"))
+            added = self._check(tails, plan, directory)
+            if added is None:
+                return None
+            files = {**self.file.head["files"], **{n: t.seen for n, t in tails.items()}}
+            loaded = Loaded(self.ws, plan, directory, lambda: self._entries(loaded, added),
+                            _unpack_problems(self.file.section("problems")),
+                            _fingerprint(self.key, files))
+            loaded.about = lambda task: self._about(loaded, task, added)
+            return loaded
         except Exception:  # a cache of another shape: only a miss
             return None
+
+    def _check(self, tails: dict[str, _Tail], plan: Plan, directory: Directory
+               ) -> dict[str, list[Entry]] | None:
+        """The appended entries the load keeps, as `storage.read_history` would decide; None
+        when it would have a problem to report (a duplicate, an unknown task or place): the
+        whole load then reports it."""
+        fresh: set[str] = set()
+        added: dict[str, list[Entry]] = {}
+        for name, tail in tails.items():
+            kept = added.setdefault(name, [])
+            for entry in tail.entries:
+                if entry.id in fresh or entry.id in self._ids(_bucket(entry.id)):
+                    return None
+                fresh.add(entry.id)
+                if entry.plan_year != plan.year:
+                    continue
+                if entry.task not in plan.index or (entry.place
+                                                    and entry.place not in directory.by_id):
+                    return None
+                kept.append(entry)
+        return added
+
+    def _ids(self, bucket: int) -> frozenset[str]:
+        assert self.file is not None
+        name = f"i{bucket}"
+        return frozenset(self.file.section(name)) if self.file.has(name) else frozenset()
+
+    def _entries(self, loaded: Loaded, added: dict[str, list[Entry]]) -> list[Entry]:
+        """Every entry the load keeps: the cached ones, then each file's appended ones."""
+        try:
+            entries, kept = self._cached_entries()
+            out: list[Entry] = []
+            for name, start, count in self._spans():
+                out += compress(entries[start:start + count], kept[start:start + count])
+                out += added.get(name, ())
+            return out
+        except Exception:  # damaged or replaced since its head was read: read the files
+            from ocop_cli.storage import read_history
+
+            return read_history(self.ws, loaded.plan, loaded.directory)[0]
+
+    def _about(self, loaded: Loaded, task: str, added: dict[str, list[Entry]]) -> list[Entry]:
+        """The entries kept about tasks under the same top-level task as `task`, in order:
+        the one bucket that holds them, not the whole history."""
+        try:
+            return self._bucket_entries(task, added)
+        except Exception:  # damaged or replaced since its head was read
+            return self._entries(loaded, added)
+
+    def _bucket_entries(self, task: str, added: dict[str, list[Entry]]) -> list[Entry]:
+        assert self.file is not None
+        root = _root(task)
+        name = f"e{_bucket(root)}"
+        spans = self._spans()
+        starts = [start for _name, start, _count in spans]
+        found: list[tuple[tuple[int, int], Entry]] = []
+        if self.file.has(name):
+            positions, keep, *columns = self.file.section(name)
+            found = [((bisect_right(starts, at) - 1, at), entry)
+                     for at, entry, flag in zip(positions, _unpack_entries(columns), keep,
+                                                strict=True)
+                     if flag and _root(entry.task) == root]
+        after = sum(count for _name, _start, count in spans)
+        files = {name: number for number, (name, _start, _count) in enumerate(spans)}
+        found += [((files[name], after + i), entry) for name, entries in added.items()
+                  for i, entry in enumerate(entries) if _root(entry.task) == root]
+        found.sort(key=lambda pair: pair[0])
+        return [entry for _where, entry in found]
+
+    def _tail(self, path: Path) -> _Tail | None:
+        """The lines appended to a cached history file that was otherwise left as it was;
+        None for any other change, or lines that are not whole entries as `append` writes
+        them."""
+        name = str(path)
+        old = self.meta.get(name)
+        seen = self.file.head["files"].get(name) if self.file is not None else None
+        now = self.now.get(name)
+        if old is None or seen is None or now is None:
+            return None
+        offset, prefix_crc, next_line, count, problems = old
+        if problems or now[:2] != tuple(seen[0][:2]):
+            return None
+        raw = _bytes(path)
+        if raw is None or len(raw) < offset or zlib.crc32(raw[:offset]) != prefix_crc:
+            return None
+        added = _new_entries(path, raw[offset:], next_line)
+        if added is None:
+            return None
+        new, line_count = added
+        crc = zlib.crc32(raw[offset:], prefix_crc)
+        return _Tail(new, len(raw) - offset,
+                     (len(raw), crc, next_line + line_count, count + len(new), []),
+                     (now, crc, self.started))
 
     # --- part by part ---
 
@@ -386,9 +566,10 @@ class Store:
         path = self.ws.agencies_path
         if self.on and self._same(path):
             with contextlib.suppress(Exception):
-                packed = self.body()["agencies"]
+                assert self.file is not None
+                packed = self.file.section("agencies")
                 directory = _unpack_directory(packed)
-                self.seen[str(path)] = self.head["files"][str(path)]
+                self.seen[str(path)] = self.file.head["files"][str(path)]
                 self.parts["agencies"] = packed
                 self.agencies_reused = True
                 return directory, []
@@ -403,9 +584,10 @@ class Store:
         path = self.plan_path
         if self.on and self.agencies_reused and self._same(path):
             with contextlib.suppress(Exception):
-                packed = self.body()["plan"]
+                assert self.file is not None
+                packed = self.file.section("plan")
                 plan = _unpack_plan(packed)
-                self.seen[str(path)] = self.head["files"][str(path)]
+                self.seen[str(path)] = self.file.head["files"][str(path)]
                 self.parts["plan"] = packed
                 return plan, []
         plan, problems = self._fresh(path, lambda: read(path, directory))
@@ -421,8 +603,7 @@ class Store:
         if not self.on:
             return read_history_file(path)
         with contextlib.suppress(Exception):  # a cache of another shape: read the file
-            old = self.history_part()["history"][name] if self.head else None
-            got = self._reuse_history(path, old) if old is not None else None
+            got = self._reuse_history(path) if name in self.meta else None
             if got is not None:
                 return got
         self.read_something = True
@@ -433,37 +614,27 @@ class Store:
             offset = before.rfind(b"\n") + 1
             lines = len(before[:offset].decode("utf-8-sig", errors="replace").splitlines())
             self.seen[name] = (now, zlib.crc32(before), self.started)
-            self.history[name] = (offset, zlib.crc32(before[:offset]), lines + 1,
-                                  _pack_entries(entries), _pack_problems(problems))
+            self.history[name] = (offset, zlib.crc32(before[:offset]), lines + 1, len(entries),
+                                  _pack_problems(problems))
         self.given[name] = entries
         return entries, problems
 
-    def _reuse_history(self, path: Path, old: Sequence[Any]
-                       ) -> tuple[list[Entry], list[Problem]] | None:
+    def _reuse_history(self, path: Path) -> tuple[list[Entry], list[Problem]] | None:
+        assert self.file is not None
         name = str(path)
-        offset, prefix_crc, next_line, columns, problems = old
-        seen, now = self.head["files"].get(name), self.now.get(name)
-        if seen is not None and _unchanged(seen, path, now):
-            entries, found = _unpack_entries(columns), _unpack_problems(problems)
-            self.seen[name], self.history[name], self.given[name] = seen, old, entries
-            return entries, found
-        # Grown in place: the same file, its cached bytes unchanged, whole lines added.
-        if problems or seen is None or now is None or now[:2] != tuple(seen[0][:2]):
+        old = self.meta[name]
+        start = next(start for n, start, _count in self._spans() if n == name)
+        if self._same(path):
+            entries = self._cached_entries()[0][start:start + old[3]]
+            self.seen[name], self.history[name] = self.file.head["files"][name], old
+            self.given[name] = entries
+            return entries, _unpack_problems(old[4])
+        tail = self._tail(path)
+        if tail is None:
             return None
-        raw = _bytes(path)
-        if raw is None or len(raw) < offset or zlib.crc32(raw[:offset]) != prefix_crc:
-            return None
-        added = _new_entries(path, raw[offset:], next_line)
-        if added is None:
-            return None
-        new, line_count = added
         self.read_something = True
-        entries = _unpack_entries(columns) + new
-        if new:
-            columns = [a + b for a, b in zip(columns, _pack_entries(new), strict=True)]
-        self.seen[name] = (now, zlib.crc32(raw), self.started)
-        self.history[name] = (len(raw), zlib.crc32(raw), next_line + line_count, columns, [])
-        self.given[name] = entries
+        entries = self._cached_entries()[0][start:start + old[3]] + tail.entries
+        self.seen[name], self.history[name], self.given[name] = tail.seen, tail.meta, entries
         return entries, []
 
     def _fresh(self, path: Path, read: Callable[[], Any]) -> Any:
@@ -484,22 +655,45 @@ class Store:
             return
         if set(self.seen) != set(self.now) or not {"agencies", "plan"} <= set(self.parts):
             return  # a file changed while it was read: the next run reads it again
-        # The entries in the order the cache will hand them out, each file's in turn.
         handed = [e for name in self.history for e in self.given[name]]
-        position = {id(e): i for i, e in enumerate(handed)}
-        try:
-            order = [position[id(e)] for e in loaded.entries]
-        except KeyError:  # entries storage made itself: the whole cannot be replayed
-            return
-        head = {"key": self.key, "files": self.seen}
-        loaded.fingerprint = _fingerprint(self.key, self.seen)
-        body = {
+        kept = {id(e) for e in loaded.entries}
+        flags = [id(e) in kept for e in handed]
+        if sum(flags) != len(loaded.entries):
+            return  # entries storage made itself: the whole cannot be replayed
+        sections: dict[str, Any] = {
             "agencies": self.parts["agencies"], "plan": self.parts["plan"],
             "problems": _pack_problems(loaded.problems),
-            "entries": marshal.dumps({"history": self.history,
-                                      "history_order": list(self.history), "order": order}),
         }
-        _write(self.path, head, body)
+        sections.update(_entry_buckets(handed, flags))
+        sections.update(_id_buckets(handed))
+        loaded.fingerprint = _fingerprint(self.key, self.seen)
+        _write(self.path, {"key": self.key, "files": self.seen, "history": self.history},
+               sections)
+
+
+def _entry_buckets(entries: list[Entry], kept: list[bool]) -> dict[str, Any]:
+    """Sections `e<n>`: the entries whose top-level task falls in bucket n, each with its
+    position in the whole and whether the load kept it."""
+    buckets: dict[str, int] = {}
+    positions: dict[int, list[int]] = {}
+    for at, entry in enumerate(entries):
+        root = _root(entry.task)
+        number = buckets.get(root)
+        if number is None:
+            number = buckets[root] = _bucket(root)
+        positions.setdefault(number, []).append(at)
+    return {f"e{number}": [where, [kept[at] for at in where],
+                           *_pack_entries([entries[at] for at in where])]
+            for number, where in sorted(positions.items())}
+
+
+def _id_buckets(entries: list[Entry]) -> dict[str, Any]:
+    """Sections `i<n>`: the ids in bucket n, so that an appended entry is checked against
+    the ids already read without loading them all."""
+    ids: dict[int, set[str]] = {}
+    for entry in entries:
+        ids.setdefault(_bucket(entry.id), set()).add(entry.id)
+    return {f"i{number}": list(found) for number, found in sorted(ids.items())}
 
 
 def _bytes(path: Path) -> bytes | None:
@@ -576,16 +770,18 @@ def summary_states(loaded: Loaded, as_of: dt.date, compute: Callable[[], dict[st
     path = loaded.workspace.state_dir / "cache" / "states.bin"
     key = (FORMAT, loaded.fingerprint)
     found = _read(path, key)
-    kept = found[1]() if found is not None else None
-    kept = kept if isinstance(kept, dict) else {}
-    packed = kept.get(as_of.toordinal())
-    if packed is not None:
+    name = str(as_of.toordinal())
+    if found is not None and found.has(name):
         try:
-            return unpack_states(loaded.plan, packed)
+            return unpack_states(loaded.plan, found.section(name))
         except Exception:  # a cache of another shape: only a miss
             pass
+    kept: dict[str, Any] = {}
+    if found is not None:
+        others = [n for n in found.head["sections"] if n != name][-(_STATE_DATES - 1):]
+        with contextlib.suppress(Miss):
+            kept = dict(zip(others, found.sections(others), strict=True))
     states = compute()
-    kept = dict(list(kept.items())[-(_STATE_DATES - 1):])
-    kept[as_of.toordinal()] = pack_states(loaded.plan, states)
+    kept[name] = pack_states(loaded.plan, states)
     _write(path, {"key": key}, kept)
     return states

@@ -104,17 +104,19 @@ class Session:
         With `task`, only the states of that task and its sub-rows are computed: they are all
         a recording about it looks at, and replaying a long history for every task is not."""
         from ocop_cli import record, storage
-        from ocop_cli.model import within
         from ocop_cli.state import state_as_of
 
         ws = self.workspace
         who = record.recorder(by)
         with storage.locked(ws):
             loaded = storage.load(ws, self.year)
-            entries = loaded.entries
-            if task is not None:
-                entries = [e for e in entries if within(e.task, task.strip())]
-            outcome = decide(loaded, state_as_of(loaded.plan, entries, self.as_of), who)
+            if task is None:
+                states = state_as_of(loaded.plan, loaded.entries, self.as_of)
+            else:
+                under = task.strip()
+                states = state_as_of(loaded.plan, loaded.entries_about(under), self.as_of,
+                                     under)
+            outcome = decide(loaded, states, who)
             if outcome.entries:
                 storage.append(storage.recorder_file(ws, who), outcome.entries)
         for message in outcome.messages:

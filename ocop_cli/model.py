@@ -86,8 +86,9 @@ class Plan:
     def _children(self) -> dict[str, list[Task]]:
         children: dict[str, list[Task]] = {}
         for task in self.tasks:
-            if task.parent is not None:
-                children.setdefault(task.parent, []).append(task)
+            parent, dot, _ = task.id.rpartition(".")  # Task.parent, without a call per task
+            if dot:
+                children.setdefault(parent, []).append(task)
         return children
 
     def children(self, task_id: str) -> list[Task]:

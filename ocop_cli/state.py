@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
 
-from ocop_cli.model import Entry, Plan, Task
+from ocop_cli.model import Entry, Plan, Task, within
 
 OPEN = ("not_started", "in_progress")
 
@@ -59,8 +59,12 @@ def month_index(plan: Plan, as_of: dt.date) -> int:
     return (as_of.year - plan.year) * 12 + as_of.month
 
 
-def state_as_of(plan: Plan, entries: Iterable[Entry], as_of: dt.date) -> dict[str, TaskState]:
-    states = {task.id: TaskState(task) for task in plan.tasks}
+def state_as_of(plan: Plan, entries: Iterable[Entry], as_of: dt.date,
+                under: str | None = None) -> dict[str, TaskState]:
+    """Every task's state; with `under`, only that task's and its sub-rows' (what a recording
+    about it looks at), from the entries about them."""
+    tasks = plan.tasks if under is None else [t for t in plan.tasks if within(t.id, under)]
+    states = {task.id: TaskState(task) for task in tasks}
     reopened: set[str] = set()
     marked: dict[str, str] = {}
     for entry in effective(entries, as_of):
@@ -87,10 +91,10 @@ def state_as_of(plan: Plan, entries: Iterable[Entry], as_of: dt.date) -> dict[st
             if entry.action == "progress":
                 reopened.discard(entry.task)
     month = month_index(plan, as_of)
-    for task in plan.tasks:
+    for task in tasks:
         if plan.is_leaf(task.id):
             _settle_leaf(states[task.id], marked.get(task.id), task.id in reopened, month)
-    for task in reversed(plan.tasks):  # children come after their parents in a plan
+    for task in reversed(tasks):  # children come after their parents in a plan
         if not plan.is_leaf(task.id):
             _settle_parent(states[task.id], [states[c.id] for c in plan.children(task.id)])
     return states

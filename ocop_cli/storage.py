@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ocop_cli.errors import Busy, InvalidData, NotFound, OcopError, Problem, Refused, UsageError
 from ocop_cli.i18n import _
-from ocop_cli.model import ACTIONS, Entry, Plan
+from ocop_cli.model import ACTIONS, Entry, Plan, within
 
 if TYPE_CHECKING:
     from ocop_cli.directory import Directory
@@ -193,11 +193,20 @@ class Loaded:
     problems: list[Problem] = field(default_factory=list)
     # Identifies the files as read, for caches of what follows from them (the states).
     fingerprint: bytes | None = None
+    # The entries about a task's top-level task and what is under it, without building the
+    # others (the cache has them by top-level task); the caller narrows them further.
+    about: Callable[[str], list[Entry]] | None = None
 
     @cached_property
     def entries(self) -> list[Entry]:
         """Built on first use: a listing served from the states cache never needs them."""
         return self.history() if callable(self.history) else self.history
+
+    def entries_about(self, task_id: str) -> list[Entry]:
+        """The entries about a task and its sub-rows, in the order of `entries`."""
+        found = (self.about(task_id) if self.about is not None and "entries" not in vars(self)
+                 else self.entries)
+        return [e for e in found if within(e.task, task_id)]
 
 
 def load(ws: Workspace, year: int | None = None) -> Loaded:

@@ -122,15 +122,26 @@ class Boom:
         return (Path.touch, (self.target,))
 
 
-def test_a_cache_of_the_wrong_shape_is_a_miss(ws, monkeypatch):
+@pytest.mark.parametrize("nonsense", [
+    {"agencies": [[1, 2]], "plan": "x", "problems": None},
+    {"history": {"a": 1}, "e5": [5], "i3": 7},
+    {"e0": [[0, 1], [True], [1, 2]], "i0": None},
+])
+def test_a_cache_of_the_wrong_shape_is_a_miss(ws, monkeypatch, nonsense):
     record(ws, entry(1))
+    record(ws, entry(2))  # so that the next load reads the cached entries and the new one
     storage.load(workspace(ws))
     path = cache_file(ws)
-    head = cache._read(path, cache._key(workspace(ws).plan_path()))
-    assert head is not None
+    found = cache._read(path, cache._key(workspace(ws).plan_path()))
+    assert found is not None
     # Valid CRCs, a matching key, nonsense inside.
-    cache._write(path, head[0], {"agencies": [[1, 2]], "plan": "x", "history": {"a": 1},
-                                 "history_order": ["a"], "order": [5], "problems": None})
+    names = list(found.head["sections"])
+    sections = dict(zip(names, found.sections(names), strict=True))
+    head = {k: v for k, v in found.head.items() if k != "sections"}
+    head.update({k: v for k, v in nonsense.items() if k == "history"})
+    sections.update({k: v for k, v in nonsense.items() if k != "history"})
+    cache._write(path, head, sections)
+    record(ws, entry(3))
     assert facts(storage.load(workspace(ws))) == truth(ws, monkeypatch)
 
 
@@ -159,7 +170,7 @@ def test_a_same_size_edit_within_the_same_timestamp_is_seen(ws, monkeypatch):
     os.utime(plan, ns=(stamp, stamp))
     found = cache._read(cache_file(ws), cache._key(plan))
     assert found is not None
-    assert tuple(found[0]["files"][str(plan)][0]) == cache.stat_of(plan)  # the stat cannot tell
+    assert tuple(found.head["files"][str(plan)][0]) == cache.stat_of(plan)  # the stat cannot tell
     after = storage.load(workspace(ws))
     assert after.plan.task("4").unit == "Cuộn"
     assert facts(after) == truth(ws, monkeypatch)
@@ -195,21 +206,72 @@ def test_an_agencies_edit_is_checked_against_the_unchanged_plan(ws, ocop):
 def test_a_grown_history_is_read_from_where_the_cache_left_it(ws, monkeypatch):
     path = record(ws, *(entry(n) for n in range(1, 6)))
     storage.load(workspace(ws))
+    written = cache_file(ws).read_bytes()
     record(ws, entry(6, "5.2", 4), entry(7, "6", 2))
 
     def whole_file(*args: Any) -> Any:
         raise AssertionError("the whole file was read again")
 
+    for _ in range(2):  # a few lines appended: parsed on each run, and the cache left as it is
+        with monkeypatch.context() as patch:
+            patch.setattr(storage, "read_history_file", whole_file)
+            loaded = storage.load(workspace(ws))
+        assert [e.id for e in loaded.entries][-2:] == [f"{6:020x}", f"{7:020x}"]
+        assert loaded.entries[-1].source == f"{path.name}:10"  # 3 header lines, then entries
+        assert facts(loaded) == truth(ws, monkeypatch)
+        assert cache_file(ws).read_bytes() == written
+    # Past TAIL_BYTES of new lines, the cache is written again and holds them.
+    monkeypatch.setattr(cache, "TAIL_BYTES", 0)
+    storage.load(workspace(ws))
+    assert cache_file(ws).read_bytes() != written
     with monkeypatch.context() as patch:
-        patch.setattr(storage, "read_history_file", whole_file)
-        loaded = storage.load(workspace(ws))
-    assert [e.id for e in loaded.entries][-2:] == [f"{6:020x}", f"{7:020x}"]
-    assert loaded.entries[-1].source == f"{path.name}:10"  # 3 header lines, then entries
-    assert facts(loaded) == truth(ws, monkeypatch)
-    with monkeypatch.context() as patch:  # and the cache now holds the new lines too
         for name in ("read_history_file", "read_plan", "read_agencies", "_entries"):
             patch.setattr(storage, name, whole_file)
         assert facts(storage.load(workspace(ws))) == facts(loaded)
+
+
+def test_appended_entries_that_need_a_word_are_read_as_without_cache(ws, monkeypatch):
+    """An appended line that repeats an id already read (in another office's file), or that
+    belongs to another plan, is treated exactly as a load without the cache treats it."""
+    record(ws, entry(1), entry(2, "6"))
+    record(ws, entry(3, "5.2"), who="Phòng NN Gia Lộc")
+    storage.load(workspace(ws))
+    other_plan = Entry(id="y2020", at="2020-02-01T08:00:00.000000+00:00",
+                       date=dt.date(2020, 2, 1), task="1.2", action="progress", by="Tester",
+                       qty=9, plan=2020)
+    record(ws, entry(4, "1.2"), other_plan)
+    loaded = storage.load(workspace(ws))
+    assert "y2020" not in [e.id for e in loaded.entries]
+    assert facts(loaded) == truth(ws, monkeypatch)
+    record(ws, entry(2, "6"), who="Phòng NN Gia Lộc")  # a copy of an entry of tester.yaml
+    loaded = storage.load(workspace(ws))
+    assert [p.message for p in loaded.problems if "appears twice" in p.message]
+    assert facts(loaded) == truth(ws, monkeypatch)
+
+
+def test_the_entries_about_a_task_are_those_of_the_whole_history(ws, monkeypatch):
+    """A recording reads only the entries under the task's top-level task; whatever mix of
+    files, copies, plans and appended lines, they are the whole history's, narrowed."""
+    tasks = ["1.1", "1.2", "2", "5.1", "5.2", "6", "10", "11"]
+    record(ws, *(entry(n, tasks[n % len(tasks)]) for n in range(1, 40)))
+    record(ws, *(entry(n, tasks[n % 3]) for n in range(30, 60)), who="Phòng NN Gia Lộc")
+    storage.load(workspace(ws))
+    record(ws, *(entry(n, tasks[n % 5]) for n in range(60, 70)))
+    whole = truth(ws, monkeypatch)[2]
+    for task in ["1", "1.1", "1.2", "2", "5", "5.2", "6", "10", "11", "3"]:
+        loaded = storage.load(workspace(ws))  # the entries not yet built
+        about = loaded.entries_about(task)
+        assert about == [e for e in whole if e.task == task or e.task.startswith(task + ".")]
+
+
+def test_a_cache_damaged_after_its_head_was_read_still_gives_the_files(ws, monkeypatch):
+    record(ws, entry(1), entry(2, "6"))
+    storage.load(workspace(ws))
+    loaded = storage.load(workspace(ws))  # from the cache; entries not yet built
+    data = cache_file(ws).read_bytes()
+    cache_file(ws).write_bytes(data[:-5] + bytes(5))
+    assert loaded.entries_about("6") == [e for e in truth(ws, monkeypatch)[2] if e.task == "6"]
+    assert loaded.entries == truth(ws, monkeypatch)[2]
 
 
 def test_a_history_edited_in_place_then_appended_to_is_read_again(ws, monkeypatch):
