@@ -208,9 +208,8 @@ def _replace(tmp: Path, target: Path) -> None:
 
 def _as(problems: list[Problem], tmp: Path, target: Path) -> list[Problem]:
     """Problems found in a temporary file, told about the file they are meant for."""
-    from dataclasses import replace
 
-    return [replace(p, file=p.file.replace(str(tmp), str(target))) for p in problems]
+    return [p._replace(file=p.file.replace(str(tmp), str(target))) for p in problems]
 
 
 def _write_plan(ws: Any, table: Any, year: int, number: str, title: str, dated: dt.date,

@@ -5,7 +5,7 @@ The command boundary turns any of them into one message on stderr and exits with
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 EXIT_OK = 0
 EXIT_NOT_FOUND = 1
@@ -14,8 +14,7 @@ EXIT_INVALID = 3
 EXIT_BUSY = 4
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
+class Problem(NamedTuple):
     """One thing wrong with a data file, located as precisely as it can be."""
 
     file: str

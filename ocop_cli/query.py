@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ocop_cli.directory import Directory
 from ocop_cli.model import Plan, Task
@@ -13,8 +12,7 @@ from ocop_cli.text import fold
 ROLES = ("lead", "partner", "any")
 
 
-@dataclass
-class Filters:
+class Filters(NamedTuple):
     month: int | None = None
     agency: str | None = None  # agency id
     role: str = "any"

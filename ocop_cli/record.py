@@ -6,7 +6,7 @@ import datetime as dt
 import os
 import secrets
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from ocop_cli.errors import NotFound, Refused, UsageError
 from ocop_cli.i18n import _, format_date
@@ -34,7 +34,7 @@ class Stamp:
     def entry(self, task: str, action: str, **fields: object) -> Entry:
         base = Entry(id=new_id(), at=now(), date=self.date, task=task, action=action, by=self.by,
                      ref=self.ref, note=self.note, plan=self.plan)
-        return replace(base, **fields)  # type: ignore[arg-type]
+        return base._replace(**fields)  # type: ignore[arg-type]
 
 
 def new_id() -> str:

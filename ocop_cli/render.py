@@ -13,16 +13,14 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from ocop_cli.text import CONTROL, visible
 
 FORMATS = ("table", "json", "csv", "md")
 
 
-@dataclass(frozen=True)
-class Column:
+class Column(NamedTuple):
     key: str
     header: str
     max_width: int | None = None

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
 
@@ -17,16 +16,26 @@ from ocop_cli.model import Entry, Plan, Task, within
 OPEN = ("not_started", "in_progress")
 
 
-@dataclass
 class TaskState:
-    task: Task
-    status: str = "not_started"
-    timing: str | None = None
-    achieved: int = 0
-    places: dict[str, int] = field(default_factory=dict)  # agency id -> quantity there
-    note: str | None = None  # the latest note
-    ref: str | None = None  # the latest proof
-    entries: list[Entry] = field(default_factory=list)
+    """A task's state, filled in by `state_as_of` (a plain class: see `model`)."""
+
+    __slots__ = ("achieved", "entries", "note", "places", "ref", "status", "task", "timing")
+
+    def __init__(self, task: Task, status: str = "not_started", timing: str | None = None,
+                 achieved: int = 0, places: dict[str, int] | None = None,
+                 note: str | None = None, ref: str | None = None,
+                 entries: list[Entry] | None = None) -> None:
+        self.task = task
+        self.status = status
+        self.timing = timing
+        self.achieved = achieved
+        self.places: dict[str, int] = {} if places is None else places  # agency id -> qty
+        self.note = note  # the latest note
+        self.ref = ref  # the latest proof
+        self.entries: list[Entry] = [] if entries is None else entries
+
+    def __repr__(self) -> str:
+        return f"TaskState({self.task.id!r}, {self.status!r}, {self.timing!r}, {self.achieved})"
 
     @property
     def percent(self) -> float | None:

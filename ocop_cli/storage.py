@@ -14,7 +14,6 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,10 +52,24 @@ def bundled_dir() -> Path:
     raise NotFound(_("the bundled data is missing from the installation"))  # pragma: no cover
 
 
-@dataclass(frozen=True)
 class Workspace:
-    root: Path
-    created: bool = False  # made just now, on first use
+    """A workspace folder (a plain class: see `model`)."""
+
+    __slots__ = ("created", "root")
+
+    def __init__(self, root: Path, created: bool = False) -> None:
+        self.root = root
+        self.created = created  # made just now, on first use
+
+    def __eq__(self, other: object) -> bool:
+        return (self.root, self.created) == (other.root, other.created) \
+            if isinstance(other, Workspace) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.root)
+
+    def __repr__(self) -> str:
+        return f"Workspace({str(self.root)!r})"
 
     @property
     def agencies_path(self) -> Path:
@@ -181,21 +194,22 @@ def init_workspace(root: Path) -> Workspace:
 # --- loading ---------------------------------------------------------------------------------
 
 
-@dataclass
 class Loaded:
     """What a workspace holds, validated; `problems` are faults that do not stop reading
     (a half-written last entry, an entry for a task that is gone), for `ocop check`."""
 
-    workspace: Workspace
-    plan: Plan
-    directory: Directory
-    history: list[Entry] | Callable[[], list[Entry]]  # the entries, or how to rebuild them
-    problems: list[Problem] = field(default_factory=list)
-    # Identifies the files as read, for caches of what follows from them (the states).
-    fingerprint: bytes | None = None
-    # The entries about a task's top-level task and what is under it, without building the
-    # others (the cache has them by top-level task); the caller narrows them further.
-    about: Callable[[str], list[Entry]] | None = None
+    def __init__(self, workspace: Workspace, plan: Plan, directory: Directory,
+                 history: list[Entry] | Callable[[], list[Entry]],
+                 problems: list[Problem] | None = None, fingerprint: bytes | None = None
+                 ) -> None:
+        self.workspace, self.plan, self.directory = workspace, plan, directory
+        self.history = history  # the entries, or how to rebuild them
+        self.problems: list[Problem] = problems or []
+        # Identifies the files as read, for caches of what follows from them (the states).
+        self.fingerprint = fingerprint
+        # The entries about a task's top-level task and what is under it, without building
+        # the others (the cache has them by top-level task); the caller narrows them further.
+        self.about: Callable[[str], list[Entry]] | None = None
 
     @cached_property
     def entries(self) -> list[Entry]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ocop_cli.i18n import _
 from ocop_cli.text import fold
@@ -13,8 +13,7 @@ _PART = re.compile(rf"^{_MONTH}(?:\s*[-–—]\s*{_MONTH})?$")
 _TARGET = re.compile(r"^(\d+)(?:\s*[-–—]\s*(\d+))?$")
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
+class Window(NamedTuple):
     """A window of months of the plan year, with the text it was written as."""
 
     text: str
@@ -29,8 +28,7 @@ class Window:
         return self.months[-1]
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+class Target(NamedTuple):
     """A quantity to reach: one number, or a range met at its minimum."""
 
     text: str

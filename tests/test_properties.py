@@ -210,7 +210,7 @@ def test_undoing_the_last_k_entries_gives_the_state_from_before_them(
 
 
 def _fields(entry: Entry) -> dict:
-    return {name: getattr(entry, name) for name in Entry.__slots__}
+    return {name: getattr(entry, name) for name in Entry._fields}
 
 
 @given(histories(), st.data())
