@@ -37,18 +37,18 @@ READABLE = 14
 def fitting(columns: Sequence[Column], rows: Sequence[dict[str, Any]],
             width: int) -> list[Column]:
     """The columns a table `width` cells wide shows with every column readable."""
-    from rich.cells import cell_len
 
     def wanted(column: Column) -> int:
         texts = [column.header, *(cell(row.get(column.key)) for row in rows)]
-        natural = max(cell_len(line) for text in texts for line in text.splitlines() or [""])
-        longest_word = max((cell_len(word) for text in texts for word in text.split()),
+        natural = max(_cells(line) for text in texts for line in text.splitlines() or [""])
+        longest_word = max((_cells(word) for text in texts for word in text.split()),
                            default=0)
         comfortable = min(natural, max(longest_word, READABLE), column.max_width or natural)
         return comfortable + 3  # padding either side and a rule
 
+    need = {column: wanted(column) for column in columns}
     shown = list(columns)
-    while sum(wanted(c) for c in shown) + 1 > width and any(c.drop for c in shown):
+    while sum(need[c] for c in shown) + 1 > width and any(c.drop for c in shown):
         shown.remove(max(shown, key=lambda c: c.drop))
     return shown
 

@@ -96,7 +96,10 @@ def read_bytes(path: Path, limit: int = MAX_BYTES) -> bytes:
             raise _problem(path, too_big.format(size=info.st_size // 2**20,
                                                 limit=limit // 2**20))
         with path.open("rb") as handle:
-            raw = handle.read(limit + 1)
+            # Asking for `limit` bytes would allocate them all, whatever the file's size.
+            raw = handle.read(info.st_size + 1)
+            if len(raw) > info.st_size:  # it grew since: read on, to the limit
+                raw += handle.read(limit + 1 - len(raw))
         if len(raw) > limit:
             raise _problem(path, too_big.format(size=len(raw) // 2**20, limit=limit // 2**20))
         return raw
@@ -120,8 +123,9 @@ def read_yaml(path: Path, text: str | None = None) -> YamlDoc:
     import yaml
 
     loader = _loader_class()(text)
+    doc = YamlDoc(path=path, data=None)
     try:
-        node = loader.get_single_node()
+        found = _Builder(loader, doc).document()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(filter(None, [exc.context, exc.problem])) or str(exc)
@@ -134,65 +138,104 @@ def read_yaml(path: Path, text: str | None = None) -> YamlDoc:
         raise _problem(path, str(exc)) from None
     except RecursionError:
         raise _problem(path, _("nested too deeply")) from None
-    finally:
-        loader.dispose()
-    doc = YamlDoc(path=path, data=None)
-    if node is not None:
-        doc.data = _plain(node, (), doc, 0)
-    elif from_disk:
+    if not found and from_disk:
         raise _problem(path, _("the file is empty (or holds only comments)"))
     return doc
 
 
-def _plain(node: Any, loc: Path_, doc: YamlDoc, depth: int) -> Any:
-    import yaml
+class _Builder:
+    """Plain data straight from the parser's events, each value's line and column noted.
 
-    mark = node.start_mark
-    doc.marks[loc] = (mark.line + 1, mark.column + 1)
-    if depth > MAX_DEPTH:
-        raise _problem(doc.path, _("nested more than {n} levels deep").format(n=MAX_DEPTH),
-                       mark.line + 1, mark.column + 1)
-    if node.tag not in _CORE_TAGS:
-        raise _problem(doc.path, _("tag {tag} is not allowed").format(tag=node.tag),
-                       mark.line + 1, mark.column + 1)
-    if isinstance(node, yaml.ScalarNode):
-        return None if node.tag.endswith(":null") else node.value
-    if isinstance(node, yaml.SequenceNode):
-        return [_plain(item, (*loc, i), doc, depth + 1) for i, item in enumerate(node.value)]
-    result: dict[str, Any] = {}
-    for key_node, value_node in node.value:
-        key_mark = key_node.start_mark
-        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":null"):
-            raise _problem(doc.path, _("a key must be plain text"), key_mark.line + 1,
-                           key_mark.column + 1)
-        key = key_node.value
-        if key == "<<":
-            raise _problem(doc.path, _("merge keys (<<) are not allowed"), key_mark.line + 1,
-                           key_mark.column + 1)
-        if key in result:
-            first = doc.marks[(*loc, key)][0]
-            raise _problem(
-                doc.path,
-                _("duplicate key {key!r} (first at line {first})").format(key=key, first=first),
-                key_mark.line + 1,
-                key_mark.column + 1,
-            )
-        result[key] = _plain(value_node, (*loc, key), doc, depth + 1)
-        doc.marks[(*loc, key)] = (key_mark.line + 1, key_mark.column + 1)
-    return result
+    PyYAML's composer would first build a node, with two marks, for every value: 90 MB for a
+    plan of 10,000 tasks. Anchors and aliases are refused here before anything is expanded,
+    and so are tags, keys that are not text, merge keys, duplicate keys and deep nesting."""
+
+    def __init__(self, loader: Any, doc: YamlDoc) -> None:
+        import yaml
+
+        self.loader, self.doc, self.yaml = loader, doc, yaml
+
+    def document(self) -> bool:
+        """Read the one document of the stream into `doc.data`; False for none."""
+        yaml, loader = self.yaml, self.loader
+        loader.get_event()  # the stream's start
+        if loader.check_event(yaml.StreamEndEvent):
+            loader.get_event()
+            return False
+        start = loader.get_event().start_mark  # the document's start
+        self.doc.data = self.value((), 0)
+        loader.get_event()  # the document's end
+        if not loader.check_event(yaml.StreamEndEvent):
+            raise yaml.composer.ComposerError(
+                "expected a single document in the stream", start,
+                "but found another document", loader.get_event().start_mark)
+        return True
+
+    def _fail(self, message: str, mark: Any) -> InvalidData:
+        return _problem(self.doc.path, message, mark.line + 1, mark.column + 1)
+
+    def _tag(self, event: Any, kind: Any, value: Any) -> str:
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.loader.resolve(kind, value, event.implicit)
+        if tag not in _CORE_TAGS:
+            raise self._fail(_("tag {tag} is not allowed").format(tag=tag), event.start_mark)
+        return str(tag)
+
+    def _refuse_alias(self, event: Any) -> None:
+        if isinstance(event, self.yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise self.yaml.MarkedYAMLError(None, None, _(
+                "anchors and aliases (& and *) are not allowed"), event.start_mark)
+
+    def value(self, loc: Path_, depth: int) -> Any:
+        yaml, loader = self.yaml, self.loader
+        event = loader.get_event()
+        mark = event.start_mark
+        self._refuse_alias(event)
+        self.doc.marks[loc] = (mark.line + 1, mark.column + 1)
+        if depth > MAX_DEPTH:
+            raise self._fail(_("nested more than {n} levels deep").format(n=MAX_DEPTH), mark)
+        if isinstance(event, yaml.ScalarEvent):
+            tag = self._tag(event, yaml.ScalarNode, event.value)
+            return None if tag.endswith(":null") else event.value
+        if isinstance(event, yaml.SequenceStartEvent):
+            self._tag(event, yaml.SequenceNode, None)
+            items: list[Any] = []
+            while not loader.check_event(yaml.SequenceEndEvent):
+                items.append(self.value((*loc, len(items)), depth + 1))
+            loader.get_event()
+            return items
+        self._tag(event, yaml.MappingNode, None)
+        result: dict[str, Any] = {}
+        while not loader.check_event(yaml.MappingEndEvent):
+            key_event = loader.get_event()
+            key_mark = key_event.start_mark
+            self._refuse_alias(key_event)
+            if not isinstance(key_event, yaml.ScalarEvent) or self._tag(
+                    key_event, yaml.ScalarNode, key_event.value).endswith(":null"):
+                raise self._fail(_("a key must be plain text"), key_mark)
+            key = key_event.value
+            if key == "<<":
+                raise self._fail(_("merge keys (<<) are not allowed"), key_mark)
+            if key in result:
+                first = self.doc.marks[(*loc, key)][0]
+                raise self._fail(_("duplicate key {key!r} (first at line {first})").format(
+                    key=key, first=first), key_mark)
+            result[key] = self.value((*loc, key), depth + 1)
+            self.doc.marks[(*loc, key)] = (key_mark.line + 1, key_mark.column + 1)
+        loader.get_event()
+        return result
 
 
 _LOADER: type | None = None
 
 
 def _loader_class() -> type:
-    """A loader built on the C parser where there is one, composing nodes in Python so that
-    anchors and aliases are refused before anything is expanded."""
+    """The C parser where there is one, and a resolver of the core schema's tags; `_Builder`
+    makes the values."""
     global _LOADER
     if _LOADER is not None:
         return _LOADER
-    import yaml
-    from yaml.composer import Composer
     from yaml.resolver import BaseResolver
 
     try:
@@ -213,34 +256,10 @@ def _loader_class() -> type:
 
     Resolver.add_implicit_resolver("tag:yaml.org,2002:null", _NULL, ["~", "n", "N", ""])
 
-    class StrictComposer(Composer):
-        depth = 0
-
-        def compose_node(self, parent: Any, index: Any) -> Any:
-            event = self.peek_event()  # type: ignore[attr-defined]
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                mark = event.start_mark
-                raise yaml.MarkedYAMLError(
-                    None, None, _("anchors and aliases (& and *) are not allowed"), mark
-                )
-            # Stop deep nesting here, with its line, before Python's recursion limit does.
-            if self.depth > MAX_DEPTH:
-                raise yaml.MarkedYAMLError(None, None, _(
-                    "nested more than {n} levels deep").format(n=MAX_DEPTH), event.start_mark)
-            self.depth += 1
-            try:
-                return super().compose_node(parent, index)
-            finally:
-                self.depth -= 1
-
-    class Loader(StrictComposer, Parser, Resolver):
+    class Loader(Parser, Resolver):
         def __init__(self, stream: str) -> None:
             Parser.__init__(self, stream)
-            StrictComposer.__init__(self)
             Resolver.__init__(self)
-
-        def dispose(self) -> None:
-            pass
 
     _LOADER = Loader
     return Loader
