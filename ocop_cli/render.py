@@ -7,12 +7,11 @@ characters are made visible. Rich is imported only when a table is drawn.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple, TextIO
 
 from ocop_cli.text import CONTROL, visible
@@ -34,15 +33,26 @@ class Column(NamedTuple):
 READABLE = 14
 
 
-def fitting(columns: Sequence[Column], rows: Sequence[dict[str, Any]],
+def measured(columns: Sequence[Column], rows: Iterable[dict[str, Any]]
+             ) -> dict[Column, tuple[int, int]]:
+    """Each column's widest line and longest word, in cells, header included: one pass over
+    the rows, none of them kept."""
+    sizes = {column: _measure(column.header) for column in columns}
+    for row in rows:
+        for column in columns:
+            line, word = _measure(cell(row.get(column.key)))
+            widest, longest = sizes[column]
+            if line > widest or word > longest:
+                sizes[column] = (max(line, widest), max(word, longest))
+    return sizes
+
+
+def fitting(columns: Sequence[Column], sizes: dict[Column, tuple[int, int]],
             width: int) -> list[Column]:
     """The columns a table `width` cells wide shows with every column readable."""
 
     def wanted(column: Column) -> int:
-        texts = [column.header, *(cell(row.get(column.key)) for row in rows)]
-        natural = max(_cells(line) for text in texts for line in text.splitlines() or [""])
-        longest_word = max((_cells(word) for text in texts for word in text.split()),
-                           default=0)
+        natural, longest_word = sizes[column]
         comfortable = min(natural, max(longest_word, READABLE), column.max_width or natural)
         return comfortable + 3  # padding either side and a rule
 
@@ -119,29 +129,28 @@ def write_json(data: Any, stream: TextIO | None = None) -> None:
         # JSON leaves DEL, C1 controls and bidi overrides raw; escaped, they cannot act on a
         # terminal, and the text read back is the same.
         return CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", plain(value))
-    if isinstance(data, list):
-        pieces = (encode(item) for item in data)
-        opening, closing = "[", "]"
-    elif isinstance(data, dict):
+    if isinstance(data, dict):
         pieces = (f"{encode(str(key))}: {encode(value)}" for key, value in data.items())
         opening, closing = "{", "}"
+    elif isinstance(data, (list, Sequence)) and not isinstance(data, str):
+        pieces = (encode(item) for item in data)
+        opening, closing = "[", "]"
     else:
         out.write(encode(data) + "\n")
         return
     out.write(opening)
-    for i, piece in enumerate(pieces):
-        out.write((",\n  " if i else "\n  ") + piece)
-    out.write(("\n" if data else "") + closing + "\n")
+    written = 0
+    for written, piece in enumerate(pieces, 1):
+        out.write((",\n  " if written > 1 else "\n  ") + piece)
+    out.write(("\n" if written else "") + closing + "\n")
 
 
 def write_csv(columns: Sequence[Column], rows: Sequence[dict[str, Any]],
               stream: TextIO | None = None) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(stream or stdout(), lineterminator="\n")
     writer.writerow([c.header for c in columns])
     for row in rows:
         writer.writerow([cell(row.get(c.key)) for c in columns])
-    (stream or stdout()).write(buffer.getvalue())
 
 
 def markdown(columns: Sequence[Column], rows: Sequence[dict[str, Any]]) -> str:
@@ -169,11 +178,12 @@ def table(columns: Sequence[Column], rows: Sequence[dict[str, Any]], *, title: s
 
     con = console(file, no_color=no_color)
     hidden = [c.header for c in columns]
-    columns = fitting(columns, rows, con.width)
+    sizes = measured(columns, rows)
+    columns = fitting(columns, sizes, con.width)
     hidden = [h for h in hidden if h not in {c.header for c in columns}]
     long = len(rows) > LONG and not compact
     if long:
-        _long_table(con, columns, rows, title, style_key)
+        _long_table(con, columns, rows, title, style_key, sizes)
         rows = []  # drawn: what follows is the footer
     shape: dict[str, Any] = {"box": box.SIMPLE_HEAD, "show_edge": False, "padding": (0, 0)}
     grid = Table(title=Text(visible(title)) if title else None, show_lines=False,
@@ -214,16 +224,21 @@ def _cells(text: str) -> int:
     return cell_len(text)
 
 
-def _long_table(con: Any, columns: Sequence[Column], rows: Sequence[dict[str, Any]],
-                title: str | None, style_key: str) -> None:
-    """The same table as Rich draws, in the same box characters, fitted to the width."""
-    cell_len = _cells
+def _measure(text: str) -> tuple[int, int]:
+    """The cells of a text's widest line and of its longest word."""
+    if _ONE_CELL_EACH.fullmatch(text):  # one line, one cell a character: no need to count
+        return len(text), max(map(len, text.split()), default=0)
+    return (max(map(_cells, text.splitlines() or [""])),
+            max(map(_cells, text.split()), default=0))
 
-    texts = [[cell(row.get(c.key)) for c in columns] for row in rows]
-    widths = []
-    for i, column in enumerate(columns):
-        natural = max([cell_len(column.header), *(cell_len(t[i]) for t in texts)])
-        widths.append(max(1, min(natural, column.max_width or natural)))
+
+def _long_table(con: Any, columns: Sequence[Column], rows: Sequence[dict[str, Any]],
+                title: str | None, style_key: str, sizes: dict[Column, tuple[int, int]]
+                ) -> None:
+    """The same table as Rich draws, in the same box characters, fitted to the width, and
+    written as it is drawn."""
+    cell_len = _cells
+    widths = [max(1, min(sizes[c][0], c.max_width or sizes[c][0])) for c in columns]
     floor = [min(w, 4) for w in widths]
     while sum(widths) + 3 * len(widths) + 1 > con.width and widths != floor:
         widest = max(range(len(widths)), key=lambda i: widths[i] - floor[i])
@@ -237,7 +252,7 @@ def _long_table(con: Any, columns: Sequence[Column], rows: Sequence[dict[str, An
     def rule(left: str, mid: str, right: str, fill: str) -> str:
         return left + mid.join(fill * (w + 2) for w in widths) + right
 
-    def lines(cells: list[str], edge: str, style: str) -> list[str]:
+    def lines(cells: list[str], edge: str, style: str) -> str:
         wrapped = [_wrap(text, w) for text, w in zip(cells, widths, strict=True)]
         out = []
         for n in range(max(len(w) for w in wrapped)):
@@ -246,25 +261,27 @@ def _long_table(con: Any, columns: Sequence[Column], rows: Sequence[dict[str, An
                 text = chunk[n] if n < len(chunk) else ""
                 pad = " " * (width - cell_len(text))
                 parts.append(f" {pad}{text} " if column.numeric else f" {text}{pad} ")
-            out.append(paint(edge + edge.join(parts) + edge, style))
-        return out
+            out.append(paint(edge + edge.join(parts) + edge, style) + "\n")
+        return "".join(out)
 
     width = sum(widths) + 3 * len(widths) + 1
-    drawn = []
+    write = con.file.write
     if title:
         label = visible(title)
-        drawn.append(" " * max(0, (width - cell_len(label)) // 2) + label)
-    drawn.append(rule("┏", "┳", "┓", "━"))
-    drawn += lines([c.header for c in columns], "┃", "bold")
-    drawn.append(rule("┡", "╇", "┩", "━"))
-    for row, cells in zip(rows, texts, strict=True):
-        drawn += lines(cells, "│", STYLES.get(row.get(style_key) or "", ""))
-    drawn.append(rule("└", "┴", "┘", "─"))
-    con.file.write("\n".join(drawn) + "\n")
+        write(" " * max(0, (width - cell_len(label)) // 2) + label + "\n")
+    write(rule("┏", "┳", "┓", "━") + "\n")
+    write(lines([c.header for c in columns], "┃", "bold"))
+    write(rule("┡", "╇", "┩", "━") + "\n")
+    for row in rows:
+        write(lines([cell(row.get(c.key)) for c in columns], "│",
+                    STYLES.get(row.get(style_key) or "", "")))
+    write(rule("└", "┴", "┘", "─") + "\n")
 
 
 def _wrap(text: str, width: int) -> list[str]:
     """Lines of at most `width` cells, broken between words where it can be."""
+    if len(text) <= width and _ONE_CELL_EACH.fullmatch(text):
+        return [text]
     cell_len = _cells
     out: list[str] = []
     for paragraph in text.splitlines() or [""]:

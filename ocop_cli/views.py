@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, overload
 
 from ocop_cli import render
 from ocop_cli.errors import EXIT_INVALID, EXIT_OK
 from ocop_cli.i18n import _, format_date
+from ocop_cli.model import Entry
 from ocop_cli.query import Filters, role_of, select, task_json
 from ocop_cli.render import Column
 from ocop_cli.state import TaskState
@@ -91,26 +93,51 @@ def check(ws: Workspace) -> int:
     return EXIT_OK
 
 
-def history_rows(loaded: Loaded, task_id: str | None) -> list[dict[str, Any]]:
-    from ocop_cli.model import within
+class Rows(Sequence[dict[str, Any]]):
+    """Rows made as they are read: 100,000 entries are never held as 100,000 dicts too."""
+
+    def __init__(self, items: Sequence[Any], make: Callable[[Any], dict[str, Any]]) -> None:
+        self.items, self.make = items, make
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [self.make(item) for item in self.items[index]]
+        return self.make(self.items[index])
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return map(self.make, self.items)
+
+
+def history_rows(loaded: Loaded, task_id: str | None) -> Rows:
+    """The entries, oldest first, as rows of the documented JSON; about a task and its
+    sub-rows only with `task_id` (then only their entries are read)."""
     from ocop_cli.record import find_task
 
-    wanted = None
     if task_id:
         task = find_task(loaded.plan, task_id)
-        wanted = {t.id for t in loaded.plan.tasks if within(t.id, task.id)}
-    undone = {e.undoes for e in loaded.entries if e.action == "undo"}
-    directory = loaded.directory
-    rows = []
-    for e in sorted(loaded.entries, key=lambda e: (e.date, e.at, e.id)):
-        if wanted is not None and e.task not in wanted:
-            continue
-        rows.append({
+        entries = loaded.entries_about(task.id)
+        undone = {e.undoes for e in entries if e.action == "undo"}
+    else:
+        entries = loaded.entries
+        undone = {e.undoes for e in entries if e.action == "undo"}
+    short = loaded.directory.short
+
+    def row(e: Entry) -> dict[str, Any]:
+        return {
             "id": e.id, "date": e.date.isoformat(), "recorded": e.at, "task": e.task,
-            "action": e.action, "qty": e.qty, "place": directory.short(e.place), "by": e.by,
+            "action": e.action, "qty": e.qty, "place": short(e.place), "by": e.by,
             "ref": e.ref, "note": e.note, "undoes": e.undoes, "undone": e.id in undone,
-        })
-    return rows
+        }
+
+    return Rows(sorted(entries, key=lambda e: (e.date, e.at, e.id)), row)
 
 
 def history(loaded: Loaded, task_id: str | None, fmt: str, no_color: bool) -> None:
@@ -119,10 +146,13 @@ def history(loaded: Loaded, task_id: str | None, fmt: str, no_color: bool) -> No
                Column("qty", _("Qty"), numeric=True, drop=2), Column("place", _("Place"), drop=3),
                Column("by", _("By"), drop=4), Column("ref", _("Proof"), drop=5),
                Column("note", _("Note"), drop=1), Column("id", _("Entry"), drop=6)]
-    shown = [{**r, "date": _day(r["date"], fmt),
-              "action": r["action"] + (" " + _("(undone)") if r["undone"] else ""),
-              "_style": "cancelled" if r["undone"] else None} for r in rows]
-    render.emit(fmt, columns, shown, rows, title=_("History"), no_color=no_color)
+
+    def shown(r: dict[str, Any]) -> dict[str, Any]:
+        return {**r, "date": _day(r["date"], fmt),
+                "action": r["action"] + (" " + _("(undone)") if r["undone"] else ""),
+                "_style": "cancelled" if r["undone"] else None}
+
+    render.emit(fmt, columns, Rows(rows, shown), rows, title=_("History"), no_color=no_color)
 
 
 def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, as_of: dt.date,
@@ -143,7 +173,7 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
         "notes": list(task.notes),
         "per_district": task.per_district,
         "places": place_breakdown(loaded, task, state),
-        "history": history_rows(loaded, task.id),
+        "history": list(history_rows(loaded, task.id)),
         "as_of": as_of.isoformat(),
     })
     if fmt == "json":

@@ -172,6 +172,22 @@ def test_history_lists_entries_and_marks_undone(ocop, sept):
     assert [(r["action"], r["undone"]) for r in rows] == [("progress", True), ("undo", False)]
 
 
+def test_the_history_of_a_task_is_the_whole_history_narrowed(ocop, sept):
+    """`history 5` reads only the entries under task 5; it lists what the whole history
+    lists about 5, 5.1 and 5.2, in every format, undone marks included."""
+    for args in (("progress", "5.2", "3"), ("progress", "1.2", "2"), ("note", "5",
+                 "họp"), ("undo",), ("done", "5.1"), ("progress", "6", "1"),
+                 ("progress", "5.2", "1", "--by", "Phòng NN Gia Lộc")):
+        assert ocop(*args).exit_code == 0
+    whole = ocop("history", "-f", "json").json()
+    about = ocop("history", "5", "-f", "json").json()
+    assert about == [r for r in whole if r["task"].split(".")[0] == "5"]
+    assert [r["action"] for r in about] == ["progress", "note", "undo", "done", "progress"]
+    for fmt in ("csv", "md", "table"):
+        lines = ocop("history", "5", "-f", fmt).stdout.splitlines()
+        assert sum("5.2" in line for line in lines) == 2, fmt
+
+
 def test_place_filter(ocop, sept):
     ocop("progress", "7", "2", "--place", "Nam Sách")
     ids = [t["id"] for t in ocop("tasks", "--place", "nam sach", "-f", "json").json() if t["leaf"]]
