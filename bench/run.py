@@ -360,6 +360,9 @@ def commands(ocop: list[str], python: str, ws: dict[str, Path], task: str | None
           "--format", "json", OCOP_NO_CACHE="1"),
         o("ocop progress 1.1 1 (record)", "rec-h0", "progress", generate.RECORD_TASK, "1"),
         o("ocop progress 1.1 1 (record)", "rec-big", "progress", generate.RECORD_TASK, "1"),
+        o("ocop history 1.1 --format json", "big", "history", generate.RECORD_TASK, "--format",
+          "json"),
+        o("ocop history --format json (every entry)", "big", "history", "--format", "json"),
     ]
     if has_report:
         found.append(o("ocop report --format json", "big", "report", "--format", "json"))

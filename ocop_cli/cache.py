@@ -393,6 +393,11 @@ class Store:
         seen = self.file.head.get("files", {}).get(str(path))
         return seen is not None and _unchanged(seen, path, self.now.get(str(path)))
 
+    def _history(self) -> list[str]:
+        """The history files now, in the order they are read."""
+        data = {str(self.ws.agencies_path), str(self.plan_path)}
+        return [name for name in self.now if name not in data]
+
     def _spans(self) -> list[tuple[str, int, int]]:
         """Each cached history file with the position of its first entry and their count."""
         spans, start = [], 0
@@ -426,11 +431,14 @@ class Store:
     def loaded(self) -> Loaded | None:
         """The workspace from the cache, when every file is unchanged or only had lines
         appended (a few, and none that the whole load would have had something to say of)."""
-        if self.file is None or set(self.file.head.get("files", ())) != set(self.now):
+        if self.file is None:
             return None
+        cached = set(self.file.head.get("files", ()))
+        if not cached <= set(self.now) or not set(self.now) - cached <= set(self._history()):
+            return None  # a file went away, or the agencies or the plan are not cached
         tails: dict[str, _Tail] = {}
         for name in self.now:
-            if self._same(Path(name)):
+            if name in cached and self._same(Path(name)):
                 continue
             tail = self._tail(Path(name))
             if tail is None:
@@ -485,8 +493,10 @@ class Store:
         """Every entry the load keeps: the cached ones, then each file's appended ones."""
         try:
             entries, kept = self._cached_entries()
+            spans = {name: (start, count) for name, start, count in self._spans()}
             out: list[Entry] = []
-            for name, start, count in self._spans():
+            for name in self._history():
+                start, count = spans.get(name, (0, 0))
                 out += compress(entries[start:start + count], kept[start:start + count])
                 out += added.get(name, ())
             return out
@@ -509,16 +519,16 @@ class Store:
         name = f"e{_bucket(root)}"
         spans = self._spans()
         starts = [start for _name, start, _count in spans]
+        order = {name: number for number, name in enumerate(self._history())}
         found: list[tuple[tuple[int, int], Entry]] = []
         if self.file.has(name):
             positions, keep, *columns = self.file.section(name)
-            found = [((bisect_right(starts, at) - 1, at), entry)
+            found = [((order[spans[bisect_right(starts, at) - 1][0]], at), entry)
                      for at, entry, flag in zip(positions, _unpack_entries(columns), keep,
                                                 strict=True)
                      if flag and _root(entry.task) == root]
-        after = sum(count for _name, _start, count in spans)
-        files = {name: number for number, (name, _start, _count) in enumerate(spans)}
-        found += [((files[name], after + i), entry) for name, entries in added.items()
+        after = sum(count for _name, _start, count in spans)  # past every cached position
+        found += [((order[name], after + i), entry) for name, entries in added.items()
                   for i, entry in enumerate(entries) if _root(entry.task) == root]
         found.sort(key=lambda pair: pair[0])
         return [entry for _where, entry in found]
@@ -528,13 +538,14 @@ class Store:
         None for any other change, or lines that are not whole entries as `append` writes
         them."""
         name = str(path)
-        old = self.meta.get(name)
         seen = self.file.head["files"].get(name) if self.file is not None else None
         now = self.now.get(name)
-        if old is None or seen is None or now is None:
+        # A history file new since the cache was written: lines added to an empty one.
+        old = self.meta.get(name) if seen is not None else (0, 0, 1, 0, [])
+        if old is None or now is None:
             return None
         offset, prefix_crc, next_line, count, problems = old
-        if problems or now[:2] != tuple(seen[0][:2]):
+        if problems or (seen is not None and now[:2] != tuple(seen[0][:2])):
             return None
         raw = _bytes(path)
         if raw is None or len(raw) < offset or zlib.crc32(raw[:offset]) != prefix_crc:

@@ -230,6 +230,25 @@ def test_a_grown_history_is_read_from_where_the_cache_left_it(ws, monkeypatch):
         assert facts(storage.load(workspace(ws))) == facts(loaded)
 
 
+def test_a_new_office_file_is_read_alone(ws, monkeypatch):
+    """The first recording of an office: its new file is read, not the cached ones, and
+    its entries take the place of its file among the others."""
+    record(ws, *(entry(n, "5.2") for n in range(1, 4)), who="Tester")
+    storage.load(workspace(ws))
+    record(ws, entry(4, "5.2"), entry(5, "6"), who="Phòng NN Gia Lộc")  # sorts before tester
+
+    def whole_file(*args: Any) -> Any:
+        raise AssertionError("a file was read whole")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(storage, "read_history_file", whole_file)
+        loaded = storage.load(workspace(ws))
+        about = storage.load(workspace(ws)).entries_about("5")
+    assert [e.id[-1] for e in loaded.entries] == ["4", "5", "1", "2", "3"]
+    assert facts(loaded) == truth(ws, monkeypatch)
+    assert about == [e for e in loaded.entries if e.task == "5.2"]
+
+
 def test_appended_entries_that_need_a_word_are_read_as_without_cache(ws, monkeypatch):
     """An appended line that repeats an id already read (in another office's file), or that
     belongs to another plan, is treated exactly as a load without the cache treats it."""
@@ -393,7 +412,8 @@ def test_readers_and_writers_at_once_never_see_half_a_cache(ws, monkeypatch):
     assert facts(loaded) == truth(ws, monkeypatch)
 
 
-def test_a_killed_writers_leftover_is_cleared_and_a_live_ones_kept(ws):
+def test_a_killed_writers_leftover_is_cleared_and_a_live_ones_kept(ws, monkeypatch):
+    monkeypatch.setattr(cache, "TAIL_BYTES", 0)  # any line added writes the cache again
     storage.load(workspace(ws))
     folder = cache_file(ws).parent
     old, live = folder / "plan_2019.bin.1.1.part", folder / "plan_2019.bin.2.2.part"
