@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ocop_cli import cache, storage
 from ocop_cli.errors import EXIT_INVALID, InvalidData
@@ -424,3 +426,73 @@ def test_a_killed_writers_leftover_is_cleared_and_a_live_ones_kept(ws, monkeypat
     record(ws, entry(1))  # a change, so the cache is written again
     storage.load(workspace(ws))
     assert not old.exists() and live.exists()
+
+
+# --- any sequence of changes ---------------------------------------------------------------
+
+OFFICES = ["Tester", "Phòng NN Gia Lộc", "Phòng NN Kinh Môn"]
+TASKS = ["1.1", "1.2", "2", "5.1", "5.2", "6", "10", "11"]
+CHANGES = st.one_of(
+    st.tuples(st.just("append"), st.sampled_from(OFFICES), st.lists(
+        st.sampled_from(TASKS), min_size=1, max_size=3)),
+    st.tuples(st.just("copy"), st.sampled_from(OFFICES), st.integers(0, 50)),
+    st.tuples(st.just("other plan"), st.sampled_from(OFFICES), st.sampled_from(TASKS)),
+    st.tuples(st.just("hand"), st.sampled_from(OFFICES), st.sampled_from(TASKS)),
+    st.tuples(st.just("edit"), st.sampled_from(OFFICES), st.integers(0, 50)),
+    st.tuples(st.just("delete"), st.sampled_from(OFFICES), st.just(0)),
+)
+
+
+def _outcome(root: Path, task: str) -> tuple[Any, ...]:
+    """What a command sees: the facts and the entries about `task`, or the problems."""
+    try:
+        about = storage.load(workspace(root)).entries_about(task)  # before any entry is built
+        return (*facts(storage.load(workspace(root))), about)
+    except InvalidData as error:
+        return ("invalid", [str(p) for p in error.problems])
+
+
+@given(st.lists(CHANGES, min_size=1, max_size=8), st.sampled_from(["1", "5", "5.2", "6"]))
+@settings(max_examples=15, deadline=None)
+def test_any_sequence_of_changes_reads_as_without_cache(tmp_path_factory, changes, task):
+    """Appends, new offices, copied lines, another plan's entries, lines written by hand,
+    edits in place and deleted files, in any order: each load through the cache (the fast
+    path, the part by part one, or a miss) sees what a load without it sees."""
+    root = storage.init_workspace(tmp_path_factory.mktemp("ws") / "ws").root
+    count = 0
+    for kind, office, detail in changes:
+        path = storage.recorder_file(workspace(root), office)
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True) \
+            if path.exists() else []
+        entries = [i for i, line in enumerate(lines) if line.startswith("- {")]
+        if kind == "append":
+            for task_id in detail:
+                count += 1
+                record(root, entry(count, task_id), who=office)
+        elif kind == "copy" and entries:
+            source = lines[entries[detail % len(entries)]]
+            other = storage.recorder_file(workspace(root), OFFICES[detail % len(OFFICES)])
+            with other.open("a", encoding="utf-8") as handle:
+                handle.write(source)
+        elif kind == "other plan":
+            count += 1
+            record(root, entry(count, detail)._replace(plan=2020), who=office)
+        elif kind == "hand":
+            count += 1
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(f"- {{id: h{count}, at: '2019-07-02T08:00:00+00:00', "
+                             f"date: 2019-07-02, task: '{detail}', action: note, by: X, "
+                             "note: tay}\n")
+        elif kind == "edit" and entries:
+            at = entries[detail % len(entries)]
+            lines[at] = lines[at].replace('"qty": 1', '"qty": 2')
+            with path.open("r+", encoding="utf-8") as handle:  # same size, same file
+                handle.write("".join(lines))
+        elif kind == "delete" and path.exists():
+            path.unlink()
+        with_cache = _outcome(root, task)
+        os.environ["OCOP_NO_CACHE"] = "1"
+        try:
+            assert with_cache == _outcome(root, task), (kind, office, detail)
+        finally:
+            del os.environ["OCOP_NO_CACHE"]
