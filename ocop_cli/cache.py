@@ -166,6 +166,24 @@ class CacheFile:
             raise Miss from exc
         return found
 
+    def refresh(self, files: dict[str, Seen]) -> None:
+        """Write the cache again with `files` as the record of the source files, its
+        sections copied byte for byte."""
+        try:
+            with self.path.open("rb") as handle:
+                st = os.fstat(handle.fileno())
+                if (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) \
+                        != self.identity:
+                    return  # replaced meanwhile by a newer cache
+                handle.seek(self.base)
+                body = handle.read()
+        except OSError:
+            return
+        _put(self.path, {**self.head, "files": files}, [body])
+        again = _read(self.path, self.head["key"])
+        if again is not None and again.head["sections"] == self.head["sections"]:
+            self.head, self.base, self.identity = again.head, again.base, again.identity
+
 
 def _read(path: Path, key: tuple[Any, ...]) -> CacheFile | None:
     """The cache at `path` when it was made for `key`; None for a missing, foreign or
@@ -202,7 +220,11 @@ def _write(path: Path, head: dict[str, Any], sections: dict[str, Any]) -> None:
     for name, blob in zip(sections, blobs, strict=True):
         table[name] = (offset, len(blob), zlib.crc32(blob))
         offset += len(blob)
-    head_blob = marshal.dumps({**head, "sections": table})
+    _put(path, {**head, "sections": table}, blobs)
+
+
+def _put(path: Path, head: dict[str, Any], blobs: list[bytes]) -> None:
+    head_blob = marshal.dumps(head)
     # Not `.tmp`: `ocop check` reports those as left by an interrupted write of data.
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{time.time_ns() % 10**9}.part")
     try:
@@ -363,6 +385,9 @@ class Store:
         self.meta: dict[str, Meta] = {}  # each history file's part in the cache, in order
         self._all: tuple[list[Entry], list[bool]] | None = None
         self.now: dict[str, Stat | None] = {}
+        # Files the cache had to check by content (changed close to when they were read),
+        # found unchanged, and old enough now for their times alone to tell from now on.
+        self.confirmed: dict[str, Seen] = {}
         # What this load ends up with, to be written back.
         self.seen: dict[str, Seen] = {}
         self.parts: dict[str, Any] = {}
@@ -390,8 +415,19 @@ class Store:
     def _same(self, path: Path) -> bool:
         if self.file is None:
             return False
-        seen = self.file.head.get("files", {}).get(str(path))
-        return seen is not None and _unchanged(seen, path, self.now.get(str(path)))
+        name = str(path)
+        seen = self.file.head.get("files", {}).get(name)
+        if seen is None or not _unchanged(seen, path, self.now.get(name)):
+            return False
+        stat, crc, read_ns = seen
+        if read_ns - RACY_NS <= stat[3] < self.started - RACY_NS:
+            self.confirmed[name] = (stat, crc, self.started)
+        return True
+
+    def _seen(self, name: str) -> Seen:
+        """A file's record as the cache now vouches for it."""
+        assert self.file is not None
+        return self.confirmed.get(name) or self.file.head["files"][name]
 
     def _history(self) -> list[str]:
         """The history files now, in the order they are read."""
@@ -454,7 +490,10 @@ class Store:
             added = self._check(tails, plan, directory)
             if added is None:
                 return None
-            files = {**self.file.head["files"], **{n: t.seen for n, t in tails.items()}}
+            files = {**self.file.head["files"], **self.confirmed}
+            if self.confirmed:  # checked by content once: the next runs need not
+                self.file.refresh(files)
+            files.update({n: t.seen for n, t in tails.items()})
             loaded = Loaded(self.ws, plan, directory, lambda: self._entries(loaded, added),
                             _unpack_problems(self.file.section("problems")),
                             _fingerprint(self.key, files))
@@ -569,7 +608,7 @@ class Store:
                 assert self.file is not None
                 packed = self.file.section("agencies")
                 directory = _unpack_directory(packed)
-                self.seen[str(path)] = self.file.head["files"][str(path)]
+                self.seen[str(path)] = self._seen(str(path))
                 self.parts["agencies"] = packed
                 self.agencies_reused = True
                 return directory, []
@@ -587,7 +626,7 @@ class Store:
                 assert self.file is not None
                 packed = self.file.section("plan")
                 plan = _unpack_plan(packed)
-                self.seen[str(path)] = self.file.head["files"][str(path)]
+                self.seen[str(path)] = self._seen(str(path))
                 self.parts["plan"] = packed
                 return plan, []
         plan, problems = self._fresh(path, lambda: read(path, directory))
@@ -626,7 +665,7 @@ class Store:
         start = next(start for n, start, _count in self._spans() if n == name)
         if self._same(path):
             entries = self._cached_entries()[0][start:start + old[3]]
-            self.seen[name], self.history[name] = self.file.head["files"][name], old
+            self.seen[name], self.history[name] = self._seen(name), old
             self.given[name] = entries
             return entries, _unpack_problems(old[4])
         tail = self._tail(path)

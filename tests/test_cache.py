@@ -496,3 +496,26 @@ def test_any_sequence_of_changes_reads_as_without_cache(tmp_path_factory, change
             assert with_cache == _outcome(root, task), (kind, office, detail)
         finally:
             del os.environ["OCOP_NO_CACHE"]
+
+
+def test_a_file_checked_by_content_once_is_then_known_by_its_times(ws, monkeypatch):
+    """Files changed just before the cache was written are checked by content; once they
+    are old enough, the cache records that, and later runs do not read them again."""
+    monkeypatch.setattr(cache, "RACY_NS", 300_000_000)  # 0.3 s instead of 3 s
+    record(ws, entry(1), entry(2, "6"))
+    expected = facts(storage.load(workspace(ws)))  # every file changed moments ago
+    time.sleep(0.4)
+    crcs: list[Path] = []
+    real_crc = cache._crc
+
+    def counted(path: Path) -> int | None:
+        crcs.append(path)
+        return real_crc(path)
+
+    monkeypatch.setattr(cache, "_crc", counted)
+    assert facts(storage.load(workspace(ws))) == expected
+    assert len(crcs) == 3  # the agencies, the plan and the history file: once each
+    crcs.clear()
+    for _ in range(2):
+        assert facts(storage.load(workspace(ws))) == expected
+    assert crcs == []
