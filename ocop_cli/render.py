@@ -6,8 +6,6 @@ characters are made visible. Rich is imported only when a table is drawn.
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 import re
 import sys
@@ -122,6 +120,8 @@ def write_json(data: Any, stream: TextIO | None = None) -> None:
     Each element is encoded compactly: with `indent` Python falls back from its C encoder to
     a pure-Python one, several times slower on 10,000 tasks. Written piece by piece, so a
     large report is never held twice in memory."""
+    import json
+
     out = stream or stdout()
     plain = json.JSONEncoder(ensure_ascii=False).encode
 
@@ -147,6 +147,8 @@ def write_json(data: Any, stream: TextIO | None = None) -> None:
 
 def write_csv(columns: Sequence[Column], rows: Sequence[dict[str, Any]],
               stream: TextIO | None = None) -> None:
+    import csv
+
     writer = csv.writer(stream or stdout(), lineterminator="\n")
     writer.writerow([c.header for c in columns])
     for row in rows:

@@ -8,7 +8,6 @@ with git without conflicts.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -497,6 +496,8 @@ def _flow_records(path: Path, lines: list[str], problems: list[Problem]
     """(line number, record) for each entry written as `append` writes it, one to a line;
     a half-written line is reported in `problems`; (0, _BY_HAND) for a line in any other
     form, and nothing after it."""
+    import json
+
     for number, line in enumerate(lines, 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
@@ -761,6 +762,8 @@ def append(path: Path, entries: list[Entry]) -> None:
 
     A failed write is cut back to the file's old length, so it never leaves half an entry,
     and a file it created is removed again."""
+    import json
+
     lines = "".join(
         "- " + json.dumps(e.to_record(), ensure_ascii=False, separators=(", ", ": ")) + "\n"
         for e in entries
