@@ -505,7 +505,9 @@ def _flow_records(path: Path, lines: list[str], problems: list[Problem]
             yield 0, _BY_HAND
             return
         try:
-            record = json.loads(line[2:], object_pairs_hook=_unique_keys)
+            record = json.loads(line[2:])
+            if type(record) is dict and not _keys_once(line, record):
+                raise ValueError("a key twice, or written otherwise")  # YAML says which
         except (ValueError, RecursionError):  # RecursionError: nested too deeply for json
             record = _flow_line(path, line, number)
             if record is None:
@@ -534,11 +536,15 @@ def _checked_entries(path: Path, text: str, lines: list[str]
     return _entries(path, records, problems)
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [key for key, _ in pairs]
-    if len(set(keys)) != len(keys):
-        raise ValueError("duplicate key")  # let the YAML reading name it, with its line
-    return dict(pairs)
+def _keys_once(line: str, record: dict[str, Any]) -> bool:
+    """Whether each key of a line json read appears in it once (json keeps the last of two
+    alike without a word). `"qty":` in a line can only be a key, as a quote inside a JSON
+    string is escaped; a key that is not an entry's, or is spaced otherwise, says no, and the
+    line is then read as YAML, which names what is wrong."""
+    try:
+        return sum(line.count(_KEY_TEXT[key]) for key in record) == len(record)
+    except KeyError:
+        return False
 
 
 def _flow_line(path: Path, line: str, number: int) -> Any:
@@ -564,50 +570,51 @@ def _flow_line(path: Path, line: str, number: int) -> Any:
 
 _KEYS = frozenset(("id", "at", "date", "task", "action", "by", "qty", "place", "ref", "note",
                    "undoes", "plan"))
+_KEY_TEXT = {key: f'"{key}":' for key in _KEYS}
 
 
 def _plain_entry(record: Any, source: str, shared: dict[Any, Any] | None = None
                  ) -> Entry | None:
     """A line exactly as `append` writes it, checked without pydantic, which takes longer to
     import than a recording takes; None for anything else, and pydantic (`EntryDoc`, the
-    authority) then reads the file and says precisely what is wrong."""
-    import datetime as dt
+    authority) then reads the file and says precisely what is wrong.
 
-    def text(value: Any) -> bool:
-        return type(value) is str and value != "" and value == value.strip()
+    `shared` holds one object for each value that repeats (a task id, a recorder, a date)
+    across the entries of a file: 100,000 entries then take half the memory."""
+    import datetime as dt
 
     if type(record) is not dict or not record.keys() <= _KEYS:
         return None
     get = record.get
-    at, date, qty, plan, note = get("at"), get("date"), get("qty"), get("plan"), get("note")
-    if not (all(text(get(k)) for k in ("id", "task", "by", "at", "date"))
-            and get("action") in ACTIONS
-            and all(get(k) is None or text(get(k)) for k in ("place", "ref", "undoes"))
-            and (note is None or type(note) is str)
-            and (qty is None or (type(qty) is int and qty >= 0))
-            and (plan is None or (type(plan) is int and 1900 <= plan <= 2200))
-            and len(str(date)) == 10):
+    for key in ("id", "task", "by", "at", "date"):  # text, not empty, no space around
+        value = get(key)
+        if type(value) is not str or not value or value != value.strip():
+            return None
+    for key in ("place", "ref", "undoes"):
+        value = get(key)
+        if value is not None and (type(value) is not str or not value
+                                  or value != value.strip()):
+            return None
+    at, date, qty, plan, note = record["at"], record["date"], get("qty"), get("plan"), get("note")
+    if (record.get("action") not in ACTIONS or len(date) != 10
+            or not (note is None or type(note) is str)
+            or not (qty is None or (type(qty) is int and qty >= 0))
+            or not (plan is None or (type(plan) is int and 1900 <= plan <= 2200))):
         return None
-    # `shared` holds one object for each value that repeats (a task id, a recorder, a date)
-    # across the entries of a file: 100,000 entries then take half the memory.
     shared = {} if shared is None else shared
     try:
         day = shared.get((date,))
         if day is None:
-            day = shared[(date,)] = dt.date.fromisoformat(str(date))
-        if dt.datetime.fromisoformat(str(at)).isoformat() != at:
+            day = shared[(date,)] = dt.date.fromisoformat(date)
+        if dt.datetime.fromisoformat(at).isoformat() != at:
             return None
     except ValueError:
         return None
-    def one(value: str) -> str:
-        kept: str = shared.setdefault(value, value)
-        return kept
-
-    place = get("place")
-    return Entry(id=record["id"], at=at, date=day, task=one(record["task"]),
-                 action=one(record["action"]), by=one(record["by"]), qty=qty,
-                 place=None if place is None else one(place), ref=get("ref"), note=note,
-                 undoes=get("undoes"), plan=plan, source=source)
+    one: Callable[[str, str], str] = shared.setdefault
+    task, action, by, place = record["task"], record["action"], record["by"], get("place")
+    return Entry(record["id"], at, day, one(task, task), one(action, action), one(by, by), qty,
+                 None if place is None else one(place, place), get("ref"), note,
+                 get("undoes"), plan, source)
 
 
 def _entries(path: Path, records: list[tuple[int, Any]], problems: list[Problem]
