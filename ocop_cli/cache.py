@@ -603,36 +603,34 @@ class Store:
     def agencies(self, read: Callable[[Path], tuple[Directory | None, list[Problem]]]
                  ) -> tuple[Directory | None, list[Problem]]:
         path = self.ws.agencies_path
-        if self.on and self._same(path):
-            with contextlib.suppress(Exception):
-                assert self.file is not None
-                packed = self.file.section("agencies")
-                directory = _unpack_directory(packed)
-                self.seen[str(path)] = self._seen(str(path))
-                self.parts["agencies"] = packed
-                self.agencies_reused = True
-                return directory, []
-        directory, problems = self._fresh(path, lambda: read(path))
-        if directory is not None and str(path) in self.seen:
-            self.parts["agencies"] = _pack_directory(directory)
+        directory, problems, self.agencies_reused = self._part(
+            "agencies", path, True, _unpack_directory, _pack_directory, lambda: read(path))
         return directory, problems
 
     def plan(self, read: Callable[[Path, Directory], tuple[Plan | None, list[Problem]]],
              directory: Directory) -> tuple[Plan | None, list[Problem]]:
         """The plan; cached only together with the agencies it refers to."""
         path = self.plan_path
-        if self.on and self.agencies_reused and self._same(path):
+        plan, problems, _reused = self._part("plan", path, self.agencies_reused, _unpack_plan,
+                                             _pack_plan, lambda: read(path, directory))
+        return plan, problems
+
+    def _part(self, name: str, path: Path, reusable: bool, unpack: Callable[[Any], Any],
+              pack: Callable[[Any], Any], read: Callable[[], Any]) -> tuple[Any, list[Any], bool]:
+        """The agencies or the plan: from the cache when its file is unchanged (and
+        `reusable`), else read through storage; whether it came from the cache."""
+        if self.on and reusable and self._same(path):
             with contextlib.suppress(Exception):
                 assert self.file is not None
-                packed = self.file.section("plan")
-                plan = _unpack_plan(packed)
+                packed = self.file.section(name)
+                value = unpack(packed)
                 self.seen[str(path)] = self._seen(str(path))
-                self.parts["plan"] = packed
-                return plan, []
-        plan, problems = self._fresh(path, lambda: read(path, directory))
-        if plan is not None and str(path) in self.seen:
-            self.parts["plan"] = _pack_plan(plan)
-        return plan, problems
+                self.parts[name] = packed
+                return value, [], True
+        value, problems = self._fresh(path, read)
+        if value is not None and str(path) in self.seen:
+            self.parts[name] = pack(value)
+        return value, problems, False
 
     def history_file(self, path: Path) -> tuple[list[Entry], list[Problem]]:
         """What `storage.read_history_file(path)` returns, from the cache where it can be."""

@@ -56,6 +56,12 @@ def record(root: Path, *entries: Entry, who: str = "Tester") -> Path:
     return path
 
 
+def add_line(path: Path, line: str) -> None:
+    """A line appended to a file by hand."""
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(line)
+
+
 def age(root: Path, seconds: float = 3600) -> None:
     """Move every data file's times back, as if last edited an hour ago."""
     then = time.time_ns() - int(seconds * 1e9)
@@ -311,23 +317,25 @@ def test_a_history_edited_in_place_then_appended_to_is_read_again(ws, monkeypatc
     assert facts(loaded) == truth(ws, monkeypatch)
 
 
+def cached_then_added(root: Path, line: str) -> None:
+    """A history of one entry, cached, then a line added to it by hand."""
+    path = record(root, entry(1))
+    storage.load(workspace(root))
+    add_line(path, line)
+
+
 def test_a_hand_written_line_appended_is_read_as_the_files_say(ws, monkeypatch):
-    path = record(ws, entry(1))
-    storage.load(workspace(ws))
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write("- {id: hand1, at: '2019-07-02T08:00:00+00:00', date: 2019-07-02, "
-                     "task: '5.2', action: progress, by: Tester, qty: 2}\n")
+    cached_then_added(ws, "- {id: hand1, at: '2019-07-02T08:00:00+00:00', date: 2019-07-02, "
+                          "task: '5.2', action: progress, by: Tester, qty: 2}\n")
     loaded = storage.load(workspace(ws))
     assert [e.id for e in loaded.entries] == [f"{1:020x}", "hand1"]
     assert facts(loaded) == truth(ws, monkeypatch)
 
 
 def test_a_bad_line_appended_is_an_error_with_or_without_cache(ws, monkeypatch):
-    path = record(ws, entry(1))
-    storage.load(workspace(ws))
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write('- {"id": "x", "at": "2019-07-02T08:00:00+00:00", "date": "2019-07-02", '
-                     '"task": "5.2", "action": "explode", "by": "Tester"}\n')
+    cached_then_added(ws, '- {"id": "x", "at": "2019-07-02T08:00:00+00:00", '
+                          '"date": "2019-07-02", "task": "5.2", "action": "explode", '
+                          '"by": "Tester"}\n')
     for env in ("0", "1"):
         monkeypatch.setenv("OCOP_NO_CACHE", env)
         with pytest.raises(InvalidData) as caught:
@@ -471,18 +479,16 @@ def test_any_sequence_of_changes_reads_as_without_cache(tmp_path_factory, change
                 record(root, entry(count, task_id), who=office)
         elif kind == "copy" and entries:
             source = lines[entries[detail % len(entries)]]
-            other = storage.recorder_file(workspace(root), OFFICES[detail % len(OFFICES)])
-            with other.open("a", encoding="utf-8") as handle:
-                handle.write(source)
+            add_line(storage.recorder_file(workspace(root), OFFICES[detail % len(OFFICES)]),
+                     source)
         elif kind == "other plan":
             count += 1
             record(root, entry(count, detail)._replace(plan=2020), who=office)
         elif kind == "hand":
             count += 1
-            with path.open("a", encoding="utf-8") as handle:
-                handle.write(f"- {{id: h{count}, at: '2019-07-02T08:00:00+00:00', "
-                             f"date: 2019-07-02, task: '{detail}', action: note, by: X, "
-                             "note: tay}\n")
+            add_line(path, f"- {{id: h{count}, at: '2019-07-02T08:00:00+00:00', "
+                           f"date: 2019-07-02, task: '{detail}', action: note, by: X, "
+                           "note: tay}\n")
         elif kind == "edit" and entries:
             at = entries[detail % len(entries)]
             lines[at] = lines[at].replace('"qty": 1', '"qty": 2')
