@@ -229,6 +229,8 @@ def _cells(text: str) -> int:
 def _measure(text: str) -> tuple[int, int]:
     """The cells of a text's widest line and of its longest word."""
     if _ONE_CELL_EACH.fullmatch(text):  # one line, one cell a character: no need to count
+        if " " not in text:
+            return len(text), len(text)
         return len(text), max(map(len, text.split()), default=0)
     return (max(map(_cells, text.splitlines() or [""])),
             max(map(_cells, text.split()), default=0))
@@ -254,14 +256,20 @@ def _long_table(con: Any, columns: Sequence[Column], rows: Sequence[dict[str, An
     def rule(left: str, mid: str, right: str, fill: str) -> str:
         return left + mid.join(fill * (w + 2) for w in widths) + right
 
+    def sized(text: str, width: int) -> list[tuple[str, int]]:
+        """The lines of a cell, each with the cells it takes."""
+        if len(text) <= width and _ONE_CELL_EACH.fullmatch(text):
+            return [(text, len(text))]
+        return [(line, cell_len(line)) for line in _wrap(text, width)]
+
     def lines(cells: list[str], edge: str, style: str) -> str:
-        wrapped = [_wrap(text, w) for text, w in zip(cells, widths, strict=True)]
+        wrapped = [sized(text, w) for text, w in zip(cells, widths, strict=True)]
         out = []
         for n in range(max(len(w) for w in wrapped)):
             parts = []
             for column, width, chunk in zip(columns, widths, wrapped, strict=True):
-                text = chunk[n] if n < len(chunk) else ""
-                pad = " " * (width - cell_len(text))
+                text, size = chunk[n] if n < len(chunk) else ("", 0)
+                pad = " " * (width - size)
                 parts.append(f" {pad}{text} " if column.numeric else f" {text}{pad} ")
             out.append(paint(edge + edge.join(parts) + edge, style) + "\n")
         return "".join(out)

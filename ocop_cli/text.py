@@ -37,6 +37,8 @@ def clean(text: str) -> str:
 
 def visible(text: str) -> str:
     """Text from data made safe to print: control characters shown as escapes, never obeyed."""
+    if text.isprintable():  # no control character can be in it: the common case, quickly
+        return text
     return CONTROL.sub(_escape, text)
 
 
