@@ -785,8 +785,12 @@ def _new_entries(path: Path, added: bytes, first_line: int) -> tuple[list[Entry]
 
 
 def _fingerprint(key: tuple[Any, ...], files: dict[str, Seen]) -> bytes:
-    """The files as read, whole: compared byte for byte, it cannot collide as a hash could."""
-    return marshal.dumps((key, sorted(files.items())))
+    """The files as read, by their stat and CRC (not when they were read, which changes
+    when a file is confirmed): compared whole, it cannot collide as a hash could. As text,
+    since equal values can marshal to different bytes (marshal notes which objects are
+    shared)."""
+    files_now = sorted((name, tuple(seen[0]), seen[1]) for name, seen in files.items())
+    return repr((key, files_now)).encode()
 
 
 # --- the states of the tasks, by as-of date --------------------------------------------------

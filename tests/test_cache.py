@@ -525,3 +525,25 @@ def test_a_file_checked_by_content_once_is_then_known_by_its_times(ws, monkeypat
     for _ in range(2):
         assert facts(storage.load(workspace(ws))) == expected
     assert crcs == []
+
+
+@pytest.mark.parametrize("change", ["plan edited", "entry appended", "office added"])
+def test_the_states_computed_after_a_change_serve_the_next_run(ws, ocop, monkeypatch, change):
+    """The run that reads a change keeps the task states it computed, keyed by the files as
+    they are now; the next run, served by the cache, finds them."""
+    assert ocop("tasks", "--format", "json", "--as-of", AS_OF).exit_code == 0
+    if change == "plan edited":
+        plan = workspace(ws).plan_path()
+        plan.write_text(plan.read_text(encoding="utf-8").replace("unit: Cuốn", "unit: Cuộn"),
+                        encoding="utf-8")
+    else:
+        record(ws, entry(1), who="Tester" if change == "entry appended" else "Phòng NN Gia Lộc")
+    first = ocop("tasks", "--format", "json", "--as-of", AS_OF)
+
+    def replayed(*args: Any) -> Any:
+        raise AssertionError("the states were computed again")
+
+    monkeypatch.setattr("ocop_cli.state.state_as_of", replayed)
+    again = ocop("tasks", "--format", "json", "--as-of", AS_OF)
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout == first.stdout
