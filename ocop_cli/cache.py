@@ -7,11 +7,12 @@ are kept in buckets by top-level task, so that a recording about task 5 rebuilds
 about task 5 only, not a history of 100,000.
 
 Where and how: `.ocop/cache/<plan>.<python>.bin` in the workspace, beside the lock and outside
-the data files. A head (what the cache was made from, and where each section lies) is followed
-by sections, each `marshal` of plain values (text, numbers, tuples, dicts), read only when
-needed: loading marshal cannot run code, unlike pickle, and is several times faster. The head
-and every section carry a CRC, so garbage or a cut-short file is a miss, not a wrong answer. A
-new cache is written to a temporary file in the same folder and renamed over the old one: a
+the data files. Sections, each `marshal` of plain values (text, numbers, tuples, dicts) and
+read only when needed, are followed by a head: what the cache was made from and where each
+section lies. Loading marshal cannot run code, unlike pickle, and is several times faster. The
+head comes last so that the sections can be written one by one as they are made. The head and
+every section carry a CRC, so garbage or a cut-short file is a miss, not a wrong answer. A new
+cache is written to a temporary file in the same folder and renamed over the old one: a
 reader sees the old cache or the new one, never half of one.
 
 When a file counts as unchanged: its device, inode, size, modification and change times are
@@ -39,8 +40,8 @@ import sys
 import time
 import zlib
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Sequence
-from itertools import compress
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain, compress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
     from ocop_cli.model import Entry, Plan
     from ocop_cli.storage import Loaded, Workspace
 
-FORMAT = 4
+FORMAT = 5
 # Older than this when read, a file cannot be changed later without its timestamps changing,
 # on any file system whose clock is within this much of ours (FAT keeps 2 s steps).
 RACY_NS = 3_000_000_000
@@ -61,7 +62,7 @@ RACY_NS = 3_000_000_000
 TAIL_BYTES = 256 * 1024
 BUCKETS = 256  # entries by top-level task, ids by id: a few hundred each at 100,000 entries
 _MAGIC = b"ocop cache\n"
-_HEADER = struct.Struct("<QI")  # head length, head CRC
+_HEADER = struct.Struct("<QI")  # head length, head CRC: the file's last bytes
 
 Stat = tuple[int, int, int, int, int]  # device, inode, size, mtime_ns, ctime_ns
 # A file as it was read: its stat taken before reading, CRC of its bytes, when it was read.
@@ -169,6 +170,8 @@ class CacheFile:
     def refresh(self, files: dict[str, Seen]) -> None:
         """Write the cache again with `files` as the record of the source files, its
         sections copied byte for byte."""
+        size = max((start + length for start, length, _crc in self.head["sections"].values()),
+                   default=0)
         try:
             with self.path.open("rb") as handle:
                 st = os.fstat(handle.fileno())
@@ -176,13 +179,13 @@ class CacheFile:
                         != self.identity:
                     return  # replaced meanwhile by a newer cache
                 handle.seek(self.base)
-                body = handle.read()
+                body = handle.read(size)
         except OSError:
             return
-        _put(self.path, {**self.head, "files": files}, [body])
+        _put(self.path, {**self.head, "files": files}, self.head["sections"], [body])
         again = _read(self.path, self.head["key"])
         if again is not None and again.head["sections"] == self.head["sections"]:
-            self.head, self.base, self.identity = again.head, again.base, again.identity
+            self.head, self.identity = again.head, again.identity
 
 
 def _read(path: Path, key: tuple[Any, ...]) -> CacheFile | None:
@@ -196,7 +199,9 @@ def _read(path: Path, key: tuple[Any, ...]) -> CacheFile | None:
         try:
             if handle.read(len(_MAGIC)) != _MAGIC:
                 return None
+            handle.seek(-_HEADER.size, os.SEEK_END)
             head_len, head_crc = _HEADER.unpack(handle.read(_HEADER.size))
+            handle.seek(-(_HEADER.size + head_len), os.SEEK_END)
             blob = handle.read(head_len)
             if len(blob) != head_len or zlib.crc32(blob) != head_crc:
                 return None
@@ -206,36 +211,43 @@ def _read(path: Path, key: tuple[Any, ...]) -> CacheFile | None:
                 return None
             st = os.fstat(handle.fileno())
             identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-            return CacheFile(path, head, handle.tell(), identity)
+            return CacheFile(path, head, len(_MAGIC), identity)
         except (OSError, ValueError, EOFError, TypeError, struct.error):
             return None
 
 
-def _write(path: Path, head: dict[str, Any], sections: dict[str, Any]) -> None:
-    try:
-        blobs = [marshal.dumps(value) for value in sections.values()]
-    except ValueError:  # a value marshal cannot hold: a model changed shape; go without
-        return
-    table, offset = {}, 0
-    for name, blob in zip(sections, blobs, strict=True):
-        table[name] = (offset, len(blob), zlib.crc32(blob))
-        offset += len(blob)
-    _put(path, {**head, "sections": table}, blobs)
+def _write(path: Path, head: dict[str, Any], sections: Iterable[tuple[str, Any]]) -> None:
+    """A cache of `sections` (name, value), each made, marshalled and written in turn: a
+    cache of 100,000 entries is never held whole in memory beside them."""
+    table: dict[str, tuple[int, int, int]] = {}
+
+    def blobs() -> Iterator[bytes]:
+        offset = 0
+        for name, value in sections:
+            blob = marshal.dumps(value)
+            table[name] = (offset, len(blob), zlib.crc32(blob))
+            offset += len(blob)
+            yield blob
+
+    _put(path, head, table, blobs())
 
 
-def _put(path: Path, head: dict[str, Any], blobs: list[bytes]) -> None:
-    head_blob = marshal.dumps(head)
+def _put(path: Path, head: dict[str, Any], table: dict[str, tuple[int, int, int]],
+         blobs: Iterable[bytes]) -> None:
+    """Write the file: the magic line, the sections, then the head (with `table`, filled in
+    by the time the sections are written) and its length and CRC, read first."""
     # Not `.tmp`: `ocop check` reports those as left by an interrupted write of data.
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{time.time_ns() % 10**9}.part")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tmp.open("wb") as handle:
-            handle.write(_MAGIC + _HEADER.pack(len(head_blob), zlib.crc32(head_blob)))
-            handle.write(head_blob)
+            handle.write(_MAGIC)
             for blob in blobs:
                 handle.write(blob)
+            head_blob = marshal.dumps({**head, "sections": table})
+            handle.write(head_blob + _HEADER.pack(len(head_blob), zlib.crc32(head_blob)))
         os.replace(tmp, path)
-    except OSError:  # read-only workspace, full disk: run without a cache
+    except (OSError, ValueError):  # read-only, disk full, a value marshal cannot hold
         with contextlib.suppress(OSError):
             tmp.unlink()
         return
@@ -697,18 +709,14 @@ class Store:
         flags = [id(e) in kept for e in handed]
         if sum(flags) != len(loaded.entries):
             return  # entries storage made itself: the whole cannot be replayed
-        sections: dict[str, Any] = {
-            "agencies": self.parts["agencies"], "plan": self.parts["plan"],
-            "problems": _pack_problems(loaded.problems),
-        }
-        sections.update(_entry_buckets(handed, flags))
-        sections.update(_id_buckets(handed))
+        parts = [("agencies", self.parts["agencies"]), ("plan", self.parts["plan"]),
+                 ("problems", _pack_problems(loaded.problems))]
         loaded.fingerprint = _fingerprint(self.key, self.seen)
         _write(self.path, {"key": self.key, "files": self.seen, "history": self.history},
-               sections)
+               chain(parts, _entry_buckets(handed, flags), _id_buckets(handed)))
 
 
-def _entry_buckets(entries: list[Entry], kept: list[bool]) -> dict[str, Any]:
+def _entry_buckets(entries: list[Entry], kept: list[bool]) -> Iterator[tuple[str, Any]]:
     """Sections `e<n>`: the entries whose top-level task falls in bucket n, each with its
     position in the whole and whether the load kept it."""
     buckets: dict[str, int] = {}
@@ -719,18 +727,19 @@ def _entry_buckets(entries: list[Entry], kept: list[bool]) -> dict[str, Any]:
         if number is None:
             number = buckets[root] = _bucket(root)
         positions.setdefault(number, []).append(at)
-    return {f"e{number}": [where, [kept[at] for at in where],
-                           *_pack_entries([entries[at] for at in where])]
-            for number, where in sorted(positions.items())}
+    for number, where in sorted(positions.items()):
+        yield f"e{number}", [where, [kept[at] for at in where],
+                             *_pack_entries([entries[at] for at in where])]
 
 
-def _id_buckets(entries: list[Entry]) -> dict[str, Any]:
+def _id_buckets(entries: list[Entry]) -> Iterator[tuple[str, Any]]:
     """Sections `i<n>`: the ids in bucket n, so that an appended entry is checked against
     the ids already read without loading them all."""
     ids: dict[int, set[str]] = {}
     for entry in entries:
         ids.setdefault(_bucket(entry.id), set()).add(entry.id)
-    return {f"i{number}": list(found) for number, found in sorted(ids.items())}
+    for number, found in sorted(ids.items()):
+        yield f"i{number}", list(found)
 
 
 def _bytes(path: Path) -> bytes | None:
@@ -824,5 +833,5 @@ def summary_states(loaded: Loaded, as_of: dt.date, compute: Callable[[], dict[st
             kept = dict(zip(others, found.sections(others), strict=True))
     states = compute()
     kept[name] = pack_states(loaded.plan, states)
-    _write(path, {"key": key}, kept)
+    _write(path, {"key": key}, kept.items())
     return states

@@ -148,7 +148,7 @@ def test_a_cache_of_the_wrong_shape_is_a_miss(ws, monkeypatch, nonsense):
     head = {k: v for k, v in found.head.items() if k != "sections"}
     head.update({k: v for k, v in nonsense.items() if k == "history"})
     sections.update({k: v for k, v in nonsense.items() if k != "history"})
-    cache._write(path, head, sections)
+    cache._write(path, head, sections.items())
     record(ws, entry(3))
     assert facts(storage.load(workspace(ws))) == truth(ws, monkeypatch)
 
