@@ -429,9 +429,12 @@ class Store:
             return False
         name = str(path)
         seen = self.file.head.get("files", {}).get(name)
-        if seen is None or not _unchanged(seen, path, self.now.get(name)):
+        try:
+            if seen is None or not _unchanged(seen, path, self.now.get(name)):
+                return False
+            stat, crc, read_ns = seen
+        except (TypeError, ValueError, IndexError):  # a cache of another shape: only a miss
             return False
-        stat, crc, read_ns = seen
         if read_ns - RACY_NS <= stat[3] < self.started - RACY_NS:
             self.confirmed[name] = (stat, crc, self.started)
         return True
@@ -481,7 +484,15 @@ class Store:
         appended (a few, and none that the whole load would have had something to say of)."""
         if self.file is None:
             return None
-        cached = set(self.file.head.get("files", ()))
+        try:
+            return self._loaded(self.file)
+        except Exception:  # a cache of another shape: only a miss
+            return None
+
+    def _loaded(self, file: CacheFile) -> Loaded | None:
+        from ocop_cli.storage import Loaded
+
+        cached = set(file.head["files"])
         if not cached <= set(self.now) or not set(self.now) - cached <= set(self._history()):
             return None  # a file went away, or the agencies or the plan are not cached
         tails: dict[str, _Tail] = {}
@@ -494,25 +505,20 @@ class Store:
             tails[name] = tail
         if sum(tail.size for tail in tails.values()) > TAIL_BYTES:
             return None
-        try:
-            from ocop_cli.storage import Loaded
-
-            plan = _unpack_plan(self.file.section("plan"))
-            directory = _unpack_directory(self.file.section("agencies"))
-            added = self._check(tails, plan, directory)
-            if added is None:
-                return None
-            files = {**self.file.head["files"], **self.confirmed}
-            if self.confirmed:  # checked by content once: the next runs need not
-                self.file.refresh(files)
-            files.update({n: t.seen for n, t in tails.items()})
-            loaded = Loaded(self.ws, plan, directory, lambda: self._entries(loaded, added),
-                            _unpack_problems(self.file.section("problems")),
-                            _fingerprint(self.key, files))
-            loaded.about = lambda task: self._about(loaded, task, added)
-            return loaded
-        except Exception:  # a cache of another shape: only a miss
+        plan = _unpack_plan(file.section("plan"))
+        directory = _unpack_directory(file.section("agencies"))
+        added = self._check(tails, plan, directory)
+        if added is None:
             return None
+        files = {**file.head["files"], **self.confirmed}
+        if self.confirmed:  # checked by content once: the next runs need not
+            file.refresh(files)
+        files.update({n: t.seen for n, t in tails.items()})
+        loaded = Loaded(self.ws, plan, directory, lambda: self._entries(loaded, added),
+                        _unpack_problems(file.section("problems")),
+                        _fingerprint(self.key, files))
+        loaded.about = lambda task: self._about(loaded, task, added)
+        return loaded
 
     def _check(self, tails: dict[str, _Tail], plan: Plan, directory: Directory
                ) -> dict[str, list[Entry]] | None:

@@ -130,13 +130,17 @@ class Boom:
         return (Path.touch, (self.target,))
 
 
+HEAD_KEYS = ("history", "files")
+
+
 @pytest.mark.parametrize("nonsense", [
     {"agencies": [[1, 2]], "plan": "x", "problems": None},
     {"history": {"a": 1}, "e5": [5], "i3": 7},
     {"e0": [[0, 1], [True], [1, 2]], "i0": None},
+    {"history": "every file", "files": "every file"},
 ])
 def test_a_cache_of_the_wrong_shape_is_a_miss(ws, monkeypatch, nonsense):
-    record(ws, entry(1))
+    path_of_history = record(ws, entry(1))
     record(ws, entry(2))  # so that the next load reads the cached entries and the new one
     storage.load(workspace(ws))
     path = cache_file(ws)
@@ -146,8 +150,13 @@ def test_a_cache_of_the_wrong_shape_is_a_miss(ws, monkeypatch, nonsense):
     names = list(found.head["sections"])
     sections = dict(zip(names, found.sections(names), strict=True))
     head = {k: v for k, v in found.head.items() if k != "sections"}
-    head.update({k: v for k, v in nonsense.items() if k == "history"})
-    sections.update({k: v for k, v in nonsense.items() if k != "history"})
+    for key, value in nonsense.items():
+        if key not in HEAD_KEYS:
+            sections[key] = value
+        elif value == "every file":  # a record of the wrong shape for each real file
+            head[key] = {name: (1, "x") for name in head["files"]} | {str(path_of_history): 7}
+        else:
+            head[key] = value
     cache._write(path, head, sections.items())
     record(ws, entry(3))
     assert facts(storage.load(workspace(ws))) == truth(ws, monkeypatch)
