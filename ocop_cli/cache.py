@@ -761,42 +761,24 @@ def _bytes(path: Path) -> bytes | None:
 
 
 def _new_entries(path: Path, added: bytes, first_line: int) -> tuple[list[Entry], int] | None:
-    """The entries in lines appended to a history file, when every one of them is a whole
-    entry in the form `storage.append` writes; None sends the file back to a full read."""
-    import json
-
+    """The entries in lines appended to a history file, read as `storage` reads any, when
+    every one is a whole entry with nothing to report; None sends the file back to a full
+    read, which reports what there is."""
     from ocop_cli.errors import InvalidData
-    from ocop_cli.storage import _entries
+    from ocop_cli.storage import BY_HAND, _entries, flow_records
 
-    if not added:
-        return [], 0
     if not added.endswith(b"\n"):
-        return None
+        return ([], 0) if not added else None
     try:
-        text = added.decode("utf-8")
-    except UnicodeDecodeError:
+        lines = added.decode("utf-8").splitlines()
+        problems: list[Problem] = []
+        records = list(flow_records(path, lines, problems, first_line))
+        if problems or any(record is BY_HAND for _number, record in records):
+            return None
+        entries, found = _entries(path, records, problems)
+    except (UnicodeDecodeError, InvalidData):
         return None
-    lines = text.splitlines()
-    records = []
-    for number, line in enumerate(lines, first_line):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        if not line.startswith("- {"):
-            return None
-        try:
-            pairs = json.loads(line[2:], object_pairs_hook=list)
-        except (ValueError, RecursionError):
-            return None
-        if not isinstance(pairs, list) or len({k for k, _ in pairs}) != len(pairs):
-            return None
-        records.append((number, dict(pairs)))
-    if not records:
-        return [], len(lines)
-    try:
-        entries, problems = _entries(path, records, [])
-    except InvalidData:
-        return None
-    return (entries, len(lines)) if not problems else None
+    return (entries, len(lines)) if not found else None
 
 
 def _fingerprint(key: tuple[Any, ...], files: dict[str, Seen]) -> bytes:

@@ -290,8 +290,6 @@ def _long_table(con: Any, columns: Sequence[Column], rows: Sequence[dict[str, An
 
 def _wrap(text: str, width: int) -> list[str]:
     """Lines of at most `width` cells, broken between words where it can be."""
-    if len(text) <= width and _ONE_CELL_EACH.fullmatch(text):
-        return [text]
     cell_len = _cells
     out: list[str] = []
     for paragraph in text.splitlines() or [""]:

@@ -479,8 +479,8 @@ def read_history_file(path: Path) -> tuple[list[Entry], list[Problem]]:
     shared: dict[Any, Any] = {}
     # Line by line, keeping only the entries: a file of 12,000 entries held as parsed
     # records too would take 60 MB at its peak.
-    for number, record in _flow_records(path, lines, problems):
-        entry = None if record is _BY_HAND else _plain_entry(record, f"{path.name}:{number}",
+    for number, record in flow_records(path, lines, problems):
+        entry = None if record is BY_HAND else _plain_entry(record, f"{path.name}:{number}",
                                                               shared)
         if entry is None:
             return _checked_entries(path, text, lines)
@@ -488,21 +488,21 @@ def read_history_file(path: Path) -> tuple[list[Entry], list[Problem]]:
     return entries, problems
 
 
-_BY_HAND = object()
+BY_HAND = object()
 
 
-def _flow_records(path: Path, lines: list[str], problems: list[Problem]
-                  ) -> Iterator[tuple[int, Any]]:
-    """(line number, record) for each entry written as `append` writes it, one to a line;
-    a half-written line is reported in `problems`; (0, _BY_HAND) for a line in any other
-    form, and nothing after it."""
+def flow_records(path: Path, lines: list[str], problems: list[Problem], first: int = 1
+                 ) -> Iterator[tuple[int, Any]]:
+    """(line number, record) for each entry written as `append` writes it, one to a line,
+    `lines` starting at line `first`; a half-written line is reported in `problems`;
+    (0, BY_HAND) for a line in any other form, and nothing after it."""
     import json
 
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(lines, first):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         if not line.startswith("- {"):
-            yield 0, _BY_HAND
+            yield 0, BY_HAND
             return
         try:
             record = json.loads(line[2:])
@@ -525,8 +525,8 @@ def _checked_entries(path: Path, text: str, lines: list[str]
     from ocop_cli.yamlio import read_yaml
 
     problems: list[Problem] = []
-    records = list(_flow_records(path, lines, problems))
-    if any(record is _BY_HAND for _number, record in records):
+    records = list(flow_records(path, lines, problems))
+    if any(record is BY_HAND for _number, record in records):
         # Written or edited by hand: read the whole file as YAML, with its line numbers.
         doc = read_yaml(path, text)
         if not isinstance(doc.data, list):

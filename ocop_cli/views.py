@@ -122,12 +122,10 @@ def history_rows(loaded: Loaded, task_id: str | None) -> Rows:
     from ocop_cli.record import find_task
 
     if task_id:
-        task = find_task(loaded.plan, task_id)
-        entries = loaded.entries_about(task.id)
-        undone = {e.undoes for e in entries if e.action == "undo"}
+        entries = loaded.entries_about(find_task(loaded.plan, task_id).id)
     else:
         entries = loaded.entries
-        undone = {e.undoes for e in entries if e.action == "undo"}
+    undone = {e.undoes for e in entries if e.action == "undo"}
     short = loaded.directory.short
 
     def row(e: Entry) -> dict[str, Any]:
