@@ -95,20 +95,30 @@ def import_progress(
 
     Example: ocop import progress bao_cao_thang_7.xlsx
     """
-    from ocop_cli import imports, record, storage
+    from ocop_cli import imports, index, record, storage
 
     source = _sheet(file, sheet)
     rows, problems, notices = imports.read_progress(source)
     ws = s.workspace
     who = record.recorder(by)
-    with storage.locked(ws):
-        loaded = storage.load(ws, s.year)
-        entries, messages, found = imports.decide_progress(loaded, rows, who, s.as_of)
+
+    def decide() -> tuple[Any, list[Any], list[str]]:
+        """Every row decided against the workspace as it is now; refused if one is wrong."""
+        seen = index.snapshot(ws)
+        entries, messages, found = imports.decide_progress(index.load(ws, s.year), rows, who,
+                                                           s.as_of)
         if problems or found:
             raise imports.rejected(source.source, [*problems, *found])
-        path = storage.recorder_file(ws, who)
-        if entries and not dry_run:
-            storage.append(path, entries)
+        return seen, entries, messages
+
+    seen, entries, messages = decide()
+    path = storage.recorder_file(ws, who)
+    if entries and not dry_run:
+        with storage.locked(ws):  # only to check against the latest state and append
+            if index.snapshot(ws) != seen:  # someone recorded meanwhile: decide again
+                seen, entries, messages = decide()
+            if entries:
+                storage.append(path, entries)
     for line in [*notices, *messages]:
         say(line)
     if dry_run:

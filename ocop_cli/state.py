@@ -7,7 +7,7 @@ plan and the entries, so they can never disagree with the history.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from operator import attrgetter
 from typing import Any
 
@@ -63,6 +63,22 @@ def effective(entries: Iterable[Entry], as_of: dt.date) -> list[Entry]:
     return kept
 
 
+def own_entries(entries: Iterable[Entry], task_ids: Iterable[str]) -> dict[str, list[Entry]]:
+    """What the replay of each of `task_ids` alone reads: its entries, and the undoing of any
+    of them (recorded under whichever task)."""
+    entries = list(entries)
+    found: dict[str, list[Entry]] = {task: [] for task in task_ids}
+    whose: dict[str, str] = {}
+    for entry in entries:
+        if entry.task in found:
+            found[entry.task].append(entry)
+            whose[entry.id] = entry.task
+    for entry in entries:
+        if entry.undoes in whose:
+            found[whose[entry.undoes]].append(entry)
+    return found
+
+
 def month_index(plan: Plan, as_of: dt.date) -> int:
     """The as-of month counted from January of the plan year (1), beyond 12 after it ends."""
     return (as_of.year - plan.year) * 12 + as_of.month
@@ -73,6 +89,17 @@ def state_as_of(plan: Plan, entries: Iterable[Entry], as_of: dt.date,
     """Every task's state; with `under`, only that task's and its sub-rows' (what a recording
     about it looks at), from the entries about them."""
     tasks = plan.tasks if under is None else [t for t in plan.tasks if within(t.id, under)]
+    return settle(plan, replay(plan, entries, as_of, tasks), as_of)
+
+
+def replay(plan: Plan, entries: Iterable[Entry], as_of: dt.date, tasks: Iterable[Task]
+           ) -> dict[str, TaskState]:
+    """Each of `tasks`' own state from the entries that count on `as_of`: a leaf's status,
+    what was achieved and where, the latest note and proof; no timing, and a parent not yet
+    settled from its children (`settle` does both).
+
+    A task's own state depends only on its entries up to `as_of`: once its last entry is
+    older, it is the same on every later day (the index keeps it)."""
     states = {task.id: TaskState(task) for task in tasks}
     reopened: set[str] = set()
     marked: dict[str, str] = {}
@@ -99,17 +126,31 @@ def state_as_of(plan: Plan, entries: Iterable[Entry], as_of: dt.date,
             marked[entry.task] = marked.get(entry.task, "start")
             if entry.action == "progress":
                 reopened.discard(entry.task)
-    month = month_index(plan, as_of)
-    for task in tasks:
-        if plan.is_leaf(task.id):
-            _settle_leaf(states[task.id], marked.get(task.id), task.id in reopened, month)
-    for task in reversed(tasks):  # children come after their parents in a plan
-        if not plan.is_leaf(task.id):
-            _settle_parent(states[task.id], [states[c.id] for c in plan.children(task.id)])
+    for task_id, state in states.items():
+        if plan.is_leaf(task_id):
+            _leaf_status(state, marked.get(task_id), task_id in reopened)
     return states
 
 
-def _settle_leaf(state: TaskState, mark: str | None, reopened: bool, month: int) -> None:
+def settle(plan: Plan, states: dict[str, TaskState], as_of: dt.date,
+           tasks: Sequence[Task] | None = None) -> dict[str, TaskState]:
+    """The replayed states (`replay`) of `tasks` (all by default; a parent before its
+    sub-rows) made whole for `as_of`: each leaf's timing, and each parent's status, timing,
+    quantity and places from its children's states. Changes `states`."""
+    month = month_index(plan, as_of)
+    tasks = plan.tasks if tasks is None else tasks
+    for task in tasks:
+        state = states.get(task.id)
+        if state is not None and plan.is_leaf(task.id):
+            _leaf_timing(state, month)
+    for task in reversed(tasks):  # children come after their parents
+        state = states.get(task.id)
+        if state is not None and not plan.is_leaf(task.id):
+            _settle_parent(state, [states[c.id] for c in plan.children(task.id)])
+    return states
+
+
+def _leaf_status(state: TaskState, mark: str | None, reopened: bool) -> None:
     target = state.task.target
     met = target is not None and state.achieved >= target.min
     if mark == "cancel":
@@ -118,6 +159,9 @@ def _settle_leaf(state: TaskState, mark: str | None, reopened: bool, month: int)
         state.status = "done"
     elif mark == "start" or reopened or state.achieved > 0:
         state.status = "in_progress"
+
+
+def _leaf_timing(state: TaskState, month: int) -> None:
     window = state.task.window
     if state.status in ("done", "cancelled") or window is None:
         state.timing = None
@@ -153,13 +197,17 @@ def months_of_task(plan: Plan, task: Task) -> tuple[int, ...]:
     return tuple(sorted(months))
 
 
-def pack_states(plan: Plan, states: dict[str, TaskState]) -> list[tuple[Any, ...]]:
-    """States as plain values, in plan order, without their entries (for the cache)."""
-    return [(s.status, s.timing, s.achieved, s.places, s.note, s.ref)
-            for s in (states[t.id] for t in plan.tasks)]
+# What a state holds besides its task and entries, in order: kept by the index as plain values.
+_KEPT = tuple(name for name in TaskState.__slots__ if name not in ("task", "entries"))
 
 
-def unpack_states(plan: Plan, packed: list[tuple[Any, ...]]) -> dict[str, TaskState]:
-    if len(packed) != len(plan.tasks):
-        raise ValueError("states of another plan")
-    return {task.id: TaskState(task, *row) for task, row in zip(plan.tasks, packed, strict=True)}
+def pack(state: TaskState) -> tuple[Any, ...]:
+    """A state as plain values, without its task and entries (the index keeps these)."""
+    return tuple(getattr(state, name) for name in _KEPT)
+
+
+def unpack(task: Task, values: tuple[Any, ...]) -> TaskState:
+    state = TaskState(task)
+    for name, value in zip(_KEPT, values, strict=True):
+        setattr(state, name, value)
+    return state

@@ -1,0 +1,772 @@
+"""The index: a SQLite database under `.ocop/`, derived from the workspace's files and kept up
+to date incrementally, so that a listing neither parses nor replays a long history.
+
+It holds the agencies and each plan (as read and validated by `storage`), every history entry
+(one row each, indexed by task, date, place and recorder), each history file's byte offset and
+fingerprint, and each task's own state after all of its entries with the date of its last one.
+
+- A file counts as unchanged when its device, inode, size and times are those recorded; one
+  changed less than RACY_NS before it was read is checked by content (a same-size edit within
+  one timestamp tick keeps every time).
+- A history file that kept its inode and whose bytes up to the recorded offset are unchanged
+  (by CRC) is read from that offset. Any other change (a new inode, as after `git pull`) is
+  compared line by line: lines found among the file's rows are kept, only the others are read.
+- A plan edit re-reads the plan; the states of the tasks whose row changed are computed again.
+- A state as of a date on or after a task's last entry is its kept state (only the timing
+  depends on the month); a task with entries after the as-of date is replayed from its own.
+
+The YAML files are the only truth: `.ocop/` can be deleted at any time, and OCOP_NO_INDEX=1
+reads the files instead. A missing, corrupt, stale or other-version index is made again; where
+it cannot be written, or a file has something to say (an error), the files are read as
+`storage.load` reads them, and that is what is shown.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import os
+import pickle
+import sqlite3
+import sys
+import time
+import zlib
+from collections.abc import Iterable, Iterator
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+from ocop_cli import state, storage
+from ocop_cli.errors import OcopError, Problem
+from ocop_cli.model import Agency, Entry, Plan, Task
+from ocop_cli.storage import Loaded, Workspace
+
+FORMAT = 1
+NAME = "index.sqlite"
+# Older than this when read, a file cannot be changed later without its times changing, on any
+# file system whose clock is within this much of ours (FAT keeps 2 s steps).
+RACY_NS = 3_000_000_000
+BATCH = 5000  # rows inserted at a time: memory stays flat however long a file is
+FIELDS = tuple(f for f in Entry._fields if f != "source")  # an entry's columns
+_COLUMNS = ", ".join(f'"{f}"' for f in FIELDS)
+_DATE = FIELDS.index("date")
+_INSERT = f"INSERT INTO entries VALUES ({', '.join('?' * (5 + len(FIELDS)))})"
+
+SCHEMA = f"""
+CREATE TABLE meta (key TEXT PRIMARY KEY, value);
+CREATE TABLE sources (name TEXT PRIMARY KEY, stat TEXT, crc INTEGER, read_ns INTEGER,
+                      depends INTEGER, value BLOB);
+CREATE TABLE files (name TEXT PRIMARY KEY, stat TEXT, read_ns INTEGER, offset INTEGER,
+                    crc INTEGER, next_line INTEGER, whole INTEGER);
+CREATE TABLE problems (file TEXT, seq INTEGER, value BLOB);
+CREATE INDEX problems_file ON problems (file);
+CREATE TABLE entries (file TEXT, line INTEGER, h INTEGER, kept INTEGER, plan_year INTEGER,
+                      {", ".join(f'"{f}"' for f in FIELDS)});
+CREATE INDEX entries_file ON entries (file, line);
+CREATE INDEX entries_id ON entries (id);
+CREATE INDEX entries_task ON entries (task, plan_year);
+CREATE INDEX entries_date ON entries (date);
+CREATE INDEX entries_place ON entries (place);
+CREATE INDEX entries_by ON entries ("by");
+CREATE INDEX entries_undoes ON entries (undoes) WHERE undoes IS NOT NULL;
+CREATE TABLE states (plan TEXT, task TEXT, sig BLOB, last INTEGER, value BLOB,
+                     PRIMARY KEY (plan, task)) WITHOUT ROWID;
+CREATE TABLE checks (plan TEXT PRIMARY KEY, key BLOB, value BLOB);
+"""
+
+Stat = tuple[int, int, int, int, int]  # device, inode, size, mtime_ns, ctime_ns
+
+
+class Fallback(Exception):
+    """The index cannot answer (a file has an error to report): read the files instead."""
+
+
+def enabled() -> bool:
+    return os.environ.get("OCOP_NO_INDEX", "") in ("", "0")
+
+
+def path_of(ws: Workspace) -> Path:
+    return ws.state_dir / NAME
+
+
+def load(ws: Workspace, year: int | None = None) -> Loaded:
+    """What `storage.load` gives, from the index where it can (brought up to date first)."""
+    plan_path = ws.plan_path(year)
+    for _attempt in range(2 if enabled() else 0):
+        try:
+            found = Index.open(ws)
+            try:
+                return found.load(plan_path)
+            finally:
+                found.close()
+        except (Fallback, sqlite3.OperationalError, OSError):
+            break  # an error in a file to report, or an index that cannot be written
+        except DAMAGE:
+            remove(ws)  # nonsense inside: made again
+    return storage.load(ws, year)
+
+
+# What reading a damaged index can raise (values of another shape, a malformed database).
+DAMAGE = (sqlite3.DatabaseError, pickle.UnpicklingError, ValueError, TypeError, KeyError,
+          IndexError, EOFError, AttributeError)
+
+
+def remove(ws: Workspace) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        with suppress(OSError):
+            os.unlink(f"{path_of(ws)}{suffix}")
+
+
+def snapshot(ws: Workspace) -> list[Stat | None]:
+    """Every source file by its stat: a change to any of them (an entry appended) changes it."""
+    return [stat_of(p) for p in ws.source_files()]
+
+
+def version() -> str:
+    """What the index's content depends on besides the files: the shapes of the values kept,
+    and the versions of ocop and Python. Another one means another index."""
+    from ocop_cli import __version__
+    from ocop_cli.windows import Target, Window
+
+    shapes = [c._fields for c in (Agency, Task, Entry, Problem, Target, Window)]
+    return repr((FORMAT, __version__, sys.version, shapes, state._KEPT))
+
+
+def stat_of(path: Path) -> Stat | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+# --- values in and out ----------------------------------------------------------------------
+
+
+class _Values(pickle.Unpickler):
+    """Unpickles plain data and ocop's own value types only: loading the index runs no code
+    but theirs (named tuples) and a date's."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) == ("datetime", "date"):
+            return dt.date
+        if module in ("ocop_cli.model", "ocop_cli.windows", "ocop_cli.errors"):
+            found = getattr(sys.modules[module], name, None)
+            if isinstance(found, type) and issubclass(found, tuple) and hasattr(found, "_fields"):
+                return found
+        raise pickle.UnpicklingError(f"{module}.{name} is not a value")
+
+
+def dumps(value: Any) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def loads(blob: bytes) -> Any:
+    import ocop_cli.windows  # noqa: F401  # the value types, looked up by `_Values`
+
+    return _Values(io.BytesIO(blob)).load()
+
+
+def _plan_values(plan: Plan) -> tuple[Any, ...]:
+    return (plan.number, plan.year, plan.title, plan.tasks, plan.facts)
+
+
+def _line_hash(line: str) -> int:
+    digest = hashlib.blake2b(line.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
+def _entry_row(name: str, line: int, h: int | None, entry: Entry) -> tuple[Any, ...]:
+    values = list(entry[:len(FIELDS)])
+    values[_DATE] = entry.date.toordinal()
+    return (name, line, h, 1, entry.plan_year, *values)
+
+
+class _Rows:
+    """Entries from rows (file, line, fields...), sharing one date object per day."""
+
+    def __init__(self) -> None:
+        self.days: dict[int, dt.date] = {}
+
+    def entry(self, row: tuple[Any, ...]) -> Entry:
+        values = list(row[2:])
+        day = self.days.get(values[_DATE])
+        if day is None:
+            day = self.days[values[_DATE]] = dt.date.fromordinal(values[_DATE])
+        values[_DATE] = day
+        values.append(f"{row[0]}:{row[1]}")
+        return Entry._make(values)
+
+
+# --- the database ----------------------------------------------------------------------------
+
+
+class Index:
+    """One open index of one workspace."""
+
+    def __init__(self, ws: Workspace, db: sqlite3.Connection | None) -> None:
+        self.ws, self._db = ws, db
+        self.started = time.time_ns()
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The connection, opened again after `close` (a load closes it when done, and each
+        later use opens it for as long as it takes)."""
+        if self._db is None:
+            self._db = sqlite3.connect(path_of(self.ws), timeout=storage.lock_timeout(),
+                                       isolation_level=None, check_same_thread=False)
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    @classmethod
+    def open(cls, ws: Workspace) -> Index:
+        """The workspace's index, made (again) when missing, damaged or of another version."""
+        ws.state_dir.mkdir(exist_ok=True)
+        path = path_of(ws)
+        for attempt in (1, 2):
+            db = sqlite3.connect(path, timeout=storage.lock_timeout(), isolation_level=None,
+                                 check_same_thread=False)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                found = db.execute("SELECT name FROM sqlite_master WHERE name='meta'").fetchone()
+                if found is None:
+                    db.execute("BEGIN IMMEDIATE")
+                    if db.execute("SELECT name FROM sqlite_master WHERE name='meta'"
+                                  ).fetchone() is None:
+                        for statement in SCHEMA.split(";"):
+                            db.execute(statement)
+                        db.execute("INSERT INTO meta VALUES ('version', ?), ('generation', 0)",
+                                   (version(),))
+                    db.execute("COMMIT")
+                row = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+                if row is not None and row[0] == version():
+                    return cls(ws, db)
+            except sqlite3.DatabaseError:
+                if attempt == 2:
+                    raise
+            db.close()
+            remove(ws)  # damaged or another version: made again
+        raise Fallback  # pragma: no cover - a second attempt either returns or raises
+
+    # --- bringing it up to date ---
+
+    def load(self, plan_path: Path) -> Loaded:
+        try:
+            history = self.ws.history_files()
+        except OcopError:
+            raise Fallback from None
+        try:
+            sources = self._stale(plan_path, history)
+            if sources:
+                self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    self._update(plan_path, history)
+                    self.db.execute("COMMIT")
+                except BaseException:
+                    self.db.execute("ROLLBACK")
+                    raise
+            return self._loaded(plan_path, history)
+        except OcopError:
+            raise Fallback from None
+
+    def _stale(self, plan_path: Path, history: list[Path]) -> bool:
+        """Whether any file may have changed since it was indexed."""
+        records = {name: (stat, read_ns) for name, stat, read_ns in self.db.execute(
+            "SELECT name, stat, read_ns FROM sources UNION ALL "
+            "SELECT name, stat, read_ns FROM files")}
+        indexed = {name for (name,) in self.db.execute("SELECT name FROM files")}
+        if indexed != {p.name for p in history}:
+            return True
+        for path in (self.ws.agencies_path, plan_path, *history):
+            record = records.get(path.name)
+            now = stat_of(path)
+            if record is None or now is None or record[0] != repr(now) \
+                    or now[3] >= record[1] - RACY_NS:
+                return True
+        return False
+
+    def _update(self, plan_path: Path, history: list[Path]) -> None:
+        agencies_crc = self._source(self.ws.agencies_path, 0, self._read_agencies)
+        self._source(plan_path, agencies_crc, self._read_plan)
+        names = {p.name for p in history}
+        gone = [n for (n,) in self.db.execute("SELECT name FROM files") if n not in names]
+        changes = _Changes()
+        for name in gone:
+            self._forget(name, changes)
+        for path in history:
+            self._history_file(path, changes)
+        if changes.ids:
+            self._recount(changes)
+
+    def _source(self, path: Path, depends: int, read: Any) -> int:
+        """The agencies or a plan: kept as read unless the file (or, for a plan, the
+        agencies it refers to) changed. Its CRC."""
+        row = self.db.execute("SELECT stat, crc, read_ns, depends FROM sources WHERE name=?",
+                              (path.name,)).fetchone()
+        now = stat_of(path)
+        if row is not None and now is not None and row[0] == repr(now) and row[3] == depends:
+            if now[3] < row[2] - RACY_NS:
+                return int(row[1])
+            raw = _read(path)
+            if zlib.crc32(raw) == row[1]:
+                self.db.execute("UPDATE sources SET read_ns=? WHERE name=?",
+                                (self.started, path.name))
+                return int(row[1])
+        raw = _read(path)
+        value = read(path)
+        crc = zlib.crc32(raw)
+        if _read(path) != raw or stat_of(path) != now:
+            raise Fallback  # changed while read: read the files this time
+        self.db.execute("INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?, ?)",
+                        (path.name, repr(now), crc, self.started, depends, dumps(value)))
+        return crc
+
+    def _read_agencies(self, path: Path) -> Any:
+        directory, problems = storage.read_agencies(path)
+        if directory is None or problems:
+            raise Fallback
+        return tuple(directory.agencies)
+
+    def _read_plan(self, path: Path) -> Any:
+        directory = self._directory()
+        plan, problems = storage.read_plan(path, directory)
+        if plan is None or problems:
+            raise Fallback
+        return _plan_values(plan)
+
+    def _directory(self) -> Any:
+        from ocop_cli.directory import Directory
+
+        row = self.db.execute("SELECT value FROM sources WHERE name=?",
+                              (self.ws.agencies_path.name,)).fetchone()
+        return Directory(list(loads(row[0])))
+
+    def _forget(self, name: str, changes: _Changes) -> None:
+        changes.removed(self.db.execute(
+            "SELECT id, task, action, undoes FROM entries WHERE file=?", (name,)))
+        self.db.execute("DELETE FROM entries WHERE file=?", (name,))
+        self.db.execute("DELETE FROM problems WHERE file=?", (name,))
+        self.db.execute("DELETE FROM files WHERE name=?", (name,))
+
+    def _history_file(self, path: Path, changes: _Changes) -> None:
+        """Bring one history file's rows up to date: nothing when unchanged, the lines after
+        the recorded offset when it grew, the lines not already held when it was replaced."""
+        name = path.name
+        row = self.db.execute("SELECT stat, read_ns, offset, crc, next_line, whole FROM files "
+                              "WHERE name=?", (name,)).fetchone()
+        now = stat_of(path)
+        if row is not None and now is not None and row[0] == repr(now) \
+                and now[3] < row[1] - RACY_NS:
+            return
+        raw = _read(path)
+        text = decode(path, raw)
+        offset = raw.rfind(b"\n") + 1
+        if row is not None and row[5] == 0:
+            old_stat = eval_stat(row[0])
+            if row[2] <= len(raw) and now is not None and old_stat[:2] == now[:2] \
+                    and zlib.crc32(raw[:row[2]]) == row[3]:
+                self._grown(path, raw, row[2], row[4], changes)
+            else:
+                self._replaced(path, text, changes)
+        else:
+            if row is not None:
+                self._forget(name, changes)
+            self._replaced(path, text, changes)
+        if _read(path) != raw or stat_of(path) != now:
+            raise Fallback  # changed while read
+        next_line = len(raw[:offset].decode("utf-8-sig").splitlines()) + 1
+        whole = self.db.execute("SELECT count(*) FROM entries WHERE file=? AND h IS NULL",
+                                (name,)).fetchone()[0] > 0
+        self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (name, repr(now), self.started, offset, zlib.crc32(raw[:offset]),
+                         next_line, int(whole)))
+
+    def _grown(self, path: Path, raw: bytes, offset: int, next_line: int,
+               changes: _Changes) -> None:
+        """The lines from `offset` on (a last line without its newline, read last time, is
+        read again with what follows it)."""
+        name = path.name
+        changes.removed(self.db.execute(
+            "SELECT id, task, action, undoes FROM entries WHERE file=? AND line>=?",
+            (name, next_line)))
+        self.db.execute("DELETE FROM entries WHERE file=? AND line>=?", (name, next_line))
+        self.db.execute("DELETE FROM problems WHERE file=? AND seq>=?", (name, next_line))
+        rest = raw[offset:].decode("utf-8-sig" if offset == 0 else "utf-8")
+        lines = list(enumerate(rest.splitlines(), next_line))
+        self._insert(path, lines, changes)
+
+    def _replaced(self, path: Path, text: str, changes: _Changes) -> None:
+        """The file compared line by line with the rows it had: rows whose line is still
+        there are kept (renumbered if it moved), the other lines are read."""
+        name = path.name
+        held: dict[int, list[tuple[int, int]]] = {}
+        for rowid, line, h in self.db.execute(
+                "SELECT rowid, line, h FROM entries WHERE file=? AND h IS NOT NULL", (name,)):
+            held.setdefault(h, []).append((rowid, line))
+        moved: list[tuple[int, int]] = []
+        fresh: list[tuple[int, str]] = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.startswith("- {"):
+                found = held.get(_line_hash(line))
+                if found:
+                    rowid, was = found.pop()
+                    if was != number:
+                        moved.append((number, rowid))
+                    continue
+            fresh.append((number, line))
+        stale = [rowid for rows in held.values() for rowid, _line in rows]
+        for start in range(0, len(stale), 500):
+            chunk = stale[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            changes.removed(self.db.execute(
+                f"SELECT id, task, action, undoes FROM entries WHERE rowid IN ({marks})", chunk))
+            self.db.execute(f"DELETE FROM entries WHERE rowid IN ({marks})", chunk)
+        self.db.executemany("UPDATE entries SET line=? WHERE rowid=?", moved)
+        self.db.execute("DELETE FROM problems WHERE file=?", (name,))
+        self._insert(path, fresh, changes)
+
+    def _insert(self, path: Path, lines: list[tuple[int, str]], changes: _Changes) -> None:
+        """Rows for the entries in `lines` (line number, text), read as `storage` reads a
+        history file; a file with any line in another form is read whole by `storage`."""
+        name = path.name
+        problems: list[Problem] = []
+        try:
+            rows = list(_quick_rows(path, lines, problems))
+        except _Whole:
+            self._forget(name, changes)
+            entries, problems = storage.read_history_file(path)
+            rows = [_entry_row(name, int(e.source.rpartition(":")[2]), None, e) for e in entries]
+        for start in range(0, len(rows), BATCH):
+            batch = rows[start:start + BATCH]
+            self.db.executemany(_INSERT, batch)
+            changes.added(batch)
+        self.db.executemany("INSERT INTO problems VALUES (?, ?, ?)",
+                            [(name, p.line or 0, dumps(p)) for p in problems])
+
+    def _recount(self, changes: _Changes) -> None:
+        """Which row of each id counts (the first in file order), and the kept states of
+        every task whose entries changed forgotten."""
+        ids = list(changes.ids)
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS changed (id TEXT PRIMARY KEY)")
+        self.db.execute("DELETE FROM changed")
+        self.db.executemany("INSERT OR IGNORE INTO changed VALUES (?)", ((i,) for i in ids))
+        self.db.execute(
+            "UPDATE entries SET kept = (rowid = (SELECT e.rowid FROM entries e "
+            "WHERE e.id = entries.id ORDER BY e.file, e.line LIMIT 1)) "
+            "WHERE id IN (SELECT id FROM changed)")
+        tasks = changes.tasks
+        tasks.update(t for (t,) in self.db.execute(
+            "SELECT DISTINCT task FROM entries WHERE id IN (SELECT id FROM changed)"))
+        undone = list(changes.undone)
+        for start in range(0, len(undone), 500):
+            chunk = undone[start:start + 500]
+            tasks.update(t for (t,) in self.db.execute(
+                f"SELECT task FROM entries WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+        known = self.db.execute("SELECT count(DISTINCT task) FROM states").fetchone()[0]
+        if len(tasks) * 2 > known:
+            self.db.execute("DELETE FROM states")
+        else:
+            self.db.executemany("DELETE FROM states WHERE task=?", ((t,) for t in tasks))
+        self.db.execute("UPDATE meta SET value = value + 1 WHERE key='generation'")
+
+    # --- what the load gives ---
+
+    def _loaded(self, plan_path: Path, history: list[Path]) -> Loaded:
+        from ocop_cli.directory import Directory
+
+        plan = Plan(*loads(self._value(plan_path)))
+        directory = Directory(list(loads(self._value(self.ws.agencies_path))))
+        problems = self._problems(plan, directory, plan_path, [p.name for p in history])
+        served = _Served(self, plan, plan_path.name)
+        loaded = Loaded(self.ws, plan, directory, served.entries, problems)
+        loaded.index = served
+        return loaded
+
+    def _value(self, path: Path) -> bytes:
+        row = self.db.execute("SELECT value FROM sources WHERE name=?", (path.name,)).fetchone()
+        if row is None:
+            raise Fallback
+        return bytes(row[0])
+
+    def _problems(self, plan: Plan, directory: Any, plan_path: Path, names: list[str]
+                  ) -> list[Problem]:
+        """The warnings a load without the index gives, in its order: each file's own, then
+        its entries' (a copy of an entry read before, an entry for a task the plan lacks).
+        An entry with an unknown place is an error: the files are then read."""
+        generation = self._generation()
+        crcs = tuple(self.db.execute("SELECT crc FROM sources WHERE name IN (?, ?) ORDER BY name",
+                                     (plan_path.name, self.ws.agencies_path.name)))
+        key = repr((generation, crcs))
+        row = self.db.execute("SELECT key, value FROM checks WHERE plan=?",
+                              (plan_path.name,)).fetchone()
+        if row is not None and row[0] == key:
+            return list(loads(row[1]))
+        places = {p for (p,) in self.db.execute(
+            "SELECT DISTINCT place FROM entries WHERE place IS NOT NULL AND kept AND plan_year=?",
+            (plan.year,))}
+        if places - set(directory.by_id):
+            raise Fallback
+        found: dict[str, list[tuple[int, Problem]]] = {}
+        rows = _Rows()
+        for values in self.db.execute(
+                f"SELECT e.file, e.line, {_cols('e')}, (SELECT k.file || ':' || k.line FROM "
+                "entries k WHERE k.id = e.id AND k.kept) FROM entries e WHERE NOT e.kept"):
+            entry = rows.entry(values[:-1])
+            found.setdefault(entry.source.rpartition(":")[0], []).append(
+                (values[1], storage.duplicate(self.ws.history_dir / values[0], entry,
+                                              values[-1])))
+        tasks = [t for (t,) in self.db.execute(
+            "SELECT DISTINCT task FROM entries WHERE plan_year=? AND kept", (plan.year,))
+            if t not in plan.index]
+        for task in tasks:
+            for values in self.db.execute(f"SELECT file, line, {_cols()} FROM entries "
+                                          "WHERE task=? AND plan_year=? AND kept",
+                                          (task, plan.year)):
+                entry = rows.entry(values)
+                found.setdefault(values[0], []).extend(
+                    (values[1], p) for p in storage._task_gone(
+                        self.ws.history_dir / values[0], entry, plan))
+        problems: list[Problem] = []
+        for name in names:
+            problems += [loads(v) for (v,) in self.db.execute(
+                "SELECT value FROM problems WHERE file=? ORDER BY seq, rowid", (name,))]
+            problems += [p for _line, p in sorted(found.get(name, []), key=lambda f: f[0])]
+        with suppress(sqlite3.Error):
+            self.db.execute("INSERT OR REPLACE INTO checks VALUES (?, ?, ?)",
+                            (plan_path.name, key, dumps(problems)))
+        return problems
+
+    def _generation(self) -> int:
+        return int(self.db.execute("SELECT value FROM meta WHERE key='generation'"
+                                   ).fetchone()[0])
+
+    def entries(self, year: int, where: str = "", args: tuple[Any, ...] = ()) -> list[Entry]:
+        """The entries a load keeps (those of the plan's year, each id once), in file order."""
+        rows = _Rows()
+        return [rows.entry(r) for r in self.db.execute(
+            f"SELECT file, line, {_cols()} FROM entries WHERE kept AND plan_year=? {where} "
+            "ORDER BY file, line", (year, *args))]
+
+    def entries_of(self, year: int, tasks: Iterable[str]) -> Iterator[tuple[str, list[Entry]]]:
+        """(task, the entries its own state is replayed from) for each of `tasks` that has
+        any: its entries, and the undoing of any of them recorded under another task."""
+        rows = _Rows()
+        undos: dict[str, list[Entry]] = {}
+        for values in self.db.execute(f"SELECT file, line, {_cols()} FROM entries WHERE kept "
+                                      "AND plan_year=? AND undoes IS NOT NULL", (year,)):
+            entry = rows.entry(values)
+            undos.setdefault(entry.undoes or "", []).append(entry)
+        wanted = sorted(set(tasks))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            current: str | None = None
+            group: list[Entry] = []
+            for values in self.db.execute(
+                    f"SELECT file, line, {_cols()} FROM entries WHERE kept AND plan_year=? AND "
+                    f"task IN ({','.join('?' * len(chunk))}) ORDER BY task", (year, *chunk)):
+                entry = rows.entry(values)
+                if entry.task != current:
+                    if current is not None:
+                        yield current, _with_undos(group, undos)
+                    current, group = entry.task, []
+                group.append(entry)
+            if current is not None:
+                yield current, _with_undos(group, undos)
+
+
+def _with_undos(group: list[Entry], undos: dict[str, list[Entry]]) -> list[Entry]:
+    return group + [u for e in group for u in undos.get(e.id, ())] if undos else group
+
+
+def _cols(alias: str = "") -> str:
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(f'{prefix}"{f}"' for f in FIELDS)
+
+
+def eval_stat(text: str) -> Stat:
+    """A stat as recorded (the repr of a tuple of five integers)."""
+    a, b, c, d, e = (int(v) for v in text.strip("()").split(","))
+    return a, b, c, d, e
+
+
+class _Changes:
+    """What an update changed: the ids and tasks of rows added or removed, and the ids that
+    undo entries added or removed pointed at."""
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+        self.tasks: set[str] = set()
+        self.undone: set[str] = set()
+
+    def removed(self, rows: Iterable[tuple[str, str, str, str | None]]) -> None:
+        for entry_id, task, _action, undoes in rows:
+            self.ids.add(entry_id)
+            self.tasks.add(task)
+            if undoes:
+                self.undone.add(undoes)
+
+    def added(self, rows: list[tuple[Any, ...]]) -> None:
+        at = {f: 5 + i for i, f in enumerate(FIELDS)}
+        self.removed((r[at["id"]], r[at["task"]], r[at["action"]], r[at["undoes"]])
+                     for r in rows)
+
+
+class _Whole(Exception):
+    """A line `append` would not have written: the file is read whole by `storage`."""
+
+
+def _quick_rows(path: Path, lines: list[tuple[int, str]], problems: list[Problem]
+                ) -> Iterator[tuple[Any, ...]]:
+    shared: dict[Any, Any] = {}
+    name = path.name
+    for number, line in lines:
+        for at, record in storage.flow_records(path, [line], problems, number):
+            if record is storage.BY_HAND:
+                raise _Whole
+            entry = storage._plain_entry(record, f"{name}:{at}", shared)
+            if entry is None:
+                raise _Whole
+            yield _entry_row(name, at, _line_hash(line), entry)
+
+
+def decode(path: Path, raw: bytes) -> str:
+    from ocop_cli.yamlio import decode
+
+    return decode(path, raw)
+
+
+def _read(path: Path) -> bytes:
+    from ocop_cli.yamlio import read_bytes
+
+    return read_bytes(path, storage.HISTORY_MAX_BYTES)
+
+
+# --- task states -----------------------------------------------------------------------------
+
+
+class _Served:
+    """What a load from the index offers beyond the plain load: task states without a replay
+    of the history, and the entries about a task without building the others."""
+
+    def __init__(self, index: Index, plan: Plan, plan_name: str) -> None:
+        self.index, self.plan, self.plan_name = index, plan, plan_name
+        self._files: Loaded | None = None
+
+    def files(self) -> Loaded:
+        """The load without the index, for an index damaged since it was opened."""
+        if self._files is None:
+            self._files = storage.load(self.index.ws, self.plan.year)
+        return self._files
+
+    def entries(self) -> list[Entry]:
+        try:
+            return self.index.entries(self.plan.year)
+        except DAMAGE:
+            return self.files().entries
+        finally:
+            self.index.close()
+
+    def entries_about(self, task_id: str) -> list[Entry]:
+        try:
+            return self.index.entries(self.plan.year, "AND (task=? OR (task>? AND task<?))",
+                                      (task_id, task_id + ".", task_id + "/"))
+        except DAMAGE:
+            return self.files().entries_about(task_id)
+        finally:
+            self.index.close()
+
+    def entries_of(self, task_ids: Iterable[str]) -> dict[str, list[Entry]]:
+        task_ids = list(task_ids)
+        try:
+            return dict(self.index.entries_of(self.plan.year, task_ids))
+        except DAMAGE:
+            return self.files().entries_of(task_ids)
+        finally:
+            self.index.close()
+
+    def states(self, as_of: dt.date) -> dict[str, state.TaskState]:
+        try:
+            return self._states(as_of)
+        except DAMAGE:
+            return state.state_as_of(self.plan, self.files().entries, as_of)
+        finally:
+            self.index.close()
+
+    def _states(self, as_of: dt.date) -> dict[str, state.TaskState]:
+        """Every task's state as of `as_of`: the kept ones, each task with entries after
+        `as_of` replayed from its own, then settled for the month."""
+        plan, db = self.plan, self.index.db
+        generation = self.index._generation()
+        kept = {task: (sig, last, value) for task, sig, last, value in db.execute(
+            "SELECT task, sig, last, value FROM states WHERE plan=?", (self.plan_name,))}
+        sigs = {t.id: _signature(plan, t) for t in plan.tasks}
+        missing = [t for t in plan.tasks if t.id not in kept or kept[t.id][0] != sigs[t.id]]
+        if missing:
+            fresh = self._final(missing)
+            kept.update(fresh)
+            self._keep(generation, sigs, fresh)
+        ordinal = as_of.toordinal()
+        later = [t for t in plan.tasks if (kept[t.id][1] or 0) > ordinal]
+        states = {t.id: state.unpack(t, loads(kept[t.id][2])) for t in plan.tasks}
+        if later:
+            found = dict(self.index.entries_of(plan.year, (t.id for t in later)))
+            states.update(state.replay(
+                plan, [e for t in later for e in found.get(t.id, ())], as_of, later))
+        return state.settle(plan, states, as_of)
+
+    def _final(self, tasks: list[Task]) -> dict[str, tuple[bytes, int | None, bytes]]:
+        """The own states of `tasks` after all their entries, and the date of their last;
+        the entries are read a few hundred tasks at a time."""
+        plan = self.plan
+        done: dict[str, tuple[bytes, int | None, bytes]] = {}
+
+        def final(task: Task, entries: list[Entry]) -> None:
+            own = state.replay(plan, entries, dt.date.max, [task])[task.id]
+            own.entries = []
+            dates = [e.date.toordinal() for e in entries if e.action != "undo"]
+            done[task.id] = (_signature(plan, task), max(dates) if dates else None,
+                             dumps(state.pack(own)))
+
+        for task_id, entries in self.index.entries_of(plan.year, (t.id for t in tasks)):
+            final(plan.index[task_id], entries)
+        for task in tasks:
+            if task.id not in done:
+                final(task, [])
+        return done
+
+    def _keep(self, generation: int, sigs: dict[str, bytes],
+              fresh: dict[str, tuple[bytes, int | None, bytes]]) -> None:
+        """Store states just computed, unless the entries changed meanwhile."""
+        db = self.index.db
+        with suppress(sqlite3.Error):
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                if self.index._generation() == generation:
+                    db.execute("DELETE FROM states WHERE plan=? AND task NOT IN (SELECT value "
+                               "FROM json_each(?))", (self.plan_name, _json(list(sigs))))
+                    db.executemany("INSERT OR REPLACE INTO states VALUES (?, ?, ?, ?, ?)",
+                                   ((self.plan_name, task, *values)
+                                    for task, values in fresh.items()))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value)
+
+
+def _signature(plan: Plan, task: Task) -> bytes:
+    """What a task's own state depends on besides its entries: its row, its plan's year and
+    whether it has sub-rows."""
+    return dumps((plan.year, plan.is_leaf(task.id), task))
+
