@@ -231,6 +231,7 @@ class Index:
     def __init__(self, ws: Workspace, db: sqlite3.Connection | None) -> None:
         self.ws, self._db = ws, db
         self.started = time.time_ns()
+        self._undos: dict[int, dict[str, list[Entry]]] = {}  # by plan year: undone id -> undos
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -581,11 +582,13 @@ class Index:
         """(task, the entries its own state is replayed from) for each of `tasks` that has
         any: its entries, and the undoing of any of them recorded under another task."""
         rows = _Rows()
-        undos: dict[str, list[Entry]] = {}
-        for values in self.db.execute(f"SELECT file, line, {_cols()} FROM entries WHERE kept "
-                                      "AND plan_year=? AND undoes IS NOT NULL", (year,)):
-            entry = rows.entry(values)
-            undos.setdefault(entry.undoes or "", []).append(entry)
+        undos = self._undos.get(year)
+        if undos is None:
+            undos = self._undos[year] = {}
+            for values in self.db.execute(f"SELECT file, line, {_cols()} FROM entries WHERE "
+                                          "kept AND plan_year=? AND undoes IS NOT NULL", (year,)):
+                entry = rows.entry(values)
+                undos.setdefault(entry.undoes or "", []).append(entry)
         wanted = sorted(set(tasks))
         for start in range(0, len(wanted), 500):
             chunk = wanted[start:start + 500]
@@ -702,8 +705,6 @@ class _Served:
             return self.index.entries(self.plan.year)
         except DAMAGE:
             return self.files().entries
-        finally:
-            self.index.close()
 
     def entries_about(self, task_id: str) -> list[Entry]:
         try:
@@ -711,8 +712,6 @@ class _Served:
                                       (task_id, task_id + ".", task_id + "/"))
         except DAMAGE:
             return self.files().entries_about(task_id)
-        finally:
-            self.index.close()
 
     def entries_of(self, task_ids: Iterable[str]) -> dict[str, list[Entry]]:
         task_ids = list(task_ids)
@@ -720,16 +719,12 @@ class _Served:
             return dict(self.index.entries_of(self.plan.year, task_ids))
         except DAMAGE:
             return self.files().entries_of(task_ids)
-        finally:
-            self.index.close()
 
     def states(self, as_of: dt.date) -> dict[str, state.TaskState]:
         try:
             return self._states(as_of)
         except DAMAGE:
             return state.state_as_of(self.plan, self.files().entries, as_of)
-        finally:
-            self.index.close()
 
     def _states(self, as_of: dt.date) -> dict[str, state.TaskState]:
         plan, db, name = self.plan, self.index.db, self.plan_name
