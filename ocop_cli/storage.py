@@ -602,7 +602,9 @@ def _plain_entry(record: Any, source: str, shared: dict[Any, Any] | None = None
         day = shared.get((date,))
         if day is None:
             day = shared[(date,)] = dt.date.fromisoformat(date)
-        if dt.datetime.fromisoformat(at).isoformat() != at:
+        moment = dt.datetime.fromisoformat(at)
+        # As `append` writes it (to the microsecond, .000000 too) or without a fraction.
+        if at not in (moment.isoformat(timespec="microseconds"), moment.isoformat()):
             return None
     except ValueError:
         return None
