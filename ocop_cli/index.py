@@ -71,10 +71,10 @@ CREATE INDEX entries_date ON entries (date);
 CREATE INDEX entries_place ON entries (place, plan_year, kept);
 CREATE INDEX entries_by ON entries ("by");
 CREATE INDEX entries_undoes ON entries (undoes) WHERE undoes IS NOT NULL;
-CREATE TABLE states (plan TEXT, as_of INTEGER, task TEXT, sig BLOB, last INTEGER, value BLOB,
-                     PRIMARY KEY (plan, as_of, task)) WITHOUT ROWID;
-CREATE TABLE settled (plan TEXT, as_of INTEGER, key TEXT, value BLOB,
-                      PRIMARY KEY (plan, as_of)) WITHOUT ROWID;
+CREATE TABLE states (plan TEXT, task TEXT, generation INTEGER, sig BLOB, last INTEGER,
+                     value BLOB, PRIMARY KEY (plan, task)) WITHOUT ROWID;
+CREATE TABLE days (plan TEXT, as_of INTEGER, generation INTEGER, plan_crc INTEGER, own BLOB,
+                   settled BLOB, PRIMARY KEY (plan, as_of)) WITHOUT ROWID;
 CREATE TABLE checks (plan TEXT PRIMARY KEY, key BLOB, value BLOB);
 """
 
@@ -496,8 +496,7 @@ class Index:
             chunk = undone[start:start + 500]
             tasks.update(t for (t,) in self.db.execute(
                 f"SELECT task FROM entries WHERE id IN ({','.join('?' * len(chunk))})", chunk))
-        self.db.execute("DELETE FROM settled")
-        known = self.db.execute("SELECT count(*) FROM states WHERE as_of=0").fetchone()[0]
+        known = self.db.execute("SELECT count(*) FROM states").fetchone()[0]
         if len(tasks) * 4 > known:
             self.db.execute("DELETE FROM states")
         else:
@@ -731,34 +730,48 @@ class _Served:
             return state.state_as_of(self.plan, self.files().entries, as_of)
 
     def _states(self, as_of: dt.date) -> dict[str, state.TaskState]:
+        """The states settled for `as_of` when asked before and nothing changed since; else
+        each task's own state as of that day (kept for the day, or kept after all its
+        entries, or replayed from its entries), then settled."""
         plan, db, name = self.plan, self.index.db, self.plan_name
         day = as_of.toordinal()
-        generation = self.index._generation()
-        key = repr((generation, self.plan_crc()))
-        row = db.execute("SELECT key, value FROM settled WHERE plan=? AND as_of=?",
-                         (name, day)).fetchone()
-        if row is not None and row[0] == key:  # asked before, nothing changed since
+        self._follow_plan()
+        generation, crc = self.index._generation(), self.plan_crc()
+        row = db.execute("SELECT generation, plan_crc, own, settled FROM days WHERE plan=? AND "
+                         "as_of=?", (name, day)).fetchone()
+        if row is not None and tuple(row[:2]) == (generation, crc):
             return {t.id: state.unpack(t, values)
-                    for t, values in zip(plan.tasks, _unpack(row[1]), strict=True)}
-        self._follow_plan(generation)
-        final = {task: (last, value) for task, last, value in db.execute(
-            "SELECT task, last, value FROM states WHERE plan=? AND as_of=0", (name,))}
-        fresh, fresh_day = self._replayed([t for t in plan.tasks if t.id not in final], as_of)
-        final.update((task, (last, value)) for task, _sig, last, value in fresh)
-        later = [t for t in plan.tasks if (final[t.id][0] or 0) > day]
-        on_day = {task: value for task, value in db.execute(
-            "SELECT task, value FROM states WHERE plan=? AND as_of=?", (name, day))}
-        on_day.update((task, value) for task, _sig, _last, value in fresh_day)
-        fresh_day += self._replayed([t for t in later if t.id not in on_day], as_of, False)[1]
-        on_day.update((task, value) for task, _sig, _last, value in fresh_day)
-        late = {t.id for t in later}
-        states = {t.id: state.unpack(t, _unpack(on_day[t.id] if t.id in late
-                                                else final[t.id][1]))
-                  for t in plan.tasks}
-        state.settle(plan, states, as_of)
-        self._keep(generation, [(name, 0, *row) for row in fresh]
-                   + [(name, day, *row) for row in fresh_day],
-                   (name, day, key, _pack([state.pack(states[t.id]) for t in plan.tasks])))
+                    for t, values in zip(plan.tasks, _unpack(row[3]), strict=True)}
+        kept = {task: changed for task, changed in db.execute(
+            "SELECT task, generation FROM states WHERE plan=?", (name,))}
+        if row is not None and row[1] == crc:  # the day's own states, but some have changed
+            own = dict(zip((t.id for t in plan.tasks), _unpack(row[2]), strict=True))
+            since = row[0]
+            changed = {t.id for t in plan.tasks if kept.get(t.id, since + 1) > since}
+        else:
+            own, changed = {}, set()
+        fresh, on_day = self._replayed(
+            [t for t in plan.tasks if t.id not in kept or t.id in changed], as_of)
+        final = {task: (last, value) for task, _sig, last, value in fresh}
+        if not own:  # a new day: the kept states of tasks with no entry after it
+            final.update((task, (last, value)) for task, last, value in db.execute(
+                "SELECT task, last, value FROM states WHERE plan=?", (name,))
+                if task not in final)
+            done = {task for task, _sig, _last, _value in fresh}
+            later = [t for t in plan.tasks if (final[t.id][0] or 0) > day and t.id not in done]
+            on_day += self._replayed(later, as_of, final=False)[1]
+            own = {task: _unpack(value) for task, (_last, value) in final.items()}
+        else:
+            own.update((task, _unpack(value)) for task, (_last, value) in final.items())
+        own.update((task, _unpack(value)) for task, _sig, _last, value in on_day)
+        values = [own[t.id] for t in plan.tasks]
+        blob = _pack(values)  # before `settle`, which adds to the parents' places
+        states = state.settle(plan, {t.id: state.unpack(t, v)
+                                     for t, v in zip(plan.tasks, values, strict=True)}, as_of)
+        self._keep(generation, [(name, task, generation, sig, last, value)
+                                for task, sig, last, value in fresh],
+                   (name, day, generation, crc, blob,
+                    _pack([state.pack(states[t.id]) for t in plan.tasks])))
         return states
 
     def plan_crc(self) -> int:
@@ -766,7 +779,7 @@ class _Served:
                                     (self.plan_name,)).fetchone()
         return int(row[0])
 
-    def _follow_plan(self, generation: int) -> None:
+    def _follow_plan(self) -> None:
         """After a plan edit, forget the kept states of the tasks whose row changed (or that
         gained or lost sub-rows) and of those no longer in the plan."""
         db, name = self.index.db, self.plan_name
@@ -776,11 +789,14 @@ class _Served:
             return
         sigs = {t.id: _signature(self.plan, t) for t in self.plan.tasks}
         stale = [(name, task) for task, sig in db.execute(
-            "SELECT task, sig FROM states WHERE plan=? AND as_of=0", (name,))
-            if sigs.get(task) != sig]
-        self._write(generation, lambda: (
-            db.executemany("DELETE FROM states WHERE plan=? AND task=?", stale),
-            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"plan {name}", crc))))
+            "SELECT task, sig FROM states WHERE plan=?", (name,)) if sigs.get(task) != sig]
+
+        def forget() -> None:
+            db.executemany("DELETE FROM states WHERE plan=? AND task=?", stale)
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"plan {name}", crc))
+            db.execute("UPDATE meta SET value = value + 1 WHERE key='generation'")
+
+        self._write(self.index._generation(), forget)
 
     def _replayed(self, tasks: list[Task], as_of: dt.date, final: bool = True
                   ) -> tuple[list[StateRow], list[StateRow]]:
@@ -810,20 +826,17 @@ class _Served:
             replay(plan.index[task_id], [])
         return done, on_day
 
-    def _keep(self, generation: int, rows: list[tuple[Any, ...]],
-              settled: tuple[Any, ...]) -> None:
-        """Store states just computed, unless the entries changed meanwhile; only the
-        latest DAYS as-of dates are kept."""
+    def _keep(self, generation: int, rows: list[tuple[Any, ...]], day: tuple[Any, ...]
+              ) -> None:
+        """Store states just computed, unless the entries changed meanwhile; the states of
+        only the latest DAYS as-of dates are kept."""
         db, name = self.index.db, self.plan_name
 
         def write() -> None:
             db.executemany("INSERT OR REPLACE INTO states VALUES (?, ?, ?, ?, ?, ?)", rows)
-            db.execute("INSERT OR REPLACE INTO settled VALUES (?, ?, ?, ?)", settled)
-            old = [d for (d,) in db.execute(
-                "SELECT as_of FROM settled WHERE plan=? ORDER BY as_of DESC", (name,))][DAYS:]
-            for day in old:
-                db.execute("DELETE FROM settled WHERE plan=? AND as_of=?", (name, day))
-                db.execute("DELETE FROM states WHERE plan=? AND as_of=?", (name, day))
+            db.execute("INSERT OR REPLACE INTO days VALUES (?, ?, ?, ?, ?, ?)", day)
+            db.execute("DELETE FROM days WHERE plan=? AND as_of NOT IN (SELECT as_of FROM days "
+                       "WHERE plan=? ORDER BY as_of DESC LIMIT ?)", (name, name, DAYS))
 
         self._write(generation, write)
 

@@ -197,17 +197,16 @@ def months_of_task(plan: Plan, task: Task) -> tuple[int, ...]:
     return tuple(sorted(months))
 
 
-# What a state holds besides its task and entries, in order: kept by the index as plain values.
-_KEPT = tuple(name for name in TaskState.__slots__ if name not in ("task", "entries"))
+# What a state holds besides its task and entries: the parameters of its constructor.
+_KEPT = tuple(name for name in TaskState.__init__.__code__.co_varnames[
+    2:TaskState.__init__.__code__.co_argcount] if name != "entries")
+_get_kept = attrgetter(*_KEPT)
 
 
 def pack(state: TaskState) -> tuple[Any, ...]:
     """A state as plain values, without its task and entries (the index keeps these)."""
-    return tuple(getattr(state, name) for name in _KEPT)
+    return _get_kept(state)
 
 
 def unpack(task: Task, values: tuple[Any, ...]) -> TaskState:
-    state = TaskState(task)
-    for name, value in zip(_KEPT, values, strict=True):
-        setattr(state, name, value)
-    return state
+    return TaskState(task, **dict(zip(_KEPT, values, strict=True)))
