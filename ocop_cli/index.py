@@ -585,14 +585,14 @@ class Index:
         """(task, the entries its own state is replayed from) for each of `tasks` that has
         any: its entries, and the undoing of any of them recorded under another task."""
         rows = _Rows()
+        wanted = sorted(set(tasks))
         undos = self._undos.get(year)
-        if undos is None:
+        if undos is None and len(wanted) > 100:  # every undo at once, rather than per task
             undos = self._undos[year] = {}
             for values in self.db.execute(f"SELECT file, line, {_cols()} FROM entries WHERE "
                                           "kept AND plan_year=? AND undoes IS NOT NULL", (year,)):
                 entry = rows.entry(values)
                 undos.setdefault(entry.undoes or "", []).append(entry)
-        wanted = sorted(set(tasks))
         for start in range(0, len(wanted), 500):
             chunk = wanted[start:start + 500]
             current: str | None = None
@@ -603,15 +603,29 @@ class Index:
                 entry = rows.entry(values)
                 if entry.task != current:
                     if current is not None:
-                        yield current, _with_undos(group, undos)
+                        yield current, self._with_undos(year, group, undos)
                     current, group = entry.task, []
                 group.append(entry)
             if current is not None:
-                yield current, _with_undos(group, undos)
+                yield current, self._with_undos(year, group, undos)
+
+    def _with_undos(self, year: int, group: list[Entry],
+                    undos: dict[str, list[Entry]] | None) -> list[Entry]:
+        """A task's entries and the undoing of any of them (from `undos` when all were read)."""
+        if undos is not None:
+            return group + [u for e in group for u in undos.get(e.id, ())]
+        ids = [e.id for e in group]
+        rows = _Rows()
+        found = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            found += [rows.entry(v) for v in self.db.execute(
+                f"SELECT file, line, {_cols()} FROM entries WHERE kept AND plan_year=? AND "
+                f"undoes IN ({','.join('?' * len(chunk))})", (year, *chunk))]
+        return group + found
 
 
-def _with_undos(group: list[Entry], undos: dict[str, list[Entry]]) -> list[Entry]:
-    return group + [u for e in group for u in undos.get(e.id, ())] if undos else group
+
 
 
 def _cols(alias: str = "") -> str:

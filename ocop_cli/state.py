@@ -198,8 +198,8 @@ def months_of_task(plan: Plan, task: Task) -> tuple[int, ...]:
 
 
 # What a state holds besides its task and entries: the parameters of its constructor.
-_KEPT = tuple(name for name in TaskState.__init__.__code__.co_varnames[
-    2:TaskState.__init__.__code__.co_argcount] if name != "entries")
+_PARAMS = TaskState.__init__.__code__.co_varnames[2:TaskState.__init__.__code__.co_argcount]
+_KEPT = tuple(name for name in _PARAMS if name != "entries")
 _get_kept = attrgetter(*_KEPT)
 
 
@@ -209,4 +209,6 @@ def pack(state: TaskState) -> tuple[Any, ...]:
 
 
 def unpack(task: Task, values: tuple[Any, ...]) -> TaskState:
+    if _PARAMS[-1] == "entries":  # the usual case, and the quickest call
+        return TaskState(task, *values)
     return TaskState(task, **dict(zip(_KEPT, values, strict=True)))
