@@ -45,6 +45,7 @@ sys.path.insert(0, str(HERE))
 import generate  # noqa: E402
 
 MB = 1024 * 1024
+LARGE = (50_000, 1_000_000)  # tasks, entries: the size --large measures memory at
 IMPORT_ROWS = (2000, 8000)  # a progress sheet, and four times as many rows
 CHANGED = ("write-big", "pull-big", "import-big")  # copies of `big`, changed before each run
 AS_OF = generate.AS_OF.isoformat()
@@ -468,13 +469,49 @@ def commands(ocop: list[str], python: str, ws: dict[str, Path], task: str | None
         found.append(o("ocop report --format json", "big", "report", "--format", "json"))
     if task:
         found.append(Command("task overdue", [task, "overdue"], big, dict(tw_env)))
+    changes = {"first listing after a write": after_a_write,
+               "first listing on a new as-of day": on_a_new_day,
+               "first listing after a pull replaced one office's file": after_a_pull}
     for cmd in found:
-        cmd.before = {"first listing after a write": after_a_write,
-                      "first listing on a new as-of day": on_a_new_day,
-                      "first listing after a pull replaced one office's file": after_a_pull,
-                      }.get(cmd.name, before_an_import if cmd.name.startswith("ocop import") else None)
+        imports = cmd.name.startswith("ocop import")
+        cmd.before = changes.get(cmd.name, before_an_import if imports else None)
         cmd.where = ws[cmd.where].name if cmd.where in ws else cmd.where
     return found
+
+
+def large(ocop: list[str], out: Path, env: dict[str, str]) -> str:
+    """Peak memory and time of one run of each command at LARGE tasks and entries."""
+    tasks, entries = LARGE
+    started = time.monotonic()
+    source = generate.make(out / "ws" / f"t{tasks}-h{entries}", tasks, entries)
+    print(f"workspace ready in {time.monotonic() - started:.0f} s", flush=True)
+    ws = fresh_copy(source, out / "run" / "large")
+    sheet = progress_sheet(out, ws, IMPORT_ROWS[0])
+    listing = ["tasks", "--month", "6", "--format", "json"]
+
+    def o(name: str, *args: str, **extra: str) -> Command:
+        return Command(name, [*ocop, *args, "--data", str(ws)], ws.name, dict(extra))
+
+    found = [o("first listing, the index made", *listing), o("warm listing", *listing),
+             o("first listing after a write", *listing),
+             o("first listing on a new as-of day", *listing),
+             o(f"ocop import progress, {IMPORT_ROWS[0]:,} rows", "import", "progress",
+               str(sheet)),
+             o("ocop history 1.1 --format json", "history", generate.RECORD_TASK, "--format",
+               "json"),
+             o("listing without the index", *listing, OCOP_NO_INDEX="1")]
+    found[2].before, found[3].before, found[4].before = after_a_write, on_a_new_day, \
+        before_an_import
+    lines = [f"### Peak memory at {tasks:,} tasks and {entries:,} entries", "",
+             "| command | time | peak RSS |", "|---|---:|---:|"]
+    for cmd in found:
+        begun = time.perf_counter()
+        peak = peak_memory(cmd, env)
+        took = time.perf_counter() - begun
+        lines.append(f"| {cmd.name} | {took:.1f} s | "
+                     f"{'?' if peak is None else f'{peak / 1024:.0f} MB'} |")
+        print(lines[-1], flush=True)
+    return "\n".join(lines) + "\n"
 
 
 # --- reporting ------------------------------------------------------------------------------
@@ -639,6 +676,9 @@ def main() -> None:
                         "this Python, else on PATH)")
     parser.add_argument("--no-taskwarrior", action="store_true", help="leave Taskwarrior out")
     parser.add_argument("--no-install", action="store_true", help="never run apt-get")
+    parser.add_argument("--large", action="store_true", help="only the peak memory of each "
+                        "listing and import at 50,000 tasks and 1,000,000 entries, one run "
+                        "each (generating that workspace and its index takes many minutes)")
     parser.add_argument("--profile", action="store_true",
                         help="also print import times and a cProfile of the slowest command")
     parser.add_argument("--seed", type=int, default=int(time.time()) % 100_000)
@@ -650,6 +690,9 @@ def main() -> None:
 
     ocop, python = find_ocop(args.ocop)
     env = base_env(out)
+    if args.large:
+        print(large(ocop, out, env))
+        return
     info = machine()
     info.update(date=dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
                 load_start=info.pop("load"), rounds=count, seed=args.seed, git=git_revision())

@@ -394,29 +394,24 @@ class Index:
                 and zlib.crc32(raw) == row[3]:  # checked by content: unchanged
             self.db.execute("UPDATE files SET read_ns=? WHERE name=?", (self.started, name))
             return
-        text = decode(path, raw)
-        if row is not None and row[5] == 0:
-            old_stat = eval_stat(row[0])
-            if row[2] <= len(raw) and now is not None and old_stat[:2] == now[:2] \
-                    and zlib.crc32(raw[:row[2]]) == row[3]:
-                self._grown(path, raw, row[2], row[4], changes)
-            else:
-                self._replaced(path, text, changes)
+        if row is not None and row[5] == 0 and row[2] <= len(raw) and now is not None \
+                and eval_stat(row[0])[:2] == now[:2] and zlib.crc32(raw[:row[2]]) == row[3]:
+            whole = self._grown(path, raw, row[2], row[4], changes)
+            next_line = row[4] + len(raw[row[2]:offset].decode("utf-8").splitlines())
         else:
-            if row is not None:
+            if row is not None and row[5]:
                 self._forget(name, changes)
-            self._replaced(path, text, changes)
-        if _read(path) != raw or stat_of(path) != now:
+            text = decode(path, raw)
+            whole = self._replaced(path, text, changes)
+            next_line = len(raw[:offset].decode("utf-8-sig").splitlines()) + 1
+        if stat_of(path) != now:
             raise Fallback  # changed while read
-        next_line = len(raw[:offset].decode("utf-8-sig").splitlines()) + 1
-        whole = self.db.execute("SELECT count(*) FROM entries WHERE file=? AND h IS NULL",
-                                (name,)).fetchone()[0] > 0
         self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (name, repr(now), self.started, offset, zlib.crc32(raw[:offset]),
                          next_line, int(whole)))
 
     def _grown(self, path: Path, raw: bytes, offset: int, next_line: int,
-               changes: _Changes) -> None:
+               changes: _Changes) -> bool:
         """The lines from `offset` on (a last line without its newline, read last time, is
         read again with what follows it)."""
         name = path.name
@@ -425,11 +420,16 @@ class Index:
             (name, next_line)))
         self.db.execute("DELETE FROM entries WHERE file=? AND line>=?", (name, next_line))
         self.db.execute("DELETE FROM problems WHERE file=? AND seq>=?", (name, next_line))
-        rest = raw[offset:].decode("utf-8-sig" if offset == 0 else "utf-8")
-        lines = list(enumerate(rest.splitlines(), next_line))
-        self._insert(path, lines, changes)
+        rest = raw[offset:]
+        try:
+            if b"\x00" in rest:
+                raise ValueError("NUL")
+            text = rest.decode("utf-8-sig" if offset == 0 else "utf-8")
+        except ValueError:  # UnicodeDecodeError too: the whole read says where
+            raise Fallback from None
+        return self._insert(path, list(enumerate(text.splitlines(), next_line)), changes)
 
-    def _replaced(self, path: Path, text: str, changes: _Changes) -> None:
+    def _replaced(self, path: Path, text: str, changes: _Changes) -> bool:
         """The file compared line by line with the rows it had: rows whose line is still
         there are kept (renumbered if it moved), the other lines are read."""
         name = path.name
@@ -457,16 +457,19 @@ class Index:
             self.db.execute(f"DELETE FROM entries WHERE rowid IN ({marks})", chunk)
         self.db.executemany("UPDATE entries SET line=? WHERE rowid=?", moved)
         self.db.execute("DELETE FROM problems WHERE file=?", (name,))
-        self._insert(path, fresh, changes)
+        return self._insert(path, fresh, changes)
 
-    def _insert(self, path: Path, lines: list[tuple[int, str]], changes: _Changes) -> None:
+    def _insert(self, path: Path, lines: list[tuple[int, str]], changes: _Changes) -> bool:
         """Rows for the entries in `lines` (line number, text), read as `storage` reads a
-        history file; a file with any line in another form is read whole by `storage`."""
+        history file; a file with any line in another form is read whole by `storage`
+        (then True)."""
         name = path.name
         problems: list[Problem] = []
+        whole = False
         try:
             rows = list(_quick_rows(path, lines, problems))
         except _Whole:
+            whole = True
             self._forget(name, changes)
             entries, problems = storage.read_history_file(path)
             rows = [_entry_row(name, int(e.source.rpartition(":")[2]), None, e) for e in entries]
@@ -476,6 +479,7 @@ class Index:
             changes.added(batch)
         self.db.executemany("INSERT INTO problems VALUES (?, ?, ?)",
                             [(name, p.line or 0, dumps(p)) for p in problems])
+        return whole
 
     def _recount(self, changes: _Changes) -> None:
         """Which row of each id counts (the first in file order), and the kept states of
