@@ -486,7 +486,7 @@ def large(ocop: list[str], out: Path, env: dict[str, str]) -> str:
     source = generate.make(out / "ws" / f"t{tasks}-h{entries}", tasks, entries)
     print(f"workspace ready in {time.monotonic() - started:.0f} s", flush=True)
     ws = fresh_copy(source, out / "run" / "large")
-    sheet = progress_sheet(out, ws, IMPORT_ROWS[0])
+    sheet = progress_sheet(out, source, IMPORT_ROWS[0])  # its index is not the copy's
     listing = ["tasks", "--month", "6", "--format", "json"]
 
     def o(name: str, *args: str, **extra: str) -> Command:
