@@ -60,6 +60,10 @@ class Task(NamedTuple):
     notes: tuple[str, ...] = ()
     lead_text: str | None = None  # the cell as the plan wrote it
     partners_text: tuple[str, ...] = ()
+    # The district-level units that each hold a share of the task (agency ids), decided when
+    # the plan is read: `per_district` tasks, and duties without a quantity that a group of
+    # the units leads (3.2, "BCĐ cấp huyện"). Empty for a task of one subject.
+    shared_by: tuple[str, ...] = ()
 
     @property
     def parent(self) -> str | None:

@@ -20,7 +20,7 @@ from ocop_cli.i18n import _, ngettext
 from ocop_cli.model import Agency, Plan, Task
 from ocop_cli.query import task_json
 from ocop_cli.render import Column
-from ocop_cli.state import OPEN, TaskState, month_index
+from ocop_cli.state import NOT_KNOWN, OPEN, TaskState, month_index
 from ocop_cli.storage import Loaded
 from ocop_cli.text import sort_key
 
@@ -422,9 +422,12 @@ def heading(doc: dict[str, Any]) -> list[tuple[str, str]]:
     return facts
 
 
-def status_label(status: str, timing: str | None) -> str:
+def status_label(status: str | None, timing: str | None) -> str:
+    """A status and timing in words; a unit's share nobody reported (status null in JSON) is
+    "not known", never "not done"."""
     labels = {"not_started": _("not started"), "in_progress": _("in progress"),
-              "done": _("done"), "cancelled": _("cancelled")}
+              "done": _("done"), "cancelled": _("cancelled"), NOT_KNOWN: _("not known"),
+              None: _("not known")}
     timings = {"upcoming": _("upcoming"), "due": _("due"), "overdue": _("overdue")}
     text = labels[status]
     return f"{text}, {timings[timing]}" if timing else text

@@ -396,6 +396,7 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
             section=item.section, per_district=item.per_district, notes=tuple(item.notes),
             lead_text=item.lead, partners_text=tuple(item.partners),
         )
+        task = task._replace(shared_by=directory.sharing(task))
         tasks.append(task)
     plan = Plan(number=parsed.number, year=parsed.year, title=parsed.title, tasks=tuple(tasks),
                 facts=parsed.model_dump(mode="json", exclude={"tasks"}))

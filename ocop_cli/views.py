@@ -11,7 +11,8 @@ from ocop_cli import render
 from ocop_cli.errors import EXIT_INVALID, EXIT_OK
 from ocop_cli.i18n import _, format_date
 from ocop_cli.model import Entry
-from ocop_cli.query import Filters, role_of, select, task_json
+from ocop_cli.query import (Filters, role_of, select, shown_states, subject_unit, tally,
+                             tally_lines, task_json)
 from ocop_cli.render import Column
 from ocop_cli.state import TaskState
 from ocop_cli.storage import Loaded, Workspace
@@ -25,11 +26,9 @@ def _day(iso: str, fmt: str) -> str:
 
 
 def _status_label(state: TaskState) -> str:
-    labels = {"not_started": _("not started"), "in_progress": _("in progress"),
-              "done": _("done"), "cancelled": _("cancelled")}
-    timing = {"upcoming": _("upcoming"), "due": _("due"), "overdue": _("overdue")}
-    text = labels[state.status]
-    return f"{text}, {timing[state.timing]}" if state.timing else text
+    from ocop_cli.report import status_label
+
+    return status_label(state.status, state.timing)
 
 
 def task_columns(with_role: bool) -> list[Column]:
@@ -51,31 +50,50 @@ def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fm
               as_of: dt.date, no_color: bool) -> None:
     plan, directory = loaded.plan, loaded.directory
     chosen = select(plan, states, directory, filters)
-    roles = {t.id: role_of(t, filters.agency, directory) if filters.agency else None
-             for t in chosen}
-    objects = [task_json(plan, t, states[t.id], directory, roles[t.id]) for t in chosen]
+    unit = subject_unit(directory, filters)
+    shown = shown_states(plan, states, chosen, unit, as_of)
+    objects = []
+    for task in chosen:
+        role = role_of(task, filters.agency, directory) if filters.agency else None
+        share = unit if unit in task.shared_by and plan.is_leaf(task.id) else None
+        objects.append(task_json(plan, task, shown[task.id], directory, role,
+                                 states[task.id] if share else None, share))
     if fmt == "json":
         render.write_json(objects)
         return
     rows = []
     for task, obj in zip(chosen, objects, strict=True):
-        state = states[task.id]
+        state = shown[task.id]
         indent = "  " * task.id.count(".")
+        target = state.task.target
         rows.append({
             **obj, "title": indent + task.title,
-            "target": task.target.text if task.target else None,
-            "achieved": state.achieved if task.target else None,
-            "state": _status_label(state),
+            "target": target.text if target else None,
+            "achieved": obj["achieved"] if target else None,
+            "state": _status_label(state) + _whole_note(obj),
             "_style": state.timing if state.timing in ("overdue", "due") else state.status,
         })
-    leaves = [states[t.id] for t in chosen if plan.is_leaf(t.id)]
-    counts = {k: sum(1 for st in leaves if st.timing == k or st.status == k)
-              for k in ("overdue", "due", "done")}
-    footer = _("{n} tasks: {overdue} overdue, {due} due, {done} done (as of {date})").format(
-        n=len(leaves), date=format_date(as_of), **counts)
+    status, timing = tally_lines(tally(shown[t.id] for t in chosen if plan.is_leaf(t.id)))
+    footer = _("{status}; {timing} (as of {date})").format(status=status, timing=timing,
+                                                         date=format_date(as_of))
+    if unit:
+        footer += " " + _("Shared tasks show the share of {unit}; the whole task in "
+                           "brackets.").format(unit=directory.short(unit))
     title = f"{plan.number} ({plan.year})"
     render.emit(fmt, task_columns(filters.agency is not None), rows, objects, title=title,
                 footer=footer, no_color=no_color)
+
+
+def _whole_note(obj: dict[str, Any]) -> str:
+    """A unit's share's row: the whole task's figures beside its own."""
+    whole = obj.get("whole")
+    if not whole:
+        return ""
+    from ocop_cli.report import status_label
+
+    amount = f"{whole['achieved']}/{whole['target']['min']}, " if whole["target"] else ""
+    return " (" + _("whole: {figures}").format(
+        figures=amount + status_label(whole["status"], whole["timing"])) + ")"
 
 
 def check(ws: Workspace) -> int:

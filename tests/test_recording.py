@@ -191,7 +191,7 @@ def test_the_history_of_a_task_is_the_whole_history_narrowed(ocop, sept):
 def test_place_filter(ocop, sept):
     ocop("progress", "7", "2", "--place", "Nam Sách")
     ids = [t["id"] for t in ocop("tasks", "--place", "nam sach", "-f", "json").json() if t["leaf"]]
-    assert ids == ["1.2", "5.2", "6", "7"]
+    assert ids == ["1.2", "3.2", "5.2", "6", "7"]  # 3.2: each unit's own steering committee
 
 
 def test_missing_workspace_says_how_to_create_it(ocop, tmp_path):
