@@ -121,6 +121,8 @@ class Session:
                 storage.append(storage.recorder_file(ws, who), outcome.entries)
         for message in outcome.messages:
             say(message)
+        for warning in outcome.warnings:
+            say(_("warning: {message}").format(message=warning), err=True)
         return outcome
 
 
@@ -130,6 +132,16 @@ def parse_date(text: str, option: str) -> dt.date:
     except ValueError:
         raise UsageError(_("{option}: {text!r} is not a date; expected YYYY-MM-DD, e.g. "
                            "2019-09-15").format(option=option, text=text)) from None
+
+
+def agency_named(loaded: Any, name: str, option: str) -> Any:
+    """The agency a name means; said on stderr when the name is not one of its spellings, so
+    that "Sở Tài Chín" never silently becomes Sở Tài chính."""
+    agency = loaded.directory.resolve(name)
+    if not loaded.directory.exactly(name, agency):
+        say(_("{option} {name!r}: taken as {agency} ({full})").format(
+            option=option, name=name, agency=agency.short, full=agency.name), err=True)
+    return agency
 
 
 def say(message: str, err: bool = False) -> None:
@@ -318,12 +330,11 @@ def tasks(
     from ocop_cli.query import Filters
 
     loaded = s.load()
-    directory = loaded.directory
     filters = Filters(
         month=month, role=role.value, statuses=tuple(x.value for x in status or ()),
         overdue=overdue, due=due, grep=grep,
-        agency=directory.resolve(agency).id if agency else None,
-        place=directory.resolve(place).id if place else None,
+        agency=agency_named(loaded, agency, "--agency").id if agency else None,
+        place=agency_named(loaded, place, "--place").id if place else None,
     )
     views.task_list(loaded, s.states(loaded, summary=True), filters, fmt.value, s.as_of, s.no_color)
 
@@ -377,11 +388,11 @@ def _stamp(s: Session, loaded: Any, who: str, date: str | None, ref: str | None,
     from ocop_cli.record import Stamp
 
     return Stamp(date=parse_date(date, "--date") if date else s.as_of, by=who, ref=ref,
-                 note=note, plan=loaded.plan.year)
+                 note=note, plan=loaded.plan.year, as_of=s.as_of)
 
 
 def _place(loaded: Any, place: str | None) -> str | None:
-    return loaded.directory.resolve(place).id if place else None
+    return agency_named(loaded, place, "--place").id if place else None
 
 
 @command("done")

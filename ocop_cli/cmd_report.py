@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ocop_cli.cli import Format, FormatOpt, Session, command
+from ocop_cli.cli import Format, FormatOpt, Session, agency_named, command
 from ocop_cli.errors import UsageError
 from ocop_cli.i18n import _
 
@@ -20,6 +20,11 @@ class ReportFormat(StrEnum):
     md = "md"
     xlsx = "xlsx"
     html = "html"
+
+
+class Sort(StrEnum):
+    plan = "plan"
+    urgency = "urgency"
 
 
 AgencyOpt = Annotated[str | None, typer.Option("--agency", "-a",
@@ -43,6 +48,8 @@ def report(
                                                help="Write to FILE instead of the screen")
                       ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists")] = False,
+    sort: Annotated[Sort, typer.Option("--sort", help="plan: the plan's order (TT); urgency: "
+                                       "overdue first, then due")] = Sort.plan,
 ) -> None:
     """The report offices send upward, as of a date: by agency, for one agency (the office's
     table), or for a period; with the per-district breakdown.
@@ -60,8 +67,8 @@ def report(
     if month is not None:
         chosen = core.month_period(loaded.plan.year, month)
     states = s.states(loaded, summary=chosen is None)  # a period reads the entries in it
-    who = loaded.directory.resolve(agency) if agency else None
-    doc = core.build(loaded, states, s.as_of, who, chosen)
+    who = agency_named(loaded, agency, "--agency") if agency else None
+    doc = core.build(loaded, states, s.as_of, who, chosen, sort.value)
     export.deliver(doc, shape, output, force, s.no_color,
                    timeline=lambda: core.timeline(loaded, states, s.as_of, who))
 
@@ -76,7 +83,7 @@ def timeline(s: Session, agency: AgencyOpt = None) -> None:
     from ocop_cli import report as core
 
     loaded = s.load()
-    who = loaded.directory.resolve(agency) if agency else None
+    who = agency_named(loaded, agency, "--agency") if agency else None
     draw_timeline(core.timeline(loaded, s.states(loaded, summary=True), s.as_of, who),
                   s.no_color)
 

@@ -16,11 +16,11 @@ from typing import Any
 
 from ocop_cli.directory import Directory
 from ocop_cli.errors import UsageError
-from ocop_cli.i18n import _, ngettext
+from ocop_cli.i18n import _
 from ocop_cli.model import Agency, Plan, Task
-from ocop_cli.query import task_json
+from ocop_cli.query import shown_states, tally, tally_lines, task_json
 from ocop_cli.render import Column
-from ocop_cli.state import NOT_KNOWN, OPEN, TaskState, month_index
+from ocop_cli.state import NOT_KNOWN, OPEN, TaskState, month_index, share_of
 from ocop_cli.storage import Loaded
 from ocop_cli.text import sort_key
 
@@ -124,15 +124,25 @@ class Roles:
 # --- the report document ---------------------------------------------------------------------
 
 
+SORTS = ("plan", "urgency")
+
+
 def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
-          agency: Agency | None = None, period: Period | None = None) -> dict[str, Any]:
+          agency: Agency | None = None, period: Period | None = None,
+          sort: str = "plan") -> dict[str, Any]:
     """The report as plain data: an overview without filters, one agency's tasks with
-    `agency`, what a period brought with `period` (narrowed to `agency` when both)."""
+    `agency`, what a period brought with `period` (narrowed to `agency` when both).
+
+    Tasks come in the plan's order (TT); `sort="urgency"` puts overdue first, then due.
+    When `agency` is a district unit, or part of one, a shared task's figures are the unit's
+    own share, with the whole task's under `whole`."""
     plan, directory = loaded.plan, loaded.directory
     roles = Roles(directory)
     leaves = plan.leaves()
     if agency is not None:
         leaves = [t for t in leaves if roles.role(t, agency.id)]
+    unit = directory.unit_of(agency.id) if agency else None
+    shown = shown_states(plan, states, leaves, unit, as_of)
     doc: dict[str, Any] = {
         "report": "period" if period else "agency" if agency else "overview",
         "plan": {"number": plan.number, "year": plan.year, "title": plan.title},
@@ -141,22 +151,31 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
                    if agency else None),
         "period": ({"label": period.label, "start": period.start.isoformat(),
                     "end": period.end.isoformat()} if period else None),
+        "sort": sort,
     }
 
     def rows(tasks: list[Task]) -> list[dict[str, Any]]:
-        return [task_row(plan, t, states[t.id], directory,
-                         roles.role(t, agency.id) if agency else None) for t in tasks]
+        found = []
+        for t in tasks:
+            share = unit if unit in t.shared_by else None
+            found.append(task_row(plan, t, shown[t.id], directory,
+                                  roles.role(t, agency.id) if agency else None,
+                                  states[t.id] if share else None, share))
+        return sorted(found, key=_urgency) if sort == "urgency" else found
 
-    overdue = sorted((t for t in leaves if states[t.id].timing == "overdue"), key=_oldest)
+    overdue = [t for t in leaves if shown[t.id].timing == "overdue"]
+    if sort == "urgency":
+        overdue.sort(key=_oldest)
     if period is not None:
         months = period.months(plan)
         doc["due"] = rows([t for t in leaves if t.window and t.window.last in months])
-        doc["achieved"] = achieved_in(plan, states, leaves, period, directory)
+        doc["achieved"] = achieved_in(plan, shown, leaves, period, directory)
         doc["late"] = rows(overdue)
         near = [t for t in leaves if t.window and set(t.window.months) & set(months)]
         doc["places"] = places(loaded, states, near)
     elif agency is not None:
-        doc["tasks"] = sorted(rows(leaves), key=_urgency)
+        doc["tasks"] = rows(leaves)
+        doc["counts"] = tally(shown[t.id] for t in leaves)
         doc["duties"] = duties(directory, agency)
         doc["places"] = places(loaded, states, leaves)
     else:
@@ -171,15 +190,19 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
 
 
 def task_row(plan: Plan, task: Task, state: TaskState, directory: Directory,
-             role: str | None = None) -> dict[str, Any]:
+             role: str | None = None, whole: TaskState | None = None,
+             place: str | None = None) -> dict[str, Any]:
     """A task as `ocop tasks --format json` gives it, with what the report form adds."""
-    row = task_json(plan, task, state, directory, role)
+    row = task_json(plan, task, state, directory, role, whole, place)
     parent = plan.task(task.parent) if task.parent else None
     row["parent_title"] = parent.title if parent else None
-    row["target_text"] = task.target.text if task.target else None
+    target = state.task.target
+    row["target_text"] = target.text if target else None
     row["percent"] = state.percent
     row["note"] = state.note
     row["ref"] = state.ref
+    if whole is not None:
+        row["whole"]["target_text"] = task.target.text if task.target else None
     return row
 
 
@@ -192,24 +215,27 @@ def _urgency(row: dict[str, Any]) -> int:
     """Overdue first, then due, other open tasks, done, cancelled."""
     if row["timing"] in ("overdue", "due"):
         return 0 if row["timing"] == "overdue" else 1
-    return {"done": 3, "cancelled": 4}.get(row["status"], 2)
+    return {"done": 3, None: 3, "cancelled": 4}.get(row["status"], 2)
 
 
 def _counts(states: list[TaskState]) -> dict[str, Any]:
-    quantity = [s for s in states if s.task.target is not None]
-    target = sum(s.task.target.min for s in quantity if s.task.target)
-    achieved = sum(s.achieved for s in quantity)
-    counts: dict[str, Any] = {"tasks": len(states)}
-    for key in ("done", "in_progress", "not_started", "cancelled"):
-        counts[key] = sum(1 for s in states if s.status == key)
-    for key in ("overdue", "due", "upcoming"):
-        counts[key] = sum(1 for s in states if s.timing == key)
+    """One agency's roll-up: it counts tasks and never adds quantities (conferences, classes
+    and cooperatives do not add up). A cancelled task is counted as such and leaves every
+    other figure: `percent` is tasks done of those not cancelled."""
+    counts: dict[str, Any] = tally(states)
+    live = [s for s in states if s.status != "cancelled"]
+    quantity = [s for s in live if s.task.target is not None]
+    units = {s.task.unit for s in quantity}
+    one_unit = len(units) == 1  # the sum of quantities means something only then
     counts.update({
+        "counted": len(live),
         "quantity_tasks": len(quantity),
         "quantity_met": sum(1 for s in quantity if s.missing == 0),
-        "achieved": achieved,
-        "target": target,
-        "percent": round(100 * achieved / target, 1) if target else None,
+        "unit": units.pop() if one_unit else None,
+        "achieved": sum(s.achieved for s in quantity) if one_unit else None,
+        "target": sum(s.task.target.min for s in quantity if s.task.target)
+        if one_unit else None,
+        "percent": round(100 * counts["done"] / len(live), 1) if live else None,
     })
     return counts
 
@@ -302,32 +328,38 @@ def achieved_in(plan: Plan, states: dict[str, TaskState], tasks: list[Task], per
     return found
 
 
-def district_units(directory: Directory) -> list[Agency]:
-    return [a for a in directory.agencies if a.kind == "locality" and a.level == "district"]
-
-
 def places(loaded: Loaded, states: dict[str, TaskState], tasks: list[Task]
            ) -> list[dict[str, Any]]:
-    """For each task counted per district unit: which units have done their share."""
-    units = district_units(loaded.directory)
+    """For each task shared by district units: each unit's share, quantity and status, and
+    what was recorded without naming a unit. A unit's `done` is null when it is not known
+    (the whole was met, or marked done, without saying where)."""
+    directory = loaded.directory
     found = []
     for task in tasks:
-        if not task.per_district or not units:
+        if not task.shared_by:
             continue
         state = states[task.id]
-        target = task.target.min if task.target else len(units)
-        share = max(1, -(-target // len(units)))  # rounded up: 12 conferences, 1 per unit
-        counted = {a.id: state.places.get(a.id, 0) for a in units}
-        per_unit = [{"id": a.id, "place": a.short, "qty": counted[a.id],
-                     "done": counted[a.id] >= share} for a in units]
+        share = share_of(task)
+        per_unit = []
+        for unit in task.shared_by:
+            status = state.units.get(unit, "not_started")
+            per_unit.append({
+                "id": unit, "place": directory.short(unit),
+                "qty": state.places.get(unit, 0) if status != NOT_KNOWN else None,
+                "done": None if status == NOT_KNOWN else status == "done",
+                "status": None if status == NOT_KNOWN else status})
         found.append({
             "id": task.id, "title": task.title,
             "parent_title": _parent_title(loaded.plan, task),
             "status": state.status, "timing": state.timing, "achieved": state.achieved,
             "target": {"min": task.target.min, "max": task.target.max} if task.target else None,
-            "per_unit": share, "units": per_unit,
-            "units_done": sum(1 for u in per_unit if u["done"]), "units_total": len(units),
-            "not_by_unit": state.achieved - sum(counted.values()),
+            "per_unit": share.min if share else None,
+            "share": {"min": share.min, "max": share.max} if share else None,
+            "units": per_unit,
+            "units_done": sum(1 for u in per_unit if u["done"]),
+            "units_not_known": sum(1 for u in per_unit if u["done"] is None),
+            "units_total": len(per_unit),
+            "not_by_unit": state.unassigned,
         })
     return found
 
@@ -343,8 +375,8 @@ def duties(directory: Directory, agency: Agency) -> list[dict[str, Any]]:
              for i, d in enumerate(agency.duties, 1)]
     for group in directory.agencies:
         if agency.id in group.members:
-            found += [{"n": len(found) + 1, "text": d, "agency": group.short}
-                      for d in group.duties]
+            found += [{"n": len(found) + i, "text": d, "agency": group.short}
+                      for i, d in enumerate(group.duties, 1)]
     return found
 
 
@@ -433,6 +465,16 @@ def status_label(status: str | None, timing: str | None) -> str:
     return f"{text}, {timings[timing]}" if timing else text
 
 
+def whole_note(row: dict[str, Any]) -> str:
+    """After a unit's share's status: the whole task's figures beside its own."""
+    whole = row.get("whole")
+    if not whole:
+        return ""
+    amount = f"{whole['achieved']}/{whole['target']['min']}, " if whole["target"] else ""
+    return " (" + _("whole: {figures}").format(
+        figures=amount + status_label(whole["status"], whole["timing"])) + ")"
+
+
 def role_label(role: str | None) -> str:
     return {"lead": _("lead"), "partner": _("partner")}.get(role or "", "")
 
@@ -448,8 +490,9 @@ def sections(doc: dict[str, Any], narrow: bool = False) -> list[Section]:
         found.append(matrix_section(doc))
         found.append(office("overdue", _("Overdue tasks, oldest window first"), doc["overdue"]))
     elif kind == "agency":
+        status, timing = tally_lines(doc["counts"])
         found.append(office("tasks", _("Tasks of {agency} as lead and as partner").format(
-            agency=doc["agency"]["short"]), doc["tasks"]))
+            agency=doc["agency"]["short"]) + f" ({status}; {timing})", doc["tasks"]))
         found.append(duties_section(doc))
     else:
         label = doc["period"]["label"]
@@ -500,7 +543,8 @@ def office_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "target": _target_value(row),
             "achieved": row["achieved"] if has_quantity else None,
             "percent": row["percent"], "agencies": _agencies_cell(row),
-            "window": row["window"], "state": status_label(row["status"], row["timing"]),
+            "window": row["window"],
+            "state": status_label(row["status"], row["timing"]) + whole_note(row),
             "remark": "; ".join(x for x in (row["note"], row["ref"]) if x) or None,
             "role": role_label(row.get("role")), "_style": _style(row),
         })
@@ -546,13 +590,13 @@ def narrow_office(key: str, title: str, rows: list[dict[str, Any]]) -> Section:
     return Section(key, title, columns, shown)
 
 
-_COUNT_KEYS = ("tasks", "done", "in_progress", "due", "overdue", "upcoming", "achieved",
-               "target", "percent")
+_COUNT_KEYS = ("tasks", "done", "in_progress", "not_started", "cancelled", "overdue", "due",
+               "upcoming", "quantity_met", "percent")
 
 
 def agencies_section(doc: dict[str, Any]) -> Section:
-    headers = (_("Tasks"), _("Done"), _("In progress"), _("Due"), _("Overdue"),
-               _("Upcoming"), _("Achieved"), _("Target"), "%")
+    headers = (_("Tasks"), _("Done"), _("In progress"), _("Not started"), _("Cancelled"),
+               _("Overdue"), _("Due"), _("Upcoming"), _("Targets met"), _("% done"))
     columns = [Column("agency", _("Agency"), max_width=30), Column("role", _("Role"))]
     columns += [Column(k, h, numeric=True) for k, h in zip(_COUNT_KEYS, headers, strict=True)]
     rows = []
@@ -560,29 +604,24 @@ def agencies_section(doc: dict[str, Any]) -> Section:
         for role in ("lead", "partner"):
             counts = item[role]
             if counts["tasks"]:
-                quantity = {k: counts[k] if counts["quantity_tasks"] else None
-                            for k in ("achieved", "target")}
+                met = (f"{counts['quantity_met']}/{counts['quantity_tasks']}"
+                       if counts["quantity_tasks"] else None)
                 rows.append({"agency": item["agency"], "role": role_label(role),
-                             **{k: counts[k] for k in _COUNT_KEYS}, **quantity,
+                             **{k: counts[k] for k in _COUNT_KEYS}, "quantity_met": met,
                              "_style": "overdue" if counts["overdue"] else None})
-    return Section("agencies", _("Agencies as lead and as partner"), columns, rows)
+    return Section("agencies", _("Agencies as lead and as partner (tasks counted; done of "
+                                 "those not cancelled)"), columns, rows)
 
 
 def summary(counts: dict[str, Any]) -> str:
-    """One agency's counts in a sentence, zeros left out: for narrow terminals."""
+    """One agency's counts in words, for narrow terminals: by status, then the open ones by
+    timing, then tasks done of those not cancelled."""
     if not counts["tasks"]:
         return ""
-    parts = [_("{n} done").format(n=counts["done"]) if counts["done"] else "",
-             _("{n} in progress").format(n=counts["in_progress"]) if counts["in_progress"]
-             else "",
-             _("{n} overdue").format(n=counts["overdue"]) if counts["overdue"] else "",
-             _("{n} due").format(n=counts["due"]) if counts["due"] else "",
-             _("{n} upcoming").format(n=counts["upcoming"]) if counts["upcoming"] else ""]
-    text = ngettext("{n} task", "{n} tasks", counts["tasks"]).format(n=counts["tasks"])
-    details = ", ".join(p for p in parts if p)
-    text += f": {details}" if details else ""
-    if counts["target"]:
-        text += "; " + _("achieved {achieved} of {target} ({percent:g}%)").format(**counts)
+    status, timing = tally_lines(counts)
+    text = status + ("; " + timing if counts["open"] else "")
+    if counts["percent"] is not None:
+        text += "; " + _("{percent:g}% done").format(percent=counts["percent"])
     return text
 
 
@@ -657,17 +696,26 @@ def places_section(doc: dict[str, Any]) -> Section:
     total = doc["places"][0]["units_total"] if doc["places"] else 12
     columns = [Column("id", OFFICE_HEADERS[0]),
                Column("content", OFFICE_HEADERS[1], max_width=30),
+               Column("share", _("Share"), numeric=True),
                Column("units_done", _("Units done (of {n})").format(n=total), numeric=True),
                Column("done_in", _("Done"), max_width=30),
                Column("not_yet", _("Not yet"), max_width=30),
-               Column("not_by_unit", _("Not by unit"), numeric=True)]
-    rows = [{"id": p["id"], "content": _content(p), "units_done": p["units_done"],
-             "done_in": ", ".join(u["place"] for u in p["units"] if u["done"]),
-             "not_yet": ", ".join(u["place"] for u in p["units"] if not u["done"]),
+               Column("not_known", _("Not known"), max_width=30),
+               Column("not_by_unit", _("Not assigned to a unit"), numeric=True)]
+
+    def named(p: dict[str, Any], test: Any) -> str:
+        return ", ".join(u["place"] for u in p["units"] if test(u["done"]))
+
+    rows = [{"id": p["id"], "content": _content(p), "share": p["per_unit"],
+             "units_done": p["units_done"],
+             "done_in": named(p, lambda d: d is True),
+             "not_yet": named(p, lambda d: d is False),
+             "not_known": named(p, lambda d: d is None),
              "not_by_unit": p["not_by_unit"] or None,
              "_style": "done" if p["units_done"] == p["units_total"] else None}
             for p in doc["places"]]
-    return Section("places", _("By district unit (tasks counted one per unit)"), columns, rows)
+    return Section("places", _("By district unit (tasks each unit holds a share of)"), columns,
+                   rows)
 
 
 def agency_list_section(items: list[dict[str, Any]]) -> Section:

@@ -11,10 +11,19 @@ from ocop_cli import render
 from ocop_cli.errors import EXIT_INVALID, EXIT_OK
 from ocop_cli.i18n import _, format_date
 from ocop_cli.model import Entry
-from ocop_cli.query import (Filters, role_of, select, shown_states, subject_unit, tally,
-                             tally_lines, task_json)
+from ocop_cli.query import (
+    Filters,
+    role_of,
+    select,
+    shown_states,
+    subject_unit,
+    tally,
+    tally_lines,
+    task_json,
+)
 from ocop_cli.render import Column
-from ocop_cli.state import TaskState
+from ocop_cli.report import status_label, whole_note
+from ocop_cli.state import NOT_KNOWN, TaskState
 from ocop_cli.storage import Loaded, Workspace
 from ocop_cli.text import visible
 
@@ -26,8 +35,6 @@ def _day(iso: str, fmt: str) -> str:
 
 
 def _status_label(state: TaskState) -> str:
-    from ocop_cli.report import status_label
-
     return status_label(state.status, state.timing)
 
 
@@ -70,7 +77,7 @@ def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fm
             **obj, "title": indent + task.title,
             "target": target.text if target else None,
             "achieved": obj["achieved"] if target else None,
-            "state": _status_label(state) + _whole_note(obj),
+            "state": _status_label(state) + whole_note(obj),
             "_style": state.timing if state.timing in ("overdue", "due") else state.status,
         })
     status, timing = tally_lines(tally(shown[t.id] for t in chosen if plan.is_leaf(t.id)))
@@ -82,18 +89,6 @@ def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fm
     title = f"{plan.number} ({plan.year})"
     render.emit(fmt, task_columns(filters.agency is not None), rows, objects, title=title,
                 footer=footer, no_color=no_color)
-
-
-def _whole_note(obj: dict[str, Any]) -> str:
-    """A unit's share's row: the whole task's figures beside its own."""
-    whole = obj.get("whole")
-    if not whole:
-        return ""
-    from ocop_cli.report import status_label
-
-    amount = f"{whole['achieved']}/{whole['target']['min']}, " if whole["target"] else ""
-    return " (" + _("whole: {figures}").format(
-        figures=amount + status_label(whole["status"], whole["timing"])) + ")"
 
 
 def check(ws: Workspace) -> int:
@@ -189,6 +184,8 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
         "notes": list(task.notes),
         "per_district": task.per_district,
         "places": place_breakdown(loaded, task, state),
+        "shared_by": [directory.short(u) for u in task.shared_by],
+        "unassigned": state.unassigned,
         "history": list(history_rows(loaded, task.id)),
         "as_of": as_of.isoformat(),
     })
@@ -217,20 +214,27 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
         id=task.id, date=format_date(as_of)), no_color=no_color)
     if data["places"]:
         render.table([Column("place", _("Place")), Column("qty", _("Done"), numeric=True)],
-                     [{"place": p["place"], "qty": p["qty"],
-                       "_style": "done" if p["qty"] else None} for p in data["places"]],
+                     [{"place": p["place"] or _("not assigned to a unit"),
+                       "qty": p["qty"] if p["qty"] is not None else _("not known"),
+                       "_style": "done" if p.get("status") == "done" else None}
+                      for p in data["places"]],
                      title=_("By district"), no_color=no_color)
     if data["history"]:
         history(loaded, task.id, fmt, no_color)
 
 
 def place_breakdown(loaded: Loaded, task: Any, state: TaskState) -> list[dict[str, Any]]:
-    """For a task counted per district: each of the district-level units and what it did."""
-    directory = loaded.directory
-    if not task.per_district:
-        return [{"place": directory.short(p), "qty": q} for p, q in state.places.items()]
-    units = [a for a in directory.agencies if a.kind == "locality" and a.level == "district"]
-    rows = [{"place": a.short, "qty": state.places.get(a.id, 0)} for a in units]
-    rows += [{"place": directory.short(p), "qty": q} for p, q in state.places.items()
-             if p not in {a.id for a in units}]
+    """Where the quantity was recorded; for a shared task, each unit first with its status
+    (null when not known), then other places, then what names no unit (`place` null)."""
+    short = loaded.directory.short
+    units = task.shared_by
+    rows: list[dict[str, Any]] = []
+    for unit in units:
+        status = state.units.get(unit, "not_started")
+        known = status != NOT_KNOWN
+        rows.append({"place": short(unit), "qty": state.places.get(unit, 0) if known else None,
+                     "status": status if known else None})
+    rows += [{"place": short(p), "qty": q} for p, q in state.places.items() if p not in units]
+    if units and state.unassigned:
+        rows.append({"place": None, "qty": state.unassigned})
     return rows

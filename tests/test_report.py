@@ -88,11 +88,20 @@ def test_agency_report_gives_every_figure_of_its_tasks(ocop: Any, ws: Path) -> N
         row = got[task_id]
         assert {k: row[k] for k in want} == want, task_id
     assert got["1.2"]["percent"] == pytest.approx(41.7)
-    # overdue first, then due, then the rest; done ones last
-    order = [(r["timing"], r["status"]) for r in doc["tasks"]]
+    # in the plan's order (TT), as an office files them
+    plan_order = [t["id"] for t in ocop("tasks", "--format", "json", env=AS_OF).json()
+                  if t["leaf"]]
+    ids = [r["id"] for r in doc["tasks"]]
+    assert ids == [i for i in plan_order if i in ids]
+    # --sort urgency: overdue first, then due, then the rest; done ones last
+    urgent = ocop("report", "--agency", SO_NN, "--sort", "urgency", "--format", "json",
+                  env=AS_OF).json()
+    order = [(r["timing"], r["status"]) for r in urgent["tasks"]]
     rank = [0 if t == "overdue" else 1 if t == "due" else 3 if s == "done" else 2
             for t, s in order]
-    assert rank == sorted(rank)
+    assert rank == sorted(rank) and rank != [0 if t == "overdue" else 1 if t == "due" else
+                                             3 if s == "done" else 2 for t, s in
+                                             ((r["timing"], r["status"]) for r in doc["tasks"])]
     assert doc["duties"] and all(d["agency"] == SO_NN for d in doc["duties"])
 
 
@@ -133,9 +142,14 @@ def test_overview_counts_agree_with_the_task_listing(ocop: Any) -> None:
                       ("not_started", "in_progress")]
         assert cell["open"] == len(open_tasks), cell
         assert cell["overdue"] == sum(1 for t in open_tasks if t["timing"] == "overdue")
-    # overdue tasks: the oldest window first
-    ends = [max(t["months"]) for t in doc["overdue"]]
-    assert ends == sorted(ends) and all(t["timing"] == "overdue" for t in doc["overdue"])
+    # overdue tasks: in the plan's order; with --sort urgency, the oldest window first
+    assert all(t["timing"] == "overdue" for t in doc["overdue"])
+    ids = [t["id"] for t in doc["overdue"]]
+    every = ocop("tasks", "--format", "json", env=AS_OF).json()
+    assert ids == [t["id"] for t in every if t["id"] in ids and t["leaf"]]
+    urgent = ocop("report", "--sort", "urgency", "--format", "json", env=AS_OF).json()
+    ends = [max(t["months"]) for t in urgent["overdue"]]
+    assert ends == sorted(ends) and ends != [max(t["months"]) for t in doc["overdue"]]
 
 
 def test_overview_lists_agencies_as_the_table_names_them(ocop: Any) -> None:
@@ -207,7 +221,8 @@ def test_places_show_which_units_are_done(ocop: Any) -> None:
     ocop("progress", "1.2", "1", env=AS_OF)  # reported without saying where
     doc = ocop("report", "--format", "json", env=AS_OF).json()
     places = {p["id"]: p for p in doc["places"]}
-    assert set(places) == {"1.2", "5.2", "6"}  # the tasks counted per district unit
+    # the tasks counted per district unit, and 3.2: each unit's own steering committee
+    assert set(places) == {"1.2", "3.2", "5.2", "6"}
     conference = places["1.2"]
     assert conference["units_total"] == 12 and len(conference["units"]) == 12
     assert conference["units_done"] == 2
