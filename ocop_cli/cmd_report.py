@@ -98,7 +98,7 @@ def agencies(s: Session, fmt: FormatOpt = Format.table) -> None:
     from ocop_cli import report as core
 
     loaded = s.load()
-    items = core.agency_list(loaded, s.states(loaded, summary=True))
+    items = core.agency_list(loaded, s.states(loaded, summary=True), s.as_of)
     part = core.agency_list_section(items)
     render.emit(fmt.value, part.columns, part.rows, items, title=part.title,
                 no_color=s.no_color)

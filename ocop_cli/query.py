@@ -98,9 +98,11 @@ def shown_states(plan: Plan, states: dict[str, TaskState], tasks: list[Task],
 
 
 def select(plan: Plan, states: dict[str, TaskState], directory: Directory,
-           f: Filters) -> list[Task]:
-    """Leaf tasks that pass every filter, each preceded by its parents for context."""
-    chosen = {t.id for t in plan.leaves() if _matches(t, states[t.id], plan, directory, f)}
+           f: Filters, within: list[Task] | None = None) -> list[Task]:
+    """Leaf tasks (of `within`, else of the plan) that pass every filter, each preceded by its
+    parents for context, in the plan's order."""
+    leaves = plan.leaves() if within is None else within
+    chosen = {t.id for t in leaves if _matches(t, states[t.id], plan, directory, f)}
     for task_id in list(chosen):
         parent = plan.index[task_id].parent
         while parent is not None and parent in plan.index:  # check reports a missing parent

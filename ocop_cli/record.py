@@ -157,10 +157,15 @@ def _where(loaded: Loaded, task: Task, place: str | None) -> str | None:
     return unit if unit is not None and unit in task.shared_by else place
 
 
+def _unit(loaded: Loaded, task: Task, place: str | None) -> str | None:
+    """The unit whose share of `task` a place names, if any."""
+    where = _where(loaded, task, place)
+    return where if where is not None and where in task.shared_by else None
+
+
 def done(loaded: Loaded, states: dict[str, TaskState], task_id: str, stamp: Stamp,
          qty: int | None = None, place: str | None = None) -> Outcome:
     task = find_task(loaded.plan, task_id)
-    place = _where(loaded, task, place)
     out = Outcome()
     leaves = loaded.plan.leaves_under(task.id)
     if len(leaves) > 1 or leaves[0] is not task:
@@ -175,12 +180,19 @@ def done(loaded: Loaded, states: dict[str, TaskState], task_id: str, stamp: Stam
         targets = [task]
         if states[task.id].status == "cancelled":
             raise Refused(_("task {id} is cancelled; reopen it first").format(id=task.id))
-        if place in task.shared_by:
-            return _unit_done(loaded, states[task.id], stamp, qty, place)
+        unit = _unit(loaded, task, place)
+        if unit is not None:
+            return _unit_done(loaded, states[task.id], stamp, qty, unit)
     if not targets or states[targets[0].id].status == "done":
         out.messages.append(_("task {id} is already done; nothing recorded").format(id=task.id))
         return out
     for leaf in targets:
+        unit = _unit(loaded, leaf, place)
+        if unit is not None:  # a sub-row the units share: the unit's share of it
+            share = _unit_done(loaded, states[leaf.id], stamp, None, unit)
+            out.entries += share.entries
+            out.messages += share.messages
+            continue
         amount = qty
         state = states[leaf.id]
         if amount is None and state.missing:

@@ -18,9 +18,9 @@ from ocop_cli.directory import Directory
 from ocop_cli.errors import UsageError
 from ocop_cli.i18n import _
 from ocop_cli.model import Agency, Plan, Task
-from ocop_cli.query import shown_states, tally, tally_lines, task_json
+from ocop_cli.query import Filters, select, shown_states, tally, tally_lines, task_json
 from ocop_cli.render import Column
-from ocop_cli.state import NOT_KNOWN, OPEN, TaskState, month_index, share_of
+from ocop_cli.state import NOT_KNOWN, OPEN, TaskState, for_unit, month_index, share_of
 from ocop_cli.storage import Loaded
 from ocop_cli.text import sort_key
 
@@ -313,7 +313,7 @@ def achieved_in(plan: Plan, states: dict[str, TaskState], tasks: list[Task], per
         inside = [e for e in state.entries if period.holds(e.date) and e.action != "note"]
         if not inside:
             continue
-        target = task.target
+        target = state.task.target  # a unit's share when the report is a unit's
         found.append({
             "id": task.id, "title": task.title, "parent_title": _parent_title(plan, task),
             "unit": task.unit,
@@ -383,14 +383,20 @@ def duties(directory: Directory, agency: Agency) -> list[dict[str, Any]]:
 # --- `ocop agencies` and `ocop timeline` ---------------------------------------------------
 
 
-def agency_list(loaded: Loaded, states: dict[str, TaskState]) -> list[dict[str, Any]]:
-    """Every agency of the directory with how many leaf tasks it leads and partners."""
+def agency_list(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date
+                ) -> list[dict[str, Any]]:
+    """Every agency of the directory with how many leaf tasks it leads and partners; a
+    district unit's (and its office's) open and overdue count its own shares."""
     directory = loaded.directory
     involved = _involved(loaded.plan, states, Roles(directory))
     found = []
     for agency_id in _ordered(directory, directory.by_id):
         agency = directory.by_id[agency_id]
         lead, partner = involved.get(agency_id, ([], []))
+        unit = directory.unit_of(agency_id)
+        if unit is not None:
+            lead = [for_unit(loaded.plan, st, unit, as_of) for st in lead]
+            partner = [for_unit(loaded.plan, st, unit, as_of) for st in partner]
         found.append({
             "id": agency.id, "short": agency.short, "name": agency.name,
             "level": agency.level, "kind": agency.kind, "aliases": list(agency.aliases),
@@ -410,17 +416,15 @@ def timeline(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
     if agency is None:
         tasks = list(plan.tasks)
     else:
-        wanted = {t.id for t in plan.leaves() if roles.role(t, agency.id)}
-        for task_id in list(wanted):
-            parent = plan.index[task_id].parent
-            while parent is not None and parent in plan.index:
-                wanted.add(parent)
-                parent = plan.index[parent].parent
-        tasks = [t for t in plan.tasks if t.id in wanted]
+        mine = [t for t in plan.leaves() if roles.role(t, agency.id)]
+        tasks = select(plan, states, loaded.directory, Filters(), within=mine)
+    unit = loaded.directory.unit_of(agency.id) if agency else None
+    shown = shown_states(plan, states, tasks, unit, as_of)
     rows = [{"id": t.id, "title": t.title, "depth": t.id.count("."), "leaf": plan.is_leaf(t.id),
              "window": t.window.text if t.window else None,
              "months": list(t.window.months) if t.window else [],
-             "status": states[t.id].status, "timing": states[t.id].timing} for t in tasks]
+             "status": None if shown[t.id].status == NOT_KNOWN else shown[t.id].status,
+             "timing": shown[t.id].timing} for t in tasks]
     months = plan_months(plan)
     at = month_index(plan, as_of)
     if 1 <= at <= 12 and at not in months:  # stretch to show where the as-of date falls
@@ -703,14 +707,14 @@ def places_section(doc: dict[str, Any]) -> Section:
                Column("not_known", _("Not known"), max_width=30),
                Column("not_by_unit", _("Not assigned to a unit"), numeric=True)]
 
-    def named(p: dict[str, Any], test: Any) -> str:
-        return ", ".join(u["place"] for u in p["units"] if test(u["done"]))
+    def named(p: dict[str, Any], *statuses: str | None) -> str:
+        return ", ".join(u["place"] for u in p["units"] if u["status"] in statuses)
 
     rows = [{"id": p["id"], "content": _content(p), "share": p["per_unit"],
              "units_done": p["units_done"],
-             "done_in": named(p, lambda d: d is True),
-             "not_yet": named(p, lambda d: d is False),
-             "not_known": named(p, lambda d: d is None),
+             "done_in": named(p, "done"),
+             "not_yet": named(p, "not_started", "in_progress"),
+             "not_known": named(p, None),
              "not_by_unit": p["not_by_unit"] or None,
              "_style": "done" if p["units_done"] == p["units_total"] else None}
             for p in doc["places"]]
