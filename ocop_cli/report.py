@@ -579,7 +579,8 @@ def narrow_office(key: str, title: str, rows: list[dict[str, Any]]) -> Section:
     for row, full in zip(rows, office_rows(rows), strict=True):
         amount = []
         if full["target"] is not None or full["achieved"] is not None:
-            amount.append(f"{full['achieved'] or 0} / {full['target'] or '–'}")
+            done = "–" if row["status"] is None else full["achieved"] or 0  # not known
+            amount.append(f"{done} / {full['target'] or '–'}")
         if row["unit"]:
             amount.append(_cut(row["unit"], 40))
         if row["percent"] is not None:
