@@ -56,7 +56,8 @@ def _matches(task: Task, state: TaskState, plan: Plan, directory: Directory, f: 
     wanted_timing = {t for t, on in (("overdue", f.overdue), ("due", f.due)) if on}
     if wanted_timing and state.timing not in wanted_timing:
         return False
-    if f.place is not None and f.place not in task.shared_by and f.place not in state.places:
+    if f.place is not None and f.place not in state.places \
+            and directory.unit_of(f.place) not in task.shared_by:
         return False
     if f.grep:
         return fold(f.grep) in fold(" ".join(_searched(plan, task, state)))
@@ -194,3 +195,24 @@ def tally_lines(counts: dict[str, int]) -> tuple[str, str]:
     if counts["open"]:
         timing += ": " + parts(("overdue", "due", "upcoming"))
     return status, timing
+
+
+def status_label(status: str | None, timing: str | None) -> str:
+    """A status and timing in words; a unit's share nobody reported (status null in JSON) is
+    "not known", never "not done"."""
+    labels = {"not_started": _("not started"), "in_progress": _("in progress"),
+              "done": _("done"), "cancelled": _("cancelled"), NOT_KNOWN: _("not known"),
+              None: _("not known")}
+    timings = {"upcoming": _("upcoming"), "due": _("due"), "overdue": _("overdue")}
+    text = labels[status]
+    return f"{text}, {timings[timing]}" if timing else text
+
+
+def whole_note(row: dict[str, Any]) -> str:
+    """After a unit's share's status: the whole task's figures beside its own."""
+    whole = row.get("whole")
+    if not whole:
+        return ""
+    amount = f"{whole['achieved']}/{whole['target']['min']}, " if whole["target"] else ""
+    return " (" + _("whole: {figures}").format(
+        figures=amount + status_label(whole["status"], whole["timing"])) + ")"

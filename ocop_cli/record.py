@@ -142,7 +142,7 @@ def _now_reads(loaded: Loaded, states: dict[str, TaskState], stamp: Stamp,
 
 
 def _figures(state: TaskState) -> str:
-    from ocop_cli.report import status_label
+    from ocop_cli.query import status_label
 
     target = state.task.target
     amount = f"{state.achieved} / {target.text} {state.task.unit or ''}".rstrip() + ", " \

@@ -18,7 +18,18 @@ from ocop_cli.directory import Directory
 from ocop_cli.errors import UsageError
 from ocop_cli.i18n import _
 from ocop_cli.model import Agency, Plan, Task
-from ocop_cli.query import Filters, select, shown_states, tally, tally_lines, task_json
+from ocop_cli.query import (
+    Filters,
+    select,
+    shown_states,
+    tally,
+    tally_lines,
+    task_json,
+    whole_note,
+)
+from ocop_cli.query import (
+    status_label as status_label,  # documents (export.py) draw statuses with it
+)
 from ocop_cli.render import Column
 from ocop_cli.state import NOT_KNOWN, OPEN, TaskState, for_unit, month_index, share_of
 from ocop_cli.storage import Loaded
@@ -456,27 +467,6 @@ def heading(doc: dict[str, Any]) -> list[tuple[str, str]]:
     if doc["agency"]:
         facts.append((_("Agency"), f"{doc['agency']['short']} ({doc['agency']['name']})"))
     return facts
-
-
-def status_label(status: str | None, timing: str | None) -> str:
-    """A status and timing in words; a unit's share nobody reported (status null in JSON) is
-    "not known", never "not done"."""
-    labels = {"not_started": _("not started"), "in_progress": _("in progress"),
-              "done": _("done"), "cancelled": _("cancelled"), NOT_KNOWN: _("not known"),
-              None: _("not known")}
-    timings = {"upcoming": _("upcoming"), "due": _("due"), "overdue": _("overdue")}
-    text = labels[status]
-    return f"{text}, {timings[timing]}" if timing else text
-
-
-def whole_note(row: dict[str, Any]) -> str:
-    """After a unit's share's status: the whole task's figures beside its own."""
-    whole = row.get("whole")
-    if not whole:
-        return ""
-    amount = f"{whole['achieved']}/{whole['target']['min']}, " if whole["target"] else ""
-    return " (" + _("whole: {figures}").format(
-        figures=amount + status_label(whole["status"], whole["timing"])) + ")"
 
 
 def role_label(role: str | None) -> str:

@@ -24,16 +24,18 @@ class TaskState:
 
     For a task shared by district units (`Task.shared_by`), `units` holds each unit's status
     and `places` its achieved quantity; `unassigned` is what was recorded without naming one
-    of the units, so that the units' quantities plus `unassigned` are `achieved`."""
+    of the units, so that the units' quantities plus `unassigned` are `achieved`;
+    `unit_notes` holds each unit's latest note and proof."""
 
     __slots__ = ("achieved", "entries", "note", "places", "ref", "status", "task", "timing",
-                 "unassigned", "units")
+                 "unassigned", "unit_notes", "units")
 
     def __init__(self, task: Task, status: str = "not_started", timing: str | None = None,
                  achieved: int = 0, places: dict[str, int] | None = None,
                  note: str | None = None, ref: str | None = None,
                  entries: list[Entry] | None = None, units: dict[str, str] | None = None,
-                 unassigned: int = 0) -> None:
+                 unassigned: int = 0,
+                 unit_notes: dict[str, tuple[str | None, str | None]] | None = None) -> None:
         self.task = task
         self.status = status
         self.timing = timing
@@ -44,6 +46,8 @@ class TaskState:
         self.entries: list[Entry] = [] if entries is None else entries
         self.units: dict[str, str] = {} if units is None else units  # unit id -> status
         self.unassigned = unassigned
+        self.unit_notes: dict[str, tuple[str | None, str | None]] = \
+            {} if unit_notes is None else unit_notes  # unit id -> (note, ref)
 
     def __repr__(self) -> str:
         return f"TaskState({self.task.id!r}, {self.status!r}, {self.timing!r}, {self.achieved})"
@@ -91,9 +95,10 @@ def for_unit(plan: Plan, state: TaskState, unit: str, as_of: dt.date) -> TaskSta
         return state
     task = state.task._replace(target=share_of(state.task))
     status = state.units.get(unit, "not_started")
+    note, ref = state.unit_notes.get(unit, (None, None))
     return TaskState(task, status, timing_of(task, status, month_index(plan, as_of)),
                      state.places.get(unit, 0), {unit: state.places.get(unit, 0)},
-                     state.note, state.ref, [e for e in state.entries if e.place == unit])
+                     note, ref, [e for e in state.entries if e.place == unit])
 
 
 def effective(entries: Iterable[Entry], as_of: dt.date) -> list[Entry]:
@@ -136,6 +141,9 @@ def state_as_of(plan: Plan, entries: Iterable[Entry], as_of: dt.date,
             state.achieved += entry.qty
             if entry.place:
                 state.places[entry.place] = state.places.get(entry.place, 0) + entry.qty
+        if entry.place in state.task.shared_by and (entry.note or entry.ref):
+            note, ref = state.unit_notes.get(entry.place, (None, None))
+            state.unit_notes[entry.place] = (entry.note or note, entry.ref or ref)
         if entry.place in state.task.shared_by and action in ("start", "progress", "done"):
             marks = by_unit.setdefault(entry.task, {})
             marks[entry.place] = "done" if "done" in (action, marks.get(entry.place)) else "start"
@@ -225,7 +233,7 @@ def months_of_task(plan: Plan, task: Task) -> tuple[int, ...]:
 def pack_states(plan: Plan, states: dict[str, TaskState]) -> list[tuple[Any, ...]]:
     """States as plain values, in plan order, without their entries (for the cache)."""
     return [(s.status, s.timing, s.achieved, s.places, s.note, s.ref, None, s.units,
-             s.unassigned) for s in (states[t.id] for t in plan.tasks)]
+             s.unassigned, s.unit_notes) for s in (states[t.id] for t in plan.tasks)]
 
 
 def unpack_states(plan: Plan, packed: list[tuple[Any, ...]]) -> dict[str, TaskState]:

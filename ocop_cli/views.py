@@ -16,13 +16,14 @@ from ocop_cli.query import (
     role_of,
     select,
     shown_states,
+    status_label,
     subject_unit,
     tally,
     tally_lines,
     task_json,
+    whole_note,
 )
 from ocop_cli.render import Column
-from ocop_cli.report import status_label, whole_note
 from ocop_cli.state import NOT_KNOWN, TaskState
 from ocop_cli.storage import Loaded, Workspace
 from ocop_cli.text import visible

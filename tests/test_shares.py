@@ -60,6 +60,16 @@ def test_a_district_report_gives_its_own_share_with_the_whole_beside_it(ocop: An
     assert "done (whole: 6/12, in progress, overdue)" in line
 
 
+def test_a_units_share_carries_its_own_proof_and_its_office_finds_it(ocop: Any) -> None:
+    ocop("progress", "1.2", "1", "--place", "Gia Lộc", "--ref", "45/BC-UBND", env=AS_OF)
+    ocop("progress", "1.2", "1", "--place", "Tứ Kỳ", "--ref", "77/BC-UBND", env=AS_OF)
+    for who in ("Gia Lộc", "Phòng NN Gia Lộc"):
+        rows = by_id(ocop("tasks", "--place", who, "--format", "json", env=AS_OF).json())
+        assert rows["1.2"]["place"] == "Gia Lộc" and rows["1.2"]["achieved"] == 1, who
+    doc = ocop("report", "--agency", "Gia Lộc", "--format", "json", env=AS_OF).json()
+    assert by_id(doc["tasks"])["1.2"]["ref"] == "45/BC-UBND"  # not Tứ Kỳ's, the latest
+
+
 def test_a_unit_nobody_named_is_not_known_when_the_whole_is_done(ocop: Any) -> None:
     result = ocop("done", "5", env=AS_OF)
     assert "5.2: 12 units have no record and will read \"not known\"" in result.stdout
@@ -272,3 +282,15 @@ def test_units_and_the_unassigned_quantity_add_up_to_the_whole(
                 assert roll["achieved"] is None and roll["target"] is None
             elif live:
                 assert roll["target"] == sum(s.task.target.min for s in live if s.task.target)
+
+
+def test_a_progress_sheet_row_past_a_units_share_is_recorded_with_a_warning(
+        ocop: Any, ws: Any, tmp_path: Any) -> None:
+    sheet = tmp_path / "tien_do.csv"
+    sheet.write_text("date,task,action,quantity,place,by,ref,note\n"
+                     "2019-07-05,1.2,progress,2,Gia Lộc,,,\n", encoding="utf-8")
+    result = ocop("import", "progress", str(sheet), env=AS_OF)
+    assert result.exit_code == 0, result.stderr
+    assert "row 2: warning: 1.2: 2 is more than the share of Gia Lộc, 1 (Hội nghị)" \
+        in result.stdout
+    assert [(e["qty"], e["place"]) for e in recorded(ws)] == [(2, "gia-loc")]
