@@ -87,6 +87,19 @@ class Plan:
     def __repr__(self) -> str:
         return f"Plan({self.number!r}, {self.year}, {len(self.tasks)} tasks)"
 
+    @property
+    def last_year(self) -> int:
+        """The last year of a plan over several years (2021-2025); else its year."""
+        return int(self.facts.get("last_year") or self.year)
+
+    def month_label(self, month: int) -> str:
+        """A month counted from January of the plan's first year, as people write it: T6,
+        or T6/2023 in a plan over several years."""
+        year, index = divmod(month - 1, 12)
+        if self.last_year > self.year or not 1 <= month <= 12:
+            return f"T{index + 1}/{self.year + year}"
+        return f"T{index + 1}"
+
     def task(self, task_id: str) -> Task | None:
         return self.index.get(task_id)
 
