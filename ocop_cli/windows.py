@@ -41,6 +41,13 @@ class Window(NamedTuple):
     def last(self) -> int:
         return self.months[-1]
 
+    def deadline(self, year: int) -> str | None:
+        """The deadline day of a plan whose first year is `year`, as 2020-06-30, or None."""
+        if self.day is None:
+            return None
+        years, month = divmod(self.last - 1, 12)
+        return f"{year + years:04d}-{month + 1:02d}-{self.day:02d}"
+
     def timing(self, month: int, day: int) -> str:
         """`upcoming`, `due` or `overdue` on day `day` of month `month` (counted as the
         months are): overdue from the month after the window, or from the day after a
@@ -255,3 +262,32 @@ def parse_target(text: str) -> Target:
     count = len(rest[match.end():].split())
     unit = " ".join(written.split()[-count:]) if count else None
     return Target(text, low, high, qualifier, "share" if share else "count", unit)
+
+
+def read_month(text: str) -> tuple[int | None, int]:
+    """`--month` as typed: `7` or `2023-07`, as (year or None, month); ValueError otherwise."""
+    match = re.fullmatch(r"\s*(?:(\d{4})-)?(\d{1,2})\s*", text)
+    if match is None:
+        raise ValueError(_("{text!r} is not a month; write 7 or 2023-07").format(text=text))
+    month = int(match.group(2))
+    if not 1 <= month <= 12:
+        raise ValueError(_("{value} is not between {low} and {high}").format(
+            value=month, low=1, high=12))
+    return (int(match.group(1)) if match.group(1) else None), month
+
+
+def month_option(text: str, year: int, last_year: int) -> int:
+    """`--month` (`7`, or `2023-07`) counted as windows count months; ValueError saying what
+    to write when the plan's years make it wrong."""
+    when, month = read_month(text)
+    if when is None:
+        if last_year > year:
+            raise ValueError(_("--month: the plan runs over {first}-{last}; name the year too, "
+                               "e.g. {first}-{month:02d}").format(
+                first=year, last=last_year, month=month))
+        return month
+    if not year <= when <= last_year:
+        span = str(year) if last_year == year else f"{year}-{last_year}"
+        raise ValueError(_("--month: {text!r} is outside the plan's years ({span})").format(
+            text=text.strip(), span=span))
+    return 12 * (when - year) + month
