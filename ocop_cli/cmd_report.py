@@ -163,15 +163,24 @@ def _month_axis(labels: list[str], cell: int) -> list[str]:
         month, _slash, year = label.removeprefix("T").partition("/")
         months.append(month)
         years.append(year)
-    axis = ["".join((f"T{m}" if cell > 2 else m if cell > 1 else "").center(cell)
-                    for m in months)]
+    if cell > 2 or not any(years):
+        axis = ["".join((f"T{m}" if cell > 2 else m if cell > 1 else "").center(cell)
+                        for m in months)]
+    else:  # too narrow for every month of several years: the first of each quarter
+        axis = [_placed([m if m in ("1", "4", "7", "10") else "" for m in months], cell)]
     if any(years):
-        line = ""
-        for i, year in enumerate(years):
-            if (i == 0 or years[i - 1] != year) and len(line) <= i * cell:
-                line = line.ljust(i * cell) + year
-        axis.insert(0, line)
+        axis.insert(0, _placed([y if i == 0 or years[i - 1] != y else ""
+                                for i, y in enumerate(years)], cell))
     return [line for line in axis if line.strip()]
+
+
+def _placed(marks: list[str], cell: int) -> str:
+    """Each mark at the start of its month's cell, where the one before leaves room."""
+    line = ""
+    for i, mark in enumerate(marks):
+        if mark and len(line) <= i * cell:
+            line = line.ljust(i * cell) + mark
+    return line
 
 
 def _bar_kind(row: dict[str, Any]) -> str:

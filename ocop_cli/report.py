@@ -135,7 +135,8 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
         leaves = [t for t in leaves if roles.role(t, agency.id)]
     doc: dict[str, Any] = {
         "report": "period" if period else "agency" if agency else "overview",
-        "plan": {"number": plan.number, "year": plan.year, "title": plan.title},
+        "plan": {"number": plan.number, "year": plan.year, "years": plan.years,
+                 "title": plan.title},
         "as_of": as_of.isoformat(),
         "agency": ({"id": agency.id, "short": agency.short, "name": agency.name}
                    if agency else None),
@@ -244,7 +245,7 @@ def plan_months(plan: Plan) -> list[int]:
     """The months of the plan's years that some window covers, first to last."""
     months = [m for t in plan.leaves() if t.window for m in t.window.months]
     if not months:
-        return list(range(1, 12 * (plan.last_year - plan.year + 1) + 1))
+        return list(range(1, plan.span + 1))
     return list(range(min(months), max(months) + 1))
 
 
@@ -394,7 +395,7 @@ def timeline(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
              "status": states[t.id].status, "timing": states[t.id].timing} for t in tasks]
     months = plan_months(plan)
     at = month_index(plan, as_of)
-    if 1 <= at <= 12 * (plan.last_year - plan.year + 1) and at not in months:
+    if 1 <= at <= plan.span and at not in months:
         months = list(range(min(months[0], at), max(months[-1], at) + 1))  # show the as-of date
     return {"months": months, "labels": [plan.month_label(m) for m in months], "as_of_month": at,
             "as_of": as_of.isoformat(), "rows": rows}
@@ -416,7 +417,7 @@ class Section:
 def heading(doc: dict[str, Any]) -> list[tuple[str, str]]:
     """The title rows every format starts with: plan, period, as-of date, agency."""
     plan = doc["plan"]
-    facts = [(_("Plan"), f"{plan['number']} ({plan['year']}): {plan['title']}")]
+    facts = [(_("Plan"), f"{plan['number']} ({plan['years']}): {plan['title']}")]
     if doc["period"]:
         period = doc["period"]
         facts.append((_("Period"), f"{period['label']} ({period['start']} – {period['end']})"))

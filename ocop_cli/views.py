@@ -74,7 +74,7 @@ def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fm
               for k in ("overdue", "due", "done")}
     footer = _("{n} tasks: {overdue} overdue, {due} due, {done} done (as of {date})").format(
         n=len(leaves), date=format_date(as_of), **counts)
-    title = f"{plan.number} ({plan.year})"
+    title = f"{plan.number} ({plan.years})"
     render.emit(fmt, task_columns(filters.agency is not None), rows, objects, title=title,
                 footer=footer, no_color=no_color)
 
