@@ -494,7 +494,8 @@ def read_plan_table(sheet: Sheet, year: int | None = None, last_year: int | None
                 continue
             values[key] = None if _empty(text) else text
         if values.get("target") and values.get("unit"):
-            unit = parse_target(str(values["target"])).unit
+            read = parse_target(str(values["target"]))
+            unit = read.unit if read.kind == "count" else None  # a share's is a population
             if unit and fold(unit) != fold(str(values["unit"])):
                 problems.append(RowProblem(number, _(
                     "{text!r} names the unit {unit!r} but {column} says {dvt!r}; keep one of "
