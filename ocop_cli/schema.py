@@ -15,7 +15,8 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    model_validator,
+    ValidationInfo,
+    field_validator,
 )
 
 from ocop_cli.i18n import _
@@ -102,12 +103,14 @@ class PlanDoc(Strict):
     notes: list[Text] = Field(default_factory=list)
     tasks: list[TaskDoc]
 
-    @model_validator(mode="after")
-    def _years_in_order(self) -> PlanDoc:
-        if self.last_year is not None and self.last_year < self.year:
-            raise ValueError(_("last_year {last} comes before year {year}").format(
-                last=self.last_year, year=self.year))
-        return self
+    @field_validator("last_year")
+    @classmethod
+    def _after_year(cls, last: int | None, info: ValidationInfo) -> int | None:
+        year = info.data.get("year")
+        if last is not None and year is not None and last < year:
+            raise ValueError(_("{last} comes before the plan's year {year}").format(
+                last=last, year=year))
+        return last
 
 
 class AgencyDoc(Strict):

@@ -288,7 +288,7 @@ def test_a_window_out_of_the_plan_file_is_named_by_check(ocop: Any, ws: Path) ->
     path.write_text(text.replace("last_year: 2025", "last_year: 2022"), encoding="utf-8")
     result = ocop("check")
     assert result.exit_code == EXIT_INVALID
-    assert "last_year 2022 comes before year 2023" in result.stderr + result.stdout
+    assert "last_year: 2022 comes before the plan's year 2023" in result.stderr + result.stdout
 
 
 def test_a_year_option_that_is_not_years_in_order(ocop: Any, ws: Path) -> None:
