@@ -89,9 +89,13 @@ def _years(text: str) -> tuple[int, int]:
 
     match = re.fullmatch(r"\s*(\d{4})\s*(?:-\s*(\d{4})\s*)?", text)
     first, last = (int(match.group(1)), int(match.group(2) or match.group(1))) if match else (0, 0)
+    from ocop_cli.windows import MOST_YEARS
+
     if not 1900 <= first <= last <= 2200:
         raise UsageError(_("--year: {text!r} is not a year (2020) or years in order "
                            "(2021-2025)").format(text=text))
+    if last - first >= MOST_YEARS:
+        raise UsageError(_("--year: a plan runs over {n} years at most").format(n=MOST_YEARS))
     return first, last
 
 

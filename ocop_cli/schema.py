@@ -21,7 +21,7 @@ from pydantic import (
 
 from ocop_cli.i18n import _
 from ocop_cli.model import ACTIONS, KINDS, LEVELS
-from ocop_cli.windows import parse_target
+from ocop_cli.windows import MOST_YEARS, parse_target
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Year = Annotated[int, Field(ge=1900, le=2200)]
@@ -110,6 +110,8 @@ class PlanDoc(Strict):
         if last is not None and year is not None and last < year:
             raise ValueError(_("{last} comes before the plan's year {year}").format(
                 last=last, year=year))
+        if last is not None and year is not None and last - year >= MOST_YEARS:
+            raise ValueError(_("a plan runs over {n} years at most").format(n=MOST_YEARS))
         return last
 
 

@@ -22,6 +22,7 @@ from ocop_cli.text import clean, fold
 WINDOW_EXAMPLE = "T6, T7-9, Quý II, 6 tháng đầu năm, Cả năm, Trước 30/6, Tháng 6/2020"
 TARGET_EXAMPLE = "12, 15-20, ít nhất 04, khoảng 220, thêm 30, 04 lớp, 100%"
 QUALIFIERS = ("", "at_least", "about", "more")
+MOST_YEARS = 10  # a plan over more years than a ten-year strategy is a typing slip
 KINDS = ("count", "share")
 
 
@@ -150,7 +151,7 @@ def parse_window(text: str, year: int | None = None, last_year: int | None = Non
         if not 1 <= month <= 12 or not 1 <= day <= calendar.monthrange(when or 2000, month)[1]:
             raise ValueError(_("{text!r}: {day}/{month} is not a day of the year").format(
                 text=written, day=day, month=month))
-        last = years.month(month, when if year is not None else None)
+        last = month + 12 * (when - year) if year is not None else month
         return Window(text, tuple(range(1, last + 1)), day)
     months: set[int] = set()
     kind = ""
@@ -216,7 +217,8 @@ def months_of(text: str) -> tuple[int, ...]:
 
 # --- targets ---------------------------------------------------------------------------------
 
-_NUMBER = r"(\d{1,3}(?:\.\d{3})+|\d+)"
+_NUMBER = r"(\d{1,3}(?:\.\d{3}){1,3}|\d{1,10})"
+LARGEST = 1_000_000_000  # no plan counts beyond this; a longer number is a typing slip
 _QUALIFIER_WORDS = (("it nhat", "at_least"), ("toi thieu", "at_least"), ("≥", "at_least"),
                     (">=", "at_least"), ("khoang", "about"), ("~", "about"),
                     ("tang them", "more"), ("them", "more"), ("+", "more"))
@@ -256,6 +258,9 @@ def parse_target(text: str) -> Target:
     if low > high:
         raise ValueError(_("range {text!r} has its minimum above its maximum").format(
             text=written))
+    if high > LARGEST:
+        raise ValueError(_("{text!r} is more than a plan counts ({largest})").format(
+            text=written, largest=LARGEST))
     if share and (high > 100 or qualifier == "more"):
         raise ValueError(_("{text!r}: a share is a percentage of a population, at most 100%")
                          .format(text=written))

@@ -320,3 +320,15 @@ def test_the_29th_of_february_only_in_a_leap_year() -> None:
 ])
 def test_targets_in_short_forms(text: str, shown: str) -> None:
     assert parse_target(text).shown == shown
+
+
+@pytest.mark.parametrize("text", ["9999999999", "99999999999", "1.000.000.001"])
+def test_a_number_no_plan_counts_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match=text):
+        parse_target(text)
+
+
+def test_a_plan_over_more_than_ten_years_is_refused(ocop: Any, ws: Path) -> None:
+    result = ocop("import", "plan", str(ONE_YEAR), "--year", "2021-2031", "--number", "1/KH")
+    assert result.exit_code == EXIT_USAGE
+    assert "a plan runs over 10 years at most" in result.stderr
