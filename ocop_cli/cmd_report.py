@@ -60,7 +60,7 @@ def report(
     loaded = s.load()
     index = plan_month(loaded.plan, month)
     if index is not None:
-        chosen = core.month_period(loaded.plan.year + (index - 1) // 12, (index - 1) % 12 + 1)
+        chosen = core.month_period(*loaded.plan.calendar_month(index))
     states = s.states(loaded, summary=chosen is None)  # a period reads the entries in it
     who = loaded.directory.resolve(agency) if agency else None
     doc = core.build(loaded, states, s.as_of, who, chosen)

@@ -102,13 +102,18 @@ class Plan:
         """How many months the plan's years hold (12 a year)."""
         return 12 * (self.last_year - self.year + 1)
 
+    def calendar_month(self, month: int) -> tuple[int, int]:
+        """A month counted from January of the plan's first year as (year, month)."""
+        years, index = divmod(month - 1, 12)
+        return self.year + years, index + 1
+
     def month_label(self, month: int) -> str:
         """A month counted from January of the plan's first year, as people write it: T6,
         or T6/2023 in a plan over several years."""
-        year, index = divmod(month - 1, 12)
-        if self.last_year > self.year or not 1 <= month <= 12:
-            return f"T{index + 1}/{self.year + year}"
-        return f"T{index + 1}"
+        year, index = self.calendar_month(month)
+        if self.last_year > self.year or year != self.year:
+            return f"T{index}/{year}"
+        return f"T{index}"
 
     def task(self, task_id: str) -> Task | None:
         return self.index.get(task_id)
