@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 from ocop_cli.i18n import _
@@ -136,6 +137,7 @@ class _Years:
         return range(start, end + 1)
 
 
+@lru_cache(maxsize=1024)  # a plan repeats a few dozen windows thousands of times
 def parse_window(text: str, year: int | None = None, last_year: int | None = None) -> Window:
     """The window `text` means in a plan for `year` (to `last_year`); ValueError naming the
     cell as written, with examples, when it cannot be read with confidence."""
@@ -226,6 +228,7 @@ _AMOUNT = re.compile(rf"^(?:tu\s+)?{_NUMBER}(?:\s*(?:-|\bden\b)\s*{_NUMBER})?\s*
 _STARTS_WITH_NUMBER = re.compile(r"^\s*(?:(?:it nhat|toi thieu|khoang|them|tu)\s+)?\d")
 
 
+@lru_cache(maxsize=1024)
 def parse_target(text: str) -> Target:
     """The target `text` means; ValueError naming the cell as written, with examples, when
     it cannot be read with confidence (several targets in one cell among them)."""
