@@ -198,7 +198,7 @@ def _part(part: str, kind: str, years: _Years, months: set[int]) -> str:
         months.update(range(years.month(start, when), years.month(start + 5, when) + 1))
         return "half"
     match = _MONTHS.match(part)
-    if match is not None and kind in ("", "month"):
+    if match is not None and (kind in ("", "month") or part.startswith("t")):
         end_year = year_of(match.group(4)) or year_of(match.group(2))
         start = years.month(int(match.group(1)), year_of(match.group(2)) or end_year)
         end = years.month(int(match.group(3)), end_year) if match.group(3) else start

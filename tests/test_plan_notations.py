@@ -296,7 +296,8 @@ def test_a_year_option_that_is_not_years_in_order(ocop: Any, ws: Path) -> None:
     ("Quý III/2020", (7, 8, 9), None), ("6 tháng cuối năm", tuple(range(7, 13)), None),
     ("Liên tục trong năm", tuple(range(1, 13)), None), ("Hằng năm", tuple(range(1, 13)), None),
     ("Năm 2020", tuple(range(1, 13)), None), ("Từ tháng 3 đến tháng 5", (3, 4, 5), None),
-    ("trước ngày 29/2/2020", (1, 2), 29),
+    ("trước ngày 29/2/2020", (1, 2), 29), ("Quý I, T7", (1, 2, 3, 7), None),
+    ("6 tháng đầu năm và T9", (1, 2, 3, 4, 5, 6, 9), None),
 ])
 def test_windows_of_a_one_year_plan(text: str, months: tuple[int, ...], day: int | None) -> None:
     window = parse_window(text, 2020)
