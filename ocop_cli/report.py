@@ -252,8 +252,12 @@ def plan_months(plan: Plan) -> list[int]:
 def matrix(plan: Plan, states: dict[str, TaskState], directory: Directory, roles: Roles,
            as_of: dt.date) -> dict[str, Any]:
     """Agency × month: how many of its tasks are open in each month, and how many of those
-    are overdue."""
+    are overdue. In a plan over several years, the months of the as-of date's year."""
     months = plan_months(plan)
+    year = None
+    if plan.span > 12:
+        year = min(max(as_of.year, plan.year), plan.last_year)
+        months = [m + 12 * (year - plan.year) for m in range(1, 13)]
     # Tasks sharing the same agencies, months and lateness are counted together first: a
     # large plan repeats a few dozen such combinations thousands of times.
     combos: Counter[tuple[frozenset[str], tuple[int, ...], bool]] = Counter()
@@ -278,7 +282,8 @@ def matrix(plan: Plan, states: dict[str, TaskState], directory: Directory, roles
         rows.append({"id": agency_id, "agency": directory.short(agency_id), "cells": [
             {"month": m, "open": row.get(m, [0, 0])[0], "overdue": row.get(m, [0, 0])[1]}
             for m in months]})
-    return {"months": months, "labels": [plan.month_label(m) for m in months],
+    return {"months": months, "year": year,
+            "labels": [f"T{plan.calendar_month(m)[1]}" for m in months],
             "as_of_month": month_index(plan, as_of), "rows": rows}
 
 
@@ -614,6 +619,8 @@ def matrix_section(doc: dict[str, Any]) -> Section:
             marks[i] = late
         rows.append(row)
     title = _("Open tasks by month (! = some overdue)")
+    if grid.get("year"):
+        title = _("Open tasks by month of {year} (! = some overdue)").format(year=grid["year"])
     return Section("matrix", title, columns, rows, grid=True, marks=marks)
 
 

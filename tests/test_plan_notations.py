@@ -327,3 +327,14 @@ def test_a_plan_over_more_than_ten_years_is_refused(ocop: Any, ws: Path) -> None
     result = ocop("import", "plan", str(ONE_YEAR), "--year", "2021-2031", "--number", "1/KH")
     assert result.exit_code == EXIT_USAGE
     assert "a plan runs over 10 years at most" in result.stderr
+
+
+def test_the_month_grid_of_a_plan_over_several_years_is_the_as_of_year(ocop: Any, ws: Path
+                                                                       ) -> None:
+    imported(ocop, ws, SEVERAL, "2023-2025")
+    grid = ocop("report", "--as-of", "2024-06-01", "-f", "json").json()["matrix"]
+    assert (grid["year"], grid["months"][0], grid["months"][-1]) == (2024, 13, 24)
+    by_agency = {row["agency"]: [c["open"] for c in row["cells"]] for row in grid["rows"]}
+    # Hội đồng đánh giá SP tỉnh: 6 tháng cuối năm 2024 only
+    assert by_agency["Hội đồng đánh giá SP tỉnh"] == [0] * 6 + [1] * 6
+    assert "Open tasks by month of 2024" in ocop("report", "--as-of", "2024-06-01").stdout
