@@ -494,13 +494,9 @@ def read_plan_table(sheet: Sheet, year: int | None = None, last_year: int | None
                 continue
             values[key] = None if _empty(text) else text
         if values.get("target") and values.get("unit"):
-            read = parse_target(str(values["target"]))
-            unit = read.unit if read.kind == "count" else None  # a share's is a population
-            if unit and fold(unit) != fold(str(values["unit"])):
-                problems.append(RowProblem(number, _(
-                    "{text!r} names the unit {unit!r} but {column} says {dvt!r}; keep one of "
-                    "them").format(text=values["target"], unit=unit, column=_header_of("unit"),
-                                   dvt=values["unit"]), _header_of("target"), task_id))
+            clash = parse_target(str(values["target"])).unit_problem(str(values["unit"]))
+            if clash:
+                problems.append(RowProblem(number, clash, _header_of("target"), task_id))
                 continue
         rows.append(TableRow(number, task_id, title, **values))
     parents = {r.id.rpartition(".")[0] for r in rows if "." in r.id}

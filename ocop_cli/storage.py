@@ -23,7 +23,7 @@ from ocop_cli.model import ACTIONS, Entry, Plan, within
 
 if TYPE_CHECKING:
     from ocop_cli.directory import Directory
-    from ocop_cli.windows import Target, Window
+    from ocop_cli.windows import Window
     from ocop_cli.yamlio import YamlDoc
 
 AGENCIES = "agencies.yaml"
@@ -349,14 +349,6 @@ def read_agencies(path: Path) -> tuple[Directory | None, list[Problem]]:
     return (None if problems else Directory(agencies)), problems
 
 
-def _unit_of(target: Target | None) -> str | None:
-    """The unit a quantity cell names when ĐVT is empty: `04 lớp` counts lớp, `100% chủ thể`
-    is in percent (of the chủ thể)."""
-    if target is None:
-        return None
-    return "%" if target.kind == "share" else target.unit
-
-
 def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Problem]]:
     from ocop_cli.model import Agency, Task
     from ocop_cli.schema import PlanDoc
@@ -387,6 +379,7 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
 
     if parsed.issuer:
         refer(parsed.issuer, ("issuer",), None)
+
     def window(item: Any, i: int) -> Window | None:
         if not item.window:
             return None
@@ -406,8 +399,11 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
                                     line, col, item.id, "id"))
         seen.add(item.id)
         target = parse_target(item.target) if item.target else None
+        if target is not None and item.unit and (clash := target.unit_problem(item.unit)):
+            at, col = doc.where(("tasks", i, "target"))
+            problems.append(Problem(str(path), clash, at, col, item.id, "target"))
         task = Task(
-            id=item.id, title=item.title, unit=item.unit or _unit_of(target),
+            id=item.id, title=item.title, unit=item.unit or (target and target.measure),
             target=target,
             lead=refer(item.lead, ("tasks", i, "lead"), item.id) if item.lead else None,
             partners=tuple(refer(p, ("tasks", i, "partners", j), item.id)

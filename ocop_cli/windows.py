@@ -74,6 +74,19 @@ class Target(NamedTuple):
     unit: str | None = None
 
     @property
+    def measure(self) -> str | None:
+        """What it counts in when ĐVT is empty: `04 lớp` counts lớp, `100% chủ thể` is in %."""
+        return "%" if self.kind == "share" else self.unit
+
+    def unit_problem(self, unit: str) -> str | None:
+        """Why the unit written in the cell cannot go with ĐVT `unit`, if it cannot (a
+        share's words name its population, not a unit)."""
+        if self.kind == "count" and self.unit and fold(self.unit) != fold(unit):
+            return _("{text!r} names the unit {unit!r} but ĐVT says {dvt!r}; keep one of "
+                     "them").format(text=self.text, unit=self.unit, dvt=unit)
+        return None
+
+    @property
     def shown(self) -> str:
         """`12`, `15-20`, `≥ 4`, `~220`, `+30`, `100%`: what the plan asks, in short."""
         number = str(self.min) if self.min == self.max else f"{self.min}-{self.max}"

@@ -338,3 +338,17 @@ def test_the_month_grid_of_a_plan_over_several_years_is_the_as_of_year(ocop: Any
     # Hội đồng đánh giá SP tỉnh: 6 tháng cuối năm 2024 only
     assert by_agency["Hội đồng đánh giá SP tỉnh"] == [0] * 6 + [1] * 6
     assert "Open tasks by month of 2024" in ocop("report", "--as-of", "2024-06-01").stdout
+
+
+def test_check_names_a_unit_in_the_quantity_that_is_not_the_dvt(ocop: Any, ws: Path) -> None:
+    imported(ocop, ws, ONE_YEAR, "2024")
+    path = ws / "plan_2024.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "    target: 04 lớp tập huấn\n" in text
+    path.write_text(text.replace("    target: 04 lớp tập huấn\n",
+                                 "    unit: Hội nghị\n    target: 04 lớp tập huấn\n"),
+                    encoding="utf-8")
+    result = ocop("check")
+    assert result.exit_code == EXIT_INVALID
+    assert ("task 2, target: '04 lớp tập huấn' names the unit 'lớp tập huấn' but ĐVT says "
+            "'Hội nghị'; keep one of them") in result.stderr + result.stdout
