@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from test_imports import digest, plan_of, write_tsv
 
 from ocop_cli.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE
@@ -352,3 +354,29 @@ def test_check_names_a_unit_in_the_quantity_that_is_not_the_dvt(ocop: Any, ws: P
     assert result.exit_code == EXIT_INVALID
     assert ("task 2, target: '04 lớp tập huấn' names the unit 'lớp tập huấn' but ĐVT says "
             "'Hội nghị'; keep one of them") in result.stderr + result.stdout
+
+
+ROMAN = ("I", "II", "III", "IV")
+
+
+def month_of(first_year: int, day: dt.date) -> int:
+    return 12 * (day.year - first_year) + day.month
+
+
+@given(st.integers(2021, 2025), st.integers(1, 4))
+def test_any_quarter_of_a_plan_over_several_years(year: int, quarter: int) -> None:
+    window = parse_window(f"Quý {ROMAN[quarter - 1]}/{year}", 2021, 2025)
+    end = dt.date(year, 3 * quarter, 1) + dt.timedelta(days=31)
+    last_day = end.replace(day=1) - dt.timedelta(days=1)
+    for day, expected in ((last_day, "due"), (last_day + dt.timedelta(days=1), "overdue")):
+        assert window.timing(month_of(2021, day), day.day) == expected
+
+
+@given(st.dates(dt.date(2021, 1, 1), dt.date(2025, 12, 30)))
+def test_any_day_deadline_is_due_on_its_day_and_overdue_the_next(deadline: dt.date) -> None:
+    window = parse_window(f"trước ngày {deadline.day}/{deadline.month}/{deadline.year}",
+                          2021, 2025)
+    after = deadline + dt.timedelta(days=1)
+    assert window.deadline(2021) == deadline.isoformat()
+    assert window.timing(month_of(2021, deadline), deadline.day) == "due"
+    assert window.timing(month_of(2021, after), after.day) == "overdue"
