@@ -11,6 +11,7 @@ from ocop_cli.i18n import _, ngettext
 from ocop_cli.model import Plan, Task
 from ocop_cli.state import NOT_KNOWN, OPEN, TaskState, for_unit, months_of_task, settle_parent
 from ocop_cli.text import fold
+from ocop_cli.windows import Target
 
 ROLES = ("lead", "partner", "any")
 
@@ -118,7 +119,7 @@ def figures(state: TaskState) -> dict[str, Any]:
     target = state.task.target
     known = state.status != NOT_KNOWN
     return {
-        "target": {"min": target.min, "max": target.max} if target else None,
+        "target": target_json(target),
         "achieved": state.achieved if known else None,
         "percent": state.percent,
         "status": state.status if known else None,
@@ -145,6 +146,7 @@ def task_json(plan: Plan, task: Task, state: TaskState, directory: Directory,
         "partners": [directory.short(p) for p in task.partners],
         "window": task.window.text if task.window else None,
         "months": list(months_of_task(plan, task)),
+        "deadline": task.window.deadline(plan.year) if task.window else None,
         "status": own["status"],
         "timing": own["timing"],
         "achieved": own["achieved"],
@@ -158,6 +160,15 @@ def task_json(plan: Plan, task: Task, state: TaskState, directory: Directory,
     if role is not None:
         row["role"] = role
     return row
+
+
+def target_json(target: Target | None) -> dict[str, Any] | None:
+    """A target in the JSON contract: its minimum and maximum, its qualifier (at_least,
+    about, more or null), its kind (count or share, in percent) and how it is shown."""
+    if target is None:
+        return None
+    return {"min": target.min, "max": target.max, "qualifier": target.qualifier or None,
+            "kind": target.kind, "shown": target.shown}
 
 
 COUNTED = ("done", "in_progress", "not_started", "cancelled", NOT_KNOWN)
@@ -213,6 +224,6 @@ def whole_note(row: dict[str, Any]) -> str:
     whole = row.get("whole")
     if not whole:
         return ""
-    amount = f"{whole['achieved']}/{whole['target']['min']}, " if whole["target"] else ""
+    amount = f"{whole['achieved']}/{whole['target']['shown']}, " if whole["target"] else ""
     return " (" + _("whole: {figures}").format(
         figures=amount + status_label(whole["status"], whole["timing"])) + ")"

@@ -109,10 +109,13 @@ def date_warnings(plan: Plan, stamp: Stamp) -> list[str]:
 
 def _over_target(loaded: Loaded, state: TaskState, task: Task, qty: int,
                  place: str | None) -> list[str]:
-    """Warnings for a quantity that takes the task, or a unit's share, past its maximum."""
-    found = []
+    """Warnings for a quantity that takes the task, or a unit's share, past its maximum (a
+    target written "at least", "about" or "more" has none)."""
+    found: list[str] = []
     target = task.target
-    if target is not None and state.achieved + qty > target.max:
+    if target is None or target.qualifier:
+        return found
+    if state.achieved + qty > target.max:
         found.append(_("{id}: {total} is more than the target {target} ({unit})").format(
             id=task.id, total=state.achieved + qty, target=target.text, unit=task.unit or ""))
     share = share_of(task)

@@ -67,25 +67,22 @@ class TaskState:
 
 
 def share_of(task: Task) -> Target | None:
-    """One unit's share of a shared task's target: the target divided among the units,
-    rounded up (12 conferences among 12 units: 1 each)."""
+    """One unit's share of a shared task's target: a count divided among the units, rounded
+    up (12 conferences among 12 units: 1 each); a share in percent is each unit's own."""
     target, n = task.target, len(task.shared_by)
-    if target is None or n == 0:
+    if target is None or n == 0 or target.kind != "count":
         return target
     low, high = -(-target.min // n), -(-target.max // n)
     return target._replace(text=str(low) if low == high else f"{low}-{high}", min=low, max=high)
 
 
-def timing_of(task: Task, status: str, month: int) -> str | None:
-    """Upcoming, due or overdue for an open task in the as-of `month` (see `month_index`)."""
+def timing_of(task: Task, status: str, month: int, day: int) -> str | None:
+    """Upcoming, due or overdue for an open task on `day` of the as-of `month` (see
+    `month_index`); none for one done, cancelled or not known."""
     window = task.window
     if status not in OPEN or window is None:
         return None
-    if month < window.first:
-        return "upcoming"
-    if month > window.last:
-        return "overdue"
-    return "due"
+    return window.timing(month, day)
 
 
 def for_unit(plan: Plan, state: TaskState, unit: str, as_of: dt.date) -> TaskState:
@@ -96,7 +93,7 @@ def for_unit(plan: Plan, state: TaskState, unit: str, as_of: dt.date) -> TaskSta
     task = state.task._replace(target=share_of(state.task))
     status = state.units.get(unit, "not_started")
     note, ref = state.unit_notes.get(unit, (None, None))
-    return TaskState(task, status, timing_of(task, status, month_index(plan, as_of)),
+    return TaskState(task, status, timing_of(task, status, month_index(plan, as_of), as_of.day),
                      state.places.get(unit, 0), {unit: state.places.get(unit, 0)},
                      note, ref, [e for e in state.entries if e.place == unit])
 
@@ -114,7 +111,8 @@ def effective(entries: Iterable[Entry], as_of: dt.date) -> list[Entry]:
 
 
 def month_index(plan: Plan, as_of: dt.date) -> int:
-    """The as-of month counted from January of the plan year (1), beyond 12 after it ends."""
+    """The as-of month counted from January of the plan's (first) year (1), as windows are:
+    13 is January of the next year."""
     return (as_of.year - plan.year) * 12 + as_of.month
 
 
@@ -162,14 +160,14 @@ def state_as_of(plan: Plan, entries: Iterable[Entry], as_of: dt.date,
     for task in tasks:
         if plan.is_leaf(task.id):
             _settle_leaf(states[task.id], marked.get(task.id), task.id in reopened, month,
-                         by_unit.get(task.id, {}))
+                         as_of.day, by_unit.get(task.id, {}))
     for task in reversed(tasks):  # children come after their parents in a plan
         if not plan.is_leaf(task.id):
             settle_parent(states[task.id], [states[c.id] for c in plan.children(task.id)])
     return states
 
 
-def _settle_leaf(state: TaskState, mark: str | None, reopened: bool, month: int,
+def _settle_leaf(state: TaskState, mark: str | None, reopened: bool, month: int, day: int,
                  unit_marks: dict[str, str]) -> None:
     task = state.task
     target = task.target
@@ -197,7 +195,7 @@ def _settle_leaf(state: TaskState, mark: str | None, reopened: bool, month: int,
                 state.units[unit] = NOT_KNOWN
     if task.shared_by:
         state.unassigned = state.achieved - sum(state.places.get(u, 0) for u in task.shared_by)
-    state.timing = timing_of(task, state.status, month)
+    state.timing = timing_of(task, state.status, month, day)
 
 
 def settle_parent(state: TaskState, children: list[TaskState]) -> None:

@@ -10,7 +10,7 @@ from typing import Any, overload
 from ocop_cli import render
 from ocop_cli.errors import EXIT_INVALID, EXIT_OK
 from ocop_cli.i18n import _, format_date
-from ocop_cli.model import Entry
+from ocop_cli.model import Entry, Plan
 from ocop_cli.query import (
     Filters,
     role_of,
@@ -27,6 +27,7 @@ from ocop_cli.render import Column
 from ocop_cli.state import NOT_KNOWN, TaskState
 from ocop_cli.storage import Loaded, Workspace
 from ocop_cli.text import visible
+from ocop_cli.windows import Window
 
 
 def _day(iso: str, fmt: str) -> str:
@@ -76,7 +77,7 @@ def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fm
         target = state.task.target
         rows.append({
             **obj, "title": indent + task.title,
-            "target": target.text if target else None,
+            "target": target.shown if target else None,
             "achieved": obj["achieved"] if target else None,
             "state": _status_label(state) + whole_note(obj),
             "_style": state.timing if state.timing in ("overdue", "due") else state.status,
@@ -87,7 +88,7 @@ def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fm
     if unit:
         footer += " " + _("Shared tasks show the share of {unit}; the whole task in "
                            "brackets.").format(unit=directory.short(unit))
-    title = f"{plan.number} ({plan.year})"
+    title = f"{plan.number} ({plan.years})"
     render.emit(fmt, task_columns(filters.agency is not None), rows, objects, title=title,
                 footer=footer, no_color=no_color)
 
@@ -195,12 +196,13 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
         return
     facts = [
         (_("Task"), f"{task.id}  {task.title}"),
-        (_("Unit"), task.unit), (_("Target"), data["target_text"]),
+        (_("Unit"), task.unit),
+        (_("Target"), f"{data['target_text']} ({task.target.shown})" if task.target else None),
         (_("Achieved"), f"{state.achieved}" + (f" ({state.percent:g}%)" if state.percent
                                                 is not None else "")),
         (_("Status"), _status_label(state)),
         (_("Lead"), data["lead_name"]), (_("Partners"), data["partners"]),
-        (_("Window"), f"{data['window']} → {data['months']}" if data["window"] else None),
+        (_("Window"), window_line(plan, task.window) if task.window else None),
         (_("Section"), f"{task.section} {data['section_title'] or ''}".strip()
          if task.section else None),
         (_("Notes"), "\n".join(task.notes) or None),
@@ -222,6 +224,20 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
                      title=_("By district"), no_color=no_color)
     if data["history"]:
         history(loaded, task.id, fmt, no_color)
+
+
+def window_line(plan: Plan, window: Window) -> str:
+    """A window as written and the months it means: `T6-8 → [6, 7, 8]`; over several years
+    `Năm 2023 → T1/2023–T12/2023`; a deadline with its day."""
+    months = window.months
+    if plan.last_year > plan.year:
+        meant = f"{plan.month_label(months[0])}–{plan.month_label(months[-1])}"
+    else:
+        meant = str(list(months))
+    deadline = window.deadline(plan.year)
+    if deadline is not None:
+        meant += ", " + _("by {date}").format(date=format_date(dt.date.fromisoformat(deadline)))
+    return f"{window.text} → {meant}"
 
 
 def place_breakdown(loaded: Loaded, task: Any, state: TaskState) -> list[dict[str, Any]]:
