@@ -101,9 +101,9 @@ def date_warnings(plan: Plan, stamp: Stamp) -> list[str]:
     if signed and stamp.date < dt.date.fromisoformat(str(signed)):
         found.append(_("the entry is dated {date}, before the plan was signed ({signed})")
                      .format(date=day, signed=format_date(dt.date.fromisoformat(str(signed)))))
-    if stamp.date.year != plan.year:
+    if not plan.year <= stamp.date.year <= plan.last_year:
         found.append(_("the entry is dated {date}, outside the plan's year {year}").format(
-            date=day, year=plan.year))
+            date=day, year=plan.years))
     return found
 
 

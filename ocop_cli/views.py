@@ -216,9 +216,12 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
     render.table(columns, rows, title=_("Task {id} as of {date}").format(
         id=task.id, date=format_date(as_of)), no_color=no_color)
     if data["places"]:
-        render.table([Column("place", _("Place")), Column("qty", _("Done"), numeric=True)],
-                     [{"place": p["place"] or _("not assigned to a unit"),
-                       "qty": p["qty"] if p["qty"] is not None else _("not known"),
+        columns = [Column("place", _("Place")), Column("qty", _("Done"), numeric=True)]
+        if task.shared_by:
+            columns.append(Column("state", _("Status")))
+        render.table(columns,
+                     [{"place": p["place"] or _("not assigned to a unit"), "qty": p["qty"],
+                       "state": status_label(p["status"], None) if "status" in p else None,
                        "_style": "done" if p.get("status") == "done" else None}
                       for p in data["places"]],
                      title=_("By district"), no_color=no_color)
