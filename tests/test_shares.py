@@ -254,13 +254,16 @@ def with_undos(entries: list[Entry], picks: list[int]) -> list[Entry]:
 
 
 @given(histories(), st.lists(st.integers(0, 100), max_size=4),
-       st.dates(dt.date(2019, 6, 1), dt.date(2020, 3, 1)))
+       st.dates(dt.date(2019, 6, 1), dt.date(2020, 3, 1)), st.data())
 def test_units_and_the_unassigned_quantity_add_up_to_the_whole(
-        entries: list[Entry], picks: list[int], as_of: dt.date) -> None:
+        entries: list[Entry], picks: list[int], as_of: dt.date, data: st.DataObject) -> None:
     """For any entries with and without places, undos and cancels: the units' quantities plus
     what names no unit are the whole's; every count line sums to its total; no roll-up adds
     quantities of different units."""
     the_plan = plan()
+    places = st.sampled_from([None, "gia-loc", "tu-ky", "phong-nn-ptnt-huyen"])
+    entries = [e._replace(place=data.draw(places)) if e.action in ("done", "start") else e
+               for e in entries]  # a unit's done or start without a quantity too
     states = state_as_of(the_plan, with_undos(entries, picks), as_of)
     for task in the_plan.leaves():
         state = states[task.id]
