@@ -297,3 +297,8 @@ def _add_agencies(ws: Any, table: Any, resolved: Any, directory: Any, number: st
               "name, check them:").format(n=len(added))]
     told += [f"  {a.id}: {a.short} ({a.level}, {a.kind})" for a in added]
     return new_directory, told
+
+
+# `ocop import products` lives with the other product commands; importing them here registers
+# it on the `import` group whichever of the two modules a run imports first.
+import ocop_cli.cmd_products  # noqa: E402, F401

@@ -167,6 +167,11 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
         doc["matrix"] = matrix(plan, states, directory, named, as_of)
         doc["overdue"] = rows(overdue)
         doc["places"] = places(loaded, states, leaves)
+        from ocop_cli.products import overview
+
+        found = overview(loaded, as_of)
+        if found is not None:
+            doc["products"] = found
     return doc
 
 
@@ -440,6 +445,10 @@ def sections(doc: dict[str, Any], narrow: bool = False) -> list[Section]:
     found: list[Section] = []
     kind = doc["report"]
     office = narrow_office if narrow else office_section
+    if kind == "products":
+        from ocop_cli.products import sections as product_sections
+
+        return product_sections(doc["products"])
     if kind == "overview":
         found.append(agencies_narrow(doc) if narrow else agencies_section(doc))
         found.append(matrix_section(doc))
@@ -455,6 +464,10 @@ def sections(doc: dict[str, Any], narrow: bool = False) -> list[Section]:
         found.append(office("late", _("Late as of {date}").format(date=doc["as_of"]),
                             doc["late"]))
     found.append(places_section(doc))
+    if doc.get("products"):
+        from ocop_cli.products import sections as product_sections
+
+        found += product_sections(doc["products"])
     return found
 
 

@@ -174,6 +174,10 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
         "history": list(history_rows(loaded, task.id)),
         "as_of": as_of.isoformat(),
     })
+    if task.products_at:
+        from ocop_cli.products import counted_products
+
+        data["products"] = counted_products(loaded, task.id, as_of)
     if fmt == "json":
         render.write_json(data)
         return
@@ -202,6 +206,12 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
                      [{"place": p["place"], "qty": p["qty"],
                        "_style": "done" if p["qty"] else None} for p in data["places"]],
                      title=_("By district"), no_color=no_color)
+    if data.get("products"):
+        from ocop_cli.products import list_section
+
+        part = list_section(data["products"], fmt)
+        render.table(part.columns, part.rows, title=_("Products counted ({stage})").format(
+            stage=task.products_at), no_color=no_color)
     if data["history"]:
         history(loaded, task.id, fmt, no_color)
 
