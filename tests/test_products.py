@@ -1,0 +1,259 @@
+"""The OCOP product register: recording stages, as-of dates, stars by decision, undo, the
+task that counts products, imports and every output format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ocop_cli.errors import EXIT_INVALID, EXIT_NOT_FOUND, EXIT_USAGE
+
+
+def _add(ocop, name: str, district: str, date: str, kind: str = "htx",
+         group: str = "thuc-pham") -> str:
+    result = ocop("product", "add", name, "--district", district, "--commune", "Xã A",
+                  "--entity", f"Chủ thể {name}", "--kind", kind, "--group", group,
+                  "--date", date)
+    assert result.exit_code == 0, result.stderr
+    return result.stdout.split()[0]
+
+
+def _to_province(ocop, product: str, sent: str, points: int | None = None,
+                 recognised: str | None = None) -> None:
+    steps = [("stage", product, "chosen", "--date", sent),
+             ("stage", product, "sent", "--date", sent, "--ref", "12/TTr-UBND")]
+    if points is not None:
+        steps.append(("score", product, str(points), "--council", "tinh", "--date", sent))
+    if recognised:
+        steps.append(("stage", product, "recognised", "--ref", "99/QĐ-UBND", "--date",
+                      recognised))
+    for args in steps:
+        result = ocop("product", *args)
+        assert result.exit_code == 0, result.stderr
+
+
+def _listed(ocop, *args: str) -> dict[str, dict]:
+    result = ocop("product", "list", "--format", "json", *args)
+    assert result.exit_code == 0, result.stderr
+    return {row["id"]: row for row in result.json()}
+
+
+def test_a_product_goes_through_its_stages_as_of_each_date(ocop):
+    banh = _add(ocop, "Bánh gai", "Ninh Giang", "2019-07-10")
+    _to_province(ocop, banh, "2019-09-01", 76, "2019-12-10")
+    stages = {day: _listed(ocop, "--as-of", day)[banh]["stage"]
+              for day in ("2019-07-10", "2019-09-01", "2019-12-09", "2019-12-10")}
+    assert stages == {"2019-07-10": "registered", "2019-09-01": "scored",
+                      "2019-12-09": "scored", "2019-12-10": "recognised"}
+    assert _listed(ocop, "--as-of", "2019-07-09") == {}
+    row = _listed(ocop, "--as-of", "2020-01-01")[banh]
+    assert (row["points"], row["stars"], row["district"], row["kind"]) == (76, 4, "Ninh Giang",
+                                                                          "htx")
+    assert row["expires"] == "2022-12-10"
+
+
+def test_the_stars_come_from_the_decision_in_force_on_the_day_of_the_score(ocop):
+    old = _add(ocop, "Chè", "Gia Lộc", "2022-01-10")
+    new = _add(ocop, "Vải", "Thanh Hà", "2023-03-01")
+    for product, day in ((old, "2022-02-01"), (new, "2023-04-01")):
+        _to_province(ocop, product, day, 40)
+    rows = _listed(ocop, "--as-of", "2023-05-01")
+    # 40 points: two stars under 1048/QĐ-TTg, below every band of 148/QĐ-TTg.
+    assert (rows[old]["stars"], rows[new]["stars"]) == (2, 0)
+
+
+def test_stages_follow_their_order_and_ask_for_what_they_need(ocop):
+    product = _add(ocop, "Gà", "Gia Lộc", "2019-07-10")
+    refused = ocop("product", "stage", product, "sent", "--date", "2019-07-11")
+    assert refused.exit_code == EXIT_NOT_FOUND and "chosen" in refused.stderr
+    no_reason = ocop("product", "stage", product, "rejected", "--date", "2019-07-11")
+    assert no_reason.exit_code == EXIT_USAGE and "--note" in no_reason.stderr
+    before = ocop("product", "stage", product, "chosen", "--date", "2019-07-01")
+    assert before.exit_code == EXIT_NOT_FOUND
+    _to_province(ocop, product, "2019-08-01", 45)
+    too_few = ocop("product", "stage", product, "recognised", "--ref", "1/QĐ",
+                   "--date", "2019-09-01")
+    assert too_few.exit_code == EXIT_NOT_FOUND and "3" in too_few.stderr
+
+
+def test_undo_takes_back_the_latest_line_whatever_its_date(ocop, ws):
+    product = _add(ocop, "Nem", "Tứ Kỳ", "2019-07-10")
+    _to_province(ocop, product, "2019-08-01")
+    result = ocop("product", "undo")
+    assert result.exit_code == 0, result.stderr
+    assert _listed(ocop, "--as-of", "2019-12-31")[product]["stage"] == "chosen"
+    ocop("product", "undo", product)
+    assert _listed(ocop, "--as-of", "2019-12-31")[product]["stage"] == "registered"
+    lines = (ws / "products" / "tester.yaml").read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line[2:]) for line in lines if line.startswith("- {")]
+    assert [r["action"] for r in records] == ["registered", "chosen", "sent", "undo", "undo"]
+
+
+def test_task_8_counts_the_products_sent_in_the_plan_year_by_district(ocop):
+    first = _add(ocop, "Bánh đa", "Kinh Môn", "2019-07-01")
+    second = _add(ocop, "Rượu", "Kinh Môn", "2019-07-02")
+    third = _add(ocop, "Mật ong", "Cẩm Giàng", "2019-07-03")
+    late = _add(ocop, "Cà rốt", "Cẩm Giàng", "2019-07-04")
+    _to_province(ocop, first, "2019-08-15")
+    _to_province(ocop, second, "2019-10-01")
+    _to_province(ocop, third, "2019-10-02")
+    _to_province(ocop, late, "2020-01-05")  # another year: not this plan's
+    shown = ocop("show", "8", "--format", "json", "--as-of", "2019-09-30").json()
+    assert shown["achieved"] == 1
+    assert {p["id"] for p in shown["products"]} == {first}
+    shown = ocop("show", "8", "--format", "json", "--as-of", "2020-03-01").json()
+    assert shown["achieved"] == 3
+    assert {p["place"]: p["qty"] for p in shown["places"]} == {"Kinh Môn": 2, "Cẩm Giàng": 1}
+    assert {p["id"] for p in shown["products"]} == {first, second, third}
+    tasks = {t["id"]: t for t in ocop("tasks", "--format", "json",
+                                      "--as-of", "2019-12-31").json()}
+    assert (tasks["8"]["achieved"], tasks["8"]["status"]) == (3, "in_progress")
+    ocop("product", "undo", third)  # the score, then the sending
+    ocop("product", "undo", third)
+    assert ocop("show", "8", "--format", "json", "--as-of", "2019-12-31").json()[
+        "achieved"] == 2
+
+
+def test_a_counted_task_takes_no_quantity_by_hand(ocop):
+    result = ocop("progress", "8", "3")
+    assert result.exit_code == EXIT_NOT_FOUND and "ocop product" in result.stderr
+
+
+def test_the_report_counts_the_funnel_and_the_stars_in_force(ocop):
+    a = _add(ocop, "A", "Gia Lộc", "2019-07-01", kind="htx")
+    b = _add(ocop, "B", "Gia Lộc", "2019-07-01", kind="dn", group="do-uong")
+    c = _add(ocop, "C", "Thanh Hà", "2019-07-01", kind="ho")
+    _to_province(ocop, a, "2019-09-01", 92, "2019-12-01")
+    _to_province(ocop, b, "2019-09-01", 55, "2019-12-01")
+    ocop("product", "stage", c, "rejected", "--note", "trùng", "--date", "2019-08-01")
+    data = ocop("product", "report", "--format", "json", "--as-of", "2022-07-01",
+                "--months", "6").json()["products"]
+    gia_loc = next(r for r in data["by_district"] if r["id"] == "gia-loc")
+    assert {k: gia_loc[k] for k in ("registered", "chosen", "sent", "scored", "recognised",
+                                    "stars3", "stars4", "stars5")} == {
+        "registered": 2, "chosen": 2, "sent": 2, "scored": 2, "recognised": 2,
+        "stars3": 1, "stars4": 0, "stars5": 1}
+    assert data["total"]["registered"] == 3 and data["total"]["chosen"] == 2
+    kinds = {r["kind"]: (r["products"], r["stars3"], r["stars5"]) for r in data["by_kind"]}
+    assert kinds["htx"] == (1, 0, 1) and kinds["dn"] == (1, 1, 0) and kinds["ho"] == (1, 0, 0)
+    assert [p["id"] for p in data["expiring"]["products"]] == sorted([a, b])
+    # Three years after, the recognitions have run out: no stars in force.
+    later = ocop("product", "report", "--format", "json", "--as-of", "2022-12-01").json()
+    assert later["products"]["total"]["stars5"] == 0
+    overview = ocop("report", "--format", "json", "--as-of", "2020-01-01").json()
+    assert overview["products"]["total"]["stars5"] == 1
+
+
+@pytest.mark.parametrize("fmt", ["table", "md", "csv", "json", "html"])
+def test_each_format_of_the_list_and_the_report(ocop, fmt):
+    product = _add(ocop, "Bánh <b>=1+1</b>", "Gia Lộc", "2019-07-01")
+    _to_province(ocop, product, "2019-09-01", 72)
+    if fmt != "html":
+        listing = ocop("product", "list", "--format", fmt, "--as-of", "2019-12-31")
+        assert listing.exit_code == 0, listing.stderr
+        assert product in listing.stdout and "Gia Lộc" in listing.stdout
+    report = ocop("product", "report", "--format", fmt, "--as-of", "2019-12-31")
+    assert report.exit_code == 0, report.stderr
+    if fmt == "html":
+        assert "<b>=1+1</b>" not in report.stdout and "Gia Lộc" in report.stdout
+    elif fmt == "json":
+        assert report.json()["products"]["total"]["sent"] == 1
+    else:
+        assert "Gia Lộc" in report.stdout
+
+
+def test_xlsx_needs_a_file_and_keeps_text_as_text(ocop, tmp_path):
+    from openpyxl import load_workbook
+
+    _add(ocop, "=SUM(A1)", "Gia Lộc", "2019-07-01")
+    assert ocop("product", "list", "--format", "xlsx").exit_code == EXIT_USAGE
+    path = tmp_path / "sp.xlsx"
+    assert ocop("product", "list", "--format", "xlsx", "-o", str(path)).exit_code == 0
+    cells = [c.value for row in load_workbook(path).active.iter_rows() for c in row]
+    assert "=SUM(A1)" in cells
+    report = tmp_path / "bao-cao.xlsx"
+    assert ocop("product", "report", "-o", str(report)).exit_code == 0
+    assert len(load_workbook(report).sheetnames) == 4
+
+
+def test_vietnamese_screens_read_in_vietnamese(ocop):
+    product = _add(ocop, "Bánh gai", "Ninh Giang", "2019-07-10")
+    shown = ocop("product", "show", product, "--lang", "vi", "--as-of", "2019-08-01")
+    assert "đã đăng ký (10/07/2019)" in shown.stdout
+
+
+def test_an_import_registers_and_moves_on_all_rows_or_none(ocop, tmp_path):
+    sheet = tmp_path / "gia_loc.csv"
+    sheet.write_text("tên sản phẩm,huyện,xã,chủ thể,loại chủ thể,nhóm,mới,bước,ngày\n"
+                     "Bánh gai,Gia Lộc,Gia Tân,HTX A,hợp tác xã,thực phẩm,x,gửi tỉnh,15/9/2019\n"
+                     "Chè,gia loc,Gia Hòa,Hộ B,hộ,đồ uống,,,2019-09-15\n", encoding="utf-8")
+    result = ocop("import", "products", str(sheet))
+    assert result.exit_code == 0, result.stderr
+    rows = {r["name"]: r for r in _listed(ocop, "--as-of", "2019-12-31").values()}
+    assert (rows["Bánh gai"]["stage"], rows["Bánh gai"]["new"]) == ("sent", True)
+    assert (rows["Chè"]["stage"], rows["Chè"]["group"]) == ("registered", "do-uong")
+    # The district's later list moves Chè on, and leaves Bánh gai where it is.
+    sheet.write_text("tên sản phẩm,huyện,xã,chủ thể,loại chủ thể,nhóm,bước,ngày\n"
+                     "Chè,Gia Lộc,Gia Hòa,Hộ B,hộ,đồ uống,gửi tỉnh,1/10/2019\n"
+                     "Bánh gai,Gia Lộc,Gia Tân,HTX A,htx,thực phẩm,gửi tỉnh,1/10/2019\n",
+                     encoding="utf-8")
+    assert ocop("import", "products", str(sheet)).exit_code == 0
+    rows = {r["name"]: r for r in _listed(ocop, "--as-of", "2019-12-31").values()}
+    assert rows["Chè"]["stage"] == "sent" and len(rows) == 2
+
+
+def test_a_hostile_import_names_each_bad_row_and_records_nothing(ocop, ws, tmp_path):
+    sheet = tmp_path / "bad.csv"
+    sheet.write_text("name,district,commune,entity,kind,group,date\n"
+                     "Good,Gia Lộc,X,E,htx,thuc-pham,2019-09-01\n"
+                     "\x1b[31mRed,Sở Tài chính,X,E,htx,thuc-pham,2019-09-01\n"
+                     "Bad kind,Gia Lộc,X,E,company,thuc-pham,2019-09-01\n"
+                     "Bad group,Gia Lộc,X,E,htx,vũ khí,2019-09-01\n"
+                     "Bad date,Gia Lộc,X,E,htx,thuc-pham,31/2/2019\n", encoding="utf-8")
+    result = ocop("import", "products", str(sheet))
+    assert result.exit_code == EXIT_INVALID
+    for row in ("row 3", "row 4", "row 5", "row 6"):
+        assert row in result.stderr
+    assert "\x1b" not in result.stderr
+    assert not (ws / "products").exists()
+
+
+def test_a_broken_register_line_is_named_and_check_reports_it(ocop, ws):
+    _add(ocop, "Bánh", "Gia Lộc", "2019-07-01")
+    path = ws / "products" / "tester.yaml"
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write('- {"id": "x1", "at": "2019-07-02T00:00:00+00:00", "date": "2019-07-02", '
+                     '"product": "sp-000000", "action": "registered", "by": "A", "name": "N", '
+                     '"district": "so-tai-chinh", "commune": "C", "entity": "E", "kind": "htx", '
+                     '"group": "thuc-pham"}\n')
+    result = ocop("product", "list")
+    assert result.exit_code == EXIT_INVALID
+    assert "tester.yaml:4" in result.stderr and "district" in result.stderr
+    assert ocop("check").exit_code == EXIT_INVALID
+    assert ocop("tasks").exit_code == EXIT_INVALID  # task 8 counts from the register
+
+
+def test_a_torn_last_line_is_left_out_with_a_warning(ocop, ws):
+    product = _add(ocop, "Bánh", "Gia Lộc", "2019-07-01")
+    path = ws / "products" / "tester.yaml"
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write('- {"id": "x2", "at": "2019-07-02T00:0')
+    assert list(_listed(ocop, "--as-of", "2019-12-31")) == [product]
+    check = ocop("check")
+    assert check.exit_code == 0 and "half-written" in check.stderr
+
+
+def test_the_rules_of_the_workspace_decide_and_are_checked(ocop, ws):
+    rules = Path(ws / "ocop_rules.yaml")
+    rules.write_text(rules.read_text(encoding="utf-8").replace("{stars: 5, min: 90}",
+                                                               "{stars: 5, min: 95}", 1),
+                     encoding="utf-8")
+    product = _add(ocop, "Bánh", "Gia Lộc", "2019-07-01")
+    _to_province(ocop, product, "2019-09-01", 92)
+    assert _listed(ocop, "--as-of", "2019-12-31")[product]["stars"] == 4
+    rules.write_text(rules.read_text(encoding="utf-8").replace("min: 70", "min: 99", 1),
+                     encoding="utf-8")
+    broken = ocop("product", "list")
+    assert broken.exit_code == EXIT_INVALID and "ocop_rules.yaml" in broken.stderr
