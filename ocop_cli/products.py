@@ -24,9 +24,9 @@ from typing import Any, NamedTuple
 from ocop_cli.errors import InvalidData, NotFound, Problem, Refused, UsageError
 from ocop_cli.i18n import _, format_date
 from ocop_cli.model import PRODUCT_STAGES, Entry, Plan
-from ocop_cli.storage import Loaded, Workspace
+from ocop_cli.storage import PRODUCTS, Loaded, Workspace
 
-REGISTER = "products"
+REGISTER = PRODUCTS
 RULES = "ocop_rules.yaml"
 # A province registers a few hundred products a year; far above that, and a huge file is
 # refused before it is read.
@@ -312,6 +312,11 @@ def _checked(record: Any, source: str, directory: Any, rules: Rules | None
     except ValueError:
         return None, _("expected a date and time"), "at"
     new, points = record.get("new"), record.get("points")
+    # A file edited by hand is read as YAML, every scalar as text: "76", "true".
+    if isinstance(points, str) and points.isdigit():
+        points = int(points)
+    if new in ("true", "false"):
+        new = new == "true"
     if new is not None and not isinstance(new, bool):
         return None, _("expected true or false"), "new"
     if points is not None and (type(points) is not int or not 0 <= points <= 100):
@@ -336,7 +341,7 @@ def _checked(record: Any, source: str, directory: Any, rules: Rules | None
         return None, _("expected one of: {choices}").format(choices=", ".join(COUNCILS)), \
             "council"
     values: dict[str, Any] = {key: record.get(key) for key in Line._fields if key in record}
-    values.update(date=date, source=source)
+    values.update(date=date, source=source, new=new, points=points)
     return Line(**values), "", None
 
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 AGENCIES = "agencies.yaml"
 HISTORY = "history"
+PRODUCTS = "products"  # the product register (see `products`), kept like the history
 STATE = ".ocop"
 SCHEMA = "schema"
 OWNER = "lock.owner"  # in STATE, beside the lock: who holds it

@@ -257,3 +257,58 @@ def test_the_rules_of_the_workspace_decide_and_are_checked(ocop, ws):
                      encoding="utf-8")
     broken = ocop("product", "list")
     assert broken.exit_code == EXIT_INVALID and "ocop_rules.yaml" in broken.stderr
+
+
+@pytest.mark.skipif(__import__("shutil").which("git") is None, reason="git is not installed")
+def test_sync_sends_the_register_and_two_offices_count_each_others_products(
+        tmp_path, monkeypatch):
+    import subprocess
+
+    from typer.testing import CliRunner
+
+    from ocop_cli.cli import app
+    from tests.test_team import Team, identify
+
+    for var, value in {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": str(tmp_path / "none"),
+                       "GIT_CEILING_DIRECTORIES": str(tmp_path),
+                       "GIT_TERMINAL_PROMPT": "0"}.items():
+        monkeypatch.setenv(var, value)
+    team = Team(tmp_path / "team")
+    offices = {"Gia Lộc": team.clone("gia-loc"), "Thanh Hà": team.clone("thanh-ha")}
+
+    def run(root: Path, user: str, *args: str) -> str:
+        result = CliRunner().invoke(app, list(args), env={
+            "OCOP_DATA": str(root), "OCOP_USER": user, "OCOP_AS_OF": "2019-12-31"},
+            catch_exceptions=False)
+        assert result.exit_code == 0, result.stderr
+        return result.stdout
+
+    for user, root in offices.items():
+        identify(root, user)
+        product = run(root, user, "product", "add", f"Sản phẩm {user}", "-d", user, "-c", "Xã",
+                      "-e", "HTX", "-k", "htx", "-g", "thuc-pham", "--date", "2019-08-01"
+                      ).split()[0]
+        run(root, user, "product", "stage", product, "chosen", "--date", "2019-09-01")
+        run(root, user, "product", "stage", product, "sent", "--date", "2019-09-02")
+        run(root, user, "sync")
+    run(offices["Gia Lộc"], "Gia Lộc", "sync")
+    for user, root in offices.items():
+        shown = json.loads(run(root, user, "show", "8", "--format", "json"))
+        assert (shown["achieved"], len(shown["products"])) == (2, 2), user
+    log = subprocess.run(["git", "log", "--name-only", "--format="], cwd=offices["Gia Lộc"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "products/gia-loc.yaml" in log and "products/thanh-ha.yaml" in log
+
+
+def test_a_register_file_written_by_hand_in_block_yaml_is_read(ocop, ws):
+    folder = ws / "products"
+    folder.mkdir()
+    (folder / "so-nn.yaml").write_text(
+        "- id: a1\n  at: '2019-07-01T08:00:00+00:00'\n  date: 2019-07-01\n  product: sp-aaaaaa\n"
+        "  action: registered\n  by: Sở NN\n  name: Vải thiều\n  district: thanh-ha\n"
+        "  commune: Thanh Sơn\n  entity: HTX Thanh Sơn\n  kind: htx\n  group: thuc-pham\n"
+        "  new: true\n"
+        "- id: a2\n  at: '2019-08-01T08:00:00+00:00'\n  date: 2019-08-01\n  product: sp-aaaaaa\n"
+        "  action: chosen\n  by: Sở NN\n", encoding="utf-8")
+    row = _listed(ocop, "--as-of", "2019-12-31")["sp-aaaaaa"]
+    assert (row["stage"], row["new"], row["district"]) == ("chosen", True, "Thanh Hà")
