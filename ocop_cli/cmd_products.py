@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from ocop_cli.cli import ByOpt, DateOpt, NoteOpt, RefOpt, Session, app, command, parse_date, say
-from ocop_cli.cmd_imports import FileArg, SheetOpt, import_app
+from ocop_cli.cmd_imports import DryRunOpt, FileArg, SheetOpt, import_app, record_sheet
 from ocop_cli.cmd_report import ReportFormat
 from ocop_cli.errors import UsageError
 from ocop_cli.helptext import LocalGroup
@@ -331,38 +331,25 @@ def import_products(
     file: FileArg,
     sheet: SheetOpt = None,
     by: ByOpt = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every row and say what "
-                                          "would be recorded; record nothing")] = False,
+    dry_run: DryRunOpt = False,
 ) -> None:
     """Record a list of products a district sends (name, district, commune, entity, kind,
     group; optional new, stage, date, ref, note): all rows, or none if one row is wrong.
 
     Example: ocop import products danh_sach_gia_loc.xlsx
     """
-    from ocop_cli import imports, products, record, storage
+    from ocop_cli import products
     from ocop_cli.cmd_imports import _sheet
 
     source = _sheet(file, sheet)
-    rows, problems, notices = products.read_product_sheet(source, s.as_of)
-    ws = s.workspace
-    who = record.recorder(by)
-    with storage.locked(ws):
-        loaded = storage.load(ws, s.year)
-        lines, rules, _warnings = products.load_register(ws, loaded.directory)
+
+    def decide(loaded: Any, rows: Any, who: str) -> Any:
+        lines, rules, _warnings = products.load_register(loaded.workspace, loaded.directory)
         new, messages, found = products.decide_import(loaded.directory, lines, rules, rows, who)
-        if problems or found:
-            raise imports.rejected(source.source, [*problems, *found])
-        path = products.register_file(ws, who)
-        if new and not dry_run:
-            storage.append(path, new, products.HEADER)
-    for line in [*notices, *messages]:
-        say(line)
-    if dry_run:
-        say(_("Dry run: {n} lines from {rows} rows would be recorded; nothing was.").format(
-            n=len(new), rows=len(rows)))
-    else:
-        say(_("Recorded {n} lines from {rows} rows of {source} in {path}.").format(
-            n=len(new), rows=len(rows), source=source.source, path=path))
+        return new, messages, found, products.register_file(loaded.workspace, who), \
+            products.HEADER
+
+    record_sheet(s, by, dry_run, source, products.read_product_sheet(source, s.as_of), decide)
 
 
 # --- helpers -----------------------------------------------------------------------------
