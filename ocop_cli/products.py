@@ -723,7 +723,7 @@ def list_section(rows: list[dict[str, Any]], fmt: str) -> Any:
     from ocop_cli.render import Column
     from ocop_cli.report import Section
 
-    columns = [Column("id", _("ID")), Column("name", _("Product"), max_width=30),
+    columns = [Column("id", _("Product ID")), Column("name", _("Product"), max_width=30),
                Column("district", _("District")), Column("commune", _("Commune"), drop=4),
                Column("entity", _("Entity"), max_width=24, drop=3),
                Column("kind", _("Kind"), drop=5), Column("group", _("Group"), drop=6),
@@ -823,7 +823,7 @@ def sections(data: dict[str, Any]) -> list[Any]:
         Section("product_expiring", _("Recognitions that run out by {date} (within {n} months)"
                                       ).format(date=format_date(dt.date.fromisoformat(
                                           expiring["until"])), n=expiring["months"]),
-                [Column("id", _("ID")), Column("name", _("Product"), max_width=30),
+                [Column("id", _("Product ID")), Column("name", _("Product"), max_width=30),
                  Column("district", _("District")), Column("stars", _("Stars"), numeric=True),
                  Column("decision", _("Decision")), Column("recognised", _("Recognised")),
                  Column("expires", _("Valid until"))], expiring["products"]),
