@@ -86,7 +86,7 @@ def _stamp(s: Session, who: str, date: str | None, ref: str | None, note: str | 
 
 
 def _district(loaded: Any, name: str) -> str:
-    from ocop_cli.products import district_units
+    from ocop_cli.product_views import district_units
 
     unit = loaded.directory.resolve(name)
     if unit.id not in {a.id for a in district_units(loaded.directory)}:
@@ -148,7 +148,7 @@ def stage(s: Session, product: ProductArg,
         raise UsageError(_("register with `ocop product add`, score with `ocop product score`"))
 
     def decide(loaded: Any, lines: Any, rules: Any, who: str) -> Any:
-        found = products.find({}, lines, product)
+        found = products.find(lines, product)
         line = products.advance(lines, rules, found, to.value, _stamp(s, who, date, ref, note))
         return [line], [_("{id}: {stage} on {date}").format(
             id=found, stage=products.stage_label(to.value), date=format_date(line.date))]
@@ -171,7 +171,7 @@ def score(s: Session, product: ProductArg,
     from ocop_cli import products
 
     def decide(loaded: Any, lines: Any, rules: Any, who: str) -> Any:
-        found = products.find({}, lines, product)
+        found = products.find(lines, product)
         line = products.advance(lines, rules, found, "scored", _stamp(s, who, date, ref, note),
                                 council.value, points)
         decision = rules.decision_on(line.date)
@@ -196,7 +196,7 @@ def undo(s: Session, product: Annotated[str | None, typer.Argument(
     from ocop_cli import products
 
     def decide(loaded: Any, lines: Any, rules: Any, who: str) -> Any:
-        found = products.find({}, lines, product) if product else None
+        found = products.find(lines, product) if product else None
         line = products.take_back(lines, _stamp(s, who, None, None, None), found)
         undone = next(x for x in lines if x.id == line.undoes)
         return [line], [_("undid {stage} of {id} on {date} ({line})").format(
@@ -232,14 +232,14 @@ def list_products(
 
     Example: ocop product list --district "Gia Lộc" --stage sent --format json
     """
-    from ocop_cli import products, render
+    from ocop_cli import product_views, products, render
     from ocop_cli.text import fold
 
     loaded, lines, rules = _read(s)
     found = products.products_as_of(lines, rules, s.as_of).values()
     unit = _district(loaded, district) if district else None
     group_id = rules.group(group).id if group else None
-    chosen = [p for p in products.ordered(found, loaded.directory)
+    chosen = [p for p in product_views.ordered(found, loaded.directory)
               if (unit is None or p.district == unit)
               and (commune is None or fold(p.commune) == fold(commune))
               and (not at or p.stage in {x.value for x in at})
@@ -247,8 +247,8 @@ def list_products(
               and (kind is None or p.kind == kind.value)
               and (group_id is None or p.group == group_id)
               and (year is None or p.registered.year == year)]
-    rows = [products.product_row(p, loaded.directory, rules) for p in chosen]
-    section = products.list_section(rows, fmt.value)
+    rows = [product_views.product_row(p, loaded.directory, rules) for p in chosen]
+    section = product_views.list_section(rows, fmt.value)
     if fmt is ListFormat.xlsx or output:
         _to_file(s, loaded, [section], "xlsx" if fmt is ListFormat.xlsx else fmt.value,
                  output, force, rows)
@@ -267,24 +267,24 @@ def show(s: Session, product: ProductArg,
 
     Example: ocop product show sp-3fa9
     """
-    from ocop_cli import products, render
+    from ocop_cli import product_views, products, render
     from ocop_cli.render import Column
 
     loaded, lines, rules = _read(s)
-    found = products.find({}, lines, product)
+    found = products.find(lines, product)
     current = products.products_as_of(lines, rules, s.as_of).get(found)
     if current is None:
         raise UsageError(_("product {id} is registered after {date}").format(
             id=found, date=format_date(s.as_of)))
-    data = products.product_row(current, loaded.directory, rules)
-    history = products.line_rows(lines, found)
+    data = product_views.product_row(current, loaded.directory, rules)
+    history = product_views.line_rows(lines, found)
     if fmt is ListFormat.json:
         render.write_json({**data, "as_of": s.as_of.isoformat(), "lines": history})
         return
     if fmt is ListFormat.xlsx:
         raise UsageError(_("--format xlsx goes with `ocop product list` and `ocop product "
                            "report`"))
-    facts = products.facts(current, loaded.directory, rules)
+    facts = product_views.facts(current, loaded.directory, rules)
     columns = [Column("k", ""), Column("v", "")]
     if fmt.value in ("csv", "md"):
         render.emit(fmt.value, columns, [{"k": k, "v": v} for k, v in facts], None)
@@ -293,7 +293,7 @@ def show(s: Session, product: ProductArg,
                  title=_("Product {id} as of {date}").format(id=found,
                                                               date=format_date(s.as_of)),
                  no_color=s.no_color)
-    part = products.lines_section(history)
+    part = product_views.lines_section(history)
     render.table(part.columns, part.rows, title=part.title, no_color=s.no_color)
 
 
@@ -313,11 +313,11 @@ def report(
 
     Example: ocop product report --months 6 --output san-pham.xlsx
     """
-    from ocop_cli import export, products
+    from ocop_cli import export, product_views, products
 
     loaded, lines, rules = _read(s)
     doc = _doc(loaded, s)
-    doc["products"] = products.summary(
+    doc["products"] = product_views.summary(
         list(products.products_as_of(lines, rules, s.as_of).values()), loaded.directory, rules,
         s.as_of, months)
     export.deliver(doc, export.choose_format(fmt.value if fmt else None, output), output, force,
@@ -338,18 +338,20 @@ def import_products(
 
     Example: ocop import products danh_sach_gia_loc.xlsx
     """
-    from ocop_cli import products
+    from ocop_cli import product_views, products
     from ocop_cli.cmd_imports import _sheet
 
     source = _sheet(file, sheet)
 
     def decide(loaded: Any, rows: Any, who: str) -> Any:
         lines, rules, _warnings = products.load_register(loaded.workspace, loaded.directory)
-        new, messages, found = products.decide_import(loaded.directory, lines, rules, rows, who)
+        new, messages, found = product_views.decide_import(loaded.directory, lines, rules, rows,
+                                                           who)
         return new, messages, found, products.register_file(loaded.workspace, who), \
             products.HEADER
 
-    record_sheet(s, by, dry_run, source, products.read_product_sheet(source, s.as_of), decide)
+    read = product_views.read_product_sheet(source, s.as_of)
+    record_sheet(s, by, dry_run, source, read, decide)
 
 
 # --- helpers -----------------------------------------------------------------------------

@@ -167,7 +167,7 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
         doc["matrix"] = matrix(plan, states, directory, named, as_of)
         doc["overdue"] = rows(overdue)
         doc["places"] = places(loaded, states, leaves)
-        from ocop_cli.products import overview
+        from ocop_cli.product_views import overview
 
         found = overview(loaded, as_of)
         if found is not None:
@@ -446,7 +446,7 @@ def sections(doc: dict[str, Any], narrow: bool = False) -> list[Section]:
     kind = doc["report"]
     office = narrow_office if narrow else office_section
     if kind == "products":
-        from ocop_cli.products import sections as product_sections
+        from ocop_cli.product_views import sections as product_sections
 
         return product_sections(doc["products"])
     if kind == "overview":
@@ -465,7 +465,7 @@ def sections(doc: dict[str, Any], narrow: bool = False) -> list[Section]:
                             doc["late"]))
     found.append(places_section(doc))
     if doc.get("products"):
-        from ocop_cli.products import sections as product_sections
+        from ocop_cli.product_views import sections as product_sections
 
         found += product_sections(doc["products"])
     return found

@@ -175,7 +175,7 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
         "as_of": as_of.isoformat(),
     })
     if task.products_at:
-        from ocop_cli.products import counted_products
+        from ocop_cli.product_views import counted_products
 
         data["products"] = counted_products(loaded, task.id, as_of)
     if fmt == "json":
@@ -207,7 +207,7 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
                        "_style": "done" if p["qty"] else None} for p in data["places"]],
                      title=_("By district"), no_color=no_color)
     if data.get("products"):
-        from ocop_cli.products import list_section
+        from ocop_cli.product_views import list_section
 
         part = list_section(data["products"], fmt)
         render.table(part.columns, part.rows, title=_("Products counted ({stage})").format(
