@@ -249,7 +249,7 @@ def read_register(ws: Workspace, directory: Any, rules: Rules | None
                 continue
             seen[line.id] = line.source
             lines.append(line)
-    problems += _orphans(lines)
+    problems += _unlinked(ws, lines)
     return lines, problems
 
 
@@ -347,14 +347,25 @@ def _checked(record: Any, source: str, directory: Any, rules: Rules | None
     return Line(**values), "", None
 
 
-def _orphans(lines: list[Line]) -> list[Problem]:
-    """Stages of a product no line registers (a file not yet received, a line by hand)."""
+def _unlinked(ws: Workspace, lines: list[Line]) -> list[Problem]:
+    """Stages of a product no line registers (a file not yet received, a line by hand), and
+    a product registered twice (the first registration counts)."""
+    problems = []
+    first: dict[str, Line] = {}
     registered = {line.product for line in lines if line.action == "registered"}
-    return [Problem(line.source.rpartition(":")[0], _(
-        "line {id}: product {product} is not registered; the line is left out").format(
-        id=line.id, product=line.product), _line_no(line), warning=True)
-        for line in lines if line.action not in ("registered", "undo")
-        and line.product not in registered]
+    for line in sorted(lines, key=lambda line: (line.date, line.at, line.id)):
+        if line.action == "registered" and first.setdefault(line.product, line) is not line:
+            message = _("line {id}: product {product} is registered already (at {first}); "
+                        "the line is left out").format(id=line.id, product=line.product,
+                                                       first=first[line.product].source)
+        elif line.action not in ("registered", "undo") and line.product not in registered:
+            message = _("line {id}: product {product} is not registered; the line is left "
+                        "out").format(id=line.id, product=line.product)
+        else:
+            continue
+        problems.append(Problem(str(ws.root / line.source.rpartition(":")[0]), message,
+                                _line_no(line), warning=True))
+    return problems
 
 
 # --- products as of a date -------------------------------------------------------------------
@@ -463,7 +474,10 @@ def counted_entries(plan: Plan, lines: Sequence[Line]) -> list[Entry]:
     if not tasks:
         return []
     kept = live(lines)
-    districts = {line.product: line.district for line in kept if line.action == "registered"}
+    districts: dict[str, str | None] = {}
+    for line in kept:
+        if line.action == "registered":
+            districts.setdefault(line.product, line.district)
     entries: list[Entry] = []
     for task in tasks:
         counted: set[str] = set()

@@ -110,6 +110,10 @@ def test_task_8_counts_the_products_sent_in_the_plan_year_by_district(ocop):
     tasks = {t["id"]: t for t in ocop("tasks", "--format", "json",
                                       "--as-of", "2019-12-31").json()}
     assert (tasks["8"]["achieved"], tasks["8"]["status"]) == (3, "in_progress")
+    quarter = ocop("report", "--period", "2019-Q4", "--format", "json",
+                   "--as-of", "2019-12-31").json()
+    assert [(a["id"], a["qty"], a["places"]) for a in quarter["achieved"]] == [
+        ("8", 2, ["Kinh Môn", "Cẩm Giàng"])]
     ocop("product", "undo", third)  # the score, then the sending
     ocop("product", "undo", third)
     assert ocop("show", "8", "--format", "json", "--as-of", "2019-12-31").json()[
@@ -312,3 +316,18 @@ def test_a_register_file_written_by_hand_in_block_yaml_is_read(ocop, ws):
         "  action: chosen\n  by: Sở NN\n", encoding="utf-8")
     row = _listed(ocop, "--as-of", "2019-12-31")["sp-aaaaaa"]
     assert (row["stage"], row["new"], row["district"]) == ("chosen", True, "Thanh Hà")
+
+
+def test_a_product_registered_twice_by_hand_counts_once_with_a_warning(ocop, ws):
+    product = _add(ocop, "Bánh", "Gia Lộc", "2019-07-01")
+    path = ws / "products" / "tester.yaml"
+    line = next(x for x in path.read_text(encoding="utf-8").splitlines() if x.startswith("- {"))
+    record = json.loads(line[2:])
+    record.update(id="copy", at="2019-07-05T00:00:00+00:00", date="2019-07-05",
+                  district="thanh-ha")
+    (ws / "products" / "other.yaml").write_text("- " + json.dumps(record) + "\n",
+                                                encoding="utf-8")
+    rows = _listed(ocop, "--as-of", "2019-12-31")
+    assert list(rows) == [product] and rows[product]["district"] == "Gia Lộc"
+    check = ocop("check")
+    assert check.exit_code == 0 and "registered already" in check.stderr
