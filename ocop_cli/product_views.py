@@ -93,11 +93,11 @@ def summary(products: Sequence[Product], directory: Any, rules: Rules, as_of: dt
         subset = [p for p in products if p.district == unit.id]
         by_district.append({"id": unit.id, "district": unit.short, **funnel(list(subset))})
     total = {"id": None, "district": None, **funnel(list(products))}
-    by_kind = [{"kind": kind, "products": sum(1 for p in products if p.kind == kind),
+    by_kind = [{"kind": kind, "registered": sum(1 for p in products if p.kind == kind),
                 **_star_counts([p for p in products if p.kind == kind], as_of)}
                for kind in KINDS]
     by_group = [{"group": g.id, "name": g.name,
-                 "products": sum(1 for p in products if p.group == g.id),
+                 "registered": sum(1 for p in products if p.group == g.id),
                  **_star_counts([p for p in products if p.group == g.id], as_of)}
                 for g in rules.groups]
     until = months_later(as_of, months)
@@ -228,10 +228,10 @@ def sections(data: dict[str, Any]) -> list[Any]:
         Section("product_funnel", _("Products by district unit: how far they went, and the "
                                     "stars in force"), funnel, [*data["by_district"], total]),
         Section("product_kinds", _("Stars in force by kind of entity"),
-                [Column("kind", _("Kind")), Column("products", _("Products"), numeric=True),
+                [Column("kind", _("Kind")), Column("registered", _("Registered"), numeric=True),
                  *stars_columns()], kinds),
         Section("product_groups", _("Stars in force by product group"),
-                [Column("name", _("Group")), Column("products", _("Products"), numeric=True),
+                [Column("name", _("Group")), Column("registered", _("Registered"), numeric=True),
                  *stars_columns()], data["by_group"]),
         Section("product_expiring", _("Recognitions that run out by {date} (within {n} months)"
                                       ).format(date=format_date(dt.date.fromisoformat(

@@ -140,7 +140,7 @@ def test_the_report_counts_the_funnel_and_the_stars_in_force(ocop):
         "registered": 2, "chosen": 2, "sent": 2, "scored": 2, "recognised": 2,
         "stars3": 1, "stars4": 0, "stars5": 1}
     assert data["total"]["registered"] == 3 and data["total"]["chosen"] == 2
-    kinds = {r["kind"]: (r["products"], r["stars3"], r["stars5"]) for r in data["by_kind"]}
+    kinds = {r["kind"]: (r["registered"], r["stars3"], r["stars5"]) for r in data["by_kind"]}
     assert kinds["htx"] == (1, 0, 1) and kinds["dn"] == (1, 1, 0) and kinds["ho"] == (1, 0, 0)
     assert [p["id"] for p in data["expiring"]["products"]] == sorted([a, b])
     # Three years after, the recognitions have run out: no stars in force.
@@ -331,3 +331,21 @@ def test_a_product_registered_twice_by_hand_counts_once_with_a_warning(ocop, ws)
     assert list(rows) == [product] and rows[product]["district"] == "Gia Lộc"
     check = ocop("check")
     assert check.exit_code == 0 and "registered already" in check.stderr
+
+
+def test_the_list_and_the_report_in_csv_exactly(ocop):
+    first = _add(ocop, "Bánh gai", "Ninh Giang", "2019-07-10")
+    second = _add(ocop, "Gà", "Gia Lộc", "2019-07-11", kind="ho")
+    _to_province(ocop, first, "2019-09-01", 76, "2019-12-10")
+    listing = ocop("product", "list", "--format", "csv", "--as-of", "2019-12-31").stdout
+    assert listing.splitlines() == [
+        "Product ID,Product,District,Commune,Entity,Kind,Group,Stage,Since,Points,Stars",
+        f"{second},Gà,Gia Lộc,Xã A,Chủ thể Gà,household,Thực phẩm,registered,2019-07-11,,",
+        f"{first},Bánh gai,Ninh Giang,Xã A,Chủ thể Bánh gai,cooperative,Thực phẩm,recognised,"
+        "2019-12-10,76,4"]
+    report = ocop("product", "report", "--format", "csv", "--as-of", "2019-12-31").stdout
+    assert "\nNinh Giang,1,1,1,1,1,0,1,0\nThanh Hà,0,0,0,0,0,0,0,0\n" in report
+    assert "\nTotal,2,1,1,1,1,0,1,0\n" in report
+    assert ("Stars in force by kind of entity\nKind,Registered,3 stars,4 stars,5 stars\n"
+            "cooperative,1,0,1,0\nenterprise,0,0,0,0\ncooperative group,0,0,0,0\n"
+            "household,1,0,0,0\n") in report
