@@ -5,6 +5,7 @@ cli.py imports this module. What they decide is in `products`; a line is appende
 workspace lock, like an entry.
 """
 
+import datetime as dt
 from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Any
@@ -55,8 +56,25 @@ class ListFormat(StrEnum):
     xlsx = "xlsx"
 
 
-ProductArg = Annotated[str, typer.Argument(metavar="ID", help="A product id, e.g. sp-3fa9c1 "
-                                           "(its first letters are enough)")]
+def _product_ids(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    """Every product id with its name and district, for the shell's Tab (see `complete`)."""
+    from ocop_cli import products, storage
+
+    try:
+        ws = storage.find(ctx.params.get("data"))
+        if ws is None:
+            return []
+        directory = storage.load(ws, ctx.params.get("plan")).directory
+        lines, rules, _warnings = products.load_register(ws, directory)
+    except Exception:  # whatever is wrong, `ocop check` will say it; Tab just offers nothing
+        return []
+    return [(p.id, f"{p.name} ({directory.short(p.district)})")
+            for p in products.products_as_of(lines, rules, dt.date.max).values()]
+
+
+ProductArg = Annotated[str, typer.Argument(metavar="ID", autocompletion=_product_ids,
+                                           help="A product id, e.g. sp-3fa9c1 (its first "
+                                           "letters are enough)")]
 OutputOpt = Annotated[str | None, typer.Option("--output", "-o", metavar="FILE",
                                                help="Write to FILE instead of the screen")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace FILE if it exists")]

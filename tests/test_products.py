@@ -349,3 +349,11 @@ def test_the_list_and_the_report_in_csv_exactly(ocop):
     assert ("Stars in force by kind of entity\nKind,Registered,3 stars,4 stars,5 stars\n"
             "cooperative,1,0,1,0\nenterprise,0,0,0,0\ncooperative group,0,0,0,0\n"
             "household,1,0,0,0\n") in report
+
+
+def test_zsh_completes_product_ids_with_their_names(ocop, ws, proc):
+    product = _add(ocop, "Bánh gai", "Ninh Giang", "2019-07-10")
+    result = proc(env={"_OCOP_COMPLETE": "complete_zsh", "OCOP_DATA": str(ws),
+                       "_TYPER_COMPLETE_ARGS": "ocop product show sp"})
+    assert result.returncode == 0, result.stderr
+    assert f'"{product}":"Bánh gai (Ninh Giang)"' in result.stdout
