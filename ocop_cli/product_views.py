@@ -370,7 +370,9 @@ def decide_import(directory: Any, lines: Sequence[Line], rules: Rules, rows: Seq
                                      row.new))
                 product, stage = made[0].product, "registered"
             else:
-                product, stage = twin.id, twin.stage
+                # A district's score comes between its choice and the sending.
+                product = twin.id
+                stage = "chosen" if twin.position == "scored:huyen" else twin.stage
             if stage in PATH:
                 for step in PATH[PATH.index(stage) + 1:PATH.index(row.stage) + 1]:
                     made.append(advance([*seen, *made], rules, product, step, stamp))

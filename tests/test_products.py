@@ -198,6 +198,9 @@ def test_an_import_registers_and_moves_on_all_rows_or_none(ocop, tmp_path):
     rows = {r["name"]: r for r in _listed(ocop, "--as-of", "2019-12-31").values()}
     assert (rows["Bánh gai"]["stage"], rows["Bánh gai"]["new"]) == ("sent", True)
     assert (rows["Chè"]["stage"], rows["Chè"]["group"]) == ("registered", "do-uong")
+    che = next(i for i, r in _listed(ocop, "--as-of", "2019-12-31").items() if r["name"] == "Chè")
+    ocop("product", "stage", che, "chosen", "--date", "2019-09-20")
+    ocop("product", "score", che, "55", "--council", "huyen", "--date", "2019-09-25")
     # The district's later list moves Chè on, and leaves Bánh gai where it is.
     sheet.write_text("tên sản phẩm,huyện,xã,chủ thể,loại chủ thể,nhóm,bước,ngày\n"
                      "Chè,Gia Lộc,Gia Hòa,Hộ B,hộ,đồ uống,gửi tỉnh,1/10/2019\n"
