@@ -219,6 +219,7 @@ def sections(data: dict[str, Any]) -> list[Any]:
     funnel = [Column("district", _("District")),
               Column("registered", _("Registered"), numeric=True),
               Column("chosen", _("Chosen"), numeric=True),
+              Column("rejected", _("Rejected"), numeric=True),
               Column("sent", _("Sent to the province"), numeric=True),
               Column("scored", _("Scored"), numeric=True),
               Column("recognised", _("Recognised, in force"), numeric=True), *stars_columns()]

@@ -54,7 +54,7 @@ NEXT = {
     "not_recognised": ("sent",),
 }
 # The funnel: how many products reached each of these, whatever came after.
-FUNNEL = ("registered", "chosen", "sent", "scored")
+FUNNEL = ("registered", "chosen", "rejected", "sent", "scored")
 
 _TEXT_KEYS = ("name", "district", "commune", "entity", "kind", "group", "council", "ref",
               "undoes")

@@ -135,11 +135,12 @@ def test_the_report_counts_the_funnel_and_the_stars_in_force(ocop):
     data = ocop("product", "report", "--format", "json", "--as-of", "2022-07-01",
                 "--months", "6").json()["products"]
     gia_loc = next(r for r in data["by_district"] if r["id"] == "gia-loc")
-    assert {k: gia_loc[k] for k in ("registered", "chosen", "sent", "scored", "recognised",
-                                    "stars3", "stars4", "stars5")} == {
-        "registered": 2, "chosen": 2, "sent": 2, "scored": 2, "recognised": 2,
+    assert {k: gia_loc[k] for k in ("registered", "chosen", "rejected", "sent", "scored",
+                                    "recognised", "stars3", "stars4", "stars5")} == {
+        "registered": 2, "chosen": 2, "rejected": 0, "sent": 2, "scored": 2, "recognised": 2,
         "stars3": 1, "stars4": 0, "stars5": 1}
-    assert data["total"]["registered"] == 3 and data["total"]["chosen"] == 2
+    total = data["total"]
+    assert (total["registered"], total["chosen"], total["rejected"]) == (3, 2, 1)
     kinds = {r["kind"]: (r["registered"], r["stars3"], r["stars5"]) for r in data["by_kind"]}
     assert kinds["htx"] == (1, 0, 1) and kinds["dn"] == (1, 1, 0) and kinds["ho"] == (1, 0, 0)
     assert [p["id"] for p in data["expiring"]["products"]] == sorted([a, b])
@@ -347,8 +348,8 @@ def test_the_list_and_the_report_in_csv_exactly(ocop):
         f"{first},Bánh gai,Ninh Giang,Xã A,Chủ thể Bánh gai,cooperative,Thực phẩm,recognised,"
         "2019-12-10,76,4"]
     report = ocop("product", "report", "--format", "csv", "--as-of", "2019-12-31").stdout
-    assert "\nNinh Giang,1,1,1,1,1,0,1,0\nThanh Hà,0,0,0,0,0,0,0,0\n" in report
-    assert "\nTotal,2,1,1,1,1,0,1,0\n" in report
+    assert "\nNinh Giang,1,1,0,1,1,1,0,1,0\nThanh Hà,0,0,0,0,0,0,0,0,0\n" in report
+    assert "\nTotal,2,1,0,1,1,1,0,1,0\n" in report
     assert ("Stars in force by kind of entity\nKind,Registered,3 stars,4 stars,5 stars\n"
             "cooperative,1,0,1,0\nenterprise,0,0,0,0\ncooperative group,0,0,0,0\n"
             "household,1,0,0,0\n") in report
