@@ -251,20 +251,13 @@ def list_products(
     Example: ocop product list --district "Gia Lộc" --stage sent --format json
     """
     from ocop_cli import product_views, products, render
-    from ocop_cli.text import fold
 
     loaded, lines, rules = _read(s)
-    found = products.products_as_of(lines, rules, s.as_of).values()
-    unit = _district(loaded, district) if district else None
-    group_id = rules.group(group).id if group else None
-    chosen = [p for p in product_views.ordered(found, loaded.directory)
-              if (unit is None or p.district == unit)
-              and (commune is None or fold(p.commune) == fold(commune))
-              and (not at or p.stage in {x.value for x in at})
-              and (stars is None or (p.stars or 0) == stars)
-              and (kind is None or p.kind == kind.value)
-              and (group_id is None or p.group == group_id)
-              and (year is None or p.registered.year == year)]
+    chosen = product_views.select(
+        products.products_as_of(lines, rules, s.as_of).values(), loaded.directory,
+        district=_district(loaded, district) if district else None, commune=commune,
+        stages={x.value for x in at or ()}, stars=stars, kind=kind.value if kind else None,
+        group=rules.group(group).id if group else None, year=year)
     rows = [product_views.product_row(p, loaded.directory, rules) for p in chosen]
     section = product_views.list_section(rows, fmt.value)
     if fmt is ListFormat.xlsx or output:

@@ -45,6 +45,24 @@ def ordered(products: Iterable[Product], directory: Any) -> list[Product]:
                                            sort_key(p.commune), sort_key(p.name), p.id))
 
 
+def select(products: Iterable[Product], directory: Any, district: str | None = None,
+           commune: str | None = None, stages: set[str] | frozenset[str] = frozenset(),
+           stars: int | None = None, kind: str | None = None, group: str | None = None,
+           year: int | None = None) -> list[Product]:
+    """The products that pass every filter given, in the order of the listing: by district
+    unit, commune and name. `commune` matches accents aside; `year` is the registration's."""
+    from ocop_cli.text import fold
+
+    return [p for p in ordered(products, directory)
+            if (district is None or p.district == district)
+            and (commune is None or fold(p.commune) == fold(commune))
+            and (not stages or p.stage in stages)
+            and (stars is None or (p.stars or 0) == stars)
+            and (kind is None or p.kind == kind)
+            and (group is None or p.group == group)
+            and (year is None or p.registered.year == year)]
+
+
 def district_units(directory: Any) -> list[Any]:
     from ocop_cli.report import district_units as units
 

@@ -361,3 +361,19 @@ def test_zsh_completes_product_ids_with_their_names(ocop, ws, proc):
                        "_TYPER_COMPLETE_ARGS": "ocop product show sp"})
     assert result.returncode == 0, result.stderr
     assert f'"{product}":"Bánh gai (Ninh Giang)"' in result.stdout
+
+
+def test_the_list_filters_combine(ocop):
+    a = _add(ocop, "Chè búp", "Gia Lộc", "2019-07-01", kind="htx", group="do-uong")
+    b = _add(ocop, "Chè xanh", "Gia Lộc", "2020-03-01", kind="ho", group="do-uong")
+    c = _add(ocop, "Vải", "Thanh Hà", "2019-07-01", kind="htx")
+    _to_province(ocop, a, "2019-09-01", 72)
+    as_of = ("--as-of", "2020-12-31")
+    assert set(_listed(ocop, *as_of, "--district", "gia loc")) == {a, b}
+    assert set(_listed(ocop, *as_of, "--group", "đồ uống", "--kind", "htx")) == {a}
+    assert set(_listed(ocop, *as_of, "--year", "2019")) == {a, c}
+    assert set(_listed(ocop, *as_of, "--stars", "4")) == {a}
+    assert set(_listed(ocop, *as_of, "--stage", "registered", "--stage", "scored")) == {a, b, c}
+    assert set(_listed(ocop, *as_of, "--commune", "xa a", "--stage", "scored")) == {a}
+    unknown = ocop("product", "list", "--group", "vũ khí")
+    assert unknown.exit_code == EXIT_NOT_FOUND and "thuc-pham" in unknown.stderr
