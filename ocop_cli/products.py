@@ -565,9 +565,11 @@ def register(lines: Sequence[Line], rules: Rules, stamp: Stamp, name: str, distr
     from ocop_cli.text import clean
 
     values = {"name": clean(name), "commune": clean(commune), "entity": clean(entity)}
+    empty = {"name": _("the product's name is empty"), "commune": _("--commune is empty"),
+             "entity": _("--entity is empty")}
     for key, value in values.items():
         if not value:
-            raise UsageError(_("--{key} is empty").format(key=key))
+            raise UsageError(empty[key])
     if kind not in KINDS:
         raise UsageError(_("--kind: expected one of: {choices}").format(
             choices=", ".join(KINDS)))
