@@ -208,10 +208,11 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
                      title=_("By district"), no_color=no_color)
     if data.get("products"):
         from ocop_cli.product_views import list_section
+        from ocop_cli.products import stage_label
 
         part = list_section(data["products"], fmt)
         render.table(part.columns, part.rows, title=_("Products counted ({stage})").format(
-            stage=task.products_at), no_color=no_color)
+            stage=stage_label(task.products_at)), no_color=no_color)
     if data["history"]:
         history(loaded, task.id, fmt, no_color)
 
