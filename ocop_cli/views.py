@@ -206,7 +206,7 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
                      [{"place": p["place"], "qty": p["qty"],
                        "_style": "done" if p["qty"] else None} for p in data["places"]],
                      title=_("By district"), no_color=no_color)
-    if data.get("products"):
+    if task.products_at and data.get("products"):
         from ocop_cli.product_views import list_section
         from ocop_cli.products import stage_label
 
