@@ -124,6 +124,21 @@ class Roles:
 # --- the report document ---------------------------------------------------------------------
 
 
+def head(kind: str, plan: Plan, as_of: dt.date, agency: Agency | None = None,
+         period: Period | None = None) -> dict[str, Any]:
+    """The keys every report starts with: which report, plan, as-of date, agency, period."""
+    return {
+        "report": kind,
+        "plan": {"number": plan.number, "year": plan.year, "years": plan.years,
+                 "title": plan.title},
+        "as_of": as_of.isoformat(),
+        "agency": ({"id": agency.id, "short": agency.short, "name": agency.name}
+                   if agency else None),
+        "period": ({"label": period.label, "start": period.start.isoformat(),
+                    "end": period.end.isoformat()} if period else None),
+    }
+
+
 def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
           agency: Agency | None = None, period: Period | None = None) -> dict[str, Any]:
     """The report as plain data: an overview without filters, one agency's tasks with
@@ -133,16 +148,8 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
     leaves = plan.leaves()
     if agency is not None:
         leaves = [t for t in leaves if roles.role(t, agency.id)]
-    doc: dict[str, Any] = {
-        "report": "period" if period else "agency" if agency else "overview",
-        "plan": {"number": plan.number, "year": plan.year, "years": plan.years,
-                 "title": plan.title},
-        "as_of": as_of.isoformat(),
-        "agency": ({"id": agency.id, "short": agency.short, "name": agency.name}
-                   if agency else None),
-        "period": ({"label": period.label, "start": period.start.isoformat(),
-                    "end": period.end.isoformat()} if period else None),
-    }
+    doc = head("period" if period else "agency" if agency else "overview", plan, as_of,
+               agency, period)
 
     def rows(tasks: list[Task]) -> list[dict[str, Any]]:
         return [task_row(plan, t, states[t.id], directory,
@@ -168,6 +175,11 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
         doc["matrix"] = matrix(plan, states, directory, named, as_of)
         doc["overdue"] = rows(overdue)
         doc["places"] = places(loaded, states, leaves)
+        from ocop_cli.product_views import overview
+
+        found = overview(loaded, as_of)
+        if found is not None:
+            doc["products"] = found
     return doc
 
 
@@ -450,6 +462,10 @@ def sections(doc: dict[str, Any], narrow: bool = False) -> list[Section]:
     found: list[Section] = []
     kind = doc["report"]
     office = narrow_office if narrow else office_section
+    if kind == "products":
+        from ocop_cli.product_views import sections as product_sections
+
+        return product_sections(doc["products"])
     if kind == "overview":
         found.append(agencies_narrow(doc) if narrow else agencies_section(doc))
         found.append(matrix_section(doc))
@@ -465,6 +481,10 @@ def sections(doc: dict[str, Any], narrow: bool = False) -> list[Section]:
         found.append(office("late", _("Late as of {date}").format(date=doc["as_of"]),
                             doc["late"]))
     found.append(places_section(doc))
+    if doc.get("products"):
+        from ocop_cli.product_views import sections as product_sections
+
+        found += product_sections(doc["products"])
     return found
 
 
