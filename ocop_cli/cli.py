@@ -92,7 +92,7 @@ class Session:
         from ocop_cli.state import state_as_of
 
         def compute() -> Any:
-            return state_as_of(loaded.plan, loaded.entries, self.as_of)
+            return state_as_of(loaded.plan, loaded.replay(), self.as_of)
 
         if summary:
             from ocop_cli.cache import summary_states
@@ -114,11 +114,10 @@ class Session:
         with storage.locked(ws):
             loaded = storage.load(ws, self.year)
             if task is None:
-                states = state_as_of(loaded.plan, loaded.entries, self.as_of)
+                states = state_as_of(loaded.plan, loaded.replay(), self.as_of)
             else:
                 under = task.strip()
-                states = state_as_of(loaded.plan, loaded.entries_about(under), self.as_of,
-                                     under)
+                states = state_as_of(loaded.plan, loaded.replay(under), self.as_of, under)
             outcome = decide(loaded, states, who)
             if outcome.entries:
                 storage.append(storage.recorder_file(ws, who), outcome.entries)
@@ -554,6 +553,7 @@ def show(s: Session, task_id: TaskArg, fmt: FormatOpt = Format.table) -> None:
 MODULES = {
     "report": "cmd_report", "timeline": "cmd_report", "agencies": "cmd_report",
     "import": "cmd_imports", "export": "cmd_imports", "sync": "cmd_team", "info": "cmd_info",
+    "product": "cmd_products",
 }
 
 

@@ -9,6 +9,7 @@ validated, and only then renamed into place, so a failure leaves every file as i
 import datetime as dt
 import os
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -42,6 +43,8 @@ SheetOpt = Annotated[str | None, typer.Option("--sheet", metavar="NAME",
                                               help="The sheet of an .xlsx (default: the "
                                               "active one)")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace the file if it exists")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Check every row and say what "
+                                         "would be recorded; record nothing")]
 
 
 @command("plan", group=import_app)
@@ -105,28 +108,44 @@ def import_progress(
     file: FileArg,
     sheet: SheetOpt = None,
     by: ByOpt = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every row and say what "
-                                          "would be recorded; record nothing")] = False,
+    dry_run: DryRunOpt = False,
 ) -> None:
     """Record the rows of a progress sheet (date, task, action, quantity, place, by, ref,
     note) as entries: all of them, or none if one row is wrong.
 
     Example: ocop import progress bao_cao_thang_7.xlsx
     """
-    from ocop_cli import imports, record, storage
+    from ocop_cli import imports, storage
 
     source = _sheet(file, sheet)
-    rows, problems, notices = imports.read_progress(source)
+
+    def decide(loaded: Any, rows: Any, who: str) -> Any:
+        entries, messages, found = imports.decide_progress(loaded, rows, who, s.as_of)
+        return entries, messages, found, storage.recorder_file(loaded.workspace, who), \
+            storage.HISTORY_HEADER
+
+    record_sheet(s, by, dry_run, source, imports.read_progress(source), decide)
+
+
+def record_sheet(s: Session, by: str | None, dry_run: bool, source: Any,
+                 read: tuple[list[Any], list[Any], list[str]],
+                 decide: Callable[[Any, list[Any], str], tuple[list[Any], list[str], list[Any],
+                                                               Path, str]]) -> None:
+    """Under the lock, decide what the rows `read` from `source` record, and append it all,
+    or nothing when a row is wrong; `decide(loaded, rows, who)` gives the entries, what to
+    say, the rows at fault, the file to append to and the header of a new one."""
+    from ocop_cli import imports, record, storage
+
+    rows, problems, notices = read
     ws = s.workspace
     who = record.recorder(by)
     with storage.locked(ws):
         loaded = storage.load(ws, s.year)
-        entries, messages, found = imports.decide_progress(loaded, rows, who, s.as_of)
+        entries, messages, found, path, header = decide(loaded, rows, who)
         if problems or found:
             raise imports.rejected(source.source, [*problems, *found])
-        path = storage.recorder_file(ws, who)
         if entries and not dry_run:
-            storage.append(path, entries)
+            storage.append(path, entries, header)
     for line in [*notices, *messages]:
         say(line)
     if dry_run:
@@ -317,3 +336,8 @@ def _add_agencies(ws: Any, table: Any, resolved: Any, directory: Any, number: st
               "name, check them:").format(n=len(added))]
     told += [f"  {a.id}: {a.short} ({a.level}, {a.kind})" for a in added]
     return new_directory, told
+
+
+# `ocop import products` lives with the other product commands; importing them here registers
+# it on the `import` group whichever of the two modules a run imports first.
+import ocop_cli.cmd_products  # noqa: E402, F401

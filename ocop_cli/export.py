@@ -175,7 +175,10 @@ def _place_new(temp: Path, path: Path) -> None:
 def sheet_names() -> dict[str, str]:
     return {"agencies": _("Agencies"), "matrix": _("By month"), "overdue": _("Overdue"),
             "tasks": _("Tasks"), "duties": _("Duties"), "due": _("Due"),
-            "achieved": _("Achieved"), "late": _("Late"), "places": _("By district unit")}
+            "achieved": _("Achieved"), "late": _("Late"), "places": _("By district unit"),
+            "products": _("Products"), "product_funnel": _("Products by district"),
+            "product_kinds": _("Stars by kind"), "product_groups": _("Stars by group"),
+            "product_expiring": _("Running out")}
 
 _NOT_IN_SHEET_NAMES = str.maketrans({c: " " for c in "[]:*?/\\"})
 
@@ -299,8 +302,9 @@ def page(doc: dict[str, Any], parts: Sequence[Section], timeline: dict[str, Any]
            '<dl class="facts">\n']
     out += [f"<dt>{e(label)}</dt><dd>{e(value)}</dd>\n" for label, value in heading(doc)]
     out.append("</dl>\n")
-    out.append(f"<h2>{e(_('Timeline'))}</h2>\n")
-    out.append(timeline_svg(timeline))
+    if timeline["rows"]:  # a report on the product register has no tasks to draw
+        out.append(f"<h2>{e(_('Timeline'))}</h2>\n")
+        out.append(timeline_svg(timeline))
     for section in parts:
         out.append(f"<h2>{e(section.title)}</h2>\n")
         out.append(_html_table(section) if section.rows else

@@ -1002,7 +1002,7 @@ def decide_progress(loaded: Loaded, rows: Sequence[ProgressRow], who: str, as_of
     entries: list[Entry] = []
     messages: list[str] = []
     problems: list[RowProblem] = []
-    states = state_as_of(loaded.plan, loaded.entries, horizon)
+    states = state_as_of(loaded.plan, loaded.replay(), horizon)
     for row in rows:
         stamp = record.Stamp(date=row.date, by=row.by or who, ref=row.ref, note=row.note,
                              plan=loaded.plan.year)
@@ -1017,7 +1017,7 @@ def decide_progress(loaded: Loaded, rows: Sequence[ProgressRow], who: str, as_of
                                                   for w in outcome.warnings]]
         if outcome.entries:
             entries += outcome.entries
-            states = state_as_of(loaded.plan, [*loaded.entries, *entries], horizon)
+            states = state_as_of(loaded.plan, [*loaded.replay(), *entries], horizon)
     return entries, messages, problems
 
 

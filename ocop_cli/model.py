@@ -18,6 +18,9 @@ from ocop_cli.windows import Target, Window
 STATUSES = ("not_started", "in_progress", "done", "cancelled")
 TIMINGS = ("upcoming", "due", "overdue")
 ACTIONS = ("start", "progress", "done", "reopen", "cancel", "note", "undo")
+# The stages of a product in the register (see `products`).
+PRODUCT_STAGES = ("registered", "chosen", "rejected", "sent", "scored", "recognised",
+                  "not_recognised")
 LEVELS = ("central", "province", "district", "commune")
 KINDS = (
     "government", "party", "council", "ministry", "department", "office", "committee",
@@ -60,6 +63,9 @@ class Task(NamedTuple):
     notes: tuple[str, ...] = ()
     lead_text: str | None = None  # the cell as the plan wrote it
     partners_text: tuple[str, ...] = ()
+    # The achieved quantity is the number of products of the register that reached this
+    # stage within the plan's year (a task that counts the products sent to the province).
+    products_at: str | None = None
     # The district-level units that each hold a share of the task (agency ids), decided when
     # the plan is read: `per_district` tasks, and duties without a quantity that a group of
     # the units leads (3.2, "BCĐ cấp huyện"). Empty for a task of one subject.

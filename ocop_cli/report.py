@@ -136,7 +136,19 @@ class Roles:
 # --- the report document ---------------------------------------------------------------------
 
 
-SORTS = ("plan", "urgency")
+def head(kind: str, plan: Plan, as_of: dt.date, agency: Agency | None = None,
+         period: Period | None = None) -> dict[str, Any]:
+    """The keys every report starts with: which report, plan, as-of date, agency, period."""
+    return {
+        "report": kind,
+        "plan": {"number": plan.number, "year": plan.year, "years": plan.years,
+                 "title": plan.title},
+        "as_of": as_of.isoformat(),
+        "agency": ({"id": agency.id, "short": agency.short, "name": agency.name}
+                   if agency else None),
+        "period": ({"label": period.label, "start": period.start.isoformat(),
+                    "end": period.end.isoformat()} if period else None),
+    }
 
 
 def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
@@ -155,17 +167,9 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
         leaves = [t for t in leaves if roles.role(t, agency.id)]
     unit = directory.unit_of(agency.id) if agency else None
     shown = shown_states(plan, states, leaves, unit, as_of)
-    doc: dict[str, Any] = {
-        "report": "period" if period else "agency" if agency else "overview",
-        "plan": {"number": plan.number, "year": plan.year, "years": plan.years,
-                 "title": plan.title},
-        "as_of": as_of.isoformat(),
-        "agency": ({"id": agency.id, "short": agency.short, "name": agency.name}
-                   if agency else None),
-        "period": ({"label": period.label, "start": period.start.isoformat(),
-                    "end": period.end.isoformat()} if period else None),
-        "sort": sort,
-    }
+    doc = head("period" if period else "agency" if agency else "overview", plan, as_of,
+               agency, period)
+    doc["sort"] = sort
 
     def rows(tasks: list[Task]) -> list[dict[str, Any]]:
         found = []
@@ -199,6 +203,11 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
         doc["matrix"] = matrix(plan, states, directory, named, as_of)
         doc["overdue"] = rows(overdue)
         doc["places"] = places(loaded, states, leaves)
+        from ocop_cli.product_views import overview
+
+        found = overview(loaded, as_of)
+        if found is not None:
+            doc["products"] = found
     return doc
 
 
@@ -349,6 +358,10 @@ def achieved_in(plan: Plan, states: dict[str, TaskState], tasks: list[Task], per
     return found
 
 
+def district_units(directory: Directory) -> list[Agency]:
+    return list(directory.units)
+
+
 def places(loaded: Loaded, states: dict[str, TaskState], tasks: list[Task]
            ) -> list[dict[str, Any]]:
     """For each task shared by district units: each unit's share, quantity and status, and
@@ -490,6 +503,10 @@ def sections(doc: dict[str, Any], narrow: bool = False) -> list[Section]:
     found: list[Section] = []
     kind = doc["report"]
     office = narrow_office if narrow else office_section
+    if kind == "products":
+        from ocop_cli.product_views import sections as product_sections
+
+        return product_sections(doc["products"])
     if kind == "overview":
         found.append(agencies_narrow(doc) if narrow else agencies_section(doc))
         found.append(matrix_section(doc))
@@ -506,6 +523,10 @@ def sections(doc: dict[str, Any], narrow: bool = False) -> list[Section]:
         found.append(office("late", _("Late as of {date}").format(date=doc["as_of"]),
                             doc["late"]))
     found.append(places_section(doc))
+    if doc.get("products"):
+        from ocop_cli.product_views import sections as product_sections
+
+        found += product_sections(doc["products"])
     return found
 
 

@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from ocop_cli.i18n import _
-from ocop_cli.model import ACTIONS, KINDS, LEVELS
+from ocop_cli.model import ACTIONS, KINDS, LEVELS, PRODUCT_STAGES
 from ocop_cli.windows import MOST_YEARS, parse_target
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -81,6 +81,9 @@ class TaskDoc(Strict):
     section: Text | None = None
     per_district: bool = Field(False, description="Target counted one per district-level unit")
     notes: list[Text] = Field(default_factory=list)
+    products_at: Literal[PRODUCT_STAGES] | None = Field(  # type: ignore[valid-type]
+        None, description="The achieved quantity is the number of products of the register "
+        "that reached this stage within the plan's year")
 
 
 class PlanDoc(Strict):
@@ -152,9 +155,39 @@ class EntryDoc(Strict):
 
 
 
+class BandDoc(Strict):
+    stars: Annotated[int, Field(ge=1, le=5)]
+    min: Annotated[int, Field(ge=0, le=100, description="The fewest points for these stars")]
+
+
+class DecisionDoc(Strict):
+    """The point bands of one decision, in force from its date."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    decision: Text
+    start: dt.date = Field(alias="from")
+    valid_years: Annotated[int, Field(ge=1, le=20)] = 3
+    recognised_from: Annotated[int, Field(ge=1, le=5)] = 3
+    bands: Annotated[list[BandDoc], Field(min_length=1)]
+
+
+class GroupDoc(Strict):
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+    name: Text
+    aliases: list[Text] = Field(default_factory=list)
+
+
+class RulesDoc(Strict):
+    """The OCOP product rules: point bands by decision, and the product groups."""
+
+    decisions: Annotated[list[DecisionDoc], Field(min_length=1)]
+    groups: Annotated[list[GroupDoc], Field(min_length=1)]
+
+
 SCHEMAS: dict[str, Any] = {
     "plan.schema.json": PlanDoc,
     "agencies.schema.json": AgenciesDoc,
+    "rules.schema.json": RulesDoc,
 }
 
 

@@ -191,6 +191,10 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
         "history": list(history_rows(loaded, task.id)),
         "as_of": as_of.isoformat(),
     })
+    if task.products_at:
+        from ocop_cli.product_views import counted_products
+
+        data["products"] = counted_products(loaded, task.id, as_of)
     if fmt == "json":
         render.write_json(data)
         return
@@ -225,6 +229,13 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
                        "_style": "done" if p.get("status") == "done" else None}
                       for p in data["places"]],
                      title=_("By district"), no_color=no_color)
+    if task.products_at and data.get("products"):
+        from ocop_cli.product_views import list_section
+        from ocop_cli.products import stage_label
+
+        part = list_section(data["products"], fmt)
+        render.table(part.columns, part.rows, title=_("Products counted ({stage})").format(
+            stage=stage_label(task.products_at)), no_color=no_color)
     if data["history"]:
         history(loaded, task.id, fmt, no_color)
 
