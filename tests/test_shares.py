@@ -300,3 +300,16 @@ def test_a_progress_sheet_row_past_a_units_share_is_recorded_with_a_warning(
     assert "row 2: warning: 1.2: 2 is more than the share of Gia Lộc, 1 (Hội nghị)" \
         in result.stdout
     assert [(e["qty"], e["place"]) for e in recorded(ws)] == [(2, "gia-loc")]
+
+
+def test_a_units_period_report_and_agency_counts_are_its_own(ocop: Any) -> None:
+    gia_loc_case(ocop)
+    doc = ocop("report", "--agency", "Gia Lộc", "--period", "2019-Q3", "--format", "json",
+               env=AS_OF).json()
+    row = by_id(doc["achieved"])["1.2"]
+    assert (row["qty"], row["achieved"], row["status"], row["places"]) == (
+        1, 1, "done", ["Gia Lộc"])  # its own entry, not Tứ Kỳ's or the unassigned 4
+    agencies = {a["id"]: a for a in ocop("agencies", "--format", "json", env=AS_OF).json()}
+    # 1.2 is done for Gia Lộc and overdue for Thanh Hà, which has not held its conference
+    assert agencies["thanh-ha"]["overdue"] == agencies["gia-loc"]["overdue"] + 1
+    assert agencies["phong-nn-ptnt-gia-loc"]["partner"] == 1
