@@ -36,10 +36,6 @@ def _day(iso: str, fmt: str) -> str:
     return iso if fmt == "csv" else format_date(dt.date.fromisoformat(iso))
 
 
-def _status_label(state: TaskState) -> str:
-    return status_label(state.status, state.timing)
-
-
 def task_columns(with_role: bool) -> list[Column]:
     columns = [
         Column("id", _("ID")), Column("title", _("Task"), max_width=40),
@@ -79,7 +75,7 @@ def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fm
             **obj, "title": indent + task.title,
             "target": target.shown if target else None,
             "achieved": obj["achieved"] if target else None,
-            "state": _status_label(state) + whole_note(obj),
+            "state": status_label(state.status, state.timing) + whole_note(obj),
             "_style": state.timing if state.timing in ("overdue", "due") else state.status,
         })
     status, timing = tally_lines(tally(shown[t.id] for t in chosen if plan.is_leaf(t.id)))
@@ -204,7 +200,7 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
         (_("Target"), f"{data['target_text']} ({task.target.shown})" if task.target else None),
         (_("Achieved"), f"{state.achieved}" + (f" ({state.percent:g}%)" if state.percent
                                                 is not None else "")),
-        (_("Status"), _status_label(state)),
+        (_("Status"), status_label(state.status, state.timing)),
         (_("Lead"), data["lead_name"]), (_("Partners"), data["partners"]),
         (_("Window"), window_line(plan, task.window) if task.window else None),
         (_("Section"), f"{task.section} {data['section_title'] or ''}".strip()
@@ -226,7 +222,8 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
         render.table(columns,
                      [{"place": p["place"] or _("not assigned to a unit"), "qty": p["qty"],
                        "state": status_label(p["status"], None) if "status" in p else None,
-                       "_style": "done" if p.get("status") == "done" else None}
+                       "_style": "done" if p.get("status", "done" if p["qty"] else None)
+                       == "done" else None}
                       for p in data["places"]],
                      title=_("By district"), no_color=no_color)
     if task.products_at and data.get("products"):
