@@ -248,7 +248,10 @@ def _counts(states: list[TaskState]) -> dict[str, Any]:
     live = [s for s in states if s.status != "cancelled"]
     quantity = [s for s in live if s.task.target is not None]
     units = {s.task.unit for s in quantity}
-    one_unit = len(units) == 1  # the sum of quantities means something only then
+    # The sum of quantities means something only for counts of one unit (percentages of
+    # different populations do not add up either).
+    one_unit = len(units) == 1 and all(s.task.target and s.task.target.kind == "count"
+                                       for s in quantity)
     counts.update({
         "counted": len(live),
         "quantity_tasks": len(quantity),
