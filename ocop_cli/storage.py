@@ -184,6 +184,9 @@ def init_workspace(root: Path) -> Workspace:
         for name, text in ((".gitignore", GITIGNORE), (".gitattributes", GITATTRIBUTES)):
             if not (root / name).exists():
                 (root / name).write_text(text, encoding="utf-8")
+        from ocop_cli import office
+
+        office.write_template(root)
     except OSError as exc:
         raise Refused(_("cannot create the workspace in {root}: {error}").format(
             root=root, error=exc.strerror or exc)) from None
@@ -264,6 +267,9 @@ def validate(ws: Workspace) -> list[Problem]:
         for entry in entries:
             problems += _task_gone(ws.history_dir / entry.source.rpartition(":")[0], entry,
                                    read.get(entry.plan_year))
+    from ocop_cli import office
+
+    problems += office.check(ws.root)[1]
     problems += leftovers(ws)
     return problems
 
