@@ -248,9 +248,13 @@ def write_xlsx(path: Path, doc: dict[str, Any], parts: Sequence[Section],
         for j, column in enumerate(section.columns, 1):
             head = sheet.cell(top, j, _text(column.header))
             head.font, head.fill, head.alignment, head.border = bold, header_fill, centre, box
+        _xlsx_height(sheet, top, [c.header for c in section.columns], widths)
         sheet.freeze_panes = sheet.cell(top + 1, 1)
         total = office_total(section)
         for i, row in enumerate([*section.rows, *([total] if total else [])], top + 1):
+            # Set by hand: spreadsheets do not grow a row for wrapped text written by a program.
+            _xlsx_height(sheet, i, [shown(row.get(c.key), c.key) for c in section.columns],
+                         widths)
             late = section.marks.get(i - top - 1, set())
             for j, column in enumerate(section.columns, 1):
                 value = row.get(column.key)
@@ -286,13 +290,20 @@ def text_widths(section: Section) -> tuple[list[int], list[int]]:
 
 
 def fit(widths: list[int], floor: list[int], total: int) -> list[int]:
-    """The widest columns narrowed, one character at a time, until they add up to `total`
-    (never under `floor`)."""
-    widths = list(widths)
-    while sum(widths) > total and any(w > f for w, f in zip(widths, floor, strict=True)):
-        j = max(range(len(widths)), key=lambda k: widths[k] - floor[k])
-        widths[j] -= 1
-    return widths
+    """Widths that add up to at most `total`: what each column has above its `floor`
+    narrowed in the same proportion, so a long text stays the widest."""
+    floor = [min(f, w) for f, w in zip(floor, widths, strict=True)]
+    room = sum(widths) - sum(floor)
+    if sum(widths) <= total or room <= 0:
+        return list(widths)
+    keep = max(0.0, (total - sum(floor)) / room)
+    return [f + int((w - f) * keep) for w, f in zip(widths, floor, strict=True)]
+
+
+def lines_in(text: str, width: float) -> int:
+    """How many lines a text wraps to in a column `width` characters wide."""
+    room = max(int(width) - 1, 1)
+    return sum(max(1, -(-len(line) // room)) for line in text.split("\n"))
 
 
 def _xlsx_widths(section: Section) -> list[float]:
@@ -331,18 +342,31 @@ def _xlsx_letterhead(sheet: Any, letter: Letter, title: str, facts: list[tuple[s
     put(6, 1, last, letter.subject, bold=True, size=13)
     sheet.row_dimensions[6].height = 36
     put(7, 1, last, title, bold=True)
+    label_end = 2 if last > 2 else 1  # the label over two columns: the first is narrow
     for i, (label, fact) in enumerate(facts, 8):
-        sheet.cell(i, 1, _text(label)).font = Font(name=DOC_FONT, size=11, bold=True)
-        value = sheet.cell(i, 2)
+        name = sheet.cell(i, 1, _text(label))
+        name.font = Font(name=DOC_FONT, size=11, bold=True)
+        name.alignment = Alignment(vertical="top")
+        if label_end > 1:
+            sheet.merge_cells(start_row=i, start_column=1, end_row=i, end_column=label_end)
+        value = sheet.cell(i, label_end + 1)
         if label == _("As of"):
             _put_date(value, as_of)
         else:
             value.value = _text(fact)
         value.font = Font(name=DOC_FONT, size=11)
-        value.alignment = Alignment(horizontal="left")
-        if last > 2:
-            sheet.merge_cells(start_row=i, start_column=2, end_row=i, end_column=last)
+        value.alignment = Alignment(horizontal="left", wrap_text=True, vertical="top")
+        if last > label_end + 1:
+            sheet.merge_cells(start_row=i, start_column=label_end + 1, end_row=i,
+                              end_column=last)
+        sheet.row_dimensions[i].height = 15 * lines_in(
+            _text(fact), sum(widths[label_end:]) or widths[-1])
     return 8 + len(facts) + 1
+
+
+def _xlsx_height(sheet: Any, row: int, texts: list[str], widths: list[float]) -> None:
+    lines = max((lines_in(t, w) for t, w in zip(texts, widths, strict=True)), default=1)
+    sheet.row_dimensions[row].height = 15 * lines
 
 
 def _put_date(cell: Any, iso: str) -> None:

@@ -9,7 +9,7 @@ from typing import Any, overload
 
 from ocop_cli import render
 from ocop_cli.errors import EXIT_INVALID, EXIT_OK
-from ocop_cli.i18n import _, format_date
+from ocop_cli.i18n import _, format_date, format_number
 from ocop_cli.model import Entry
 from ocop_cli.query import Filters, role_of, select, task_json
 from ocop_cli.render import Column
@@ -180,8 +180,8 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
     facts = [
         (_("Task"), f"{task.id}  {task.title}"),
         (_("Unit"), task.unit), (_("Target"), data["target_text"]),
-        (_("Achieved"), f"{state.achieved}" + (f" ({state.percent:g}%)" if state.percent
-                                                is not None else "")),
+        (_("Achieved"), format_number(state.achieved) + (
+            f" ({format_number(state.percent)}%)" if state.percent is not None else "")),
         (_("Status"), _status_label(state)),
         (_("Lead"), data["lead_name"]), (_("Partners"), data["partners"]),
         (_("Window"), f"{data['window']} → {data['months']}" if data["window"] else None),
