@@ -122,7 +122,7 @@ def test_office_yaml_with_only_some_fields(recorded: Any, ws: Path, tmp_path: Pa
     left = _texts(book.tables[0].rows[0].cells[0])
     assert left == ["…", "PHÒNG NÔNG NGHIỆP VÀ PTNT HUYỆN GIA LỘC", "Số: 12/BC-PNN"]
     assert _texts(book.tables[1].rows[0].cells[1]) == ["…", "Trần Thị B"]
-    subject = [p.text for p in book.paragraphs if p.text.startswith("Kết quả")][0]
+    subject = next(p.text for p in book.paragraphs if p.text.startswith("Kết quả"))
     assert "của Gia Lộc" in subject
 
 
