@@ -730,10 +730,10 @@ def subject(doc: dict[str, Any]) -> str:
     if source.get("issuer"):
         text += " " + _("of {issuer}").format(issuer=source["issuer"])
     if doc["agency"]:
-        text += " " + _("by {agency}").format(agency=doc["agency"]["short"])
+        text += " " + _("for the tasks of {agency}").format(agency=doc["agency"]["short"])
     if doc["period"]:
         text += " " + _("in {period}").format(period=period_name(doc["period"]))
-    return text + " " + _("as of {date}").format(date=_day(doc["as_of"]))
+    return text + _(", as of {date}").format(date=_day(doc["as_of"]))
 
 
 def _tally(counts: dict[str, Any]) -> str:

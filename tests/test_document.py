@@ -69,7 +69,7 @@ def test_docx_has_the_letterhead_body_tables_and_signature(recorded: Any, ws: Pa
     paragraphs = [p.text for p in book.paragraphs if p.text]
     kind = paragraphs.index("BÁO CÁO")
     assert paragraphs[kind + 1] == ("Kết quả thực hiện Kế hoạch số 1819/KH-UBND ngày 07/06/2019 "
-                                    "của UBND tỉnh tính đến 15/09/2019")
+                                    "của UBND tỉnh, tính đến ngày 15/09/2019")
     counts = doc["counts"]
     assert paragraphs[kind + 2] == (
         f"Tính đến ngày 15/09/2019, Kế hoạch có {counts['tasks']} nhiệm vụ: "
@@ -123,7 +123,7 @@ def test_office_yaml_with_only_some_fields(recorded: Any, ws: Path, tmp_path: Pa
     assert left == ["…", "PHÒNG NÔNG NGHIỆP VÀ PTNT HUYỆN GIA LỘC", "Số: 12/BC-PNN"]
     assert _texts(book.tables[1].rows[0].cells[1]) == ["…", "Trần Thị B"]
     subject = next(p.text for p in book.paragraphs if p.text.startswith("Kết quả"))
-    assert "của Gia Lộc" in subject
+    assert "đối với các nhiệm vụ của Gia Lộc" in subject
 
 
 def test_english_document_is_english_throughout(recorded: Any, tmp_path: Path) -> None:
