@@ -21,7 +21,7 @@ from ocop_cli.report import Section, office_columns, office_total
 FONT = "Times New Roman"
 BODY_PT, TABLE_PT, SMALL_PT = 14, 12, 11
 # Column widths of the office table in the landscape appendix, in cm (25.2 cm of text).
-OFFICE_CM = (1.1, 6.6, 2.0, 1.7, 1.7, 1.5, 4.2, 1.7, 2.4, 2.3)
+OFFICE_CM = (1.1, 5.8, 2.1, 1.6, 1.6, 1.5, 4.2, 1.7, 2.5, 3.1)
 TEXT_CM = {"portrait": 16.5, "landscape": 25.2}
 
 

@@ -431,6 +431,8 @@ table.letterhead, table.closing { width: 100%; border: none; margin: 0 0 1em; }
 table.letterhead td, table.closing td { border: none; text-align: center; vertical-align: top;
                                         padding: 0; }
 table.letterhead td:first-child { width: 40%; }
+table.letterhead { font-size: 12pt; }
+h1 + hr.short { margin: 6px auto 10px; }
 table.closing { margin-top: 1.5em; break-inside: avoid; }
 table.closing td.recipients { text-align: left; width: 45%; font-size: 11pt; }
 table.closing td.recipients p { margin: 0; font-size: 12pt; }

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ocop_cli.errors import InvalidData, Problem
-from ocop_cli.i18n import _
+from ocop_cli.i18n import _, format_date
 
 FILE = "office.yaml"
 MAX_BYTES = 64 * 1024
@@ -215,6 +215,7 @@ def letter(doc: dict[str, Any], office: Office) -> Letter:
         authority=office.authority.upper(), title=office.title.upper() or BLANK,
         signer=office.signer or BLANK,
         appendix=_("APPENDIX"),
-        appendix_note=_("(Attached to Report No. {number} of {issuer})").format(
-            number=office.number_line(), issuer=office.issuer or BLANK),
+        appendix_note=_("(Attached to Report No. {number} dated {date} of {issuer})").format(
+            number=office.number_line(), date=format_date(day) if day else BLANK,
+            issuer=office.issuer or BLANK),
     )
