@@ -3,6 +3,7 @@
 The commands register themselves on `app` when cli.py imports this module.
 """
 
+import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -10,7 +11,7 @@ import typer
 
 from ocop_cli.cli import Format, FormatOpt, Session, command, parse_date
 from ocop_cli.errors import UsageError
-from ocop_cli.i18n import _
+from ocop_cli.i18n import _, format_date
 
 
 class ReportFormat(StrEnum):
@@ -166,7 +167,8 @@ def draw_timeline(data: dict[str, Any], no_color: bool) -> None:
         glyph, colour = BARS[kind]
         legend.append(glyph * 2, style=colour)
         legend.append(f" {name}  ")
-    legend.append("▼ " + _("as of {date}").format(date=data["as_of"]), style="red")
+    legend.append("▼ " + _("as of {date}").format(date=format_date(
+        dt.date.fromisoformat(data["as_of"]))), style="red")
     lines.append(legend)
     for line in lines:
         line.no_wrap = True

@@ -23,7 +23,15 @@ from ocop_cli import render
 from ocop_cli.errors import Refused, UsageError
 from ocop_cli.i18n import _, format_date, format_number, language
 from ocop_cli.office import Letter
-from ocop_cli.report import Section, heading, marked_rows, office_total, sections, status_label
+from ocop_cli.report import (
+    Section,
+    heading,
+    marked_rows,
+    office_total,
+    sections,
+    shown_day,
+    status_label,
+)
 from ocop_cli.text import visible
 
 FORMATS = ("table", "json", "csv", "md", "xlsx", "html", "docx")
@@ -478,7 +486,7 @@ def page(doc: dict[str, Any], parts: Sequence[Section], timeline: dict[str, Any]
     out = [f'<!DOCTYPE html>\n<html lang="{language()}">\n<head>\n<meta charset="utf-8">\n',
            '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
            f"<title>{e(letter.kind.capitalize())} {e(doc['plan']['number'])} – "
-           f"{e(format_date(dt.date.fromisoformat(doc['as_of'])))}</title>\n",
+           f"{e(shown_day(doc['as_of']))}</title>\n",
            f"<style>{STYLE}</style>\n</head>\n<body>\n",
            '<table class="letterhead"><tr><td>',
            f"<div>{e(letter.parent)}</div><div><b>{e(letter.issuer)}</b></div>"
@@ -595,7 +603,7 @@ def _legend(data: dict[str, Any]) -> str:
                    f'<text x="{x + 18}" y="14" font-size="11">{_h(label)}</text>')
         x += 30 + 7 * len(label)
     out.append(f'<text x="{x}" y="14" font-size="11" fill="#c62828">┆ '
-               f'{_h(_("as of {date}").format(date=data["as_of"]))}</text></svg>\n')
+               f'{_h(_("as of {date}").format(date=shown_day(data["as_of"])))}</text></svg>\n')
     return "".join(out)
 
 

@@ -426,7 +426,7 @@ def heading(doc: dict[str, Any], iso: bool = False) -> list[tuple[str, str]]:
     """The title rows every format starts with: plan, period, as-of date, agency; dates as
     the language writes them, or ISO with `iso` (CSV)."""
     plan = doc["plan"]
-    day = (lambda text: text) if iso else _day
+    day = (lambda text: text) if iso else shown_day
     facts = [(_("Plan"), f"{plan['number']} ({plan['year']}): {plan['title']}")]
     if doc["period"]:
         period = doc["period"]
@@ -468,8 +468,8 @@ def sections(doc: dict[str, Any], narrow: bool = False) -> list[Section]:
         label = doc["period"]["label"]
         found.append(office("due", _("Due in {period}").format(period=label), doc["due"]))
         found.append(achieved_section(doc, narrow))
-        found.append(office("late", _("Late as of {date}").format(date=_day(doc["as_of"])),
-                            doc["late"]))
+        late = _("Late as of {date}").format(date=shown_day(doc["as_of"]))
+        found.append(office("late", late, doc["late"]))
     found.append(places_section(doc))
     return found
 
@@ -702,7 +702,8 @@ def agency_list_section(items: list[dict[str, Any]]) -> Section:
 # --- the administrative document: subject, summary, tables in plan order ----------------------
 
 
-def _day(iso: str | None) -> str:
+def shown_day(iso: str | None) -> str:
+    """An ISO date as the language writes it (15/09/2019 in Vietnamese)."""
     return format_date(dt.date.fromisoformat(iso)) if iso else ""
 
 
@@ -726,14 +727,14 @@ def subject(doc: dict[str, Any]) -> str:
     plan, source = doc["plan"], doc.get("source") or {}
     text = _("Results of implementing Plan No. {number}").format(number=plan["number"])
     if source.get("dated"):
-        text += " " + _("dated {date}").format(date=_day(source["dated"]))
+        text += " " + _("dated {date}").format(date=shown_day(source["dated"]))
     if source.get("issuer"):
         text += " " + _("of {issuer}").format(issuer=source["issuer"])
     if doc["agency"]:
         text += " " + _("for the tasks of {agency}").format(agency=doc["agency"]["short"])
     if doc["period"]:
         text += " " + _("in {period}").format(period=period_name(doc["period"]))
-    return text + _(", as of {date}").format(date=_day(doc["as_of"]))
+    return text + _(", as of {date}").format(date=shown_day(doc["as_of"]))
 
 
 def _tally(counts: dict[str, Any]) -> str:
@@ -752,7 +753,7 @@ def _late_part(counts: dict[str, Any]) -> str:
 def sentences(doc: dict[str, Any], named: int = 15) -> list[str]:
     """The body of the document in full sentences: how many tasks are done, in progress, not
     started, overdue; by lead agency; the overdue ones by name (the first `named`)."""
-    counts, day = doc["counts"], _day(doc["as_of"])
+    counts, day = doc["counts"], shown_day(doc["as_of"])
     found = []
     tasks = ngettext("{n} task", "{n} tasks", counts["tasks"]).format(n=counts["tasks"])
     if doc["agency"]:
@@ -805,7 +806,7 @@ def document_sections(doc: dict[str, Any]) -> list[Section]:
             seen.setdefault(row["id"], row)
         rows = list(seen.values())
         title = _("Tasks due in {period} or late as of {date}").format(
-            period=period_name(doc["period"]), date=_day(doc["as_of"]))
+            period=period_name(doc["period"]), date=shown_day(doc["as_of"]))
     else:
         rows = doc.get("all") or doc.get("tasks") or []
         title = _("Tasks of the plan") if doc["report"] == "overview" else \
