@@ -341,3 +341,59 @@ def test_html_printed_by_chromium_is_a4_landscape_with_the_tables_inside(
     assert set(sizes) == {(842, 595)}
     for line in ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "BÁO CÁO", "Nơi nhận:", "Ghi chú"):
         assert line in text
+
+
+def test_totals_add_quantities_only_in_one_unit() -> None:
+    from ocop_cli.report import office_section, office_total
+
+    def task(task_id: str, unit: str, target: int, achieved: int, status: str,
+             timing: str | None) -> dict[str, Any]:
+        return {"id": task_id, "title": task_id, "parent_title": None, "unit": unit,
+                "target": {"min": target, "max": target}, "target_text": str(target),
+                "achieved": achieved, "percent": None, "lead": "Sở NN và PTNT",
+                "partners": [], "window": "T6", "status": status, "timing": timing,
+                "note": None, "ref": None}
+
+    classes = [task("5.2", "Lớp", 12, 3, "in_progress", "overdue"),
+               task("6", "Lớp", 12, 12, "done", None)]
+    total = office_total(office_section("x", "x", classes))
+    assert total is not None
+    assert (total["unit"], total["target"], total["achieved"], total["percent"]) == \
+        ("Lớp", 24, 15, 62.5)
+    assert total["content"] == "Total: 2 tasks (1 done, 1 overdue)"
+    mixed = [*classes, task("10", "HTX", 20, 4, "in_progress", "due")]
+    total = office_total(office_section("x", "x", mixed))
+    assert total is not None and "target" not in total and "achieved" not in total
+    assert total["content"] == ("Total: 3 tasks (1 done, 1 overdue, 1 due; quantities in "
+                                "different units are not added)")
+
+
+def test_office_text_is_shown_literally(recorded: Any, ws: Path, tmp_path: Path) -> None:
+    (ws / "office.yaml").write_text(
+        'issuer: "<b>Sở</b> [bold]x[/bold] \\x1b[31m"\nsigner: "=cmd|x"\n', encoding="utf-8")
+    page = tmp_path / "r.html"
+    assert recorded("report", "-o", str(page), env=AS_OF).exit_code == 0
+    text = page.read_text(encoding="utf-8")
+    assert "&lt;B&gt;SỞ&lt;/B&gt; [BOLD]X[/BOLD] \\x1b[31M" in text and "\x1b" not in text
+    book = load_xlsx(recorded, tmp_path / "r.xlsx")
+    assert "<B>SỞ</B> [BOLD]X[/BOLD] \\x1b[31M" in [c.value for c in book.worksheets[0][2]]
+    docx = _docx(recorded, tmp_path / "r.docx")
+    assert _texts(docx.tables[1].rows[0].cells[1])[-1] == "=cmd|x"
+
+
+def test_an_office_yaml_that_is_not_a_file_is_named(ocop: Any, ws: Path) -> None:
+    (ws / "office.yaml").unlink()
+    (ws / "office.yaml").mkdir()
+    check = ocop("check")
+    assert check.exit_code == 3 and "office.yaml: is a folder" in check.stderr
+    (ws / "office.yaml").rmdir()
+    (ws / "office.yaml").symlink_to("/etc/passwd")
+    check = ocop("check")
+    assert check.exit_code == 3 and "office.yaml: is a link" in check.stderr
+
+
+def load_xlsx(ocop: Any, path: Path) -> Any:
+    from openpyxl import load_workbook
+
+    assert ocop("report", "-o", str(path), env=AS_OF).exit_code == 0
+    return load_workbook(path)
