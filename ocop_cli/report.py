@@ -465,7 +465,7 @@ def sections(doc: dict[str, Any], narrow: bool = False) -> list[Section]:
             agency=doc["agency"]["short"]), doc["tasks"]))
         found.append(duties_section(doc))
     else:
-        label = doc["period"]["label"]
+        label = period_name(doc["period"])
         found.append(office("due", _("Due in {period}").format(period=label), doc["due"]))
         found.append(achieved_section(doc, narrow))
         late = _("Late as of {date}").format(date=shown_day(doc["as_of"]))
@@ -665,7 +665,7 @@ def achieved_section(doc: dict[str, Any], narrow: bool = False) -> Section:
              "last": r["last"], "places": r["places"], "_style": _style(r)}
             for r in doc["achieved"]]
     return Section("achieved", _("Achieved in {period} (entries dated inside it)").format(
-        period=doc["period"]["label"]), columns, rows)
+        period=period_name(doc["period"])), columns, rows)
 
 
 def places_section(doc: dict[str, Any]) -> Section:

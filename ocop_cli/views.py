@@ -145,9 +145,12 @@ def history(loaded: Loaded, task_id: str | None, fmt: str, no_color: bool) -> No
                Column("by", _("By"), drop=4), Column("ref", _("Proof"), drop=5),
                Column("note", _("Note"), drop=1), Column("id", _("Entry"), drop=6)]
 
+    from ocop_cli.record import action_label
+
     def shown(r: dict[str, Any]) -> dict[str, Any]:
+        action = r["action"] if fmt == "csv" else action_label(r["action"])
         return {**r, "date": _day(r["date"], fmt),
-                "action": r["action"] + (" " + _("(undone)") if r["undone"] else ""),
+                "action": action + (" " + _("(undone)") if r["undone"] else ""),
                 "_style": "cancelled" if r["undone"] else None}
 
     render.emit(fmt, columns, Rows(rows, shown), rows, title=_("History"), no_color=no_color)
