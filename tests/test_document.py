@@ -344,7 +344,10 @@ def test_html_printed_by_chromium_is_a4_landscape_with_the_tables_inside(
 
 
 def test_totals_add_quantities_only_in_one_unit() -> None:
+    from ocop_cli.i18n import set_language
     from ocop_cli.report import office_section, office_total
+
+    set_language("en")
 
     def task(task_id: str, unit: str, target: int, achieved: int, status: str,
              timing: str | None) -> dict[str, Any]:
