@@ -308,7 +308,8 @@ def html_to_pdf(page: Path) -> Path:
     try:
         subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu",
                         "--disable-background-networking", "--disable-component-update",
-                        "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
+                        "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                        f"--user-data-dir={profile}",
                         "--no-pdf-header-footer", f"--print-to-pdf={pdf}",
                         page.resolve().as_uri()], capture_output=True, check=True,
                        timeout=240)
