@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 from ocop_cli import render
 from ocop_cli.errors import Refused, UsageError
-from ocop_cli.i18n import _, format_date, format_number, language
+from ocop_cli.i18n import _, format_number, language
 from ocop_cli.office import Letter
 from ocop_cli.report import (
     Section,
@@ -97,7 +97,7 @@ def shown(value: Any, key: str = "") -> str:
         return format_number(value)
     if key in DATE_KEYS and isinstance(value, str):
         with contextlib.suppress(ValueError):
-            return format_date(dt.date.fromisoformat(value))
+            return shown_day(value)
     return render.cell(value)
 
 
