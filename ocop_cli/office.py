@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ocop_cli.errors import InvalidData, Problem
-from ocop_cli.i18n import _, format_date
+from ocop_cli.i18n import _, format_date, language
 
 FILE = "office.yaml"
 MAX_BYTES = 64 * 1024
@@ -200,9 +200,12 @@ def letter(doc: dict[str, Any], office: Office) -> Letter:
     from ocop_cli.report import sentences, subject
 
     day = office.dated
+    # The decree writes a day under 10 and the months 1 and 2 with a leading zero ("ngày 05
+    # tháng 02", "ngày 30 tháng 9"); an English date is ISO.
+    padded = day is not None and (day.month < 3 or language() != "vi")
     parts = {"place": office.place or BLANK, "day": f"{day.day:02d}" if day else BLANK,
-             "month": (f"{day.month:02d}" if day.month < 3 else str(day.month)) if day
-             else BLANK, "year": str(day.year) if day else BLANK}
+             "month": (f"{day.month:02d}" if padded else str(day.month)) if day else BLANK,
+             "year": str(day.year) if day else BLANK}
     number = _("No. {number}").format(number=office.number_line())
     return Letter(
         parent=office.parent.upper() or BLANK, issuer=office.issuer.upper() or BLANK,

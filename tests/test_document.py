@@ -118,9 +118,11 @@ def test_office_yaml_with_only_some_fields(recorded: Any, ws: Path, tmp_path: Pa
     (ws / "office.yaml").write_text("issuer: Phòng Nông nghiệp và PTNT huyện Gia Lộc\n"
                                     "symbol: BC-PNN\nsigner: Trần Thị B\n", encoding="utf-8")
     book = _docx(recorded, tmp_path / "r.docx", "--lang", "vi", "--number", "12/BC-PNN",
-                 "--agency", "Gia Lộc")
+                 "--agency", "Gia Lộc", "--dated", "5/2/2020")
     left = _texts(book.tables[0].rows[0].cells[0])
     assert left == ["…", "PHÒNG NÔNG NGHIỆP VÀ PTNT HUYỆN GIA LỘC", "Số: 12/BC-PNN"]
+    # a day under 10 and the months 1 and 2 take a leading zero; no place, a blank
+    assert _texts(book.tables[0].rows[0].cells[1])[-1] == "…, ngày 05 tháng 02 năm 2020"
     assert _texts(book.tables[1].rows[0].cells[1]) == ["…", "Trần Thị B"]
     subject = next(p.text for p in book.paragraphs if p.text.startswith("Kết quả"))
     assert "đối với các nhiệm vụ của Gia Lộc" in subject
