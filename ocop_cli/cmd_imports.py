@@ -48,7 +48,8 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Replace the file if it 
 def import_plan(
     s: Session,
     file: FileArg,
-    year: Annotated[int, typer.Option("--year", min=1900, max=2200, help="The plan's year")],
+    year: Annotated[str, typer.Option("--year", metavar="YEAR", help="The plan's year, or "
+                                      "its years for a plan over several: 2021-2025")],
     number: Annotated[str, typer.Option("--number", help='Its number, e.g. "1819/KH-UBND"')],
     title: Annotated[str | None, typer.Option("--title", help="Its title (default: Kế hoạch "
                                               "NUMBER)")] = None,
@@ -71,14 +72,31 @@ def import_plan(
         raise UsageError(_("--number is empty"))
     if title is not None and not title.strip():
         raise UsageError(_("--title is empty"))
-    table = imports.read_plan_table(_sheet(file, sheet))
+    first, last = _years(year)
+    table = imports.read_plan_table(_sheet(file, sheet), first, last)
     day = parse_date(dated, "--dated") if dated else s.as_of
-    for line in _write_plan(s.workspace, table, year, number.strip(),
+    for line in _write_plan(s.workspace, table, (first, last), number.strip(),
                             (title or f"Kế hoạch {number}").strip(), day, add_agencies, force):
         say(line)
     if dated is None:
         say(_("Dated {date} (the as-of date): give --dated for the day it was signed.").format(
             date=day.isoformat()))
+
+
+def _years(text: str) -> tuple[int, int]:
+    """`2020` or `2021-2025`: the first and last year of a plan."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d{4})\s*(?:-\s*(\d{4})\s*)?", text)
+    first, last = (int(match.group(1)), int(match.group(2) or match.group(1))) if match else (0, 0)
+    from ocop_cli.windows import MOST_YEARS
+
+    if not 1900 <= first <= last <= 2200:
+        raise UsageError(_("--year: {text!r} is not a year (2020) or years in order "
+                           "(2021-2025)").format(text=text))
+    if last - first >= MOST_YEARS:
+        raise UsageError(_("--year: a plan runs over {n} years at most").format(n=MOST_YEARS))
+    return first, last
 
 
 @command("progress", group=import_app)
@@ -212,13 +230,14 @@ def _as(problems: list[Problem], tmp: Path, target: Path) -> list[Problem]:
     return [p._replace(file=p.file.replace(str(tmp), str(target))) for p in problems]
 
 
-def _write_plan(ws: Any, table: Any, year: int, number: str, title: str, dated: dt.date,
-                add_agencies: bool, force: bool) -> list[str]:
+def _write_plan(ws: Any, table: Any, years: tuple[int, int], number: str, title: str,
+                dated: dt.date, add_agencies: bool, force: bool) -> list[str]:
     """Check the table against the agencies, then write plan_YEAR.yaml (and the agencies it
     adds) all at once. Returns what to tell the user."""
     from ocop_cli import imports, storage
     from ocop_cli.yamlio import read_yaml
 
+    year = years[0]
     target = ws.root / f"plan_{year}.yaml"
     _refuse_overwrite(target, force)
     temps: list[Path] = []
@@ -249,7 +268,7 @@ def _write_plan(ws: Any, table: Any, year: int, number: str, title: str, dated: 
                 resolved = imports.resolve_agencies(table, directory)
                 if resolved.problems or resolved.unknown:  # pragma: no cover - just added
                     raise imports.rejected(table.source, resolved.problems)
-            data = imports.plan_data(resolved, number, year, title, dated)
+            data = imports.plan_data(resolved, number, year, title, dated, years[1])
             text = imports.plan_yaml(data, table.source, dt.date.today())
             temps.append(tmp := _beside(target, text.encode("utf-8")))
             plan, problems = storage.read_plan(tmp, directory)
@@ -267,7 +286,8 @@ def _write_plan(ws: Any, table: Any, year: int, number: str, title: str, dated: 
     done = (_("Replaced {name}") if existed else _("Wrote {name}")).format(name=target.name)
     return [
         done + _(": plan {number} of {year}, {n} tasks from {source} (sub-rows: {subs}).").format(
-            number=number, year=year, n=len(table.rows), subs=subs, source=table.source),
+            number=number, year="-".join(str(y) for y in sorted(set(years))),
+            n=len(table.rows), subs=subs, source=table.source),
         *told, *table.notices,
         _("Sections, notes and per_district are not in a table: add them to {name} by hand if "
           "wanted.").format(name=target.name),

@@ -560,12 +560,12 @@ def _chart(data: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     height = TOP + ROW_H * len(rows) + 8
     out = [f'<svg class="timeline" viewBox="0 0 {width} {height}" width="{width}" '
            f'height="{height}" role="img" aria-label="{_h(_("Timeline"))}">\n']
-    for i, month in enumerate(months):
+    for i, label in enumerate(data["labels"]):
         x = LABEL_W + i * MONTH_W
         out.append(f'<rect x="{x}" y="{TOP - 4}" width="{MONTH_W}" '
                    f'height="{ROW_H * len(rows) + 8}" fill="{"#f4f4f4" if i % 2 else "#fff"}"/>'
                    f'<text x="{x + MONTH_W // 2}" y="{TOP - 10}" text-anchor="middle" '
-                   f'font-size="12">T{month}</text>\n')
+                   f'font-size="{12 if len(label) < 5 else 10}">{label}</text>\n')
     for i, row in enumerate(rows):
         y = TOP + i * ROW_H
         title = f"{row['id']}  {row['title']}"

@@ -23,6 +23,7 @@ from ocop_cli.model import ACTIONS, Entry, Plan, within
 
 if TYPE_CHECKING:
     from ocop_cli.directory import Directory
+    from ocop_cli.windows import Window
     from ocop_cli.yamlio import YamlDoc
 
 AGENCIES = "agencies.yaml"
@@ -384,6 +385,17 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
 
     if parsed.issuer:
         refer(parsed.issuer, ("issuer",), None)
+
+    def window(item: Any, i: int) -> Window | None:
+        if not item.window:
+            return None
+        try:
+            return parse_window(item.window, parsed.year, parsed.last_year)
+        except ValueError as error:
+            line, col = doc.where(("tasks", i, "window"))
+            problems.append(Problem(str(path), str(error), line, col, item.id, "window"))
+            return None
+
     tasks = []
     seen: set[str] = set()
     for i, item in enumerate(parsed.tasks):
@@ -392,13 +404,17 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
             problems.append(Problem(str(path), _("task id {id} is used twice").format(id=item.id),
                                     line, col, item.id, "id"))
         seen.add(item.id)
+        target = parse_target(item.target) if item.target else None
+        if target is not None and item.unit and (clash := target.unit_problem(item.unit)):
+            at, col = doc.where(("tasks", i, "target"))
+            problems.append(Problem(str(path), clash, at, col, item.id, "target"))
         task = Task(
-            id=item.id, title=item.title, unit=item.unit,
-            target=parse_target(item.target) if item.target else None,
+            id=item.id, title=item.title, unit=item.unit or (target and target.measure),
+            target=target,
             lead=refer(item.lead, ("tasks", i, "lead"), item.id) if item.lead else None,
             partners=tuple(refer(p, ("tasks", i, "partners", j), item.id)
                            for j, p in enumerate(item.partners)),
-            window=parse_window(item.window) if item.window else None,
+            window=window(item, i),
             section=item.section, per_district=item.per_district, notes=tuple(item.notes),
             lead_text=item.lead, partners_text=tuple(item.partners),
         )
@@ -414,7 +430,7 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
             if task.lead is None:
                 problems.append(Problem(str(path), _("a task without sub-rows needs a lead"),
                                         line, col, task.id, "lead"))
-            if task.window is None:
+            if task.window is None and not parsed.tasks[i].window:  # a bad one is told
                 problems.append(Problem(str(path), _("a task without sub-rows needs a window"),
                                         line, col, task.id, "window"))
     return (None if problems else plan), problems
