@@ -129,11 +129,14 @@ class Session:
 
 
 def parse_date(text: str, option: str) -> dt.date:
+    from ocop_cli.i18n import parse_day
+
     try:
-        return dt.date.fromisoformat(text.strip())
+        return parse_day(text)
     except ValueError:
-        raise UsageError(_("{option}: {text!r} is not a date; expected YYYY-MM-DD, e.g. "
-                           "2019-09-15").format(option=option, text=text)) from None
+        raise UsageError(_("{option}: {text!r} is not a date; expected YYYY-MM-DD or "
+                           "DD/MM/YYYY, e.g. 2019-09-15 or 15/09/2019").format(
+                               option=option, text=text)) from None
 
 
 def agency_named(loaded: Any, name: str, option: str) -> Any:
@@ -199,8 +202,9 @@ _COMMON = [
                                  help="Which plan of the workspace, e.g. 2019 (default: the "
                                  "latest)")]),
     inspect.Parameter("as_of", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
-        str | None, typer.Option("--as-of", envvar="OCOP_AS_OF", metavar="YYYY-MM-DD",
-                                 help="The day the state is computed for (default: today)")]),
+        str | None, typer.Option("--as-of", envvar="OCOP_AS_OF", metavar="DATE",
+                                 help="The day the state is computed for, YYYY-MM-DD or "
+                                 "DD/MM/YYYY (default: today)")]),
     inspect.Parameter("lang", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
         str | None, typer.Option("--lang", envvar="OCOP_LANG", metavar="vi|en",
                                  help="Language of messages and help (default: from the "
@@ -400,8 +404,9 @@ ByOpt = Annotated[str | None, typer.Option("--by", metavar="NAME", help="Who rep
 RefOpt = Annotated[str | None, typer.Option("--ref", metavar="TEXT",
                                             help="Proof: a document number")]
 NoteOpt = Annotated[str | None, typer.Option("--note", metavar="TEXT", help="A remark")]
-DateOpt = Annotated[str | None, typer.Option("--date", metavar="YYYY-MM-DD",
-                                             help="When it took effect (default: the as-of date)")]
+DateOpt = Annotated[str | None, typer.Option("--date", metavar="DATE",
+                                             help="When it took effect, YYYY-MM-DD or "
+                                             "DD/MM/YYYY (default: the as-of date)")]
 PlaceOpt = Annotated[str | None, typer.Option("--place", "-p", metavar="NAME",
                                               autocompletion=complete.agencies,
                                               help="District unit or agency where it happened")]

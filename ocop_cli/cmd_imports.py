@@ -56,7 +56,7 @@ def import_plan(
     number: Annotated[str, typer.Option("--number", help='Its number, e.g. "1819/KH-UBND"')],
     title: Annotated[str | None, typer.Option("--title", help="Its title (default: Kế hoạch "
                                               "NUMBER)")] = None,
-    dated: Annotated[str | None, typer.Option("--dated", metavar="YYYY-MM-DD",
+    dated: Annotated[str | None, typer.Option("--dated", metavar="DATE",
                                               help="The day it was signed (default: the "
                                               "as-of date)")] = None,
     sheet: SheetOpt = None,

@@ -323,7 +323,15 @@ def undo(loaded: Loaded, stamp: Stamp) -> Outcome:
     last = max(live, key=lambda e: (e.at, e.id))
     entry = stamp.entry(last.task, "undo", undoes=last.id, ref=None, note=None)
     return Outcome([entry], [_("undid {action} on {id} of {date} ({entry})").format(
-        action=last.action, id=last.task, date=format_date(last.date), entry=last.id)])
+        action=action_label(last.action), id=last.task, date=format_date(last.date),
+        entry=last.id)])
+
+
+def action_label(action: str) -> str:
+    """An entry's action as the language says it (the words `ocop import progress` reads)."""
+    return {"start": _("start"), "progress": _("progress"), "done": _("done"),
+            "reopen": _("reopen"), "cancel": _("cancel"), "note": _("note"),
+            "undo": _("undo")}.get(action, action)
 
 
 def _not_counted(task: Task) -> None:

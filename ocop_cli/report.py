@@ -16,7 +16,7 @@ from typing import Any
 
 from ocop_cli.directory import Directory
 from ocop_cli.errors import UsageError
-from ocop_cli.i18n import _
+from ocop_cli.i18n import N_, _, format_date, format_number, ngettext
 from ocop_cli.model import Agency, Plan, Task
 from ocop_cli.query import (
     Filters,
@@ -36,9 +36,15 @@ from ocop_cli.state import NOT_KNOWN, OPEN, TaskState, for_unit, month_index, sh
 from ocop_cli.storage import Loaded
 from ocop_cli.text import sort_key
 
-# The office's report form: its headers are the same whatever the language of the messages.
-OFFICE_HEADERS = ("TT", "Nội dung", "ĐVT", "Kế hoạch", "Thực hiện", "Tỷ lệ %",
-                  "Chủ trì / Phối hợp", "Thời gian", "Tình trạng", "Ghi chú")
+# The office's report form; in Vietnamese its headers are the form's own (TT, Nội dung, ĐVT,
+# Kế hoạch, Thực hiện, Tỷ lệ %, Chủ trì / Phối hợp, Thời gian, Tình trạng, Ghi chú).
+OFFICE_HEADERS = (N_("No."), N_("Content"), N_("Unit"), N_("Planned"), N_("Achieved"),
+                  N_("Rate %"), N_("Lead / Partners"), N_("Time frame"), N_("Status"),
+                  N_("Remarks"))
+
+
+def office_headers() -> tuple[str, ...]:
+    return tuple(_(h) for h in OFFICE_HEADERS)  # i18n: marked above with N_
 # In a narrow terminal, text longer than this is cut on purpose (the exports keep it whole).
 NARROW_CUT = {"content": 140, "agencies": 90, "remark": 70}
 
@@ -153,9 +159,10 @@ def head(kind: str, plan: Plan, as_of: dt.date, agency: Agency | None = None,
 
 def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
           agency: Agency | None = None, period: Period | None = None,
-          sort: str = "plan") -> dict[str, Any]:
+          sort: str = "plan", every_task: bool = False) -> dict[str, Any]:
     """The report as plain data: an overview without filters, one agency's tasks with
     `agency`, what a period brought with `period` (narrowed to `agency` when both).
+    `every_task` adds every task of the report in plan order (`all`), for documents.
 
     Tasks come in the plan's order (TT); `sort="urgency"` puts overdue first, then due.
     When `agency` is a district unit, or part of one, a shared task's figures are the unit's
@@ -170,6 +177,9 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
     doc = head("period" if period else "agency" if agency else "overview", plan, as_of,
                agency, period)
     doc["sort"] = sort
+    doc["counts"] = _counts([shown[t.id] for t in leaves])
+    doc["source"] = {k: str(plan.facts[k]) if plan.facts.get(k) is not None else None
+                     for k in ("issuer", "dated")}
 
     def rows(tasks: list[Task]) -> list[dict[str, Any]]:
         found = []
@@ -183,6 +193,8 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
     overdue = [t for t in leaves if shown[t.id].timing == "overdue"]
     if sort == "urgency":
         overdue.sort(key=_oldest)
+    if every_task:
+        doc["all"] = rows(leaves)
     if period is not None:
         months = period.months(plan)
         doc["due"] = rows([t for t in leaves if t.window and t.window.last in months])
@@ -192,7 +204,6 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
         doc["places"] = places(loaded, states, near)
     elif agency is not None:
         doc["tasks"] = rows(leaves)
-        doc["counts"] = tally(shown[t.id] for t in leaves)
         doc["duties"] = duties(directory, agency)
         doc["places"] = places(loaded, states, leaves)
     else:
@@ -483,14 +494,17 @@ class Section:
     marks: dict[int, set[str]] = field(default_factory=dict)  # row index -> keys to flag
 
 
-def heading(doc: dict[str, Any]) -> list[tuple[str, str]]:
-    """The title rows every format starts with: plan, period, as-of date, agency."""
+def heading(doc: dict[str, Any], iso: bool = False) -> list[tuple[str, str]]:
+    """The title rows every format starts with: plan, period, as-of date, agency; dates as
+    the language writes them, or ISO with `iso` (CSV)."""
     plan = doc["plan"]
+    day = (lambda text: text) if iso else shown_day
     facts = [(_("Plan"), f"{plan['number']} ({plan['years']}): {plan['title']}")]
     if doc["period"]:
         period = doc["period"]
-        facts.append((_("Period"), f"{period['label']} ({period['start']} – {period['end']})"))
-    facts.append((_("As of"), doc["as_of"]))
+        facts.append((_("Period"), f"{period['label']} ({day(period['start'])} – "
+                                   f"{day(period['end'])})"))
+    facts.append((_("As of"), day(doc["as_of"])))
     if doc["agency"]:
         facts.append((_("Agency"), f"{doc['agency']['short']} ({doc['agency']['name']})"))
     return facts
@@ -520,11 +534,11 @@ def sections(doc: dict[str, Any], narrow: bool = False) -> list[Section]:
             agency=doc["agency"]["short"]) + f" ({status}; {timing})", doc["tasks"]))
         found.append(duties_section(doc))
     else:
-        label = doc["period"]["label"]
+        label = period_name(doc["period"])
         found.append(office("due", _("Due in {period}").format(period=label), doc["due"]))
         found.append(achieved_section(doc, narrow))
-        found.append(office("late", _("Late as of {date}").format(date=doc["as_of"]),
-                            doc["late"]))
+        late = _("Late as of {date}").format(date=shown_day(doc["as_of"]))
+        found.append(office("late", late, doc["late"]))
     found.append(places_section(doc))
     if doc.get("products"):
         from ocop_cli.product_views import sections as product_sections
@@ -561,7 +575,7 @@ def office_columns() -> list[Column]:
     widths = (None, None, 14, None, None, None, 26, None, 16, 26)
     numeric = {"target", "achieved", "percent"}
     return [Column(k, h, max_width=w, numeric=k in numeric)
-            for k, h, w in zip(keys, OFFICE_HEADERS, widths, strict=True)]
+            for k, h, w in zip(keys, office_headers(), widths, strict=True)]
 
 
 def office_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -593,7 +607,7 @@ def _cut(text: str | None, limit: int) -> str:
 
 def narrow_office(key: str, title: str, rows: list[dict[str, Any]]) -> Section:
     """The office table in five columns: the form's headers stacked, its cells with them."""
-    h = OFFICE_HEADERS
+    h = office_headers()
     columns = [
         Column("id", h[0]),
         Column("content", f"{h[1]}\n» {h[6]}"),
@@ -610,7 +624,7 @@ def narrow_office(key: str, title: str, rows: list[dict[str, Any]]) -> Section:
         if row["unit"]:
             amount.append(_cut(row["unit"], 40))
         if row["percent"] is not None:
-            amount.append(f"{row['percent']:g}%")
+            amount.append(f"{format_number(row['percent'])}%")
         shown.append({
             "id": row["id"],
             "content": _cut(full["content"], NARROW_CUT["content"]) + "\n» "
@@ -652,7 +666,7 @@ def summary(counts: dict[str, Any]) -> str:
     status, timing = tally_lines(counts)
     text = status + ("; " + timing if counts["open"] else "")
     if counts["percent"] is not None:
-        text += "; " + _("{percent:g}% done").format(percent=counts["percent"])
+        text += "; " + _("{percent}% done").format(percent=format_number(counts["percent"]))
     return text
 
 
@@ -706,7 +720,7 @@ def duties_section(doc: dict[str, Any]) -> Section:
 
 
 def achieved_section(doc: dict[str, Any], narrow: bool = False) -> Section:
-    h = OFFICE_HEADERS
+    h = office_headers()
     columns = [Column("id", h[0]), Column("content", h[1]),
                Column("qty", _("In the period"), numeric=True),
                Column("achieved", h[4], numeric=True),
@@ -723,13 +737,13 @@ def achieved_section(doc: dict[str, Any], narrow: bool = False) -> Section:
              "last": r["last"], "places": r["places"], "_style": _style(r)}
             for r in doc["achieved"]]
     return Section("achieved", _("Achieved in {period} (entries dated inside it)").format(
-        period=doc["period"]["label"]), columns, rows)
+        period=period_name(doc["period"])), columns, rows)
 
 
 def places_section(doc: dict[str, Any]) -> Section:
     total = doc["places"][0]["units_total"] if doc["places"] else 12
-    columns = [Column("id", OFFICE_HEADERS[0]),
-               Column("content", OFFICE_HEADERS[1], max_width=30),
+    h = office_headers()
+    columns = [Column("id", h[0]), Column("content", h[1], max_width=30),
                Column("share", _("Share"), numeric=True),
                Column("units_done", _("Units done (of {n})").format(n=total), numeric=True),
                Column("done_in", _("Done"), max_width=30),
@@ -759,5 +773,168 @@ def agency_list_section(items: list[dict[str, Any]]) -> Section:
                Column("partner", _("Partner"), numeric=True),
                Column("open", _("Open"), numeric=True),
                Column("overdue", _("Overdue"), numeric=True)]
-    rows = [{**item, "_style": "overdue" if item["overdue"] else None} for item in items]
+    levels = {"central": _("central"), "province": _("province"), "district": _("district"),
+              "commune": _("commune")}
+    rows = [{**item, "level": levels.get(item["level"], item["level"]),
+             "_style": "overdue" if item["overdue"] else None} for item in items]
     return Section("agencies", _("Agencies"), columns, rows)
+
+
+# --- the administrative document: subject, summary, tables in plan order ----------------------
+
+
+def shown_day(iso: str | None) -> str:
+    """An ISO date as the language writes it (15/09/2019 in Vietnamese)."""
+    return format_date(dt.date.fromisoformat(iso)) if iso else ""
+
+
+def period_name(period: dict[str, Any]) -> str:
+    """`2019-Q3` as a sentence says it: "quý III năm 2019", "the third quarter of 2019"."""
+    label = period["label"]
+    year, _dash, part = label.partition("-")
+    if not part:
+        return _("the year {year}").format(year=year)
+    if part[0] in "Qq":
+        return _("quarter {n} of {year}").format(n=("I", "II", "III", "IV")[int(part[1]) - 1],
+                                                 year=year)
+    if part[0] in "Hh":
+        return (_("the first half of {year}") if part[1] == "1"
+                else _("the second half of {year}")).format(year=year)
+    return _("month {month}/{year}").format(month=int(part), year=year)
+
+
+def subject(doc: dict[str, Any]) -> str:
+    """The line under the kind of document (trích yếu): what the report is about."""
+    plan, source = doc["plan"], doc.get("source") or {}
+    if doc["report"] == "products":
+        text = _("OCOP products registered and ranked under Plan No. {number}").format(
+            number=plan["number"])
+        return text + _(", as of {date}").format(date=shown_day(doc["as_of"]))
+    text = _("Results of implementing Plan No. {number}").format(number=plan["number"])
+    if source.get("dated"):
+        text += " " + _("dated {date}").format(date=shown_day(source["dated"]))
+    if source.get("issuer"):
+        text += " " + _("of {issuer}").format(issuer=source["issuer"])
+    if doc["agency"]:
+        text += " " + _("for the tasks of {agency}").format(agency=doc["agency"]["short"])
+    if doc["period"]:
+        text += " " + _("in {period}").format(period=period_name(doc["period"]))
+    return text + _(", as of {date}").format(date=shown_day(doc["as_of"]))
+
+
+def _tally(counts: dict[str, Any]) -> str:
+    """`2 done, 1 in progress, 14 not started`: the statuses, which partition the tasks."""
+    parts = [(counts["done"], _("{n} done")), (counts["in_progress"], _("{n} in progress")),
+             (counts["not_started"], _("{n} not started")),
+             (counts["cancelled"], _("{n} cancelled")),
+             (counts.get("not_known", 0), _("{n} not known"))]
+    return ", ".join(label.format(n=n) for n, label in parts if n) or _("none")
+
+
+def _late_part(counts: dict[str, Any]) -> str:
+    parts = [(counts["overdue"], _("{n} overdue")), (counts["due"], _("{n} due this month"))]
+    return ", ".join(label.format(n=n) for n, label in parts if n)
+
+
+def sentences(doc: dict[str, Any], named: int = 15) -> list[str]:
+    """The body of the document in full sentences: how many tasks are done, in progress, not
+    started, overdue; by lead agency; the overdue ones by name (the first `named`)."""
+    if doc["report"] == "products":
+        from ocop_cli.product_views import sentences as about_products
+
+        return about_products(doc)
+    counts, day = doc["counts"], shown_day(doc["as_of"])
+    found = []
+    tasks = ngettext("{n} task", "{n} tasks", counts["tasks"]).format(n=counts["tasks"])
+    if doc["agency"]:
+        opening = _("As of {date}, {agency} takes part in {tasks} of the plan, as lead or as "
+                    "partner: {tally}.")
+    else:
+        opening = _("As of {date}, the plan has {tasks}: {tally}.")
+    found.append(opening.format(date=day, agency=(doc["agency"] or {}).get("short"),
+                                tasks=tasks, tally=_tally(counts)))
+    late = _late_part(counts)
+    if late:
+        found.append(_("Of the open tasks, {late}.").format(late=late))
+    if doc["report"] == "overview":
+        leads = [f"{item['agency']} ({_tally(item['lead'])})" for item in doc["agencies"]
+                 if item["lead"]["tasks"]]
+        if leads:
+            found.append(_("By lead agency: {list}.").format(list="; ".join(leads)))
+    if doc["period"]:
+        found.append(_("In {period}, {due} fell due and entries were recorded for {done}.")
+                     .format(period=period_name(doc["period"]),
+                             due=ngettext("{n} task", "{n} tasks", len(doc["due"])).format(
+                                 n=len(doc["due"])),
+                             done=ngettext("{n} task", "{n} tasks", len(doc["achieved"]))
+                             .format(n=len(doc["achieved"]))))
+    overdue = doc.get("overdue", doc.get("late")) or [
+        r for r in doc.get("tasks", []) if r["timing"] == "overdue"]
+    if overdue:
+        names = [f"{r['id']} {_content(r)} ({r['window']}, {r['lead'] or ''})".replace(", )", ")")
+                 for r in overdue[:named]]
+        more = len(overdue) - len(names)
+        text = _("Overdue: {list}").format(list="; ".join(names))
+        if more:
+            text += "; " + ngettext("and {n} more", "and {n} more", more).format(n=more)
+        found.append(text + ".")
+    else:
+        found.append(_("No task is overdue."))
+    return found
+
+
+def plan_order(row: dict[str, Any]) -> tuple[int, ...]:
+    return tuple(int(p) if p.isdigit() else 0 for p in str(row["id"]).split("."))
+
+
+def document_sections(doc: dict[str, Any]) -> list[Section]:
+    """The tables of the administrative document: the office table of every task of the
+    report in plan order, what a period achieved, and the table by district unit; for the
+    product register, its own tables."""
+    if doc["report"] == "products":
+        return sections(doc)
+    if doc["report"] == "period":
+        seen: dict[str, dict[str, Any]] = {}
+        for row in (*doc["due"], *doc["late"]):
+            seen.setdefault(row["id"], row)
+        rows = list(seen.values())
+        title = _("Tasks due in {period} or late as of {date}").format(
+            period=period_name(doc["period"]), date=shown_day(doc["as_of"]))
+    else:
+        rows = doc.get("all") or doc.get("tasks") or []
+        title = _("Tasks of the plan") if doc["report"] == "overview" else \
+            _("Tasks of {agency} as lead and as partner").format(agency=doc["agency"]["short"])
+    found = [office_section("tasks", title, sorted(rows, key=plan_order))]
+    if doc["report"] == "period":
+        found.append(achieved_section(doc))
+    if doc["places"]:
+        found.append(places_section(doc))
+    return found
+
+
+def office_total(section: Section) -> dict[str, Any] | None:
+    """The totals row of an office table, by the plan's counting rules: tasks counted by
+    status; quantities added only when every task counts in the same unit (ĐVT)."""
+    if section.columns != office_columns() or not section.rows:
+        return None
+    rows = section.rows
+    counts = Counter(r["_style"] for r in rows)
+    label = ngettext("Total: {n} task", "Total: {n} tasks", len(rows)).format(n=len(rows))
+    states = [(counts["done"], _("{n} done")), (counts["overdue"], _("{n} overdue")),
+              (counts["due"], _("{n} due")),
+              (sum(counts[k] for k in ("in_progress", "not_started")), _("{n} other open")),
+              (counts["cancelled"], _("{n} cancelled")),
+             (counts.get("not_known", 0), _("{n} not known"))]
+    parts = ", ".join(text.format(n=n) for n, text in states if n)
+    total: dict[str, Any] = {"_style": "total"}
+    units = {r["unit"] for r in rows if r["target"] is not None or r["achieved"] is not None}
+    numbers = all(isinstance(r["target"], int) for r in rows if r["target"] is not None)
+    if len(units) == 1 and None not in units and numbers:
+        target = sum(r["target"] or 0 for r in rows)
+        achieved = sum(r["achieved"] or 0 for r in rows)
+        total.update(unit=units.pop(), target=target, achieved=achieved,
+                     percent=round(100 * achieved / target, 1) if target else None)
+    elif units:
+        parts += "; " + _("quantities in different units are not added")
+    total["content"] = f"{label} ({parts})"
+    return total

@@ -192,6 +192,9 @@ def init_workspace(root: Path) -> Workspace:
         for name, text in ((".gitignore", GITIGNORE), (".gitattributes", GITATTRIBUTES)):
             if not (root / name).exists():
                 (root / name).write_text(text, encoding="utf-8")
+        from ocop_cli import office
+
+        office.write_template(root)
     except OSError as exc:
         raise Refused(_("cannot create the workspace in {root}: {error}").format(
             root=root, error=exc.strerror or exc)) from None
@@ -289,6 +292,9 @@ def validate(ws: Workspace) -> list[Problem]:
         from ocop_cli.products import register_problems
 
         problems += register_problems(ws, directory)
+    from ocop_cli import office
+
+    problems += office.check(ws.root)[1]
     problems += leftovers(ws)
     return problems
 

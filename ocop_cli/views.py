@@ -9,7 +9,7 @@ from typing import Any, overload
 
 from ocop_cli import render
 from ocop_cli.errors import EXIT_INVALID, EXIT_OK
-from ocop_cli.i18n import _, format_date
+from ocop_cli.i18n import _, format_date, format_number
 from ocop_cli.model import Entry, Plan
 from ocop_cli.query import (
     Filters,
@@ -156,9 +156,12 @@ def history(loaded: Loaded, task_id: str | None, fmt: str, no_color: bool) -> No
                Column("by", _("By"), drop=4), Column("ref", _("Proof"), drop=5),
                Column("note", _("Note"), drop=1), Column("id", _("Entry"), drop=6)]
 
+    from ocop_cli.record import action_label
+
     def shown(r: dict[str, Any]) -> dict[str, Any]:
+        action = r["action"] if fmt == "csv" else action_label(r["action"])
         return {**r, "date": _day(r["date"], fmt),
-                "action": r["action"] + (" " + _("(undone)") if r["undone"] else ""),
+                "action": action + (" " + _("(undone)") if r["undone"] else ""),
                 "_style": "cancelled" if r["undone"] else None}
 
     render.emit(fmt, columns, Rows(rows, shown), rows, title=_("History"), no_color=no_color)
@@ -198,8 +201,8 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
         (_("Task"), f"{task.id}  {task.title}"),
         (_("Unit"), task.unit),
         (_("Target"), f"{data['target_text']} ({task.target.shown})" if task.target else None),
-        (_("Achieved"), f"{state.achieved}" + (f" ({state.percent:g}%)" if state.percent
-                                                is not None else "")),
+        (_("Achieved"), format_number(state.achieved) + (
+            f" ({format_number(state.percent)}%)" if state.percent is not None else "")),
         (_("Status"), status_label(state.status, state.timing)),
         (_("Lead"), data["lead_name"]), (_("Partners"), data["partners"]),
         (_("Window"), window_line(plan, task.window) if task.window else None),

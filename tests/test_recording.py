@@ -126,7 +126,7 @@ def test_undo_walks_back_and_stops_when_nothing_is_left(ocop, sept):
 @pytest.mark.parametrize("args, code", [
     (("done", "12"), 1), (("progress", "1.9", "2"), 1), (("progress", "6", "-3"), 2),
     (("progress", "6", "ba"), 2), (("progress", "6", "0"), 2), (("progress", "1", "2"), 2),
-    (("done", "6", "--date", "15/09/2019"), 2), (("done", "6", "--place", "Hà Nội"), 1),
+    (("done", "6", "--date", "31/09/2019"), 2), (("done", "6", "--place", "Hà Nội"), 1),
 ])
 def test_bad_requests_change_nothing(ocop, sept, ws, args, code):
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in ws.rglob("*") if p.is_file()
