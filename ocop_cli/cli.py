@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -20,6 +20,9 @@ from ocop_cli import complete
 from ocop_cli.errors import OcopError, UsageError
 from ocop_cli.helptext import LocalCommand, LocalGroup
 from ocop_cli.i18n import _, set_language
+
+if TYPE_CHECKING:
+    from ocop_cli.model import Plan
 
 app = typer.Typer(
     name="ocop",
@@ -90,7 +93,7 @@ class Session:
 
         if summary and loaded.index is not None:
             return loaded.index.states(self.as_of)
-        return state_as_of(loaded.plan, loaded.entries, self.as_of)
+        return state_as_of(loaded.plan, loaded.replay(), self.as_of)
 
     def record(self, decide: Callable[..., Any], by: str | None, task: str | None = None
                ) -> Any:
@@ -106,25 +109,61 @@ class Session:
         with storage.locked(ws):
             loaded = index.load(ws, self.year)
             if task is None:
-                states = state_as_of(loaded.plan, loaded.entries, self.as_of)
+                states = state_as_of(loaded.plan, loaded.replay(), self.as_of)
             else:
                 under = task.strip()
-                states = state_as_of(loaded.plan, loaded.entries_about(under), self.as_of,
-                                     under)
+                states = state_as_of(loaded.plan, loaded.replay(under), self.as_of, under)
             outcome = decide(loaded, states, who)
             if outcome.entries:
                 storage.append(storage.recorder_file(ws, who), outcome.entries)
         for message in outcome.messages:
             say(message)
+        for warning in outcome.warnings:
+            say(_("warning: {message}").format(message=warning), err=True)
         return outcome
 
 
 def parse_date(text: str, option: str) -> dt.date:
+    from ocop_cli.i18n import parse_day
+
     try:
-        return dt.date.fromisoformat(text.strip())
+        return parse_day(text)
     except ValueError:
-        raise UsageError(_("{option}: {text!r} is not a date; expected YYYY-MM-DD, e.g. "
-                           "2019-09-15").format(option=option, text=text)) from None
+        raise UsageError(_("{option}: {text!r} is not a date; expected YYYY-MM-DD or "
+                           "DD/MM/YYYY, e.g. 2019-09-15 or 15/09/2019").format(
+                               option=option, text=text)) from None
+
+
+def agency_named(loaded: Any, name: str, option: str) -> Any:
+    """The agency a name means; said on stderr when the name is not one of its spellings, so
+    that "Sở Tài Chín" never silently becomes Sở Tài chính."""
+    agency = loaded.directory.resolve(name)
+    if not loaded.directory.exactly(name, agency):
+        say(_("{option} {name!r}: taken as {agency} ({full})").format(
+            option=option, name=name, agency=agency.short, full=agency.name), err=True)
+    return agency
+
+
+def month_shape(text: str | None) -> str | None:
+    """`--month` is 7 or 2023-07 (which year fits is known once the plan is loaded)."""
+    from ocop_cli.windows import read_month
+
+    if text is not None:
+        try:
+            read_month(text)
+        except ValueError as error:
+            raise typer.BadParameter(str(error)) from None
+    return text
+
+
+def plan_month(plan: "Plan", text: str | None) -> int | None:
+    """`--month` as the plan's windows count months (13 is January of its second year)."""
+    from ocop_cli.windows import month_option
+
+    try:
+        return None if text is None else month_option(text, plan.year, plan.last_year)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def say(message: str, err: bool = False) -> None:
@@ -158,8 +197,9 @@ _COMMON = [
                                  help="Which plan of the workspace, e.g. 2019 (default: the "
                                  "latest)")]),
     inspect.Parameter("as_of", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
-        str | None, typer.Option("--as-of", envvar="OCOP_AS_OF", metavar="YYYY-MM-DD",
-                                 help="The day the state is computed for (default: today)")]),
+        str | None, typer.Option("--as-of", envvar="OCOP_AS_OF", metavar="DATE",
+                                 help="The day the state is computed for, YYYY-MM-DD or "
+                                 "DD/MM/YYYY (default: today)")]),
     inspect.Parameter("lang", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
         str | None, typer.Option("--lang", envvar="OCOP_LANG", metavar="vi|en",
                                  help="Language of messages and help (default: from the "
@@ -286,8 +326,10 @@ FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table, json, 
 @command("tasks")
 def tasks(
     s: Session,
-    month: Annotated[int | None, typer.Option("--month", "-m", min=1, max=12, metavar="MONTH",
-                                              help="Active in this month of the plan year")] = None,
+    month: Annotated[str | None, typer.Option(
+        "--month", "-m", metavar="MONTH", callback=month_shape,
+        help="Active in this month of the plan: 7, or 2023-07 (a plan over several years "
+        "needs the year)")] = None,
     agency: Annotated[str | None, typer.Option(
         "--agency", "-a", metavar="NAME", autocompletion=complete.agencies,
         help="Lead or partner: a name as typed (accents optional) or an id")] = None,
@@ -313,12 +355,11 @@ def tasks(
     from ocop_cli.query import Filters
 
     loaded = s.load()
-    directory = loaded.directory
     filters = Filters(
-        month=month, role=role.value, statuses=tuple(x.value for x in status or ()),
-        overdue=overdue, due=due, grep=grep,
-        agency=directory.resolve(agency).id if agency else None,
-        place=directory.resolve(place).id if place else None,
+        month=plan_month(loaded.plan, month), role=role.value,
+        statuses=tuple(x.value for x in status or ()), overdue=overdue, due=due, grep=grep,
+        agency=agency_named(loaded, agency, "--agency").id if agency else None,
+        place=agency_named(loaded, place, "--place").id if place else None,
     )
     views.task_list(loaded, s.states(loaded, summary=True), filters, fmt.value, s.as_of, s.no_color)
 
@@ -358,8 +399,9 @@ ByOpt = Annotated[str | None, typer.Option("--by", metavar="NAME", help="Who rep
 RefOpt = Annotated[str | None, typer.Option("--ref", metavar="TEXT",
                                             help="Proof: a document number")]
 NoteOpt = Annotated[str | None, typer.Option("--note", metavar="TEXT", help="A remark")]
-DateOpt = Annotated[str | None, typer.Option("--date", metavar="YYYY-MM-DD",
-                                             help="When it took effect (default: the as-of date)")]
+DateOpt = Annotated[str | None, typer.Option("--date", metavar="DATE",
+                                             help="When it took effect, YYYY-MM-DD or "
+                                             "DD/MM/YYYY (default: the as-of date)")]
 PlaceOpt = Annotated[str | None, typer.Option("--place", "-p", metavar="NAME",
                                               autocompletion=complete.agencies,
                                               help="District unit or agency where it happened")]
@@ -372,11 +414,11 @@ def _stamp(s: Session, loaded: Any, who: str, date: str | None, ref: str | None,
     from ocop_cli.record import Stamp
 
     return Stamp(date=parse_date(date, "--date") if date else s.as_of, by=who, ref=ref,
-                 note=note, plan=loaded.plan.year)
+                 note=note, plan=loaded.plan.year, as_of=s.as_of)
 
 
 def _place(loaded: Any, place: str | None) -> str | None:
-    return loaded.directory.resolve(place).id if place else None
+    return agency_named(loaded, place, "--place").id if place else None
 
 
 @command("done")
@@ -511,6 +553,7 @@ def show(s: Session, task_id: TaskArg, fmt: FormatOpt = Format.table) -> None:
 MODULES = {
     "report": "cmd_report", "timeline": "cmd_report", "agencies": "cmd_report",
     "import": "cmd_imports", "export": "cmd_imports", "sync": "cmd_team", "info": "cmd_info",
+    "product": "cmd_products",
 }
 
 

@@ -3,14 +3,24 @@
 The commands register themselves on `app` when cli.py imports this module.
 """
 
+import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 
-from ocop_cli.cli import Format, FormatOpt, Session, command
+from ocop_cli.cli import (
+    Format,
+    FormatOpt,
+    Session,
+    agency_named,
+    command,
+    month_shape,
+    parse_date,
+    plan_month,
+)
 from ocop_cli.errors import UsageError
-from ocop_cli.i18n import _
+from ocop_cli.i18n import _, format_date
 
 
 class ReportFormat(StrEnum):
@@ -20,6 +30,12 @@ class ReportFormat(StrEnum):
     md = "md"
     xlsx = "xlsx"
     html = "html"
+    docx = "docx"
+
+
+class Sort(StrEnum):
+    plan = "plan"
+    urgency = "urgency"
 
 
 AgencyOpt = Annotated[str | None, typer.Option("--agency", "-a",
@@ -31,23 +47,36 @@ AgencyOpt = Annotated[str | None, typer.Option("--agency", "-a",
 def report(
     s: Session,
     agency: AgencyOpt = None,
-    month: Annotated[int | None, typer.Option("--month", "-m", min=1, max=12,
-                                              help="A month of the plan year")] = None,
+    month: Annotated[str | None, typer.Option(
+        "--month", "-m", metavar="MONTH", callback=month_shape,
+        help="A month of the plan: 7, or 2023-07")] = None,
     period: Annotated[str | None, typer.Option("--period", "-p", metavar="PERIOD",
                                                help="2019-07, 2019-Q3, 2019-H2 or 2019")
                       ] = None,
     fmt: Annotated[ReportFormat | None, typer.Option(
-        "--format", "-f", help="table, md, csv, json, xlsx or html (default: from the "
+        "--format", "-f", help="table, md, csv, json, xlsx, html or docx (default: from the "
         "--output name, else table)")] = None,
     output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE",
                                                help="Write to FILE instead of the screen")
                       ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists")] = False,
+    sort: Annotated[Sort, typer.Option("--sort", help="plan: the plan's order (TT); urgency: "
+                                       "overdue first, then due")] = Sort.plan,
+    number: Annotated[str | None, typer.Option(
+        "--number", metavar="TEXT", help="The document's number, e.g. 45 or 45/BC-SNN "
+        "(default: a blank to fill in)")] = None,
+    dated: Annotated[str | None, typer.Option(
+        "--dated", metavar="DATE", help="The day it is signed (default: a blank to fill in)")
+                     ] = None,
+    signer: Annotated[str | None, typer.Option(
+        "--signer", metavar="NAME", help="Who signs it (default: office.yaml's signer)")
+                      ] = None,
 ) -> None:
     """The report offices send upward, as of a date: by agency, for one agency (the office's
-    table), or for a period; with the per-district breakdown.
+    table), or for a period; with the per-district breakdown. As docx, the administrative
+    document with the letterhead of office.yaml.
 
-    Example: ocop report --agency "so nn va ptnt" --period 2019-Q3 --output bao-cao.xlsx
+    Example: ocop report --agency "so nn va ptnt" --period 2019-Q3 --output bao-cao.docx
     """
     from ocop_cli import export
     from ocop_cli import report as core
@@ -57,13 +86,24 @@ def report(
     chosen = core.parse_period(period) if period else None
     shape = export.choose_format(fmt.value if fmt else None, output)
     loaded = s.load()
-    if month is not None:
-        chosen = core.month_period(loaded.plan.year, month)
+    index = plan_month(loaded.plan, month)
+    if index is not None:
+        chosen = core.month_period(*loaded.plan.calendar_month(index))
     states = s.states(loaded, summary=chosen is None)  # a period reads the entries in it
-    who = loaded.directory.resolve(agency) if agency else None
-    doc = core.build(loaded, states, s.as_of, who, chosen)
+    who = agency_named(loaded, agency, "--agency") if agency else None
+    doc = core.build(loaded, states, s.as_of, who, chosen, sort.value,
+                     every_task=shape == "docx")
+    day = parse_date(dated, "--dated") if dated else None
+
+    def letter() -> Any:
+        from ocop_cli import office
+
+        found = office.read(s.workspace.root)
+        return office.letter(doc, office.with_options(found, number, day, signer))
+
     export.deliver(doc, shape, output, force, s.no_color,
-                   timeline=lambda: core.timeline(loaded, states, s.as_of, who))
+                   timeline=lambda: core.timeline(loaded, states, s.as_of, who),
+                   letter=letter)
 
 
 @command("timeline")
@@ -76,7 +116,7 @@ def timeline(s: Session, agency: AgencyOpt = None) -> None:
     from ocop_cli import report as core
 
     loaded = s.load()
-    who = loaded.directory.resolve(agency) if agency else None
+    who = agency_named(loaded, agency, "--agency") if agency else None
     draw_timeline(core.timeline(loaded, s.states(loaded, summary=True), s.as_of, who),
                   s.no_color)
 
@@ -91,7 +131,7 @@ def agencies(s: Session, fmt: FormatOpt = Format.table) -> None:
     from ocop_cli import report as core
 
     loaded = s.load()
-    items = core.agency_list(loaded, s.states(loaded, summary=True))
+    items = core.agency_list(loaded, s.states(loaded, summary=True), s.as_of)
     part = core.agency_list_section(items)
     render.emit(fmt.value, part.columns, part.rows, items, title=part.title,
                 no_color=s.no_color)
@@ -116,11 +156,10 @@ def draw_timeline(data: dict[str, Any], no_color: bool) -> None:
         return
     months, as_of = data["months"], data["as_of_month"]
     id_width = max((len(r["id"]) for r in data["rows"]), default=2)
-    cell = next((c for c in (4, 3) if con.width - id_width - 2 - c * len(months) >= 16), 2)
+    cell = next((c for c in (4, 3, 2) if con.width - id_width - 2 - c * len(months) >= 16), 1)
     label = max(8, con.width - id_width - 2 - cell * len(months))
-    lines = [Text(" " * (id_width + 1 + label + 1)
-                  + "".join((f"T{m}" if cell > 2 else f"{m}").center(cell) for m in months),
-                  style="bold")]
+    lines = [Text(" " * (id_width + 1 + label + 1) + line, style="bold")
+             for line in _month_axis(data["labels"], cell)]
     mark = cell // 2  # where in its month the as-of marker stands
     if as_of in months:
         at = id_width + 1 + label + 1 + months.index(as_of) * cell + mark
@@ -146,12 +185,41 @@ def draw_timeline(data: dict[str, Any], no_color: bool) -> None:
         glyph, colour = BARS[kind]
         legend.append(glyph * 2, style=colour)
         legend.append(f" {name}  ")
-    legend.append("▼ " + _("as of {date}").format(date=data["as_of"]), style="red")
+    legend.append("▼ " + _("as of {date}").format(date=format_date(
+        dt.date.fromisoformat(data["as_of"]))), style="red")
     lines.append(legend)
     for line in lines:
         line.no_wrap = True
         line.overflow = "ellipsis"
         con.print(line)
+
+
+def _month_axis(labels: list[str], cell: int) -> list[str]:
+    """The month numbers, `cell` wide each (T6 where it fits); over several years, a line of
+    years above them, each at its first month."""
+    months, years = [], []
+    for label in labels:
+        month, _slash, year = label.removeprefix("T").partition("/")
+        months.append(month)
+        years.append(year)
+    if cell > 2 or not any(years):
+        axis = ["".join((f"T{m}" if cell > 2 else m if cell > 1 else "").center(cell)
+                        for m in months)]
+    else:  # too narrow for every month of several years: the first of each quarter
+        axis = [_placed([m if m in ("1", "4", "7", "10") else "" for m in months], cell)]
+    if any(years):
+        axis.insert(0, _placed([y if i == 0 or years[i - 1] != y else ""
+                                for i, y in enumerate(years)], cell))
+    return [line for line in axis if line.strip()]
+
+
+def _placed(marks: list[str], cell: int) -> str:
+    """Each mark at the start of its month's cell, where the one before leaves room."""
+    line = ""
+    for i, mark in enumerate(marks):
+        if mark and len(line) <= i * cell:
+            line = line.ljust(i * cell) + mark
+    return line
 
 
 def _bar_kind(row: dict[str, Any]) -> str:

@@ -49,6 +49,7 @@ NAME = "index.sqlite"
 # file system whose clock is within this much of ours (FAT keeps 2 s steps).
 RACY_NS = 3_000_000_000
 BATCH = 5000  # rows inserted at a time: memory stays flat however long a file is
+MANY = 20_000  # rows changed beyond which every row's count and every state is redone
 FIELDS = tuple(f for f in Entry._fields if f != "source")  # an entry's columns
 _COLUMNS = ", ".join(f'"{f}"' for f in FIELDS)
 _DATE = FIELDS.index("date")
@@ -95,18 +96,23 @@ def path_of(ws: Workspace) -> Path:
 
 def load(ws: Workspace, year: int | None = None) -> Loaded:
     """What `storage.load` gives, from the index where it can (brought up to date first)."""
+    from ocop_cli.products import count_into
+
     plan_path = ws.plan_path(year)
     for _attempt in range(2 if enabled() else 0):
         try:
             found = Index.open(ws)
             try:
-                return found.load(plan_path)
+                loaded = found.load(plan_path)
             finally:
                 found.close()
         except (Fallback, sqlite3.OperationalError, OSError):
             break  # an error in a file to report, or an index that cannot be written
         except DAMAGE:
             remove(ws)  # nonsense inside: made again
+        else:
+            count_into(loaded)  # the product register is read as without the index
+            return loaded
     return storage.load(ws, year)
 
 
@@ -121,9 +127,11 @@ def remove(ws: Workspace) -> None:
             os.unlink(f"{path_of(ws)}{suffix}")
 
 
-def snapshot(ws: Workspace) -> list[Stat | None]:
-    """Every source file by its stat: a change to any of them (an entry appended) changes it."""
-    return [stat_of(p) for p in ws.source_files()]
+def snapshot(ws: Workspace) -> list[tuple[str, Stat | None]]:
+    """Every data file (YAML in the workspace and its folders) by its stat: a change to any
+    of them, as an entry appended, changes it."""
+    found = [*ws.root.glob("*.yaml"), *ws.root.glob("*/*.yaml")]
+    return [(str(p), stat_of(p)) for p in sorted(found) if not p.parent.name.startswith(".")]
 
 
 def version() -> str:
@@ -325,7 +333,7 @@ class Index:
             self._forget(name, changes)
         for path in history:
             self._history_file(path, changes)
-        if changes.ids:
+        if changes.ids or changes.everything:
             self._recount(changes)
 
     def _source(self, path: Path, depends: int, read: Any) -> int:
@@ -467,23 +475,41 @@ class Index:
         problems: list[Problem] = []
         whole = False
         try:
-            rows = list(_quick_rows(path, lines, problems))
+            self._insert_rows(_quick_rows(path, lines, problems), changes)
         except _Whole:
             whole = True
             self._forget(name, changes)
             entries, problems = storage.read_history_file(path)
-            rows = [_entry_row(name, int(e.source.rpartition(":")[2]), None, e) for e in entries]
-        for start in range(0, len(rows), BATCH):
-            batch = rows[start:start + BATCH]
-            self.db.executemany(_INSERT, batch)
-            changes.added(batch)
+            self._insert_rows((_entry_row(name, int(e.source.rpartition(":")[2]), None, e)
+                               for e in entries), changes)
         self.db.executemany("INSERT INTO problems VALUES (?, ?, ?)",
                             [(name, p.line or 0, dumps(p)) for p in problems])
         return whole
 
+    def _insert_rows(self, rows: Iterable[tuple[Any, ...]], changes: _Changes) -> None:
+        batch: list[tuple[Any, ...]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) == BATCH:
+                self.db.executemany(_INSERT, batch)
+                changes.added(batch)
+                batch = []
+        self.db.executemany(_INSERT, batch)
+        changes.added(batch)
+
     def _recount(self, changes: _Changes) -> None:
         """Which row of each id counts (the first in file order), and the kept states of
         every task whose entries changed forgotten."""
+        if changes.everything:
+            self.db.execute("UPDATE entries SET kept = 1 WHERE NOT kept")
+            self.db.execute(
+                "UPDATE entries SET kept = 0 WHERE rowid IN (SELECT rowid FROM (SELECT rowid, "
+                "row_number() OVER (PARTITION BY id ORDER BY file, line) AS n FROM entries "
+                "WHERE id IN (SELECT id FROM entries GROUP BY id HAVING count(*) > 1)) "
+                "WHERE n > 1)")
+            self.db.execute("DELETE FROM states")
+            self.db.execute("UPDATE meta SET value = value + 1 WHERE key='generation'")
+            return
         ids = list(changes.ids)
         self.db.execute("CREATE TEMP TABLE IF NOT EXISTS changed (id TEXT PRIMARY KEY)")
         self.db.execute("DELETE FROM changed")
@@ -517,7 +543,7 @@ class Index:
         problems = self._problems(plan, directory, plan_path, [p.name for p in history])
         served = _Served(self, plan, plan_path.name)
         loaded = Loaded(self.ws, plan, directory, served.entries, problems)
-        loaded.index = served
+        loaded.index, served.loaded = served, loaded
         return loaded
 
     def _value(self, path: Path) -> bytes:
@@ -651,13 +677,21 @@ class _Changes:
         self.ids: set[str] = set()
         self.tasks: set[str] = set()
         self.undone: set[str] = set()
+        # Past MANY rows (a first build, a file read whole), everything is counted again
+        # instead: memory does not grow with the history.
+        self.everything = False
 
     def removed(self, rows: Iterable[tuple[str, str, str, str | None]]) -> None:
+        if self.everything:
+            return
         for entry_id, task, _action, undoes in rows:
             self.ids.add(entry_id)
             self.tasks.add(task)
             if undoes:
                 self.undone.add(undoes)
+        if len(self.ids) > MANY:
+            self.everything = True
+            self.ids, self.tasks, self.undone = set(), set(), set()
 
     def added(self, rows: list[tuple[Any, ...]]) -> None:
         at = {f: 5 + i for i, f in enumerate(FIELDS)}
@@ -713,6 +747,7 @@ class _Served:
 
     def __init__(self, index: Index, plan: Plan, plan_name: str) -> None:
         self.index, self.plan, self.plan_name = index, plan, plan_name
+        self.loaded: Loaded | None = None  # the load it serves (its counted products)
         self._files: Loaded | None = None
 
     def files(self) -> Loaded:
@@ -757,7 +792,11 @@ class _Served:
         generation, crc = self.index._generation(), self.plan_crc()
         row = db.execute("SELECT generation, plan_crc, own, settled FROM days WHERE plan=? AND "
                          "as_of=?", (name, day)).fetchone()
-        if row is not None and tuple(row[:2]) == (generation, crc):
+        # Tasks that count products from the register are replayed on every run with the
+        # entries counted from it, which the index does not hold.
+        counted = self.loaded.counted if self.loaded is not None else []
+        products = [t for t in plan.tasks if t.products_at]
+        if row is not None and tuple(row[:2]) == (generation, crc) and not products:
             return {t.id: state.unpack(t, values)
                     for t, values in zip(plan.tasks, _unpack(row[3]), strict=True)}
         kept = {task: changed for task, changed in db.execute(
@@ -782,6 +821,15 @@ class _Served:
         else:
             own.update((task, _unpack(value)) for task, (_last, value) in final.items())
         own.update((task, _unpack(value)) for task, _sig, _last, value in on_day)
+        if products:
+            found: dict[str, list[Entry]] = {t.id: [] for t in products}
+            found.update(self.entries_of(t.id for t in products))
+            for entry in counted:
+                if entry.task in found:
+                    found[entry.task].append(entry)
+            replayed = state.replay(plan, [e for t in products for e in found[t.id]], as_of,
+                                    products)
+            own.update((task, state.pack(s)) for task, s in replayed.items())
         values = [own[t.id] for t in plan.tasks]
         blob = _pack(values)  # before `settle`, which adds to the parents' places
         states = state.settle(plan, {t.id: state.unpack(t, v)

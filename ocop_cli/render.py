@@ -282,9 +282,10 @@ def _lines(con: Any, columns: Sequence[Column], rows: Sequence[dict[str, Any]],
     width = sum(widths) + 3 * len(widths) - 1
     write = con.file.write
     if title:
-        label = visible(title)
-        left = max(0, (width - cell_len(label)) // 2)
-        write(" " * left + label + " " * max(0, width - left - cell_len(label)) + "\n")
+        for label in _wrap(visible(title), width):  # centred, wrapped to the table's width
+            size = cell_len(label)
+            left = max(0, (width - size) // 2)
+            write(" " * left + label + " " * max(0, width - left - size) + "\n")
     write(rule("┏", "┳", "┓", "━") + "\n")
     write(lines([c.header for c in columns], "┃", "bold"))
     write(rule("┡", "╇", "┩", "━") + "\n")

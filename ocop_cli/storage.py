@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ocop_cli.errors import Busy, InvalidData, NotFound, OcopError, Problem, Refused, UsageError
 from ocop_cli.i18n import _
@@ -23,10 +23,12 @@ from ocop_cli.model import ACTIONS, Entry, Plan, within
 
 if TYPE_CHECKING:
     from ocop_cli.directory import Directory
+    from ocop_cli.windows import Window
     from ocop_cli.yamlio import YamlDoc
 
 AGENCIES = "agencies.yaml"
 HISTORY = "history"
+PRODUCTS = "products"  # the product register (see `products`), kept like the history
 STATE = ".ocop"
 SCHEMA = "schema"
 OWNER = "lock.owner"  # in STATE, beside the lock: who holds it
@@ -39,7 +41,13 @@ HISTORY_HEADER = (
     "# Undo with `ocop undo`, which appends an entry that reverses the last one.\n"
 )
 GITIGNORE = ".ocop/\n"
-GITATTRIBUTES = "history/*.yaml merge=union\n"
+GITATTRIBUTES = "history/*.yaml merge=union\nproducts/*.yaml merge=union\n"
+
+
+class Recorded(Protocol):
+    """What `append` writes: anything that gives the record of its line."""
+
+    def to_record(self) -> dict[str, Any]: ...
 
 
 def bundled_dir() -> Path:
@@ -184,6 +192,9 @@ def init_workspace(root: Path) -> Workspace:
         for name, text in ((".gitignore", GITIGNORE), (".gitattributes", GITATTRIBUTES)):
             if not (root / name).exists():
                 (root / name).write_text(text, encoding="utf-8")
+        from ocop_cli import office
+
+        office.write_template(root)
     except OSError as exc:
         raise Refused(_("cannot create the workspace in {root}: {error}").format(
             root=root, error=exc.strerror or exc)) from None
@@ -205,6 +216,9 @@ class Loaded:
         self.problems: list[Problem] = problems or []
         # Set by the index (`index.load`): task states and a task's entries without the whole.
         self.index: Any = None
+        # Entries derived from the product register for the tasks that count products
+        # (`products.count_into`): replayed with the history's, never written or undone.
+        self.counted: list[Entry] = []
 
     @cached_property
     def entries(self) -> list[Entry]:
@@ -218,14 +232,27 @@ class Loaded:
         return [e for e in self.entries if within(e.task, task_id)]
 
     def entries_of(self, task_ids: Iterable[str]) -> dict[str, list[Entry]]:
-        """What the replay of each of `task_ids` alone reads (`state.own_entries`)."""
+        """What the replay of each of `task_ids` alone reads (`state.own_entries`), the
+        entries counted from the product register included."""
         from ocop_cli.state import own_entries
 
+        task_ids = list(task_ids)
         if self.index is not None and "entries" not in vars(self):
-            task_ids = list(task_ids)
             found: dict[str, list[Entry]] = self.index.entries_of(task_ids)
-            return {task: [] for task in task_ids} | found
-        return own_entries(self.entries, task_ids)
+            found = {task: [] for task in task_ids} | found
+        else:
+            found = own_entries(self.entries, task_ids)
+        for entry in self.counted:
+            if entry.task in found:
+                found[entry.task].append(entry)
+        return found
+
+    def replay(self, under: str | None = None) -> list[Entry]:
+        """The entries a replay of the tasks reads (about `under` and its sub-rows only, when
+        given): the history's, and those counted from the product register."""
+        entries = self.entries if under is None else self.entries_about(under)
+        counted = [e for e in self.counted if under is None or within(e.task, under)]
+        return [*entries, *counted] if counted else entries
 
 
 def load(ws: Workspace, year: int | None = None) -> Loaded:
@@ -239,7 +266,11 @@ def load(ws: Workspace, year: int | None = None) -> Loaded:
     problems += [p for p in found if not p.warning]
     if problems or plan is None or directory is None:
         raise InvalidData(problems)
-    return Loaded(ws, plan, directory, entries, [p for p in found if p.warning])
+    loaded = Loaded(ws, plan, directory, entries, [p for p in found if p.warning])
+    from ocop_cli.products import count_into
+
+    count_into(loaded)
+    return loaded
 
 
 def validate(ws: Workspace) -> list[Problem]:
@@ -262,6 +293,13 @@ def validate(ws: Workspace) -> list[Problem]:
         for entry in entries:
             problems += _task_gone(ws.history_dir / entry.source.rpartition(":")[0], entry,
                                    read.get(entry.plan_year))
+    if directory is not None:
+        from ocop_cli.products import register_problems
+
+        problems += register_problems(ws, directory)
+    from ocop_cli import office
+
+    problems += office.check(ws.root)[1]
     problems += leftovers(ws)
     return problems
 
@@ -376,6 +414,17 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
 
     if parsed.issuer:
         refer(parsed.issuer, ("issuer",), None)
+
+    def window(item: Any, i: int) -> Window | None:
+        if not item.window:
+            return None
+        try:
+            return parse_window(item.window, parsed.year, parsed.last_year)
+        except ValueError as error:
+            line, col = doc.where(("tasks", i, "window"))
+            problems.append(Problem(str(path), str(error), line, col, item.id, "window"))
+            return None
+
     tasks = []
     seen: set[str] = set()
     for i, item in enumerate(parsed.tasks):
@@ -384,16 +433,22 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
             problems.append(Problem(str(path), _("task id {id} is used twice").format(id=item.id),
                                     line, col, item.id, "id"))
         seen.add(item.id)
+        target = parse_target(item.target) if item.target else None
+        if target is not None and item.unit and (clash := target.unit_problem(item.unit)):
+            at, col = doc.where(("tasks", i, "target"))
+            problems.append(Problem(str(path), clash, at, col, item.id, "target"))
         task = Task(
-            id=item.id, title=item.title, unit=item.unit,
-            target=parse_target(item.target) if item.target else None,
+            id=item.id, title=item.title, unit=item.unit or (target and target.measure),
+            target=target,
             lead=refer(item.lead, ("tasks", i, "lead"), item.id) if item.lead else None,
             partners=tuple(refer(p, ("tasks", i, "partners", j), item.id)
                            for j, p in enumerate(item.partners)),
-            window=parse_window(item.window) if item.window else None,
+            window=window(item, i),
             section=item.section, per_district=item.per_district, notes=tuple(item.notes),
             lead_text=item.lead, partners_text=tuple(item.partners),
+            products_at=item.products_at,
         )
+        task = task._replace(shared_by=directory.sharing(task))
         tasks.append(task)
     plan = Plan(number=parsed.number, year=parsed.year, title=parsed.title, tasks=tuple(tasks),
                 facts=parsed.model_dump(mode="json", exclude={"tasks"}))
@@ -406,7 +461,7 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
             if task.lead is None:
                 problems.append(Problem(str(path), _("a task without sub-rows needs a lead"),
                                         line, col, task.id, "lead"))
-            if task.window is None:
+            if task.window is None and not parsed.tasks[i].window:  # a bad one is told
                 problems.append(Problem(str(path), _("a task without sub-rows needs a window"),
                                         line, col, task.id, "window"))
     return (None if problems else plan), problems
@@ -518,29 +573,35 @@ def _checked_entries(path: Path, text: str, lines: list[str]
                      ) -> tuple[list[Entry], list[Problem]]:
     """The entries of a file with a line `append` would not have written, read the thorough
     way: as YAML when edited by hand, through pydantic, which says what is wrong."""
+    records, problems = line_records(path, text, lines)
+    return _entries(path, records, problems)
+
+
+def line_records(path: Path, text: str, lines: list[str], not_a_list: str | None = None
+                 ) -> tuple[list[tuple[int, Any]], list[Problem]]:
+    """(line number, record) for each record of a file appended one record to a line (a
+    history file, the product register), and the warnings found; a file written or edited
+    by hand is read whole as YAML, with its line numbers."""
     from ocop_cli.yamlio import read_yaml
 
     problems: list[Problem] = []
     records = list(flow_records(path, lines, problems))
     if any(record is BY_HAND for _number, record in records):
-        # Written or edited by hand: read the whole file as YAML, with its line numbers.
         doc = read_yaml(path, text)
         if not isinstance(doc.data, list):
-            raise InvalidData([Problem(str(path), _("a history file is a list of entries"), 1, 1)])
+            raise InvalidData([Problem(str(path), not_a_list or _(
+                "a history file is a list of entries"), 1, 1)])
         records = [(doc.where((i,))[0] or 0, item) for i, item in enumerate(doc.data)]
         problems = []
-    return _entries(path, records, problems)
+    return records, problems
 
 
 def _keys_once(line: str, record: dict[str, Any]) -> bool:
     """Whether each key of a line json read appears in it once (json keeps the last of two
     alike without a word). `"qty":` in a line can only be a key, as a quote inside a JSON
-    string is escaped; a key that is not an entry's, or is spaced otherwise, says no, and the
-    line is then read as YAML, which names what is wrong."""
-    try:
-        return sum(line.count(_KEY_TEXT[key]) for key in record) == len(record)
-    except KeyError:
-        return False
+    string is escaped; a key spaced otherwise says no, and the line is then read as YAML,
+    which names what is wrong."""
+    return sum(line.count(_KEY_TEXT.get(key) or f'"{key}":') for key in record) == len(record)
 
 
 def _flow_line(path: Path, line: str, number: int) -> Any:
@@ -760,8 +821,9 @@ def _write_error(path: Path, exc: OSError) -> OcopError:
         path=path, error=exc.strerror or exc))
 
 
-def append(path: Path, entries: list[Entry]) -> None:
-    """Append entries as whole lines, flushed and synced before returning.
+def append(path: Path, entries: Sequence[Recorded], header: str = HISTORY_HEADER) -> None:
+    """Append entries (history entries, or the product register's lines) as whole lines,
+    flushed and synced before returning; a new file starts with `header`.
 
     A failed write is cut back to the file's old length, so it never leaves half an entry,
     and a file it created is removed again."""
@@ -786,7 +848,7 @@ def append(path: Path, entries: list[Entry]) -> None:
     start = 0
     try:
         start = os.fstat(fd).st_size
-        head = HISTORY_HEADER if start == 0 else ""
+        head = header if start == 0 else ""
         if start and not _ends_with_newline(path, start):
             head = "\n"  # a torn last line stays apart from what follows
         _write_all(fd, head.encode("utf-8") + payload)

@@ -172,7 +172,7 @@ def ensure_attributes(root: Path) -> list[str]:
 def commit_history(repo: Repo, extra: Sequence[str] = ()) -> int:
     """Commit the history files (and `extra` workspace files), only them, whatever else is
     staged. Returns how many entries the commit adds (0: nothing to commit)."""
-    paths = [storage.HISTORY, *extra]
+    paths = [storage.HISTORY, storage.PRODUCTS, *extra]
     present = [p for p in paths if (repo.workspace / p).exists()]
     if not present:
         return 0
