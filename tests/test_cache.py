@@ -688,3 +688,26 @@ def test_a_change_of_many_rows_is_counted_again_whole(ws, monkeypatch):
     assert summary(loaded.index.states(as_of)) == summary(
         state.state_as_of(loaded.plan, truth(ws)[2], as_of))
     assert loaded.index.states(as_of)["5.2"].achieved == 0  # its only progress undone
+
+
+def test_a_task_counting_products_follows_the_register_through_the_index(ws, ocop):
+    """Task 8 counts the products sent to the province, from the product register, which
+    the index does not hold: each listing replays it with the register as it is now."""
+    def listed() -> tuple[Any, Any]:
+        through_index = ocop("tasks", "--format", "json", "--as-of", AS_OF)
+        plain = ocop("tasks", "--format", "json", "--as-of", AS_OF, env={"OCOP_NO_INDEX": "1"})
+        assert through_index.exit_code == plain.exit_code == 0, through_index.stderr
+        assert through_index.stdout == plain.stdout
+        return {t["id"]: t["achieved"] for t in through_index.json()}["8"]
+
+    assert listed() == 0
+    added = ocop("product", "add", "Bánh gai", "--district", "Kinh Môn", "--commune", "Xã A",
+                 "--entity", "Chủ thể", "--kind", "htx", "--group", "thuc-pham",
+                 "--date", "2019-07-01")
+    assert added.exit_code == 0, added.stderr
+    product = added.stdout.split()[0]
+    for stage in ("chosen", "sent"):
+        assert ocop("product", "stage", product, stage, "--date", "2019-08-15",
+                    "--ref", "12/TTr-UBND").exit_code == 0
+    assert listed() == 1
+    assert listed() == 1  # the warm run too
