@@ -764,8 +764,10 @@ class _Served:
 
     def entries_about(self, task_id: str) -> list[Entry]:
         try:
-            return self.index.entries(self.plan.year, "AND (task=? OR (task>? AND task<?))",
-                                      (task_id, task_id + ".", task_id + "/"))
+            # A range of ids, as the index on task reads it (an OR would read every row).
+            return self.index.entries(self.plan.year, "AND task>=? AND task<? AND (task=? OR "
+                                      "task>?)", (task_id, task_id + "/", task_id,
+                                                  task_id + "."))
         except DAMAGE:
             return self.files().entries_about(task_id)
 
