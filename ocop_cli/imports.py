@@ -1000,7 +1000,7 @@ def decide_progress(loaded: Loaded, rows: Sequence[ProgressRow], who: str, as_of
     are computed again, each from its own entries: the cost of a row does not grow with
     the rows before it or with the history."""
     from ocop_cli import record
-    from ocop_cli.state import replay, settle, state_as_of
+    from ocop_cli.state import replay, settle, state_as_of, subtree
 
     plan = loaded.plan
     horizon = max([as_of, *(r.date for r in rows)])
@@ -1009,10 +1009,24 @@ def decide_progress(loaded: Loaded, rows: Sequence[ProgressRow], who: str, as_of
     problems: list[RowProblem] = []
     states = (loaded.index.states(horizon) if loaded.index is not None
               else state_as_of(plan, loaded.replay(), horizon))
-    own: dict[str, list[Entry]] = {}  # a task's own entries, once it is recorded about
+    own: dict[str, list[Entry]] = {}  # a task's own entries, once a row is about it
+
+    def refresh(task_ids: Iterable[str], added: Sequence[Entry] = ()) -> None:
+        """The states of these tasks and of those above them replayed from their own
+        entries (so that they carry them), with `added`; nothing else is computed again."""
+        touched = {up for task_id in task_ids for up in _and_above(task_id)}
+        own.update(loaded.entries_of(t for t in touched if t not in own))
+        for entry in added:
+            own[entry.task].append(entry)
+        tasks = sorted((plan.index[t] for t in touched), key=lambda t: t.id.count("."))
+        states.update(replay(plan, [e for t in tasks for e in own[t.id]], horizon, tasks))
+        settle(plan, states, horizon, tasks)
+
     for row in rows:
         stamp = record.Stamp(date=row.date, by=row.by or who, ref=row.ref, note=row.note,
                              plan=plan.year)
+        if row.task in plan.index:
+            refresh(t.id for t in subtree(plan, row.task) if t.id not in own)
         try:
             outcome = _decide(loaded, states, row, stamp)
         except OcopError as error:
@@ -1024,13 +1038,7 @@ def decide_progress(loaded: Loaded, rows: Sequence[ProgressRow], who: str, as_of
                                                   for w in outcome.warnings]]
         if outcome.entries:
             entries += outcome.entries
-            touched = {up for e in outcome.entries for up in _and_above(e.task)}
-            own.update(loaded.entries_of(t for t in touched if t not in own))
-            for entry in outcome.entries:
-                own[entry.task].append(entry)
-            tasks = sorted((plan.index[t] for t in touched), key=lambda t: t.id.count("."))
-            states.update(replay(plan, [e for t in tasks for e in own[t.id]], horizon, tasks))
-            settle(plan, states, horizon, tasks)
+            refresh({e.task for e in outcome.entries}, outcome.entries)
     return entries, messages, problems
 
 

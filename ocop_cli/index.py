@@ -43,7 +43,7 @@ from ocop_cli.errors import OcopError, Problem
 from ocop_cli.model import Agency, Entry, Plan, Task
 from ocop_cli.storage import Loaded, Workspace
 
-FORMAT = 1
+FORMAT = 2
 NAME = "index.sqlite"
 # Older than this when read, a file cannot be changed later without its times changing, on any
 # file system whose clock is within this much of ours (FAT keeps 2 s steps).
@@ -74,6 +74,7 @@ CREATE INDEX entries_by ON entries ("by");
 CREATE INDEX entries_undoes ON entries (undoes) WHERE undoes IS NOT NULL;
 CREATE TABLE states (plan TEXT, task TEXT, generation INTEGER, sig BLOB, last INTEGER,
                      value BLOB, PRIMARY KEY (plan, task)) WITHOUT ROWID;
+CREATE INDEX states_task ON states (task);
 CREATE TABLE days (plan TEXT, as_of INTEGER, generation INTEGER, plan_crc INTEGER, own BLOB,
                    settled BLOB, PRIMARY KEY (plan, as_of)) WITHOUT ROWID;
 CREATE TABLE checks (plan TEXT PRIMARY KEY, key BLOB, value BLOB);

@@ -136,8 +136,20 @@ def state_as_of(plan: Plan, entries: Iterable[Entry], as_of: dt.date,
                 under: str | None = None) -> dict[str, TaskState]:
     """Every task's state; with `under`, only that task's and its sub-rows' (what a recording
     about it looks at), from the entries about them."""
-    tasks = plan.tasks if under is None else [t for t in plan.tasks if within(t.id, under)]
-    return settle(plan, replay(plan, entries, as_of, tasks), as_of)
+    tasks = plan.tasks if under is None else subtree(plan, under)
+    return settle(plan, replay(plan, entries, as_of, tasks), as_of, tasks)
+
+
+def subtree(plan: Plan, task_id: str) -> list[Task]:
+    """A task and every task under it, a parent before its sub-rows, found through the
+    parents rather than by reading every task of the plan."""
+    task = plan.task(task_id)
+    if task is None:
+        return [t for t in plan.tasks if within(t.id, task_id)]
+    found = [task]
+    for child in plan.children(task_id):
+        found += subtree(plan, child.id)
+    return found
 
 
 def replay(plan: Plan, entries: Iterable[Entry], as_of: dt.date, tasks: Iterable[Task]

@@ -711,3 +711,21 @@ def test_a_task_counting_products_follows_the_register_through_the_index(ws, oco
                     "--ref", "12/TTr-UBND").exit_code == 0
     assert listed() == 1
     assert listed() == 1  # the warm run too
+
+
+def test_an_import_says_the_same_through_the_index(ws, ocop, tmp_path):
+    """Each row of a progress sheet is decided, and its figures told, from the task's own
+    entries: through the index exactly as without it."""
+    record(ws, entry(1, "1.2", 3), entry(2, "5.2", 2))
+    sheet = tmp_path / "bao_cao.csv"
+    sheet.write_text("date,task,action,quantity,place\n"
+                     "2019-07-20,1.2,progress,2,Gia Lộc\n"
+                     "2019-07-21,5.2,progress,1,\n"
+                     "2019-07-22,1.2,progress,1,Kinh Môn\n", encoding="utf-8")
+    ocop("tasks", "--format", "json", "--as-of", AS_OF)  # the index made
+    said = ocop("import", "progress", str(sheet), "--dry-run", "--as-of", AS_OF)
+    plain = ocop("import", "progress", str(sheet), "--dry-run", "--as-of", AS_OF,
+                 env={"OCOP_NO_INDEX": "1"})
+    assert said.exit_code == plain.exit_code == 0, said.stderr
+    assert said.stdout == plain.stdout
+    assert "5" in said.stdout.splitlines()[0]  # 3 recorded before, then 2 more
