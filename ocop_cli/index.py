@@ -24,7 +24,6 @@ it cannot be written, or a file has something to say (an error), the files are r
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import marshal
 import os
@@ -205,7 +204,9 @@ def _plan_values(plan: Plan) -> tuple[Any, ...]:
 
 
 def _line_hash(line: str) -> int:
-    digest = hashlib.blake2b(line.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    from hashlib import blake2b  # only when a file is read: 2 ms to import
+
+    digest = blake2b(line.encode("utf-8", "surrogatepass"), digest_size=8).digest()
     return int.from_bytes(digest, "little", signed=True)
 
 
@@ -942,5 +943,7 @@ def _signature(plan: Plan, task: Task) -> bytes:
     """What a task's own state depends on besides its entries: its row, its plan's year and
     whether it has sub-rows (the text of plain values, hashed)."""
     text = repr((plan.year, plan.is_leaf(task.id), task)).encode("utf-8", "surrogatepass")
-    return hashlib.blake2b(text, digest_size=16).digest()
+    from hashlib import blake2b
+
+    return blake2b(text, digest_size=16).digest()
 
