@@ -546,7 +546,7 @@ def budgets(cmds: list[Command], ws: dict[str, Path], has_report: bool, task: st
     yaml_ = find(cmds, 'python -c "import yaml"')
     add("2019 plan: `ocop tasks --month 7 --format json` / `python -c \"import yaml\"`",
         ratio(find(cmds, "ocop tasks --month 7 --format json"), yaml_), 3, "×", "")
-    add("2019 plan: `ocop tasks --month 7` (Rich table) / `python -c \"import yaml\"`",
+    add("2019 plan: `ocop tasks --month 7` (table) / `python -c \"import yaml\"`",
         ratio(find(cmds, "ocop tasks --month 7 (table)"), yaml_), 4, "×", "")
     overdue = find(cmds, "task overdue")
     add(f"{big}: `ocop tasks --month 6 --format json` / `task overdue`",
@@ -575,7 +575,7 @@ def budgets(cmds: list[Command], ws: dict[str, Path], has_report: bool, task: st
               find(cmds, "ocop progress 1.1 1 (record)", rec0)), 1.2, "×", "")
     probe = find(cmds, "render only: the 1,000-row table")
     if probe and probe.probes:
-        add("1,000-row Rich table, drawing only (in-process)",
+        add("1,000-row table, drawing only (in-process)",
             (statistics.median(probe.probes), min(probe.probes), max(probe.probes)), 0.3, " s",
             "")
     whole = find(cmds, "ocop tasks (table, all rows)")

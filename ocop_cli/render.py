@@ -1,7 +1,8 @@
-"""Rows to output: a Rich table, JSON, CSV or Markdown. Every format is drawn here.
+"""Rows to output: a table, JSON, CSV or Markdown. Every format is drawn here.
 
 Text from data files is shown literally: Rich gets `Text` objects (never markup) and control
-characters are made visible. Rich is imported only when a table is drawn.
+characters are made visible. A table is drawn line by line here, in Rich's box characters;
+Rich itself (imported only when a table is drawn) finds the terminal and draws compact grids.
 """
 
 from __future__ import annotations
