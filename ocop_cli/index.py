@@ -50,8 +50,15 @@ RACY_NS = 3_000_000_000
 BATCH = 5000  # rows inserted at a time: memory stays flat however long a file is
 MANY = 20_000  # rows changed beyond which every row's count and every state is redone
 FIELDS = tuple(f for f in Entry._fields if f != "source")  # an entry's columns
-_COLUMNS = ", ".join(f'"{f}"' for f in FIELDS)
 _DATE = FIELDS.index("date")
+
+
+def _cols(alias: str = "") -> str:
+    """The entry columns, quoted (`by` is an SQL word), of the table `alias` if given."""
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(f'{prefix}"{f}"' for f in FIELDS)
+
+
 _INSERT = f"INSERT INTO entries VALUES ({', '.join('?' * (5 + len(FIELDS)))})"
 
 SCHEMA = f"""
@@ -63,7 +70,7 @@ CREATE TABLE files (name TEXT PRIMARY KEY, stat TEXT, read_ns INTEGER, offset IN
 CREATE TABLE problems (file TEXT, seq INTEGER, value BLOB);
 CREATE INDEX problems_file ON problems (file);
 CREATE TABLE entries (file TEXT, line INTEGER, h INTEGER, kept INTEGER, plan_year INTEGER,
-                      {", ".join(f'"{f}"' for f in FIELDS)});
+                      {_cols()});
 CREATE INDEX entries_file ON entries (file, line);
 CREATE INDEX entries_id ON entries (id, kept);
 CREATE INDEX entries_task ON entries (task, plan_year, kept);
@@ -197,10 +204,6 @@ def loads(blob: bytes) -> Any:
     import ocop_cli.windows  # noqa: F401  # the value types, looked up by `_Values`
 
     return _Values(io.BytesIO(blob)).load()
-
-
-def _plan_values(plan: Plan) -> tuple[Any, ...]:
-    return (plan.number, plan.year, plan.title, plan.tasks, plan.facts)
 
 
 def _line_hash(line: str) -> int:
@@ -372,7 +375,7 @@ class Index:
         plan, problems = storage.read_plan(path, directory)
         if plan is None or problems:
             raise Fallback
-        return _plan_values(plan)
+        return (plan.number, plan.year, plan.title, plan.tasks, plan.facts)
 
     def _directory(self) -> Any:
         from ocop_cli.directory import Directory
@@ -405,7 +408,7 @@ class Index:
             self.db.execute("UPDATE files SET read_ns=? WHERE name=?", (self.started, name))
             return
         if row is not None and row[5] == 0 and row[2] <= len(raw) and now is not None \
-                and eval_stat(row[0])[:2] == now[:2] and zlib.crc32(raw[:row[2]]) == row[3]:
+                and _parse_stat(row[0])[:2] == now[:2] and zlib.crc32(raw[:row[2]]) == row[3]:
             whole = self._grown(path, raw, row[2], row[4], changes)
             next_line = row[4] + len(raw[row[2]:offset].decode("utf-8").splitlines())
         else:
@@ -660,12 +663,7 @@ class Index:
 
 
 
-def _cols(alias: str = "") -> str:
-    prefix = f"{alias}." if alias else ""
-    return ", ".join(f'{prefix}"{f}"' for f in FIELDS)
-
-
-def eval_stat(text: str) -> Stat:
+def _parse_stat(text: str) -> Stat:
     """A stat as recorded (the repr of a tuple of five integers)."""
     a, b, c, d, e = (int(v) for v in text.strip("()").split(","))
     return a, b, c, d, e
