@@ -327,7 +327,7 @@ def _table(book: Any, section: Section) -> None:
     for row in [*rows, *([total] if total else [])]:
         cells = table.add_row()
         _cant_split(cells)
-        bold = row.get("_style") == "total"
+        bold = row.get("_style") == "total" or bool(row.get("_parent"))
         for cell, column, width in zip(cells.cells, columns, widths, strict=True):
             cell.width = Cm(width)
             paragraph = cell.paragraphs[0]

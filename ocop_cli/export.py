@@ -275,7 +275,7 @@ def write_xlsx(path: Path, doc: dict[str, Any], parts: Sequence[Section],
                 else:
                     _put(cell, value, column.key == PERCENT)
                 cell.alignment, cell.border = wrap, box
-                cell.font = bold if row is total else font
+                cell.font = bold if row is total or row.get("_parent") else font
                 if column.key in late:
                     cell.fill = late_fill
         _xlsx_page(sheet, top)
@@ -464,7 +464,7 @@ table.data th { background: #e6e6e6; text-align: center; }
 thead { display: table-header-group; }
 tr { page-break-inside: avoid; }
 table.data td.num { text-align: right; white-space: nowrap; }
-tr.total td { font-weight: bold; }
+tr.total td, tr.parent td { font-weight: bold; }
 td.flag { background: #f4c7c3; font-weight: bold; }
 tr.overdue td { color: #a00000; }
 tr.due td { background: #fff5d1; }
@@ -533,7 +533,7 @@ def _html_table(section: Section) -> str:
     total = office_total(section)
     rows = _for_people([*marked_rows(section), *([total] if total else [])], section.columns)
     for i, row in enumerate(rows):
-        style = row.get("_style")
+        style = " ".join(x for x in (row.get("_style"), row.get("_parent") and "parent") if x)
         out.append(f'<tr class="{_h(style)}">' if style else "<tr>")
         flagged = section.marks.get(i, set())
         for column in section.columns:

@@ -276,9 +276,9 @@ def _long_table(con: Any, columns: Sequence[Column], rows: Sequence[dict[str, An
 
     width = sum(widths) + 3 * len(widths) + 1
     write = con.file.write
-    if title:
-        label = visible(title)
-        write(" " * max(0, (width - cell_len(label)) // 2) + label + "\n")
+    if title:  # wrapped and centred, as Rich draws a title
+        for label in _wrap(visible(title), min(width, con.width)):
+            write(" " * max(0, (width - cell_len(label)) // 2) + label + "\n")
     write(rule("┏", "┳", "┓", "━") + "\n")
     write(lines([c.header for c in columns], "┃", "bold"))
     write(rule("┡", "╇", "┩", "━") + "\n")

@@ -85,9 +85,15 @@ def test_docx_has_the_letterhead_body_tables_and_signature(recorded: Any, ws: Pa
     head = tasks.rows[0]
     assert [c.text for c in head.cells] == OFFICE_VI
     assert head._tr.trPr.xpath("./w:tblHeader")
-    leaves = [t["id"] for t in ocop("tasks", "--format", "json", env=AS_OF).json() if t["leaf"]]
-    assert [r.cells[0].text for r in tasks.rows[1:-1]] == leaves
+    every = ocop("tasks", "--format", "json", env=AS_OF).json()
+    leaves = [t["id"] for t in every if t["leaf"]]
+    # as the signed plan's table: each parent's row (TT 1) above its sub-rows (1.1, 1.2)
+    assert [r.cells[0].text for r in tasks.rows[1:-1]] == [t["id"] for t in every]
     by_id = {r.cells[0].text: [c.text for c in r.cells] for r in tasks.rows[1:-1]}
+    assert by_id["1"][1:6] == ["Hội nghị triển khai Đề án", "", "", "", ""]  # no quantity
+    assert by_id["1"][8] == "đang thực hiện, quá hạn"  # from its sub-rows
+    assert by_id["1.2"][1] == "Hội nghị cấp huyện"
+    assert all(r.runs[0].font.bold for r in tasks.rows[1].cells[1].paragraphs)
     assert by_id["1.2"][3:6] == ["12", "5", "41,7"]  # decimal comma
     assert by_id["1.2"][9] == "đã có 5 huyện tổ chức; 45/BC-UBND"
     assert tasks.rows[-1].cells[1].text.startswith(f"Tổng cộng: {len(leaves)} nhiệm vụ (")
@@ -195,7 +201,9 @@ def test_xlsx_is_ready_to_print(recorded: Any, tmp_path: Path) -> None:
     achieved = book["Thực hiện"]
     top = int(achieved.print_title_rows.split(":")[0].lstrip("$"))
     last = [c.value for c in achieved[top]].index("Lần ghi nhận cuối") + 1
-    day = achieved.cell(top + 1, last)
+    assert achieved.cell(top + 1, 1).value == "1"  # a parent's row, bold, before 1.2
+    assert achieved.cell(top + 1, 1).font.bold and achieved.cell(top + 1, last).value is None
+    day = achieved.cell(top + 2, last)
     assert day.value == dt.datetime(2019, 9, 15) and day.number_format == "dd/mm/yyyy"
 
 
@@ -332,7 +340,11 @@ def test_docx_printed_by_libreoffice_is_a4_with_the_table_inside(recorded: Any,
     for line in ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "BÁO CÁO", "Nơi nhận:", "PHỤ LỤC",
                  "Ghi chú", "Tổng cộng:"):
         assert line in text
-    assert text.count("Chủ trì / Phối hợp") == sum(1 for s in sizes if s == (842, 595))
+    # the table's header row on every page the table spans, the letter's pages upright
+    pages = text.split("\f")
+    spanned = [i for i, s in enumerate(sizes) if s == (842, 595)]
+    spanned = spanned[: 1 + next(i for i in spanned if "Tổng cộng:" in pages[i]) - spanned[0]]
+    assert [i for i, page in enumerate(pages) if "Chủ trì / Phối hợp" in page] == spanned
 
 
 def test_html_printed_by_chromium_is_a4_landscape_with_the_tables_inside(
