@@ -52,6 +52,11 @@ class Role(StrEnum):
     any = "any"
 
 
+class Sort(StrEnum):
+    plan = "plan"
+    urgency = "urgency"
+
+
 class Status(StrEnum):
     not_started = "not_started"
     in_progress = "in_progress"
@@ -326,6 +331,8 @@ def root(lang: Annotated[str | None, typer.Option(
 # --- listing -------------------------------------------------------------------------------
 
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table, json, csv or md")]
+SortOpt = Annotated[Sort, typer.Option("--sort", help="plan: the plan's order (TT); urgency: "
+                                       "overdue first, then due")]
 
 
 @command("tasks")
@@ -351,6 +358,7 @@ def tasks(
     grep: Annotated[str | None, typer.Option("--grep", metavar="TEXT", help="Text in the title "
                                              "(accents optional)")] = None,
     fmt: FormatOpt = Format.table,
+    sort: SortOpt = Sort.plan,
 ) -> None:
     """List the plan's tasks with their state, filtered.
 
@@ -366,7 +374,8 @@ def tasks(
         agency=agency_named(loaded, agency, "--agency").id if agency else None,
         place=agency_named(loaded, place, "--place").id if place else None,
     )
-    views.task_list(loaded, s.states(loaded, summary=True), filters, fmt.value, s.as_of, s.no_color)
+    views.task_list(loaded, s.states(loaded, summary=True), filters, fmt.value, s.as_of, s.no_color,
+                    sort.value)
 
 
 @command("check")

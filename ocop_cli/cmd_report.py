@@ -13,6 +13,8 @@ from ocop_cli.cli import (
     Format,
     FormatOpt,
     Session,
+    Sort,
+    SortOpt,
     agency_named,
     command,
     month_shape,
@@ -31,11 +33,6 @@ class ReportFormat(StrEnum):
     xlsx = "xlsx"
     html = "html"
     docx = "docx"
-
-
-class Sort(StrEnum):
-    plan = "plan"
-    urgency = "urgency"
 
 
 AgencyOpt = Annotated[str | None, typer.Option("--agency", "-a",
@@ -60,8 +57,7 @@ def report(
                                                help="Write to FILE instead of the screen")
                       ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists")] = False,
-    sort: Annotated[Sort, typer.Option("--sort", help="plan: the plan's order (TT); urgency: "
-                                       "overdue first, then due")] = Sort.plan,
+    sort: SortOpt = Sort.plan,
     number: Annotated[str | None, typer.Option(
         "--number", metavar="TEXT", help="The document's number, e.g. 45 or 45/BC-SNN "
         "(default: a blank to fill in)")] = None,

@@ -20,12 +20,14 @@ from ocop_cli.i18n import N_, _, format_date, format_number, ngettext
 from ocop_cli.model import Agency, Plan, Task
 from ocop_cli.query import (
     Filters,
+    role_label,
     select,
     shown_states,
     tally,
     tally_lines,
     target_json,
     task_json,
+    urgency,
     whole_note,
 )
 from ocop_cli.query import (
@@ -195,7 +197,7 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
             found.append(task_row(plan, t, shown[t.id], directory,
                                   roles.role(t, agency.id) if agency else None,
                                   states[t.id] if share else None, share))
-        return sorted(found, key=_urgency) if sort == "urgency" else found
+        return sorted(found, key=urgency) if sort == "urgency" else found
 
     overdue = [t for t in leaves if shown[t.id].timing == "overdue"]
     if sort == "urgency":
@@ -257,13 +259,6 @@ def _ancestors(plan: Plan, task: Task) -> list[str]:
 def _oldest(task: Task) -> tuple[int, int]:
     window = task.window
     return (window.last, window.first) if window else (99, 99)
-
-
-def _urgency(row: dict[str, Any]) -> int:
-    """Overdue first, then due, other open tasks, done, cancelled."""
-    if row["timing"] in ("overdue", "due"):
-        return 0 if row["timing"] == "overdue" else 1
-    return {"done": 3, None: 3, "cancelled": 4}.get(row["status"], 2)
 
 
 def _counts(states: list[TaskState]) -> dict[str, Any]:
@@ -523,10 +518,6 @@ def heading(doc: dict[str, Any], iso: bool = False) -> list[tuple[str, str]]:
     if doc["agency"]:
         facts.append((_("Agency"), f"{doc['agency']['short']} ({doc['agency']['name']})"))
     return facts
-
-
-def role_label(role: str | None) -> str:
-    return {"lead": _("lead"), "partner": _("partner")}.get(role or "", "")
 
 
 def sections(doc: dict[str, Any], narrow: bool = False) -> list[Section]:

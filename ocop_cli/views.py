@@ -13,6 +13,7 @@ from ocop_cli.i18n import _, format_date, format_number
 from ocop_cli.model import Entry, Plan
 from ocop_cli.query import (
     Filters,
+    role_label,
     role_of,
     select,
     shown_states,
@@ -21,6 +22,7 @@ from ocop_cli.query import (
     tally,
     tally_lines,
     task_json,
+    urgency,
     whole_note,
 )
 from ocop_cli.render import Column
@@ -52,7 +54,10 @@ def task_columns(with_role: bool) -> list[Column]:
 
 
 def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fmt: str,
-              as_of: dt.date, no_color: bool) -> None:
+              as_of: dt.date, no_color: bool, sort: str = "plan") -> None:
+    """The tasks that pass `filters`, each under its parent's row in the plan's order; with
+    `sort="urgency"` overdue first, then due (plan order within each), without parent rows:
+    a sub-row's title then reads after its parent's."""
     plan, directory = loaded.plan, loaded.directory
     chosen = select(plan, states, directory, filters)
     unit = subject_unit(directory, filters)
@@ -63,16 +68,22 @@ def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fm
         share = unit if unit in task.shared_by and plan.is_leaf(task.id) else None
         objects.append(task_json(plan, task, shown[task.id], directory, role,
                                  states[task.id] if share else None, share))
+    pairs = list(zip(chosen, objects, strict=True))
+    if sort == "urgency":
+        pairs = sorted(((t, o) for t, o in pairs if o["leaf"]), key=lambda p: urgency(p[1]))
     if fmt == "json":
-        render.write_json(objects)
+        render.write_json([o for _t, o in pairs])
         return
     rows = []
-    for task, obj in zip(chosen, objects, strict=True):
+    for task, obj in pairs:
         state = shown[task.id]
         indent = "  " * task.id.count(".")
+        parent = plan.task(task.parent) if task.parent else None
+        title = (f"{parent.title}: {task.title}" if parent else task.title) \
+            if sort == "urgency" else indent + task.title
         target = state.task.target
         rows.append({
-            **obj, "title": indent + task.title,
+            **obj, "title": title, "role": role_label(obj.get("role")),
             "target": target.shown if target else None,
             "achieved": obj["achieved"] if target else None,
             "state": status_label(state.status, state.timing) + whole_note(obj),
