@@ -4,6 +4,7 @@ The commands register themselves on `app` when cli.py imports this module.
 """
 
 import datetime as dt
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -35,6 +36,31 @@ class ReportFormat(StrEnum):
     docx = "docx"
 
 
+# Who signs the document, and its number and date: the same for every report that is one.
+NumberOpt = Annotated[str | None, typer.Option(
+    "--number", metavar="TEXT", help="The document's number, e.g. 45 or 45/BC-SNN (default: a "
+    "blank to fill in)")]
+DatedOpt = Annotated[str | None, typer.Option(
+    "--dated", metavar="DATE", help="The day it is signed (default: a blank to fill in)")]
+SignerOpt = Annotated[str | None, typer.Option(
+    "--signer", metavar="NAME", help="Who signs it (default: office.yaml's signer)")]
+
+
+def letter_of(s: Session, doc: dict[str, Any], number: str | None = None,
+              dated: str | None = None, signer: str | None = None) -> Callable[[], Any]:
+    """The document's letterhead from office.yaml and the options, made when a document asks
+    for it (a wrong --dated is refused before anything is written)."""
+    day = parse_date(dated, "--dated") if dated else None
+
+    def letter() -> Any:
+        from ocop_cli import office
+
+        found = office.read(s.workspace.root)
+        return office.letter(doc, office.with_options(found, number, day, signer))
+
+    return letter
+
+
 AgencyOpt = Annotated[str | None, typer.Option("--agency", "-a",
                                                help="Only this agency's tasks, as lead or "
                                                "partner (accents optional)")]
@@ -58,15 +84,9 @@ def report(
                       ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists")] = False,
     sort: SortOpt = Sort.plan,
-    number: Annotated[str | None, typer.Option(
-        "--number", metavar="TEXT", help="The document's number, e.g. 45 or 45/BC-SNN "
-        "(default: a blank to fill in)")] = None,
-    dated: Annotated[str | None, typer.Option(
-        "--dated", metavar="DATE", help="The day it is signed (default: a blank to fill in)")
-                     ] = None,
-    signer: Annotated[str | None, typer.Option(
-        "--signer", metavar="NAME", help="Who signs it (default: office.yaml's signer)")
-                      ] = None,
+    number: NumberOpt = None,
+    dated: DatedOpt = None,
+    signer: SignerOpt = None,
 ) -> None:
     """The report offices send upward, as of a date: by agency, for one agency (the office's
     table), or for a period; with the per-district breakdown. As docx, the administrative
@@ -89,17 +109,9 @@ def report(
     who = agency_named(loaded, agency, "--agency") if agency else None
     doc = core.build(loaded, states, s.as_of, who, chosen, sort.value,
                      every_task=shape == "docx")
-    day = parse_date(dated, "--dated") if dated else None
-
-    def letter() -> Any:
-        from ocop_cli import office
-
-        found = office.read(s.workspace.root)
-        return office.letter(doc, office.with_options(found, number, day, signer))
-
     export.deliver(doc, shape, output, force, s.no_color,
                    timeline=lambda: core.timeline(loaded, states, s.as_of, who),
-                   letter=letter)
+                   letter=letter_of(s, doc, number, dated, signer))
 
 
 @command("timeline")

@@ -275,7 +275,8 @@ def write_xlsx(path: Path, doc: dict[str, Any], parts: Sequence[Section],
                 else:
                     _put(cell, value, column.key == PERCENT)
                 cell.alignment, cell.border = wrap, box
-                cell.font = bold if row is total or row.get("_parent") else font
+                cell.font = bold if row is total or row.get("_parent") or \
+                    row.get("_style") == "total" else font
                 if column.key in late:
                     cell.fill = late_fill
         _xlsx_page(sheet, top)
