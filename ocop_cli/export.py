@@ -279,6 +279,8 @@ def write_xlsx(path: Path, doc: dict[str, Any], parts: Sequence[Section],
                     row.get("_style") == "total" else font
                 if column.key in late:
                     cell.fill = late_fill
+        if section is parts[0]:  # the report's own table, the page that is signed
+            _xlsx_closing(sheet, letter, sheet.max_row + 2, widths)
         _xlsx_page(sheet, top)
     if not parts:
         book.create_sheet(_("Report"))
@@ -290,14 +292,15 @@ PAGE_WIDTH = 150  # characters of column width that print legibly on one A4 land
 
 
 def text_widths(section: Section) -> tuple[list[int], list[int]]:
-    """Each column's longest line (at most 60 characters) and its longest header word, the
-    narrowest it may get."""
+    """Each column's longest line (at most 60 characters) and its longest word, header's or
+    cell's (at most 12), the narrowest it may get: "1.2" or "Phần" is never split."""
     floor = [max((len(w) for w in c.header.split()), default=2) for c in section.columns]
     widths = list(floor)
     for row in section.rows:
         for j, column in enumerate(section.columns):
             shown_text = shown(row.get(column.key), column.key)
             widths[j] = max(widths[j], *(len(x) for x in shown_text.split("\n")))
+            floor[j] = max(floor[j], min(12, max(map(len, shown_text.split()), default=0)))
     return [min(w, 60) for w in widths], floor
 
 
@@ -332,18 +335,8 @@ def _xlsx_letterhead(sheet: Any, letter: Letter, title: str, facts: list[tuple[s
     the row of the table's header."""
     from openpyxl.styles import Alignment, Font
 
-    last = len(widths)
-    split = next((j for j in range(1, last) if sum(widths[:j]) >= sum(widths) * 0.4), 1)
-    centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
-
-    def put(row: int, first: int, end: int, text: str, **style: Any) -> None:
-        cell = sheet.cell(row, first, _text(text))
-        cell.font = Font(name=DOC_FONT, size=style.pop("size", 12), **style)
-        cell.alignment = centre
-        if end > first:
-            sheet.merge_cells(start_row=row, start_column=first, end_row=row, end_column=end)
-
-    right = min(split + 1, last)
+    last, split, right = _halves(widths)
+    put = _merged_line(sheet)
     put(1, 1, split, letter.parent)
     put(1, right, last, letter.motto[0], bold=True)
     put(2, 1, split, letter.issuer, bold=True)
@@ -374,6 +367,46 @@ def _xlsx_letterhead(sheet: Any, letter: Letter, title: str, facts: list[tuple[s
         sheet.row_dimensions[i].height = 15 * lines_in(
             _text(fact), sum(widths[label_end:]) or widths[-1])
     return 8 + len(facts) + 1
+
+
+def _halves(widths: list[float]) -> tuple[int, int, int]:
+    """The last column, the last of the left block (about two fifths of the width: issuer,
+    recipients) and the first of the right block (motto, signer)."""
+    last = len(widths)
+    split = next((j for j in range(1, last) if sum(widths[:j]) >= sum(widths) * 0.4), 1)
+    return last, split, min(split + 1, last)
+
+
+def _merged_line(sheet: Any) -> Callable[..., None]:
+    """A writer of one line of the letterhead or the signature block: a text over merged
+    columns, Times New Roman, centred unless `align` says otherwise."""
+    from openpyxl.styles import Alignment, Font
+
+    def put(row: int, first: int, end: int, text: str, align: str = "center",
+            **style: Any) -> None:
+        cell = sheet.cell(row, first, _text(text))
+        cell.font = Font(name=DOC_FONT, size=style.pop("size", 12), **style)
+        cell.alignment = Alignment(horizontal=align, vertical="center", wrap_text=True)
+        if end > first:
+            sheet.merge_cells(start_row=row, start_column=first, end_row=row, end_column=end)
+
+    return put
+
+
+def _xlsx_closing(sheet: Any, letter: Letter, top: int, widths: list[float]) -> None:
+    """Under the table from row `top`: "Nơi nhận:" and the recipients left, the signer's
+    authority and title right, four rows to sign and seal, the name."""
+    last, split, right = _halves(widths)
+    put = _merged_line(sheet)
+    put(top, 1, split, letter.recipients_title, align="left", bold=True, italic=True)
+    for i, recipient in enumerate(letter.recipients, top + 1):
+        put(i, 1, split, f"- {recipient}", align="left", size=11)
+        sheet.row_dimensions[i].height = 15 * lines_in(f"- {recipient}", sum(widths[:split]))
+    signer = [letter.authority] if letter.authority else []
+    signer += [letter.title, "", "", "", "", letter.signer]
+    for i, text in enumerate(signer, top):
+        if text:
+            put(i, right, last, text, bold=True, size=13)
 
 
 def _xlsx_height(sheet: Any, row: int, texts: list[str], widths: list[float]) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ocop_cli.directory import Directory
 from ocop_cli.errors import UsageError
-from ocop_cli.i18n import N_, _, format_date, format_number, ngettext
+from ocop_cli.i18n import N_, _, format_date, format_number, language, ngettext
 from ocop_cli.model import Agency, Plan, Task
 from ocop_cli.query import (
     Filters,
@@ -761,7 +761,8 @@ def marked_rows(section: Section, flag: str = "!") -> list[dict[str, Any]]:
 
 
 def duties_section(doc: dict[str, Any]) -> Section:
-    columns = [Column("n", "#", numeric=True), Column("text", _("Duty (section V)"))]
+    columns = [Column("n", office_headers()[0], numeric=True),
+               Column("text", _("Duty (section V)"))]
     if any(d["agency"] != doc["agency"]["short"] for d in doc["duties"]):
         columns.append(Column("agency", _("As member of"), max_width=24))
     return Section("duties", _("Duties of {agency} in section V of the plan").format(
@@ -856,7 +857,11 @@ def period_name(period: dict[str, Any]) -> str:
     if part[0] in "Hh":
         return (_("the first half of {year}") if part[1] == "1"
                 else _("the second half of {year}")).format(year=year)
-    return _("month {month}/{year}").format(month=int(part), year=year)
+    from babel.dates import get_month_names
+
+    # "July 2019"; "tháng 7 năm 2019", as officials write a month in a report's subject
+    month = get_month_names("wide", locale=language())[int(part)]
+    return _("{month} {year}").format(month=month, year=year)
 
 
 def subject(doc: dict[str, Any]) -> str:
@@ -945,8 +950,8 @@ def plan_order(row: dict[str, Any]) -> tuple[int, ...]:
 
 def document_sections(doc: dict[str, Any]) -> list[Section]:
     """The tables of the administrative document: the office table of every task of the
-    report in plan order, what a period achieved, and the table by district unit; for the
-    product register, its own tables."""
+    report in plan order, what a period achieved, an agency's duties in section V, and the
+    table by district unit; for the product register, its own tables."""
     if doc["report"] == "products":
         return sections(doc)
     if doc["report"] == "period":
@@ -964,6 +969,8 @@ def document_sections(doc: dict[str, Any]) -> list[Section]:
     found = [office_section("tasks", title, sorted(rows, key=plan_order), above)]
     if doc["report"] == "period":
         found.append(achieved_section(doc, parents=above))
+    if doc.get("duties"):  # what section V of the plan asks of the agency, beside its tasks
+        found.append(duties_section(doc))
     if doc["places"]:
         found.append(places_section(doc))
     return found

@@ -147,6 +147,44 @@ def test_english_document_is_english_throughout(recorded: Any, tmp_path: Path) -
         assert all(word not in c.text for t in book.tables for r in t.rows for c in r.cells)
 
 
+@pytest.mark.parametrize(("lang", "month"), [("en", "July 2019"), ("vi", "tháng 7 năm 2019")])
+def test_a_month_is_named_as_people_write_it(recorded: Any, tmp_path: Path, lang: str,
+                                             month: str) -> None:
+    book = _docx(recorded, tmp_path / "r.docx", "--lang", lang, "--month", "7")
+    text = "\n".join(p.text for p in book.paragraphs)
+    assert month in text and "7/2019" not in text
+
+
+def test_agency_document_carries_its_duties_in_section_v(recorded: Any, ws: Path,
+                                                         tmp_path: Path) -> None:
+    doc = recorded("report", "--agency", "Gia Lộc", "--format", "json", env=AS_OF).json()
+    book = _docx(recorded, tmp_path / "r.docx", "--lang", "vi", "--agency", "Gia Lộc")
+    duties = next(t for t in book.tables if t.rows[0].cells[1].text.startswith("Nhiệm vụ được"))
+    assert [c.text for c in duties.rows[0].cells] == ["TT", "Nhiệm vụ được giao (mục V)",
+                                                      "Với tư cách thành viên của"]
+    assert [r.cells[1].text for r in duties.rows[1:]] == [d["text"] for d in doc["duties"]]
+    assert len(doc["duties"]) == 5
+
+
+def test_xlsx_ends_its_first_sheet_with_recipients_and_signer(recorded: Any, ws: Path,
+                                                              tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    path = tmp_path / "r.xlsx"
+    assert recorded("report", "--agency", "so nn va ptnt", "--lang", "vi", "--signer",
+                    "Nguyễn Văn A", "-o", str(path), env=AS_OF).exit_code == 0
+    first, *others = load_workbook(path).worksheets
+    cells = [[c.value for c in row] for row in first.iter_rows()]
+    total = next(i for i, r in enumerate(cells) if str(r[1]).startswith("Tổng cộng:"))
+    below = [[v for v in r if v] for r in cells[total + 1:]]
+    assert below[0] == [] and below[1] == ["Nơi nhận:", "KT. GIÁM ĐỐC"]
+    assert below[2] == ["- UBND tỉnh (để b/c);", "PHÓ GIÁM ĐỐC"]
+    assert below[-1] == ["Nguyễn Văn A"] and len(below) == 8  # four rows to sign and seal
+    assert first.cell(total + 3, 1).font.italic and first.cell(total + 3, 1).font.bold
+    # the breakdowns that follow are the appendix: signed once, on the report's own table
+    assert all("Nơi nhận:" not in [c.value for r in s.iter_rows() for c in r] for s in others)
+
+
 def test_bad_office_yaml_is_named_and_nothing_is_written(recorded: Any, ws: Path,
                                                          tmp_path: Path) -> None:
     (ws / "office.yaml").write_text("issuer: Sở NN\nsigner: [a, b]\nsignr: x\n",
@@ -196,8 +234,9 @@ def test_xlsx_is_ready_to_print(recorded: Any, tmp_path: Path) -> None:
     tasks = book["Đến hạn"]
     top = int(tasks.print_title_rows.split(":")[0].lstrip("$"))
     rows = list(tasks.iter_rows(min_row=top + 1))
+    rows = rows[: 1 + next(i for i, r in enumerate(rows)
+                           if str(r[1].value).startswith("Tổng cộng:"))]  # then who signs
     assert all(c.alignment.wrap_text and c.border.bottom.style == "thin" for r in rows for c in r)
-    assert str(rows[-1][1].value).startswith("Tổng cộng:")
     achieved = book["Thực hiện"]
     top = int(achieved.print_title_rows.split(":")[0].lstrip("$"))
     last = [c.value for c in achieved[top]].index("Lần ghi nhận cuối") + 1

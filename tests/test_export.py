@@ -20,10 +20,13 @@ OFFICE = ["TT", "Nội dung", "ĐVT", "Kế hoạch", "Thực hiện", "Tỷ l�
 
 
 def _sheet_rows(sheet: Any) -> tuple[int, list[list[Any]]]:
-    """The header's row number and the rows under it, as values."""
+    """The header's row number and the table's rows under it down to its totals row, as
+    values (who signs comes after)."""
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     top = next(i for i, r in enumerate(rows) if r[: len(OFFICE)] == OFFICE)
-    return top + 1, rows[top + 1:]
+    end = next((i for i, r in enumerate(rows) if str(r[1]).startswith(("Tổng cộng:", "Total:"))),
+               len(rows) - 1)
+    return top + 1, rows[top + 1: end + 1]
 
 
 @pytest.fixture
