@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, overload
@@ -29,7 +30,7 @@ from ocop_cli.render import Column
 from ocop_cli.state import NOT_KNOWN, TaskState
 from ocop_cli.storage import Loaded, Workspace
 from ocop_cli.text import visible
-from ocop_cli.windows import Window
+from ocop_cli.windows import Target, Window
 
 
 def _day(iso: str, fmt: str) -> str:
@@ -98,6 +99,17 @@ def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fm
     title = f"{plan.number} ({plan.years})"
     render.emit(fmt, task_columns(filters.agency is not None), rows, objects, title=title,
                 footer=footer, no_color=no_color)
+
+
+def target_line(target: Target) -> str:
+    """A target as written, with how ocop reads it when that says more: "ít nhất 02 (≥ 2)",
+    "từ 800 đến 1.000 (800-1000)"; "12", "01" and "10.000" once."""
+    def plain(text: str) -> str:  # without spaces, thousands dots and leading zeros
+        return re.sub(r"(?<!\d)0+(?=\d)", "", text.replace(" ", "").replace(".", ""))
+
+    if plain(target.text) == plain(target.shown):
+        return target.text
+    return f"{target.text} ({target.shown})"
 
 
 def check(ws: Workspace) -> int:
@@ -211,7 +223,7 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
     facts = [
         (_("Task"), f"{task.id}  {task.title}"),
         (_("Unit"), task.unit),
-        (_("Target"), f"{data['target_text']} ({task.target.shown})" if task.target else None),
+        (_("Target"), target_line(task.target) if task.target else None),
         (_("Achieved"), format_number(state.achieved) + (
             f" ({format_number(state.percent)}%)" if state.percent is not None else "")),
         (_("Status"), status_label(state.status, state.timing)),
