@@ -345,8 +345,17 @@ def _xlsx_letterhead(sheet: Any, letter: Letter, title: str, facts: list[tuple[s
     put(3, right, last, letter.date_line, italic=True)
     put(5, 1, last, letter.kind, bold=True, size=14)
     put(6, 1, last, letter.subject, bold=True, size=13)
-    sheet.row_dimensions[6].height = 36
     put(7, 1, last, title, bold=True)
+    # Spreadsheets do not grow a row for wrapped text written by a program: a long issuer's
+    # name over a narrow table's columns would run into the number under it.
+    left, whole = sum(widths[:split]), sum(widths)
+    for row, texts, size in ((1, [(letter.parent, left), (letter.motto[0], whole - left)], 12),
+                             (2, [(letter.issuer, left), (letter.motto[1], whole - left)], 12),
+                             (3, [(letter.number, left), (letter.date_line, whole - left)], 12),
+                             (6, [(letter.subject, whole)], 13), (7, [(title, whole)], 12)):
+        # a width counts characters of 11 pt; these are larger, and bold
+        lines = max(lines_in(text, width * 11 / (size * 1.3)) for text, width in texts)
+        sheet.row_dimensions[row].height = round(lines * size * 1.4)
     label_end = 2 if last > 2 else 1  # the label over two columns: the first is narrow
     for i, (label, fact) in enumerate(facts, 8):
         name = sheet.cell(i, 1, _text(label))
