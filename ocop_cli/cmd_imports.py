@@ -8,7 +8,6 @@ validated, and only then renamed into place, so a failure leaves every file as i
 
 import datetime as dt
 import os
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -161,15 +160,9 @@ def export_plan(
 
 
 def _sheet(file: str, sheet: str | None) -> Any:
-    from ocop_cli import imports
-    from ocop_cli.yamlio import decode
+    from ocop_cli.sheets import read_sheet
 
-    if file == "-":
-        if sheet is not None:
-            raise UsageError(_("--sheet goes with an .xlsx file"))
-        raw = sys.stdin.buffer.read()
-        return imports.read_sheet(Path("-"), text=decode(Path("<stdin>"), raw))
-    return imports.read_sheet(Path(file), sheet)
+    return read_sheet(file, sheet)
 
 
 def _refuse_overwrite(target: Path, force: bool) -> None:
