@@ -9,7 +9,6 @@ so a reader never sees half a report; an existing file is replaced only with `--
 from __future__ import annotations
 
 import contextlib
-import csv
 import html
 import io
 import os
@@ -82,7 +81,7 @@ def write_text(doc: dict[str, Any], fmt: str, stream: TextIO, no_color: bool) ->
                          f"_{_md(_('none'))}_\n")
         return
     if fmt == "csv":
-        lines = csv.writer(stream, lineterminator="\n")
+        lines = render.CsvWriter(stream)
         lines.writerows([visible(label), visible(value)] for label, value in facts)
         for section in sections(doc):
             stream.write("\n")
@@ -110,8 +109,7 @@ def write_text(doc: dict[str, Any], fmt: str, stream: TextIO, no_color: bool) ->
 
 
 def _md(text: str) -> str:
-    return visible(text).replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*") \
-        .replace("_", "\\_").replace("\n", " ")
+    return render.md_text(visible(text)).replace("*", "\\*").replace("_", "\\_")
 
 
 # --- files -----------------------------------------------------------------------------------
@@ -237,8 +235,8 @@ def _sheet_name(title: str, used: set[str]) -> str:
     return name
 
 
-def _text(value: str) -> str:
-    return visible(value)
+def _text(value: str) -> Any:
+    return render.xlsx_text(visible(value))
 
 
 def _put(cell: Any, value: Any, percent: bool) -> None:
@@ -251,8 +249,6 @@ def _put(cell: Any, value: Any, percent: bool) -> None:
         cell.number_format = "0.0%" if percent else ("0" if isinstance(value, int) else "0.0")
     else:
         cell.value = _text(render.cell(value))
-        # A text that starts with "=" stays text: data never becomes a formula.
-        cell.data_type = "s"
 
 
 # --- HTML ------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ the files, holds the lock and writes.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
@@ -937,9 +936,10 @@ def plan_table(plan: Plan) -> list[list[str]]:
 
 
 def table_csv(rows: Sequence[Sequence[str]]) -> str:
+    from ocop_cli.render import CsvWriter
+
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerows(rows)
+    CsvWriter(buffer).writerows(rows)
     return buffer.getvalue()
 
 
@@ -951,6 +951,8 @@ def table_xlsx(rows: Sequence[Sequence[str]], sheet_title: str) -> bytes:
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.worksheet import Worksheet
 
+    from ocop_cli.render import xlsx_text
+
     book = Workbook()
     ws = book.active
     assert isinstance(ws, Worksheet)  # a new workbook starts with one worksheet
@@ -958,7 +960,7 @@ def table_xlsx(rows: Sequence[Sequence[str]], sheet_title: str) -> bytes:
     widths = (5, 60, 14, 10, 24, 48, 12)
     for number, values in enumerate(rows, 1):
         for column, value in enumerate(values, 1):
-            cell = ws.cell(row=number, column=column, value=value)
+            cell = ws.cell(row=number, column=column, value=xlsx_text(value))
             cell.number_format = "@"
             cell.alignment = Alignment(wrap_text=True, vertical="top")
             if number == 1:

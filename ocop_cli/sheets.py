@@ -147,12 +147,19 @@ def _text_sheet(source: str, text: str, delimiter: str | None, csv_file: bool = 
     start = 1
     try:
         for cells in reader:
-            rows.append((start, list(cells)))
+            rows.append((start, [_unguarded(c) for c in cells]))
             start = reader.line_num + 1
     except csv.Error as exc:
         raise InvalidData([], _("{source}, line {line}: cannot read the CSV: {error}").format(
             source=source, line=reader.line_num, error=exc)) from None
     return Sheet(source, rows)
+
+
+def _unguarded(text: str) -> str:
+    """A CSV cell as it was before ocop (or a spreadsheet) guarded it against formulas."""
+    from ocop_cli.render import FORMULA_START
+
+    return text[1:] if text[:1] == "'" and text[1:].startswith(FORMULA_START) else text
 
 
 # --- XLSX -----------------------------------------------------------------------------------
