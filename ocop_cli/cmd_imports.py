@@ -147,9 +147,13 @@ def export_plan(
         stdout().write(imports.table_csv(rows))
         return
     assert output is not None
-    data = (imports.table_xlsx(rows, f"plan_{plan.year}") if fmt is TableFormat.xlsx
-            else imports.table_csv(rows).encode("utf-8-sig"))  # the BOM tells Excel it is UTF-8
     target = Path(output)
+    try:  # openpyxl writes each sheet to a temporary file first: a full disk fails there
+        data = (imports.table_xlsx(rows, f"plan_{plan.year}") if fmt is TableFormat.xlsx
+                else imports.table_csv(rows).encode("utf-8-sig"))  # the BOM tells Excel: UTF-8
+    except OSError as exc:
+        raise Refused(_("{path}: cannot write here ({error}); nothing was written").format(
+            path=target, error=exc.strerror or exc)) from None
     _refuse_overwrite(target, force)
     _replace(_beside(target, data), target)
     say(_("Wrote {path}: {n} tasks of plan {number}.").format(

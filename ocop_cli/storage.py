@@ -33,6 +33,7 @@ OWNER = "lock.owner"  # in STATE, beside the lock: who holds it
 _PLAN_NAME = re.compile(r"^plan_(\d{4})\.yaml$")
 # Far above a plan year of entries, and low enough that a huge file is refused, not read.
 HISTORY_MAX_BYTES = 64 * 1024 * 1024
+RECORDER_NAME_MAX = 80  # characters of a history file's name taken from the recorder's
 HISTORY_HEADER = (
     "# yaml-language-server: $schema=../schema/history.schema.json\n"
     "# ocop history: one entry per line, appended by ocop and never rewritten.\n"
@@ -702,7 +703,8 @@ def _lock_is_free(ws: Workspace) -> bool:
 def recorder_file(ws: Workspace, recorder: str) -> Path:
     from ocop_cli.text import fold
 
-    slug = re.sub(r"[^a-z0-9]+", "-", fold(recorder)).strip("-") or "ocop"
+    # Cut to a length every file system takes; the entries keep the whole name.
+    slug = re.sub(r"[^a-z0-9]+", "-", fold(recorder))[:RECORDER_NAME_MAX].strip("-") or "ocop"
     return ws.history_dir / f"{slug}.yaml"
 
 
