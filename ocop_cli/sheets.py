@@ -76,7 +76,7 @@ def read_sheet(file: str | Path, sheet: str | None = None) -> Sheet:
     if suffix in (".xls", ".ods", ".doc", ".docx"):
         raise InvalidData([], _("{path}: {kind} files cannot be read; save the table as .xlsx, "
                                 ".csv or .tsv").format(path=path, kind=suffix))
-    raw = read_bytes(path, MAX_BYTES)
+    raw = read_bytes(path, MAX_BYTES, follow=True)  # a file the user names
     if suffix in (".xlsx", ".xlsm"):
         return _xlsx_sheet(path, raw, sheet)
     if sheet is not None:

@@ -8,8 +8,10 @@ with git without conflicts.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -41,6 +43,7 @@ HISTORY_HEADER = (
 )
 GITIGNORE = ".ocop/\n"
 GITATTRIBUTES = "history/*.yaml merge=union\n"
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # a link at a history file's place is not followed
 
 
 def bundled_dir() -> Path:
@@ -108,6 +111,10 @@ class Workspace:
     def history_files(self) -> list[Path]:
         """Every history file; a folder or device among them too, so that reading it says
         what is wrong instead of leaving its entries out without a word."""
+        if self.history_dir.is_symlink():
+            raise InvalidData([Problem(str(self.history_dir), _(
+                "is a symbolic link; ocop reads and writes only regular files inside the "
+                "workspace: put the history folder itself here"))])
         if not self.history_dir.is_dir():
             if self.history_dir.exists():
                 raise InvalidData([Problem(str(self.history_dir),
@@ -121,8 +128,9 @@ class Workspace:
 
 
 def is_workspace(path: Path) -> bool:
-    # `exists`, not `is_file`: a folder in its place is a broken workspace, reported as such.
-    return (path / AGENCIES).exists() and any(
+    # `lexists`, not `is_file`: a folder or link in its place is a broken workspace, reported
+    # as such.
+    return os.path.lexists(path / AGENCIES) and any(
         _PLAN_NAME.match(p.name) for p in path.glob("plan_*.yaml")
     )
 
@@ -755,8 +763,11 @@ def locked(ws: Workspace) -> Iterator[None]:
 
 
 def _write_error(path: Path, exc: OSError) -> OcopError:
-    import errno
-
+    if exc.errno == errno.ELOOP:
+        where = Path(exc.filename) if exc.filename else path
+        return InvalidData([Problem(str(where), _(
+            "is a symbolic link; ocop reads and writes only regular files inside the workspace: "
+            "put the file itself here; nothing was recorded"))])
     if exc.errno == errno.ENOSPC:
         return Refused(_("{path}: the disk is full; nothing was recorded").format(path=path))
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
@@ -783,15 +794,22 @@ def append(path: Path, entries: list[Entry]) -> None:
         raise UsageError(_("some of the text given is not valid Unicode (was it typed under a "
                            "locale that is not UTF-8? try LANG=C.UTF-8); nothing was recorded")
                          ) from None
-    new = not path.exists()
+    new = not path.exists() and not path.is_symlink()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        if path.parent.is_symlink():
+            raise OSError(errno.ELOOP, "link", str(path.parent))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NOFOLLOW, 0o644)
     except OSError as exc:
         raise _write_error(path, exc) from None
     start = 0
     try:
-        start = os.fstat(fd).st_size
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            raise InvalidData([Problem(str(path), _(
+                "is not a regular file (a device, pipe or socket); nothing was recorded"))])
+        start = info.st_size
         head = HISTORY_HEADER if start == 0 else ""
         if start and not _ends_with_newline(path, start):
             head = "\n"  # a torn last line stays apart from what follows
