@@ -157,6 +157,7 @@ def find(data: str | None = None) -> Workspace | None:
     explicit = data or os.environ.get("OCOP_DATA")
     if explicit:
         root = Path(explicit).expanduser()
+        _refuse_half_made(root)
         if not is_workspace(root):
             what = _("does not exist") if not root.exists() else _("is not an ocop workspace")
             raise NotFound(
@@ -165,6 +166,7 @@ def find(data: str | None = None) -> Workspace | None:
             )
         return Workspace(root.resolve())
     here = Path.cwd().resolve()
+    _refuse_half_made(here)
     for folder in (here, *here.parents):
         if is_workspace(folder):
             return Workspace(folder)
@@ -172,31 +174,79 @@ def find(data: str | None = None) -> Workspace | None:
     return Workspace(root) if is_workspace(root) else None
 
 
+def _refuse_half_made(root: Path) -> None:
+    if half_made(root):
+        error = InvalidData([Problem(str(root), _(
+            "a half-made workspace: agencies.yaml but no plan_YYYY.yaml (an `ocop init` that "
+            "stopped before it finished)"))])
+        error.hint = _half_made_hint(root)
+        raise error
+
+
 def init_workspace(root: Path) -> Workspace:
-    """A new workspace from the bundled files; refuses to overwrite one that exists."""
+    """A new workspace from the bundled files; refuses to overwrite one that exists.
+
+    Built whole in a temporary folder first, so that a full disk or an interruption leaves
+    nothing that looks like a workspace: the folder is renamed to `root` when `root` does not
+    exist yet; else its files are moved in one by one, agencies.yaml last (it is what makes a
+    folder a workspace), and a failure takes back what was moved."""
     if is_workspace(root):
         raise Refused(_("{root} is already an ocop workspace").format(root=root))
     import shutil
+    import tempfile
 
+    if half_made(root):
+        raise Refused(_("{root} already holds agencies.yaml; not overwriting").format(
+            root=root), hint=_half_made_hint(root))
     source = bundled_dir()
+    exists = root.exists()
+    whole = root.absolute()
+    # The first folder above `root` that is made here: taken away again on failure.
+    made = next((p for p in (*reversed(whole.parents), whole) if not p.exists()), whole)
+    moved: list[Path] = [] if made == whole else [made]
+    build: Path | None = None
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        taken = [p.name for p in (root / AGENCIES, *root.glob("plan_*.yaml")) if p.exists()]
-        if taken:
-            raise Refused(_("{root} already holds {names}; not overwriting").format(
-                root=root, names=", ".join(taken)))
+        if not exists:
+            whole.parent.mkdir(parents=True, exist_ok=True)
+        build = Path(tempfile.mkdtemp(prefix=f".{whole.name}.init.", suffix=".tmp",
+                                      dir=root if exists else whole.parent))
         for path in sorted(source.glob("*.yaml")):
-            shutil.copyfile(path, root / path.name)
+            shutil.copyfile(path, build / path.name)
         if (source / SCHEMA).is_dir():
-            shutil.copytree(source / SCHEMA, root / SCHEMA, dirs_exist_ok=True)
-        (root / HISTORY).mkdir(exist_ok=True)
+            shutil.copytree(source / SCHEMA, build / SCHEMA)
+        (build / HISTORY).mkdir()
         for name, text in ((".gitignore", GITIGNORE), (".gitattributes", GITATTRIBUTES)):
-            if not (root / name).exists():
-                (root / name).write_text(text, encoding="utf-8")
+            (build / name).write_text(text, encoding="utf-8")
+        if not exists:
+            os.rename(build, root)
+            build = None
+        else:
+            items = sorted(build.iterdir(), key=lambda p: (p.name == AGENCIES, p.name))
+            for item in items:
+                if not os.path.lexists(root / item.name):  # a clone's own .gitignore stays
+                    os.rename(item, root / item.name)
+                    moved.append(root / item.name)
     except OSError as exc:
-        raise Refused(_("cannot create the workspace in {root}: {error}").format(
-            root=root, error=exc.strerror or exc)) from None
+        for path in reversed(moved):
+            with suppress(OSError):
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+        raise Refused(_("cannot create the workspace in {root}: {error}; nothing was "
+                        "left behind").format(root=root, error=exc.strerror or exc)) from None
+    finally:
+        if build is not None:
+            shutil.rmtree(build, ignore_errors=True)
     return Workspace(root.resolve(), created=True)
+
+
+def half_made(root: Path) -> bool:
+    """agencies.yaml and no plan: what an `ocop init` of an older version left when it
+    stopped half-way (a full disk), which is no workspace and blocks a new `ocop init`."""
+    return os.path.lexists(root / AGENCIES) and not is_workspace(root)
+
+
+def _half_made_hint(root: Path) -> str:
+    return _("If nothing was recorded in it, remove agencies.yaml and run: ocop init {root}"
+             ).format(root=root)
 
 
 # --- loading ---------------------------------------------------------------------------------

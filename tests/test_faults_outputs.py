@@ -87,3 +87,60 @@ def test_an_as_of_date_at_the_ends_of_the_calendar(ws: Path, ocop: Any, as_of: s
                                                    args: tuple[str, ...]) -> None:
     done = ocop(*args, "--as-of", as_of)
     assert done.exit_code == EXIT_OK, done.stderr
+
+
+# --- ocop init on a full disk ------------------------------------------------------------------
+
+
+def _init_on_a_full_disk(target: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))  # agencies.yaml is larger
+
+    return subprocess.run([sys.executable, "-m", "ocop_cli", "init", str(target)],
+                          capture_output=True, text=True, encoding="utf-8", cwd=cwd,
+                          timeout=60, check=False, preexec_fn=small_files)
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new-folder", "existing-folder"])
+def test_init_on_a_full_disk_leaves_nothing_and_can_be_run_again(tmp_path: Path, ocop: Any,
+                                                                 existing: bool) -> None:
+    target = tmp_path / "shared" / "ocop"
+    if existing:  # a clone of a shared repository, with its own files
+        target.mkdir(parents=True)
+        (target / "README.md").write_text("Kho chung\n", encoding="utf-8")
+        (target / ".gitignore").write_text("*.bak\n", encoding="utf-8")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    done = _init_on_a_full_disk(target, tmp_path)
+    assert done.returncode == EXIT_NOT_FOUND, done.stderr
+    assert done.stderr == (f"ocop: error: cannot create the workspace in {target}: File too "
+                           "large; nothing was left behind\n")
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    again = ocop("init", str(target))
+    assert again.exit_code == EXIT_OK, again.stderr
+    assert ocop("check", "--data", str(target)).exit_code == EXIT_OK
+    if existing:
+        assert (target / ".gitignore").read_text(encoding="utf-8") == "*.bak\n"
+
+
+def test_a_half_made_workspace_is_named_with_the_fix(tmp_path: Path, ocop: Any,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    half = tmp_path / "half"
+    (half / "history").mkdir(parents=True)
+    (half / "agencies.yaml").write_bytes(b"")  # as an older `ocop init` left it on a full disk
+    before = snapshot(half)
+    for args in (("check", "--data", str(half)), ("tasks", "--data", str(half))):
+        done = ocop(*args)
+        assert done.exit_code == 3, done.stderr
+        assert done.stderr == (
+            f"ocop: error: {half}: a half-made workspace: agencies.yaml but no plan_YYYY.yaml "
+            "(an `ocop init` that stopped before it finished)\n"
+            "ocop: If nothing was recorded in it, remove agencies.yaml and run: "
+            f"ocop init {half}\n")
+    monkeypatch.chdir(half)
+    monkeypatch.delenv("OCOP_DATA")
+    assert ocop("check").exit_code == 3  # not the per-user workspace instead
+    refused = ocop("init", str(half))
+    assert refused.exit_code == EXIT_NOT_FOUND
+    assert refused.stderr.endswith(f"remove agencies.yaml and run: ocop init {half}\n")
+    assert snapshot(half) == before
