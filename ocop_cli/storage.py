@@ -32,6 +32,7 @@ HISTORY = "history"
 STATE = ".ocop"
 SCHEMA = "schema"
 OWNER = "lock.owner"  # in STATE, beside the lock: who holds it
+HELD = "held.json"  # in STATE: history files a sync holds back at their last good lines
 _PLAN_NAME = re.compile(r"^plan_(\d{4})\.yaml$")
 # Far above a plan year of entries, and low enough that a huge file is refused, not read.
 HISTORY_MAX_BYTES = 64 * 1024 * 1024
@@ -721,6 +722,7 @@ def leftovers(ws: Workspace) -> list[Problem]:
             continue  # being written right now
         problems.append(Problem(str(path), _("temporary file left by an interrupted write; "
                                              "it can be deleted"), warning=True))
+    problems += _held_back(ws)
     owner = ws.state_dir / OWNER
     if owner.is_file() and _lock_is_free(ws):
         try:
@@ -731,6 +733,16 @@ def leftovers(ws: Workspace) -> list[Problem]:
             "lock left by an ocop that stopped while recording ({holder}); the lock is free "
             "again and this file can be deleted").format(holder=holder), warning=True))
     return problems
+
+
+def _held_back(ws: Workspace) -> list[Problem]:
+    """History files `ocop sync` holds back at their last good lines (see `team`)."""
+    from ocop_cli.team import read_held
+
+    return [Problem(path, _("arrived broken from {sender} (commit {commit}); its first {n} "
+                            "lines are in use until a mended version arrives").format(
+        sender=info.get("sender"), commit=info.get("commit"), n=info.get("lines")),
+        warning=True) for path, info in sorted(read_held(ws.root).items())]
 
 
 def _alive(pid: int) -> bool:
