@@ -114,12 +114,19 @@ def _lines(source: str, text: str) -> list[str]:
     return lines
 
 
+def _n(count: int) -> str:
+    """A count as the language writes it: 100,000 in English, 100.000 in Vietnamese."""
+    from ocop_cli.i18n import language
+
+    return f"{count:,}".replace(",", "." if language() == "vi" else ",")
+
+
 def _too_many_rows() -> str:
-    return _("more than {n} rows, over the limit").format(n=f"{MAX_ROWS:,}")
+    return _("more than {n} rows, over the limit").format(n=_n(MAX_ROWS))
 
 
 def _too_many_cells() -> str:
-    return _("more than {n} cells, over the limit").format(n=f"{MAX_CELLS:,}")
+    return _("more than {n} cells, over the limit").format(n=_n(MAX_CELLS))
 
 
 def _text_sheet(source: str, text: str, delimiter: str | None, csv_file: bool = False
@@ -309,7 +316,7 @@ class _Workbook:
             chars += len(text)
             if len(strings) >= MAX_SHARED_STRINGS:
                 raise _TooBig(_("more than {n} shared strings, over the limit").format(
-                    n=f"{MAX_SHARED_STRINGS:,}"))
+                    n=_n(MAX_SHARED_STRINGS)))
             if chars > MAX_SHARED_CHARS:
                 raise _TooBig(_("its shared strings hold more than {n} million characters, "
                                 "over the limit").format(n=MAX_SHARED_CHARS // 10**6))
@@ -385,7 +392,7 @@ class _Workbook:
         if last_row * last_column > MAX_CELLS:
             raise _TooBig(_("its table spans {rows} rows by {columns} columns, more than "
                             "{n} cells, over the limit").format(
-                rows=f"{last_row:,}", columns=f"{last_column:,}", n=f"{MAX_CELLS:,}"))
+                rows=_n(last_row), columns=_n(last_column), n=_n(MAX_CELLS)))
         rows = []
         for number in range(1, last_row + 1):
             values: list[Any] = [None] * last_column
@@ -405,9 +412,9 @@ class _Workbook:
         if rows > MAX_ROWS or columns > MAX_COLUMNS:
             raise _TooBig(_("it declares a sheet of {rows} rows by {columns} columns (up to "
                             "{cell}), over the limit of {max_rows} rows and {max_columns} "
-                            "columns").format(rows=f"{rows:,}", columns=f"{columns:,}",
-                                              cell=last, max_rows=f"{MAX_ROWS:,}",
-                                              max_columns=f"{MAX_COLUMNS:,}"))
+                            "columns").format(rows=_n(rows), columns=_n(columns),
+                                              cell=last, max_rows=_n(MAX_ROWS),
+                                              max_columns=_n(MAX_COLUMNS)))
 
     def _column(self, ref: str | None, default: int) -> int:
         if ref is None:
@@ -422,7 +429,7 @@ class _Workbook:
             _number(match.group(2), 0, MAX_ROWS, _too_many_rows)
         if column > MAX_COLUMNS:
             raise _TooBig(_("a cell in column {n}, over the limit of {max} columns").format(
-                n=f"{column:,}", max=f"{MAX_COLUMNS:,}"))
+                n=_n(column), max=_n(MAX_COLUMNS)))
         return column
 
     def _value(self, elem: Any) -> Any:
@@ -479,5 +486,5 @@ def _text_of(elem: Any) -> str:
 def _cell_text(text: str) -> str:
     if len(text) > MAX_CELL_CHARS:
         raise _TooBig(_("a cell holds more than {n} characters, over the limit").format(
-            n=f"{MAX_CELL_CHARS:,}"))
+            n=_n(MAX_CELL_CHARS)))
     return text
