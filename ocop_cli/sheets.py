@@ -24,9 +24,11 @@ from ocop_cli.errors import InvalidData, NotFound
 from ocop_cli.i18n import _
 
 MAX_BYTES = 16 * 2**20  # a file, or standard input
-MAX_ROWS = 100_000
+# Far above any plan table or progress sheet (a year of a province's progress is a few
+# thousand rows), and low enough that reading stays within 200 MB and a few seconds.
+MAX_ROWS = 50_000
 MAX_COLUMNS = 1_024
-MAX_CELLS = 1_000_000  # rows x columns of the table as read
+MAX_CELLS = 250_000  # rows x columns of the table as read
 MAX_CELL_CHARS = 32_767  # Excel's own limit for a cell
 MAX_PART_BYTES = 64 * 2**20  # one XML part, decompressed
 MAX_ZIP_DIRECTORY = 2**20  # bytes of the zip's central directory (a few thousand parts)
@@ -209,14 +211,16 @@ class _Workbook:
 
     def _events(self, part: str, events: Any = ("end",)) -> Iterator[Any]:
         """Parse events of one XML part, fed in chunks: no entity is expanded, and a part
-        that is cut short or malformed is one error naming it and where."""
+        that is cut short or malformed is one error naming it and where.
+
+        `defusedxml` reads the prolog, the only place where a DTD and entities can be
+        declared, and refuses them; the rest is parsed by the C parser, which stops at any
+        entity that was not declared: the pure-Python parser `defusedxml` needs to watch a
+        whole part would take ten times as long on a large sheet."""
         from xml.etree.ElementTree import ParseError, XMLPullParser
 
-        from defusedxml import DefusedXmlException
-        from defusedxml.ElementTree import DefusedXMLParser
-
-        parser = XMLPullParser(events, _parser=DefusedXMLParser(
-            forbid_dtd=True, forbid_entities=True, forbid_external=True))
+        parser: Any = XMLPullParser(events)
+        guard: Any = _prolog_guard()
         read = 0
         try:
             with self.zip.open(part) as handle:
@@ -225,6 +229,7 @@ class _Workbook:
                     if read > MAX_PART_BYTES:  # the zip's size may lie
                         raise _TooBig(_("its part {part} is over {limit} MB once decompressed"
                                         ).format(part=part, limit=MAX_PART_BYTES // 2**20))
+                    guard = guard and _guarded(guard, chunk)
                     parser.feed(chunk)
                     yield from parser.read_events()
             parser.close()
@@ -235,9 +240,9 @@ class _Workbook:
                                     "column {column}): the file is damaged or cut short; "
                                     "nothing was imported").format(
                 path=self.path, part=part, line=line, column=column)) from None
-        except DefusedXmlException:
-            raise InvalidData([], _("{path}: the part {part} declares XML entities, which a "
-                                    "workbook never needs; nothing was imported").format(
+        except _Entities:
+            raise InvalidData([], _("{path}: the part {part} declares a DTD or XML entities, "
+                                    "which a workbook never needs; nothing was imported").format(
                 path=self.path, part=part)) from None
 
     def _root_children(self, part: str, tag: str) -> Iterator[Any]:
@@ -346,44 +351,43 @@ class _Workbook:
         return dates
 
     def _cells(self, part: str) -> tuple[list[tuple[int, list[Any]]], list[tuple[str, int, int]]]:
+        """The rows as lists of values, from the sheet's cells as they stream by (end events
+        only: a cell is read and dropped at its end, a row is placed at its end)."""
         from openpyxl.utils.cell import range_boundaries
 
-        filled: dict[int, dict[int, Any]] = {}
+        filled: dict[int, list[tuple[int, Any]]] = {}
         merged: list[tuple[str, int, int]] = []
-        count = rows_read = last_row = last_column = row = column = 0
-        table: Any = None
-        parent: Any = None
-        for event, elem in self._events(part, ("start", "end")):
+        pending: list[tuple[int, Any]] = []  # (column, value) of the row being read
+        count = in_row = rows_read = last_row = last_column = row = column = 0
+        cell, row_tag = f"{_MAIN}c", f"{_MAIN}row"
+        for _event, elem in self._events(part):
             tag = elem.tag
-            if event == "start":
-                if tag == f"{_MAIN}row":
-                    rows_read += 1
-                    if rows_read > MAX_ROWS:
-                        raise _TooBig(_too_many_rows())
-                    row = _number(elem.get("r"), row + 1, MAX_ROWS, _too_many_rows)
-                    column = 0
-                    parent = elem
-                elif tag == f"{_MAIN}sheetData":
-                    table = elem
-                elif tag == f"{_MAIN}dimension":
-                    self._check_dimension(elem.get("ref", ""))
-                continue
-            if tag == f"{_MAIN}c":
+            if tag == cell:
                 count += 1
-                if count > MAX_CELLS:
-                    raise _TooBig(_too_many_cells())
+                in_row += 1  # a row's cells stay in memory until its end: bounded here
+                if count > MAX_CELLS or in_row > MAX_COLUMNS:
+                    raise _TooBig(_too_many_cells() if count > MAX_CELLS else
+                                  _("a row of more than {max} cells, over the limit").format(
+                                      max=_n(MAX_COLUMNS)))
                 column = self._column(elem.get("r"), column + 1)
                 value = self._value(elem)
                 if value is not None:
-                    filled.setdefault(row, {})[column] = value
-                    last_row, last_column = max(last_row, row), max(last_column, column)
-                if parent is not None:
-                    parent.remove(elem)
-            elif tag == f"{_MAIN}row":
+                    pending.append((column, value))
+                    last_column = max(last_column, column)
                 elem.clear()
-                if table is not None:
-                    table.remove(elem)
-                parent = None
+            elif tag == row_tag:
+                rows_read += 1
+                if rows_read > MAX_ROWS:
+                    raise _TooBig(_too_many_rows())
+                row = _number(elem.get("r"), row + 1, MAX_ROWS, _too_many_rows)
+                if pending:
+                    filled.setdefault(row, []).extend(pending)
+                    last_row = max(last_row, row)
+                    pending = []
+                column = in_row = 0
+                elem.clear()  # its cells go with it
+            elif tag == f"{_MAIN}dimension":
+                self._check_dimension(elem.get("ref", ""))
             elif tag == f"{_MAIN}mergeCell":
                 ref = elem.get("ref", "")
                 if len(merged) < MAX_ROWS and ":" in ref:
@@ -396,7 +400,7 @@ class _Workbook:
         rows = []
         for number in range(1, last_row + 1):
             values: list[Any] = [None] * last_column
-            for column, value in filled.pop(number, {}).items():
+            for column, value in filled.pop(number, ()):
                 values[column - 1] = value
             rows.append((number, values))
         return rows, merged
@@ -426,7 +430,6 @@ class _Workbook:
             from openpyxl.utils.cell import column_index_from_string
 
             column = column_index_from_string(match.group(1))
-            _number(match.group(2), 0, MAX_ROWS, _too_many_rows)
         if column > MAX_COLUMNS:
             raise _TooBig(_("a cell in column {n}, over the limit of {max} columns").format(
                 n=_n(column), max=_n(MAX_COLUMNS)))
@@ -450,7 +453,8 @@ class _Workbook:
             import datetime as dt
 
             return dt.datetime.fromisoformat(raw.strip())
-        number: float = float(raw) if any(c in raw for c in ".eE") else int(raw)
+        number: float = int(raw) if raw.isdigit() else float(raw) if any(
+            c in raw for c in ".eE") else int(raw)
         style = elem.get("s", "0")
         if style.isdigit() and int(style) in self.dates:
             from openpyxl.utils import datetime as excel
@@ -458,6 +462,45 @@ class _Workbook:
             epoch = excel.CALENDAR_MAC_1904 if self.date1904 else excel.CALENDAR_WINDOWS_1900
             return excel.from_excel(number, epoch)
         return number
+
+
+class _Entities(Exception):
+    """A part declares a DTD or entities."""
+
+
+class _RootSeen(Exception):
+    """The prolog is over: no DTD or entity can be declared after it."""
+
+
+def _prolog_guard() -> Any:
+    from xml.sax.handler import ContentHandler
+
+    from defusedxml.expatreader import DefusedExpatParser
+
+    class Handler(ContentHandler):
+        def startElement(self, name: str, attrs: Any) -> None:
+            raise _RootSeen
+
+    guard = DefusedExpatParser(forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    guard.setContentHandler(Handler())
+    return guard
+
+
+def _guarded(guard: Any, chunk: bytes) -> Any:
+    """Feed `chunk` to the prolog guard; the guard while the prolog goes on, else None."""
+    from xml.sax import SAXException
+
+    from defusedxml import DefusedXmlException
+
+    try:
+        guard.feed(chunk)
+    except _RootSeen:
+        return None
+    except DefusedXmlException:
+        raise _Entities from None
+    except SAXException:
+        return None  # malformed: the parser proper says where
+    return guard
 
 
 def _number(text: str | None, default: int, limit: int, message: Any) -> int:

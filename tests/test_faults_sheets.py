@@ -123,7 +123,17 @@ def cases(tmp: Path) -> dict[str, tuple[Path, str]]:
     return {
         "a cell at XFD1048576": (workbook(tmp / "far.xlsx", sheet_xml(
             HEADER + "<row r='1048576'><c r='XFD1048576'><v>1</v></c></row>")),
-            r"more than 100,000 rows, over the limit"),
+            r"a cell in column 16,384, over the limit of 1,024 columns"),
+        "a row at 1048576": (workbook(tmp / "down.xlsx", sheet_xml(
+            HEADER + "<row r='1048576'><c r='A1048576'><v>1</v></c></row>")),
+            r"more than 50,000 rows, over the limit"),
+        "a million empty cells in one row": (workbook(tmp / "row.xlsx", sheet_xml(
+            HEADER + "<row r='2'>" + "<c r='A2'/>" * 1_000_000 + "</row>")),
+            r"a row of more than 1,024 cells, over the limit"),
+        "a table of 300,000 cells": (workbook(tmp / "cells.xlsx", sheet_xml(
+            HEADER + "<row><c><v>7</v></c><c><v>7</v></c><c><v>7</v></c><c><v>7</v></c>"
+                     "<c><v>7</v></c><c><v>7</v></c></row>" * 50_000)),
+            r"more than 250,000 cells, over the limit"),
         "a declared dimension to XFD1048576": (workbook(tmp / "dim.xlsx", sheet_xml(
             HEADER, "A1:XFD1048576")), r"declares a sheet of 1,048,576 rows by 16,384 columns"),
         "a cell far to the right": (workbook(tmp / "wide.xlsx", sheet_xml(
@@ -136,7 +146,7 @@ def cases(tmp: Path) -> dict[str, tuple[Path, str]]:
             r"shared strings hold more than 16 million characters"),
         "entities in the shared strings": (
             workbook(tmp / "laughs.xlsx", sheet_xml(HEADER), laughs),
-            r"part xl/sharedStrings.xml declares XML entities"),
+            r"part xl/sharedStrings.xml declares a DTD or XML entities"),
         "a sheet cut short": (workbook(tmp / "cut.xlsx", sheet_xml(HEADER)[:-40]),
                               r"part xl/worksheets/sheet1.xml is not well-formed XML "
                               r"\(line 1, column \d+\): the file is damaged or cut short"),
@@ -146,7 +156,8 @@ def cases(tmp: Path) -> dict[str, tuple[Path, str]]:
 
 
 CASES = [
-    "a cell at XFD1048576", "a declared dimension to XFD1048576", "a cell far to the right",
+    "a cell at XFD1048576", "a row at 1048576", "a million empty cells in one row",
+    "a table of 300,000 cells", "a declared dimension to XFD1048576", "a cell far to the right",
     "shared strings of 80 MB", "shared strings of 18 million characters",
     "entities in the shared strings", "a sheet cut short", "a sheet that is not XML"]
 
@@ -203,7 +214,7 @@ def test_a_text_table_of_too_many_lines_is_refused_before_it_is_split(ws: Path, 
     before = snapshot(ws)
     done, stats = measured(ws, tmp_path, "import", "progress", str(path))
     assert done.returncode == 3
-    assert one_error(done) == (f"ocop: error: {path}: more than 100,000 rows, over the limit; "
+    assert one_error(done) == (f"ocop: error: {path}: more than 50,000 rows, over the limit; "
                                "nothing was imported")
     assert stats["peak_mb"] < 200, stats
     assert snapshot(ws) == before
