@@ -594,18 +594,25 @@ def _edit_line(path: Path, number: int, new: str | None) -> None:
     path.write_text("".join(lines), encoding="utf-8")
 
 
+def _tamper(path: Path, change: str, line: int) -> None:
+    """What a hand edit does to a history file: qty 1 -> 999 on line 4, a line removed, the
+    file removed or turned into a link."""
+    if change == "rewritten":
+        _edit_line(path, 4, _lines(path)[3].replace('"qty": 1', '"qty": 999'))
+    elif change == "removed":
+        _edit_line(path, line, None)
+    else:
+        path.unlink()
+        if change == "made a link":
+            path.symlink_to("../../tu-ky/history/tu-ky.yaml")
+
+
 @needs_git
 @pytest.mark.parametrize("change", ["rewritten", "removed", "file removed"])
 def test_sync_refuses_a_shared_line_changed_here(office_team: Team, run: Callable[..., Any],
                                                  change: str) -> None:
     _gia_loc, tu_ky = _two_offices(office_team)
-    theirs = tu_ky / "history" / "gia-loc.yaml"
-    if change == "rewritten":
-        _edit_line(theirs, 4, _lines(theirs)[3].replace('"qty": 1', '"qty": 999'))
-    elif change == "removed":
-        _edit_line(theirs, 4, None)
-    else:
-        theirs.unlink()
+    _tamper(tu_ky / "history" / "gia-loc.yaml", change, line=4)
     shared = _shared_files(office_team)
     result = run(tu_ky, "sync")
     assert result.exit_code == EXIT_INVALID, result.stderr
@@ -624,14 +631,7 @@ def test_a_pull_that_rewrites_received_lines_is_undone(office_team: Team,
                                                        run: Callable[..., Any],
                                                        change: str) -> None:
     gia_loc, tu_ky = _two_offices(office_team)
-    theirs = gia_loc / "history" / "gia-loc.yaml"
-    if change == "rewritten":
-        _edit_line(theirs, 4, _lines(theirs)[3].replace('"qty": 1', '"qty": 999'))
-    elif change == "removed":
-        _edit_line(theirs, 5, None)
-    else:
-        theirs.unlink()
-        theirs.symlink_to("../../tu-ky/history/tu-ky.yaml")
+    _tamper(gia_loc / "history" / "gia-loc.yaml", change, line=5)
     git(gia_loc, "commit", "--quiet", "-am", "sửa tay")
     git(gia_loc, "push", "--quiet")
     files_before = {p.name: p.read_bytes() for p in (tu_ky / "history").iterdir()}
