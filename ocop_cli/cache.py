@@ -308,8 +308,9 @@ def _converted(column: list[Any], convert: Callable[[Any], Any]) -> list[Any]:
 def _task_codec() -> tuple[dict[str, Callable[[Any], Any]], dict[str, Callable[[Any], Any]]]:
     from ocop_cli.windows import Target, Window
 
-    out = {"target": lambda t: (t.text, t.min, t.max), "window": lambda w: (w.text, w.months)}
-    back = {"target": lambda t: Target(*t), "window": lambda w: Window(w[0], tuple(w[1]))}
+    out: dict[str, Callable[[Any], Any]] = {"target": tuple, "window": tuple}
+    back = {"target": lambda t: Target(*t),
+            "window": lambda w: Window(w[0], tuple(w[1]), *w[2:])}
     return out, back
 
 

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -20,6 +20,9 @@ from ocop_cli import complete
 from ocop_cli.errors import OcopError, UsageError
 from ocop_cli.helptext import LocalCommand, LocalGroup
 from ocop_cli.i18n import _, set_language
+
+if TYPE_CHECKING:
+    from ocop_cli.model import Plan
 
 app = typer.Typer(
     name="ocop",
@@ -89,7 +92,7 @@ class Session:
         from ocop_cli.state import state_as_of
 
         def compute() -> Any:
-            return state_as_of(loaded.plan, loaded.entries, self.as_of)
+            return state_as_of(loaded.plan, loaded.replay(), self.as_of)
 
         if summary:
             from ocop_cli.cache import summary_states
@@ -111,11 +114,10 @@ class Session:
         with storage.locked(ws):
             loaded = storage.load(ws, self.year)
             if task is None:
-                states = state_as_of(loaded.plan, loaded.entries, self.as_of)
+                states = state_as_of(loaded.plan, loaded.replay(), self.as_of)
             else:
                 under = task.strip()
-                states = state_as_of(loaded.plan, loaded.entries_about(under), self.as_of,
-                                     under)
+                states = state_as_of(loaded.plan, loaded.replay(under), self.as_of, under)
             outcome = decide(loaded, states, who)
             if outcome.entries:
                 storage.append(storage.recorder_file(ws, who), outcome.entries)
@@ -130,6 +132,28 @@ def parse_date(text: str, option: str) -> dt.date:
     except ValueError:
         raise UsageError(_("{option}: {text!r} is not a date; expected YYYY-MM-DD, e.g. "
                            "2019-09-15").format(option=option, text=text)) from None
+
+
+def month_shape(text: str | None) -> str | None:
+    """`--month` is 7 or 2023-07 (which year fits is known once the plan is loaded)."""
+    from ocop_cli.windows import read_month
+
+    if text is not None:
+        try:
+            read_month(text)
+        except ValueError as error:
+            raise typer.BadParameter(str(error)) from None
+    return text
+
+
+def plan_month(plan: "Plan", text: str | None) -> int | None:
+    """`--month` as the plan's windows count months (13 is January of its second year)."""
+    from ocop_cli.windows import month_option
+
+    try:
+        return None if text is None else month_option(text, plan.year, plan.last_year)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def say(message: str, err: bool = False) -> None:
@@ -299,8 +323,10 @@ FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table, json, 
 @command("tasks")
 def tasks(
     s: Session,
-    month: Annotated[int | None, typer.Option("--month", "-m", min=1, max=12, metavar="MONTH",
-                                              help="Active in this month of the plan year")] = None,
+    month: Annotated[str | None, typer.Option(
+        "--month", "-m", metavar="MONTH", callback=month_shape,
+        help="Active in this month of the plan: 7, or 2023-07 (a plan over several years "
+        "needs the year)")] = None,
     agency: Annotated[str | None, typer.Option(
         "--agency", "-a", metavar="NAME", autocompletion=complete.agencies,
         help="Lead or partner: a name as typed (accents optional) or an id")] = None,
@@ -328,8 +354,8 @@ def tasks(
     loaded = s.load()
     directory = loaded.directory
     filters = Filters(
-        month=month, role=role.value, statuses=tuple(x.value for x in status or ()),
-        overdue=overdue, due=due, grep=grep,
+        month=plan_month(loaded.plan, month), role=role.value,
+        statuses=tuple(x.value for x in status or ()), overdue=overdue, due=due, grep=grep,
         agency=directory.resolve(agency).id if agency else None,
         place=directory.resolve(place).id if place else None,
     )
@@ -524,6 +550,7 @@ def show(s: Session, task_id: TaskArg, fmt: FormatOpt = Format.table) -> None:
 MODULES = {
     "report": "cmd_report", "timeline": "cmd_report", "agencies": "cmd_report",
     "import": "cmd_imports", "export": "cmd_imports", "sync": "cmd_team", "info": "cmd_info",
+    "product": "cmd_products",
 }
 
 

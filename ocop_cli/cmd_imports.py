@@ -8,6 +8,7 @@ validated, and only then renamed into place, so a failure leaves every file as i
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -41,13 +42,16 @@ SheetOpt = Annotated[str | None, typer.Option("--sheet", metavar="NAME",
                                               help="The sheet of an .xlsx (default: the "
                                               "active one)")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace the file if it exists")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Check every row and say what "
+                                         "would be recorded; record nothing")]
 
 
 @command("plan", group=import_app)
 def import_plan(
     s: Session,
     file: FileArg,
-    year: Annotated[int, typer.Option("--year", min=1900, max=2200, help="The plan's year")],
+    year: Annotated[str, typer.Option("--year", metavar="YEAR", help="The plan's year, or "
+                                      "its years for a plan over several: 2021-2025")],
     number: Annotated[str, typer.Option("--number", help='Its number, e.g. "1819/KH-UBND"')],
     title: Annotated[str | None, typer.Option("--title", help="Its title (default: Kế hoạch "
                                               "NUMBER)")] = None,
@@ -70,14 +74,31 @@ def import_plan(
         raise UsageError(_("--number is empty"))
     if title is not None and not title.strip():
         raise UsageError(_("--title is empty"))
-    table = imports.read_plan_table(_sheet(file, sheet))
+    first, last = _years(year)
+    table = imports.read_plan_table(_sheet(file, sheet), first, last)
     day = parse_date(dated, "--dated") if dated else s.as_of
-    for line in _write_plan(s.workspace, table, year, number.strip(),
+    for line in _write_plan(s.workspace, table, (first, last), number.strip(),
                             (title or f"Kế hoạch {number}").strip(), day, add_agencies, force):
         say(line)
     if dated is None:
         say(_("Dated {date} (the as-of date): give --dated for the day it was signed.").format(
             date=day.isoformat()))
+
+
+def _years(text: str) -> tuple[int, int]:
+    """`2020` or `2021-2025`: the first and last year of a plan."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d{4})\s*(?:-\s*(\d{4})\s*)?", text)
+    first, last = (int(match.group(1)), int(match.group(2) or match.group(1))) if match else (0, 0)
+    from ocop_cli.windows import MOST_YEARS
+
+    if not 1900 <= first <= last <= 2200:
+        raise UsageError(_("--year: {text!r} is not a year (2020) or years in order "
+                           "(2021-2025)").format(text=text))
+    if last - first >= MOST_YEARS:
+        raise UsageError(_("--year: a plan runs over {n} years at most").format(n=MOST_YEARS))
+    return first, last
 
 
 @command("progress", group=import_app)
@@ -86,28 +107,44 @@ def import_progress(
     file: FileArg,
     sheet: SheetOpt = None,
     by: ByOpt = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every row and say what "
-                                          "would be recorded; record nothing")] = False,
+    dry_run: DryRunOpt = False,
 ) -> None:
     """Record the rows of a progress sheet (date, task, action, quantity, place, by, ref,
     note) as entries: all of them, or none if one row is wrong.
 
     Example: ocop import progress bao_cao_thang_7.xlsx
     """
-    from ocop_cli import imports, record, storage
+    from ocop_cli import imports, storage
 
     source = _sheet(file, sheet)
-    rows, problems, notices = imports.read_progress(source)
+
+    def decide(loaded: Any, rows: Any, who: str) -> Any:
+        entries, messages, found = imports.decide_progress(loaded, rows, who, s.as_of)
+        return entries, messages, found, storage.recorder_file(loaded.workspace, who), \
+            storage.HISTORY_HEADER
+
+    record_sheet(s, by, dry_run, source, imports.read_progress(source), decide)
+
+
+def record_sheet(s: Session, by: str | None, dry_run: bool, source: Any,
+                 read: tuple[list[Any], list[Any], list[str]],
+                 decide: Callable[[Any, list[Any], str], tuple[list[Any], list[str], list[Any],
+                                                               Path, str]]) -> None:
+    """Under the lock, decide what the rows `read` from `source` record, and append it all,
+    or nothing when a row is wrong; `decide(loaded, rows, who)` gives the entries, what to
+    say, the rows at fault, the file to append to and the header of a new one."""
+    from ocop_cli import imports, record, storage
+
+    rows, problems, notices = read
     ws = s.workspace
     who = record.recorder(by)
     with storage.locked(ws):
         loaded = storage.load(ws, s.year)
-        entries, messages, found = imports.decide_progress(loaded, rows, who, s.as_of)
+        entries, messages, found, path, header = decide(loaded, rows, who)
         if problems or found:
             raise imports.rejected(source.source, [*problems, *found])
-        path = storage.recorder_file(ws, who)
         if entries and not dry_run:
-            storage.append(path, entries)
+            storage.append(path, entries, header)
     for line in [*notices, *messages]:
         say(line)
     if dry_run:
@@ -209,13 +246,14 @@ def _as(problems: list[Problem], tmp: Path, target: Path) -> list[Problem]:
     return [p._replace(file=p.file.replace(str(tmp), str(target))) for p in problems]
 
 
-def _write_plan(ws: Any, table: Any, year: int, number: str, title: str, dated: dt.date,
-                add_agencies: bool, force: bool) -> list[str]:
+def _write_plan(ws: Any, table: Any, years: tuple[int, int], number: str, title: str,
+                dated: dt.date, add_agencies: bool, force: bool) -> list[str]:
     """Check the table against the agencies, then write plan_YEAR.yaml (and the agencies it
     adds) all at once. Returns what to tell the user."""
     from ocop_cli import imports, storage
     from ocop_cli.yamlio import read_yaml
 
+    year = years[0]
     target = ws.root / f"plan_{year}.yaml"
     _refuse_overwrite(target, force)
     temps: list[Path] = []
@@ -246,7 +284,7 @@ def _write_plan(ws: Any, table: Any, year: int, number: str, title: str, dated: 
                 resolved = imports.resolve_agencies(table, directory)
                 if resolved.problems or resolved.unknown:  # pragma: no cover - just added
                     raise imports.rejected(table.source, resolved.problems)
-            data = imports.plan_data(resolved, number, year, title, dated)
+            data = imports.plan_data(resolved, number, year, title, dated, years[1])
             text = imports.plan_yaml(data, table.source, dt.date.today())
             temps.append(tmp := _beside(target, text.encode("utf-8")))
             plan, problems = storage.read_plan(tmp, directory)
@@ -264,7 +302,8 @@ def _write_plan(ws: Any, table: Any, year: int, number: str, title: str, dated: 
     done = (_("Replaced {name}") if existed else _("Wrote {name}")).format(name=target.name)
     return [
         done + _(": plan {number} of {year}, {n} tasks from {source} (sub-rows: {subs}).").format(
-            number=number, year=year, n=len(table.rows), subs=subs, source=table.source),
+            number=number, year="-".join(str(y) for y in sorted(set(years))),
+            n=len(table.rows), subs=subs, source=table.source),
         *told, *table.notices,
         _("Sections, notes and per_district are not in a table: add them to {name} by hand if "
           "wanted.").format(name=target.name),
@@ -294,3 +333,8 @@ def _add_agencies(ws: Any, table: Any, resolved: Any, directory: Any, number: st
               "name, check them:").format(n=len(added))]
     told += [f"  {a.id}: {a.short} ({a.level}, {a.kind})" for a in added]
     return new_directory, told
+
+
+# `ocop import products` lives with the other product commands; importing them here registers
+# it on the `import` group whichever of the two modules a run imports first.
+import ocop_cli.cmd_products  # noqa: E402, F401

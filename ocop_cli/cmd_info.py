@@ -57,7 +57,7 @@ def info(s: Session, fmt: FormatOpt = Format.table) -> None:
         data["problems"] = len(exc.problems)
     else:
         plan = loaded.plan
-        data.update(plan=f"{plan.number} ({plan.year})", plan_file=str(ws.plan_path(s.year)),
+        data.update(plan=f"{plan.number} ({plan.years})", plan_file=str(ws.plan_path(s.year)),
                     tasks=len(plan.tasks), entries=len(loaded.entries))
     if fmt == Format.json:
         render.write_json(data)

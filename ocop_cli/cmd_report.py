@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ocop_cli.cli import Format, FormatOpt, Session, command
+from ocop_cli.cli import Format, FormatOpt, Session, command, month_shape, plan_month
 from ocop_cli.errors import UsageError
 from ocop_cli.i18n import _
 
@@ -31,8 +31,9 @@ AgencyOpt = Annotated[str | None, typer.Option("--agency", "-a",
 def report(
     s: Session,
     agency: AgencyOpt = None,
-    month: Annotated[int | None, typer.Option("--month", "-m", min=1, max=12,
-                                              help="A month of the plan year")] = None,
+    month: Annotated[str | None, typer.Option(
+        "--month", "-m", metavar="MONTH", callback=month_shape,
+        help="A month of the plan: 7, or 2023-07")] = None,
     period: Annotated[str | None, typer.Option("--period", "-p", metavar="PERIOD",
                                                help="2019-07, 2019-Q3, 2019-H2 or 2019")
                       ] = None,
@@ -57,8 +58,9 @@ def report(
     chosen = core.parse_period(period) if period else None
     shape = export.choose_format(fmt.value if fmt else None, output)
     loaded = s.load()
-    if month is not None:
-        chosen = core.month_period(loaded.plan.year, month)
+    index = plan_month(loaded.plan, month)
+    if index is not None:
+        chosen = core.month_period(*loaded.plan.calendar_month(index))
     states = s.states(loaded, summary=chosen is None)  # a period reads the entries in it
     who = loaded.directory.resolve(agency) if agency else None
     doc = core.build(loaded, states, s.as_of, who, chosen)
@@ -116,11 +118,10 @@ def draw_timeline(data: dict[str, Any], no_color: bool) -> None:
         return
     months, as_of = data["months"], data["as_of_month"]
     id_width = max((len(r["id"]) for r in data["rows"]), default=2)
-    cell = next((c for c in (4, 3) if con.width - id_width - 2 - c * len(months) >= 16), 2)
+    cell = next((c for c in (4, 3, 2) if con.width - id_width - 2 - c * len(months) >= 16), 1)
     label = max(8, con.width - id_width - 2 - cell * len(months))
-    lines = [Text(" " * (id_width + 1 + label + 1)
-                  + "".join((f"T{m}" if cell > 2 else f"{m}").center(cell) for m in months),
-                  style="bold")]
+    lines = [Text(" " * (id_width + 1 + label + 1) + line, style="bold")
+             for line in _month_axis(data["labels"], cell)]
     mark = cell // 2  # where in its month the as-of marker stands
     if as_of in months:
         at = id_width + 1 + label + 1 + months.index(as_of) * cell + mark
@@ -152,6 +153,34 @@ def draw_timeline(data: dict[str, Any], no_color: bool) -> None:
         line.no_wrap = True
         line.overflow = "ellipsis"
         con.print(line)
+
+
+def _month_axis(labels: list[str], cell: int) -> list[str]:
+    """The month numbers, `cell` wide each (T6 where it fits); over several years, a line of
+    years above them, each at its first month."""
+    months, years = [], []
+    for label in labels:
+        month, _slash, year = label.removeprefix("T").partition("/")
+        months.append(month)
+        years.append(year)
+    if cell > 2 or not any(years):
+        axis = ["".join((f"T{m}" if cell > 2 else m if cell > 1 else "").center(cell)
+                        for m in months)]
+    else:  # too narrow for every month of several years: the first of each quarter
+        axis = [_placed([m if m in ("1", "4", "7", "10") else "" for m in months], cell)]
+    if any(years):
+        axis.insert(0, _placed([y if i == 0 or years[i - 1] != y else ""
+                                for i, y in enumerate(years)], cell))
+    return [line for line in axis if line.strip()]
+
+
+def _placed(marks: list[str], cell: int) -> str:
+    """Each mark at the start of its month's cell, where the one before leaves room."""
+    line = ""
+    for i, mark in enumerate(marks):
+        if mark and len(line) <= i * cell:
+            line = line.ljust(i * cell) + mark
+    return line
 
 
 def _bar_kind(row: dict[str, Any]) -> str:

@@ -173,7 +173,10 @@ def _place_new(temp: Path, path: Path) -> None:
 def sheet_names() -> dict[str, str]:
     return {"agencies": _("Agencies"), "matrix": _("By month"), "overdue": _("Overdue"),
             "tasks": _("Tasks"), "duties": _("Duties"), "due": _("Due"),
-            "achieved": _("Achieved"), "late": _("Late"), "places": _("By district unit")}
+            "achieved": _("Achieved"), "late": _("Late"), "places": _("By district unit"),
+            "products": _("Products"), "product_funnel": _("Products by district"),
+            "product_kinds": _("Stars by kind"), "product_groups": _("Stars by group"),
+            "product_expiring": _("Running out")}
 
 _NOT_IN_SHEET_NAMES = str.maketrans({c: " " for c in "[]:*?/\\"})
 
@@ -295,8 +298,9 @@ def page(doc: dict[str, Any], parts: Sequence[Section], timeline: dict[str, Any]
            '<dl class="facts">\n']
     out += [f"<dt>{e(label)}</dt><dd>{e(value)}</dd>\n" for label, value in heading(doc)]
     out.append("</dl>\n")
-    out.append(f"<h2>{e(_('Timeline'))}</h2>\n")
-    out.append(timeline_svg(timeline))
+    if timeline["rows"]:  # a report on the product register has no tasks to draw
+        out.append(f"<h2>{e(_('Timeline'))}</h2>\n")
+        out.append(timeline_svg(timeline))
     for section in parts:
         out.append(f"<h2>{e(section.title)}</h2>\n")
         out.append(_html_table(section) if section.rows else
@@ -345,12 +349,12 @@ def _chart(data: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     height = TOP + ROW_H * len(rows) + 8
     out = [f'<svg class="timeline" viewBox="0 0 {width} {height}" width="{width}" '
            f'height="{height}" role="img" aria-label="{_h(_("Timeline"))}">\n']
-    for i, month in enumerate(months):
+    for i, label in enumerate(data["labels"]):
         x = LABEL_W + i * MONTH_W
         out.append(f'<rect x="{x}" y="{TOP - 4}" width="{MONTH_W}" '
                    f'height="{ROW_H * len(rows) + 8}" fill="{"#f4f4f4" if i % 2 else "#fff"}"/>'
                    f'<text x="{x + MONTH_W // 2}" y="{TOP - 10}" text-anchor="middle" '
-                   f'font-size="12">T{month}</text>\n')
+                   f'font-size="{12 if len(label) < 5 else 10}">{label}</text>\n')
     for i, row in enumerate(rows):
         y = TOP + i * ROW_H
         title = f"{row['id']}  {row['title']}"

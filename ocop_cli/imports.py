@@ -303,10 +303,15 @@ class PlanTable:
     notices: list[str]
 
 
-def read_plan_table(sheet: Sheet) -> PlanTable:
+def read_plan_table(sheet: Sheet, year: int | None = None, last_year: int | None = None
+                    ) -> PlanTable:
     """The tasks of an assignment table: rows numbered in TT, sub-rows marked `-` (in TT, or
-    at the start of the content cell) numbered N.1, N.2 under the row above them."""
-    from ocop_cli.windows import months_of, parse_target
+    at the start of the content cell) numbered N.1, N.2 under the row above them. Quantities
+    and windows are read as the plan for `year` (to `last_year`) means them."""
+    from ocop_cli.windows import parse_target, parse_window
+
+    def window(text: str) -> None:
+        parse_window(text, year, last_year)
 
     notices: list[str] = []
     _found, body, problems = _body(sheet, PLAN_COLUMNS, [c[0] for c in PLAN_COLUMNS], notices)
@@ -369,7 +374,7 @@ def read_plan_table(sheet: Sheet) -> PlanTable:
                                        _header_of("title"), task_id))
         values: dict[str, str | None] = {}
         for key, check in (("unit", None), ("target", parse_target), ("lead", None),
-                           ("partners", None), ("window", months_of)):
+                           ("partners", None), ("window", window)):
             column = _header_of(key)
             try:
                 raw = cells[key]
@@ -385,6 +390,11 @@ def read_plan_table(sheet: Sheet) -> PlanTable:
                 problems.append(RowProblem(number, str(error), column, task_id))
                 continue
             values[key] = None if _empty(text) else text
+        if values.get("target") and values.get("unit"):
+            clash = parse_target(str(values["target"])).unit_problem(str(values["unit"]))
+            if clash:
+                problems.append(RowProblem(number, clash, _header_of("target"), task_id))
+                continue
         rows.append(TableRow(number, task_id, title, **values))
     parents = {r.id.rpartition(".")[0] for r in rows if "." in r.id}
     for row in rows:
@@ -688,8 +698,8 @@ def yaml_str(text: str) -> str:
                    for c in json.dumps(text, ensure_ascii=False))
 
 
-def plan_data(resolved: Resolved, number: str, year: int, title: str, dated: dt.date
-              ) -> dict[str, Any]:
+def plan_data(resolved: Resolved, number: str, year: int, title: str, dated: dt.date,
+              last_year: int | None = None) -> dict[str, Any]:
     """The plan document as plain data, as `yamlio.read_yaml` would read its file."""
     tasks = []
     for row, lead, partners in resolved.tasks:
@@ -704,15 +714,19 @@ def plan_data(resolved: Resolved, number: str, year: int, title: str, dated: dt.
         if row.window is not None:
             task["window"] = row.window
         tasks.append(task)
-    return {"number": number, "year": str(year), "title": title, "dated": dated.isoformat(),
+    years = {"year": str(year)}
+    if last_year is not None and last_year != year:
+        years["last_year"] = str(last_year)
+    return {"number": number, **years, "title": title, "dated": dated.isoformat(),
             "tasks": tasks}
 
 
 def plan_yaml(data: dict[str, Any], source: str, today: dt.date) -> str:
     """The text of a plan file: the schema line, a comment on where it came from, the data."""
+    years = "-".join(data[key] for key in ("year", "last_year") if key in data)
     lines = [
         SCHEMA_LINE,
-        f"# {data['number']} ({data['year']}): {data['title']}".replace("\n", " "),
+        f"# {data['number']} ({years}): {data['title']}".replace("\n", " "),
         f"# Imported by `ocop import plan` from {Path(source).name} on {today.isoformat()}: "
         "the rows of its",
         "# assignment table, cell for cell. Sections, notes and per_district are not in the "
@@ -721,6 +735,7 @@ def plan_yaml(data: dict[str, Any], source: str, today: dt.date) -> str:
         "",
         f"number: {yaml_str(data['number'])}",
         f"year: {data['year']}",
+        *([f"last_year: {data['last_year']}"] if "last_year" in data else []),
         f"title: {yaml_str(data['title'])}",
         f"dated: {data['dated']}",
         "",
@@ -884,7 +899,7 @@ def decide_progress(loaded: Loaded, rows: Sequence[ProgressRow], who: str, as_of
     entries: list[Entry] = []
     messages: list[str] = []
     problems: list[RowProblem] = []
-    states = state_as_of(loaded.plan, loaded.entries, horizon)
+    states = state_as_of(loaded.plan, loaded.replay(), horizon)
     for row in rows:
         stamp = record.Stamp(date=row.date, by=row.by or who, ref=row.ref, note=row.note,
                              plan=loaded.plan.year)
@@ -898,7 +913,7 @@ def decide_progress(loaded: Loaded, rows: Sequence[ProgressRow], who: str, as_of
                      for m in outcome.messages]
         if outcome.entries:
             entries += outcome.entries
-            states = state_as_of(loaded.plan, [*loaded.entries, *entries], horizon)
+            states = state_as_of(loaded.plan, [*loaded.replay(), *entries], horizon)
     return entries, messages, problems
 
 

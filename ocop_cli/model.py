@@ -18,6 +18,9 @@ from ocop_cli.windows import Target, Window
 STATUSES = ("not_started", "in_progress", "done", "cancelled")
 TIMINGS = ("upcoming", "due", "overdue")
 ACTIONS = ("start", "progress", "done", "reopen", "cancel", "note", "undo")
+# The stages of a product in the register (see `products`).
+PRODUCT_STAGES = ("registered", "chosen", "rejected", "sent", "scored", "recognised",
+                  "not_recognised")
 LEVELS = ("central", "province", "district", "commune")
 KINDS = (
     "government", "party", "council", "ministry", "department", "office", "committee",
@@ -60,6 +63,9 @@ class Task(NamedTuple):
     notes: tuple[str, ...] = ()
     lead_text: str | None = None  # the cell as the plan wrote it
     partners_text: tuple[str, ...] = ()
+    # The achieved quantity is the number of products of the register that reached this
+    # stage within the plan's year (a task that counts the products sent to the province).
+    products_at: str | None = None
 
     @property
     def parent(self) -> str | None:
@@ -86,6 +92,34 @@ class Plan:
 
     def __repr__(self) -> str:
         return f"Plan({self.number!r}, {self.year}, {len(self.tasks)} tasks)"
+
+    @property
+    def last_year(self) -> int:
+        """The last year of a plan over several years (2021-2025); else its year."""
+        return int(self.facts.get("last_year") or self.year)
+
+    @property
+    def years(self) -> str:
+        """2019, or 2021-2025 for a plan over several years."""
+        return f"{self.year}-{self.last_year}" if self.last_year > self.year else str(self.year)
+
+    @property
+    def span(self) -> int:
+        """How many months the plan's years hold (12 a year)."""
+        return 12 * (self.last_year - self.year + 1)
+
+    def calendar_month(self, month: int) -> tuple[int, int]:
+        """A month counted from January of the plan's first year as (year, month)."""
+        years, index = divmod(month - 1, 12)
+        return self.year + years, index + 1
+
+    def month_label(self, month: int) -> str:
+        """A month counted from January of the plan's first year, as people write it: T6,
+        or T6/2023 in a plan over several years."""
+        year, index = self.calendar_month(month)
+        if self.last_year > self.year or year != self.year:
+            return f"T{index}/{year}"
+        return f"T{index}"
 
     def task(self, task_id: str) -> Task | None:
         return self.index.get(task_id)

@@ -8,6 +8,7 @@ from ocop_cli.directory import Directory
 from ocop_cli.model import Plan, Task
 from ocop_cli.state import TaskState, months_of_task
 from ocop_cli.text import fold
+from ocop_cli.windows import Target
 
 ROLES = ("lead", "partner", "any")
 
@@ -84,11 +85,12 @@ def task_json(plan: Plan, task: Task, state: TaskState, directory: Directory,
         "leaf": plan.is_leaf(task.id),
         "title": task.title,
         "unit": task.unit,
-        "target": {"min": task.target.min, "max": task.target.max} if task.target else None,
+        "target": target_json(task.target),
         "lead": directory.short(task.lead),
         "partners": [directory.short(p) for p in task.partners],
         "window": task.window.text if task.window else None,
         "months": list(months_of_task(plan, task)),
+        "deadline": task.window.deadline(plan.year) if task.window else None,
         "status": state.status,
         "timing": state.timing,
         "achieved": state.achieved,
@@ -96,3 +98,12 @@ def task_json(plan: Plan, task: Task, state: TaskState, directory: Directory,
     if role is not None:
         row["role"] = role
     return row
+
+
+def target_json(target: Target | None) -> dict[str, Any] | None:
+    """A target in the JSON contract: its minimum and maximum, its qualifier (at_least,
+    about, more or null), its kind (count or share, in percent) and how it is shown."""
+    if target is None:
+        return None
+    return {"min": target.min, "max": target.max, "qualifier": target.qualifier or None,
+            "kind": target.kind, "shown": target.shown}

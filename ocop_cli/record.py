@@ -101,6 +101,8 @@ def done(loaded: Loaded, states: dict[str, TaskState], task_id: str, stamp: Stam
                 id=task.id, ids=", ".join(t.id for t in targets)))
     else:
         targets = [task]
+        if qty is not None:
+            _not_counted(task)
         if states[task.id].status == "cancelled":
             raise Refused(_("task {id} is cancelled; reopen it first").format(id=task.id))
     if not targets or states[targets[0].id].status == "done":
@@ -109,7 +111,7 @@ def done(loaded: Loaded, states: dict[str, TaskState], task_id: str, stamp: Stam
     for leaf in targets:
         amount = qty
         state = states[leaf.id]
-        if amount is None and state.missing:
+        if amount is None and state.missing and not leaf.products_at:
             amount = state.missing
             out.messages.append(_("{id}: recorded the {qty} still missing to reach the target "
                                   "{target} ({unit})").format(
@@ -123,6 +125,7 @@ def done(loaded: Loaded, states: dict[str, TaskState], task_id: str, stamp: Stam
 def progress(loaded: Loaded, states: dict[str, TaskState], task_id: str, qty: int,
              stamp: Stamp, place: str | None = None) -> Outcome:
     task = _leaf(loaded.plan, task_id)
+    _not_counted(task)
     if qty < 1:
         raise UsageError(_("the quantity must be a whole number of at least 1"))
     state = states[task.id]
@@ -184,6 +187,13 @@ def undo(loaded: Loaded, stamp: Stamp) -> Outcome:
     entry = stamp.entry(last.task, "undo", undoes=last.id, ref=None, note=None)
     return Outcome([entry], [_("undid {action} on {id} of {date} ({entry})").format(
         action=last.action, id=last.task, date=format_date(last.date), entry=last.id)])
+
+
+def _not_counted(task: Task) -> None:
+    if task.products_at:
+        raise Refused(_("task {id} counts the products of the register that reached the stage "
+                        "{stage}; record the products with `ocop product`").format(
+            id=task.id, stage=task.products_at))
 
 
 def _leaf(plan: Plan, task_id: str) -> Task:

@@ -18,7 +18,7 @@ from ocop_cli.directory import Directory
 from ocop_cli.errors import UsageError
 from ocop_cli.i18n import _, ngettext
 from ocop_cli.model import Agency, Plan, Task
-from ocop_cli.query import task_json
+from ocop_cli.query import target_json, task_json
 from ocop_cli.render import Column
 from ocop_cli.state import OPEN, TaskState, month_index
 from ocop_cli.storage import Loaded
@@ -127,6 +127,21 @@ class Roles:
 # --- the report document ---------------------------------------------------------------------
 
 
+def head(kind: str, plan: Plan, as_of: dt.date, agency: Agency | None = None,
+         period: Period | None = None) -> dict[str, Any]:
+    """The keys every report starts with: which report, plan, as-of date, agency, period."""
+    return {
+        "report": kind,
+        "plan": {"number": plan.number, "year": plan.year, "years": plan.years,
+                 "title": plan.title},
+        "as_of": as_of.isoformat(),
+        "agency": ({"id": agency.id, "short": agency.short, "name": agency.name}
+                   if agency else None),
+        "period": ({"label": period.label, "start": period.start.isoformat(),
+                    "end": period.end.isoformat()} if period else None),
+    }
+
+
 def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
           agency: Agency | None = None, period: Period | None = None) -> dict[str, Any]:
     """The report as plain data: an overview without filters, one agency's tasks with
@@ -136,15 +151,8 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
     leaves = plan.leaves()
     if agency is not None:
         leaves = [t for t in leaves if roles.role(t, agency.id)]
-    doc: dict[str, Any] = {
-        "report": "period" if period else "agency" if agency else "overview",
-        "plan": {"number": plan.number, "year": plan.year, "title": plan.title},
-        "as_of": as_of.isoformat(),
-        "agency": ({"id": agency.id, "short": agency.short, "name": agency.name}
-                   if agency else None),
-        "period": ({"label": period.label, "start": period.start.isoformat(),
-                    "end": period.end.isoformat()} if period else None),
-    }
+    doc = head("period" if period else "agency" if agency else "overview", plan, as_of,
+               agency, period)
 
     def rows(tasks: list[Task]) -> list[dict[str, Any]]:
         return [task_row(plan, t, states[t.id], directory,
@@ -170,6 +178,11 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
         doc["matrix"] = matrix(plan, states, directory, named, as_of)
         doc["overdue"] = rows(overdue)
         doc["places"] = places(loaded, states, leaves)
+        from ocop_cli.product_views import overview
+
+        found = overview(loaded, as_of)
+        if found is not None:
+            doc["products"] = found
     return doc
 
 
@@ -244,16 +257,22 @@ def agency_summary(plan: Plan, states: dict[str, TaskState], directory: Director
 
 
 def plan_months(plan: Plan) -> list[int]:
-    """The months of the plan year that some window covers, first to last."""
+    """The months of the plan's years that some window covers, first to last."""
     months = [m for t in plan.leaves() if t.window for m in t.window.months]
-    return list(range(min(months), max(months) + 1)) if months else list(range(1, 13))
+    if not months:
+        return list(range(1, plan.span + 1))
+    return list(range(min(months), max(months) + 1))
 
 
 def matrix(plan: Plan, states: dict[str, TaskState], directory: Directory, roles: Roles,
            as_of: dt.date) -> dict[str, Any]:
     """Agency × month: how many of its tasks are open in each month, and how many of those
-    are overdue."""
+    are overdue. In a plan over several years, the months of the as-of date's year."""
     months = plan_months(plan)
+    year = None
+    if plan.span > 12:
+        year = min(max(as_of.year, plan.year), plan.last_year)
+        months = [m + 12 * (year - plan.year) for m in range(1, 13)]
     # Tasks sharing the same agencies, months and lateness are counted together first: a
     # large plan repeats a few dozen such combinations thousands of times.
     combos: Counter[tuple[frozenset[str], tuple[int, ...], bool]] = Counter()
@@ -278,7 +297,9 @@ def matrix(plan: Plan, states: dict[str, TaskState], directory: Directory, roles
         rows.append({"id": agency_id, "agency": directory.short(agency_id), "cells": [
             {"month": m, "open": row.get(m, [0, 0])[0], "overdue": row.get(m, [0, 0])[1]}
             for m in months]})
-    return {"months": months, "as_of_month": month_index(plan, as_of), "rows": rows}
+    return {"months": months, "year": year,
+            "labels": [f"T{plan.calendar_month(m)[1]}" for m in months],
+            "as_of_month": month_index(plan, as_of), "rows": rows}
 
 
 def achieved_in(plan: Plan, states: dict[str, TaskState], tasks: list[Task], period: Period,
@@ -294,7 +315,7 @@ def achieved_in(plan: Plan, states: dict[str, TaskState], tasks: list[Task], per
         found.append({
             "id": task.id, "title": task.title, "parent_title": _parent_title(plan, task),
             "unit": task.unit,
-            "target": {"min": target.min, "max": target.max} if target else None,
+            "target": target_json(target),
             "target_text": target.text if target else None,
             "achieved": state.achieved, "status": state.status, "timing": state.timing,
             "qty": sum(e.qty or 0 for e in inside if e.action in ("progress", "done")),
@@ -327,7 +348,7 @@ def places(loaded: Loaded, states: dict[str, TaskState], tasks: list[Task]
             "id": task.id, "title": task.title,
             "parent_title": _parent_title(loaded.plan, task),
             "status": state.status, "timing": state.timing, "achieved": state.achieved,
-            "target": {"min": task.target.min, "max": task.target.max} if task.target else None,
+            "target": target_json(task.target),
             "per_unit": share, "units": per_unit,
             "units_done": sum(1 for u in per_unit if u["done"]), "units_total": len(units),
             "not_by_unit": state.achieved - sum(counted.values()),
@@ -394,9 +415,10 @@ def timeline(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
              "status": states[t.id].status, "timing": states[t.id].timing} for t in tasks]
     months = plan_months(plan)
     at = month_index(plan, as_of)
-    if 1 <= at <= 12 and at not in months:  # stretch to show where the as-of date falls
-        months = list(range(min(months[0], at), max(months[-1], at) + 1))
-    return {"months": months, "as_of_month": at, "as_of": as_of.isoformat(), "rows": rows}
+    if 1 <= at <= plan.span and at not in months:
+        months = list(range(min(months[0], at), max(months[-1], at) + 1))  # show the as-of date
+    return {"months": months, "labels": [plan.month_label(m) for m in months], "as_of_month": at,
+            "as_of": as_of.isoformat(), "rows": rows}
 
 
 # --- sections: the document as titled tables -------------------------------------------------
@@ -415,7 +437,7 @@ class Section:
 def heading(doc: dict[str, Any]) -> list[tuple[str, str]]:
     """The title rows every format starts with: plan, period, as-of date, agency."""
     plan = doc["plan"]
-    facts = [(_("Plan"), f"{plan['number']} ({plan['year']}): {plan['title']}")]
+    facts = [(_("Plan"), f"{plan['number']} ({plan['years']}): {plan['title']}")]
     if doc["period"]:
         period = doc["period"]
         facts.append((_("Period"), f"{period['label']} ({period['start']} – {period['end']})"))
@@ -443,6 +465,10 @@ def sections(doc: dict[str, Any], narrow: bool = False) -> list[Section]:
     found: list[Section] = []
     kind = doc["report"]
     office = narrow_office if narrow else office_section
+    if kind == "products":
+        from ocop_cli.product_views import sections as product_sections
+
+        return product_sections(doc["products"])
     if kind == "overview":
         found.append(agencies_narrow(doc) if narrow else agencies_section(doc))
         found.append(matrix_section(doc))
@@ -458,6 +484,10 @@ def sections(doc: dict[str, Any], narrow: bool = False) -> list[Section]:
         found.append(office("late", _("Late as of {date}").format(date=doc["as_of"]),
                             doc["late"]))
     found.append(places_section(doc))
+    if doc.get("products"):
+        from ocop_cli.product_views import sections as product_sections
+
+        found += product_sections(doc["products"])
     return found
 
 
@@ -475,7 +505,8 @@ def _target_value(row: dict[str, Any]) -> int | str | None:
     target = row["target"]
     if target is None:
         return None
-    return int(target["min"]) if target["min"] == target["max"] else row["target_text"]
+    plain = target["min"] == target["max"] and not target["qualifier"] and target["kind"] == "count"
+    return int(target["min"]) if plain else str(target["shown"])
 
 
 def _style(row: dict[str, Any]) -> str:
@@ -599,7 +630,8 @@ def agencies_narrow(doc: dict[str, Any]) -> Section:
 def matrix_section(doc: dict[str, Any]) -> Section:
     grid = doc["matrix"]
     columns = [Column("agency", _("Agency"), max_width=28)]
-    columns += [Column(f"m{m}", f"T{m}", numeric=True) for m in grid["months"]]
+    columns += [Column(f"m{m}", label, numeric=True)
+                for m, label in zip(grid["months"], grid["labels"], strict=True)]
     rows, marks = [], {}
     for i, item in enumerate(grid["rows"]):
         row: dict[str, Any] = {"agency": item["agency"]}
@@ -610,6 +642,8 @@ def matrix_section(doc: dict[str, Any]) -> Section:
             marks[i] = late
         rows.append(row)
     title = _("Open tasks by month (! = some overdue)")
+    if grid.get("year"):
+        title = _("Open tasks by month of {year} (! = some overdue)").format(year=grid["year"])
     return Section("matrix", title, columns, rows, grid=True, marks=marks)
 
 

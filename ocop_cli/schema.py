@@ -9,17 +9,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
-from ocop_cli.model import ACTIONS, KINDS, LEVELS
-from ocop_cli.windows import months_of, parse_target
+from ocop_cli.i18n import _
+from ocop_cli.model import ACTIONS, KINDS, LEVELS, PRODUCT_STAGES
+from ocop_cli.windows import MOST_YEARS, parse_target
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-
-
-def _window(text: str) -> str:
-    months_of(text)
-    return text
+Year = Annotated[int, Field(ge=1900, le=2200)]
 
 
 def _target(text: str) -> str:
@@ -62,21 +67,30 @@ class TaskDoc(Strict):
     title: Text
     unit: Text | None = None
     target: Annotated[Text, AfterValidator(_target)] | None = Field(
-        None, description="The quantity as written: 12, 01 or a range 15-20"
+        None, description="The quantity as written: 12, 01, a range 15-20 or từ 800 đến 1.000, "
+        "with a qualifier (ít nhất 04, khoảng 220, thêm 30), a unit (04 lớp tập huấn) or as a "
+        "share (100% chủ thể)"
     )
     lead: Text | None = Field(None, description="The lead agency, a spelling from agencies.yaml")
     partners: list[Text] = Field(default_factory=list)
-    window: Annotated[Text, AfterValidator(_window)] | None = Field(
-        None, description="Months of the plan year as written: T6, T6,7, T 7-12, T6-T12"
+    window: Text | None = Field(
+        None, description="When, as written: months (T6, T6,7, T 7-12, Tháng 6/2020), quarters "
+        "(Quý II), halves (6 tháng đầu năm), years (Cả năm, Năm 2023, 2021-2022, Thường xuyên, "
+        "Hằng năm) or a day deadline (Trước 30/6)"
     )
     section: Text | None = None
     per_district: bool = Field(False, description="Target counted one per district-level unit")
     notes: list[Text] = Field(default_factory=list)
+    products_at: Literal[PRODUCT_STAGES] | None = Field(  # type: ignore[valid-type]
+        None, description="The achieved quantity is the number of products of the register "
+        "that reached this stage within the plan's year")
 
 
 class PlanDoc(Strict):
     number: Text
-    year: Annotated[int, Field(ge=1900, le=2200)]
+    year: Year = Field(description="The plan's year; for a plan over several years, the first")
+    last_year: Year | None = Field(None, description="The last year of a plan over several "
+                                   "years (2025 for 2021-2025)")
     title: Text
     kind: Text | None = None
     issuer: Text | None = None
@@ -91,6 +105,17 @@ class PlanDoc(Strict):
     sections: list[Section] = Field(default_factory=list)
     notes: list[Text] = Field(default_factory=list)
     tasks: list[TaskDoc]
+
+    @field_validator("last_year")
+    @classmethod
+    def _after_year(cls, last: int | None, info: ValidationInfo) -> int | None:
+        year = info.data.get("year")
+        if last is not None and year is not None and last < year:
+            raise ValueError(_("{last} comes before the plan's year {year}").format(
+                last=last, year=year))
+        if last is not None and year is not None and last - year >= MOST_YEARS:
+            raise ValueError(_("a plan runs over {n} years at most").format(n=MOST_YEARS))
+        return last
 
 
 class AgencyDoc(Strict):
@@ -130,9 +155,39 @@ class EntryDoc(Strict):
 
 
 
+class BandDoc(Strict):
+    stars: Annotated[int, Field(ge=1, le=5)]
+    min: Annotated[int, Field(ge=0, le=100, description="The fewest points for these stars")]
+
+
+class DecisionDoc(Strict):
+    """The point bands of one decision, in force from its date."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    decision: Text
+    start: dt.date = Field(alias="from")
+    valid_years: Annotated[int, Field(ge=1, le=20)] = 3
+    recognised_from: Annotated[int, Field(ge=1, le=5)] = 3
+    bands: Annotated[list[BandDoc], Field(min_length=1)]
+
+
+class GroupDoc(Strict):
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+    name: Text
+    aliases: list[Text] = Field(default_factory=list)
+
+
+class RulesDoc(Strict):
+    """The OCOP product rules: point bands by decision, and the product groups."""
+
+    decisions: Annotated[list[DecisionDoc], Field(min_length=1)]
+    groups: Annotated[list[GroupDoc], Field(min_length=1)]
+
+
 SCHEMAS: dict[str, Any] = {
     "plan.schema.json": PlanDoc,
     "agencies.schema.json": AgenciesDoc,
+    "rules.schema.json": RulesDoc,
 }
 
 

@@ -64,7 +64,8 @@ def effective(entries: Iterable[Entry], as_of: dt.date) -> list[Entry]:
 
 
 def month_index(plan: Plan, as_of: dt.date) -> int:
-    """The as-of month counted from January of the plan year (1), beyond 12 after it ends."""
+    """The as-of month counted from January of the plan's (first) year (1), as windows are:
+    13 is January of the next year."""
     return (as_of.year - plan.year) * 12 + as_of.month
 
 
@@ -102,14 +103,16 @@ def state_as_of(plan: Plan, entries: Iterable[Entry], as_of: dt.date,
     month = month_index(plan, as_of)
     for task in tasks:
         if plan.is_leaf(task.id):
-            _settle_leaf(states[task.id], marked.get(task.id), task.id in reopened, month)
+            _settle_leaf(states[task.id], marked.get(task.id), task.id in reopened, month,
+                         as_of.day)
     for task in reversed(tasks):  # children come after their parents in a plan
         if not plan.is_leaf(task.id):
             _settle_parent(states[task.id], [states[c.id] for c in plan.children(task.id)])
     return states
 
 
-def _settle_leaf(state: TaskState, mark: str | None, reopened: bool, month: int) -> None:
+def _settle_leaf(state: TaskState, mark: str | None, reopened: bool, month: int, day: int
+                 ) -> None:
     target = state.task.target
     met = target is not None and state.achieved >= target.min
     if mark == "cancel":
@@ -121,12 +124,8 @@ def _settle_leaf(state: TaskState, mark: str | None, reopened: bool, month: int)
     window = state.task.window
     if state.status in ("done", "cancelled") or window is None:
         state.timing = None
-    elif month < window.first:
-        state.timing = "upcoming"
-    elif month > window.last:
-        state.timing = "overdue"
     else:
-        state.timing = "due"
+        state.timing = window.timing(month, day)
 
 
 def _settle_parent(state: TaskState, children: list[TaskState]) -> None:

@@ -13,11 +13,11 @@ import os
 import re
 import stat
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ocop_cli.errors import Busy, InvalidData, NotFound, OcopError, Problem, Refused, UsageError
 from ocop_cli.i18n import _
@@ -25,10 +25,12 @@ from ocop_cli.model import ACTIONS, Entry, Plan, within
 
 if TYPE_CHECKING:
     from ocop_cli.directory import Directory
+    from ocop_cli.windows import Window
     from ocop_cli.yamlio import YamlDoc
 
 AGENCIES = "agencies.yaml"
 HISTORY = "history"
+PRODUCTS = "products"  # the product register (see `products`), kept like the history
 STATE = ".ocop"
 SCHEMA = "schema"
 OWNER = "lock.owner"  # in STATE, beside the lock: who holds it
@@ -43,8 +45,14 @@ HISTORY_HEADER = (
     "# Undo with `ocop undo`, which appends an entry that reverses the last one.\n"
 )
 GITIGNORE = ".ocop/\n"
-GITATTRIBUTES = "history/*.yaml merge=union\n"
+GITATTRIBUTES = "history/*.yaml merge=union\nproducts/*.yaml merge=union\n"
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # a link at a history file's place is not followed
+
+
+class Recorded(Protocol):
+    """What `append` writes: anything that gives the record of its line."""
+
+    def to_record(self) -> dict[str, Any]: ...
 
 
 def bundled_dir() -> Path:
@@ -269,6 +277,9 @@ class Loaded:
         # The entries about a task's top-level task and what is under it, without building
         # the others (the cache has them by top-level task); the caller narrows them further.
         self.about: Callable[[str], list[Entry]] | None = None
+        # Entries derived from the product register for the tasks that count products
+        # (`products.count_into`): replayed with the history's, never written or undone.
+        self.counted: list[Entry] = []
 
     @cached_property
     def entries(self) -> list[Entry]:
@@ -280,6 +291,13 @@ class Loaded:
         found = (self.about(task_id) if self.about is not None and "entries" not in vars(self)
                  else self.entries)
         return [e for e in found if within(e.task, task_id)]
+
+    def replay(self, under: str | None = None) -> list[Entry]:
+        """The entries a replay of the tasks reads (about `under` and its sub-rows only, when
+        given): the history's, and those counted from the product register."""
+        entries = self.entries if under is None else self.entries_about(under)
+        counted = [e for e in self.counted if under is None or within(e.task, under)]
+        return [*entries, *counted] if counted else entries
 
 
 def load(ws: Workspace, year: int | None = None) -> Loaded:
@@ -301,6 +319,9 @@ def load(ws: Workspace, year: int | None = None) -> Loaded:
             raise InvalidData(problems)
         loaded = Loaded(ws, plan, directory, entries, [p for p in found if p.warning])
         store.save(loaded)
+    from ocop_cli.products import count_into
+
+    count_into(loaded)
     return loaded
 
 
@@ -324,6 +345,10 @@ def validate(ws: Workspace) -> list[Problem]:
         for entry in entries:
             problems += _task_gone(ws.history_dir / entry.source.rpartition(":")[0], entry,
                                    read.get(entry.plan_year))
+    if directory is not None:
+        from ocop_cli.products import register_problems
+
+        problems += register_problems(ws, directory)
     problems += leftovers(ws)
     return problems
 
@@ -438,6 +463,17 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
 
     if parsed.issuer:
         refer(parsed.issuer, ("issuer",), None)
+
+    def window(item: Any, i: int) -> Window | None:
+        if not item.window:
+            return None
+        try:
+            return parse_window(item.window, parsed.year, parsed.last_year)
+        except ValueError as error:
+            line, col = doc.where(("tasks", i, "window"))
+            problems.append(Problem(str(path), str(error), line, col, item.id, "window"))
+            return None
+
     tasks = []
     seen: set[str] = set()
     for i, item in enumerate(parsed.tasks):
@@ -446,15 +482,20 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
             problems.append(Problem(str(path), _("task id {id} is used twice").format(id=item.id),
                                     line, col, item.id, "id"))
         seen.add(item.id)
+        target = parse_target(item.target) if item.target else None
+        if target is not None and item.unit and (clash := target.unit_problem(item.unit)):
+            at, col = doc.where(("tasks", i, "target"))
+            problems.append(Problem(str(path), clash, at, col, item.id, "target"))
         task = Task(
-            id=item.id, title=item.title, unit=item.unit,
-            target=parse_target(item.target) if item.target else None,
+            id=item.id, title=item.title, unit=item.unit or (target and target.measure),
+            target=target,
             lead=refer(item.lead, ("tasks", i, "lead"), item.id) if item.lead else None,
             partners=tuple(refer(p, ("tasks", i, "partners", j), item.id)
                            for j, p in enumerate(item.partners)),
-            window=parse_window(item.window) if item.window else None,
+            window=window(item, i),
             section=item.section, per_district=item.per_district, notes=tuple(item.notes),
             lead_text=item.lead, partners_text=tuple(item.partners),
+            products_at=item.products_at,
         )
         tasks.append(task)
     plan = Plan(number=parsed.number, year=parsed.year, title=parsed.title, tasks=tuple(tasks),
@@ -468,7 +509,7 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
             if task.lead is None:
                 problems.append(Problem(str(path), _("a task without sub-rows needs a lead"),
                                         line, col, task.id, "lead"))
-            if task.window is None:
+            if task.window is None and not parsed.tasks[i].window:  # a bad one is told
                 problems.append(Problem(str(path), _("a task without sub-rows needs a window"),
                                         line, col, task.id, "window"))
     return (None if problems else plan), problems
@@ -582,29 +623,35 @@ def _checked_entries(path: Path, text: str, lines: list[str]
                      ) -> tuple[list[Entry], list[Problem]]:
     """The entries of a file with a line `append` would not have written, read the thorough
     way: as YAML when edited by hand, through pydantic, which says what is wrong."""
+    records, problems = line_records(path, text, lines)
+    return _entries(path, records, problems)
+
+
+def line_records(path: Path, text: str, lines: list[str], not_a_list: str | None = None
+                 ) -> tuple[list[tuple[int, Any]], list[Problem]]:
+    """(line number, record) for each record of a file appended one record to a line (a
+    history file, the product register), and the warnings found; a file written or edited
+    by hand is read whole as YAML, with its line numbers."""
     from ocop_cli.yamlio import read_yaml
 
     problems: list[Problem] = []
     records = list(flow_records(path, lines, problems))
     if any(record is BY_HAND for _number, record in records):
-        # Written or edited by hand: read the whole file as YAML, with its line numbers.
         doc = read_yaml(path, text)
         if not isinstance(doc.data, list):
-            raise InvalidData([Problem(str(path), _("a history file is a list of entries"), 1, 1)])
+            raise InvalidData([Problem(str(path), not_a_list or _(
+                "a history file is a list of entries"), 1, 1)])
         records = [(doc.where((i,))[0] or 0, item) for i, item in enumerate(doc.data)]
         problems = []
-    return _entries(path, records, problems)
+    return records, problems
 
 
 def _keys_once(line: str, record: dict[str, Any]) -> bool:
     """Whether each key of a line json read appears in it once (json keeps the last of two
     alike without a word). `"qty":` in a line can only be a key, as a quote inside a JSON
-    string is escaped; a key that is not an entry's, or is spaced otherwise, says no, and the
-    line is then read as YAML, which names what is wrong."""
-    try:
-        return sum(line.count(_KEY_TEXT[key]) for key in record) == len(record)
-    except KeyError:
-        return False
+    string is escaped; a key spaced otherwise says no, and the line is then read as YAML,
+    which names what is wrong."""
+    return sum(line.count(_KEY_TEXT.get(key) or f'"{key}":') for key in record) == len(record)
 
 
 def _flow_line(path: Path, line: str, number: int) -> Any:
@@ -839,8 +886,9 @@ def _write_error(path: Path, exc: OSError) -> OcopError:
         path=path, error=exc.strerror or exc))
 
 
-def append(path: Path, entries: list[Entry]) -> None:
-    """Append entries as whole lines, flushed and synced before returning.
+def append(path: Path, entries: Sequence[Recorded], header: str = HISTORY_HEADER) -> None:
+    """Append entries (history entries, or the product register's lines) as whole lines,
+    flushed and synced before returning; a new file starts with `header`.
 
     A failed write is cut back to the file's old length, so it never leaves half an entry,
     and a file it created is removed again."""
@@ -868,11 +916,10 @@ def append(path: Path, entries: list[Entry]) -> None:
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            os.close(fd)
             raise InvalidData([Problem(str(path), _(
                 "is not a regular file (a device, pipe or socket); nothing was recorded"))])
         start = info.st_size
-        head = HISTORY_HEADER if start == 0 else ""
+        head = header if start == 0 else ""
         if start and not _ends_with_newline(path, start):
             head = "\n"  # a torn last line stays apart from what follows
         _write_all(fd, head.encode("utf-8") + payload)

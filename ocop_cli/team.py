@@ -8,9 +8,10 @@ push, a rebase that stops on a plan edited twice) becomes one clear `OcopError`.
 
 Which files an office may change, checked on both sides of every sync:
 
-- `history/*.yaml`: appended to, never rewritten. A line already shared is never changed or
-  removed, neither here (nothing is sent) nor in what a pull brings (the pull is undone). A
-  line that is no entry (half written, a conflict marker) may be removed: that mends a file.
+- `history/*.yaml` and the product register `products/*.yaml`: appended to, never
+  rewritten. A line already shared is never changed or removed, neither here (nothing is
+  sent) nor in what a pull brings (the pull is undone). A line that is no entry (half
+  written, a conflict marker) may be removed: that mends a file.
   A wrong entry is corrected by a new one (`ocop undo`, a new `ocop progress`).
 - `plan_*.yaml`, `agencies.yaml`: changed only by a commit someone makes on purpose; `ocop
   sync` commits history files only, and refuses while other files have changes.
@@ -189,7 +190,7 @@ def ensure_attributes(root: Path) -> list[str]:
 def commit_history(repo: Repo, extra: Sequence[str] = ()) -> int:
     """Commit the history files (and `extra` workspace files), only them, whatever else is
     staged. Returns how many entries the commit adds (0: nothing to commit)."""
-    paths = [storage.HISTORY, *extra]
+    paths = [storage.HISTORY, storage.PRODUCTS, *extra]
     present = [p for p in paths if (repo.workspace / p).exists()]
     if not present:
         return 0
@@ -385,6 +386,8 @@ def sync(ws: storage.Workspace, attempts: int = 5,
 
 # --- append only, on both sides ------------------------------------------------------------
 
+APPEND_ONLY = (storage.HISTORY, storage.PRODUCTS)  # folders whose files ocop only appends to
+
 
 def first_rewritten(old: str, new: str) -> int | None:
     """The number of the first line of `old` that `new` changes or removes, or None when
@@ -411,8 +414,9 @@ def _is_entry(line: str) -> bool:
 
 
 def _history_tree(repo: Repo, rev: str) -> dict[str, str]:
-    """path -> git mode of each file under history/ at `rev`, paths as from the workspace."""
-    listing = git(repo.workspace, "ls-tree", "-r", "-z", rev, "--", storage.HISTORY).stdout
+    """path -> git mode of each append-only file (history/, products/) at `rev`, paths as
+    from the workspace."""
+    listing = git(repo.workspace, "ls-tree", "-r", "-z", rev, "--", *APPEND_ONLY).stdout
     found = {}
     for item in listing.split("\0"):
         meta, _tab, path = item.partition("\t")
@@ -534,7 +538,7 @@ def _hold_broken(repo: Repo, before: str, arrived: str, held: dict[str, Any],
     """Hold back each history file the pull changed that now fails to validate: its lines
     from before the pull stay in use. A broken plan or agencies file is left to the caller."""
     changed = set(git(repo.workspace, "diff", "--name-only", "--relative", "-z", before,
-                      "HEAD", "--", storage.HISTORY).stdout.split("\0")) - {""}
+                      "HEAD", "--", *APPEND_ONLY).stdout.split("\0")) - {""}
     broken = {_relative(repo, p.file) for p in check(storage.Workspace(repo.workspace))
               if not p.warning}
     keep = {path: info for path, info in held.items() if path in broken}

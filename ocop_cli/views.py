@@ -10,12 +10,13 @@ from typing import Any, overload
 from ocop_cli import render
 from ocop_cli.errors import EXIT_INVALID, EXIT_OK
 from ocop_cli.i18n import _, format_date
-from ocop_cli.model import Entry
+from ocop_cli.model import Entry, Plan
 from ocop_cli.query import Filters, role_of, select, task_json
 from ocop_cli.render import Column
 from ocop_cli.state import TaskState
 from ocop_cli.storage import Loaded, Workspace
 from ocop_cli.text import visible
+from ocop_cli.windows import Window
 
 
 def _day(iso: str, fmt: str) -> str:
@@ -63,7 +64,7 @@ def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fm
         indent = "  " * task.id.count(".")
         rows.append({
             **obj, "title": indent + task.title,
-            "target": task.target.text if task.target else None,
+            "target": task.target.shown if task.target else None,
             "achieved": state.achieved if task.target else None,
             "state": _status_label(state),
             "_style": state.timing if state.timing in ("overdue", "due") else state.status,
@@ -73,7 +74,7 @@ def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fm
               for k in ("overdue", "due", "done")}
     footer = _("{n} tasks: {overdue} overdue, {due} due, {done} done (as of {date})").format(
         n=len(leaves), date=format_date(as_of), **counts)
-    title = f"{plan.number} ({plan.year})"
+    title = f"{plan.number} ({plan.years})"
     render.emit(fmt, task_columns(filters.agency is not None), rows, objects, title=title,
                 footer=footer, no_color=no_color)
 
@@ -174,17 +175,22 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
         "history": list(history_rows(loaded, task.id)),
         "as_of": as_of.isoformat(),
     })
+    if task.products_at:
+        from ocop_cli.product_views import counted_products
+
+        data["products"] = counted_products(loaded, task.id, as_of)
     if fmt == "json":
         render.write_json(data)
         return
     facts = [
         (_("Task"), f"{task.id}  {task.title}"),
-        (_("Unit"), task.unit), (_("Target"), data["target_text"]),
+        (_("Unit"), task.unit),
+        (_("Target"), f"{data['target_text']} ({task.target.shown})" if task.target else None),
         (_("Achieved"), f"{state.achieved}" + (f" ({state.percent:g}%)" if state.percent
                                                 is not None else "")),
         (_("Status"), _status_label(state)),
         (_("Lead"), data["lead_name"]), (_("Partners"), data["partners"]),
-        (_("Window"), f"{data['window']} → {data['months']}" if data["window"] else None),
+        (_("Window"), window_line(plan, task.window) if task.window else None),
         (_("Section"), f"{task.section} {data['section_title'] or ''}".strip()
          if task.section else None),
         (_("Notes"), "\n".join(task.notes) or None),
@@ -202,8 +208,29 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
                      [{"place": p["place"], "qty": p["qty"],
                        "_style": "done" if p["qty"] else None} for p in data["places"]],
                      title=_("By district"), no_color=no_color)
+    if task.products_at and data.get("products"):
+        from ocop_cli.product_views import list_section
+        from ocop_cli.products import stage_label
+
+        part = list_section(data["products"], fmt)
+        render.table(part.columns, part.rows, title=_("Products counted ({stage})").format(
+            stage=stage_label(task.products_at)), no_color=no_color)
     if data["history"]:
         history(loaded, task.id, fmt, no_color)
+
+
+def window_line(plan: Plan, window: Window) -> str:
+    """A window as written and the months it means: `T6-8 → [6, 7, 8]`; over several years
+    `Năm 2023 → T1/2023–T12/2023`; a deadline with its day."""
+    months = window.months
+    if plan.last_year > plan.year:
+        meant = f"{plan.month_label(months[0])}–{plan.month_label(months[-1])}"
+    else:
+        meant = str(list(months))
+    deadline = window.deadline(plan.year)
+    if deadline is not None:
+        meant += ", " + _("by {date}").format(date=format_date(dt.date.fromisoformat(deadline)))
+    return f"{window.text} → {meant}"
 
 
 def place_breakdown(loaded: Loaded, task: Any, state: TaskState) -> list[dict[str, Any]]:

@@ -356,7 +356,7 @@ def test_yaml_1_1_scalars_stay_text_in_the_plan(ws: Path, ocop: Any) -> None:
     assert result.exit_code == 0, result.stderr
     shown = result.json()
     assert (shown["title"], shown["unit"], shown["target_text"]) == ("NO", "3.10", "012")
-    assert shown["target"] == {"min": 12, "max": 12}  # 012 is twelve, as "01" is one
+    assert shown["target"]["min"] == shown["target"]["max"] == 12  # 012 is twelve, as "01" is one
     assert shown["notes"] == ["8:30", "012", "off", "1e3", "0x1F", ".inf", "yes", "2019-06-07"]
 
 

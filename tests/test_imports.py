@@ -304,8 +304,8 @@ def test_bad_cells_are_all_named_row_by_row_and_nothing_is_written(ocop, ws, tmp
         HEADER,
         ["-", "Z", *good],  # row 2
         ["1", "A", "Lớp", "mười hai", "Sở NN và PTNT", "", "T6"],
-        ["2", "B", "Lớp", "12 lớp", "Sở NN và PTNT", "", "T13"],
-        ["3", "C", "Lớp", dt.datetime(2020, 2, 1), "Sở NN và PTNT", "", "Quý 3"],
+        ["2", "B", "Lớp", "12 hội nghị", "Sở NN và PTNT", "", "T13"],
+        ["3", "C", "Lớp", dt.datetime(2020, 2, 1), "Sở NN và PTNT", "", "Quý 5"],
         ["4", "D", "Lớp", "15-20", "", "", "T9-7"],  # row 6
         ["5", "E", *good],
         ["-", "F", *good],  # 5.1, good
@@ -319,11 +319,11 @@ def test_bad_cells_are_all_named_row_by_row_and_nothing_is_written(ocop, ws, tmp
     for expected in [
         "row 2, TT: a sub-row (marked -) before any numbered row",
         "row 3 (task 1), Số lượng: cannot read 'mười hai' as a quantity",
-        "row 4 (task 2), Số lượng: cannot read '12 lớp' as a quantity",
-        "row 4 (task 2), Thời gian thực hiện: month 13 is not between 1 and 12",
+        "row 4 (task 2), Số lượng: '12 hội nghị' names the unit 'hội nghị' but ĐVT says 'Lớp'",
+        "row 4 (task 2), Thời gian thực hiện: 'T13': month 13 is not between 1 and 12",
         "row 5 (task 3), Số lượng: the cell holds a date (2020-02-01)",
-        "row 5 (task 3), Thời gian thực hiện: cannot read 'quy 3' as months",
-        "row 6 (task 4), Thời gian thực hiện: window runs backwards",
+        "row 5 (task 3), Thời gian thực hiện: cannot read 'Quý 5' as a window; write e.g. T6",
+        "row 6 (task 4), Thời gian thực hiện: 'T9-7' runs backwards",
         "row 6 (task 4), Cơ quan chủ trì: a task without sub-rows needs a lead agency",
         "row 9 (task 4), TT: task 4 already appears in row 6",
         "row 10, TT: no TT",

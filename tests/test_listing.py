@@ -53,7 +53,8 @@ def test_month_7_lists_exactly_the_leaf_tasks_active_in_july(ocop):
         assert set(task["months"]) == months(row["time"])
         assert task["window"] == row["time"]
         low, _, high = row["qty"].partition("-")
-        assert task["target"] == {"min": int(low), "max": int(high or low)}
+        assert task["target"] == {"min": int(low), "max": int(high or low), "qualifier": None,
+                                  "kind": "count", "shown": row["qty"].lstrip("0")}
     # parents are listed only as the context of a listed child
     for task in listed:
         if not task["leaf"]:
@@ -73,8 +74,11 @@ def test_json_contract_keys_and_types(ocop):
     by_id = {t["id"]: t for t in tasks}
     assert by_id["1.1"]["lead"] == "UBND tỉnh"
     assert by_id["1.2"]["parent"] == "1"
-    assert by_id["2"]["target"] == {"min": 15, "max": 20}
-    assert by_id["11"]["target"] == {"min": 1, "max": 1}
+    assert by_id["2"]["target"] == {"min": 15, "max": 20, "qualifier": None, "kind": "count",
+                                    "shown": "15-20"}
+    assert by_id["11"]["target"] == {"min": 1, "max": 1, "qualifier": None, "kind": "count",
+                                     "shown": "1"}
+    assert all(t["deadline"] is None for t in tasks)  # the 2019 plan names months only
     assert by_id["3"]["target"] is None and by_id["3"]["window"] is None
 
 

@@ -78,7 +78,9 @@ def test_agency_report_gives_every_figure_of_its_tasks(ocop: Any, ws: Path) -> N
         expected[task["id"]] = {
             "role": "lead" if lead else "partner", "status": status, "timing": timing,
             "achieved": achieved,
-            "target": {"min": target[0], "max": target[1]} if target else None,
+            "target": {"min": target[0], "max": target[1], "qualifier": None, "kind": "count",
+                       "shown": f"{target[0]}-{target[1]}" if target[0] != target[1]
+                       else str(target[0])} if target else None,
             "percent": round(100 * achieved / target[0], 1) if target else None,
         }
     got = {row["id"]: row for row in doc["tasks"]}
