@@ -185,11 +185,9 @@ def find(data: str | None = None) -> Workspace | None:
 
 def _refuse_half_made(root: Path) -> None:
     if half_made(root):
-        error = InvalidData([Problem(str(root), _(
-            "a half-made workspace: agencies.yaml but no plan_YYYY.yaml (an `ocop init` that "
-            "stopped before it finished)"))])
-        error.hint = _half_made_hint(root)
-        raise error
+        raise NotFound(_("{root} is not an ocop workspace: it holds agencies.yaml but no "
+                         "plan_YYYY.yaml, as an `ocop init` that stopped half-way leaves it"
+                         ).format(root=root), hint=_half_made_hint(root))
 
 
 def init_workspace(root: Path) -> Workspace:

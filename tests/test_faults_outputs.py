@@ -131,15 +131,15 @@ def test_a_half_made_workspace_is_named_with_the_fix(tmp_path: Path, ocop: Any,
     before = snapshot(half)
     for args in (("check", "--data", str(half)), ("tasks", "--data", str(half))):
         done = ocop(*args)
-        assert done.exit_code == 3, done.stderr
+        assert done.exit_code == EXIT_NOT_FOUND, done.stderr
         assert done.stderr == (
-            f"ocop: error: {half}: a half-made workspace: agencies.yaml but no plan_YYYY.yaml "
-            "(an `ocop init` that stopped before it finished)\n"
+            f"ocop: error: {half} is not an ocop workspace: it holds agencies.yaml but no "
+            "plan_YYYY.yaml, as an `ocop init` that stopped half-way leaves it\n"
             "ocop: If nothing was recorded in it, remove agencies.yaml and run: "
             f"ocop init {half}\n")
     monkeypatch.chdir(half)
     monkeypatch.delenv("OCOP_DATA")
-    assert ocop("check").exit_code == 3  # not the per-user workspace instead
+    assert ocop("check").exit_code == EXIT_NOT_FOUND  # not the per-user workspace instead
     refused = ocop("init", str(half))
     assert refused.exit_code == EXIT_NOT_FOUND
     assert refused.stderr.endswith(f"remove agencies.yaml and run: ocop init {half}\n")
