@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from ocop_cli.model import Entry, Plan
     from ocop_cli.storage import Loaded, Workspace
 
-FORMAT = 5
+FORMAT = 6
 # Older than this when read, a file cannot be changed later without its timestamps changing,
 # on any file system whose clock is within this much of ours (FAT keeps 2 s steps).
 RACY_NS = 3_000_000_000

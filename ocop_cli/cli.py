@@ -123,15 +123,30 @@ class Session:
                 storage.append(storage.recorder_file(ws, who), outcome.entries)
         for message in outcome.messages:
             say(message)
+        for warning in outcome.warnings:
+            say(_("warning: {message}").format(message=warning), err=True)
         return outcome
 
 
 def parse_date(text: str, option: str) -> dt.date:
+    from ocop_cli.i18n import parse_day
+
     try:
-        return dt.date.fromisoformat(text.strip())
+        return parse_day(text)
     except ValueError:
-        raise UsageError(_("{option}: {text!r} is not a date; expected YYYY-MM-DD, e.g. "
-                           "2019-09-15").format(option=option, text=text)) from None
+        raise UsageError(_("{option}: {text!r} is not a date; expected YYYY-MM-DD or "
+                           "DD/MM/YYYY, e.g. 2019-09-15 or 15/09/2019").format(
+                               option=option, text=text)) from None
+
+
+def agency_named(loaded: Any, name: str, option: str) -> Any:
+    """The agency a name means; said on stderr when the name is not one of its spellings, so
+    that "Sở Tài Chín" never silently becomes Sở Tài chính."""
+    agency = loaded.directory.resolve(name)
+    if not loaded.directory.exactly(name, agency):
+        say(_("{option} {name!r}: taken as {agency} ({full})").format(
+            option=option, name=name, agency=agency.short, full=agency.name), err=True)
+    return agency
 
 
 def month_shape(text: str | None) -> str | None:
@@ -187,8 +202,9 @@ _COMMON = [
                                  help="Which plan of the workspace, e.g. 2019 (default: the "
                                  "latest)")]),
     inspect.Parameter("as_of", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
-        str | None, typer.Option("--as-of", envvar="OCOP_AS_OF", metavar="YYYY-MM-DD",
-                                 help="The day the state is computed for (default: today)")]),
+        str | None, typer.Option("--as-of", envvar="OCOP_AS_OF", metavar="DATE",
+                                 help="The day the state is computed for, YYYY-MM-DD or "
+                                 "DD/MM/YYYY (default: today)")]),
     inspect.Parameter("lang", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
         str | None, typer.Option("--lang", envvar="OCOP_LANG", metavar="vi|en",
                                  help="Language of messages and help (default: from the "
@@ -259,7 +275,9 @@ def main() -> None:
 def _quiet_clean_up(unraisable: Any) -> None:
     """A library's clean-up failing on the same full disk after the error was reported (as
     openpyxl's half-written sheet) adds a traceback and nothing else: leave it out."""
-    if not isinstance(unraisable.exc_value, OSError):
+    from ocop_cli.export import write_errors
+
+    if not isinstance(unraisable.exc_value, write_errors()):
         sys.__unraisablehook__(unraisable)
 
 
@@ -352,12 +370,11 @@ def tasks(
     from ocop_cli.query import Filters
 
     loaded = s.load()
-    directory = loaded.directory
     filters = Filters(
         month=plan_month(loaded.plan, month), role=role.value,
         statuses=tuple(x.value for x in status or ()), overdue=overdue, due=due, grep=grep,
-        agency=directory.resolve(agency).id if agency else None,
-        place=directory.resolve(place).id if place else None,
+        agency=agency_named(loaded, agency, "--agency").id if agency else None,
+        place=agency_named(loaded, place, "--place").id if place else None,
     )
     views.task_list(loaded, s.states(loaded, summary=True), filters, fmt.value, s.as_of, s.no_color)
 
@@ -397,8 +414,9 @@ ByOpt = Annotated[str | None, typer.Option("--by", metavar="NAME", help="Who rep
 RefOpt = Annotated[str | None, typer.Option("--ref", metavar="TEXT",
                                             help="Proof: a document number")]
 NoteOpt = Annotated[str | None, typer.Option("--note", metavar="TEXT", help="A remark")]
-DateOpt = Annotated[str | None, typer.Option("--date", metavar="YYYY-MM-DD",
-                                             help="When it took effect (default: the as-of date)")]
+DateOpt = Annotated[str | None, typer.Option("--date", metavar="DATE",
+                                             help="When it took effect, YYYY-MM-DD or "
+                                             "DD/MM/YYYY (default: the as-of date)")]
 PlaceOpt = Annotated[str | None, typer.Option("--place", "-p", metavar="NAME",
                                               autocompletion=complete.agencies,
                                               help="District unit or agency where it happened")]
@@ -411,11 +429,11 @@ def _stamp(s: Session, loaded: Any, who: str, date: str | None, ref: str | None,
     from ocop_cli.record import Stamp
 
     return Stamp(date=parse_date(date, "--date") if date else s.as_of, by=who, ref=ref,
-                 note=note, plan=loaded.plan.year)
+                 note=note, plan=loaded.plan.year, as_of=s.as_of)
 
 
 def _place(loaded: Any, place: str | None) -> str | None:
-    return loaded.directory.resolve(place).id if place else None
+    return agency_named(loaded, place, "--place").id if place else None
 
 
 @command("done")

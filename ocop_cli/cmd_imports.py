@@ -55,7 +55,7 @@ def import_plan(
     number: Annotated[str, typer.Option("--number", help='Its number, e.g. "1819/KH-UBND"')],
     title: Annotated[str | None, typer.Option("--title", help="Its title (default: Kế hoạch "
                                               "NUMBER)")] = None,
-    dated: Annotated[str | None, typer.Option("--dated", metavar="YYYY-MM-DD",
+    dated: Annotated[str | None, typer.Option("--dated", metavar="DATE",
                                               help="The day it was signed (default: the "
                                               "as-of date)")] = None,
     sheet: SheetOpt = None,
@@ -185,12 +185,14 @@ def export_plan(
         return
     assert output is not None
     target = Path(output)
+    from ocop_cli.export import write_errors, write_failure
+
     try:  # openpyxl writes each sheet to a temporary file first: a full disk fails there
         data = (imports.table_xlsx(rows, f"plan_{plan.year}") if fmt is TableFormat.xlsx
                 else imports.table_csv(rows).encode("utf-8-sig"))  # the BOM tells Excel: UTF-8
-    except OSError as exc:
+    except write_errors() as exc:
         raise Refused(_("{path}: cannot write here ({error}); nothing was written").format(
-            path=target, error=exc.strerror or exc)) from None
+            path=target, error=write_failure(exc))) from None
     _refuse_overwrite(target, force)
     _replace(_beside(target, data), target)
     say(_("Wrote {path}: {n} tasks of plan {number}.").format(

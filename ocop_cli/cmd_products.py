@@ -333,7 +333,14 @@ def report(
         s.as_of, months)
     export.deliver(doc, export.choose_format(fmt.value if fmt else None, output), output, force,
                    s.no_color, timeline=lambda: {"months": [], "rows": [], "as_of_month": 0,
-                                                 "as_of": s.as_of.isoformat()})
+                                                 "as_of": s.as_of.isoformat()},
+                   letter=lambda: _letter(s, doc))
+
+
+def _letter(s: Session, doc: dict[str, Any]) -> Any:
+    from ocop_cli import office
+
+    return office.letter(doc, office.read(s.workspace.root))
 
 
 @command("products", group=import_app)
@@ -394,7 +401,8 @@ def _to_file(s: Session, loaded: Any, parts: list[Any], fmt: str, output: str | 
         if not output or output == "-":
             raise UsageError(_("--format xlsx writes a file: add --output FILE.xlsx"))
         doc = _doc(loaded, s)
-        export.save(Path(output), force, lambda path: export.write_xlsx(path, doc, parts))
+        export.save(Path(output), force,
+                    lambda path: export.write_xlsx(path, doc, parts, _letter(s, doc)))
         return
     assert output is not None
     buffer = io.StringIO()

@@ -3,14 +3,24 @@
 The commands register themselves on `app` when cli.py imports this module.
 """
 
+import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 
-from ocop_cli.cli import Format, FormatOpt, Session, command, month_shape, plan_month
+from ocop_cli.cli import (
+    Format,
+    FormatOpt,
+    Session,
+    agency_named,
+    command,
+    month_shape,
+    parse_date,
+    plan_month,
+)
 from ocop_cli.errors import UsageError
-from ocop_cli.i18n import _
+from ocop_cli.i18n import _, format_date
 
 
 class ReportFormat(StrEnum):
@@ -20,6 +30,12 @@ class ReportFormat(StrEnum):
     md = "md"
     xlsx = "xlsx"
     html = "html"
+    docx = "docx"
+
+
+class Sort(StrEnum):
+    plan = "plan"
+    urgency = "urgency"
 
 
 AgencyOpt = Annotated[str | None, typer.Option("--agency", "-a",
@@ -38,17 +54,29 @@ def report(
                                                help="2019-07, 2019-Q3, 2019-H2 or 2019")
                       ] = None,
     fmt: Annotated[ReportFormat | None, typer.Option(
-        "--format", "-f", help="table, md, csv, json, xlsx or html (default: from the "
+        "--format", "-f", help="table, md, csv, json, xlsx, html or docx (default: from the "
         "--output name, else table)")] = None,
     output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE",
                                                help="Write to FILE instead of the screen")
                       ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists")] = False,
+    sort: Annotated[Sort, typer.Option("--sort", help="plan: the plan's order (TT); urgency: "
+                                       "overdue first, then due")] = Sort.plan,
+    number: Annotated[str | None, typer.Option(
+        "--number", metavar="TEXT", help="The document's number, e.g. 45 or 45/BC-SNN "
+        "(default: a blank to fill in)")] = None,
+    dated: Annotated[str | None, typer.Option(
+        "--dated", metavar="DATE", help="The day it is signed (default: a blank to fill in)")
+                     ] = None,
+    signer: Annotated[str | None, typer.Option(
+        "--signer", metavar="NAME", help="Who signs it (default: office.yaml's signer)")
+                      ] = None,
 ) -> None:
     """The report offices send upward, as of a date: by agency, for one agency (the office's
-    table), or for a period; with the per-district breakdown.
+    table), or for a period; with the per-district breakdown. As docx, the administrative
+    document with the letterhead of office.yaml.
 
-    Example: ocop report --agency "so nn va ptnt" --period 2019-Q3 --output bao-cao.xlsx
+    Example: ocop report --agency "so nn va ptnt" --period 2019-Q3 --output bao-cao.docx
     """
     from ocop_cli import export
     from ocop_cli import report as core
@@ -62,10 +90,20 @@ def report(
     if index is not None:
         chosen = core.month_period(*loaded.plan.calendar_month(index))
     states = s.states(loaded, summary=chosen is None)  # a period reads the entries in it
-    who = loaded.directory.resolve(agency) if agency else None
-    doc = core.build(loaded, states, s.as_of, who, chosen)
+    who = agency_named(loaded, agency, "--agency") if agency else None
+    doc = core.build(loaded, states, s.as_of, who, chosen, sort.value,
+                     every_task=shape == "docx")
+    day = parse_date(dated, "--dated") if dated else None
+
+    def letter() -> Any:
+        from ocop_cli import office
+
+        found = office.read(s.workspace.root)
+        return office.letter(doc, office.with_options(found, number, day, signer))
+
     export.deliver(doc, shape, output, force, s.no_color,
-                   timeline=lambda: core.timeline(loaded, states, s.as_of, who))
+                   timeline=lambda: core.timeline(loaded, states, s.as_of, who),
+                   letter=letter)
 
 
 @command("timeline")
@@ -78,7 +116,7 @@ def timeline(s: Session, agency: AgencyOpt = None) -> None:
     from ocop_cli import report as core
 
     loaded = s.load()
-    who = loaded.directory.resolve(agency) if agency else None
+    who = agency_named(loaded, agency, "--agency") if agency else None
     draw_timeline(core.timeline(loaded, s.states(loaded, summary=True), s.as_of, who),
                   s.no_color)
 
@@ -93,7 +131,7 @@ def agencies(s: Session, fmt: FormatOpt = Format.table) -> None:
     from ocop_cli import report as core
 
     loaded = s.load()
-    items = core.agency_list(loaded, s.states(loaded, summary=True))
+    items = core.agency_list(loaded, s.states(loaded, summary=True), s.as_of)
     part = core.agency_list_section(items)
     render.emit(fmt.value, part.columns, part.rows, items, title=part.title,
                 no_color=s.no_color)
@@ -147,7 +185,8 @@ def draw_timeline(data: dict[str, Any], no_color: bool) -> None:
         glyph, colour = BARS[kind]
         legend.append(glyph * 2, style=colour)
         legend.append(f" {name}  ")
-    legend.append("▼ " + _("as of {date}").format(date=data["as_of"]), style="red")
+    legend.append("▼ " + _("as of {date}").format(date=format_date(
+        dt.date.fromisoformat(data["as_of"]))), style="red")
     lines.append(legend)
     for line in lines:
         line.no_wrap = True

@@ -7,7 +7,7 @@ from functools import cached_property
 
 from ocop_cli.errors import NotFound
 from ocop_cli.i18n import _
-from ocop_cli.model import Agency
+from ocop_cli.model import Agency, Task
 from ocop_cli.text import clean, fold, sort_key
 
 
@@ -65,6 +65,40 @@ class Directory:
             if any(_has_words(fold(s).split(), words) for s in agency.spellings)
         ]
         return sorted(found, key=lambda a: sort_key(a.short))
+
+    @cached_property
+    def units(self) -> tuple[Agency, ...]:
+        """The district-level units (12 in June 2019), in the file's order."""
+        return tuple(a for a in self.agencies if a.kind == "locality" and a.level == "district")
+
+    def unit_of(self, agency_id: str | None) -> str | None:
+        """The district unit an agency is, or is part of (Phòng NN Gia Lộc is in Gia Lộc)."""
+        unit_ids = {a.id for a in self.units}
+        seen: set[str] = set()
+        while agency_id is not None and agency_id not in seen:
+            if agency_id in unit_ids:
+                return agency_id
+            seen.add(agency_id)
+            agency = self.by_id.get(agency_id)
+            agency_id = agency.part_of if agency else None
+        return None
+
+    def sharing(self, task: Task) -> tuple[str, ...]:
+        """The units that each hold a share of a task: every unit for a task counted one per
+        unit, the members of a group of units that leads a duty without a quantity."""
+        if task.per_district:
+            return tuple(a.id for a in self.units)
+        group = self.by_id.get(task.lead or "")
+        unit_ids = {a.id for a in self.units}
+        if task.target is None and group is not None and group.members \
+                and set(group.members) <= unit_ids:
+            return group.members
+        return ()
+
+    def exactly(self, name: str, agency: Agency) -> bool:
+        """Whether `name` is written exactly as one of the agency's spellings or its id."""
+        text = clean(name).strip()
+        return text == agency.id or text in agency.spellings
 
     def resolve(self, name: str) -> Agency:
         found = self.candidates(name)

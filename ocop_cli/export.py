@@ -9,6 +9,7 @@ so a reader never sees half a report; an existing file is replaced only with `--
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import html
 import io
 import os
@@ -19,13 +20,23 @@ from typing import Any, TextIO
 
 from ocop_cli import render
 from ocop_cli.errors import Refused, UsageError
-from ocop_cli.i18n import _
-from ocop_cli.report import Section, heading, marked_rows, sections, status_label
+from ocop_cli.i18n import _, format_number, language
+from ocop_cli.office import Letter
+from ocop_cli.report import (
+    Section,
+    heading,
+    marked_rows,
+    office_total,
+    sections,
+    shown_day,
+    status_label,
+)
 from ocop_cli.text import visible
 
-FORMATS = ("table", "json", "csv", "md", "xlsx", "html")
+FORMATS = ("table", "json", "csv", "md", "xlsx", "html", "docx")
 SUFFIXES = {".txt": "table", ".json": "json", ".csv": "csv", ".md": "md", ".xlsx": "xlsx",
-            ".html": "html", ".htm": "html"}
+            ".html": "html", ".htm": "html", ".docx": "docx"}
+DATE_KEYS = {"last"}  # columns holding an ISO date
 NARROW_BELOW = 140  # terminal columns under which the office table is folded
 PERCENT = "percent"  # a column with this key holds a percentage (41.7 means 41.7 %)
 
@@ -40,29 +51,60 @@ def choose_format(fmt: str | None, output: str | None) -> str:
 
 
 def deliver(doc: dict[str, Any], fmt: str, output: str | None, force: bool, no_color: bool,
-            timeline: Callable[[], dict[str, Any]]) -> None:
+            timeline: Callable[[], dict[str, Any]], letter: Callable[[], Letter]) -> None:
     """Write the report `doc` as `fmt` to stdout, or into `output` (never over a file unless
-    `force`; `-` is stdout). `timeline` is asked for only by the HTML page."""
+    `force`; `-` is stdout). `timeline` is asked for only by the HTML page, `letter` (the
+    header and signature blocks) only by the documents: DOCX, XLSX and HTML."""
     if output == "-":
         output = None
-    if fmt == "xlsx":
+    if fmt in ("xlsx", "docx"):
         if not output:
-            raise UsageError(_("--format xlsx writes a file: add --output FILE.xlsx"))
-        save(Path(output), force, lambda path: write_xlsx(path, doc, sections(doc)))
+            raise UsageError(_("--format {fmt} writes a file: add --output FILE.{fmt}").format(
+                fmt=fmt))
+        if fmt == "docx":
+            from ocop_cli.document import write_docx
+            from ocop_cli.report import document_sections
+
+            save(Path(output), force,
+                 lambda path: write_docx(path, letter(), document_sections(doc)))
+        else:
+            save(Path(output), force,
+                 lambda path: write_xlsx(path, doc, sections(doc), letter()))
         return
     if output is None:
         if fmt == "html":
-            render.stdout().write(page(doc, sections(doc), timeline()))
+            render.stdout().write(page(doc, sections(doc), timeline(), letter()))
         else:
             write_text(doc, fmt, render.stdout(), no_color)
         return
     buffer = io.StringIO()
     if fmt == "html":
-        buffer.write(page(doc, sections(doc), timeline()))
+        buffer.write(page(doc, sections(doc), timeline(), letter()))
     else:
         write_text(doc, fmt, buffer, no_color=True)
     text = buffer.getvalue()
-    save(Path(output), force, lambda path: path.write_text(text, encoding="utf-8"))
+    # A byte-order mark tells Excel the CSV file is UTF-8 (else it reads Vietnamese as
+    # mojibake); standard output stays plain UTF-8 for other programs.
+    encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
+    save(Path(output), force, lambda path: path.write_text(text, encoding=encoding))
+
+
+def shown(value: Any, key: str = "") -> str:
+    """A cell as a person reads it: numbers and dates as the language writes them (41,7 and
+    15/09/2019 in Vietnamese)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return format_number(value)
+    if key in DATE_KEYS and isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return shown_day(value)
+    return render.cell(value)
+
+
+def _for_people(rows: Sequence[dict[str, Any]], columns: Sequence[render.Column]
+                ) -> list[dict[str, Any]]:
+    keys = {c.key for c in columns}
+    return [{k: shown(v, k) if k in keys and v is not None else v for k, v in row.items()}
+            for row in rows]
 
 
 def write_text(doc: dict[str, Any], fmt: str, stream: TextIO, no_color: bool) -> None:
@@ -76,13 +118,13 @@ def write_text(doc: dict[str, Any], fmt: str, stream: TextIO, no_color: bool) ->
         stream.writelines(f"- **{_md(label)}:** {_md(value)}\n" for label, value in facts)
         for section in sections(doc):
             stream.write(f"\n## {_md(section.title)}\n\n")
-            rows = marked_rows(section)
+            rows = _for_people(marked_rows(section), section.columns)
             stream.write(render.markdown(section.columns, rows) if rows else
                          f"_{_md(_('none'))}_\n")
         return
     if fmt == "csv":
         lines = render.CsvWriter(stream)
-        lines.writerows([visible(label), visible(value)] for label, value in facts)
+        lines.writerows([visible(label), visible(value)] for label, value in heading(doc, True))
         for section in sections(doc):
             stream.write("\n")
             lines.writerow([visible(section.title)])
@@ -104,6 +146,7 @@ def write_text(doc: dict[str, Any], fmt: str, stream: TextIO, no_color: bool) ->
             rows = [{**{k: "·" if v == 0 else v for k, v in row.items()},
                      "_cells": dict.fromkeys(section.marks.get(i, ()), "overdue")}
                     for i, row in enumerate(rows)]
+        rows = _for_people(rows, section.columns)
         render.table(section.columns, rows, title=section.title, no_color=no_color,
                      compact=section.grid, file=stream)
 
@@ -139,12 +182,31 @@ def save(path: Path, force: bool, write: Callable[[Path], Any]) -> None:
             os.replace(temp, path)
         else:
             _place_new(temp, path)
-    except OSError as exc:
+    except write_errors() as exc:
         raise Refused(_("cannot write {path}: {error}").format(
-            path=path, error=exc.strerror or exc)) from None
+            path=path, error=write_failure(exc))) from None
     finally:
         with contextlib.suppress(OSError):
             temp.unlink()
+
+
+def write_errors() -> tuple[type[Exception], ...]:
+    """What writing a document raises on a full disk: OSError, or lxml's own error when
+    openpyxl or python-docx write through lxml."""
+    try:
+        from lxml.etree import SerialisationError  # type: ignore[import-untyped]
+    except ImportError:  # pragma: no cover - lxml comes with python-docx
+        return (OSError,)
+    return (OSError, SerialisationError)
+
+
+def write_failure(exc: Exception) -> str:
+    """The system's words for a failed write, also when lxml reports it (`IO_ENOSPC`)."""
+    import errno
+
+    text = getattr(exc, "strerror", None) or str(exc)
+    code = getattr(errno, text.removeprefix("IO_"), None) if text.startswith("IO_E") else None
+    return os.strerror(code) if isinstance(code, int) else text
 
 
 def _umask() -> int:
@@ -181,51 +243,181 @@ def sheet_names() -> dict[str, str]:
 _NOT_IN_SHEET_NAMES = str.maketrans({c: " " for c in "[]:*?/\\"})
 
 
-def write_xlsx(path: Path, doc: dict[str, Any], parts: Sequence[Section]) -> None:
-    """One sheet per section: the title rows, a bold frozen header, then the rows, numbers as
-    numbers and percentages as percentages."""
+def write_xlsx(path: Path, doc: dict[str, Any], parts: Sequence[Section],
+               letter: Letter) -> None:
+    """One sheet per section, each ready to print: the document's header lines and the title
+    rows, then the table with borders, wrapped text in widths that fit one A4 landscape page
+    wide, the header row repeated on every printed page and frozen on screen, a totals row
+    by the plan's counting rules; numbers as numbers, percentages as percentages, dates as
+    date cells."""
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
 
     book = Workbook()
     book.remove(book.active)  # type: ignore[arg-type]
-    bold = Font(bold=True)
+    font = Font(name=DOC_FONT, size=11)
+    bold = Font(name=DOC_FONT, size=11, bold=True)
     header_fill = PatternFill("solid", fgColor="DDDDDD")
     late_fill = PatternFill("solid", fgColor="F4C7C3")
     wrap = Alignment(wrap_text=True, vertical="top")
+    centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    line = Side(style="thin", color="000000")
+    box = Border(left=line, right=line, top=line, bottom=line)
     facts = heading(doc)
     used: set[str] = set()
     names = sheet_names()
     for section in parts:
         sheet = book.create_sheet(_sheet_name(names.get(section.key, section.key), used))
-        sheet.cell(1, 1, _text(section.title)).font = Font(bold=True, size=13)
-        for i, (label, fact) in enumerate(facts, 2):
-            sheet.cell(i, 1, _text(label)).font = bold
-            sheet.cell(i, 2, _text(fact))
-        top = len(facts) + 3
+        widths = _xlsx_widths(section)
+        for j, width in enumerate(widths, 1):
+            sheet.column_dimensions[get_column_letter(j)].width = width
+        top = _xlsx_letterhead(sheet, letter, section.title, facts, widths, doc["as_of"])
         for j, column in enumerate(section.columns, 1):
             head = sheet.cell(top, j, _text(column.header))
-            head.font, head.fill, head.alignment = bold, header_fill, wrap
+            head.font, head.fill, head.alignment, head.border = bold, header_fill, centre, box
+        _xlsx_height(sheet, top, [c.header for c in section.columns], widths)
         sheet.freeze_panes = sheet.cell(top + 1, 1)
-        widths = [max((len(w) for w in c.header.split()), default=4) for c in section.columns]
-        for i, row in enumerate(section.rows, top + 1):
+        total = office_total(section)
+        for i, row in enumerate([*section.rows, *([total] if total else [])], top + 1):
+            # Set by hand: spreadsheets do not grow a row for wrapped text written by a program.
+            _xlsx_height(sheet, i, [shown(row.get(c.key), c.key) for c in section.columns],
+                         widths)
             late = section.marks.get(i - top - 1, set())
             for j, column in enumerate(section.columns, 1):
                 value = row.get(column.key)
                 cell = sheet.cell(i, j)
-                _put(cell, value, column.key == PERCENT)
-                cell.alignment = wrap
+                if column.key in DATE_KEYS and isinstance(value, str):
+                    _put_date(cell, value)
+                else:
+                    _put(cell, value, column.key == PERCENT)
+                cell.alignment, cell.border = wrap, box
+                cell.font = bold if row is total else font
                 if column.key in late:
                     cell.fill = late_fill
-                shown = render.cell(value)
-                widths[j - 1] = max(widths[j - 1], *(len(line) for line in shown.split("\n")))
-        for j, width in enumerate(widths, 1):
-            # Excel counts widths in digits; accented letters are about as wide.
-            sheet.column_dimensions[get_column_letter(j)].width = min(max(width, 4), 60) + 2
+        _xlsx_page(sheet, top)
     if not parts:
         book.create_sheet(_("Report"))
     book.save(path)
+
+
+DOC_FONT = "Times New Roman"
+PAGE_WIDTH = 150  # characters of column width that print legibly on one A4 landscape page
+
+
+def text_widths(section: Section) -> tuple[list[int], list[int]]:
+    """Each column's longest line (at most 60 characters) and its longest header word, the
+    narrowest it may get."""
+    floor = [max((len(w) for w in c.header.split()), default=2) for c in section.columns]
+    widths = list(floor)
+    for row in section.rows:
+        for j, column in enumerate(section.columns):
+            shown_text = shown(row.get(column.key), column.key)
+            widths[j] = max(widths[j], *(len(x) for x in shown_text.split("\n")))
+    return [min(w, 60) for w in widths], floor
+
+
+def fit(widths: list[int], floor: list[int], total: int) -> list[int]:
+    """Widths that add up to at most `total`: what each column has above its `floor`
+    narrowed in the same proportion, so a long text stays the widest."""
+    floor = [min(f, w) for f, w in zip(floor, widths, strict=True)]
+    room = sum(widths) - sum(floor)
+    if sum(widths) <= total or room <= 0:
+        return list(widths)
+    keep = max(0.0, (total - sum(floor)) / room)
+    return [f + int((w - f) * keep) for w, f in zip(widths, floor, strict=True)]
+
+
+def lines_in(text: str, width: float) -> int:
+    """How many lines a text wraps to in a column `width` characters wide."""
+    room = max(int(width) - 1, 1)
+    return sum(max(1, -(-len(line) // room)) for line in text.split("\n"))
+
+
+def _xlsx_widths(section: Section) -> list[float]:
+    """Each column as wide as its text, narrowed to fit one A4 landscape page wide."""
+    widths, floor = text_widths(section)
+    fitted = fit([max(w, 4) + 2 for w in widths], [max(f + 2, 6) for f in floor], PAGE_WIDTH)
+    return [float(w) for w in fitted]
+
+
+def _xlsx_letterhead(sheet: Any, letter: Letter, title: str, facts: list[tuple[str, str]],
+                     widths: list[float], as_of: str) -> int:
+    """The header lines of the document above a table: issuing body and number left, motto
+    and date right, the kind and subject, the section's title and the title rows. Returns
+    the row of the table's header."""
+    from openpyxl.styles import Alignment, Font
+
+    last = len(widths)
+    split = next((j for j in range(1, last) if sum(widths[:j]) >= sum(widths) * 0.4), 1)
+    centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+    def put(row: int, first: int, end: int, text: str, **style: Any) -> None:
+        cell = sheet.cell(row, first, _text(text))
+        cell.font = Font(name=DOC_FONT, size=style.pop("size", 12), **style)
+        cell.alignment = centre
+        if end > first:
+            sheet.merge_cells(start_row=row, start_column=first, end_row=row, end_column=end)
+
+    right = min(split + 1, last)
+    put(1, 1, split, letter.parent)
+    put(1, right, last, letter.motto[0], bold=True)
+    put(2, 1, split, letter.issuer, bold=True)
+    put(2, right, last, letter.motto[1], bold=True, underline="single")
+    put(3, 1, split, letter.number)
+    put(3, right, last, letter.date_line, italic=True)
+    put(5, 1, last, letter.kind, bold=True, size=14)
+    put(6, 1, last, letter.subject, bold=True, size=13)
+    sheet.row_dimensions[6].height = 36
+    put(7, 1, last, title, bold=True)
+    label_end = 2 if last > 2 else 1  # the label over two columns: the first is narrow
+    for i, (label, fact) in enumerate(facts, 8):
+        name = sheet.cell(i, 1, _text(label))
+        name.font = Font(name=DOC_FONT, size=11, bold=True)
+        name.alignment = Alignment(vertical="top")
+        if label_end > 1:
+            sheet.merge_cells(start_row=i, start_column=1, end_row=i, end_column=label_end)
+        value = sheet.cell(i, label_end + 1)
+        if label == _("As of"):
+            _put_date(value, as_of)
+        else:
+            value.value = _text(fact)
+        value.font = Font(name=DOC_FONT, size=11)
+        value.alignment = Alignment(horizontal="left", wrap_text=True, vertical="top")
+        if last > label_end + 1:
+            sheet.merge_cells(start_row=i, start_column=label_end + 1, end_row=i,
+                              end_column=last)
+        sheet.row_dimensions[i].height = 15 * lines_in(
+            visible(fact), sum(widths[label_end:]) or widths[-1])
+    return 8 + len(facts) + 1
+
+
+def _xlsx_height(sheet: Any, row: int, texts: list[str], widths: list[float]) -> None:
+    lines = max((lines_in(t, w) for t, w in zip(texts, widths, strict=True)), default=1)
+    sheet.row_dimensions[row].height = 15 * lines
+
+
+def _put_date(cell: Any, iso: str) -> None:
+    """An ISO date as a date cell, shown dd/mm/yyyy in Vietnamese and yyyy-mm-dd in English."""
+    try:
+        cell.value = dt.date.fromisoformat(iso)
+    except ValueError:
+        _put(cell, iso, False)
+        return
+    cell.number_format = "dd/mm/yyyy" if language() == "vi" else "yyyy-mm-dd"
+
+
+def _xlsx_page(sheet: Any, top: int) -> None:
+    """A4 landscape, one page wide (as many tall as it takes), the header row on each page."""
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = f"{top}:{top}"
+    sheet.print_options.horizontalCentered = True
+    margins = sheet.page_margins
+    margins.left, margins.right, margins.top, margins.bottom = 0.6, 0.4, 0.6, 0.6
 
 
 def _sheet_name(title: str, used: set[str]) -> str:
@@ -258,20 +450,36 @@ def _put(cell: Any, value: Any, percent: bool) -> None:
 
 
 STYLE = """
-@page { size: A4 landscape; margin: 12mm; }
-body { font-family: "Times New Roman", "Noto Serif", "DejaVu Serif", serif; font-size: 11pt;
-       color: #111; margin: 1.5em; line-height: 1.3; }
-h1 { font-size: 16pt; margin: 0 0 .3em; }
+@page { size: A4 landscape; margin: 15mm 15mm 15mm 20mm; }
+body { font-family: "Times New Roman", "Liberation Serif", "Noto Serif", serif;
+       font-size: 12pt; color: #111; margin: 1.5em; line-height: 1.3; }
+table.letterhead, table.closing { width: 100%; border: none; margin: 0 0 1em; }
+table.letterhead td, table.closing td { border: none; text-align: center; vertical-align: top;
+                                        padding: 0; }
+table.letterhead td:first-child { width: 40%; }
+table.letterhead { font-size: 12pt; }
+h1 + hr.short { margin: 6px auto 10px; }
+table.closing { margin-top: 1.5em; break-inside: avoid; }
+table.closing td.recipients { text-align: left; width: 45%; font-size: 11pt; }
+table.closing td.recipients p { margin: 0; font-size: 12pt; }
+div.sign { height: 5em; }
+hr.short, hr.motto { border: none; border-top: 1px solid #000; margin: 2px auto 8px; }
+hr.short { width: 7em; }
+hr.motto { width: 15em; }
+h1 { font-size: 14pt; text-align: center; margin: .8em 0 .2em; }
+p.body { text-align: justify; text-indent: 1cm; margin: 0 0 6pt; font-size: 13pt; }
 h2 { font-size: 13pt; margin: 1.2em 0 .4em; page-break-after: avoid; }
 dl.facts { display: grid; grid-template-columns: max-content auto; gap: .1em 1em; margin: 0; }
 dl.facts dt { font-weight: bold; }
 dl.facts dd { margin: 0; }
 table { border-collapse: collapse; width: 100%; }
-th, td { border: 1px solid #888; padding: 2px 5px; vertical-align: top; text-align: left; }
-th { background: #e6e6e6; }
+table.data th, table.data td { border: 1px solid #444; padding: 2px 5px; vertical-align: top;
+                               text-align: left; }
+table.data th { background: #e6e6e6; text-align: center; }
 thead { display: table-header-group; }
 tr { page-break-inside: avoid; }
-td.num { text-align: right; white-space: nowrap; }
+table.data td.num { text-align: right; white-space: nowrap; }
+tr.total td { font-weight: bold; }
 td.flag { background: #f4c7c3; font-weight: bold; }
 tr.overdue td { color: #a00000; }
 tr.due td { background: #fff5d1; }
@@ -280,22 +488,34 @@ tr.cancelled td { text-decoration: line-through; }
 p.none { font-style: italic; }
 svg.timeline, svg.legend { display: block; width: 100%; max-width: 1100px; height: auto;
                            font-family: inherit; break-inside: avoid; }
-@media print { body { margin: 0; font-size: 9pt; } }
+@media print { body { margin: 0; font-size: 11pt; } table.data { font-size: 10pt; } }
 """
 
 BAR_COLOURS = {"done": "#4c9a4c", "cancelled": "#bbbbbb", "overdue": "#c62828",
                "due": "#e0a800", "upcoming": "#6a8fc7", "open": "#999999"}
 
 
-def page(doc: dict[str, Any], parts: Sequence[Section], timeline: dict[str, Any]) -> str:
+def page(doc: dict[str, Any], parts: Sequence[Section], timeline: dict[str, Any],
+         letter: Letter) -> str:
     """The report as one HTML page that needs nothing else: no script, font or image from
-    anywhere, print-ready on A4 landscape. Every text from the data is escaped."""
+    anywhere, print-ready on A4 landscape, with the document's header block above and the
+    recipients and signer below. Every text from the data is escaped."""
     e = _h
-    out = ['<!DOCTYPE html>\n<html lang="vi">\n<head>\n<meta charset="utf-8">\n',
+    out = [f'<!DOCTYPE html>\n<html lang="{language()}">\n<head>\n<meta charset="utf-8">\n',
            '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
-           f"<title>{e(_('Report'))} {e(doc['plan']['number'])} – {e(doc['as_of'])}</title>\n",
-           f"<style>{STYLE}</style>\n</head>\n<body>\n", f"<h1>{e(_('Report'))}</h1>\n",
-           '<dl class="facts">\n']
+           f"<title>{e(letter.kind.capitalize())} {e(doc['plan']['number'])} – "
+           f"{e(shown_day(doc['as_of']))}</title>\n",
+           f"<style>{STYLE}</style>\n</head>\n<body>\n",
+           '<table class="letterhead"><tr><td>',
+           f"<div>{e(letter.parent)}</div><div><b>{e(letter.issuer)}</b></div>"
+           '<hr class="short">',
+           f"<div>{e(letter.number)}</div></td><td>",
+           f"<div><b>{e(letter.motto[0])}</b></div><div><b>{e(letter.motto[1])}</b></div>"
+           '<hr class="motto">',
+           f"<div><i>{e(letter.date_line)}</i></div></td></tr></table>\n",
+           f"<h1>{e(letter.kind)}<br>{e(letter.subject)}</h1>\n<hr class=\"short\">\n"]
+    out += [f'<p class="body">{e(sentence)}</p>\n' for sentence in letter.sentences]
+    out.append('<dl class="facts">\n')
     out += [f"<dt>{e(label)}</dt><dd>{e(value)}</dd>\n" for label, value in heading(doc)]
     out.append("</dl>\n")
     if timeline["rows"]:  # a report on the product register has no tasks to draw
@@ -305,6 +525,14 @@ def page(doc: dict[str, Any], parts: Sequence[Section], timeline: dict[str, Any]
         out.append(f"<h2>{e(section.title)}</h2>\n")
         out.append(_html_table(section) if section.rows else
                    f'<p class="none">{e(_("none"))}</p>\n')
+    out.append('<table class="closing"><tr><td class="recipients">'
+               f"<p><b><i>{e(letter.recipients_title)}</i></b></p>")
+    out += [f"<div>- {e(r)}</div>" for r in letter.recipients]
+    out.append('</td><td class="signer">')
+    if letter.authority:
+        out.append(f"<div><b>{e(letter.authority)}</b></div>")
+    out.append(f'<div><b>{e(letter.title)}</b></div><div class="sign"></div>'
+               f"<div><b>{e(letter.signer)}</b></div></td></tr></table>\n")
     out.append("</body>\n</html>\n")
     return "".join(out)
 
@@ -314,10 +542,12 @@ def _h(value: Any) -> str:
 
 
 def _html_table(section: Section) -> str:
-    out = ["<table>\n<thead><tr>"]
+    out = ['<table class="data">\n<thead><tr>']
     out += [f"<th>{_h(c.header)}</th>" for c in section.columns]
     out.append("</tr></thead>\n<tbody>\n")
-    for i, row in enumerate(marked_rows(section)):
+    total = office_total(section)
+    rows = _for_people([*marked_rows(section), *([total] if total else [])], section.columns)
+    for i, row in enumerate(rows):
         style = row.get("_style")
         out.append(f'<tr class="{_h(style)}">' if style else "<tr>")
         flagged = section.marks.get(i, set())
@@ -392,7 +622,7 @@ def _legend(data: dict[str, Any]) -> str:
                    f'<text x="{x + 18}" y="14" font-size="11">{_h(label)}</text>')
         x += 30 + 7 * len(label)
     out.append(f'<text x="{x}" y="14" font-size="11" fill="#c62828">┆ '
-               f'{_h(_("as of {date}").format(date=data["as_of"]))}</text></svg>\n')
+               f'{_h(_("as of {date}").format(date=shown_day(data["as_of"])))}</text></svg>\n')
     return "".join(out)
 
 

@@ -125,3 +125,28 @@ def format_date(day: dt.date | None) -> str:
     if day is None:
         return ""
     return day.strftime("%d/%m/%Y") if language() == "vi" else day.isoformat()
+
+
+def format_number(value: float | int) -> str:
+    """A number as people write it: 41,7 and 1.000 in Vietnamese (through Babel, read only
+    when a number needs it), 41.7 and 1,000 in English."""
+    if language() != "vi":
+        return f"{value:,g}" if isinstance(value, float) else f"{value:,}"
+    if isinstance(value, int) and -1000 < value < 1000:
+        return str(value)
+    from babel.numbers import format_decimal
+
+    return str(format_decimal(value, format="#,##0.###", locale="vi"))
+
+
+def parse_day(text: str) -> dt.date:
+    """A date as typed: 2019-09-15, or 15/09/2019 and 15/9/2019 as Vietnamese write it.
+    ValueError when it is neither."""
+    cleaned = text.strip()
+    day, sep, rest = cleaned.partition("/")
+    if sep:
+        month, sep, year = rest.partition("/")
+        if sep and len(year) == 4 and all(p.isdigit() for p in (day, month, year)):
+            return dt.date(int(year), int(month), int(day))
+        raise ValueError(cleaned)
+    return dt.date.fromisoformat(cleaned)

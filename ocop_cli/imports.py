@@ -910,7 +910,8 @@ def decide_progress(loaded: Loaded, rows: Sequence[ProgressRow], who: str, as_of
             problems.append(RowProblem(row.row, message, None, row.task))
             continue
         messages += [_("row {row}: {message}").format(row=row.row, message=m)
-                     for m in outcome.messages]
+                     for m in outcome.messages + [_("warning: {message}").format(message=w)
+                                                  for w in outcome.warnings]]
         if outcome.entries:
             entries += outcome.entries
             states = state_as_of(loaded.plan, [*loaded.replay(), *entries], horizon)

@@ -66,6 +66,10 @@ class Task(NamedTuple):
     # The achieved quantity is the number of products of the register that reached this
     # stage within the plan's year (a task that counts the products sent to the province).
     products_at: str | None = None
+    # The district-level units that each hold a share of the task (agency ids), decided when
+    # the plan is read: `per_district` tasks, and duties without a quantity that a group of
+    # the units leads (3.2, "BCĐ cấp huyện"). Empty for a task of one subject.
+    shared_by: tuple[str, ...] = ()
 
     @property
     def parent(self) -> str | None:

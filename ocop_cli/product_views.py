@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from ocop_cli.errors import UsageError
-from ocop_cli.i18n import _, format_date
+from ocop_cli.i18n import _, format_date, ngettext
 from ocop_cli.products import (
     FUNNEL,
     KINDS,
@@ -418,3 +418,27 @@ def overview(loaded: Loaded, as_of: dt.date, months: int = 6) -> dict[str, Any] 
     lines, rules, _warnings = load_register(loaded.workspace, loaded.directory)
     products = list(products_as_of(lines, rules, as_of).values())
     return summary(products, loaded.directory, rules, as_of, months) if products else None
+
+
+def sentences(doc: dict[str, Any]) -> list[str]:
+    """The body of a document about the register, in full sentences: how far the products
+    went, the stars in force and the recognitions that run out soon."""
+    from ocop_cli.report import shown_day
+
+    if "products" not in doc:  # a list of products says what it is in its title rows
+        return []
+    found, total = doc["products"], doc["products"]["total"]
+    registered = ngettext("{n} product", "{n} products", total["registered"]).format(
+        n=total["registered"])
+    return [
+        _("As of {date}, the register holds {registered}: {chosen} chosen and {rejected} "
+          "rejected by the districts, {sent} sent to the province, {scored} scored.").format(
+            date=shown_day(doc["as_of"]), registered=registered, chosen=total["chosen"],
+            rejected=total["rejected"], sent=total["sent"], scored=total["scored"]),
+        _("Recognitions in force: {n}, of which {s3} with 3 stars, {s4} with 4 stars and "
+          "{s5} with 5 stars.").format(n=total["recognised"], s3=total["stars3"],
+                                       s4=total["stars4"], s5=total["stars5"]),
+        ngettext("{n} recognition runs out by {date}.", "{n} recognitions run out by {date}.",
+                 len(found["expiring"]["products"])).format(
+            n=len(found["expiring"]["products"]), date=shown_day(found["expiring"]["until"])),
+    ]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from ocop_cli.directory import Directory
+from ocop_cli.i18n import _, ngettext
 from ocop_cli.model import Plan, Task
-from ocop_cli.state import TaskState, months_of_task
+from ocop_cli.state import NOT_KNOWN, OPEN, TaskState, for_unit, months_of_task, settle_parent
 from ocop_cli.text import fold
 from ocop_cli.windows import Target
 
@@ -54,20 +57,54 @@ def _matches(task: Task, state: TaskState, plan: Plan, directory: Directory, f: 
     wanted_timing = {t for t, on in (("overdue", f.overdue), ("due", f.due)) if on}
     if wanted_timing and state.timing not in wanted_timing:
         return False
-    if f.place is not None:
-        unit = directory.by_id.get(f.place)
-        counted_there = task.per_district and unit is not None and unit.kind == "locality"
-        if not counted_there and f.place not in state.places:
-            return False
+    if f.place is not None and f.place not in state.places \
+            and directory.unit_of(f.place) not in task.shared_by:
+        return False
     if f.grep:
-        return fold(f.grep) in fold(" ".join([task.id, task.title, task.unit or "", *task.notes]))
+        return fold(f.grep) in fold(" ".join(_searched(plan, task, state)))
     return True
 
 
+def _searched(plan: Plan, task: Task, state: TaskState) -> list[str]:
+    """The text `--grep` looks in: the task's and its parents' titles and notes, the latest
+    note recorded (a sub-row matches when its parent does)."""
+    words = [task.id, task.unit or "", state.note or ""]
+    row: Task | None = task
+    while row is not None:
+        words += [row.title, *row.notes]
+        row = plan.task(row.parent) if row.parent else None
+    return words
+
+
+def subject_unit(directory: Directory, f: Filters) -> str | None:
+    """The district unit whose own figures a listing shows: the place, else the agency, when
+    it is a unit or part of one (Phòng NN Gia Lộc reads Gia Lộc's shares)."""
+    return directory.unit_of(f.place) or directory.unit_of(f.agency)
+
+
+def shown_states(plan: Plan, states: dict[str, TaskState], tasks: list[Task],
+                 unit: str | None, as_of: dt.date) -> dict[str, TaskState]:
+    """The states a listing of `tasks` shows: a shared task's as `unit`'s own share when a
+    unit is the subject, and each parent's from its listed sub-rows, so that a parent and
+    the counts under the listing never disagree."""
+    listed = {t.id for t in tasks}
+    shown = {t.id: for_unit(plan, states[t.id], unit, as_of) if unit else states[t.id]
+             for t in tasks if plan.is_leaf(t.id)}
+    for task in reversed(tasks):
+        if task.id not in shown:
+            parent = shown[task.id] = TaskState(task, note=states[task.id].note,
+                                                ref=states[task.id].ref)
+            kids = [shown[c.id] for c in plan.children(task.id) if c.id in listed]
+            settle_parent(parent, kids or [states[c.id] for c in plan.children(task.id)])
+    return shown
+
+
 def select(plan: Plan, states: dict[str, TaskState], directory: Directory,
-           f: Filters) -> list[Task]:
-    """Leaf tasks that pass every filter, each preceded by its parents for context."""
-    chosen = {t.id for t in plan.leaves() if _matches(t, states[t.id], plan, directory, f)}
+           f: Filters, within: list[Task] | None = None) -> list[Task]:
+    """Leaf tasks (of `within`, else of the plan) that pass every filter, each preceded by its
+    parents for context, in the plan's order."""
+    leaves = plan.leaves() if within is None else within
+    chosen = {t.id for t in leaves if _matches(t, states[t.id], plan, directory, f)}
     for task_id in list(chosen):
         parent = plan.index[task_id].parent
         while parent is not None and parent in plan.index:  # check reports a missing parent
@@ -76,25 +113,50 @@ def select(plan: Plan, states: dict[str, TaskState], directory: Directory,
     return [t for t in plan.tasks if t.id in chosen]
 
 
+def figures(state: TaskState) -> dict[str, Any]:
+    """Target, achieved, percent, status and timing: whose they are is the caller's to say.
+    A unit's share that is not known has null status and quantity."""
+    target = state.task.target
+    known = state.status != NOT_KNOWN
+    return {
+        "target": target_json(target),
+        "achieved": state.achieved if known else None,
+        "percent": state.percent,
+        "status": state.status if known else None,
+        "timing": state.timing,
+    }
+
+
 def task_json(plan: Plan, task: Task, state: TaskState, directory: Directory,
-              role: str | None = None) -> dict[str, Any]:
-    """One task in the JSON contract the README documents; keys are never removed."""
+              role: str | None = None, whole: TaskState | None = None,
+              place: str | None = None) -> dict[str, Any]:
+    """One task in the JSON contract the README documents; keys are never removed.
+
+    With `whole`, `state` is the share of unit `place` (see `state.for_unit`): the row
+    carries the unit's figures, and the whole task's under `whole`."""
+    own = figures(state)
     row: dict[str, Any] = {
         "id": task.id,
         "parent": task.parent,
         "leaf": plan.is_leaf(task.id),
         "title": task.title,
         "unit": task.unit,
-        "target": target_json(task.target),
+        "target": own["target"],
         "lead": directory.short(task.lead),
         "partners": [directory.short(p) for p in task.partners],
         "window": task.window.text if task.window else None,
         "months": list(months_of_task(plan, task)),
         "deadline": task.window.deadline(plan.year) if task.window else None,
-        "status": state.status,
-        "timing": state.timing,
-        "achieved": state.achieved,
+        "status": own["status"],
+        "timing": own["timing"],
+        "achieved": own["achieved"],
+        "shared": bool(task.shared_by),
     }
+    if task.shared_by and whole is None:
+        row["unassigned"] = state.unassigned
+    if whole is not None:
+        row["place"] = directory.short(place)
+        row["whole"] = figures(whole) | {"unassigned": whole.unassigned}
     if role is not None:
         row["role"] = role
     return row
@@ -107,3 +169,61 @@ def target_json(target: Target | None) -> dict[str, Any] | None:
         return None
     return {"min": target.min, "max": target.max, "qualifier": target.qualifier or None,
             "kind": target.kind, "shown": target.shown}
+
+
+COUNTED = ("done", "in_progress", "not_started", "cancelled", NOT_KNOWN)
+
+
+def tally(states: Iterable[TaskState]) -> dict[str, int]:
+    """Counts that partition: every task in exactly one status, and every open task in exactly
+    one timing (a leaf always has a window)."""
+    counts = dict.fromkeys(("tasks", *COUNTED, "open", "overdue", "due", "upcoming"), 0)
+    for state in states:
+        counts["tasks"] += 1
+        counts[state.status] += 1
+        if state.status in OPEN:
+            counts["open"] += 1
+        if state.timing:
+            counts[state.timing] += 1
+    return counts
+
+
+def tally_lines(counts: dict[str, int]) -> tuple[str, str]:
+    """The counts in two sentences: by status (summing to the tasks), by timing (summing to
+    the open ones). Zeros are left out, cancelled tasks named."""
+    names = {"done": _("{n} done"), "in_progress": _("{n} in progress"),
+             "not_started": _("{n} not started"), "cancelled": _("{n} cancelled"),
+             NOT_KNOWN: _("{n} not known"), "overdue": _("{n} overdue"), "due": _("{n} due"),
+             "upcoming": _("{n} upcoming")}
+
+    def parts(keys: tuple[str, ...]) -> str:
+        return ", ".join(names[k].format(n=counts[k]) for k in keys if counts[k])
+
+    status = ngettext("{n} task", "{n} tasks", counts["tasks"]).format(n=counts["tasks"])
+    if counts["tasks"]:
+        status += ": " + parts(COUNTED)
+    timing = ngettext("{n} open", "{n} open", counts["open"]).format(n=counts["open"])
+    if counts["open"]:
+        timing += ": " + parts(("overdue", "due", "upcoming"))
+    return status, timing
+
+
+def status_label(status: str | None, timing: str | None) -> str:
+    """A status and timing in words; a unit's share nobody reported (status null in JSON) is
+    "not known", never "not done"."""
+    labels = {"not_started": _("not started"), "in_progress": _("in progress"),
+              "done": _("done"), "cancelled": _("cancelled"), NOT_KNOWN: _("not known"),
+              None: _("not known")}
+    timings = {"upcoming": _("upcoming"), "due": _("due"), "overdue": _("overdue")}
+    text = labels[status]
+    return f"{text}, {timings[timing]}" if timing else text
+
+
+def whole_note(row: dict[str, Any]) -> str:
+    """After a unit's share's status: the whole task's figures beside its own."""
+    whole = row.get("whole")
+    if not whole:
+        return ""
+    amount = f"{whole['achieved']}/{whole['target']['shown']}, " if whole["target"] else ""
+    return " (" + _("whole: {figures}").format(
+        figures=amount + status_label(whole["status"], whole["timing"])) + ")"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from ocop_cli.errors import NotFound, Refused, UsageError
 from ocop_cli.i18n import _, format_date
 from ocop_cli.model import Entry, Plan, Task
-from ocop_cli.state import OPEN, TaskState, effective
+from ocop_cli.state import OPEN, TaskState, effective, for_unit, share_of, state_as_of
 from ocop_cli.storage import Loaded
 
 
@@ -19,6 +19,7 @@ from ocop_cli.storage import Loaded
 class Outcome:
     entries: list[Entry] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # recorded all the same; said on stderr
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Stamp:
     ref: str | None = None
     note: str | None = None
     plan: int | None = None  # the year of the plan the entries are decided against
+    as_of: dt.date | None = None  # the day the states are computed for (default: `date`)
 
     def entry(self, task: str, action: str, **fields: object) -> Entry:
         base = Entry(id=new_id(), at=now(), date=self.date, task=task, action=action, by=self.by,
@@ -86,6 +88,84 @@ def _open_leaves(loaded: Loaded, states: dict[str, TaskState], task: Task) -> li
     return [leaf for leaf in loaded.plan.leaves_under(task.id) if states[leaf.id].status in OPEN]
 
 
+def date_warnings(plan: Plan, stamp: Stamp) -> list[str]:
+    """Which of the plan's bounds an entry's date falls outside: the as-of date, the day the
+    plan was signed, the plan's year."""
+    day = format_date(stamp.date)
+    found = []
+    if stamp.as_of is not None and stamp.date > stamp.as_of:
+        found.append(_("the entry is dated {date}, after the as-of date {as_of}: it does not "
+                       "count in the state as of {as_of}").format(
+            date=day, as_of=format_date(stamp.as_of)))
+    signed = plan.facts.get("dated")
+    if signed and stamp.date < dt.date.fromisoformat(str(signed)):
+        found.append(_("the entry is dated {date}, before the plan was signed ({signed})")
+                     .format(date=day, signed=format_date(dt.date.fromisoformat(str(signed)))))
+    if not plan.year <= stamp.date.year <= plan.last_year:
+        found.append(_("the entry is dated {date}, outside the plan's year {year}").format(
+            date=day, year=plan.years))
+    return found
+
+
+def _over_target(loaded: Loaded, state: TaskState, task: Task, qty: int,
+                 place: str | None) -> list[str]:
+    """Warnings for a quantity that takes the task, or a unit's share, past its maximum (a
+    target written "at least", "about" or "more" has none)."""
+    found: list[str] = []
+    target = task.target
+    if target is None or target.qualifier:
+        return found
+    if state.achieved + qty > target.max:
+        found.append(_("{id}: {total} is more than the target {target} ({unit})").format(
+            id=task.id, total=state.achieved + qty, target=target.text, unit=task.unit or ""))
+    share = share_of(task)
+    if place in task.shared_by and share is not None \
+            and state.places.get(place, 0) + qty > share.max:
+        found.append(_("{id}: {total} is more than the share of {place}, {share} ({unit})")
+                     .format(id=task.id, total=state.places.get(place, 0) + qty,
+                             place=loaded.directory.short(place), share=share.text,
+                             unit=task.unit or ""))
+    return found
+
+
+def _now_reads(loaded: Loaded, states: dict[str, TaskState], stamp: Stamp,
+               entries: list[Entry], task: Task) -> str:
+    """The task's figures on the as-of date once `entries` are added: the unit's own and the
+    whole's for a shared task."""
+    as_of = stamp.as_of or stamp.date
+    plan = loaded.plan
+    after = state_as_of(plan, [*states[task.id].entries, *entries], as_of, task.id)[task.id]
+    text = _figures(after)
+    place = next((e.place for e in entries if e.place in task.shared_by), None)
+    if place is not None:
+        unit = for_unit(plan, after, place, as_of)
+        text = _("{place} {figures}; whole {whole}").format(
+            place=loaded.directory.short(place), figures=_figures(unit), whole=text)
+    return _("as of {date}: {figures}").format(date=format_date(as_of), figures=text)
+
+
+def _figures(state: TaskState) -> str:
+    from ocop_cli.query import status_label
+
+    target = state.task.target
+    amount = f"{state.achieved} / {target.text} {state.task.unit or ''}".rstrip() + ", " \
+        if target else ""
+    return amount + status_label(state.status, state.timing)
+
+
+def _where(loaded: Loaded, task: Task, place: str | None) -> str | None:
+    """The place an entry names: for a task the units share, an office's unit (Phòng NN và
+    PTNT Gia Lộc records Gia Lộc's share)."""
+    unit = loaded.directory.unit_of(place)
+    return unit if unit is not None and unit in task.shared_by else place
+
+
+def _unit(loaded: Loaded, task: Task, place: str | None) -> str | None:
+    """The unit whose share of `task` a place names, if any."""
+    where = _where(loaded, task, place)
+    return where if where is not None and where in task.shared_by else None
+
+
 def done(loaded: Loaded, states: dict[str, TaskState], task_id: str, stamp: Stamp,
          qty: int | None = None, place: str | None = None) -> Outcome:
     task = find_task(loaded.plan, task_id)
@@ -105,10 +185,19 @@ def done(loaded: Loaded, states: dict[str, TaskState], task_id: str, stamp: Stam
             _not_counted(task)
         if states[task.id].status == "cancelled":
             raise Refused(_("task {id} is cancelled; reopen it first").format(id=task.id))
+        unit = _unit(loaded, task, place)
+        if unit is not None:
+            return _unit_done(loaded, states[task.id], stamp, qty, unit)
     if not targets or states[targets[0].id].status == "done":
         out.messages.append(_("task {id} is already done; nothing recorded").format(id=task.id))
         return out
     for leaf in targets:
+        unit = _unit(loaded, leaf, place)
+        if unit is not None:  # a sub-row the units share: the unit's share of it
+            share = _unit_done(loaded, states[leaf.id], stamp, None, unit)
+            out.entries += share.entries
+            out.messages += share.messages
+            continue
         amount = qty
         state = states[leaf.id]
         if amount is None and state.missing and not leaf.products_at:
@@ -117,8 +206,55 @@ def done(loaded: Loaded, states: dict[str, TaskState], task_id: str, stamp: Stam
                                   "{target} ({unit})").format(
                 id=leaf.id, qty=amount, target=leaf.target.text if leaf.target else "",
                 unit=leaf.unit or ""))
-        out.entries.append(stamp.entry(leaf.id, "done", qty=amount, place=place))
-        out.messages.append(_("{id} done: {title}").format(id=leaf.id, title=leaf.title))
+        if leaf.shared_by and place is None:
+            out.messages += _whole_done(loaded, state, amount)
+        out.warnings += _over_target(loaded, state, leaf, amount or 0, place)
+        entry = stamp.entry(leaf.id, "done", qty=amount, place=place)
+        out.entries.append(entry)
+        out.messages.append(_("{id} done: {title}; {now}").format(
+            id=leaf.id, title=leaf.title, now=_now_reads(loaded, states, stamp, [entry], leaf)))
+    out.warnings = date_warnings(loaded.plan, stamp) + out.warnings
+    return out
+
+
+def _whole_done(loaded: Loaded, state: TaskState, amount: int | None) -> list[str]:
+    """What a done without a place says of a shared task: the quantity it records names no
+    unit, and which units have no record (they will read "not known")."""
+    short = loaded.directory.short
+    silent = [short(u) or u for u, s in state.units.items() if s == "not_started"]
+    said = []
+    if amount:
+        said.append(_("{id}: the {qty} recorded now name no unit (not assigned to a unit)")
+                    .format(id=state.task.id, qty=amount))
+    if silent:
+        said.append(_("{id}: {n} units have no record and will read \"not known\": {units}")
+                    .format(id=state.task.id, n=len(silent), units=", ".join(silent)))
+    return said
+
+
+def _unit_done(loaded: Loaded, state: TaskState, stamp: Stamp, qty: int | None,
+               place: str) -> Outcome:
+    """A unit's share done: what it still misses of its share, with its place."""
+    task = state.task
+    name = loaded.directory.short(place)
+    if state.units.get(place) == "done":
+        return Outcome([], [_("{id}: the share of {place} is already done; nothing recorded")
+                            .format(id=task.id, place=name)])
+    out = Outcome()
+    share = share_of(task)
+    amount = qty
+    if amount is None and share is not None:
+        amount = max(0, share.min - state.places.get(place, 0)) or None
+        if amount:
+            out.messages.append(_("{id}: recorded the {qty} still missing to reach the share "
+                                  "of {place}, {share} ({unit})").format(
+                id=task.id, qty=amount, place=name, share=share.text, unit=task.unit or ""))
+    out.warnings = date_warnings(loaded.plan, stamp) + _over_target(
+        loaded, state, task, amount or 0, place)
+    out.entries.append(stamp.entry(task.id, "done", qty=amount, place=place))
+    out.messages.append(_("{id} done in {place}: {title}; {now}").format(
+        id=task.id, place=name, title=task.title,
+        now=_now_reads(loaded, {task.id: state}, stamp, out.entries, task)))
     return out
 
 
@@ -126,18 +262,19 @@ def progress(loaded: Loaded, states: dict[str, TaskState], task_id: str, qty: in
              stamp: Stamp, place: str | None = None) -> Outcome:
     task = _leaf(loaded.plan, task_id)
     _not_counted(task)
+    place = _where(loaded, task, place)
     if qty < 1:
         raise UsageError(_("the quantity must be a whole number of at least 1"))
     state = states[task.id]
     if state.status == "cancelled":
         raise Refused(_("task {id} is cancelled; reopen it first").format(id=task.id))
     entry = stamp.entry(task.id, "progress", qty=qty, place=place)
-    total = state.achieved + qty
-    target = f" / {task.target.text}" if task.target else ""
     where = f" ({loaded.directory.short(place)})" if place else ""
-    message = _("{id}: +{qty}{where}, {total}{target} {unit}").format(
-        id=task.id, qty=qty, where=where, total=total, target=target, unit=task.unit or "")
-    return Outcome([entry], [message.rstrip()])
+    message = _("{id}: +{qty}{where}; {now}").format(
+        id=task.id, qty=qty, where=where,
+        now=_now_reads(loaded, states, stamp, [entry], task))
+    warnings = date_warnings(loaded.plan, stamp) + _over_target(loaded, state, task, qty, place)
+    return Outcome([entry], [message], warnings)
 
 
 def start(loaded: Loaded, states: dict[str, TaskState], task_id: str, stamp: Stamp) -> Outcome:
@@ -186,7 +323,15 @@ def undo(loaded: Loaded, stamp: Stamp) -> Outcome:
     last = max(live, key=lambda e: (e.at, e.id))
     entry = stamp.entry(last.task, "undo", undoes=last.id, ref=None, note=None)
     return Outcome([entry], [_("undid {action} on {id} of {date} ({entry})").format(
-        action=last.action, id=last.task, date=format_date(last.date), entry=last.id)])
+        action=action_label(last.action), id=last.task, date=format_date(last.date),
+        entry=last.id)])
+
+
+def action_label(action: str) -> str:
+    """An entry's action as the language says it (the words `ocop import progress` reads)."""
+    return {"start": _("start"), "progress": _("progress"), "done": _("done"),
+            "reopen": _("reopen"), "cancel": _("cancel"), "note": _("note"),
+            "undo": _("undo")}.get(action, action)
 
 
 def _not_counted(task: Task) -> None:

@@ -16,17 +16,35 @@ from typing import Any
 
 from ocop_cli.directory import Directory
 from ocop_cli.errors import UsageError
-from ocop_cli.i18n import _, ngettext
+from ocop_cli.i18n import N_, _, format_date, format_number, ngettext
 from ocop_cli.model import Agency, Plan, Task
-from ocop_cli.query import target_json, task_json
+from ocop_cli.query import (
+    Filters,
+    select,
+    shown_states,
+    tally,
+    tally_lines,
+    target_json,
+    task_json,
+    whole_note,
+)
+from ocop_cli.query import (
+    status_label as status_label,  # documents (export.py) draw statuses with it
+)
 from ocop_cli.render import Column
-from ocop_cli.state import OPEN, TaskState, month_index
+from ocop_cli.state import NOT_KNOWN, OPEN, TaskState, for_unit, month_index, share_of
 from ocop_cli.storage import Loaded
 from ocop_cli.text import sort_key
 
-# The office's report form: its headers are the same whatever the language of the messages.
-OFFICE_HEADERS = ("TT", "Nội dung", "ĐVT", "Kế hoạch", "Thực hiện", "Tỷ lệ %",
-                  "Chủ trì / Phối hợp", "Thời gian", "Tình trạng", "Ghi chú")
+# The office's report form; in Vietnamese its headers are the form's own (TT, Nội dung, ĐVT,
+# Kế hoạch, Thực hiện, Tỷ lệ %, Chủ trì / Phối hợp, Thời gian, Tình trạng, Ghi chú).
+OFFICE_HEADERS = (N_("No."), N_("Content"), N_("Unit"), N_("Planned"), N_("Achieved"),
+                  N_("Rate %"), N_("Lead / Partners"), N_("Time frame"), N_("Status"),
+                  N_("Remarks"))
+
+
+def office_headers() -> tuple[str, ...]:
+    return tuple(_(h) for h in OFFICE_HEADERS)  # i18n: marked above with N_
 # In a narrow terminal, text longer than this is cut on purpose (the exports keep it whole).
 NARROW_CUT = {"content": 140, "agencies": 90, "remark": 70}
 
@@ -143,31 +161,52 @@ def head(kind: str, plan: Plan, as_of: dt.date, agency: Agency | None = None,
 
 
 def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
-          agency: Agency | None = None, period: Period | None = None) -> dict[str, Any]:
+          agency: Agency | None = None, period: Period | None = None,
+          sort: str = "plan", every_task: bool = False) -> dict[str, Any]:
     """The report as plain data: an overview without filters, one agency's tasks with
-    `agency`, what a period brought with `period` (narrowed to `agency` when both)."""
+    `agency`, what a period brought with `period` (narrowed to `agency` when both).
+    `every_task` adds every task of the report in plan order (`all`), for documents.
+
+    Tasks come in the plan's order (TT); `sort="urgency"` puts overdue first, then due.
+    When `agency` is a district unit, or part of one, a shared task's figures are the unit's
+    own share, with the whole task's under `whole`."""
     plan, directory = loaded.plan, loaded.directory
     roles = Roles(directory)
     leaves = plan.leaves()
     if agency is not None:
         leaves = [t for t in leaves if roles.role(t, agency.id)]
+    unit = directory.unit_of(agency.id) if agency else None
+    shown = shown_states(plan, states, leaves, unit, as_of)
     doc = head("period" if period else "agency" if agency else "overview", plan, as_of,
                agency, period)
+    doc["sort"] = sort
+    doc["counts"] = _counts([shown[t.id] for t in leaves])
+    doc["source"] = {k: str(plan.facts[k]) if plan.facts.get(k) is not None else None
+                     for k in ("issuer", "dated")}
 
     def rows(tasks: list[Task]) -> list[dict[str, Any]]:
-        return [task_row(plan, t, states[t.id], directory,
-                         roles.role(t, agency.id) if agency else None) for t in tasks]
+        found = []
+        for t in tasks:
+            share = unit if unit in t.shared_by else None
+            found.append(task_row(plan, t, shown[t.id], directory,
+                                  roles.role(t, agency.id) if agency else None,
+                                  states[t.id] if share else None, share))
+        return sorted(found, key=_urgency) if sort == "urgency" else found
 
-    overdue = sorted((t for t in leaves if states[t.id].timing == "overdue"), key=_oldest)
+    overdue = [t for t in leaves if shown[t.id].timing == "overdue"]
+    if sort == "urgency":
+        overdue.sort(key=_oldest)
+    if every_task:
+        doc["all"] = rows(leaves)
     if period is not None:
         months = period.months(plan)
         doc["due"] = rows([t for t in leaves if t.window and t.window.last in months])
-        doc["achieved"] = achieved_in(plan, states, leaves, period, directory)
+        doc["achieved"] = achieved_in(plan, shown, leaves, period, directory)
         doc["late"] = rows(overdue)
         near = [t for t in leaves if t.window and set(t.window.months) & set(months)]
         doc["places"] = places(loaded, states, near)
     elif agency is not None:
-        doc["tasks"] = sorted(rows(leaves), key=_urgency)
+        doc["tasks"] = rows(leaves)
         doc["duties"] = duties(directory, agency)
         doc["places"] = places(loaded, states, leaves)
     else:
@@ -187,15 +226,19 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
 
 
 def task_row(plan: Plan, task: Task, state: TaskState, directory: Directory,
-             role: str | None = None) -> dict[str, Any]:
+             role: str | None = None, whole: TaskState | None = None,
+             place: str | None = None) -> dict[str, Any]:
     """A task as `ocop tasks --format json` gives it, with what the report form adds."""
-    row = task_json(plan, task, state, directory, role)
+    row = task_json(plan, task, state, directory, role, whole, place)
     parent = plan.task(task.parent) if task.parent else None
     row["parent_title"] = parent.title if parent else None
-    row["target_text"] = task.target.text if task.target else None
+    target = state.task.target
+    row["target_text"] = target.text if target else None
     row["percent"] = state.percent
     row["note"] = state.note
     row["ref"] = state.ref
+    if whole is not None:
+        row["whole"]["target_text"] = task.target.text if task.target else None
     return row
 
 
@@ -208,24 +251,30 @@ def _urgency(row: dict[str, Any]) -> int:
     """Overdue first, then due, other open tasks, done, cancelled."""
     if row["timing"] in ("overdue", "due"):
         return 0 if row["timing"] == "overdue" else 1
-    return {"done": 3, "cancelled": 4}.get(row["status"], 2)
+    return {"done": 3, None: 3, "cancelled": 4}.get(row["status"], 2)
 
 
 def _counts(states: list[TaskState]) -> dict[str, Any]:
-    quantity = [s for s in states if s.task.target is not None]
-    target = sum(s.task.target.min for s in quantity if s.task.target)
-    achieved = sum(s.achieved for s in quantity)
-    counts: dict[str, Any] = {"tasks": len(states)}
-    for key in ("done", "in_progress", "not_started", "cancelled"):
-        counts[key] = sum(1 for s in states if s.status == key)
-    for key in ("overdue", "due", "upcoming"):
-        counts[key] = sum(1 for s in states if s.timing == key)
+    """One agency's roll-up: it counts tasks and never adds quantities (conferences, classes
+    and cooperatives do not add up). A cancelled task is counted as such and leaves every
+    other figure: `percent` is tasks done of those not cancelled."""
+    counts: dict[str, Any] = tally(states)
+    live = [s for s in states if s.status != "cancelled"]
+    quantity = [s for s in live if s.task.target is not None]
+    units = {s.task.unit for s in quantity}
+    # The sum of quantities means something only for counts of one unit (percentages of
+    # different populations do not add up either).
+    one_unit = len(units) == 1 and all(s.task.target and s.task.target.kind == "count"
+                                       for s in quantity)
     counts.update({
+        "counted": len(live),
         "quantity_tasks": len(quantity),
         "quantity_met": sum(1 for s in quantity if s.missing == 0),
-        "achieved": achieved,
-        "target": target,
-        "percent": round(100 * achieved / target, 1) if target else None,
+        "unit": units.pop() if one_unit else None,
+        "achieved": sum(s.achieved for s in quantity) if one_unit else None,
+        "target": sum(s.task.target.min for s in quantity if s.task.target)
+        if one_unit else None,
+        "percent": round(100 * counts["done"] / len(live), 1) if live else None,
     })
     return counts
 
@@ -311,7 +360,7 @@ def achieved_in(plan: Plan, states: dict[str, TaskState], tasks: list[Task], per
         inside = [e for e in state.entries if period.holds(e.date) and e.action != "note"]
         if not inside:
             continue
-        target = task.target
+        target = state.task.target  # a unit's share when the report is a unit's
         found.append({
             "id": task.id, "title": task.title, "parent_title": _parent_title(plan, task),
             "unit": task.unit,
@@ -327,31 +376,41 @@ def achieved_in(plan: Plan, states: dict[str, TaskState], tasks: list[Task], per
 
 
 def district_units(directory: Directory) -> list[Agency]:
-    return [a for a in directory.agencies if a.kind == "locality" and a.level == "district"]
+    return list(directory.units)
 
 
 def places(loaded: Loaded, states: dict[str, TaskState], tasks: list[Task]
            ) -> list[dict[str, Any]]:
-    """For each task counted per district unit: which units have done their share."""
-    units = district_units(loaded.directory)
+    """For each task shared by district units: each unit's share, quantity and status, and
+    what was recorded without naming a unit. A unit's `done` is null when it is not known
+    (the whole was met, or marked done, without saying where)."""
+    directory = loaded.directory
     found = []
     for task in tasks:
-        if not task.per_district or not units:
+        if not task.shared_by:
             continue
         state = states[task.id]
-        target = task.target.min if task.target else len(units)
-        share = max(1, -(-target // len(units)))  # rounded up: 12 conferences, 1 per unit
-        counted = {a.id: state.places.get(a.id, 0) for a in units}
-        per_unit = [{"id": a.id, "place": a.short, "qty": counted[a.id],
-                     "done": counted[a.id] >= share} for a in units]
+        share = share_of(task)
+        per_unit = []
+        for unit in task.shared_by:
+            status = state.units.get(unit, "not_started")
+            per_unit.append({
+                "id": unit, "place": directory.short(unit),
+                "qty": state.places.get(unit, 0) if status != NOT_KNOWN else None,
+                "done": None if status == NOT_KNOWN else status == "done",
+                "status": None if status == NOT_KNOWN else status})
         found.append({
             "id": task.id, "title": task.title,
             "parent_title": _parent_title(loaded.plan, task),
             "status": state.status, "timing": state.timing, "achieved": state.achieved,
             "target": target_json(task.target),
-            "per_unit": share, "units": per_unit,
-            "units_done": sum(1 for u in per_unit if u["done"]), "units_total": len(units),
-            "not_by_unit": state.achieved - sum(counted.values()),
+            "per_unit": share.min if share else None,
+            "share": {"min": share.min, "max": share.max} if share else None,
+            "units": per_unit,
+            "units_done": sum(1 for u in per_unit if u["done"]),
+            "units_not_known": sum(1 for u in per_unit if u["done"] is None),
+            "units_total": len(per_unit),
+            "not_by_unit": state.unassigned,
         })
     return found
 
@@ -367,22 +426,28 @@ def duties(directory: Directory, agency: Agency) -> list[dict[str, Any]]:
              for i, d in enumerate(agency.duties, 1)]
     for group in directory.agencies:
         if agency.id in group.members:
-            found += [{"n": len(found) + 1, "text": d, "agency": group.short}
-                      for d in group.duties]
+            found += [{"n": len(found) + i, "text": d, "agency": group.short}
+                      for i, d in enumerate(group.duties, 1)]
     return found
 
 
 # --- `ocop agencies` and `ocop timeline` ---------------------------------------------------
 
 
-def agency_list(loaded: Loaded, states: dict[str, TaskState]) -> list[dict[str, Any]]:
-    """Every agency of the directory with how many leaf tasks it leads and partners."""
+def agency_list(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date
+                ) -> list[dict[str, Any]]:
+    """Every agency of the directory with how many leaf tasks it leads and partners; a
+    district unit's (and its office's) open and overdue count its own shares."""
     directory = loaded.directory
     involved = _involved(loaded.plan, states, Roles(directory))
     found = []
     for agency_id in _ordered(directory, directory.by_id):
         agency = directory.by_id[agency_id]
         lead, partner = involved.get(agency_id, ([], []))
+        unit = directory.unit_of(agency_id)
+        if unit is not None:
+            lead = [for_unit(loaded.plan, st, unit, as_of) for st in lead]
+            partner = [for_unit(loaded.plan, st, unit, as_of) for st in partner]
         found.append({
             "id": agency.id, "short": agency.short, "name": agency.name,
             "level": agency.level, "kind": agency.kind, "aliases": list(agency.aliases),
@@ -402,17 +467,15 @@ def timeline(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
     if agency is None:
         tasks = list(plan.tasks)
     else:
-        wanted = {t.id for t in plan.leaves() if roles.role(t, agency.id)}
-        for task_id in list(wanted):
-            parent = plan.index[task_id].parent
-            while parent is not None and parent in plan.index:
-                wanted.add(parent)
-                parent = plan.index[parent].parent
-        tasks = [t for t in plan.tasks if t.id in wanted]
+        mine = [t for t in plan.leaves() if roles.role(t, agency.id)]
+        tasks = select(plan, states, loaded.directory, Filters(), within=mine)
+    unit = loaded.directory.unit_of(agency.id) if agency else None
+    shown = shown_states(plan, states, tasks, unit, as_of)
     rows = [{"id": t.id, "title": t.title, "depth": t.id.count("."), "leaf": plan.is_leaf(t.id),
              "window": t.window.text if t.window else None,
              "months": list(t.window.months) if t.window else [],
-             "status": states[t.id].status, "timing": states[t.id].timing} for t in tasks]
+             "status": None if shown[t.id].status == NOT_KNOWN else shown[t.id].status,
+             "timing": shown[t.id].timing} for t in tasks]
     months = plan_months(plan)
     at = month_index(plan, as_of)
     if 1 <= at <= plan.span and at not in months:
@@ -434,25 +497,20 @@ class Section:
     marks: dict[int, set[str]] = field(default_factory=dict)  # row index -> keys to flag
 
 
-def heading(doc: dict[str, Any]) -> list[tuple[str, str]]:
-    """The title rows every format starts with: plan, period, as-of date, agency."""
+def heading(doc: dict[str, Any], iso: bool = False) -> list[tuple[str, str]]:
+    """The title rows every format starts with: plan, period, as-of date, agency; dates as
+    the language writes them, or ISO with `iso` (CSV)."""
     plan = doc["plan"]
+    day = (lambda text: text) if iso else shown_day
     facts = [(_("Plan"), f"{plan['number']} ({plan['years']}): {plan['title']}")]
     if doc["period"]:
         period = doc["period"]
-        facts.append((_("Period"), f"{period['label']} ({period['start']} – {period['end']})"))
-    facts.append((_("As of"), doc["as_of"]))
+        facts.append((_("Period"), f"{period['label']} ({day(period['start'])} – "
+                                   f"{day(period['end'])})"))
+    facts.append((_("As of"), day(doc["as_of"])))
     if doc["agency"]:
         facts.append((_("Agency"), f"{doc['agency']['short']} ({doc['agency']['name']})"))
     return facts
-
-
-def status_label(status: str, timing: str | None) -> str:
-    labels = {"not_started": _("not started"), "in_progress": _("in progress"),
-              "done": _("done"), "cancelled": _("cancelled")}
-    timings = {"upcoming": _("upcoming"), "due": _("due"), "overdue": _("overdue")}
-    text = labels[status]
-    return f"{text}, {timings[timing]}" if timing else text
 
 
 def role_label(role: str | None) -> str:
@@ -474,15 +532,16 @@ def sections(doc: dict[str, Any], narrow: bool = False) -> list[Section]:
         found.append(matrix_section(doc))
         found.append(office("overdue", _("Overdue tasks, oldest window first"), doc["overdue"]))
     elif kind == "agency":
+        status, timing = tally_lines(doc["counts"])
         found.append(office("tasks", _("Tasks of {agency} as lead and as partner").format(
-            agency=doc["agency"]["short"]), doc["tasks"]))
+            agency=doc["agency"]["short"]) + f" ({status}; {timing})", doc["tasks"]))
         found.append(duties_section(doc))
     else:
-        label = doc["period"]["label"]
+        label = period_name(doc["period"])
         found.append(office("due", _("Due in {period}").format(period=label), doc["due"]))
         found.append(achieved_section(doc, narrow))
-        found.append(office("late", _("Late as of {date}").format(date=doc["as_of"]),
-                            doc["late"]))
+        late = _("Late as of {date}").format(date=shown_day(doc["as_of"]))
+        found.append(office("late", late, doc["late"]))
     found.append(places_section(doc))
     if doc.get("products"):
         from ocop_cli.product_views import sections as product_sections
@@ -519,7 +578,7 @@ def office_columns() -> list[Column]:
     widths = (None, None, 14, None, None, None, 26, None, 16, 26)
     numeric = {"target", "achieved", "percent"}
     return [Column(k, h, max_width=w, numeric=k in numeric)
-            for k, h, w in zip(keys, OFFICE_HEADERS, widths, strict=True)]
+            for k, h, w in zip(keys, office_headers(), widths, strict=True)]
 
 
 def office_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -531,7 +590,8 @@ def office_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "target": _target_value(row),
             "achieved": row["achieved"] if has_quantity else None,
             "percent": row["percent"], "agencies": _agencies_cell(row),
-            "window": row["window"], "state": status_label(row["status"], row["timing"]),
+            "window": row["window"],
+            "state": status_label(row["status"], row["timing"]) + whole_note(row),
             "remark": "; ".join(x for x in (row["note"], row["ref"]) if x) or None,
             "role": role_label(row.get("role")), "_style": _style(row),
         })
@@ -550,7 +610,7 @@ def _cut(text: str | None, limit: int) -> str:
 
 def narrow_office(key: str, title: str, rows: list[dict[str, Any]]) -> Section:
     """The office table in five columns: the form's headers stacked, its cells with them."""
-    h = OFFICE_HEADERS
+    h = office_headers()
     columns = [
         Column("id", h[0]),
         Column("content", f"{h[1]}\n» {h[6]}"),
@@ -562,11 +622,12 @@ def narrow_office(key: str, title: str, rows: list[dict[str, Any]]) -> Section:
     for row, full in zip(rows, office_rows(rows), strict=True):
         amount = []
         if full["target"] is not None or full["achieved"] is not None:
-            amount.append(f"{full['achieved'] or 0} / {full['target'] or '–'}")
+            done = "–" if row["status"] is None else full["achieved"] or 0  # not known
+            amount.append(f"{done} / {full['target'] or '–'}")
         if row["unit"]:
             amount.append(_cut(row["unit"], 40))
         if row["percent"] is not None:
-            amount.append(f"{row['percent']:g}%")
+            amount.append(f"{format_number(row['percent'])}%")
         shown.append({
             "id": row["id"],
             "content": _cut(full["content"], NARROW_CUT["content"]) + "\n» "
@@ -577,13 +638,13 @@ def narrow_office(key: str, title: str, rows: list[dict[str, Any]]) -> Section:
     return Section(key, title, columns, shown)
 
 
-_COUNT_KEYS = ("tasks", "done", "in_progress", "due", "overdue", "upcoming", "achieved",
-               "target", "percent")
+_COUNT_KEYS = ("tasks", "done", "in_progress", "not_started", "cancelled", "overdue", "due",
+               "upcoming", "quantity_met", "percent")
 
 
 def agencies_section(doc: dict[str, Any]) -> Section:
-    headers = (_("Tasks"), _("Done"), _("In progress"), _("Due"), _("Overdue"),
-               _("Upcoming"), _("Achieved"), _("Target"), "%")
+    headers = (_("Tasks"), _("Done"), _("In progress"), _("Not started"), _("Cancelled"),
+               _("Overdue"), _("Due"), _("Upcoming"), _("Targets met"), _("% done"))
     columns = [Column("agency", _("Agency"), max_width=30), Column("role", _("Role"))]
     columns += [Column(k, h, numeric=True) for k, h in zip(_COUNT_KEYS, headers, strict=True)]
     rows = []
@@ -591,29 +652,24 @@ def agencies_section(doc: dict[str, Any]) -> Section:
         for role in ("lead", "partner"):
             counts = item[role]
             if counts["tasks"]:
-                quantity = {k: counts[k] if counts["quantity_tasks"] else None
-                            for k in ("achieved", "target")}
+                met = (f"{counts['quantity_met']}/{counts['quantity_tasks']}"
+                       if counts["quantity_tasks"] else None)
                 rows.append({"agency": item["agency"], "role": role_label(role),
-                             **{k: counts[k] for k in _COUNT_KEYS}, **quantity,
+                             **{k: counts[k] for k in _COUNT_KEYS}, "quantity_met": met,
                              "_style": "overdue" if counts["overdue"] else None})
-    return Section("agencies", _("Agencies as lead and as partner"), columns, rows)
+    return Section("agencies", _("Agencies as lead and as partner (tasks counted; done of "
+                                 "those not cancelled)"), columns, rows)
 
 
 def summary(counts: dict[str, Any]) -> str:
-    """One agency's counts in a sentence, zeros left out: for narrow terminals."""
+    """One agency's counts in words, for narrow terminals: by status, then the open ones by
+    timing, then tasks done of those not cancelled."""
     if not counts["tasks"]:
         return ""
-    parts = [_("{n} done").format(n=counts["done"]) if counts["done"] else "",
-             _("{n} in progress").format(n=counts["in_progress"]) if counts["in_progress"]
-             else "",
-             _("{n} overdue").format(n=counts["overdue"]) if counts["overdue"] else "",
-             _("{n} due").format(n=counts["due"]) if counts["due"] else "",
-             _("{n} upcoming").format(n=counts["upcoming"]) if counts["upcoming"] else ""]
-    text = ngettext("{n} task", "{n} tasks", counts["tasks"]).format(n=counts["tasks"])
-    details = ", ".join(p for p in parts if p)
-    text += f": {details}" if details else ""
-    if counts["target"]:
-        text += "; " + _("achieved {achieved} of {target} ({percent:g}%)").format(**counts)
+    status, timing = tally_lines(counts)
+    text = status + ("; " + timing if counts["open"] else "")
+    if counts["percent"] is not None:
+        text += "; " + _("{percent}% done").format(percent=format_number(counts["percent"]))
     return text
 
 
@@ -667,7 +723,7 @@ def duties_section(doc: dict[str, Any]) -> Section:
 
 
 def achieved_section(doc: dict[str, Any], narrow: bool = False) -> Section:
-    h = OFFICE_HEADERS
+    h = office_headers()
     columns = [Column("id", h[0]), Column("content", h[1]),
                Column("qty", _("In the period"), numeric=True),
                Column("achieved", h[4], numeric=True),
@@ -684,24 +740,33 @@ def achieved_section(doc: dict[str, Any], narrow: bool = False) -> Section:
              "last": r["last"], "places": r["places"], "_style": _style(r)}
             for r in doc["achieved"]]
     return Section("achieved", _("Achieved in {period} (entries dated inside it)").format(
-        period=doc["period"]["label"]), columns, rows)
+        period=period_name(doc["period"])), columns, rows)
 
 
 def places_section(doc: dict[str, Any]) -> Section:
     total = doc["places"][0]["units_total"] if doc["places"] else 12
-    columns = [Column("id", OFFICE_HEADERS[0]),
-               Column("content", OFFICE_HEADERS[1], max_width=30),
+    h = office_headers()
+    columns = [Column("id", h[0]), Column("content", h[1], max_width=30),
+               Column("share", _("Share"), numeric=True),
                Column("units_done", _("Units done (of {n})").format(n=total), numeric=True),
                Column("done_in", _("Done"), max_width=30),
                Column("not_yet", _("Not yet"), max_width=30),
-               Column("not_by_unit", _("Not by unit"), numeric=True)]
-    rows = [{"id": p["id"], "content": _content(p), "units_done": p["units_done"],
-             "done_in": ", ".join(u["place"] for u in p["units"] if u["done"]),
-             "not_yet": ", ".join(u["place"] for u in p["units"] if not u["done"]),
+               Column("not_known", _("Not known"), max_width=30),
+               Column("not_by_unit", _("Not assigned to a unit"), numeric=True)]
+
+    def named(p: dict[str, Any], *statuses: str | None) -> str:
+        return ", ".join(u["place"] for u in p["units"] if u["status"] in statuses)
+
+    rows = [{"id": p["id"], "content": _content(p), "share": p["per_unit"],
+             "units_done": p["units_done"],
+             "done_in": named(p, "done"),
+             "not_yet": named(p, "not_started", "in_progress"),
+             "not_known": named(p, None),
              "not_by_unit": p["not_by_unit"] or None,
              "_style": "done" if p["units_done"] == p["units_total"] else None}
             for p in doc["places"]]
-    return Section("places", _("By district unit (tasks counted one per unit)"), columns, rows)
+    return Section("places", _("By district unit (tasks each unit holds a share of)"), columns,
+                   rows)
 
 
 def agency_list_section(items: list[dict[str, Any]]) -> Section:
@@ -711,5 +776,168 @@ def agency_list_section(items: list[dict[str, Any]]) -> Section:
                Column("partner", _("Partner"), numeric=True),
                Column("open", _("Open"), numeric=True),
                Column("overdue", _("Overdue"), numeric=True)]
-    rows = [{**item, "_style": "overdue" if item["overdue"] else None} for item in items]
+    levels = {"central": _("central"), "province": _("province"), "district": _("district"),
+              "commune": _("commune")}
+    rows = [{**item, "level": levels.get(item["level"], item["level"]),
+             "_style": "overdue" if item["overdue"] else None} for item in items]
     return Section("agencies", _("Agencies"), columns, rows)
+
+
+# --- the administrative document: subject, summary, tables in plan order ----------------------
+
+
+def shown_day(iso: str | None) -> str:
+    """An ISO date as the language writes it (15/09/2019 in Vietnamese)."""
+    return format_date(dt.date.fromisoformat(iso)) if iso else ""
+
+
+def period_name(period: dict[str, Any]) -> str:
+    """`2019-Q3` as a sentence says it: "quý III năm 2019", "the third quarter of 2019"."""
+    label = period["label"]
+    year, _dash, part = label.partition("-")
+    if not part:
+        return _("the year {year}").format(year=year)
+    if part[0] in "Qq":
+        return _("quarter {n} of {year}").format(n=("I", "II", "III", "IV")[int(part[1]) - 1],
+                                                 year=year)
+    if part[0] in "Hh":
+        return (_("the first half of {year}") if part[1] == "1"
+                else _("the second half of {year}")).format(year=year)
+    return _("month {month}/{year}").format(month=int(part), year=year)
+
+
+def subject(doc: dict[str, Any]) -> str:
+    """The line under the kind of document (trích yếu): what the report is about."""
+    plan, source = doc["plan"], doc.get("source") or {}
+    if doc["report"] == "products":
+        text = _("OCOP products registered and ranked under Plan No. {number}").format(
+            number=plan["number"])
+        return text + _(", as of {date}").format(date=shown_day(doc["as_of"]))
+    text = _("Results of implementing Plan No. {number}").format(number=plan["number"])
+    if source.get("dated"):
+        text += " " + _("dated {date}").format(date=shown_day(source["dated"]))
+    if source.get("issuer"):
+        text += " " + _("of {issuer}").format(issuer=source["issuer"])
+    if doc["agency"]:
+        text += " " + _("for the tasks of {agency}").format(agency=doc["agency"]["short"])
+    if doc["period"]:
+        text += " " + _("in {period}").format(period=period_name(doc["period"]))
+    return text + _(", as of {date}").format(date=shown_day(doc["as_of"]))
+
+
+def _tally(counts: dict[str, Any]) -> str:
+    """`2 done, 1 in progress, 14 not started`: the statuses, which partition the tasks."""
+    parts = [(counts["done"], _("{n} done")), (counts["in_progress"], _("{n} in progress")),
+             (counts["not_started"], _("{n} not started")),
+             (counts["cancelled"], _("{n} cancelled")),
+             (counts.get("not_known", 0), _("{n} not known"))]
+    return ", ".join(label.format(n=n) for n, label in parts if n) or _("none")
+
+
+def _late_part(counts: dict[str, Any]) -> str:
+    parts = [(counts["overdue"], _("{n} overdue")), (counts["due"], _("{n} due this month"))]
+    return ", ".join(label.format(n=n) for n, label in parts if n)
+
+
+def sentences(doc: dict[str, Any], named: int = 15) -> list[str]:
+    """The body of the document in full sentences: how many tasks are done, in progress, not
+    started, overdue; by lead agency; the overdue ones by name (the first `named`)."""
+    if doc["report"] == "products":
+        from ocop_cli.product_views import sentences as about_products
+
+        return about_products(doc)
+    counts, day = doc["counts"], shown_day(doc["as_of"])
+    found = []
+    tasks = ngettext("{n} task", "{n} tasks", counts["tasks"]).format(n=counts["tasks"])
+    if doc["agency"]:
+        opening = _("As of {date}, {agency} takes part in {tasks} of the plan, as lead or as "
+                    "partner: {tally}.")
+    else:
+        opening = _("As of {date}, the plan has {tasks}: {tally}.")
+    found.append(opening.format(date=day, agency=(doc["agency"] or {}).get("short"),
+                                tasks=tasks, tally=_tally(counts)))
+    late = _late_part(counts)
+    if late:
+        found.append(_("Of the open tasks, {late}.").format(late=late))
+    if doc["report"] == "overview":
+        leads = [f"{item['agency']} ({_tally(item['lead'])})" for item in doc["agencies"]
+                 if item["lead"]["tasks"]]
+        if leads:
+            found.append(_("By lead agency: {list}.").format(list="; ".join(leads)))
+    if doc["period"]:
+        found.append(_("In {period}, {due} fell due and entries were recorded for {done}.")
+                     .format(period=period_name(doc["period"]),
+                             due=ngettext("{n} task", "{n} tasks", len(doc["due"])).format(
+                                 n=len(doc["due"])),
+                             done=ngettext("{n} task", "{n} tasks", len(doc["achieved"]))
+                             .format(n=len(doc["achieved"]))))
+    overdue = doc.get("overdue", doc.get("late")) or [
+        r for r in doc.get("tasks", []) if r["timing"] == "overdue"]
+    if overdue:
+        names = [f"{r['id']} {_content(r)} ({r['window']}, {r['lead'] or ''})".replace(", )", ")")
+                 for r in overdue[:named]]
+        more = len(overdue) - len(names)
+        text = _("Overdue: {list}").format(list="; ".join(names))
+        if more:
+            text += "; " + ngettext("and {n} more", "and {n} more", more).format(n=more)
+        found.append(text + ".")
+    else:
+        found.append(_("No task is overdue."))
+    return found
+
+
+def plan_order(row: dict[str, Any]) -> tuple[int, ...]:
+    return tuple(int(p) if p.isdigit() else 0 for p in str(row["id"]).split("."))
+
+
+def document_sections(doc: dict[str, Any]) -> list[Section]:
+    """The tables of the administrative document: the office table of every task of the
+    report in plan order, what a period achieved, and the table by district unit; for the
+    product register, its own tables."""
+    if doc["report"] == "products":
+        return sections(doc)
+    if doc["report"] == "period":
+        seen: dict[str, dict[str, Any]] = {}
+        for row in (*doc["due"], *doc["late"]):
+            seen.setdefault(row["id"], row)
+        rows = list(seen.values())
+        title = _("Tasks due in {period} or late as of {date}").format(
+            period=period_name(doc["period"]), date=shown_day(doc["as_of"]))
+    else:
+        rows = doc.get("all") or doc.get("tasks") or []
+        title = _("Tasks of the plan") if doc["report"] == "overview" else \
+            _("Tasks of {agency} as lead and as partner").format(agency=doc["agency"]["short"])
+    found = [office_section("tasks", title, sorted(rows, key=plan_order))]
+    if doc["report"] == "period":
+        found.append(achieved_section(doc))
+    if doc["places"]:
+        found.append(places_section(doc))
+    return found
+
+
+def office_total(section: Section) -> dict[str, Any] | None:
+    """The totals row of an office table, by the plan's counting rules: tasks counted by
+    status; quantities added only when every task counts in the same unit (ĐVT)."""
+    if section.columns != office_columns() or not section.rows:
+        return None
+    rows = section.rows
+    counts = Counter(r["_style"] for r in rows)
+    label = ngettext("Total: {n} task", "Total: {n} tasks", len(rows)).format(n=len(rows))
+    states = [(counts["done"], _("{n} done")), (counts["overdue"], _("{n} overdue")),
+              (counts["due"], _("{n} due")),
+              (sum(counts[k] for k in ("in_progress", "not_started")), _("{n} other open")),
+              (counts["cancelled"], _("{n} cancelled")),
+             (counts.get("not_known", 0), _("{n} not known"))]
+    parts = ", ".join(text.format(n=n) for n, text in states if n)
+    total: dict[str, Any] = {"_style": "total"}
+    units = {r["unit"] for r in rows if r["target"] is not None or r["achieved"] is not None}
+    numbers = all(isinstance(r["target"], int) for r in rows if r["target"] is not None)
+    if len(units) == 1 and None not in units and numbers:
+        target = sum(r["target"] or 0 for r in rows)
+        achieved = sum(r["achieved"] or 0 for r in rows)
+        total.update(unit=units.pop(), target=target, achieved=achieved,
+                     percent=round(100 * achieved / target, 1) if target else None)
+    elif units:
+        parts += "; " + _("quantities in different units are not added")
+    total["content"] = f"{label} ({parts})"
+    return total

@@ -12,19 +12,30 @@ from operator import attrgetter
 from typing import Any
 
 from ocop_cli.model import Entry, Plan, Task, within
+from ocop_cli.windows import Target
 
 OPEN = ("not_started", "in_progress")
+# A unit's share is "not known" when the whole is done but nobody said which units did it.
+NOT_KNOWN = "not_known"
 
 
 class TaskState:
-    """A task's state, filled in by `state_as_of` (a plain class: see `model`)."""
+    """A task's state, filled in by `state_as_of` (a plain class: see `model`).
 
-    __slots__ = ("achieved", "entries", "note", "places", "ref", "status", "task", "timing")
+    For a task shared by district units (`Task.shared_by`), `units` holds each unit's status
+    and `places` its achieved quantity; `unassigned` is what was recorded without naming one
+    of the units, so that the units' quantities plus `unassigned` are `achieved`;
+    `unit_notes` holds each unit's latest note and proof."""
+
+    __slots__ = ("achieved", "entries", "note", "places", "ref", "status", "task", "timing",
+                 "unassigned", "unit_notes", "units")
 
     def __init__(self, task: Task, status: str = "not_started", timing: str | None = None,
                  achieved: int = 0, places: dict[str, int] | None = None,
                  note: str | None = None, ref: str | None = None,
-                 entries: list[Entry] | None = None) -> None:
+                 entries: list[Entry] | None = None, units: dict[str, str] | None = None,
+                 unassigned: int = 0,
+                 unit_notes: dict[str, tuple[str | None, str | None]] | None = None) -> None:
         self.task = task
         self.status = status
         self.timing = timing
@@ -33,6 +44,10 @@ class TaskState:
         self.note = note  # the latest note
         self.ref = ref  # the latest proof
         self.entries: list[Entry] = [] if entries is None else entries
+        self.units: dict[str, str] = {} if units is None else units  # unit id -> status
+        self.unassigned = unassigned
+        self.unit_notes: dict[str, tuple[str | None, str | None]] = \
+            {} if unit_notes is None else unit_notes  # unit id -> (note, ref)
 
     def __repr__(self) -> str:
         return f"TaskState({self.task.id!r}, {self.status!r}, {self.timing!r}, {self.achieved})"
@@ -40,7 +55,7 @@ class TaskState:
     @property
     def percent(self) -> float | None:
         target = self.task.target
-        if target is None or target.min == 0:
+        if target is None or target.min == 0 or self.status == NOT_KNOWN:
             return None
         return round(100 * self.achieved / target.min, 1)
 
@@ -49,6 +64,38 @@ class TaskState:
         """How much is still needed to reach the minimum target."""
         target = self.task.target
         return max(0, target.min - self.achieved) if target else 0
+
+
+def share_of(task: Task) -> Target | None:
+    """One unit's share of a shared task's target: a count divided among the units, rounded
+    up (12 conferences among 12 units: 1 each); a share in percent is each unit's own."""
+    target, n = task.target, len(task.shared_by)
+    if target is None or n == 0 or target.kind != "count":
+        return target
+    low, high = -(-target.min // n), -(-target.max // n)
+    return target._replace(text=str(low) if low == high else f"{low}-{high}", min=low, max=high)
+
+
+def timing_of(task: Task, status: str, month: int, day: int) -> str | None:
+    """Upcoming, due or overdue for an open task on `day` of the as-of `month` (see
+    `month_index`); none for one done, cancelled or not known."""
+    window = task.window
+    if status not in OPEN or window is None:
+        return None
+    return window.timing(month, day)
+
+
+def for_unit(plan: Plan, state: TaskState, unit: str, as_of: dt.date) -> TaskState:
+    """One unit's own part of a shared task: its share as the target, its quantity, its
+    status and timing. A task the unit does not share is returned as it is."""
+    if unit not in state.task.shared_by:
+        return state
+    task = state.task._replace(target=share_of(state.task))
+    status = state.units.get(unit, "not_started")
+    note, ref = state.unit_notes.get(unit, (None, None))
+    return TaskState(task, status, timing_of(task, status, month_index(plan, as_of), as_of.day),
+                     state.places.get(unit, 0), {unit: state.places.get(unit, 0)},
+                     note, ref, [e for e in state.entries if e.place == unit])
 
 
 def effective(entries: Iterable[Entry], as_of: dt.date) -> list[Entry]:
@@ -77,6 +124,7 @@ def state_as_of(plan: Plan, entries: Iterable[Entry], as_of: dt.date,
     states = {task.id: TaskState(task) for task in tasks}
     reopened: set[str] = set()
     marked: dict[str, str] = {}
+    by_unit: dict[str, dict[str, str]] = {}  # task -> unit -> "done" or "start"
     for entry in effective(entries, as_of):
         state = states.get(entry.task)
         if state is None:
@@ -86,59 +134,87 @@ def state_as_of(plan: Plan, entries: Iterable[Entry], as_of: dt.date,
             state.note = entry.note
         if entry.ref:
             state.ref = entry.ref
-        if entry.qty and entry.action in ("progress", "done"):
+        action = entry.action
+        if entry.qty and action in ("progress", "done"):
             state.achieved += entry.qty
             if entry.place:
                 state.places[entry.place] = state.places.get(entry.place, 0) + entry.qty
-        if entry.action in ("done", "cancel"):
-            marked[entry.task] = entry.action
+        if entry.place in state.task.shared_by and (entry.note or entry.ref):
+            note, ref = state.unit_notes.get(entry.place, (None, None))
+            state.unit_notes[entry.place] = (entry.note or note, entry.ref or ref)
+        if entry.place in state.task.shared_by and action in ("start", "progress", "done"):
+            marks = by_unit.setdefault(entry.task, {})
+            marks[entry.place] = "done" if "done" in (action, marks.get(entry.place)) else "start"
+            action = "progress"  # a unit's done is its share's, not the whole task's
+        if action in ("done", "cancel"):
+            marked[entry.task] = action
             reopened.discard(entry.task)
-        elif entry.action == "reopen":
+        elif action == "reopen":
             marked.pop(entry.task, None)
             reopened.add(entry.task)
-        elif entry.action in ("start", "progress"):
+        elif action in ("start", "progress"):
             marked[entry.task] = marked.get(entry.task, "start")
-            if entry.action == "progress":
+            if action == "progress":
                 reopened.discard(entry.task)
     month = month_index(plan, as_of)
     for task in tasks:
         if plan.is_leaf(task.id):
             _settle_leaf(states[task.id], marked.get(task.id), task.id in reopened, month,
-                         as_of.day)
+                         as_of.day, by_unit.get(task.id, {}))
     for task in reversed(tasks):  # children come after their parents in a plan
         if not plan.is_leaf(task.id):
-            _settle_parent(states[task.id], [states[c.id] for c in plan.children(task.id)])
+            settle_parent(states[task.id], [states[c.id] for c in plan.children(task.id)])
     return states
 
 
-def _settle_leaf(state: TaskState, mark: str | None, reopened: bool, month: int, day: int
-                 ) -> None:
-    target = state.task.target
+def _settle_leaf(state: TaskState, mark: str | None, reopened: bool, month: int, day: int,
+                 unit_marks: dict[str, str]) -> None:
+    task = state.task
+    target = task.target
     met = target is not None and state.achieved >= target.min
+    share = share_of(task)
+    for unit in task.shared_by:
+        if mark == "cancel":
+            state.units[unit] = "cancelled"
+        elif unit_marks.get(unit) == "done" or (
+                share is not None and unit in unit_marks
+                and state.places.get(unit, 0) >= share.min):
+            state.units[unit] = "done"
+        else:
+            state.units[unit] = "in_progress" if unit in unit_marks else "not_started"
+    every_unit = bool(task.shared_by) and all(s == "done" for s in state.units.values())
     if mark == "cancel":
         state.status = "cancelled"
-    elif mark == "done" or (met and not reopened):
+    elif mark == "done" or ((met or every_unit) and not reopened):
         state.status = "done"
     elif mark == "start" or reopened or state.achieved > 0:
         state.status = "in_progress"
-    window = state.task.window
-    if state.status in ("done", "cancelled") or window is None:
-        state.timing = None
-    else:
-        state.timing = window.timing(month, day)
+    if state.status == "done":  # done as a whole: a unit nobody named may or may not have
+        for unit, status in state.units.items():
+            if status == "not_started":
+                state.units[unit] = NOT_KNOWN
+    if task.shared_by:
+        state.unassigned = state.achieved - sum(state.places.get(u, 0) for u in task.shared_by)
+    state.timing = timing_of(task, state.status, month, day)
 
 
-def _settle_parent(state: TaskState, children: list[TaskState]) -> None:
+def settle_parent(state: TaskState, children: list[TaskState]) -> None:
+    """A parent's status, timing and quantity from its sub-rows' (those listed, in a view)."""
     statuses = {c.status for c in children}
     if statuses <= {"cancelled"}:
         state.status = "cancelled"
     elif statuses <= {"done", "cancelled"}:
         state.status = "done"
-    elif statuses & {"done", "in_progress"}:
+    elif statuses <= {"done", "cancelled", NOT_KNOWN}:
+        state.status = NOT_KNOWN
+    elif statuses & {"done", "in_progress", NOT_KNOWN}:
         state.status = "in_progress"
+    else:
+        state.status = "not_started"
     timings = {c.timing for c in children}
     state.timing = next((t for t in ("overdue", "due", "upcoming") if t in timings), None)
     state.achieved = sum(c.achieved for c in children)
+    state.places = {}
     for child in children:
         for place, qty in child.places.items():
             state.places[place] = state.places.get(place, 0) + qty
@@ -154,8 +230,8 @@ def months_of_task(plan: Plan, task: Task) -> tuple[int, ...]:
 
 def pack_states(plan: Plan, states: dict[str, TaskState]) -> list[tuple[Any, ...]]:
     """States as plain values, in plan order, without their entries (for the cache)."""
-    return [(s.status, s.timing, s.achieved, s.places, s.note, s.ref)
-            for s in (states[t.id] for t in plan.tasks)]
+    return [(s.status, s.timing, s.achieved, s.places, s.note, s.ref, None, s.units,
+             s.unassigned, s.unit_notes) for s in (states[t.id] for t in plan.tasks)]
 
 
 def unpack_states(plan: Plan, packed: list[tuple[Any, ...]]) -> dict[str, TaskState]:

@@ -224,6 +224,9 @@ def init_workspace(root: Path) -> Workspace:
         (build / HISTORY).mkdir()
         for name, text in ((".gitignore", GITIGNORE), (".gitattributes", GITATTRIBUTES)):
             (build / name).write_text(text, encoding="utf-8")
+        from ocop_cli import office
+
+        office.write_template(build)
         if not exists:
             os.rename(build, root)
             build = None
@@ -347,6 +350,9 @@ def validate(ws: Workspace) -> list[Problem]:
         from ocop_cli.products import register_problems
 
         problems += register_problems(ws, directory)
+    from ocop_cli import office
+
+    problems += office.check(ws.root)[1]
     problems += leftovers(ws)
     return problems
 
@@ -495,6 +501,7 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
             lead_text=item.lead, partners_text=tuple(item.partners),
             products_at=item.products_at,
         )
+        task = task._replace(shared_by=directory.sharing(task))
         tasks.append(task)
     plan = Plan(number=parsed.number, year=parsed.year, title=parsed.title, tasks=tuple(tasks),
                 facts=parsed.model_dump(mode="json", exclude={"tasks"}))

@@ -9,11 +9,22 @@ from typing import Any, overload
 
 from ocop_cli import render
 from ocop_cli.errors import EXIT_INVALID, EXIT_OK
-from ocop_cli.i18n import _, format_date
+from ocop_cli.i18n import _, format_date, format_number
 from ocop_cli.model import Entry, Plan
-from ocop_cli.query import Filters, role_of, select, task_json
+from ocop_cli.query import (
+    Filters,
+    role_of,
+    select,
+    shown_states,
+    status_label,
+    subject_unit,
+    tally,
+    tally_lines,
+    task_json,
+    whole_note,
+)
 from ocop_cli.render import Column
-from ocop_cli.state import TaskState
+from ocop_cli.state import NOT_KNOWN, TaskState
 from ocop_cli.storage import Loaded, Workspace
 from ocop_cli.text import visible
 from ocop_cli.windows import Window
@@ -23,14 +34,6 @@ def _day(iso: str, fmt: str) -> str:
     """A date for a person to read (dd/mm/yyyy in Vietnamese); CSV keeps ISO, which every
     spreadsheet reads whatever its locale."""
     return iso if fmt == "csv" else format_date(dt.date.fromisoformat(iso))
-
-
-def _status_label(state: TaskState) -> str:
-    labels = {"not_started": _("not started"), "in_progress": _("in progress"),
-              "done": _("done"), "cancelled": _("cancelled")}
-    timing = {"upcoming": _("upcoming"), "due": _("due"), "overdue": _("overdue")}
-    text = labels[state.status]
-    return f"{text}, {timing[state.timing]}" if state.timing else text
 
 
 def task_columns(with_role: bool) -> list[Column]:
@@ -52,28 +55,35 @@ def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fm
               as_of: dt.date, no_color: bool) -> None:
     plan, directory = loaded.plan, loaded.directory
     chosen = select(plan, states, directory, filters)
-    roles = {t.id: role_of(t, filters.agency, directory) if filters.agency else None
-             for t in chosen}
-    objects = [task_json(plan, t, states[t.id], directory, roles[t.id]) for t in chosen]
+    unit = subject_unit(directory, filters)
+    shown = shown_states(plan, states, chosen, unit, as_of)
+    objects = []
+    for task in chosen:
+        role = role_of(task, filters.agency, directory) if filters.agency else None
+        share = unit if unit in task.shared_by and plan.is_leaf(task.id) else None
+        objects.append(task_json(plan, task, shown[task.id], directory, role,
+                                 states[task.id] if share else None, share))
     if fmt == "json":
         render.write_json(objects)
         return
     rows = []
     for task, obj in zip(chosen, objects, strict=True):
-        state = states[task.id]
+        state = shown[task.id]
         indent = "  " * task.id.count(".")
+        target = state.task.target
         rows.append({
             **obj, "title": indent + task.title,
-            "target": task.target.shown if task.target else None,
-            "achieved": state.achieved if task.target else None,
-            "state": _status_label(state),
+            "target": target.shown if target else None,
+            "achieved": obj["achieved"] if target else None,
+            "state": status_label(state.status, state.timing) + whole_note(obj),
             "_style": state.timing if state.timing in ("overdue", "due") else state.status,
         })
-    leaves = [states[t.id] for t in chosen if plan.is_leaf(t.id)]
-    counts = {k: sum(1 for st in leaves if st.timing == k or st.status == k)
-              for k in ("overdue", "due", "done")}
-    footer = _("{n} tasks: {overdue} overdue, {due} due, {done} done (as of {date})").format(
-        n=len(leaves), date=format_date(as_of), **counts)
+    status, timing = tally_lines(tally(shown[t.id] for t in chosen if plan.is_leaf(t.id)))
+    footer = _("{status}; {timing} (as of {date})").format(status=status, timing=timing,
+                                                         date=format_date(as_of))
+    if unit:
+        footer += " " + _("Shared tasks show the share of {unit}; the whole task in "
+                           "brackets.").format(unit=directory.short(unit))
     title = f"{plan.number} ({plan.years})"
     render.emit(fmt, task_columns(filters.agency is not None), rows, objects, title=title,
                 footer=footer, no_color=no_color)
@@ -146,9 +156,12 @@ def history(loaded: Loaded, task_id: str | None, fmt: str, no_color: bool) -> No
                Column("by", _("By"), drop=4), Column("ref", _("Proof"), drop=5),
                Column("note", _("Note"), drop=1), Column("id", _("Entry"), drop=6)]
 
+    from ocop_cli.record import action_label
+
     def shown(r: dict[str, Any]) -> dict[str, Any]:
+        action = r["action"] if fmt == "csv" else action_label(r["action"])
         return {**r, "date": _day(r["date"], fmt),
-                "action": r["action"] + (" " + _("(undone)") if r["undone"] else ""),
+                "action": action + (" " + _("(undone)") if r["undone"] else ""),
                 "_style": "cancelled" if r["undone"] else None}
 
     render.emit(fmt, columns, Rows(rows, shown), rows, title=_("History"), no_color=no_color)
@@ -172,6 +185,8 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
         "notes": list(task.notes),
         "per_district": task.per_district,
         "places": place_breakdown(loaded, task, state),
+        "shared_by": [directory.short(u) for u in task.shared_by],
+        "unassigned": state.unassigned,
         "history": list(history_rows(loaded, task.id)),
         "as_of": as_of.isoformat(),
     })
@@ -186,9 +201,9 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
         (_("Task"), f"{task.id}  {task.title}"),
         (_("Unit"), task.unit),
         (_("Target"), f"{data['target_text']} ({task.target.shown})" if task.target else None),
-        (_("Achieved"), f"{state.achieved}" + (f" ({state.percent:g}%)" if state.percent
-                                                is not None else "")),
-        (_("Status"), _status_label(state)),
+        (_("Achieved"), format_number(state.achieved) + (
+            f" ({format_number(state.percent)}%)" if state.percent is not None else "")),
+        (_("Status"), status_label(state.status, state.timing)),
         (_("Lead"), data["lead_name"]), (_("Partners"), data["partners"]),
         (_("Window"), window_line(plan, task.window) if task.window else None),
         (_("Section"), f"{task.section} {data['section_title'] or ''}".strip()
@@ -204,9 +219,15 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
     render.table(columns, rows, title=_("Task {id} as of {date}").format(
         id=task.id, date=format_date(as_of)), no_color=no_color)
     if data["places"]:
-        render.table([Column("place", _("Place")), Column("qty", _("Done"), numeric=True)],
-                     [{"place": p["place"], "qty": p["qty"],
-                       "_style": "done" if p["qty"] else None} for p in data["places"]],
+        columns = [Column("place", _("Place")), Column("qty", _("Done"), numeric=True)]
+        if task.shared_by:
+            columns.append(Column("state", _("Status")))
+        render.table(columns,
+                     [{"place": p["place"] or _("not assigned to a unit"), "qty": p["qty"],
+                       "state": status_label(p["status"], None) if "status" in p else None,
+                       "_style": "done" if p.get("status", "done" if p["qty"] else None)
+                       == "done" else None}
+                      for p in data["places"]],
                      title=_("By district"), no_color=no_color)
     if task.products_at and data.get("products"):
         from ocop_cli.product_views import list_section
@@ -234,12 +255,17 @@ def window_line(plan: Plan, window: Window) -> str:
 
 
 def place_breakdown(loaded: Loaded, task: Any, state: TaskState) -> list[dict[str, Any]]:
-    """For a task counted per district: each of the district-level units and what it did."""
-    directory = loaded.directory
-    if not task.per_district:
-        return [{"place": directory.short(p), "qty": q} for p, q in state.places.items()]
-    units = [a for a in directory.agencies if a.kind == "locality" and a.level == "district"]
-    rows = [{"place": a.short, "qty": state.places.get(a.id, 0)} for a in units]
-    rows += [{"place": directory.short(p), "qty": q} for p, q in state.places.items()
-             if p not in {a.id for a in units}]
+    """Where the quantity was recorded; for a shared task, each unit first with its status
+    (null when not known), then other places, then what names no unit (`place` null)."""
+    short = loaded.directory.short
+    units = task.shared_by
+    rows: list[dict[str, Any]] = []
+    for unit in units:
+        status = state.units.get(unit, "not_started")
+        known = status != NOT_KNOWN
+        rows.append({"place": short(unit), "qty": state.places.get(unit, 0) if known else None,
+                     "status": status if known else None})
+    rows += [{"place": short(p), "qty": q} for p, q in state.places.items() if p not in units]
+    if units and state.unassigned:
+        rows.append({"place": None, "qty": state.unassigned})
     return rows

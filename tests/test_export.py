@@ -3,6 +3,7 @@ HTML page needs nothing from anywhere and shows data only as text."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
@@ -39,21 +40,24 @@ def test_xlsx_holds_the_same_figures_as_the_json(recorded: Any, tmp_path: Path) 
     ocop = recorded
     doc = ocop("report", "--agency", SO_NN, "--format", "json", env=AS_OF).json()
     path = tmp_path / "bao-cao.xlsx"
-    result = ocop("report", "--agency", "so nn va ptnt", "--output", str(path), env=AS_OF)
+    result = ocop("report", "--agency", "so nn va ptnt", "--output", str(path), "--lang", "vi",
+                  env=AS_OF)
     assert result.exit_code == 0, result.stderr
     book = load_workbook(path)
     sheet = book.worksheets[0]
-    # title rows: plan number, as-of date, agency
-    titles = [c for r in sheet.iter_rows(max_row=6, values_only=True) for c in r if c]
+    header_row, rows = _sheet_rows(sheet)
+    # title rows: plan number, as-of date (a date cell), agency
+    titles = [c for r in sheet.iter_rows(max_row=header_row - 1, values_only=True) for c in r
+              if c]
     assert any("1819/KH-UBND" in str(c) for c in titles)
-    assert "2019-09-15" in titles
+    assert dt.datetime(2019, 9, 15) in titles
     assert any(SO_NN in str(c) and "Sở Nông nghiệp và Phát triển nông thôn" in str(c)
                for c in titles)
-    header_row, rows = _sheet_rows(sheet)
     assert all(sheet.cell(header_row, j).font.bold for j in range(1, len(OFFICE) + 1))
     assert sheet.freeze_panes == f"A{header_row + 1}"
-    assert len(rows) == len(doc["tasks"])
-    for row, task in zip(rows, doc["tasks"], strict=True):
+    assert len(rows) == len(doc["tasks"]) + 1  # and the totals row
+    assert str(rows[-1][1]).startswith(f"Tổng cộng: {len(doc['tasks'])} nhiệm vụ")
+    for row, task in zip(rows, doc["tasks"], strict=False):
         cells = dict(zip(OFFICE, row, strict=False))
         assert cells["TT"] == task["id"]
         title = task["title"] if not task["parent_title"] else \
@@ -138,8 +142,8 @@ def test_html_is_self_contained_printable_and_escaped(ocop: Any, ws: Path,
     assert "&lt;script&gt;alert(1)&lt;/script&gt; [bold]cấp tỉnh[/bold] &amp; co" in page
     assert "&lt;img src=x onerror=alert(2)&gt; &quot;quoted&quot;" in page
     assert "<svg" in page and "</svg>" in page
-    assert page.count("<table>") == 4
-    for header in ("Nội dung", "Chủ trì / Phối hợp", "Tình trạng"):
+    assert page.count('<table class="data">') == 4
+    for header in ("Content", "Lead / Partners", "Status"):
         assert header in page
 
 

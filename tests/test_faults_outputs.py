@@ -31,6 +31,7 @@ EXPORTS = [
     ("report", "--format", "csv", "-o", "r.csv"),
     ("report", "--format", "md", "-o", "r.md"),
     ("report", "--format", "json", "-o", "r.json"),
+    ("report", "--format", "docx", "-o", "r.docx"),
     ("export", "plan", "-o", "p.xlsx"),
     ("export", "plan", "-o", "p.csv"),
 ]

@@ -223,7 +223,7 @@ def test_recording_and_history_in_vietnamese(ocop: Any) -> None:
     assert "20/08/2019" in history.stdout and "Lịch sử" in history.stdout
     assert "2019-08-20" in ocop("history", "--format", "csv", "--lang", "vi").stdout
     undo = ocop("undo", "--lang", "vi")
-    assert "đã hoàn tác done của nhiệm vụ 5.2 ngày 20/08/2019" in undo.stdout
+    assert "đã hoàn tác hoàn thành của nhiệm vụ 5.2 ngày 20/08/2019" in undo.stdout
 
 
 def test_errors_that_help_in_vietnamese(ocop: Any) -> None:
@@ -235,9 +235,9 @@ def test_errors_that_help_in_vietnamese(ocop: Any) -> None:
     assert task.exit_code == 1
     assert "không có nhiệm vụ '55'" in task.stderr
     assert "Các số thứ tự gần nhất: 5" in task.stderr
-    date = ocop("tasks", "--as-of", "15/7/2019", "--lang", "vi")
+    date = ocop("tasks", "--as-of", "31/02/2019", "--lang", "vi")
     assert date.exit_code == 2
-    assert "cần ghi theo dạng YYYY-MM-DD" in date.stderr
+    assert "cần dạng NGÀY/THÁNG/NĂM" in date.stderr
     several = ocop("tasks", "--agency", "so", "--lang", "vi")
     assert "khớp với nhiều cơ quan" in several.stderr and "Sở Tài chính" in several.stderr
 

@@ -243,7 +243,9 @@ def test_partner_cells_split_where_the_directory_knows_the_names():
     assert split("Sở Xây dựng, Sở Giao thông vận tải; Các phòng, ban chuyên môn") == [
         ("Sở Xây dựng", None), ("Sở Giao thông vận tải", None),
         ("Các phòng, ban chuyên môn", None)]
-    assert split("Phòng Kinh tế TP Chí Linh") == [("Phòng Kinh tế TP Chí Linh", None)]
+    assert split("Phòng Văn hóa TP Chí Linh") == [("Phòng Văn hóa TP Chí Linh", None)]
+    assert split("Phòng Kinh tế TP Chí Linh") == [("Phòng Kinh tế TP Chí Linh",
+                                                 "phong-kinh-te-tp-chi-linh")]
 
 
 @pytest.mark.parametrize(("name", "level", "kind"), [

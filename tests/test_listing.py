@@ -101,7 +101,7 @@ def test_table_shows_titles_and_a_footer_with_counts(ocop):
     result = ocop("tasks", "--as-of", "2019-09-15")
     assert result.exit_code == 0
     assert "Biên soạn tài liệu hướng dẫn" in result.stdout
-    assert "15 tasks: 8 overdue, 7 due, 0 done" in result.stdout
+    assert "15 tasks: 15 not started; 15 open: 8 overdue, 7 due" in result.stdout
 
 
 def test_filters_combine(ocop):

@@ -90,11 +90,20 @@ def test_agency_report_gives_every_figure_of_its_tasks(ocop: Any, ws: Path) -> N
         row = got[task_id]
         assert {k: row[k] for k in want} == want, task_id
     assert got["1.2"]["percent"] == pytest.approx(41.7)
-    # overdue first, then due, then the rest; done ones last
-    order = [(r["timing"], r["status"]) for r in doc["tasks"]]
+    # in the plan's order (TT), as an office files them
+    plan_order = [t["id"] for t in ocop("tasks", "--format", "json", env=AS_OF).json()
+                  if t["leaf"]]
+    ids = [r["id"] for r in doc["tasks"]]
+    assert ids == [i for i in plan_order if i in ids]
+    # --sort urgency: overdue first, then due, then the rest; done ones last
+    urgent = ocop("report", "--agency", SO_NN, "--sort", "urgency", "--format", "json",
+                  env=AS_OF).json()
+    order = [(r["timing"], r["status"]) for r in urgent["tasks"]]
     rank = [0 if t == "overdue" else 1 if t == "due" else 3 if s == "done" else 2
             for t, s in order]
-    assert rank == sorted(rank)
+    assert rank == sorted(rank) and rank != [0 if t == "overdue" else 1 if t == "due" else
+                                             3 if s == "done" else 2 for t, s in
+                                             ((r["timing"], r["status"]) for r in doc["tasks"])]
     assert doc["duties"] and all(d["agency"] == SO_NN for d in doc["duties"])
 
 
@@ -135,9 +144,14 @@ def test_overview_counts_agree_with_the_task_listing(ocop: Any) -> None:
                       ("not_started", "in_progress")]
         assert cell["open"] == len(open_tasks), cell
         assert cell["overdue"] == sum(1 for t in open_tasks if t["timing"] == "overdue")
-    # overdue tasks: the oldest window first
-    ends = [max(t["months"]) for t in doc["overdue"]]
-    assert ends == sorted(ends) and all(t["timing"] == "overdue" for t in doc["overdue"])
+    # overdue tasks: in the plan's order; with --sort urgency, the oldest window first
+    assert all(t["timing"] == "overdue" for t in doc["overdue"])
+    ids = [t["id"] for t in doc["overdue"]]
+    every = ocop("tasks", "--format", "json", env=AS_OF).json()
+    assert ids == [t["id"] for t in every if t["id"] in ids and t["leaf"]]
+    urgent = ocop("report", "--sort", "urgency", "--format", "json", env=AS_OF).json()
+    ends = [max(t["months"]) for t in urgent["overdue"]]
+    assert ends == sorted(ends) and ends != [max(t["months"]) for t in doc["overdue"]]
 
 
 def test_overview_lists_agencies_as_the_table_names_them(ocop: Any) -> None:
@@ -209,7 +223,8 @@ def test_places_show_which_units_are_done(ocop: Any) -> None:
     ocop("progress", "1.2", "1", env=AS_OF)  # reported without saying where
     doc = ocop("report", "--format", "json", env=AS_OF).json()
     places = {p["id"]: p for p in doc["places"]}
-    assert set(places) == {"1.2", "5.2", "6"}  # the tasks counted per district unit
+    # the tasks counted per district unit, and 3.2: each unit's own steering committee
+    assert set(places) == {"1.2", "3.2", "5.2", "6"}
     conference = places["1.2"]
     assert conference["units_total"] == 12 and len(conference["units"]) == 12
     assert conference["units_done"] == 2
@@ -219,14 +234,22 @@ def test_places_show_which_units_are_done(ocop: Any) -> None:
     assert "By district unit" in table and "Gia Lộc, Tứ Kỳ" in table
 
 
-def test_report_table_shows_the_office_headers_in_both_languages(ocop: Any) -> None:
-    headers = ("TT", "Nội dung", "ĐVT", "Kế hoạch", "Thực hiện", "Tỷ lệ %",
-               "Chủ trì / Phối hợp", "Thời gian", "Tình trạng", "Ghi chú")
-    for lang in ("en", "vi"):
+def test_report_table_speaks_one_language(ocop: Any) -> None:
+    """The office form's headers are Vietnamese in Vietnamese and English in English: never
+    Vietnamese headers over English values."""
+    vietnamese = ("TT", "Nội dung", "ĐVT", "Kế hoạch", "Thực hiện", "Tỷ lệ %",
+                  "Chủ trì / Phối hợp", "Thời gian", "Tình trạng", "Ghi chú")
+    english = ("No.", "Content", "Unit", "Planned", "Achieved", "Rate %", "Lead / Partners",
+               "Time frame", "Status", "Remarks")
+    for lang, headers, values, foreign in (
+            ("en", english, ("not started", "overdue"), ("Nội dung", "Tình trạng", "quá hạn")),
+            ("vi", vietnamese, ("chưa bắt đầu", "quá hạn"), ("Content", "Remarks", "overdue"))):
         out = ocop("report", "--agency", SO_NN, "--lang", lang,
                    env={**AS_OF, "COLUMNS": "220"}).stdout
-        for header in headers:
-            assert header in out, (lang, header)
+        for text in (*headers, *values):
+            assert text in out, (lang, text)
+        for text in foreign:
+            assert text not in out, (lang, text)
         md = ocop("report", "--agency", SO_NN, "--format", "md", "--lang", lang,
                   env=AS_OF).stdout
         assert "| " + " | ".join(headers) + " |" in md
@@ -242,7 +265,7 @@ def test_markdown_and_csv_hold_every_section(ocop: Any) -> None:
     rows = list(csv.reader(io.StringIO(ocop("report", "--format", "csv", env=AS_OF).stdout)))
     assert rows[0][0] == "Plan" and "1819/KH-UBND" in rows[0][1]
     assert ["As of", "2019-09-15"] in rows
-    assert any(r[:3] == ["TT", "Nội dung", "ĐVT"] for r in rows)
+    assert any(r[:3] == ["No.", "Content", "Unit"] for r in rows)
 
 
 def test_output_file_is_never_overwritten_without_force(ocop: Any, tmp_path: Path) -> None:
@@ -382,7 +405,7 @@ def test_a_thousand_task_report_fits_an_80_column_terminal(ocop: Any, ws: Path) 
     narrow = {**AS_OF, "COLUMNS": "80"}
     _fits_80_columns("overview", ocop("report", env=narrow))
     agency = "\n".join(_fits_80_columns("agency", ocop("report", "--agency", SO_NN, env=narrow)))
-    assert "Kế hoạch" in agency and "Ghi chú" in agency
+    assert "Planned" in agency and "Remarks" in agency
     assert LONG not in agency.replace("\n", " ")  # cut on purpose, with a mark where it was cut
     assert "…" in agency
     tasks_part = agency[: agency.index("Duties of")]
@@ -414,6 +437,7 @@ def test_every_report_fits_a_narrow_terminal(ocop: Any, args: tuple[str, ...],
 
 def test_a_real_process_prints_vietnamese_into_a_pipe(proc: Any, ws: Path) -> None:
     done = proc("report", "--agency", "so nn va ptnt", "--format", "csv",
-                env={"OCOP_DATA": str(ws), **AS_OF, "PYTHONIOENCODING": "ascii"})
+                env={"OCOP_DATA": str(ws), **AS_OF, "PYTHONIOENCODING": "ascii",
+                     "OCOP_LANG": "vi"})
     assert done.returncode == 0, done.stderr
     assert "TT,Nội dung,ĐVT,Kế hoạch" in done.stdout

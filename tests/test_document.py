@@ -1,0 +1,404 @@
+"""The report as the document an office files: the DOCX laid out as Nghị định 30/2020/NĐ-CP
+(letterhead from office.yaml, Times New Roman on A4, the table with its header repeated),
+print-ready XLSX, CSV files for Excel, one language per file, and the DOCX and HTML printed
+to PDF by LibreOffice and Chromium: A4, the table within the page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+AS_OF = {"OCOP_AS_OF": "2019-09-15"}
+OFFICE_VI = ["TT", "Nội dung", "ĐVT", "Kế hoạch", "Thực hiện", "Tỷ lệ %",
+             "Chủ trì / Phối hợp", "Thời gian", "Tình trạng", "Ghi chú"]
+OFFICE_EN = ["No.", "Content", "Unit", "Planned", "Achieved", "Rate %", "Lead / Partners",
+             "Time frame", "Status", "Remarks"]
+MM = 36000  # EMU in a millimetre
+
+
+@pytest.fixture
+def recorded(ocop: Any) -> Any:
+    assert ocop("done", "2", env=AS_OF).exit_code == 0
+    assert ocop("progress", "1.2", "5", "--place", "Gia Lộc", "--note",
+                "đã có 5 huyện tổ chức", "--ref", "45/BC-UBND", env=AS_OF).exit_code == 0
+    return ocop
+
+
+def _docx(ocop: Any, path: Path, *args: str) -> Any:
+    from docx import Document
+
+    result = ocop("report", "--output", str(path), *args, env=AS_OF)
+    assert result.exit_code == 0, result.stderr
+    return Document(str(path))
+
+
+def _texts(cell: Any) -> list[str]:
+    return [p.text for p in cell.paragraphs if p.text]
+
+
+def test_docx_has_the_letterhead_body_tables_and_signature(recorded: Any, ws: Path,
+                                                           tmp_path: Path) -> None:
+    ocop = recorded
+    doc = ocop("report", "--format", "json", env=AS_OF).json()
+    book = _docx(ocop, tmp_path / "bao-cao.docx", "--lang", "vi", "--number", "45",
+                 "--dated", "30/09/2019", "--signer", "Nguyễn Văn A")
+    first, appendix = book.sections
+
+    def mm(*lengths: int) -> tuple[int, ...]:
+        return tuple(round(length / MM) for length in lengths)
+
+    assert mm(first.page_width, first.page_height) == (210, 297)  # A4 upright
+    assert mm(first.top_margin, first.bottom_margin, first.left_margin,
+              first.right_margin) == (20, 20, 30, 15)
+    assert mm(appendix.page_width, appendix.page_height) == (297, 210)
+    header, closing, tasks, units = book.tables
+    left, right = header.rows[0].cells
+    assert _texts(left) == ["UBND TỈNH HẢI DƯƠNG", "SỞ NÔNG NGHIỆP VÀ PHÁT TRIỂN NÔNG THÔN",
+                            "Số: 45/BC-SNN"]
+    assert _texts(right) == ["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+                             "Độc lập - Tự do - Hạnh phúc",
+                             "Hải Dương, ngày 30 tháng 9 năm 2019"]
+    paragraphs = [p.text for p in book.paragraphs if p.text]
+    kind = paragraphs.index("BÁO CÁO")
+    assert paragraphs[kind + 1] == ("Kết quả thực hiện Kế hoạch số 1819/KH-UBND ngày 07/06/2019 "
+                                    "của UBND tỉnh, tính đến ngày 15/09/2019")
+    counts = doc["counts"]
+    assert paragraphs[kind + 2] == (
+        f"Tính đến ngày 15/09/2019, Kế hoạch có {counts['tasks']} nhiệm vụ: "
+        f"{counts['done']} hoàn thành, {counts['in_progress']} đang thực hiện, "
+        f"{counts['not_started']} chưa bắt đầu.")
+    overdue = next(p for p in paragraphs if p.startswith("Các nhiệm vụ quá hạn: "))
+    assert all(f"{t['id']} " in overdue for t in doc["overdue"])
+    recipients, signer = closing.rows[0].cells
+    assert _texts(recipients)[0] == "Nơi nhận:"
+    assert "- Lưu: VT, CCPTNT." in _texts(recipients)
+    assert _texts(signer) == ["KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC", "Nguyễn Văn A"]
+    # the table: the form's headers, repeated on every page; every task in plan order, totals
+    head = tasks.rows[0]
+    assert [c.text for c in head.cells] == OFFICE_VI
+    assert head._tr.trPr.xpath("./w:tblHeader")
+    leaves = [t["id"] for t in ocop("tasks", "--format", "json", env=AS_OF).json() if t["leaf"]]
+    assert [r.cells[0].text for r in tasks.rows[1:-1]] == leaves
+    by_id = {r.cells[0].text: [c.text for c in r.cells] for r in tasks.rows[1:-1]}
+    assert by_id["1.2"][3:6] == ["12", "5", "41,7"]  # decimal comma
+    assert by_id["1.2"][9] == "đã có 5 huyện tổ chức; 45/BC-UBND"
+    assert tasks.rows[-1].cells[1].text.startswith(f"Tổng cộng: {len(leaves)} nhiệm vụ (")
+    assert "không cộng số lượng khác đơn vị tính" in tasks.rows[-1].cells[1].text
+    assert tasks.rows[-1].cells[3].text == ""  # conferences, classes... never added up
+    # the tasks the district units share: 3.2 is each unit's own steering committee
+    assert [r.cells[0].text for r in units.rows[1:]] == ["1.2", "3.2", "5.2", "6"]
+    assert "Gia Lộc" in units.rows[1].cells[4].text  # after its share (1), its units done
+    # Times New Roman, 11 to 14 pt, everywhere
+    runs = [r for p in book.paragraphs for r in p.runs]
+    runs += [r for t in book.tables for row in t.rows for c in row.cells
+             for p in c.paragraphs for r in p.runs]
+    assert runs and all(r.font.name == "Times New Roman" for r in runs)
+    assert {r.font.size.pt for r in runs if r.text} <= {11, 12, 13, 14}
+    assert book.styles["Normal"].font.name == "Times New Roman"
+
+
+def test_missing_office_fields_leave_visible_blanks(recorded: Any, ws: Path,
+                                                   tmp_path: Path) -> None:
+    (ws / "office.yaml").unlink()
+    book = _docx(recorded, tmp_path / "r.docx", "--lang", "vi")
+    left, right = book.tables[0].rows[0].cells
+    assert _texts(left) == ["…", "…", "Số: …/BC-…"]
+    assert _texts(right)[-1] == "…, ngày … tháng … năm …"
+    assert _texts(book.tables[1].rows[0].cells[1]) == ["…", "…"]
+
+
+def test_office_yaml_with_only_some_fields(recorded: Any, ws: Path, tmp_path: Path) -> None:
+    (ws / "office.yaml").write_text("issuer: Phòng Nông nghiệp và PTNT huyện Gia Lộc\n"
+                                    "symbol: BC-PNN\nsigner: Trần Thị B\n", encoding="utf-8")
+    book = _docx(recorded, tmp_path / "r.docx", "--lang", "vi", "--number", "12/BC-PNN",
+                 "--agency", "Gia Lộc", "--dated", "5/2/2020")
+    left = _texts(book.tables[0].rows[0].cells[0])
+    assert left == ["…", "PHÒNG NÔNG NGHIỆP VÀ PTNT HUYỆN GIA LỘC", "Số: 12/BC-PNN"]
+    # a day under 10 and the months 1 and 2 take a leading zero; no place, a blank
+    assert _texts(book.tables[0].rows[0].cells[1])[-1] == "…, ngày 05 tháng 02 năm 2020"
+    assert _texts(book.tables[1].rows[0].cells[1]) == ["…", "Trần Thị B"]
+    subject = next(p.text for p in book.paragraphs if p.text.startswith("Kết quả"))
+    assert "đối với các nhiệm vụ của Gia Lộc" in subject
+
+
+def test_english_document_is_english_throughout(recorded: Any, tmp_path: Path) -> None:
+    book = _docx(recorded, tmp_path / "r.docx", "--lang", "en", "--period", "2019-Q3")
+    right = _texts(book.tables[0].rows[0].cells[1])
+    assert right[:2] == ["SOCIALIST REPUBLIC OF VIET NAM", "Independence - Freedom - Happiness"]
+    assert [c.text for c in book.tables[2].rows[0].cells] == OFFICE_EN
+    text = "\n".join(p.text for p in book.paragraphs)
+    assert "REPORT" in text and "quarter III of 2019" in text and "2019-09-15" in text
+    for word in ("Nội dung", "Tình trạng", "quá hạn", "BÁO CÁO", "Nơi nhận"):
+        assert word not in text
+        assert all(word not in c.text for t in book.tables for r in t.rows for c in r.cells)
+
+
+def test_bad_office_yaml_is_named_and_nothing_is_written(recorded: Any, ws: Path,
+                                                         tmp_path: Path) -> None:
+    (ws / "office.yaml").write_text("issuer: Sở NN\nsigner: [a, b]\nsignr: x\n",
+                                    encoding="utf-8")
+    check = recorded("check")
+    assert check.exit_code == 3
+    assert "office.yaml:2:1: signer: expected one line of text" in check.stderr
+    assert "office.yaml:3:1: signr: unknown field" in check.stderr
+    out = tmp_path / "r.docx"
+    result = recorded("report", "-o", str(out), env=AS_OF)
+    assert result.exit_code == 3 and "office.yaml:2" in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()
+    # the table formats do not need a letterhead
+    assert recorded("report", "--format", "json", env=AS_OF).exit_code == 0
+
+
+def test_init_writes_a_commented_office_yaml_that_checks(ocop: Any, tmp_path: Path) -> None:
+    assert ocop("init", str(tmp_path / "new")).exit_code == 0
+    text = (tmp_path / "new" / "office.yaml").read_text(encoding="utf-8")
+    assert text.startswith("# ") and "Nghị định 30/2020/NĐ-CP" in text
+    assert ocop("check", "--data", str(tmp_path / "new")).exit_code == 0
+
+
+def test_xlsx_is_ready_to_print(recorded: Any, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    path = tmp_path / "r.xlsx"
+    result = recorded("report", "--period", "2019-Q3", "--lang", "vi", "-o", str(path),
+                      env=AS_OF)
+    assert result.exit_code == 0, result.stderr
+    book = load_workbook(path)
+    for sheet in book.worksheets:
+        setup = sheet.page_setup
+        assert (setup.orientation, setup.paperSize) == ("landscape", 9)  # 9: A4
+        assert (setup.fitToWidth, setup.fitToHeight) == (1, 0)
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        top = int(sheet.print_title_rows.split(":")[0].lstrip("$"))
+        assert sheet.freeze_panes == f"A{top + 1}"
+        values = [c.value for c in sheet[1]] + [c.value for c in sheet[2]]
+        assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in values
+        assert "SỞ NÔNG NGHIỆP VÀ PHÁT TRIỂN NÔNG THÔN" in values
+        header = sheet[top]
+        assert all(c.border.left.style == "thin" and c.font.bold for c in header if c.value)
+        assert all(c.font.name == "Times New Roman" for c in header)
+        widths = [sheet.column_dimensions[c.column_letter].width for c in header]
+        assert sum(widths) <= 160
+    tasks = book["Đến hạn"]
+    top = int(tasks.print_title_rows.split(":")[0].lstrip("$"))
+    rows = list(tasks.iter_rows(min_row=top + 1))
+    assert all(c.alignment.wrap_text and c.border.bottom.style == "thin" for r in rows for c in r)
+    assert str(rows[-1][1].value).startswith("Tổng cộng:")
+    achieved = book["Thực hiện"]
+    top = int(achieved.print_title_rows.split(":")[0].lstrip("$"))
+    last = [c.value for c in achieved[top]].index("Lần ghi nhận cuối") + 1
+    day = achieved.cell(top + 1, last)
+    assert day.value == dt.datetime(2019, 9, 15) and day.number_format == "dd/mm/yyyy"
+
+
+def test_csv_file_has_a_bom_and_standard_output_does_not(recorded: Any,
+                                                         tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    assert recorded("report", "-o", str(path), "--lang", "vi", env=AS_OF).exit_code == 0
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and "Nội dung".encode() in raw
+    out = recorded("report", "--format", "csv", env=AS_OF).stdout
+    assert not out.startswith("\ufeff")
+
+
+def test_vietnamese_numbers_and_dates(recorded: Any) -> None:
+    recorded("progress", "10", "1234", env=AS_OF)
+    out = recorded("report", "--agency", "so nn va ptnt", "--lang", "vi", "--as-of",
+                   "15/09/2019", env={"COLUMNS": "220"}).stdout
+    assert "Tính đến ngày: 15/09/2019" in out
+    assert "41,7" in out and "41.7" not in out
+    assert "1.234" in out and "6.170" in out  # 1234 of 20 cooperatives: 6170 %
+    english = recorded("report", "--agency", "so nn va ptnt", "--lang", "en",
+                       env={**AS_OF, "COLUMNS": "220"}).stdout
+    assert "As of: 2019-09-15" in english and "41.7" in english and "1,234" in english
+    levels = recorded("agencies", "--lang", "vi").stdout
+    assert "tỉnh" in levels and "province" not in levels
+
+
+def test_a_date_typed_as_vietnamese_write_it(recorded: Any) -> None:
+    iso = recorded("tasks", "--format", "json", "--as-of", "2019-07-15").json()
+    typed = recorded("tasks", "--format", "json", "--as-of", "15/7/2019").json()
+    assert typed == iso
+    assert recorded("note", "1.2", "x", "--date", "16/09/2019", env=AS_OF).exit_code == 0
+    history = recorded("history", "1.2", "--format", "json").json()
+    assert history[-1]["date"] == "2019-09-16"
+    wrong = recorded("tasks", "--as-of", "32/01/2019")
+    assert wrong.exit_code == 2 and "YYYY-MM-DD or DD/MM/YYYY" in wrong.stderr
+
+
+# --- printed: LibreOffice and Chromium ---------------------------------------------------------
+
+
+def _pdf_words(pdf: Path) -> list[tuple[int, float, float, float, float]]:
+    """Every word's page and box, from poppler's pdftotext."""
+    out = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True,
+                         text=True, check=True, timeout=60).stdout
+    words, page = [], 0
+    for line in out.splitlines():
+        if "<page " in line:
+            page += 1
+        found = re.search(r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)"',
+                          line)
+        if found and "<word" in line:
+            words.append((page, *map(float, found.groups())))
+    return words
+
+
+def _printed(pdf: Path, pages: tuple[int, int]) -> tuple[list[tuple[int, int]], str]:
+    """The sizes of the pages (A4, either way up, their number within `pages`) and their
+    text; every word at least 5 mm inside the page's edges."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(pdf)
+    assert pages[0] <= len(reader.pages) <= pages[1], len(reader.pages)
+    sizes = [(round(float(p.mediabox.width)), round(float(p.mediabox.height)))
+             for p in reader.pages]
+    assert set(sizes) <= {(595, 842), (842, 595)}, sizes
+    edge = 5 * 72 / 25.4
+    words = _pdf_words(pdf)
+    assert words
+    for page, x0, y0, x1, y1 in words:
+        width, height = sizes[page - 1]
+        assert edge <= x0 and x1 <= width - edge and edge <= y0 and y1 <= height - edge, \
+            (page, x0, y0, x1, y1)
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                          check=True, timeout=60).stdout
+    return sizes, text
+
+
+def _poppler() -> None:
+    if not shutil.which("pdftotext"):
+        pytest.skip("poppler's pdftotext is not installed (Debian: poppler-utils)")
+
+
+def _libreoffice() -> str:
+    found = shutil.which("soffice") or shutil.which("libreoffice")
+    if not found:
+        pytest.skip("LibreOffice is not installed (Debian: libreoffice-writer-nogui)")
+    return found
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        pytest.skip("Chromium is not installed (Debian: chromium)")
+    return found
+
+
+def docx_to_pdf(docx: Path) -> Path:
+    profile = tempfile.mkdtemp(prefix="lo-")
+    try:
+        subprocess.run([_libreoffice(), f"-env:UserInstallation=file://{profile}",
+                        "--headless", "--convert-to", "pdf", "--outdir", str(docx.parent),
+                        str(docx)], capture_output=True, check=True, timeout=240,
+                       env={**os.environ, "HOME": profile})
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    return docx.with_suffix(".pdf")
+
+
+def html_to_pdf(page: Path) -> Path:
+    pdf = page.with_suffix(".pdf")
+    profile = tempfile.mkdtemp(prefix="chromium-")
+    try:
+        subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+                        "--disable-background-networking", "--disable-component-update",
+                        "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                        f"--user-data-dir={profile}",
+                        "--no-pdf-header-footer", f"--print-to-pdf={pdf}",
+                        page.resolve().as_uri()], capture_output=True, check=True,
+                       timeout=240)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    return pdf
+
+
+def test_docx_printed_by_libreoffice_is_a4_with_the_table_inside(recorded: Any,
+                                                                 tmp_path: Path) -> None:
+    _libreoffice()
+    _poppler()
+    path = tmp_path / "bao-cao.docx"
+    assert recorded("report", "--lang", "vi", "-o", str(path), env=AS_OF).exit_code == 0
+    sizes, text = _printed(docx_to_pdf(path), (2, 6))
+    assert sizes[0] == (595, 842) and sizes[-1] == (842, 595)  # letter upright, table wide
+    for line in ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "BÁO CÁO", "Nơi nhận:", "PHỤ LỤC",
+                 "Ghi chú", "Tổng cộng:"):
+        assert line in text
+    assert text.count("Chủ trì / Phối hợp") == sum(1 for s in sizes if s == (842, 595))
+
+
+def test_html_printed_by_chromium_is_a4_landscape_with_the_tables_inside(
+        recorded: Any, tmp_path: Path) -> None:
+    _chromium()
+    _poppler()
+    path = tmp_path / "bao-cao.html"
+    assert recorded("report", "--lang", "vi", "-o", str(path), env=AS_OF).exit_code == 0
+    sizes, text = _printed(html_to_pdf(path), (2, 8))
+    assert set(sizes) == {(842, 595)}
+    for line in ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "BÁO CÁO", "Nơi nhận:", "Ghi chú"):
+        assert line in text
+
+
+def test_totals_add_quantities_only_in_one_unit(recorded: Any) -> None:
+    from ocop_cli.i18n import set_language
+    from ocop_cli.report import office_section, office_total
+
+    set_language("en")
+    assert recorded("progress", "6", "4", env=AS_OF).exit_code == 0
+    tasks = recorded("report", "--agency", "so nn va ptnt", "--format", "json",
+                     env=AS_OF).json()["tasks"]
+    classes = [t for t in tasks if t["unit"] == "Lớp"]
+    assert len(classes) >= 2
+    total = office_total(office_section("x", "x", classes))
+    assert total is not None
+    target = sum(t["target"]["min"] for t in classes)
+    achieved = sum(t["achieved"] for t in classes)
+    assert (total["unit"], total["target"], total["achieved"], total["percent"]) == \
+        ("Lớp", target, achieved, round(100 * achieved / target, 1))
+    assert total["content"].startswith(f"Total: {len(classes)} tasks (")
+    total = office_total(office_section("x", "x", tasks))
+    assert total is not None and "target" not in total and "achieved" not in total
+    assert total["content"].startswith(f"Total: {len(tasks)} tasks (")
+    assert total["content"].endswith("; quantities in different units are not added)")
+    # the statuses partition the tasks
+    counted = re.findall(r"(\d+) (?:done|overdue|due|other open|cancelled)", total["content"])
+    assert sum(map(int, counted)) == len(tasks)
+
+
+def test_office_text_is_shown_literally(recorded: Any, ws: Path, tmp_path: Path) -> None:
+    (ws / "office.yaml").write_text(
+        'issuer: "<b>Sở</b> [bold]x[/bold] \\x1b[31m"\nsigner: "=cmd|x"\n', encoding="utf-8")
+    page = tmp_path / "r.html"
+    assert recorded("report", "-o", str(page), env=AS_OF).exit_code == 0
+    text = page.read_text(encoding="utf-8")
+    assert "&lt;B&gt;SỞ&lt;/B&gt; [BOLD]X[/BOLD] \\x1b[31M" in text and "\x1b" not in text
+    book = load_xlsx(recorded, tmp_path / "r.xlsx")
+    assert "<B>SỞ</B> [BOLD]X[/BOLD] \\x1b[31M" in [c.value for c in book.worksheets[0][2]]
+    docx = _docx(recorded, tmp_path / "r.docx")
+    assert _texts(docx.tables[1].rows[0].cells[1])[-1] == "=cmd|x"
+
+
+def test_an_office_yaml_that_is_not_a_file_is_named(ocop: Any, ws: Path) -> None:
+    (ws / "office.yaml").unlink()
+    (ws / "office.yaml").mkdir()
+    check = ocop("check")
+    assert check.exit_code == 3 and "office.yaml: is a folder" in check.stderr
+    (ws / "office.yaml").rmdir()
+    (ws / "office.yaml").symlink_to("/etc/passwd")
+    check = ocop("check")
+    assert check.exit_code == 3 and "office.yaml: is a link" in check.stderr
+
+
+def load_xlsx(ocop: Any, path: Path) -> Any:
+    from openpyxl import load_workbook
+
+    assert ocop("report", "-o", str(path), env=AS_OF).exit_code == 0
+    return load_workbook(path)
