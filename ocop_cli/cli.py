@@ -263,6 +263,7 @@ def main() -> None:
     # pipes whatever the platform's code page.
     stdout()
     stderr()
+    sys.unraisablehook = _quiet_clean_up
     sys.argv[1:] = [_as_typed(arg) for arg in sys.argv[1:]]
     _only_what_runs(sys.argv[1:])
     try:
@@ -274,6 +275,15 @@ def main() -> None:
             fail(error)
         except typer.Exit as done:
             sys.exit(done.exit_code)
+
+
+def _quiet_clean_up(unraisable: Any) -> None:
+    """A library's clean-up failing on the same full disk after the error was reported (as
+    openpyxl's half-written sheet) adds a traceback and nothing else: leave it out."""
+    from ocop_cli.export import write_errors
+
+    if not isinstance(unraisable.exc_value, write_errors()):
+        sys.__unraisablehook__(unraisable)
 
 
 def _as_typed(arg: str) -> str:

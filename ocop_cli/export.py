@@ -9,7 +9,6 @@ so a reader never sees half a report; an existing file is replaced only with `--
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime as dt
 import html
 import io
@@ -124,7 +123,7 @@ def write_text(doc: dict[str, Any], fmt: str, stream: TextIO, no_color: bool) ->
                          f"_{_md(_('none'))}_\n")
         return
     if fmt == "csv":
-        lines = csv.writer(stream, lineterminator="\n")
+        lines = render.CsvWriter(stream)
         lines.writerows([visible(label), visible(value)] for label, value in heading(doc, True))
         for section in sections(doc):
             stream.write("\n")
@@ -153,8 +152,7 @@ def write_text(doc: dict[str, Any], fmt: str, stream: TextIO, no_color: bool) ->
 
 
 def _md(text: str) -> str:
-    return visible(text).replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*") \
-        .replace("_", "\\_").replace("\n", " ")
+    return render.md_text(visible(text)).replace("*", "\\*").replace("_", "\\_")
 
 
 # --- files -----------------------------------------------------------------------------------
@@ -184,12 +182,31 @@ def save(path: Path, force: bool, write: Callable[[Path], Any]) -> None:
             os.replace(temp, path)
         else:
             _place_new(temp, path)
-    except OSError as exc:
+    except write_errors() as exc:
         raise Refused(_("cannot write {path}: {error}").format(
-            path=path, error=exc.strerror or exc)) from None
+            path=path, error=write_failure(exc))) from None
     finally:
         with contextlib.suppress(OSError):
             temp.unlink()
+
+
+def write_errors() -> tuple[type[Exception], ...]:
+    """What writing a document raises on a full disk: OSError, or lxml's own error when
+    openpyxl or python-docx write through lxml."""
+    try:
+        from lxml.etree import SerialisationError  # type: ignore[import-untyped]
+    except ImportError:  # pragma: no cover - lxml comes with python-docx
+        return (OSError,)
+    return (OSError, SerialisationError)
+
+
+def write_failure(exc: Exception) -> str:
+    """The system's words for a failed write, also when lxml reports it (`IO_ENOSPC`)."""
+    import errno
+
+    text = getattr(exc, "strerror", None) or str(exc)
+    code = getattr(errno, text.removeprefix("IO_"), None) if text.startswith("IO_E") else None
+    return os.strerror(code) if isinstance(code, int) else text
 
 
 def _umask() -> int:
@@ -374,7 +391,7 @@ def _xlsx_letterhead(sheet: Any, letter: Letter, title: str, facts: list[tuple[s
             sheet.merge_cells(start_row=i, start_column=label_end + 1, end_row=i,
                               end_column=last)
         sheet.row_dimensions[i].height = 15 * lines_in(
-            _text(fact), sum(widths[label_end:]) or widths[-1])
+            visible(fact), sum(widths[label_end:]) or widths[-1])
     return 8 + len(facts) + 1
 
 
@@ -456,8 +473,8 @@ def _sheet_name(title: str, used: set[str]) -> str:
     return name
 
 
-def _text(value: str) -> str:
-    return visible(value)
+def _text(value: str) -> Any:
+    return render.xlsx_text(visible(value))
 
 
 def _put(cell: Any, value: Any, percent: bool) -> None:
@@ -470,8 +487,6 @@ def _put(cell: Any, value: Any, percent: bool) -> None:
         cell.number_format = "0.0%" if percent else ("0" if isinstance(value, int) else "0.0")
     else:
         cell.value = _text(render.cell(value))
-        # A text that starts with "=" stays text: data never becomes a formula.
-        cell.data_type = "s"
 
 
 # --- HTML ------------------------------------------------------------------------------------

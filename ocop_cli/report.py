@@ -79,6 +79,9 @@ def parse_period(text: str) -> Period:
         raise UsageError(_("--period: {text!r} is not a period; expected a month 2019-07, a "
                            "quarter 2019-Q3, a half 2019-H2 or a year 2019").format(text=text))
     year = int(match.group(1))
+    if year < 1:
+        raise UsageError(_("--period: year {year} is not a year of the calendar (1 to 9999)"
+                           ).format(year=match.group(1)))
     if match.group(2):
         month = int(match.group(2))
         if not 1 <= month <= 12:
@@ -90,22 +93,22 @@ def parse_period(text: str) -> Period:
         if not 1 <= quarter <= 4:
             raise UsageError(_("--period: quarter {n} is not between 1 and 4").format(
                 n=quarter))
-        return _span(f"{year}-Q{quarter}", year, 3 * quarter - 2, 3 * quarter)
+        return _span(f"{year:04d}-Q{quarter}", year, 3 * quarter - 2, 3 * quarter)
     if match.group(5):
         half = int(match.group(6))
         if half not in (1, 2):
             raise UsageError(_("--period: half {n} is not 1 or 2").format(n=half))
-        return _span(f"{year}-H{half}", year, 6 * half - 5, 6 * half)
-    return _span(str(year), year, 1, 12)
+        return _span(f"{year:04d}-H{half}", year, 6 * half - 5, 6 * half)
+    return _span(f"{year:04d}", year, 1, 12)
 
 
 def month_period(year: int, month: int) -> Period:
-    return _span(f"{year}-{month:02d}", year, month, month)
+    return _span(f"{year:04d}-{month:02d}", year, month, month)
 
 
 def _span(label: str, year: int, first: int, last: int) -> Period:
-    end = dt.date(year + 1, 1, 1) if last == 12 else dt.date(year, last + 1, 1)
-    return Period(label, dt.date(year, first, 1), end - dt.timedelta(days=1))
+    end = dt.date(year, 12, 31) if last == 12 else dt.date(year, last + 1, 1) - dt.timedelta(1)
+    return Period(label, dt.date(year, first, 1), end)
 
 
 # --- who takes part in what -----------------------------------------------------------------
