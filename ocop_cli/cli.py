@@ -52,6 +52,11 @@ class Role(StrEnum):
     any = "any"
 
 
+class Sort(StrEnum):
+    plan = "plan"
+    urgency = "urgency"
+
+
 class Status(StrEnum):
     not_started = "not_started"
     in_progress = "in_progress"
@@ -253,6 +258,7 @@ def main() -> None:
     # pipes whatever the platform's code page.
     stdout()
     stderr()
+    sys.unraisablehook = _quiet_clean_up
     sys.argv[1:] = [_as_typed(arg) for arg in sys.argv[1:]]
     _only_what_runs(sys.argv[1:])
     try:
@@ -264,6 +270,15 @@ def main() -> None:
             fail(error)
         except typer.Exit as done:
             sys.exit(done.exit_code)
+
+
+def _quiet_clean_up(unraisable: Any) -> None:
+    """A library's clean-up failing on the same full disk after the error was reported (as
+    openpyxl's half-written sheet) adds a traceback and nothing else: leave it out."""
+    from ocop_cli.export import write_errors
+
+    if not isinstance(unraisable.exc_value, write_errors()):
+        sys.__unraisablehook__(unraisable)
 
 
 def _as_typed(arg: str) -> str:
@@ -321,6 +336,8 @@ def root(lang: Annotated[str | None, typer.Option(
 # --- listing -------------------------------------------------------------------------------
 
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table, json, csv or md")]
+SortOpt = Annotated[Sort, typer.Option("--sort", help="plan: the plan's order (TT); urgency: "
+                                       "overdue first, then due")]
 
 
 @command("tasks")
@@ -346,6 +363,7 @@ def tasks(
     grep: Annotated[str | None, typer.Option("--grep", metavar="TEXT", help="Text in the title "
                                              "(accents optional)")] = None,
     fmt: FormatOpt = Format.table,
+    sort: SortOpt = Sort.plan,
 ) -> None:
     """List the plan's tasks with their state, filtered.
 
@@ -361,7 +379,8 @@ def tasks(
         agency=agency_named(loaded, agency, "--agency").id if agency else None,
         place=agency_named(loaded, place, "--place").id if place else None,
     )
-    views.task_list(loaded, s.states(loaded, summary=True), filters, fmt.value, s.as_of, s.no_color)
+    views.task_list(loaded, s.states(loaded, summary=True), filters, fmt.value, s.as_of, s.no_color,
+                    sort.value)
 
 
 @command("check")

@@ -8,7 +8,6 @@ validated, and only then renamed into place, so a failure leaves every file as i
 
 import datetime as dt
 import os
-import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -195,9 +194,15 @@ def export_plan(
         stdout().write(imports.table_csv(rows))
         return
     assert output is not None
-    data = (imports.table_xlsx(rows, f"plan_{plan.year}") if fmt is TableFormat.xlsx
-            else imports.table_csv(rows).encode("utf-8-sig"))  # the BOM tells Excel it is UTF-8
     target = Path(output)
+    from ocop_cli.export import write_errors, write_failure
+
+    try:  # openpyxl writes each sheet to a temporary file first: a full disk fails there
+        data = (imports.table_xlsx(rows, f"plan_{plan.year}") if fmt is TableFormat.xlsx
+                else imports.table_csv(rows).encode("utf-8-sig"))  # the BOM tells Excel: UTF-8
+    except write_errors() as exc:
+        raise Refused(_("{path}: cannot write here ({error}); nothing was written").format(
+            path=target, error=write_failure(exc))) from None
     _refuse_overwrite(target, force)
     _replace(_beside(target, data), target)
     say(_("Wrote {path}: {n} tasks of plan {number}.").format(
@@ -208,15 +213,9 @@ def export_plan(
 
 
 def _sheet(file: str, sheet: str | None) -> Any:
-    from ocop_cli import imports
-    from ocop_cli.yamlio import decode
+    from ocop_cli.sheets import read_sheet
 
-    if file == "-":
-        if sheet is not None:
-            raise UsageError(_("--sheet goes with an .xlsx file"))
-        raw = sys.stdin.buffer.read()
-        return imports.read_sheet(Path("-"), text=decode(Path("<stdin>"), raw))
-    return imports.read_sheet(Path(file), sheet)
+    return read_sheet(file, sheet)
 
 
 def _refuse_overwrite(target: Path, force: bool) -> None:

@@ -14,7 +14,7 @@ import typer
 
 from ocop_cli.cli import ByOpt, DateOpt, NoteOpt, RefOpt, Session, app, command, parse_date, say
 from ocop_cli.cmd_imports import DryRunOpt, FileArg, SheetOpt, import_app, record_sheet
-from ocop_cli.cmd_report import ReportFormat
+from ocop_cli.cmd_report import DatedOpt, NumberOpt, ReportFormat, SignerOpt, letter_of
 from ocop_cli.errors import UsageError
 from ocop_cli.helptext import LocalGroup
 from ocop_cli.i18n import _, format_date, ngettext
@@ -315,9 +315,10 @@ def report(
                                         help="Recognitions that run out within this many "
                                         "months")] = 6,
     fmt: Annotated[ReportFormat | None, typer.Option(
-        "--format", "-f", help="table, md, csv, json, xlsx or html (default: from the "
+        "--format", "-f", help="table, md, csv, json, xlsx, html or docx (default: from the "
         "--output name, else table)")] = None,
     output: OutputOpt = None, force: ForceOpt = False,
+    number: NumberOpt = None, dated: DatedOpt = None, signer: SignerOpt = None,
 ) -> None:
     """How many products, how many stars, from where: the funnel and the stars by district
     unit, the stars by kind of entity and by product group, the recognitions that run out.
@@ -334,13 +335,7 @@ def report(
     export.deliver(doc, export.choose_format(fmt.value if fmt else None, output), output, force,
                    s.no_color, timeline=lambda: {"months": [], "rows": [], "as_of_month": 0,
                                                  "as_of": s.as_of.isoformat()},
-                   letter=lambda: _letter(s, doc))
-
-
-def _letter(s: Session, doc: dict[str, Any]) -> Any:
-    from ocop_cli import office
-
-    return office.letter(doc, office.read(s.workspace.root))
+                   letter=letter_of(s, doc, number, dated, signer))
 
 
 @command("products", group=import_app)
@@ -402,7 +397,7 @@ def _to_file(s: Session, loaded: Any, parts: list[Any], fmt: str, output: str | 
             raise UsageError(_("--format xlsx writes a file: add --output FILE.xlsx"))
         doc = _doc(loaded, s)
         export.save(Path(output), force,
-                    lambda path: export.write_xlsx(path, doc, parts, _letter(s, doc)))
+                    lambda path: export.write_xlsx(path, doc, parts, letter_of(s, doc)()))
         return
     assert output is not None
     buffer = io.StringIO()

@@ -4,6 +4,7 @@ The commands register themselves on `app` when cli.py imports this module.
 """
 
 import datetime as dt
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -13,6 +14,8 @@ from ocop_cli.cli import (
     Format,
     FormatOpt,
     Session,
+    Sort,
+    SortOpt,
     agency_named,
     command,
     month_shape,
@@ -33,9 +36,29 @@ class ReportFormat(StrEnum):
     docx = "docx"
 
 
-class Sort(StrEnum):
-    plan = "plan"
-    urgency = "urgency"
+# Who signs the document, and its number and date: the same for every report that is one.
+NumberOpt = Annotated[str | None, typer.Option(
+    "--number", metavar="TEXT", help="The document's number, e.g. 45 or 45/BC-SNN (default: a "
+    "blank to fill in)")]
+DatedOpt = Annotated[str | None, typer.Option(
+    "--dated", metavar="DATE", help="The day it is signed (default: a blank to fill in)")]
+SignerOpt = Annotated[str | None, typer.Option(
+    "--signer", metavar="NAME", help="Who signs it (default: office.yaml's signer)")]
+
+
+def letter_of(s: Session, doc: dict[str, Any], number: str | None = None,
+              dated: str | None = None, signer: str | None = None) -> Callable[[], Any]:
+    """The document's letterhead from office.yaml and the options, made when a document asks
+    for it (a wrong --dated is refused before anything is written)."""
+    day = parse_date(dated, "--dated") if dated else None
+
+    def letter() -> Any:
+        from ocop_cli import office
+
+        found = office.read(s.workspace.root)
+        return office.letter(doc, office.with_options(found, number, day, signer))
+
+    return letter
 
 
 AgencyOpt = Annotated[str | None, typer.Option("--agency", "-a",
@@ -60,17 +83,10 @@ def report(
                                                help="Write to FILE instead of the screen")
                       ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists")] = False,
-    sort: Annotated[Sort, typer.Option("--sort", help="plan: the plan's order (TT); urgency: "
-                                       "overdue first, then due")] = Sort.plan,
-    number: Annotated[str | None, typer.Option(
-        "--number", metavar="TEXT", help="The document's number, e.g. 45 or 45/BC-SNN "
-        "(default: a blank to fill in)")] = None,
-    dated: Annotated[str | None, typer.Option(
-        "--dated", metavar="DATE", help="The day it is signed (default: a blank to fill in)")
-                     ] = None,
-    signer: Annotated[str | None, typer.Option(
-        "--signer", metavar="NAME", help="Who signs it (default: office.yaml's signer)")
-                      ] = None,
+    sort: SortOpt = Sort.plan,
+    number: NumberOpt = None,
+    dated: DatedOpt = None,
+    signer: SignerOpt = None,
 ) -> None:
     """The report offices send upward, as of a date: by agency, for one agency (the office's
     table), or for a period; with the per-district breakdown. As docx, the administrative
@@ -93,17 +109,9 @@ def report(
     who = agency_named(loaded, agency, "--agency") if agency else None
     doc = core.build(loaded, states, s.as_of, who, chosen, sort.value,
                      every_task=shape == "docx")
-    day = parse_date(dated, "--dated") if dated else None
-
-    def letter() -> Any:
-        from ocop_cli import office
-
-        found = office.read(s.workspace.root)
-        return office.letter(doc, office.with_options(found, number, day, signer))
-
     export.deliver(doc, shape, output, force, s.no_color,
                    timeline=lambda: core.timeline(loaded, states, s.as_of, who),
-                   letter=letter)
+                   letter=letter_of(s, doc, number, dated, signer))
 
 
 @command("timeline")

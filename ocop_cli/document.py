@@ -290,13 +290,17 @@ def widths_for(section: Section, total_cm: float) -> list[float]:
     from ocop_cli.export import fit, text_widths
 
     widths, floor = text_widths(section)
-    chars = int(total_cm / CM_A_CHARACTER)
-    fitted = fit([max(w, 3) + 1 for w in widths], [max(f, 2) + 1 for f in floor], chars)
-    scale = total_cm / sum(fitted)
-    return [w * scale for w in fitted]
+    text_cm = total_cm - CELL_PADDING_CM * len(widths)
+    fitted = fit([max(w, 2) + 1 for w in widths], [max(f, 2) + 1 for f in floor],
+                 int(text_cm / CM_A_CHARACTER))
+    scale = text_cm / sum(fitted)
+    return [CELL_PADDING_CM + w * scale for w in fitted]
 
 
-CM_A_CHARACTER = 0.21  # Times New Roman at 12 pt, with the cell's padding
+# Times New Roman at 12 pt, bold (a header's words), and the padding every cell has whatever
+# its width (0.19 cm each side): a narrow column needs it as much as a wide one.
+CM_A_CHARACTER = 0.22
+CELL_PADDING_CM = 0.4
 
 
 def _table(book: Any, section: Section) -> None:
@@ -327,7 +331,7 @@ def _table(book: Any, section: Section) -> None:
     for row in [*rows, *([total] if total else [])]:
         cells = table.add_row()
         _cant_split(cells)
-        bold = row.get("_style") == "total"
+        bold = row.get("_style") == "total" or bool(row.get("_parent"))
         for cell, column, width in zip(cells.cells, columns, widths, strict=True):
             cell.width = Cm(width)
             paragraph = cell.paragraphs[0]

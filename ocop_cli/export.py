@@ -9,7 +9,6 @@ so a reader never sees half a report; an existing file is replaced only with `--
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime as dt
 import html
 import io
@@ -124,7 +123,7 @@ def write_text(doc: dict[str, Any], fmt: str, stream: TextIO, no_color: bool) ->
                          f"_{_md(_('none'))}_\n")
         return
     if fmt == "csv":
-        lines = csv.writer(stream, lineterminator="\n")
+        lines = render.CsvWriter(stream)
         lines.writerows([visible(label), visible(value)] for label, value in heading(doc, True))
         for section in sections(doc):
             stream.write("\n")
@@ -153,8 +152,7 @@ def write_text(doc: dict[str, Any], fmt: str, stream: TextIO, no_color: bool) ->
 
 
 def _md(text: str) -> str:
-    return visible(text).replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*") \
-        .replace("_", "\\_").replace("\n", " ")
+    return render.md_text(visible(text)).replace("*", "\\*").replace("_", "\\_")
 
 
 # --- files -----------------------------------------------------------------------------------
@@ -184,12 +182,31 @@ def save(path: Path, force: bool, write: Callable[[Path], Any]) -> None:
             os.replace(temp, path)
         else:
             _place_new(temp, path)
-    except OSError as exc:
+    except write_errors() as exc:
         raise Refused(_("cannot write {path}: {error}").format(
-            path=path, error=exc.strerror or exc)) from None
+            path=path, error=write_failure(exc))) from None
     finally:
         with contextlib.suppress(OSError):
             temp.unlink()
+
+
+def write_errors() -> tuple[type[Exception], ...]:
+    """What writing a document raises on a full disk: OSError, or lxml's own error when
+    openpyxl or python-docx write through lxml."""
+    try:
+        from lxml.etree import SerialisationError  # type: ignore[import-untyped]
+    except ImportError:  # pragma: no cover - lxml comes with python-docx
+        return (OSError,)
+    return (OSError, SerialisationError)
+
+
+def write_failure(exc: Exception) -> str:
+    """The system's words for a failed write, also when lxml reports it (`IO_ENOSPC`)."""
+    import errno
+
+    text = getattr(exc, "strerror", None) or str(exc)
+    code = getattr(errno, text.removeprefix("IO_"), None) if text.startswith("IO_E") else None
+    return os.strerror(code) if isinstance(code, int) else text
 
 
 def _umask() -> int:
@@ -275,9 +292,12 @@ def write_xlsx(path: Path, doc: dict[str, Any], parts: Sequence[Section],
                 else:
                     _put(cell, value, column.key == PERCENT)
                 cell.alignment, cell.border = wrap, box
-                cell.font = bold if row is total else font
+                cell.font = bold if row is total or row.get("_parent") or \
+                    row.get("_style") == "total" else font
                 if column.key in late:
                     cell.fill = late_fill
+        if section is parts[0]:  # the report's own table, the page that is signed
+            _xlsx_closing(sheet, letter, sheet.max_row + 2, widths)
         _xlsx_page(sheet, top)
     if not parts:
         book.create_sheet(_("Report"))
@@ -289,14 +309,15 @@ PAGE_WIDTH = 150  # characters of column width that print legibly on one A4 land
 
 
 def text_widths(section: Section) -> tuple[list[int], list[int]]:
-    """Each column's longest line (at most 60 characters) and its longest header word, the
-    narrowest it may get."""
+    """Each column's longest line (at most 60 characters) and its longest word, header's or
+    cell's (at most 12), the narrowest it may get: "1.2" or "Phần" is never split."""
     floor = [max((len(w) for w in c.header.split()), default=2) for c in section.columns]
     widths = list(floor)
     for row in section.rows:
         for j, column in enumerate(section.columns):
             shown_text = shown(row.get(column.key), column.key)
             widths[j] = max(widths[j], *(len(x) for x in shown_text.split("\n")))
+            floor[j] = max(floor[j], min(12, max(map(len, shown_text.split()), default=0)))
     return [min(w, 60) for w in widths], floor
 
 
@@ -331,18 +352,8 @@ def _xlsx_letterhead(sheet: Any, letter: Letter, title: str, facts: list[tuple[s
     the row of the table's header."""
     from openpyxl.styles import Alignment, Font
 
-    last = len(widths)
-    split = next((j for j in range(1, last) if sum(widths[:j]) >= sum(widths) * 0.4), 1)
-    centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
-
-    def put(row: int, first: int, end: int, text: str, **style: Any) -> None:
-        cell = sheet.cell(row, first, _text(text))
-        cell.font = Font(name=DOC_FONT, size=style.pop("size", 12), **style)
-        cell.alignment = centre
-        if end > first:
-            sheet.merge_cells(start_row=row, start_column=first, end_row=row, end_column=end)
-
-    right = min(split + 1, last)
+    last, split, right = _halves(widths)
+    put = _merged_line(sheet)
     put(1, 1, split, letter.parent)
     put(1, right, last, letter.motto[0], bold=True)
     put(2, 1, split, letter.issuer, bold=True)
@@ -351,8 +362,17 @@ def _xlsx_letterhead(sheet: Any, letter: Letter, title: str, facts: list[tuple[s
     put(3, right, last, letter.date_line, italic=True)
     put(5, 1, last, letter.kind, bold=True, size=14)
     put(6, 1, last, letter.subject, bold=True, size=13)
-    sheet.row_dimensions[6].height = 36
     put(7, 1, last, title, bold=True)
+    # Spreadsheets do not grow a row for wrapped text written by a program: a long issuer's
+    # name over a narrow table's columns would run into the number under it.
+    left, whole = sum(widths[:split]), sum(widths)
+    for row, texts, size in ((1, [(letter.parent, left), (letter.motto[0], whole - left)], 12),
+                             (2, [(letter.issuer, left), (letter.motto[1], whole - left)], 12),
+                             (3, [(letter.number, left), (letter.date_line, whole - left)], 12),
+                             (6, [(letter.subject, whole)], 13), (7, [(title, whole)], 12)):
+        # a width counts characters of 11 pt; these are larger, and bold
+        lines = max(lines_in(text, width * 11 / (size * 1.3)) for text, width in texts)
+        sheet.row_dimensions[row].height = round(lines * size * 1.4)
     label_end = 2 if last > 2 else 1  # the label over two columns: the first is narrow
     for i, (label, fact) in enumerate(facts, 8):
         name = sheet.cell(i, 1, _text(label))
@@ -371,8 +391,48 @@ def _xlsx_letterhead(sheet: Any, letter: Letter, title: str, facts: list[tuple[s
             sheet.merge_cells(start_row=i, start_column=label_end + 1, end_row=i,
                               end_column=last)
         sheet.row_dimensions[i].height = 15 * lines_in(
-            _text(fact), sum(widths[label_end:]) or widths[-1])
+            visible(fact), sum(widths[label_end:]) or widths[-1])
     return 8 + len(facts) + 1
+
+
+def _halves(widths: list[float]) -> tuple[int, int, int]:
+    """The last column, the last of the left block (about two fifths of the width: issuer,
+    recipients) and the first of the right block (motto, signer)."""
+    last = len(widths)
+    split = next((j for j in range(1, last) if sum(widths[:j]) >= sum(widths) * 0.4), 1)
+    return last, split, min(split + 1, last)
+
+
+def _merged_line(sheet: Any) -> Callable[..., None]:
+    """A writer of one line of the letterhead or the signature block: a text over merged
+    columns, Times New Roman, centred unless `align` says otherwise."""
+    from openpyxl.styles import Alignment, Font
+
+    def put(row: int, first: int, end: int, text: str, align: str = "center",
+            **style: Any) -> None:
+        cell = sheet.cell(row, first, _text(text))
+        cell.font = Font(name=DOC_FONT, size=style.pop("size", 12), **style)
+        cell.alignment = Alignment(horizontal=align, vertical="center", wrap_text=True)
+        if end > first:
+            sheet.merge_cells(start_row=row, start_column=first, end_row=row, end_column=end)
+
+    return put
+
+
+def _xlsx_closing(sheet: Any, letter: Letter, top: int, widths: list[float]) -> None:
+    """Under the table from row `top`: "Nơi nhận:" and the recipients left, the signer's
+    authority and title right, four rows to sign and seal, the name."""
+    last, split, right = _halves(widths)
+    put = _merged_line(sheet)
+    put(top, 1, split, letter.recipients_title, align="left", bold=True, italic=True)
+    for i, recipient in enumerate(letter.recipients, top + 1):
+        put(i, 1, split, f"- {recipient}", align="left", size=11)
+        sheet.row_dimensions[i].height = 15 * lines_in(f"- {recipient}", sum(widths[:split]))
+    signer = [letter.authority] if letter.authority else []
+    signer += [letter.title, "", "", "", "", letter.signer]
+    for i, text in enumerate(signer, top):
+        if text:
+            put(i, right, last, text, bold=True, size=13)
 
 
 def _xlsx_height(sheet: Any, row: int, texts: list[str], widths: list[float]) -> None:
@@ -413,8 +473,8 @@ def _sheet_name(title: str, used: set[str]) -> str:
     return name
 
 
-def _text(value: str) -> str:
-    return visible(value)
+def _text(value: str) -> Any:
+    return render.xlsx_text(visible(value))
 
 
 def _put(cell: Any, value: Any, percent: bool) -> None:
@@ -427,8 +487,6 @@ def _put(cell: Any, value: Any, percent: bool) -> None:
         cell.number_format = "0.0%" if percent else ("0" if isinstance(value, int) else "0.0")
     else:
         cell.value = _text(render.cell(value))
-        # A text that starts with "=" stays text: data never becomes a formula.
-        cell.data_type = "s"
 
 
 # --- HTML ------------------------------------------------------------------------------------
@@ -464,7 +522,7 @@ table.data th { background: #e6e6e6; text-align: center; }
 thead { display: table-header-group; }
 tr { page-break-inside: avoid; }
 table.data td.num { text-align: right; white-space: nowrap; }
-tr.total td { font-weight: bold; }
+tr.total td, tr.parent td { font-weight: bold; }
 td.flag { background: #f4c7c3; font-weight: bold; }
 tr.overdue td { color: #a00000; }
 tr.due td { background: #fff5d1; }
@@ -533,7 +591,7 @@ def _html_table(section: Section) -> str:
     total = office_total(section)
     rows = _for_people([*marked_rows(section), *([total] if total else [])], section.columns)
     for i, row in enumerate(rows):
-        style = row.get("_style")
+        style = " ".join(x for x in (row.get("_style"), row.get("_parent") and "parent") if x)
         out.append(f'<tr class="{_h(style)}">' if style else "<tr>")
         flagged = section.marks.get(i, set())
         for column in section.columns:

@@ -10,18 +10,18 @@ the files, holds the lock and writes.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ocop_cli.errors import InvalidData, OcopError, Problem
 from ocop_cli.i18n import _, ngettext
+from ocop_cli.sheets import Sheet  # read within limits there
 from ocop_cli.text import clean, fold
 
 if TYPE_CHECKING:
@@ -118,109 +118,6 @@ class _CellError(Exception):
         super().__init__(message)
         self.column = column
         self.message = message
-
-
-# --- reading sheets ----------------------------------------------------------------------
-
-
-@dataclass
-class Sheet:
-    """A sheet's rows as cell values, each with its row number as the spreadsheet shows it."""
-
-    source: str
-    rows: list[tuple[int, list[Any]]]
-    merged: list[tuple[str, int, int]] = field(default_factory=list)  # range, first, last row
-    sheets: tuple[str, ...] = ()  # every sheet of the workbook it comes from
-
-
-def read_sheet(path: Path, sheet: str | None = None, text: str | None = None) -> Sheet:
-    """An XLSX, CSV or TSV file (or `text`, read as pasted: TSV, else CSV)."""
-    from ocop_cli.yamlio import decode, read_bytes
-
-    source = "<stdin>" if text is not None else str(path)
-    if text is not None:
-        return _text_sheet(source, text, None)
-    suffix = path.suffix.lower()
-    if suffix in (".xls", ".ods", ".doc", ".docx"):
-        raise InvalidData([], _("{path}: {kind} files cannot be read; save the table as .xlsx, "
-                                ".csv or .tsv").format(path=path, kind=suffix))
-    raw = read_bytes(path)
-    if suffix in (".xlsx", ".xlsm"):
-        return _xlsx_sheet(path, raw, sheet)
-    if sheet is not None:
-        raise InvalidData([], _("--sheet goes with an .xlsx file"))
-    delimiter = {".csv": None, ".tsv": "\t", ".tab": "\t"}.get(suffix)
-    return _text_sheet(source, decode(path, raw), delimiter, csv_file=suffix == ".csv")
-
-
-def _lines(text: str) -> list[str]:
-    lines = re.split(r"\r\n|\r|\n", text)
-    if lines and lines[-1] == "":
-        lines.pop()
-    return lines
-
-
-def _text_sheet(source: str, text: str, delimiter: str | None, csv_file: bool = False
-                ) -> Sheet:
-    from ocop_cli.text import nfc
-
-    text = nfc(text)
-    lines = _lines(text)
-    first = next((line for line in lines if line.strip()), "")
-    if delimiter is None and not csv_file and "\t" in first:
-        delimiter = "\t"
-    if delimiter == "\t" and not csv_file:
-        # Pasted from a document: cells are split at tabs and nothing else, so that quotes
-        # in a title stay as written.
-        return Sheet(source, [(n, line.split("\t")) for n, line in enumerate(lines, 1)])
-    if delimiter is None:
-        counts = {d: first.count(d) for d in (",", ";", "\t")}
-        delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
-    rows: list[tuple[int, list[Any]]] = []
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    start = 1
-    try:
-        for cells in reader:
-            rows.append((start, list(cells)))
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise InvalidData([], _("{source}, line {line}: cannot read the CSV: {error}").format(
-            source=source, line=reader.line_num, error=exc)) from None
-    return Sheet(source, rows)
-
-
-def _xlsx_sheet(path: Path, raw: bytes, name: str | None) -> Sheet:
-    import warnings
-    import zipfile
-
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-    from openpyxl.worksheet.worksheet import Worksheet
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # openpyxl warns about styles it does not know
-            book = load_workbook(io.BytesIO(raw), data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as exc:
-        raise InvalidData([], _("{path}: not a readable XLSX workbook ({error})").format(
-            path=path, error=exc)) from None
-    try:
-        if name is not None and name not in book.sheetnames:
-            from ocop_cli.errors import NotFound
-
-            raise NotFound(_("{path} has no sheet {name!r}").format(path=path, name=name),
-                           hint=_("Sheets: {names}").format(names=", ".join(book.sheetnames)))
-        ws = book[name] if name is not None else book.active
-        if not isinstance(ws, Worksheet):
-            raise InvalidData([], _("{path}: the sheet is a chart, not a table; name the sheet "
-                                    "with --sheet").format(path=path))
-        source = f"{path} [{ws.title}]" if len(book.sheetnames) > 1 else str(path)
-        rows = [(n, list(values))
-                for n, values in enumerate(ws.iter_rows(min_row=1, values_only=True), 1)]
-        merged = [(str(r.coord), int(r.min_row), int(r.max_row)) for r in ws.merged_cells.ranges]
-    finally:
-        book.close()
-    return Sheet(source, rows, sorted(merged, key=lambda m: (m[1], m[0])), tuple(book.sheetnames))
 
 
 # --- cells -------------------------------------------------------------------------------
@@ -1083,9 +980,10 @@ def plan_table(plan: Plan) -> list[list[str]]:
 
 
 def table_csv(rows: Sequence[Sequence[str]]) -> str:
+    from ocop_cli.render import CsvWriter
+
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerows(rows)
+    CsvWriter(buffer).writerows(rows)
     return buffer.getvalue()
 
 
@@ -1097,6 +995,8 @@ def table_xlsx(rows: Sequence[Sequence[str]], sheet_title: str) -> bytes:
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.worksheet import Worksheet
 
+    from ocop_cli.render import xlsx_text
+
     book = Workbook()
     ws = book.active
     assert isinstance(ws, Worksheet)  # a new workbook starts with one worksheet
@@ -1104,7 +1004,7 @@ def table_xlsx(rows: Sequence[Sequence[str]], sheet_title: str) -> bytes:
     widths = (5, 60, 14, 10, 24, 48, 12)
     for number, values in enumerate(rows, 1):
         for column, value in enumerate(values, 1):
-            cell = ws.cell(row=number, column=column, value=value)
+            cell = ws.cell(row=number, column=column, value=xlsx_text(value))
             cell.number_format = "@"
             cell.alignment = Alignment(wrap_text=True, vertical="top")
             if number == 1:

@@ -225,6 +225,11 @@ def facts(product: Product, directory: Any, rules: Rules) -> list[tuple[str, str
     return found
 
 
+def _capital(text: str) -> str:
+    """A label as a table's cell starts it: "Hợp tác xã"."""
+    return text[:1].upper() + text[1:]
+
+
 def sections(data: dict[str, Any]) -> list[Any]:
     """The register's part of a report (`summary`) as titled tables."""
     from ocop_cli.render import Column
@@ -233,15 +238,15 @@ def sections(data: dict[str, Any]) -> list[Any]:
     def stars_columns() -> list[Column]:
         return [Column(f"stars{n}", _("{n} stars").format(n=n), numeric=True) for n in (3, 4, 5)]
 
-    total = {**data["total"], "district": _("Total"), "_style": "done"}
-    funnel = [Column("district", _("District")),
+    total = {**data["total"], "district": _("Total"), "_style": "total"}
+    funnel = [Column("district", _("District unit")),
               Column("registered", _("Registered"), numeric=True),
               Column("chosen", _("Chosen"), numeric=True),
               Column("rejected", _("Rejected"), numeric=True),
               Column("sent", _("Sent to the province"), numeric=True),
               Column("scored", _("Scored"), numeric=True),
               Column("recognised", _("Recognised, in force"), numeric=True), *stars_columns()]
-    kinds = [{**row, "kind": kind_label(row["kind"])} for row in data["by_kind"]]
+    kinds = [{**row, "kind": _capital(kind_label(row["kind"]))} for row in data["by_kind"]]
     expiring = data["expiring"]
     return [
         Section("product_funnel", _("Products by district unit: how far they went, and the "
@@ -430,15 +435,24 @@ def sentences(doc: dict[str, Any]) -> list[str]:
     found, total = doc["products"], doc["products"]["total"]
     registered = ngettext("{n} product", "{n} products", total["registered"]).format(
         n=total["registered"])
-    return [
-        _("As of {date}, the register holds {registered}: {chosen} chosen and {rejected} "
-          "rejected by the districts, {sent} sent to the province, {scored} scored.").format(
-            date=shown_day(doc["as_of"]), registered=registered, chosen=total["chosen"],
-            rejected=total["rejected"], sent=total["sent"], scored=total["scored"]),
-        _("Recognitions in force: {n}, of which {s3} with 3 stars, {s4} with 4 stars and "
-          "{s5} with 5 stars.").format(n=total["recognised"], s3=total["stars3"],
-                                       s4=total["stars4"], s5=total["stars5"]),
-        ngettext("{n} recognition runs out by {date}.", "{n} recognitions run out by {date}.",
-                 len(found["expiring"]["products"])).format(
-            n=len(found["expiring"]["products"]), date=shown_day(found["expiring"]["until"])),
-    ]
+    said = [_("As of {date}, the register holds {registered}: {chosen} chosen and {rejected} "
+              "rejected by the districts, {sent} sent to the province, {scored} scored.").format(
+        date=shown_day(doc["as_of"]), registered=registered, chosen=total["chosen"],
+        rejected=total["rejected"], sent=total["sent"], scored=total["scored"])]
+    # A sentence names the star classes there are; "0 products with 3 stars" says nothing.
+    stars = [ngettext("{n} with {stars} stars", "{n} with {stars} stars", total[f"stars{s}"])
+             .format(n=total[f"stars{s}"], stars=s) for s in (3, 4, 5) if total[f"stars{s}"]]
+    if not total["recognised"]:
+        said.append(_("No product holds a recognition in force."))
+    elif stars:
+        said.append(_("Recognitions in force: {n}, of which {stars}.").format(
+            n=total["recognised"], stars=", ".join(stars)))
+    else:
+        said.append(_("Recognitions in force: {n}.").format(n=total["recognised"]))
+    ending = len(found["expiring"]["products"])
+    until = shown_day(found["expiring"]["until"])
+    said.append(ngettext("{n} recognition runs out by {date}.",
+                         "{n} recognitions run out by {date}.", ending).format(
+        n=ending, date=until) if ending else
+        _("No recognition runs out by {date}.").format(date=until))
+    return said

@@ -113,6 +113,14 @@ def select(plan: Plan, states: dict[str, TaskState], directory: Directory,
     return [t for t in plan.tasks if t.id in chosen]
 
 
+def urgency(row: dict[str, Any]) -> int:
+    """A task row's rank when listed by urgency: overdue first, then due, other open tasks,
+    done (or not known), cancelled."""
+    if row["timing"] in ("overdue", "due"):
+        return 0 if row["timing"] == "overdue" else 1
+    return {"done": 3, None: 3, "cancelled": 4}.get(row["status"], 2)
+
+
 def figures(state: TaskState) -> dict[str, Any]:
     """Target, achieved, percent, status and timing: whose they are is the caller's to say.
     A unit's share that is not known has null status and quantity."""
@@ -217,6 +225,10 @@ def status_label(status: str | None, timing: str | None) -> str:
     timings = {"upcoming": _("upcoming"), "due": _("due"), "overdue": _("overdue")}
     text = labels[status]
     return f"{text}, {timings[timing]}" if timing else text
+
+
+def role_label(role: str | None) -> str:
+    return {"lead": _("lead"), "partner": _("partner")}.get(role or "", "")
 
 
 def whole_note(row: dict[str, Any]) -> str:

@@ -146,24 +146,67 @@ def write_json(data: Any, stream: TextIO | None = None) -> None:
     out.write(("\n" if written else "") + closing + "\n")
 
 
+# What a spreadsheet opening a CSV runs as a formula when a cell starts with it (OWASP).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_SIGNED_NUMBER = re.compile(r"[-+](?:\d+(?:\.\d+)?)?\Z")  # -3, or a lone dash: nothing to run
+
+
+def csv_text(text: str) -> str:
+    """Text as a CSV cell holds it: a leading apostrophe before a start that a spreadsheet
+    would run as a formula, so that it shows the text instead."""
+    bare = text.lstrip(" ")  # an indented title as well: spreadsheets may trim the spaces
+    if bare.startswith(FORMULA_START) and not _SIGNED_NUMBER.match(bare):
+        return "'" + text
+    return text
+
+
+class CsvWriter:
+    """`csv.writer` whose text cells are neutralised by `csv_text`."""
+
+    def __init__(self, stream: TextIO) -> None:
+        import csv
+
+        self._writer = csv.writer(stream, lineterminator="\n")
+
+    def writerow(self, cells: Iterable[Any]) -> None:
+        self._writer.writerow([csv_text(c) if isinstance(c, str) else c for c in cells])
+
+    def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
+        for cells in rows:
+            self.writerow(cells)
+
+
 def write_csv(columns: Sequence[Column], rows: Sequence[dict[str, Any]],
               stream: TextIO | None = None) -> None:
-    import csv
-
-    writer = csv.writer(stream or stdout(), lineterminator="\n")
+    writer = CsvWriter(stream or stdout())
     writer.writerow([c.header for c in columns])
     for row in rows:
         writer.writerow([cell(row.get(c.key)) for c in columns])
 
 
-def markdown(columns: Sequence[Column], rows: Sequence[dict[str, Any]]) -> str:
-    def esc(text: str) -> str:
-        return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+def xlsx_text(text: str) -> Any:
+    """Text for an XLSX cell that stays text: openpyxl stores a string that starts with "="
+    as a formula and "#N/A" as an error, but never rich text."""
+    from openpyxl.cell.cell import ERROR_CODES
 
-    lines = ["| " + " | ".join(esc(c.header) for c in columns) + " |",
+    if text.startswith("=") or text in ERROR_CODES:
+        from openpyxl.cell.rich_text import CellRichText
+
+        return CellRichText(text)
+    return text
+
+
+def md_text(text: str) -> str:
+    """Text inside a Markdown table cell: no column break, no line break, no raw HTML."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ") \
+        .replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def markdown(columns: Sequence[Column], rows: Sequence[dict[str, Any]]) -> str:
+    lines = ["| " + " | ".join(md_text(c.header) for c in columns) + " |",
              "|" + "|".join("---:" if c.numeric else "---" for c in columns) + "|"]
     for row in rows:
-        lines.append("| " + " | ".join(esc(cell(row.get(c.key))) for c in columns) + " |")
+        lines.append("| " + " | ".join(md_text(cell(row.get(c.key))) for c in columns) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -282,11 +325,9 @@ def _lines(con: Any, columns: Sequence[Column], rows: Sequence[dict[str, Any]],
 
     width = sum(widths) + 3 * len(widths) - 1
     write = con.file.write
-    if title:
-        for label in _wrap(visible(title), width):  # centred, wrapped to the table's width
-            size = cell_len(label)
-            left = max(0, (width - size) // 2)
-            write(" " * left + label + " " * max(0, width - left - size) + "\n")
+    if title:  # wrapped and centred, as Rich draws a title
+        for label in _wrap(visible(title), min(width, con.width)):
+            write(" " * max(0, (width - cell_len(label)) // 2) + label + "\n")
     write(rule("┏", "┳", "┓", "━") + "\n")
     write(lines([c.header for c in columns], "┃", "bold"))
     write(rule("┡", "╇", "┩", "━") + "\n")

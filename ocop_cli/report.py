@@ -16,16 +16,18 @@ from typing import Any
 
 from ocop_cli.directory import Directory
 from ocop_cli.errors import UsageError
-from ocop_cli.i18n import N_, _, format_date, format_number, ngettext
+from ocop_cli.i18n import N_, _, format_date, format_number, language, ngettext
 from ocop_cli.model import Agency, Plan, Task
 from ocop_cli.query import (
     Filters,
+    role_label,
     select,
     shown_states,
     tally,
     tally_lines,
     target_json,
     task_json,
+    urgency,
     whole_note,
 )
 from ocop_cli.query import (
@@ -77,6 +79,9 @@ def parse_period(text: str) -> Period:
         raise UsageError(_("--period: {text!r} is not a period; expected a month 2019-07, a "
                            "quarter 2019-Q3, a half 2019-H2 or a year 2019").format(text=text))
     year = int(match.group(1))
+    if year < 1:
+        raise UsageError(_("--period: year {year} is not a year of the calendar (1 to 9999)"
+                           ).format(year=match.group(1)))
     if match.group(2):
         month = int(match.group(2))
         if not 1 <= month <= 12:
@@ -88,22 +93,22 @@ def parse_period(text: str) -> Period:
         if not 1 <= quarter <= 4:
             raise UsageError(_("--period: quarter {n} is not between 1 and 4").format(
                 n=quarter))
-        return _span(f"{year}-Q{quarter}", year, 3 * quarter - 2, 3 * quarter)
+        return _span(f"{year:04d}-Q{quarter}", year, 3 * quarter - 2, 3 * quarter)
     if match.group(5):
         half = int(match.group(6))
         if half not in (1, 2):
             raise UsageError(_("--period: half {n} is not 1 or 2").format(n=half))
-        return _span(f"{year}-H{half}", year, 6 * half - 5, 6 * half)
-    return _span(str(year), year, 1, 12)
+        return _span(f"{year:04d}-H{half}", year, 6 * half - 5, 6 * half)
+    return _span(f"{year:04d}", year, 1, 12)
 
 
 def month_period(year: int, month: int) -> Period:
-    return _span(f"{year}-{month:02d}", year, month, month)
+    return _span(f"{year:04d}-{month:02d}", year, month, month)
 
 
 def _span(label: str, year: int, first: int, last: int) -> Period:
-    end = dt.date(year + 1, 1, 1) if last == 12 else dt.date(year, last + 1, 1)
-    return Period(label, dt.date(year, first, 1), end - dt.timedelta(days=1))
+    end = dt.date(year, 12, 31) if last == 12 else dt.date(year, last + 1, 1) - dt.timedelta(1)
+    return Period(label, dt.date(year, first, 1), end)
 
 
 # --- who takes part in what -----------------------------------------------------------------
@@ -173,13 +178,20 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
     if agency is not None:
         leaves = [t for t in leaves if roles.role(t, agency.id)]
     unit = directory.unit_of(agency.id) if agency else None
-    shown = shown_states(plan, states, leaves, unit, as_of)
+    listed = {t.id for t in leaves}
+    above = {p for t in leaves for p in _ancestors(plan, t)}
+    shown = shown_states(plan, states, [t for t in plan.tasks if t.id in listed | above],
+                         unit, as_of)
     doc = head("period" if period else "agency" if agency else "overview", plan, as_of,
                agency, period)
     doc["sort"] = sort
     doc["counts"] = _counts([shown[t.id] for t in leaves])
     doc["source"] = {k: str(plan.facts[k]) if plan.facts.get(k) is not None else None
                      for k in ("issuer", "dated")}
+    # The rows a table in plan order shows above their sub-rows: no quantity of their own
+    # (their sub-rows' may be in different units), status and timing from the sub-rows.
+    doc["parents"] = [task_row(plan, t, shown[t.id], directory) | {
+        "achieved": None, "percent": None} for t in plan.tasks if t.id in above]
 
     def rows(tasks: list[Task]) -> list[dict[str, Any]]:
         found = []
@@ -188,7 +200,7 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
             found.append(task_row(plan, t, shown[t.id], directory,
                                   roles.role(t, agency.id) if agency else None,
                                   states[t.id] if share else None, share))
-        return sorted(found, key=_urgency) if sort == "urgency" else found
+        return sorted(found, key=urgency) if sort == "urgency" else found
 
     overdue = [t for t in leaves if shown[t.id].timing == "overdue"]
     if sort == "urgency":
@@ -239,16 +251,17 @@ def task_row(plan: Plan, task: Task, state: TaskState, directory: Directory,
     return row
 
 
+def _ancestors(plan: Plan, task: Task) -> list[str]:
+    found = []
+    while task.parent is not None and task.parent in plan.index:  # check reports a stray one
+        found.append(task.parent)
+        task = plan.index[task.parent]
+    return found
+
+
 def _oldest(task: Task) -> tuple[int, int]:
     window = task.window
     return (window.last, window.first) if window else (99, 99)
-
-
-def _urgency(row: dict[str, Any]) -> int:
-    """Overdue first, then due, other open tasks, done, cancelled."""
-    if row["timing"] in ("overdue", "due"):
-        return 0 if row["timing"] == "overdue" else 1
-    return {"done": 3, None: 3, "cancelled": 4}.get(row["status"], 2)
 
 
 def _counts(states: list[TaskState]) -> dict[str, Any]:
@@ -359,8 +372,8 @@ def achieved_in(plan: Plan, states: dict[str, TaskState], tasks: list[Task], per
             continue
         target = state.task.target  # a unit's share when the report is a unit's
         found.append({
-            "id": task.id, "title": task.title, "parent_title": _parent_title(plan, task),
-            "unit": task.unit,
+            "id": task.id, "parent": task.parent, "title": task.title,
+            "parent_title": _parent_title(plan, task), "unit": task.unit,
             "target": target_json(target),
             "target_text": target.text if target else None,
             "achieved": state.achieved, "status": state.status, "timing": state.timing,
@@ -510,16 +523,16 @@ def heading(doc: dict[str, Any], iso: bool = False) -> list[tuple[str, str]]:
     return facts
 
 
-def role_label(role: str | None) -> str:
-    return {"lead": _("lead"), "partner": _("partner")}.get(role or "", "")
-
-
 def sections(doc: dict[str, Any], narrow: bool = False) -> list[Section]:
     """The document's tables in order; `narrow` folds the office table into fewer columns
     (each header still the form's own) and cuts very long text, for small terminals."""
     found: list[Section] = []
     kind = doc["report"]
-    office = narrow_office if narrow else office_section
+    above = parents_of(doc)
+
+    def office(key: str, title: str, rows: list[dict[str, Any]]) -> Section:
+        return (narrow_office if narrow else office_section)(key, title, rows, above)
+
     if kind == "products":
         from ocop_cli.product_views import sections as product_sections
 
@@ -536,7 +549,7 @@ def sections(doc: dict[str, Any], narrow: bool = False) -> list[Section]:
     else:
         label = period_name(doc["period"])
         found.append(office("due", _("Due in {period}").format(period=label), doc["due"]))
-        found.append(achieved_section(doc, narrow))
+        found.append(achieved_section(doc, narrow, above))
         late = _("Late as of {date}").format(date=shown_day(doc["as_of"]))
         found.append(office("late", late, doc["late"]))
     found.append(places_section(doc))
@@ -547,9 +560,39 @@ def sections(doc: dict[str, Any], narrow: bool = False) -> list[Section]:
     return found
 
 
-def _content(row: dict[str, Any]) -> str:
+def _content(row: dict[str, Any], nested: bool = False) -> str:
+    """A task's text in a table: its own title under its parent's row (`nested`), else
+    read with its parent's ("Tập huấn cán bộ …: Cấp huyện")."""
     parent = row.get("parent_title")
-    return f"{parent}: {row['title']}" if parent else row["title"]
+    return f"{parent}: {row['title']}" if parent and not nested else row["title"]
+
+
+def parents_of(doc: dict[str, Any]) -> dict[str, dict[str, Any]] | None:
+    """The parent rows a report's tables show above their sub-rows, by id; None when its
+    tasks are listed by urgency (a parent row then heads nothing)."""
+    if doc.get("sort") == "urgency" or "parents" not in doc:
+        return None
+    return {row["id"]: row for row in doc["parents"]}
+
+
+def with_parents(rows: list[dict[str, Any]], parents: dict[str, dict[str, Any]] | None
+                 ) -> list[dict[str, Any]]:
+    """Rows in plan order with each parent row (TT 1) before its first sub-row (1.1), as
+    the signed plan's table has them; `rows` unchanged without `parents`."""
+    if parents is None:
+        return rows
+    found: list[dict[str, Any]] = []
+    placed: set[str] = set()
+    for row in rows:
+        chain = []
+        parent = row.get("parent")
+        while parent in parents and parent not in placed:
+            chain.append(parents[parent])
+            placed.add(parent)
+            parent = parents[parent].get("parent")
+        found += reversed(chain)
+        found.append(row)
+    return found
 
 
 def _agencies_cell(row: dict[str, Any]) -> str:
@@ -578,12 +621,14 @@ def office_columns() -> list[Column]:
             for k, h, w in zip(keys, office_headers(), widths, strict=True)]
 
 
-def office_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def office_rows(rows: list[dict[str, Any]], nested: bool = False) -> list[dict[str, Any]]:
+    """The office table's cells; `nested` when the rows hold their parents' rows (a parent
+    row, `_parent`, is no task of the counts and totals)."""
     shown = []
     for row in rows:
         has_quantity = row["target"] is not None or row["achieved"]
         shown.append({
-            "id": row["id"], "content": _content(row), "unit": row["unit"],
+            "id": row["id"], "content": _content(row, nested), "unit": row["unit"],
             "target": _target_value(row),
             "achieved": row["achieved"] if has_quantity else None,
             "percent": row["percent"], "agencies": _agencies_cell(row),
@@ -591,12 +636,15 @@ def office_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "state": status_label(row["status"], row["timing"]) + whole_note(row),
             "remark": "; ".join(x for x in (row["note"], row["ref"]) if x) or None,
             "role": role_label(row.get("role")), "_style": _style(row),
+            "_parent": row.get("leaf") is False,
         })
     return shown
 
 
-def office_section(key: str, title: str, rows: list[dict[str, Any]]) -> Section:
-    return Section(key, title, office_columns(), office_rows(rows))
+def office_section(key: str, title: str, rows: list[dict[str, Any]],
+                   parents: dict[str, dict[str, Any]] | None = None) -> Section:
+    return Section(key, title, office_columns(),
+                   office_rows(with_parents(rows, parents), parents is not None))
 
 
 def _cut(text: str | None, limit: int) -> str:
@@ -605,8 +653,10 @@ def _cut(text: str | None, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
-def narrow_office(key: str, title: str, rows: list[dict[str, Any]]) -> Section:
+def narrow_office(key: str, title: str, rows: list[dict[str, Any]],
+                  parents: dict[str, dict[str, Any]] | None = None) -> Section:
     """The office table in five columns: the form's headers stacked, its cells with them."""
+    rows = with_parents(rows, parents)
     h = office_headers()
     columns = [
         Column("id", h[0]),
@@ -616,7 +666,7 @@ def narrow_office(key: str, title: str, rows: list[dict[str, Any]]) -> Section:
         Column("remark", h[9], max_width=16),
     ]
     shown = []
-    for row, full in zip(rows, office_rows(rows), strict=True):
+    for row, full in zip(rows, office_rows(rows, parents is not None), strict=True):
         amount = []
         if full["target"] is not None or full["achieved"] is not None:
             done = "–" if row["status"] is None else full["achieved"] or 0  # not known
@@ -625,12 +675,14 @@ def narrow_office(key: str, title: str, rows: list[dict[str, Any]]) -> Section:
             amount.append(_cut(row["unit"], 40))
         if row["percent"] is not None:
             amount.append(f"{format_number(row['percent'])}%")
+        agencies = full["agencies"] and "\n» " + _cut(full["agencies"], NARROW_CUT["agencies"])
         shown.append({
             "id": row["id"],
-            "content": _cut(full["content"], NARROW_CUT["content"]) + "\n» "
-            + _cut(full["agencies"], NARROW_CUT["agencies"]),
-            "amount": "\n".join(amount), "when": f"{row['window'] or ''}\n{full['state']}",
+            "content": _cut(full["content"], NARROW_CUT["content"]) + agencies,
+            "amount": "\n".join(amount),
+            "when": "\n".join(x for x in (row["window"], full["state"]) if x),
             "remark": _cut(full["remark"], NARROW_CUT["remark"]), "_style": full["_style"],
+            "_parent": full["_parent"],
         })
     return Section(key, title, columns, shown)
 
@@ -712,14 +764,16 @@ def marked_rows(section: Section, flag: str = "!") -> list[dict[str, Any]]:
 
 
 def duties_section(doc: dict[str, Any]) -> Section:
-    columns = [Column("n", "#", numeric=True), Column("text", _("Duty (section V)"))]
+    columns = [Column("n", office_headers()[0], numeric=True),
+               Column("text", _("Duty (section V)"))]
     if any(d["agency"] != doc["agency"]["short"] for d in doc["duties"]):
         columns.append(Column("agency", _("As member of"), max_width=24))
     return Section("duties", _("Duties of {agency} in section V of the plan").format(
         agency=doc["agency"]["short"]), columns, list(doc["duties"]))
 
 
-def achieved_section(doc: dict[str, Any], narrow: bool = False) -> Section:
+def achieved_section(doc: dict[str, Any], narrow: bool = False,
+                     parents: dict[str, dict[str, Any]] | None = None) -> Section:
     h = office_headers()
     columns = [Column("id", h[0]), Column("content", h[1]),
                Column("qty", _("In the period"), numeric=True),
@@ -730,12 +784,18 @@ def achieved_section(doc: dict[str, Any], narrow: bool = False) -> Section:
     if not narrow:
         columns.insert(2, Column("unit", h[2], max_width=14))
         columns.append(Column("places", _("Places"), max_width=24))
-    rows = [{"id": r["id"],
-             "content": _cut(_content(r), NARROW_CUT["content"]) if narrow else _content(r),
+    nested = parents is not None
+
+    def content(r: dict[str, Any]) -> str:
+        return _cut(_content(r, nested), NARROW_CUT["content"]) if narrow else _content(r, nested)
+
+    rows = [{"id": r["id"], "content": content(r), "state": status_label(r["status"], r["timing"]),
+             "_style": _style(r), "_parent": True} if r.get("leaf") is False else
+            {"id": r["id"], "content": content(r),
              "unit": r["unit"], "qty": r["qty"], "achieved": r["achieved"],
              "target": _target_value(r), "state": status_label(r["status"], r["timing"]),
              "last": r["last"], "places": r["places"], "_style": _style(r)}
-            for r in doc["achieved"]]
+            for r in with_parents(doc["achieved"], parents)]
     return Section("achieved", _("Achieved in {period} (entries dated inside it)").format(
         period=period_name(doc["period"])), columns, rows)
 
@@ -800,7 +860,11 @@ def period_name(period: dict[str, Any]) -> str:
     if part[0] in "Hh":
         return (_("the first half of {year}") if part[1] == "1"
                 else _("the second half of {year}")).format(year=year)
-    return _("month {month}/{year}").format(month=int(part), year=year)
+    from babel.dates import get_month_names
+
+    # "July 2019"; "tháng 7 năm 2019", as officials write a month in a report's subject
+    month = get_month_names("wide", locale=language())[int(part)]
+    return _("{month} {year}").format(month=month, year=year)
 
 
 def subject(doc: dict[str, Any]) -> str:
@@ -889,8 +953,8 @@ def plan_order(row: dict[str, Any]) -> tuple[int, ...]:
 
 def document_sections(doc: dict[str, Any]) -> list[Section]:
     """The tables of the administrative document: the office table of every task of the
-    report in plan order, what a period achieved, and the table by district unit; for the
-    product register, its own tables."""
+    report in plan order, what a period achieved, an agency's duties in section V, and the
+    table by district unit; for the product register, its own tables."""
     if doc["report"] == "products":
         return sections(doc)
     if doc["report"] == "period":
@@ -904,9 +968,12 @@ def document_sections(doc: dict[str, Any]) -> list[Section]:
         rows = doc.get("all") or doc.get("tasks") or []
         title = _("Tasks of the plan") if doc["report"] == "overview" else \
             _("Tasks of {agency} as lead and as partner").format(agency=doc["agency"]["short"])
-    found = [office_section("tasks", title, sorted(rows, key=plan_order))]
+    above = {row["id"]: row for row in doc.get("parents", [])}
+    found = [office_section("tasks", title, sorted(rows, key=plan_order), above)]
     if doc["report"] == "period":
-        found.append(achieved_section(doc))
+        found.append(achieved_section(doc, parents=above))
+    if doc.get("duties"):  # what section V of the plan asks of the agency, beside its tasks
+        found.append(duties_section(doc))
     if doc["places"]:
         found.append(places_section(doc))
     return found
@@ -917,7 +984,7 @@ def office_total(section: Section) -> dict[str, Any] | None:
     status; quantities added only when every task counts in the same unit (ĐVT)."""
     if section.columns != office_columns() or not section.rows:
         return None
-    rows = section.rows
+    rows = [r for r in section.rows if not r.get("_parent")]
     counts = Counter(r["_style"] for r in rows)
     label = ngettext("Total: {n} task", "Total: {n} tasks", len(rows)).format(n=len(rows))
     states = [(counts["done"], _("{n} done")), (counts["overdue"], _("{n} overdue")),

@@ -8,8 +8,10 @@ with git without conflicts.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -32,9 +34,11 @@ PRODUCTS = "products"  # the product register (see `products`), kept like the hi
 STATE = ".ocop"
 SCHEMA = "schema"
 OWNER = "lock.owner"  # in STATE, beside the lock: who holds it
+HELD = "held.json"  # in STATE: history files a sync holds back at their last good lines
 _PLAN_NAME = re.compile(r"^plan_(\d{4})\.yaml$")
 # Far above a plan year of entries, and low enough that a huge file is refused, not read.
 HISTORY_MAX_BYTES = 64 * 1024 * 1024
+RECORDER_NAME_MAX = 80  # characters of a history file's name taken from the recorder's
 HISTORY_HEADER = (
     "# yaml-language-server: $schema=../schema/history.schema.json\n"
     "# ocop history: one entry per line, appended by ocop and never rewritten.\n"
@@ -42,6 +46,7 @@ HISTORY_HEADER = (
 )
 GITIGNORE = ".ocop/\n"
 GITATTRIBUTES = "history/*.yaml merge=union\nproducts/*.yaml merge=union\n"
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # a link at a history file's place is not followed
 
 
 class Recorded(Protocol):
@@ -115,6 +120,10 @@ class Workspace:
     def history_files(self) -> list[Path]:
         """Every history file; a folder or device among them too, so that reading it says
         what is wrong instead of leaving its entries out without a word."""
+        if self.history_dir.is_symlink():
+            raise InvalidData([Problem(str(self.history_dir), _(
+                "is a symbolic link; ocop reads and writes only regular files inside the "
+                "workspace: put the history folder itself here"))])
         if not self.history_dir.is_dir():
             if self.history_dir.exists():
                 raise InvalidData([Problem(str(self.history_dir),
@@ -128,8 +137,9 @@ class Workspace:
 
 
 def is_workspace(path: Path) -> bool:
-    # `exists`, not `is_file`: a folder in its place is a broken workspace, reported as such.
-    return (path / AGENCIES).exists() and any(
+    # `lexists`, not `is_file`: a folder or link in its place is a broken workspace, reported
+    # as such.
+    return os.path.lexists(path / AGENCIES) and any(
         _PLAN_NAME.match(p.name) for p in path.glob("plan_*.yaml")
     )
 
@@ -156,6 +166,7 @@ def find(data: str | None = None) -> Workspace | None:
     explicit = data or os.environ.get("OCOP_DATA")
     if explicit:
         root = Path(explicit).expanduser()
+        _refuse_half_made(root)
         if not is_workspace(root):
             what = _("does not exist") if not root.exists() else _("is not an ocop workspace")
             raise NotFound(
@@ -164,6 +175,7 @@ def find(data: str | None = None) -> Workspace | None:
             )
         return Workspace(root.resolve())
     here = Path.cwd().resolve()
+    _refuse_half_made(here)
     for folder in (here, *here.parents):
         if is_workspace(folder):
             return Workspace(folder)
@@ -171,34 +183,80 @@ def find(data: str | None = None) -> Workspace | None:
     return Workspace(root) if is_workspace(root) else None
 
 
+def _refuse_half_made(root: Path) -> None:
+    if half_made(root):
+        raise NotFound(_("{root} is not an ocop workspace: it holds agencies.yaml but no "
+                         "plan_YYYY.yaml, as an `ocop init` that stopped half-way leaves it"
+                         ).format(root=root), hint=_half_made_hint(root))
+
+
 def init_workspace(root: Path) -> Workspace:
-    """A new workspace from the bundled files; refuses to overwrite one that exists."""
+    """A new workspace from the bundled files; refuses to overwrite one that exists.
+
+    Built whole in a temporary folder first, so that a full disk or an interruption leaves
+    nothing that looks like a workspace: the folder is renamed to `root` when `root` does not
+    exist yet; else its files are moved in one by one, agencies.yaml last (it is what makes a
+    folder a workspace), and a failure takes back what was moved."""
     if is_workspace(root):
         raise Refused(_("{root} is already an ocop workspace").format(root=root))
     import shutil
+    import tempfile
 
+    if half_made(root):
+        raise Refused(_("{root} already holds agencies.yaml; not overwriting").format(
+            root=root), hint=_half_made_hint(root))
     source = bundled_dir()
+    exists = root.exists()
+    whole = root.absolute()
+    # The first folder above `root` that is made here: taken away again on failure.
+    made = next((p for p in (*reversed(whole.parents), whole) if not p.exists()), whole)
+    moved: list[Path] = [] if made == whole else [made]
+    build: Path | None = None
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        taken = [p.name for p in (root / AGENCIES, *root.glob("plan_*.yaml")) if p.exists()]
-        if taken:
-            raise Refused(_("{root} already holds {names}; not overwriting").format(
-                root=root, names=", ".join(taken)))
+        if not exists:
+            whole.parent.mkdir(parents=True, exist_ok=True)
+        build = Path(tempfile.mkdtemp(prefix=f".{whole.name}.init.", suffix=".tmp",
+                                      dir=root if exists else whole.parent))
         for path in sorted(source.glob("*.yaml")):
-            shutil.copyfile(path, root / path.name)
+            shutil.copyfile(path, build / path.name)
         if (source / SCHEMA).is_dir():
-            shutil.copytree(source / SCHEMA, root / SCHEMA, dirs_exist_ok=True)
-        (root / HISTORY).mkdir(exist_ok=True)
+            shutil.copytree(source / SCHEMA, build / SCHEMA)
+        (build / HISTORY).mkdir()
         for name, text in ((".gitignore", GITIGNORE), (".gitattributes", GITATTRIBUTES)):
-            if not (root / name).exists():
-                (root / name).write_text(text, encoding="utf-8")
+            (build / name).write_text(text, encoding="utf-8")
         from ocop_cli import office
 
-        office.write_template(root)
+        office.write_template(build)
+        if not exists:
+            os.rename(build, root)
+            build = None
+        else:
+            items = sorted(build.iterdir(), key=lambda p: (p.name == AGENCIES, p.name))
+            for item in items:
+                if not os.path.lexists(root / item.name):  # a clone's own .gitignore stays
+                    os.rename(item, root / item.name)
+                    moved.append(root / item.name)
     except OSError as exc:
-        raise Refused(_("cannot create the workspace in {root}: {error}").format(
-            root=root, error=exc.strerror or exc)) from None
+        for path in reversed(moved):
+            with suppress(OSError):
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+        raise Refused(_("cannot create the workspace in {root}: {error}; nothing was "
+                        "left behind").format(root=root, error=exc.strerror or exc)) from None
+    finally:
+        if build is not None:
+            shutil.rmtree(build, ignore_errors=True)
     return Workspace(root.resolve(), created=True)
+
+
+def half_made(root: Path) -> bool:
+    """agencies.yaml and no plan: what an `ocop init` of an older version left when it
+    stopped half-way (a full disk), which is no workspace and blocks a new `ocop init`."""
+    return os.path.lexists(root / AGENCIES) and not is_workspace(root)
+
+
+def _half_made_hint(root: Path) -> str:
+    return _("If nothing was recorded in it, remove agencies.yaml and run: ocop init {root}"
+             ).format(root=root)
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -719,6 +777,7 @@ def leftovers(ws: Workspace) -> list[Problem]:
             continue  # being written right now
         problems.append(Problem(str(path), _("temporary file left by an interrupted write; "
                                              "it can be deleted"), warning=True))
+    problems += _held_back(ws)
     owner = ws.state_dir / OWNER
     if owner.is_file() and _lock_is_free(ws):
         try:
@@ -729,6 +788,16 @@ def leftovers(ws: Workspace) -> list[Problem]:
             "lock left by an ocop that stopped while recording ({holder}); the lock is free "
             "again and this file can be deleted").format(holder=holder), warning=True))
     return problems
+
+
+def _held_back(ws: Workspace) -> list[Problem]:
+    """History files `ocop sync` holds back at their last good lines (see `team`)."""
+    from ocop_cli.team import read_held
+
+    return [Problem(path, _("arrived broken from {sender} (commit {commit}); its first {n} "
+                            "lines are in use until a mended version arrives").format(
+        sender=info.get("sender"), commit=info.get("commit"), n=info.get("lines")),
+        warning=True) for path, info in sorted(read_held(ws.root).items())]
 
 
 def _alive(pid: int) -> bool:
@@ -759,7 +828,8 @@ def _lock_is_free(ws: Workspace) -> bool:
 def recorder_file(ws: Workspace, recorder: str) -> Path:
     from ocop_cli.text import fold
 
-    slug = re.sub(r"[^a-z0-9]+", "-", fold(recorder)).strip("-") or "ocop"
+    # Cut to a length every file system takes; the entries keep the whole name.
+    slug = re.sub(r"[^a-z0-9]+", "-", fold(recorder))[:RECORDER_NAME_MAX].strip("-") or "ocop"
     return ws.history_dir / f"{slug}.yaml"
 
 
@@ -810,8 +880,11 @@ def locked(ws: Workspace) -> Iterator[None]:
 
 
 def _write_error(path: Path, exc: OSError) -> OcopError:
-    import errno
-
+    if exc.errno == errno.ELOOP:
+        where = Path(exc.filename) if exc.filename else path
+        return InvalidData([Problem(str(where), _(
+            "is a symbolic link; ocop reads and writes only regular files inside the workspace: "
+            "put the file itself here; nothing was recorded"))])
     if exc.errno == errno.ENOSPC:
         return Refused(_("{path}: the disk is full; nothing was recorded").format(path=path))
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
@@ -839,15 +912,21 @@ def append(path: Path, entries: Sequence[Recorded], header: str = HISTORY_HEADER
         raise UsageError(_("some of the text given is not valid Unicode (was it typed under a "
                            "locale that is not UTF-8? try LANG=C.UTF-8); nothing was recorded")
                          ) from None
-    new = not path.exists()
+    new = not path.exists() and not path.is_symlink()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        if path.parent.is_symlink():
+            raise OSError(errno.ELOOP, "link", str(path.parent))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NOFOLLOW, 0o644)
     except OSError as exc:
         raise _write_error(path, exc) from None
     start = 0
     try:
-        start = os.fstat(fd).st_size
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InvalidData([Problem(str(path), _(
+                "is not a regular file (a device, pipe or socket); nothing was recorded"))])
+        start = info.st_size
         head = header if start == 0 else ""
         if start and not _ends_with_newline(path, start):
             head = "\n"  # a torn last line stays apart from what follows

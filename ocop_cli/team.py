@@ -5,15 +5,33 @@ History files merge without conflicts because each recorder appends to a file of
 and `.gitattributes` marks history files `merge=union` (two offices appending to the same
 file keep both sets of lines). What can still go wrong (git missing, no remote, a refused
 push, a rebase that stops on a plan edited twice) becomes one clear `OcopError`.
+
+Which files an office may change, checked on both sides of every sync:
+
+- `history/*.yaml` and the product register `products/*.yaml`: appended to, never
+  rewritten. A line already shared is never changed or removed, neither here (nothing is
+  sent) nor in what a pull brings (the pull is undone). A line that is no entry (half
+  written, a conflict marker) may be removed: that mends a file.
+  A wrong entry is corrected by a new one (`ocop undo`, a new `ocop progress`).
+- `plan_*.yaml`, `agencies.yaml`: changed only by a commit someone makes on purpose; `ocop
+  sync` commits history files only, and refuses while other files have changes.
+
+A pull that brings a history file that does not validate is kept for every other file: that
+file's lines from before the pull stay in use (the rest are held back, `git update-index
+--skip-worktree`, noted in `.ocop/held.json`) until a mended version arrives; `ocop check`
+names it and its sender. A broken plan or agencies file undoes the pull.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ocop_cli import storage
 from ocop_cli.errors import InvalidData, NotFound, Problem, Refused
@@ -329,36 +347,268 @@ def sync(ws: storage.Workspace, attempts: int = 5,
     """Commit the history recorded here, pull the others' with a rebase, check every file,
     push. Retries when someone pushed in between; never forces.
 
-    InvalidData (nothing sent) when the files do not validate after the pull."""
+    InvalidData (nothing sent) when a history line shared before was rewritten here or in
+    what arrived, or when the plan or agencies do not validate after the pull (undone then);
+    a history file that arrives broken is held back at its last good lines."""
     repo = repository(ws.root)
     result = Synced(repo.shared)
     with storage.locked(ws):
-        result.written = ensure_attributes(ws.root)
-        commit_history(repo, result.written)
-        refuse_dirty(repo)
-        for attempt in range(attempts):
-            if remote_has_branch(repo):
-                result.received += pull(repo)
-            problems = check(ws)
-            errors = [p for p in problems if not p.warning]
-            if errors:
-                raise InvalidData(problems, _("{n} problems after pulling from {shared}; "
-                                              "nothing was sent").format(n=len(errors),
-                                                                         shared=repo.shared))
-            result.warnings = problems
-            if not ahead(repo):
+        held = release_held(repo)
+        try:
+            result.written = ensure_attributes(ws.root)
+            refuse_rewritten_here(repo)
+            commit_history(repo, result.written)
+            refuse_dirty(repo)
+            for attempt in range(attempts):
+                before = _head(repo)
+                if remote_has_branch(repo):
+                    result.received += pull(repo)
+                held, result.warnings = _checked_pull(repo, before, held, check)
+                if not ahead(repo):
+                    return result
+                sent = outgoing_entries(repo)
+                try:
+                    push(repo)
+                except PushRejected as exc:
+                    if attempt == attempts - 1:
+                        exc.hint = _("Nothing was sent; your work is kept here. Run ocop sync "
+                                     "again in a moment.")
+                        raise
+                    result.retries += 1
+                    continue
+                result.sent, result.pushed = sent, True
+                repo = repository(ws.root)  # the branch follows the remote now
                 return result
-            sent = outgoing_entries(repo)
-            try:
-                push(repo)
-            except PushRejected as exc:
-                if attempt == attempts - 1:
-                    exc.hint = _("Nothing was sent; your work is kept here. Run ocop sync "
-                                 "again in a moment.")
-                    raise
-                result.retries += 1
-                continue
-            result.sent, result.pushed = sent, True
-            repo = repository(ws.root)  # the branch follows the remote now
-            return result
+        finally:
+            hold(repo, held)
     return result  # pragma: no cover - the loop always returns or raises
+
+
+# --- append only, on both sides ------------------------------------------------------------
+
+APPEND_ONLY = (storage.HISTORY, storage.PRODUCTS)  # folders whose files ocop only appends to
+
+
+def first_rewritten(old: str, new: str) -> int | None:
+    """The number of the first line of `old` that `new` changes or removes, or None when
+    `new` keeps every entry line of `old` in order and only adds after them. A line that is
+    no entry (half written, a conflict marker, a comment) may go: that mends a file."""
+    kept = new.splitlines()
+    at = 0
+    for number, line in enumerate(old.splitlines(), 1):
+        if at < len(kept) and kept[at] == line:
+            at += 1
+        elif _is_entry(line):
+            return number
+    return None
+
+
+def _is_entry(line: str) -> bool:
+    if not line.startswith("- {"):
+        return False
+    try:
+        record = json.loads(line[2:])
+    except ValueError:
+        return False
+    return isinstance(record, dict) and "id" in record
+
+
+def _history_tree(repo: Repo, rev: str) -> dict[str, str]:
+    """path -> git mode of each append-only file (history/, products/) at `rev`, paths as
+    from the workspace."""
+    listing = git(repo.workspace, "ls-tree", "-r", "-z", rev, "--", *APPEND_ONLY).stdout
+    found = {}
+    for item in listing.split("\0"):
+        meta, _tab, path = item.partition("\t")
+        if path:
+            found[path] = meta.split(" ")[0]
+    return found
+
+
+def _show(repo: Repo, rev: str, path: str) -> str:
+    return git(repo.workspace, "show", f"{rev}:./{path}").stdout
+
+
+def _shared_base(repo: Repo) -> str | None:
+    """The last version this copy shares with the others: where it and the remote part."""
+    head = _head(repo)
+    if head is None or not _exists(repo, repo.remote_ref):
+        return head
+    base = git(repo.workspace, "merge-base", "HEAD", repo.remote_ref, check=False)
+    return base.stdout.strip() or None
+
+
+def refuse_rewritten_here(repo: Repo) -> None:
+    """InvalidData, before anything is committed or sent, when a history file lost or
+    changed a line it had in the last version shared."""
+    base = _shared_base(repo)
+    if base is None:
+        return
+    for path, mode in sorted(_history_tree(repo, base).items()):
+        here = repo.workspace / path
+        if mode == "120000" or (os.path.lexists(here) and not here.is_file()) \
+                or here.is_symlink():
+            continue  # storage names what is wrong with it
+        line = 1 if not here.exists() else first_rewritten(
+            _show(repo, base, path), here.read_text(encoding="utf-8", errors="replace"))
+        if line is None:
+            continue
+        error = InvalidData([], _("{path}:{line}: a line already shared was changed or "
+                                  "removed here; nothing was sent").format(path=path, line=line))
+        error.hint = _(
+            "Lines shared with the others are never changed. Put the line back (git diff "
+            "{base} -- {path} shows the change; git checkout {base} -- {path} restores the "
+            "file as shared, without the lines added here since), then correct a wrong entry "
+            "with a new one: ocop undo, or a new ocop progress or ocop note.").format(
+            base=base[:10], path=path)
+        raise error
+
+
+def _checked_pull(repo: Repo, before: str | None, held: dict[str, Any],
+                  check: Callable[[storage.Workspace], list[Problem]]
+                  ) -> tuple[dict[str, Any], list[Problem]]:
+    """After a pull: undo it when it rewrote a history line already received here, or when
+    a file other than a history file does not validate; hold back a history file that arrived
+    broken. Returns the files held back and the warnings."""
+    pulled = before is not None and before != _head(repo)
+    keep: dict[str, Any] = {}
+    try:
+        if before is not None:
+            arrived = git(repo.workspace, "rev-parse", "FETCH_HEAD").stdout.strip() \
+                if pulled else before
+            base = git(repo.workspace, "merge-base", before, arrived, check=False).stdout.strip()
+            if pulled and base:
+                _refuse_rewritten_in(repo, base, arrived, held)
+            keep = _hold_broken(repo, before, arrived, held, check)
+        problems = check(storage.Workspace(repo.workspace))
+        errors = [p for p in problems if not p.warning]
+        if errors:
+            undone = _("the pull was undone and nothing was sent") if pulled else \
+                _("nothing was sent")
+            raise InvalidData(problems, _("{n} problems after pulling from {shared}; {undone}"
+                                          ).format(n=len(errors), shared=repo.shared,
+                                                   undone=undone))
+    except InvalidData:
+        if pulled:
+            for path in set(keep) - set(held):  # back as git has it, so that git can reset
+                git(repo.workspace, "update-index", "--no-skip-worktree", "--", path,
+                    check=False)
+                git(repo.workspace, "checkout", "--", path, check=False)
+            git(repo.workspace, "reset", "--quiet", "--keep", str(before))
+        raise
+    return (keep if before is not None else held), problems
+
+
+def _sender(repo: Repo, base: str, arrived: str, path: str) -> tuple[str, str]:
+    """Who sent the last change to `path` between `base` and `arrived`, and its commit."""
+    done = git(repo.workspace, "log", "-1", "--format=%h%x00%an <%ae>", f"{base}..{arrived}",
+               "--", path, check=False).stdout.strip()
+    commit, _nul, who = done.partition("\0")
+    return (who or _("unknown"), commit or arrived[:10])
+
+
+def _refuse_rewritten_in(repo: Repo, base: str, arrived: str, held: dict[str, Any]) -> None:
+    old_tree, new_tree = _history_tree(repo, base), _history_tree(repo, arrived)
+    for path in sorted(set(old_tree) | set(new_tree)):
+        line: int | None = None
+        if new_tree.get(path) == "120000":
+            line, what = 1, _("turns it into a symbolic link")
+        elif path in old_tree and path not in new_tree:
+            line, what = 1, _("removes it")
+        elif path in old_tree and old_tree[path] != "120000":
+            old = held[path]["good"] if path in held else _show(repo, base, path)
+            line = first_rewritten(old, _show(repo, arrived, path))
+            what = _("changes or removes a line already received here")
+        if line is None:
+            continue
+        who, commit = _sender(repo, base, arrived, path)
+        error = InvalidData([], _(
+            "{path}:{line}: the shared copy {what} (commit {commit} by {who}); the pull was "
+            "undone and nothing was sent").format(path=path, line=line, what=what,
+                                                  commit=commit, who=who))
+        error.hint = _("History lines are never changed once shared. Ask {who} to put the file "
+                       "back (git revert {commit}) and to correct a wrong entry with a new one "
+                       "(ocop undo, ocop progress). Your work is kept here.").format(
+            who=who, commit=commit)
+        raise error
+
+
+def _hold_broken(repo: Repo, before: str, arrived: str, held: dict[str, Any],
+                 check: Callable[[storage.Workspace], list[Problem]]) -> dict[str, Any]:
+    """Hold back each history file the pull changed that now fails to validate: its lines
+    from before the pull stay in use. A broken plan or agencies file is left to the caller."""
+    changed = set(git(repo.workspace, "diff", "--name-only", "--relative", "-z", before,
+                      "HEAD", "--", *APPEND_ONLY).stdout.split("\0")) - {""}
+    broken = {_relative(repo, p.file) for p in check(storage.Workspace(repo.workspace))
+              if not p.warning}
+    keep = {path: info for path, info in held.items() if path in broken}
+    before_tree = _history_tree(repo, before)
+    for path in sorted((broken & changed) - set(keep)):
+        here = repo.workspace / path
+        if here.is_symlink() or not here.is_file():
+            continue  # no lines to keep: the check names it
+        good = _show(repo, before, path) if path in before_tree else ""
+        who, commit = _sender(repo, before, arrived, path)
+        keep[path] = {"good": good, "lines": len(good.splitlines()), "sender": who,
+                      "commit": commit}
+    hold(repo, keep)
+    return keep
+
+
+def _relative(repo: Repo, file: str) -> str:
+    try:
+        return Path(file).relative_to(repo.workspace).as_posix()
+    except ValueError:
+        return file
+
+
+def read_held(root: Path) -> dict[str, Any]:
+    """The history files held back at their last good lines, as `.ocop/held.json` says."""
+    try:
+        found = json.loads((root / storage.STATE / storage.HELD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def release_held(repo: Repo) -> dict[str, Any]:
+    """Put each held-back file back as git has it, so that git can pull; lines recorded here
+    while it was held back are kept after it. Returns what was held."""
+    held = read_held(repo.workspace)
+    for path, info in held.items():
+        here = repo.workspace / path
+        try:
+            now = here.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            now = ""
+        git(repo.workspace, "update-index", "--no-skip-worktree", "--", path, check=False)
+        git(repo.workspace, "checkout", "--", path, check=False)
+        good = str(info.get("good", ""))
+        added = now[len(good):] if now.startswith(good) else ""
+        if added:  # recorded here while held back: kept, and in use while it stays held
+            from ocop_cli.storage import _ends_with_newline
+
+            size = here.stat().st_size
+            with here.open("a", encoding="utf-8") as out:
+                out.write(("" if not size or _ends_with_newline(here, size) else "\n") + added)
+            info["good"] = good + added
+            info["lines"] = len(info["good"].splitlines())
+    return held
+
+
+def hold(repo: Repo, held: dict[str, Any]) -> None:
+    """Keep each file of `held` at its good lines in the working copy, out of git's sight,
+    and note them in `.ocop/held.json`; the note goes when nothing is held."""
+    for path, info in held.items():
+        here = repo.workspace / path
+        if here.read_text(encoding="utf-8", errors="replace") != info["good"]:
+            tmp = here.with_name(f".{here.name}.{os.getpid()}.tmp")
+            tmp.write_text(info["good"], encoding="utf-8")
+            os.replace(tmp, here)
+        git(repo.workspace, "update-index", "--skip-worktree", "--", path, check=False)
+    note = repo.workspace / storage.STATE / storage.HELD
+    if held:
+        note.parent.mkdir(exist_ok=True)
+        note.write_text(json.dumps(held, ensure_ascii=False), encoding="utf-8")
+    else:
+        note.unlink(missing_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, overload
@@ -13,6 +14,7 @@ from ocop_cli.i18n import _, format_date, format_number
 from ocop_cli.model import Entry, Plan
 from ocop_cli.query import (
     Filters,
+    role_label,
     role_of,
     select,
     shown_states,
@@ -21,13 +23,14 @@ from ocop_cli.query import (
     tally,
     tally_lines,
     task_json,
+    urgency,
     whole_note,
 )
 from ocop_cli.render import Column
 from ocop_cli.state import NOT_KNOWN, TaskState
 from ocop_cli.storage import Loaded, Workspace
 from ocop_cli.text import visible
-from ocop_cli.windows import Window
+from ocop_cli.windows import Target, Window
 
 
 def _day(iso: str, fmt: str) -> str:
@@ -52,7 +55,10 @@ def task_columns(with_role: bool) -> list[Column]:
 
 
 def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fmt: str,
-              as_of: dt.date, no_color: bool) -> None:
+              as_of: dt.date, no_color: bool, sort: str = "plan") -> None:
+    """The tasks that pass `filters`, each under its parent's row in the plan's order; with
+    `sort="urgency"` overdue first, then due (plan order within each), without parent rows:
+    a sub-row's title then reads after its parent's."""
     plan, directory = loaded.plan, loaded.directory
     chosen = select(plan, states, directory, filters)
     unit = subject_unit(directory, filters)
@@ -63,16 +69,22 @@ def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fm
         share = unit if unit in task.shared_by and plan.is_leaf(task.id) else None
         objects.append(task_json(plan, task, shown[task.id], directory, role,
                                  states[task.id] if share else None, share))
+    pairs = list(zip(chosen, objects, strict=True))
+    if sort == "urgency":
+        pairs = sorted(((t, o) for t, o in pairs if o["leaf"]), key=lambda p: urgency(p[1]))
     if fmt == "json":
-        render.write_json(objects)
+        render.write_json([o for _t, o in pairs])
         return
     rows = []
-    for task, obj in zip(chosen, objects, strict=True):
+    for task, obj in pairs:
         state = shown[task.id]
         indent = "  " * task.id.count(".")
+        parent = plan.task(task.parent) if task.parent else None
+        title = (f"{parent.title}: {task.title}" if parent else task.title) \
+            if sort == "urgency" else indent + task.title
         target = state.task.target
         rows.append({
-            **obj, "title": indent + task.title,
+            **obj, "title": title, "role": role_label(obj.get("role")),
             "target": target.shown if target else None,
             "achieved": obj["achieved"] if target else None,
             "state": status_label(state.status, state.timing) + whole_note(obj),
@@ -87,6 +99,17 @@ def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fm
     title = f"{plan.number} ({plan.years})"
     render.emit(fmt, task_columns(filters.agency is not None), rows, objects, title=title,
                 footer=footer, no_color=no_color)
+
+
+def target_line(target: Target) -> str:
+    """A target as written, with how ocop reads it when that says more: "ít nhất 02 (≥ 2)",
+    "từ 800 đến 1.000 (800-1000)"; "12", "01" and "10.000" once."""
+    def plain(text: str) -> str:  # without spaces, thousands dots and leading zeros
+        return re.sub(r"(?<!\d)0+(?=\d)", "", text.replace(" ", "").replace(".", ""))
+
+    if plain(target.text) == plain(target.shown):
+        return target.text
+    return f"{target.text} ({target.shown})"
 
 
 def check(ws: Workspace) -> int:
@@ -200,7 +223,7 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
     facts = [
         (_("Task"), f"{task.id}  {task.title}"),
         (_("Unit"), task.unit),
-        (_("Target"), f"{data['target_text']} ({task.target.shown})" if task.target else None),
+        (_("Target"), target_line(task.target) if task.target else None),
         (_("Achieved"), format_number(state.achieved) + (
             f" ({format_number(state.percent)}%)" if state.percent is not None else "")),
         (_("Status"), status_label(state.status, state.timing)),

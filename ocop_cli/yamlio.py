@@ -8,6 +8,7 @@ and bytes that are not UTF-8 are errors. A UTF-8 byte-order mark and CRLF line e
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,35 +81,59 @@ def decode(path: Path, raw: bytes) -> str:
         ) from None
 
 
-def read_bytes(path: Path, limit: int = MAX_BYTES) -> bytes:
-    """A file's bytes, refusing folders, devices, pipes and anything over `limit` before
-    reading it (and while reading it, for a size that lies)."""
+def read_bytes(path: Path, limit: int = MAX_BYTES, follow: bool = False) -> bytes:
+    """A file's bytes, refusing folders, devices, pipes, symbolic links (unless `follow`: a
+    file the user names) and anything over `limit` before reading it (and while reading it,
+    for a size that lies). The checks are made on the open file, so nothing swaps it between
+    check and read."""
+    import errno
     import stat
 
     too_big = _("is {size} MB, over the limit of {limit} MB")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    if not follow:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
     try:
-        if path.is_dir():
-            raise _problem(path, _("is a folder, expected a file"))
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):
-            raise _problem(path, _("is not a regular file (a device, pipe or socket)"))
-        if info.st_size > limit:
-            raise _problem(path, too_big.format(size=info.st_size // 2**20,
-                                                limit=limit // 2**20))
-        with path.open("rb") as handle:
-            # Asking for `limit` bytes would allocate them all, whatever the file's size.
-            raw = handle.read(info.st_size + 1)
-            if len(raw) > info.st_size:  # it grew since: read on, to the limit
-                raw += handle.read(limit + 1 - len(raw))
-        if len(raw) > limit:
-            raise _problem(path, too_big.format(size=len(raw) // 2**20, limit=limit // 2**20))
-        return raw
+        if not follow and path.is_symlink():  # where O_NOFOLLOW does not exist
+            raise _link(path)
+        fd = os.open(path, flags)
     except FileNotFoundError:
         from ocop_cli.errors import NotFound
 
         raise NotFound(_("{path}: no such file").format(path=path)) from None
     except PermissionError:
         raise _problem(path, _("cannot be read: permission denied")) from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _link(path) from None
+        raise _problem(path, _("cannot be read: {error}").format(
+            error=exc.strerror or exc)) from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+        os.close(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise _problem(path, _("is a folder, expected a file"))
+        if not stat.S_ISREG(info.st_mode):
+            raise _problem(path, _("is not a regular file (a device, pipe or socket)"))
+        raise _problem(path, too_big.format(size=info.st_size // 2**20, limit=limit // 2**20))
+    with os.fdopen(fd, "rb") as handle:
+        # Asking for `limit` bytes would allocate them all, whatever the file's size.
+        raw = handle.read(info.st_size + 1)
+        if len(raw) > info.st_size:  # it grew since: read on, to the limit
+            raw += handle.read(limit + 1 - len(raw))
+    if len(raw) > limit:
+        raise _problem(path, too_big.format(size=len(raw) // 2**20, limit=limit // 2**20))
+    return raw
+
+
+def _link(path: Path) -> InvalidData:
+    try:
+        target = os.readlink(path)
+    except OSError:
+        target = "?"
+    return _problem(path, _("is a symbolic link (to {target}); ocop reads and writes only "
+                            "regular files inside the workspace: put the file itself here"
+                            ).format(target=target))
 
 
 def read_yaml(path: Path, text: str | None = None) -> YamlDoc:

@@ -85,9 +85,15 @@ def test_docx_has_the_letterhead_body_tables_and_signature(recorded: Any, ws: Pa
     head = tasks.rows[0]
     assert [c.text for c in head.cells] == OFFICE_VI
     assert head._tr.trPr.xpath("./w:tblHeader")
-    leaves = [t["id"] for t in ocop("tasks", "--format", "json", env=AS_OF).json() if t["leaf"]]
-    assert [r.cells[0].text for r in tasks.rows[1:-1]] == leaves
+    every = ocop("tasks", "--format", "json", env=AS_OF).json()
+    leaves = [t["id"] for t in every if t["leaf"]]
+    # as the signed plan's table: each parent's row (TT 1) above its sub-rows (1.1, 1.2)
+    assert [r.cells[0].text for r in tasks.rows[1:-1]] == [t["id"] for t in every]
     by_id = {r.cells[0].text: [c.text for c in r.cells] for r in tasks.rows[1:-1]}
+    assert by_id["1"][1:6] == ["Hội nghị triển khai Đề án", "", "", "", ""]  # no quantity
+    assert by_id["1"][8] == "đang thực hiện, quá hạn"  # from its sub-rows
+    assert by_id["1.2"][1] == "Hội nghị cấp huyện"
+    assert all(r.runs[0].font.bold for r in tasks.rows[1].cells[1].paragraphs)
     assert by_id["1.2"][3:6] == ["12", "5", "41,7"]  # decimal comma
     assert by_id["1.2"][9] == "đã có 5 huyện tổ chức; 45/BC-UBND"
     assert tasks.rows[-1].cells[1].text.startswith(f"Tổng cộng: {len(leaves)} nhiệm vụ (")
@@ -141,6 +147,44 @@ def test_english_document_is_english_throughout(recorded: Any, tmp_path: Path) -
         assert all(word not in c.text for t in book.tables for r in t.rows for c in r.cells)
 
 
+@pytest.mark.parametrize(("lang", "month"), [("en", "July 2019"), ("vi", "tháng 7 năm 2019")])
+def test_a_month_is_named_as_people_write_it(recorded: Any, tmp_path: Path, lang: str,
+                                             month: str) -> None:
+    book = _docx(recorded, tmp_path / "r.docx", "--lang", lang, "--month", "7")
+    text = "\n".join(p.text for p in book.paragraphs)
+    assert month in text and "7/2019" not in text
+
+
+def test_agency_document_carries_its_duties_in_section_v(recorded: Any, ws: Path,
+                                                         tmp_path: Path) -> None:
+    doc = recorded("report", "--agency", "Gia Lộc", "--format", "json", env=AS_OF).json()
+    book = _docx(recorded, tmp_path / "r.docx", "--lang", "vi", "--agency", "Gia Lộc")
+    duties = next(t for t in book.tables if t.rows[0].cells[1].text.startswith("Nhiệm vụ được"))
+    assert [c.text for c in duties.rows[0].cells] == ["TT", "Nhiệm vụ được giao (mục V)",
+                                                      "Với tư cách thành viên của"]
+    assert [r.cells[1].text for r in duties.rows[1:]] == [d["text"] for d in doc["duties"]]
+    assert len(doc["duties"]) == 5
+
+
+def test_xlsx_ends_its_first_sheet_with_recipients_and_signer(recorded: Any, ws: Path,
+                                                              tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    path = tmp_path / "r.xlsx"
+    assert recorded("report", "--agency", "so nn va ptnt", "--lang", "vi", "--signer",
+                    "Nguyễn Văn A", "-o", str(path), env=AS_OF).exit_code == 0
+    first, *others = load_workbook(path).worksheets
+    cells = [[c.value for c in row] for row in first.iter_rows()]
+    total = next(i for i, r in enumerate(cells) if str(r[1]).startswith("Tổng cộng:"))
+    below = [[v for v in r if v] for r in cells[total + 1:]]
+    assert below[0] == [] and below[1] == ["Nơi nhận:", "KT. GIÁM ĐỐC"]
+    assert below[2] == ["- UBND tỉnh (để b/c);", "PHÓ GIÁM ĐỐC"]
+    assert below[-1] == ["Nguyễn Văn A"] and len(below) == 8  # four rows to sign and seal
+    assert first.cell(total + 3, 1).font.italic and first.cell(total + 3, 1).font.bold
+    # the breakdowns that follow are the appendix: signed once, on the report's own table
+    assert all("Nơi nhận:" not in [c.value for r in s.iter_rows() for c in r] for s in others)
+
+
 def test_bad_office_yaml_is_named_and_nothing_is_written(recorded: Any, ws: Path,
                                                          tmp_path: Path) -> None:
     (ws / "office.yaml").write_text("issuer: Sở NN\nsigner: [a, b]\nsignr: x\n",
@@ -190,12 +234,15 @@ def test_xlsx_is_ready_to_print(recorded: Any, tmp_path: Path) -> None:
     tasks = book["Đến hạn"]
     top = int(tasks.print_title_rows.split(":")[0].lstrip("$"))
     rows = list(tasks.iter_rows(min_row=top + 1))
+    rows = rows[: 1 + next(i for i, r in enumerate(rows)
+                           if str(r[1].value).startswith("Tổng cộng:"))]  # then who signs
     assert all(c.alignment.wrap_text and c.border.bottom.style == "thin" for r in rows for c in r)
-    assert str(rows[-1][1].value).startswith("Tổng cộng:")
     achieved = book["Thực hiện"]
     top = int(achieved.print_title_rows.split(":")[0].lstrip("$"))
     last = [c.value for c in achieved[top]].index("Lần ghi nhận cuối") + 1
-    day = achieved.cell(top + 1, last)
+    assert achieved.cell(top + 1, 1).value == "1"  # a parent's row, bold, before 1.2
+    assert achieved.cell(top + 1, 1).font.bold and achieved.cell(top + 1, last).value is None
+    day = achieved.cell(top + 2, last)
     assert day.value == dt.datetime(2019, 9, 15) and day.number_format == "dd/mm/yyyy"
 
 
@@ -332,7 +379,11 @@ def test_docx_printed_by_libreoffice_is_a4_with_the_table_inside(recorded: Any,
     for line in ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "BÁO CÁO", "Nơi nhận:", "PHỤ LỤC",
                  "Ghi chú", "Tổng cộng:"):
         assert line in text
-    assert text.count("Chủ trì / Phối hợp") == sum(1 for s in sizes if s == (842, 595))
+    # the table's header row on every page the table spans, the letter's pages upright
+    pages = text.split("\f")
+    spanned = [i for i, s in enumerate(sizes) if s == (842, 595)]
+    spanned = spanned[: 1 + next(i for i in spanned if "Tổng cộng:" in pages[i]) - spanned[0]]
+    assert [i for i, page in enumerate(pages) if "Chủ trì / Phối hợp" in page] == spanned
 
 
 def test_html_printed_by_chromium_is_a4_landscape_with_the_tables_inside(

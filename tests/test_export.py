@@ -20,10 +20,13 @@ OFFICE = ["TT", "Nội dung", "ĐVT", "Kế hoạch", "Thực hiện", "Tỷ l�
 
 
 def _sheet_rows(sheet: Any) -> tuple[int, list[list[Any]]]:
-    """The header's row number and the rows under it, as values."""
+    """The header's row number and the table's rows under it down to its totals row, as
+    values (who signs comes after)."""
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     top = next(i for i, r in enumerate(rows) if r[: len(OFFICE)] == OFFICE)
-    return top + 1, rows[top + 1:]
+    end = next((i for i, r in enumerate(rows) if str(r[1]).startswith(("Tổng cộng:", "Total:"))),
+               len(rows) - 1)
+    return top + 1, rows[top + 1: end + 1]
 
 
 @pytest.fixture
@@ -55,14 +58,20 @@ def test_xlsx_holds_the_same_figures_as_the_json(recorded: Any, tmp_path: Path) 
                for c in titles)
     assert all(sheet.cell(header_row, j).font.bold for j in range(1, len(OFFICE) + 1))
     assert sheet.freeze_panes == f"A{header_row + 1}"
-    assert len(rows) == len(doc["tasks"]) + 1  # and the totals row
+    # each parent's row (no quantity, not counted) before its sub-rows, as the signed plan
+    parents = {p["id"]: p for p in doc["parents"]}
+    assert set(parents) == {t["parent"] for t in doc["tasks"] if t["parent"]}
+    assert len(rows) == len(doc["tasks"]) + len(parents) + 1  # and the totals row
     assert str(rows[-1][1]).startswith(f"Tổng cộng: {len(doc['tasks'])} nhiệm vụ")
-    for row, task in zip(rows, doc["tasks"], strict=False):
+    for row in rows:
+        if row[0] in parents:
+            assert row[1] == parents.pop(row[0])["title"] and row[2:6] == [None] * 4
+    assert not parents
+    leaf_rows = [r for r in rows[:-1] if r[0] in {t["id"] for t in doc["tasks"]}]
+    for row, task in zip(leaf_rows, doc["tasks"], strict=True):
         cells = dict(zip(OFFICE, row, strict=False))
         assert cells["TT"] == task["id"]
-        title = task["title"] if not task["parent_title"] else \
-            f"{task['parent_title']}: {task['title']}"
-        assert cells["Nội dung"] == title  # Vietnamese text intact
+        assert cells["Nội dung"] == task["title"]  # Vietnamese text intact
         assert cells["ĐVT"] == task["unit"]
         target = task["target"]
         if target is None:

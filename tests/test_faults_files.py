@@ -193,14 +193,38 @@ def _device(path: Path) -> None:
     path.symlink_to("/dev/zero")  # endless: whoever reads it all never finishes
 
 
+def _pipe(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)  # opened for reading as it is, it waits for a writer forever
+
+
+def _outside(path: Path) -> None:
+    """The file moved out of the workspace and a link left in its place: whole and valid,
+    but a recording through it would land outside the workspace."""
+    away = path.parent.parent / f"elsewhere-{path.name}"
+    if path.parent.name == "history":
+        away = path.parent.parent.parent / f"elsewhere-{path.name}"
+    path.rename(away)
+    path.symlink_to(away)
+
+
+def _dangling(path: Path) -> None:
+    path.unlink()
+    path.symlink_to(path.parent / "gone" / path.name)
+
+
 PLACE_CASES: dict[str, tuple[Callable[[Path], None], str]] = {
     "200 MB file": (_huge, r": is 200 MB, over the limit of (16|64) MB"),
     "folder instead of file": (_folder, r": is a folder, expected a file"),
-    "device instead of file": (_device, r": is not a regular file"),
+    "link to a device": (_device, r": is a symbolic link \(to /dev/zero\); ocop reads and "
+                                  r"writes only regular files inside the workspace"),
+    "pipe instead of file": (_pipe, r": is not a regular file \(a device, pipe or socket\)"),
+    "link to a file outside": (_outside, r": is a symbolic link \(to .*elsewhere-"),
+    "link to nowhere": (_dangling, r": is a symbolic link \(to .*gone/"),
 }
-# Read in full by mistake, these exhaust memory: they are only ever tried in a real process
-# whose address space is capped (see `measured`), never inside the test runner.
-RUNAWAY = {"200 MB file", "device instead of file"}
+# Read in full by mistake, these exhaust memory or wait forever: they are only ever tried in a
+# real process whose address space is capped (see `measured`), never inside the test runner.
+RUNAWAY = {"200 MB file", "link to a device", "pipe instead of file"}
 
 
 def expect_refused(ocop: Any, ws: Path, file: str, pattern: str) -> None:
@@ -243,6 +267,30 @@ def test_a_folder_in_place_of_a_file_is_refused(filled: Path, ocop: Any, target:
     make, pattern = PLACE_CASES["folder instead of file"]
     make(filled / TARGETS[target])
     expect_refused(ocop, filled, TARGETS[target], pattern)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("case", ["link to a file outside", "link to nowhere"])
+def test_a_link_in_place_of_a_file_is_refused_and_nothing_written_through_it(
+        filled: Path, ocop: Any, target: str, case: str) -> None:
+    make, pattern = PLACE_CASES[case]
+    path = filled / TARGETS[target]
+    make(path)
+    away = Path(os.readlink(path))
+    outside = away.read_bytes() if away.exists() else None
+    expect_refused(ocop, filled, TARGETS[target], pattern)
+    assert (away.read_bytes() if away.exists() else None) == outside
+
+
+def test_a_link_in_place_of_the_history_folder_is_refused(filled: Path, ocop: Any,
+                                                         tmp_path: Path) -> None:
+    other = tmp_path / "other-history"
+    (filled / "history").rename(other)
+    (filled / "history").symlink_to(other)
+    before = {p.name: p.read_bytes() for p in other.iterdir()}
+    expect_refused(ocop, filled, "history", r": is a symbolic link; ocop reads and writes only "
+                                            r"regular files inside the workspace")
+    assert {p.name: p.read_bytes() for p in other.iterdir()} == before
 
 
 def test_a_file_in_place_of_the_history_folder_is_refused(filled: Path, ocop: Any) -> None:

@@ -256,7 +256,7 @@ def test_usage_errors_in_vietnamese(ocop: Any) -> None:
     assert typo.exit_code == 2
     assert "Không có lệnh 'taks'. Có phải ý bạn là 'tasks'?" in typo.stderr
     option = ocop("tasks", "--stat", "done", "--lang", "vi")
-    assert "Không có tùy chọn: --stat (Có thể ý bạn là: --data, --status)" in option.stderr
+    assert "Không có tùy chọn: --stat (Có thể ý bạn là: --data, --sort, --status)" in option.stderr
     choice = ocop("tasks", "--format", "xml", "--lang", "vi")
     assert "'xml' không phải là một trong các giá trị" in choice.stderr
 

@@ -121,6 +121,27 @@ def test_filters_combine(ocop):
     assert [t["role"] for t in partner if t["leaf"]] == ["partner"]
 
 
+def test_sort_urgency_lists_overdue_then_due_without_parent_rows(ocop):
+    assert ocop("done", "2", "--as-of", "2019-09-15").exit_code == 0
+    plan = ocop("tasks", "--as-of", "2019-09-15", "-f", "json").json()
+    assert [t["id"] for t in plan][:3] == ["1", "1.1", "1.2"]  # the plan's order by default
+    urgent = ocop("tasks", "--as-of", "2019-09-15", "-f", "json", "--sort", "urgency").json()
+    timings = [t["timing"] for t in urgent]
+    assert timings == sorted(timings, key=["overdue", "due", None].index)
+    assert [t["id"] for t in urgent if t["timing"] == "overdue"] == [
+        "1.1", "1.2", "3.1", "3.2", "3.3", "4", "5.1", "5.2"]  # the plan's order within each
+    assert urgent[-1]["id"] == "2" and urgent[-1]["status"] == "done"
+    assert all(t["leaf"] for t in urgent) and len(urgent) == len([t for t in plan if t["leaf"]])
+    rows = list(csv.reader(io.StringIO(ocop("tasks", "--as-of", "2019-09-15", "-f", "csv",
+                                            "--sort", "urgency").stdout)))
+    assert rows[1][:2] == ["1.1", "Hội nghị triển khai Đề án: Hội nghị cấp tỉnh"]
+
+
+def test_roles_are_named_in_the_screen_language(ocop):
+    table = ocop("tasks", "--agency", "so cong thuong", "--lang", "vi").stdout
+    assert "phối hợp" in table and "partner" not in table
+
+
 def test_unknown_agency_suggests_the_closest(ocop):
     result = ocop("tasks", "--agency", "Sở Tài chánh")
     assert result.exit_code == 1

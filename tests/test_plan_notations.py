@@ -160,6 +160,23 @@ def test_the_list_shows_the_qualifier_and_show_the_cell_as_written(ocop: Any, ws
     assert "khoảng 25% (~25%)" in ocop("show", "6").stdout
 
 
+def test_show_gives_a_target_once_and_how_it_is_read_only_when_that_says_more(
+        ocop: Any, ws: Path) -> None:
+    for task, line in (("8", "12"), ("2", "15-20"), ("9", "1-2"), ("11", "01")):
+        assert f"Target   │ {line} " in ocop("show", task, "--as-of", "2019-09-15").stdout
+    imported(ocop, ws, ONE_YEAR, "2024")
+
+    def target(task: str) -> str:
+        shown = ocop("show", task, "--as-of", "2024-05-01", "-f", "csv").stdout
+        return next(line for line in shown.splitlines() if line.startswith("Target,"))
+
+    assert target("4") == "Target,10.000"
+    assert target("8") == "Target,08 - 10"
+    assert target("7") == "Target,ít nhất 02 (≥ 2)"
+    assert target("3") == "Target,từ 800 đến 1.000 (800-1000)"
+    assert target("9") == "Target,thêm 30 (+30)"
+
+
 # --- a plan for 2023-2025 ---------------------------------------------------------------------
 
 

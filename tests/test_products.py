@@ -169,6 +169,48 @@ def test_each_format_of_the_list_and_the_report(ocop, fmt):
         assert "Gia Lộc" in report.stdout
 
 
+def test_the_product_report_is_a_document_an_office_can_sign(ocop, tmp_path):
+    from docx import Document
+
+    a = _add(ocop, "Bánh gai", "Ninh Giang", "2019-07-10")
+    b = _add(ocop, "Vải thiều", "Thanh Hà", "2019-07-12", kind="dn")
+    _add(ocop, "Rượu", "Cẩm Giàng", "2019-07-20", kind="ho", group="do-uong")
+    _to_province(ocop, a, "2019-09-01", 76, "2019-12-10")
+    _to_province(ocop, b, "2019-09-02", 91, "2019-12-10")
+    path = tmp_path / "san-pham.docx"
+    result = ocop("product", "report", "--lang", "vi", "--as-of", "2019-12-20", "--number",
+                  "12", "--dated", "22/12/2019", "--signer", "Nguyễn Văn A", "-o", str(path))
+    assert result.exit_code == 0, result.stderr
+    book = Document(str(path))
+    header, closing, funnel, *rest = book.tables
+    left, right = (" / ".join(p.text for p in c.paragraphs if p.text)
+                   for c in header.rows[0].cells)
+    assert "Số: 12/BC-" in left
+    assert right.startswith("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM / Độc lập - Tự do - Hạnh phúc")
+    assert "ngày 22 tháng 12 năm 2019" in right
+    body = [p.text for p in book.paragraphs if p.text]
+    assert "BÁO CÁO" in body
+    assert any(t.startswith("Kết quả đăng ký, đánh giá và phân hạng sản phẩm OCOP theo Kế "
+                            "hoạch số 1819/KH-UBND") for t in body)
+    assert ("Tính đến ngày 20/12/2019, sổ đăng ký có 3 sản phẩm: cấp huyện đã chọn 2, loại 0; "
+            "2 sản phẩm đã gửi lên tỉnh, 2 sản phẩm đã được chấm điểm.") in body
+    # only the star classes there are: no "0 sản phẩm 3 sao"
+    assert ("Sản phẩm đang còn hiệu lực công nhận: 2, trong đó 1 sản phẩm 4 sao, 1 sản phẩm "
+            "5 sao.") in body
+    assert "Không có sản phẩm nào hết hiệu lực công nhận đến ngày 20/06/2020." in body
+    assert "Nguyễn Văn A" in closing.rows[0].cells[1].text
+    assert "Nơi nhận:" in closing.rows[0].cells[0].text
+    # the funnel by district unit, its header repeated on each page, its total row in bold
+    assert [c.text for c in funnel.rows[0].cells][:3] == ["Đơn vị cấp huyện", "Đăng ký",
+                                                         "Được chọn"]
+    assert funnel.rows[0]._tr.trPr.xpath("./w:tblHeader")
+    rows = {r.cells[0].text: [c.text for c in r.cells[1:]] for r in funnel.rows[1:]}
+    assert len(rows) == 13 and rows["Ninh Giang"][:5] == ["1", "1", "0", "1", "1"]
+    assert rows["Tổng"] == ["3", "2", "0", "2", "2", "2", "0", "1", "1"]
+    assert all(r.font.bold for r in funnel.rows[-1].cells[0].paragraphs[0].runs)
+    assert [r.cells[0].text for r in rest[0].rows[1:3]] == ["Hợp tác xã", "Doanh nghiệp"]
+
+
 def test_xlsx_needs_a_file_and_keeps_text_as_text(ocop, tmp_path):
     from openpyxl import load_workbook
 
@@ -179,8 +221,13 @@ def test_xlsx_needs_a_file_and_keeps_text_as_text(ocop, tmp_path):
     cells = [c.value for row in load_workbook(path).active.iter_rows() for c in row]
     assert "=SUM(A1)" in cells
     report = tmp_path / "bao-cao.xlsx"
-    assert ocop("product", "report", "-o", str(report)).exit_code == 0
-    assert len(load_workbook(report).sheetnames) == 4
+    assert ocop("product", "report", "-o", str(report), "--lang", "vi").exit_code == 0
+    book = load_workbook(report)
+    assert len(book.sheetnames) == 4
+    # the issuer's name wraps over the narrow table's left columns: its row grows with it
+    kinds = book.worksheets[1]
+    assert kinds.cell(2, 1).value == "SỞ NÔNG NGHIỆP VÀ PHÁT TRIỂN NÔNG THÔN"
+    assert (kinds.row_dimensions[2].height or 0) >= 2 * 12
 
 
 def test_vietnamese_screens_read_in_vietnamese(ocop):
@@ -351,8 +398,8 @@ def test_the_list_and_the_report_in_csv_exactly(ocop):
     assert "\nNinh Giang,1,1,0,1,1,1,0,1,0\nThanh Hà,0,0,0,0,0,0,0,0,0\n" in report
     assert "\nTotal,2,1,0,1,1,1,0,1,0\n" in report
     assert ("Stars in force by kind of entity\nKind,Registered,3 stars,4 stars,5 stars\n"
-            "cooperative,1,0,1,0\nenterprise,0,0,0,0\ncooperative group,0,0,0,0\n"
-            "household,1,0,0,0\n") in report
+            "Cooperative,1,0,1,0\nEnterprise,0,0,0,0\nCooperative group,0,0,0,0\n"
+            "Household,1,0,0,0\n") in report
 
 
 def test_zsh_completes_product_ids_with_their_names(ocop, ws, proc):

@@ -268,6 +268,40 @@ def test_markdown_and_csv_hold_every_section(ocop: Any) -> None:
     assert any(r[:3] == ["No.", "Content", "Unit"] for r in rows)
 
 
+def test_office_table_shows_each_parent_row_above_its_sub_rows(ocop: Any) -> None:
+    """As in the signed plan: TT 1 with its title, status from its sub-rows and no quantity,
+    then 1.1 and 1.2 with their own titles; the counts stay over tasks (the sub-rows)."""
+    import csv
+    import io
+
+    for place, qty in (("Gia Lộc", "1"), (None, "4")):
+        assert ocop("progress", "1.2", qty, *(("--place", place) if place else ()),
+                    env=AS_OF).exit_code == 0
+    doc = ocop("report", "--agency", "Gia Lộc", "--format", "json", env=AS_OF).json()
+    assert [t["id"] for t in doc["tasks"]] == ["1.2", "3.2", "5.2", "6", "7", "8", "9", "10"]
+    assert [(p["id"], p["leaf"], p["achieved"], p["status"], p["timing"])
+            for p in doc["parents"]] == [("1", False, None, "done", None),
+                                         ("3", False, None, "not_started", "overdue"),
+                                         ("5", False, None, "not_started", "overdue")]
+    assert doc["counts"]["tasks"] == 8
+    rows = list(csv.reader(io.StringIO(ocop("report", "--agency", "Gia Lộc", "--format",
+                                            "csv", env=AS_OF).stdout)))
+    top = next(i for i, r in enumerate(rows) if r[:3] == ["No.", "Content", "Unit"])
+    table = rows[top + 1: rows.index([], top)]
+    assert [r[0] for r in table] == ["1", "1.2", "3", "3.2", "5", "5.2", "6", "7", "8", "9",
+                                     "10"]
+    assert table[0][1:6] == ["Hội nghị triển khai Đề án", "", "", "", ""]
+    assert table[0][8] == "done" and table[1][1] == "Hội nghị cấp huyện"
+    md = ocop("report", "--agency", "Gia Lộc", "--format", "md", env=AS_OF).stdout
+    assert "| 1 | Hội nghị triển khai Đề án |" in md
+    assert "| 1.2 | Hội nghị cấp huyện | Hội nghị | 1 | 1 |" in md
+    # by urgency, a parent row would head nothing: each task reads with its parent's title
+    urgent = ocop("report", "--agency", "Gia Lộc", "--sort", "urgency", "--format", "md",
+                  env=AS_OF).stdout
+    assert "| 1 | Hội nghị triển khai Đề án |" not in urgent
+    assert "| 1.2 | Hội nghị triển khai Đề án: Hội nghị cấp huyện |" in urgent
+
+
 def test_output_file_is_never_overwritten_without_force(ocop: Any, tmp_path: Path) -> None:
     (tmp_path / "out").mkdir()
     target = tmp_path / "out" / "bao-cao.md"
@@ -409,8 +443,13 @@ def test_a_thousand_task_report_fits_an_80_column_terminal(ocop: Any, ws: Path) 
     assert LONG not in agency.replace("\n", " ")  # cut on purpose, with a mark where it was cut
     assert "…" in agency
     tasks_part = agency[: agency.index("Duties of")]
-    rows = [line for line in tasks_part.splitlines() if re.match(r"^│\d+(\.\d+)? ", line)]
-    assert len(rows) == len([t for t in plan["tasks"] if t.get("lead") == SO_NN]) > 150
+    shown = [m.group(1) for line in tasks_part.splitlines()
+             if (m := re.match(r"^│ ?(\d+(?:\.\d+)?) ", line))]
+    led = [t["id"] for t in plan["tasks"] if t.get("lead") == SO_NN]
+    parents = sorted({i.split(".")[0] for i in led if "." in i}, key=int)
+    assert len(led) > 150 and parents  # each sub-row under its parent's row, in plan order
+    assert sorted(shown, key=lambda i: [int(p) for p in i.split(".")]) == shown
+    assert set(shown) == {*led, *parents} and len(shown) == len(led) + len(parents)
     timeline = _fits_80_columns("timeline", ocop("timeline", env=narrow))
     assert len(timeline) == 1000 + 3  # header, as-of marker, one line a task, legend
 

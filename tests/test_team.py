@@ -332,11 +332,17 @@ def test_broken_data_arriving_stops_the_push(office_team: Team,
     git(office_team.province, "push", "--quiet")
     mine = progress(district, "Tứ Kỳ", "1.2", place="tu-ky")
 
+    before = git(district, "rev-parse", "HEAD")
     result = run(district, "sync")
     assert result.exit_code == EXIT_INVALID
     assert f"plan_2019.yaml:{number + 1}" in result.stderr
-    assert "problems after pulling from origin/main; nothing was sent" in result.stderr
+    assert ("problems after pulling from origin/main; the pull was undone and nothing was sent"
+            in result.stderr)
     assert mine[0].id not in office_team.entry_ids()
+    # The broken plan did not stay: the office keeps working on what it had.
+    assert git(district, "rev-parse", "HEAD~1") == before
+    assert git(district, "status", "--porcelain") == ""
+    assert run(district, "tasks").exit_code == EXIT_OK
 
 
 @needs_git
@@ -561,3 +567,157 @@ def test_thirteen_offices_with_a_hundred_entries_each_lose_nothing(tmp_path: Pat
     counts = many_offices(tmp_path / "team", per_office=100, batch=25, seed=1819)
     assert counts["rejected"] > 0
     print(f"\n13 offices x 100 entries: {counts}, {time.monotonic() - started:.1f} s")
+
+
+# --- history is append-only over git -----------------------------------------------------------
+
+
+def _shared_files(office_team: Team) -> dict[str, str]:
+    listing = git(office_team.shared, "ls-tree", "-r", "--name-only", "main").split()
+    return {name: git(office_team.shared, "show", f"main:{name}") for name in listing}
+
+
+def _two_offices(office_team: Team) -> tuple[Path, Path]:
+    """Gia Lộc has sent two entries; Tứ Kỳ has received them and recorded one of its own."""
+    gia_loc, tu_ky = office_team.clone("gia-loc"), office_team.clone("tu-ky")
+    progress(gia_loc, "Gia Lộc", "1.2", place="gia-loc")
+    progress(gia_loc, "Gia Lộc", "1.2", qty=2, place="gia-loc")
+    team.sync(storage.Workspace(gia_loc))
+    team.sync(storage.Workspace(tu_ky))
+    progress(tu_ky, "Tứ Kỳ", "1.2", place="tu-ky")
+    return gia_loc, tu_ky
+
+
+def _edit_line(path: Path, number: int, new: str | None) -> None:
+    lines = _lines(path)
+    lines[number - 1:number] = [] if new is None else [new]
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+def _tamper(path: Path, change: str, line: int) -> None:
+    """What a hand edit does to a history file: qty 1 -> 999 on line 4, a line removed, the
+    file removed or turned into a link."""
+    if change == "rewritten":
+        _edit_line(path, 4, _lines(path)[3].replace('"qty": 1', '"qty": 999'))
+    elif change == "removed":
+        _edit_line(path, line, None)
+    else:
+        path.unlink()
+        if change == "made a link":
+            path.symlink_to("../../tu-ky/history/tu-ky.yaml")
+
+
+@needs_git
+@pytest.mark.parametrize("change", ["rewritten", "removed", "file removed"])
+def test_sync_refuses_a_shared_line_changed_here(office_team: Team, run: Callable[..., Any],
+                                                 change: str) -> None:
+    _gia_loc, tu_ky = _two_offices(office_team)
+    _tamper(tu_ky / "history" / "gia-loc.yaml", change, line=4)
+    shared = _shared_files(office_team)
+    result = run(tu_ky, "sync")
+    assert result.exit_code == EXIT_INVALID, result.stderr
+    line = 1 if change == "file removed" else 4
+    assert result.stderr.startswith(
+        f"ocop: error: history/gia-loc.yaml:{line}: a line already shared was changed or "
+        "removed here; nothing was sent\n"), result.stderr
+    assert "git checkout " in result.stderr and "ocop undo" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _shared_files(office_team) == shared  # nothing sent, the own entry included
+
+
+@needs_git
+@pytest.mark.parametrize("change", ["rewritten", "removed", "made a link"])
+def test_a_pull_that_rewrites_received_lines_is_undone(office_team: Team,
+                                                       run: Callable[..., Any],
+                                                       change: str) -> None:
+    gia_loc, tu_ky = _two_offices(office_team)
+    _tamper(gia_loc / "history" / "gia-loc.yaml", change, line=5)
+    git(gia_loc, "commit", "--quiet", "-am", "sửa tay")
+    git(gia_loc, "push", "--quiet")
+    files_before = {p.name: p.read_bytes() for p in (tu_ky / "history").iterdir()}
+    head = git(tu_ky, "rev-parse", "HEAD")
+
+    result = run(tu_ky, "sync")
+    assert result.exit_code == EXIT_INVALID, result.stderr
+    line = {"rewritten": 4, "removed": 5, "made a link": 1}[change]
+    what = {"rewritten": "changes or removes a line already received here",
+            "removed": "changes or removes a line already received here",
+            "made a link": "turns it into a symbolic link"}[change]
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"ocop: error: history/gia-loc.yaml:{line}: the shared copy {what} "
+                            "(commit "), first
+    assert first.endswith("by gia-loc <office@example.vn>); the pull was undone and nothing "
+                          "was sent"), first
+    assert "ocop undo" in result.stderr and "git revert" in result.stderr
+    # Undone: the working copy is as it was with the own entry committed, and nothing sent.
+    assert git(tu_ky, "rev-parse", "HEAD~1") == head
+    assert {p.name: p.read_bytes() for p in (tu_ky / "history").iterdir()} == files_before
+    assert git(tu_ky, "status", "--porcelain") == ""
+    assert "tu-ky.yaml" not in " ".join(_shared_files(office_team))
+    assert run(tu_ky, "tasks").exit_code == EXIT_OK
+
+
+BROKEN_LINE = "<<<<<<< HEAD\n"  # a conflict committed as it was: the file does not load
+
+
+@needs_git
+def test_a_broken_history_file_pulled_is_held_back_and_the_rest_goes_on(
+        office_team: Team, run: Callable[..., Any]) -> None:
+    gia_loc, tu_ky = _two_offices(office_team)
+    theirs = gia_loc / "history" / "gia-loc.yaml"
+    theirs.write_text(theirs.read_text(encoding="utf-8") + BROKEN_LINE, encoding="utf-8")
+    git(gia_loc, "commit", "--quiet", "-am", "hỏng")
+    git(gia_loc, "push", "--quiet")
+    achieved = run(tu_ky, "show", "1.2", "--format", "json").stdout
+
+    result = run(tu_ky, "sync")
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert ("warning: history/gia-loc.yaml: arrived broken from gia-loc <office@example.vn> "
+            "(commit ") in result.stderr
+    assert "its first 5 lines are in use until a mended version arrives" in result.stderr
+    assert "Sent 1 new entries" in result.stdout  # the office's own work still goes out
+    assert "tu-ky.yaml" in " ".join(_shared_files(office_team))
+    # Every command works on what was valid before; check names the file and its sender.
+    shown = run(tu_ky, "show", "1.2", "--format", "json")
+    assert shown.exit_code == EXIT_OK, shown.stderr
+    assert json.loads(shown.stdout)["achieved"] == json.loads(achieved)["achieved"]
+    check = run(tu_ky, "check")
+    assert check.exit_code == EXIT_OK
+    assert "history/gia-loc.yaml: arrived broken from gia-loc" in check.stderr
+    assert git(tu_ky, "status", "--porcelain") == ""
+
+    # Tứ Kỳ records again; Gia Lộc mends its file (the broken line out, entries kept).
+    mine = progress(tu_ky, "Tứ Kỳ", "1.2", place="tu-ky")
+    _edit_line(theirs, 6, None)
+    later = progress(gia_loc, "Gia Lộc", "1.2", qty=4, place="gia-loc")
+    mended = run(gia_loc, "sync")  # taking out a line that is no entry is allowed
+    assert mended.exit_code == EXIT_OK, mended.stderr
+    result = run(tu_ky, "sync")
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert "arrived broken" not in result.stderr
+    assert not (tu_ky / ".ocop" / "held.json").exists()
+    assert (tu_ky / "history" / "gia-loc.yaml").read_text(encoding="utf-8") == \
+        theirs.read_text(encoding="utf-8")
+    assert {mine[0].id, later[0].id} <= office_team.entry_ids()
+    assert run(tu_ky, "check").exit_code == EXIT_OK
+    assert git(tu_ky, "status", "--porcelain") == ""
+
+
+@needs_git
+def test_entries_recorded_into_a_held_back_file_are_not_lost(office_team: Team,
+                                                             run: Callable[..., Any]) -> None:
+    """The same office on two machines: its own file arrives broken from the other one."""
+    first, second = office_team.clone("may-1"), office_team.clone("may-2")
+    progress(first, "Gia Lộc", "1.2", place="gia-loc")
+    team.sync(storage.Workspace(first))
+    team.sync(storage.Workspace(second))
+    own = first / "history" / "gia-loc.yaml"
+    own.write_text(own.read_text(encoding="utf-8") + BROKEN_LINE, encoding="utf-8")
+    git(first, "commit", "--quiet", "-am", "hỏng")
+    git(first, "push", "--quiet")
+    assert run(second, "sync").exit_code == EXIT_OK
+    kept = progress(second, "Gia Lộc", "1.2", place="gia-loc")  # into the held-back file
+    result = run(second, "sync")
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert kept[0].id in (second / "history" / "gia-loc.yaml").read_text(encoding="utf-8")
+    assert kept[0].id in run(second, "history", "--format", "json").stdout  # and in use

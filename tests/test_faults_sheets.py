@@ -1,0 +1,255 @@
+"""Hostile spreadsheets and input given to `ocop import`: each is refused with one message
+naming the file and the limit or the fault, exit 3, nothing written, and the process stays
+small. The bombs run in a real process under an address-space limit, so that a regression
+fails the test instead of exhausting the machine.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+from test_faults_files import snapshot
+
+MiB = 2**20
+RUN = """
+import json, os, resource, sys
+from ocop_cli.cli import main
+sys.argv = ["ocop", *sys.argv[1:]]
+try:
+    main()
+    code = 0
+except SystemExit as exit:
+    code = exit.code
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
+with open(os.environ["OCOP_TEST_STATS"], "w") as out:
+    json.dump({"peak_mb": peak}, out)
+sys.exit(code)
+"""
+
+
+def _cap_memory() -> None:
+    # A regression fails the test at this limit; it cannot take the machine's memory.
+    resource.setrlimit(resource.RLIMIT_AS, (768 * MiB, 768 * MiB))
+
+
+def measured(ws: Path, tmp_path: Path, *args: str, stdin: IO[bytes] | None = None
+             ) -> tuple[subprocess.CompletedProcess[str], dict[str, float]]:
+    """`ocop ARGS` in a real process under the memory cap: its result and its peak memory."""
+    stats = tmp_path / "stats.json"
+    stats.unlink(missing_ok=True)
+    env = {**os.environ, "OCOP_DATA": str(ws), "OCOP_TEST_STATS": str(stats)}
+    done = subprocess.run([sys.executable, "-c", RUN, *args], capture_output=True, text=True,
+                          encoding="utf-8", env=env, timeout=120, check=False, stdin=stdin,
+                          preexec_fn=_cap_memory, cwd=tmp_path)
+    assert stats.exists(), done.stderr[-2000:]
+    return done, json.loads(stats.read_text())
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
+DOC = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+TYPES = """<?xml version="1.0" encoding="UTF-8"?>
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">
+<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>
+<Default Extension="xml" ContentType="application/xml"/>
+<Override PartName="/xl/workbook.xml"
+ ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>
+<Override PartName="/xl/worksheets/sheet1.xml"
+ ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>
+<Override PartName="/xl/sharedStrings.xml"
+ ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>
+</Types>"""
+ROOT_RELS = f"""<?xml version="1.0" encoding="UTF-8"?>
+<Relationships xmlns="{RELS}"><Relationship Id="rId1" Type="{DOC}/officeDocument"
+ Target="xl/workbook.xml"/></Relationships>"""
+BOOK = f"""<?xml version="1.0" encoding="UTF-8"?>
+<workbook xmlns="{MAIN}" xmlns:r="{DOC}"><sheets><sheet name="KH" sheetId="1" r:id="rId1"/>
+</sheets></workbook>"""
+BOOK_RELS = f"""<?xml version="1.0" encoding="UTF-8"?>
+<Relationships xmlns="{RELS}">
+<Relationship Id="rId1" Type="{DOC}/worksheet" Target="worksheets/sheet1.xml"/>
+<Relationship Id="rId2" Type="{DOC}/sharedStrings" Target="sharedStrings.xml"/>
+</Relationships>"""
+
+
+def sheet_xml(cells: str, dimension: str = "") -> str:
+    dim = f'<dimension ref="{dimension}"/>' if dimension else ""
+    return f'<?xml version="1.0"?><worksheet xmlns="{MAIN}">{dim}<sheetData>{cells}</sheetData>' \
+           "</worksheet>"
+
+
+def workbook(path: Path, sheet: str, strings: str | bytes = "") -> Path:
+    """An XLSX built part by part, as a hostile sender could; deflated, so it stays small."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as book:
+        book.writestr("[Content_Types].xml", TYPES)
+        book.writestr("_rels/.rels", ROOT_RELS)
+        book.writestr("xl/workbook.xml", BOOK)
+        book.writestr("xl/_rels/workbook.xml.rels", BOOK_RELS)
+        book.writestr("xl/worksheets/sheet1.xml", sheet)
+        book.writestr("xl/sharedStrings.xml",
+                      strings or f'<?xml version="1.0"?><sst xmlns="{MAIN}"/>')
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+def strings_bomb(count: int, size: int) -> bytes:
+    head = f'<?xml version="1.0"?><sst xmlns="{MAIN}" count="{count}">'.encode()
+    one = b"<si><t>" + b"a" * size + b"</t></si>"
+    return head + one * count + b"</sst>"
+
+
+HEADER = ("<row r='1'><c r='A1' t='inlineStr'><is><t>TT</t></is></c>"
+          "<c r='B1' t='inlineStr'><is><t>N\u1ed9i dung</t></is></c></row>")
+
+
+def cases(tmp: Path) -> dict[str, tuple[Path, str]]:
+    """name -> (file, what the one error line must say)."""
+    bomb_si = strings_bomb(2_000, 40_000)  # 80 MB once decompressed, 1 part over the limit
+    many_si = strings_bomb(600, 30_000)  # 18 MB of text: under the part limit, over the text's
+    laughs = (f'<?xml version="1.0"?><!DOCTYPE sst [<!ENTITY a "{"x" * 50}">'
+              + "".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">'
+                        for i in range(8))
+              + f']><sst xmlns="{MAIN}"><si><t>&i;</t></si></sst>')
+    return {
+        "a cell at XFD1048576": (workbook(tmp / "far.xlsx", sheet_xml(
+            HEADER + "<row r='1048576'><c r='XFD1048576'><v>1</v></c></row>")),
+            r"a cell in column 16,384, over the limit of 1,024 columns"),
+        "a row at 1048576": (workbook(tmp / "down.xlsx", sheet_xml(
+            HEADER + "<row r='1048576'><c r='A1048576'><v>1</v></c></row>")),
+            r"more than 50,000 rows, over the limit"),
+        "a million empty cells in one row": (workbook(tmp / "row.xlsx", sheet_xml(
+            HEADER + "<row r='2'>" + "<c r='A2'/>" * 1_000_000 + "</row>")),
+            r"a row of more than 1,024 cells, over the limit"),
+        "a table of 300,000 cells": (workbook(tmp / "cells.xlsx", sheet_xml(
+            HEADER + "<row><c><v>7</v></c><c><v>7</v></c><c><v>7</v></c><c><v>7</v></c>"
+                     "<c><v>7</v></c><c><v>7</v></c></row>" * 50_000)),
+            r"more than 250,000 cells, over the limit"),
+        "a declared dimension to XFD1048576": (workbook(tmp / "dim.xlsx", sheet_xml(
+            HEADER, "A1:XFD1048576")), r"declares a sheet of 1,048,576 rows by 16,384 columns"),
+        "a cell far to the right": (workbook(tmp / "wide.xlsx", sheet_xml(
+            HEADER + "<row r='2'><c r='XFD2'><v>1</v></c></row>")),
+            r"a cell in column 16,384, over the limit of 1,024 columns"),
+        "shared strings of 80 MB": (workbook(tmp / "sst.xlsx", sheet_xml(HEADER), bomb_si),
+                                    r"part xl/sharedStrings.xml is 76 MB once decompressed"),
+        "shared strings of 18 million characters": (
+            workbook(tmp / "chars.xlsx", sheet_xml(HEADER), many_si),
+            r"shared strings hold more than 16 million characters"),
+        "entities in the shared strings": (
+            workbook(tmp / "laughs.xlsx", sheet_xml(HEADER), laughs),
+            r"part xl/sharedStrings.xml declares a DTD or XML entities"),
+        "a sheet cut short": (workbook(tmp / "cut.xlsx", sheet_xml(HEADER)[:-40]),
+                              r"part xl/worksheets/sheet1.xml is not well-formed XML "
+                              r"\(line 1, column \d+\): the file is damaged or cut short"),
+        "a sheet that is not XML": (workbook(tmp / "junk.xlsx", "<<<>>>"),
+                                    r"part xl/worksheets/sheet1.xml is not well-formed XML"),
+    }
+
+
+CASES = [
+    "a cell at XFD1048576", "a row at 1048576", "a million empty cells in one row",
+    "a table of 300,000 cells", "a declared dimension to XFD1048576", "a cell far to the right",
+    "shared strings of 80 MB", "shared strings of 18 million characters",
+    "entities in the shared strings", "a sheet cut short", "a sheet that is not XML"]
+
+
+def one_error(done: Any) -> str:
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    errors = [line for line in done.stderr.splitlines() if line.startswith("ocop: error:")]
+    assert len(errors) == 1, done.stderr
+    return errors[0]
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("command", ["plan", "progress"])
+def test_a_hostile_workbook_is_refused_small_and_fast(ws: Path, tmp_path: Path, case: str,
+                                                       command: str) -> None:
+    files = tmp_path / "files"
+    files.mkdir()
+    path, pattern = cases(files)[case]
+    assert path.stat().st_size < 200_000  # small on disk, whatever it expands to
+    before = snapshot(ws)
+    args = ["import", command, str(path)]
+    if command == "plan":
+        args += ["--number", "99/KH-UBND", "--year", "2031", "--dated", "2031-01-05"]
+    done, stats = measured(ws, tmp_path, *args)
+    assert done.returncode == 3, done.stderr[-2000:]
+    line = one_error(done)
+    assert re.search(re.escape(str(path)) + r": .*" + pattern, line), line
+    assert line.endswith("nothing was imported"), line
+    assert stats["peak_mb"] < 200, stats
+    assert snapshot(ws) == before
+
+
+def test_standard_input_has_the_same_limit_as_a_file(ws: Path, tmp_path: Path) -> None:
+    big = tmp_path / "big.tsv"
+    row = "1\tHội nghị\tHội nghị\t12\tSở NN và PTNT\t\tT6\n"
+    with big.open("w", encoding="utf-8") as out:
+        out.write(row * (17 * 2**20 // len(row.encode())))
+    before = snapshot(ws)
+    with big.open("rb") as stdin:
+        done, stats = measured(ws, tmp_path, "import", "plan", "-", "--number", "99/KH-UBND",
+                               "--year", "2031", "--dated", "2031-01-05", stdin=stdin)
+    assert done.returncode == 3, done.stderr[-2000:]
+    line = one_error(done)
+    assert line == ("ocop: error: <stdin>: more than 16 MB on standard input, over the limit; "
+                    "nothing was imported"), line
+    assert stats["peak_mb"] < 200, stats
+    assert snapshot(ws) == before
+
+
+def test_a_text_table_of_too_many_lines_is_refused_before_it_is_split(ws: Path, tmp_path: Path
+                                                                        ) -> None:
+    path = tmp_path / "lines.csv"
+    path.write_bytes(b"\n" * (8 * 2**20))  # 8 MB of empty lines: 8 million rows
+    before = snapshot(ws)
+    done, stats = measured(ws, tmp_path, "import", "progress", str(path))
+    assert done.returncode == 3
+    assert one_error(done) == (f"ocop: error: {path}: more than 50,000 rows, over the limit; "
+                               "nothing was imported")
+    assert stats["peak_mb"] < 200, stats
+    assert snapshot(ws) == before
+
+
+def test_an_ordinary_workbook_still_reads_dates_numbers_and_merged_cells(tmp_path: Path) -> None:
+    """The bounded reader gives what the spreadsheet shows: numbers as numbers, date cells
+    as dates, shared and inline strings as text, rows numbered as the sheet numbers them."""
+    import datetime as dt
+
+    from openpyxl import Workbook
+
+    from ocop_cli.sheets import read_sheet
+
+    book = Workbook()
+    ws = book.active
+    assert ws is not None
+    ws.title = "Tiến độ"
+    ws.append(["date", "task", "quantity"])
+    ws.append([dt.date(2019, 9, 3), "1.2", 3])
+    ws.append([None, None, None])
+    ws.append([dt.date(2019, 9, 4), "1.1", 1.5])
+    ws.merge_cells("A5:B6")
+    ws["A5"] = "ghi chú"
+    book.create_sheet("Khác")
+    path = tmp_path / "ok.xlsx"
+    book.save(path)
+    sheet = read_sheet(path)
+    assert sheet.source == f"{path} [Tiến độ]"
+    assert sheet.sheets == ("Tiến độ", "Khác")
+    assert sheet.rows[:4] == [
+        (1, ["date", "task", "quantity"]),
+        (2, [dt.datetime(2019, 9, 3), "1.2", 3]),
+        (3, [None, None, None]),
+        (4, [dt.datetime(2019, 9, 4), "1.1", 1.5]),
+    ]
+    assert sheet.rows[4] == (5, ["ghi chú", None, None])
+    assert sheet.merged == [("A5:B6", 5, 6)]
