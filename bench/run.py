@@ -6,7 +6,7 @@
     python bench/run.py --profile    # then: import times and a cProfile of the slowest command
 
 Every command runs as a process. After a warm-up round that checks each command works (and
-builds ocop's cache), each round runs every command once in a shuffled order, so that a
+builds ocop's index), each round runs every command once in a shuffled order, so that a
 slow spell of the machine spreads over all of them. Printed: median, min-max and peak
 memory (GNU time's %M, from one more run after the rounds) per command, the budgets of
 issue 7 as ratios, and a Markdown table with the machine and the date (also written to

@@ -213,7 +213,7 @@ def kill_writers(ws: Path, kills: int, seed: int) -> dict[str, int]:
     each history file only grew, by at most the entries of that round's writers, every writer
     that finished has its entry, and no other file changed."""
     rng = random.Random(seed)
-    for _ in range(2):  # the first run also fills the cache: a writer's life is the second's
+    for _ in range(2):  # the first run also fills the index: a writer's life is the second's
         started = time.monotonic()
         timing = ocop_process(ws, "note", "1.1", "khởi động", OCOP_USER="Đo Thời Gian")
         timing.communicate(timeout=60)
