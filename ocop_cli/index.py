@@ -238,6 +238,16 @@ class _Rows:
 # --- the database ----------------------------------------------------------------------------
 
 
+def _connect(path: Path) -> sqlite3.Connection:
+    """A connection that waits for another writer as long as for the workspace lock. In WAL
+    mode, NORMAL syncs at checkpoints, not at every commit: a crash can lose the last
+    states kept, never the data (the index is made again from the files)."""
+    db = sqlite3.connect(path, timeout=storage.lock_timeout(), isolation_level=None,
+                         check_same_thread=False)
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
+
+
 class Index:
     """One open index of one workspace."""
 
@@ -248,11 +258,10 @@ class Index:
 
     @property
     def db(self) -> sqlite3.Connection:
-        """The connection, opened again after `close` (a load closes it when done, and each
-        later use opens it for as long as it takes)."""
+        """The connection, opened again after `close` (a load closes it when done, and a later
+        use opens it again)."""
         if self._db is None:
-            self._db = sqlite3.connect(path_of(self.ws), timeout=storage.lock_timeout(),
-                                       isolation_level=None, check_same_thread=False)
+            self._db = _connect(path_of(self.ws))
         return self._db
 
     def close(self) -> None:
@@ -266,11 +275,9 @@ class Index:
         ws.state_dir.mkdir(exist_ok=True)
         path = path_of(ws)
         for attempt in (1, 2):
-            db = sqlite3.connect(path, timeout=storage.lock_timeout(), isolation_level=None,
-                                 check_same_thread=False)
+            db = _connect(path)
             try:
                 db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=NORMAL")
                 found = db.execute("SELECT name FROM sqlite_master WHERE name='meta'").fetchone()
                 if found is None:
                     db.execute("BEGIN IMMEDIATE")
@@ -926,14 +933,18 @@ StateRow = tuple[str, bytes, Any, bytes]  # task, signature, last entry's day, o
 
 
 def _pack(value: Any) -> bytes:
-    """Plain values by marshal (fast), anything else by pickle (read back by `loads`)."""
+    """Plain values by marshal (fast), anything else by pickle (read back by `loads`); a
+    large one compressed (a day's states: a fifth of the pages to write)."""
     try:
-        return b"m" + marshal.dumps(value)
+        blob = b"m" + marshal.dumps(value)
     except ValueError:
-        return b"p" + dumps(value)
+        blob = b"p" + dumps(value)
+    return b"z" + zlib.compress(blob, 1) if len(blob) > 65536 else blob
 
 
 def _unpack(blob: bytes) -> Any:
+    if blob[:1] == b"z":
+        blob = zlib.decompress(blob[1:])
     return marshal.loads(blob[1:]) if blob[:1] == b"m" else loads(blob[1:])
 
 
