@@ -42,7 +42,7 @@ from ocop_cli.errors import OcopError, Problem
 from ocop_cli.model import Agency, Entry, Plan, Task
 from ocop_cli.storage import Loaded, Workspace
 
-FORMAT = 2
+FORMAT = 3
 NAME = "index.sqlite"
 # Older than this when read, a file cannot be changed later without its times changing, on any
 # file system whose clock is within this much of ours (FAT keeps 2 s steps).
@@ -82,7 +82,7 @@ CREATE TABLE states (plan TEXT, task TEXT, generation INTEGER, sig BLOB, last IN
                      value BLOB, PRIMARY KEY (plan, task)) WITHOUT ROWID;
 CREATE INDEX states_task ON states (task);
 CREATE TABLE days (plan TEXT, as_of INTEGER, generation INTEGER, plan_crc INTEGER, own BLOB,
-                   settled BLOB, PRIMARY KEY (plan, as_of)) WITHOUT ROWID;
+                   settled BLOB, written INTEGER, PRIMARY KEY (plan, as_of)) WITHOUT ROWID;
 CREATE TABLE checks (plan TEXT PRIMARY KEY, key BLOB, value BLOB);
 """
 
@@ -904,14 +904,15 @@ class _Served:
     def _keep(self, generation: int, rows: list[tuple[Any, ...]], day: tuple[Any, ...]
               ) -> None:
         """Store states just computed, unless the entries changed meanwhile; the states of
-        only the latest DAYS as-of dates are kept."""
+        the DAYS as-of dates computed last are kept."""
         db, name = self.index.db, self.plan_name
 
         def write() -> None:
             db.executemany("INSERT OR REPLACE INTO states VALUES (?, ?, ?, ?, ?, ?)", rows)
-            db.execute("INSERT OR REPLACE INTO days VALUES (?, ?, ?, ?, ?, ?)", day)
+            db.execute("INSERT OR REPLACE INTO days VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (*day, time.time_ns()))
             db.execute("DELETE FROM days WHERE plan=? AND as_of NOT IN (SELECT as_of FROM days "
-                       "WHERE plan=? ORDER BY as_of DESC LIMIT ?)", (name, name, DAYS))
+                       "WHERE plan=? ORDER BY written DESC LIMIT ?)", (name, name, DAYS))
 
         self._write(generation, write)
 
