@@ -53,6 +53,13 @@ FIELDS = tuple(f for f in Entry._fields if f != "source")  # an entry's columns
 _DATE = FIELDS.index("date")
 
 
+def _chunks(values: list[Any], size: int = 500) -> Iterator[tuple[list[Any], str]]:
+    """`values` a few hundred at a time, each with its `?` marks for an IN (...)."""
+    for start in range(0, len(values), size):
+        chunk = values[start:start + size]
+        yield chunk, ",".join("?" * len(chunk))
+
+
 def _cols(alias: str = "") -> str:
     """The entry columns, quoted (`by` is an SQL word), of the table `alias` if given."""
     prefix = f"{alias}." if alias else ""
@@ -463,19 +470,22 @@ class Index:
             if held and line.startswith("- {"):
                 found = held.get(_line_hash(line))
                 if found:
-                    rowid, was = found.pop()
+                    rowid, was = found.pop(0)
                     if was != number:
                         moved.append((number, rowid))
                     continue
             fresh.append((number, line))
         stale = [rowid for rows in held.values() for rowid, _line in rows]
-        for start in range(0, len(stale), 500):
-            chunk = stale[start:start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _chunks(stale):
             changes.removed(self.db.execute(
                 f"SELECT id, task, action, undoes FROM entries WHERE rowid IN ({marks})", chunk))
             self.db.execute(f"DELETE FROM entries WHERE rowid IN ({marks})", chunk)
         self.db.executemany("UPDATE entries SET line=? WHERE rowid=?", moved)
+        # A line moved may now come before or after a copy of it: which one counts is
+        # decided again.
+        for chunk, marks in _chunks([rowid for _number, rowid in moved]):
+            changes.removed(self.db.execute(
+                f"SELECT id, task, action, undoes FROM entries WHERE rowid IN ({marks})", chunk))
         self.db.execute("DELETE FROM problems WHERE file=?", (name,))
         return self._insert(path, fresh, changes)
 
@@ -533,11 +543,9 @@ class Index:
         tasks = changes.tasks
         tasks.update(t for (t,) in self.db.execute(
             "SELECT DISTINCT task FROM entries WHERE id IN (SELECT id FROM changed)"))
-        undone = list(changes.undone)
-        for start in range(0, len(undone), 500):
-            chunk = undone[start:start + 500]
+        for chunk, marks in _chunks(list(changes.undone)):
             tasks.update(t for (t,) in self.db.execute(
-                f"SELECT task FROM entries WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+                f"SELECT task FROM entries WHERE id IN ({marks})", chunk))
         known = self.db.execute("SELECT count(*) FROM states").fetchone()[0]
         if len(tasks) * 4 > known:
             self.db.execute("DELETE FROM states")
@@ -635,13 +643,12 @@ class Index:
                                           "kept AND plan_year=? AND undoes IS NOT NULL", (year,)):
                 entry = rows.entry(values)
                 undos.setdefault(entry.undoes or "", []).append(entry)
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
+        for chunk, marks in _chunks(wanted):
             current: str | None = None
             group: list[Entry] = []
             for values in self.db.execute(
                     f"SELECT file, line, {_cols()} FROM entries WHERE kept AND plan_year=? AND "
-                    f"task IN ({','.join('?' * len(chunk))}) ORDER BY task", (year, *chunk)):
+                    f"task IN ({marks}) ORDER BY task", (year, *chunk)):
                 entry = rows.entry(values)
                 if entry.task != current:
                     if current is not None:
@@ -659,11 +666,10 @@ class Index:
         ids = [e.id for e in group]
         rows = _Rows()
         found = []
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
+        for chunk, marks in _chunks(ids):
             found += [rows.entry(v) for v in self.db.execute(
                 f"SELECT file, line, {_cols()} FROM entries WHERE kept AND plan_year=? AND "
-                f"undoes IN ({','.join('?' * len(chunk))})", (year, *chunk))]
+                f"undoes IN ({marks})", (year, *chunk))]
         return group + found
 
 

@@ -729,3 +729,20 @@ def test_an_import_says_the_same_through_the_index(ws, ocop, tmp_path):
     assert said.exit_code == plain.exit_code == 0, said.stderr
     assert said.stdout == plain.stdout
     assert "5" in said.stdout.splitlines()[0]  # 3 recorded before, then 2 more
+
+
+def test_a_pull_that_moves_a_copied_line_counts_the_first_copy(ws):
+    """An entry, and an edited copy of it (the same id) further down; a pull gives the file
+    back with the two swapped: the copy that counts is the first in the file as it is now."""
+    path = record(ws, entry(1), entry(2, "6"))
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    add_line(path, lines[3].replace('"qty": 1', '"qty": 2'))
+    indexed(ws)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    pulled = path.with_name("pulled.tmp")
+    pulled.write_text("".join([*lines[:3], lines[5], lines[4], lines[3]]), encoding="utf-8")
+    os.replace(pulled, path)
+    loaded = indexed(ws)
+    assert [(e.source, e.qty) for e in loaded.entries] == [(f"{path.name}:4", 2),
+                                                           (f"{path.name}:5", 1)]
+    assert facts(loaded) == truth(ws)
