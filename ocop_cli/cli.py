@@ -91,13 +91,13 @@ class Session:
 
         return index.load(self.workspace, self.year)
 
-    def states(self, loaded: Any, summary: bool = False) -> Any:
+    def states(self, loaded: Any, summary: bool = False, only: set[str] | None = None) -> Any:
         """Every task's state as of the as-of date; `summary` ones carry no entries and
-        come from the index where there is one."""
+        come from the index where there is one, which may then give only those of `only`."""
         from ocop_cli.state import state_as_of
 
         if summary and loaded.index is not None:
-            return loaded.index.states(self.as_of)
+            return loaded.index.states(self.as_of, only)
         return state_as_of(loaded.plan, loaded.replay(), self.as_of)
 
     def record(self, decide: Callable[..., Any], by: str | None, task: str | None = None
@@ -370,7 +370,7 @@ def tasks(
     Example: ocop tasks --month 7 --agency "so nn va ptnt" --format json
     """
     from ocop_cli import views
-    from ocop_cli.query import Filters
+    from ocop_cli.query import Filters, shown_without_states
 
     loaded = s.load()
     filters = Filters(
@@ -379,8 +379,9 @@ def tasks(
         agency=agency_named(loaded, agency, "--agency").id if agency else None,
         place=agency_named(loaded, place, "--place").id if place else None,
     )
-    views.task_list(loaded, s.states(loaded, summary=True), filters, fmt.value, s.as_of, s.no_color,
-                    sort.value)
+    shown = shown_without_states(loaded.plan, loaded.directory, filters)
+    views.task_list(loaded, s.states(loaded, summary=True, only=shown), filters, fmt.value,
+                    s.as_of, s.no_color, sort.value)
 
 
 @command("check")

@@ -42,7 +42,7 @@ from ocop_cli.errors import OcopError, Problem
 from ocop_cli.model import Agency, Entry, Plan, Task
 from ocop_cli.storage import Loaded, Workspace
 
-FORMAT = 3
+FORMAT = 4
 NAME = "index.sqlite"
 # Older than this when read, a file cannot be changed later without its times changing, on any
 # file system whose clock is within this much of ours (FAT keeps 2 s steps).
@@ -791,16 +791,18 @@ class _Served:
         except DAMAGE:
             return self.files().entries_of(task_ids)
 
-    def states(self, as_of: dt.date) -> dict[str, state.TaskState]:
+    def states(self, as_of: dt.date, only: set[str] | None = None
+               ) -> dict[str, state.TaskState]:
+        """Every task's state as of `as_of`; with `only`, those tasks' at least."""
         try:
-            return self._states(as_of)
+            return self._states(as_of, only)
         except DAMAGE:
             return state.state_as_of(self.plan, self.files().entries, as_of)
 
-    def _states(self, as_of: dt.date) -> dict[str, state.TaskState]:
-        """The states settled for `as_of` when asked before and nothing changed since; else
-        each task's own state as of that day (kept for the day, or kept after all its
-        entries, or replayed from its entries), then settled."""
+    def _states(self, as_of: dt.date, only: set[str] | None) -> dict[str, state.TaskState]:
+        """The states settled for `as_of` when asked before and nothing changed since (of
+        `only` if given); else each task's own state as of that day (kept for the day, or
+        kept after all its entries, or replayed from its entries), then settled."""
         plan, db, name = self.plan, self.index.db, self.plan_name
         day = as_of.toordinal()
         self._follow_plan()
@@ -812,8 +814,10 @@ class _Served:
         counted = self.loaded.counted if self.loaded is not None else []
         products = [t for t in plan.tasks if t.products_at]
         if row is not None and tuple(row[:2]) == (generation, crc) and not products:
-            return {t.id: state.unpack(t, values)
-                    for t, values in zip(plan.tasks, _unpack(row[3]), strict=True)}
+            # Each task's settled state is packed on its own: only those asked for are read.
+            return {t.id: state.unpack(t, _unpack(values))
+                    for t, values in zip(plan.tasks, _unpack(row[3]), strict=True)
+                    if only is None or t.id in only}
         kept = {task: changed for task, changed in db.execute(
             "SELECT task, generation FROM states WHERE plan=?", (name,))}
         if row is not None and row[1] == crc:  # the day's own states, but some have changed
@@ -852,7 +856,7 @@ class _Served:
         self._keep(generation, [(name, task, generation, sig, last, value)
                                 for task, sig, last, value in fresh],
                    (name, day, generation, crc, blob,
-                    _pack([state.pack(states[t.id]) for t in plan.tasks])))
+                    _pack([_pack(state.pack(states[t.id])) for t in plan.tasks])))
         return states
 
     def plan_crc(self) -> int:

@@ -45,13 +45,19 @@ def role_of(task: Task, agency_id: str, directory: Directory) -> str | None:
     return None
 
 
-def _matches(task: Task, state: TaskState, plan: Plan, directory: Directory, f: Filters) -> bool:
+def _plan_matches(task: Task, plan: Plan, directory: Directory, f: Filters) -> bool:
+    """Whether the task passes the filters that look at the plan only (month, agency)."""
     if f.month is not None and f.month not in months_of_task(plan, task):
         return False
     if f.agency is not None:
         role = role_of(task, f.agency, directory)
         if role is None or (f.role != "any" and role != f.role):
             return False
+    return True
+
+
+def _matches(task: Task, state: TaskState, plan: Plan, directory: Directory, f: Filters) -> bool:
+    """Whether a task that passes `_plan_matches` passes the filters on its state."""
     if f.statuses and state.status not in f.statuses:
         return False
     wanted_timing = {t for t, on in (("overdue", f.overdue), ("due", f.due)) if on}
@@ -104,7 +110,22 @@ def select(plan: Plan, states: dict[str, TaskState], directory: Directory,
     """Leaf tasks (of `within`, else of the plan) that pass every filter, each preceded by its
     parents for context, in the plan's order."""
     leaves = plan.leaves() if within is None else within
-    chosen = {t.id for t in leaves if _matches(t, states[t.id], plan, directory, f)}
+    chosen = {t.id for t in leaves if _plan_matches(t, plan, directory, f)
+              and _matches(t, states[t.id], plan, directory, f)}
+    return _with_parents(plan, chosen)
+
+
+def shown_without_states(plan: Plan, directory: Directory, f: Filters) -> set[str] | None:
+    """The ids `select` chooses when no filter looks at a state (then only their states are
+    needed); None when one does."""
+    if f.statuses or f.overdue or f.due or f.place is not None or f.grep:
+        return None
+    chosen = {t.id for t in plan.leaves() if _plan_matches(t, plan, directory, f)}
+    return {t.id for t in _with_parents(plan, chosen)}
+
+
+def _with_parents(plan: Plan, chosen: set[str]) -> list[Task]:
+    """The tasks of `chosen`, each preceded by its parents for context, in the plan's order."""
     for task_id in list(chosen):
         parent = plan.index[task_id].parent
         while parent is not None and parent in plan.index:  # check reports a missing parent

@@ -105,6 +105,20 @@ def test_a_warm_index_serves_what_the_files_say(ws, ocop):
     assert {t["id"]: t["achieved"] for t in second.json()}["5.2"] == 3
 
 
+@pytest.mark.parametrize("filters", [["--month", "7"], ["--month", "7", "--agency", "Sở NN"],
+                                     ["--month", "7", "--status", "in_progress"]])
+def test_a_warm_listing_of_some_tasks_shows_what_the_files_say(ws, ocop, filters):
+    """A listing whose filters look at no state reads only the states it shows."""
+    record(ws, entry(1), entry(2, "5.2", 3))
+    args = ["tasks", *filters, "--format", "json", "--as-of", AS_OF]
+    ocop(*args)
+    warm = ocop(*args)
+    plain = ocop(*args, env={"OCOP_NO_INDEX": "1"})
+    assert warm.exit_code == plain.exit_code == 0
+    assert warm.stdout == plain.stdout
+    assert warm.json()
+
+
 def test_an_unchanged_workspace_is_not_parsed_again(ws, monkeypatch):
     record(ws, entry(1))
     age(ws)
