@@ -370,7 +370,7 @@ def tasks(
     Example: ocop tasks --month 7 --agency "so nn va ptnt" --format json
     """
     from ocop_cli import views
-    from ocop_cli.query import Filters, shown_without_states
+    from ocop_cli.query import Filters, select_without_states
 
     loaded = s.load()
     filters = Filters(
@@ -379,9 +379,10 @@ def tasks(
         agency=agency_named(loaded, agency, "--agency").id if agency else None,
         place=agency_named(loaded, place, "--place").id if place else None,
     )
-    shown = shown_without_states(loaded.plan, loaded.directory, filters)
-    views.task_list(loaded, s.states(loaded, summary=True, only=shown), filters, fmt.value,
-                    s.as_of, s.no_color, sort.value)
+    chosen = select_without_states(loaded.plan, loaded.directory, filters)
+    only = None if chosen is None else {t.id for t in chosen}
+    views.task_list(loaded, s.states(loaded, summary=True, only=only), filters, fmt.value,
+                    s.as_of, s.no_color, sort.value, chosen)
 
 
 @command("check")

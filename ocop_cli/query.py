@@ -115,13 +115,13 @@ def select(plan: Plan, states: dict[str, TaskState], directory: Directory,
     return _with_parents(plan, chosen)
 
 
-def shown_without_states(plan: Plan, directory: Directory, f: Filters) -> set[str] | None:
-    """The ids `select` chooses when no filter looks at a state (then only their states are
-    needed); None when one does."""
+def select_without_states(plan: Plan, directory: Directory, f: Filters) -> list[Task] | None:
+    """What `select` chooses, when no filter looks at a state (then only the states of these
+    tasks are needed); None when one does."""
     if f.statuses or f.overdue or f.due or f.place is not None or f.grep:
         return None
-    chosen = {t.id for t in plan.leaves() if _plan_matches(t, plan, directory, f)}
-    return {t.id for t in _with_parents(plan, chosen)}
+    return _with_parents(plan, {t.id for t in plan.leaves()
+                                if _plan_matches(t, plan, directory, f)})
 
 
 def _with_parents(plan: Plan, chosen: set[str]) -> list[Task]:

@@ -11,7 +11,7 @@ from typing import Any, overload
 from ocop_cli import render
 from ocop_cli.errors import EXIT_INVALID, EXIT_OK
 from ocop_cli.i18n import _, format_date, format_number
-from ocop_cli.model import Entry, Plan
+from ocop_cli.model import Entry, Plan, Task
 from ocop_cli.query import (
     Filters,
     role_label,
@@ -55,12 +55,15 @@ def task_columns(with_role: bool) -> list[Column]:
 
 
 def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fmt: str,
-              as_of: dt.date, no_color: bool, sort: str = "plan") -> None:
-    """The tasks that pass `filters`, each under its parent's row in the plan's order; with
-    `sort="urgency"` overdue first, then due (plan order within each), without parent rows:
-    a sub-row's title then reads after its parent's."""
+              as_of: dt.date, no_color: bool, sort: str = "plan",
+              chosen: list[Task] | None = None) -> None:
+    """The tasks that pass `filters` (`chosen` when already selected), each under its
+    parent's row in the plan's order; with `sort="urgency"` overdue first, then due (plan
+    order within each), without parent rows: a sub-row's title then reads after its
+    parent's."""
     plan, directory = loaded.plan, loaded.directory
-    chosen = select(plan, states, directory, filters)
+    if chosen is None:
+        chosen = select(plan, states, directory, filters)
     unit = subject_unit(directory, filters)
     shown = shown_states(plan, states, chosen, unit, as_of)
     objects = []
