@@ -820,6 +820,7 @@ class _Served:
                     if only is None or t.id in only}
         kept = {task: changed for task, changed in db.execute(
             "SELECT task, generation FROM states WHERE plan=?", (name,))}
+        # Own states by task, each packed on its own (as the kept ones are).
         if row is not None and row[1] == crc:  # the day's own states, but some have changed
             own = dict(zip((t.id for t in plan.tasks), _unpack(row[2]), strict=True))
             since = row[0]
@@ -829,6 +830,8 @@ class _Served:
         fresh, on_day = self._replayed(
             [t for t in plan.tasks if t.id not in kept or t.id in changed], as_of)
         final = {task: (last, value) for task, _sig, last, value in fresh}
+        # The tasks whose own state may differ from the day's settled one (None: all).
+        touched: set[str] | None = set(final) if own and not products else None
         if not own:  # a new day: the kept states of tasks with no entry after it
             final.update((task, (last, value)) for task, last, value in db.execute(
                 "SELECT task, last, value FROM states WHERE plan=?", (name,))
@@ -836,10 +839,10 @@ class _Served:
             done = {task for task, _sig, _last, _value in fresh}
             later = [t for t in plan.tasks if (final[t.id][0] or 0) > day and t.id not in done]
             on_day += self._replayed(later, as_of, final=False)[1]
-            own = {task: _unpack(value) for task, (_last, value) in final.items()}
-        else:
-            own.update((task, _unpack(value)) for task, (_last, value) in final.items())
-        own.update((task, _unpack(value)) for task, _sig, _last, value in on_day)
+        own.update((task, value) for task, (_last, value) in final.items())
+        own.update((task, value) for task, _sig, _last, value in on_day)
+        if touched is not None:
+            touched.update(task for task, _sig, _last, _value in on_day)
         if products:
             found: dict[str, list[Entry]] = {t.id: [] for t in products}
             found.update(self.entries_of(t.id for t in products))
@@ -848,16 +851,46 @@ class _Served:
                     found[entry.task].append(entry)
             replayed = state.replay(plan, [e for t in products for e in found[t.id]], as_of,
                                     products)
-            own.update((task, state.pack(s)) for task, s in replayed.items())
-        values = [own[t.id] for t in plan.tasks]
-        blob = _pack(values)  # before `settle`, which adds to the parents' places
-        states = state.settle(plan, {t.id: state.unpack(t, v)
-                                     for t, v in zip(plan.tasks, values, strict=True)}, as_of)
+            own.update((task, _pack(state.pack(s))) for task, s in replayed.items())
+        blob = _pack([own[t.id] for t in plan.tasks])
+        if touched is None:
+            states = state.settle(plan, {t.id: state.unpack(t, _unpack(own[t.id]))
+                                         for t in plan.tasks}, as_of)
+            settled = [_pack(state.pack(states[t.id])) for t in plan.tasks]
+        else:
+            assert row is not None
+            settled = self._settled_again(list(_unpack(row[3])), own, touched, as_of)
+            states = {t.id: state.unpack(t, _unpack(value))
+                      for t, value in zip(plan.tasks, settled, strict=True)
+                      if only is None or t.id in only}
         self._keep(generation, [(name, task, generation, sig, last, value)
                                 for task, sig, last, value in fresh],
-                   (name, day, generation, crc, blob,
-                    _pack([_pack(state.pack(states[t.id])) for t in plan.tasks])))
+                   (name, day, generation, crc, blob, _pack(settled)))
         return states
+
+    def _settled_again(self, settled: list[bytes], own: dict[str, bytes], touched: set[str],
+                       as_of: dt.date) -> list[bytes]:
+        """The day's settled states (one packed value per task, in the plan's order) after the
+        own states of `touched` changed: those tasks and the rows above them are settled
+        again, from the others' settled states."""
+        plan = self.plan
+        again: set[str] = set()
+        for task_id in touched:
+            up: str | None = task_id
+            while up is not None and up not in again and up in plan.index:
+                again.add(up)
+                up = plan.index[up].parent
+        at = {t.id: i for i, t in enumerate(plan.tasks)}
+        tasks = [t for t in plan.tasks if t.id in again]  # a parent before its sub-rows
+        states = {t.id: state.unpack(t, _unpack(own[t.id])) for t in tasks}
+        for task in tasks:
+            for child in plan.children(task.id):
+                if child.id not in states:
+                    states[child.id] = state.unpack(child, _unpack(settled[at[child.id]]))
+        state.settle(plan, states, as_of, tasks)
+        for task in tasks:
+            settled[at[task.id]] = _pack(state.pack(states[task.id]))
+        return settled
 
     def plan_crc(self) -> int:
         row = self.index.db.execute("SELECT crc FROM sources WHERE name=?",

@@ -510,6 +510,31 @@ def test_an_append_computes_the_states_of_its_tasks_only(ws, monkeypatch):
     assert calls == []
 
 
+def test_an_append_settles_its_task_and_the_rows_above_it_again(ws, monkeypatch):
+    """With no task counted from the product register, the day's settled states are kept
+    and only the changed task and its parents are settled again."""
+    plan = workspace(ws).plan_path()
+    plan.write_text(plan.read_text(encoding="utf-8").replace("products_at: sent", ""),
+                    encoding="utf-8")
+    record(ws, entry(1), entry(2, "6"), entry(3, "5.1", 12))
+    as_of = dt.date(2019, 9, 15)
+    before = summary(indexed(ws).index.states(as_of))
+    settled = []
+    real = state.settle
+
+    def counted(plan: Any, states: Any, as_of: Any, tasks: Any = None) -> Any:
+        settled.append(None if tasks is None else [t.id for t in tasks])
+        return real(plan, states, as_of, tasks)
+
+    monkeypatch.setattr(state, "settle", counted)
+    record(ws, entry(4, "5.2", 4))
+    states = indexed(ws).index.states(as_of)
+    assert settled == [["5", "5.2"]]
+    assert summary(states) == summary(state.state_as_of(indexed(ws).plan, truth(ws)[2], as_of))
+    assert summary(states)["5"] != before["5"]  # the parent counts the new progress
+    assert summary(states)["6"] == before["6"]
+
+
 def test_only_tasks_with_entries_after_the_as_of_date_are_replayed(ws, monkeypatch):
     record(ws, entry(1, "1.2", day=1), entry(2, "6", day=20), entry(3, "5.2", day=10))
     indexed(ws).index.states(dt.date(2019, 9, 1))
@@ -630,14 +655,21 @@ def _pull(path: Path, detail: int) -> None:
     os.replace(pulled, path)
 
 
-@given(st.lists(CHANGES, min_size=1, max_size=8), st.sampled_from(["1", "5", "5.2", "6"]))
+@given(st.lists(CHANGES, min_size=1, max_size=8), st.sampled_from(["1", "5", "5.2", "6"]),
+       st.booleans())
 @settings(max_examples=25, deadline=None)
-def test_any_sequence_of_changes_reads_as_without_index(tmp_path_factory, changes, task):
+def test_any_sequence_of_changes_reads_as_without_index(tmp_path_factory, changes, task,
+                                                         products):
     """Appends, new offices, copied lines, another plan's entries, lines written by hand,
     edits in place, undos, pulls, plan edits and deleted files, in any order: each load
     through the index, and the task states it gives on dates before, between and after the
-    entries, are what a load of the files gives."""
+    entries, are what a load of the files gives. Without a task counted from the product
+    register (`products` false), a day's settled states are kept and settled again in part."""
     root = storage.init_workspace(tmp_path_factory.mktemp("ws") / "ws").root
+    if not products:
+        plan = workspace(root).plan_path()
+        plan.write_text(plan.read_text(encoding="utf-8").replace("products_at: sent", ""),
+                        encoding="utf-8")
     count = 0
     for kind, office, detail in changes:
         path = storage.recorder_file(workspace(root), office)
