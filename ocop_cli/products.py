@@ -9,7 +9,7 @@ scored by a council, recognised or not. A wrong line is taken back by an `undo` 
 A product's stage on a day is the replay of its lines up to that day, never stored. The stars
 of a score come from the point bands of `ocop_rules.yaml` in force on the day it was given.
 
-A plan task may count the products that reached a stage within the plan's year
+A plan task may count the products that reached a stage within the plan's years
 (`products_at` in the plan file): each such product becomes one derived entry (quantity 1,
 place its district unit, dated the day of the stage) in the replay of the tasks.
 
@@ -468,8 +468,8 @@ def months_later(day: dt.date, months: int) -> dt.date:
 
 def counted_entries(plan: Plan, lines: Sequence[Line]) -> list[Entry]:
     """For each task that counts products at a stage (`products_at`), one entry for each
-    product that reached that stage within the plan's year: quantity 1, place its district
-    unit, dated the day of the stage (the first such line in the year)."""
+    product that reached that stage within the plan's years: quantity 1, place its district
+    unit, dated the day of the stage (the first such line in those years)."""
     tasks = [t for t in plan.tasks if t.products_at]
     if not tasks:
         return []
@@ -482,7 +482,8 @@ def counted_entries(plan: Plan, lines: Sequence[Line]) -> list[Entry]:
     for task in tasks:
         counted: set[str] = set()
         for line in kept:
-            if line.action != task.products_at or line.date.year != plan.year \
+            if line.action != task.products_at \
+                    or not plan.year <= line.date.year <= plan.last_year \
                     or line.product in counted or line.product not in districts:
                 continue
             counted.add(line.product)

@@ -83,7 +83,7 @@ class TaskDoc(Strict):
     notes: list[Text] = Field(default_factory=list)
     products_at: Literal[PRODUCT_STAGES] | None = Field(  # type: ignore[valid-type]
         None, description="The achieved quantity is the number of products of the register "
-        "that reached this stage within the plan's year")
+        "that reached this stage within the plan's year(s)")
 
 
 class PlanDoc(Strict):

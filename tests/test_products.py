@@ -424,3 +424,18 @@ def test_the_list_filters_combine(ocop):
     assert set(_listed(ocop, *as_of, "--commune", "xa a", "--stage", "scored")) == {a}
     unknown = ocop("product", "list", "--group", "vũ khí")
     assert unknown.exit_code == EXIT_NOT_FOUND and "thuc-pham" in unknown.stderr
+
+
+def test_a_plan_over_several_years_counts_the_products_of_all_its_years(ocop, ws):
+    table = Path(__file__).resolve().parent / "fixtures" / "table_2023_2025.tsv"
+    assert ocop("import", "plan", str(table), "--year", "2023-2025", "--number", "1/KH",
+                "--dated", "2023-02-01").exit_code == 0
+    path = ws / "plan_2023.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('- id: "3"\n', '- id: "3"\n    products_at: sent\n', 1),
+                    encoding="utf-8")
+    for name, sent in (("Vải", "2023-05-01"), ("Chè", "2024-05-01"), ("Gà", "2025-05-01"),
+                       ("Nem", "2026-01-05")):  # the last after the plan's years
+        _to_province(ocop, _add(ocop, name, "Thanh Hà", sent), sent)
+    shown = ocop("show", "3", "--format", "json", "--as-of", "2026-03-01").json()
+    assert shown["achieved"] == 3
