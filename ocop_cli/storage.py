@@ -36,6 +36,7 @@ SCHEMA = "schema"
 OWNER = "lock.owner"  # in STATE, beside the lock: who holds it
 HELD = "held.json"  # in STATE: history files a sync holds back at their last good lines
 _PLAN_NAME = re.compile(r"^plan_(\d{4})\.yaml$")
+_LAST_YEAR = re.compile(rb"^last_year:[ \t]*[\"']?(\d{4})[\"']?[ \t]*(?:#.*)?\r?$", re.M)
 # Far above a plan year of entries, and low enough that a huge file is refused, not read.
 HISTORY_MAX_BYTES = 64 * 1024 * 1024
 RECORDER_NAME_MAX = 80  # characters of a history file's name taken from the recorder's
@@ -109,13 +110,29 @@ class Workspace:
             raise NotFound(_("{root}: no plan_YYYY.yaml in this workspace").format(root=self.root))
         if year is None:
             return plans[max(plans)]
-        if year not in plans:
+        first = year if year in plans else owner(self.plan_spans(), year)
+        if first is None:
             years = ", ".join(str(y) for y in plans)
             raise NotFound(
                 _("no plan for {year} in {root}").format(year=year, root=self.root),
                 hint=_("Plans here: {years}").format(years=years),
             )
-        return plans[year]
+        return plans[first]
+
+    def plan_spans(self) -> dict[int, int]:
+        """Each plan's first year and last year (`last_year:` at the top level of its file,
+        as `ocop import plan` writes it; a plan without one is of its first year only)."""
+        from ocop_cli.yamlio import read_bytes
+
+        spans = {}
+        for first, path in self.plan_files().items():
+            try:
+                found = _LAST_YEAR.search(read_bytes(path))
+            except OcopError:
+                found = None  # reading the plan itself says what is wrong with it
+            spans[first] = max(first, int(found.group(1))) if found else first
+        return spans
+
 
     def history_files(self) -> list[Path]:
         """Every history file; a folder or device among them too, so that reading it says
@@ -134,6 +151,12 @@ class Workspace:
     def source_files(self) -> list[Path]:
         """Every file whose content the state depends on."""
         return [self.agencies_path, *self.plan_files().values(), *self.history_files()]
+
+
+def owner(spans: dict[int, int], year: int) -> int | None:
+    """The first year of the plan whose years include `year`: of two that do, the one that
+    starts latest (a year's own plan before the plan over several years around it)."""
+    return max((first for first, last in spans.items() if first <= year <= last), default=None)
 
 
 def is_workspace(path: Path) -> bool:

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_imports import digest, plan_of, write_tsv
 
-from ocop_cli.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE
+from ocop_cli.errors import EXIT_INVALID, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE
 from ocop_cli.model import Entry, Plan
 from ocop_cli.state import state_as_of
 from ocop_cli.windows import parse_target, parse_window
@@ -397,3 +397,20 @@ def test_any_day_deadline_is_due_on_its_day_and_overdue_the_next(deadline: dt.da
     assert window.deadline(2021) == deadline.isoformat()
     assert window.timing(month_of(2021, deadline), deadline.day) == "due"
     assert window.timing(month_of(2021, after), after.day) == "overdue"
+
+
+def test_plan_year_chooses_the_plan_whose_years_include_it(ocop: Any, ws: Path) -> None:
+    imported(ocop, ws, SEVERAL, "2023-2025")
+
+    def chosen(year: str) -> str:
+        result = ocop("info", "--plan", year, "--format", "json")
+        assert result.exit_code == EXIT_OK, result.stderr
+        return Path(result.json()["plan_file"]).name
+
+    assert [chosen(y) for y in ("2023", "2024", "2025")] == ["plan_2023.yaml"] * 3
+    assert ocop("tasks", "--plan", "2024", "--month", "2024-12", "-f", "json").exit_code == 0
+    missing = ocop("tasks", "--plan", "2026")
+    assert missing.exit_code == EXIT_NOT_FOUND and "2019, 2023" in missing.stderr
+    imported(ocop, ws, ONE_YEAR, "2024")  # a year's own plan inside the plan over 2023-2025
+    assert [chosen(y) for y in ("2023", "2024", "2025")] == [
+        "plan_2023.yaml", "plan_2024.yaml", "plan_2023.yaml"]
