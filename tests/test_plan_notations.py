@@ -414,3 +414,37 @@ def test_plan_year_chooses_the_plan_whose_years_include_it(ocop: Any, ws: Path) 
     imported(ocop, ws, ONE_YEAR, "2024")  # a year's own plan inside the plan over 2023-2025
     assert [chosen(y) for y in ("2023", "2024", "2025")] == [
         "plan_2023.yaml", "plan_2024.yaml", "plan_2023.yaml"]
+
+
+def test_percent_and_number_cells_of_a_workbook_read_as_they_show(ocop: Any, ws: Path,
+                                                                   tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(HEADER)
+    rows = [("1", "Chủ thể được tập huấn", "", 1, "0%"),  # 100%
+            ("2", "Sản phẩm có truy xuất nguồn gốc", "Tỷ lệ", 0.29, "0%"),  # 29%, not 28.99…
+            ("3", "Lớp tập huấn", "Lớp", 4, "General"),  # a number cell: 4
+            ("4", "Hội nghị", "Hội nghị", "04", "@"),  # text keeps its zero
+            ("5", "Tờ rơi", "Tờ", 10000, "#,##0"),
+            ("6", "Chủ thể bán hàng trực tuyến", "", 0.255, "0.0%")]  # shows 25.5%
+    for number, title, unit, quantity, shown in rows:
+        sheet.append([number, title, unit, quantity, "Sở NN và PTNT", "", "Năm 2024"])
+        sheet.cell(row=sheet.max_row, column=4).number_format = shown
+    book.save(tmp_path / "bang.xlsx")
+    result = ocop("import", "plan", str(tmp_path / "bang.xlsx"), "--year", "2024", "--number",
+                  "2/KH")
+    assert result.exit_code == EXIT_INVALID  # 25.5%: a target is a whole number
+    assert "row 7" in result.stderr and "'25.5%'" in result.stderr
+    sheet.delete_rows(7)
+    book.save(tmp_path / "bang.xlsx")
+    result = ocop("import", "plan", str(tmp_path / "bang.xlsx"), "--year", "2024", "--number",
+                  "2/KH")
+    assert result.exit_code == EXIT_OK, result.stderr
+    plan = plan_of(ws, 2024)
+    assert {t.id: (t.target.text, t.target.min, t.target.kind)  # type: ignore[union-attr]
+            for t in plan.tasks} == {"1": ("100%", 100, "share"), "2": ("29%", 29, "share"),
+                                     "3": ("4", 4, "count"), "4": ("04", 4, "count"),
+                                     "5": ("10000", 10000, "count")}
