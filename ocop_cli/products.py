@@ -173,9 +173,9 @@ def rules_path(ws: Workspace) -> Path:
 def read_rules(path: Path) -> Rules:
     """The rules file, validated; every fault named by its line."""
     from ocop_cli.schema import RulesDoc
-    from ocop_cli.storage import _parse
+    from ocop_cli.storage import read_validated
 
-    doc, parsed, problems = _parse(path, RulesDoc, "decisions")
+    doc, parsed, problems = read_validated(path, RulesDoc, "decisions")
     if parsed is not None:
         for i, item in enumerate(parsed.decisions):
             lows = [band.min for band in item.bands]

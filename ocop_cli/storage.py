@@ -406,8 +406,10 @@ def _validation_problems(doc: YamlDoc, error: Any, label: str = "tasks") -> list
     return problems
 
 
-def _parse(path: Path, model: Any, label: str) -> tuple[Any, Any, list[Problem]]:
-    """A file read strictly and validated against its model: (doc, parsed, problems)."""
+def read_validated(path: Path, model: Any, label: str) -> tuple[Any, Any, list[Problem]]:
+    """A YAML file read strictly and validated against its pydantic model: (doc, parsed,
+    problems), each problem at its line and column, `label` naming the list whose items
+    they are in; parsed is None when there is any."""
     from pydantic import ValidationError
 
     from ocop_cli.yamlio import read_yaml
@@ -427,7 +429,7 @@ def read_agencies(path: Path) -> tuple[Directory | None, list[Problem]]:
     from ocop_cli.schema import AgenciesDoc
     from ocop_cli.text import fold
 
-    doc, parsed, problems = _parse(path, AgenciesDoc, "agencies")
+    doc, parsed, problems = read_validated(path, AgenciesDoc, "agencies")
     if parsed is None:
         return None, problems
     ids: dict[str, int] = {}
@@ -465,7 +467,7 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
     from ocop_cli.schema import PlanDoc
     from ocop_cli.windows import parse_target, parse_window
 
-    doc, parsed, problems = _parse(path, PlanDoc, "tasks")
+    doc, parsed, problems = read_validated(path, PlanDoc, "tasks")
     if parsed is None:
         return None, problems
 
