@@ -376,6 +376,9 @@ def validate(ws: Workspace) -> list[Problem]:
     from ocop_cli import office
 
     problems += office.check(ws.root)[1]
+    from ocop_cli.team import attribute_problems
+
+    problems += attribute_problems(ws.root)
     problems += leftovers(ws)
     return problems
 
