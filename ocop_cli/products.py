@@ -34,6 +34,7 @@ RULES = "ocop_rules.yaml"
 # refused before it is read.
 REGISTER_MAX_BYTES = 16 * 1024 * 1024
 HEADER = (
+    "# yaml-language-server: $schema=../schema/products.schema.json\n"
     "# ocop product register: one line per record, appended by ocop and never rewritten.\n"
     "# Undo with `ocop product undo`, which appends a line that takes the last one back.\n"
 )

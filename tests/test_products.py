@@ -439,3 +439,22 @@ def test_a_plan_over_several_years_counts_the_products_of_all_its_years(ocop, ws
         _to_province(ocop, _add(ocop, name, "Thanh Hà", sent), sent)
     shown = ocop("show", "3", "--format", "json", "--as-of", "2026-03-01").json()
     assert shown["achieved"] == 3
+
+
+def test_editors_validate_the_register_against_its_schema(ocop, ws):
+    from pydantic import ValidationError
+
+    from ocop_cli.schema import ProductLineDoc
+
+    product = _add(ocop, "Bánh gai", "Ninh Giang", "2019-07-10")
+    _to_province(ocop, product, "2019-09-01", 76, "2019-12-10")
+    text = (ws / "products" / "tester.yaml").read_text(encoding="utf-8")
+    pointer = text.splitlines()[0].removeprefix("# yaml-language-server: $schema=")
+    schema = json.loads((ws / "products" / pointer).read_text(encoding="utf-8"))
+    assert schema["items"]["$ref"].endswith("ProductLineDoc")
+    records = [json.loads(line[2:]) for line in text.splitlines() if line.startswith("- {")]
+    assert [ProductLineDoc.model_validate(r).action for r in records] == [
+        "registered", "chosen", "sent", "scored", "recognised"]
+    for wrong in ({"kind": "co-op"}, {"points": 101}, {"stars": 4}):
+        with pytest.raises(ValidationError):
+            ProductLineDoc.model_validate({**records[0], **wrong})
