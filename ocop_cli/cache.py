@@ -104,15 +104,20 @@ def _unchanged(seen: Seen, path: Path, now: Stat | None) -> bool:
 
 def _key(plan_path: Path) -> tuple[Any, ...]:
     """What else the content depends on: the version of ocop and of Python, the shape of
-    the values kept, and which plan is loaded. (A working copy whose reading code changed
-    without a new version keeps its cache: delete `.ocop/cache/` or set OCOP_NO_CACHE=1.)"""
+    the values kept, which plan is loaded and the years of the plans that start after it
+    (which years' entries the plan counts depends on them). (A working copy whose reading
+    code changed without a new version keeps its cache: delete `.ocop/cache/` or set
+    OCOP_NO_CACHE=1.)"""
     from ocop_cli import __version__
     from ocop_cli.errors import Problem
     from ocop_cli.model import Agency, Entry, Task
+    from ocop_cli.storage import Workspace
     from ocop_cli.windows import Target, Window
 
     shapes = tuple(tuple(_names(cls)) for cls in (Agency, Task, Entry, Problem, Target, Window))
-    return (FORMAT, __version__, sys.version, shapes, str(plan_path), BUCKETS)
+    later = Workspace(plan_path.parent).plan_spans(after=int(plan_path.stem.rpartition("_")[2]))
+    return (FORMAT, __version__, sys.version, shapes, str(plan_path), BUCKETS,
+            tuple(later.items()))
 
 
 def _bucket(text: str) -> int:
@@ -528,13 +533,16 @@ class Store:
         whole load then reports it."""
         fresh: set[str] = set()
         added: dict[str, list[Entry]] = {}
+        from ocop_cli.storage import owned_years
+
+        years = owned_years(self.ws, plan)
         for name, tail in tails.items():
             kept = added.setdefault(name, [])
             for entry in tail.entries:
                 if entry.id in fresh or entry.id in self._ids(_bucket(entry.id)):
                     return None
                 fresh.add(entry.id)
-                if entry.plan_year != plan.year:
+                if entry.plan_year not in years:
                     continue
                 if entry.task not in plan.index or (entry.place
                                                     and entry.place not in directory.by_id):

@@ -119,13 +119,16 @@ class Workspace:
             )
         return plans[first]
 
-    def plan_spans(self) -> dict[int, int]:
+    def plan_spans(self, after: int = 0) -> dict[int, int]:
         """Each plan's first year and last year (`last_year:` at the top level of its file,
-        as `ocop import plan` writes it; a plan without one is of its first year only)."""
+        as `ocop import plan` writes it; a plan without one is of its first year only); only
+        the plans that start after `after`, when given."""
         from ocop_cli.yamlio import read_bytes
 
         spans = {}
         for first, path in self.plan_files().items():
+            if first <= after:
+                continue
             try:
                 found = _LAST_YEAR.search(read_bytes(path))
             except OcopError:
@@ -157,6 +160,18 @@ def owner(spans: dict[int, int], year: int) -> int | None:
     """The first year of the plan whose years include `year`: of two that do, the one that
     starts latest (a year's own plan before the plan over several years around it)."""
     return max((first for first, last in spans.items() if first <= year <= last), default=None)
+
+
+def owned_years(ws: Workspace, plan: Plan) -> frozenset[int]:
+    """The years whose entries `plan` counts. An entry's year is its `plan` key, else the
+    year of its date (a line written by hand); it counts under the plan whose years include
+    it (`owner`): a plan over several years counts each of its years that no plan starting
+    later takes."""
+    if plan.last_year == plan.year:
+        return frozenset((plan.year,))
+    spans = {**ws.plan_spans(after=plan.year), plan.year: plan.last_year}
+    return frozenset(year for year in range(plan.year, plan.last_year + 1)
+                     if owner(spans, year) == plan.year)
 
 
 def is_workspace(path: Path) -> bool:
@@ -366,9 +381,10 @@ def validate(ws: Workspace) -> list[Problem]:
     if directory is not None and len(read) == len(plans):
         entries, found = read_history(ws, None, directory)
         problems += found
+        spans = {year: plan.last_year for year, plan in read.items()}
         for entry in entries:
             problems += _task_gone(ws.history_dir / entry.source.rpartition(":")[0], entry,
-                                   read.get(entry.plan_year))
+                                   read.get(owner(spans, entry.plan_year) or entry.plan_year))
     if directory is not None:
         from ocop_cli.products import register_problems
 
@@ -562,6 +578,7 @@ def read_history(
     entries: list[Entry] = []
     problems: list[Problem] = []
     seen: dict[str, str] = {}
+    years = owned_years(ws, plan) if plan is not None else frozenset()
     for path in ws.history_files():
         # One broken file (a conflict left by a merge) must not hide the others' problems.
         read, failed = _guarded(path, lambda path=path: read_file(path))
@@ -575,7 +592,7 @@ def read_history(
                 continue
             seen[entry.id] = entry.source
             if plan is not None:
-                if entry.plan_year != plan.year:
+                if entry.plan_year not in years:
                     continue  # another plan's entry
                 if entry.task not in plan.index:
                     problems += _task_gone(path, entry, plan)

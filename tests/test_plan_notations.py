@@ -448,3 +448,24 @@ def test_percent_and_number_cells_of_a_workbook_read_as_they_show(ocop: Any, ws:
             for t in plan.tasks} == {"1": ("100%", 100, "share"), "2": ("29%", 29, "share"),
                                      "3": ("4", 4, "count"), "4": ("04", 4, "count"),
                                      "5": ("10000", 10000, "count")}
+
+
+def test_a_hand_written_entry_counts_under_the_plan_whose_years_include_its_date(
+        ocop: Any, ws: Path) -> None:
+    imported(ocop, ws, SEVERAL, "2023-2025")
+    (ws / "history").mkdir(exist_ok=True)
+    (ws / "history" / "tay.yaml").write_text("".join(
+        f"- id: tay-{day}\n  at: {day}T08:00:00+07:00\n  date: {day}\n  task: '5'\n"
+        f"  action: progress\n  qty: 10\n  by: Phòng NN Thanh Hà\n"
+        for day in ("2023-09-01", "2024-09-01", "2025-03-01")), encoding="utf-8")
+
+    def achieved(plan: str) -> int:
+        tasks = ocop("tasks", "--plan", plan, "-f", "json", "--as-of", "2025-12-31").json()
+        return int({t["id"]: t for t in tasks}["5"]["achieved"])
+
+    assert achieved("2023") == achieved("2023") == 30  # the second from the cache
+    checked = ocop("check")
+    assert checked.exit_code == EXIT_OK and "tay.yaml" not in checked.stderr
+    imported(ocop, ws, ONE_YEAR, "2024")  # 2024 now has its own plan: its entries go there
+    assert (achieved("2023"), achieved("2024")) == (20, 10)
+    assert ocop("check").exit_code == EXIT_OK
