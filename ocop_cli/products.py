@@ -19,14 +19,14 @@ What the product commands show (rows, tables, the report) is in `product_views`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from ocop_cli.errors import InvalidData, NotFound, Problem, Refused, UsageError
 from ocop_cli.i18n import _, format_date
 from ocop_cli.model import PRODUCT_STAGES, Entry, Plan
-from ocop_cli.storage import PRODUCTS, Loaded, Workspace
+from ocop_cli.storage import PRODUCTS, Loaded, Workspace, owned_years
 
 REGISTER = PRODUCTS
 RULES = "ocop_rules.yaml"
@@ -467,10 +467,11 @@ def months_later(day: dt.date, months: int) -> dt.date:
 # --- counted into the plan -------------------------------------------------------------------
 
 
-def counted_entries(plan: Plan, lines: Sequence[Line]) -> list[Entry]:
+def counted_entries(plan: Plan, lines: Sequence[Line], years: Collection[int]) -> list[Entry]:
     """For each task that counts products at a stage (`products_at`), one entry for each
-    product that reached that stage within the plan's years: quantity 1, place its district
-    unit, dated the day of the stage (the first such line in those years)."""
+    product that reached that stage within the plan's `years` (`storage.owned_years`: a
+    year with its own plan inside a plan over several years is that plan's): quantity 1,
+    place its district unit, dated the day of the stage (the first such line in them)."""
     tasks = [t for t in plan.tasks if t.products_at]
     if not tasks:
         return []
@@ -483,8 +484,7 @@ def counted_entries(plan: Plan, lines: Sequence[Line]) -> list[Entry]:
     for task in tasks:
         counted: set[str] = set()
         for line in kept:
-            if line.action != task.products_at \
-                    or not plan.year <= line.date.year <= plan.last_year \
+            if line.action != task.products_at or line.date.year not in years \
                     or line.product in counted or line.product not in districts:
                 continue
             counted.add(line.product)
@@ -503,7 +503,8 @@ def count_into(loaded: Loaded) -> None:
     errors = [p for p in problems if not p.warning]
     if errors:
         raise InvalidData(errors)
-    loaded.counted = counted_entries(loaded.plan, lines)
+    loaded.counted = counted_entries(loaded.plan, lines,
+                                     owned_years(loaded.workspace, loaded.plan))
     if loaded.fingerprint is not None:
         loaded.fingerprint += repr([tuple(e) for e in loaded.counted]).encode()
 

@@ -285,7 +285,8 @@ def test_a_broken_register_line_is_named_and_check_reports_it(ocop, ws):
                      '"group": "thuc-pham"}\n')
     result = ocop("product", "list")
     assert result.exit_code == EXIT_INVALID
-    assert "tester.yaml:4" in result.stderr and "district" in result.stderr
+    # line 5: the schema pointer and two comments, the registration, then this line
+    assert "tester.yaml:5" in result.stderr and "district" in result.stderr
     assert ocop("check").exit_code == EXIT_INVALID
     assert ocop("tasks").exit_code == EXIT_INVALID  # task 8 counts from the register
 
@@ -439,6 +440,12 @@ def test_a_plan_over_several_years_counts_the_products_of_all_its_years(ocop, ws
         _to_province(ocop, _add(ocop, name, "Thanh Hà", sent), sent)
     shown = ocop("show", "3", "--format", "json", "--as-of", "2026-03-01").json()
     assert shown["achieved"] == 3
+    one_year = table.with_name("table_2024.tsv")  # 2024 gets its own plan: its year is that one's
+    assert ocop("import", "plan", str(one_year), "--year", "2024", "--number", "2/KH",
+                "--dated", "2024-02-01").exit_code == 0
+    shown = ocop("show", "3", "--plan", "2023", "--format", "json", "--as-of", "2026-03-01")
+    assert shown.json()["achieved"] == 2
+    assert {p["name"] for p in shown.json()["products"]} == {"Vải", "Gà"}
 
 
 def test_editors_validate_the_register_against_its_schema(ocop, ws):
