@@ -23,6 +23,7 @@ GENERATOR_VERSION = 3
 SEED = 1819
 PLAN_YEAR = 2019
 AS_OF = dt.date(2019, 9, 15)  # the day every benchmark command asks about
+LAST_DAY = dt.date(2019, 12, 31)  # no entry is dated after it
 RECORD_TASK = "1.1"  # never cancelled here, so `ocop progress 1.1 1` always records
 
 WINDOWS = ["T6", "T6,7", "T7,8", "T6-8", "T7-9", "T7 - T12", "T 7-12", "T6-T12", "T 8-12",
@@ -153,7 +154,7 @@ def history(leaves: list[str], count: int, rng: random.Random) -> dict[str, list
     from ocop_cli.model import Entry
 
     start = dt.datetime(2019, 6, 10, 1, tzinfo=dt.UTC).timestamp()
-    end = dt.datetime(2019, 12, 31, 10, tzinfo=dt.UTC).timestamp()
+    end = dt.datetime.combine(LAST_DAY, dt.time(10), tzinfo=dt.UTC).timestamp()
     stamps = sorted(rng.uniform(start, end) for _ in range(count))
     by_file: dict[str, list[Entry]] = {r: [] for r in RECORDERS}
     seen: set[str] = set()

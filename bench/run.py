@@ -6,7 +6,7 @@
     python bench/run.py --profile    # then: import times and a cProfile of the slowest command
 
 Every command runs as a process. After a warm-up round that checks each command works (and
-builds ocop's cache), each round runs every command once in a shuffled order, so that a
+builds ocop's index), each round runs every command once in a shuffled order, so that a
 slow spell of the machine spreads over all of them. Printed: median, min-max and peak
 memory (GNU time's %M, from one more run after the rounds) per command, the budgets of
 issue 7 as ratios, and a Markdown table with the machine and the date (also written to
@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,9 @@ sys.path.insert(0, str(HERE))
 import generate  # noqa: E402
 
 MB = 1024 * 1024
+LARGE = (50_000, 1_000_000)  # tasks, entries: the size --large measures memory at
+IMPORT_ROWS = (2000, 8000)  # a progress sheet, and four times as many rows
+CHANGED = ("write-big", "pull-big", "import-big")  # copies of `big`, changed before each run
 AS_OF = generate.AS_OF.isoformat()
 
 # --- what is measured -----------------------------------------------------------------------
@@ -60,6 +64,12 @@ class Command:
     rss: list[int] = field(default_factory=list)  # KiB, from the memory pass
     probes: list[float] = field(default_factory=list)
     output: str = ""  # what the warm-up printed, summarised
+    # Run, untimed, before every run of the command: the change whose first listing is timed.
+    before: Callable[[Command], None] | None = None
+
+    def prepare(self) -> None:
+        if self.before is not None:
+            self.before(self)
 
     @property
     def median(self) -> float:
@@ -225,6 +235,7 @@ def base_env(out: Path) -> dict[str, str]:
 
 def run_once(cmd: Command, env: dict[str, str]) -> tuple[float, int, int]:
     """Wall time, peak memory (KiB) and exit status of one run, output thrown away."""
+    cmd.prepare()
     full = {**env, **cmd.env}
     start = time.perf_counter()
     child = subprocess.Popen(cmd.argv, env=full, stdin=subprocess.DEVNULL,
@@ -241,6 +252,7 @@ def peak_memory(cmd: Command, env: dict[str, str]) -> int | None:
     timer = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
     if timer is None:
         return None
+    cmd.prepare()
     with tempfile.NamedTemporaryFile("r", suffix=".rss") as out:
         done = subprocess.run([timer, "-f", "%M", "-o", out.name, *cmd.argv],
                               env={**env, **cmd.env}, stdin=subprocess.DEVNULL,
@@ -251,6 +263,7 @@ def peak_memory(cmd: Command, env: dict[str, str]) -> int | None:
 
 def warm_up(cmd: Command, env: dict[str, str]) -> None:
     """Run once with output kept: it must succeed; its output is summarised for the table."""
+    cmd.prepare()
     done = subprocess.run(cmd.argv, env={**env, **cmd.env}, capture_output=True,
                           stdin=subprocess.DEVNULL)
     if done.returncode != 0:
@@ -320,13 +333,92 @@ def workspaces(out: Path, quick: bool) -> dict[str, Path]:
     run = out / "run"
     made["rec-h0"] = fresh_copy(made["t1000" if quick else "t10000"], run / "rec-h0")
     made["rec-big"] = fresh_copy(made["big"], run / "rec-big")
-    for path in made.values():  # every cache is built by the code under test
-        shutil.rmtree(path / ".ocop" / "cache", ignore_errors=True)
+    # Changed before every run of a listing: a write, a pull, progress sheets imported.
+    for name in CHANGED:
+        made[name] = fresh_copy(made["big"], run / name)
+    for path in made.values():  # every index is built by the code under test
+        shutil.rmtree(path / ".ocop", ignore_errors=True)
     return made
 
 
+# --- the changes before a first listing ----------------------------------------------------
+
+_written = iter(range(1, 10**9))
+
+
+def _data(cmd: Command) -> Path:
+    return Path(cmd.argv[cmd.argv.index("--data") + 1])
+
+
+def _new_line() -> str:
+    """One more entry as `ocop` writes it, about the task every benchmark records on."""
+    from ocop_cli.model import Entry
+
+    n = next(_written)
+    entry = Entry(id=f"{0xbe0000000000 + n:012x}{n:08x}",
+                  at=f"2019-09-14T08:00:00.{n % 999_999 + 1:06d}+00:00",
+                  date=dt.date(2019, 9, 14), task=generate.RECORD_TASK, action="note",
+                  by="Bench", note=f"ghi chú {n}")
+    return "- " + json.dumps(entry.to_record(), ensure_ascii=False, separators=(", ", ": "))
+
+
+def after_a_write(cmd: Command) -> None:
+    """An entry appended, as `ocop note` appends it."""
+    from ocop_cli import storage
+
+    path = storage.recorder_file(storage.Workspace(_data(cmd)), "Bench")
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(_new_line() + "\n")
+
+
+def after_a_pull(cmd: Command) -> None:
+    """One office's file replaced by a new one with a line more, as `git pull` leaves it."""
+    path = sorted((_data(cmd) / "history").glob("*.yaml"))[0]
+    pulled = path.with_name(path.name + ".pulled")
+    pulled.write_text(path.read_text(encoding="utf-8") + _new_line() + "\n",
+                      encoding="utf-8")
+    os.replace(pulled, path)
+
+
+_days = iter(range(1, 10**6))
+
+
+def on_a_new_day(cmd: Command) -> None:
+    """The next as-of day, after every entry, as the first run of a day finds it."""
+    cmd.env["OCOP_AS_OF"] = (generate.LAST_DAY + dt.timedelta(days=next(_days))).isoformat()
+
+
+def before_an_import(cmd: Command) -> None:
+    """The entries of the previous import removed: each run imports into the same history."""
+    (_data(cmd) / "history" / "bench.yaml").unlink(missing_ok=True)
+
+
+def progress_sheet(out: Path, ws: Path, rows: int) -> Path:
+    """A progress sheet of `rows` rows (CSV): a unit of progress on leaves that are not
+    cancelled, a few hundred tasks, dated the as-of day."""
+    import csv
+    import random
+
+    path = out / f"progress-{ws.name}-{rows}.csv"
+    if path.exists():
+        return path
+    tasks = json.loads(subprocess.run(
+        [sys.executable, "-m", "ocop_cli", "tasks", "--format", "json", "--data", str(ws),
+         "--as-of", AS_OF], capture_output=True, text=True, check=True).stdout)
+    open_leaves = [t["id"] for t in tasks if t["leaf"] and t["status"] != "cancelled"]
+    pick = random.Random(rows)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["date", "task", "action", "qty", "place", "by", "ref", "note"])
+        for _ in range(rows):
+            writer.writerow([AS_OF, pick.choice(open_leaves), "progress", 1, "", "", "",
+                             ""])
+    return path
+
+
 def commands(ocop: list[str], python: str, ws: dict[str, Path], task: str | None,
-             tw_env: dict[str, str], has_report: bool) -> list[Command]:
+             tw_env: dict[str, str], has_report: bool, sheets: dict[int, Path]
+             ) -> list[Command]:
     def o(name: str, where: str, *args: str, **env: str) -> Command:
         return Command(name, [*ocop, *args, "--data", str(ws[where])], where, dict(env))
 
@@ -356,21 +448,70 @@ def commands(ocop: list[str], python: str, ws: dict[str, Path], task: str | None
                            "--format", "json"))
     found += [
         o("ocop tasks --overdue --format json", "big", "tasks", "--overdue", "--format", "json"),
-        o("ocop tasks --month 6 --format json, no cache", "big", "tasks", "--month", "6",
-          "--format", "json", OCOP_NO_CACHE="1"),
+        o("ocop tasks --month 6 --format json, no index", "big", "tasks", "--month", "6",
+          "--format", "json", OCOP_NO_INDEX="1"),
+        o("first listing after a write", "write-big", "tasks", "--month", "6", "--format",
+          "json"),
+        o("first listing on a new as-of day", "big", "tasks", "--month", "6", "--format",
+          "json"),
+        o("first listing after a pull replaced one office's file", "pull-big", "tasks",
+          "--month", "6", "--format", "json"),
         o("ocop progress 1.1 1 (record)", "rec-h0", "progress", generate.RECORD_TASK, "1"),
         o("ocop progress 1.1 1 (record)", "rec-big", "progress", generate.RECORD_TASK, "1"),
         o("ocop history 1.1 --format json", "big", "history", generate.RECORD_TASK, "--format",
           "json"),
         o("ocop history --format json (every entry)", "big", "history", "--format", "json"),
     ]
+    for rows, sheet in sheets.items():
+        found.append(o(f"ocop import progress, {rows:,} rows", "import-big", "import",
+                       "progress", str(sheet)))
     if has_report:
         found.append(o("ocop report --format json", "big", "report", "--format", "json"))
     if task:
         found.append(Command("task overdue", [task, "overdue"], big, dict(tw_env)))
+    changes = {"first listing after a write": after_a_write,
+               "first listing on a new as-of day": on_a_new_day,
+               "first listing after a pull replaced one office's file": after_a_pull}
     for cmd in found:
+        imports = cmd.name.startswith("ocop import")
+        cmd.before = changes.get(cmd.name, before_an_import if imports else None)
         cmd.where = ws[cmd.where].name if cmd.where in ws else cmd.where
     return found
+
+
+def large(ocop: list[str], out: Path, env: dict[str, str]) -> str:
+    """Peak memory and time of one run of each command at LARGE tasks and entries."""
+    tasks, entries = LARGE
+    started = time.monotonic()
+    source = generate.make(out / "ws" / f"t{tasks}-h{entries}", tasks, entries)
+    print(f"workspace ready in {time.monotonic() - started:.0f} s", flush=True)
+    ws = fresh_copy(source, out / "run" / "large")
+    sheet = progress_sheet(out, source, IMPORT_ROWS[0])  # its index is not the copy's
+    listing = ["tasks", "--month", "6", "--format", "json"]
+
+    def o(name: str, *args: str, **extra: str) -> Command:
+        return Command(name, [*ocop, *args, "--data", str(ws)], ws.name, dict(extra))
+
+    found = [o("first listing, the index made", *listing), o("warm listing", *listing),
+             o("first listing after a write", *listing),
+             o("first listing on a new as-of day", *listing),
+             o(f"ocop import progress, {IMPORT_ROWS[0]:,} rows", "import", "progress",
+               str(sheet)),
+             o("ocop history 1.1 --format json", "history", generate.RECORD_TASK, "--format",
+               "json"),
+             o("listing without the index", *listing, OCOP_NO_INDEX="1")]
+    found[2].before, found[3].before, found[4].before = after_a_write, on_a_new_day, \
+        before_an_import
+    lines = [f"### Peak memory at {tasks:,} tasks and {entries:,} entries", "",
+             "| command | time | peak RSS |", "|---|---:|---:|"]
+    for cmd in found:
+        begun = time.perf_counter()
+        peak = peak_memory(cmd, env)
+        took = time.perf_counter() - begun
+        lines.append(f"| {cmd.name} | {took:.1f} s | "
+                     f"{'?' if peak is None else f'{peak / 1024:.0f} MB'} |")
+        print(lines[-1], flush=True)
+    return "\n".join(lines) + "\n"
 
 
 # --- reporting ------------------------------------------------------------------------------
@@ -405,12 +546,27 @@ def budgets(cmds: list[Command], ws: dict[str, Path], has_report: bool, task: st
     yaml_ = find(cmds, 'python -c "import yaml"')
     add("2019 plan: `ocop tasks --month 7 --format json` / `python -c \"import yaml\"`",
         ratio(find(cmds, "ocop tasks --month 7 --format json"), yaml_), 3, "×", "")
-    add("2019 plan: `ocop tasks --month 7` (Rich table) / `python -c \"import yaml\"`",
+    add("2019 plan: `ocop tasks --month 7` (table) / `python -c \"import yaml\"`",
         ratio(find(cmds, "ocop tasks --month 7 (table)"), yaml_), 4, "×", "")
     overdue = find(cmds, "task overdue")
     add(f"{big}: `ocop tasks --month 6 --format json` / `task overdue`",
         ratio(find(cmds, "ocop tasks --month 6 --format json", big), overdue), 1.0, "×",
         "skipped: no Taskwarrior")
+    listing = find(cmds, "ocop tasks --month 6 --format json", big)
+    add(f"{big}: the same, warm / `task overdue`", ratio(listing, overdue), 0.6, "×",
+        "skipped: no Taskwarrior")
+    for name in ("first listing after a write", "first listing on a new as-of day",
+                 "first listing after a pull replaced one office's file"):
+        add(f"{big}: {name} / `task overdue`", ratio(find(cmds, name), overdue), 1.0, "×",
+            "skipped: no Taskwarrior")
+    plain = find(cmds, "ocop tasks --month 6 --format json, no index")
+    add(f"{big}: the listing without the index / `task overdue`", ratio(plain, overdue), 4.0,
+        "×", "skipped: no Taskwarrior")
+    small, large = (find(cmds, f"ocop import progress, {rows:,} rows") for rows in IMPORT_ROWS)
+    add(f"{big}: `import progress` of {IMPORT_ROWS[0]:,} rows / the listing without the index",
+        ratio(small, plain), 2.0, "×", "")
+    add(f"{big}: `import progress`, {IMPORT_ROWS[1]:,} rows / {IMPORT_ROWS[0]:,} rows",
+        ratio(large, small), 4.8, "×", "")
     add(f"{big}: `ocop report --format json` / `task overdue`",
         ratio(find(cmds, "ocop report --format json", big), overdue), 1.5, "×",
         "skipped: no report command" if not has_report else "skipped: no Taskwarrior")
@@ -419,7 +575,7 @@ def budgets(cmds: list[Command], ws: dict[str, Path], has_report: bool, task: st
               find(cmds, "ocop progress 1.1 1 (record)", rec0)), 1.2, "×", "")
     probe = find(cmds, "render only: the 1,000-row table")
     if probe and probe.probes:
-        add("1,000-row Rich table, drawing only (in-process)",
+        add("1,000-row table, drawing only (in-process)",
             (statistics.median(probe.probes), min(probe.probes), max(probe.probes)), 0.3, " s",
             "")
     whole = find(cmds, "ocop tasks (table, all rows)")
@@ -427,7 +583,7 @@ def budgets(cmds: list[Command], ws: dict[str, Path], has_report: bool, task: st
         rows.append(("1,000-row table, whole command (for reference)",
                      f"{whole.median:.2f} s ({min(whole.times):.2f}–{max(whole.times):.2f})",
                      "", ""))
-    on_big = [c for c in cmds if c.where in (big, recbig) and c.argv[0] != task]
+    on_big = [c for c in cmds if c.where in (big, recbig, *CHANGED) and c.argv[0] != task]
     if on_big:
         peak = max(max(c.rss) for c in on_big) / 1024
         worst = max(on_big, key=lambda c: max(c.rss))
@@ -520,6 +676,9 @@ def main() -> None:
                         "this Python, else on PATH)")
     parser.add_argument("--no-taskwarrior", action="store_true", help="leave Taskwarrior out")
     parser.add_argument("--no-install", action="store_true", help="never run apt-get")
+    parser.add_argument("--large", action="store_true", help="only the peak memory of each "
+                        "listing and import at 50,000 tasks and 1,000,000 entries, one run "
+                        "each (generating that workspace and its index takes many minutes)")
     parser.add_argument("--profile", action="store_true",
                         help="also print import times and a cProfile of the slowest command")
     parser.add_argument("--seed", type=int, default=int(time.time()) % 100_000)
@@ -531,6 +690,9 @@ def main() -> None:
 
     ocop, python = find_ocop(args.ocop)
     env = base_env(out)
+    if args.large:
+        print(large(ocop, out, env))
+        return
     info = machine()
     info.update(date=dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
                 load_start=info.pop("load"), rounds=count, seed=args.seed, git=git_revision())
@@ -558,7 +720,8 @@ def main() -> None:
                                 ).returncode == 0
     if not has_report:
         print("skipped: no report command", flush=True)
-    cmds = commands(ocop, python, ws, task, tw_env, has_report)
+    sheets = {rows: progress_sheet(out, ws["big"], rows) for rows in IMPORT_ROWS}
+    cmds = commands(ocop, python, ws, task, tw_env, has_report, sheets)
 
     print(f"warm-up: {len(cmds)} commands", flush=True)
     for cmd in cmds:

@@ -87,23 +87,18 @@ class Session:
         return self._workspace
 
     def load(self) -> Any:
-        from ocop_cli import storage
+        from ocop_cli import index
 
-        return storage.load(self.workspace, self.year)
+        return index.load(self.workspace, self.year)
 
     def states(self, loaded: Any, summary: bool = False) -> Any:
-        """Every task's state as of the as-of date; `summary` ones carry no entries and may
-        come from the cache."""
+        """Every task's state as of the as-of date; `summary` ones carry no entries and
+        come from the index where there is one."""
         from ocop_cli.state import state_as_of
 
-        def compute() -> Any:
-            return state_as_of(loaded.plan, loaded.replay(), self.as_of)
-
-        if summary:
-            from ocop_cli.cache import summary_states
-
-            return summary_states(loaded, self.as_of, compute)
-        return compute()
+        if summary and loaded.index is not None:
+            return loaded.index.states(self.as_of)
+        return state_as_of(loaded.plan, loaded.replay(), self.as_of)
 
     def record(self, decide: Callable[..., Any], by: str | None, task: str | None = None
                ) -> Any:
@@ -111,13 +106,13 @@ class Session:
 
         With `task`, only the states of that task and its sub-rows are computed: they are all
         a recording about it looks at, and replaying a long history for every task is not."""
-        from ocop_cli import record, storage
+        from ocop_cli import index, record, storage
         from ocop_cli.state import state_as_of
 
         ws = self.workspace
         who = record.recorder(by)
         with storage.locked(ws):
-            loaded = storage.load(ws, self.year)
+            loaded = index.load(ws, self.year)
             if task is None:
                 states = state_as_of(loaded.plan, loaded.replay(), self.as_of)
             else:

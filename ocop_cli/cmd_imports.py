@@ -130,21 +130,31 @@ def record_sheet(s: Session, by: str | None, dry_run: bool, source: Any,
                  read: tuple[list[Any], list[Any], list[str]],
                  decide: Callable[[Any, list[Any], str], tuple[list[Any], list[str], list[Any],
                                                                Path, str]]) -> None:
-    """Under the lock, decide what the rows `read` from `source` record, and append it all,
-    or nothing when a row is wrong; `decide(loaded, rows, who)` gives the entries, what to
-    say, the rows at fault, the file to append to and the header of a new one."""
-    from ocop_cli import imports, record, storage
+    """Decide what the rows `read` from `source` record, and append it all, or nothing when
+    a row is wrong; `decide(loaded, rows, who)` gives the entries, what to say, the rows at
+    fault, the file to append to and the header of a new one. The lock is held only to check
+    that nothing changed since and to append (`--dry-run` never takes it)."""
+    from ocop_cli import imports, index, record, storage
 
     rows, problems, notices = read
     ws = s.workspace
     who = record.recorder(by)
-    with storage.locked(ws):
-        loaded = storage.load(ws, s.year)
-        entries, messages, found, path, header = decide(loaded, rows, who)
+
+    def decided() -> tuple[Any, list[Any], list[str], Path, str]:
+        """Every row decided against the workspace as it is now; refused if one is wrong."""
+        seen = index.snapshot(ws)
+        entries, messages, found, path, header = decide(index.load(ws, s.year), rows, who)
         if problems or found:
             raise imports.rejected(source.source, [*problems, *found])
-        if entries and not dry_run:
-            storage.append(path, entries, header)
+        return seen, entries, messages, path, header
+
+    seen, entries, messages, path, header = decided()
+    if entries and not dry_run:
+        with storage.locked(ws):  # only to check against the latest state and append
+            if index.snapshot(ws) != seen:  # someone recorded meanwhile: decide again
+                seen, entries, messages, path, header = decided()
+            if entries:
+                storage.append(path, entries, header)
     for line in [*notices, *messages]:
         say(line)
     if dry_run:

@@ -30,8 +30,9 @@ def info(s: Session, fmt: FormatOpt = Format.table) -> None:
     Example: ocop info --format json
     """
     from ocop_cli import __version__, render
+    from ocop_cli.index import load
     from ocop_cli.record import recorder
-    from ocop_cli.storage import load, user_workspace_dir
+    from ocop_cli.storage import user_workspace_dir
 
     ws = s.workspace
     lang = language()

@@ -58,13 +58,13 @@ class ListFormat(StrEnum):
 
 def _product_ids(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
     """Every product id with its name and district, for the shell's Tab (see `complete`)."""
-    from ocop_cli import products, storage
+    from ocop_cli import index, products, storage
 
     try:
         ws = storage.find(ctx.params.get("data"))
         if ws is None:
             return []
-        directory = storage.load(ws, ctx.params.get("plan")).directory
+        directory = index.load(ws, ctx.params.get("plan")).directory
         lines, rules, _warnings = products.load_register(ws, directory)
     except Exception:  # whatever is wrong, `ocop check` will say it; Tab just offers nothing
         return []
@@ -83,12 +83,12 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Replace FILE if it exis
 def _record(s: Session, by: str | None, decide: Callable[..., Any]) -> None:
     """Under the lock: read the register, decide the lines, append them to the recorder's own
     register file."""
-    from ocop_cli import products, record, storage
+    from ocop_cli import index, products, record, storage
 
     ws = s.workspace
     who = record.recorder(by)
     with storage.locked(ws):
-        loaded = storage.load(ws, s.year)
+        loaded = index.load(ws, s.year)
         lines, rules, _warnings = products.load_register(ws, loaded.directory)
         new, messages = decide(loaded, lines, rules, who)
         if new:

@@ -26,13 +26,13 @@ def _short(text: str) -> str:
 
 def _data(ctx: typer.Context | None) -> tuple[Plan | None, Directory | None]:
     """The plan and agencies the command being typed would use."""
-    from ocop_cli import storage
+    from ocop_cli import index, storage
 
     params: dict[str, Any] = dict(ctx.params) if ctx is not None else {}
     try:
         ws = storage.find(params.get("data"))
         if ws is not None:
-            loaded = storage.load(ws, params.get("plan"))
+            loaded = index.load(ws, params.get("plan"))
             return loaded.plan, loaded.directory
         bundled = storage.Workspace(storage.bundled_dir())
         directory, _problems = storage.read_agencies(bundled.agencies_path)

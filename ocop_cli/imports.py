@@ -14,7 +14,7 @@ import datetime as dt
 import io
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -891,18 +891,39 @@ def read_progress(sheet: Sheet) -> tuple[list[ProgressRow], list[RowProblem], li
 def decide_progress(loaded: Loaded, rows: Sequence[ProgressRow], who: str, as_of: dt.date
                     ) -> tuple[list[Entry], list[str], list[RowProblem]]:
     """The entries the rows record, decided one row after another exactly as the typed
-    commands decide them (each row sees the rows above it); the rows that cannot be recorded."""
-    from ocop_cli import record
-    from ocop_cli.state import state_as_of
+    commands decide them (each row sees the rows above it); the rows that cannot be recorded.
 
+    After a row, only the states of the tasks it recorded about and of the tasks above them
+    are computed again, each from its own entries: the cost of a row does not grow with
+    the rows before it or with the history."""
+    from ocop_cli import record
+    from ocop_cli.state import replay, settle, state_as_of, subtree
+
+    plan = loaded.plan
     horizon = max([as_of, *(r.date for r in rows)])
     entries: list[Entry] = []
     messages: list[str] = []
     problems: list[RowProblem] = []
-    states = state_as_of(loaded.plan, loaded.replay(), horizon)
+    states = (loaded.index.states(horizon) if loaded.index is not None
+              else state_as_of(plan, loaded.replay(), horizon))
+    own: dict[str, list[Entry]] = {}  # a task's own entries, once a row is about it
+
+    def refresh(task_ids: Iterable[str], added: Sequence[Entry] = ()) -> None:
+        """The states of these tasks and of those above them replayed from their own
+        entries (so that they carry them), with `added`; nothing else is computed again."""
+        touched = {up for task_id in task_ids for up in _and_above(task_id)}
+        own.update(loaded.entries_of(t for t in touched if t not in own))
+        for entry in added:
+            own[entry.task].append(entry)
+        tasks = sorted((plan.index[t] for t in touched), key=lambda t: t.id.count("."))
+        states.update(replay(plan, [e for t in tasks for e in own[t.id]], horizon, tasks))
+        settle(plan, states, horizon, tasks)
+
     for row in rows:
         stamp = record.Stamp(date=row.date, by=row.by or who, ref=row.ref, note=row.note,
-                             plan=loaded.plan.year)
+                             plan=plan.year)
+        if row.task in plan.index:
+            refresh(t.id for t in subtree(plan, row.task) if t.id not in own)
         try:
             outcome = _decide(loaded, states, row, stamp)
         except OcopError as error:
@@ -914,8 +935,15 @@ def decide_progress(loaded: Loaded, rows: Sequence[ProgressRow], who: str, as_of
                                                   for w in outcome.warnings]]
         if outcome.entries:
             entries += outcome.entries
-            states = state_as_of(loaded.plan, [*loaded.replay(), *entries], horizon)
+            refresh({e.task for e in outcome.entries}, outcome.entries)
     return entries, messages, problems
+
+
+def _and_above(task_id: str) -> Iterator[str]:
+    """A task id and those of the tasks above it (5.2.1, 5.2, 5)."""
+    while task_id:
+        yield task_id
+        task_id = task_id.rpartition(".")[0]
 
 
 def _decide(loaded: Loaded, states: dict[str, Any], row: ProgressRow, stamp: Any) -> Any:

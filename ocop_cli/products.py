@@ -495,8 +495,8 @@ def counted_entries(plan: Plan, lines: Sequence[Line], years: Collection[int]) -
 
 
 def count_into(loaded: Loaded) -> None:
-    """Give `loaded` the entries its plan counts from the register, and make its fingerprint
-    (the key of the states kept between runs) depend on them."""
+    """Give `loaded` the entries its plan counts from the register (the index replays the
+    tasks that count products with them on every run)."""
     if not any(t.products_at for t in loaded.plan.tasks):
         return
     lines, problems = read_register(loaded.workspace, loaded.directory, None)
@@ -505,8 +505,6 @@ def count_into(loaded: Loaded) -> None:
         raise InvalidData(errors)
     loaded.counted = counted_entries(loaded.plan, lines,
                                      owned_years(loaded.workspace, loaded.plan))
-    if loaded.fingerprint is not None:
-        loaded.fingerprint += repr([tuple(e) for e in loaded.counted]).encode()
 
 
 # --- recording -------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
-"""Rows to output: a Rich table, JSON, CSV or Markdown. Every format is drawn here.
+"""Rows to output: a table, JSON, CSV or Markdown. Every format is drawn here.
 
 Text from data files is shown literally: Rich gets `Text` objects (never markup) and control
-characters are made visible. Rich is imported only when a table is drawn.
+characters are made visible. A table is drawn line by line here, in Rich's box characters;
+Rich itself (imported only when a table is drawn) finds the terminal and draws compact grids.
 """
 
 from __future__ import annotations
@@ -215,10 +216,11 @@ STYLES = {"overdue": "red", "due": "yellow", "done": "dim", "cancelled": "dim st
 def table(columns: Sequence[Column], rows: Sequence[dict[str, Any]], *, title: str | None = None,
           footer: str | None = None, no_color: bool = False, style_key: str = "_style",
           compact: bool = False, file: TextIO | None = None) -> None:
-    """`compact` draws a grid of short cells with one space between columns and no rules;
-    a row's `_cells` ({key: style name}) styles single cells; `file` instead of stdout."""
-    from rich import box
-    from rich.table import Table
+    """`compact` draws a grid of short cells with one space between columns and no rules
+    (Rich); a row's `_cells` ({key: style name}) styles single cells there; `file` instead of
+    stdout. Any other table is drawn line by line here, whatever its length: Rich lays out
+    every cell (about 1.5 ms a row, and 30 ms to import its table), which made a table of a
+    few rows as slow as one of a thousand."""
     from rich.text import Text
 
     con = console(file, no_color=no_color)
@@ -226,23 +228,10 @@ def table(columns: Sequence[Column], rows: Sequence[dict[str, Any]], *, title: s
     sizes = measured(columns, rows)
     columns = fitting(columns, sizes, con.width)
     hidden = [h for h in hidden if h not in {c.header for c in columns}]
-    long = len(rows) > LONG and not compact
-    if long:
-        _long_table(con, columns, rows, title, style_key, sizes)
-        rows = []  # drawn: what follows is the footer
-    shape: dict[str, Any] = {"box": box.SIMPLE_HEAD, "show_edge": False, "padding": (0, 0)}
-    grid = Table(title=Text(visible(title)) if title else None, show_lines=False,
-                 header_style="bold", expand=False, pad_edge=False, **(shape if compact else {}))
-    for column in columns:
-        grid.add_column(Text(column.header), max_width=column.max_width,
-                        justify="right" if column.numeric else "left", overflow="fold")
-    for row in rows:
-        style = STYLES.get(row.get(style_key) or "", "")
-        styled = row.get("_cells") or {}
-        grid.add_row(*(Text(cell(row.get(c.key)), style=STYLES.get(styled.get(c.key, ""), ""))
-                       for c in columns), style=style or None)
-    if not long:
-        con.print(grid)
+    if compact:
+        _grid(con, columns, rows, title, style_key)
+    else:
+        _lines(con, columns, rows, title, style_key, sizes)
     if footer:
         con.print(Text(visible(footer)))
     if hidden:
@@ -252,9 +241,26 @@ def table(columns: Sequence[Column], rows: Sequence[dict[str, Any]], *, title: s
                          "md shows them)").format(columns=", ".join(hidden)), style="dim"))
 
 
-# Above this many rows a table is drawn line by line here: Rich lays out every cell, about
-# 1.5 ms a row, and a plan of a thousand tasks should list in a fraction of a second.
-LONG = 200
+def _grid(con: Any, columns: Sequence[Column], rows: Sequence[dict[str, Any]],
+          title: str | None, style_key: str) -> None:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    grid = Table(title=Text(visible(title)) if title else None, show_lines=False,
+                 header_style="bold", expand=False, pad_edge=False, box=box.SIMPLE_HEAD,
+                 show_edge=False, padding=(0, 0))
+    for column in columns:
+        grid.add_column(Text(column.header), max_width=column.max_width,
+                        justify="right" if column.numeric else "left", overflow="fold")
+    for row in rows:
+        style = STYLES.get(row.get(style_key) or "", "")
+        styled = row.get("_cells") or {}
+        grid.add_row(*(Text(cell(row.get(c.key)), style=STYLES.get(styled.get(c.key, ""), ""))
+                       for c in columns), style=style or None)
+    con.print(grid)
+
+
 # Latin letters, Vietnamese ones included, take one cell each: no need to ask Rich.
 _ONE_CELL_EACH = re.compile("[\x20-\x7e\xa0-\u02ff\u1e00-\u1eff]*")
 _SGR = {"red": "31", "yellow": "33", "dim": "2", "dim strike": "2;9", "bold": "1"}
@@ -279,15 +285,14 @@ def _measure(text: str) -> tuple[int, int]:
             max(map(_cells, text.split()), default=0))
 
 
-def _long_table(con: Any, columns: Sequence[Column], rows: Sequence[dict[str, Any]],
-                title: str | None, style_key: str, sizes: dict[Column, tuple[int, int]]
-                ) -> None:
-    """The same table as Rich draws, in the same box characters, fitted to the width, and
-    written as it is drawn."""
+def _lines(con: Any, columns: Sequence[Column], rows: Sequence[dict[str, Any]],
+           title: str | None, style_key: str, sizes: dict[Column, tuple[int, int]]) -> None:
+    """The table as Rich draws it (its box characters, no padding at the edges), fitted to
+    the width, and written line by line as it is drawn."""
     cell_len = _cells
     widths = [max(1, min(sizes[c][0], c.max_width or sizes[c][0])) for c in columns]
     floor = [min(w, 4) for w in widths]
-    while sum(widths) + 3 * len(widths) + 1 > con.width and widths != floor:
+    while sum(widths) + 3 * len(widths) - 1 > con.width and widths != floor:
         widest = max(range(len(widths)), key=lambda i: widths[i] - floor[i])
         widths[widest] -= 1
     colour = not con.no_color and con.color_system is not None
@@ -297,7 +302,7 @@ def _long_table(con: Any, columns: Sequence[Column], rows: Sequence[dict[str, An
         return f"\x1b[{code}m{line}\x1b[0m" if colour and code else line
 
     def rule(left: str, mid: str, right: str, fill: str) -> str:
-        return left + mid.join(fill * (w + 2) for w in widths) + right
+        return left + mid.join(fill * (w + 2) for w in widths)[1:-1] + right
 
     def sized(text: str, width: int) -> list[tuple[str, int]]:
         """The lines of a cell, each with the cells it takes."""
@@ -314,10 +319,11 @@ def _long_table(con: Any, columns: Sequence[Column], rows: Sequence[dict[str, An
                 text, size = chunk[n] if n < len(chunk) else ("", 0)
                 pad = " " * (width - size)
                 parts.append(f" {pad}{text} " if column.numeric else f" {text}{pad} ")
+            parts[0], parts[-1] = parts[0][1:], parts[-1][:-1]  # no padding at the edges
             out.append(paint(edge + edge.join(parts) + edge, style) + "\n")
         return "".join(out)
 
-    width = sum(widths) + 3 * len(widths) + 1
+    width = sum(widths) + 3 * len(widths) - 1
     write = con.file.write
     if title:  # wrapped and centred, as Rich draws a title
         for label in _wrap(visible(title), min(width, con.width)):

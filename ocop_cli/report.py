@@ -180,8 +180,8 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
     unit = directory.unit_of(agency.id) if agency else None
     listed = {t.id for t in leaves}
     above = {p for t in leaves for p in _ancestors(plan, t)}
-    shown = shown_states(plan, states, [t for t in plan.tasks if t.id in listed | above],
-                         unit, as_of)
+    wanted = listed | above
+    shown = shown_states(plan, states, [t for t in plan.tasks if t.id in wanted], unit, as_of)
     doc = head("period" if period else "agency" if agency else "overview", plan, as_of,
                agency, period)
     doc["sort"] = sort

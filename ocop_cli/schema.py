@@ -1,7 +1,7 @@
 """The file formats, as pydantic models: they validate what people write and generate the
 JSON Schemas that editors use. Loading turns a valid document into `model` values.
 
-Imported only when a file has to be read for real (not served from the cache).
+Imported only when a file has to be read for real (not served from the index).
 """
 
 from __future__ import annotations

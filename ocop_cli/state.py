@@ -7,7 +7,7 @@ plan and the entries, so they can never disagree with the history.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from operator import attrgetter
 from typing import Any
 
@@ -116,11 +116,50 @@ def month_index(plan: Plan, as_of: dt.date) -> int:
     return (as_of.year - plan.year) * 12 + as_of.month
 
 
+def own_entries(entries: Iterable[Entry], task_ids: Iterable[str]) -> dict[str, list[Entry]]:
+    """What the replay of each of `task_ids` alone reads: its entries, and the undoing of any
+    of them (recorded under whichever task)."""
+    entries = list(entries)
+    found: dict[str, list[Entry]] = {task: [] for task in task_ids}
+    whose: dict[str, str] = {}
+    for entry in entries:
+        if entry.task in found:
+            found[entry.task].append(entry)
+            whose[entry.id] = entry.task
+    for entry in entries:
+        if entry.undoes in whose:
+            found[whose[entry.undoes]].append(entry)
+    return found
+
+
 def state_as_of(plan: Plan, entries: Iterable[Entry], as_of: dt.date,
                 under: str | None = None) -> dict[str, TaskState]:
     """Every task's state; with `under`, only that task's and its sub-rows' (what a recording
     about it looks at), from the entries about them."""
-    tasks = plan.tasks if under is None else [t for t in plan.tasks if within(t.id, under)]
+    tasks = plan.tasks if under is None else subtree(plan, under)
+    return settle(plan, replay(plan, entries, as_of, tasks), as_of, tasks)
+
+
+def subtree(plan: Plan, task_id: str) -> list[Task]:
+    """A task and every task under it, a parent before its sub-rows, found through the
+    parents rather than by reading every task of the plan."""
+    task = plan.task(task_id)
+    if task is None:
+        return [t for t in plan.tasks if within(t.id, task_id)]
+    found = [task]
+    for child in plan.children(task_id):
+        found += subtree(plan, child.id)
+    return found
+
+
+def replay(plan: Plan, entries: Iterable[Entry], as_of: dt.date, tasks: Iterable[Task]
+           ) -> dict[str, TaskState]:
+    """Each of `tasks`' own state from the entries that count on `as_of`: a leaf's status and
+    its units', what was achieved and where, the latest note and proof; no timing, and a
+    parent not yet settled from its children (`settle` does both).
+
+    A task's own state depends only on its entries up to `as_of`: once its last entry is
+    older, it is the same on every later day (the index keeps it)."""
     states = {task.id: TaskState(task) for task in tasks}
     reopened: set[str] = set()
     marked: dict[str, str] = {}
@@ -156,18 +195,32 @@ def state_as_of(plan: Plan, entries: Iterable[Entry], as_of: dt.date,
             marked[entry.task] = marked.get(entry.task, "start")
             if action == "progress":
                 reopened.discard(entry.task)
-    month = month_index(plan, as_of)
-    for task in tasks:
-        if plan.is_leaf(task.id):
-            _settle_leaf(states[task.id], marked.get(task.id), task.id in reopened, month,
-                         as_of.day, by_unit.get(task.id, {}))
-    for task in reversed(tasks):  # children come after their parents in a plan
-        if not plan.is_leaf(task.id):
-            settle_parent(states[task.id], [states[c.id] for c in plan.children(task.id)])
+    for task_id, state in states.items():
+        if plan.is_leaf(task_id):
+            _leaf_status(state, marked.get(task_id), task_id in reopened,
+                         by_unit.get(task_id, {}))
     return states
 
 
-def _settle_leaf(state: TaskState, mark: str | None, reopened: bool, month: int, day: int,
+def settle(plan: Plan, states: dict[str, TaskState], as_of: dt.date,
+           tasks: Sequence[Task] | None = None) -> dict[str, TaskState]:
+    """The replayed states (`replay`) of `tasks` (all by default; a parent before its
+    sub-rows) made whole for `as_of`: each leaf's timing, and each parent's status, timing,
+    quantity and places from its children's states. Changes `states`."""
+    month = month_index(plan, as_of)
+    tasks = plan.tasks if tasks is None else tasks
+    for task in tasks:
+        state = states.get(task.id)
+        if state is not None and plan.is_leaf(task.id):
+            state.timing = timing_of(task, state.status, month, as_of.day)
+    for task in reversed(tasks):  # children come after their parents
+        state = states.get(task.id)
+        if state is not None and not plan.is_leaf(task.id):
+            settle_parent(state, [states[c.id] for c in plan.children(task.id)])
+    return states
+
+
+def _leaf_status(state: TaskState, mark: str | None, reopened: bool,
                  unit_marks: dict[str, str]) -> None:
     task = state.task
     target = task.target
@@ -195,7 +248,6 @@ def _settle_leaf(state: TaskState, mark: str | None, reopened: bool, month: int,
                 state.units[unit] = NOT_KNOWN
     if task.shared_by:
         state.unassigned = state.achieved - sum(state.places.get(u, 0) for u in task.shared_by)
-    state.timing = timing_of(task, state.status, month, day)
 
 
 def settle_parent(state: TaskState, children: list[TaskState]) -> None:
@@ -228,13 +280,18 @@ def months_of_task(plan: Plan, task: Task) -> tuple[int, ...]:
     return tuple(sorted(months))
 
 
-def pack_states(plan: Plan, states: dict[str, TaskState]) -> list[tuple[Any, ...]]:
-    """States as plain values, in plan order, without their entries (for the cache)."""
-    return [(s.status, s.timing, s.achieved, s.places, s.note, s.ref, None, s.units,
-             s.unassigned, s.unit_notes) for s in (states[t.id] for t in plan.tasks)]
+# What a state holds besides its task and entries: the parameters of its constructor.
+_PARAMS = TaskState.__init__.__code__.co_varnames[2:TaskState.__init__.__code__.co_argcount]
+_KEPT = tuple(name for name in _PARAMS if name != "entries")
+_ENTRIES = _PARAMS.index("entries")
+_get_kept = attrgetter(*_KEPT)
 
 
-def unpack_states(plan: Plan, packed: list[tuple[Any, ...]]) -> dict[str, TaskState]:
-    if len(packed) != len(plan.tasks):
-        raise ValueError("states of another plan")
-    return {task.id: TaskState(task, *row) for task, row in zip(plan.tasks, packed, strict=True)}
+def pack(state: TaskState) -> tuple[Any, ...]:
+    """A state as plain values, without its task and entries (the index keeps these)."""
+    return _get_kept(state)
+
+
+def unpack(task: Task, values: tuple[Any, ...]) -> TaskState:
+    """A state from `pack`'s values, in one call."""
+    return TaskState(task, *values[:_ENTRIES], None, *values[_ENTRIES:])  # type: ignore[call-arg]

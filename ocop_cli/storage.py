@@ -13,7 +13,7 @@ import os
 import re
 import stat
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from functools import cached_property
 from pathlib import Path
@@ -306,30 +306,42 @@ class Loaded:
 
     def __init__(self, workspace: Workspace, plan: Plan, directory: Directory,
                  history: list[Entry] | Callable[[], list[Entry]],
-                 problems: list[Problem] | None = None, fingerprint: bytes | None = None
-                 ) -> None:
+                 problems: list[Problem] | None = None) -> None:
         self.workspace, self.plan, self.directory = workspace, plan, directory
-        self.history = history  # the entries, or how to rebuild them
+        self.history = history  # the entries, or how to get them
         self.problems: list[Problem] = problems or []
-        # Identifies the files as read, for caches of what follows from them (the states).
-        self.fingerprint = fingerprint
-        # The entries about a task's top-level task and what is under it, without building
-        # the others (the cache has them by top-level task); the caller narrows them further.
-        self.about: Callable[[str], list[Entry]] | None = None
+        # Set by the index (`index.load`): task states and a task's entries without the whole.
+        self.index: Any = None
         # Entries derived from the product register for the tasks that count products
         # (`products.count_into`): replayed with the history's, never written or undone.
         self.counted: list[Entry] = []
 
     @cached_property
     def entries(self) -> list[Entry]:
-        """Built on first use: a listing served from the states cache never needs them."""
+        """Built on first use: a listing served from the index never needs them."""
         return self.history() if callable(self.history) else self.history
 
     def entries_about(self, task_id: str) -> list[Entry]:
         """The entries about a task and its sub-rows, in the order of `entries`."""
-        found = (self.about(task_id) if self.about is not None and "entries" not in vars(self)
-                 else self.entries)
-        return [e for e in found if within(e.task, task_id)]
+        if self.index is not None and "entries" not in vars(self):
+            return list(self.index.entries_about(task_id))
+        return [e for e in self.entries if within(e.task, task_id)]
+
+    def entries_of(self, task_ids: Iterable[str]) -> dict[str, list[Entry]]:
+        """What the replay of each of `task_ids` alone reads (`state.own_entries`), the
+        entries counted from the product register included."""
+        from ocop_cli.state import own_entries
+
+        task_ids = list(task_ids)
+        if self.index is not None and "entries" not in vars(self):
+            found: dict[str, list[Entry]] = self.index.entries_of(task_ids)
+            found = {task: [] for task in task_ids} | found
+        else:
+            found = own_entries(self.entries, task_ids)
+        for entry in self.counted:
+            if entry.task in found:
+                found[entry.task].append(entry)
+        return found
 
     def replay(self, under: str | None = None) -> list[Entry]:
         """The entries a replay of the tasks reads (about `under` and its sub-rows only, when
@@ -340,24 +352,17 @@ class Loaded:
 
 
 def load(ws: Workspace, year: int | None = None) -> Loaded:
-    """The plan of `year` (the latest by default), the agencies and the history.
-
-    Served from the cache when no source file changed; InvalidData when a file is broken."""
-    from ocop_cli import cache
-
-    store = cache.Store(ws, ws.plan_path(year))
-    loaded = store.loaded()
-    if loaded is None:
-        directory, problems = store.agencies(read_agencies)
-        plan, plan_problems = store.plan(read_plan, directory) if directory else (None, [])
-        problems += plan_problems
-        entries, found = (read_history(ws, plan, directory, store.history_file)
-                          if plan and directory else ([], []))
-        problems += [p for p in found if not p.warning]
-        if problems or plan is None or directory is None:
-            raise InvalidData(problems)
-        loaded = Loaded(ws, plan, directory, entries, [p for p in found if p.warning])
-        store.save(loaded)
+    """The plan of `year` (the latest by default), the agencies and the history, read from
+    the files (`index.load` serves the same from the index); InvalidData when a file is
+    broken."""
+    directory, problems = read_agencies(ws.agencies_path)
+    plan, plan_problems = read_plan(ws.plan_path(year), directory) if directory else (None, [])
+    problems += plan_problems
+    entries, found = read_history(ws, plan, directory) if plan and directory else ([], [])
+    problems += [p for p in found if not p.warning]
+    if problems or plan is None or directory is None:
+        raise InvalidData(problems)
+    loaded = Loaded(ws, plan, directory, entries, [p for p in found if p.warning])
     from ocop_cli.products import count_into
 
     count_into(loaded)
@@ -567,28 +572,21 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
 # --- history ---------------------------------------------------------------------------------
 
 
-def read_history(
-    ws: Workspace, plan: Plan | None, directory: Directory | None,
-    read_file: Callable[[Path], tuple[list[Entry], list[Problem]]] | None = None,
-) -> tuple[list[Entry], list[Problem]]:
-    """Every entry of every history file; a torn last line is reported and left out.
-
-    `read_file` stands in for `read_history_file` (the cache passes its own)."""
-    read_file = read_file or read_history_file
+def read_history(ws: Workspace, plan: Plan | None, directory: Directory | None
+                 ) -> tuple[list[Entry], list[Problem]]:
+    """Every entry of every history file; a torn last line is reported and left out."""
     entries: list[Entry] = []
     problems: list[Problem] = []
     seen: dict[str, str] = {}
     years = owned_years(ws, plan) if plan is not None else frozenset()
     for path in ws.history_files():
         # One broken file (a conflict left by a merge) must not hide the others' problems.
-        read, failed = _guarded(path, lambda path=path: read_file(path))
+        read, failed = _guarded(path, lambda path=path: read_history_file(path))
         got, found = read or ([], [])
         problems += failed + found
         for entry in got:
             if entry.id in seen:
-                problems.append(Problem(str(path), _("entry {id} appears twice (also at {first}); "
-                                                     "counted once").format(
-                    id=entry.id, first=seen[entry.id]), *_line_of(entry), warning=True))
+                problems.append(duplicate(path, entry, seen[entry.id]))
                 continue
             seen[entry.id] = entry.source
             if plan is not None:
@@ -601,6 +599,11 @@ def read_history(
                     id=entry.id, place=entry.place), *_line_of(entry), task=entry.task))
             entries.append(entry)
     return entries, problems
+
+
+def duplicate(path: Path, entry: Entry, first: str) -> Problem:
+    return Problem(str(path), _("entry {id} appears twice (also at {first}); counted once").format(
+        id=entry.id, first=first), *_line_of(entry), warning=True)
 
 
 def _task_gone(path: Path | str, entry: Entry, plan: Plan | None) -> list[Problem]:
@@ -763,7 +766,9 @@ def _plain_entry(record: Any, source: str, shared: dict[Any, Any] | None = None
         day = shared.get((date,))
         if day is None:
             day = shared[(date,)] = dt.date.fromisoformat(date)
-        if dt.datetime.fromisoformat(at).isoformat() != at:
+        moment = dt.datetime.fromisoformat(at)
+        # As `append` writes it (to the microsecond, .000000 too) or without a fraction.
+        if at not in (moment.isoformat(timespec="microseconds"), moment.isoformat()):
             return None
     except ValueError:
         return None
@@ -811,10 +816,8 @@ def leftovers(ws: Workspace) -> list[Problem]:
     """Temporary files left by an interrupted write, and a lock whose holder stopped without
     releasing it. Warnings: the data is whole, these are only clutter."""
     problems = []
-    # `*.tmp` anywhere; the cache's own `NAME.PID.N.part` in its folder.
-    found = [*ws.root.rglob("*.tmp"), *(ws.state_dir / "cache").glob("*.part")]
-    for path in sorted(found):
-        pid = re.search(r"\.(\d+)(?:\.\d+)?\.(?:tmp|part)$", path.name)
+    for path in sorted(ws.root.rglob("*.tmp")):
+        pid = re.search(r"\.(\d+)(?:\.\d+)?\.tmp$", path.name)
         if pid and _alive(int(pid.group(1))):
             continue  # being written right now
         problems.append(Problem(str(path), _("temporary file left by an interrupted write; "

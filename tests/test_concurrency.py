@@ -67,7 +67,7 @@ def entries_of(ws: Path) -> list[dict[str, Any]]:
 
 
 def files_of(ws: Path) -> dict[str, bytes]:
-    """Every file of the workspace and its bytes, except ocop's own `.ocop/` (lock, cache)."""
+    """Every file of the workspace and its bytes, except ocop's own `.ocop/` (lock, index)."""
     return {p.relative_to(ws).as_posix(): p.read_bytes() for p in sorted(ws.rglob("*"))
             if p.is_file() and not p.relative_to(ws).as_posix().startswith(".ocop")}
 
@@ -193,17 +193,14 @@ def test_a_writer_waiting_too_long_is_busy_and_a_killed_holder_frees_the_lock(
 
 
 def test_check_reports_leftover_temporary_files(ws: Path, ocop: Any) -> None:
-    (ws / ".ocop" / "cache").mkdir(parents=True)
-    left = ws / ".ocop" / "cache" / "plan_2019.999999999.tmp"
-    left.write_bytes(b"half a cache")
-    part = ws / ".ocop" / "cache" / "plan_2019.cpython-311.bin.999999999.123456.part"
-    part.write_bytes(b"half a cache")
-    mine = ws / ".ocop" / "cache" / f"plan_2019.{os.getpid()}.tmp"
+    (ws / ".ocop").mkdir(parents=True)
+    left = ws / "history" / "tester.yaml.999999999.tmp"
+    left.write_bytes(b"half a file")
+    mine = ws / ".ocop" / f"plan_2019.{os.getpid()}.tmp"
     mine.write_bytes(b"being written by a live process")
     check = ocop("check")
     assert check.exit_code == 0, check.stderr
-    for path in (left, part):
-        assert f"warning: {path}: temporary file left by an interrupted write" in check.stderr
+    assert f"warning: {left}: temporary file left by an interrupted write" in check.stderr
     assert str(mine) not in check.stderr
 
 
@@ -216,7 +213,7 @@ def kill_writers(ws: Path, kills: int, seed: int) -> dict[str, int]:
     each history file only grew, by at most the entries of that round's writers, every writer
     that finished has its entry, and no other file changed."""
     rng = random.Random(seed)
-    for _ in range(2):  # the first run also fills the cache: a writer's life is the second's
+    for _ in range(2):  # the first run also fills the index: a writer's life is the second's
         started = time.monotonic()
         timing = ocop_process(ws, "note", "1.1", "khởi động", OCOP_USER="Đo Thời Gian")
         timing.communicate(timeout=60)

@@ -21,7 +21,7 @@ HISTORY = "history/tester.yaml"
 
 
 def snapshot(ws: Path) -> dict[str, str]:
-    """Every file of the workspace by content, except ocop's own `.ocop/` (lock, cache)."""
+    """Every file of the workspace by content, except ocop's own `.ocop/` (lock, index)."""
     return {p.relative_to(ws).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(ws.rglob("*"))
             if p.is_file() and not p.relative_to(ws).as_posix().startswith(".ocop")}
@@ -100,7 +100,7 @@ def read_only(recorded: Path) -> Iterator[Path]:
 @pytest.mark.parametrize("with_state", [False, True], ids=["fresh", "after-use"])
 def test_read_only_workspace_reads_and_refuses_to_record(recorded: Path, with_state: bool,
                                                          ocop: Any, request: Any) -> None:
-    if with_state:  # .ocop/ (lock, cache) made by earlier runs, then all made read-only
+    if with_state:  # .ocop/ (lock, index) made by earlier runs, then all made read-only
         assert ocop("note", "1.2", "trước").exit_code == 0
     ws = request.getfixturevalue("read_only")
     before = snapshot(ws)

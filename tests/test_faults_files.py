@@ -24,7 +24,7 @@ MiB = 2**20
 
 
 def snapshot(ws: Path) -> dict[str, Any]:
-    """Every file of the workspace and its content, except ocop's own `.ocop/` (lock, cache).
+    """Every file of the workspace and its content, except ocop's own `.ocop/` (lock, index).
     A huge file is identified by its size and its first and last MiB, to stay fast."""
     found: dict[str, Any] = {}
     for path in sorted(ws.rglob("*")):
@@ -486,16 +486,16 @@ def test_bombs_fail_fast(filled: Path, tmp_path: Path, target: str, case: str) -
     expect_refused_fast(filled, tmp_path, TARGETS[target], pattern)
 
 
-@pytest.mark.parametrize(("case", "target", "cache"), [
+@pytest.mark.parametrize(("case", "target", "index"), [
     *((case, target, "off") for case in sorted(RUNAWAY) for target in TARGETS),
     # The same fault for every file: one case of each shows it.
     *((case, "plan", "on") for case in sorted(RUNAWAY))])
 def test_huge_and_endless_files_are_refused_fast(filled: Path, tmp_path: Path, target: str,
-                                                case: str, cache: str) -> None:
+                                                case: str, index: str) -> None:
     make, pattern = PLACE_CASES[case]
     make(filled / TARGETS[target])
     expect_refused_fast(filled, tmp_path, TARGETS[target], pattern,
-                        env={"OCOP_NO_CACHE": "1" if cache == "off" else "0"})
+                        env={"OCOP_NO_INDEX": "1" if index == "off" else "0"})
 
 
 def test_a_python_tag_executes_nothing_in_a_real_process(filled: Path, tmp_path: Path) -> None:

@@ -82,7 +82,7 @@ def write_csv(path: Path, rows: list[list[Any]]) -> Path:
 
 
 def digest(folder: Path) -> dict[str, str]:
-    """Every file of a workspace but the lock and cache, by content."""
+    """Every file of a workspace but the lock and index, by content."""
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file() and ".ocop" not in p.parts}
 

@@ -34,7 +34,7 @@ def rows(count: int) -> list[dict[str, object]]:
 @pytest.mark.parametrize("width", [60, 80, 140])
 def test_a_long_table_fits_the_width_and_keeps_every_word(width, monkeypatch):
     monkeypatch.setenv("COLUMNS", str(width))
-    data = rows(render.LONG + 50)
+    data = rows(250)
     out = io.StringIO()
     render.table(COLUMNS, data, title="1819/KH-UBND", footer="250 tasks", file=out)
     lines = out.getvalue().splitlines()
@@ -55,16 +55,16 @@ def test_a_long_table_fits_the_width_and_keeps_every_word(width, monkeypatch):
 def test_a_long_table_on_a_terminal_is_coloured_by_timing(monkeypatch):
     monkeypatch.setenv("COLUMNS", "100")
     screen = Terminal()
-    render.table(COLUMNS, rows(render.LONG + 1), file=screen)
+    render.table(COLUMNS, rows(201), file=screen)
     assert "\x1b[31m" in screen.getvalue() and "\x1b[33m" in screen.getvalue()
     plain = Terminal()
-    render.table(COLUMNS, rows(render.LONG + 1), file=plain, no_color=True)
+    render.table(COLUMNS, rows(201), file=plain, no_color=True)
     assert "\x1b[" not in plain.getvalue()
 
 
 def test_a_long_table_shows_hostile_text_literally(monkeypatch):
     monkeypatch.setenv("COLUMNS", "100")
-    data = rows(render.LONG + 1)
+    data = rows(201)
     data[0]["title"] = "[bold]x[/] \x1b]8;;http://x\x07 :warning:"
     out = io.StringIO()
     render.table(COLUMNS, data, file=out)

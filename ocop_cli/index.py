@@ -1,0 +1,982 @@
+"""The index: a SQLite database under `.ocop/`, derived from the workspace's files and kept up
+to date incrementally, so that a listing neither parses nor replays a long history.
+
+It holds the agencies and each plan (as read and validated by `storage`), every history entry
+(one row each, indexed by task, date, place and recorder), each history file's byte offset and
+fingerprint, and each task's own state after all of its entries with the date of its last one.
+
+- A file counts as unchanged when its device, inode, size and times are those recorded; one
+  changed less than RACY_NS before it was read is checked by content (a same-size edit within
+  one timestamp tick keeps every time).
+- A history file that kept its inode and whose bytes up to the recorded offset are unchanged
+  (by CRC) is read from that offset. Any other change (a new inode, as after `git pull`) is
+  compared line by line: lines found among the file's rows are kept, only the others are read.
+- A plan edit re-reads the plan; the states of the tasks whose row changed are computed again.
+- A state as of a date on or after a task's last entry is its kept state (only the timing
+  depends on the month); a task with entries after the as-of date is replayed from its own.
+
+The YAML files are the only truth: `.ocop/` can be deleted at any time, and OCOP_NO_INDEX=1
+reads the files instead. A missing, corrupt, stale or other-version index is made again; where
+it cannot be written, or a file has something to say (an error), the files are read as
+`storage.load` reads them, and that is what is shown.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import marshal
+import os
+import pickle
+import sqlite3
+import sys
+import time
+import zlib
+from collections.abc import Iterable, Iterator
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+from ocop_cli import state, storage
+from ocop_cli.errors import OcopError, Problem
+from ocop_cli.model import Agency, Entry, Plan, Task
+from ocop_cli.storage import Loaded, Workspace
+
+FORMAT = 3
+NAME = "index.sqlite"
+# Older than this when read, a file cannot be changed later without its times changing, on any
+# file system whose clock is within this much of ours (FAT keeps 2 s steps).
+RACY_NS = 3_000_000_000
+BATCH = 5000  # rows inserted at a time: memory stays flat however long a file is
+MANY = 20_000  # rows changed beyond which every row's count and every state is redone
+FIELDS = tuple(f for f in Entry._fields if f != "source")  # an entry's columns
+_DATE = FIELDS.index("date")
+
+
+def _chunks(values: list[Any], size: int = 500) -> Iterator[tuple[list[Any], str]]:
+    """`values` a few hundred at a time, each with its `?` marks for an IN (...)."""
+    for start in range(0, len(values), size):
+        chunk = values[start:start + size]
+        yield chunk, ",".join("?" * len(chunk))
+
+
+def _cols(alias: str = "") -> str:
+    """The entry columns, quoted (`by` is an SQL word), of the table `alias` if given."""
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(f'{prefix}"{f}"' for f in FIELDS)
+
+
+_INSERT = f"INSERT INTO entries VALUES ({', '.join('?' * (5 + len(FIELDS)))})"
+
+SCHEMA = f"""
+CREATE TABLE meta (key TEXT PRIMARY KEY, value);
+CREATE TABLE sources (name TEXT PRIMARY KEY, stat TEXT, crc INTEGER, read_ns INTEGER,
+                      depends INTEGER, value BLOB);
+CREATE TABLE files (name TEXT PRIMARY KEY, stat TEXT, read_ns INTEGER, offset INTEGER,
+                    crc INTEGER, next_line INTEGER, whole INTEGER);
+CREATE TABLE problems (file TEXT, seq INTEGER, value BLOB);
+CREATE INDEX problems_file ON problems (file);
+CREATE TABLE entries (file TEXT, line INTEGER, h INTEGER, kept INTEGER, plan_year INTEGER,
+                      {_cols()});
+CREATE INDEX entries_file ON entries (file, line);
+CREATE INDEX entries_id ON entries (id, kept);
+CREATE INDEX entries_task ON entries (task, plan_year, kept);
+CREATE INDEX entries_date ON entries (date);
+CREATE INDEX entries_place ON entries (place, plan_year, kept);
+CREATE INDEX entries_by ON entries ("by");
+CREATE INDEX entries_undoes ON entries (undoes) WHERE undoes IS NOT NULL;
+CREATE TABLE states (plan TEXT, task TEXT, generation INTEGER, sig BLOB, last INTEGER,
+                     value BLOB, PRIMARY KEY (plan, task)) WITHOUT ROWID;
+CREATE INDEX states_task ON states (task);
+CREATE TABLE days (plan TEXT, as_of INTEGER, generation INTEGER, plan_crc INTEGER, own BLOB,
+                   settled BLOB, written INTEGER, PRIMARY KEY (plan, as_of)) WITHOUT ROWID;
+CREATE TABLE checks (plan TEXT PRIMARY KEY, key BLOB, value BLOB);
+"""
+
+Stat = tuple[int, int, int, int, int]  # device, inode, size, mtime_ns, ctime_ns
+
+
+class Fallback(Exception):
+    """The index cannot answer (a file has an error to report): read the files instead."""
+
+
+def enabled() -> bool:
+    return os.environ.get("OCOP_NO_INDEX", "") in ("", "0")
+
+
+def path_of(ws: Workspace) -> Path:
+    return ws.state_dir / NAME
+
+
+def load(ws: Workspace, year: int | None = None) -> Loaded:
+    """What `storage.load` gives, from the index where it can (brought up to date first)."""
+    from ocop_cli.products import count_into
+
+    plan_path = ws.plan_path(year)
+    for _attempt in range(2 if enabled() else 0):
+        try:
+            found = Index.open(ws)
+            try:
+                loaded = found.load(plan_path)
+            finally:
+                found.close()
+        except (Fallback, sqlite3.OperationalError, OSError):
+            break  # an error in a file to report, or an index that cannot be written
+        except DAMAGE:
+            remove(ws)  # nonsense inside: made again
+        else:
+            count_into(loaded)  # the product register is read as without the index
+            return loaded
+    return storage.load(ws, year)
+
+
+# What reading a damaged index can raise (values of another shape, a malformed database).
+DAMAGE = (sqlite3.DatabaseError, pickle.UnpicklingError, ValueError, TypeError, KeyError,
+          IndexError, EOFError, AttributeError)
+
+
+def remove(ws: Workspace) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        with suppress(OSError):
+            os.unlink(f"{path_of(ws)}{suffix}")
+
+
+def snapshot(ws: Workspace) -> list[tuple[str, Stat | None]]:
+    """Every data file (YAML in the workspace and its folders) by its stat: a change to any
+    of them, as an entry appended, changes it."""
+    found = [*ws.root.glob("*.yaml"), *ws.root.glob("*/*.yaml")]
+    return [(str(p), stat_of(p)) for p in sorted(found) if not p.parent.name.startswith(".")]
+
+
+def version() -> str:
+    """What the index's content depends on besides the files: the shapes of the values kept,
+    and the versions of ocop and Python. Another one means another index."""
+    from ocop_cli import __version__
+    from ocop_cli.windows import Target, Window
+
+    shapes = [c._fields for c in (Agency, Task, Entry, Problem, Target, Window)]
+    return repr((FORMAT, __version__, sys.version, shapes, state._KEPT))
+
+
+def stat_of(path: Path) -> Stat | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+# --- values in and out ----------------------------------------------------------------------
+
+
+class _Values(pickle.Unpickler):
+    """Unpickles plain data and ocop's own value types only: loading the index runs no code
+    but theirs (named tuples) and a date's."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) == ("datetime", "date"):
+            return dt.date
+        if (module, name) == (__name__, "tuple_new"):
+            return tuple_new
+        if module in ("ocop_cli.model", "ocop_cli.windows", "ocop_cli.errors"):
+            found = getattr(sys.modules[module], name, None)
+            if isinstance(found, type) and issubclass(found, tuple) and hasattr(found, "_fields"):
+                return found
+        raise pickle.UnpicklingError(f"{module}.{name} is not a value")
+
+
+tuple_new = tuple.__new__
+
+
+class _Pickler(pickle.Pickler):
+    """Named tuples as `tuple.__new__(cls, values)`: read back without a Python-level call
+    each (10,000 tasks load in a tenth of the time)."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if obj is tuple_new:
+            return "tuple_new"  # by its name here (it is a method of `tuple` elsewhere)
+        cls = type(obj)
+        if cls is not tuple and isinstance(obj, tuple) and hasattr(cls, "_fields"):
+            return tuple_new, (cls, tuple(obj))
+        return NotImplemented
+
+
+def dumps(value: Any) -> bytes:
+    out = io.BytesIO()
+    _Pickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    return out.getvalue()
+
+
+def loads(blob: bytes) -> Any:
+    import ocop_cli.windows  # noqa: F401  # the value types, looked up by `_Values`
+
+    return _Values(io.BytesIO(blob)).load()
+
+
+def _line_hash(line: str) -> int:
+    from hashlib import blake2b  # only when a file is read: 2 ms to import
+
+    digest = blake2b(line.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
+def _entry_row(name: str, line: int, h: int | None, entry: Entry) -> tuple[Any, ...]:
+    values = list(entry[:len(FIELDS)])
+    values[_DATE] = entry.date.toordinal()
+    return (name, line, h, 1, entry.plan_year, *values)
+
+
+class _Rows:
+    """Entries from rows (file, line, fields...), sharing one date object per day."""
+
+    def __init__(self) -> None:
+        self.days: dict[int, dt.date] = {}
+
+    def entry(self, row: tuple[Any, ...]) -> Entry:
+        values = list(row[2:])
+        day = self.days.get(values[_DATE])
+        if day is None:
+            day = self.days[values[_DATE]] = dt.date.fromordinal(values[_DATE])
+        values[_DATE] = day
+        values.append(f"{row[0]}:{row[1]}")
+        return Entry._make(values)
+
+
+# --- the database ----------------------------------------------------------------------------
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """A connection that waits for another writer as long as for the workspace lock. In WAL
+    mode, NORMAL syncs at checkpoints, not at every commit: a crash can lose the last
+    states kept, never the data (the index is made again from the files)."""
+    db = sqlite3.connect(path, timeout=storage.lock_timeout(), isolation_level=None,
+                         check_same_thread=False)
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
+
+
+class Index:
+    """One open index of one workspace."""
+
+    def __init__(self, ws: Workspace, db: sqlite3.Connection | None) -> None:
+        self.ws, self._db = ws, db
+        self.started = time.time_ns()
+        # By the years a plan counts: undone id -> undos.
+        self._undos: dict[Years, dict[str, list[Entry]]] = {}
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The connection, opened again after `close` (a load closes it when done, and a later
+        use opens it again)."""
+        if self._db is None:
+            self._db = _connect(path_of(self.ws))
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    @classmethod
+    def open(cls, ws: Workspace) -> Index:
+        """The workspace's index, made (again) when missing, damaged or of another version."""
+        ws.state_dir.mkdir(exist_ok=True)
+        path = path_of(ws)
+        for attempt in (1, 2):
+            db = _connect(path)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                found = db.execute("SELECT name FROM sqlite_master WHERE name='meta'").fetchone()
+                if found is None:
+                    db.execute("BEGIN IMMEDIATE")
+                    if db.execute("SELECT name FROM sqlite_master WHERE name='meta'"
+                                  ).fetchone() is None:
+                        for statement in SCHEMA.split(";"):
+                            db.execute(statement)
+                        db.execute("INSERT INTO meta VALUES ('version', ?), ('generation', 0)",
+                                   (version(),))
+                    db.execute("COMMIT")
+                row = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+                if row is not None and row[0] == version():
+                    return cls(ws, db)
+            except sqlite3.DatabaseError:
+                if attempt == 2:
+                    raise
+            db.close()
+            remove(ws)  # damaged or another version: made again
+        raise Fallback  # pragma: no cover - a second attempt either returns or raises
+
+    # --- bringing it up to date ---
+
+    def load(self, plan_path: Path) -> Loaded:
+        try:
+            history = self.ws.history_files()
+        except OcopError:
+            raise Fallback from None
+        try:
+            sources = self._stale(plan_path, history)
+            if sources:
+                self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    self._update(plan_path, history)
+                    self.db.execute("COMMIT")
+                except BaseException:
+                    self.db.execute("ROLLBACK")
+                    raise
+            return self._loaded(plan_path, history)
+        except OcopError:
+            raise Fallback from None
+
+    def _stale(self, plan_path: Path, history: list[Path]) -> bool:
+        """Whether any file may have changed since it was indexed."""
+        records = {name: (stat, read_ns) for name, stat, read_ns in self.db.execute(
+            "SELECT name, stat, read_ns FROM sources UNION ALL "
+            "SELECT name, stat, read_ns FROM files")}
+        indexed = {name for (name,) in self.db.execute("SELECT name FROM files")}
+        if indexed != {p.name for p in history}:
+            return True
+        for path in (self.ws.agencies_path, plan_path, *history):
+            record = records.get(path.name)
+            now = stat_of(path)
+            if record is None or now is None or record[0] != repr(now) \
+                    or now[3] >= record[1] - RACY_NS:
+                return True
+        return False
+
+    def _update(self, plan_path: Path, history: list[Path]) -> None:
+        agencies_crc = self._source(self.ws.agencies_path, 0, self._read_agencies)
+        self._source(plan_path, agencies_crc, self._read_plan)
+        names = {p.name for p in history}
+        gone = [n for (n,) in self.db.execute("SELECT name FROM files") if n not in names]
+        changes = _Changes()
+        for name in gone:
+            self._forget(name, changes)
+        for path in history:
+            self._history_file(path, changes)
+        if changes.ids or changes.everything:
+            self._recount(changes)
+
+    def _source(self, path: Path, depends: int, read: Any) -> int:
+        """The agencies or a plan: kept as read unless the file (or, for a plan, the
+        agencies it refers to) changed. Its CRC."""
+        row = self.db.execute("SELECT stat, crc, read_ns, depends FROM sources WHERE name=?",
+                              (path.name,)).fetchone()
+        now = stat_of(path)
+        if row is not None and now is not None and row[0] == repr(now) and row[3] == depends:
+            if now[3] < row[2] - RACY_NS:
+                return int(row[1])
+            raw = _read(path)
+            if zlib.crc32(raw) == row[1]:
+                self.db.execute("UPDATE sources SET read_ns=? WHERE name=?",
+                                (self.started, path.name))
+                return int(row[1])
+        raw = _read(path)
+        value = read(path)
+        crc = zlib.crc32(raw)
+        if _read(path) != raw or stat_of(path) != now:
+            raise Fallback  # changed while read: read the files this time
+        self.db.execute("INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?, ?)",
+                        (path.name, repr(now), crc, self.started, depends, dumps(value)))
+        return crc
+
+    def _read_agencies(self, path: Path) -> Any:
+        directory, problems = storage.read_agencies(path)
+        if directory is None or problems:
+            raise Fallback
+        return tuple(directory.agencies)
+
+    def _read_plan(self, path: Path) -> Any:
+        directory = self._directory()
+        plan, problems = storage.read_plan(path, directory)
+        if plan is None or problems:
+            raise Fallback
+        return (plan.number, plan.year, plan.title, plan.tasks, plan.facts)
+
+    def _directory(self) -> Any:
+        from ocop_cli.directory import Directory
+
+        row = self.db.execute("SELECT value FROM sources WHERE name=?",
+                              (self.ws.agencies_path.name,)).fetchone()
+        return Directory(list(loads(row[0])))
+
+    def _forget(self, name: str, changes: _Changes) -> None:
+        changes.removed(self.db.execute(
+            "SELECT id, task, action, undoes FROM entries WHERE file=?", (name,)))
+        self.db.execute("DELETE FROM entries WHERE file=?", (name,))
+        self.db.execute("DELETE FROM problems WHERE file=?", (name,))
+        self.db.execute("DELETE FROM files WHERE name=?", (name,))
+
+    def _history_file(self, path: Path, changes: _Changes) -> None:
+        """Bring one history file's rows up to date: nothing when unchanged, the lines after
+        the recorded offset when it grew, the lines not already held when it was replaced."""
+        name = path.name
+        row = self.db.execute("SELECT stat, read_ns, offset, crc, next_line, whole FROM files "
+                              "WHERE name=?", (name,)).fetchone()
+        now = stat_of(path)
+        if row is not None and now is not None and row[0] == repr(now) \
+                and now[3] < row[1] - RACY_NS:
+            return
+        raw = _read(path)
+        offset = raw.rfind(b"\n") + 1
+        if row is not None and row[0] == repr(now) and row[2] == offset == len(raw) \
+                and zlib.crc32(raw) == row[3]:  # checked by content: unchanged
+            self.db.execute("UPDATE files SET read_ns=? WHERE name=?", (self.started, name))
+            return
+        if row is not None and row[5] == 0 and row[2] <= len(raw) and now is not None \
+                and _parse_stat(row[0])[:2] == now[:2] and zlib.crc32(raw[:row[2]]) == row[3]:
+            whole = self._grown(path, raw, row[2], row[4], changes)
+            next_line = row[4] + len(raw[row[2]:offset].decode("utf-8").splitlines())
+        else:
+            if row is not None and row[5]:
+                self._forget(name, changes)
+            text = decode(path, raw)
+            whole = self._replaced(path, text, changes)
+            next_line = len(raw[:offset].decode("utf-8-sig").splitlines()) + 1
+        if stat_of(path) != now:
+            raise Fallback  # changed while read
+        self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (name, repr(now), self.started, offset, zlib.crc32(raw[:offset]),
+                         next_line, int(whole)))
+
+    def _grown(self, path: Path, raw: bytes, offset: int, next_line: int,
+               changes: _Changes) -> bool:
+        """The lines from `offset` on (a last line without its newline, read last time, is
+        read again with what follows it)."""
+        name = path.name
+        changes.removed(self.db.execute(
+            "SELECT id, task, action, undoes FROM entries WHERE file=? AND line>=?",
+            (name, next_line)))
+        self.db.execute("DELETE FROM entries WHERE file=? AND line>=?", (name, next_line))
+        self.db.execute("DELETE FROM problems WHERE file=? AND seq>=?", (name, next_line))
+        rest = raw[offset:]
+        try:
+            if b"\x00" in rest:
+                raise ValueError("NUL")
+            text = rest.decode("utf-8-sig" if offset == 0 else "utf-8")
+        except ValueError:  # UnicodeDecodeError too: the whole read says where
+            raise Fallback from None
+        return self._insert(path, list(enumerate(text.splitlines(), next_line)), changes)
+
+    def _replaced(self, path: Path, text: str, changes: _Changes) -> bool:
+        """The file compared line by line with the rows it had: rows whose line is still
+        there are kept (renumbered if it moved), the other lines are read."""
+        name = path.name
+        held: dict[int, list[tuple[int, int]]] = {}
+        for rowid, line, h in self.db.execute(
+                "SELECT rowid, line, h FROM entries WHERE file=? AND h IS NOT NULL", (name,)):
+            held.setdefault(h, []).append((rowid, line))
+        moved: list[tuple[int, int]] = []
+        fresh: list[tuple[int, str]] = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if held and line.startswith("- {"):
+                found = held.get(_line_hash(line))
+                if found:
+                    rowid, was = found.pop(0)
+                    if was != number:
+                        moved.append((number, rowid))
+                    continue
+            fresh.append((number, line))
+        stale = [rowid for rows in held.values() for rowid, _line in rows]
+        for chunk, marks in _chunks(stale):
+            changes.removed(self.db.execute(
+                f"SELECT id, task, action, undoes FROM entries WHERE rowid IN ({marks})", chunk))
+            self.db.execute(f"DELETE FROM entries WHERE rowid IN ({marks})", chunk)
+        self.db.executemany("UPDATE entries SET line=? WHERE rowid=?", moved)
+        # A line moved may now come before or after a copy of it: which one counts is
+        # decided again.
+        for chunk, marks in _chunks([rowid for _number, rowid in moved]):
+            changes.removed(self.db.execute(
+                f"SELECT id, task, action, undoes FROM entries WHERE rowid IN ({marks})", chunk))
+        self.db.execute("DELETE FROM problems WHERE file=?", (name,))
+        return self._insert(path, fresh, changes)
+
+    def _insert(self, path: Path, lines: list[tuple[int, str]], changes: _Changes) -> bool:
+        """Rows for the entries in `lines` (line number, text), read as `storage` reads a
+        history file; a file with any line in another form is read whole by `storage`
+        (then True)."""
+        name = path.name
+        problems: list[Problem] = []
+        whole = False
+        try:
+            self._insert_rows(_quick_rows(path, lines, problems), changes)
+        except _Whole:
+            whole = True
+            self._forget(name, changes)
+            entries, problems = storage.read_history_file(path)
+            self._insert_rows((_entry_row(name, int(e.source.rpartition(":")[2]), None, e)
+                               for e in entries), changes)
+        self.db.executemany("INSERT INTO problems VALUES (?, ?, ?)",
+                            [(name, p.line or 0, dumps(p)) for p in problems])
+        return whole
+
+    def _insert_rows(self, rows: Iterable[tuple[Any, ...]], changes: _Changes) -> None:
+        batch: list[tuple[Any, ...]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) == BATCH:
+                self.db.executemany(_INSERT, batch)
+                changes.added(batch)
+                batch = []
+        self.db.executemany(_INSERT, batch)
+        changes.added(batch)
+
+    def _recount(self, changes: _Changes) -> None:
+        """Which row of each id counts (the first in file order), and the kept states of
+        every task whose entries changed forgotten."""
+        if changes.everything:
+            self.db.execute("UPDATE entries SET kept = 1 WHERE NOT kept")
+            self.db.execute(
+                "UPDATE entries SET kept = 0 WHERE rowid IN (SELECT rowid FROM (SELECT rowid, "
+                "row_number() OVER (PARTITION BY id ORDER BY file, line) AS n FROM entries "
+                "WHERE id IN (SELECT id FROM entries GROUP BY id HAVING count(*) > 1)) "
+                "WHERE n > 1)")
+            self.db.execute("DELETE FROM states")
+            self.db.execute("UPDATE meta SET value = value + 1 WHERE key='generation'")
+            return
+        ids = list(changes.ids)
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS changed (id TEXT PRIMARY KEY)")
+        self.db.execute("DELETE FROM changed")
+        self.db.executemany("INSERT OR IGNORE INTO changed VALUES (?)", ((i,) for i in ids))
+        self.db.execute(
+            "UPDATE entries SET kept = (rowid = (SELECT e.rowid FROM entries e "
+            "WHERE e.id = entries.id ORDER BY e.file, e.line LIMIT 1)) "
+            "WHERE id IN (SELECT id FROM changed)")
+        tasks = changes.tasks
+        tasks.update(t for (t,) in self.db.execute(
+            "SELECT DISTINCT task FROM entries WHERE id IN (SELECT id FROM changed)"))
+        for chunk, marks in _chunks(list(changes.undone)):
+            tasks.update(t for (t,) in self.db.execute(
+                f"SELECT task FROM entries WHERE id IN ({marks})", chunk))
+        known = self.db.execute("SELECT count(*) FROM states").fetchone()[0]
+        if len(tasks) * 4 > known:
+            self.db.execute("DELETE FROM states")
+        else:
+            self.db.executemany("DELETE FROM states WHERE task=?", ((t,) for t in tasks))
+        self.db.execute("UPDATE meta SET value = value + 1 WHERE key='generation'")
+
+    # --- what the load gives ---
+
+    def _loaded(self, plan_path: Path, history: list[Path]) -> Loaded:
+        from ocop_cli.directory import Directory
+
+        plan = Plan(*loads(self._value(plan_path)))
+        directory = Directory(list(loads(self._value(self.ws.agencies_path))))
+        years = tuple(sorted(storage.owned_years(self.ws, plan)))
+        problems = self._problems(plan, years, directory, plan_path,
+                                  [p.name for p in history])
+        served = _Served(self, plan, plan_path.name, years)
+        loaded = Loaded(self.ws, plan, directory, served.entries, problems)
+        loaded.index, served.loaded = served, loaded
+        return loaded
+
+    def _value(self, path: Path) -> bytes:
+        row = self.db.execute("SELECT value FROM sources WHERE name=?", (path.name,)).fetchone()
+        if row is None:
+            raise Fallback
+        return bytes(row[0])
+
+    def _problems(self, plan: Plan, years: Years, directory: Any, plan_path: Path,
+                  names: list[str]) -> list[Problem]:
+        """The warnings a load without the index gives, in its order: each file's own, then
+        its entries' (a copy of an entry read before, an entry for a task the plan lacks).
+        An entry with an unknown place is an error: the files are then read."""
+        generation = self._generation()
+        crcs = tuple(self.db.execute("SELECT crc FROM sources WHERE name IN (?, ?) ORDER BY name",
+                                     (plan_path.name, self.ws.agencies_path.name)))
+        key = repr((generation, crcs, years))
+        row = self.db.execute("SELECT key, value FROM checks WHERE plan=?",
+                              (plan_path.name,)).fetchone()
+        if row is not None and row[0] == key:
+            return list(loads(row[1]))
+        places = {p for (p,) in self.db.execute(
+            "SELECT DISTINCT place FROM entries WHERE place IS NOT NULL AND kept AND "
+            f"{_in(years)}", years)}
+        if places - set(directory.by_id):
+            raise Fallback
+        found: dict[str, list[tuple[int, Problem]]] = {}
+        rows = _Rows()
+        for values in self.db.execute(
+                f"SELECT e.file, e.line, {_cols('e')}, (SELECT k.file || ':' || k.line FROM "
+                "entries k WHERE k.id = e.id AND k.kept) FROM entries e WHERE NOT e.kept"):
+            entry = rows.entry(values[:-1])
+            found.setdefault(entry.source.rpartition(":")[0], []).append(
+                (values[1], storage.duplicate(self.ws.history_dir / values[0], entry,
+                                              values[-1])))
+        tasks = [t for (t,) in self.db.execute(
+            f"SELECT DISTINCT task FROM entries WHERE {_in(years)} AND kept", years)
+            if t not in plan.index]
+        for task in tasks:
+            for values in self.db.execute(f"SELECT file, line, {_cols()} FROM entries "
+                                          f"WHERE task=? AND {_in(years)} AND kept",
+                                          (task, *years)):
+                entry = rows.entry(values)
+                found.setdefault(values[0], []).extend(
+                    (values[1], p) for p in storage._task_gone(
+                        self.ws.history_dir / values[0], entry, plan))
+        problems: list[Problem] = []
+        for name in names:
+            problems += [loads(v) for (v,) in self.db.execute(
+                "SELECT value FROM problems WHERE file=? ORDER BY seq, rowid", (name,))]
+            problems += [p for _line, p in sorted(found.get(name, []), key=lambda f: f[0])]
+        with suppress(sqlite3.Error):
+            self.db.execute("INSERT OR REPLACE INTO checks VALUES (?, ?, ?)",
+                            (plan_path.name, key, dumps(problems)))
+        return problems
+
+    def _generation(self) -> int:
+        return int(self.db.execute("SELECT value FROM meta WHERE key='generation'"
+                                   ).fetchone()[0])
+
+    def entries(self, years: Years, where: str = "", args: tuple[Any, ...] = ()
+                ) -> list[Entry]:
+        """The entries a load keeps (those of the years the plan counts, each id once), in
+        file order."""
+        rows = _Rows()
+        return [rows.entry(r) for r in self.db.execute(
+            f"SELECT file, line, {_cols()} FROM entries WHERE kept AND {_in(years)} {where} "
+            "ORDER BY file, line", (*years, *args))]
+
+    def entries_of(self, years: Years, tasks: Iterable[str]
+                   ) -> Iterator[tuple[str, list[Entry]]]:
+        """(task, the entries its own state is replayed from) for each of `tasks` that has
+        any: its entries, and the undoing of any of them recorded under another task."""
+        rows = _Rows()
+        wanted = sorted(set(tasks))
+        undos = self._undos.get(years)
+        if undos is None and len(wanted) > 100:  # every undo at once, rather than per task
+            undos = self._undos[years] = {}
+            for values in self.db.execute(f"SELECT file, line, {_cols()} FROM entries WHERE "
+                                          f"kept AND {_in(years)} AND undoes IS NOT NULL",
+                                          years):
+                entry = rows.entry(values)
+                undos.setdefault(entry.undoes or "", []).append(entry)
+        for chunk, marks in _chunks(wanted):
+            current: str | None = None
+            group: list[Entry] = []
+            for values in self.db.execute(
+                    f"SELECT file, line, {_cols()} FROM entries WHERE kept AND {_in(years)} "
+                    f"AND task IN ({marks}) ORDER BY task", (*years, *chunk)):
+                entry = rows.entry(values)
+                if entry.task != current:
+                    if current is not None:
+                        yield current, self._with_undos(years, group, undos)
+                    current, group = entry.task, []
+                group.append(entry)
+            if current is not None:
+                yield current, self._with_undos(years, group, undos)
+
+    def _with_undos(self, years: Years, group: list[Entry],
+                    undos: dict[str, list[Entry]] | None) -> list[Entry]:
+        """A task's entries and the undoing of any of them (from `undos` when all were read)."""
+        if undos is not None:
+            return group + [u for e in group for u in undos.get(e.id, ())]
+        ids = [e.id for e in group]
+        rows = _Rows()
+        found = []
+        for chunk, marks in _chunks(ids):
+            found += [rows.entry(v) for v in self.db.execute(
+                f"SELECT file, line, {_cols()} FROM entries WHERE kept AND {_in(years)} AND "
+                f"undoes IN ({marks})", (*years, *chunk))]
+        return group + found
+
+
+
+
+
+def _parse_stat(text: str) -> Stat:
+    """A stat as recorded (the repr of a tuple of five integers)."""
+    a, b, c, d, e = (int(v) for v in text.strip("()").split(","))
+    return a, b, c, d, e
+
+
+class _Changes:
+    """What an update changed: the ids and tasks of rows added or removed, and the ids that
+    undo entries added or removed pointed at."""
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+        self.tasks: set[str] = set()
+        self.undone: set[str] = set()
+        # Past MANY rows (a first build, a file read whole), everything is counted again
+        # instead: memory does not grow with the history.
+        self.everything = False
+
+    def removed(self, rows: Iterable[tuple[str, str, str, str | None]]) -> None:
+        if self.everything:
+            return
+        for entry_id, task, _action, undoes in rows:
+            self.ids.add(entry_id)
+            self.tasks.add(task)
+            if undoes:
+                self.undone.add(undoes)
+        if len(self.ids) > MANY:
+            self.everything = True
+            self.ids, self.tasks, self.undone = set(), set(), set()
+
+    def added(self, rows: list[tuple[Any, ...]]) -> None:
+        at = {f: 5 + i for i, f in enumerate(FIELDS)}
+        self.removed((r[at["id"]], r[at["task"]], r[at["action"]], r[at["undoes"]])
+                     for r in rows)
+
+
+class _Whole(Exception):
+    """A line `append` would not have written: the file is read whole by `storage`."""
+
+
+def _quick_rows(path: Path, lines: list[tuple[int, str]], problems: list[Problem]
+                ) -> Iterator[tuple[Any, ...]]:
+    """Rows for lines as `append` writes them, read as `storage` reads them (each run of
+    consecutive lines at once); _Whole for a line in any other form."""
+    shared: dict[Any, Any] = {}
+    name = path.name
+    start = 0
+    while start < len(lines):
+        end = start + 1
+        while end < len(lines) and lines[end][0] == lines[end - 1][0] + 1:
+            end += 1
+        run = [line for _number, line in lines[start:end]]
+        first = lines[start][0]
+        for at, record in storage.flow_records(path, run, problems, first):
+            if record is storage.BY_HAND:
+                raise _Whole
+            entry = storage._plain_entry(record, f"{name}:{at}", shared)
+            if entry is None:
+                raise _Whole
+            yield _entry_row(name, at, _line_hash(run[at - first]), entry)
+        start = end
+
+
+def decode(path: Path, raw: bytes) -> str:
+    from ocop_cli.yamlio import decode
+
+    return decode(path, raw)
+
+
+def _read(path: Path) -> bytes:
+    from ocop_cli.yamlio import read_bytes
+
+    return read_bytes(path, storage.HISTORY_MAX_BYTES)
+
+
+# --- task states -----------------------------------------------------------------------------
+
+
+class _Served:
+    """What a load from the index offers beyond the plain load: task states without a replay
+    of the history, and the entries about a task without building the others."""
+
+    def __init__(self, index: Index, plan: Plan, plan_name: str, years: Years) -> None:
+        self.index, self.plan, self.plan_name = index, plan, plan_name
+        self.years = years  # whose entries the plan counts (`storage.owned_years`)
+        self.loaded: Loaded | None = None  # the load it serves (its counted products)
+        self._files: Loaded | None = None
+
+    def files(self) -> Loaded:
+        """The load without the index, for an index damaged since it was opened."""
+        if self._files is None:
+            self._files = storage.load(self.index.ws, self.plan.year)
+        return self._files
+
+    def entries(self) -> list[Entry]:
+        try:
+            return self.index.entries(self.years)
+        except DAMAGE:
+            return self.files().entries
+
+    def entries_about(self, task_id: str) -> list[Entry]:
+        try:
+            # A range of ids, as the index on task reads it (an OR would read every row).
+            return self.index.entries(self.years, "AND task>=? AND task<? AND (task=? OR "
+                                      "task>?)", (task_id, task_id + "/", task_id,
+                                                  task_id + "."))
+        except DAMAGE:
+            return self.files().entries_about(task_id)
+
+    def entries_of(self, task_ids: Iterable[str]) -> dict[str, list[Entry]]:
+        task_ids = list(task_ids)
+        try:
+            return dict(self.index.entries_of(self.years, task_ids))
+        except DAMAGE:
+            return self.files().entries_of(task_ids)
+
+    def states(self, as_of: dt.date) -> dict[str, state.TaskState]:
+        try:
+            return self._states(as_of)
+        except DAMAGE:
+            return state.state_as_of(self.plan, self.files().entries, as_of)
+
+    def _states(self, as_of: dt.date) -> dict[str, state.TaskState]:
+        """The states settled for `as_of` when asked before and nothing changed since; else
+        each task's own state as of that day (kept for the day, or kept after all its
+        entries, or replayed from its entries), then settled."""
+        plan, db, name = self.plan, self.index.db, self.plan_name
+        day = as_of.toordinal()
+        self._follow_plan()
+        generation, crc = self.index._generation(), self.plan_crc()
+        row = db.execute("SELECT generation, plan_crc, own, settled FROM days WHERE plan=? AND "
+                         "as_of=?", (name, day)).fetchone()
+        # Tasks that count products from the register are replayed on every run with the
+        # entries counted from it, which the index does not hold.
+        counted = self.loaded.counted if self.loaded is not None else []
+        products = [t for t in plan.tasks if t.products_at]
+        if row is not None and tuple(row[:2]) == (generation, crc) and not products:
+            return {t.id: state.unpack(t, values)
+                    for t, values in zip(plan.tasks, _unpack(row[3]), strict=True)}
+        kept = {task: changed for task, changed in db.execute(
+            "SELECT task, generation FROM states WHERE plan=?", (name,))}
+        if row is not None and row[1] == crc:  # the day's own states, but some have changed
+            own = dict(zip((t.id for t in plan.tasks), _unpack(row[2]), strict=True))
+            since = row[0]
+            changed = {t.id for t in plan.tasks if kept.get(t.id, since + 1) > since}
+        else:
+            own, changed = {}, set()
+        fresh, on_day = self._replayed(
+            [t for t in plan.tasks if t.id not in kept or t.id in changed], as_of)
+        final = {task: (last, value) for task, _sig, last, value in fresh}
+        if not own:  # a new day: the kept states of tasks with no entry after it
+            final.update((task, (last, value)) for task, last, value in db.execute(
+                "SELECT task, last, value FROM states WHERE plan=?", (name,))
+                if task not in final)
+            done = {task for task, _sig, _last, _value in fresh}
+            later = [t for t in plan.tasks if (final[t.id][0] or 0) > day and t.id not in done]
+            on_day += self._replayed(later, as_of, final=False)[1]
+            own = {task: _unpack(value) for task, (_last, value) in final.items()}
+        else:
+            own.update((task, _unpack(value)) for task, (_last, value) in final.items())
+        own.update((task, _unpack(value)) for task, _sig, _last, value in on_day)
+        if products:
+            found: dict[str, list[Entry]] = {t.id: [] for t in products}
+            found.update(self.entries_of(t.id for t in products))
+            for entry in counted:
+                if entry.task in found:
+                    found[entry.task].append(entry)
+            replayed = state.replay(plan, [e for t in products for e in found[t.id]], as_of,
+                                    products)
+            own.update((task, state.pack(s)) for task, s in replayed.items())
+        values = [own[t.id] for t in plan.tasks]
+        blob = _pack(values)  # before `settle`, which adds to the parents' places
+        states = state.settle(plan, {t.id: state.unpack(t, v)
+                                     for t, v in zip(plan.tasks, values, strict=True)}, as_of)
+        self._keep(generation, [(name, task, generation, sig, last, value)
+                                for task, sig, last, value in fresh],
+                   (name, day, generation, crc, blob,
+                    _pack([state.pack(states[t.id]) for t in plan.tasks])))
+        return states
+
+    def plan_crc(self) -> int:
+        """The plan file's CRC, and the years it counts (a plan starting later takes some)."""
+        row = self.index.db.execute("SELECT crc FROM sources WHERE name=?",
+                                    (self.plan_name,)).fetchone()
+        return zlib.crc32(repr(self.years).encode(), int(row[0]))
+
+    def _follow_plan(self) -> None:
+        """After a plan edit, forget the kept states of the tasks whose row changed (or that
+        gained or lost sub-rows) and of those no longer in the plan."""
+        db, name = self.index.db, self.plan_name
+        crc = self.plan_crc()
+        row = db.execute("SELECT value FROM meta WHERE key=?", (f"plan {name}",)).fetchone()
+        if row is not None and row[0] == crc:
+            return
+        sigs = {t.id: _signature(self.plan, t, self.years) for t in self.plan.tasks}
+        stale = [(name, task) for task, sig in db.execute(
+            "SELECT task, sig FROM states WHERE plan=?", (name,)) if sigs.get(task) != sig]
+
+        def forget() -> None:
+            db.executemany("DELETE FROM states WHERE plan=? AND task=?", stale)
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"plan {name}", crc))
+            db.execute("UPDATE meta SET value = value + 1 WHERE key='generation'")
+
+        self._write(self.index._generation(), forget)
+
+    def _replayed(self, tasks: list[Task], as_of: dt.date, final: bool = True
+                  ) -> tuple[list[StateRow], list[StateRow]]:
+        """Rows (task, signature, date of its last entry, own state) for `tasks`: after all
+        their entries (with `final`), and as of `as_of` for those with entries after it;
+        the entries are read a few hundred tasks at a time, once."""
+        plan, day = self.plan, as_of.toordinal()
+        done: list[StateRow] = []
+        on_day: list[StateRow] = []
+
+        def replay(task: Task, entries: list[Entry]) -> None:
+            dates = [e.date.toordinal() for e in entries if e.action != "undo"]
+            last = max(dates) if dates else None
+            if final:
+                own = state.replay(plan, entries, dt.date.max, [task])[task.id]
+                done.append((task.id, _signature(plan, task, self.years), last,
+                             _pack(state.pack(own))))
+            if last is not None and last > day:
+                own = state.replay(plan, entries, as_of, [task])[task.id]
+                on_day.append((task.id, b"", None, _pack(state.pack(own))))
+
+        left = dict.fromkeys(t.id for t in tasks)
+        if left:
+            for task_id, entries in self.index.entries_of(self.years, left):
+                replay(plan.index[task_id], entries)
+                left.pop(task_id)
+        for task_id in left:
+            replay(plan.index[task_id], [])
+        return done, on_day
+
+    def _keep(self, generation: int, rows: list[tuple[Any, ...]], day: tuple[Any, ...]
+              ) -> None:
+        """Store states just computed, unless the entries changed meanwhile; the states of
+        the DAYS as-of dates computed last are kept."""
+        db, name = self.index.db, self.plan_name
+
+        def write() -> None:
+            db.executemany("INSERT OR REPLACE INTO states VALUES (?, ?, ?, ?, ?, ?)", rows)
+            db.execute("INSERT OR REPLACE INTO days VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (*day, time.time_ns()))
+            db.execute("DELETE FROM days WHERE plan=? AND as_of NOT IN (SELECT as_of FROM days "
+                       "WHERE plan=? ORDER BY written DESC LIMIT ?)", (name, name, DAYS))
+
+        self._write(generation, write)
+
+    def _write(self, generation: int, write: Any) -> None:
+        db = self.index.db
+        with suppress(sqlite3.Error):
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                if self.index._generation() == generation:
+                    write()
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+
+DAYS = 8  # as-of dates whose states are kept
+Years = tuple[int, ...]  # the years whose entries a plan counts, in order
+
+
+def _in(years: Years) -> str:
+    return f"plan_year IN ({', '.join('?' * len(years))})"
+StateRow = tuple[str, bytes, Any, bytes]  # task, signature, last entry's day, own state
+
+
+def _pack(value: Any) -> bytes:
+    """Plain values by marshal (fast), anything else by pickle (read back by `loads`); a
+    large one compressed (a day's states: a fifth of the pages to write)."""
+    try:
+        blob = b"m" + marshal.dumps(value)
+    except ValueError:
+        blob = b"p" + dumps(value)
+    return b"z" + zlib.compress(blob, 1) if len(blob) > 65536 else blob
+
+
+def _unpack(blob: bytes) -> Any:
+    if blob[:1] == b"z":
+        blob = zlib.decompress(blob[1:])
+    return marshal.loads(blob[1:]) if blob[:1] == b"m" else loads(blob[1:])
+
+
+def _signature(plan: Plan, task: Task, years: Years) -> bytes:
+    """What a task's own state depends on besides its entries: its row, its plan's year, the
+    years whose entries it counts and whether it has sub-rows (the text of plain values,
+    hashed)."""
+    text = repr((plan.year, years, plan.is_leaf(task.id), task)).encode("utf-8",
+                                                                        "surrogatepass")
+    from hashlib import blake2b
+
+    return blake2b(text, digest_size=16).digest()
+
