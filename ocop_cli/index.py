@@ -261,7 +261,8 @@ class Index:
     def __init__(self, ws: Workspace, db: sqlite3.Connection | None) -> None:
         self.ws, self._db = ws, db
         self.started = time.time_ns()
-        self._undos: dict[int, dict[str, list[Entry]]] = {}  # by plan year: undone id -> undos
+        # By the years a plan counts: undone id -> undos.
+        self._undos: dict[Years, dict[str, list[Entry]]] = {}
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -560,8 +561,10 @@ class Index:
 
         plan = Plan(*loads(self._value(plan_path)))
         directory = Directory(list(loads(self._value(self.ws.agencies_path))))
-        problems = self._problems(plan, directory, plan_path, [p.name for p in history])
-        served = _Served(self, plan, plan_path.name)
+        years = tuple(sorted(storage.owned_years(self.ws, plan)))
+        problems = self._problems(plan, years, directory, plan_path,
+                                  [p.name for p in history])
+        served = _Served(self, plan, plan_path.name, years)
         loaded = Loaded(self.ws, plan, directory, served.entries, problems)
         loaded.index, served.loaded = served, loaded
         return loaded
@@ -572,22 +575,22 @@ class Index:
             raise Fallback
         return bytes(row[0])
 
-    def _problems(self, plan: Plan, directory: Any, plan_path: Path, names: list[str]
-                  ) -> list[Problem]:
+    def _problems(self, plan: Plan, years: Years, directory: Any, plan_path: Path,
+                  names: list[str]) -> list[Problem]:
         """The warnings a load without the index gives, in its order: each file's own, then
         its entries' (a copy of an entry read before, an entry for a task the plan lacks).
         An entry with an unknown place is an error: the files are then read."""
         generation = self._generation()
         crcs = tuple(self.db.execute("SELECT crc FROM sources WHERE name IN (?, ?) ORDER BY name",
                                      (plan_path.name, self.ws.agencies_path.name)))
-        key = repr((generation, crcs))
+        key = repr((generation, crcs, years))
         row = self.db.execute("SELECT key, value FROM checks WHERE plan=?",
                               (plan_path.name,)).fetchone()
         if row is not None and row[0] == key:
             return list(loads(row[1]))
         places = {p for (p,) in self.db.execute(
-            "SELECT DISTINCT place FROM entries WHERE place IS NOT NULL AND kept AND plan_year=?",
-            (plan.year,))}
+            "SELECT DISTINCT place FROM entries WHERE place IS NOT NULL AND kept AND "
+            f"{_in(years)}", years)}
         if places - set(directory.by_id):
             raise Fallback
         found: dict[str, list[tuple[int, Problem]]] = {}
@@ -600,12 +603,12 @@ class Index:
                 (values[1], storage.duplicate(self.ws.history_dir / values[0], entry,
                                               values[-1])))
         tasks = [t for (t,) in self.db.execute(
-            "SELECT DISTINCT task FROM entries WHERE plan_year=? AND kept", (plan.year,))
+            f"SELECT DISTINCT task FROM entries WHERE {_in(years)} AND kept", years)
             if t not in plan.index]
         for task in tasks:
             for values in self.db.execute(f"SELECT file, line, {_cols()} FROM entries "
-                                          "WHERE task=? AND plan_year=? AND kept",
-                                          (task, plan.year)):
+                                          f"WHERE task=? AND {_in(years)} AND kept",
+                                          (task, *years)):
                 entry = rows.entry(values)
                 found.setdefault(values[0], []).extend(
                     (values[1], p) for p in storage._task_gone(
@@ -624,41 +627,45 @@ class Index:
         return int(self.db.execute("SELECT value FROM meta WHERE key='generation'"
                                    ).fetchone()[0])
 
-    def entries(self, year: int, where: str = "", args: tuple[Any, ...] = ()) -> list[Entry]:
-        """The entries a load keeps (those of the plan's year, each id once), in file order."""
+    def entries(self, years: Years, where: str = "", args: tuple[Any, ...] = ()
+                ) -> list[Entry]:
+        """The entries a load keeps (those of the years the plan counts, each id once), in
+        file order."""
         rows = _Rows()
         return [rows.entry(r) for r in self.db.execute(
-            f"SELECT file, line, {_cols()} FROM entries WHERE kept AND plan_year=? {where} "
-            "ORDER BY file, line", (year, *args))]
+            f"SELECT file, line, {_cols()} FROM entries WHERE kept AND {_in(years)} {where} "
+            "ORDER BY file, line", (*years, *args))]
 
-    def entries_of(self, year: int, tasks: Iterable[str]) -> Iterator[tuple[str, list[Entry]]]:
+    def entries_of(self, years: Years, tasks: Iterable[str]
+                   ) -> Iterator[tuple[str, list[Entry]]]:
         """(task, the entries its own state is replayed from) for each of `tasks` that has
         any: its entries, and the undoing of any of them recorded under another task."""
         rows = _Rows()
         wanted = sorted(set(tasks))
-        undos = self._undos.get(year)
+        undos = self._undos.get(years)
         if undos is None and len(wanted) > 100:  # every undo at once, rather than per task
-            undos = self._undos[year] = {}
+            undos = self._undos[years] = {}
             for values in self.db.execute(f"SELECT file, line, {_cols()} FROM entries WHERE "
-                                          "kept AND plan_year=? AND undoes IS NOT NULL", (year,)):
+                                          f"kept AND {_in(years)} AND undoes IS NOT NULL",
+                                          years):
                 entry = rows.entry(values)
                 undos.setdefault(entry.undoes or "", []).append(entry)
         for chunk, marks in _chunks(wanted):
             current: str | None = None
             group: list[Entry] = []
             for values in self.db.execute(
-                    f"SELECT file, line, {_cols()} FROM entries WHERE kept AND plan_year=? AND "
-                    f"task IN ({marks}) ORDER BY task", (year, *chunk)):
+                    f"SELECT file, line, {_cols()} FROM entries WHERE kept AND {_in(years)} "
+                    f"AND task IN ({marks}) ORDER BY task", (*years, *chunk)):
                 entry = rows.entry(values)
                 if entry.task != current:
                     if current is not None:
-                        yield current, self._with_undos(year, group, undos)
+                        yield current, self._with_undos(years, group, undos)
                     current, group = entry.task, []
                 group.append(entry)
             if current is not None:
-                yield current, self._with_undos(year, group, undos)
+                yield current, self._with_undos(years, group, undos)
 
-    def _with_undos(self, year: int, group: list[Entry],
+    def _with_undos(self, years: Years, group: list[Entry],
                     undos: dict[str, list[Entry]] | None) -> list[Entry]:
         """A task's entries and the undoing of any of them (from `undos` when all were read)."""
         if undos is not None:
@@ -668,8 +675,8 @@ class Index:
         found = []
         for chunk, marks in _chunks(ids):
             found += [rows.entry(v) for v in self.db.execute(
-                f"SELECT file, line, {_cols()} FROM entries WHERE kept AND plan_year=? AND "
-                f"undoes IN ({marks})", (year, *chunk))]
+                f"SELECT file, line, {_cols()} FROM entries WHERE kept AND {_in(years)} AND "
+                f"undoes IN ({marks})", (*years, *chunk))]
         return group + found
 
 
@@ -758,8 +765,9 @@ class _Served:
     """What a load from the index offers beyond the plain load: task states without a replay
     of the history, and the entries about a task without building the others."""
 
-    def __init__(self, index: Index, plan: Plan, plan_name: str) -> None:
+    def __init__(self, index: Index, plan: Plan, plan_name: str, years: Years) -> None:
         self.index, self.plan, self.plan_name = index, plan, plan_name
+        self.years = years  # whose entries the plan counts (`storage.owned_years`)
         self.loaded: Loaded | None = None  # the load it serves (its counted products)
         self._files: Loaded | None = None
 
@@ -771,14 +779,14 @@ class _Served:
 
     def entries(self) -> list[Entry]:
         try:
-            return self.index.entries(self.plan.year)
+            return self.index.entries(self.years)
         except DAMAGE:
             return self.files().entries
 
     def entries_about(self, task_id: str) -> list[Entry]:
         try:
             # A range of ids, as the index on task reads it (an OR would read every row).
-            return self.index.entries(self.plan.year, "AND task>=? AND task<? AND (task=? OR "
+            return self.index.entries(self.years, "AND task>=? AND task<? AND (task=? OR "
                                       "task>?)", (task_id, task_id + "/", task_id,
                                                   task_id + "."))
         except DAMAGE:
@@ -787,7 +795,7 @@ class _Served:
     def entries_of(self, task_ids: Iterable[str]) -> dict[str, list[Entry]]:
         task_ids = list(task_ids)
         try:
-            return dict(self.index.entries_of(self.plan.year, task_ids))
+            return dict(self.index.entries_of(self.years, task_ids))
         except DAMAGE:
             return self.files().entries_of(task_ids)
 
@@ -893,9 +901,10 @@ class _Served:
         return settled
 
     def plan_crc(self) -> int:
+        """The plan file's CRC, and the years it counts (a plan starting later takes some)."""
         row = self.index.db.execute("SELECT crc FROM sources WHERE name=?",
                                     (self.plan_name,)).fetchone()
-        return int(row[0])
+        return zlib.crc32(repr(self.years).encode(), int(row[0]))
 
     def _follow_plan(self) -> None:
         """After a plan edit, forget the kept states of the tasks whose row changed (or that
@@ -905,7 +914,7 @@ class _Served:
         row = db.execute("SELECT value FROM meta WHERE key=?", (f"plan {name}",)).fetchone()
         if row is not None and row[0] == crc:
             return
-        sigs = {t.id: _signature(self.plan, t) for t in self.plan.tasks}
+        sigs = {t.id: _signature(self.plan, t, self.years) for t in self.plan.tasks}
         stale = [(name, task) for task, sig in db.execute(
             "SELECT task, sig FROM states WHERE plan=?", (name,)) if sigs.get(task) != sig]
 
@@ -930,14 +939,15 @@ class _Served:
             last = max(dates) if dates else None
             if final:
                 own = state.replay(plan, entries, dt.date.max, [task])[task.id]
-                done.append((task.id, _signature(plan, task), last, _pack(state.pack(own))))
+                done.append((task.id, _signature(plan, task, self.years), last,
+                             _pack(state.pack(own))))
             if last is not None and last > day:
                 own = state.replay(plan, entries, as_of, [task])[task.id]
                 on_day.append((task.id, b"", None, _pack(state.pack(own))))
 
         left = dict.fromkeys(t.id for t in tasks)
         if left:
-            for task_id, entries in self.index.entries_of(plan.year, left):
+            for task_id, entries in self.index.entries_of(self.years, left):
                 replay(plan.index[task_id], entries)
                 left.pop(task_id)
         for task_id in left:
@@ -973,6 +983,11 @@ class _Served:
 
 
 DAYS = 8  # as-of dates whose states are kept
+Years = tuple[int, ...]  # the years whose entries a plan counts, in order
+
+
+def _in(years: Years) -> str:
+    return f"plan_year IN ({', '.join('?' * len(years))})"
 StateRow = tuple[str, bytes, Any, bytes]  # task, signature, last entry's day, own state
 
 
@@ -992,10 +1007,12 @@ def _unpack(blob: bytes) -> Any:
     return marshal.loads(blob[1:]) if blob[:1] == b"m" else loads(blob[1:])
 
 
-def _signature(plan: Plan, task: Task) -> bytes:
-    """What a task's own state depends on besides its entries: its row, its plan's year and
-    whether it has sub-rows (the text of plain values, hashed)."""
-    text = repr((plan.year, plan.is_leaf(task.id), task)).encode("utf-8", "surrogatepass")
+def _signature(plan: Plan, task: Task, years: Years) -> bytes:
+    """What a task's own state depends on besides its entries: its row, its plan's year, the
+    years whose entries it counts and whether it has sub-rows (the text of plain values,
+    hashed)."""
+    text = repr((plan.year, years, plan.is_leaf(task.id), task)).encode("utf-8",
+                                                                        "surrogatepass")
     from hashlib import blake2b
 
     return blake2b(text, digest_size=16).digest()

@@ -64,7 +64,7 @@ class Task(NamedTuple):
     lead_text: str | None = None  # the cell as the plan wrote it
     partners_text: tuple[str, ...] = ()
     # The achieved quantity is the number of products of the register that reached this
-    # stage within the plan's year (a task that counts the products sent to the province).
+    # stage within the plan's years (a task that counts the products sent to the province).
     products_at: str | None = None
     # The district-level units that each hold a share of the task (agency ids), decided when
     # the plan is read: `per_district` tasks, and duties without a quantity that a group of

@@ -32,7 +32,7 @@ from ocop_cli.products import (
     stage_label,
     twin_of,
 )
-from ocop_cli.storage import Loaded
+from ocop_cli.storage import Loaded, owned_years
 
 # --- rows and figures ------------------------------------------------------------------------
 
@@ -133,7 +133,8 @@ def counted_products(loaded: Loaded, task_id: str, as_of: dt.date) -> list[dict[
     if task is None or not task.products_at:
         return []
     lines, rules, _warnings = load_register(loaded.workspace, loaded.directory)
-    ids = {e.id.rpartition(":")[0] for e in counted_entries(loaded.plan, lines)
+    years = owned_years(loaded.workspace, loaded.plan)
+    ids = {e.id.rpartition(":")[0] for e in counted_entries(loaded.plan, lines, years)
            if e.task == task.id and e.date <= as_of}
     chosen = {line.product for line in lines if line.id in ids}
     products = products_as_of(lines, rules, as_of)

@@ -9,7 +9,7 @@ scored by a council, recognised or not. A wrong line is taken back by an `undo` 
 A product's stage on a day is the replay of its lines up to that day, never stored. The stars
 of a score come from the point bands of `ocop_rules.yaml` in force on the day it was given.
 
-A plan task may count the products that reached a stage within the plan's year
+A plan task may count the products that reached a stage within the plan's years
 (`products_at` in the plan file): each such product becomes one derived entry (quantity 1,
 place its district unit, dated the day of the stage) in the replay of the tasks.
 
@@ -19,14 +19,14 @@ What the product commands show (rows, tables, the report) is in `product_views`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from ocop_cli.errors import InvalidData, NotFound, Problem, Refused, UsageError
 from ocop_cli.i18n import _, format_date
 from ocop_cli.model import PRODUCT_STAGES, Entry, Plan
-from ocop_cli.storage import PRODUCTS, Loaded, Workspace
+from ocop_cli.storage import PRODUCTS, Loaded, Workspace, owned_years
 
 REGISTER = PRODUCTS
 RULES = "ocop_rules.yaml"
@@ -34,6 +34,7 @@ RULES = "ocop_rules.yaml"
 # refused before it is read.
 REGISTER_MAX_BYTES = 16 * 1024 * 1024
 HEADER = (
+    "# yaml-language-server: $schema=../schema/products.schema.json\n"
     "# ocop product register: one line per record, appended by ocop and never rewritten.\n"
     "# Undo with `ocop product undo`, which appends a line that takes the last one back.\n"
 )
@@ -173,9 +174,9 @@ def rules_path(ws: Workspace) -> Path:
 def read_rules(path: Path) -> Rules:
     """The rules file, validated; every fault named by its line."""
     from ocop_cli.schema import RulesDoc
-    from ocop_cli.storage import _parse
+    from ocop_cli.storage import read_validated
 
-    doc, parsed, problems = _parse(path, RulesDoc, "decisions")
+    doc, parsed, problems = read_validated(path, RulesDoc, "decisions")
     if parsed is not None:
         for i, item in enumerate(parsed.decisions):
             lows = [band.min for band in item.bands]
@@ -466,10 +467,11 @@ def months_later(day: dt.date, months: int) -> dt.date:
 # --- counted into the plan -------------------------------------------------------------------
 
 
-def counted_entries(plan: Plan, lines: Sequence[Line]) -> list[Entry]:
+def counted_entries(plan: Plan, lines: Sequence[Line], years: Collection[int]) -> list[Entry]:
     """For each task that counts products at a stage (`products_at`), one entry for each
-    product that reached that stage within the plan's year: quantity 1, place its district
-    unit, dated the day of the stage (the first such line in the year)."""
+    product that reached that stage within the plan's `years` (`storage.owned_years`: a
+    year with its own plan inside a plan over several years is that plan's): quantity 1,
+    place its district unit, dated the day of the stage (the first such line in them)."""
     tasks = [t for t in plan.tasks if t.products_at]
     if not tasks:
         return []
@@ -482,7 +484,7 @@ def counted_entries(plan: Plan, lines: Sequence[Line]) -> list[Entry]:
     for task in tasks:
         counted: set[str] = set()
         for line in kept:
-            if line.action != task.products_at or line.date.year != plan.year \
+            if line.action != task.products_at or line.date.year not in years \
                     or line.product in counted or line.product not in districts:
                 continue
             counted.add(line.product)
@@ -501,7 +503,8 @@ def count_into(loaded: Loaded) -> None:
     errors = [p for p in problems if not p.warning]
     if errors:
         raise InvalidData(errors)
-    loaded.counted = counted_entries(loaded.plan, lines)
+    loaded.counted = counted_entries(loaded.plan, lines,
+                                     owned_years(loaded.workspace, loaded.plan))
 
 
 # --- recording -------------------------------------------------------------------------------

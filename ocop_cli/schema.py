@@ -21,6 +21,9 @@ from pydantic import (
 
 from ocop_cli.i18n import _
 from ocop_cli.model import ACTIONS, KINDS, LEVELS, PRODUCT_STAGES
+from ocop_cli.products import ACTIONS as PRODUCT_ACTIONS
+from ocop_cli.products import COUNCILS
+from ocop_cli.products import KINDS as ENTITY_KINDS
 from ocop_cli.windows import MOST_YEARS, parse_target
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -83,7 +86,7 @@ class TaskDoc(Strict):
     notes: list[Text] = Field(default_factory=list)
     products_at: Literal[PRODUCT_STAGES] | None = Field(  # type: ignore[valid-type]
         None, description="The achieved quantity is the number of products of the register "
-        "that reached this stage within the plan's year")
+        "that reached this stage within the plan's year(s)")
 
 
 class PlanDoc(Strict):
@@ -155,6 +158,32 @@ class EntryDoc(Strict):
 
 
 
+class ProductLineDoc(Strict):
+    """One line of a product register file (`products/<who>.yaml`): a registration with the
+    product's facts, a stage, or an undo. What each action needs (`registered` the facts,
+    `scored` council and points, `recognised` ref, `rejected` note, `undo` undoes) and the
+    district and group ids are checked by `ocop check`."""
+
+    id: Text
+    at: dt.datetime
+    date: dt.date
+    product: Text = Field(description="The product's id, as `ocop product add` printed it")
+    action: Literal[PRODUCT_ACTIONS]  # type: ignore[valid-type]
+    by: Text
+    name: Text | None = None
+    district: Text | None = Field(None, description="A district-level unit's id in agencies.yaml")
+    commune: Text | None = None
+    entity: Text | None = Field(None, description="The cooperative, enterprise, group or household")
+    kind: Literal[ENTITY_KINDS] | None = None  # type: ignore[valid-type]
+    group: Text | None = Field(None, description="A product group id of ocop_rules.yaml")
+    new: bool | None = Field(None, description="A new product, not one made already")
+    council: Literal[COUNCILS] | None = None  # type: ignore[valid-type]
+    points: Annotated[int, Field(ge=0, le=100)] | None = None
+    ref: Text | None = None
+    note: Text | None = None
+    undoes: Text | None = None
+
+
 class BandDoc(Strict):
     stars: Annotated[int, Field(ge=1, le=5)]
     min: Annotated[int, Field(ge=0, le=100, description="The fewest points for these stars")]
@@ -197,6 +226,7 @@ def schemas() -> dict[str, dict[str, Any]]:
 
     found = {name: model.model_json_schema() for name, model in SCHEMAS.items()}
     found["history.schema.json"] = TypeAdapter(list[EntryDoc]).json_schema()
+    found["products.schema.json"] = TypeAdapter(list[ProductLineDoc]).json_schema()
     for name, schema in found.items():
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema.setdefault("title", name.split(".")[0])

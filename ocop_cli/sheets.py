@@ -305,7 +305,10 @@ class _Workbook:
         strings_part = next((t for k, t in types.items() if k.endswith("/sharedStrings")), None)
         styles_part = next((t for k, t in types.items() if k.endswith("/styles")), None)
         self.strings = self._shared_strings(strings_part) if strings_part in self.names else []
-        self.dates = self._date_styles(styles_part) if styles_part in self.names else set()
+        self.dates: set[int] = set()
+        self.percents: dict[int, int] = {}
+        if styles_part in self.names:
+            self._styles(styles_part)
         rows, merged = self._cells(part)
         source = f"{self.path} [{title}]" if len(names) > 1 else str(self.path)
         return Sheet(source, rows, sorted(merged, key=lambda m: (m[1], m[0])), names)
@@ -328,12 +331,12 @@ class _Workbook:
             strings.append(text)
         return strings
 
-    def _date_styles(self, part: str) -> set[int]:
-        """The cell styles (by index) whose number format shows a date."""
+    def _styles(self, part: str) -> None:
+        """The cell styles (by index) whose number format shows a date, and those that show
+        a percentage (with how many decimals)."""
         from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
 
         formats: dict[int, str] = dict(BUILTIN_FORMATS)
-        dates: set[int] = set()
         in_xfs = False
         index = 0
         for event, elem in self._events(part, ("start", "end")):
@@ -345,10 +348,12 @@ class _Workbook:
                 in_xfs = event == "start"
             elif elem.tag == f"{_MAIN}xf" and in_xfs and event == "end":
                 code = elem.get("numFmtId", "0")
-                if code.isdigit() and is_date_format(formats.get(int(code), "")):
-                    dates.add(index)
+                shown = formats.get(int(code), "") if code.isdigit() else ""
+                if is_date_format(shown):
+                    self.dates.add(index)
+                elif (decimals := _percent_decimals(shown)) is not None:
+                    self.percents[index] = decimals
                 index += 1
-        return dates
 
     def _cells(self, part: str) -> tuple[list[tuple[int, list[Any]]], list[tuple[str, int, int]]]:
         """The rows as lists of values, from the sheet's cells as they stream by (end events
@@ -453,15 +458,44 @@ class _Workbook:
             import datetime as dt
 
             return dt.datetime.fromisoformat(raw.strip())
+        style = elem.get("s", "0")
+        if style.isdigit() and int(style) in self.percents:
+            return _percent(raw, self.percents[int(style)])
         number: float = int(raw) if raw.isdigit() else float(raw) if any(
             c in raw for c in ".eE") else int(raw)
-        style = elem.get("s", "0")
         if style.isdigit() and int(style) in self.dates:
             from openpyxl.utils import datetime as excel
 
             epoch = excel.CALENDAR_MAC_1904 if self.date1904 else excel.CALENDAR_WINDOWS_1900
             return excel.from_excel(number, epoch)
         return number
+
+
+def _percent_decimals(code: str) -> int | None:
+    """How many decimals a number format shows a percentage with (`0%` 0, `0.0%` 1); None
+    when it shows no percentage. Only the first section (positive numbers) counts; text in
+    quotes or after a backslash is not the format's."""
+    first = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", code.split(";")[0])
+    if "%" not in first:
+        return None
+    head = first.split("%")[0]
+    digits = head.rpartition(".")[2] if "." in head else ""
+    return len(digits) - len(digits.lstrip("0#?"))
+
+
+def _percent(raw: str, decimals: int) -> str:
+    """A number cell formatted as a percentage, as the spreadsheet shows it: 1 as `100%`,
+    0.255 with one decimal as `25.5%`. Computed in decimal, so 0.29 is 29%, not 28.999…%."""
+    from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+    try:
+        value = (Decimal(raw.strip()) * 100).quantize(Decimal(1).scaleb(-min(decimals, 10)),
+                                                      rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite():
+        raise ValueError(_("bad number {raw!r}").format(raw=raw[:20]))
+    return f"{value}%"
 
 
 class _Entities(Exception):

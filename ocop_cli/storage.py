@@ -36,6 +36,7 @@ SCHEMA = "schema"
 OWNER = "lock.owner"  # in STATE, beside the lock: who holds it
 HELD = "held.json"  # in STATE: history files a sync holds back at their last good lines
 _PLAN_NAME = re.compile(r"^plan_(\d{4})\.yaml$")
+_LAST_YEAR = re.compile(rb"^last_year:[ \t]*[\"']?(\d{4})[\"']?[ \t]*(?:#.*)?\r?$", re.M)
 # Far above a plan year of entries, and low enough that a huge file is refused, not read.
 HISTORY_MAX_BYTES = 64 * 1024 * 1024
 RECORDER_NAME_MAX = 80  # characters of a history file's name taken from the recorder's
@@ -109,13 +110,32 @@ class Workspace:
             raise NotFound(_("{root}: no plan_YYYY.yaml in this workspace").format(root=self.root))
         if year is None:
             return plans[max(plans)]
-        if year not in plans:
+        first = year if year in plans else owner(self.plan_spans(), year)
+        if first is None:
             years = ", ".join(str(y) for y in plans)
             raise NotFound(
                 _("no plan for {year} in {root}").format(year=year, root=self.root),
                 hint=_("Plans here: {years}").format(years=years),
             )
-        return plans[year]
+        return plans[first]
+
+    def plan_spans(self, after: int = 0) -> dict[int, int]:
+        """Each plan's first year and last year (`last_year:` at the top level of its file,
+        as `ocop import plan` writes it; a plan without one is of its first year only); only
+        the plans that start after `after`, when given."""
+        from ocop_cli.yamlio import read_bytes
+
+        spans = {}
+        for first, path in self.plan_files().items():
+            if first <= after:
+                continue
+            try:
+                found = _LAST_YEAR.search(read_bytes(path))
+            except OcopError:
+                found = None  # reading the plan itself says what is wrong with it
+            spans[first] = max(first, int(found.group(1))) if found else first
+        return spans
+
 
     def history_files(self) -> list[Path]:
         """Every history file; a folder or device among them too, so that reading it says
@@ -134,6 +154,24 @@ class Workspace:
     def source_files(self) -> list[Path]:
         """Every file whose content the state depends on."""
         return [self.agencies_path, *self.plan_files().values(), *self.history_files()]
+
+
+def owner(spans: dict[int, int], year: int) -> int | None:
+    """The first year of the plan whose years include `year`: of two that do, the one that
+    starts latest (a year's own plan before the plan over several years around it)."""
+    return max((first for first, last in spans.items() if first <= year <= last), default=None)
+
+
+def owned_years(ws: Workspace, plan: Plan) -> frozenset[int]:
+    """The years whose entries `plan` counts. An entry's year is its `plan` key, else the
+    year of its date (a line written by hand); it counts under the plan whose years include
+    it (`owner`): a plan over several years counts each of its years that no plan starting
+    later takes."""
+    if plan.last_year == plan.year:
+        return frozenset((plan.year,))
+    spans = {**ws.plan_spans(after=plan.year), plan.year: plan.last_year}
+    return frozenset(year for year in range(plan.year, plan.last_year + 1)
+                     if owner(spans, year) == plan.year)
 
 
 def is_workspace(path: Path) -> bool:
@@ -348,9 +386,10 @@ def validate(ws: Workspace) -> list[Problem]:
     if directory is not None and len(read) == len(plans):
         entries, found = read_history(ws, None, directory)
         problems += found
+        spans = {year: plan.last_year for year, plan in read.items()}
         for entry in entries:
             problems += _task_gone(ws.history_dir / entry.source.rpartition(":")[0], entry,
-                                   read.get(entry.plan_year))
+                                   read.get(owner(spans, entry.plan_year) or entry.plan_year))
     if directory is not None:
         from ocop_cli.products import register_problems
 
@@ -358,6 +397,9 @@ def validate(ws: Workspace) -> list[Problem]:
     from ocop_cli import office
 
     problems += office.check(ws.root)[1]
+    from ocop_cli.team import attribute_problems
+
+    problems += attribute_problems(ws.root)
     problems += leftovers(ws)
     return problems
 
@@ -388,8 +430,10 @@ def _validation_problems(doc: YamlDoc, error: Any, label: str = "tasks") -> list
     return problems
 
 
-def _parse(path: Path, model: Any, label: str) -> tuple[Any, Any, list[Problem]]:
-    """A file read strictly and validated against its model: (doc, parsed, problems)."""
+def read_validated(path: Path, model: Any, label: str) -> tuple[Any, Any, list[Problem]]:
+    """A YAML file read strictly and validated against its pydantic model: (doc, parsed,
+    problems), each problem at its line and column, `label` naming the list whose items
+    they are in; parsed is None when there is any."""
     from pydantic import ValidationError
 
     from ocop_cli.yamlio import read_yaml
@@ -409,7 +453,7 @@ def read_agencies(path: Path) -> tuple[Directory | None, list[Problem]]:
     from ocop_cli.schema import AgenciesDoc
     from ocop_cli.text import fold
 
-    doc, parsed, problems = _parse(path, AgenciesDoc, "agencies")
+    doc, parsed, problems = read_validated(path, AgenciesDoc, "agencies")
     if parsed is None:
         return None, problems
     ids: dict[str, int] = {}
@@ -447,7 +491,7 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
     from ocop_cli.schema import PlanDoc
     from ocop_cli.windows import parse_target, parse_window
 
-    doc, parsed, problems = _parse(path, PlanDoc, "tasks")
+    doc, parsed, problems = read_validated(path, PlanDoc, "tasks")
     if parsed is None:
         return None, problems
 
@@ -534,6 +578,7 @@ def read_history(ws: Workspace, plan: Plan | None, directory: Directory | None
     entries: list[Entry] = []
     problems: list[Problem] = []
     seen: dict[str, str] = {}
+    years = owned_years(ws, plan) if plan is not None else frozenset()
     for path in ws.history_files():
         # One broken file (a conflict left by a merge) must not hide the others' problems.
         read, failed = _guarded(path, lambda path=path: read_history_file(path))
@@ -545,7 +590,7 @@ def read_history(ws: Workspace, plan: Plan | None, directory: Directory | None
                 continue
             seen[entry.id] = entry.source
             if plan is not None:
-                if entry.plan_year != plan.year:
+                if entry.plan_year not in years:
                     continue  # another plan's entry
                 if entry.task not in plan.index:
                     problems += _task_gone(path, entry, plan)

@@ -171,14 +171,20 @@ def refuse_unfinished(root: Path) -> None:
 
 def ensure_attributes(root: Path) -> list[str]:
     """`.gitattributes` and `.gitignore` as `ocop init` writes them, added when missing (a
-    workspace made before they existed). Returns the names of the files written."""
+    workspace made before they existed); a `merge=union` rule that `.gitattributes` lacks
+    (the product register's, in a workspace made before it) added to its end. Returns the
+    names of the files written."""
     written = []
     attributes = root / ".gitattributes"
-    probe = f"{storage.HISTORY}/probe.yaml"
-    if "merge: union" not in git(root, "check-attr", "merge", "--", probe).stdout:
+    rules = {f"{line.partition('/')[0]}/probe.yaml": line
+             for line in storage.GITATTRIBUTES.splitlines()}
+    said = git(root, "check-attr", "merge", "--", *rules).stdout.splitlines()
+    missing = [rule for probe, rule in rules.items() if f"{probe}: merge: union" not in said]
+    if missing:  # its other lines, and the rules already there, are left as they are
         old = attributes.read_text(encoding="utf-8") if attributes.exists() else ""
         glue = "" if not old or old.endswith("\n") else "\n"
-        attributes.write_text(old + glue + storage.GITATTRIBUTES, encoding="utf-8")
+        attributes.write_text(old + glue + "".join(f"{rule}\n" for rule in missing),
+                              encoding="utf-8")
         written.append(attributes.name)
     ignore = root / ".gitignore"
     if not ignore.exists():
@@ -612,3 +618,22 @@ def hold(repo: Repo, held: dict[str, Any]) -> None:
         note.write_text(json.dumps(held, ensure_ascii=False), encoding="utf-8")
     else:
         note.unlink(missing_ok=True)
+
+
+def attribute_problems(root: Path) -> list[Problem]:
+    """A warning for each `merge=union` rule of `ocop init` that the workspace's
+    `.gitattributes` lacks: without it, two offices appending to one file conflict in a git
+    merge. Read from the file, without git; a workspace without the file is not in git."""
+    from ocop_cli.yamlio import decode, read_bytes
+
+    path = root / ".gitattributes"
+    if not path.exists():
+        return []
+    try:
+        have = {" ".join(line.split()) for line in decode(path, read_bytes(path)).splitlines()}
+    except InvalidData as exc:
+        return exc.problems or [Problem(str(path), str(exc))]
+    return [Problem(str(path), _("no rule {rule!r}: two offices' lines in the same file would "
+                                 "conflict in a git merge; `ocop sync` adds it").format(
+        rule=rule), warning=True)
+        for rule in storage.GITATTRIBUTES.splitlines() if rule not in have]

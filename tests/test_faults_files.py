@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import PEAK_MB
 
 TARGETS = {"plan": "plan_2019.yaml", "agencies": "agencies.yaml",
            "history": "history/tester.yaml"}
@@ -423,7 +424,8 @@ def test_a_complete_but_damaged_line_is_an_error_a_cut_line_a_warning(filled: Pa
 # --- fail fast: time and memory, measured in a real process -----------------------------------
 
 MEASURE = """
-import json, os, resource, sys, time
+import json, os, sys, time
+""" + PEAK_MB + """
 start = time.process_time()
 from ocop_cli.cli import app
 try:
@@ -431,8 +433,7 @@ try:
     code = 0
 except SystemExit as exit:
     code = exit.code
-usage = resource.getrusage(resource.RUSAGE_SELF)
-peak = usage.ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
+peak = peak_mb()
 with open(os.environ["OCOP_TEST_STATS"], "w") as out:
     json.dump({"seconds": time.process_time() - start, "peak_mb": peak}, out)
 sys.exit(code)

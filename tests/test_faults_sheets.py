@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
+from helpers import PEAK_MB
 from test_faults_files import snapshot
 
 MiB = 2**20
 RUN = """
-import json, os, resource, sys
+import json, os, sys
+""" + PEAK_MB + """
 from ocop_cli.cli import main
 sys.argv = ["ocop", *sys.argv[1:]]
 try:
@@ -30,7 +32,7 @@ try:
     code = 0
 except SystemExit as exit:
     code = exit.code
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
+peak = peak_mb()
 with open(os.environ["OCOP_TEST_STATS"], "w") as out:
     json.dump({"peak_mb": peak}, out)
 sys.exit(code)

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_imports import digest, plan_of, write_tsv
 
-from ocop_cli.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE
+from ocop_cli.errors import EXIT_INVALID, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE
 from ocop_cli.model import Entry, Plan
 from ocop_cli.state import state_as_of
 from ocop_cli.windows import parse_target, parse_window
@@ -397,3 +397,75 @@ def test_any_day_deadline_is_due_on_its_day_and_overdue_the_next(deadline: dt.da
     assert window.deadline(2021) == deadline.isoformat()
     assert window.timing(month_of(2021, deadline), deadline.day) == "due"
     assert window.timing(month_of(2021, after), after.day) == "overdue"
+
+
+def test_plan_year_chooses_the_plan_whose_years_include_it(ocop: Any, ws: Path) -> None:
+    imported(ocop, ws, SEVERAL, "2023-2025")
+
+    def chosen(year: str) -> str:
+        result = ocop("info", "--plan", year, "--format", "json")
+        assert result.exit_code == EXIT_OK, result.stderr
+        return Path(result.json()["plan_file"]).name
+
+    assert [chosen(y) for y in ("2023", "2024", "2025")] == ["plan_2023.yaml"] * 3
+    assert ocop("tasks", "--plan", "2024", "--month", "2024-12", "-f", "json").exit_code == 0
+    missing = ocop("tasks", "--plan", "2026")
+    assert missing.exit_code == EXIT_NOT_FOUND and "2019, 2023" in missing.stderr
+    imported(ocop, ws, ONE_YEAR, "2024")  # a year's own plan inside the plan over 2023-2025
+    assert [chosen(y) for y in ("2023", "2024", "2025")] == [
+        "plan_2023.yaml", "plan_2024.yaml", "plan_2023.yaml"]
+
+
+def test_percent_and_number_cells_of_a_workbook_read_as_they_show(ocop: Any, ws: Path,
+                                                                   tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(HEADER)
+    rows = [("1", "Chủ thể được tập huấn", "", 1, "0%"),  # 100%
+            ("2", "Sản phẩm có truy xuất nguồn gốc", "Tỷ lệ", 0.29, "0%"),  # 29%, not 28.99…
+            ("3", "Lớp tập huấn", "Lớp", 4, "General"),  # a number cell: 4
+            ("4", "Hội nghị", "Hội nghị", "04", "@"),  # text keeps its zero
+            ("5", "Tờ rơi", "Tờ", 10000, "#,##0"),
+            ("6", "Chủ thể bán hàng trực tuyến", "", 0.255, "0.0%")]  # shows 25.5%
+    for number, title, unit, quantity, shown in rows:
+        sheet.append([number, title, unit, quantity, "Sở NN và PTNT", "", "Năm 2024"])
+        sheet.cell(row=sheet.max_row, column=4).number_format = shown
+    book.save(tmp_path / "bang.xlsx")
+    result = ocop("import", "plan", str(tmp_path / "bang.xlsx"), "--year", "2024", "--number",
+                  "2/KH")
+    assert result.exit_code == EXIT_INVALID  # 25.5%: a target is a whole number
+    assert "row 7" in result.stderr and "'25.5%'" in result.stderr
+    sheet.delete_rows(7)
+    book.save(tmp_path / "bang.xlsx")
+    result = ocop("import", "plan", str(tmp_path / "bang.xlsx"), "--year", "2024", "--number",
+                  "2/KH")
+    assert result.exit_code == EXIT_OK, result.stderr
+    plan = plan_of(ws, 2024)
+    assert {t.id: (t.target.text, t.target.min, t.target.kind)  # type: ignore[union-attr]
+            for t in plan.tasks} == {"1": ("100%", 100, "share"), "2": ("29%", 29, "share"),
+                                     "3": ("4", 4, "count"), "4": ("04", 4, "count"),
+                                     "5": ("10000", 10000, "count")}
+
+
+def test_a_hand_written_entry_counts_under_the_plan_whose_years_include_its_date(
+        ocop: Any, ws: Path) -> None:
+    imported(ocop, ws, SEVERAL, "2023-2025")
+    (ws / "history").mkdir(exist_ok=True)
+    (ws / "history" / "tay.yaml").write_text("".join(
+        f"- id: tay-{day}\n  at: {day}T08:00:00+07:00\n  date: {day}\n  task: '5'\n"
+        f"  action: progress\n  qty: 10\n  by: Phòng NN Thanh Hà\n"
+        for day in ("2023-09-01", "2024-09-01", "2025-03-01")), encoding="utf-8")
+
+    def achieved(plan: str) -> int:
+        tasks = ocop("tasks", "--plan", plan, "-f", "json", "--as-of", "2025-12-31").json()
+        return int({t["id"]: t for t in tasks}["5"]["achieved"])
+
+    assert achieved("2023") == achieved("2023") == 30  # the second from the cache
+    checked = ocop("check")
+    assert checked.exit_code == EXIT_OK and "tay.yaml" not in checked.stderr
+    imported(ocop, ws, ONE_YEAR, "2024")  # 2024 now has its own plan: its entries go there
+    assert (achieved("2023"), achieved("2024")) == (20, 10)
+    assert ocop("check").exit_code == EXIT_OK

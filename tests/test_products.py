@@ -285,7 +285,8 @@ def test_a_broken_register_line_is_named_and_check_reports_it(ocop, ws):
                      '"group": "thuc-pham"}\n')
     result = ocop("product", "list")
     assert result.exit_code == EXIT_INVALID
-    assert "tester.yaml:4" in result.stderr and "district" in result.stderr
+    # line 5: the schema pointer and two comments, the registration, then this line
+    assert "tester.yaml:5" in result.stderr and "district" in result.stderr
     assert ocop("check").exit_code == EXIT_INVALID
     assert ocop("tasks").exit_code == EXIT_INVALID  # task 8 counts from the register
 
@@ -424,3 +425,43 @@ def test_the_list_filters_combine(ocop):
     assert set(_listed(ocop, *as_of, "--commune", "xa a", "--stage", "scored")) == {a}
     unknown = ocop("product", "list", "--group", "vũ khí")
     assert unknown.exit_code == EXIT_NOT_FOUND and "thuc-pham" in unknown.stderr
+
+
+def test_a_plan_over_several_years_counts_the_products_of_all_its_years(ocop, ws):
+    table = Path(__file__).resolve().parent / "fixtures" / "table_2023_2025.tsv"
+    assert ocop("import", "plan", str(table), "--year", "2023-2025", "--number", "1/KH",
+                "--dated", "2023-02-01").exit_code == 0
+    path = ws / "plan_2023.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('- id: "3"\n', '- id: "3"\n    products_at: sent\n', 1),
+                    encoding="utf-8")
+    for name, sent in (("Vải", "2023-05-01"), ("Chè", "2024-05-01"), ("Gà", "2025-05-01"),
+                       ("Nem", "2026-01-05")):  # the last after the plan's years
+        _to_province(ocop, _add(ocop, name, "Thanh Hà", sent), sent)
+    shown = ocop("show", "3", "--format", "json", "--as-of", "2026-03-01").json()
+    assert shown["achieved"] == 3
+    one_year = table.with_name("table_2024.tsv")  # 2024 gets its own plan: its year is that one's
+    assert ocop("import", "plan", str(one_year), "--year", "2024", "--number", "2/KH",
+                "--dated", "2024-02-01").exit_code == 0
+    shown = ocop("show", "3", "--plan", "2023", "--format", "json", "--as-of", "2026-03-01")
+    assert shown.json()["achieved"] == 2
+    assert {p["name"] for p in shown.json()["products"]} == {"Vải", "Gà"}
+
+
+def test_editors_validate_the_register_against_its_schema(ocop, ws):
+    from pydantic import ValidationError
+
+    from ocop_cli.schema import ProductLineDoc
+
+    product = _add(ocop, "Bánh gai", "Ninh Giang", "2019-07-10")
+    _to_province(ocop, product, "2019-09-01", 76, "2019-12-10")
+    text = (ws / "products" / "tester.yaml").read_text(encoding="utf-8")
+    pointer = text.splitlines()[0].removeprefix("# yaml-language-server: $schema=")
+    schema = json.loads((ws / "products" / pointer).read_text(encoding="utf-8"))
+    assert schema["items"]["$ref"].endswith("ProductLineDoc")
+    records = [json.loads(line[2:]) for line in text.splitlines() if line.startswith("- {")]
+    assert [ProductLineDoc.model_validate(r).action for r in records] == [
+        "registered", "chosen", "sent", "scored", "recognised"]
+    for wrong in ({"kind": "co-op"}, {"points": 101}, {"stars": 4}):
+        with pytest.raises(ValidationError):
+            ProductLineDoc.model_validate({**records[0], **wrong})

@@ -253,6 +253,24 @@ def test_sync_puts_back_a_missing_gitattributes(office_team: Team, run: Callable
 
 
 @needs_git
+def test_sync_adds_the_register_rule_to_an_older_gitattributes(office_team: Team,
+                                                                run: Callable[..., Any]) -> None:
+    root = office_team.province
+    older = "# ours\n*.xlsx binary\nhistory/*.yaml merge=union"  # no products/, no newline
+    (root / ".gitattributes").write_text(older, encoding="utf-8")
+    git(root, "commit", "--quiet", "-am", "as made before the product register")
+    checked = run(root, "check")
+    assert checked.exit_code == EXIT_OK
+    assert "no rule 'products/*.yaml merge=union'" in checked.stderr
+    assert "history/*.yaml" not in checked.stderr
+    result = run(root, "sync")
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert git(office_team.shared, "show", "main:.gitattributes") == \
+        older + "\nproducts/*.yaml merge=union\n"
+    assert "merge=union" not in run(root, "check").stderr
+
+
+@needs_git
 def test_a_push_that_loses_the_race_is_retried(office_team: Team) -> None:
     """Another office's push lands between our pull and our push: pull again, push again."""
     rival = office_team.clone("thanh-ha")
