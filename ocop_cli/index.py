@@ -861,8 +861,10 @@ class _Served:
                                     products)
             own.update((task, _pack(state.pack(s))) for task, s in replayed.items())
         blob = _pack([own[t.id] for t in plan.tasks])
+        del kept, final  # held no longer: 50,000 tasks' values are tens of MB
         if touched is None:
-            states = state.settle(plan, {t.id: state.unpack(t, _unpack(own[t.id]))
+            # Each own value let go once unpacked, for the same reason.
+            states = state.settle(plan, {t.id: state.unpack(t, _unpack(own.pop(t.id)))
                                          for t in plan.tasks}, as_of)
             settled = [_pack(state.pack(states[t.id])) for t in plan.tasks]
         else:
@@ -995,10 +997,13 @@ def _pack(value: Any) -> bytes:
     """Plain values by marshal (fast), anything else by pickle (read back by `loads`); a
     large one compressed (a day's states: a fifth of the pages to write)."""
     try:
-        blob = b"m" + marshal.dumps(value)
+        kind, blob = b"m", marshal.dumps(value)
     except ValueError:
-        blob = b"p" + dumps(value)
-    return b"z" + zlib.compress(blob, 1) if len(blob) > 65536 else blob
+        kind, blob = b"p", dumps(value)
+    if len(blob) < 65536:
+        return kind + blob
+    packer = zlib.compressobj(1)  # fed in two parts: a large blob is not copied whole
+    return b"z" + packer.compress(kind) + packer.compress(blob) + packer.flush()
 
 
 def _unpack(blob: bytes) -> Any:
