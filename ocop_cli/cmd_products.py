@@ -242,16 +242,21 @@ def list_products(
                                               help="Of this product group")] = None,
     year: Annotated[int | None, typer.Option("--year", min=1900, max=2200,
                                              help="Registered in this year")] = None,
-    fmt: Annotated[ListFormat, typer.Option("--format", "-f", help="table, json, csv, md or "
-                                            "xlsx (with --output)")] = ListFormat.table,
+    fmt: Annotated[ListFormat | None, typer.Option("--format", "-f", help="table, json, csv, md or "
+                                            "xlsx (with --output); default: the output "
+                                            "file's suffix, else table")] = None,
     output: OutputOpt = None, force: ForceOpt = False,
 ) -> None:
     """The products of the register at their stage as of the as-of date, filtered.
 
     Example: ocop product list --district "Gia Lộc" --stage sent --format json
     """
-    from ocop_cli import product_views, products, render
+    from ocop_cli import export, product_views, products, render
 
+    shape = export.choose_format(fmt.value if fmt else None, output)
+    if shape not in ListFormat.__members__:
+        raise UsageError(_("a product list is written as table, json, csv, md or xlsx; "
+                           "`ocop product report` writes {fmt}").format(fmt=shape))
     loaded, lines, rules = _read(s)
     chosen = product_views.select(
         products.products_as_of(lines, rules, s.as_of).values(), loaded.directory,
@@ -259,12 +264,11 @@ def list_products(
         stages={x.value for x in at or ()}, stars=stars, kind=kind.value if kind else None,
         group=rules.group(group).id if group else None, year=year)
     rows = [product_views.product_row(p, loaded.directory, rules) for p in chosen]
-    section = product_views.list_section(rows, fmt.value)
-    if fmt is ListFormat.xlsx or output:
-        _to_file(s, loaded, [section], "xlsx" if fmt is ListFormat.xlsx else fmt.value,
-                 output, force, rows)
+    section = product_views.list_section(rows, shape)
+    if shape == "xlsx" or output:
+        _to_file(s, loaded, [section], shape, output, force, rows)
         return
-    render.emit(fmt.value, section.columns, section.rows, rows, title=section.title,
+    render.emit(shape, section.columns, section.rows, rows, title=section.title,
                 footer=ngettext("{n} product as of {date}", "{n} products as of {date}",
                                 len(rows)).format(n=len(rows), date=format_date(s.as_of)),
                 no_color=s.no_color)
@@ -410,5 +414,4 @@ def _to_file(s: Session, loaded: Any, parts: list[Any], fmt: str, output: str | 
     else:
         render.table(parts[0].columns, parts[0].rows, title=parts[0].title, no_color=True,
                      file=buffer)
-    text = buffer.getvalue()
-    export.save(Path(output), force, lambda path: path.write_text(text, encoding="utf-8"))
+    export.save_text(Path(output), force, fmt, buffer.getvalue())

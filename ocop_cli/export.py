@@ -82,11 +82,15 @@ def deliver(doc: dict[str, Any], fmt: str, output: str | None, force: bool, no_c
         buffer.write(page(doc, sections(doc), timeline(), letter()))
     else:
         write_text(doc, fmt, buffer, no_color=True)
-    text = buffer.getvalue()
-    # A byte-order mark tells Excel the CSV file is UTF-8 (else it reads Vietnamese as
-    # mojibake); standard output stays plain UTF-8 for other programs.
+    save_text(Path(output), force, fmt, buffer.getvalue())
+
+
+def save_text(path: Path, force: bool, fmt: str, text: str) -> None:
+    """`save` for an output drawn as text. A CSV file starts with a byte-order mark, which
+    tells Excel it is UTF-8 (else it reads Vietnamese as mojibake); standard output stays
+    plain UTF-8 for other programs."""
     encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
-    save(Path(output), force, lambda path: path.write_text(text, encoding=encoding))
+    save(path, force, lambda temp: temp.write_text(text, encoding=encoding))
 
 
 def shown(value: Any, key: str = "") -> str:

@@ -230,6 +230,16 @@ def test_xlsx_needs_a_file_and_keeps_text_as_text(ocop, tmp_path):
     assert (kinds.row_dimensions[2].height or 0) >= 2 * 12
 
 
+def test_a_list_written_as_a_csv_file_opens_in_excel_as_utf8(ocop, tmp_path):
+    _add(ocop, "Vải thiều", "Thanh Hà", "2019-07-01")
+    path = tmp_path / "san-pham.csv"
+    assert ocop("product", "list", "-o", str(path)).exit_code == 0
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs to read Vietnamese
+    assert "Vải thiều" in raw.decode("utf-8-sig")
+    assert not ocop("product", "list", "--format", "csv").stdout.startswith("\ufeff")
+
+
 def test_vietnamese_screens_read_in_vietnamese(ocop):
     product = _add(ocop, "Bánh gai", "Ninh Giang", "2019-07-10")
     shown = ocop("product", "show", product, "--lang", "vi", "--as-of", "2019-08-01")
