@@ -681,6 +681,8 @@ def main() -> None:
                         "each (generating that workspace and its index takes many minutes)")
     parser.add_argument("--profile", action="store_true",
                         help="also print import times and a cProfile of the slowest command")
+    parser.add_argument("--only", metavar="REGEX", help="time only the commands whose name "
+                        "matches (with `task overdue` and the bare Pythons, for the ratios)")
     parser.add_argument("--seed", type=int, default=int(time.time()) % 100_000)
     parser.add_argument("--out", default=str(HERE / "out"), help="where workspaces and "
                         "results go (default bench/out)")
@@ -722,6 +724,9 @@ def main() -> None:
         print("skipped: no report command", flush=True)
     sheets = {rows: progress_sheet(out, ws["big"], rows) for rows in IMPORT_ROWS}
     cmds = commands(ocop, python, ws, task, tw_env, has_report, sheets)
+    if args.only:
+        cmds = [c for c in cmds if re.search(args.only, c.name)
+                or c.name == "task overdue" or c.argv[0] == python]
 
     print(f"warm-up: {len(cmds)} commands", flush=True)
     for cmd in cmds:
