@@ -32,8 +32,9 @@ import sqlite3
 import sys
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ from ocop_cli.errors import OcopError, Problem
 from ocop_cli.model import Agency, Entry, Plan, Task
 from ocop_cli.storage import Loaded, Workspace
 
-FORMAT = 4
+FORMAT = 5
 NAME = "index.sqlite"
 # Older than this when read, a file cannot be changed later without its times changing, on any
 # file system whose clock is within this much of ours (FAT keeps 2 s steps).
@@ -86,11 +87,21 @@ CREATE INDEX entries_place ON entries (place, plan_year, kept);
 CREATE INDEX entries_by ON entries ("by");
 CREATE INDEX entries_undoes ON entries (undoes) WHERE undoes IS NOT NULL;
 CREATE TABLE states (plan TEXT, task TEXT, generation INTEGER, sig BLOB, last INTEGER,
-                     value BLOB, PRIMARY KEY (plan, task)) WITHOUT ROWID;
+                     value BLOB, status TEXT, achieved INTEGER, unassigned INTEGER,
+                     PRIMARY KEY (plan, task)) WITHOUT ROWID;
 CREATE INDEX states_task ON states (task);
 CREATE TABLE days (plan TEXT, as_of INTEGER, generation INTEGER, plan_crc INTEGER, own BLOB,
                    settled BLOB, written INTEGER, PRIMARY KEY (plan, as_of)) WITHOUT ROWID;
 CREATE TABLE checks (plan TEXT PRIMARY KEY, key BLOB, value BLOB);
+CREATE TABLE plans (name TEXT PRIMARY KEY, head BLOB, listed INTEGER);
+CREATE TABLE rows (plan TEXT, pos INTEGER, task TEXT, leaf INTEGER, up TEXT, first INTEGER,
+                   last INTEGER, day INTEGER, who BLOB, head TEXT, shared INTEGER,
+                   PRIMARY KEY (plan, pos)) WITHOUT ROWID;
+CREATE TABLE months (plan TEXT, month INTEGER, pos INTEGER,
+                     PRIMARY KEY (plan, month, pos)) WITHOUT ROWID;
+CREATE TABLE on_day (plan TEXT, as_of INTEGER, task TEXT, generation INTEGER, status TEXT,
+                     achieved INTEGER, unassigned INTEGER, written INTEGER,
+                     PRIMARY KEY (plan, as_of, task)) WITHOUT ROWID;
 """
 
 Stat = tuple[int, int, int, int, int]  # device, inode, size, mtime_ns, ctime_ns
@@ -128,6 +139,23 @@ def load(ws: Workspace, year: int | None = None) -> Loaded:
             count_into(loaded)  # the product register is read as without the index
             return loaded
     return storage.load(ws, year)
+
+
+def listing(ws: Workspace, year: int | None = None) -> Listing | None:
+    """What `ocop tasks --format json` reads from the index without the plan's tasks (brought
+    up to date first); None where it reads as any command does (`load`): no index, a plan
+    that counts products from the register, an index that cannot be read or written."""
+    if not enabled():
+        return None
+    found: Index | None = None
+    try:
+        found = Index.open(ws)
+        served = found.listing(ws.plan_path(year))
+    except (Fallback, sqlite3.OperationalError, OSError, *DAMAGE):
+        served = None  # `load` says why, or reads the files, or makes the index again
+    if served is None and found is not None:
+        found.close()
+    return served
 
 
 # What reading a damaged index can raise (values of another shape, a malformed database).
@@ -263,6 +291,7 @@ class Index:
         self.started = time.time_ns()
         # By the years a plan counts: undone id -> undos.
         self._undos: dict[Years, dict[str, list[Entry]]] = {}
+        self._plans: dict[str, Plan] = {}
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -310,22 +339,44 @@ class Index:
 
     def load(self, plan_path: Path) -> Loaded:
         try:
+            return self._loaded(plan_path, self._fresh(plan_path))
+        except OcopError:
+            raise Fallback from None
+
+    def listing(self, plan_path: Path) -> Listing | None:
+        """What a JSON listing reads (see `listing`), from the index brought up to date."""
+        try:
+            history = self._fresh(plan_path)
+            row = self.db.execute("SELECT head, listed FROM plans WHERE name=?",
+                                  (plan_path.name,)).fetchone()
+            if row is None or not row[1]:
+                return None
+            from ocop_cli.directory import Directory
+
+            plan = Plan(*loads(row[0]))
+            directory = Directory(list(loads(self._value(self.ws.agencies_path))))
+            years = tuple(sorted(storage.owned_years(self.ws, plan)))
+            self._problems(lambda: self.plan(plan_path.name), years, directory, plan_path,
+                           [p.name for p in history])
+        except OcopError:
+            raise Fallback from None
+        return Listing(_Served(self, None, plan_path.name, years), plan, directory)
+
+    def _fresh(self, plan_path: Path) -> list[Path]:
+        """Brought up to date with the files; the history files."""
+        try:
             history = self.ws.history_files()
         except OcopError:
             raise Fallback from None
-        try:
-            sources = self._stale(plan_path, history)
-            if sources:
-                self.db.execute("BEGIN IMMEDIATE")
-                try:
-                    self._update(plan_path, history)
-                    self.db.execute("COMMIT")
-                except BaseException:
-                    self.db.execute("ROLLBACK")
-                    raise
-            return self._loaded(plan_path, history)
-        except OcopError:
-            raise Fallback from None
+        if self._stale(plan_path, history):
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self._update(plan_path, history)
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+        return history
 
     def _stale(self, plan_path: Path, history: list[Path]) -> bool:
         """Whether any file may have changed since it was indexed."""
@@ -390,7 +441,52 @@ class Index:
         plan, problems = storage.read_plan(path, directory)
         if plan is None or problems:
             raise Fallback
+        self._keep_rows(path.name, plan, directory)
         return (plan.number, plan.year, plan.title, plan.tasks, plan.facts)
+
+    def _keep_rows(self, name: str, plan: Plan, directory: Any) -> None:
+        """What a JSON listing shows of each task whatever its state (`query.task_head`,
+        encoded, without its closing brace), with what chooses it (the months a month filter
+        finds it and the tasks above it by, its lead and partners) and its window's months."""
+        from ocop_cli.query import task_head
+        from ocop_cli.render import json_encoder
+        from ocop_cli.state import months_of_task
+
+        encode = json_encoder()
+        at = {t.id: pos for pos, t in enumerate(plan.tasks)}
+        for table, key in (("rows", "plan"), ("months", "plan"), ("plans", "name")):
+            self.db.execute(f"DELETE FROM {table} WHERE {key}=?", (name,))
+        listed = not any(t.products_at or (t.window and not t.window.months)
+                         for t in plan.tasks)
+        self.db.execute("INSERT INTO plans VALUES (?, ?, ?)", (name, dumps(
+            (plan.number, plan.year, plan.title, (), plan.facts)), int(listed)))
+
+        def ups(task: Task) -> list[int]:  # the tasks above it, as `query.select` adds them
+            found = []
+            parent = task.parent
+            while parent is not None and parent in at:
+                found.append(at[parent])
+                parent = plan.index[parent].parent
+            return found
+
+        def rows() -> Iterator[tuple[Any, ...]]:
+            for pos, task in enumerate(plan.tasks):
+                window = task.window
+                first, last, day = (window.first, window.last, window.day) \
+                    if window and window.months else (None, None, None)
+                yield (name, pos, task.id, plan.is_leaf(task.id), ",".join(map(str, ups(task))),
+                       first, last, day, marshal.dumps((task.lead, task.partners)),
+                       encode(task_head(plan, task, directory))[:-1] + ", ",
+                       bool(task.shared_by))
+
+        def months() -> Iterator[tuple[str, int, int]]:
+            for pos, task in enumerate(plan.tasks):
+                if plan.is_leaf(task.id):
+                    for month in months_of_task(plan, task):
+                        yield from ((name, month, p) for p in (pos, *ups(task)))
+
+        self.db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows())
+        self.db.executemany("INSERT OR IGNORE INTO months VALUES (?, ?, ?)", months())
 
     def _directory(self) -> Any:
         from ocop_cli.directory import Directory
@@ -559,10 +655,10 @@ class Index:
     def _loaded(self, plan_path: Path, history: list[Path]) -> Loaded:
         from ocop_cli.directory import Directory
 
-        plan = Plan(*loads(self._value(plan_path)))
+        plan = self.plan(plan_path.name)
         directory = Directory(list(loads(self._value(self.ws.agencies_path))))
         years = tuple(sorted(storage.owned_years(self.ws, plan)))
-        problems = self._problems(plan, years, directory, plan_path,
+        problems = self._problems(lambda: plan, years, directory, plan_path,
                                   [p.name for p in history])
         served = _Served(self, plan, plan_path.name, years)
         loaded = Loaded(self.ws, plan, directory, served.entries, problems)
@@ -575,8 +671,14 @@ class Index:
             raise Fallback
         return bytes(row[0])
 
-    def _problems(self, plan: Plan, years: Years, directory: Any, plan_path: Path,
-                  names: list[str]) -> list[Problem]:
+    def plan(self, name: str) -> Plan:
+        """The plan of the file `name`, as read (once a run)."""
+        if name not in self._plans:
+            self._plans[name] = Plan(*loads(self._value(self.ws.root / name)))
+        return self._plans[name]
+
+    def _problems(self, plan_of: Callable[[], Plan], years: Years, directory: Any,
+                  plan_path: Path, names: list[str]) -> list[Problem]:
         """The warnings a load without the index gives, in its order: each file's own, then
         its entries' (a copy of an entry read before, an entry for a task the plan lacks).
         An entry with an unknown place is an error: the files are then read."""
@@ -602,6 +704,7 @@ class Index:
             found.setdefault(entry.source.rpartition(":")[0], []).append(
                 (values[1], storage.duplicate(self.ws.history_dir / values[0], entry,
                                               values[-1])))
+        plan = plan_of()
         tasks = [t for (t,) in self.db.execute(
             f"SELECT DISTINCT task FROM entries WHERE {_in(years)} AND kept", years)
             if t not in plan.index]
@@ -765,11 +868,17 @@ class _Served:
     """What a load from the index offers beyond the plain load: task states without a replay
     of the history, and the entries about a task without building the others."""
 
-    def __init__(self, index: Index, plan: Plan, plan_name: str, years: Years) -> None:
-        self.index, self.plan, self.plan_name = index, plan, plan_name
+    def __init__(self, index: Index, plan: Plan | None, plan_name: str, years: Years) -> None:
+        self.index, self.plan_name = index, plan_name
+        if plan is not None:  # else read when first used
+            self.plan = plan
         self.years = years  # whose entries the plan counts (`storage.owned_years`)
         self.loaded: Loaded | None = None  # the load it serves (its counted products)
         self._files: Loaded | None = None
+
+    @cached_property
+    def plan(self) -> Plan:
+        return self.index.plan(self.plan_name)
 
     def files(self) -> Loaded:
         """The load without the index, for an index damaged since it was opened."""
@@ -878,6 +987,129 @@ class _Served:
                    (name, day, generation, crc, blob, _pack(settled)))
         return states
 
+    def json_rows(self, f: Any, head: Plan, directory: Any, as_of: dt.date
+                  ) -> list[str] | None:
+        """The rows `ocop tasks --format json` prints for filters `f` that look at no state,
+        encoded; None where a unit's own shares would be shown.
+
+        Read from the index without the plan: each task's row as far as its state does not
+        change it, kept encoded; a leaf's figures from its own kept state (replayed when
+        there is none, or it has entries after `as_of`), its timing from the month; a
+        parent's from its listed sub-rows, as `query.shown_states` makes them."""
+        from ocop_cli.query import role_in, subject_unit
+        from ocop_cli.render import json_encoder
+        from ocop_cli.state import NOT_KNOWN, OPEN, TaskState, month_index, settle_parent
+        from ocop_cli.windows import Window
+
+        if subject_unit(directory, f) is not None:
+            return None
+        db, name, day = self.index.db, self.plan_name, as_of.toordinal()
+        self._follow_plan()
+        generation = self.index._generation()
+        columns = ("r.pos, r.task, r.leaf, r.up, r.who, r.head, r.shared, r.first, r.last, "
+                   "r.day, s.last, s.status, s.achieved, s.unassigned, s.generation, "
+                   "d.status, d.achieved, d.unassigned, d.generation")
+        states = ("LEFT JOIN states s ON s.plan = r.plan AND s.task = r.task LEFT JOIN on_day d "
+                  "ON d.plan = r.plan AND d.as_of = ? AND d.task = r.task")
+        if f.month is None:
+            found = db.execute(f"SELECT {columns} FROM rows r {states} WHERE r.plan=? "
+                               "ORDER BY r.pos", (day, name)).fetchall()
+        else:  # the leaves of the month and the tasks above them
+            found = db.execute(f"SELECT {columns} FROM months m JOIN rows r ON r.plan = "
+                               f"m.plan AND r.pos = m.pos {states} WHERE m.plan=? AND "
+                               "m.month=? ORDER BY m.pos", (day, name, f.month)).fetchall()
+
+        def role(who: bytes) -> str | None:
+            lead, partners = marshal.loads(who)
+            return role_in(lead, partners, f.agency, directory)
+
+        chosen: set[int] = set()
+        # Leaves that pass the filters, each with the tasks above it (`query.select`).
+        for pos, _task, leaf, up, who, *_rest in found:
+            if not leaf:
+                continue
+            if f.agency is not None:
+                found_role = role(who)
+                if found_role is None or f.role not in ("any", found_role):
+                    continue
+            chosen.add(pos)
+            if up:
+                chosen.update(map(int, up.split(",")))
+        listed = [row for row in found if row[0] in chosen]
+        # A leaf's own figures: kept after all its entries; if it has entries after `as_of`,
+        # kept for that day unless its entries changed since (its kept state is newer);
+        # else replayed, and kept.
+        own: dict[str, tuple[str, int, int]] = {}
+        absent, later = [], []
+        for row in listed:
+            task, last, kept, at = row[1], row[10], row[11:14], row[14]
+            if not row[2]:
+                continue
+            if kept[0] is None:
+                absent.append(task)
+            elif last is None or last <= day:
+                own[task] = kept
+            elif row[15] is not None and row[18] >= at:
+                own[task] = row[15:18]
+            else:
+                later.append(task)
+        if absent or later:
+            index = self.plan.index
+            fresh, on_day = self._replayed([index[t] for t in absent], as_of)
+            on_day += self._replayed([index[t] for t in later], as_of, final=False)[1]
+            own.update((task, _figures(value)) for task, _sig, _last, value in fresh)
+            days = [(name, day, task, generation, *_figures(value), time.time_ns())
+                    for task, _sig, _last, value in on_day]
+            own.update((row[2], row[4:7]) for row in days)
+            self._keep(generation, [(name, task, generation, sig, last, value)
+                                    for task, sig, last, value in fresh], later=days)
+        month = month_index(head, as_of)
+        encode = json_encoder()
+        encoded: dict[tuple[type, Any], str] = {}
+
+        def js(value: Any) -> str:
+            key = (type(value), value)
+            text = encoded.get(key)
+            if text is None:
+                text = encoded[key] = encode(value)
+            return text
+
+        shown: dict[int, TaskState] = {}
+        kids: dict[int, list[TaskState]] = {}
+        nothing = Task("", "")  # figures only: `settle_parent` reads no task
+        for pos, task, leaf, up, _who, _head, _shared, first, last, end, *_kept in \
+                reversed(listed):
+            if leaf:
+                status, achieved, unassigned = own[task]
+                timing = Window("", (first, last), end).timing(month, as_of.day) \
+                    if status in OPEN and first is not None else None
+                figures = shown[pos] = TaskState(nothing, status, timing, achieved,
+                                                 unassigned=unassigned)
+            else:
+                children = kids.pop(pos, None)
+                if not children:
+                    return None  # as `query.shown_states` would not find them
+                figures = shown[pos] = TaskState(nothing)
+                settle_parent(figures, children)
+            if up:
+                kids.setdefault(int(up.partition(",")[0]), []).append(figures)
+        lines = []
+        for pos, _task, _leaf, _up, who, start, shared, *_rest in listed:
+            figures = shown[pos]
+            known = figures.status != NOT_KNOWN
+            line = (f'{start}"status": {js(figures.status if known else None)}, "timing": '
+                    f'{js(figures.timing)}, "achieved": '
+                    f'{js(figures.achieved if known else None)}, "shared": '
+                    f'{"true" if shared else "false"}')
+            if shared:
+                line += f', "unassigned": {js(figures.unassigned)}'
+            if f.agency is not None:
+                found_role = role(who)
+                if found_role is not None:
+                    line += f', "role": {js(found_role)}'
+            lines.append(line + "}")
+        return lines
+
     def _settled_again(self, settled: list[bytes], own: dict[str, bytes], touched: set[str],
                        as_of: dt.date) -> list[bytes]:
         """The day's settled states (one packed value per task, in the plan's order) after the
@@ -956,18 +1188,28 @@ class _Served:
             replay(plan.index[task_id], [])
         return done, on_day
 
-    def _keep(self, generation: int, rows: list[tuple[Any, ...]], day: tuple[Any, ...]
+    def _keep(self, generation: int, rows: list[tuple[Any, ...]],
+              day: tuple[Any, ...] | None = None, later: Sequence[tuple[Any, ...]] = ()
               ) -> None:
-        """Store states just computed, unless the entries changed meanwhile; the states of
-        the DAYS as-of dates computed last are kept."""
+        """Store states just computed (with the figures a listing reads, `_figures`), unless
+        the entries changed meanwhile; the states of the DAYS as-of dates computed last are
+        kept, and a listing's figures of tasks with entries after the day (`later`)."""
         db, name = self.index.db, self.plan_name
 
         def write() -> None:
-            db.executemany("INSERT OR REPLACE INTO states VALUES (?, ?, ?, ?, ?, ?)", rows)
-            db.execute("INSERT OR REPLACE INTO days VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (*day, time.time_ns()))
-            db.execute("DELETE FROM days WHERE plan=? AND as_of NOT IN (SELECT as_of FROM days "
-                       "WHERE plan=? ORDER BY written DESC LIMIT ?)", (name, name, DAYS))
+            db.executemany("INSERT OR REPLACE INTO states VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           (row + _figures(row[5]) for row in rows))
+            if later:
+                db.executemany("INSERT OR REPLACE INTO on_day VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                               later)
+                db.execute("DELETE FROM on_day WHERE plan=? AND as_of NOT IN (SELECT as_of "
+                           "FROM on_day WHERE plan=? GROUP BY as_of ORDER BY max(written) "
+                           "DESC LIMIT ?)", (name, name, DAYS))
+            if day is not None:
+                db.execute("INSERT OR REPLACE INTO days VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           (*day, time.time_ns()))
+                db.execute("DELETE FROM days WHERE plan=? AND as_of NOT IN (SELECT as_of FROM "
+                           "days WHERE plan=? ORDER BY written DESC LIMIT ?)", (name, name, DAYS))
 
         self._write(generation, write)
 
@@ -982,6 +1224,24 @@ class _Served:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+
+
+class Listing:
+    """What `ocop tasks --format json` needs from the index: the plan's number, years and
+    facts (`plan`, without its tasks), the agencies, and the rows (`json_rows`)."""
+
+    def __init__(self, served: _Served, plan: Plan, directory: Any) -> None:
+        self.served, self.plan, self.directory = served, plan, directory
+
+    def json_rows(self, f: Any, as_of: dt.date) -> list[str] | None:
+        """The encoded rows for filters `f` that look at no state; None where they cannot be
+        read this way (a unit's shares shown, an index damaged meanwhile). Closes the index."""
+        try:
+            return self.served.json_rows(f, self.plan, self.directory, as_of)
+        except (sqlite3.OperationalError, *DAMAGE):
+            return None
+        finally:
+            self.served.index.close()
 
 
 DAYS = 8  # as-of dates whose states are kept
@@ -1010,6 +1270,15 @@ def _unpack(blob: bytes) -> Any:
     if blob[:1] == b"z":
         blob = zlib.decompress(blob[1:])
     return marshal.loads(blob[1:]) if blob[:1] == b"m" else loads(blob[1:])
+
+
+_AT = {name: state._KEPT.index(name) for name in ("status", "achieved", "unassigned")}
+
+
+def _figures(own: bytes) -> tuple[str, int, int]:
+    """The status, achieved quantity and unassigned part of a packed own state."""
+    values = _unpack(own)
+    return values[_AT["status"]], values[_AT["achieved"]], values[_AT["unassigned"]]
 
 
 def _signature(plan: Plan, task: Task, years: Years) -> bytes:

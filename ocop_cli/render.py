@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple, TextIO
 
 from ocop_cli.text import CONTROL, visible
@@ -115,32 +115,41 @@ def cell(value: Any) -> str:
     return visible(str(value))
 
 
-def write_json(data: Any, stream: TextIO | None = None) -> None:
-    """JSON with one element of a list, or one key of an object, per line.
+def escaped(text: str) -> str:
+    """JSON text with DEL, C1 controls and bidi overrides escaped (JSON leaves them raw):
+    they cannot act on a terminal, and the text read back is the same."""
+    return CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
-    Each element is encoded compactly: with `indent` Python falls back from its C encoder to
-    a pure-Python one, several times slower on 10,000 tasks. Written a thousand pieces at a
-    time (one write and one scan for control characters each), so a
-    large report is never held twice in memory."""
+
+def json_encoder() -> Callable[[Any], str]:
+    """Compact JSON, text as it is: with `indent` Python falls back from its C encoder to a
+    pure-Python one, several times slower on 10,000 tasks."""
     import json
 
-    out = stream or stdout()
-    plain = json.JSONEncoder(ensure_ascii=False).encode
+    return json.JSONEncoder(ensure_ascii=False).encode
 
-    def escaped(text: str) -> str:
-        # JSON leaves DEL, C1 controls and bidi overrides raw; escaped, they cannot act on a
-        # terminal, and the text read back is the same.
-        return CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+def write_json(data: Any, stream: TextIO | None = None) -> None:
+    """JSON with one element of a list, or one key of an object, per line, each encoded
+    compactly (`json_encoder`)."""
+    out = stream or stdout()
+    plain = json_encoder()
     if isinstance(data, dict):
-        pieces = (f"{plain(str(key))}: {plain(value)}" for key, value in data.items())
-        opening, closing = "{", "}"
+        write_json_lines((f"{plain(str(key))}: {plain(value)}" for key, value in data.items()),
+                         "{}", out)
     elif isinstance(data, (list, Sequence)) and not isinstance(data, str):
-        pieces = (plain(item) for item in data)
-        opening, closing = "[", "]"
+        write_json_lines(map(plain, data), "[]", out)
     else:
         out.write(escaped(plain(data)) + "\n")
-        return
-    out.write(opening)
+
+
+def write_json_lines(pieces: Iterable[str], brackets: str = "[]",
+                     stream: TextIO | None = None) -> None:
+    """Encoded elements (or keys), one a line between `brackets`: written a thousand pieces
+    at a time (one write and one scan for control characters each), so a large report is
+    never held twice in memory."""
+    out = stream or stdout()
+    out.write(brackets[0])
     batch: list[str] = []
     written = False
     for piece in pieces:
@@ -150,7 +159,7 @@ def write_json(data: Any, stream: TextIO | None = None) -> None:
             batch, written = [], True
     if batch:
         out.write(escaped((",\n  " if written else "\n  ") + ",\n  ".join(batch)))
-    out.write(("\n" if written or batch else "") + closing + "\n")
+    out.write(("\n" if written or batch else "") + brackets[1] + "\n")
 
 
 # What a spreadsheet opening a CSV runs as a formula when a cell starts with it (OWASP).

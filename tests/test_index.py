@@ -3,7 +3,9 @@ files say. Each test compares with a load that reads the files (`storage.load`).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import io
 import json
 import os
 import pickle
@@ -117,6 +119,88 @@ def test_a_warm_listing_of_some_tasks_shows_what_the_files_say(ws, ocop, filters
     assert warm.exit_code == plain.exit_code == 0
     assert warm.stdout == plain.stdout
     assert warm.json()
+
+
+def without_products(root: Path) -> None:
+    """The plan without its task counted from the product register, which the index does not
+    hold: a JSON listing of it is then served from the rows the index keeps."""
+    plan = workspace(root).plan_path()
+    plan.write_text(plan.read_text(encoding="utf-8").replace("products_at: sent", ""),
+                    encoding="utf-8")
+
+
+def served_listings(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each JSON listing from now on was served from the index's rows."""
+    served: list[bool] = []
+    real = index.Listing.json_rows
+
+    def spy(self: index.Listing, *args: Any) -> Any:
+        rows = real(self, *args)
+        served.append(rows is not None)
+        return rows
+
+    monkeypatch.setattr(index.Listing, "json_rows", spy)
+    return served
+
+
+# Filters that look at no state: a month, an agency as lead or partner (through a group too:
+# Gia Lộc partners 1.2 through "BCĐ các huyện, TP", and it is a unit, so its shares are shown
+# and the listing is not served from the rows).
+SERVED = [[], ["--month", "7"], ["--month", "6", "--agency", "Sở NN và PTNT"],
+          ["--agency", "Sở NN và PTNT", "--role", "partner"], ["--agency", "so tai chinh"],
+          ["--month", "11"]]
+
+
+@pytest.mark.parametrize("as_of", ["2019-06-30", "2019-07-06", "2019-07-20", "2020-01-01"])
+def test_a_json_listing_from_the_index_rows_is_the_files_listing(ws, ocop, monkeypatch,
+                                                                 as_of):
+    """As of dates before, between and after the entries; with a shared task (1.2, by unit),
+    a task done, an undo; after a write, a plan edit and a pull: the listing the index serves
+    from its rows is, byte for byte, the one read from the files."""
+    without_products(ws)
+    path = record(ws, entry(1, "1.2", day=5), entry(2, "5.2", 3, day=15),
+                  entry(3, "1.2", day=12)._replace(place="kinh-mon", action="done"),
+                  entry(4, "3.1", day=25)._replace(action="done", qty=None, place=None))
+    record(ws, entry(5, "6", day=9), entry(6, "5.2")._replace(
+        action="undo", qty=None, place=None, undoes=f"{2:020x}"), who="Phòng NN Gia Lộc")
+    served = served_listings(monkeypatch)
+
+    def same(*changes: str) -> None:
+        # A listing of another day first: it keeps the states after all entries, so that the
+        # figures kept for `as_of` before the change are older than those.
+        assert ocop("tasks", "--format", "json", "--as-of", "2019-12-31").exit_code == 0
+        for filters in [*SERVED, ["--agency", "Gia Lộc"]]:
+            args = ["tasks", *filters, "--format", "json", "--as-of", as_of]
+            first, warm = ocop(*args), ocop(*args)
+            plain = ocop(*args, env={"OCOP_NO_INDEX": "1"})
+            assert first.exit_code == warm.exit_code == plain.exit_code == 0, first.stderr
+            assert first.stdout == warm.stdout == plain.stdout, (changes, filters)
+            assert first.stderr == plain.stderr
+        assert served == [True] * (1 + 2 * len(SERVED)) + [False] * 2
+        served.clear()
+
+    same()
+    record(ws, entry(7, "1.2", 2, day=6), entry(8, "6", day=30))
+    same("write")
+    plan = workspace(ws).plan_path()
+    plan.write_text(plan.read_text(encoding="utf-8").replace('target: "12"', 'target: "3"', 1)
+                    .replace("window: T6,7", "window: T7,8", 1), encoding="utf-8")
+    same("write", "plan")
+    _pull(path, 1)
+    same("write", "plan", "pull")
+
+
+def test_a_json_listing_is_served_from_the_rows_only_where_they_say_it_all(ws, ocop,
+                                                                          monkeypatch):
+    """The 2019 plan counts products from the register (task 8), and filters on a state need
+    every state: those listings are read as any other command reads, with the same output."""
+    served = served_listings(monkeypatch)
+    for filters in (["--month", "7"], ["--overdue"]):
+        args = ["tasks", *filters, "--format", "json", "--as-of", AS_OF]
+        through_index, plain = ocop(*args), ocop(*args, env={"OCOP_NO_INDEX": "1"})
+        assert through_index.exit_code == plain.exit_code == 0
+        assert through_index.stdout == plain.stdout
+    assert served == []
 
 
 def test_an_unchanged_workspace_is_not_parsed_again(ws, monkeypatch):
@@ -635,9 +719,35 @@ def _outcome(root: Path, task: str) -> tuple[Any, ...]:
             found = (loaded.index.states(as_of) if loaded.index is not None
                      else state.state_as_of(loaded.plan, loaded.entries, as_of))
             states.append(summary(found))
-        return (*facts(loaded), about, states)
+        return (*facts(loaded), about, states, _listings(root))
     except InvalidData as error:
         return ("invalid", [str(p) for p in error.problems])
+
+
+def _listings(root: Path) -> list[str]:
+    """JSON listings by month and agency (served from the index's rows where the plan counts
+    no products), before, between and after the entries, as `ocop tasks` makes them."""
+    from ocop_cli import render, views
+    from ocop_cli.query import Filters, select_without_states
+
+    ws = workspace(root)
+    found = []
+    for as_of in (dt.date(2019, 6, 30), dt.date(2019, 7, 10), dt.date(2020, 1, 1)):
+        out = io.StringIO()
+        listing = index.listing(ws)
+        loaded = listing or index.load(ws)
+        filters = Filters(month=7, agency=loaded.directory.resolve("Sở NN và PTNT").id)
+        rows = listing.json_rows(filters, as_of) if listing is not None else None
+        if rows is not None:
+            render.write_json_lines(rows, stream=out)
+        else:
+            loaded = index.load(ws)
+            chosen = select_without_states(loaded.plan, loaded.directory, filters)
+            states = state.state_as_of(loaded.plan, loaded.replay(), as_of)
+            with contextlib.redirect_stdout(out):
+                views.task_list(loaded, states, filters, "json", as_of, True, chosen=chosen)
+        found.append(out.getvalue())
+    return found
 
 
 def _pull(path: Path, detail: int) -> None:
