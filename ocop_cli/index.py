@@ -8,9 +8,10 @@ fingerprint, and each task's own state after all of its entries with the date of
 - A file counts as unchanged when its device, inode, size and times are those recorded; one
   changed less than RACY_NS before it was read is checked by content (a same-size edit within
   one timestamp tick keeps every time).
-- A history file that kept its inode and whose bytes up to the recorded offset are unchanged
-  (by CRC) is read from that offset. Any other change (a new inode, as after `git pull`) is
-  compared line by line: lines found among the file's rows are kept, only the others are read.
+- A history file whose bytes up to the recorded offset are unchanged (by CRC) is read from
+  that offset, whether it grew in place or was replaced by a longer copy (as `git pull` leaves
+  an office's file). Any other change is compared line by line: lines found among the file's
+  rows are kept, only the others are read.
 - A plan edit re-reads the plan; the states of the tasks whose row changed are computed again.
 - A state as of a date on or after a task's last entry is its kept state (only the timing
   depends on the month); a task with entries after the as-of date is replayed from its own.
@@ -86,6 +87,7 @@ CREATE INDEX entries_date ON entries (date);
 CREATE INDEX entries_place ON entries (place, plan_year, kept);
 CREATE INDEX entries_by ON entries ("by");
 CREATE INDEX entries_undoes ON entries (undoes) WHERE undoes IS NOT NULL;
+CREATE INDEX entries_copies ON entries (id) WHERE NOT kept;
 CREATE TABLE states (plan TEXT, task TEXT, generation INTEGER, sig BLOB, last INTEGER,
                      value BLOB, status TEXT, achieved INTEGER, unassigned INTEGER,
                      PRIMARY KEY (plan, task)) WITHOUT ROWID;
@@ -504,7 +506,8 @@ class Index:
 
     def _history_file(self, path: Path, changes: _Changes) -> None:
         """Bring one history file's rows up to date: nothing when unchanged, the lines after
-        the recorded offset when it grew, the lines not already held when it was replaced."""
+        the recorded offset when its bytes up to there are those read (it grew, or it was
+        replaced by a longer copy, as a pull leaves it), else the lines not already held."""
         name = path.name
         row = self.db.execute("SELECT stat, read_ns, offset, crc, next_line, whole FROM files "
                               "WHERE name=?", (name,)).fetchone()
@@ -518,11 +521,13 @@ class Index:
                 and zlib.crc32(raw) == row[3]:  # checked by content: unchanged
             self.db.execute("UPDATE files SET read_ns=? WHERE name=?", (self.started, name))
             return
-        if row is not None and row[5] == 0 and row[2] <= len(raw) and now is not None \
-                and _parse_stat(row[0])[:2] == now[:2] and zlib.crc32(raw[:row[2]]) == row[3]:
+        if row is not None and row[5] == 0 and row[2] <= len(raw) \
+                and zlib.crc32(raw[:row[2]]) == row[3]:
             whole = self._grown(path, raw, row[2], row[4], changes)
             next_line = row[4] + len(raw[row[2]:offset].decode("utf-8").splitlines())
+            crc = zlib.crc32(raw[row[2]:offset], row[3])  # the bytes up to `offset`, on
         else:
+            crc = zlib.crc32(raw[:offset])
             if row is not None and row[5]:
                 self._forget(name, changes)
             text = decode(path, raw)
@@ -531,8 +536,7 @@ class Index:
         if stat_of(path) != now:
             raise Fallback  # changed while read
         self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (name, repr(now), self.started, offset, zlib.crc32(raw[:offset]),
-                         next_line, int(whole)))
+                        (name, repr(now), self.started, offset, crc, next_line, int(whole)))
 
     def _grown(self, path: Path, raw: bytes, offset: int, next_line: int,
                changes: _Changes) -> bool:
@@ -690,11 +694,16 @@ class Index:
                               (plan_path.name,)).fetchone()
         if row is not None and row[0] == key:
             return list(loads(row[1]))
-        places = {p for (p,) in self.db.execute(
-            "SELECT DISTINCT place FROM entries WHERE place IS NOT NULL AND kept AND "
-            f"{_in(years)}", years)}
-        if places - set(directory.by_id):
-            raise Fallback
+        # Each place once, by a walk along the index on place (a few steps, not every row).
+        places = [p for (p,) in self.db.execute(
+            "WITH RECURSIVE p(place) AS (SELECT min(place) FROM entries UNION ALL SELECT "
+            "(SELECT min(place) FROM entries WHERE place > p.place) FROM p WHERE place IS NOT "
+            "NULL) SELECT place FROM p WHERE place IS NOT NULL")]
+        for place in places:
+            if place not in directory.by_id and self.db.execute(
+                    f"SELECT 1 FROM entries WHERE place=? AND kept AND {_in(years)}",
+                    (place, *years)).fetchone():
+                raise Fallback
         found: dict[str, list[tuple[int, Problem]]] = {}
         rows = _Rows()
         for values in self.db.execute(
@@ -781,15 +790,6 @@ class Index:
                 f"SELECT file, line, {_cols()} FROM entries WHERE kept AND {_in(years)} AND "
                 f"undoes IN ({marks})", (*years, *chunk))]
         return group + found
-
-
-
-
-
-def _parse_stat(text: str) -> Stat:
-    """A stat as recorded (the repr of a tuple of five integers)."""
-    a, b, c, d, e = (int(v) for v in text.strip("()").split(","))
-    return a, b, c, d, e
 
 
 class _Changes:

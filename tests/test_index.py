@@ -372,6 +372,29 @@ def test_a_pulled_file_is_compared_line_by_line(ws, monkeypatch):
     assert facts(loaded) == truth(ws)
 
 
+def test_a_pulled_file_with_lines_added_at_its_end_is_read_from_its_offset(ws, monkeypatch):
+    """A pull that only added lines at the end of a file (a new inode, the bytes read before
+    unchanged) reads the new lines alone, without comparing the others."""
+    path = record(ws, *(entry(n) for n in range(1, 6)))
+    indexed(ws)
+    copy = path.with_name("copy.tmp")
+    copy.write_bytes(path.read_bytes())
+    os.replace(copy, path)
+    record(ws, entry(6, "5.2", 4))
+    read: list[int] = []
+    quick = index._quick_rows
+
+    def counted(path: Path, lines: Any, problems: Any) -> Any:
+        read.extend(number for number, _line in lines)
+        return quick(path, lines, problems)
+
+    monkeypatch.setattr(index, "_quick_rows", counted)
+    monkeypatch.setattr(index.Index, "_replaced", None)  # no line compared
+    loaded = indexed(ws)
+    assert read == [9]
+    assert facts(loaded) == truth(ws)
+
+
 def test_a_new_office_file_is_read_alone(ws, monkeypatch):
     """The first recording of an office: its new file is read, not the others, and its
     entries take the place of its file among the others."""
