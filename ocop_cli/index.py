@@ -33,7 +33,7 @@ import sqlite3
 import sys
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
 from functools import cached_property
 from pathlib import Path
@@ -97,7 +97,7 @@ CREATE TABLE days (plan TEXT, as_of INTEGER, generation INTEGER, plan_crc INTEGE
 CREATE TABLE checks (plan TEXT PRIMARY KEY, key BLOB, value BLOB);
 CREATE TABLE plans (name TEXT PRIMARY KEY, head BLOB, listed INTEGER);
 CREATE TABLE rows (plan TEXT, pos INTEGER, task TEXT, leaf INTEGER, up TEXT, first INTEGER,
-                   last INTEGER, day INTEGER, who BLOB, head TEXT, shared INTEGER,
+                   last INTEGER, day INTEGER, who BLOB, head TEXT, shared INTEGER, value BLOB,
                    PRIMARY KEY (plan, pos)) WITHOUT ROWID;
 CREATE TABLE months (plan TEXT, month INTEGER, pos INTEGER,
                      PRIMARY KEY (plan, month, pos)) WITHOUT ROWID;
@@ -358,8 +358,7 @@ class Index:
             plan = Plan(*loads(row[0]))
             directory = Directory(list(loads(self._value(self.ws.agencies_path))))
             years = tuple(sorted(storage.owned_years(self.ws, plan)))
-            self._problems(lambda: self.plan(plan_path.name), years, directory, plan_path,
-                           [p.name for p in history])
+            self._places_known(years, directory)  # its only error: the warnings are not shown
         except OcopError:
             raise Fallback from None
         return Listing(_Served(self, None, plan_path.name, years), plan, directory)
@@ -479,7 +478,7 @@ class Index:
                 yield (name, pos, task.id, plan.is_leaf(task.id), ",".join(map(str, ups(task))),
                        first, last, day, marshal.dumps((task.lead, task.partners)),
                        encode(task_head(plan, task, directory))[:-1] + ", ",
-                       bool(task.shared_by))
+                       bool(task.shared_by), dumps(task))
 
         def months() -> Iterator[tuple[str, int, int]]:
             for pos, task in enumerate(plan.tasks):
@@ -487,7 +486,8 @@ class Index:
                     for month in months_of_task(plan, task):
                         yield from ((name, month, p) for p in (pos, *ups(task)))
 
-        self.db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows())
+        self.db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            rows())
         self.db.executemany("INSERT OR IGNORE INTO months VALUES (?, ?, ?)", months())
 
     def _directory(self) -> Any:
@@ -662,7 +662,7 @@ class Index:
         plan = self.plan(plan_path.name)
         directory = Directory(list(loads(self._value(self.ws.agencies_path))))
         years = tuple(sorted(storage.owned_years(self.ws, plan)))
-        problems = self._problems(lambda: plan, years, directory, plan_path,
+        problems = self._problems(plan, years, directory, plan_path,
                                   [p.name for p in history])
         served = _Served(self, plan, plan_path.name, years)
         loaded = Loaded(self.ws, plan, directory, served.entries, problems)
@@ -681,8 +681,8 @@ class Index:
             self._plans[name] = Plan(*loads(self._value(self.ws.root / name)))
         return self._plans[name]
 
-    def _problems(self, plan_of: Callable[[], Plan], years: Years, directory: Any,
-                  plan_path: Path, names: list[str]) -> list[Problem]:
+    def _problems(self, plan: Plan, years: Years, directory: Any, plan_path: Path,
+                  names: list[str]) -> list[Problem]:
         """The warnings a load without the index gives, in its order: each file's own, then
         its entries' (a copy of an entry read before, an entry for a task the plan lacks).
         An entry with an unknown place is an error: the files are then read."""
@@ -694,16 +694,7 @@ class Index:
                               (plan_path.name,)).fetchone()
         if row is not None and row[0] == key:
             return list(loads(row[1]))
-        # Each place once, by a walk along the index on place (a few steps, not every row).
-        places = [p for (p,) in self.db.execute(
-            "WITH RECURSIVE p(place) AS (SELECT min(place) FROM entries UNION ALL SELECT "
-            "(SELECT min(place) FROM entries WHERE place > p.place) FROM p WHERE place IS NOT "
-            "NULL) SELECT place FROM p WHERE place IS NOT NULL")]
-        for place in places:
-            if place not in directory.by_id and self.db.execute(
-                    f"SELECT 1 FROM entries WHERE place=? AND kept AND {_in(years)}",
-                    (place, *years)).fetchone():
-                raise Fallback
+        self._places_known(years, directory)
         found: dict[str, list[tuple[int, Problem]]] = {}
         rows = _Rows()
         for values in self.db.execute(
@@ -713,7 +704,6 @@ class Index:
             found.setdefault(entry.source.rpartition(":")[0], []).append(
                 (values[1], storage.duplicate(self.ws.history_dir / values[0], entry,
                                               values[-1])))
-        plan = plan_of()
         tasks = [t for (t,) in self.db.execute(
             f"SELECT DISTINCT task FROM entries WHERE {_in(years)} AND kept", years)
             if t not in plan.index]
@@ -734,6 +724,19 @@ class Index:
             self.db.execute("INSERT OR REPLACE INTO checks VALUES (?, ?, ?)",
                             (plan_path.name, key, dumps(problems)))
         return problems
+
+    def _places_known(self, years: Years, directory: Any) -> None:
+        """Fallback when an entry the plan counts names a place the agencies lack (an error
+        the files are read to report). Each place is found once, by a walk along the index on
+        place: a few steps, not a read of every row."""
+        for (place,) in self.db.execute(
+                "WITH RECURSIVE p(place) AS (SELECT min(place) FROM entries UNION ALL SELECT "
+                "(SELECT min(place) FROM entries WHERE place > p.place) FROM p WHERE place IS "
+                "NOT NULL) SELECT place FROM p WHERE place IS NOT NULL").fetchall():
+            if place not in directory.by_id and self.db.execute(
+                    f"SELECT 1 FROM entries WHERE place=? AND kept AND {_in(years)}",
+                    (place, *years)).fetchone():
+                raise Fallback
 
     def _generation(self) -> int:
         return int(self.db.execute("SELECT value FROM meta WHERE key='generation'"
@@ -1054,9 +1057,14 @@ class _Served:
             else:
                 later.append(task)
         if absent or later:
-            index = self.plan.index
-            fresh, on_day = self._replayed([index[t] for t in absent], as_of)
-            on_day += self._replayed([index[t] for t in later], as_of, final=False)[1]
+            # Replayed in a plan of those leaves only: a leaf's own state reads no other row.
+            tasks = {t: loads(v) for chunk, marks in _chunks(absent + later)
+                     for t, v in db.execute(f"SELECT task, value FROM rows WHERE plan=? AND "
+                                            f"task IN ({marks})", (name, *chunk))}
+            part = _Served(self.index, Plan(head.number, head.year, head.title,
+                                            tuple(tasks.values()), head.facts), name, self.years)
+            fresh, on_day = part._replayed([tasks[t] for t in absent], as_of)
+            on_day += part._replayed([tasks[t] for t in later], as_of, final=False)[1]
             own.update((task, _figures(value)) for task, _sig, _last, value in fresh)
             days = [(name, day, task, generation, *_figures(value), time.time_ns())
                     for task, _sig, _last, value in on_day]

@@ -190,6 +190,32 @@ def test_a_json_listing_from_the_index_rows_is_the_files_listing(ws, ocop, monke
     same("write", "plan", "pull")
 
 
+def test_a_json_listing_from_the_index_rows_follows_the_agencies(ws, ocop, monkeypatch):
+    """An agency's short name changed: the rows kept are made again with it. An entry with a
+    place the agencies lack is the error the files give, unless another plan counts it."""
+    without_products(ws)
+    args = ["tasks", "--month", "6", "--format", "json", "--as-of", AS_OF]
+    assert ocop(*args).exit_code == 0
+    served = served_listings(monkeypatch)
+    agencies = ws / "agencies.yaml"
+    agencies.write_text(agencies.read_text(encoding="utf-8").replace(
+        "short: UBND tỉnh\n", "short: UBND tỉnh HD\n").replace(
+        "aliases: [Ủy ban nhân dân tỉnh,", "aliases: [UBND tỉnh, Ủy ban nhân dân tỉnh,"),
+        encoding="utf-8")
+    renamed, plain = ocop(*args), ocop(*args, env={"OCOP_NO_INDEX": "1"})
+    assert renamed.exit_code == 0, renamed.stderr
+    assert {t["id"]: t["lead"] for t in renamed.json()}["1.1"] == "UBND tỉnh HD"
+    assert renamed.stdout == plain.stdout
+    assert served == [True]
+    record(ws, entry(1, "6")._replace(place="nowhere", plan=2020))
+    assert ocop(*args).stdout == plain.stdout  # another plan's entry
+    path = record(ws, entry(2, "6")._replace(place="nowhere"))
+    broken, plain = ocop(*args), ocop(*args, env={"OCOP_NO_INDEX": "1"})
+    assert broken.exit_code == plain.exit_code == EXIT_INVALID
+    assert broken.stderr == plain.stderr
+    assert f"{path.name}:" in broken.stderr and "nowhere" in broken.stderr
+
+
 def test_a_json_listing_is_served_from_the_rows_only_where_they_say_it_all(ws, ocop,
                                                                           monkeypatch):
     """The 2019 plan counts products from the register (task 8), and filters on a state need
