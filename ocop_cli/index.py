@@ -348,7 +348,7 @@ class Index:
     def listing(self, plan_path: Path) -> Listing | None:
         """What a JSON listing reads (see `listing`), from the index brought up to date."""
         try:
-            history = self._fresh(plan_path)
+            self._fresh(plan_path)
             row = self.db.execute("SELECT head, listed FROM plans WHERE name=?",
                                   (plan_path.name,)).fetchone()
             if row is None or not row[1]:
