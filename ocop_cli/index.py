@@ -1009,53 +1009,45 @@ class _Served:
         db, name, day = self.index.db, self.plan_name, as_of.toordinal()
         self._follow_plan()
         generation = self.index._generation()
-        columns = ("r.pos, r.task, r.leaf, r.up, r.who, r.head, r.shared, r.first, r.last, "
-                   "r.day, s.last, s.status, s.achieved, s.unassigned, s.generation, "
-                   "d.status, d.achieved, d.unassigned, d.generation")
-        states = ("LEFT JOIN states s ON s.plan = r.plan AND s.task = r.task LEFT JOIN on_day d "
-                  "ON d.plan = r.plan AND d.as_of = ? AND d.task = r.task")
+        # A leaf's own figures: kept after all its entries; if it has entries after `as_of`,
+        # kept for that day unless its entries changed since (its kept state is newer).
+        # `need`: 1 when it has no kept state, 2 when it is to be replayed as of `as_of`.
+        kept = ("CASE WHEN s.last IS NULL OR s.last <= :day THEN s.{0} ELSE d.{0} END"
+                .format)
+        columns = ("r.pos, r.task, r.leaf, r.up, r.head, r.shared, r.first, r.last, r.day, "
+                   "CASE WHEN s.status IS NULL THEN 1 WHEN s.last IS NULL OR s.last <= :day "
+                   "OR d.generation >= s.generation THEN 0 ELSE 2 END, "
+                   f"{kept('status')}, {kept('achieved')}, {kept('unassigned')}, r.who")
+        states = ("LEFT JOIN states s ON r.leaf AND s.plan = r.plan AND s.task = r.task "
+                  "LEFT JOIN on_day d ON s.last > :day AND d.plan = r.plan AND d.as_of = :day "
+                  "AND d.task = r.task")
+        args = {"day": day, "plan": name, "month": f.month}
         if f.month is None:
-            found = db.execute(f"SELECT {columns} FROM rows r {states} WHERE r.plan=? "
-                               "ORDER BY r.pos", (day, name)).fetchall()
+            found = db.execute(f"SELECT {columns} FROM rows r {states} WHERE r.plan = :plan "
+                               "ORDER BY r.pos", args).fetchall()
         else:  # the leaves of the month and the tasks above them
             found = db.execute(f"SELECT {columns} FROM months m JOIN rows r ON r.plan = "
-                               f"m.plan AND r.pos = m.pos {states} WHERE m.plan=? AND "
-                               "m.month=? ORDER BY m.pos", (day, name, f.month)).fetchall()
+                               f"m.plan AND r.pos = m.pos {states} WHERE m.plan = :plan AND "
+                               "m.month = :month ORDER BY m.pos", args).fetchall()
 
         def role(who: bytes) -> str | None:
             lead, partners = marshal.loads(who)
             return role_in(lead, partners, f.agency, directory)
 
-        chosen: set[int] = set()
-        # Leaves that pass the filters, each with the tasks above it (`query.select`).
-        for pos, _task, leaf, up, who, *_rest in found:
-            if not leaf:
-                continue
-            if f.agency is not None:
-                found_role = role(who)
-                if found_role is None or f.role not in ("any", found_role):
-                    continue
-            chosen.add(pos)
-            if up:
-                chosen.update(map(int, up.split(",")))
-        listed = [row for row in found if row[0] in chosen]
-        # A leaf's own figures: kept after all its entries; if it has entries after `as_of`,
-        # kept for that day unless its entries changed since (its kept state is newer);
-        # else replayed, and kept.
-        own: dict[str, tuple[str, int, int]] = {}
-        absent, later = [], []
-        for row in listed:
-            task, last, kept, at = row[1], row[10], row[11:14], row[14]
-            if not row[2]:
-                continue
-            if kept[0] is None:
-                absent.append(task)
-            elif last is None or last <= day:
-                own[task] = kept
-            elif row[15] is not None and row[18] >= at:
-                own[task] = row[15:18]
-            else:
-                later.append(task)
+        listed = found  # with no agency: the leaves of the month (or all) and those above
+        if f.agency is not None:
+            # Leaves that pass the filters, each with the tasks above it (`query.select`).
+            chosen: set[int] = set()
+            for pos, _task, leaf, up, *_rest, who in found:
+                found_role = role(who) if leaf else None
+                if found_role is not None and f.role in ("any", found_role):
+                    chosen.add(pos)
+                    if up:
+                        chosen.update(map(int, up.split(",")))
+            listed = [row for row in found if row[0] in chosen]
+        own = {row[1]: row[10:13] for row in listed if row[2] and not row[9]}
+        absent = [row[1] for row in listed if row[2] and row[9] == 1]
+        later = [row[1] for row in listed if row[2] and row[9] == 2]
         if absent or later:
             # Replayed in a plan of those leaves only: a leaf's own state reads no other row.
             tasks = {t: loads(v) for chunk, marks in _chunks(absent + later)
@@ -1072,21 +1064,10 @@ class _Served:
             self._keep(generation, [(name, task, generation, sig, last, value)
                                     for task, sig, last, value in fresh], later=days)
         month = month_index(head, as_of)
-        encode = json_encoder()
-        encoded: dict[tuple[type, Any], str] = {}
-
-        def js(value: Any) -> str:
-            key = (type(value), value)
-            text = encoded.get(key)
-            if text is None:
-                text = encoded[key] = encode(value)
-            return text
-
         shown: dict[int, TaskState] = {}
         kids: dict[int, list[TaskState]] = {}
         nothing = Task("", "")  # figures only: `settle_parent` reads no task
-        for pos, task, leaf, up, _who, _head, _shared, first, last, end, *_kept in \
-                reversed(listed):
+        for pos, task, leaf, up, _head, _shared, first, last, end, *_rest in reversed(listed):
             if leaf:
                 status, achieved, unassigned = own[task]
                 timing = Window("", (first, last), end).timing(month, as_of.day) \
@@ -1101,21 +1082,30 @@ class _Served:
                 settle_parent(figures, children)
             if up:
                 kids.setdefault(int(up.partition(",")[0]), []).append(figures)
+        encode = json_encoder()
+        ends: dict[tuple[Any, ...], str] = {}  # the same figures end many rows alike
+
+        def ending(*values: Any) -> str:
+            text = ends.get(values)
+            if text is None:
+                status, timing, achieved, shared, unassigned, found_role = values
+                text = (f'"status": {encode(status)}, "timing": {encode(timing)}, '
+                        f'"achieved": {encode(achieved)}, "shared": {encode(bool(shared))}')
+                if shared:
+                    text += f', "unassigned": {encode(unassigned)}'
+                if found_role is not None:
+                    text += f', "role": {encode(found_role)}'
+                text = ends[values] = text + "}"
+            return text
+
         lines = []
-        for pos, _task, _leaf, _up, who, start, shared, *_rest in listed:
+        for pos, _task, _leaf, _up, start, shared, *_rest, who in listed:
             figures = shown[pos]
             known = figures.status != NOT_KNOWN
-            line = (f'{start}"status": {js(figures.status if known else None)}, "timing": '
-                    f'{js(figures.timing)}, "achieved": '
-                    f'{js(figures.achieved if known else None)}, "shared": '
-                    f'{"true" if shared else "false"}')
-            if shared:
-                line += f', "unassigned": {js(figures.unassigned)}'
-            if f.agency is not None:
-                found_role = role(who)
-                if found_role is not None:
-                    line += f', "role": {js(found_role)}'
-            lines.append(line + "}")
+            lines.append(start + ending(
+                figures.status if known else None, figures.timing,
+                figures.achieved if known else None, shared, figures.unassigned if shared
+                else None, role(who) if f.agency is not None else None))
         return lines
 
     def _settled_again(self, settled: list[bytes], own: dict[str, bytes], touched: set[str],
