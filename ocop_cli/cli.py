@@ -383,11 +383,11 @@ def tasks(
         place=agency_named(loaded, place, "--place").id if place else None,
     )
     if listing is not None:
-        from ocop_cli import render
+        from ocop_cli.render import stdout
 
-        rows = listing.json_rows(filters, s.as_of)
-        if rows is not None:
-            render.write_json_lines(rows)
+        text = listing.json_text(filters, s.as_of)
+        if text is not None:
+            stdout().write(text)
             return
         loaded = s.load()
     chosen = select_without_states(loaded.plan, loaded.directory, filters)

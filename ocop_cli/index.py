@@ -101,6 +101,8 @@ CREATE TABLE rows (plan TEXT, pos INTEGER, task TEXT, leaf INTEGER, up TEXT, fir
                    PRIMARY KEY (plan, pos)) WITHOUT ROWID;
 CREATE TABLE months (plan TEXT, month INTEGER, pos INTEGER,
                      PRIMARY KEY (plan, month, pos)) WITHOUT ROWID;
+CREATE TABLE listings (plan TEXT, key TEXT, written INTEGER, value BLOB,
+                       PRIMARY KEY (plan, key)) WITHOUT ROWID;
 CREATE TABLE on_day (plan TEXT, as_of INTEGER, task TEXT, generation INTEGER, status TEXT,
                      achieved INTEGER, unassigned INTEGER, written INTEGER,
                      PRIMARY KEY (plan, as_of, task)) WITHOUT ROWID;
@@ -738,6 +740,11 @@ class Index:
                     (place, *years)).fetchone():
                 raise Fallback
 
+    def _crc(self, path: Path) -> int | None:
+        """The CRC of the agencies or a plan as last read."""
+        row = self.db.execute("SELECT crc FROM sources WHERE name=?", (path.name,)).fetchone()
+        return None if row is None else int(row[0])
+
     def _generation(self) -> int:
         return int(self.db.execute("SELECT value FROM meta WHERE key='generation'"
                                    ).fetchone()[0])
@@ -990,10 +997,42 @@ class _Served:
                    (name, day, generation, crc, blob, _pack(settled)))
         return states
 
-    def json_rows(self, f: Any, head: Plan, directory: Any, as_of: dt.date
+    def json_text(self, f: Any, head: Plan, directory: Any, as_of: dt.date) -> str | None:
+        """What `ocop tasks --format json` prints for filters `f` that look at no state (None
+        where a unit's own shares would be shown): as printed before for the same filters
+        and day when nothing changed since (the DAYS printed last are kept), else made from
+        the rows (`json_rows`)."""
+        from ocop_cli.render import write_json_lines
+
+        db, name = self.index.db, self.plan_name
+        self._follow_plan()
+        generation = self.index._generation()
+        key = repr((generation, self.plan_crc(), self.index._crc(self.index.ws.agencies_path),
+                    as_of.toordinal(), f.month, f.agency, f.role))
+        row = db.execute("SELECT value FROM listings WHERE plan=? AND key=?",
+                         (name, key)).fetchone()
+        if row is not None:
+            return zlib.decompress(row[0]).decode("utf-8")
+        lines = self.json_rows(f, head, directory, as_of, generation)
+        if lines is None:
+            return None
+        out = io.StringIO()
+        write_json_lines(lines, stream=out)
+        text = out.getvalue()
+
+        def write() -> None:
+            db.execute("INSERT OR REPLACE INTO listings VALUES (?, ?, ?, ?)", (
+                name, key, time.time_ns(), zlib.compress(text.encode("utf-8"), 1)))
+            db.execute("DELETE FROM listings WHERE plan=? AND key NOT IN (SELECT key FROM "
+                       "listings WHERE plan=? ORDER BY written DESC LIMIT ?)", (name, name, DAYS))
+
+        self._write(generation, write)
+        return text
+
+    def json_rows(self, f: Any, head: Plan, directory: Any, as_of: dt.date, generation: int
                   ) -> list[str] | None:
         """The rows `ocop tasks --format json` prints for filters `f` that look at no state,
-        encoded; None where a unit's own shares would be shown.
+        encoded, for the index's `generation`; None where a unit's own shares would be shown.
 
         Read from the index without the plan: each task's row as far as its state does not
         change it, kept encoded; a leaf's figures from its own kept state (replayed when
@@ -1007,8 +1046,6 @@ class _Served:
         if subject_unit(directory, f) is not None:
             return None
         db, name, day = self.index.db, self.plan_name, as_of.toordinal()
-        self._follow_plan()
-        generation = self.index._generation()
         # A leaf's own figures: kept after all its entries; if it has entries after `as_of`,
         # kept for that day unless its entries changed since (its kept state is newer).
         # `need`: 1 when it has no kept state, 2 when it is to be replayed as of `as_of`.
@@ -1226,16 +1263,16 @@ class _Served:
 
 class Listing:
     """What `ocop tasks --format json` needs from the index: the plan's number, years and
-    facts (`plan`, without its tasks), the agencies, and the rows (`json_rows`)."""
+    facts (`plan`, without its tasks), the agencies, and the listing (`json_text`)."""
 
     def __init__(self, served: _Served, plan: Plan, directory: Any) -> None:
         self.served, self.plan, self.directory = served, plan, directory
 
-    def json_rows(self, f: Any, as_of: dt.date) -> list[str] | None:
-        """The encoded rows for filters `f` that look at no state; None where they cannot be
-        read this way (a unit's shares shown, an index damaged meanwhile). Closes the index."""
+    def json_text(self, f: Any, as_of: dt.date) -> str | None:
+        """The listing for filters `f` that look at no state; None where it cannot be read
+        this way (a unit's shares shown, an index damaged meanwhile). Closes the index."""
         try:
-            return self.served.json_rows(f, self.plan, self.directory, as_of)
+            return self.served.json_text(f, self.plan, self.directory, as_of)
         except (sqlite3.OperationalError, *DAMAGE):
             return None
         finally:

@@ -132,14 +132,14 @@ def without_products(root: Path) -> None:
 def served_listings(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Whether each JSON listing from now on was served from the index's rows."""
     served: list[bool] = []
-    real = index.Listing.json_rows
+    real = index.Listing.json_text
 
     def spy(self: index.Listing, *args: Any) -> Any:
         rows = real(self, *args)
         served.append(rows is not None)
         return rows
 
-    monkeypatch.setattr(index.Listing, "json_rows", spy)
+    monkeypatch.setattr(index.Listing, "json_text", spy)
     return served
 
 
@@ -775,20 +775,21 @@ def _outcome(root: Path, task: str) -> tuple[Any, ...]:
 
 def _listings(root: Path) -> list[str]:
     """JSON listings by month and agency (served from the index's rows where the plan counts
-    no products), before, between and after the entries, as `ocop tasks` makes them."""
-    from ocop_cli import render, views
+    no products), before, between and after the entries, as `ocop tasks` makes them; each
+    twice (the second as printed before)."""
+    from ocop_cli import views
     from ocop_cli.query import Filters, select_without_states
 
     ws = workspace(root)
     found = []
-    for as_of in (dt.date(2019, 6, 30), dt.date(2019, 7, 10), dt.date(2020, 1, 1)):
+    for as_of in (dt.date(2019, 6, 30), dt.date(2019, 7, 10), dt.date(2020, 1, 1)) * 2:
         out = io.StringIO()
         listing = index.listing(ws)
         loaded = listing or index.load(ws)
         filters = Filters(month=7, agency=loaded.directory.resolve("Sở NN và PTNT").id)
-        rows = listing.json_rows(filters, as_of) if listing is not None else None
-        if rows is not None:
-            render.write_json_lines(rows, stream=out)
+        text = listing.json_text(filters, as_of) if listing is not None else None
+        if text is not None:
+            out.write(text)
         else:
             loaded = index.load(ws)
             chosen = select_without_states(loaded.plan, loaded.directory, filters)
