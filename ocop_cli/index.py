@@ -449,10 +449,11 @@ class Index:
 
     def _keep_rows(self, name: str, plan: Plan, directory: Any) -> None:
         """What a JSON listing shows of each task whatever its state (`query.task_head`,
-        encoded, without its closing brace), with what chooses it (the months a month filter
-        finds it and the tasks above it by, its lead and partners) and its window's months."""
+        encoded and `escaped`, without its closing brace), with what chooses it (the months
+        a month filter finds it and the tasks above it by, its lead and partners) and its
+        window's months."""
         from ocop_cli.query import task_head
-        from ocop_cli.render import json_encoder
+        from ocop_cli.render import escaped, json_encoder
         from ocop_cli.state import months_of_task
 
         encode = json_encoder()
@@ -479,7 +480,7 @@ class Index:
                     if window and window.months else (None, None, None)
                 yield (name, pos, task.id, plan.is_leaf(task.id), ",".join(map(str, ups(task))),
                        first, last, day, marshal.dumps((task.lead, task.partners)),
-                       encode(task_head(plan, task, directory))[:-1] + ", ",
+                       escaped(encode(task_head(plan, task, directory))[:-1] + ", "),
                        bool(task.shared_by), dumps(task))
 
         def months() -> Iterator[tuple[str, int, int]]:
@@ -1002,7 +1003,7 @@ class _Served:
         where a unit's own shares would be shown): as printed before for the same filters
         and day when nothing changed since (the DAYS printed last are kept), else made from
         the rows (`json_rows`)."""
-        from ocop_cli.render import write_json_lines
+        from ocop_cli.render import json_lines
 
         db, name = self.index.db, self.plan_name
         self._follow_plan()
@@ -1016,9 +1017,7 @@ class _Served:
         lines = self.json_rows(f, head, directory, as_of, generation)
         if lines is None:
             return None
-        out = io.StringIO()
-        write_json_lines(lines, stream=out)
-        text = out.getvalue()
+        text = json_lines(lines)  # each row's text from the data escaped when kept
 
         def write() -> None:
             db.execute("INSERT OR REPLACE INTO listings VALUES (?, ?, ?, ?)", (

@@ -143,6 +143,11 @@ def write_json(data: Any, stream: TextIO | None = None) -> None:
         out.write(escaped(plain(data)) + "\n")
 
 
+def json_lines(pieces: list[str]) -> str:
+    """What `write_json_lines` writes for a list of pieces already `escaped`, as one text."""
+    return "[" + ("\n  " + ",\n  ".join(pieces) + "\n" if pieces else "") + "]\n"
+
+
 def write_json_lines(pieces: Iterable[str], brackets: str = "[]",
                      stream: TextIO | None = None) -> None:
     """Encoded elements (or keys), one a line between `brackets`: written a thousand pieces
