@@ -95,7 +95,7 @@ CREATE INDEX states_task ON states (task);
 CREATE TABLE days (plan TEXT, as_of INTEGER, generation INTEGER, plan_crc INTEGER, own BLOB,
                    settled BLOB, written INTEGER, PRIMARY KEY (plan, as_of)) WITHOUT ROWID;
 CREATE TABLE checks (plan TEXT PRIMARY KEY, key BLOB, value BLOB);
-CREATE TABLE plans (name TEXT PRIMARY KEY, head BLOB, listed INTEGER);
+CREATE TABLE plans (name TEXT PRIMARY KEY, head BLOB, listed INTEGER, counts INTEGER);
 CREATE TABLE rows (plan TEXT, pos INTEGER, task TEXT, leaf INTEGER, up TEXT, first INTEGER,
                    last INTEGER, day INTEGER, who BLOB, head TEXT, shared INTEGER, value BLOB,
                    PRIMARY KEY (plan, pos)) WITHOUT ROWID;
@@ -148,7 +148,7 @@ def load(ws: Workspace, year: int | None = None) -> Loaded:
 def listing(ws: Workspace, year: int | None = None) -> Listing | None:
     """What `ocop tasks --format json` reads from the index without the plan's tasks (brought
     up to date first); None where it reads as any command does (`load`): no index, a plan
-    that counts products from the register, an index that cannot be read or written."""
+    that counts products from a product register, an index that cannot be read or written."""
     if not enabled():
         return None
     found: Index | None = None
@@ -351,9 +351,9 @@ class Index:
         """What a JSON listing reads (see `listing`), from the index brought up to date."""
         try:
             self._fresh(plan_path)
-            row = self.db.execute("SELECT head, listed FROM plans WHERE name=?",
+            row = self.db.execute("SELECT head, listed, counts FROM plans WHERE name=?",
                                   (plan_path.name,)).fetchone()
-            if row is None or not row[1]:
+            if row is None or not row[1] or (row[2] and self._register()):
                 return None
             from ocop_cli.directory import Directory
 
@@ -364,6 +364,17 @@ class Index:
         except OcopError:
             raise Fallback from None
         return Listing(_Served(self, None, plan_path.name, years), plan, directory)
+
+    def _register(self) -> bool:
+        """Whether the workspace has a product register (or something in its place): a plan
+        that counts products from it is then read as `load` reads it; without one, a task
+        counting products counts its own entries only, as any other."""
+        from ocop_cli.products import register_files
+
+        try:
+            return bool(register_files(self.ws))
+        except OcopError:
+            return True
 
     def _fresh(self, plan_path: Path) -> list[Path]:
         """Brought up to date with the files; the history files."""
@@ -460,10 +471,10 @@ class Index:
         at = {t.id: pos for pos, t in enumerate(plan.tasks)}
         for table, key in (("rows", "plan"), ("months", "plan"), ("plans", "name")):
             self.db.execute(f"DELETE FROM {table} WHERE {key}=?", (name,))
-        listed = not any(t.products_at or (t.window and not t.window.months)
-                         for t in plan.tasks)
-        self.db.execute("INSERT INTO plans VALUES (?, ?, ?)", (name, dumps(
-            (plan.number, plan.year, plan.title, (), plan.facts)), int(listed)))
+        listed = not any(t.window and not t.window.months for t in plan.tasks)
+        counts = any(t.products_at for t in plan.tasks)
+        self.db.execute("INSERT INTO plans VALUES (?, ?, ?, ?)", (name, dumps(
+            (plan.number, plan.year, plan.title, (), plan.facts)), int(listed), int(counts)))
 
         def ups(task: Task) -> list[int]:  # the tasks above it, as `query.select` adds them
             found = []

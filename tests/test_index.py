@@ -218,14 +218,29 @@ def test_a_json_listing_from_the_index_rows_follows_the_agencies(ws, ocop, monke
 
 def test_a_json_listing_is_served_from_the_rows_only_where_they_say_it_all(ws, ocop,
                                                                           monkeypatch):
-    """The 2019 plan counts products from the register (task 8), and filters on a state need
-    every state: those listings are read as any other command reads, with the same output."""
+    """The 2019 plan counts products from the register (task 8): with no register it counts
+    its own entries as any task and the listing is served from the rows; with one, and with
+    filters on a state (which need every state), it is read as any other command reads. The
+    output is the same."""
     served = served_listings(monkeypatch)
-    for filters in (["--month", "7"], ["--overdue"]):
+    record(ws, entry(1, "8", day=3))
+
+    def same(*filters: str) -> None:
         args = ["tasks", *filters, "--format", "json", "--as-of", AS_OF]
         through_index, plain = ocop(*args), ocop(*args, env={"OCOP_NO_INDEX": "1"})
-        assert through_index.exit_code == plain.exit_code == 0
+        assert through_index.exit_code == plain.exit_code == 0, through_index.stderr
         assert through_index.stdout == plain.stdout
+
+    same("--month", "7")
+    same("--overdue")
+    assert served == [True]
+    added = ocop("product", "add", "Bánh gai", "--district", "Kinh Môn", "--commune", "Xã A",
+                 "--entity", "Chủ thể", "--kind", "htx", "--group", "thuc-pham",
+                 "--date", "2019-07-01")
+    assert added.exit_code == 0, added.stderr
+    served.clear()
+    same("--month", "7")
+    same()
     assert served == []
 
 
