@@ -40,7 +40,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ocop_cli import state, storage
 from ocop_cli.errors import OcopError, Problem
@@ -1053,7 +1053,7 @@ class _Served:
         parent's from its listed sub-rows, as `query.shown_states` makes them."""
         from ocop_cli.query import role_in, subject_unit
         from ocop_cli.render import json_encoder
-        from ocop_cli.state import NOT_KNOWN, OPEN, TaskState, month_index, settle_parent
+        from ocop_cli.state import NOT_KNOWN, OPEN, month_index, settle_parent
         from ocop_cli.windows import Window
 
         if subject_unit(directory, f) is not None:
@@ -1095,9 +1095,9 @@ class _Served:
                     if up:
                         chosen.update(map(int, up.split(",")))
             listed = [row for row in found if row[0] in chosen]
-        own = {row[1]: row[10:13] for row in listed if row[2] and not row[9]}
         absent = [row[1] for row in listed if row[2] and row[9] == 1]
         later = [row[1] for row in listed if row[2] and row[9] == 2]
+        own: dict[str, tuple[str, int, int]] = {}  # the figures of those, replayed
         if absent or later:
             # Replayed in a plan of those leaves only: a leaf's own state reads no other row.
             tasks = {t: loads(v) for chunk, marks in _chunks(absent + later)
@@ -1114,37 +1114,47 @@ class _Served:
             self._keep(generation, [(name, task, generation, sig, last, value)
                                     for task, sig, last, value in fresh], later=days)
         month = month_index(head, as_of)
-        shown: dict[int, TaskState] = {}
-        kids: dict[int, list[TaskState]] = {}
-        nothing = Task("", "")  # figures only: `settle_parent` reads no task
-        for pos, task, leaf, up, _head, _shared, first, last, end, *_rest in reversed(listed):
+        shown: dict[int, Any] = {}
+        kids: dict[int, list[Any]] = {}
+        figures: Any  # `_Figures`: what `settle_parent` reads and sets of a `TaskState`
+        for pos, task, leaf, up, _head, _shared, first, last, end, need, *kept in \
+                reversed(listed):
             if leaf:
-                status, achieved, unassigned = own[task]
+                status, achieved, unassigned = own[task] if need else kept[:3]
                 timing = Window("", (first, last), end).timing(month, as_of.day) \
                     if status in OPEN and first is not None else None
-                figures = shown[pos] = TaskState(nothing, status, timing, achieved,
-                                                 unassigned=unassigned)
+                figures = shown[pos] = _Figures(status, timing, achieved, unassigned)
             else:
                 children = kids.pop(pos, None)
                 if not children:
                     return None  # as `query.shown_states` would not find them
-                figures = shown[pos] = TaskState(nothing)
+                figures = shown[pos] = _Figures()
                 settle_parent(figures, children)
             if up:
                 kids.setdefault(int(up.partition(",")[0]), []).append(figures)
         encode = json_encoder()
+        words: dict[str, str] = {}
+
+        def scalar(value: Any) -> str:  # as `encode` gives it, a string once each
+            if value is None or type(value) is int:
+                return "null" if value is None else str(value)
+            if value not in words:
+                words[value] = encode(value)
+            return words[value]
+
         ends: dict[tuple[Any, ...], str] = {}  # the same figures end many rows alike
 
         def ending(*values: Any) -> str:
             text = ends.get(values)
             if text is None:
                 status, timing, achieved, shared, unassigned, found_role = values
-                text = (f'"status": {encode(status)}, "timing": {encode(timing)}, '
-                        f'"achieved": {encode(achieved)}, "shared": {encode(bool(shared))}')
+                text = (f'"status": {scalar(status)}, "timing": {scalar(timing)}, '
+                        f'"achieved": {scalar(achieved)}, "shared": '
+                        f'{"true" if shared else "false"}')
                 if shared:
-                    text += f', "unassigned": {encode(unassigned)}'
+                    text += f', "unassigned": {scalar(unassigned)}'
                 if found_role is not None:
-                    text += f', "role": {encode(found_role)}'
+                    text += f', "role": {scalar(found_role)}'
                 text = ends[values] = text + "}"
             return text
 
@@ -1272,6 +1282,19 @@ class _Served:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+
+
+class _Figures:
+    """A row's figures in a listing: what `state.settle_parent` reads of a sub-row and sets
+    on a parent (a `TaskState` without the rest)."""
+
+    __slots__ = ("achieved", "places", "status", "timing", "unassigned")
+    NO_PLACES: ClassVar[dict[str, int]] = {}  # a leaf's, never changed (a parent's is new)
+
+    def __init__(self, status: str = "not_started", timing: str | None = None,
+                 achieved: int = 0, unassigned: int = 0) -> None:
+        self.status, self.timing, self.achieved = status, timing, achieved
+        self.unassigned, self.places = unassigned, self.NO_PLACES
 
 
 class Listing:
