@@ -369,7 +369,7 @@ def tasks(
 
     Example: ocop tasks --month 7 --agency "so nn va ptnt" --format json
     """
-    from ocop_cli import index, views
+    from ocop_cli import index
     from ocop_cli.query import Filters, select_without_states
 
     # JSON in the plan's order, filtered by plan only: the rows as the index keeps them.
@@ -390,6 +390,8 @@ def tasks(
             stdout().write(text)
             return
         loaded = s.load()
+    from ocop_cli import views
+
     chosen = select_without_states(loaded.plan, loaded.directory, filters)
     only = None if chosen is None else {t.id for t in chosen}
     views.task_list(loaded, s.states(loaded, summary=True, only=only), filters, fmt.value,

@@ -369,15 +369,12 @@ class Index:
         return Listing(_Served(self, None, plan_path.name, years), plan, directory)
 
     def _register(self) -> bool:
-        """Whether the workspace has a product register (or something in its place): a plan
-        that counts products from it is then read as `load` reads it; without one, a task
-        counting products counts its own entries only, as any other."""
-        from ocop_cli.products import register_files
-
-        try:
-            return bool(register_files(self.ws))
-        except OcopError:
-            return True
+        """Whether the workspace has a product register (`products.register_files`), or
+        something in its place: a plan that counts products from it is then read as `load`
+        reads it; without one, a task counting products counts its own entries only, as any
+        other. (Without importing `products`: this is on the path of every listing.)"""
+        folder = self.ws.root / storage.PRODUCTS
+        return folder.exists() and (not folder.is_dir() or any(folder.glob("*.yaml")))
 
     def _fresh(self, plan_path: Path) -> list[Path]:
         """Brought up to date with the files; the history files."""
