@@ -166,8 +166,8 @@ def listing(ws: Workspace, year: int | None = None) -> Listing | None:
 
 
 # What reading a damaged index can raise (values of another shape, a malformed database).
-DAMAGE = (sqlite3.DatabaseError, pickle.UnpicklingError, ValueError, TypeError, KeyError,
-          IndexError, EOFError, AttributeError)
+DAMAGE = (sqlite3.DatabaseError, pickle.UnpicklingError, zlib.error, ValueError, TypeError,
+          KeyError, IndexError, EOFError, AttributeError)
 
 
 def remove(ws: Workspace) -> None:
@@ -460,11 +460,10 @@ class Index:
 
     def _keep_rows(self, name: str, plan: Plan, directory: Any) -> None:
         """What a JSON listing shows of each task whatever its state (`query.task_head`,
-        encoded and `escaped`, without its closing brace), with what chooses it (the months
-        a month filter finds it and the tasks above it by, its lead and partners) and its
-        window's months."""
+        encoded, without its closing brace), with what chooses it (the months a month filter
+        finds it and the tasks above it by, its lead and partners) and its window's months."""
         from ocop_cli.query import task_head
-        from ocop_cli.render import escaped, json_encoder
+        from ocop_cli.render import json_encoder
         from ocop_cli.state import months_of_task
 
         encode = json_encoder()
@@ -491,7 +490,7 @@ class Index:
                     if window and window.months else (None, None, None)
                 yield (name, pos, task.id, plan.is_leaf(task.id), ",".join(map(str, ups(task))),
                        first, last, day, marshal.dumps((task.lead, task.partners)),
-                       escaped(encode(task_head(plan, task, directory))[:-1] + ", "),
+                       encode(task_head(plan, task, directory))[:-1] + ", ",
                        bool(task.shared_by), dumps(task))
 
         def months() -> Iterator[tuple[str, int, int]]:
@@ -1014,7 +1013,7 @@ class _Served:
         where a unit's own shares would be shown): as printed before for the same filters
         and day when nothing changed since (the DAYS printed last are kept), else made from
         the rows (`json_rows`)."""
-        from ocop_cli.render import json_lines
+        from ocop_cli.render import escaped, json_lines
 
         db, name = self.index.db, self.plan_name
         self._follow_plan()
@@ -1023,12 +1022,12 @@ class _Served:
                     as_of.toordinal(), f.month, f.agency, f.role))
         row = db.execute("SELECT value FROM listings WHERE plan=? AND key=?",
                          (name, key)).fetchone()
-        if row is not None:
-            return zlib.decompress(row[0]).decode("utf-8")
+        if row is not None:  # escaped as it is printed, as everything read from the index
+            return escaped(zlib.decompress(row[0]).decode("utf-8"))
         lines = self.json_rows(f, head, directory, as_of, generation)
         if lines is None:
             return None
-        text = json_lines(lines)  # each row's text from the data escaped when kept
+        text = json_lines(lines)
 
         def write() -> None:
             db.execute("INSERT OR REPLACE INTO listings VALUES (?, ?, ?, ?)", (
@@ -1037,7 +1036,7 @@ class _Served:
                        "listings WHERE plan=? ORDER BY written DESC LIMIT ?)", (name, name, DAYS))
 
         self._write(generation, write)
-        return text
+        return escaped(text)
 
     def json_rows(self, f: Any, head: Plan, directory: Any, as_of: dt.date, generation: int
                   ) -> list[str] | None:

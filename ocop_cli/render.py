@@ -144,7 +144,7 @@ def write_json(data: Any, stream: TextIO | None = None) -> None:
 
 
 def json_lines(pieces: list[str]) -> str:
-    """What `write_json_lines` writes for a list of pieces already `escaped`, as one text."""
+    """What `write_json_lines` writes, as one text to be `escaped` when printed."""
     return "[" + ("\n  " + ",\n  ".join(pieces) + "\n" if pieces else "") + "]\n"
 
 

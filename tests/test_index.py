@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import zlib
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -242,6 +243,32 @@ def test_a_json_listing_is_served_from_the_rows_only_where_they_say_it_all(ws, o
     same("--month", "7")
     same()
     assert served == []
+
+
+@pytest.mark.parametrize("planted", ["garbage", "control characters", "a head"])
+def test_a_listing_planted_in_the_index_is_never_printed_raw(ws, ocop, planted):
+    """The index is data to distrust as any file: a kept listing that is not one gives the
+    files' listing; control characters planted in a kept listing or row are escaped."""
+    without_products(ws)
+    record(ws, entry(1))
+    args = ["tasks", "--month", "7", "--format", "json", "--as-of", AS_OF]
+    good = ocop(*args)
+    assert good.exit_code == 0, good.stderr
+    if planted == "garbage":
+        sql(ws, ("UPDATE listings SET value = ?", (b"not zlib",)))
+    elif planted == "control characters":
+        text = good.stdout.replace("Hội nghị", "Hội\x1b[2J\u202enghị")
+        sql(ws, ("UPDATE listings SET value = ?", (zlib.compress(text.encode()),)))
+    else:
+        sql(ws, ("DELETE FROM listings", ()),
+            ("UPDATE rows SET head = replace(head, 'Hội nghị', 'Hội\x1b[2Jnghị')", ()))
+    again = ocop(*args)
+    assert again.exit_code == 0, again.stderr
+    assert "\x1b" not in again.stdout and "\u202e" not in again.stdout
+    if planted == "garbage":
+        assert again.stdout == good.stdout
+    else:
+        assert "\\u001b[2J" in again.stdout
 
 
 def test_an_unchanged_workspace_is_not_parsed_again(ws, monkeypatch):
