@@ -1095,14 +1095,24 @@ class _Served:
         later = [row[1] for row in listed if row[2] and row[9] == 2]
         own: dict[str, tuple[str, int, int]] = {}  # the figures of those, replayed
         if absent or later:
-            # Replayed in a plan of those leaves only: a leaf's own state reads no other row.
-            tasks = {t: loads(v) for chunk, marks in _chunks(absent + later)
-                     for t, v in db.execute(f"SELECT task, value FROM rows WHERE plan=? AND "
-                                            f"task IN ({marks})", (name, *chunk))}
-            part = _Served(self.index, Plan(head.number, head.year, head.title,
-                                            tuple(tasks.values()), head.facts), name, self.years)
-            fresh, on_day = part._replayed([tasks[t] for t in absent], as_of)
-            on_day += part._replayed([tasks[t] for t in later], as_of, final=False)[1]
+            missing = db.execute(  # tasks without a kept state, listed or not
+                "SELECT (SELECT max(pos) + 1 FROM rows WHERE plan=:plan) - "
+                "(SELECT count(*) FROM states WHERE plan=:plan)", args).fetchone()[0]
+            if absent and missing > len(absent):
+                # As after the index is made: every task is replayed and kept, as `states`
+                # does, so that the commands after this one find them all.
+                part, index = self, self.plan.index
+                held = {t for (t,) in db.execute("SELECT task FROM states WHERE plan=?",
+                                                 (name,))}
+                absent = [t.id for t in self.plan.tasks if t.id not in held]
+            else:  # in a plan of those leaves only: a leaf's own state reads no other row
+                index = {t: loads(v) for chunk, marks in _chunks(absent + later)
+                         for t, v in db.execute(f"SELECT task, value FROM rows WHERE plan=? "
+                                                f"AND task IN ({marks})", (name, *chunk))}
+                part = _Served(self.index, Plan(head.number, head.year, head.title, tuple(
+                    index.values()), head.facts), name, self.years)
+            fresh, on_day = part._replayed([index[t] for t in absent], as_of)
+            on_day += part._replayed([index[t] for t in later], as_of, final=False)[1]
             own.update((task, _figures(value)) for task, _sig, _last, value in fresh)
             days = [(name, day, task, generation, *_figures(value), time.time_ns())
                     for task, _sig, _last, value in on_day]

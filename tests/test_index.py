@@ -755,6 +755,21 @@ def test_the_states_computed_after_a_change_serve_the_next_run(ws, ocop, monkeyp
     assert calls == []
 
 
+def test_the_first_listing_from_the_index_rows_keeps_every_state(ws, ocop, monkeypatch):
+    """A listing of one month made right after the index: every task's state is kept, not
+    only those it shows, so that the next command (a report, an import) replays nothing."""
+    without_products(ws)
+    record(ws, entry(1, "1.2"), entry(2, "10", 3), entry(3, "6"))
+    assert ocop("tasks", "--month", "6", "--format", "json", "--as-of", "2020-01-01"
+                ).exit_code == 0
+    calls = replays(monkeypatch)
+    states = indexed(ws).index.states(dt.date(2020, 1, 1))
+    assert calls == []
+    plain = storage.load(workspace(ws))
+    assert summary(states) == summary(state.state_as_of(plain.plan, plain.entries,
+                                                        dt.date(2020, 1, 1)))
+
+
 def test_a_file_checked_by_content_once_is_then_known_by_its_times(ws, monkeypatch):
     """Files changed just before they were indexed are checked by content; once they are
     old enough, the index records that, and later runs do not read them again."""
