@@ -107,7 +107,7 @@ CREATE TABLE months (plan TEXT, month INTEGER, pos INTEGER,
 CREATE TABLE listings (plan TEXT, key TEXT, written INTEGER, value BLOB,
                        PRIMARY KEY (plan, key)) WITHOUT ROWID;
 CREATE TABLE on_day (plan TEXT, as_of INTEGER, task TEXT, generation INTEGER, status TEXT,
-                     achieved INTEGER, unassigned INTEGER, written INTEGER,
+                     achieved INTEGER, unassigned INTEGER, written INTEGER, value BLOB,
                      PRIMARY KEY (plan, as_of, task)) WITHOUT ROWID;
 """
 
@@ -976,7 +976,13 @@ class _Served:
                 if task not in final)
             done = {task for task, _sig, _last, _value in fresh}
             later = [t for t in plan.tasks if (final[t.id][0] or 0) > day and t.id not in done]
-            on_day += self._replayed(later, as_of, final=False)[1]
+            # Those a listing replayed for this day, unless their entries changed since.
+            known = {task: value for task, at, value in db.execute(
+                "SELECT task, generation, value FROM on_day WHERE plan=? AND as_of=?",
+                (name, day)) if task in kept and at >= kept[task]}
+            on_day += [(t.id, b"", None, known[t.id]) for t in later if t.id in known]
+            on_day += self._replayed([t for t in later if t.id not in known], as_of,
+                                     final=False)[1]
         own.update((task, value) for task, (_last, value) in final.items())
         own.update((task, value) for task, _sig, _last, value in on_day)
         if touched is not None:
@@ -1114,7 +1120,7 @@ class _Served:
             fresh, on_day = part._replayed([index[t] for t in absent], as_of)
             on_day += part._replayed([index[t] for t in later], as_of, final=False)[1]
             own.update((task, _figures(value)) for task, _sig, _last, value in fresh)
-            days = [(name, day, task, generation, *_figures(value), time.time_ns())
+            days = [(name, day, task, generation, *_figures(value), time.time_ns(), value)
                     for task, _sig, _last, value in on_day]
             own.update((row[2], row[4:7]) for row in days)
             self._keep(generation, [(name, task, generation, sig, last, value)
@@ -1264,7 +1270,7 @@ class _Served:
             db.executemany("INSERT OR REPLACE INTO states VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            (row + _figures(row[5]) for row in rows))
             if later:
-                db.executemany("INSERT OR REPLACE INTO on_day VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                db.executemany("INSERT OR REPLACE INTO on_day VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                later)
                 db.execute("DELETE FROM on_day WHERE plan=? AND as_of NOT IN (SELECT as_of "
                            "FROM on_day WHERE plan=? GROUP BY as_of ORDER BY max(written) "

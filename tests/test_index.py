@@ -770,6 +770,30 @@ def test_the_first_listing_from_the_index_rows_keeps_every_state(ws, ocop, monke
                                                         dt.date(2020, 1, 1)))
 
 
+def test_the_states_a_listing_replayed_for_a_day_serve_the_next_command(ws, ocop,
+                                                                          monkeypatch):
+    """A listing as of a day before some tasks' last entries replays those tasks for that
+    day; a command that needs every state of that day (an import, a report) takes them."""
+    without_products(ws)
+    record(ws, entry(1, "1.2", day=2), entry(2, "10", 3, day=20), entry(3, "6", day=25))
+    as_of = dt.date(2019, 7, 10)
+    assert ocop("tasks", "--format", "json", "--as-of", "2020-01-01").exit_code == 0
+    assert ocop("tasks", "--format", "json", "--as-of", as_of.isoformat()).exit_code == 0
+    calls = replays(monkeypatch)
+    states = indexed(ws).index.states(as_of)
+    assert calls == []
+    plain = storage.load(workspace(ws))
+    assert summary(states) == summary(state.state_as_of(plain.plan, plain.entries, as_of))
+    assert states["10"].achieved == 0 and states["1.2"].achieved == 1
+    # Listed as of another day, then task 10 changed, and its state after all its entries
+    # was kept again by a listing of a third day: what was kept for that day is older than
+    # the change, and not taken.
+    assert ocop("tasks", "--format", "json", "--as-of", "2019-07-15").exit_code == 0
+    record(ws, entry(4, "10", 2, day=5))
+    assert ocop("tasks", "--format", "json", "--as-of", "2020-01-01").exit_code == 0
+    assert indexed(ws).index.states(dt.date(2019, 7, 15))["10"].achieved == 2
+
+
 def test_a_file_checked_by_content_once_is_then_known_by_its_times(ws, monkeypatch):
     """Files changed just before they were indexed are checked by content; once they are
     old enough, the index records that, and later runs do not read them again."""
@@ -819,13 +843,14 @@ def _outcome(root: Path, task: str) -> tuple[Any, ...]:
     each as-of date, or the problems."""
     try:
         about = index.load(workspace(root)).entries_about(task)  # before any entry is built
+        listed = _listings(root)  # first: the states below may start from what it kept
         loaded = index.load(workspace(root))
         states = []
         for as_of in AS_OF_DATES:
             found = (loaded.index.states(as_of) if loaded.index is not None
                      else state.state_as_of(loaded.plan, loaded.entries, as_of))
             states.append(summary(found))
-        return (*facts(loaded), about, states, _listings(root))
+        return (*facts(loaded), about, states, listed)
     except InvalidData as error:
         return ("invalid", [str(p) for p in error.problems])
 
