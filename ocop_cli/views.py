@@ -201,6 +201,7 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
     task = find_task(plan, task_id)
     state = states[task.id]
     data = task_json(plan, task, state, directory)
+    unit = unit_of(plan, task)
     section = next((s for s in plan.facts.get("sections", []) if s["id"] == task.section), None)
     data.update({
         "target_text": task.target.text if task.target else None,
@@ -211,7 +212,7 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
         "notes": list(task.notes),
         "per_district": task.per_district,
         # A parent over several units: no quantity, so no breakdown of one.
-        "places": [] if unit_of(plan, task) == MIXED else place_breakdown(loaded, task, state),
+        "places": [] if unit == MIXED else place_breakdown(loaded, task, state),
         "shared_by": [directory.short(u) for u in task.shared_by],
         "unassigned": state.unassigned,
         "history": list(history_rows(loaded, task.id)),
@@ -226,7 +227,8 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
         return
     facts = [
         (_("Task"), f"{task.id}  {task.title}"),
-        (_("Unit"), task.unit),
+        # A parent's quantity is its sub-rows' (when of one unit): their unit is its own.
+        (_("Unit"), None if unit == MIXED else unit),
         (_("Target"), target_line(task.target) if task.target else None),
         (_("Achieved"), None if data["achieved"] is None else format_number(
             data["achieved"]) + (f" ({format_number(state.percent)}%)"
