@@ -101,6 +101,7 @@ CREATE TABLE checks (plan TEXT PRIMARY KEY, key BLOB, value BLOB);
 CREATE TABLE plans (name TEXT PRIMARY KEY, head BLOB, listed INTEGER, counts INTEGER);
 CREATE TABLE rows (plan TEXT, pos INTEGER, task TEXT, leaf INTEGER, up TEXT, first INTEGER,
                    last INTEGER, day INTEGER, who BLOB, head TEXT, shared INTEGER, value BLOB,
+                   mixed INTEGER,
                    PRIMARY KEY (plan, pos)) WITHOUT ROWID;
 CREATE TABLE months (plan TEXT, month INTEGER, pos INTEGER,
                      PRIMARY KEY (plan, month, pos)) WITHOUT ROWID;
@@ -464,7 +465,7 @@ class Index:
         finds it and the tasks above it by, its lead and partners) and its window's months."""
         from ocop_cli.query import task_head
         from ocop_cli.render import json_encoder
-        from ocop_cli.state import months_of_task
+        from ocop_cli.state import MIXED, months_of_task, unit_of
 
         encode = json_encoder()
         at = {t.id: pos for pos, t in enumerate(plan.tasks)}
@@ -491,7 +492,7 @@ class Index:
                 yield (name, pos, task.id, plan.is_leaf(task.id), ",".join(map(str, ups(task))),
                        first, last, day, marshal.dumps((task.lead, task.partners)),
                        encode(task_head(plan, task, directory))[:-1] + ", ",
-                       bool(task.shared_by), dumps(task))
+                       bool(task.shared_by), dumps(task), unit_of(plan, task) == MIXED)
 
         def months() -> Iterator[tuple[str, int, int]]:
             for pos, task in enumerate(plan.tasks):
@@ -499,7 +500,7 @@ class Index:
                     for month in months_of_task(plan, task):
                         yield from ((name, month, p) for p in (pos, *ups(task)))
 
-        self.db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self.db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             rows())
         self.db.executemany("INSERT OR IGNORE INTO months VALUES (?, ?, ?)", months())
 
@@ -1069,7 +1070,8 @@ class _Served:
         columns = ("r.pos, r.task, r.leaf, r.up, r.head, r.shared, r.first, r.last, r.day, "
                    "CASE WHEN s.status IS NULL THEN 1 WHEN s.last IS NULL OR s.last <= :day "
                    "OR d.generation >= s.generation THEN 0 ELSE 2 END, "
-                   f"{kept('status')}, {kept('achieved')}, {kept('unassigned')}, r.who")
+                   f"{kept('status')}, {kept('achieved')}, {kept('unassigned')}, r.who, "
+                   "r.mixed")
         states = ("LEFT JOIN states s ON r.leaf AND s.plan = r.plan AND s.task = r.task "
                   "LEFT JOIN on_day d ON s.last > :day AND d.plan = r.plan AND d.as_of = :day "
                   "AND d.task = r.task")
@@ -1090,7 +1092,7 @@ class _Served:
         if f.agency is not None:
             # Leaves that pass the filters, each with the tasks above it (`query.select`).
             chosen: set[int] = set()
-            for pos, _task, leaf, up, *_rest, who in found:
+            for pos, _task, leaf, up, *_rest, who, _mixed in found:
                 found_role = role(who) if leaf else None
                 if found_role is not None and f.role in ("any", found_role):
                     chosen.add(pos)
@@ -1171,13 +1173,15 @@ class _Served:
             return text
 
         lines = []
-        for pos, _task, _leaf, _up, start, shared, *_rest, who in listed:
+        for pos, _task, _leaf, _up, start, shared, *_rest, who, mixed in listed:
             figures = shown[pos]
             known = figures.status != NOT_KNOWN
             lines.append(start + ending(
                 figures.status if known else None, figures.timing,
-                figures.achieved if known else None, shared, figures.unassigned if shared
-                else None, role(who) if f.agency is not None else None))
+                # A parent's sum only when its sub-rows count in one unit (`state.unit_of`).
+                figures.achieved if known and not mixed else None, shared,
+                figures.unassigned if shared else None,
+                role(who) if f.agency is not None else None))
         return lines
 
     def _settled_again(self, settled: list[bytes], own: dict[str, bytes], touched: set[str],
