@@ -459,17 +459,16 @@ def read_agencies(path: Path) -> tuple[Directory | None, list[Problem]]:
     ids: dict[str, int] = {}
     owners: dict[str, str] = {}
     for i, item in enumerate(parsed.agencies):
-        line, col = doc.where(("agencies", i))
         if item.id in ids:
             problems.append(Problem(str(path), _("agency id {id!r} is used twice").format(
-                id=item.id), line, col))
+                id=item.id), *doc.where(("agencies", i))))
         ids[item.id] = i
         for spelling in {fold(s) for s in (item.short, item.name, *item.aliases)}:
             other = owners.setdefault(spelling, item.id)
             if other != item.id:
                 problems.append(Problem(str(path), _(
                     "{a} and {b} share the spelling {s!r}: a name must mean one agency"
-                ).format(a=other, b=item.id, s=spelling), line, col))
+                ).format(a=other, b=item.id, s=spelling), *doc.where(("agencies", i))))
     for i, item in enumerate(parsed.agencies):
         for key, refs in (("members", item.members), ("part_of", [item.part_of])):
             for ref in refs:
@@ -530,10 +529,9 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
     tasks = []
     seen: set[str] = set()
     for i, item in enumerate(parsed.tasks):
-        line, col = doc.where(("tasks", i))
         if item.id in seen:
             problems.append(Problem(str(path), _("task id {id} is used twice").format(id=item.id),
-                                    line, col, item.id, "id"))
+                                    *doc.where(("tasks", i)), item.id, "id"))
         seen.add(item.id)
         target = parse_target(item.target) if item.target else None
         if target is not None and item.unit and (clash := target.unit_problem(item.unit)):
@@ -555,17 +553,17 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
     plan = Plan(number=parsed.number, year=parsed.year, title=parsed.title, tasks=tuple(tasks),
                 facts=parsed.model_dump(mode="json", exclude={"tasks"}))
     for i, task in enumerate(plan.tasks):
-        line, col = doc.where(("tasks", i))
+        where = ("tasks", i)
         if task.parent is not None and plan.task(task.parent) is None:
             problems.append(Problem(str(path), _("task {id} has no parent task {parent}").format(
-                id=task.id, parent=task.parent), line, col, task.id, "id"))
+                id=task.id, parent=task.parent), *doc.where(where), task.id, "id"))
         if plan.is_leaf(task.id):
             if task.lead is None:
                 problems.append(Problem(str(path), _("a task without sub-rows needs a lead"),
-                                        line, col, task.id, "lead"))
+                                        *doc.where(where), task.id, "lead"))
             if task.window is None and not parsed.tasks[i].window:  # a bad one is told
                 problems.append(Problem(str(path), _("a task without sub-rows needs a window"),
-                                        line, col, task.id, "window"))
+                                        *doc.where(where), task.id, "window"))
     return (None if problems else plan), problems
 
 

@@ -38,9 +38,14 @@ class YamlDoc:
     path: Path
     data: Any
     marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    # The text, when it was read without the parser (`_quick`): its marks are made on demand,
+    # as only a problem needs them.
+    text: str | None = field(default=None, repr=False)
 
     def where(self, loc: Path_) -> tuple[int | None, int | None]:
         """1-based line and column of the value at `loc`, or of its nearest parent that has one."""
+        if self.text is not None:
+            self.marks, self.text = _parsed(self.path, self.text).marks, None
         loc = tuple(loc)
         while loc not in self.marks and loc:
             loc = loc[:-1]
@@ -145,6 +150,14 @@ def read_yaml(path: Path, text: str | None = None) -> YamlDoc:
     if conflict:
         line = text[: conflict.start()].count("\n") + 1
         raise _problem(path, _("merge conflict markers: resolve the merge first"), line, 1)
+    quick = _quick(text)
+    if quick is not _NONE:
+        return YamlDoc(path, quick, text=text)
+    return _parsed(path, text, from_disk)
+
+
+def _parsed(path: Path, text: str, from_disk: bool = False) -> YamlDoc:
+    """`read_yaml` by the YAML parser."""
     import yaml
 
     loader = _loader_class()(text)
@@ -288,3 +301,139 @@ def _loader_class() -> type:
 
     _LOADER = Loader
     return Loader
+
+
+# --- the regular block form, read without the YAML parser ------------------------------------
+
+# Characters the quick reader takes as they are: anything else (a tab, a carriage return, a
+# byte-order mark, a control or a line separator) goes to the YAML parser, which says what.
+_ODD = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
+                  "\U00010000-\U0010ffff]")
+# A line: its indent, a sequence item's dash, a key (plain, as ocop and people write keys; a
+# long one is left to the parser, as YAML limits a key to 1024 characters), then a scalar in
+# double quotes without escapes, or anything else (`_scalar` reads it).
+_LINE = re.compile(r'( *)(- )?(?:([A-Za-z_][A-Za-z0-9_]{0,99}):(?: +|$))?'
+                   r'(?:"([^"\\]*)"(?: +(?:#.*)?)?$|(.*))')
+_SINGLE = re.compile(r"'((?:[^']|'')*)'(?: +(?:#.*)?)?")
+# What a plain scalar may not start with: an indicator (YAML gives `- ? :` a meaning before a
+# space, the others always), or a space.
+_PLAIN_START = frozenset("-?:,[]{}#&*!|>'\"%@` ")
+_QUICK_DEPTH = 32  # deeper is left to the parser, which refuses past MAX_DEPTH
+_NONE = object()  # a line with a key or dash and nothing after it
+
+
+class _Odd(Exception):
+    """A shape the quick reader does not take: the YAML parser reads the text instead."""
+
+
+def _quick(text: str) -> Any:
+    """The data `_Builder` makes, for a text in the regular block form that ocop and people
+    write: `key: value` lines and `- ` items nested by indentation, with plain, double-quoted
+    (without escapes) or single-quoted scalars on one line, comments and blank lines; _NONE for
+    anything else (anchors, tags, flow collections, block scalars, escapes, a scalar over
+    several lines, a duplicate key, odd indentation...): the YAML parser then reads it and
+    says what is wrong, where. Marks are not made: `YamlDoc.where` asks the parser for them."""
+    if _ODD.search(text):
+        return _NONE
+    lines = []  # (indent, item, key, value) of each line that is not blank or a comment
+    match = _LINE.match
+    try:
+        for line in text.split("\n"):
+            indent, item, key, quoted, rest = match(line).groups()  # type: ignore[union-attr]
+            if quoted is not None:
+                value: Any = quoted
+            elif not rest or rest[0] == "#":
+                if not item and not key:
+                    continue  # blank, or a comment
+                value = _NONE
+            else:
+                value = _scalar(rest)
+            lines.append((len(indent), item is not None, key, value))
+        if not lines or lines[0][0] != 0:
+            return _NONE
+        reader = _Quick(lines)
+        data = reader.block(0, 0, 0)
+        return data if reader.i == len(lines) else _NONE
+    except _Odd:
+        return _NONE
+
+
+class _Quick:
+    """The block structure of `_quick`'s lines: `i` is the next line to read."""
+
+    def __init__(self, lines: list[tuple[int, bool, str | None, Any]]) -> None:
+        self.lines, self.i = lines, 0
+
+    def block(self, i: int, indent: int, depth: int) -> Any:
+        """The mapping or sequence whose first line is `i`, at `indent`."""
+        if depth > _QUICK_DEPTH:
+            raise _Odd
+        if self.lines[i][1]:
+            return self.sequence(i, indent, depth)
+        return self.mapping(i, indent, depth, False)
+
+    def mapping(self, i: int, col: int, depth: int, inline: bool) -> dict[str, Any]:
+        """Keys at column `col`, the first on line `i` (after a dash when `inline`)."""
+        lines = self.lines
+        result: dict[str, Any] = {}
+        end = len(lines)
+        while i < end:
+            indent, item, key, value = lines[i]
+            if inline:
+                inline = False
+            elif indent != col or item:
+                if indent < col:
+                    break
+                raise _Odd
+            if key is None or key in result or _NULL.match(key):
+                raise _Odd
+            i += 1
+            if value is _NONE:
+                if i < end and (lines[i][0] > col or (lines[i][0] == col and lines[i][1])):
+                    value = self.block(i, lines[i][0], depth + 1)
+                    i = self.i
+                else:
+                    value = None
+            result[key] = value
+        self.i = i
+        return result
+
+    def sequence(self, i: int, col: int, depth: int) -> list[Any]:
+        """Items whose dash is at column `col`, the first on line `i`."""
+        lines = self.lines
+        items: list[Any] = []
+        end = len(lines)
+        while i < end:
+            indent, item, key, value = lines[i]
+            if indent != col or not item:
+                if indent < col or (indent == col and not item):
+                    break
+                raise _Odd
+            if key is not None:
+                if depth >= _QUICK_DEPTH:
+                    raise _Odd
+                items.append(self.mapping(i, col + 2, depth + 1, True))
+                i = self.i
+            elif value is _NONE:
+                raise _Odd
+            else:
+                items.append(value)
+                i += 1
+        self.i = i
+        return items
+
+
+def _scalar(text: str) -> str | None:
+    """A scalar on one line, read as YAML reads it (only `~`, `null` and nothing are null)."""
+    head = text[0]
+    if head == "'":
+        found = _SINGLE.fullmatch(text)
+        if found is None:
+            raise _Odd
+        return found.group(1).replace("''", "'")
+    if head in _PLAIN_START:
+        raise _Odd  # a double quote here: an escape, or more after the closing quote
+    value = text.split(" #", 1)[0].rstrip(" ")
+    if ": " in value or value.endswith(":"):
+        raise _Odd
+    return None if _NULL.match(value) else value
