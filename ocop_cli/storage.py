@@ -531,7 +531,7 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
     for i, item in enumerate(parsed.tasks):
         if item.id in seen:
             problems.append(Problem(str(path), _("task id {id} is used twice").format(id=item.id),
-                                    *doc.where(("tasks", i)), item.id, "id"))
+                                    *doc.where(("tasks", i)), task=item.id, field="id"))
         seen.add(item.id)
         target = parse_target(item.target) if item.target else None
         if target is not None and item.unit and (clash := target.unit_problem(item.unit)):
@@ -556,14 +556,14 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
         where = ("tasks", i)
         if task.parent is not None and plan.task(task.parent) is None:
             problems.append(Problem(str(path), _("task {id} has no parent task {parent}").format(
-                id=task.id, parent=task.parent), *doc.where(where), task.id, "id"))
+                id=task.id, parent=task.parent), *doc.where(where), task=task.id, field="id"))
         if plan.is_leaf(task.id):
             if task.lead is None:
                 problems.append(Problem(str(path), _("a task without sub-rows needs a lead"),
-                                        *doc.where(where), task.id, "lead"))
+                                        *doc.where(where), task=task.id, field="lead"))
             if task.window is None and not parsed.tasks[i].window:  # a bad one is told
                 problems.append(Problem(str(path), _("a task without sub-rows needs a window"),
-                                        *doc.where(where), task.id, "window"))
+                                        *doc.where(where), task=task.id, field="window"))
     return (None if problems else plan), problems
 
 
