@@ -530,8 +530,9 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
     seen: set[str] = set()
     for i, item in enumerate(parsed.tasks):
         if item.id in seen:
+            line, col = doc.where(("tasks", i))
             problems.append(Problem(str(path), _("task id {id} is used twice").format(id=item.id),
-                                    *doc.where(("tasks", i)), task=item.id, field="id"))
+                                    line, col, item.id, "id"))
         seen.add(item.id)
         target = parse_target(item.target) if item.target else None
         if target is not None and item.unit and (clash := target.unit_problem(item.unit)):
@@ -553,17 +554,18 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
     plan = Plan(number=parsed.number, year=parsed.year, title=parsed.title, tasks=tuple(tasks),
                 facts=parsed.model_dump(mode="json", exclude={"tasks"}))
     for i, task in enumerate(plan.tasks):
-        where = ("tasks", i)
+        faults = []
         if task.parent is not None and plan.task(task.parent) is None:
-            problems.append(Problem(str(path), _("task {id} has no parent task {parent}").format(
-                id=task.id, parent=task.parent), *doc.where(where), task=task.id, field="id"))
+            faults.append((_("task {id} has no parent task {parent}").format(
+                id=task.id, parent=task.parent), "id"))
         if plan.is_leaf(task.id):
             if task.lead is None:
-                problems.append(Problem(str(path), _("a task without sub-rows needs a lead"),
-                                        *doc.where(where), task=task.id, field="lead"))
+                faults.append((_("a task without sub-rows needs a lead"), "lead"))
             if task.window is None and not parsed.tasks[i].window:  # a bad one is told
-                problems.append(Problem(str(path), _("a task without sub-rows needs a window"),
-                                        *doc.where(where), task=task.id, field="window"))
+                faults.append((_("a task without sub-rows needs a window"), "window"))
+        for message, field_name in faults:  # located only when there is one: that takes time
+            line, col = doc.where(("tasks", i))
+            problems.append(Problem(str(path), message, line, col, task.id, field_name))
     return (None if problems else plan), problems
 
 
