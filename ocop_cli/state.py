@@ -224,10 +224,21 @@ class Fold:
         self.tasks = {task.id: task for task in plan.tasks}
         self.folds: dict[str, _TaskFold] = {}
 
-    def add(self, entry: Entry) -> None:
-        """One entry, in the order `replay` would be given it."""
+    def restart(self, undoable: Iterable[str]) -> Fold:
+        """The fold emptied, to be given every entry again."""
+        self.__init__(self.plan, self.as_of, undoable)  # type: ignore[misc]
+        return self
+
+    def next(self) -> int:
+        """The place in `replay`'s order of the entry given next (or given later with it)."""
         seq = self.seq
         self.seq = seq + 1
+        return seq
+
+    def add(self, entry: Entry, seq: int | None = None) -> None:
+        """One entry, in the order `replay` would be given it, or with its place in it."""
+        if seq is None:
+            seq = self.next()
         if entry.action == "undo":
             self.undone.add(entry.undoes)
         elif entry.id in self.undoable:

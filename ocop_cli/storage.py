@@ -8,6 +8,7 @@ with git without conflicts.
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import os
 import re
@@ -25,6 +26,7 @@ from ocop_cli.model import ACTIONS, Entry, Plan, within
 
 if TYPE_CHECKING:
     from ocop_cli.directory import Directory
+    from ocop_cli.state import Fold, TaskState
     from ocop_cli.windows import Window
     from ocop_cli.yamlio import YamlDoc
 
@@ -315,6 +317,17 @@ class Loaded:
         # Entries derived from the product register for the tasks that count products
         # (`products.count_into`): replayed with the history's, never written or undone.
         self.counted: list[Entry] = []
+        self.folded: Fold | None = None  # the entries folded as of a day (`load`)
+
+    def states(self, as_of: dt.date) -> dict[str, TaskState] | None:
+        """Every task's state on `as_of`, without its entries, when the history was folded
+        for that day as it was read (`load`); else None."""
+        from ocop_cli.state import settle
+
+        fold = self.folded
+        if fold is None or fold.as_of != as_of:
+            return None
+        return settle(self.plan, fold.states(), as_of)
 
     @cached_property
     def entries(self) -> list[Entry]:
@@ -351,21 +364,40 @@ class Loaded:
         return [*entries, *counted] if counted else entries
 
 
-def load(ws: Workspace, year: int | None = None) -> Loaded:
+def load(ws: Workspace, year: int | None = None, as_of: dt.date | None = None) -> Loaded:
     """The plan of `year` (the latest by default), the agencies and the history, read from
     the files (`index.load` serves the same from the index); InvalidData when a file is
-    broken."""
+    broken.
+
+    With `as_of`, for a command that needs the task states of that day and not the entries,
+    the history is folded into them as it is read (`Loaded.states`), and `entries` reads it
+    again if asked."""
     directory, problems = read_agencies(ws.agencies_path)
     plan, plan_problems = read_plan(ws.plan_path(year), directory) if directory else (None, [])
     problems += plan_problems
-    entries, found = read_history(ws, plan, directory) if plan and directory else ([], [])
+    history: list[Entry] | Callable[[], list[Entry]] = []
+    fold = None
+    if plan and directory and as_of is not None:
+        from ocop_cli.state import Fold
+
+        fold = Fold(plan, as_of)
+        found = fold_history(ws, plan, directory, fold)
+        history = lambda: read_history(ws, plan, directory)[0]  # noqa: E731
+    elif plan and directory:
+        history, found = read_history(ws, plan, directory)
+    else:
+        found = []
     problems += [p for p in found if not p.warning]
     if problems or plan is None or directory is None:
         raise InvalidData(problems)
-    loaded = Loaded(ws, plan, directory, entries, [p for p in found if p.warning])
+    loaded = Loaded(ws, plan, directory, history, [p for p in found if p.warning])
     from ocop_cli.products import count_into
 
     count_into(loaded)
+    if fold is not None:
+        for entry in loaded.counted:
+            fold.add(entry)
+        loaded.folded = fold
     return loaded
 
 
@@ -486,14 +518,71 @@ def read_agencies(path: Path) -> tuple[Directory | None, list[Problem]]:
 
 
 def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Problem]]:
-    from ocop_cli.model import Agency, Task
     from ocop_cli.schema import PlanDoc
-    from ocop_cli.windows import parse_target, parse_window
+    from ocop_cli.yamlio import read_yaml
 
+    doc, problems = _guarded(path, lambda: read_yaml(path))
+    if doc is None:
+        return None, problems
+    parts = _plan_parts(doc)
+    if parts is not None:
+        try:
+            return _plan(path, directory, doc, *parts)
+        except _Refused:
+            pass  # read again whole, for pydantic to say everything that is wrong, where
     doc, parsed, problems = read_validated(path, PlanDoc, "tasks")
     if parsed is None:
         return None, problems
+    return _plan(path, directory, doc, parsed, iter(parsed.tasks))
 
+
+class _Refused(Exception):
+    """A task the model refuses, found while the plan's tasks are read a few at a time."""
+
+
+_TASKS_AT_ONCE = 1000
+
+
+def _plan_parts(doc: YamlDoc) -> tuple[Any, Iterator[Any]] | None:
+    """A plan document validated but for its tasks, and its tasks validated a few at a time
+    as they are asked for, each task's data let go once validated: the plan's data and its
+    models are never all held at once (a plan of 50,000 tasks would take 200 MB). _Refused
+    from the tasks on the first problem; None when the rest of the document has one."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from ocop_cli.schema import PlanDoc, TaskDoc
+
+    data = doc.data
+    items = data.get("tasks") if type(data) is dict else None
+    if type(items) is not list:
+        return None
+    try:
+        head = PlanDoc.model_validate({**data, "tasks": []})
+    except ValidationError:
+        return None
+
+    def tasks() -> Iterator[Any]:
+        adapter = TypeAdapter(list[TaskDoc])
+        for start in range(0, len(items), _TASKS_AT_ONCE):
+            end = start + _TASKS_AT_ONCE
+            try:
+                found = adapter.validate_python(items[start:end])
+            except ValidationError:
+                raise _Refused from None
+            items[start:end] = [None] * len(found)
+            yield from found
+
+    return head, tasks()
+
+
+def _plan(path: Path, directory: Directory, doc: YamlDoc, parsed: Any, items: Iterator[Any]
+          ) -> tuple[Plan | None, list[Problem]]:
+    """The plan from its validated document (`items`: its tasks), with the problems of what
+    the model cannot see: agencies, windows, ids, sub-rows."""
+    from ocop_cli.model import Agency, Task
+    from ocop_cli.windows import Target, parse_target, parse_window
+
+    problems: list[Problem] = []
     known: dict[str, list[Agency]] = {}  # a plan names the same few agencies thousands of times
 
     def refer(text: str, loc: tuple[Any, ...], task: str | None) -> str:
@@ -516,11 +605,19 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
     if parsed.issuer:
         refer(parsed.issuer, ("issuer",), None)
 
+    windows: dict[str, Window] = {}  # the same few texts, read once
+    targets: dict[str, Target] = {}
+
     def window(item: Any, i: int) -> Window | None:
         if not item.window:
             return None
+        found = windows.get(item.window)
+        if found is not None:
+            return found
         try:
-            return parse_window(item.window, parsed.year, parsed.last_year)
+            found = windows[item.window] = parse_window(item.window, parsed.year,
+                                                         parsed.last_year)
+            return found
         except ValueError as error:
             line, col = doc.where(("tasks", i, "window"))
             problems.append(Problem(str(path), str(error), line, col, item.id, "window"))
@@ -528,13 +625,20 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
 
     tasks = []
     seen: set[str] = set()
-    for i, item in enumerate(parsed.tasks):
+    windowed: set[int] = set()  # the tasks that give a window, read or not
+    for i, item in enumerate(items):
         if item.id in seen:
             line, col = doc.where(("tasks", i))
             problems.append(Problem(str(path), _("task id {id} is used twice").format(id=item.id),
                                     line, col, item.id, "id"))
         seen.add(item.id)
-        target = parse_target(item.target) if item.target else None
+        if item.window:
+            windowed.add(i)
+        target = None
+        if item.target:
+            target = targets.get(item.target)
+            if target is None:
+                target = targets[item.target] = parse_target(item.target)
         if target is not None and item.unit and (clash := target.unit_problem(item.unit)):
             at, col = doc.where(("tasks", i, "target"))
             problems.append(Problem(str(path), clash, at, col, item.id, "target"))
@@ -561,7 +665,7 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
         if plan.is_leaf(task.id):
             if task.lead is None:
                 faults.append((_("a task without sub-rows needs a lead"), "lead"))
-            if task.window is None and not parsed.tasks[i].window:  # a bad one is told
+            if task.window is None and i not in windowed:  # a bad one is told
                 faults.append((_("a task without sub-rows needs a window"), "window"))
         for message, field_name in faults:  # located only when there is one: that takes time
             line, col = doc.where(("tasks", i))
@@ -589,16 +693,198 @@ def read_history(ws: Workspace, plan: Plan | None, directory: Directory | None
                 problems.append(duplicate(path, entry, seen[entry.id]))
                 continue
             seen[entry.id] = entry.source
-            if plan is not None:
-                if entry.plan_year not in years:
-                    continue  # another plan's entry
-                if entry.task not in plan.index:
-                    problems += _task_gone(path, entry, plan)
-            if directory is not None and entry.place and entry.place not in directory.by_id:
-                problems.append(Problem(str(path), _("entry {id}: unknown place {place!r}").format(
-                    id=entry.id, place=entry.place), *_line_of(entry), task=entry.task))
-            entries.append(entry)
+            if _counts(path, entry, plan, years, directory, problems):
+                entries.append(entry)
     return entries, problems
+
+
+def _counts(path: Path, entry: Entry, plan: Plan | None, years: frozenset[int],
+            directory: Directory | None, problems: list[Problem]) -> bool:
+    """Whether an entry read for the first time counts for `plan` (not another plan's), with
+    the warnings it calls for (an unknown task or place) added to `problems`."""
+    if plan is not None:
+        if entry.plan_year not in years:
+            return False  # another plan's entry
+        if entry.task not in plan.index:
+            problems += _task_gone(path, entry, plan)
+    if directory is not None and entry.place and entry.place not in directory.by_id:
+        problems.append(Problem(str(path), _("entry {id}: unknown place {place!r}").format(
+            id=entry.id, place=entry.place), *_line_of(entry), task=entry.task))
+    return True
+
+
+def fold_history(ws: Workspace, plan: Plan, directory: Directory, fold: Fold
+                 ) -> list[Problem]:
+    """`read_history`'s problems, its entries given to `fold` as they are read instead of
+    kept: memory stays flat however long the history. A file is streamed a piece at a time
+    while its lines are as `append` writes them; one that turns out otherwise is read whole
+    (`read_history_file`) and everything is read again, as a fold cannot give entries back.
+
+    Ids are kept as hashes (a million ids as text would take 200 MB): an entry whose id's
+    hash was seen is decided at the end, against the first entry with its id (`_firsts`)."""
+    files = ws.history_files()
+    whole: set[Path] = set()
+    while True:
+        try:
+            return _fold_history(ws, plan, directory, fold.restart(_undoable(files, whole)),
+                                 files, whole)
+        except _Whole as odd:
+            whole.add(odd.path)
+
+
+def _fold_history(ws: Workspace, plan: Plan, directory: Directory, fold: Fold,
+                  files: list[Path], whole: set[Path]) -> list[Problem]:
+    years = owned_years(ws, plan)
+    hashes: set[int] = set()
+    # Problems in order, and in their place each entry whose id's hash was seen before,
+    # with its place in the fold's order.
+    slots: list[Problem | _Later] = []
+    problems: list[Problem] = []
+    for path in files:
+        for found, entries in _streamed(path, whole):
+            slots += found
+            for entry in entries:
+                key = hash(entry.id)
+                if key in hashes:
+                    slots.append(_Later(path, entry, fold.next()))
+                    continue
+                hashes.add(key)
+                if _counts(path, entry, plan, years, directory, problems):
+                    fold.add(entry)
+                if problems:
+                    slots += problems
+                    problems.clear()
+    del hashes
+    later = {slot.entry.id for slot in slots if isinstance(slot, _Later)}
+    firsts = _firsts(files, whole, later) if later else {}
+    for slot in slots:
+        if not isinstance(slot, _Later):
+            problems.append(slot)
+        elif firsts[slot.entry.id] != slot.entry.source:
+            problems.append(duplicate(slot.path, slot.entry, firsts[slot.entry.id]))
+        elif _counts(slot.path, slot.entry, plan, years, directory, problems):
+            fold.add(slot.entry, slot.order)
+    return problems
+
+
+class _Later:
+    """An entry whose id's hash was seen before, decided once the first of its id is known."""
+
+    __slots__ = ("entry", "order", "path")
+
+    def __init__(self, path: Path, entry: Entry, order: int) -> None:
+        self.path, self.entry, self.order = path, entry, order
+
+
+def _firsts(files: list[Path], whole: set[Path], ids: set[str]) -> dict[str, str]:
+    """Where each of `ids` is first read."""
+    firsts: dict[str, str] = {}
+    for path in files:
+        for _found, entries in _streamed(path, whole):
+            for entry in entries:
+                if entry.id in ids:
+                    firsts.setdefault(entry.id, entry.source)
+    return firsts
+
+
+class _Whole(Exception):
+    """A history file that is not all lines as `append` writes them: it is read whole."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(str(path))
+        self.path = path
+
+
+_PIECE = 1 << 20  # bytes of a history file decoded and read at a time
+
+
+def _streamed(path: Path, whole: set[Path]) -> Iterator[tuple[list[Problem], list[Entry]]]:
+    """(problems, entries) of a history file as `read_history_file` reads it (no entries when
+    it cannot be read), a piece at a time; _Whole for a file not in `whole` found to have a
+    line `append` would not have written, or bytes that are not plain UTF-8."""
+    if path in whole:
+        read, failed = _guarded(path, lambda: read_history_file(path))
+        got, found = read or ([], [])
+        yield failed + found, got
+        return
+    from ocop_cli.yamlio import read_bytes
+
+    raw, failed = _guarded(path, lambda: read_bytes(path, HISTORY_MAX_BYTES))
+    if raw is None:
+        yield failed, []
+        return
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw:
+        raise _Whole(path)
+    start = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
+    number = 1
+    while start < len(raw):
+        end = raw.find(b"\n", start + _PIECE)
+        end = len(raw) if end < 0 else end + 1
+        try:
+            lines = raw[start:end].decode("utf-8").splitlines()
+        except UnicodeDecodeError:
+            raise _Whole(path) from None
+        entries = plain_entries(path, lines, number)
+        if entries is None:
+            raise _Whole(path)
+        yield [], entries
+        number += len(lines)
+        start = end
+
+
+def _undoable(files: list[Path], whole: set[Path]) -> set[str]:
+    """Every id an undo in `files` may name: more than that at times, never fewer. An undo's
+    line holds `undo`, or a backslash if it spells it with an escape; such a line that is not
+    a whole JSON object as `append` writes it has its file read whole."""
+    import json
+
+    from ocop_cli.yamlio import read_bytes
+
+    found: set[str] = set()
+    for path in files:
+        raw = None if path in whole else _guarded(
+            path, lambda path=path: read_bytes(path, HISTORY_MAX_BYTES))[0]
+        if raw is not None and b"undo" not in raw and b"\\" not in raw:
+            continue
+        try:
+            if raw is None:
+                raise ValueError("read whole")
+            for line in _lines_with(raw.removeprefix(b"\xef\xbb\xbf"), (b"undo", b"\\")):
+                text = line.decode("utf-8")
+                if not text.startswith("- {"):
+                    if text.strip() and not text.lstrip().startswith("#"):
+                        raise ValueError("not as written by ocop")
+                    continue  # a comment
+                record = json.loads(text[2:])
+                undoes = record.get("undoes") if type(record) is dict else ()
+                if undoes is None:
+                    continue
+                if type(undoes) is not str or len(text.splitlines()) != 1:
+                    raise ValueError("not as written by ocop")
+                found.add(undoes)
+        except (ValueError, RecursionError):  # UnicodeDecodeError and JSON's errors too
+            for _problems, entries in _streamed(path, whole | {path}):
+                found.update(e.undoes for e in entries if e.action == "undo" and e.undoes)
+    return found
+
+
+def _lines_with(raw: bytes, words: tuple[bytes, ...]) -> Iterator[bytes]:
+    """The lines of `raw` (ended by a newline) that hold any of `words`, each once."""
+    last = -1
+    for at in sorted({at for word in words for at in _finds(raw, word)}):
+        if at <= last:
+            continue  # in the line given last
+        begin = raw.rfind(b"\n", 0, at) + 1
+        end = raw.find(b"\n", at)
+        last = len(raw) if end < 0 else end
+        yield raw[begin:last]
+
+
+def _finds(raw: bytes, word: bytes) -> Iterator[int]:
+    at = raw.find(word)
+    while at >= 0:
+        yield at
+        at = raw.find(word, at + 1)
 
 
 def duplicate(path: Path, entry: Entry, first: str) -> Problem:
@@ -663,16 +949,13 @@ def plain_entries(path: Path, lines: list[str], first: int = 1) -> list[Entry] |
 
     shared: dict[Any, Any] = {}
     name = path.name
+    numbers = [number for number, line in enumerate(lines, first) if line.startswith("- {")]
+    if len(numbers) != len(lines) and any(
+            line.strip() and not line.lstrip().startswith("#")
+            for line in lines if not line.startswith("- {")):
+        return None
+    body = [line[2:] for line in lines if line.startswith("- {")]
     entries: list[Entry] = []
-    numbers: list[int] = []
-    body: list[str] = []
-    keys = _KEY_TEXT.values()
-    for number, line in enumerate(lines, first):
-        if line.startswith("- {"):
-            numbers.append(number)
-            body.append(line[2:])
-        elif line.strip() and not line.lstrip().startswith("#"):
-            return None
     for start in range(0, len(body), _CHUNK):
         chunk = body[start:start + _CHUNK]
         text = "[" + ",".join(chunk) + "]"
@@ -680,21 +963,31 @@ def plain_entries(path: Path, lines: list[str], first: int = 1) -> list[Entry] |
             records = json.loads(text, object_pairs_hook=_once)
         except (ValueError, RecursionError):
             return None
-        if len(records) != len(chunk):
+        if len(records) != len(chunk) or not _keys_as_written(text, records):
             return None
-        written = 0
-        for number, record in zip(numbers[start:start + _CHUNK], records, strict=True):
-            entry = _plain_entry(record, f"{name}:{number}", shared)
-            if entry is None:
-                return None
-            written += len(record)
-            entries.append(entry)
-        # Each key written as `"key":`, none spaced or escaped otherwise. Without a backslash
-        # in the text, every `":` ends a key.
-        found = text.count('":') if "\\" not in text else sum(text.count(k) for k in keys)
-        if found != written:
+        found = [_plain_entry(record, f"{name}:{number}", shared)
+                 for record, number in zip(records, numbers[start:start + _CHUNK], strict=True)]
+        if None in found:
             return None
+        entries += found  # type: ignore[arg-type]
     return entries
+
+
+_SPACED_KEY = re.compile(r'"[ \t]+:')
+
+
+def _keys_as_written(text: str, records: list[Any]) -> bool:
+    """Whether every key of the flat objects `records` (all different, as `_once` sees to)
+    is written in `text` as `"key":`, as `_keys_once` wants of each line. Without a
+    backslash every quote ends or starts a string: each `":` then ends a key, or starts a
+    string that begins with a colon (counted too many: read line by line), and a key spaced
+    otherwise is found as such."""
+    if any(type(record) is not dict for record in records):
+        return False
+    written = sum(map(len, records))
+    if "\\" not in text:
+        return text.count('":') == written and _SPACED_KEY.search(text) is None
+    return sum(text.count(key) for key in _KEY_TEXT.values()) == written
 
 
 def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -801,30 +1094,34 @@ def _plain_entry(record: Any, source: str, shared: dict[Any, Any] | None = None
 
     `shared` holds one object for each value that repeats (a task id, a recorder, a date)
     across the entries of a file: 100,000 entries then take half the memory."""
-    import datetime as dt
-
     if type(record) is not dict or not record.keys() <= _KEYS:
         return None
     get: Callable[[str], Any] = record.get
-    key, at, date, task, by = get("id"), get("at"), get("date"), get("task"), get("by")
-    for value in (key, task, by, at, date):  # text, not empty, no space around
-        if type(value) is not str or not value or value != value.strip():
-            return None
-    place, ref, undoes = get("place"), get("ref"), get("undoes")
-    for value in (place, ref, undoes):
+    key, at, date, task, by, place, action = (get("id"), get("at"), get("date"), get("task"),
+                                              get("by"), get("place"), get("action"))
+    if type(key) is not str or not key or key != key.strip() or type(at) is not str:
+        return None
+    shared = {} if shared is None else shared
+    # Text that repeats is checked once: `shared` maps each text found good to itself.
+    task, by = _text(task, shared), _text(by, shared)
+    if task is None or by is None or type(action) is not str or action not in _ACTIONS:
+        return None
+    if place is not None and (place := _text(place, shared)) is None:
+        return None
+    ref, undoes, qty, plan, note = get("ref"), get("undoes"), get("qty"), get("plan"), get("note")
+    for value in (ref, undoes):
         if value is not None and (type(value) is not str or not value
                                   or value != value.strip()):
             return None
-    action, qty, plan, note = get("action"), get("qty"), get("plan"), get("note")
-    if (action not in ACTIONS or len(date) != 10
-            or not (note is None or type(note) is str)
+    if (not (note is None or type(note) is str)
             or not (qty is None or (type(qty) is int and qty >= 0))
             or not (plan is None or (type(plan) is int and 1900 <= plan <= 2200))):
         return None
-    shared = {} if shared is None else shared
     try:
-        day = shared.get((date,))
+        day = shared.get((date,)) if type(date) is str else None
         if day is None:
+            if _text(date, {}) is None or len(date) != 10:
+                return None
             day = shared[(date,)] = dt.date.fromisoformat(date)
         moment = dt.datetime.fromisoformat(at)
         # As `append` writes it (to the microsecond, .000000 too) or without a fraction.
@@ -832,9 +1129,24 @@ def _plain_entry(record: Any, source: str, shared: dict[Any, Any] | None = None
             return None
     except ValueError:
         return None
-    one: Callable[[str, str], str] = shared.setdefault
-    return Entry(key, at, day, one(task, task), one(action, action), one(by, by), qty,
-                 None if place is None else one(place, place), ref, note, undoes, plan, source)
+    return Entry(key, at, day, task, _ACTIONS[action], by, qty, place, ref, note, undoes, plan,
+                 source)
+
+
+_ACTIONS = {action: action for action in ACTIONS}
+
+
+def _text(value: Any, shared: dict[Any, Any]) -> str | None:
+    """`value` when it is text, not empty, without space around (the one object `shared` has
+    for it); else None."""
+    if type(value) is not str:
+        return None
+    found: str | None = shared.get(value)
+    if found is None:
+        if not value or value != value.strip():
+            return None
+        found = shared[value] = value
+    return found
 
 
 def _entries(path: Path, records: list[tuple[int, Any]], problems: list[Problem]

@@ -312,14 +312,15 @@ _ODD = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\uff
 # A line: its indent, a sequence item's dash, a key (plain, as ocop and people write keys; a
 # long one is left to the parser, as YAML limits a key to 1024 characters), then a scalar in
 # double quotes without escapes, or anything else (`_scalar` reads it).
-_LINE = re.compile(r'( *)(- )?(?:([A-Za-z_][A-Za-z0-9_]{0,99}):(?: +|$))?'
-                   r'(?:"([^"\\]*)"(?: +(?:#.*)?)?$|(.*))')
+_LINE = re.compile(r'^( *)(- )?(?:([A-Za-z_][A-Za-z0-9_]{0,99}):(?: +|$))?'
+                   r'(?:"([^"\\\n]*)"(?: +(?:#.*)?)?$|(.*))', re.MULTILINE)
 _SINGLE = re.compile(r"'((?:[^']|'')*)'(?: +(?:#.*)?)?")
 # What a plain scalar may not start with: an indicator (YAML gives `- ? :` a meaning before a
 # space, the others always), or a space.
 _PLAIN_START = frozenset("-?:,[]{}#&*!|>'\"%@` ")
 _QUICK_DEPTH = 32  # deeper is left to the parser, which refuses past MAX_DEPTH
 _NONE = object()  # a line with a key or dash and nothing after it
+_SHORT = 80  # values up to this long are kept once however often they repeat (agency names)
 
 
 class _Odd(Exception):
@@ -332,14 +333,36 @@ def _quick(text: str) -> Any:
     (without escapes) or single-quoted scalars on one line, comments and blank lines; _NONE for
     anything else (anchors, tags, flow collections, block scalars, escapes, a scalar over
     several lines, a duplicate key, odd indentation...): the YAML parser then reads it and
-    says what is wrong, where. Marks are not made: `YamlDoc.where` asks the parser for them."""
+    says what is wrong, where. Marks are not made: `YamlDoc.where` asks the parser for them.
+
+    Lines are read as the structure needs them, never all held at once: a plan of 50,000
+    tasks is read with little more memory than its values take."""
     if _ODD.search(text):
         return _NONE
-    lines = []  # (indent, item, key, value) of each line that is not blank or a comment
-    match = _LINE.match
     try:
-        for line in text.split("\n"):
-            indent, item, key, quoted, rest = match(line).groups()  # type: ignore[union-attr]
+        reader = _Quick(text)
+        if reader.line is None or reader.line[0] != 0:
+            return _NONE
+        data = reader.block(0, 0)
+        return data if reader.line is None else _NONE
+    except _Odd:
+        return _NONE
+
+
+class _Quick:
+    """The block structure of a text: `line` is the next line not blank nor a comment, as
+    (indent, item, key, value), or None at the end."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = _LINE.finditer(text)
+        self.kept: dict[str, str] = {}
+        self.line: tuple[int, bool, str | None, Any] | None = None
+        self.advance()
+
+    def advance(self) -> None:
+        kept = self.kept
+        for found in self.lines:
+            indent, item, key, quoted, rest = found.groups()
             if quoted is not None:
                 value: Any = quoted
             elif not rest or rest[0] == "#":
@@ -348,37 +371,27 @@ def _quick(text: str) -> Any:
                 value = _NONE
             else:
                 value = _scalar(rest)
-            lines.append((len(indent), item is not None, key, value))
-        if not lines or lines[0][0] != 0:
-            return _NONE
-        reader = _Quick(lines)
-        data = reader.block(0, 0, 0)
-        return data if reader.i == len(lines) else _NONE
-    except _Odd:
-        return _NONE
+            if value is not None and value is not _NONE and len(value) <= _SHORT:
+                value = kept.setdefault(value, value)
+            if key is not None:
+                key = kept.setdefault(key, key)
+            self.line = (len(indent), item is not None, key, value)
+            return
+        self.line = None
 
-
-class _Quick:
-    """The block structure of `_quick`'s lines: `i` is the next line to read."""
-
-    def __init__(self, lines: list[tuple[int, bool, str | None, Any]]) -> None:
-        self.lines, self.i = lines, 0
-
-    def block(self, i: int, indent: int, depth: int) -> Any:
-        """The mapping or sequence whose first line is `i`, at `indent`."""
+    def block(self, indent: int, depth: int) -> Any:
+        """The mapping or sequence whose first line is the next, at `indent`."""
         if depth > _QUICK_DEPTH:
             raise _Odd
-        if self.lines[i][1]:
-            return self.sequence(i, indent, depth)
-        return self.mapping(i, indent, depth, False)
+        if self.line[1]:  # type: ignore[index]
+            return self.sequence(indent, depth)
+        return self.mapping(indent, depth, False)
 
-    def mapping(self, i: int, col: int, depth: int, inline: bool) -> dict[str, Any]:
-        """Keys at column `col`, the first on line `i` (after a dash when `inline`)."""
-        lines = self.lines
+    def mapping(self, col: int, depth: int, inline: bool) -> dict[str, Any]:
+        """Keys at column `col`, the first on the next line (after a dash when `inline`)."""
         result: dict[str, Any] = {}
-        end = len(lines)
-        while i < end:
-            indent, item, key, value = lines[i]
+        while (line := self.line) is not None:
+            indent, item, key, value = line
             if inline:
                 inline = False
             elif indent != col or item:
@@ -387,24 +400,21 @@ class _Quick:
                 raise _Odd
             if key is None or key in result or _NULL.match(key):
                 raise _Odd
-            i += 1
+            self.advance()
             if value is _NONE:
-                if i < end and (lines[i][0] > col or (lines[i][0] == col and lines[i][1])):
-                    value = self.block(i, lines[i][0], depth + 1)
-                    i = self.i
+                nested = self.line
+                if nested is not None and (nested[0] > col or (nested[0] == col and nested[1])):
+                    value = self.block(nested[0], depth + 1)
                 else:
                     value = None
             result[key] = value
-        self.i = i
         return result
 
-    def sequence(self, i: int, col: int, depth: int) -> list[Any]:
-        """Items whose dash is at column `col`, the first on line `i`."""
-        lines = self.lines
+    def sequence(self, col: int, depth: int) -> list[Any]:
+        """Items whose dash is at column `col`, the first on the next line."""
         items: list[Any] = []
-        end = len(lines)
-        while i < end:
-            indent, item, key, value = lines[i]
+        while (line := self.line) is not None:
+            indent, item, key, value = line
             if indent != col or not item:
                 if indent < col or (indent == col and not item):
                     break
@@ -412,14 +422,12 @@ class _Quick:
             if key is not None:
                 if depth >= _QUICK_DEPTH:
                     raise _Odd
-                items.append(self.mapping(i, col + 2, depth + 1, True))
-                i = self.i
+                items.append(self.mapping(col + 2, depth + 1, True))
             elif value is _NONE:
                 raise _Odd
             else:
                 items.append(value)
-                i += 1
-        self.i = i
+                self.advance()
         return items
 
 
