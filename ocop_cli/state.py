@@ -250,7 +250,7 @@ class Fold:
         fold = self.folds.get(entry.task)
         if fold is None:
             fold = self.folds[entry.task] = _TaskFold()
-        key = (entry.date, entry.at, entry.id, seq)
+        key = _order(entry, seq)
         note, ref, place, qty, action = entry.note, entry.ref, entry.place, entry.qty, entry.action
         if note and (fold.note is None or key > fold.note[0]):
             fold.note = (key, note)
@@ -259,9 +259,13 @@ class Fold:
         if qty and action in ("progress", "done"):
             fold.achieved += qty
             if place:
+                if fold.places is None:
+                    fold.places = {}
                 _first_and_sum(fold.places, place, key, qty)
         if place in self.tasks[entry.task].shared_by:
             if note or ref:
+                if fold.unit_notes is None:
+                    fold.unit_notes = {}
                 latest = fold.unit_notes.get(place)
                 if latest is None:
                     latest = fold.unit_notes[place] = [key, None, None, None, None]
@@ -272,6 +276,8 @@ class Fold:
                 if ref and (latest[3] is None or key > latest[3]):
                     latest[3:5] = key, ref
             if action in ("start", "progress", "done"):
+                if fold.units is None:
+                    fold.units = {}
                 if fold.units.get(place) != "done":
                     fold.units[place] = "done" if action == "done" else "start"
                 action = "progress"  # a unit's done is its share's, not the whole task's
@@ -303,10 +309,12 @@ class Fold:
             state.achieved = fold.achieved
             state.note = fold.note[1] if fold.note else None
             state.ref = fold.ref[1] if fold.ref else None
-            state.places = {place: total for place, (_first, total)
-                            in sorted(fold.places.items(), key=lambda item: item[1][0])}
-            state.unit_notes = {place: (latest[2], latest[4]) for place, latest
-                                in sorted(fold.unit_notes.items(), key=lambda item: item[1][0])}
+            if fold.places:
+                state.places = {place: total for place, (_first, total)
+                                in sorted(fold.places.items(), key=lambda item: item[1][0])}
+            if fold.unit_notes:
+                state.unit_notes = {place: (latest[2], latest[4]) for place, latest in sorted(
+                    fold.unit_notes.items(), key=lambda item: item[1][0])}
             if plan.is_leaf(task.id):
                 mark, reopened = None, False
                 if fold.mark is not None:
@@ -318,29 +326,40 @@ class Fold:
                         reopened = fold.progressed is None or fold.progressed < key
                 elif fold.moved is not None:
                     mark = "start"
-                _leaf_status(state, mark, reopened, fold.units)
+                _leaf_status(state, mark, reopened, fold.units or {})
         return states
 
 
+def _order(entry: Entry, seq: int) -> str:
+    """Where an entry stands in `replay`'s order, (date, at, id, seq), as one text that sorts
+    the same (a tuple of its own with its texts would take twice the memory): `at` is a time
+    as ISO writes it, without NUL, and NUL in an id is spelled so that it sorts as before."""
+    key = entry.id
+    if "\0" in key:
+        key = key.replace("\0", "\0\1")
+    return f"{entry.date.toordinal():07d}{entry.at}\0\0{key}\0\0{seq:012d}"
+
+
 class _TaskFold:
-    """One task's part of a `Fold`: sums, and the latest of each kind with its sort key."""
+    """One task's part of a `Fold`: sums, and the latest of each kind with its `_order`."""
 
     __slots__ = ("achieved", "mark", "moved", "note", "places", "progressed", "ref",
                  "unit_notes", "units")
 
     def __init__(self) -> None:
         self.achieved = 0
-        self.note: tuple[Any, str] | None = None
-        self.ref: tuple[Any, str] | None = None
-        self.places: dict[str, list[Any]] = {}  # place -> [first key, sum]
-        self.unit_notes: dict[str, list[Any]] = {}  # unit -> [first, note key, note, ref key, ref]
-        self.units: dict[str, str] = {}  # unit -> "done" or "start"
-        self.mark: tuple[Any, str] | None = None  # the last done, cancel or reopen
-        self.moved: Any = None  # the key of the last start or progress
-        self.progressed: Any = None  # the key of the last progress
+        self.note: tuple[str, str] | None = None
+        self.ref: tuple[str, str] | None = None
+        self.places: dict[str, list[Any]] | None = None  # place -> [first key, sum]
+        # unit -> [first key, note key, note, ref key, ref]
+        self.unit_notes: dict[str, list[Any]] | None = None
+        self.units: dict[str, str] | None = None  # unit -> "done" or "start"
+        self.mark: tuple[str, str] | None = None  # the last done, cancel or reopen
+        self.moved: str | None = None  # the key of the last start or progress
+        self.progressed: str | None = None  # the key of the last progress
 
 
-def _first_and_sum(places: dict[str, list[Any]], place: str, key: Any, qty: int) -> None:
+def _first_and_sum(places: dict[str, list[Any]], place: str, key: str, qty: int) -> None:
     found = places.get(place)
     if found is None:
         places[place] = [key, qty]

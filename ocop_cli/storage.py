@@ -735,7 +735,7 @@ def fold_history(ws: Workspace, plan: Plan, directory: Directory, fold: Fold
 def _fold_history(ws: Workspace, plan: Plan, directory: Directory, fold: Fold,
                   files: list[Path], whole: set[Path]) -> list[Problem]:
     years = owned_years(ws, plan)
-    hashes: set[int] = set()
+    hashes = _Hashes()
     # Problems in order, and in their place each entry whose id's hash was seen before,
     # with its place in the fold's order.
     slots: list[Problem | _Later] = []
@@ -744,11 +744,9 @@ def _fold_history(ws: Workspace, plan: Plan, directory: Directory, fold: Fold,
         for found, entries in _streamed(path, whole):
             slots += found
             for entry in entries:
-                key = hash(entry.id)
-                if key in hashes:
+                if not hashes.add(entry.id):
                     slots.append(_Later(path, entry, fold.next()))
                     continue
-                hashes.add(key)
                 if _counts(path, entry, plan, years, directory, problems):
                     fold.add(entry)
                 if problems:
@@ -765,6 +763,45 @@ def _fold_history(ws: Workspace, plan: Plan, directory: Directory, fold: Fold,
         elif _counts(slot.path, slot.entry, plan, years, directory, problems):
             fold.add(slot.entry, slot.order)
     return problems
+
+
+class _Hashes:
+    """A set of the hashes of texts, in an array: 16 bytes a text where a set of them would
+    take a hundred."""
+
+    def __init__(self) -> None:
+        from array import array
+
+        self.array = array
+        self.table = array("q", bytes(8 << 10))
+        self.count = 0
+
+    def add(self, text: str) -> bool:
+        """Whether the hash of `text` is new (then added)."""
+        table = self.table
+        mask = len(table) - 1
+        found = hash(text) or 1  # 0 marks a free slot
+        at = found & mask
+        while (there := table[at]) != found:
+            if not there:
+                table[at] = found
+                self.count += 1
+                if self.count * 2 > mask:
+                    self._grow()
+                return True
+            at = (at + 1) & mask
+        return False
+
+    def _grow(self) -> None:
+        old = self.table
+        table = self.table = self.array("q", bytes(len(old) * 16))
+        mask = len(table) - 1
+        for found in old:
+            if found:
+                at = found & mask
+                while table[at]:
+                    at = (at + 1) & mask
+                table[at] = found
 
 
 class _Later:
@@ -807,21 +844,16 @@ def _streamed(path: Path, whole: set[Path]) -> Iterator[tuple[list[Problem], lis
         got, found = read or ([], [])
         yield failed + found, got
         return
-    from ocop_cli.yamlio import read_bytes
-
-    raw, failed = _guarded(path, lambda: read_bytes(path, HISTORY_MAX_BYTES))
-    if raw is None:
+    opened, failed = _guarded(path, lambda: _pieces(path))
+    if opened is None:
         yield failed, []
         return
-    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw:
-        raise _Whole(path)
-    start = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
     number = 1
-    while start < len(raw):
-        end = raw.find(b"\n", start + _PIECE)
-        end = len(raw) if end < 0 else end + 1
+    for piece in opened:
+        if (piece[:2] in (b"\xff\xfe", b"\xfe\xff") and number == 1) or b"\x00" in piece:
+            raise _Whole(path)  # UTF-16, or not text: said as a whole read says it
         try:
-            lines = raw[start:end].decode("utf-8").splitlines()
+            lines = piece.decode("utf-8-sig" if number == 1 else "utf-8").splitlines()
         except UnicodeDecodeError:
             raise _Whole(path) from None
         entries = plain_entries(path, lines, number)
@@ -829,7 +861,35 @@ def _streamed(path: Path, whole: set[Path]) -> Iterator[tuple[list[Problem], lis
             raise _Whole(path)
         yield [], entries
         number += len(lines)
-        start = end
+
+
+def _pieces(path: Path) -> Iterator[bytes]:
+    """A history file's bytes, opened and checked as `read_bytes` does, a piece of whole
+    lines at a time; _Whole for a file that changes size while read."""
+    from ocop_cli.yamlio import open_checked
+
+    handle, size = open_checked(path, HISTORY_MAX_BYTES)
+
+    def pieces() -> Iterator[bytes]:
+        with handle:
+            left, rest = size, b""
+            while left > 0:
+                piece = handle.read(min(_PIECE, left))
+                if not piece:
+                    raise _Whole(path)
+                left -= len(piece)
+                end = piece.rfind(b"\n") + 1 if left else len(piece)
+                if end:
+                    yield rest + piece[:end]
+                    rest = piece[end:]
+                else:
+                    rest += piece
+            if rest:
+                yield rest
+            if handle.read(1):
+                raise _Whole(path)  # it grew: read whole, as `read_bytes` reads it
+
+    return pieces()
 
 
 def _undoable(files: list[Path], whole: set[Path]) -> set[str]:
@@ -838,19 +898,19 @@ def _undoable(files: list[Path], whole: set[Path]) -> set[str]:
     a whole JSON object as `append` writes it has its file read whole."""
     import json
 
-    from ocop_cli.yamlio import read_bytes
-
     found: set[str] = set()
     for path in files:
-        raw = None if path in whole else _guarded(
-            path, lambda path=path: read_bytes(path, HISTORY_MAX_BYTES))[0]
-        if raw is not None and b"undo" not in raw and b"\\" not in raw:
-            continue
         try:
-            if raw is None:
+            pieces = None if path in whole else _guarded(path, lambda path=path: _pieces(path))[0]
+            if pieces is None:
                 raise ValueError("read whole")
-            for line in _lines_with(raw.removeprefix(b"\xef\xbb\xbf"), (b"undo", b"\\")):
+            lines = (line for piece in pieces if b"undo" in piece or b"\\" in piece
+                     for line in _lines_with(piece.removeprefix(b"\xef\xbb\xbf"),
+                                             (b"undo", b"\\")))
+            for line in lines:
                 text = line.decode("utf-8")
+                if len(text.splitlines()) > 1:
+                    raise ValueError("a line break other than a newline")
                 if not text.startswith("- {"):
                     if text.strip() and not text.lstrip().startswith("#"):
                         raise ValueError("not as written by ocop")
@@ -859,10 +919,10 @@ def _undoable(files: list[Path], whole: set[Path]) -> set[str]:
                 undoes = record.get("undoes") if type(record) is dict else ()
                 if undoes is None:
                     continue
-                if type(undoes) is not str or len(text.splitlines()) != 1:
+                if type(undoes) is not str:
                     raise ValueError("not as written by ocop")
                 found.add(undoes)
-        except (ValueError, RecursionError):  # UnicodeDecodeError and JSON's errors too
+        except (ValueError, RecursionError, _Whole):  # UnicodeDecodeError, JSON's errors too
             for _problems, entries in _streamed(path, whole | {path}):
                 found.update(e.undoes for e in entries if e.action == "undo" and e.undoes)
     return found

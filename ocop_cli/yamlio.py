@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ocop_cli.errors import InvalidData, Problem
 from ocop_cli.i18n import _
@@ -91,6 +91,22 @@ def read_bytes(path: Path, limit: int = MAX_BYTES, follow: bool = False) -> byte
     file the user names) and anything over `limit` before reading it (and while reading it,
     for a size that lies). The checks are made on the open file, so nothing swaps it between
     check and read."""
+    handle, size = open_checked(path, limit, follow)
+    too_big = _("is {size} MB, over the limit of {limit} MB")
+    with handle:
+        # Asking for `limit` bytes would allocate them all, whatever the file's size.
+        raw = handle.read(size + 1)
+        if len(raw) > size:  # it grew since: read on, to the limit
+            raw += handle.read(limit + 1 - len(raw))
+    if len(raw) > limit:
+        raise _problem(path, too_big.format(size=len(raw) // 2**20, limit=limit // 2**20))
+    return raw
+
+
+def open_checked(path: Path, limit: int = MAX_BYTES, follow: bool = False
+                 ) -> tuple[BinaryIO, int]:
+    """A file opened for `read_bytes`, once it is known to be a regular file within `limit`,
+    and its size then."""
     import errno
     import stat
 
@@ -121,14 +137,7 @@ def read_bytes(path: Path, limit: int = MAX_BYTES, follow: bool = False) -> byte
         if not stat.S_ISREG(info.st_mode):
             raise _problem(path, _("is not a regular file (a device, pipe or socket)"))
         raise _problem(path, too_big.format(size=info.st_size // 2**20, limit=limit // 2**20))
-    with os.fdopen(fd, "rb") as handle:
-        # Asking for `limit` bytes would allocate them all, whatever the file's size.
-        raw = handle.read(info.st_size + 1)
-        if len(raw) > info.st_size:  # it grew since: read on, to the limit
-            raw += handle.read(limit + 1 - len(raw))
-    if len(raw) > limit:
-        raise _problem(path, too_big.format(size=len(raw) // 2**20, limit=limit // 2**20))
-    return raw
+    return os.fdopen(fd, "rb"), info.st_size
 
 
 def _link(path: Path) -> InvalidData:
