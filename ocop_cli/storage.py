@@ -735,7 +735,8 @@ def fold_history(ws: Workspace, plan: Plan, directory: Directory, fold: Fold
 def _fold_history(ws: Workspace, plan: Plan, directory: Directory, fold: Fold,
                   files: list[Path], whole: set[Path]) -> list[Problem]:
     years = owned_years(ws, plan)
-    hashes = _Hashes()
+    # An entry's line is 160 bytes or more; a table for more than 4 million grows as it fills.
+    hashes = _Hashes(min(sum(_size(path) for path in files) // 160, 1 << 22))
     # Problems in order, and in their place each entry whose id's hash was seen before,
     # with its place in the fold's order.
     slots: list[Problem | _Later] = []
@@ -766,14 +767,14 @@ def _fold_history(ws: Workspace, plan: Plan, directory: Directory, fold: Fold,
 
 
 class _Hashes:
-    """A set of the hashes of texts, in an array: 16 bytes a text where a set of them would
-    take a hundred."""
+    """A set of the hashes of texts, in an array at most two thirds full: 12 bytes a text
+    where a set of them would take a hundred."""
 
-    def __init__(self) -> None:
+    def __init__(self, expected: int = 0) -> None:
         from array import array
 
         self.array = array
-        self.table = array("q", bytes(8 << 10))
+        self.table = array("q", bytes(8 << max(10, (3 * expected // 2).bit_length())))
         self.count = 0
 
     def add(self, text: str) -> bool:
@@ -786,7 +787,7 @@ class _Hashes:
             if not there:
                 table[at] = found
                 self.count += 1
-                if self.count * 2 > mask:
+                if self.count * 3 > mask * 2:
                     self._grow()
                 return True
             at = (at + 1) & mask
@@ -802,6 +803,13 @@ class _Hashes:
                 while table[at]:
                     at = (at + 1) & mask
                 table[at] = found
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.lstat().st_size
+    except OSError:
+        return 0
 
 
 class _Later:
