@@ -1016,6 +1016,9 @@ def plain_entries(path: Path, lines: list[str], first: int = 1) -> list[Entry] |
     import json
 
     shared: dict[Any, Any] = {}
+    written = _written(path, lines, first, shared)
+    if written is not None:
+        return written
     name = path.name
     numbers = [number for number, line in enumerate(lines, first) if line.startswith("- {")]
     if len(numbers) != len(lines) and any(
@@ -1038,6 +1041,59 @@ def plain_entries(path: Path, lines: list[str], first: int = 1) -> list[Entry] |
         if None in found:
             return None
         entries += found  # type: ignore[arg-type]
+    return entries
+
+
+# A line exactly as `append` writes it (keys in `Entry.to_record`'s order), whose values
+# `_plain_entry` takes: texts without escapes or control characters (JSON's text is then the
+# value), not empty and without space around where it wants that; a time as ISO writes it,
+# within its ranges. `_written` checks the rest: the days exist, no offset is "-00:00".
+_STRING = r'"([^"\\\x00-\x1f]*)"'
+_TEXT = r'"([^"\\\x00-\x1f\s](?:[^"\\\x00-\x1f]*[^"\\\x00-\x1f\s])?)"'
+_HOURS = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]"
+_WRITTEN = re.compile(
+    r'- \{"id": ' + _TEXT + r', "at": "(([0-9]{4}-[0-9]{2}-[0-9]{2})T' + _HOURS +
+    r':[0-5][0-9](?:\.[0-9]{6})?([+-]' + _HOURS + r')?)"'
+    r', "date": "([0-9]{4}-[0-9]{2}-[0-9]{2})", "task": ' + _TEXT +
+    r', "action": "(' + "|".join(ACTIONS) + r')"'
+    r'(?:, "qty": (0|[1-9][0-9]{0,17}))?(?:, "place": ' + _TEXT + r')?, "by": ' + _TEXT +
+    r'(?:, "ref": ' + _TEXT + r')?(?:, "note": ' + _STRING + r')?(?:, "undoes": ' + _TEXT +
+    r')?(?:, "plan": (19[0-9]{2}|2[01][0-9]{2}|2200))?\}')
+
+
+def _written(path: Path, lines: list[str], first: int, shared: dict[Any, Any]
+             ) -> list[Entry] | None:
+    """`plain_entries` for lines each blank, a comment or matching `_WRITTEN` (as every line
+    `append` writes does), read by the regular expression alone; None for any other."""
+    import datetime as dt
+
+    match = _WRITTEN.fullmatch
+    name = path.name
+    days: dict[str, dt.date | None] = {}
+    entries = []
+    for number, line in enumerate(lines, first):
+        found = match(line)
+        if found is None:
+            if line.strip() and not line.lstrip().startswith("#"):
+                return None
+            continue
+        values: tuple[Any, ...] = found.groups()
+        key, at, at_day, offset, date, task, action, qty, place, by, ref, note, undoes, plan = \
+            values
+        for day in (at_day, date):
+            if day not in days:
+                try:
+                    days[day] = dt.date.fromisoformat(day)
+                except ValueError:
+                    days[day] = None
+        day = days[date]
+        if day is None or days[at_day] is None or offset == "-00:00":
+            return None  # read as JSON, which says no the same way
+        entries.append(Entry(key, at, day, shared.setdefault(task, task), _ACTIONS[action],
+                             shared.setdefault(by, by), None if qty is None else int(qty),
+                             None if place is None else shared.setdefault(place, place), ref,
+                             note, undoes, None if plan is None else int(plan),
+                             f"{name}:{number}"))
     return entries
 
 

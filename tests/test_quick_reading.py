@@ -249,6 +249,34 @@ ODD_LINES = [
     lambda r: "  - {}",
     lambda r: _line(r).replace("Tester", "Tes\\u2028ter"),
     lambda r: _line(r).replace("Tester", "Tes\u2028ter"),
+    lambda r: _line({**r, "plan": 2019}),
+    lambda r: _line({**r, "plan": 2201}),
+    lambda r: _line({**r, "plan": 1900}),
+    lambda r: _line({**r, "plan": 2019}).replace("2019}", "02019}"),
+    lambda r: _line({**r, "qty": 10**18}),
+    lambda r: _line({**r, "qty": 10**19}),
+    lambda r: _line({**r, "qty": 0}).replace('"qty": 0', '"qty": -0'),
+    lambda r: _line({**r, "qty": 5}).replace('"qty": 5', '"qty": 05'),
+    lambda r: _line({**r, "note": ""}),
+    lambda r: _line({**r, "note": " a\x7f "}),
+    lambda r: _line({**r, "note": "a\x01"}).replace("\\u0001", "\x01"),
+    lambda r: _line({**r, "place": ""}),
+    lambda r: _line({**r, "by": "Tester "}),
+    lambda r: _line({**r, "by": "Tes\u00a0ter"}),
+    lambda r: _line({**r, "by": "\u00a0Tester"}),
+    lambda r: _line({**r, "id": "x\u0000y"}),
+    lambda r: _line({**r, "id": "ý"}),
+    lambda r: _line({**r, "at": "2019-02-30T08:00:00+00:00"}),
+    lambda r: _line({**r, "at": "2019-02-03T24:00:00+00:00"}),
+    lambda r: _line({**r, "at": "2019-02-03T23:59:59+23:59"}),
+    lambda r: _line({**r, "at": "2019-02-03T23:59:59+24:00"}),
+    lambda r: _line({**r, "at": "2019-02-03T23:59:59.000000-05:30"}),
+    lambda r: _line({**r, "at": "2019-02-03T23:59:59.000000"}),
+    lambda r: _line({**r, "at": "2019-02-03T23:59:59.000"}),
+    lambda r: _line({**r, "date": "2019-13-01"}),
+    lambda r: _line({**r, "date": "20190701"}),
+    lambda r: _line({**r, "action": "Done"}),
+    lambda r: _line({"task": r["task"], **r}),
 ]
 
 
@@ -287,7 +315,7 @@ def test_a_history_file_reads_as_line_by_line(tmp_path, lines, end):
         (_line(_record(n)) if odd < 0 else ODD_LINES[odd](_record(n))) + end
         for n, odd in lines)
     path.write_text(text, encoding="utf-8", newline="")
-    assert _history_read(path) == _line_by_line(path, path.read_text(encoding="utf-8"))
+    assert _history_read(path) == _line_by_line(path, path.read_bytes().decode("utf-8"))
 
 
 @given(st.lists(st.tuples(st.integers(1, 200), st.integers(-3, len(ODD_LINES) - 1)),
