@@ -238,7 +238,8 @@ class Fold:
     def add(self, entry: Entry, seq: int | None = None) -> None:
         """One entry, in the order `replay` would be given it, or with its place in it."""
         if seq is None:
-            seq = self.next()
+            seq = self.seq
+            self.seq = seq + 1
         if entry.action == "undo":
             self.undone.add(entry.undoes)
         elif entry.id in self.undoable:

@@ -741,15 +741,18 @@ def _fold_history(ws: Workspace, plan: Plan, directory: Directory, fold: Fold,
     # with its place in the fold's order.
     slots: list[Problem | _Later] = []
     problems: list[Problem] = []
+    new, add, tasks, places = hashes.add, fold.add, plan.index, directory.by_id
     for path in files:
         for found, entries in _streamed(path, whole):
             slots += found
             for entry in entries:
-                if not hashes.add(entry.id):
+                if not new(entry.id):
                     slots.append(_Later(path, entry, fold.next()))
-                    continue
-                if _counts(path, entry, plan, years, directory, problems):
-                    fold.add(entry)
+                elif ((entry.plan or entry.date.year) in years and entry.task in tasks
+                      and (not entry.place or entry.place in places)):
+                    add(entry)  # what `_counts` says of it, at a glance
+                elif _counts(path, entry, plan, years, directory, problems):
+                    add(entry)
                 if problems:
                     slots += problems
                     problems.clear()
@@ -1071,6 +1074,15 @@ def _written(path: Path, lines: list[str], first: int, shared: dict[Any, Any]
     name = path.name
     days: dict[str, dt.date | None] = {}
     entries = []
+    one = shared.setdefault
+
+    def day_of(text: str) -> dt.date | None:
+        found: dt.date | None = None
+        with suppress(ValueError):
+            found = dt.date.fromisoformat(text)
+        days[text] = found
+        return found
+
     for number, line in enumerate(lines, first):
         found = match(line)
         if found is None:
@@ -1080,20 +1092,14 @@ def _written(path: Path, lines: list[str], first: int, shared: dict[Any, Any]
         values: tuple[Any, ...] = found.groups()
         key, at, at_day, offset, date, task, action, qty, place, by, ref, note, undoes, plan = \
             values
-        for day in (at_day, date):
-            if day not in days:
-                try:
-                    days[day] = dt.date.fromisoformat(day)
-                except ValueError:
-                    days[day] = None
-        day = days[date]
-        if day is None or days[at_day] is None or offset == "-00:00":
+        day = days[date] if date in days else day_of(date)
+        if day is None or (days[at_day] if at_day in days else day_of(at_day)) is None \
+                or offset == "-00:00":
             return None  # read as JSON, which says no the same way
-        entries.append(Entry(key, at, day, shared.setdefault(task, task), _ACTIONS[action],
-                             shared.setdefault(by, by), None if qty is None else int(qty),
-                             None if place is None else shared.setdefault(place, place), ref,
-                             note, undoes, None if plan is None else int(plan),
-                             f"{name}:{number}"))
+        entries.append(Entry(key, at, day, one(task, task), _ACTIONS[action], one(by, by),
+                             None if qty is None else int(qty),
+                             None if place is None else one(place, place), ref, note, undoes,
+                             None if plan is None else int(plan), f"{name}:{number}"))
     return entries
 
 
