@@ -221,8 +221,9 @@ class Fold:
         self.undone: set[str | None] = set()
         self.held: list[tuple[int, Entry]] = []
         self.seq = 0
-        self.tasks = {task.id: task for task in plan.tasks}
+        self.tasks = {task.id: task.shared_by for task in plan.tasks}  # and their units
         self.folds: dict[str, _TaskFold] = {}
+        self.days: dict[dt.date, str] = {}  # each day as it starts `_order`
 
     def restart(self, undoable: Iterable[str]) -> Fold:
         """The fold emptied, to be given every entry again."""
@@ -251,7 +252,10 @@ class Fold:
         fold = self.folds.get(entry.task)
         if fold is None:
             fold = self.folds[entry.task] = _TaskFold()
-        key = _order(entry, seq)
+        day = self.days.get(entry.date)
+        if day is None:
+            day = self.days[entry.date] = f"{entry.date.toordinal():07d}"
+        key = _order(entry, seq, day)
         note, ref, place, qty, action = entry.note, entry.ref, entry.place, entry.qty, entry.action
         if note and (fold.note is None or key > fold.note[0]):
             fold.note = (key, note)
@@ -263,7 +267,7 @@ class Fold:
                 if fold.places is None:
                     fold.places = {}
                 _first_and_sum(fold.places, place, key, qty)
-        if place in self.tasks[entry.task].shared_by:
+        if place and place in self.tasks[entry.task]:
             if note or ref:
                 if fold.unit_notes is None:
                     fold.unit_notes = {}
@@ -331,14 +335,15 @@ class Fold:
         return states
 
 
-def _order(entry: Entry, seq: int) -> str:
+def _order(entry: Entry, seq: int, day: str) -> str:
     """Where an entry stands in `replay`'s order, (date, at, id, seq), as one text that sorts
-    the same (a tuple of its own with its texts would take twice the memory): `at` is a time
-    as ISO writes it, without NUL, and NUL in an id is spelled so that it sorts as before."""
+    the same (a tuple of its own with its texts would take twice the memory), `day` being its
+    date's ordinal in 7 digits: `at` is a time as ISO writes it, without NUL, and NUL in an id
+    is spelled so that it sorts as before."""
     key = entry.id
     if "\0" in key:
         key = key.replace("\0", "\0\1")
-    return f"{entry.date.toordinal():07d}{entry.at}\0\0{key}\0\0{seq:012d}"
+    return f"{day}{entry.at}\0\0{key}\0\0{seq:012d}"
 
 
 class _TaskFold:
