@@ -119,6 +119,25 @@ def test_a_warm_listing_of_some_tasks_shows_what_the_files_say(ws, ocop, filters
     assert warm.json()
 
 
+@pytest.mark.parametrize("command", [["timeline"], ["timeline", "--agency", "Gia Lộc"],
+                                     ["agencies", "--format", "json"]])
+def test_the_other_listings_show_what_the_files_say(ws, ocop, monkeypatch, command):
+    """The listings that need only the states of the day (read without the index, the
+    history folded into them as it is read) show what the index shows: units' shares, an
+    undo and an entry after the as-of date included."""
+    record(ws, entry(1), entry(2, "5.2", 3), entry(3, "6", 2, day=28),
+           entry(4, "1.2")._replace(action="undo", qty=None, place=None, undoes=f"{1:020x}"))
+    args = [*command, "--as-of", "2019-07-20"]
+    warm = ocop(*args)
+    folded = []
+    real = storage.fold_history
+    monkeypatch.setattr(storage, "fold_history", lambda *a: folded.append(1) or real(*a))
+    plain = ocop(*args, env={"OCOP_NO_INDEX": "1"})
+    assert warm.exit_code == plain.exit_code == 0
+    assert warm.stdout == plain.stdout
+    assert folded == [1]
+
+
 def test_an_unchanged_workspace_is_not_parsed_again(ws, monkeypatch):
     record(ws, entry(1))
     age(ws)
