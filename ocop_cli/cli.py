@@ -86,10 +86,12 @@ class Session:
                     root=self._workspace.root), err=True)
         return self._workspace
 
-    def load(self) -> Any:
+    def load(self, summary: bool = False) -> Any:
+        """The workspace's plan, agencies and history; for a command that needs only the
+        `summary` states, the history without the index is read into them, not kept."""
         from ocop_cli import index
 
-        return index.load(self.workspace, self.year)
+        return index.load(self.workspace, self.year, self.as_of if summary else None)
 
     def states(self, loaded: Any, summary: bool = False, only: set[str] | None = None) -> Any:
         """Every task's state as of the as-of date; `summary` ones carry no entries and
@@ -98,6 +100,8 @@ class Session:
 
         if summary and loaded.index is not None:
             return loaded.index.states(self.as_of, only)
+        if summary and (folded := loaded.states(self.as_of)) is not None:
+            return folded
         return state_as_of(loaded.plan, loaded.replay(), self.as_of)
 
     def record(self, decide: Callable[..., Any], by: str | None, task: str | None = None
@@ -375,7 +379,8 @@ def tasks(
     # JSON in the plan's order, filtered by plan only: the rows as the index keeps them.
     listing = index.listing(s.workspace, s.year) if fmt is Format.json and sort is Sort.plan \
         and not (status or overdue or due or place or grep) else None
-    loaded: Any = listing or s.load()  # what the filters read: the plan's years, the agencies
+    # What the filters read (the plan's years, the agencies), from the listing if there is one.
+    loaded: Any = listing or s.load(summary=True)
     filters = Filters(
         month=plan_month(loaded.plan, month), role=role.value,
         statuses=tuple(x.value for x in status or ()), overdue=overdue, due=due, grep=grep,
@@ -389,7 +394,7 @@ def tasks(
         if text is not None:
             stdout().write(text)
             return
-        loaded = s.load()
+        loaded = s.load(summary=True)
     from ocop_cli import views
 
     chosen = select_without_states(loaded.plan, loaded.directory, filters)
