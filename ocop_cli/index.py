@@ -1100,34 +1100,9 @@ class _Served:
                     if up:
                         chosen.update(map(int, up.split(",")))
             listed = [row for row in found if row[0] in chosen]
-        absent = [row[1] for row in listed if row[2] and row[9] == 1]
-        later = [row[1] for row in listed if row[2] and row[9] == 2]
-        own: dict[str, tuple[str, int, int]] = {}  # the figures of those, replayed
-        if absent or later:
-            missing = db.execute(  # tasks without a kept state, listed or not
-                "SELECT (SELECT max(pos) + 1 FROM rows WHERE plan=:plan) - "
-                "(SELECT count(*) FROM states WHERE plan=:plan)", args).fetchone()[0]
-            if absent and missing > len(absent):
-                # As after the index is made: every task is replayed and kept, as `states`
-                # does, so that the commands after this one find them all.
-                part, index = self, self.plan.index
-                held = {t for (t,) in db.execute("SELECT task FROM states WHERE plan=?",
-                                                 (name,))}
-                absent = [t.id for t in self.plan.tasks if t.id not in held]
-            else:  # in a plan of those leaves only: a leaf's own state reads no other row
-                index = {t: loads(v) for chunk, marks in _chunks(absent + later)
-                         for t, v in db.execute(f"SELECT task, value FROM rows WHERE plan=? "
-                                                f"AND task IN ({marks})", (name, *chunk))}
-                part = _Served(self.index, Plan(head.number, head.year, head.title, tuple(
-                    index.values()), head.facts), name, self.years)
-            fresh, on_day = part._replayed([index[t] for t in absent], as_of)
-            on_day += part._replayed([index[t] for t in later], as_of, final=False)[1]
-            own.update((task, _figures(value)) for task, _sig, _last, value in fresh)
-            days = [(name, day, task, generation, *_figures(value), time.time_ns(), value)
-                    for task, _sig, _last, value in on_day]
-            own.update((row[2], row[4:7]) for row in days)
-            self._keep(generation, [(name, task, generation, sig, last, value)
-                                    for task, sig, last, value in fresh], later=days)
+        own = self._replayed_figures([row[1] for row in listed if row[2] and row[9] == 1],
+                                     [row[1] for row in listed if row[2] and row[9] == 2],
+                                     head, as_of, generation)
         month = month_index(head, as_of)
         shown: dict[int, Any] = {}
         kids: dict[int, list[Any]] = {}
@@ -1184,6 +1159,39 @@ class _Served:
                 figures.unassigned if shared else None,
                 role(who) if f.agency is not None else None))
         return lines
+
+    def _replayed_figures(self, absent: list[str], later: list[str], head: Plan,
+                          as_of: dt.date, generation: int) -> dict[str, tuple[str, int, int]]:
+        """The figures (status, achieved, unassigned) of listed leaves replayed: `absent`
+        without a kept state (replayed and kept), `later` with entries after `as_of` and no
+        figures kept for that day (kept for it)."""
+        db, name, day = self.index.db, self.plan_name, as_of.toordinal()
+        if not absent and not later:
+            return {}
+        missing = db.execute(  # tasks without a kept state, listed or not
+            "SELECT (SELECT max(pos) + 1 FROM rows WHERE plan=?) - "
+            "(SELECT count(*) FROM states WHERE plan=?)", (name, name)).fetchone()[0]
+        if absent and missing > len(absent):
+            # As after the index is made: every task is replayed and kept, as `states` does,
+            # so that the commands after this one find them all.
+            part, index = self, self.plan.index
+            held = {t for (t,) in db.execute("SELECT task FROM states WHERE plan=?", (name,))}
+            absent = [t.id for t in self.plan.tasks if t.id not in held]
+        else:  # in a plan of those leaves only: a leaf's own state reads no other row
+            index = {t: loads(v) for chunk, marks in _chunks(absent + later)
+                     for t, v in db.execute(f"SELECT task, value FROM rows WHERE plan=? AND "
+                                            f"task IN ({marks})", (name, *chunk))}
+            part = _Served(self.index, Plan(head.number, head.year, head.title,
+                                            tuple(index.values()), head.facts), name, self.years)
+        fresh, on_day = part._replayed([index[t] for t in absent], as_of)
+        on_day += part._replayed([index[t] for t in later], as_of, final=False)[1]
+        own = {task: _figures(value) for task, _sig, _last, value in fresh}
+        days = [(name, day, task, generation, *_figures(value), time.time_ns(), value)
+                for task, _sig, _last, value in on_day]
+        own.update((row[2], row[4:7]) for row in days)
+        self._keep(generation, [(name, task, generation, sig, last, value)
+                                for task, sig, last, value in fresh], later=days)
+        return own
 
     def _settled_again(self, settled: list[bytes], own: dict[str, bytes], touched: set[str],
                        as_of: dt.date) -> list[bytes]:
