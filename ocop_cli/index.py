@@ -1036,6 +1036,7 @@ class _Served:
         if lines is None:
             return None
         text = json_lines(lines)
+        del lines  # 50,000 rows are held once, not twice
 
         def write() -> None:
             db.execute("INSERT OR REPLACE INTO listings VALUES (?, ?, ?, ?)", (
@@ -1068,7 +1069,7 @@ class _Served:
         # `need`: 1 when it has no kept state, 2 when it is to be replayed as of `as_of`.
         kept = ("CASE WHEN s.last IS NULL OR s.last <= :day THEN s.{0} ELSE d.{0} END"
                 .format)
-        columns = ("r.pos, r.task, r.leaf, r.up, r.head, r.shared, r.first, r.last, r.day, "
+        columns = ("r.pos, r.task, r.leaf, r.up, r.shared, r.first, r.last, r.day, "
                    "CASE WHEN s.status IS NULL THEN 1 WHEN s.last IS NULL OR s.last <= :day "
                    "OR d.generation >= s.generation THEN 0 ELSE 2 END, "
                    f"{kept('status')}, {kept('achieved')}, {kept('unassigned')}, r.who, "
@@ -1078,12 +1079,11 @@ class _Served:
                   "AND d.task = r.task")
         args = {"day": day, "plan": name, "month": f.month}
         if f.month is None:
-            found = db.execute(f"SELECT {columns} FROM rows r {states} WHERE r.plan = :plan "
-                               "ORDER BY r.pos", args).fetchall()
+            where = "FROM rows r {} WHERE r.plan = :plan ORDER BY r.pos"
         else:  # the leaves of the month and the tasks above them
-            found = db.execute(f"SELECT {columns} FROM months m JOIN rows r ON r.plan = "
-                               f"m.plan AND r.pos = m.pos {states} WHERE m.plan = :plan AND "
-                               "m.month = :month ORDER BY m.pos", args).fetchall()
+            where = ("FROM months m JOIN rows r ON r.plan = m.plan AND r.pos = m.pos {} WHERE "
+                     "m.plan = :plan AND m.month = :month ORDER BY m.pos")
+        found = db.execute(f"SELECT {columns} {where.format(states)}", args).fetchall()
 
         def role(who: bytes) -> str | None:
             lead, partners = marshal.loads(who)
@@ -1100,15 +1100,14 @@ class _Served:
                     if up:
                         chosen.update(map(int, up.split(",")))
             listed = [row for row in found if row[0] in chosen]
-        own = self._replayed_figures([row[1] for row in listed if row[2] and row[9] == 1],
-                                     [row[1] for row in listed if row[2] and row[9] == 2],
+        own = self._replayed_figures([row[1] for row in listed if row[2] and row[8] == 1],
+                                     [row[1] for row in listed if row[2] and row[8] == 2],
                                      head, as_of, generation)
         month = month_index(head, as_of)
         shown: dict[int, Any] = {}
         kids: dict[int, list[Any]] = {}
         figures: Any  # `_Figures`: what `settle_parent` reads and sets of a `TaskState`
-        for pos, task, leaf, up, _head, _shared, first, last, end, need, *kept in \
-                reversed(listed):
+        for pos, task, leaf, up, _shared, first, last, end, need, *kept in reversed(listed):
             if leaf:
                 status, achieved, unassigned = own[task] if need else kept[:3]
                 timing = Window("", (first, last), end).timing(month, as_of.day) \
@@ -1148,8 +1147,16 @@ class _Served:
                 text = ends[values] = text + "}"
             return text
 
+        # Each row's start read as the rows are written: 50,000 of them are never all held.
         lines = []
-        for pos, _task, _leaf, _up, start, shared, *_rest, who, mixed in listed:
+        rows = iter(listed)
+        row = next(rows, None)
+        for at, start in db.execute(f"SELECT r.pos, r.head {where.format('')}", args):
+            if row is None:
+                break
+            if at != row[0]:
+                continue  # a task the agency filter left out
+            pos, _task, _leaf, _up, shared, *_rest, who, mixed = row
             figures = shown[pos]
             known = figures.status != NOT_KNOWN
             lines.append(start + ending(
@@ -1158,6 +1165,9 @@ class _Served:
                 figures.achieved if known and not mixed else None, shared,
                 figures.unassigned if shared else None,
                 role(who) if f.agency is not None else None))
+            row = next(rows, None)
+        if row is not None:
+            raise ValueError("the plan's rows changed while read")  # as damage: read again
         return lines
 
     def _replayed_figures(self, absent: list[str], later: list[str], head: Plan,
