@@ -105,7 +105,7 @@ def report(
     index = plan_month(loaded.plan, month)
     if index is not None:
         chosen = core.month_period(*loaded.plan.calendar_month(index))
-    states = s.states(loaded, summary=chosen is None)  # a period reads the entries in it
+    states = s.states(loaded, summary=True)  # a period reads the entries in it on its own
     who = agency_named(loaded, agency, "--agency") if agency else None
     doc = core.build(loaded, states, s.as_of, who, chosen, sort.value,
                      every_task=shape == "docx")

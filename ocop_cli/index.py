@@ -32,14 +32,16 @@ import sqlite3
 import sys
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from ocop_cli import state, storage
 from ocop_cli.errors import OcopError, Problem
 from ocop_cli.model import Agency, Entry, Plan, Task
+from ocop_cli.state import HISTORY_ORDER, latest
 from ocop_cli.storage import Loaded, Workspace
 
 FORMAT = 4
@@ -665,6 +667,41 @@ class Index:
             if current is not None:
                 yield current, self._with_undos(years, group, undos)
 
+    def ordered(self, years: Years, start: dt.date | None = None, end: dt.date | None = None
+                ) -> Iterator[Entry]:
+        """The entries a load keeps (dated from `start` to `end` if given), in the order
+        `ocop history` lists them: by date, time recorded and id, then file order. Read as
+        they are used: a million entries are never held at once."""
+        where, days = _dated(start, end)
+        rows = _Rows()
+        for values in self.db.execute(
+                f"SELECT file, line, {_cols()} FROM entries WHERE kept AND {_in(years)}{where} "
+                "ORDER BY date, at, id, file, line", (*years, *days)):
+            yield rows.entry(values)
+
+    def count(self, years: Years, start: dt.date | None = None, end: dt.date | None = None
+              ) -> int:
+        """How many entries a load keeps (dated from `start` to `end` if given)."""
+        where, days = _dated(start, end)
+        return int(self.db.execute(f"SELECT count(*) FROM entries WHERE kept AND {_in(years)}"
+                                   f"{where}", (*years, *days)).fetchone()[0])
+
+    def undone(self, years: Years) -> set[str]:
+        """The ids the undos among the entries a load keeps take out."""
+        return {u for (u,) in self.db.execute(
+            f"SELECT undoes FROM entries WHERE kept AND {_in(years)} AND action = 'undo' AND "
+            "undoes IS NOT NULL", years)}
+
+    def latest(self, years: Years) -> Entry | None:
+        """The entry in force recorded last (by time recorded, then id), whatever its date:
+        what `ocop undo` takes out."""
+        found = self.db.execute(
+            f"SELECT file, line, {_cols()} FROM entries WHERE kept AND {_in(years)} AND "
+            "action != 'undo' AND id NOT IN (SELECT undoes FROM entries WHERE kept AND "
+            f"{_in(years)} AND action = 'undo' AND undoes IS NOT NULL) "
+            "ORDER BY at DESC, id DESC, date, file, line LIMIT 1", (*years, *years)).fetchone()
+        return None if found is None else _Rows().entry(found)
+
     def _with_undos(self, years: Years, group: list[Entry],
                     undos: dict[str, list[Entry]] | None) -> list[Entry]:
         """A task's entries and the undoing of any of them (from `undos` when all were read)."""
@@ -681,6 +718,12 @@ class Index:
 
 
 
+
+
+def _dated(start: dt.date | None, end: dt.date | None) -> tuple[str, tuple[int, ...]]:
+    """The condition on entries dated from `start` to `end` (either may be open)."""
+    where = "".join((" AND date >= ?" if start else "", " AND date <= ?" if end else ""))
+    return where, tuple(d.toordinal() for d in (start, end) if d)
 
 
 def _parse_stat(text: str) -> Stat:
@@ -761,6 +804,29 @@ def _read(path: Path) -> bytes:
 # --- task states -----------------------------------------------------------------------------
 
 
+class _Ordered(Sequence[Entry]):
+    """A load's entries in the order `ocop history` lists them, read again at each pass."""
+
+    def __init__(self, served: _Served) -> None:
+        self.served = served
+
+    def __len__(self) -> int:
+        return self.served.count()
+
+    def __iter__(self) -> Iterator[Entry]:
+        return self.served.ordered()
+
+    def __getitem__(self, at: Any) -> Any:
+        if isinstance(at, slice):
+            return list(self)[at]
+        if at < 0:
+            at += len(self)
+        found = next(islice(self, at, None), None) if at >= 0 else None
+        if found is None:
+            raise IndexError(at)
+        return found
+
+
 class _Served:
     """What a load from the index offers beyond the plain load: task states without a replay
     of the history, and the entries about a task without building the others."""
@@ -798,6 +864,45 @@ class _Served:
             return dict(self.index.entries_of(self.years, task_ids))
         except DAMAGE:
             return self.files().entries_of(task_ids)
+
+    def count(self) -> int:
+        try:
+            return self.index.count(self.years)
+        except DAMAGE:
+            return len(self.files().entries)
+
+    def ordered(self, start: dt.date | None = None, end: dt.date | None = None
+                ) -> Iterator[Entry]:
+        """`Index.ordered`: for an index found damaged on the way, the rest from the files
+        (in the same order)."""
+        done = 0
+        try:
+            for entry in self.index.ordered(self.years, start, end):
+                yield entry
+                done += 1
+            return
+        except DAMAGE:
+            pass
+        found = [e for e in self.files().entries
+                 if (start is None or e.date >= start) and (end is None or e.date <= end)]
+        yield from sorted(found, key=HISTORY_ORDER)[done:]
+
+    def history(self) -> Sequence[Entry]:
+        """Every entry the load keeps, in the order `ocop history` lists them, read from the
+        index at each pass over them (a table measures its rows, then draws them)."""
+        return _Ordered(self)
+
+    def undone(self) -> set[str]:
+        try:
+            return self.index.undone(self.years)
+        except DAMAGE:
+            return {e.undoes or "" for e in self.files().entries if e.action == "undo"}
+
+    def latest(self) -> Entry | None:
+        try:
+            return self.index.latest(self.years)
+        except DAMAGE:
+            return latest(self.files().entries)
 
     def states(self, as_of: dt.date, only: set[str] | None = None
                ) -> dict[str, state.TaskState]:
