@@ -12,10 +12,12 @@ escapes it), control characters made visible.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
 from ocop_cli.office import Letter
+from ocop_cli.render import Column
 from ocop_cli.report import Section, office_columns, office_total
 
 FONT = "Times New Roman"
@@ -306,10 +308,12 @@ CELL_PADDING_CM = 0.4
 def _table(book: Any, section: Section) -> None:
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml.ns import qn
     from docx.shared import Cm
 
     from ocop_cli.export import shown
     from ocop_cli.report import marked_rows
+    from ocop_cli.text import visible
 
     columns = section.columns
     rows = marked_rows(section)
@@ -328,13 +332,47 @@ def _table(book: Any, section: Section) -> None:
         cell.width = Cm(width)
         cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
         _run(cell.paragraphs[0], column.header, bold=True, size=TABLE_PT)
+    empty: dict[bool, Any] = {}  # an empty row of each weight, as python-docx makes it
     for row in [*rows, *([total] if total else [])]:
-        cells = table.add_row()
-        _cant_split(cells)
         bold = row.get("_style") == "total" or bool(row.get("_parent"))
-        for cell, column, width in zip(cells.cells, columns, widths, strict=True):
-            cell.width = Cm(width)
-            paragraph = cell.paragraphs[0]
-            if column.numeric or column.key == "id":
-                paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-            _run(paragraph, shown(row.get(column.key), column.key), bold=bold, size=TABLE_PT)
+        if bold not in empty:
+            empty[bold] = _empty_row(table, columns, widths, bold)
+        tr = deepcopy(empty[bold])
+        for run, column in zip(tr.iter(qn("w:r")), columns, strict=True):
+            _text(run, visible(shown(row.get(column.key), column.key)))
+        table._tbl.append(tr)
+
+
+def _empty_row(table: Any, columns: Sequence[Column], widths: Sequence[float], bold: bool
+               ) -> Any:
+    """A row of `table` with a run of the table's text in each cell and no text yet, taken
+    out again: each row is a copy of it, its texts added. python-docx's own `add_row` looks
+    for the table's grid past every row before it: 50,000 rows took minutes."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Cm
+
+    row = table.add_row()
+    _cant_split(row)
+    for cell, column, width in zip(row.cells, columns, widths, strict=True):
+        cell.width = Cm(width)
+        paragraph = cell.paragraphs[0]
+        if column.numeric or column.key == "id":
+            paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        _run(paragraph, "", bold=bold, size=TABLE_PT)
+    table._tbl.remove(row._tr)
+    return row._tr
+
+
+def _text(run: Any, text: str) -> None:
+    """`text` into an empty run, as python-docx writes it (a tab or a line break is an
+    element of its own; spaces at either end are kept)."""
+    if any(c in text for c in "\t\r\n"):
+        run.text = text
+    elif text:
+        from docx.oxml.ns import qn
+
+        element = run.makeelement(qn("w:t"), {})
+        element.text = text
+        run.append(element)
+        if len(text.strip()) < len(text):
+            element.set(qn("xml:space"), "preserve")
