@@ -132,6 +132,26 @@ def load(ws: Workspace, year: int | None = None) -> Loaded:
     return storage.load(ws, year)
 
 
+def check(ws: Workspace) -> list[Problem] | None:
+    """What `storage.validate` finds, from the index (brought up to date for each plan);
+    None when the files are to be read instead: without the index, or where it cannot
+    answer (a file with an error, an entry at an unknown place)."""
+    plans = ws.plan_files()
+    if not enabled() or not plans:
+        return None
+    try:
+        found = Index.open(ws)
+        try:
+            return found.check(plans)
+        finally:
+            found.close()
+    except (Fallback, sqlite3.OperationalError, OSError):
+        return None
+    except DAMAGE:
+        remove(ws)
+        return None
+
+
 # What reading a damaged index can raise (values of another shape, a malformed database).
 DAMAGE = (sqlite3.DatabaseError, pickle.UnpicklingError, ValueError, TypeError, KeyError,
           IndexError, EOFError, AttributeError)
@@ -624,6 +644,47 @@ class Index:
             self.db.execute("INSERT OR REPLACE INTO checks VALUES (?, ?, ?)",
                             (plan_path.name, key, dumps(problems)))
         return problems
+
+    def check(self, paths: dict[int, Path]) -> list[Problem]:
+        """`check`: every plan loaded (none with a problem, or Fallback), then the history's
+        problems in the order `storage.validate` gives them: each file's own and its copies
+        of entries read before, then the entries for a task or plan the workspace lacks."""
+        plans = {year: self.load(path) for year, path in paths.items()}
+        directory = next(iter(plans.values())).directory
+        try:
+            history = self.ws.history_files()
+        except OcopError:
+            raise Fallback from None
+        places = {p for (p,) in self.db.execute(
+            "SELECT DISTINCT place FROM entries WHERE place IS NOT NULL AND kept")}
+        if places - set(directory.by_id):
+            raise Fallback  # an error: the files say where
+        problems: list[Problem] = []
+        for path in history:
+            problems += [loads(v) for (v,) in self.db.execute(
+                "SELECT value FROM problems WHERE file=? ORDER BY seq, rowid", (path.name,))]
+            rows = _Rows()
+            problems += [storage.duplicate(path, rows.entry(values[:-1]), values[-1])
+                         for values in self.db.execute(
+                f"SELECT e.file, e.line, {_cols('e')}, (SELECT k.file || ':' || k.line FROM "
+                "entries k WHERE k.id = e.id AND k.kept) FROM entries e WHERE NOT e.kept AND "
+                "e.file=? ORDER BY e.line", (path.name,))]
+        spans = {year: loaded.plan.last_year for year, loaded in plans.items()}
+        gone: list[tuple[int, int, Problem]] = []
+        at = {path.name: n for n, path in enumerate(history)}
+        for year, task in self.db.execute(
+                "SELECT DISTINCT plan_year, task FROM entries WHERE kept").fetchall():
+            owner = plans.get(storage.owner(spans, year) or year)
+            if owner is not None and task in owner.plan.index:
+                continue
+            rows = _Rows()
+            for values in self.db.execute(f"SELECT file, line, {_cols()} FROM entries WHERE "
+                                          "kept AND plan_year=? AND task=?", (year, task)):
+                gone += [(at[values[0]], values[1], p) for p in storage._task_gone(
+                    self.ws.history_dir / values[0], rows.entry(values),
+                    None if owner is None else owner.plan)]
+        problems += [p for _file, _line, p in sorted(gone, key=lambda g: g[:2])]
+        return problems + storage.other_problems(self.ws, directory)
 
     def _generation(self) -> int:
         return int(self.db.execute("SELECT value FROM meta WHERE key='generation'"

@@ -116,9 +116,12 @@ def target_line(target: Target) -> str:
 
 
 def check(ws: Workspace) -> int:
+    from ocop_cli.index import check
     from ocop_cli.storage import validate
 
-    problems = validate(ws)
+    problems = check(ws)
+    if problems is None:
+        problems = validate(ws)
     for problem in problems:
         label = _("warning") if problem.warning else _("error")
         print(f"{label}: {visible(str(problem))}", file=sys.stderr)

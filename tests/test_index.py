@@ -891,3 +891,32 @@ def test_a_period_report_counts_the_entries_in_force_inside_it(ws, ocop):
     assert achieved("--period", "2019-Q3") == {
         "1.2": (2, 3, ["Gia Lộc", "Kinh Môn"]), "5.2": (1, 2, ["Gia Lộc"]),
         "6": (1, 1, ["Gia Lộc"]), "8": (1, 1, ["Kinh Môn"])}
+
+
+@pytest.mark.parametrize("case", ["one plan", "two plans", "an error"])
+def test_check_lists_through_the_index_what_the_files_say(ws, ocop, monkeypatch, case):
+    """Copies of entries, entries for a task or a plan the workspace lacks, a torn last
+    line: listed as reading the files lists them, in their order, the history not read
+    again; an entry at an unknown place (an error) is told as the files tell it."""
+    varied(ws, ocop)
+    error = case == "an error"
+    if case == "two plans":
+        (ws / "plan_2020.yaml").write_text((ws / "plan_2019.yaml").read_text(
+            encoding="utf-8").replace("year: 2019", "year: 2020", 1), encoding="utf-8")
+    record(ws, entry(1), entry(4, "6"), who="Phòng NN Kinh Môn")  # copies of entries read before
+    record(ws, entry(8, "99"), entry(9, "1.2")._replace(plan=2031), entry(10, "5.2"))
+    add_line(record(ws, entry(11, "99")._replace(plan=2020)), '- {"id": "torn", "at": ')
+    if error:
+        record(ws, entry(12)._replace(place="nowhere"), who="Phòng NN Kinh Môn")
+    said = same_through_the_index(ocop, "check")
+    assert said.exit_code == (EXIT_INVALID if error else 0)
+    warnings = [line for line in said.stderr.splitlines() if line.startswith("warning")]
+    assert len(warnings) == (6 if case == "two plans" else 7)
+    if not error:
+        def fails(*args: Any) -> Any:
+            raise AssertionError("the history read again")
+
+        monkeypatch.setattr(storage, "read_history", fails)
+        monkeypatch.setattr(storage, "read_history_file", fails)
+        again = ocop("check", "--as-of", AS_OF)
+        assert (again.exit_code, again.stdout, again.stderr) == (0, said.stdout, said.stderr)
