@@ -121,7 +121,7 @@ def write_json(data: Any, stream: TextIO | None = None) -> None:
     Each element is encoded compactly: with `indent` Python falls back from its C encoder to
     a pure-Python one, several times slower on 10,000 tasks. Written a thousand pieces at a
     time (one write and one scan for control characters each), so a
-    large report is never held twice in memory."""
+    large report is never held twice in memory (nor a list inside an object whole)."""
     import json
 
     out = stream or stdout()
@@ -132,9 +132,22 @@ def write_json(data: Any, stream: TextIO | None = None) -> None:
         # terminal, and the text read back is the same.
         return CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     if isinstance(data, dict):
-        pieces = (f"{plain(str(key))}: {plain(value)}" for key, value in data.items())
-        opening, closing = "{", "}"
-    elif isinstance(data, (list, Sequence)) and not isinstance(data, str):
+        # A key at a time, a list in it a thousand elements at a time: a report's tens of
+        # thousands of rows are never one string.
+        out.write("{" if data else "{}\n")
+        for n, (key, value) in enumerate(data.items()):
+            out.write(escaped((",\n  " if n else "\n  ") + f"{plain(str(key))}: "))
+            if isinstance(value, list) and value:
+                for start in range(0, len(value), 1000):
+                    part = ", ".join(map(plain, value[start:start + 1000]))
+                    out.write(escaped(("[" if start == 0 else ", ") + part))
+                out.write("]")
+            else:
+                out.write(escaped(plain(value)))
+        if data:
+            out.write("\n}\n")
+        return
+    if isinstance(data, (list, Sequence)) and not isinstance(data, str):
         pieces = (plain(item) for item in data)
         opening, closing = "[", "]"
     else:
