@@ -4,6 +4,7 @@ The commands register themselves on `app` when cli.py imports this module.
 """
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Any
@@ -196,6 +197,7 @@ def draw_timeline(data: dict[str, Any], no_color: bool) -> None:
     legend.append(("▼ " + _("as of {date}").format(date=format_date(
         dt.date.fromisoformat(data["as_of"]))), "red"))
     draw(legend, "")
+    draw.flush()
 
 
 class _Lines:
@@ -209,17 +211,20 @@ class _Lines:
         self.con = con
         self.colour = not con.no_color and con.color_system is not None
         self.width = con.width
+        self.held: list[str] = []  # lines not yet written (a thousand a write)
 
     def __call__(self, parts: list[tuple[str, str]], style: str) -> None:
         from rich.cells import cell_len
 
         text = "".join(part for part, _style in parts)
-        if cell_len(text) > self.width:
+        if len(text) > self.width or (not _NARROW.fullmatch(text)
+                                      and cell_len(text) > self.width):
             from rich.text import Text
 
             line = Text(style=style, no_wrap=True, overflow="ellipsis")
             for part, own in parts:
                 line.append(part, style=own)
+            self.flush()
             self.con.print(line)
             return
         if self.colour:
@@ -231,7 +236,17 @@ class _Lines:
                 else:
                     plain += part
             text = "".join([*out, _styled(plain, style)])
-        self.con.file.write(text + "\n")
+        self.held.append(text + "\n")
+        if len(self.held) == 1000:
+            self.flush()
+
+    def flush(self) -> None:
+        self.con.file.write("".join(self.held))
+        self.held.clear()
+
+
+# Text of one cell a character: Latin letters, Vietnamese ones included, the bars and "…".
+_NARROW = re.compile("[\x20-\x7e\xa0-\u02ff\u1e00-\u1eff\u2026\u2500-\u25fc]*")
 
 
 # The styles a timeline draws with, as Rich writes them: attributes, then the colour.

@@ -398,7 +398,9 @@ def test_a_timeline_line_is_written_as_rich_prints_it(parts, style, colour) -> N
             return colour
 
     written, printed = Terminal(), Terminal()
-    _Lines(render.console(written))(parts, style)
+    draw = _Lines(render.console(written))
+    draw(parts, style)
+    draw.flush()
     line = Text(style=style, no_wrap=True, overflow="ellipsis")
     for part, own in parts:
         line.append(part, style=own)
