@@ -11,7 +11,7 @@ escapes it), control characters made visible.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from copy import deepcopy
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ def write_docx(path: Path, letter: Letter, parts: Sequence[Section]) -> None:
     from docx.shared import Mm
 
     book = Document()
+    rows: list[tuple[bytes, Iterator[bytes]]] = []  # each table's marker and rows
     _fonts(book)
     first = book.sections[0]
     _page(first, Mm(210), Mm(297))
@@ -55,12 +56,36 @@ def write_docx(path: Path, letter: Letter, parts: Sequence[Section]) -> None:
             _centred(book, section.title, bold=True, size=TABLE_PT + 1, after=4, before=8,
                      keep=True)
             if section.rows:
-                _table(book, section)
+                rows.append(_table(book, section, f"ocop-rows-{len(rows)}"))
             else:
                 from ocop_cli.i18n import _
 
                 _centred(book, _("none"), italic=True, size=TABLE_PT)
-    book.save(str(path))
+    _save(book, path, rows)
+
+
+def _save(book: Any, path: Path, rows: list[tuple[bytes, Iterator[bytes]]]) -> None:
+    """The document saved by python-docx, each table's rows then written into its text as
+    they are made, in the place of the comment left for them: a report of 50,000 tasks as
+    a tree of elements took gigabytes."""
+    import io
+    import zipfile
+
+    saved = io.BytesIO()
+    book.save(saved)
+    with zipfile.ZipFile(saved) as made, zipfile.ZipFile(path, "w") as out:
+        for info in made.infolist():
+            if info.filename != "word/document.xml":
+                out.writestr(info, made.read(info))
+                continue
+            rest = made.read(info)
+            with out.open(info, "w") as text:
+                for marker, xml in rows:
+                    before, _marker, rest = rest.partition(b"<!--" + marker + b"-->")
+                    text.write(before)
+                    for chunk in xml:
+                        text.write(chunk)
+                text.write(rest)
 
 
 # --- page and fonts --------------------------------------------------------------------------
@@ -305,11 +330,14 @@ CM_A_CHARACTER = 0.22
 CELL_PADDING_CM = 0.4
 
 
-def _table(book: Any, section: Section) -> None:
+def _table(book: Any, section: Section, marker: str) -> tuple[bytes, Iterator[bytes]]:
+    """The table with its header row, and a comment `marker` where its rows go: those rows,
+    made as they are written (`_save`)."""
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.oxml.ns import qn
+    from docx.oxml.ns import nsmap, qn
     from docx.shared import Cm
+    from lxml.etree import Comment, tostring  # type: ignore[import-untyped]
 
     from ocop_cli.export import shown
     from ocop_cli.report import marked_rows
@@ -332,15 +360,24 @@ def _table(book: Any, section: Section) -> None:
         cell.width = Cm(width)
         cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
         _run(cell.paragraphs[0], column.header, bold=True, size=TABLE_PT)
-    empty: dict[bool, Any] = {}  # an empty row of each weight, as python-docx makes it
-    for row in [*rows, *([total] if total else [])]:
-        bold = row.get("_style") == "total" or bool(row.get("_parent"))
-        if bold not in empty:
-            empty[bold] = _empty_row(table, columns, widths, bold)
-        tr = deepcopy(empty[bold])
-        for run, column in zip(tr.iter(qn("w:r")), columns, strict=True):
-            _text(run, visible(shown(row.get(column.key), column.key)))
-        table._tbl.append(tr)
+    empty = {bold: _empty_row(table, columns, widths, bold) for bold in (False, True)}
+    table._tbl.append(Comment(marker))
+    # Each row as it stands in the document: without the namespace the document declares.
+    declared = f' xmlns:w="{nsmap["w"]}"'
+
+    def made() -> Iterator[bytes]:
+        out = []
+        for row in [*rows, *([total] if total else [])]:
+            tr = deepcopy(empty[row.get("_style") == "total" or bool(row.get("_parent"))])
+            for run, column in zip(tr.iter(qn("w:r")), columns, strict=True):
+                _text(run, visible(shown(row.get(column.key), column.key)))
+            out.append(tostring(tr, encoding="unicode").replace(declared, "", 1))
+            if len(out) == 1000:
+                yield "".join(out).encode()
+                out.clear()
+        yield "".join(out).encode()
+
+    return marker.encode(), made()
 
 
 def _empty_row(table: Any, columns: Sequence[Column], widths: Sequence[float], bold: bool
