@@ -74,7 +74,7 @@ def deliver(doc: dict[str, Any], fmt: str, output: str | None, force: bool, no_c
     if fmt == "html":
         parts = page(doc, sections(doc), timeline(), letter())  # made as they are written
         if output is None:
-            _write_parts(render.stdout(), parts)
+            render.write_parts(render.stdout(), parts)
         else:
             save(Path(output), force, lambda temp: _write_parts_to(temp, parts))
         return
@@ -86,20 +86,9 @@ def deliver(doc: dict[str, Any], fmt: str, output: str | None, force: bool, no_c
     save_text(Path(output), force, fmt, buffer.getvalue())
 
 
-def _write_parts(stream: TextIO, parts: Iterable[str]) -> None:
-    """Text made in many small parts, written a thousand parts at a time."""
-    held: list[str] = []
-    for part in parts:
-        held.append(part)
-        if len(held) == 1000:
-            stream.write("".join(held))
-            held.clear()
-    stream.write("".join(held))
-
-
 def _write_parts_to(path: Path, parts: Iterable[str]) -> None:
     with path.open("w", encoding="utf-8") as stream:
-        _write_parts(stream, parts)
+        render.write_parts(stream, parts)
 
 
 def save_text(path: Path, force: bool, fmt: str, text: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple, TextIO
 
 from ocop_cli.text import CONTROL, visible
@@ -223,11 +223,27 @@ def md_text(text: str) -> str:
 
 
 def markdown(columns: Sequence[Column], rows: Sequence[dict[str, Any]]) -> str:
-    lines = ["| " + " | ".join(md_text(c.header) for c in columns) + " |",
-             "|" + "|".join("---:" if c.numeric else "---" for c in columns) + "|"]
+    return "".join(markdown_lines(columns, rows))
+
+
+def markdown_lines(columns: Sequence[Column], rows: Iterable[dict[str, Any]]
+                   ) -> Iterator[str]:
+    """A Markdown table, a line at a time as the rows are read."""
+    yield "| " + " | ".join(md_text(c.header) for c in columns) + " |\n"
+    yield "|" + "|".join("---:" if c.numeric else "---" for c in columns) + "|\n"
     for row in rows:
-        lines.append("| " + " | ".join(md_text(cell(row.get(c.key))) for c in columns) + " |")
-    return "\n".join(lines) + "\n"
+        yield "| " + " | ".join(md_text(cell(row.get(c.key))) for c in columns) + " |\n"
+
+
+def write_parts(stream: TextIO, parts: Iterable[str]) -> None:
+    """Text made in many small parts, written a thousand parts at a time."""
+    held: list[str] = []
+    for part in parts:
+        held.append(part)
+        if len(held) == 1000:
+            stream.write("".join(held))
+            held.clear()
+    stream.write("".join(held))
 
 
 STYLES = {"overdue": "red", "due": "yellow", "done": "dim", "cancelled": "dim strike"}
@@ -396,6 +412,6 @@ def emit(fmt: str, columns: Sequence[Column], rows: Sequence[dict[str, Any]],
     elif fmt == "csv":
         write_csv(columns, rows)
     elif fmt == "md":
-        stdout().write(markdown(columns, rows))
+        write_parts(stdout(), markdown_lines(columns, rows))
     else:
         table(columns, rows, title=title, footer=footer, no_color=no_color)

@@ -840,7 +840,8 @@ def no_whole_history(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("args", [
     ["show", "5", "--format", "json"], ["show", "5.2"], ["show", "1.2", "--format", "json"],
     ["show", "8", "--format", "json"], ["history", "--format", "json"], ["history"],
-    ["history", "--format", "csv"], ["history", "5", "--format", "json"],
+    ["history", "--format", "csv"], ["history", "--format", "md"],
+    ["history", "5", "--format", "json"],
     ["info", "--format", "json"], ["undo"],
     ["report", "--period", "2019-Q3", "--format", "json"],
     ["report", "--period", "2019-07", "--agency", "Gia Lộc", "--format", "json"],
