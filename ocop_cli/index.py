@@ -733,19 +733,18 @@ class Index:
         """The entries a load keeps (dated from `start` to `end` if given), in the order
         `ocop history` lists them: by date, time recorded and id, then file order. Read as
         they are used: a million entries are never held at once."""
-        where, days = _dated(start, end)
+        where = "".join((" AND date >= ?" if start else "", " AND date <= ?" if end else ""))
+        days = tuple(d.toordinal() for d in (start, end) if d)
         rows = _Rows()
         for values in self.db.execute(
                 f"SELECT file, line, {_cols()} FROM entries WHERE kept AND {_in(years)}{where} "
                 "ORDER BY date, at, id, file, line", (*years, *days)):
             yield rows.entry(values)
 
-    def count(self, years: Years, start: dt.date | None = None, end: dt.date | None = None
-              ) -> int:
-        """How many entries a load keeps (dated from `start` to `end` if given)."""
-        where, days = _dated(start, end)
-        return int(self.db.execute(f"SELECT count(*) FROM entries WHERE kept AND {_in(years)}"
-                                   f"{where}", (*years, *days)).fetchone()[0])
+    def count(self, years: Years) -> int:
+        """How many entries a load keeps."""
+        return int(self.db.execute(f"SELECT count(*) FROM entries WHERE kept AND {_in(years)}",
+                                   years).fetchone()[0])
 
     def undone(self, years: Years) -> set[str]:
         """The ids the undos among the entries a load keeps take out."""
@@ -779,12 +778,6 @@ class Index:
 
 
 
-
-
-def _dated(start: dt.date | None, end: dt.date | None) -> tuple[str, tuple[int, ...]]:
-    """The condition on entries dated from `start` to `end` (either may be open)."""
-    where = "".join((" AND date >= ?" if start else "", " AND date <= ?" if end else ""))
-    return where, tuple(d.toordinal() for d in (start, end) if d)
 
 
 def _parse_stat(text: str) -> Stat:

@@ -116,10 +116,10 @@ def target_line(target: Target) -> str:
 
 
 def check(ws: Workspace) -> int:
-    from ocop_cli.index import check
+    from ocop_cli import index
     from ocop_cli.storage import validate
 
-    problems = check(ws)
+    problems = index.check(ws)
     if problems is None:
         problems = validate(ws)
     for problem in problems:
