@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple, TextIO
 
 from ocop_cli.text import CONTROL, visible
@@ -131,14 +131,27 @@ def json_encoder() -> Callable[[Any], str]:
 
 def write_json(data: Any, stream: TextIO | None = None) -> None:
     """JSON with one element of a list, or one key of an object, per line, each encoded
-    compactly (`json_encoder`)."""
+    compactly (`json_encoder`); written a thousand pieces at a time, so a large report is
+    never held twice in memory (nor a list inside an object whole)."""
     out = stream or stdout()
     plain = json_encoder()
     if isinstance(data, dict):
-        write_json_lines((f"{plain(str(key))}: {plain(value)}" for key, value in data.items()),
-                         "{}", out)
+        # A key at a time, a list in it a thousand elements at a time: a report's tens of
+        # thousands of rows are never one string.
+        out.write("{" if data else "{}\n")
+        for n, (key, value) in enumerate(data.items()):
+            out.write(escaped((",\n  " if n else "\n  ") + f"{plain(str(key))}: "))
+            if isinstance(value, list) and value:
+                for start in range(0, len(value), 1000):
+                    part = ", ".join(map(plain, value[start:start + 1000]))
+                    out.write(escaped(("[" if start == 0 else ", ") + part))
+                out.write("]")
+            else:
+                out.write(escaped(plain(value)))
+        if data:
+            out.write("\n}\n")
     elif isinstance(data, (list, Sequence)) and not isinstance(data, str):
-        write_json_lines(map(plain, data), "[]", out)
+        write_json_lines(map(plain, data), out)
     else:
         out.write(escaped(plain(data)) + "\n")
 
@@ -148,13 +161,11 @@ def json_lines(pieces: list[str]) -> str:
     return "[" + ("\n  " + ",\n  ".join(pieces) + "\n" if pieces else "") + "]\n"
 
 
-def write_json_lines(pieces: Iterable[str], brackets: str = "[]",
-                     stream: TextIO | None = None) -> None:
-    """Encoded elements (or keys), one a line between `brackets`: written a thousand pieces
-    at a time (one write and one scan for control characters each), so a large report is
-    never held twice in memory."""
+def write_json_lines(pieces: Iterable[str], stream: TextIO | None = None) -> None:
+    """A list of encoded elements, one a line: written a thousand at a time (one write and one
+    scan for control characters each)."""
     out = stream or stdout()
-    out.write(brackets[0])
+    out.write("[")
     batch: list[str] = []
     written = False
     for piece in pieces:
@@ -164,7 +175,7 @@ def write_json_lines(pieces: Iterable[str], brackets: str = "[]",
             batch, written = [], True
     if batch:
         out.write(escaped((",\n  " if written else "\n  ") + ",\n  ".join(batch)))
-    out.write(("\n" if written or batch else "") + brackets[1] + "\n")
+    out.write(("\n" if written or batch else "") + "]\n")
 
 
 # What a spreadsheet opening a CSV runs as a formula when a cell starts with it (OWASP).
@@ -224,11 +235,27 @@ def md_text(text: str) -> str:
 
 
 def markdown(columns: Sequence[Column], rows: Sequence[dict[str, Any]]) -> str:
-    lines = ["| " + " | ".join(md_text(c.header) for c in columns) + " |",
-             "|" + "|".join("---:" if c.numeric else "---" for c in columns) + "|"]
+    return "".join(markdown_lines(columns, rows))
+
+
+def markdown_lines(columns: Sequence[Column], rows: Iterable[dict[str, Any]]
+                   ) -> Iterator[str]:
+    """A Markdown table, a line at a time as the rows are read."""
+    yield "| " + " | ".join(md_text(c.header) for c in columns) + " |\n"
+    yield "|" + "|".join("---:" if c.numeric else "---" for c in columns) + "|\n"
     for row in rows:
-        lines.append("| " + " | ".join(md_text(cell(row.get(c.key))) for c in columns) + " |")
-    return "\n".join(lines) + "\n"
+        yield "| " + " | ".join(md_text(cell(row.get(c.key))) for c in columns) + " |\n"
+
+
+def write_parts(stream: TextIO, parts: Iterable[str]) -> None:
+    """Text made in many small parts, written a thousand parts at a time."""
+    held: list[str] = []
+    for part in parts:
+        held.append(part)
+        if len(held) == 1000:
+            stream.write("".join(held))
+            held.clear()
+    stream.write("".join(held))
 
 
 STYLES = {"overdue": "red", "due": "yellow", "done": "dim", "cancelled": "dim strike"}
@@ -397,6 +424,6 @@ def emit(fmt: str, columns: Sequence[Column], rows: Sequence[dict[str, Any]],
     elif fmt == "csv":
         write_csv(columns, rows)
     elif fmt == "md":
-        stdout().write(markdown(columns, rows))
+        write_parts(stdout(), markdown_lines(columns, rows))
     else:
         table(columns, rows, title=title, footer=footer, no_color=no_color)
