@@ -594,7 +594,13 @@ def test_a_file_checked_by_content_once_is_then_known_by_its_times(ws, monkeypat
         reads.append(path)
         return real(path)
 
+    class Counted(index._File):  # a history file is read a piece at a time
+        def __init__(self, path: Path) -> None:
+            reads.append(path)
+            super().__init__(path)
+
     monkeypatch.setattr(index, "_read", counted)
+    monkeypatch.setattr(index, "_File", Counted)
     assert facts(indexed(ws)) == expected
     assert {p.name for p in reads} == {"agencies.yaml", "plan_2019.yaml", "tester.yaml"}
     reads.clear()
@@ -656,15 +662,24 @@ def _pull(path: Path, detail: int) -> None:
 
 
 @given(st.lists(CHANGES, min_size=1, max_size=8), st.sampled_from(["1", "5", "5.2", "6"]),
-       st.booleans())
+       st.booleans(), st.sampled_from([index.CHUNK, 1, 300]))
 @settings(max_examples=25, deadline=None)
 def test_any_sequence_of_changes_reads_as_without_index(tmp_path_factory, changes, task,
-                                                         products):
+                                                         products, chunk):
     """Appends, new offices, copied lines, another plan's entries, lines written by hand,
     edits in place, undos, pulls, plan edits and deleted files, in any order: each load
     through the index, and the task states it gives on dates before, between and after the
     entries, are what a load of the files gives. Without a task counted from the product
-    register (`products` false), a day's settled states are kept and settled again in part."""
+    register (`products` false), a day's settled states are kept and settled again in part.
+    History files are read a piece at a time: pieces of a byte, of a line or so, and of
+    every line at once give the same."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(index, "CHUNK", chunk)
+        _any_sequence(tmp_path_factory, changes, task, products)
+
+
+def _any_sequence(tmp_path_factory: Any, changes: list[tuple[str, str, Any]], task: str,
+                  products: bool) -> None:
     root = storage.init_workspace(tmp_path_factory.mktemp("ws") / "ws").root
     if not products:
         plan = workspace(root).plan_path()
