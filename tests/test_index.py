@@ -892,6 +892,42 @@ def test_an_import_says_the_same_through_the_index(ws, ocop, tmp_path):
     assert "5" in said.stdout.splitlines()[0]  # 3 recorded before, then 2 more
 
 
+def test_an_import_reads_from_the_index_only_the_states_its_rows_need(ws, ocop, tmp_path,
+                                                                      monkeypatch):
+    """Rows about a parent, its sub-rows and another task, one refused: decided, told and
+    recorded through the index as without it, from the states of those tasks, the rows
+    above them and their sub-rows only."""
+    record(ws, entry(1, "5.1", 1), entry(2, "6", 2))
+    sheet = tmp_path / "bao_cao.csv"
+    sheet.write_text("date,task,action,quantity,note\n"
+                     "2019-07-20,5.2,done,,\n"
+                     "2019-07-21,5,done,,\n"
+                     "2019-07-22,1.2,progress,2,\n"
+                     "2019-07-23,3.1,cancel,,không cần\n", encoding="utf-8")
+    ocop("tasks", "--format", "json", "--as-of", AS_OF)  # the index made
+    asked: list[set[str] | None] = []
+    states = index._Served.states
+
+    def counted(self: Any, as_of: dt.date, only: set[str] | None = None) -> Any:
+        asked.append(only)
+        return states(self, as_of, only)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(index._Served, "states", counted)
+        said = ocop("import", "progress", str(sheet), "--dry-run", "--as-of", AS_OF)
+    plan = indexed(ws).plan
+    assert asked == [{"5", "5.1", "5.2", "1", "1.1", "1.2", "3", "3.1", "3.2", "3.3"}
+                     & set(plan.index)]
+    plain = ocop("import", "progress", str(sheet), "--dry-run", "--as-of", AS_OF,
+                 env={"OCOP_NO_INDEX": "1"})
+    assert said.exit_code == plain.exit_code == 0, said.stderr
+    assert said.stdout == plain.stdout
+    assert ocop("import", "progress", str(sheet), "--as-of", AS_OF).exit_code == 0
+    listing = ocop("tasks", "--format", "json", "--as-of", AS_OF)
+    assert listing.stdout == ocop("tasks", "--format", "json", "--as-of", AS_OF,
+                                  env={"OCOP_NO_INDEX": "1"}).stdout
+
+
 def test_a_pull_that_moves_a_copied_line_counts_the_first_copy(ws):
     """An entry, and an edited copy of it (the same id) further down; a pull gives the file
     back with the two swapped: the copy that counts is the first in the file as it is now."""
