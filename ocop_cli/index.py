@@ -263,8 +263,8 @@ class Index:
     def __init__(self, ws: Workspace, db: sqlite3.Connection | None) -> None:
         self.ws, self._db = ws, db
         self.started = time.time_ns()
-        # By the years a plan counts: the ids that undos point at.
-        self._undone: dict[Years, set[str]] = {}
+        # By the years a plan counts: task -> the rows of the undos of its entries.
+        self._undone: dict[Years, dict[str, list[int]]] = {}
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -651,33 +651,47 @@ class Index:
                    ) -> Iterator[tuple[str, list[Entry]]]:
         """(task, the entries its own state is replayed from) for each of `tasks` that has
         any: its entries, and the undoing of any of them recorded under another task. Read a
-        few hundred tasks at a time, each time with the undos of their entries: what is held
-        does not grow with the history."""
+        few hundred tasks at a time, the undos of their entries first: what is held does not
+        grow with the history (for many tasks, the undos are found by the task of the entry
+        they undo, held as row numbers)."""
         rows = _Rows()
         wanted = sorted(set(tasks))
         undone = self._undone.get(years)
-        if undone is None and len(wanted) > 100:  # which ids are undone, asked once for all
-            undone = self._undone[years] = {u for (u,) in self.db.execute(
-                f"SELECT undoes FROM entries WHERE kept AND {_in(years)} AND undoes IS NOT "
-                "NULL", years)}
+        if undone is None and len(wanted) > 100:
+            undone = self._undone[years] = {}
+            for rowid, task in self.db.execute(
+                    f"SELECT u.rowid, e.task FROM entries u JOIN entries e ON e.id = u.undoes "
+                    f"AND e.kept AND e.{_in(years)} WHERE u.kept AND u.{_in(years)} AND "
+                    "u.undoes IS NOT NULL", (*years, *years)):
+                undone.setdefault(task, []).append(rowid)
         for chunk, marks in _chunks(wanted):
-            groups: dict[str, list[Entry]] = {}
+            undos: dict[str | None, list[Entry]] = {}
+            if undone is None:
+                found = self.db.execute(
+                    f"SELECT file, line, {_cols()} FROM entries WHERE kept AND {_in(years)} AND "
+                    f"undoes IN (SELECT id FROM entries WHERE kept AND {_in(years)} AND task IN "
+                    f"({marks}))", (*years, *years, *chunk)).fetchall()
+            else:
+                found = []
+                for part, some in _chunks([r for t in chunk for r in undone.get(t, ())]):
+                    found += self.db.execute(f"SELECT file, line, {_cols()} FROM entries "
+                                             f"WHERE rowid IN ({some})", part).fetchall()
+            for values in found:
+                entry = rows.entry(values)
+                undos.setdefault(entry.undoes, []).append(entry)
+            current: str | None = None
+            group: list[Entry] = []
             for values in self.db.execute(
                     f"SELECT file, line, {_cols()} FROM entries WHERE kept AND {_in(years)} "
                     f"AND task IN ({marks}) ORDER BY task", (*years, *chunk)):
                 entry = rows.entry(values)
-                groups.setdefault(entry.task, []).append(entry)
-            ids = [e.id for group in groups.values() for e in group
-                   if undone is None or e.id in undone]
-            undos: dict[str | None, list[Entry]] = {}
-            for part, marks in _chunks(ids):
-                for values in self.db.execute(
-                        f"SELECT file, line, {_cols()} FROM entries WHERE kept AND "
-                        f"{_in(years)} AND undoes IN ({marks})", (*years, *part)):
-                    entry = rows.entry(values)
-                    undos.setdefault(entry.undoes, []).append(entry)
-            for task, group in groups.items():
-                yield task, group + [u for e in group for u in undos.get(e.id, ())]
+                if entry.task != current:
+                    if current is not None:
+                        yield current, group + [u for e in group for u in undos.get(e.id, ())]
+                    current, group = entry.task, []
+                group.append(entry)
+            if current is not None:
+                yield current, group + [u for e in group for u in undos.get(e.id, ())]
 
 
 def _parse_stat(text: str) -> Stat:
