@@ -239,20 +239,26 @@ def test_an_agencies_edit_is_checked_against_the_unchanged_plan(ws, ocop):
     assert "Sở NN và PTNT" in broken.stderr
 
 
-def test_a_grown_history_is_read_from_its_offset(ws, monkeypatch):
-    path = record(ws, *(entry(n) for n in range(1, 6)))
-    indexed(ws)
-    record(ws, entry(6, "5.2", 4), entry(7, "6", 2))
+def _lines_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The numbers of the entry lines the index reads from now on."""
     read: list[int] = []
     quick = index._quick_rows
 
     def counted(path: Path, lines: Any, problems: Any) -> Any:
-        read.extend(number for number, _line in lines)
+        read.extend(number for number, line in lines if line.startswith("- {"))
         return quick(path, lines, problems)
 
+    monkeypatch.setattr(index, "_quick_rows", counted)
+    return read
+
+
+def test_a_grown_history_is_read_from_its_offset(ws, monkeypatch):
+    path = record(ws, *(entry(n) for n in range(1, 6)))
+    indexed(ws)
+    record(ws, entry(6, "5.2", 4), entry(7, "6", 2))
     with monkeypatch.context() as patch:
         no_reading(patch)
-        patch.setattr(index, "_quick_rows", counted)
+        read = _lines_read(patch)
         loaded = indexed(ws)
         assert [e.id for e in loaded.entries][-2:] == [f"{6:020x}", f"{7:020x}"]
     assert read == [9, 10]  # 3 header lines, 5 entries, then the two new lines only
@@ -274,31 +280,11 @@ def test_a_pulled_file_is_compared_line_by_line(ws, monkeypatch):
     pulled = path.with_name("pulled.tmp")
     pulled.write_text("".join(lines[:4] + inserted + lines[4:]), encoding="utf-8")
     os.replace(pulled, path)
-    read: list[int] = []
-    quick = index._quick_rows
-
-    def counted(path: Path, lines: Any, problems: Any) -> Any:
-        read.extend(number for number, _line in lines if _line.startswith("- {"))
-        return quick(path, lines, problems)
-
-    monkeypatch.setattr(index, "_quick_rows", counted)
+    read = _lines_read(monkeypatch)
     loaded = indexed(ws)
     assert read == [5, 6, 8]  # the two inserted lines and the changed one
     assert [e.qty for e in loaded.entries if e.task == "1.2"] == [1, 1, 3, 1, 1]
     assert facts(loaded) == truth(ws)
-
-
-def _lines_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The numbers of the entry lines the index reads from now on."""
-    read: list[int] = []
-    quick = index._quick_rows
-
-    def counted(path: Path, lines: Any, problems: Any) -> Any:
-        read.extend(number for number, line in lines if line.startswith("- {"))
-        return quick(path, lines, problems)
-
-    monkeypatch.setattr(index, "_quick_rows", counted)
-    return read
 
 
 def test_a_file_longer_than_a_piece_is_read_in_pieces(ws, monkeypatch):
