@@ -357,6 +357,8 @@ class Index:
             self._history_file(path, changes)
         if changes.ids or changes.everything:
             self._recount(changes)
+        elif changes.moved:  # lines renumbered only
+            self.db.execute("UPDATE meta SET value = value + 1 WHERE key='generation'")
 
     def _source(self, path: Path, depends: int, read: Any) -> int:
         """The agencies or a plan: kept as read unless the file (or, for a plan, the
@@ -473,22 +475,24 @@ class Index:
                 left.append((number, line))
             self.db.executemany("UPDATE entries SET line=? WHERE rowid=?", moved)
             # A line moved may now come before or after a copy of it: which one counts is
-            # decided again.
-            self._changed([rowid for _number, rowid in moved], changes)
+            # decided again. An entry without a copy counts as before, and no state depends
+            # on its line: only what names lines (the warnings) is made again.
+            changes.moved = changes.moved or bool(moved)
+            for chunk, marks in _chunks([rowid for _number, rowid in moved]):
+                changes.removed(self.db.execute(
+                    f"SELECT id, task, action, undoes FROM entries WHERE rowid IN ({marks}) "
+                    "AND EXISTS (SELECT 1 FROM entries c WHERE c.id = entries.id AND "
+                    "c.rowid <> entries.rowid)", chunk))
             return left
 
         whole, next_line = self._insert(path, file, 1, changes, fresh)
         if not whole:  # (read whole, the file's rows were all made again)
-            stale = held.rest()
-            self._changed(stale, changes)
-            for chunk, marks in _chunks(stale):
+            for chunk, marks in _chunks(held.rest()):
+                changes.removed(self.db.execute(
+                    f"SELECT id, task, action, undoes FROM entries WHERE rowid IN ({marks})",
+                    chunk))
                 self.db.execute(f"DELETE FROM entries WHERE rowid IN ({marks})", chunk)
         return whole, next_line
-
-    def _changed(self, rowids: list[int], changes: _Changes) -> None:
-        for chunk, marks in _chunks(rowids):
-            changes.removed(self.db.execute(
-                f"SELECT id, task, action, undoes FROM entries WHERE rowid IN ({marks})", chunk))
 
     def _insert(self, path: Path, file: _File, first: int, changes: _Changes,
                 fresh: Any = None) -> tuple[bool, int]:
@@ -711,6 +715,7 @@ class _Changes:
         # Past MANY rows (a first build, a file read whole), everything is counted again
         # instead: memory does not grow with the history.
         self.everything = False
+        self.moved = False  # rows renumbered (a pull inserted lines before them)
 
     def removed(self, rows: Iterable[tuple[str, str, str, str | None]]) -> None:
         if self.everything:

@@ -914,6 +914,35 @@ def test_an_import_reads_from_the_index_only_the_states_its_rows_need(ws, ocop, 
                                   env={"OCOP_NO_INDEX": "1"}).stdout
 
 
+def test_a_pull_that_inserts_a_line_replays_only_its_task(ws, monkeypatch):
+    """A merge puts another machine's line near the top of an office's file: every line
+    after it moves down. Only the new line's task is replayed, and the task of an entry
+    with a copy (which copy counts is decided again); the warnings, which name lines,
+    follow them (a copy, an entry for a task the plan lacks)."""
+    path = record(ws, entry(1), entry(2, "6"), entry(3, "5.2"), entry(4, "99"), entry(5, "5.1"))
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    add_line(path, lines[4])  # a copy of entry 2
+    as_of = dt.date(2019, 9, 15)
+    before = indexed(ws)
+    assert [p.line for p in before.problems] == [7, 9]  # task 99's entry, the copy
+    before.index.states(as_of)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    other = storage.recorder_file(workspace(ws), "elsewhere")
+    storage.append(other, [entry(20, "10")])
+    inserted = other.read_text(encoding="utf-8").splitlines(keepends=True)[3:]
+    other.unlink()
+    pulled = path.with_name("pulled.tmp")
+    pulled.write_text("".join(lines[:3] + inserted + lines[3:]), encoding="utf-8")
+    os.replace(pulled, path)
+    calls = replays(monkeypatch)
+    loaded = indexed(ws)
+    assert facts(loaded) == truth(ws)
+    assert [p.line for p in loaded.problems] == [8, 10]
+    states = loaded.index.states(as_of)
+    assert sorted({t for call in calls for t in call}) == ["10", "6"]
+    assert summary(states) == summary(state.state_as_of(loaded.plan, truth(ws)[2], as_of))
+
+
 def test_a_pull_that_moves_a_copied_line_counts_the_first_copy(ws):
     """An entry, and an edited copy of it (the same id) further down; a pull gives the file
     back with the two swapped: the copy that counts is the first in the file as it is now."""
