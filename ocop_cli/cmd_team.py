@@ -24,9 +24,12 @@ def sync(s: Session) -> None:
         _report(exc.problems)
         raise
     _report(done.warnings)
+    said = {".gitattributes": _("Wrote the merge rules into {name}, so that history files and "
+                                "the product register merge cleanly."),
+            ".gitignore": _("Added {name} to the workspace, so that the derived .ocop/ folder "
+                            "is never committed.")}
     for name in done.written:
-        say(_("Added {name} to the workspace, so that history files merge cleanly.").format(
-            name=name))
+        say(said[name].format(name=name))
     if done.received:
         say(_("Received {n} new entries from {shared}.").format(n=done.received,
                                                                 shared=done.shared))

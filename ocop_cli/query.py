@@ -9,7 +9,16 @@ from typing import Any, NamedTuple
 from ocop_cli.directory import Directory
 from ocop_cli.i18n import _, ngettext
 from ocop_cli.model import Plan, Task
-from ocop_cli.state import NOT_KNOWN, OPEN, TaskState, for_unit, months_of_task, settle_parent
+from ocop_cli.state import (
+    MIXED,
+    NOT_KNOWN,
+    OPEN,
+    TaskState,
+    for_unit,
+    months_of_task,
+    settle_parent,
+    unit_of,
+)
 from ocop_cli.text import fold
 from ocop_cli.windows import Target
 
@@ -178,7 +187,8 @@ def task_json(plan: Plan, task: Task, state: TaskState, directory: Directory,
         "deadline": task.window.deadline(plan.year) if task.window else None,
         "status": own["status"],
         "timing": own["timing"],
-        "achieved": own["achieved"],
+        # A parent's sum only when its sub-rows count in one unit: never units added.
+        "achieved": None if unit_of(plan, task) == MIXED else own["achieved"],
         "shared": bool(task.shared_by),
     }
     if task.shared_by and whole is None:

@@ -272,6 +272,18 @@ def settle_parent(state: TaskState, children: list[TaskState]) -> None:
             state.places[place] = state.places.get(place, 0) + qty
 
 
+MIXED = "\x00mixed"  # the unit of a parent whose sub-rows count in several
+
+
+def unit_of(plan: Plan, task: Task) -> str | None:
+    """The unit a task's quantity counts in: a leaf's own, a parent's sub-rows' one unit, or
+    MIXED when they count in several (its sum, `achieved`, is then shown nowhere)."""
+    if plan.is_leaf(task.id):
+        return task.unit
+    units = {unit_of(plan, child) for child in plan.children(task.id)}
+    return units.pop() if len(units) == 1 else MIXED
+
+
 def months_of_task(plan: Plan, task: Task) -> tuple[int, ...]:
     """A task's months; a parent's are its children's."""
     if task.window is not None:

@@ -27,7 +27,7 @@ from ocop_cli.query import (
     whole_note,
 )
 from ocop_cli.render import Column
-from ocop_cli.state import NOT_KNOWN, TaskState
+from ocop_cli.state import MIXED, NOT_KNOWN, TaskState, unit_of
 from ocop_cli.storage import Loaded, Workspace
 from ocop_cli.text import visible
 from ocop_cli.windows import Target, Window
@@ -201,6 +201,7 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
     task = find_task(plan, task_id)
     state = states[task.id]
     data = task_json(plan, task, state, directory)
+    unit = unit_of(plan, task)
     section = next((s for s in plan.facts.get("sections", []) if s["id"] == task.section), None)
     data.update({
         "target_text": task.target.text if task.target else None,
@@ -210,7 +211,8 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
         "section_title": section["title"] if section else None,
         "notes": list(task.notes),
         "per_district": task.per_district,
-        "places": place_breakdown(loaded, task, state),
+        # A parent over several units: no quantity, so no breakdown of one.
+        "places": [] if unit == MIXED else place_breakdown(loaded, task, state),
         "shared_by": [directory.short(u) for u in task.shared_by],
         "unassigned": state.unassigned,
         "history": list(history_rows(loaded, task.id)),
@@ -225,10 +227,12 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
         return
     facts = [
         (_("Task"), f"{task.id}  {task.title}"),
-        (_("Unit"), task.unit),
+        # A parent's quantity is its sub-rows' (when of one unit): their unit is its own.
+        (_("Unit"), None if unit == MIXED else unit),
         (_("Target"), target_line(task.target) if task.target else None),
-        (_("Achieved"), format_number(state.achieved) + (
-            f" ({format_number(state.percent)}%)" if state.percent is not None else "")),
+        (_("Achieved"), None if data["achieved"] is None else format_number(
+            data["achieved"]) + (f" ({format_number(state.percent)}%)"
+                                 if state.percent is not None else "")),
         (_("Status"), status_label(state.status, state.timing)),
         (_("Lead"), data["lead_name"]), (_("Partners"), data["partners"]),
         (_("Window"), window_line(plan, task.window) if task.window else None),

@@ -313,3 +313,26 @@ def test_a_units_period_report_and_agency_counts_are_its_own(ocop: Any) -> None:
     # 1.2 is done for Gia Lộc and overdue for Thanh Hà, which has not held its conference
     assert agencies["thanh-ha"]["overdue"] == agencies["gia-loc"]["overdue"] + 1
     assert agencies["phong-nn-ptnt-gia-loc"]["partner"] == 1
+
+
+def test_a_parent_adds_quantities_only_of_one_unit(ocop: Any, ws: Any) -> None:
+    """Task 1's sub-rows both count conferences: task 1 shows their sum. Once one of them
+    counts classes, task 1 has no quantity of its own, in the listing and in `show`."""
+    assert ocop("progress", "1.1", "1").exit_code == 0
+    assert ocop("progress", "1.2", "3").exit_code == 0
+
+    def parent() -> tuple[Any, Any]:
+        row = next(t for t in ocop("tasks", "--format", "json").json() if t["id"] == "1")
+        return row["achieved"], ocop("show", "1", "--format", "json").json()
+
+    achieved, shown = parent()
+    assert achieved == shown["achieved"] == 4
+    plan = ws / "plan_2019.yaml"
+    text = plan.read_text(encoding="utf-8")
+    first = text.index('id: "1.2"')
+    plan.write_text(text[:first] + text[first:].replace("unit: Hội nghị", "unit: Lớp", 1),
+                    encoding="utf-8")
+    achieved, shown = parent()
+    assert achieved is None and shown["achieved"] is None
+    assert shown["places"] == []
+    assert "Achieved" not in ocop("show", "1").stdout

@@ -248,7 +248,8 @@ def test_sync_puts_back_a_missing_gitattributes(office_team: Team, run: Callable
     git(root, "commit", "--quiet", "-m", "lost it")
     result = run(root, "sync")
     assert result.exit_code == EXIT_OK, result.stderr
-    assert "Added .gitattributes to the workspace" in result.stdout
+    assert "Wrote the merge rules into .gitattributes, so that history files and the product " \
+        "register merge cleanly." in result.stdout
     assert git(office_team.shared, "show", "main:.gitattributes") == storage.GITATTRIBUTES
 
 
@@ -267,6 +268,7 @@ def test_sync_adds_the_register_rule_to_an_older_gitattributes(office_team: Team
     assert result.exit_code == EXIT_OK, result.stderr
     assert git(office_team.shared, "show", "main:.gitattributes") == \
         older + "\nproducts/*.yaml merge=union\n"
+    assert "the product register merge cleanly" in result.stdout
     assert "merge=union" not in run(root, "check").stderr
 
 
