@@ -86,10 +86,12 @@ class Session:
                     root=self._workspace.root), err=True)
         return self._workspace
 
-    def load(self) -> Any:
+    def load(self, summary: bool = False) -> Any:
+        """The workspace's plan, agencies and history; for a command that needs only the
+        `summary` states, the history without the index is read into them, not kept."""
         from ocop_cli import index
 
-        return index.load(self.workspace, self.year)
+        return index.load(self.workspace, self.year, self.as_of if summary else None)
 
     def states(self, loaded: Any, summary: bool = False, only: set[str] | None = None) -> Any:
         """Every task's state as of the as-of date; `summary` ones carry no entries and
@@ -98,6 +100,8 @@ class Session:
 
         if summary and loaded.index is not None:
             return loaded.index.states(self.as_of, only)
+        if summary and (folded := loaded.states(self.as_of)) is not None:
+            return folded
         return state_as_of(loaded.plan, loaded.replay(), self.as_of)
 
     def record(self, decide: Callable[..., Any], by: str | None, task: str | None = None
@@ -372,7 +376,7 @@ def tasks(
     from ocop_cli import views
     from ocop_cli.query import Filters, select_without_states
 
-    loaded = s.load()
+    loaded = s.load(summary=True)
     filters = Filters(
         month=plan_month(loaded.plan, month), role=role.value,
         statuses=tuple(x.value for x in status or ()), overdue=overdue, due=due, grep=grep,

@@ -123,7 +123,7 @@ def timeline(s: Session, agency: AgencyOpt = None) -> None:
     """
     from ocop_cli import report as core
 
-    loaded = s.load()
+    loaded = s.load(summary=True)
     who = agency_named(loaded, agency, "--agency") if agency else None
     draw_timeline(core.timeline(loaded, s.states(loaded, summary=True), s.as_of, who),
                   s.no_color)
@@ -138,7 +138,7 @@ def agencies(s: Session, fmt: FormatOpt = Format.table) -> None:
     from ocop_cli import render
     from ocop_cli import report as core
 
-    loaded = s.load()
+    loaded = s.load(summary=True)
     items = core.agency_list(loaded, s.states(loaded, summary=True), s.as_of)
     part = core.agency_list_section(items)
     render.emit(fmt.value, part.columns, part.rows, items, title=part.title,

@@ -110,8 +110,9 @@ def path_of(ws: Workspace) -> Path:
     return ws.state_dir / NAME
 
 
-def load(ws: Workspace, year: int | None = None) -> Loaded:
-    """What `storage.load` gives, from the index where it can (brought up to date first)."""
+def load(ws: Workspace, year: int | None = None, as_of: dt.date | None = None) -> Loaded:
+    """What `storage.load` gives, from the index where it can (brought up to date first);
+    `as_of` is for the files when the index cannot answer (see `storage.load`)."""
     from ocop_cli.products import count_into
 
     plan_path = ws.plan_path(year)
@@ -129,7 +130,7 @@ def load(ws: Workspace, year: int | None = None) -> Loaded:
         else:
             count_into(loaded)  # the product register is read as without the index
             return loaded
-    return storage.load(ws, year)
+    return storage.load(ws, year, as_of)
 
 
 # What reading a damaged index can raise (values of another shape, a malformed database).

@@ -202,6 +202,179 @@ def replay(plan: Plan, entries: Iterable[Entry], as_of: dt.date, tasks: Iterable
     return states
 
 
+class Fold:
+    """What `replay` gives for every task of a plan as of a date (without each state's
+    entries), from the entries given one at a time, none of them kept: a listing of a long
+    history then holds only the tasks' figures.
+
+    `replay` reads the entries that count in the order they happened, by (date, at, id) and
+    then the order given. What it finds depends on that order only through each task's last
+    done, cancel or reopen, its last start or progress after it, and the latest note and proof
+    (of the task, and of each of its units); sums and the first entry of each place (the order
+    of its places) are kept as they come. An undo takes an entry out wherever it stands, so
+    the entries an undo may name (`undoable`, from a look at the files first) are held back
+    until every entry has been given, and folded then if none did."""
+
+    def __init__(self, plan: Plan, as_of: dt.date, undoable: Iterable[str] = ()) -> None:
+        self.plan, self.as_of = plan, as_of
+        self.undoable = frozenset(undoable)
+        self.undone: set[str | None] = set()
+        self.held: list[tuple[int, Entry]] = []
+        self.seq = 0
+        self.tasks = {task.id: task.shared_by for task in plan.tasks}  # and their units
+        self.folds: dict[str, _TaskFold] = {}
+        self.days: dict[dt.date, str] = {}  # each day as it starts `_order`
+
+    def restart(self, undoable: Iterable[str]) -> Fold:
+        """The fold emptied, to be given every entry again."""
+        self.__init__(self.plan, self.as_of, undoable)  # type: ignore[misc]
+        return self
+
+    def next(self) -> int:
+        """The place in `replay`'s order of the entry given next (or given later with it)."""
+        seq = self.seq
+        self.seq = seq + 1
+        return seq
+
+    def add(self, entry: Entry, seq: int | None = None) -> None:
+        """One entry, in the order `replay` would be given it, or with its place in it."""
+        if seq is None:
+            seq = self.seq
+            self.seq = seq + 1
+        if entry.action == "undo":
+            self.undone.add(entry.undoes)
+        elif entry.id in self.undoable:
+            self.held.append((seq, entry))
+        elif entry.date <= self.as_of and entry.task in self.tasks:
+            self._fold(seq, entry)
+
+    def _fold(self, seq: int, entry: Entry) -> None:
+        fold = self.folds.get(entry.task)
+        if fold is None:
+            fold = self.folds[entry.task] = _TaskFold()
+        day = self.days.get(entry.date)
+        if day is None:
+            day = self.days[entry.date] = f"{entry.date.toordinal():07d}"
+        key = _order(entry, seq, day)
+        note, ref, place, qty, action = entry.note, entry.ref, entry.place, entry.qty, entry.action
+        if note and (fold.note is None or key > fold.note[0]):
+            fold.note = (key, note)
+        if ref and (fold.ref is None or key > fold.ref[0]):
+            fold.ref = (key, ref)
+        if qty and action in ("progress", "done"):
+            fold.achieved += qty
+            if place:
+                if fold.places is None:
+                    fold.places = {}
+                _first_and_sum(fold.places, place, key, qty)
+        if place and place in self.tasks[entry.task]:
+            if note or ref:
+                if fold.unit_notes is None:
+                    fold.unit_notes = {}
+                latest = fold.unit_notes.get(place)
+                if latest is None:
+                    latest = fold.unit_notes[place] = [key, None, None, None, None]
+                elif key < latest[0]:
+                    latest[0] = key
+                if note and (latest[1] is None or key > latest[1]):
+                    latest[1:3] = key, note
+                if ref and (latest[3] is None or key > latest[3]):
+                    latest[3:5] = key, ref
+            if action in ("start", "progress", "done"):
+                if fold.units is None:
+                    fold.units = {}
+                if fold.units.get(place) != "done":
+                    fold.units[place] = "done" if action == "done" else "start"
+                action = "progress"  # a unit's done is its share's, not the whole task's
+        if action in ("done", "cancel", "reopen"):
+            if fold.mark is None or key > fold.mark[0]:
+                fold.mark = (key, action)
+        elif action in ("start", "progress"):
+            if fold.moved is None or key > fold.moved:
+                fold.moved = key
+            if action == "progress" and (fold.progressed is None or key > fold.progressed):
+                fold.progressed = key
+
+    def states(self) -> dict[str, TaskState]:
+        """Each task's state as `replay` gives it, but for its entries."""
+        for seq, entry in self.held:
+            if entry.id not in self.undone and entry.date <= self.as_of \
+                    and entry.task in self.tasks:
+                self._fold(seq, entry)
+        self.held = []
+        plan = self.plan
+        states = {}
+        for task in plan.tasks:
+            state = states[task.id] = TaskState(task)
+            fold = self.folds.get(task.id)
+            if fold is None:
+                if plan.is_leaf(task.id):
+                    _leaf_status(state, None, False, {})
+                continue
+            state.achieved = fold.achieved
+            state.note = fold.note[1] if fold.note else None
+            state.ref = fold.ref[1] if fold.ref else None
+            if fold.places:
+                state.places = {place: total for place, (_first, total)
+                                in sorted(fold.places.items(), key=lambda item: item[1][0])}
+            if fold.unit_notes:
+                state.unit_notes = {place: (latest[2], latest[4]) for place, latest in sorted(
+                    fold.unit_notes.items(), key=lambda item: item[1][0])}
+            if plan.is_leaf(task.id):
+                mark, reopened = None, False
+                if fold.mark is not None:
+                    key, action = fold.mark
+                    if action != "reopen":
+                        mark = action
+                    else:
+                        mark = "start" if fold.moved is not None and fold.moved > key else None
+                        reopened = fold.progressed is None or fold.progressed < key
+                elif fold.moved is not None:
+                    mark = "start"
+                _leaf_status(state, mark, reopened, fold.units or {})
+        return states
+
+
+def _order(entry: Entry, seq: int, day: str) -> str:
+    """Where an entry stands in `replay`'s order, (date, at, id, seq), as one text that sorts
+    the same (a tuple of its own with its texts would take twice the memory), `day` being its
+    date's ordinal in 7 digits: `at` is a time as ISO writes it, without NUL, and NUL in an id
+    is spelled so that it sorts as before."""
+    key = entry.id
+    if "\0" in key:
+        key = key.replace("\0", "\0\1")
+    return f"{day}{entry.at}\0\0{key}\0\0{seq:012d}"
+
+
+class _TaskFold:
+    """One task's part of a `Fold`: sums, and the latest of each kind with its `_order`."""
+
+    __slots__ = ("achieved", "mark", "moved", "note", "places", "progressed", "ref",
+                 "unit_notes", "units")
+
+    def __init__(self) -> None:
+        self.achieved = 0
+        self.note: tuple[str, str] | None = None
+        self.ref: tuple[str, str] | None = None
+        self.places: dict[str, list[Any]] | None = None  # place -> [first key, sum]
+        # unit -> [first key, note key, note, ref key, ref]
+        self.unit_notes: dict[str, list[Any]] | None = None
+        self.units: dict[str, str] | None = None  # unit -> "done" or "start"
+        self.mark: tuple[str, str] | None = None  # the last done, cancel or reopen
+        self.moved: str | None = None  # the key of the last start or progress
+        self.progressed: str | None = None  # the key of the last progress
+
+
+def _first_and_sum(places: dict[str, list[Any]], place: str, key: str, qty: int) -> None:
+    found = places.get(place)
+    if found is None:
+        places[place] = [key, qty]
+    else:
+        found[1] += qty
+        if key < found[0]:
+            found[0] = key
+
+
 def settle(plan: Plan, states: dict[str, TaskState], as_of: dt.date,
            tasks: Sequence[Task] | None = None) -> dict[str, TaskState]:
     """The replayed states (`replay`) of `tasks` (all by default; a parent before its

@@ -8,6 +8,7 @@ with git without conflicts.
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import os
 import re
@@ -25,6 +26,7 @@ from ocop_cli.model import ACTIONS, Entry, Plan, within
 
 if TYPE_CHECKING:
     from ocop_cli.directory import Directory
+    from ocop_cli.state import Fold, TaskState
     from ocop_cli.windows import Window
     from ocop_cli.yamlio import YamlDoc
 
@@ -315,6 +317,17 @@ class Loaded:
         # Entries derived from the product register for the tasks that count products
         # (`products.count_into`): replayed with the history's, never written or undone.
         self.counted: list[Entry] = []
+        self.folded: Fold | None = None  # the entries folded as of a day (`load`)
+
+    def states(self, as_of: dt.date) -> dict[str, TaskState] | None:
+        """Every task's state on `as_of`, without its entries, when the history was folded
+        for that day as it was read (`load`); else None."""
+        from ocop_cli.state import settle
+
+        fold = self.folded
+        if fold is None or fold.as_of != as_of:
+            return None
+        return settle(self.plan, fold.states(), as_of)
 
     @cached_property
     def entries(self) -> list[Entry]:
@@ -351,21 +364,40 @@ class Loaded:
         return [*entries, *counted] if counted else entries
 
 
-def load(ws: Workspace, year: int | None = None) -> Loaded:
+def load(ws: Workspace, year: int | None = None, as_of: dt.date | None = None) -> Loaded:
     """The plan of `year` (the latest by default), the agencies and the history, read from
     the files (`index.load` serves the same from the index); InvalidData when a file is
-    broken."""
+    broken.
+
+    With `as_of`, for a command that needs the task states of that day and not the entries,
+    the history is folded into them as it is read (`Loaded.states`), and `entries` reads it
+    again if asked."""
     directory, problems = read_agencies(ws.agencies_path)
     plan, plan_problems = read_plan(ws.plan_path(year), directory) if directory else (None, [])
     problems += plan_problems
-    entries, found = read_history(ws, plan, directory) if plan and directory else ([], [])
+    history: list[Entry] | Callable[[], list[Entry]] = []
+    fold = None
+    if plan and directory and as_of is not None:
+        from ocop_cli.state import Fold
+
+        fold = Fold(plan, as_of)
+        found = fold_history(ws, plan, directory, fold)
+        history = lambda: read_history(ws, plan, directory)[0]  # noqa: E731
+    elif plan and directory:
+        history, found = read_history(ws, plan, directory)
+    else:
+        found = []
     problems += [p for p in found if not p.warning]
     if problems or plan is None or directory is None:
         raise InvalidData(problems)
-    loaded = Loaded(ws, plan, directory, entries, [p for p in found if p.warning])
+    loaded = Loaded(ws, plan, directory, history, [p for p in found if p.warning])
     from ocop_cli.products import count_into
 
     count_into(loaded)
+    if fold is not None:
+        for entry in loaded.counted:
+            fold.add(entry)
+        loaded.folded = fold
     return loaded
 
 
@@ -459,17 +491,16 @@ def read_agencies(path: Path) -> tuple[Directory | None, list[Problem]]:
     ids: dict[str, int] = {}
     owners: dict[str, str] = {}
     for i, item in enumerate(parsed.agencies):
-        line, col = doc.where(("agencies", i))
         if item.id in ids:
             problems.append(Problem(str(path), _("agency id {id!r} is used twice").format(
-                id=item.id), line, col))
+                id=item.id), *doc.where(("agencies", i))))
         ids[item.id] = i
         for spelling in {fold(s) for s in (item.short, item.name, *item.aliases)}:
             other = owners.setdefault(spelling, item.id)
             if other != item.id:
                 problems.append(Problem(str(path), _(
                     "{a} and {b} share the spelling {s!r}: a name must mean one agency"
-                ).format(a=other, b=item.id, s=spelling), line, col))
+                ).format(a=other, b=item.id, s=spelling), *doc.where(("agencies", i))))
     for i, item in enumerate(parsed.agencies):
         for key, refs in (("members", item.members), ("part_of", [item.part_of])):
             for ref in refs:
@@ -487,14 +518,71 @@ def read_agencies(path: Path) -> tuple[Directory | None, list[Problem]]:
 
 
 def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Problem]]:
-    from ocop_cli.model import Agency, Task
     from ocop_cli.schema import PlanDoc
-    from ocop_cli.windows import parse_target, parse_window
+    from ocop_cli.yamlio import read_yaml
 
+    doc, problems = _guarded(path, lambda: read_yaml(path))
+    if doc is None:
+        return None, problems
+    parts = _plan_parts(doc)
+    if parts is not None:
+        try:
+            return _plan(path, directory, doc, *parts)
+        except _Refused:
+            pass  # read again whole, for pydantic to say everything that is wrong, where
     doc, parsed, problems = read_validated(path, PlanDoc, "tasks")
     if parsed is None:
         return None, problems
+    return _plan(path, directory, doc, parsed, iter(parsed.tasks))
 
+
+class _Refused(Exception):
+    """A task the model refuses, found while the plan's tasks are read a few at a time."""
+
+
+_TASKS_AT_ONCE = 1000
+
+
+def _plan_parts(doc: YamlDoc) -> tuple[Any, Iterator[Any]] | None:
+    """A plan document validated but for its tasks, and its tasks validated a few at a time
+    as they are asked for, each task's data let go once validated: the plan's data and its
+    models are never all held at once (a plan of 50,000 tasks would take 200 MB). _Refused
+    from the tasks on the first problem; None when the rest of the document has one."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from ocop_cli.schema import PlanDoc, TaskDoc
+
+    data = doc.data
+    items = data.get("tasks") if type(data) is dict else None
+    if type(items) is not list:
+        return None
+    try:
+        head = PlanDoc.model_validate({**data, "tasks": []})
+    except ValidationError:
+        return None
+
+    def tasks() -> Iterator[Any]:
+        adapter = TypeAdapter(list[TaskDoc])
+        for start in range(0, len(items), _TASKS_AT_ONCE):
+            end = start + _TASKS_AT_ONCE
+            try:
+                found = adapter.validate_python(items[start:end])
+            except ValidationError:
+                raise _Refused from None
+            items[start:end] = [None] * len(found)
+            yield from found
+
+    return head, tasks()
+
+
+def _plan(path: Path, directory: Directory, doc: YamlDoc, parsed: Any, items: Iterator[Any]
+          ) -> tuple[Plan | None, list[Problem]]:
+    """The plan from its validated document (`items`: its tasks), with the problems of what
+    the model cannot see: agencies, windows, ids, sub-rows."""
+    from ocop_cli.model import Agency, Task
+    from ocop_cli.windows import Target, parse_target, parse_window
+
+    problems: list[Problem] = []
     known: dict[str, list[Agency]] = {}  # a plan names the same few agencies thousands of times
 
     def refer(text: str, loc: tuple[Any, ...], task: str | None) -> str:
@@ -517,11 +605,19 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
     if parsed.issuer:
         refer(parsed.issuer, ("issuer",), None)
 
+    windows: dict[str, Window] = {}  # the same few texts, read once
+    targets: dict[str, Target] = {}
+
     def window(item: Any, i: int) -> Window | None:
         if not item.window:
             return None
+        found = windows.get(item.window)
+        if found is not None:
+            return found
         try:
-            return parse_window(item.window, parsed.year, parsed.last_year)
+            found = windows[item.window] = parse_window(item.window, parsed.year,
+                                                         parsed.last_year)
+            return found
         except ValueError as error:
             line, col = doc.where(("tasks", i, "window"))
             problems.append(Problem(str(path), str(error), line, col, item.id, "window"))
@@ -529,13 +625,20 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
 
     tasks = []
     seen: set[str] = set()
-    for i, item in enumerate(parsed.tasks):
-        line, col = doc.where(("tasks", i))
+    windowed: set[int] = set()  # the tasks that give a window, read or not
+    for i, item in enumerate(items):
         if item.id in seen:
+            line, col = doc.where(("tasks", i))
             problems.append(Problem(str(path), _("task id {id} is used twice").format(id=item.id),
                                     line, col, item.id, "id"))
         seen.add(item.id)
-        target = parse_target(item.target) if item.target else None
+        if item.window:
+            windowed.add(i)
+        target = None
+        if item.target:
+            target = targets.get(item.target)
+            if target is None:
+                target = targets[item.target] = parse_target(item.target)
         if target is not None and item.unit and (clash := target.unit_problem(item.unit)):
             at, col = doc.where(("tasks", i, "target"))
             problems.append(Problem(str(path), clash, at, col, item.id, "target"))
@@ -555,17 +658,18 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
     plan = Plan(number=parsed.number, year=parsed.year, title=parsed.title, tasks=tuple(tasks),
                 facts=parsed.model_dump(mode="json", exclude={"tasks"}))
     for i, task in enumerate(plan.tasks):
-        line, col = doc.where(("tasks", i))
+        faults = []
         if task.parent is not None and plan.task(task.parent) is None:
-            problems.append(Problem(str(path), _("task {id} has no parent task {parent}").format(
-                id=task.id, parent=task.parent), line, col, task.id, "id"))
+            faults.append((_("task {id} has no parent task {parent}").format(
+                id=task.id, parent=task.parent), "id"))
         if plan.is_leaf(task.id):
             if task.lead is None:
-                problems.append(Problem(str(path), _("a task without sub-rows needs a lead"),
-                                        line, col, task.id, "lead"))
-            if task.window is None and not parsed.tasks[i].window:  # a bad one is told
-                problems.append(Problem(str(path), _("a task without sub-rows needs a window"),
-                                        line, col, task.id, "window"))
+                faults.append((_("a task without sub-rows needs a lead"), "lead"))
+            if task.window is None and i not in windowed:  # a bad one is told
+                faults.append((_("a task without sub-rows needs a window"), "window"))
+        for message, field_name in faults:  # located only when there is one: that takes time
+            line, col = doc.where(("tasks", i))
+            problems.append(Problem(str(path), message, line, col, task.id, field_name))
     return (None if problems else plan), problems
 
 
@@ -589,16 +693,269 @@ def read_history(ws: Workspace, plan: Plan | None, directory: Directory | None
                 problems.append(duplicate(path, entry, seen[entry.id]))
                 continue
             seen[entry.id] = entry.source
-            if plan is not None:
-                if entry.plan_year not in years:
-                    continue  # another plan's entry
-                if entry.task not in plan.index:
-                    problems += _task_gone(path, entry, plan)
-            if directory is not None and entry.place and entry.place not in directory.by_id:
-                problems.append(Problem(str(path), _("entry {id}: unknown place {place!r}").format(
-                    id=entry.id, place=entry.place), *_line_of(entry), task=entry.task))
-            entries.append(entry)
+            if _counts(path, entry, plan, years, directory, problems):
+                entries.append(entry)
     return entries, problems
+
+
+def _counts(path: Path, entry: Entry, plan: Plan | None, years: frozenset[int],
+            directory: Directory | None, problems: list[Problem]) -> bool:
+    """Whether an entry read for the first time counts for `plan` (not another plan's), with
+    the warnings it calls for (an unknown task or place) added to `problems`."""
+    if plan is not None:
+        if entry.plan_year not in years:
+            return False  # another plan's entry
+        if entry.task not in plan.index:
+            problems += _task_gone(path, entry, plan)
+    if directory is not None and entry.place and entry.place not in directory.by_id:
+        problems.append(Problem(str(path), _("entry {id}: unknown place {place!r}").format(
+            id=entry.id, place=entry.place), *_line_of(entry), task=entry.task))
+    return True
+
+
+def fold_history(ws: Workspace, plan: Plan, directory: Directory, fold: Fold
+                 ) -> list[Problem]:
+    """`read_history`'s problems, its entries given to `fold` as they are read instead of
+    kept: memory stays flat however long the history. A file is streamed a piece at a time
+    while its lines are as `append` writes them; one that turns out otherwise is read whole
+    (`read_history_file`) and everything is read again, as a fold cannot give entries back.
+
+    Ids are kept as hashes (a million ids as text would take 200 MB): an entry whose id's
+    hash was seen is decided at the end, against the first entry with its id (`_firsts`)."""
+    files = ws.history_files()
+    whole: set[Path] = set()
+    while True:
+        try:
+            return _fold_history(ws, plan, directory, fold.restart(_undoable(files, whole)),
+                                 files, whole)
+        except _Whole as odd:
+            whole.add(odd.path)
+
+
+def _fold_history(ws: Workspace, plan: Plan, directory: Directory, fold: Fold,
+                  files: list[Path], whole: set[Path]) -> list[Problem]:
+    years = owned_years(ws, plan)
+    # An entry's line is 160 bytes or more; a table for more than 4 million grows as it fills.
+    hashes = _Hashes(min(sum(_size(path) for path in files) // 160, 1 << 22))
+    # Problems in order, and in their place each entry whose id's hash was seen before,
+    # with its place in the fold's order.
+    slots: list[Problem | _Later] = []
+    problems: list[Problem] = []
+    new, add, tasks, places = hashes.add, fold.add, plan.index, directory.by_id
+    for path in files:
+        for found, entries in _streamed(path, whole):
+            slots += found
+            for entry in entries:
+                if not new(entry.id):
+                    slots.append(_Later(path, entry, fold.next()))
+                elif ((entry.plan or entry.date.year) in years and entry.task in tasks
+                      and (not entry.place or entry.place in places)):
+                    add(entry)  # what `_counts` says of it, at a glance
+                elif _counts(path, entry, plan, years, directory, problems):
+                    add(entry)
+                if problems:
+                    slots += problems
+                    problems.clear()
+    del hashes
+    later = {slot.entry.id for slot in slots if isinstance(slot, _Later)}
+    firsts = _firsts(files, whole, later) if later else {}
+    for slot in slots:
+        if not isinstance(slot, _Later):
+            problems.append(slot)
+        elif firsts[slot.entry.id] != slot.entry.source:
+            problems.append(duplicate(slot.path, slot.entry, firsts[slot.entry.id]))
+        elif _counts(slot.path, slot.entry, plan, years, directory, problems):
+            fold.add(slot.entry, slot.order)
+    return problems
+
+
+class _Hashes:
+    """A set of the hashes of texts, in an array at most two thirds full: 12 bytes a text
+    where a set of them would take a hundred."""
+
+    def __init__(self, expected: int = 0) -> None:
+        from array import array
+
+        self.array = array
+        self.table = array("q", bytes(8 << max(10, (3 * expected // 2).bit_length())))
+        self.count = 0
+
+    def add(self, text: str) -> bool:
+        """Whether the hash of `text` is new (then added)."""
+        table = self.table
+        mask = len(table) - 1
+        found = hash(text) or 1  # 0 marks a free slot
+        at = found & mask
+        while (there := table[at]) != found:
+            if not there:
+                table[at] = found
+                self.count += 1
+                if self.count * 3 > mask * 2:
+                    self._grow()
+                return True
+            at = (at + 1) & mask
+        return False
+
+    def _grow(self) -> None:
+        old = self.table
+        table = self.table = self.array("q", bytes(len(old) * 16))
+        mask = len(table) - 1
+        for found in old:
+            if found:
+                at = found & mask
+                while table[at]:
+                    at = (at + 1) & mask
+                table[at] = found
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.lstat().st_size
+    except OSError:
+        return 0
+
+
+class _Later:
+    """An entry whose id's hash was seen before, decided once the first of its id is known."""
+
+    __slots__ = ("entry", "order", "path")
+
+    def __init__(self, path: Path, entry: Entry, order: int) -> None:
+        self.path, self.entry, self.order = path, entry, order
+
+
+def _firsts(files: list[Path], whole: set[Path], ids: set[str]) -> dict[str, str]:
+    """Where each of `ids` is first read."""
+    firsts: dict[str, str] = {}
+    for path in files:
+        for _found, entries in _streamed(path, whole):
+            for entry in entries:
+                if entry.id in ids:
+                    firsts.setdefault(entry.id, entry.source)
+    return firsts
+
+
+class _Whole(Exception):
+    """A history file that is not all lines as `append` writes them: it is read whole."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(str(path))
+        self.path = path
+
+
+_PIECE = 1 << 20  # bytes of a history file decoded and read at a time
+
+
+def _streamed(path: Path, whole: set[Path]) -> Iterator[tuple[list[Problem], list[Entry]]]:
+    """(problems, entries) of a history file as `read_history_file` reads it (no entries when
+    it cannot be read), a piece at a time; _Whole for a file not in `whole` found to have a
+    line `append` would not have written, or bytes that are not plain UTF-8."""
+    if path in whole:
+        read, failed = _guarded(path, lambda: read_history_file(path))
+        got, found = read or ([], [])
+        yield failed + found, got
+        return
+    opened, failed = _guarded(path, lambda: _pieces(path))
+    if opened is None:
+        yield failed, []
+        return
+    number = 1
+    for piece in opened:
+        if (piece[:2] in (b"\xff\xfe", b"\xfe\xff") and number == 1) or b"\x00" in piece:
+            raise _Whole(path)  # UTF-16, or not text: said as a whole read says it
+        try:
+            lines = piece.decode("utf-8-sig" if number == 1 else "utf-8").splitlines()
+        except UnicodeDecodeError:
+            raise _Whole(path) from None
+        entries = plain_entries(path, lines, number)
+        if entries is None:
+            raise _Whole(path)
+        yield [], entries
+        number += len(lines)
+
+
+def _pieces(path: Path) -> Iterator[bytes]:
+    """A history file's bytes, opened and checked as `read_bytes` does, a piece of whole
+    lines at a time; _Whole for a file that changes size while read."""
+    from ocop_cli.yamlio import open_checked
+
+    handle, size = open_checked(path, HISTORY_MAX_BYTES)
+
+    def pieces() -> Iterator[bytes]:
+        with handle:
+            left, rest = size, b""
+            while left > 0:
+                piece = handle.read(min(_PIECE, left))
+                if not piece:
+                    raise _Whole(path)
+                left -= len(piece)
+                end = piece.rfind(b"\n") + 1 if left else len(piece)
+                if end:
+                    yield rest + piece[:end]
+                    rest = piece[end:]
+                else:
+                    rest += piece
+            if rest:
+                yield rest
+            if handle.read(1):
+                raise _Whole(path)  # it grew: read whole, as `read_bytes` reads it
+
+    return pieces()
+
+
+def _undoable(files: list[Path], whole: set[Path]) -> set[str]:
+    """Every id an undo in `files` may name: more than that at times, never fewer. An undo's
+    line holds `undo`, or a backslash if it spells it with an escape; such a line that is not
+    a whole JSON object as `append` writes it has its file read whole."""
+    import json
+
+    found: set[str] = set()
+    for path in files:
+        try:
+            pieces = None if path in whole else _guarded(path, lambda path=path: _pieces(path))[0]
+            if pieces is None:
+                raise ValueError("read whole")
+            lines = (line for piece in pieces if b"undo" in piece or b"\\" in piece
+                     for line in _lines_with(piece.removeprefix(b"\xef\xbb\xbf"),
+                                             (b"undo", b"\\")))
+            for line in lines:
+                text = line.decode("utf-8")
+                if len(text.splitlines()) > 1:
+                    raise ValueError("a line break other than a newline")
+                if not text.startswith("- {"):
+                    if text.strip() and not text.lstrip().startswith("#"):
+                        raise ValueError("not as written by ocop")
+                    continue  # a comment
+                record = json.loads(text[2:])
+                undoes = record.get("undoes") if type(record) is dict else ()
+                if undoes is None:
+                    continue
+                if type(undoes) is not str:
+                    raise ValueError("not as written by ocop")
+                found.add(undoes)
+        except (ValueError, RecursionError, _Whole):  # UnicodeDecodeError, JSON's errors too
+            for _problems, entries in _streamed(path, whole | {path}):
+                found.update(e.undoes for e in entries if e.action == "undo" and e.undoes)
+    return found
+
+
+def _lines_with(raw: bytes, words: tuple[bytes, ...]) -> Iterator[bytes]:
+    """The lines of `raw` (ended by a newline) that hold any of `words`, each once."""
+    last = -1
+    for at in sorted({at for word in words for at in _finds(raw, word)}):
+        if at <= last:
+            continue  # in the line given last
+        begin = raw.rfind(b"\n", 0, at) + 1
+        end = raw.find(b"\n", at)
+        last = len(raw) if end < 0 else end
+        yield raw[begin:last]
+
+
+def _finds(raw: bytes, word: bytes) -> Iterator[int]:
+    at = raw.find(word)
+    while at >= 0:
+        yield at
+        at = raw.find(word, at + 1)
 
 
 def duplicate(path: Path, entry: Entry, first: str) -> Problem:
@@ -628,6 +985,9 @@ def read_history_file(path: Path) -> tuple[list[Entry], list[Problem]]:
 
     text = decode(path, read_bytes(path, HISTORY_MAX_BYTES))
     lines = text.splitlines()
+    quick = plain_entries(path, lines)
+    if quick is not None:
+        return quick, []
     problems: list[Problem] = []
     entries: list[Entry] = []
     shared: dict[Any, Any] = {}
@@ -643,6 +1003,129 @@ def read_history_file(path: Path) -> tuple[list[Entry], list[Problem]]:
 
 
 BY_HAND = object()
+_CHUNK = 2000  # lines parsed at a time by `plain_entries`: its records never pile up
+
+
+def plain_entries(path: Path, lines: list[str], first: int = 1) -> list[Entry] | None:
+    """The entries of `lines` (starting at line `first`) when every line is blank, a comment
+    or an entry exactly as `append` writes it; None when any is not, and the lines are then
+    read one by one (`flow_records`), which says what is wrong with them.
+
+    What it gives is what `flow_records` and `_plain_entry` give line by line, read faster:
+    the entry lines of a chunk are parsed as one JSON array. That array holds one flat object
+    per line exactly when each line is one (a value in a line cannot reach into the next, nor
+    two objects share a line, without some object holding a list or another object, which no
+    entry does), and a key written twice or otherwise than `"key":` sends the lines back."""
+    import json
+
+    shared: dict[Any, Any] = {}
+    written = _written(path, lines, first, shared)
+    if written is not None:
+        return written
+    name = path.name
+    numbers = [number for number, line in enumerate(lines, first) if line.startswith("- {")]
+    if len(numbers) != len(lines) and any(
+            line.strip() and not line.lstrip().startswith("#")
+            for line in lines if not line.startswith("- {")):
+        return None
+    body = [line[2:] for line in lines if line.startswith("- {")]
+    entries: list[Entry] = []
+    for start in range(0, len(body), _CHUNK):
+        chunk = body[start:start + _CHUNK]
+        text = "[" + ",".join(chunk) + "]"
+        try:
+            records = json.loads(text, object_pairs_hook=_once)
+        except (ValueError, RecursionError):
+            return None
+        if len(records) != len(chunk) or not _keys_as_written(text, records):
+            return None
+        found = [_plain_entry(record, f"{name}:{number}", shared)
+                 for record, number in zip(records, numbers[start:start + _CHUNK], strict=True)]
+        if None in found:
+            return None
+        entries += found  # type: ignore[arg-type]
+    return entries
+
+
+# A line exactly as `append` writes it (keys in `Entry.to_record`'s order), whose values
+# `_plain_entry` takes: texts without escapes or control characters (JSON's text is then the
+# value), not empty and without space around where it wants that; a time as ISO writes it,
+# within its ranges. `_written` checks the rest: the days exist, no offset is "-00:00".
+_STRING = r'"([^"\\\x00-\x1f]*)"'
+_TEXT = r'"([^"\\\x00-\x1f\s](?:[^"\\\x00-\x1f]*[^"\\\x00-\x1f\s])?)"'
+_HOURS = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]"
+_WRITTEN = re.compile(
+    r'- \{"id": ' + _TEXT + r', "at": "(([0-9]{4}-[0-9]{2}-[0-9]{2})T' + _HOURS +
+    r':[0-5][0-9](?:\.[0-9]{6})?([+-]' + _HOURS + r')?)"'
+    r', "date": "([0-9]{4}-[0-9]{2}-[0-9]{2})", "task": ' + _TEXT +
+    r', "action": "(' + "|".join(ACTIONS) + r')"'
+    r'(?:, "qty": (0|[1-9][0-9]{0,17}))?(?:, "place": ' + _TEXT + r')?, "by": ' + _TEXT +
+    r'(?:, "ref": ' + _TEXT + r')?(?:, "note": ' + _STRING + r')?(?:, "undoes": ' + _TEXT +
+    r')?(?:, "plan": (19[0-9]{2}|2[01][0-9]{2}|2200))?\}')
+
+
+def _written(path: Path, lines: list[str], first: int, shared: dict[Any, Any]
+             ) -> list[Entry] | None:
+    """`plain_entries` for lines each blank, a comment or matching `_WRITTEN` (as every line
+    `append` writes does), read by the regular expression alone; None for any other."""
+    import datetime as dt
+
+    match = _WRITTEN.fullmatch
+    name = path.name
+    days: dict[str, dt.date | None] = {}
+    entries = []
+    one = shared.setdefault
+
+    def day_of(text: str) -> dt.date | None:
+        found: dt.date | None = None
+        with suppress(ValueError):
+            found = dt.date.fromisoformat(text)
+        days[text] = found
+        return found
+
+    for number, line in enumerate(lines, first):
+        found = match(line)
+        if found is None:
+            if line.strip() and not line.lstrip().startswith("#"):
+                return None
+            continue
+        values: tuple[Any, ...] = found.groups()
+        key, at, at_day, offset, date, task, action, qty, place, by, ref, note, undoes, plan = \
+            values
+        day = days[date] if date in days else day_of(date)
+        if day is None or (days[at_day] if at_day in days else day_of(at_day)) is None \
+                or offset == "-00:00":
+            return None  # read as JSON, which says no the same way
+        entries.append(Entry(key, at, day, one(task, task), _ACTIONS[action], one(by, by),
+                             None if qty is None else int(qty),
+                             None if place is None else one(place, place), ref, note, undoes,
+                             None if plan is None else int(plan), f"{name}:{number}"))
+    return entries
+
+
+_SPACED_KEY = re.compile(r'"[ \t]+:')
+
+
+def _keys_as_written(text: str, records: list[Any]) -> bool:
+    """Whether every key of the flat objects `records` (all different, as `_once` sees to)
+    is written in `text` as `"key":`, as `_keys_once` wants of each line. Without a
+    backslash every quote ends or starts a string: each `":` then ends a key, or starts a
+    string that begins with a colon (counted too many: read line by line), and a key spaced
+    otherwise is found as such."""
+    if any(type(record) is not dict for record in records):
+        return False
+    written = sum(map(len, records))
+    if "\\" not in text:
+        return text.count('":') == written and _SPACED_KEY.search(text) is None
+    return sum(text.count(key) for key in _KEY_TEXT.values()) == written
+
+
+def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are all different (json would keep the last of two alike)."""
+    record = dict(pairs)
+    if len(record) != len(pairs):
+        raise ValueError("a key twice")
+    return record
 
 
 def flow_records(path: Path, lines: list[str], problems: list[Problem], first: int = 1
@@ -741,42 +1224,59 @@ def _plain_entry(record: Any, source: str, shared: dict[Any, Any] | None = None
 
     `shared` holds one object for each value that repeats (a task id, a recorder, a date)
     across the entries of a file: 100,000 entries then take half the memory."""
-    import datetime as dt
-
     if type(record) is not dict or not record.keys() <= _KEYS:
         return None
-    get = record.get
-    for key in ("id", "task", "by", "at", "date"):  # text, not empty, no space around
-        value = get(key)
-        if type(value) is not str or not value or value != value.strip():
-            return None
-    for key in ("place", "ref", "undoes"):
-        value = get(key)
+    get: Callable[[str], Any] = record.get
+    key, at, date, task, by, place, action = (get("id"), get("at"), get("date"), get("task"),
+                                              get("by"), get("place"), get("action"))
+    if type(key) is not str or not key or key != key.strip() or type(at) is not str:
+        return None
+    shared = {} if shared is None else shared
+    # Text that repeats is checked once: `shared` maps each text found good to itself.
+    task, by = _text(task, shared), _text(by, shared)
+    if task is None or by is None or type(action) is not str or action not in _ACTIONS:
+        return None
+    if place is not None and (place := _text(place, shared)) is None:
+        return None
+    ref, undoes, qty, plan, note = get("ref"), get("undoes"), get("qty"), get("plan"), get("note")
+    for value in (ref, undoes):
         if value is not None and (type(value) is not str or not value
                                   or value != value.strip()):
             return None
-    at, date, qty, plan, note = record["at"], record["date"], get("qty"), get("plan"), get("note")
-    if (record.get("action") not in ACTIONS or len(date) != 10
-            or not (note is None or type(note) is str)
+    if (not (note is None or type(note) is str)
             or not (qty is None or (type(qty) is int and qty >= 0))
             or not (plan is None or (type(plan) is int and 1900 <= plan <= 2200))):
         return None
-    shared = {} if shared is None else shared
     try:
-        day = shared.get((date,))
+        day = shared.get((date,)) if type(date) is str else None
         if day is None:
+            if _text(date, {}) is None or len(date) != 10:
+                return None
             day = shared[(date,)] = dt.date.fromisoformat(date)
         moment = dt.datetime.fromisoformat(at)
         # As `append` writes it (to the microsecond, .000000 too) or without a fraction.
-        if at not in (moment.isoformat(timespec="microseconds"), moment.isoformat()):
+        if at != moment.isoformat(timespec="microseconds") and at != moment.isoformat():
             return None
     except ValueError:
         return None
-    one: Callable[[str, str], str] = shared.setdefault
-    task, action, by, place = record["task"], record["action"], record["by"], get("place")
-    return Entry(record["id"], at, day, one(task, task), one(action, action), one(by, by), qty,
-                 None if place is None else one(place, place), get("ref"), note,
-                 get("undoes"), plan, source)
+    return Entry(key, at, day, task, _ACTIONS[action], by, qty, place, ref, note, undoes, plan,
+                 source)
+
+
+_ACTIONS = {action: action for action in ACTIONS}
+
+
+def _text(value: Any, shared: dict[Any, Any]) -> str | None:
+    """`value` when it is text, not empty, without space around (the one object `shared` has
+    for it); else None."""
+    if type(value) is not str:
+        return None
+    found: str | None = shared.get(value)
+    if found is None:
+        if not value or value != value.strip():
+            return None
+        found = shared[value] = value
+    return found
 
 
 def _entries(path: Path, records: list[tuple[int, Any]], problems: list[Problem]

@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ocop_cli.errors import InvalidData, Problem
 from ocop_cli.i18n import _
@@ -38,9 +38,14 @@ class YamlDoc:
     path: Path
     data: Any
     marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    # The text, when it was read without the parser (`_quick`): its marks are made on demand,
+    # as only a problem needs them.
+    text: str | None = field(default=None, repr=False)
 
     def where(self, loc: Path_) -> tuple[int | None, int | None]:
         """1-based line and column of the value at `loc`, or of its nearest parent that has one."""
+        if self.text is not None:
+            self.marks, self.text = _parsed(self.path, self.text).marks, None
         loc = tuple(loc)
         while loc not in self.marks and loc:
             loc = loc[:-1]
@@ -86,6 +91,22 @@ def read_bytes(path: Path, limit: int = MAX_BYTES, follow: bool = False) -> byte
     file the user names) and anything over `limit` before reading it (and while reading it,
     for a size that lies). The checks are made on the open file, so nothing swaps it between
     check and read."""
+    handle, size = open_checked(path, limit, follow)
+    too_big = _("is {size} MB, over the limit of {limit} MB")
+    with handle:
+        # Asking for `limit` bytes would allocate them all, whatever the file's size.
+        raw = handle.read(size + 1)
+        if len(raw) > size:  # it grew since: read on, to the limit
+            raw += handle.read(limit + 1 - len(raw))
+    if len(raw) > limit:
+        raise _problem(path, too_big.format(size=len(raw) // 2**20, limit=limit // 2**20))
+    return raw
+
+
+def open_checked(path: Path, limit: int = MAX_BYTES, follow: bool = False
+                 ) -> tuple[BinaryIO, int]:
+    """A file opened for `read_bytes`, once it is known to be a regular file within `limit`,
+    and its size then."""
     import errno
     import stat
 
@@ -116,14 +137,7 @@ def read_bytes(path: Path, limit: int = MAX_BYTES, follow: bool = False) -> byte
         if not stat.S_ISREG(info.st_mode):
             raise _problem(path, _("is not a regular file (a device, pipe or socket)"))
         raise _problem(path, too_big.format(size=info.st_size // 2**20, limit=limit // 2**20))
-    with os.fdopen(fd, "rb") as handle:
-        # Asking for `limit` bytes would allocate them all, whatever the file's size.
-        raw = handle.read(info.st_size + 1)
-        if len(raw) > info.st_size:  # it grew since: read on, to the limit
-            raw += handle.read(limit + 1 - len(raw))
-    if len(raw) > limit:
-        raise _problem(path, too_big.format(size=len(raw) // 2**20, limit=limit // 2**20))
-    return raw
+    return os.fdopen(fd, "rb"), info.st_size
 
 
 def _link(path: Path) -> InvalidData:
@@ -145,6 +159,14 @@ def read_yaml(path: Path, text: str | None = None) -> YamlDoc:
     if conflict:
         line = text[: conflict.start()].count("\n") + 1
         raise _problem(path, _("merge conflict markers: resolve the merge first"), line, 1)
+    quick = _quick(text)
+    if quick is not _NONE:
+        return YamlDoc(path, quick, text=text)
+    return _parsed(path, text, from_disk)
+
+
+def _parsed(path: Path, text: str, from_disk: bool = False) -> YamlDoc:
+    """`read_yaml` by the YAML parser."""
     import yaml
 
     loader = _loader_class()(text)
@@ -288,3 +310,147 @@ def _loader_class() -> type:
 
     _LOADER = Loader
     return Loader
+
+
+# --- the regular block form, read without the YAML parser ------------------------------------
+
+# Characters the quick reader takes as they are: anything else (a tab, a carriage return, a
+# byte-order mark, a control or a line separator) goes to the YAML parser, which says what.
+_ODD = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
+                  "\U00010000-\U0010ffff]")
+# A line: its indent, a sequence item's dash, a key (plain, as ocop and people write keys; a
+# long one is left to the parser, as YAML limits a key to 1024 characters), then a scalar in
+# double quotes without escapes, or anything else (`_scalar` reads it).
+_LINE = re.compile(r'^( *)(- )?(?:([A-Za-z_][A-Za-z0-9_]{0,99}):(?: +|$))?'
+                   r'(?:"([^"\\\n]*)"(?: +(?:#.*)?)?$|(.*))', re.MULTILINE)
+_SINGLE = re.compile(r"'((?:[^']|'')*)'(?: +(?:#.*)?)?")
+# What a plain scalar may not start with: an indicator (YAML gives `- ? :` a meaning before a
+# space, the others always), or a space.
+_PLAIN_START = frozenset("-?:,[]{}#&*!|>'\"%@` ")
+_QUICK_DEPTH = 32  # deeper is left to the parser, which refuses past MAX_DEPTH
+_NONE = object()  # a line with a key or dash and nothing after it
+_SHORT = 80  # values up to this long are kept once however often they repeat (agency names)
+
+
+class _Odd(Exception):
+    """A shape the quick reader does not take: the YAML parser reads the text instead."""
+
+
+def _quick(text: str) -> Any:
+    """The data `_Builder` makes, for a text in the regular block form that ocop and people
+    write: `key: value` lines and `- ` items nested by indentation, with plain, double-quoted
+    (without escapes) or single-quoted scalars on one line, comments and blank lines; _NONE for
+    anything else (anchors, tags, flow collections, block scalars, escapes, a scalar over
+    several lines, a duplicate key, odd indentation...): the YAML parser then reads it and
+    says what is wrong, where. Marks are not made: `YamlDoc.where` asks the parser for them.
+
+    Lines are read as the structure needs them, never all held at once: a plan of 50,000
+    tasks is read with little more memory than its values take."""
+    if _ODD.search(text):
+        return _NONE
+    try:
+        reader = _Quick(text)
+        if reader.line is None or reader.line[0] != 0:
+            return _NONE
+        data = reader.block(0, 0)
+        return data if reader.line is None else _NONE
+    except _Odd:
+        return _NONE
+
+
+class _Quick:
+    """The block structure of a text: `line` is the next line not blank nor a comment, as
+    (indent, item, key, value), or None at the end."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = _LINE.finditer(text)
+        self.kept: dict[str, str] = {}
+        self.line: tuple[int, bool, str | None, Any] | None = None
+        self.advance()
+
+    def advance(self) -> None:
+        kept = self.kept
+        for found in self.lines:
+            indent, item, key, quoted, rest = found.groups()
+            if quoted is not None:
+                value: Any = quoted
+            elif not rest or rest[0] == "#":
+                if not item and not key:
+                    continue  # blank, or a comment
+                value = _NONE
+            else:
+                value = _scalar(rest)
+            if value is not None and value is not _NONE and len(value) <= _SHORT:
+                value = kept.setdefault(value, value)
+            if key is not None:
+                key = kept.setdefault(key, key)
+            self.line = (len(indent), item is not None, key, value)
+            return
+        self.line = None
+
+    def block(self, indent: int, depth: int) -> Any:
+        """The mapping or sequence whose first line is the next, at `indent`."""
+        if depth > _QUICK_DEPTH:
+            raise _Odd
+        if self.line[1]:  # type: ignore[index]
+            return self.sequence(indent, depth)
+        return self.mapping(indent, depth, False)
+
+    def mapping(self, col: int, depth: int, inline: bool) -> dict[str, Any]:
+        """Keys at column `col`, the first on the next line (after a dash when `inline`)."""
+        result: dict[str, Any] = {}
+        while (line := self.line) is not None:
+            indent, item, key, value = line
+            if inline:
+                inline = False
+            elif indent != col or item:
+                if indent < col:
+                    break
+                raise _Odd
+            if key is None or key in result or _NULL.match(key):
+                raise _Odd
+            self.advance()
+            if value is _NONE:
+                nested = self.line
+                if nested is not None and (nested[0] > col or (nested[0] == col and nested[1])):
+                    value = self.block(nested[0], depth + 1)
+                else:
+                    value = None
+            result[key] = value
+        return result
+
+    def sequence(self, col: int, depth: int) -> list[Any]:
+        """Items whose dash is at column `col`, the first on the next line."""
+        items: list[Any] = []
+        while (line := self.line) is not None:
+            indent, item, key, value = line
+            if indent != col or not item:
+                if indent < col or (indent == col and not item):
+                    break
+                raise _Odd
+            if key is not None:
+                if depth >= _QUICK_DEPTH:
+                    raise _Odd
+                items.append(self.mapping(col + 2, depth + 1, True))
+            elif value is _NONE:
+                raise _Odd
+            else:
+                items.append(value)
+                self.advance()
+        return items
+
+
+def _scalar(text: str) -> str | None:
+    """A scalar on one line, read as YAML reads it (only `~`, `null` and nothing are null)."""
+    head = text[0]
+    if head == "'":
+        found = _SINGLE.fullmatch(text)
+        if found is None:
+            raise _Odd
+        return found.group(1).replace("''", "'")
+    if head in _PLAIN_START:
+        raise _Odd  # a double quote here: an escape, or more after the closing quote
+    value = text.split(" #", 1)[0].rstrip(" ")
+    if ": " in value or value.endswith(":"):
+        raise _Odd
+    return None if _NULL.match(value) else value

@@ -119,6 +119,25 @@ def test_a_warm_listing_of_some_tasks_shows_what_the_files_say(ws, ocop, filters
     assert warm.json()
 
 
+@pytest.mark.parametrize("command", [["timeline"], ["timeline", "--agency", "Gia Lộc"],
+                                     ["agencies", "--format", "json"]])
+def test_the_other_listings_show_what_the_files_say(ws, ocop, monkeypatch, command):
+    """The listings that need only the states of the day (read without the index, the
+    history folded into them as it is read) show what the index shows: units' shares, an
+    undo and an entry after the as-of date included."""
+    record(ws, entry(1), entry(2, "5.2", 3), entry(3, "6", 2, day=28),
+           entry(4, "1.2")._replace(action="undo", qty=None, place=None, undoes=f"{1:020x}"))
+    args = [*command, "--as-of", "2019-07-20"]
+    warm = ocop(*args)
+    folded = []
+    real = storage.fold_history
+    monkeypatch.setattr(storage, "fold_history", lambda *a: folded.append(1) or real(*a))
+    plain = ocop(*args, env={"OCOP_NO_INDEX": "1"})
+    assert warm.exit_code == plain.exit_code == 0
+    assert warm.stdout == plain.stdout
+    assert folded == [1]
+
+
 def test_an_unchanged_workspace_is_not_parsed_again(ws, monkeypatch):
     record(ws, entry(1))
     age(ws)
@@ -716,6 +735,13 @@ AS_OF_DATES = [dt.date(2019, 6, 30), dt.date(2019, 7, 10), dt.date(2019, 7, 20),
                dt.date(2019, 8, 1), dt.date(2020, 1, 1)]
 
 
+def listed(states: dict[str, state.TaskState]) -> list[tuple[Any, ...]]:
+    """Every figure of each state but its entries, the order of its places and units too."""
+    return [(task, s.status, s.timing, s.achieved, list(s.places.items()), s.note, s.ref,
+             list(s.units.items()), s.unassigned, list(s.unit_notes.items()))
+            for task, s in states.items()]
+
+
 def _outcome(root: Path, task: str) -> tuple[Any, ...]:
     """What a command sees: the facts, the entries about `task` and the task states on
     each as-of date, or the problems."""
@@ -725,9 +751,14 @@ def _outcome(root: Path, task: str) -> tuple[Any, ...]:
         states = []
         for as_of in AS_OF_DATES:
             found = (loaded.index.states(as_of) if loaded.index is not None
-                     else state.state_as_of(loaded.plan, loaded.entries, as_of))
+                     else state.state_as_of(loaded.plan, loaded.replay(), as_of))
+            if loaded.index is None:  # the history folded as it is read says the same
+                folded = storage.load(workspace(root), as_of=as_of)
+                assert folded.problems == loaded.problems
+                assert listed(folded.states(as_of)) == listed(found)
             states.append(summary(found))
         return (*facts(loaded), about, states)
+
     except InvalidData as error:
         return ("invalid", [str(p) for p in error.problems])
 
