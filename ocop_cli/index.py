@@ -32,8 +32,9 @@ import sqlite3
 import sys
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
+from itertools import islice
 from pathlib import Path
 from stat import S_ISREG
 from typing import Any
@@ -41,6 +42,7 @@ from typing import Any
 from ocop_cli import state, storage
 from ocop_cli.errors import OcopError, Problem
 from ocop_cli.model import Agency, Entry, Plan, Task
+from ocop_cli.state import HISTORY_ORDER, latest
 from ocop_cli.storage import Loaded, Workspace
 
 FORMAT = 4
@@ -131,6 +133,26 @@ def load(ws: Workspace, year: int | None = None, as_of: dt.date | None = None) -
             count_into(loaded)  # the product register is read as without the index
             return loaded
     return storage.load(ws, year, as_of)
+
+
+def check(ws: Workspace) -> list[Problem] | None:
+    """What `storage.validate` finds, from the index (brought up to date for each plan);
+    None when the files are to be read instead: without the index, or where it cannot
+    answer (a file with an error, an entry at an unknown place)."""
+    plans = ws.plan_files()
+    if not enabled() or not plans:
+        return None
+    try:
+        found = Index.open(ws)
+        try:
+            return found.check(plans)
+        finally:
+            found.close()
+    except (Fallback, sqlite3.OperationalError, OSError):
+        return None
+    except DAMAGE:
+        remove(ws)
+        return None
 
 
 # What reading a damaged index can raise (values of another shape, a malformed database).
@@ -639,6 +661,47 @@ class Index:
                             (plan_path.name, key, dumps(problems)))
         return problems
 
+    def check(self, paths: dict[int, Path]) -> list[Problem]:
+        """`check`: every plan loaded (none with a problem, or Fallback), then the history's
+        problems in the order `storage.validate` gives them: each file's own and its copies
+        of entries read before, then the entries for a task or plan the workspace lacks."""
+        plans = {year: self.load(path) for year, path in paths.items()}
+        directory = next(iter(plans.values())).directory
+        try:
+            history = self.ws.history_files()
+        except OcopError:
+            raise Fallback from None
+        places = {p for (p,) in self.db.execute(
+            "SELECT DISTINCT place FROM entries WHERE place IS NOT NULL AND kept")}
+        if places - set(directory.by_id):
+            raise Fallback  # an error: the files say where
+        problems: list[Problem] = []
+        for path in history:
+            problems += [loads(v) for (v,) in self.db.execute(
+                "SELECT value FROM problems WHERE file=? ORDER BY seq, rowid", (path.name,))]
+            rows = _Rows()
+            problems += [storage.duplicate(path, rows.entry(values[:-1]), values[-1])
+                         for values in self.db.execute(
+                f"SELECT e.file, e.line, {_cols('e')}, (SELECT k.file || ':' || k.line FROM "
+                "entries k WHERE k.id = e.id AND k.kept) FROM entries e WHERE NOT e.kept AND "
+                "e.file=? ORDER BY e.line", (path.name,))]
+        spans = {year: loaded.plan.last_year for year, loaded in plans.items()}
+        gone: list[tuple[int, int, Problem]] = []
+        at = {path.name: n for n, path in enumerate(history)}
+        for year, task in self.db.execute(
+                "SELECT DISTINCT plan_year, task FROM entries WHERE kept").fetchall():
+            owner = plans.get(storage.owner(spans, year) or year)
+            if owner is not None and task in owner.plan.index:
+                continue
+            rows = _Rows()
+            for values in self.db.execute(f"SELECT file, line, {_cols()} FROM entries WHERE "
+                                          "kept AND plan_year=? AND task=?", (year, task)):
+                gone += [(at[values[0]], values[1], p) for p in storage._task_gone(
+                    self.ws.history_dir / values[0], rows.entry(values),
+                    None if owner is None else owner.plan)]
+        problems += [p for _file, _line, p in sorted(gone, key=lambda g: g[:2])]
+        return problems + storage.other_problems(self.ws, directory)
+
     def _generation(self) -> int:
         return int(self.db.execute("SELECT value FROM meta WHERE key='generation'"
                                    ).fetchone()[0])
@@ -697,6 +760,40 @@ class Index:
                 group.append(entry)
             if current is not None:
                 yield current, group + [u for e in group for u in undos.get(e.id, ())]
+
+    def ordered(self, years: Years, start: dt.date | None = None, end: dt.date | None = None
+                ) -> Iterator[Entry]:
+        """The entries a load keeps (dated from `start` to `end` if given), in the order
+        `ocop history` lists them: by date, time recorded and id, then file order. Read as
+        they are used: a million entries are never held at once."""
+        where = "".join((" AND date >= ?" if start else "", " AND date <= ?" if end else ""))
+        days = tuple(d.toordinal() for d in (start, end) if d)
+        rows = _Rows()
+        for values in self.db.execute(
+                f"SELECT file, line, {_cols()} FROM entries WHERE kept AND {_in(years)}{where} "
+                "ORDER BY date, at, id, file, line", (*years, *days)):
+            yield rows.entry(values)
+
+    def count(self, years: Years) -> int:
+        """How many entries a load keeps."""
+        return int(self.db.execute(f"SELECT count(*) FROM entries WHERE kept AND {_in(years)}",
+                                   years).fetchone()[0])
+
+    def undone(self, years: Years) -> set[str]:
+        """The ids the undos among the entries a load keeps take out."""
+        return {u for (u,) in self.db.execute(
+            f"SELECT undoes FROM entries WHERE kept AND {_in(years)} AND action = 'undo' AND "
+            "undoes IS NOT NULL", years)}
+
+    def latest(self, years: Years) -> Entry | None:
+        """The entry in force recorded last (by time recorded, then id), whatever its date:
+        what `ocop undo` takes out."""
+        found = self.db.execute(
+            f"SELECT file, line, {_cols()} FROM entries WHERE kept AND {_in(years)} AND "
+            "action != 'undo' AND id NOT IN (SELECT undoes FROM entries WHERE kept AND "
+            f"{_in(years)} AND action = 'undo' AND undoes IS NOT NULL) "
+            "ORDER BY at DESC, id DESC, date, file, line LIMIT 1", (*years, *years)).fetchone()
+        return None if found is None else _Rows().entry(found)
 
 
 def _parse_stat(text: str) -> Stat:
@@ -887,6 +984,29 @@ class _Held:
 # --- task states -----------------------------------------------------------------------------
 
 
+class _Ordered(Sequence[Entry]):
+    """A load's entries in the order `ocop history` lists them, read again at each pass."""
+
+    def __init__(self, served: _Served) -> None:
+        self.served = served
+
+    def __len__(self) -> int:
+        return self.served.count()
+
+    def __iter__(self) -> Iterator[Entry]:
+        return self.served.ordered()
+
+    def __getitem__(self, at: Any) -> Any:
+        if isinstance(at, slice):
+            return list(self)[at]
+        if at < 0:
+            at += len(self)
+        found = next(islice(self, at, None), None) if at >= 0 else None
+        if found is None:
+            raise IndexError(at)
+        return found
+
+
 class _Served:
     """What a load from the index offers beyond the plain load: task states without a replay
     of the history, and the entries about a task without building the others."""
@@ -924,6 +1044,45 @@ class _Served:
             return dict(self.index.entries_of(self.years, task_ids))
         except DAMAGE:
             return self.files().entries_of(task_ids)
+
+    def count(self) -> int:
+        try:
+            return self.index.count(self.years)
+        except DAMAGE:
+            return len(self.files().entries)
+
+    def ordered(self, start: dt.date | None = None, end: dt.date | None = None
+                ) -> Iterator[Entry]:
+        """`Index.ordered`: for an index found damaged on the way, the rest from the files
+        (in the same order)."""
+        done = 0
+        try:
+            for entry in self.index.ordered(self.years, start, end):
+                yield entry
+                done += 1
+            return
+        except DAMAGE:
+            pass
+        found = [e for e in self.files().entries
+                 if (start is None or e.date >= start) and (end is None or e.date <= end)]
+        yield from sorted(found, key=HISTORY_ORDER)[done:]
+
+    def history(self) -> Sequence[Entry]:
+        """Every entry the load keeps, in the order `ocop history` lists them, read from the
+        index at each pass over them (a table measures its rows, then draws them)."""
+        return _Ordered(self)
+
+    def undone(self) -> set[str]:
+        try:
+            return self.index.undone(self.years)
+        except DAMAGE:
+            return {e.undoes or "" for e in self.files().entries if e.action == "undo"}
+
+    def latest(self) -> Entry | None:
+        try:
+            return self.index.latest(self.years)
+        except DAMAGE:
+            return latest(self.files().entries)
 
     def states(self, as_of: dt.date, only: set[str] | None = None
                ) -> dict[str, state.TaskState]:

@@ -989,3 +989,156 @@ def test_a_pull_that_moves_a_copied_line_counts_the_first_copy(ws):
     assert [(e.source, e.qty) for e in loaded.entries] == [(f"{path.name}:4", 2),
                                                            (f"{path.name}:5", 1)]
     assert facts(loaded) == truth(ws)
+
+
+# --- commands about one task, counts and entries in order ----------------------------------
+
+
+def varied(ws: Path, ocop: Any) -> None:
+    """Entries of shared and plain tasks at several places and dates; an undo recorded under
+    another task than the entry it takes out; an entry of another plan; a product counted
+    by task 8 from the register, sent inside the third quarter."""
+    record(ws, entry(1, "1.2", 2), entry(2, "5.2", 3, day=5), entry(4, "6", 1, day=20),
+           entry(3, "1.2", 1, day=3)._replace(place="kinh-mon", note="hội nghị"))
+    record(ws, entry(5, "5.1")._replace(action="undo", qty=None, place=None,
+                                        undoes=f"{2:020x}"),
+           entry(6, "1.2")._replace(plan=2020), entry(7, "5.2", 2, day=9)._replace(
+               date=dt.date(2019, 8, 9)), who="Phòng NN Gia Lộc")
+    added = ocop("product", "add", "Bánh gai", "--district", "Kinh Môn", "--commune", "Xã A",
+                 "--entity", "Chủ thể", "--kind", "htx", "--group", "thuc-pham",
+                 "--date", "2019-07-01")
+    assert added.exit_code == 0, added.stderr
+    for stage in ("chosen", "sent"):
+        assert ocop("product", "stage", added.stdout.split()[0], stage, "--date",
+                    "2019-08-15").exit_code == 0
+
+
+def same_through_the_index(ocop: Any, *args: str) -> Any:
+    """A command's output through the index (made by the run before), and reading the files."""
+    ocop(*args, "--as-of", AS_OF)
+    through_index = ocop(*args, "--as-of", AS_OF)
+    plain = ocop(*args, "--as-of", AS_OF, env={"OCOP_NO_INDEX": "1"})
+    assert through_index.exit_code == plain.exit_code, through_index.stderr
+    assert (through_index.stdout, through_index.stderr) == (plain.stdout, plain.stderr)
+    return through_index
+
+
+def no_whole_history(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Building the list of every entry, as a load without the index does, fails."""
+    real = index.Index.entries
+
+    def some(self: index.Index, years: Any, where: str = "", args: Any = ()) -> Any:
+        assert where, "every entry read"
+        return real(self, years, where, args)
+
+    monkeypatch.setattr(index.Index, "entries", some)
+
+
+@pytest.mark.parametrize("args", [
+    ["show", "5", "--format", "json"], ["show", "5.2"], ["show", "1.2", "--format", "json"],
+    ["show", "8", "--format", "json"], ["history", "--format", "json"], ["history"],
+    ["history", "--format", "csv"], ["history", "--format", "md"],
+    ["history", "5", "--format", "json"],
+    ["info", "--format", "json"], ["undo"],
+    ["report", "--period", "2019-Q3", "--format", "json"],
+    ["report", "--period", "2019-07", "--agency", "Gia Lộc", "--format", "json"],
+    ["report", "--month", "8", "--agency", "Kinh Môn"],
+], ids=" ".join)
+def test_commands_say_through_the_index_what_the_files_say(ws, ocop, monkeypatch, args):
+    """Without building the list of every entry: a task's own, a count, or every entry read
+    in order from the index as it is written."""
+    varied(ws, ocop)
+    ocop("tasks", "--as-of", AS_OF)  # the index made
+    if args[0] == "undo":  # a write: each way on a copy of the same workspace
+        import shutil
+
+        plain = ws.parent / "plain"
+        shutil.copytree(ws, plain)
+        no_whole_history(monkeypatch)
+        said = [ocop("undo").stdout for _ in range(2)]
+        monkeypatch.setenv("OCOP_DATA", str(plain))
+        assert said == [ocop("undo", env={"OCOP_NO_INDEX": "1"}).stdout for _ in range(2)]
+        assert said[1].startswith("undid")
+        return
+    no_whole_history(monkeypatch)
+    assert same_through_the_index(ocop, *args).stdout
+
+
+def test_show_replays_only_the_task_and_its_sub_rows(ws, ocop, monkeypatch):
+    varied(ws, ocop)
+    ocop("tasks", "--as-of", AS_OF)
+    calls = replays(monkeypatch)
+    shown = ocop("show", "5", "--format", "json", "--as-of", AS_OF).json()
+    assert calls == [["5", "5.1", "5.2"]]
+    assert shown["achieved"] == 2  # 3 undone from task 5.1, then 2 more
+
+
+def test_a_period_report_counts_the_entries_in_force_inside_it(ws, ocop):
+    """A unit's report counts its own place's entries of a shared task; an entry undone
+    (from another task) counts nowhere; the task counting products counts the one sent."""
+    varied(ws, ocop)
+
+    def achieved(*args: str) -> dict[str, Any]:
+        doc = same_through_the_index(ocop, "report", *args, "--format", "json").json()
+        return {row["id"]: (row["entries"], row["qty"], row["places"])
+                for row in doc["achieved"]}
+
+    assert achieved("--period", "2019-07") == {"1.2": (2, 3, ["Gia Lộc", "Kinh Môn"]),
+                                               "6": (1, 1, ["Gia Lộc"])}
+    assert achieved("--period", "2019-07", "--agency", "Gia Lộc")["1.2"] == (1, 2, ["Gia Lộc"])
+    assert achieved("--period", "2019-Q3") == {
+        "1.2": (2, 3, ["Gia Lộc", "Kinh Môn"]), "5.2": (1, 2, ["Gia Lộc"]),
+        "6": (1, 1, ["Gia Lộc"]), "8": (1, 1, ["Kinh Môn"])}
+
+
+@pytest.mark.parametrize("case", ["one plan", "two plans", "an error"])
+def test_check_lists_through_the_index_what_the_files_say(ws, ocop, monkeypatch, case):
+    """Copies of entries, entries for a task or a plan the workspace lacks, a torn last
+    line: listed as reading the files lists them, in their order, the history not read
+    again; an entry at an unknown place (an error) is told as the files tell it."""
+    varied(ws, ocop)
+    error = case == "an error"
+    if case == "two plans":
+        (ws / "plan_2020.yaml").write_text((ws / "plan_2019.yaml").read_text(
+            encoding="utf-8").replace("year: 2019", "year: 2020", 1), encoding="utf-8")
+    record(ws, entry(1), entry(4, "6"), who="Phòng NN Kinh Môn")  # copies of entries read before
+    record(ws, entry(8, "99"), entry(9, "1.2")._replace(plan=2031), entry(10, "5.2"))
+    add_line(record(ws, entry(11, "99")._replace(plan=2020)), '- {"id": "torn", "at": ')
+    if error:
+        record(ws, entry(12)._replace(place="nowhere"), who="Phòng NN Kinh Môn")
+    said = same_through_the_index(ocop, "check")
+    assert said.exit_code == (EXIT_INVALID if error else 0)
+    warnings = [line for line in said.stderr.splitlines() if line.startswith("warning")]
+    assert len(warnings) == (6 if case == "two plans" else 7)
+    if not error:
+        def fails(*args: Any) -> Any:
+            raise AssertionError("the history read again")
+
+        monkeypatch.setattr(storage, "read_history", fails)
+        monkeypatch.setattr(storage, "read_history_file", fails)
+        again = ocop("check", "--as-of", AS_OF)
+        assert (again.exit_code, again.stdout, again.stderr) == (0, said.stdout, said.stderr)
+
+
+def test_every_entry_is_listed_as_it_is_read_from_the_index(tmp_path):
+    """`history --format json` of 60,000 entries peaks within a few MB of one of 6,000 (held
+    whole, the entries and their rows took about 40 MB more), in a real process."""
+    from helpers import PEAK_MB
+
+    script = "import json, sys\n" + PEAK_MB + (
+        "from ocop_cli.cli import app\n"
+        "try:\n    app(sys.argv[1:], prog_name='ocop')\nexcept SystemExit:\n    pass\n"
+        "sys.stderr.write(json.dumps(peak_mb()))\n")
+    peaks = []
+    for count in (6_000, 60_000):
+        root = storage.init_workspace(tmp_path / str(count)).root
+        record(root, *(entry(n, ("1.2", "5.2", "6", "10")[n % 4], day=1 + n % 28)
+                       for n in range(count)))
+        env = {**os.environ, "OCOP_DATA": str(root)}
+        run = [sys.executable, "-c", script, "history", "--format", "json"]
+        subprocess.run(run, env=env, capture_output=True, check=True, timeout=120)  # indexed
+        done = subprocess.run(run, env=env, capture_output=True, text=True, check=True,
+                              timeout=120)
+        assert done.stdout.count('"id"') == count
+        peaks.append(json.loads(done.stderr.splitlines()[-1]))
+    assert peaks[1] - peaks[0] < 12, peaks
