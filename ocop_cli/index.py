@@ -1386,8 +1386,8 @@ class _Served:
                     if up:
                         chosen.update(map(int, up.split(",")))
             listed = [row for row in found if row[0] in chosen]
-        own = self._replayed_figures([row[1] for row in listed if row[2] and row[8] == 1],
-                                     [row[1] for row in listed if row[2] and row[8] == 2],
+        own = self._replayed_figures({row[1]: row[0] for row in listed if row[2] and row[8] == 1},
+                                     {row[1]: row[0] for row in listed if row[2] and row[8] == 2},
                                      head, as_of, generation)
         month = month_index(head, as_of)
         shown: dict[int, Any] = {}
@@ -1456,11 +1456,11 @@ class _Served:
             raise ValueError("the plan's rows changed while read")  # as damage: read again
         return lines
 
-    def _replayed_figures(self, absent: list[str], later: list[str], head: Plan,
+    def _replayed_figures(self, absent: dict[str, int], later: dict[str, int], head: Plan,
                           as_of: dt.date, generation: int) -> dict[str, tuple[str, int, int]]:
-        """The figures (status, achieved, unassigned) of listed leaves replayed: `absent`
-        without a kept state (replayed and kept), `later` with entries after `as_of` and no
-        figures kept for that day (kept for it)."""
+        """The figures (status, achieved, unassigned) of listed leaves replayed (by task, with
+        its row's position): `absent` without a kept state (replayed and kept), `later` with
+        entries after `as_of` and no figures kept for that day (kept for it)."""
         db, name, day = self.index.db, self.plan_name, as_of.toordinal()
         if not absent and not later:
             return {}
@@ -1472,11 +1472,11 @@ class _Served:
             # so that the commands after this one find them all.
             part, index = self, self.plan.index
             held = {t for (t,) in db.execute("SELECT task FROM states WHERE plan=?", (name,))}
-            absent = [t.id for t in self.plan.tasks if t.id not in held]
+            absent = {t.id: 0 for t in self.plan.tasks if t.id not in held}
         else:  # in a plan of those leaves only: a leaf's own state reads no other row
-            index = {t: loads(v) for chunk, marks in _chunks(absent + later)
+            index = {t: loads(v) for chunk, marks in _chunks([*absent.values(), *later.values()])
                      for t, v in db.execute(f"SELECT task, value FROM rows WHERE plan=? AND "
-                                            f"task IN ({marks})", (name, *chunk))}
+                                            f"pos IN ({marks})", (name, *chunk))}
             part = _Served(self.index, Plan(head.number, head.year, head.title,
                                             tuple(index.values()), head.facts), name, self.years)
         fresh, on_day = part._replayed([index[t] for t in absent], as_of)
