@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from heapq import merge
-from typing import Any
+from typing import Any, overload
 
 from ocop_cli.directory import Directory
 from ocop_cli.errors import UsageError
@@ -204,14 +204,14 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
     doc["parents"] = [task_row(plan, t, shown[t.id], directory) | {
         "achieved": None, "percent": None} for t in plan.tasks if t.id in above]
 
-    def rows(tasks: list[Task]) -> list[dict[str, Any]]:
-        found = []
-        for t in tasks:
-            share = unit if unit in t.shared_by else None
-            found.append(task_row(plan, t, shown[t.id], directory,
-                                  roles.role(t, agency.id) if agency else None,
-                                  states[t.id] if share else None, share))
-        return sorted(found, key=urgency) if sort == "urgency" else found
+    def row(t: Task) -> dict[str, Any]:
+        share = unit if unit in t.shared_by else None
+        return task_row(plan, t, shown[t.id], directory,
+                        roles.role(t, agency.id) if agency else None,
+                        states[t.id] if share else None, share)
+
+    def rows(tasks: list[Task]) -> Sequence[dict[str, Any]]:
+        return sorted(map(row, tasks), key=urgency) if sort == "urgency" else Rows(tasks, row)
 
     overdue = [t for t in leaves if shown[t.id].timing == "overdue"]
     if sort == "urgency":
@@ -244,6 +244,42 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
         if found is not None:
             doc["products"] = found
     return doc
+
+
+class Rows(Sequence[dict[str, Any]]):
+    """A report's rows, each made from its item when it is read: a report of tens of
+    thousands of rows is then written without holding them all (each read makes it again,
+    the same)."""
+
+    __slots__ = ("_items", "_make")
+
+    def __init__(self, items: list[Any], make: Callable[[Any], dict[str, Any]]) -> None:
+        self._items, self._make = items, make
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, at: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, at: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, at: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(at, slice):
+            return [self._make(item) for item in self._items[at]]
+        return self._make(self._items[at])
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return map(self._make, self._items)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, (list, Rows)) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(list(self))
 
 
 def task_row(plan: Plan, task: Task, state: TaskState, directory: Directory,
@@ -389,7 +425,7 @@ def in_force(loaded: Loaded, as_of: dt.date, period: Period) -> Iterable[Entry]:
 
 def achieved_in(plan: Plan, states: dict[str, TaskState], tasks: list[Task], period: Period,
                 directory: Directory, entries: Iterable[Entry], unit: str | None = None
-                ) -> list[dict[str, Any]]:
+                ) -> Rows:
     """Per task: what its `entries` (those in force dated inside the period, in order)
     recorded; a shared task's in a unit's report, those at the unit."""
     inside: dict[str, list[Any]] = {t.id: [] for t in tasks}  # entries, qty, last, ...
@@ -407,14 +443,12 @@ def achieved_in(plan: Plan, states: dict[str, TaskState], tasks: list[Task], per
         held[3][e.action] = None
         if e.place:
             held[4][directory.short(e.place)] = None
-    found = []
-    for task in tasks:
-        if not inside[task.id]:
-            continue
+
+    def row(task: Task) -> dict[str, Any]:
         count, qty, last, actions, places = inside[task.id]
         state = states[task.id]
         target = state.task.target  # a unit's share when the report is a unit's
-        found.append({
+        return {
             "id": task.id, "parent": task.parent, "title": task.title,
             "parent_title": _parent_title(plan, task), "unit": task.unit,
             "target": target_json(target),
@@ -422,8 +456,8 @@ def achieved_in(plan: Plan, states: dict[str, TaskState], tasks: list[Task], per
             "achieved": state.achieved, "status": state.status, "timing": state.timing,
             "qty": qty, "entries": count, "last": last.isoformat(),
             "actions": list(actions), "places": list(places),
-        })
-    return found
+        }
+    return Rows([task for task in tasks if inside[task.id]], row)
 
 
 def district_units(directory: Directory) -> list[Agency]:
