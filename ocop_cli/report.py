@@ -464,16 +464,13 @@ def district_units(directory: Directory) -> list[Agency]:
     return list(directory.units)
 
 
-def places(loaded: Loaded, states: dict[str, TaskState], tasks: list[Task]
-           ) -> list[dict[str, Any]]:
+def places(loaded: Loaded, states: dict[str, TaskState], tasks: list[Task]) -> Rows:
     """For each task shared by district units: each unit's share, quantity and status, and
     what was recorded without naming a unit. A unit's `done` is null when it is not known
     (the whole was met, or marked done, without saying where)."""
     directory = loaded.directory
-    found = []
-    for task in tasks:
-        if not task.shared_by:
-            continue
+
+    def row(task: Task) -> dict[str, Any]:
         state = states[task.id]
         share = share_of(task)
         per_unit = []
@@ -484,7 +481,7 @@ def places(loaded: Loaded, states: dict[str, TaskState], tasks: list[Task]
                 "qty": state.places.get(unit, 0) if status != NOT_KNOWN else None,
                 "done": None if status == NOT_KNOWN else status == "done",
                 "status": None if status == NOT_KNOWN else status})
-        found.append({
+        return {
             "id": task.id, "title": task.title,
             "parent_title": _parent_title(loaded.plan, task),
             "status": state.status, "timing": state.timing, "achieved": state.achieved,
@@ -496,8 +493,8 @@ def places(loaded: Loaded, states: dict[str, TaskState], tasks: list[Task]
             "units_not_known": sum(1 for u in per_unit if u["done"] is None),
             "units_total": len(per_unit),
             "not_by_unit": state.unassigned,
-        })
-    return found
+        }
+    return Rows([task for task in tasks if task.shared_by], row)
 
 
 def _parent_title(plan: Plan, task: Task) -> str | None:
@@ -556,11 +553,14 @@ def timeline(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
         tasks = select(plan, states, loaded.directory, Filters(), within=mine)
     unit = loaded.directory.unit_of(agency.id) if agency else None
     shown = shown_states(plan, states, tasks, unit, as_of)
-    rows = [{"id": t.id, "title": t.title, "depth": t.id.count("."), "leaf": plan.is_leaf(t.id),
-             "window": t.window.text if t.window else None,
-             "months": list(t.window.months) if t.window else [],
-             "status": None if shown[t.id].status == NOT_KNOWN else shown[t.id].status,
-             "timing": shown[t.id].timing} for t in tasks]
+
+    def row(t: Task) -> dict[str, Any]:
+        return {"id": t.id, "title": t.title, "depth": t.id.count("."),
+                "leaf": plan.is_leaf(t.id), "window": t.window.text if t.window else None,
+                "months": list(t.window.months) if t.window else [],
+                "status": None if shown[t.id].status == NOT_KNOWN else shown[t.id].status,
+                "timing": shown[t.id].timing}
+    rows = Rows(tasks, row)
     months = plan_months(plan)
     at = month_index(plan, as_of)
     if 1 <= at <= plan.span and at not in months:
