@@ -276,6 +276,13 @@ class Rows(Sequence[dict[str, Any]]):
     def __eq__(self, other: object) -> bool:
         return isinstance(other, (list, Rows)) and list(self) == list(other)
 
+    def sorted(self, key: Callable[[dict[str, Any]], Any]) -> Rows:
+        """The rows in the order `sorted(rows, key=key)` gives them, still made as read:
+        only each row's key is held while they are sorted."""
+        keys = [key(row) for row in self]
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        return Rows([self._items[at] for at in order], self._make)
+
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
@@ -605,7 +612,7 @@ def sections(doc: dict[str, Any], narrow: bool = False) -> list[Section]:
     kind = doc["report"]
     above = parents_of(doc)
 
-    def office(key: str, title: str, rows: list[dict[str, Any]]) -> Section:
+    def office(key: str, title: str, rows: Iterable[dict[str, Any]]) -> Section:
         return (narrow_office if narrow else office_section)(key, title, rows, above)
 
     if kind == "products":
@@ -650,13 +657,14 @@ def parents_of(doc: dict[str, Any]) -> dict[str, dict[str, Any]] | None:
     return {row["id"]: row for row in doc["parents"]}
 
 
-def with_parents(rows: list[dict[str, Any]], parents: dict[str, dict[str, Any]] | None
-                 ) -> list[dict[str, Any]]:
+def with_parents(rows: Iterable[dict[str, Any]], parents: dict[str, dict[str, Any]] | None
+                 ) -> Iterator[dict[str, Any]]:
     """Rows in plan order with each parent row (TT 1) before its first sub-row (1.1), as
-    the signed plan's table has them; `rows` unchanged without `parents`."""
+    the signed plan's table has them; `rows` unchanged without `parents`. Given as they are
+    read, so that rows made as they are read (`Rows`) are let go once used."""
     if parents is None:
-        return rows
-    found: list[dict[str, Any]] = []
+        yield from rows
+        return
     placed: set[str] = set()
     for row in rows:
         chain = []
@@ -665,9 +673,8 @@ def with_parents(rows: list[dict[str, Any]], parents: dict[str, dict[str, Any]] 
             chain.append(parents[parent])
             placed.add(parent)
             parent = parents[parent].get("parent")
-        found += reversed(chain)
-        found.append(row)
-    return found
+        yield from reversed(chain)
+        yield row
 
 
 def _agencies_cell(row: dict[str, Any]) -> str:
@@ -696,7 +703,7 @@ def office_columns() -> list[Column]:
             for k, h, w in zip(keys, office_headers(), widths, strict=True)]
 
 
-def office_rows(rows: list[dict[str, Any]], nested: bool = False) -> list[dict[str, Any]]:
+def office_rows(rows: Iterable[dict[str, Any]], nested: bool = False) -> list[dict[str, Any]]:
     """The office table's cells; `nested` when the rows hold their parents' rows (a parent
     row, `_parent`, is no task of the counts and totals)."""
     shown = []
@@ -716,7 +723,7 @@ def office_rows(rows: list[dict[str, Any]], nested: bool = False) -> list[dict[s
     return shown
 
 
-def office_section(key: str, title: str, rows: list[dict[str, Any]],
+def office_section(key: str, title: str, rows: Iterable[dict[str, Any]],
                    parents: dict[str, dict[str, Any]] | None = None) -> Section:
     return Section(key, title, office_columns(),
                    office_rows(with_parents(rows, parents), parents is not None))
@@ -728,10 +735,10 @@ def _cut(text: str | None, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
-def narrow_office(key: str, title: str, rows: list[dict[str, Any]],
+def narrow_office(key: str, title: str, rows: Iterable[dict[str, Any]],
                   parents: dict[str, dict[str, Any]] | None = None) -> Section:
     """The office table in five columns: the form's headers stacked, its cells with them."""
-    rows = with_parents(rows, parents)
+    rows = list(with_parents(rows, parents))
     h = office_headers()
     columns = [
         Column("id", h[0]),
@@ -1044,7 +1051,8 @@ def document_sections(doc: dict[str, Any]) -> list[Section]:
         title = _("Tasks of the plan") if doc["report"] == "overview" else \
             _("Tasks of {agency} as lead and as partner").format(agency=doc["agency"]["short"])
     above = {row["id"]: row for row in doc.get("parents", [])}
-    found = [office_section("tasks", title, sorted(rows, key=plan_order), above)]
+    ordered = rows.sorted(plan_order) if isinstance(rows, Rows) else sorted(rows, key=plan_order)
+    found = [office_section("tasks", title, ordered, above)]
     if doc["report"] == "period":
         found.append(achieved_section(doc, parents=above))
     if doc.get("duties"):  # what section V of the plan asks of the agency, beside its tasks
