@@ -15,6 +15,7 @@ import io
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -151,7 +152,7 @@ def write_text(doc: dict[str, Any], fmt: str, stream: TextIO, no_color: bool) ->
         if not section.rows:
             con.print(Text(visible(f"{section.title}: {_('none')}")))
             continue
-        rows = marked_rows(section)
+        rows = list(marked_rows(section))
         if section.grid:  # a zero is noise in a grid of counts
             rows = [{**{k: "·" if v == 0 else v for k, v in row.items()},
                      "_cells": dict.fromkeys(section.marks.get(i, ()), "overdue")}
@@ -292,7 +293,7 @@ def write_xlsx(path: Path, doc: dict[str, Any], parts: Sequence[Section],
         sheet.freeze_panes = f"A{top + 1}"
         _xlsx_page(sheet, top)  # all before the first row is written
         total = office_total(section)
-        for i, row in enumerate([*section.rows, *([total] if total else [])], top + 1):
+        for i, row in enumerate(chain(section.rows, [total] if total else []), top + 1):
             # Set by hand: spreadsheets do not grow a row for wrapped text written by a program.
             _xlsx_height(sheet, i, [shown(row.get(c.key), c.key) for c in section.columns],
                          widths)

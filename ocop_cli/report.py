@@ -276,6 +276,24 @@ class Rows(Sequence[dict[str, Any]]):
     def __eq__(self, other: object) -> bool:
         return isinstance(other, (list, Rows)) and list(self) == list(other)
 
+    def map(self, change: Callable[[dict[str, Any]], dict[str, Any]]) -> Rows:
+        """Each row changed by `change`, as it is read."""
+        make = self._make
+        return Rows(self._items, lambda item: change(make(item)))
+
+    def with_parents(self, parents: dict[str, dict[str, Any]] | None) -> Rows:
+        """`with_parents` of these rows, still made as read (each made once here, to find
+        its parent, and let go)."""
+        if parents is None:
+            return self
+        items: list[tuple[bool, Any]] = []
+        for item, (_row, above) in zip(self._items, _parents_before(self, parents),
+                                       strict=True):
+            items += [(False, row) for row in above]
+            items.append((True, item))
+        make = self._make
+        return Rows(items, lambda pair: make(pair[1]) if pair[0] else pair[1])
+
     def sorted(self, key: Callable[[dict[str, Any]], Any]) -> Rows:
         """The rows in the order `sorted(rows, key=key)` gives them, still made as read:
         only each row's key is held while they are sorted."""
@@ -584,7 +602,7 @@ class Section:
     key: str
     title: str
     columns: list[Column]
-    rows: list[dict[str, Any]]
+    rows: Sequence[dict[str, Any]]  # a list, or `Rows` made as they are read
     grid: bool = False  # many short cells (the agency × month matrix): drawn compactly
     marks: dict[int, set[str]] = field(default_factory=dict)  # row index -> keys to flag
 
@@ -665,6 +683,14 @@ def with_parents(rows: Iterable[dict[str, Any]], parents: dict[str, dict[str, An
     if parents is None:
         yield from rows
         return
+    for row, above in _parents_before(rows, parents):
+        yield from above
+        yield row
+
+
+def _parents_before(rows: Iterable[dict[str, Any]], parents: dict[str, dict[str, Any]]
+                    ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Each row with the parent rows that go just before it (outermost first)."""
     placed: set[str] = set()
     for row in rows:
         chain = []
@@ -673,8 +699,7 @@ def with_parents(rows: Iterable[dict[str, Any]], parents: dict[str, dict[str, An
             chain.append(parents[parent])
             placed.add(parent)
             parent = parents[parent].get("parent")
-        yield from reversed(chain)
-        yield row
+        yield row, chain[::-1]
 
 
 def _agencies_cell(row: dict[str, Any]) -> str:
@@ -706,27 +731,31 @@ def office_columns() -> list[Column]:
 def office_rows(rows: Iterable[dict[str, Any]], nested: bool = False) -> list[dict[str, Any]]:
     """The office table's cells; `nested` when the rows hold their parents' rows (a parent
     row, `_parent`, is no task of the counts and totals)."""
-    shown = []
-    for row in rows:
-        has_quantity = row["target"] is not None or row["achieved"]
-        shown.append({
-            "id": row["id"], "content": _content(row, nested), "unit": row["unit"],
-            "target": _target_value(row),
-            "achieved": row["achieved"] if has_quantity else None,
-            "percent": row["percent"], "agencies": _agencies_cell(row),
-            "window": row["window"],
-            "state": status_label(row["status"], row["timing"]) + whole_note(row),
-            "remark": "; ".join(x for x in (row["note"], row["ref"]) if x) or None,
-            "role": role_label(row.get("role")), "_style": _style(row),
-            "_parent": row.get("leaf") is False,
-        })
-    return shown
+    return [office_row(row, nested) for row in rows]
+
+
+def office_row(row: dict[str, Any], nested: bool = False) -> dict[str, Any]:
+    has_quantity = row["target"] is not None or row["achieved"]
+    return {
+        "id": row["id"], "content": _content(row, nested), "unit": row["unit"],
+        "target": _target_value(row),
+        "achieved": row["achieved"] if has_quantity else None,
+        "percent": row["percent"], "agencies": _agencies_cell(row),
+        "window": row["window"],
+        "state": status_label(row["status"], row["timing"]) + whole_note(row),
+        "remark": "; ".join(x for x in (row["note"], row["ref"]) if x) or None,
+        "role": role_label(row.get("role")), "_style": _style(row),
+        "_parent": row.get("leaf") is False,
+    }
 
 
 def office_section(key: str, title: str, rows: Iterable[dict[str, Any]],
                    parents: dict[str, dict[str, Any]] | None = None) -> Section:
-    return Section(key, title, office_columns(),
-                   office_rows(with_parents(rows, parents), parents is not None))
+    nested = parents is not None
+    if isinstance(rows, Rows):  # still made as they are read
+        return Section(key, title, office_columns(), rows.with_parents(parents).map(
+            lambda row: office_row(row, nested)))
+    return Section(key, title, office_columns(), office_rows(with_parents(rows, parents), nested))
 
 
 def _cut(text: str | None, limit: int) -> str:
@@ -834,7 +863,7 @@ def matrix_section(doc: dict[str, Any]) -> Section:
     return Section("matrix", title, columns, rows, grid=True, marks=marks)
 
 
-def marked_rows(section: Section, flag: str = "!") -> list[dict[str, Any]]:
+def marked_rows(section: Section, flag: str = "!") -> Sequence[dict[str, Any]]:
     """Rows with flagged cells written with `flag` after them, for formats without colour."""
     if not section.marks:
         return section.rows
@@ -1067,9 +1096,26 @@ def office_total(section: Section) -> dict[str, Any] | None:
     status; quantities added only when every task counts in the same unit (ĐVT)."""
     if section.columns != office_columns() or not section.rows:
         return None
-    rows = [r for r in section.rows if not r.get("_parent")]
-    counts = Counter(r["_style"] for r in rows)
-    label = ngettext("Total: {n} task", "Total: {n} tasks", len(rows)).format(n=len(rows))
+    # One pass over the rows, which may be made as they are read.
+    counts: Counter[str] = Counter()
+    tasks = target = achieved = 0
+    units: set[str | None] = set()
+    numbers = True
+    for r in section.rows:
+        if r.get("_parent"):
+            continue
+        tasks += 1
+        counts[r["_style"]] += 1
+        if r["target"] is not None or r["achieved"] is not None:
+            units.add(r["unit"])
+        if r["target"] is not None:
+            if isinstance(r["target"], int):
+                target += r["target"]
+            else:
+                numbers = False
+        if isinstance(r["achieved"], int):
+            achieved += r["achieved"]
+    label = ngettext("Total: {n} task", "Total: {n} tasks", tasks).format(n=tasks)
     states = [(counts["done"], _("{n} done")), (counts["overdue"], _("{n} overdue")),
               (counts["due"], _("{n} due")),
               (sum(counts[k] for k in ("in_progress", "not_started")), _("{n} other open")),
@@ -1077,11 +1123,7 @@ def office_total(section: Section) -> dict[str, Any] | None:
              (counts.get("not_known", 0), _("{n} not known"))]
     parts = ", ".join(text.format(n=n) for n, text in states if n)
     total: dict[str, Any] = {"_style": "total"}
-    units = {r["unit"] for r in rows if r["target"] is not None or r["achieved"] is not None}
-    numbers = all(isinstance(r["target"], int) for r in rows if r["target"] is not None)
     if len(units) == 1 and None not in units and numbers:
-        target = sum(r["target"] or 0 for r in rows)
-        achieved = sum(r["achieved"] or 0 for r in rows)
         total.update(unit=units.pop(), target=target, achieved=achieved,
                      percent=round(100 * achieved / target, 1) if target else None)
     elif units:
