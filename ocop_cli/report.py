@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from heapq import merge
+from sys import intern
 from typing import Any, overload
 
 from ocop_cli.directory import Directory
@@ -453,21 +454,27 @@ def achieved_in(plan: Plan, states: dict[str, TaskState], tasks: list[Task], per
                 ) -> Rows:
     """Per task: what its `entries` (those in force dated inside the period, in order)
     recorded; a shared task's in a unit's report, those at the unit."""
-    inside: dict[str, list[Any]] = {t.id: [] for t in tasks}  # entries, qty, last, ...
+    wanted = {t.id for t in tasks}
+    # Per task: entries, qty, last date, actions and places in the order first seen (tuples:
+    # tens of thousands of tasks).
+    inside: dict[str, list[Any]] = {}
     for e in entries:
-        held = inside.get(e.task)
-        if held is None or e.action == "note":
+        if e.task not in wanted or e.action == "note":
             continue
         if unit and unit in plan.index[e.task].shared_by and e.place != unit:
             continue
-        if not held:
-            held += [0, 0, None, {}, {}]
+        held = inside.get(e.task)
+        if held is None:
+            held = inside[e.task] = [0, 0, None, (), ()]
         held[0] += 1
         held[1] += (e.qty or 0) if e.action in ("progress", "done") else 0
         held[2] = e.date
-        held[3][e.action] = None
+        if e.action not in held[3]:
+            held[3] += (intern(e.action),)  # one string for each action, not one an entry
         if e.place:
-            held[4][directory.short(e.place)] = None
+            place = directory.short(e.place)
+            if place not in held[4]:
+                held[4] += (place,)
 
     def row(task: Task) -> dict[str, Any]:
         count, qty, last, actions, places = inside[task.id]
@@ -482,7 +489,7 @@ def achieved_in(plan: Plan, states: dict[str, TaskState], tasks: list[Task], per
             "qty": qty, "entries": count, "last": last.isoformat(),
             "actions": list(actions), "places": list(places),
         }
-    return Rows([task for task in tasks if inside[task.id]], row)
+    return Rows([task for task in tasks if task.id in inside], row)
 
 
 def district_units(directory: Directory) -> list[Agency]:
@@ -900,13 +907,20 @@ def achieved_section(doc: dict[str, Any], narrow: bool = False,
     def content(r: dict[str, Any]) -> str:
         return _cut(_content(r, nested), NARROW_CUT["content"]) if narrow else _content(r, nested)
 
-    rows = [{"id": r["id"], "content": content(r), "state": status_label(r["status"], r["timing"]),
-             "_style": _style(r), "_parent": True} if r.get("leaf") is False else
-            {"id": r["id"], "content": content(r),
-             "unit": r["unit"], "qty": r["qty"], "achieved": r["achieved"],
-             "target": _target_value(r), "state": status_label(r["status"], r["timing"]),
-             "last": r["last"], "places": r["places"], "_style": _style(r)}
-            for r in with_parents(doc["achieved"], parents)]
+    def cells(r: dict[str, Any]) -> dict[str, Any]:
+        if r.get("leaf") is False:
+            return {"id": r["id"], "content": content(r),
+                    "state": status_label(r["status"], r["timing"]), "_style": _style(r),
+                    "_parent": True}
+        return {"id": r["id"], "content": content(r),
+                "unit": r["unit"], "qty": r["qty"], "achieved": r["achieved"],
+                "target": _target_value(r), "state": status_label(r["status"], r["timing"]),
+                "last": r["last"], "places": r["places"], "_style": _style(r)}
+
+    achieved = doc["achieved"]
+    rows: Sequence[dict[str, Any]] = (
+        achieved.with_parents(parents).map(cells) if isinstance(achieved, Rows)  # made as read
+        else [cells(r) for r in with_parents(achieved, parents)])
     return Section("achieved", _("Achieved in {period} (entries dated inside it)").format(
         period=period_name(doc["period"])), columns, rows)
 
