@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from heapq import merge
 from sys import intern
-from typing import Any, overload
+from typing import Any
 
+from ocop_cli import views
 from ocop_cli.directory import Directory
 from ocop_cli.errors import UsageError
 from ocop_cli.i18n import N_, _, format_date, format_number, language, ngettext
@@ -247,40 +248,18 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
     return doc
 
 
-class Rows(Sequence[dict[str, Any]]):
-    """A report's rows, each made from its item when it is read: a report of tens of
-    thousands of rows is then written without holding them all (each read makes it again,
-    the same)."""
-
-    __slots__ = ("_items", "_make")
-
-    def __init__(self, items: list[Any], make: Callable[[Any], dict[str, Any]]) -> None:
-        self._items, self._make = items, make
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    @overload
-    def __getitem__(self, at: int) -> dict[str, Any]: ...
-
-    @overload
-    def __getitem__(self, at: slice) -> list[dict[str, Any]]: ...
-
-    def __getitem__(self, at: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
-        if isinstance(at, slice):
-            return [self._make(item) for item in self._items[at]]
-        return self._make(self._items[at])
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return map(self._make, self._items)
+class Rows(views.Rows):
+    """A report's rows, each made from its item when it is read (as a listing's are): a
+    report of tens of thousands of rows is then written without holding them all (each read
+    makes it again, the same)."""
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, (list, Rows)) and list(self) == list(other)
 
     def map(self, change: Callable[[dict[str, Any]], dict[str, Any]]) -> Rows:
         """Each row changed by `change`, as it is read."""
-        make = self._make
-        return Rows(self._items, lambda item: change(make(item)))
+        make = self.make
+        return Rows(self.items, lambda item: change(make(item)))
 
     def with_parents(self, parents: dict[str, dict[str, Any]] | None) -> Rows:
         """`with_parents` of these rows, still made as read (each made once here, to find
@@ -288,11 +267,11 @@ class Rows(Sequence[dict[str, Any]]):
         if parents is None:
             return self
         items: list[tuple[bool, Any]] = []
-        for item, (_row, above) in zip(self._items, _parents_before(self, parents),
+        for item, (_row, above) in zip(self.items, _parents_before(self, parents),
                                        strict=True):
             items += [(False, row) for row in above]
             items.append((True, item))
-        make = self._make
+        make = self.make
         return Rows(items, lambda pair: make(pair[1]) if pair[0] else pair[1])
 
     def sorted(self, key: Callable[[dict[str, Any]], Any]) -> Rows:
@@ -300,7 +279,7 @@ class Rows(Sequence[dict[str, Any]]):
         only each row's key is held while they are sorted."""
         keys = [key(row) for row in self]
         order = sorted(range(len(keys)), key=keys.__getitem__)
-        return Rows([self._items[at] for at in order], self._make)
+        return Rows([self.items[at] for at in order], self.make)
 
     __hash__ = None  # type: ignore[assignment]
 
