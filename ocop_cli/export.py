@@ -111,11 +111,12 @@ def shown(value: Any, key: str = "") -> str:
     return render.cell(value)
 
 
-def _for_people(rows: Sequence[dict[str, Any]], columns: Sequence[render.Column]
-                ) -> list[dict[str, Any]]:
+def _for_people(rows: Iterable[dict[str, Any]], columns: Sequence[render.Column]
+                ) -> Iterator[dict[str, Any]]:
+    """Each row with its cells as people read them, as the rows are read."""
     keys = {c.key for c in columns}
-    return [{k: shown(v, k) if k in keys and v is not None else v for k, v in row.items()}
-            for row in rows]
+    return ({k: shown(v, k) if k in keys and v is not None else v for k, v in row.items()}
+            for row in rows)
 
 
 def write_text(doc: dict[str, Any], fmt: str, stream: TextIO, no_color: bool) -> None:
@@ -129,9 +130,12 @@ def write_text(doc: dict[str, Any], fmt: str, stream: TextIO, no_color: bool) ->
         stream.writelines(f"- **{_md(label)}:** {_md(value)}\n" for label, value in facts)
         for section in sections(doc):
             stream.write(f"\n## {_md(section.title)}\n\n")
-            rows = _for_people(marked_rows(section), section.columns)
-            stream.write(render.markdown(section.columns, rows) if rows else
-                         f"_{_md(_('none'))}_\n")
+            rows = marked_rows(section)
+            if rows:  # a line at a time as the rows are made
+                render.write_parts(stream, render.markdown_lines(
+                    section.columns, _for_people(rows, section.columns)))
+            else:
+                stream.write(f"_{_md(_('none'))}_\n")
         return
     if fmt == "csv":
         lines = render.CsvWriter(stream)
@@ -157,7 +161,7 @@ def write_text(doc: dict[str, Any], fmt: str, stream: TextIO, no_color: bool) ->
             rows = [{**{k: "·" if v == 0 else v for k, v in row.items()},
                      "_cells": dict.fromkeys(section.marks.get(i, ()), "overdue")}
                     for i, row in enumerate(rows)]
-        rows = _for_people(rows, section.columns)
+        rows = list(_for_people(rows, section.columns))
         render.table(section.columns, rows, title=section.title, no_color=no_color,
                      compact=section.grid, file=stream)
 
@@ -660,8 +664,8 @@ def _html_table(section: Section) -> Iterator[str]:
                    *(f"<th>{_h(c.header)}</th>" for c in section.columns),
                    "</tr></thead>\n<tbody>\n"])
     total = office_total(section)
-    for i, row in enumerate([*marked_rows(section), *([total] if total else [])]):
-        row = _for_people([row], section.columns)[0]
+    rows = chain(marked_rows(section), [total] if total else [])  # made as they are read
+    for i, row in enumerate(_for_people(rows, section.columns)):
         style = " ".join(x for x in (row.get("_style"), row.get("_parent") and "parent") if x)
         out = [f'<tr class="{_h(style)}">' if style else "<tr>"]
         flagged = section.marks.get(i, set())

@@ -1062,10 +1062,7 @@ def document_sections(doc: dict[str, Any]) -> list[Section]:
     if doc["report"] == "products":
         return sections(doc)
     if doc["report"] == "period":
-        seen: dict[str, dict[str, Any]] = {}
-        for row in (*doc["due"], *doc["late"]):
-            seen.setdefault(row["id"], row)
-        rows = list(seen.values())
+        rows = _first_of_each(doc["due"], doc["late"])
         title = _("Tasks due in {period} or late as of {date}").format(
             period=period_name(doc["period"]), date=shown_day(doc["as_of"]))
     else:
@@ -1081,6 +1078,28 @@ def document_sections(doc: dict[str, Any]) -> list[Section]:
         found.append(duties_section(doc))
     if doc["places"]:
         found.append(places_section(doc))
+    return found
+
+
+def _first_of_each(*parts: Sequence[dict[str, Any]]) -> Sequence[dict[str, Any]]:
+    """The rows of `parts`, one after the other, each task's first row only; still made as
+    read when they are (each made once here, for its id, and let go)."""
+    seen: set[str] = set()
+    if all(isinstance(part, Rows) for part in parts):
+        items: list[tuple[Callable[[Any], dict[str, Any]], Any]] = []
+        for part in parts:
+            assert isinstance(part, Rows)
+            for item, row in zip(part.items, part, strict=True):
+                if row["id"] not in seen:
+                    seen.add(row["id"])
+                    items.append((part.make, item))
+        return Rows(items, lambda pair: pair[0](pair[1]))
+    found = []
+    for part in parts:
+        for row in part:
+            if row["id"] not in seen:
+                seen.add(row["id"])
+                found.append(row)
     return found
 
 
