@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from copy import deepcopy
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -367,7 +368,7 @@ def _table(book: Any, section: Section, marker: str) -> tuple[bytes, Iterator[by
 
     def made() -> Iterator[bytes]:
         out = []
-        for row in [*rows, *([total] if total else [])]:
+        for row in chain(rows, [total] if total else []):  # rows may be made as read
             tr = deepcopy(empty[row.get("_style") == "total" or bool(row.get("_parent"))])
             for run, column in zip(tr.iter(qn("w:r")), columns, strict=True):
                 _text(run, visible(shown(row.get(column.key), column.key)))

@@ -15,6 +15,7 @@ import io
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -110,11 +111,12 @@ def shown(value: Any, key: str = "") -> str:
     return render.cell(value)
 
 
-def _for_people(rows: Sequence[dict[str, Any]], columns: Sequence[render.Column]
-                ) -> list[dict[str, Any]]:
+def _for_people(rows: Iterable[dict[str, Any]], columns: Sequence[render.Column]
+                ) -> Iterator[dict[str, Any]]:
+    """Each row with its cells as people read them, as the rows are read."""
     keys = {c.key for c in columns}
-    return [{k: shown(v, k) if k in keys and v is not None else v for k, v in row.items()}
-            for row in rows]
+    return ({k: shown(v, k) if k in keys and v is not None else v for k, v in row.items()}
+            for row in rows)
 
 
 def write_text(doc: dict[str, Any], fmt: str, stream: TextIO, no_color: bool) -> None:
@@ -128,9 +130,12 @@ def write_text(doc: dict[str, Any], fmt: str, stream: TextIO, no_color: bool) ->
         stream.writelines(f"- **{_md(label)}:** {_md(value)}\n" for label, value in facts)
         for section in sections(doc):
             stream.write(f"\n## {_md(section.title)}\n\n")
-            rows = _for_people(marked_rows(section), section.columns)
-            stream.write(render.markdown(section.columns, rows) if rows else
-                         f"_{_md(_('none'))}_\n")
+            rows = marked_rows(section)
+            if rows:  # a line at a time as the rows are made
+                render.write_parts(stream, render.markdown_lines(
+                    section.columns, _for_people(rows, section.columns)))
+            else:
+                stream.write(f"_{_md(_('none'))}_\n")
         return
     if fmt == "csv":
         lines = render.CsvWriter(stream)
@@ -151,12 +156,12 @@ def write_text(doc: dict[str, Any], fmt: str, stream: TextIO, no_color: bool) ->
         if not section.rows:
             con.print(Text(visible(f"{section.title}: {_('none')}")))
             continue
-        rows = marked_rows(section)
+        rows = list(marked_rows(section))
         if section.grid:  # a zero is noise in a grid of counts
             rows = [{**{k: "·" if v == 0 else v for k, v in row.items()},
                      "_cells": dict.fromkeys(section.marks.get(i, ()), "overdue")}
                     for i, row in enumerate(rows)]
-        rows = _for_people(rows, section.columns)
+        rows = list(_for_people(rows, section.columns))
         render.table(section.columns, rows, title=section.title, no_color=no_color,
                      compact=section.grid, file=stream)
 
@@ -264,8 +269,9 @@ def write_xlsx(path: Path, doc: dict[str, Any], parts: Sequence[Section],
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
 
-    book = Workbook()
-    book.remove(book.active)  # type: ignore[arg-type]
+    # Written a row at a time (openpyxl's write-only workbook): a sheet of 50,000 tasks is
+    # never held as cells.
+    book = Workbook(write_only=True)
     font = Font(name=DOC_FONT, size=11)
     bold = Font(name=DOC_FONT, size=11, bold=True)
     header_fill = PatternFill("solid", fgColor="DDDDDD")
@@ -278,7 +284,8 @@ def write_xlsx(path: Path, doc: dict[str, Any], parts: Sequence[Section],
     used: set[str] = set()
     names = sheet_names()
     for section in parts:
-        sheet = book.create_sheet(_sheet_name(names.get(section.key, section.key), used))
+        sheet = _InOrder(book.create_sheet(_sheet_name(names.get(section.key, section.key),
+                                                       used)))
         widths = _xlsx_widths(section)
         for j, width in enumerate(widths, 1):
             sheet.column_dimensions[get_column_letter(j)].width = width
@@ -287,9 +294,10 @@ def write_xlsx(path: Path, doc: dict[str, Any], parts: Sequence[Section],
             head = sheet.cell(top, j, _text(column.header))
             head.font, head.fill, head.alignment, head.border = bold, header_fill, centre, box
         _xlsx_height(sheet, top, [c.header for c in section.columns], widths)
-        sheet.freeze_panes = sheet.cell(top + 1, 1)
+        sheet.freeze_panes = f"A{top + 1}"
+        _xlsx_page(sheet, top)  # all before the first row is written
         total = office_total(section)
-        for i, row in enumerate([*section.rows, *([total] if total else [])], top + 1):
+        for i, row in enumerate(chain(section.rows, [total] if total else []), top + 1):
             # Set by hand: spreadsheets do not grow a row for wrapped text written by a program.
             _xlsx_height(sheet, i, [shown(row.get(c.key), c.key) for c in section.columns],
                          widths)
@@ -306,9 +314,10 @@ def write_xlsx(path: Path, doc: dict[str, Any], parts: Sequence[Section],
                     row.get("_style") == "total" else font
                 if column.key in late:
                     cell.fill = late_fill
+            sheet.write()
         if section is parts[0]:  # the report's own table, the page that is signed
             _xlsx_closing(sheet, letter, sheet.max_row + 2, widths)
-        _xlsx_page(sheet, top)
+        sheet.write()
     if not parts:
         book.create_sheet(_("Report"))
     book.save(path)
@@ -445,6 +454,54 @@ def _xlsx_closing(sheet: Any, letter: Letter, top: int, widths: list[float]) -> 
             put(i, right, last, text, bold=True, size=13)
 
 
+class _InOrder:
+    """A write-only sheet given cells by row and column, as a sheet in memory is (`cell`,
+    `merge_cells`), and writing them out a row at a time, in order, on `write`: each row is
+    let go once written, with its height."""
+
+    def __init__(self, sheet: Any) -> None:
+        self.sheet = sheet
+        self.rows: dict[int, dict[int, Any]] = {}
+        self.max_row = 0  # the last row given a cell
+        self.written = 0
+
+    def __getattr__(self, name: str) -> Any:  # widths, page setup, print titles
+        return getattr(self.sheet, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("sheet", "rows", "max_row", "written"):
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self.sheet, name, value)
+
+    def cell(self, row: int, column: int, value: Any = None) -> Any:
+        from openpyxl.cell import WriteOnlyCell
+
+        cells = self.rows.setdefault(row, {})
+        if column not in cells:
+            cells[column] = WriteOnlyCell(self.sheet)
+        if value is not None:
+            cells[column].value = value
+        self.max_row = max(self.max_row, row)
+        return cells[column]
+
+    def merge_cells(self, start_row: int, start_column: int, end_row: int,
+                    end_column: int) -> None:
+        from openpyxl.worksheet.cell_range import CellRange
+
+        self.sheet.merged_cells.add(CellRange(min_col=start_column, min_row=start_row,
+                                              max_col=end_column, max_row=end_row))
+
+    def write(self) -> None:
+        """Every row given so far, and the rows between them, written."""
+        heights = self.sheet.row_dimensions
+        for row in range(self.written + 1, self.max_row + 1):
+            cells = self.rows.pop(row, {})
+            self.sheet.append([cells.get(j) for j in range(1, max(cells, default=0) + 1)])
+            heights.pop(row, None)
+        self.written = self.max_row
+
+
 def _xlsx_height(sheet: Any, row: int, texts: list[str], widths: list[float]) -> None:
     lines = max((lines_in(t, w) for t, w in zip(texts, widths, strict=True)), default=1)
     sheet.row_dimensions[row].height = 15 * lines
@@ -462,8 +519,10 @@ def _put_date(cell: Any, iso: str) -> None:
 
 def _xlsx_page(sheet: Any, top: int) -> None:
     """A4 landscape, one page wide (as many tall as it takes), the header row on each page."""
+    from openpyxl.worksheet.worksheet import Worksheet
+
     sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.paperSize = Worksheet.PAPERSIZE_A4
     sheet.page_setup.fitToWidth = 1
     sheet.page_setup.fitToHeight = 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
@@ -605,8 +664,8 @@ def _html_table(section: Section) -> Iterator[str]:
                    *(f"<th>{_h(c.header)}</th>" for c in section.columns),
                    "</tr></thead>\n<tbody>\n"])
     total = office_total(section)
-    for i, row in enumerate([*marked_rows(section), *([total] if total else [])]):
-        row = _for_people([row], section.columns)[0]
+    rows = chain(marked_rows(section), [total] if total else [])  # made as they are read
+    for i, row in enumerate(_for_people(rows, section.columns)):
         style = " ".join(x for x in (row.get("_style"), row.get("_parent") and "parent") if x)
         out = [f'<tr class="{_h(style)}">' if style else "<tr>"]
         flagged = section.marks.get(i, set())

@@ -1004,27 +1004,30 @@ def table_xlsx(rows: Sequence[Sequence[str]], sheet_title: str) -> bytes:
     """An XLSX workbook of one sheet: the header bold and frozen, every cell text (so that
     "01" stays 01 and "1-2" never becomes a date), long cells wrapped."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.worksheet import Worksheet
 
     from ocop_cli.render import xlsx_text
 
-    book = Workbook()
-    ws = book.active
-    assert isinstance(ws, Worksheet)  # a new workbook starts with one worksheet
-    ws.title = re.sub(r"[\[\]:*?/\\]", "-", sheet_title)[:31] or "plan"
+    # Written a row at a time (a write-only workbook): 50,000 tasks are never held as cells.
+    book = Workbook(write_only=True)
+    ws = book.create_sheet(re.sub(r"[\[\]:*?/\\]", "-", sheet_title)[:31] or "plan")
     widths = (5, 60, 14, 10, 24, 48, 12)
-    for number, values in enumerate(rows, 1):
-        for column, value in enumerate(values, 1):
-            cell = ws.cell(row=number, column=column, value=xlsx_text(value))
-            cell.number_format = "@"
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-            if number == 1:
-                cell.font = Font(bold=True)
     for column, width in enumerate(widths, 1):
         ws.column_dimensions[get_column_letter(column)].width = width
     ws.freeze_panes = "A2"
+    wrap, bold = Alignment(wrap_text=True, vertical="top"), Font(bold=True)
+    for number, values in enumerate(rows, 1):
+        cells = []
+        for value in values:
+            cell = WriteOnlyCell(ws, xlsx_text(value))
+            cell.number_format = "@"
+            cell.alignment = wrap
+            if number == 1:
+                cell.font = bold
+            cells.append(cell)
+        ws.append(cells)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

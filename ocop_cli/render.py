@@ -141,11 +141,12 @@ def write_json(data: Any, stream: TextIO | None = None) -> None:
         out.write("{" if data else "{}\n")
         for n, (key, value) in enumerate(data.items()):
             out.write(escaped((",\n  " if n else "\n  ") + f"{plain(str(key))}: "))
-            if isinstance(value, list) and value:
+            if isinstance(value, Sequence) and not isinstance(value, str):
+                # A report's rows may be made as they are read (`report.Rows`).
                 for start in range(0, len(value), 1000):
                     part = ", ".join(map(plain, value[start:start + 1000]))
                     out.write(escaped(("[" if start == 0 else ", ") + part))
-                out.write("]")
+                out.write("]" if value else "[]")
             else:
                 out.write(escaped(plain(value)))
         if data:

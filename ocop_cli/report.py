@@ -11,11 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from heapq import merge
+from sys import intern
 from typing import Any
 
+from ocop_cli import views
 from ocop_cli.directory import Directory
 from ocop_cli.errors import UsageError
 from ocop_cli.i18n import N_, _, format_date, format_number, language, ngettext
@@ -204,14 +206,14 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
     doc["parents"] = [task_row(plan, t, shown[t.id], directory) | {
         "achieved": None, "percent": None} for t in plan.tasks if t.id in above]
 
-    def rows(tasks: list[Task]) -> list[dict[str, Any]]:
-        found = []
-        for t in tasks:
-            share = unit if unit in t.shared_by else None
-            found.append(task_row(plan, t, shown[t.id], directory,
-                                  roles.role(t, agency.id) if agency else None,
-                                  states[t.id] if share else None, share))
-        return sorted(found, key=urgency) if sort == "urgency" else found
+    def row(t: Task) -> dict[str, Any]:
+        share = unit if unit in t.shared_by else None
+        return task_row(plan, t, shown[t.id], directory,
+                        roles.role(t, agency.id) if agency else None,
+                        states[t.id] if share else None, share)
+
+    def rows(tasks: list[Task]) -> Sequence[dict[str, Any]]:
+        return sorted(map(row, tasks), key=urgency) if sort == "urgency" else Rows(tasks, row)
 
     overdue = [t for t in leaves if shown[t.id].timing == "overdue"]
     if sort == "urgency":
@@ -244,6 +246,45 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
         if found is not None:
             doc["products"] = found
     return doc
+
+
+class Rows(views.Rows):
+    """A report's rows, each made from its item when it is read (as a listing's are): a
+    report of tens of thousands of rows is then written without holding them all (each read
+    makes it again, the same)."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, (list, Rows)) and list(self) == list(other)
+
+    def map(self, change: Callable[[dict[str, Any]], dict[str, Any]]) -> Rows:
+        """Each row changed by `change`, as it is read."""
+        make = self.make
+        return Rows(self.items, lambda item: change(make(item)))
+
+    def with_parents(self, parents: dict[str, dict[str, Any]] | None) -> Rows:
+        """`with_parents` of these rows, still made as read (each made once here, to find
+        its parent, and let go)."""
+        if parents is None:
+            return self
+        items: list[tuple[bool, Any]] = []
+        for item, (_row, above) in zip(self.items, _parents_before(self, parents),
+                                       strict=True):
+            items += [(False, row) for row in above]
+            items.append((True, item))
+        make = self.make
+        return Rows(items, lambda pair: make(pair[1]) if pair[0] else pair[1])
+
+    def sorted(self, key: Callable[[dict[str, Any]], Any]) -> Rows:
+        """The rows in the order `sorted(rows, key=key)` gives them, still made as read:
+        only each row's key is held while they are sorted."""
+        keys = [key(row) for row in self]
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        return Rows([self.items[at] for at in order], self.make)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(list(self))
 
 
 def task_row(plan: Plan, task: Task, state: TaskState, directory: Directory,
@@ -389,32 +430,36 @@ def in_force(loaded: Loaded, as_of: dt.date, period: Period) -> Iterable[Entry]:
 
 def achieved_in(plan: Plan, states: dict[str, TaskState], tasks: list[Task], period: Period,
                 directory: Directory, entries: Iterable[Entry], unit: str | None = None
-                ) -> list[dict[str, Any]]:
+                ) -> Rows:
     """Per task: what its `entries` (those in force dated inside the period, in order)
     recorded; a shared task's in a unit's report, those at the unit."""
-    inside: dict[str, list[Any]] = {t.id: [] for t in tasks}  # entries, qty, last, ...
+    wanted = {t.id for t in tasks}
+    # Per task: entries, qty, last date, actions and places in the order first seen (tuples:
+    # tens of thousands of tasks).
+    inside: dict[str, list[Any]] = {}
     for e in entries:
-        held = inside.get(e.task)
-        if held is None or e.action == "note":
+        if e.task not in wanted or e.action == "note":
             continue
         if unit and unit in plan.index[e.task].shared_by and e.place != unit:
             continue
-        if not held:
-            held += [0, 0, None, {}, {}]
+        held = inside.get(e.task)
+        if held is None:
+            held = inside[e.task] = [0, 0, None, (), ()]
         held[0] += 1
         held[1] += (e.qty or 0) if e.action in ("progress", "done") else 0
         held[2] = e.date
-        held[3][e.action] = None
+        if e.action not in held[3]:
+            held[3] += (intern(e.action),)  # one string for each action, not one an entry
         if e.place:
-            held[4][directory.short(e.place)] = None
-    found = []
-    for task in tasks:
-        if not inside[task.id]:
-            continue
+            place = directory.short(e.place)
+            if place not in held[4]:
+                held[4] += (place,)
+
+    def row(task: Task) -> dict[str, Any]:
         count, qty, last, actions, places = inside[task.id]
         state = states[task.id]
         target = state.task.target  # a unit's share when the report is a unit's
-        found.append({
+        return {
             "id": task.id, "parent": task.parent, "title": task.title,
             "parent_title": _parent_title(plan, task), "unit": task.unit,
             "target": target_json(target),
@@ -422,24 +467,21 @@ def achieved_in(plan: Plan, states: dict[str, TaskState], tasks: list[Task], per
             "achieved": state.achieved, "status": state.status, "timing": state.timing,
             "qty": qty, "entries": count, "last": last.isoformat(),
             "actions": list(actions), "places": list(places),
-        })
-    return found
+        }
+    return Rows([task for task in tasks if task.id in inside], row)
 
 
 def district_units(directory: Directory) -> list[Agency]:
     return list(directory.units)
 
 
-def places(loaded: Loaded, states: dict[str, TaskState], tasks: list[Task]
-           ) -> list[dict[str, Any]]:
+def places(loaded: Loaded, states: dict[str, TaskState], tasks: list[Task]) -> Rows:
     """For each task shared by district units: each unit's share, quantity and status, and
     what was recorded without naming a unit. A unit's `done` is null when it is not known
     (the whole was met, or marked done, without saying where)."""
     directory = loaded.directory
-    found = []
-    for task in tasks:
-        if not task.shared_by:
-            continue
+
+    def row(task: Task) -> dict[str, Any]:
         state = states[task.id]
         share = share_of(task)
         per_unit = []
@@ -450,7 +492,7 @@ def places(loaded: Loaded, states: dict[str, TaskState], tasks: list[Task]
                 "qty": state.places.get(unit, 0) if status != NOT_KNOWN else None,
                 "done": None if status == NOT_KNOWN else status == "done",
                 "status": None if status == NOT_KNOWN else status})
-        found.append({
+        return {
             "id": task.id, "title": task.title,
             "parent_title": _parent_title(loaded.plan, task),
             "status": state.status, "timing": state.timing, "achieved": state.achieved,
@@ -462,8 +504,8 @@ def places(loaded: Loaded, states: dict[str, TaskState], tasks: list[Task]
             "units_not_known": sum(1 for u in per_unit if u["done"] is None),
             "units_total": len(per_unit),
             "not_by_unit": state.unassigned,
-        })
-    return found
+        }
+    return Rows([task for task in tasks if task.shared_by], row)
 
 
 def _parent_title(plan: Plan, task: Task) -> str | None:
@@ -522,11 +564,14 @@ def timeline(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
         tasks = select(plan, states, loaded.directory, Filters(), within=mine)
     unit = loaded.directory.unit_of(agency.id) if agency else None
     shown = shown_states(plan, states, tasks, unit, as_of)
-    rows = [{"id": t.id, "title": t.title, "depth": t.id.count("."), "leaf": plan.is_leaf(t.id),
-             "window": t.window.text if t.window else None,
-             "months": list(t.window.months) if t.window else [],
-             "status": None if shown[t.id].status == NOT_KNOWN else shown[t.id].status,
-             "timing": shown[t.id].timing} for t in tasks]
+
+    def row(t: Task) -> dict[str, Any]:
+        return {"id": t.id, "title": t.title, "depth": t.id.count("."),
+                "leaf": plan.is_leaf(t.id), "window": t.window.text if t.window else None,
+                "months": list(t.window.months) if t.window else [],
+                "status": None if shown[t.id].status == NOT_KNOWN else shown[t.id].status,
+                "timing": shown[t.id].timing}
+    rows = Rows(tasks, row)
     months = plan_months(plan)
     at = month_index(plan, as_of)
     if 1 <= at <= plan.span and at not in months:
@@ -543,7 +588,7 @@ class Section:
     key: str
     title: str
     columns: list[Column]
-    rows: list[dict[str, Any]]
+    rows: Sequence[dict[str, Any]]  # a list, or `Rows` made as they are read
     grid: bool = False  # many short cells (the agency × month matrix): drawn compactly
     marks: dict[int, set[str]] = field(default_factory=dict)  # row index -> keys to flag
 
@@ -571,7 +616,7 @@ def sections(doc: dict[str, Any], narrow: bool = False) -> list[Section]:
     kind = doc["report"]
     above = parents_of(doc)
 
-    def office(key: str, title: str, rows: list[dict[str, Any]]) -> Section:
+    def office(key: str, title: str, rows: Iterable[dict[str, Any]]) -> Section:
         return (narrow_office if narrow else office_section)(key, title, rows, above)
 
     if kind == "products":
@@ -616,13 +661,22 @@ def parents_of(doc: dict[str, Any]) -> dict[str, dict[str, Any]] | None:
     return {row["id"]: row for row in doc["parents"]}
 
 
-def with_parents(rows: list[dict[str, Any]], parents: dict[str, dict[str, Any]] | None
-                 ) -> list[dict[str, Any]]:
+def with_parents(rows: Iterable[dict[str, Any]], parents: dict[str, dict[str, Any]] | None
+                 ) -> Iterator[dict[str, Any]]:
     """Rows in plan order with each parent row (TT 1) before its first sub-row (1.1), as
-    the signed plan's table has them; `rows` unchanged without `parents`."""
+    the signed plan's table has them; `rows` unchanged without `parents`. Given as they are
+    read, so that rows made as they are read (`Rows`) are let go once used."""
     if parents is None:
-        return rows
-    found: list[dict[str, Any]] = []
+        yield from rows
+        return
+    for row, above in _parents_before(rows, parents):
+        yield from above
+        yield row
+
+
+def _parents_before(rows: Iterable[dict[str, Any]], parents: dict[str, dict[str, Any]]
+                    ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Each row with the parent rows that go just before it (outermost first)."""
     placed: set[str] = set()
     for row in rows:
         chain = []
@@ -631,9 +685,7 @@ def with_parents(rows: list[dict[str, Any]], parents: dict[str, dict[str, Any]] 
             chain.append(parents[parent])
             placed.add(parent)
             parent = parents[parent].get("parent")
-        found += reversed(chain)
-        found.append(row)
-    return found
+        yield row, chain[::-1]
 
 
 def _agencies_cell(row: dict[str, Any]) -> str:
@@ -662,30 +714,34 @@ def office_columns() -> list[Column]:
             for k, h, w in zip(keys, office_headers(), widths, strict=True)]
 
 
-def office_rows(rows: list[dict[str, Any]], nested: bool = False) -> list[dict[str, Any]]:
+def office_rows(rows: Iterable[dict[str, Any]], nested: bool = False) -> list[dict[str, Any]]:
     """The office table's cells; `nested` when the rows hold their parents' rows (a parent
     row, `_parent`, is no task of the counts and totals)."""
-    shown = []
-    for row in rows:
-        has_quantity = row["target"] is not None or row["achieved"]
-        shown.append({
-            "id": row["id"], "content": _content(row, nested), "unit": row["unit"],
-            "target": _target_value(row),
-            "achieved": row["achieved"] if has_quantity else None,
-            "percent": row["percent"], "agencies": _agencies_cell(row),
-            "window": row["window"],
-            "state": status_label(row["status"], row["timing"]) + whole_note(row),
-            "remark": "; ".join(x for x in (row["note"], row["ref"]) if x) or None,
-            "role": role_label(row.get("role")), "_style": _style(row),
-            "_parent": row.get("leaf") is False,
-        })
-    return shown
+    return [office_row(row, nested) for row in rows]
 
 
-def office_section(key: str, title: str, rows: list[dict[str, Any]],
+def office_row(row: dict[str, Any], nested: bool = False) -> dict[str, Any]:
+    has_quantity = row["target"] is not None or row["achieved"]
+    return {
+        "id": row["id"], "content": _content(row, nested), "unit": row["unit"],
+        "target": _target_value(row),
+        "achieved": row["achieved"] if has_quantity else None,
+        "percent": row["percent"], "agencies": _agencies_cell(row),
+        "window": row["window"],
+        "state": status_label(row["status"], row["timing"]) + whole_note(row),
+        "remark": "; ".join(x for x in (row["note"], row["ref"]) if x) or None,
+        "role": role_label(row.get("role")), "_style": _style(row),
+        "_parent": row.get("leaf") is False,
+    }
+
+
+def office_section(key: str, title: str, rows: Iterable[dict[str, Any]],
                    parents: dict[str, dict[str, Any]] | None = None) -> Section:
-    return Section(key, title, office_columns(),
-                   office_rows(with_parents(rows, parents), parents is not None))
+    nested = parents is not None
+    if isinstance(rows, Rows):  # still made as they are read
+        return Section(key, title, office_columns(), rows.with_parents(parents).map(
+            lambda row: office_row(row, nested)))
+    return Section(key, title, office_columns(), office_rows(with_parents(rows, parents), nested))
 
 
 def _cut(text: str | None, limit: int) -> str:
@@ -694,10 +750,10 @@ def _cut(text: str | None, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
-def narrow_office(key: str, title: str, rows: list[dict[str, Any]],
+def narrow_office(key: str, title: str, rows: Iterable[dict[str, Any]],
                   parents: dict[str, dict[str, Any]] | None = None) -> Section:
     """The office table in five columns: the form's headers stacked, its cells with them."""
-    rows = with_parents(rows, parents)
+    rows = list(with_parents(rows, parents))
     h = office_headers()
     columns = [
         Column("id", h[0]),
@@ -793,7 +849,7 @@ def matrix_section(doc: dict[str, Any]) -> Section:
     return Section("matrix", title, columns, rows, grid=True, marks=marks)
 
 
-def marked_rows(section: Section, flag: str = "!") -> list[dict[str, Any]]:
+def marked_rows(section: Section, flag: str = "!") -> Sequence[dict[str, Any]]:
     """Rows with flagged cells written with `flag` after them, for formats without colour."""
     if not section.marks:
         return section.rows
@@ -830,13 +886,20 @@ def achieved_section(doc: dict[str, Any], narrow: bool = False,
     def content(r: dict[str, Any]) -> str:
         return _cut(_content(r, nested), NARROW_CUT["content"]) if narrow else _content(r, nested)
 
-    rows = [{"id": r["id"], "content": content(r), "state": status_label(r["status"], r["timing"]),
-             "_style": _style(r), "_parent": True} if r.get("leaf") is False else
-            {"id": r["id"], "content": content(r),
-             "unit": r["unit"], "qty": r["qty"], "achieved": r["achieved"],
-             "target": _target_value(r), "state": status_label(r["status"], r["timing"]),
-             "last": r["last"], "places": r["places"], "_style": _style(r)}
-            for r in with_parents(doc["achieved"], parents)]
+    def cells(r: dict[str, Any]) -> dict[str, Any]:
+        if r.get("leaf") is False:
+            return {"id": r["id"], "content": content(r),
+                    "state": status_label(r["status"], r["timing"]), "_style": _style(r),
+                    "_parent": True}
+        return {"id": r["id"], "content": content(r),
+                "unit": r["unit"], "qty": r["qty"], "achieved": r["achieved"],
+                "target": _target_value(r), "state": status_label(r["status"], r["timing"]),
+                "last": r["last"], "places": r["places"], "_style": _style(r)}
+
+    achieved = doc["achieved"]
+    rows: Sequence[dict[str, Any]] = (
+        achieved.with_parents(parents).map(cells) if isinstance(achieved, Rows)  # made as read
+        else [cells(r) for r in with_parents(achieved, parents)])
     return Section("achieved", _("Achieved in {period} (entries dated inside it)").format(
         period=period_name(doc["period"])), columns, rows)
 
@@ -999,10 +1062,7 @@ def document_sections(doc: dict[str, Any]) -> list[Section]:
     if doc["report"] == "products":
         return sections(doc)
     if doc["report"] == "period":
-        seen: dict[str, dict[str, Any]] = {}
-        for row in (*doc["due"], *doc["late"]):
-            seen.setdefault(row["id"], row)
-        rows = list(seen.values())
+        rows = _first_of_each(doc["due"], doc["late"])
         title = _("Tasks due in {period} or late as of {date}").format(
             period=period_name(doc["period"]), date=shown_day(doc["as_of"]))
     else:
@@ -1010,7 +1070,8 @@ def document_sections(doc: dict[str, Any]) -> list[Section]:
         title = _("Tasks of the plan") if doc["report"] == "overview" else \
             _("Tasks of {agency} as lead and as partner").format(agency=doc["agency"]["short"])
     above = {row["id"]: row for row in doc.get("parents", [])}
-    found = [office_section("tasks", title, sorted(rows, key=plan_order), above)]
+    ordered = rows.sorted(plan_order) if isinstance(rows, Rows) else sorted(rows, key=plan_order)
+    found = [office_section("tasks", title, ordered, above)]
     if doc["report"] == "period":
         found.append(achieved_section(doc, parents=above))
     if doc.get("duties"):  # what section V of the plan asks of the agency, beside its tasks
@@ -1020,14 +1081,53 @@ def document_sections(doc: dict[str, Any]) -> list[Section]:
     return found
 
 
+def _first_of_each(*parts: Sequence[dict[str, Any]]) -> Sequence[dict[str, Any]]:
+    """The rows of `parts`, one after the other, each task's first row only; still made as
+    read when they are (each made once here, for its id, and let go)."""
+    seen: set[str] = set()
+    if all(isinstance(part, Rows) for part in parts):
+        items: list[tuple[Callable[[Any], dict[str, Any]], Any]] = []
+        for part in parts:
+            assert isinstance(part, Rows)
+            for item, row in zip(part.items, part, strict=True):
+                if row["id"] not in seen:
+                    seen.add(row["id"])
+                    items.append((part.make, item))
+        return Rows(items, lambda pair: pair[0](pair[1]))
+    found = []
+    for part in parts:
+        for row in part:
+            if row["id"] not in seen:
+                seen.add(row["id"])
+                found.append(row)
+    return found
+
+
 def office_total(section: Section) -> dict[str, Any] | None:
     """The totals row of an office table, by the plan's counting rules: tasks counted by
     status; quantities added only when every task counts in the same unit (ĐVT)."""
     if section.columns != office_columns() or not section.rows:
         return None
-    rows = [r for r in section.rows if not r.get("_parent")]
-    counts = Counter(r["_style"] for r in rows)
-    label = ngettext("Total: {n} task", "Total: {n} tasks", len(rows)).format(n=len(rows))
+    # One pass over the rows, which may be made as they are read.
+    counts: Counter[str] = Counter()
+    tasks = target = achieved = 0
+    units: set[str | None] = set()
+    numbers = True
+    for r in section.rows:
+        if r.get("_parent"):
+            continue
+        tasks += 1
+        counts[r["_style"]] += 1
+        if r["target"] is not None or r["achieved"] is not None:
+            units.add(r["unit"])
+        if r["target"] is not None:
+            if isinstance(r["target"], int):
+                target += r["target"]
+            else:
+                numbers = False
+        if isinstance(r["achieved"], int):
+            achieved += r["achieved"]
+    label = ngettext("Total: {n} task", "Total: {n} tasks", tasks).format(n=tasks)
     states = [(counts["done"], _("{n} done")), (counts["overdue"], _("{n} overdue")),
               (counts["due"], _("{n} due")),
               (sum(counts[k] for k in ("in_progress", "not_started")), _("{n} other open")),
@@ -1035,11 +1135,7 @@ def office_total(section: Section) -> dict[str, Any] | None:
              (counts.get("not_known", 0), _("{n} not known"))]
     parts = ", ".join(text.format(n=n) for n, text in states if n)
     total: dict[str, Any] = {"_style": "total"}
-    units = {r["unit"] for r in rows if r["target"] is not None or r["achieved"] is not None}
-    numbers = all(isinstance(r["target"], int) for r in rows if r["target"] is not None)
     if len(units) == 1 and None not in units and numbers:
-        target = sum(r["target"] or 0 for r in rows)
-        achieved = sum(r["achieved"] or 0 for r in rows)
         total.update(unit=units.pop(), target=target, achieved=achieved,
                      percent=round(100 * achieved / target, 1) if target else None)
     elif units:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from operator import attrgetter
+from sys import intern
 from typing import Any
 
 from ocop_cli.model import Entry, Plan, Task, within
@@ -472,14 +473,41 @@ _ENTRIES = _PARAMS.index("entries")
 _get_kept = attrgetter(*_KEPT)
 
 
+_BY_UNIT = tuple(_KEPT.index(name) for name in ("places", "units", "unit_notes"))
+
+
 def pack(state: TaskState) -> tuple[Any, ...]:
-    """A state as plain values, without its task and entries (the index keeps these)."""
-    return _get_kept(state)
+    """A state as plain values, without its task and entries (the index keeps these). The
+    names of places are interned, which marshal keeps: read back, tens of thousands of states
+    then share a dozen names instead of each holding its own copies."""
+    values = _get_kept(state)
+    if not any(values[at] for at in _BY_UNIT):
+        return values
+    kept = list(values)
+    for at in _BY_UNIT:
+        if kept[at]:
+            kept[at] = {intern(place): value for place, value in kept[at].items()}
+    return tuple(kept)
+
+
+# What a state read back holds when it has no places, units or entries: one empty dict or
+# list shared by all of them (tens of thousands of states: MBs). Only `replay` and `Fold` fill
+# these in, each in states of its own; a state read back is never added to.
+_NONE: dict[str, Any] = {}
+_NO_ENTRIES: list[Entry] = []
 
 
 def unpack(task: Task, values: tuple[Any, ...]) -> TaskState:
     """A state from `pack`'s values, in one call."""
-    return TaskState(task, *values[:_ENTRIES], None, *values[_ENTRIES:])  # type: ignore[call-arg]
+    state = TaskState(task, *values[:_ENTRIES], _NO_ENTRIES,  # type: ignore[call-arg]
+                      *values[_ENTRIES:])
+    if not state.places:
+        state.places = _NONE
+    if not state.units:
+        state.units = _NONE
+    if not state.unit_notes:
+        state.unit_notes = _NONE
+    return state
 
 
 HISTORY_ORDER = attrgetter("date", "at", "id")  # the order entries happened in, as listed

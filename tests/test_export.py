@@ -100,6 +100,33 @@ def test_xlsx_holds_the_same_figures_as_the_json(recorded: Any, tmp_path: Path) 
         assert all(w and w >= 4 for w in widths)
 
 
+def test_xlsx_rows_written_in_order_keep_the_printed_layout(recorded: Any,
+                                                            tmp_path: Path) -> None:
+    # The sheet is written a row at a time: the letterhead's merged lines, each row's height,
+    # the borders, the frozen header and the signature under the table all still there.
+    from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
+
+    path = tmp_path / "bao-cao.xlsx"
+    assert recorded("report", "--agency", "so nn va ptnt", "--output", str(path), "--lang",
+                    "vi", env=AS_OF).exit_code == 0
+    sheet = load_workbook(path).worksheets[0]
+    header_row, rows = _sheet_rows(sheet)
+    last = get_column_letter(len(OFFICE))
+    merged = {str(r) for r in sheet.merged_cells.ranges}
+    assert {f"A5:{last}5", f"A6:{last}6", f"A7:{last}7"} <= merged  # kind, subject, title
+    assert sheet.cell(5, 1).font.bold and sheet.cell(5, 1).font.name == "Times New Roman"
+    for row in range(header_row, header_row + len(rows) + 1):
+        assert (sheet.row_dimensions[row].height or 0) >= 15
+        assert sheet.cell(row, 1).border.left.style == "thin"
+    by_id = {r[0]: i for i, r in enumerate(rows, header_row + 1)}
+    assert sheet.row_dimensions[by_id["1.2"]].height >= 30  # its note wraps to two lines
+    assert sheet.print_title_rows == f"$${header_row}:$${header_row}".replace("$$", "$")
+    below = [c for r in sheet.iter_rows(min_row=header_row + len(rows) + 1, values_only=True)
+             for c in r if c]
+    assert any("Nơi nhận" in str(c) for c in below)
+
+
 def test_xlsx_of_the_overview_has_a_sheet_per_section(ocop: Any, tmp_path: Path) -> None:
     from openpyxl import load_workbook
 

@@ -184,6 +184,25 @@ def test_period_report_counts_only_entries_dated_inside(ocop: Any) -> None:
     assert {"1.2", "4", "5.1", "5.2", "6"} <= due_q3 and "2" not in due_q3
 
 
+def test_period_report_rows_made_as_read_are_those_sorted_at_once(ocop: Any) -> None:
+    def by_id(row: dict[str, Any]) -> str:
+        return str(row["id"])
+
+    # In plan order the rows are made as the JSON reads them; by urgency, all at once.
+    ocop("progress", "1.2", "3", "--date", "2019-07-10", "--place", "Gia Lộc", env=AS_OF)
+    ocop("done", "4", "--date", "2019-08-01", env=AS_OF)
+    lazy = ocop("report", "--period", "2019-Q3", "--format", "json", env=AS_OF).json()
+    eager = ocop("report", "--period", "2019-Q3", "--format", "json", "--sort", "urgency",
+                 env=AS_OF).json()
+    for key in ("due", "late"):  # the same rows, in another order
+        assert lazy[key] and sorted(lazy[key], key=by_id) == sorted(eager[key], key=by_id)
+    assert [row["id"] for row in lazy["achieved"]] == ["1.2", "4"]
+    assert lazy["achieved"] == eager["achieved"]
+    # A period with nothing recorded: an empty list, as before.
+    quiet = ocop("report", "--period", "2019-Q1", "--format", "json", env=AS_OF)
+    assert '"achieved": []' in quiet.stdout and quiet.json()["achieved"] == []
+
+
 def test_period_report_narrowed_to_an_agency(ocop: Any) -> None:
     doc = ocop("report", "--period", "2019-H2", "--agency", "UBND tỉnh", "--format", "json",
                env=AS_OF).json()
