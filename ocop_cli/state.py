@@ -223,7 +223,7 @@ class Fold:
         self.seq = 0
         self.tasks = {task.id: task.shared_by for task in plan.tasks}  # and their units
         self.folds: dict[str, _TaskFold] = {}
-        self.days: dict[dt.date, str] = {}  # each day as it starts `_order`
+        self.days: dict[dt.date, str] = {}  # each day as it starts an order key
 
     def restart(self, undoable: Iterable[str]) -> Fold:
         """The fold emptied, to be given every entry again."""
@@ -246,17 +246,28 @@ class Fold:
         elif entry.id in self.undoable:
             self.held.append((seq, entry))
         elif entry.date <= self.as_of and entry.task in self.tasks:
-            self._fold(seq, entry)
+            self.fold(seq, entry.id, entry.at, entry.date, entry.task, entry.action, entry.qty,
+                      entry.place, entry.ref, entry.note)
 
-    def _fold(self, seq: int, entry: Entry) -> None:
-        fold = self.folds.get(entry.task)
+    def fold(self, seq: int, ident: str, at: str, date: dt.date, task: str, action: str,
+             qty: int | None, place: str | None, ref: str | None, note: str | None) -> None:
+        """One entry that counts, given by its values (`Entry`'s, `ident` its id), with its
+        place `seq` in the order: what `add` does with one that is no undo, may not be undone
+        and counts on the day (a reader folds the lines it reads without making entries).
+
+        Where the entry stands in `replay`'s order, (date, at, id, seq), is kept as one text
+        that sorts the same (a tuple of its own with its texts would take twice the memory),
+        its date as an ordinal in 7 digits: `at` is a time as ISO writes it, without NUL, and
+        NUL in an id is spelled so that it sorts as before."""
+        fold = self.folds.get(task)
         if fold is None:
-            fold = self.folds[entry.task] = _TaskFold()
-        day = self.days.get(entry.date)
+            fold = self.folds[task] = _TaskFold()
+        day = self.days.get(date)
         if day is None:
-            day = self.days[entry.date] = f"{entry.date.toordinal():07d}"
-        key = _order(entry, seq, day)
-        note, ref, place, qty, action = entry.note, entry.ref, entry.place, entry.qty, entry.action
+            day = self.days[date] = f"{date.toordinal():07d}"
+        if "\0" in ident:
+            ident = ident.replace("\0", "\0\1")
+        key = f"{day}{at}\0\0{ident}\0\0{seq:012d}"
         if note and (fold.note is None or key > fold.note[0]):
             fold.note = (key, note)
         if ref and (fold.ref is None or key > fold.ref[0]):
@@ -267,7 +278,7 @@ class Fold:
                 if fold.places is None:
                     fold.places = {}
                 _first_and_sum(fold.places, place, key, qty)
-        if place and place in self.tasks[entry.task]:
+        if place and place in self.tasks[task]:
             if note or ref:
                 if fold.unit_notes is None:
                     fold.unit_notes = {}
@@ -300,7 +311,8 @@ class Fold:
         for seq, entry in self.held:
             if entry.id not in self.undone and entry.date <= self.as_of \
                     and entry.task in self.tasks:
-                self._fold(seq, entry)
+                self.fold(seq, entry.id, entry.at, entry.date, entry.task, entry.action,
+                          entry.qty, entry.place, entry.ref, entry.note)
         self.held = []
         plan = self.plan
         states = {}
@@ -335,19 +347,9 @@ class Fold:
         return states
 
 
-def _order(entry: Entry, seq: int, day: str) -> str:
-    """Where an entry stands in `replay`'s order, (date, at, id, seq), as one text that sorts
-    the same (a tuple of its own with its texts would take twice the memory), `day` being its
-    date's ordinal in 7 digits: `at` is a time as ISO writes it, without NUL, and NUL in an id
-    is spelled so that it sorts as before."""
-    key = entry.id
-    if "\0" in key:
-        key = key.replace("\0", "\0\1")
-    return f"{day}{entry.at}\0\0{key}\0\0{seq:012d}"
-
-
 class _TaskFold:
-    """One task's part of a `Fold`: sums, and the latest of each kind with its `_order`."""
+    """One task's part of a `Fold`: sums, and the latest of each kind with its order key
+    (`Fold.fold`)."""
 
     __slots__ = ("achieved", "mark", "moved", "note", "places", "progressed", "ref",
                  "unit_notes", "units")

@@ -740,25 +740,31 @@ def _fold_history(ws: Workspace, plan: Plan, directory: Directory, fold: Fold,
     # Problems in order, and in their place each entry whose id's hash was seen before,
     # with its place in the fold's order.
     slots: list[Problem | _Later] = []
-    problems: list[Problem] = []
     new, add, tasks, places = hashes.add, fold.add, plan.index, directory.by_id
+
+    def counts(path: Path, entry: Entry) -> bool:
+        found: list[Problem] = []
+        kept = _counts(path, entry, plan, years, directory, found)
+        slots.extend(found)
+        return kept
+
     for path in files:
-        for found, entries in _streamed(path, whole):
+        for found, entries, lines in _streamed(path, whole, rows=True):
             slots += found
+            if lines is not None:  # what the loop below does, without making entries
+                _fold_written(fold, lines, path, new, years, tasks, places, slots, counts)
             for entry in entries:
                 if not new(entry.id):
                     slots.append(_Later(path, entry, fold.next()))
                 elif ((entry.plan or entry.date.year) in years and entry.task in tasks
                       and (not entry.place or entry.place in places)):
                     add(entry)  # what `_counts` says of it, at a glance
-                elif _counts(path, entry, plan, years, directory, problems):
+                elif counts(path, entry):
                     add(entry)
-                if problems:
-                    slots += problems
-                    problems.clear()
     del hashes
     later = {slot.entry.id for slot in slots if isinstance(slot, _Later)}
     firsts = _firsts(files, whole, later) if later else {}
+    problems: list[Problem] = []
     for slot in slots:
         if not isinstance(slot, _Later):
             problems.append(slot)
@@ -767,6 +773,31 @@ def _fold_history(ws: Workspace, plan: Plan, directory: Directory, fold: Fold,
         elif _counts(slot.path, slot.entry, plan, years, directory, problems):
             fold.add(slot.entry, slot.order)
     return problems
+
+
+def _fold_written(fold: Fold, lines: Written, path: Path, new: Callable[[str], bool],
+                  years: frozenset[int], tasks: dict[str, Any], places: dict[str, Any],
+                  slots: list[Problem | _Later], counts: Callable[[Path, Entry], bool]
+                  ) -> None:
+    """What `_fold_history` does with the entries of `lines`, an entry made only where one is
+    kept, or where `counts` is asked whether it counts and says its problems."""
+    name, days, shared = path.name, lines.days, {}
+    add, fold_one, as_of, undoable = fold.add, fold.fold, fold.as_of, fold.undoable
+    for k, (ident, at, _at_day, _offset, date, task, action, qty, place, _by, ref, note,
+            _undoes, year) in enumerate(lines.rows):
+        day = days[date]
+        if not new(ident):
+            slots.append(_Later(path, lines.entry(name, k, shared), fold.next()))
+        elif not ((int(year) if year else day.year) in years and task in tasks
+                  and (not place or place in places)):
+            entry = lines.entry(name, k, shared)
+            if counts(path, entry):
+                add(entry)
+        elif action == "undo" or ident in undoable:
+            add(lines.entry(name, k, shared))
+        elif day <= as_of:
+            fold_one(fold.next(), ident, at, day, task, action, int(qty) if qty else None,
+                     place or None, ref or None, note[1:-1] if note else None)
 
 
 class _Hashes:
@@ -828,7 +859,7 @@ def _firsts(files: list[Path], whole: set[Path], ids: set[str]) -> dict[str, str
     """Where each of `ids` is first read."""
     firsts: dict[str, str] = {}
     for path in files:
-        for _found, entries in _streamed(path, whole):
+        for _found, entries, _rows in _streamed(path, whole):
             for entry in entries:
                 if entry.id in ids:
                     firsts.setdefault(entry.id, entry.source)
@@ -846,31 +877,39 @@ class _Whole(Exception):
 _PIECE = 1 << 20  # bytes of a history file decoded and read at a time
 
 
-def _streamed(path: Path, whole: set[Path]) -> Iterator[tuple[list[Problem], list[Entry]]]:
-    """(problems, entries) of a history file as `read_history_file` reads it (no entries when
-    it cannot be read), a piece at a time; _Whole for a file not in `whole` found to have a
-    line `append` would not have written, or bytes that are not plain UTF-8."""
+def _streamed(path: Path, whole: set[Path], rows: bool = False
+              ) -> Iterator[tuple[list[Problem], list[Entry], Written | None]]:
+    """(problems, entries, None) of a history file as `read_history_file` reads it (no
+    entries when it cannot be read), a piece at a time; _Whole for a file not in `whole` found
+    to have a line `append` would not have written, or bytes that are not plain UTF-8. With
+    `rows`, a piece `written` reads is given as that, and no entries: ([], [], written)."""
     if path in whole:
         read, failed = _guarded(path, lambda: read_history_file(path))
         got, found = read or ([], [])
-        yield failed + found, got
+        yield failed + found, got, None
         return
     opened, failed = _guarded(path, lambda: _pieces(path))
     if opened is None:
-        yield failed, []
+        yield failed, [], None
         return
     number = 1
     for piece in opened:
         if (piece[:2] in (b"\xff\xfe", b"\xfe\xff") and number == 1) or b"\x00" in piece:
             raise _Whole(path)  # UTF-16, or not text: said as a whole read says it
         try:
-            lines = piece.decode("utf-8-sig" if number == 1 else "utf-8").splitlines()
+            text = piece.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError:
             raise _Whole(path) from None
+        found = written(text, number) if rows else None
+        if found is not None:
+            yield [], [], found
+            number += text.count("\n") + (text[-1:] not in ("", "\n"))  # its lines
+            continue
+        lines = text.splitlines()
         entries = plain_entries(path, lines, number)
         if entries is None:
             raise _Whole(path)
-        yield [], entries
+        yield [], entries, None
         number += len(lines)
 
 
@@ -934,7 +973,7 @@ def _undoable(files: list[Path], whole: set[Path]) -> set[str]:
                     raise ValueError("not as written by ocop")
                 found.add(undoes)
         except (ValueError, RecursionError, _Whole):  # UnicodeDecodeError, JSON's errors too
-            for _problems, entries in _streamed(path, whole | {path}):
+            for _problems, entries, _rows in _streamed(path, whole | {path}):
                 found.update(e.undoes for e in entries if e.action == "undo" and e.undoes)
     return found
 
@@ -1050,57 +1089,83 @@ def plain_entries(path: Path, lines: list[str], first: int = 1) -> list[Entry] |
 # A line exactly as `append` writes it (keys in `Entry.to_record`'s order), whose values
 # `_plain_entry` takes: texts without escapes or control characters (JSON's text is then the
 # value), not empty and without space around where it wants that; a time as ISO writes it,
-# within its ranges. `_written` checks the rest: the days exist, no offset is "-00:00".
-_STRING = r'"([^"\\\x00-\x1f]*)"'
+# within its ranges. `written` checks the rest: the days exist, no offset is "-00:00". Every
+# group that may be left out matches something when it is there (the note with its quotes).
+_STRING = r'"[^"\\\x00-\x1f]*"'
 _TEXT = r'"([^"\\\x00-\x1f\s](?:[^"\\\x00-\x1f]*[^"\\\x00-\x1f\s])?)"'
 _HOURS = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]"
 _WRITTEN = re.compile(
-    r'- \{"id": ' + _TEXT + r', "at": "(([0-9]{4}-[0-9]{2}-[0-9]{2})T' + _HOURS +
+    r'^- \{"id": ' + _TEXT + r', "at": "(([0-9]{4}-[0-9]{2}-[0-9]{2})T' + _HOURS +
     r':[0-5][0-9](?:\.[0-9]{6})?([+-]' + _HOURS + r')?)"'
     r', "date": "([0-9]{4}-[0-9]{2}-[0-9]{2})", "task": ' + _TEXT +
     r', "action": "(' + "|".join(ACTIONS) + r')"'
     r'(?:, "qty": (0|[1-9][0-9]{0,17}))?(?:, "place": ' + _TEXT + r')?, "by": ' + _TEXT +
-    r'(?:, "ref": ' + _TEXT + r')?(?:, "note": ' + _STRING + r')?(?:, "undoes": ' + _TEXT +
-    r')?(?:, "plan": (19[0-9]{2}|2[01][0-9]{2}|2200))?\}')
+    r'(?:, "ref": ' + _TEXT + r')?(?:, "note": (' + _STRING + r'))?(?:, "undoes": ' + _TEXT +
+    r')?(?:, "plan": (19[0-9]{2}|2[01][0-9]{2}|2200))?\}$', re.M)
+# Line breaks other than a newline (`str.splitlines` breaks at them), and a line that is not
+# plainly blank, a comment or an entry: where either is, the lines are read one by one.
+_OTHER_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+_OTHER_LINE = re.compile(r"\n(?!- \{|[ \t]*(?:#|\n|$))")  # in a text after a newline
+
+
+class Written:
+    """The entry lines of a text read by `_WRITTEN` alone (`written`): each line's groups
+    (`rows`: "" for a group left out), the days they name, and their line numbers."""
+
+    __slots__ = ("_numbers", "days", "first", "rows", "text")
+
+    def __init__(self, text: str, first: int, rows: list[tuple[str, ...]],
+                 days: dict[str, dt.date]) -> None:
+        self.text, self.first, self.rows, self.days = text, first, rows, days
+        self._numbers: list[int] | None = None
+
+    def number(self, k: int) -> int:
+        """The line number of `rows[k]` (found when first asked: seldom needed)."""
+        if self._numbers is None:
+            self._numbers = [n for n, line in enumerate(self.text.split("\n"), self.first)
+                             if line.startswith("- {")]
+        return self._numbers[k]
+
+    def entry(self, name: str, k: int, shared: dict[Any, Any]) -> Entry:
+        """The entry of `rows[k]`, its texts that repeat one object (`shared`)."""
+        key, at, _at_day, _offset, date, task, action, qty, place, by, ref, note, undoes, \
+            plan = self.rows[k]
+        one = shared.setdefault
+        return Entry(key, at, self.days[date], one(task, task), _ACTIONS[action], one(by, by),
+                     int(qty) if qty else None, one(place, place) if place else None,
+                     ref or None, note[1:-1] if note else None, undoes or None,
+                     int(plan) if plan else None, f"{name}:{self.number(k)}")
+
+
+def written(text: str, first: int = 1) -> Written | None:
+    """The entry lines of `text` (starting at line `first`) read by one scan of `_WRITTEN`
+    when every line is blank, a comment or matches it (as every line `append` writes does);
+    None when any line may be otherwise, and the lines are then read one by one."""
+    if any(other in text for other in _OTHER_BREAKS) or _OTHER_LINE.search("\n" + text):
+        return None
+    rows: list[tuple[str, ...]] = _WRITTEN.findall(text)
+    # Each match is a whole line starting "- {": so is every such line when they are as many.
+    if len(rows) != text.count("\n- {") + text.startswith("- {"):
+        return None
+    days: dict[str, dt.date] = {}
+    for text_day in {row[4] for row in rows} | {row[2] for row in rows}:
+        try:
+            days[text_day] = dt.date.fromisoformat(text_day)
+        except ValueError:
+            return None  # read as JSON, which says no the same way
+    if any(row[3] == "-00:00" for row in rows):
+        return None
+    return Written(text, first, rows, days)
 
 
 def _written(path: Path, lines: list[str], first: int, shared: dict[Any, Any]
              ) -> list[Entry] | None:
-    """`plain_entries` for lines each blank, a comment or matching `_WRITTEN` (as every line
-    `append` writes does), read by the regular expression alone; None for any other."""
-    import datetime as dt
-
-    match = _WRITTEN.fullmatch
-    name = path.name
-    days: dict[str, dt.date | None] = {}
-    entries = []
-    one = shared.setdefault
-
-    def day_of(text: str) -> dt.date | None:
-        found: dt.date | None = None
-        with suppress(ValueError):
-            found = dt.date.fromisoformat(text)
-        days[text] = found
-        return found
-
-    for number, line in enumerate(lines, first):
-        found = match(line)
-        if found is None:
-            if line.strip() and not line.lstrip().startswith("#"):
-                return None
-            continue
-        values: tuple[Any, ...] = found.groups()
-        key, at, at_day, offset, date, task, action, qty, place, by, ref, note, undoes, plan = \
-            values
-        day = days[date] if date in days else day_of(date)
-        if day is None or (days[at_day] if at_day in days else day_of(at_day)) is None \
-                or offset == "-00:00":
-            return None  # read as JSON, which says no the same way
-        entries.append(Entry(key, at, day, one(task, task), _ACTIONS[action], one(by, by),
-                             None if qty is None else int(qty),
-                             None if place is None else one(place, place), ref, note, undoes,
-                             None if plan is None else int(plan), f"{name}:{number}"))
-    return entries
+    """`plain_entries` for lines each blank, a comment or matching `_WRITTEN`, read by the
+    regular expression alone; None for any other."""
+    found = written("\n".join(lines), first)
+    if found is None:
+        return None
+    return [found.entry(path.name, k, shared) for k in range(len(found.rows))]
 
 
 _SPACED_KEY = re.compile(r'"[ \t]+:')
