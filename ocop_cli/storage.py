@@ -781,7 +781,8 @@ def _fold_written(fold: Fold, lines: Written, path: Path, new: Callable[[str], b
                   ) -> None:
     """What `_fold_history` does with the entries of `lines`, an entry made only where one is
     kept, or where `counts` is asked whether it counts and says its problems."""
-    name, days, shared = path.name, lines.days, {}
+    name, days = path.name, lines.days
+    shared: dict[Any, Any] = {}
     add, fold_one, as_of, undoable = fold.add, fold.fold, fold.as_of, fold.undoable
     for k, (ident, at, _at_day, _offset, date, task, action, qty, place, _by, ref, note,
             _undoes, year) in enumerate(lines.rows):
