@@ -480,12 +480,18 @@ def read_validated(path: Path, model: Any, label: str) -> tuple[Any, Any, list[P
 
 
 def read_agencies(path: Path) -> tuple[Directory | None, list[Problem]]:
+    from ocop_cli import plainschema
     from ocop_cli.directory import Directory
     from ocop_cli.model import Agency
-    from ocop_cli.schema import AgenciesDoc
     from ocop_cli.text import fold
+    from ocop_cli.yamlio import read_yaml
 
-    doc, parsed, problems = read_validated(path, AgenciesDoc, "agencies")
+    doc, problems = _guarded(path, lambda: read_yaml(path))
+    parsed = plainschema.agencies(doc.data) if doc is not None else None
+    if parsed is None and doc is not None:
+        from ocop_cli.schema import AgenciesDoc
+
+        doc, parsed, problems = read_validated(path, AgenciesDoc, "agencies")
     if parsed is None:
         return None, problems
     ids: dict[str, int] = {}
@@ -518,7 +524,6 @@ def read_agencies(path: Path) -> tuple[Directory | None, list[Problem]]:
 
 
 def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Problem]]:
-    from ocop_cli.schema import PlanDoc
     from ocop_cli.yamlio import read_yaml
 
     doc, problems = _guarded(path, lambda: read_yaml(path))
@@ -530,10 +535,13 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
             return _plan(path, directory, doc, *parts)
         except _Refused:
             pass  # read again whole, for pydantic to say everything that is wrong, where
+    from ocop_cli.schema import PlanDoc
+
     doc, parsed, problems = read_validated(path, PlanDoc, "tasks")
     if parsed is None:
         return None, problems
-    return _plan(path, directory, doc, parsed, iter(parsed.tasks))
+    return _plan(path, directory, doc, parsed, iter(parsed.tasks),
+                 parsed.model_dump(mode="json", exclude={"tasks"}))
 
 
 class _Refused(Exception):
@@ -543,19 +551,44 @@ class _Refused(Exception):
 _TASKS_AT_ONCE = 1000
 
 
-def _plan_parts(doc: YamlDoc) -> tuple[Any, Iterator[Any]] | None:
-    """A plan document validated but for its tasks, and its tasks validated a few at a time
-    as they are asked for, each task's data let go once validated: the plan's data and its
-    models are never all held at once (a plan of 50,000 tasks would take 200 MB). _Refused
-    from the tasks on the first problem; None when the rest of the document has one."""
-    from pydantic import TypeAdapter, ValidationError
-
-    from ocop_cli.schema import PlanDoc, TaskDoc
+def _plan_parts(doc: YamlDoc) -> tuple[Any, Iterator[Any], dict[str, Any]] | None:
+    """A plan document validated but for its tasks, its tasks validated a few at a time as
+    they are asked for, each task's data let go once validated (the plan's data and its models
+    are never all held at once: a plan of 50,000 tasks would take 200 MB), and its facts.
+    _Refused from the tasks on the first problem; None when the rest of the document has one.
+    A document in its regular form is checked without pydantic (`plainschema`)."""
+    from ocop_cli import plainschema
 
     data = doc.data
     items = data.get("tasks") if type(data) is dict else None
     if type(items) is not list:
         return None
+    plain = plainschema.plan_head(data)
+    if plain is not None:
+        def checked(tasks: list[Any]) -> Iterator[Any]:
+            adapter = None
+            for i, item in enumerate(tasks):
+                try:
+                    found = plainschema.task(item)
+                except plainschema.Refused:  # pydantic decides, and says what is wrong
+                    from pydantic import TypeAdapter, ValidationError
+
+                    from ocop_cli.schema import TaskDoc
+
+                    adapter = adapter or TypeAdapter(TaskDoc)
+                    try:
+                        found = adapter.validate_python(item)
+                    except ValidationError:
+                        raise _Refused from None
+                tasks[i] = None
+                yield found
+
+        return plain[0], checked(items), plain[1]
+
+    from pydantic import TypeAdapter, ValidationError
+
+    from ocop_cli.schema import PlanDoc, TaskDoc
+
     try:
         head = PlanDoc.model_validate({**data, "tasks": []})
     except ValidationError:
@@ -572,13 +605,13 @@ def _plan_parts(doc: YamlDoc) -> tuple[Any, Iterator[Any]] | None:
             items[start:end] = [None] * len(found)
             yield from found
 
-    return head, tasks()
+    return head, tasks(), head.model_dump(mode="json", exclude={"tasks"})
 
 
-def _plan(path: Path, directory: Directory, doc: YamlDoc, parsed: Any, items: Iterator[Any]
-          ) -> tuple[Plan | None, list[Problem]]:
-    """The plan from its validated document (`items`: its tasks), with the problems of what
-    the model cannot see: agencies, windows, ids, sub-rows."""
+def _plan(path: Path, directory: Directory, doc: YamlDoc, parsed: Any, items: Iterator[Any],
+          facts: dict[str, Any]) -> tuple[Plan | None, list[Problem]]:
+    """The plan from its validated document (`items`: its tasks; `facts`: the rest as plain
+    data), with the problems of what the model cannot see: agencies, windows, ids, sub-rows."""
     from ocop_cli.model import Agency, Task
     from ocop_cli.windows import Target, parse_target, parse_window
 
@@ -656,7 +689,7 @@ def _plan(path: Path, directory: Directory, doc: YamlDoc, parsed: Any, items: It
         task = task._replace(shared_by=directory.sharing(task))
         tasks.append(task)
     plan = Plan(number=parsed.number, year=parsed.year, title=parsed.title, tasks=tuple(tasks),
-                facts=parsed.model_dump(mode="json", exclude={"tasks"}))
+                facts=facts)
     for i, task in enumerate(plan.tasks):
         faults = []
         if task.parent is not None and plan.task(task.parent) is None:
@@ -741,6 +774,7 @@ def _fold_history(ws: Workspace, plan: Plan, directory: Directory, fold: Fold,
     # with its place in the fold's order.
     slots: list[Problem | _Later] = []
     new, add, tasks, places = hashes.add, fold.add, plan.index, directory.by_id
+    kept = {place: place for place in places}  # one text for each place the fold keeps
 
     def counts(path: Path, entry: Entry) -> bool:
         found: list[Problem] = []
@@ -752,7 +786,7 @@ def _fold_history(ws: Workspace, plan: Plan, directory: Directory, fold: Fold,
         for found, entries, lines in _streamed(path, whole, rows=True):
             slots += found
             if lines is not None:  # what the loop below does, without making entries
-                _fold_written(fold, lines, path, new, years, tasks, places, slots, counts)
+                _fold_written(fold, lines, path, new, years, tasks, kept, slots, counts)
             for entry in entries:
                 if not new(entry.id):
                     slots.append(_Later(path, entry, fold.next()))
@@ -780,7 +814,9 @@ def _fold_written(fold: Fold, lines: Written, path: Path, new: Callable[[str], b
                   slots: list[Problem | _Later], counts: Callable[[Path, Entry], bool]
                   ) -> None:
     """What `_fold_history` does with the entries of `lines`, an entry made only where one is
-    kept, or where `counts` is asked whether it counts and says its problems."""
+    kept, or where `counts` is asked whether it counts and says its problems. `places` maps
+    each known place to one text for it, and actions are the model's texts: a fold of a
+    million entries keeps a place or an action thousands of times."""
     name, days = path.name, lines.days
     shared: dict[Any, Any] = {}
     add, fold_one, as_of, undoable = fold.add, fold.fold, fold.as_of, fold.undoable
@@ -797,8 +833,9 @@ def _fold_written(fold: Fold, lines: Written, path: Path, new: Callable[[str], b
         elif action == "undo" or ident in undoable:
             add(lines.entry(name, k, shared))
         elif day <= as_of:
-            fold_one(fold.next(), ident, at, day, task, action, int(qty) if qty else None,
-                     place or None, ref or None, note[1:-1] if note else None)
+            fold_one(fold.next(), ident, at, day, task, _ACTIONS[action],
+                     int(qty) if qty else None, places[place] if place else None, ref or None,
+                     note[1:-1] if note else None)
 
 
 class _Hashes:
