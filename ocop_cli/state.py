@@ -268,16 +268,17 @@ class Fold:
         if "\0" in ident:
             ident = ident.replace("\0", "\0\1")
         key = f"{day}{at}\0\0{ident}\0\0{seq:012d}"
-        if note and (fold.note is None or key > fold.note[0]):
-            fold.note = (key, note)
-        if ref and (fold.ref is None or key > fold.ref[0]):
-            fold.ref = (key, ref)
+        if note and (fold.note_key is None or key > fold.note_key):
+            fold.note_key, fold.note = key, note
+        if ref and (fold.ref_key is None or key > fold.ref_key):
+            fold.ref_key, fold.ref = key, ref
         if qty and action in ("progress", "done"):
             fold.achieved += qty
             if place:
                 if fold.places is None:
-                    fold.places = {}
-                _first_and_sum(fold.places, place, key, qty)
+                    fold.places = [place, key, qty]
+                else:
+                    _first_and_sum(fold.places, place, key, qty)
         if place and place in self.tasks[task]:
             if note or ref:
                 if fold.unit_notes is None:
@@ -298,8 +299,8 @@ class Fold:
                     fold.units[place] = "done" if action == "done" else "start"
                 action = "progress"  # a unit's done is its share's, not the whole task's
         if action in ("done", "cancel", "reopen"):
-            if fold.mark is None or key > fold.mark[0]:
-                fold.mark = (key, action)
+            if fold.mark_key is None or key > fold.mark_key:
+                fold.mark_key, fold.mark = key, action
         elif action in ("start", "progress"):
             if fold.moved is None or key > fold.moved:
                 fold.moved = key
@@ -324,18 +325,18 @@ class Fold:
                     _leaf_status(state, None, False, {})
                 continue
             state.achieved = fold.achieved
-            state.note = fold.note[1] if fold.note else None
-            state.ref = fold.ref[1] if fold.ref else None
+            state.note, state.ref = fold.note, fold.ref
             if fold.places:
-                state.places = {place: total for place, (_first, total)
-                                in sorted(fold.places.items(), key=lambda item: item[1][0])}
+                flat = fold.places
+                state.places = {flat[i]: flat[i + 2] for i in sorted(
+                    range(0, len(flat), 3), key=lambda i: flat[i + 1])}
             if fold.unit_notes:
                 state.unit_notes = {place: (latest[2], latest[4]) for place, latest in sorted(
                     fold.unit_notes.items(), key=lambda item: item[1][0])}
             if plan.is_leaf(task.id):
                 mark, reopened = None, False
-                if fold.mark is not None:
-                    key, action = fold.mark
+                if fold.mark_key is not None:
+                    key, action = fold.mark_key, fold.mark
                     if action != "reopen":
                         mark = action
                     else:
@@ -351,30 +352,42 @@ class _TaskFold:
     """One task's part of a `Fold`: sums, and the latest of each kind with its order key
     (`Fold.fold`)."""
 
-    __slots__ = ("achieved", "mark", "moved", "note", "places", "progressed", "ref",
-                 "unit_notes", "units")
+    __slots__ = ("achieved", "mark", "mark_key", "moved", "note", "note_key", "places",
+                 "progressed", "ref", "ref_key", "unit_notes", "units")
 
     def __init__(self) -> None:
         self.achieved = 0
-        self.note: tuple[str, str] | None = None
-        self.ref: tuple[str, str] | None = None
-        self.places: dict[str, list[Any]] | None = None  # place -> [first key, sum]
+        self.note: str | None = None
+        self.note_key: str | None = None
+        self.ref: str | None = None
+        self.ref_key: str | None = None
+        # Each place, the key of its first entry and its sum, one after the other: a list of
+        # its own for each place would take three times the memory (a task has a dozen).
+        self.places: list[Any] | None = None
         # unit -> [first key, note key, note, ref key, ref]
         self.unit_notes: dict[str, list[Any]] | None = None
         self.units: dict[str, str] | None = None  # unit -> "done" or "start"
-        self.mark: tuple[str, str] | None = None  # the last done, cancel or reopen
+        self.mark: str | None = None  # the last done, cancel or reopen
+        self.mark_key: str | None = None
         self.moved: str | None = None  # the key of the last start or progress
         self.progressed: str | None = None  # the key of the last progress
 
 
-def _first_and_sum(places: dict[str, list[Any]], place: str, key: str, qty: int) -> None:
-    found = places.get(place)
-    if found is None:
-        places[place] = [key, qty]
-    else:
-        found[1] += qty
-        if key < found[0]:
-            found[0] = key
+def _first_and_sum(places: list[Any], place: str, key: str, qty: int) -> None:
+    """Add to a place's sum in `_TaskFold.places`, keeping the key of its first entry."""
+    at = 0
+    while True:
+        try:
+            at = places.index(place, at)
+        except ValueError:
+            places += (place, key, qty)
+            return
+        if at % 3 == 0:
+            break
+        at += 1  # a key or a sum equal to the place's text
+    places[at + 2] += qty
+    if key < places[at + 1]:
+        places[at + 1] = key
 
 
 def settle(plan: Plan, states: dict[str, TaskState], as_of: dt.date,
