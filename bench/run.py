@@ -499,7 +499,18 @@ def large(ocop: list[str], out: Path, env: dict[str, str]) -> str:
                str(sheet)),
              o("ocop history 1.1 --format json", "history", generate.RECORD_TASK, "--format",
                "json"),
-             o("listing without the index", *listing, OCOP_NO_INDEX="1")]
+             o("listing without the index", *listing, OCOP_NO_INDEX="1"),
+             # The other commands, each reading from the index what it shows (undo last: a
+             # write).
+             o("ocop show 1.1 --format json", "show", generate.RECORD_TASK, "--format", "json"),
+             o("ocop history --format json (every entry)", "history", "--format", "json"),
+             o("ocop info", "info"), o("ocop check", "check"), o("ocop timeline", "timeline"),
+             o("ocop report --format json", "report", "--format", "json"),
+             o("ocop report --period 2019-Q3 --format json", "report", "--period", "2019-Q3",
+               "--format", "json"),
+             o("ocop report --output DOCX", "report", "--output",
+               str(out / "run" / "large-report.docx"), "--force"),
+             o("ocop undo", "undo")]
     found[2].before, found[3].before, found[4].before = after_a_write, on_a_new_day, \
         before_an_import
     lines = [f"### Peak memory at {tasks:,} tasks and {entries:,} entries", "",

@@ -93,11 +93,19 @@ class Session:
 
         return index.load(self.workspace, self.year, self.as_of if summary else None)
 
-    def states(self, loaded: Any, summary: bool = False, only: set[str] | None = None) -> Any:
+    def states(self, loaded: Any, summary: bool = False, only: set[str] | None = None,
+               under: str | None = None) -> Any:
         """Every task's state as of the as-of date; `summary` ones carry no entries and
-        come from the index where there is one, which may then give only those of `only`."""
-        from ocop_cli.state import state_as_of
+        come from the index where there is one, which may then give only those of `only`.
+        With `under`, only the states of that task and its sub-rows, each replayed from its
+        own entries: all a command about one task looks at."""
+        from ocop_cli.state import state_as_of, subtree
 
+        if under is not None:
+            tasks = [t.id for t in subtree(loaded.plan, under)]
+            own = loaded.entries_of(tasks)
+            return state_as_of(loaded.plan, [e for t in tasks for e in own[t]], self.as_of,
+                               under)
         if summary and loaded.index is not None:
             return loaded.index.states(self.as_of, only)
         if summary and (folded := loaded.states(self.as_of)) is not None:
@@ -109,19 +117,15 @@ class Session:
         """Under the lock: load, decide the entries from the current state, append them.
 
         With `task`, only the states of that task and its sub-rows are computed: they are all
-        a recording about it looks at, and replaying a long history for every task is not."""
+        a recording about it looks at, and replaying a long history for every task is not.
+        Without, none (`undo` looks at the entries only)."""
         from ocop_cli import index, record, storage
-        from ocop_cli.state import state_as_of
 
         ws = self.workspace
         who = record.recorder(by)
         with storage.locked(ws):
             loaded = index.load(ws, self.year)
-            if task is None:
-                states = state_as_of(loaded.plan, loaded.replay(), self.as_of)
-            else:
-                under = task.strip()
-                states = state_as_of(loaded.plan, loaded.replay(under), self.as_of, under)
+            states = {} if task is None else self.states(loaded, under=task.strip())
             outcome = decide(loaded, states, who)
             if outcome.entries:
                 storage.append(storage.recorder_file(ws, who), outcome.entries)
@@ -568,9 +572,12 @@ def show(s: Session, task_id: TaskArg, fmt: FormatOpt = Format.table) -> None:
     Example: ocop show 1.2
     """
     from ocop_cli import views
+    from ocop_cli.record import find_task
 
     loaded = s.load()
-    views.show(loaded, s.states(loaded), task_id, fmt.value, s.as_of, s.no_color)
+    task = find_task(loaded.plan, task_id)
+    views.show(loaded, s.states(loaded, under=task.id), task.id, fmt.value, s.as_of,
+               s.no_color)
 
 
 # Commands that live in modules of their own register themselves when their module is

@@ -59,7 +59,8 @@ def info(s: Session, fmt: FormatOpt = Format.table) -> None:
     else:
         plan = loaded.plan
         data.update(plan=f"{plan.number} ({plan.years})", plan_file=str(ws.plan_path(s.year)),
-                    tasks=len(plan.tasks), entries=len(loaded.entries))
+                    tasks=len(plan.tasks), entries=loaded.index.count()
+                    if loaded.index is not None else len(loaded.entries))
     if fmt == Format.json:
         render.write_json(data)
     else:

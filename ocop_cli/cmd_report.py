@@ -4,6 +4,7 @@ The commands register themselves on `app` when cli.py imports this module.
 """
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Any
@@ -105,7 +106,7 @@ def report(
     index = plan_month(loaded.plan, month)
     if index is not None:
         chosen = core.month_period(*loaded.plan.calendar_month(index))
-    states = s.states(loaded, summary=chosen is None)  # a period reads the entries in it
+    states = s.states(loaded, summary=True)  # a period reads the entries in it on its own
     who = agency_named(loaded, agency, "--agency") if agency else None
     doc = core.build(loaded, states, s.as_of, who, chosen, sort.value,
                      every_task=shape == "docx")
@@ -166,40 +167,102 @@ def draw_timeline(data: dict[str, Any], no_color: bool) -> None:
     id_width = max((len(r["id"]) for r in data["rows"]), default=2)
     cell = next((c for c in (4, 3, 2) if con.width - id_width - 2 - c * len(months) >= 16), 1)
     label = max(8, con.width - id_width - 2 - cell * len(months))
-    lines = [Text(" " * (id_width + 1 + label + 1) + line, style="bold")
-             for line in _month_axis(data["labels"], cell)]
+    draw = _Lines(con)
+    for line in _month_axis(data["labels"], cell):
+        draw([(" " * (id_width + 1 + label + 1) + line, "")], "bold")
     mark = cell // 2  # where in its month the as-of marker stands
     if as_of in months:
         at = id_width + 1 + label + 1 + months.index(as_of) * cell + mark
-        lines.append(Text(" " * at + "▼", style="bold red"))
+        draw([(" " * at + "▼", "")], "bold red")
     for row in data["rows"]:
         title = visible("  " * row["depth"] + row["title"])
         title = title if len(title) <= label else title[:label - 1] + "…"
-        line = Text(f"{row['id']:<{id_width}} ", style="bold" if not row["leaf"] else "")
-        line.append(title.ljust(label) + " ", style="bold" if not row["leaf"] else "")
+        weight = "bold" if not row["leaf"] else ""
+        parts = [(f"{row['id']:<{id_width}} ", ""), (title.ljust(label) + " ", weight)]
         kind = _bar_kind(row)
         glyph, colour = BARS[kind]
         for month in months:
             if month in row["months"]:
-                line.append(glyph * cell, style=colour)
+                parts.append((glyph * cell, colour))
             elif month == as_of:
-                line.append(" " * mark + "│" + " " * (cell - mark - 1), style="dim")
+                parts.append((" " * mark + "│" + " " * (cell - mark - 1), "dim"))
             else:
-                line.append(" " * cell)
-        lines.append(line)
-    legend = Text()
+                parts.append((" " * cell, ""))
+        draw(parts, weight)
+    legend = []
     for kind, name in (("done", _("done")), ("overdue", _("overdue")), ("due", _("due")),
                        ("upcoming", _("upcoming")), ("cancelled", _("cancelled"))):
         glyph, colour = BARS[kind]
-        legend.append(glyph * 2, style=colour)
-        legend.append(f" {name}  ")
-    legend.append("▼ " + _("as of {date}").format(date=format_date(
-        dt.date.fromisoformat(data["as_of"]))), style="red")
-    lines.append(legend)
-    for line in lines:
-        line.no_wrap = True
-        line.overflow = "ellipsis"
-        con.print(line)
+        legend += [(glyph * 2, colour), (f" {name}  ", "")]
+    legend.append(("▼ " + _("as of {date}").format(date=format_date(
+        dt.date.fromisoformat(data["as_of"]))), "red"))
+    draw(legend, "")
+    draw.flush()
+
+
+class _Lines:
+    """Lines of parts, each as Rich prints a Text of them (not wrapped, cut with an ellipsis;
+    on a colour terminal, a part with a style of its own in it over the line's, the parts
+    between in the line's): a line that fits the width is written here as Rich writes it
+    (Rich takes a millisecond a line, and a plan of 50,000 tasks has as many); any other is
+    printed by Rich."""
+
+    def __init__(self, con: Any) -> None:
+        self.con = con
+        self.colour = not con.no_color and con.color_system is not None
+        self.width = con.width
+        self.held: list[str] = []  # lines not yet written (a thousand a write)
+
+    def __call__(self, parts: list[tuple[str, str]], style: str) -> None:
+        from rich.cells import cell_len
+
+        text = "".join(part for part, _style in parts)
+        if len(text) > self.width or (not _NARROW.fullmatch(text)
+                                      and cell_len(text) > self.width):
+            from rich.text import Text
+
+            line = Text(style=style, no_wrap=True, overflow="ellipsis")
+            for part, own in parts:
+                line.append(part, style=own)
+            self.flush()
+            self.con.print(line)
+            return
+        if self.colour:
+            out, plain = [], ""
+            for part, own in parts:
+                if own and part:
+                    out += [_styled(plain, style), _styled(part, style, own)]
+                    plain = ""
+                else:
+                    plain += part
+            text = "".join([*out, _styled(plain, style)])
+        self.held.append(text + "\n")
+        if len(self.held) == 1000:
+            self.flush()
+
+    def flush(self) -> None:
+        self.con.file.write("".join(self.held))
+        self.held.clear()
+
+
+# Text of one cell a character: Latin letters, Vietnamese ones included, the bars and "…".
+_NARROW = re.compile("[\x20-\x7e\xa0-\u02ff\u1e00-\u1eff\u2026\u2500-\u25fc]*")
+
+
+# The styles a timeline draws with, as Rich writes them: attributes, then the colour.
+_ATTRIBUTES = {"bold": "1", "dim": "2"}
+_COLOURS = {"red": "31", "green": "32", "yellow": "33", "cyan": "36"}
+
+
+def _styled(text: str, style: str, own: str = "") -> str:
+    """`text` in `own` style over `style`: the attributes of both, the colour of `own` if it
+    has one."""
+    words = {*style.split(), *own.split()}
+    codes = [code for name, code in _ATTRIBUTES.items() if name in words]
+    colour = [w for w in own.split() if w in _COLOURS] or [w for w in style.split()
+                                                          if w in _COLOURS]
+    codes += [_COLOURS[colour[0]]] if colour else []
+    return f"\x1b[{';'.join(codes)}m{text}\x1b[0m" if codes and text else text
 
 
 def _month_axis(labels: list[str], cell: int) -> list[str]:

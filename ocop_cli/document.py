@@ -11,11 +11,13 @@ escapes it), control characters made visible.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
 from ocop_cli.office import Letter
+from ocop_cli.render import Column
 from ocop_cli.report import Section, office_columns, office_total
 
 FONT = "Times New Roman"
@@ -31,6 +33,7 @@ def write_docx(path: Path, letter: Letter, parts: Sequence[Section]) -> None:
     from docx.shared import Mm
 
     book = Document()
+    rows: list[tuple[bytes, Iterator[bytes]]] = []  # each table's marker and rows
     _fonts(book)
     first = book.sections[0]
     _page(first, Mm(210), Mm(297))
@@ -53,12 +56,36 @@ def write_docx(path: Path, letter: Letter, parts: Sequence[Section]) -> None:
             _centred(book, section.title, bold=True, size=TABLE_PT + 1, after=4, before=8,
                      keep=True)
             if section.rows:
-                _table(book, section)
+                rows.append(_table(book, section, f"ocop-rows-{len(rows)}"))
             else:
                 from ocop_cli.i18n import _
 
                 _centred(book, _("none"), italic=True, size=TABLE_PT)
-    book.save(str(path))
+    _save(book, path, rows)
+
+
+def _save(book: Any, path: Path, rows: list[tuple[bytes, Iterator[bytes]]]) -> None:
+    """The document saved by python-docx, each table's rows then written into its text as
+    they are made, in the place of the comment left for them: a report of 50,000 tasks as
+    a tree of elements took gigabytes."""
+    import io
+    import zipfile
+
+    saved = io.BytesIO()
+    book.save(saved)
+    with zipfile.ZipFile(saved) as made, zipfile.ZipFile(path, "w") as out:
+        for info in made.infolist():
+            if info.filename != "word/document.xml":
+                out.writestr(info, made.read(info))
+                continue
+            rest = made.read(info)
+            with out.open(info, "w") as text:
+                for marker, xml in rows:
+                    before, _marker, rest = rest.partition(b"<!--" + marker + b"-->")
+                    text.write(before)
+                    for chunk in xml:
+                        text.write(chunk)
+                text.write(rest)
 
 
 # --- page and fonts --------------------------------------------------------------------------
@@ -303,13 +330,18 @@ CM_A_CHARACTER = 0.22
 CELL_PADDING_CM = 0.4
 
 
-def _table(book: Any, section: Section) -> None:
+def _table(book: Any, section: Section, marker: str) -> tuple[bytes, Iterator[bytes]]:
+    """The table with its header row, and a comment `marker` where its rows go: those rows,
+    made as they are written (`_save`)."""
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml.ns import nsmap, qn
     from docx.shared import Cm
+    from lxml.etree import Comment, tostring  # type: ignore[import-untyped]
 
     from ocop_cli.export import shown
     from ocop_cli.report import marked_rows
+    from ocop_cli.text import visible
 
     columns = section.columns
     rows = marked_rows(section)
@@ -328,13 +360,56 @@ def _table(book: Any, section: Section) -> None:
         cell.width = Cm(width)
         cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
         _run(cell.paragraphs[0], column.header, bold=True, size=TABLE_PT)
-    for row in [*rows, *([total] if total else [])]:
-        cells = table.add_row()
-        _cant_split(cells)
-        bold = row.get("_style") == "total" or bool(row.get("_parent"))
-        for cell, column, width in zip(cells.cells, columns, widths, strict=True):
-            cell.width = Cm(width)
-            paragraph = cell.paragraphs[0]
-            if column.numeric or column.key == "id":
-                paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-            _run(paragraph, shown(row.get(column.key), column.key), bold=bold, size=TABLE_PT)
+    empty = {bold: _empty_row(table, columns, widths, bold) for bold in (False, True)}
+    table._tbl.append(Comment(marker))
+    # Each row as it stands in the document: without the namespace the document declares.
+    declared = f' xmlns:w="{nsmap["w"]}"'
+
+    def made() -> Iterator[bytes]:
+        out = []
+        for row in [*rows, *([total] if total else [])]:
+            tr = deepcopy(empty[row.get("_style") == "total" or bool(row.get("_parent"))])
+            for run, column in zip(tr.iter(qn("w:r")), columns, strict=True):
+                _text(run, visible(shown(row.get(column.key), column.key)))
+            out.append(tostring(tr, encoding="unicode").replace(declared, "", 1))
+            if len(out) == 1000:
+                yield "".join(out).encode()
+                out.clear()
+        yield "".join(out).encode()
+
+    return marker.encode(), made()
+
+
+def _empty_row(table: Any, columns: Sequence[Column], widths: Sequence[float], bold: bool
+               ) -> Any:
+    """A row of `table` with a run of the table's text in each cell and no text yet, taken
+    out again: each row is a copy of it, its texts added. python-docx's own `add_row` looks
+    for the table's grid past every row before it: 50,000 rows took minutes."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Cm
+
+    row = table.add_row()
+    _cant_split(row)
+    for cell, column, width in zip(row.cells, columns, widths, strict=True):
+        cell.width = Cm(width)
+        paragraph = cell.paragraphs[0]
+        if column.numeric or column.key == "id":
+            paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        _run(paragraph, "", bold=bold, size=TABLE_PT)
+    table._tbl.remove(row._tr)
+    return row._tr
+
+
+def _text(run: Any, text: str) -> None:
+    """`text` into an empty run, as python-docx writes it (a tab or a line break is an
+    element of its own; spaces at either end are kept)."""
+    if any(c in text for c in "\t\r\n"):
+        run.text = text
+    elif text:
+        from docx.oxml.ns import qn
+
+        element = run.makeelement(qn("w:t"), {})
+        element.text = text
+        run.append(element)
+        if len(text.strip()) < len(text):
+            element.set(qn("xml:space"), "preserve")

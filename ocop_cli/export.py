@@ -14,7 +14,7 @@ import html
 import io
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -71,18 +71,24 @@ def deliver(doc: dict[str, Any], fmt: str, output: str | None, force: bool, no_c
             save(Path(output), force,
                  lambda path: write_xlsx(path, doc, sections(doc), letter()))
         return
-    if output is None:
-        if fmt == "html":
-            render.stdout().write(page(doc, sections(doc), timeline(), letter()))
+    if fmt == "html":
+        parts = page(doc, sections(doc), timeline(), letter())  # made as they are written
+        if output is None:
+            render.write_parts(render.stdout(), parts)
         else:
-            write_text(doc, fmt, render.stdout(), no_color)
+            save(Path(output), force, lambda temp: _write_parts_to(temp, parts))
+        return
+    if output is None:
+        write_text(doc, fmt, render.stdout(), no_color)
         return
     buffer = io.StringIO()
-    if fmt == "html":
-        buffer.write(page(doc, sections(doc), timeline(), letter()))
-    else:
-        write_text(doc, fmt, buffer, no_color=True)
+    write_text(doc, fmt, buffer, no_color=True)
     save_text(Path(output), force, fmt, buffer.getvalue())
+
+
+def _write_parts_to(path: Path, parts: Iterable[str]) -> None:
+    with path.open("w", encoding="utf-8") as stream:
+        render.write_parts(stream, parts)
 
 
 def save_text(path: Path, force: bool, fmt: str, text: str) -> None:
@@ -543,10 +549,11 @@ BAR_COLOURS = {"done": "#4c9a4c", "cancelled": "#bbbbbb", "overdue": "#c62828",
 
 
 def page(doc: dict[str, Any], parts: Sequence[Section], timeline: dict[str, Any],
-         letter: Letter) -> str:
+         letter: Letter) -> Iterator[str]:
     """The report as one HTML page that needs nothing else: no script, font or image from
     anywhere, print-ready on A4 landscape, with the document's header block above and the
-    recipients and signer below. Every text from the data is escaped."""
+    recipients and signer below. Every text from the data is escaped. Made in parts as they
+    are written: a page of 50,000 tasks is never one string."""
     e = _h
     out = [f'<!DOCTYPE html>\n<html lang="{language()}">\n<head>\n<meta charset="utf-8">\n',
            '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
@@ -565,13 +572,17 @@ def page(doc: dict[str, Any], parts: Sequence[Section], timeline: dict[str, Any]
     out.append('<dl class="facts">\n')
     out += [f"<dt>{e(label)}</dt><dd>{e(value)}</dd>\n" for label, value in heading(doc)]
     out.append("</dl>\n")
+    yield from out
+    out = []
     if timeline["rows"]:  # a report on the product register has no tasks to draw
-        out.append(f"<h2>{e(_('Timeline'))}</h2>\n")
-        out.append(timeline_svg(timeline))
+        yield f"<h2>{e(_('Timeline'))}</h2>\n"
+        yield from timeline_svg(timeline)
     for section in parts:
-        out.append(f"<h2>{e(section.title)}</h2>\n")
-        out.append(_html_table(section) if section.rows else
-                   f'<p class="none">{e(_("none"))}</p>\n')
+        yield f"<h2>{e(section.title)}</h2>\n"
+        if section.rows:
+            yield from _html_table(section)
+        else:
+            yield f'<p class="none">{e(_("none"))}</p>\n'
     out.append('<table class="closing"><tr><td class="recipients">'
                f"<p><b><i>{e(letter.recipients_title)}</i></b></p>")
     out += [f"<div>- {e(r)}</div>" for r in letter.recipients]
@@ -581,22 +592,23 @@ def page(doc: dict[str, Any], parts: Sequence[Section], timeline: dict[str, Any]
     out.append(f'<div><b>{e(letter.title)}</b></div><div class="sign"></div>'
                f"<div><b>{e(letter.signer)}</b></div></td></tr></table>\n")
     out.append("</body>\n</html>\n")
-    return "".join(out)
+    yield from out
 
 
 def _h(value: Any) -> str:
     return html.escape(visible(render.cell(value)), quote=True).replace("\n", "<br>")
 
 
-def _html_table(section: Section) -> str:
-    out = ['<table class="data">\n<thead><tr>']
-    out += [f"<th>{_h(c.header)}</th>" for c in section.columns]
-    out.append("</tr></thead>\n<tbody>\n")
+def _html_table(section: Section) -> Iterator[str]:
+    """The table in parts: its head, then each row as it is made."""
+    yield "".join(['<table class="data">\n<thead><tr>',
+                   *(f"<th>{_h(c.header)}</th>" for c in section.columns),
+                   "</tr></thead>\n<tbody>\n"])
     total = office_total(section)
-    rows = _for_people([*marked_rows(section), *([total] if total else [])], section.columns)
-    for i, row in enumerate(rows):
+    for i, row in enumerate([*marked_rows(section), *([total] if total else [])]):
+        row = _for_people([row], section.columns)[0]
         style = " ".join(x for x in (row.get("_style"), row.get("_parent") and "parent") if x)
-        out.append(f'<tr class="{_h(style)}">' if style else "<tr>")
+        out = [f'<tr class="{_h(style)}">' if style else "<tr>"]
         flagged = section.marks.get(i, set())
         for column in section.columns:
             classes = " ".join(x for x in ("num" if column.numeric else "",
@@ -604,17 +616,19 @@ def _html_table(section: Section) -> str:
             attr = f' class="{classes}"' if classes else ""
             out.append(f"<td{attr}>{_h(row.get(column.key))}</td>")
         out.append("</tr>\n")
-    out.append("</tbody>\n</table>\n")
-    return "".join(out)
+        yield "".join(out)
+    yield "</tbody>\n</table>\n"
 
 
-def timeline_svg(data: dict[str, Any], per_chart: int = 20) -> str:
+def timeline_svg(data: dict[str, Any], per_chart: int = 20) -> Iterator[str]:
     """A Gantt chart: one row per task, the plan year's months as columns, each window a bar
     coloured by status and timing, a line at the as-of date. Drawn as charts of `per_chart`
-    rows, each with its months, so that a printed page breaks between two of them."""
+    rows, each with its months, so that a printed page breaks between two of them; made a
+    chart at a time."""
     rows = data["rows"]
-    charts = [_chart(data, rows[i:i + per_chart]) for i in range(0, len(rows), per_chart)]
-    return "".join(charts) + _legend(data)
+    for i in range(0, len(rows), per_chart):
+        yield _chart(data, rows[i:i + per_chart])
+    yield _legend(data)
 
 
 LABEL_W, MONTH_W, ROW_H, TOP = 360, 52, 18, 34

@@ -32,14 +32,17 @@ import sqlite3
 import sys
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
+from itertools import islice
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from ocop_cli import state, storage
 from ocop_cli.errors import OcopError, Problem
 from ocop_cli.model import Agency, Entry, Plan, Task
+from ocop_cli.state import HISTORY_ORDER, latest
 from ocop_cli.storage import Loaded, Workspace
 
 FORMAT = 4
@@ -48,6 +51,7 @@ NAME = "index.sqlite"
 # file system whose clock is within this much of ours (FAT keeps 2 s steps).
 RACY_NS = 3_000_000_000
 BATCH = 5000  # rows inserted at a time: memory stays flat however long a file is
+CHUNK = 1 << 20  # bytes of a history file read at a time
 MANY = 20_000  # rows changed beyond which every row's count and every state is redone
 FIELDS = tuple(f for f in Entry._fields if f != "source")  # an entry's columns
 _DATE = FIELDS.index("date")
@@ -129,6 +133,26 @@ def load(ws: Workspace, year: int | None = None, as_of: dt.date | None = None) -
             count_into(loaded)  # the product register is read as without the index
             return loaded
     return storage.load(ws, year, as_of)
+
+
+def check(ws: Workspace) -> list[Problem] | None:
+    """What `storage.validate` finds, from the index (brought up to date for each plan);
+    None when the files are to be read instead: without the index, or where it cannot
+    answer (a file with an error, an entry at an unknown place)."""
+    plans = ws.plan_files()
+    if not enabled() or not plans:
+        return None
+    try:
+        found = Index.open(ws)
+        try:
+            return found.check(plans)
+        finally:
+            found.close()
+    except (Fallback, sqlite3.OperationalError, OSError):
+        return None
+    except DAMAGE:
+        remove(ws)
+        return None
 
 
 # What reading a damaged index can raise (values of another shape, a malformed database).
@@ -262,8 +286,8 @@ class Index:
     def __init__(self, ws: Workspace, db: sqlite3.Connection | None) -> None:
         self.ws, self._db = ws, db
         self.started = time.time_ns()
-        # By the years a plan counts: undone id -> undos.
-        self._undos: dict[Years, dict[str, list[Entry]]] = {}
+        # By the years a plan counts: task -> the rows of the undos of its entries.
+        self._undone: dict[Years, dict[str, list[int]]] = {}
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -356,6 +380,8 @@ class Index:
             self._history_file(path, changes)
         if changes.ids or changes.everything:
             self._recount(changes)
+        elif changes.moved:  # lines renumbered only
+            self.db.execute("UPDATE meta SET value = value + 1 WHERE key='generation'")
 
     def _source(self, path: Path, depends: int, read: Any) -> int:
         """The agencies or a plan: kept as read unless the file (or, for a plan, the
@@ -371,10 +397,9 @@ class Index:
                 self.db.execute("UPDATE sources SET read_ns=? WHERE name=?",
                                 (self.started, path.name))
                 return int(row[1])
-        raw = _read(path)
-        value = read(path)
-        crc = zlib.crc32(raw)
-        if _read(path) != raw or stat_of(path) != now:
+        crc = zlib.crc32(_read(path))  # its bytes not held while it is read (12 MB a plan
+        value = read(path)  # of 50,000 tasks)
+        if zlib.crc32(_read(path)) != crc or stat_of(path) != now:
             raise Fallback  # changed while read: read the files this time
         self.db.execute("INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?, ?)",
                         (path.name, repr(now), crc, self.started, depends, dumps(value)))
@@ -409,7 +434,8 @@ class Index:
 
     def _history_file(self, path: Path, changes: _Changes) -> None:
         """Bring one history file's rows up to date: nothing when unchanged, the lines after
-        the recorded offset when it grew, the lines not already held when it was replaced."""
+        the recorded offset when it grew, the lines not already held when it was replaced.
+        The file is read a piece at a time: memory does not grow with it."""
         name = path.name
         row = self.db.execute("SELECT stat, read_ns, offset, crc, next_line, whole FROM files "
                               "WHERE name=?", (name,)).fetchone()
@@ -417,98 +443,109 @@ class Index:
         if row is not None and now is not None and row[0] == repr(now) \
                 and now[3] < row[1] - RACY_NS:
             return
-        raw = _read(path)
-        offset = raw.rfind(b"\n") + 1
-        if row is not None and row[0] == repr(now) and row[2] == offset == len(raw) \
-                and zlib.crc32(raw) == row[3]:  # checked by content: unchanged
-            self.db.execute("UPDATE files SET read_ns=? WHERE name=?", (self.started, name))
-            return
-        if row is not None and row[5] == 0 and row[2] <= len(raw) and now is not None \
-                and _parse_stat(row[0])[:2] == now[:2] and zlib.crc32(raw[:row[2]]) == row[3]:
-            whole = self._grown(path, raw, row[2], row[4], changes)
-            next_line = row[4] + len(raw[row[2]:offset].decode("utf-8").splitlines())
-        else:
-            if row is not None and row[5]:
-                self._forget(name, changes)
-            text = decode(path, raw)
-            whole = self._replaced(path, text, changes)
-            next_line = len(raw[:offset].decode("utf-8-sig").splitlines()) + 1
+        with _File(path) as file:
+            same = row is not None and row[0] == repr(now)
+            kept = row is not None and now is not None and (row[5] == 0 or same) \
+                and row[2] <= file.size and _parse_stat(row[0])[:2] == now[:2] \
+                and file.skip(row[2]) == row[3]
+            if kept and same and file.size == row[2]:
+                # Checked by content: unchanged.
+                self.db.execute("UPDATE files SET read_ns=? WHERE name=?", (self.started, name))
+                return
+            if kept and row[5] == 0:
+                whole, next_line = self._grown(path, file, row[4], changes)
+            else:
+                if row is not None and row[5]:
+                    self._forget(name, changes)
+                file.rewind()
+                whole, next_line = self._replaced(path, file, changes)
         if stat_of(path) != now:
             raise Fallback  # changed while read
         self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (name, repr(now), self.started, offset, zlib.crc32(raw[:offset]),
-                         next_line, int(whole)))
+                        (name, repr(now), self.started, file.offset, file.crc, next_line,
+                         int(whole)))
 
-    def _grown(self, path: Path, raw: bytes, offset: int, next_line: int,
-               changes: _Changes) -> bool:
-        """The lines from `offset` on (a last line without its newline, read last time, is
-        read again with what follows it)."""
+    def _grown(self, path: Path, file: _File, next_line: int, changes: _Changes
+               ) -> tuple[bool, int]:
+        """The lines from the recorded offset on (a last line without its newline, read last
+        time, is read again with what follows it)."""
         name = path.name
         changes.removed(self.db.execute(
             "SELECT id, task, action, undoes FROM entries WHERE file=? AND line>=?",
             (name, next_line)))
         self.db.execute("DELETE FROM entries WHERE file=? AND line>=?", (name, next_line))
         self.db.execute("DELETE FROM problems WHERE file=? AND seq>=?", (name, next_line))
-        rest = raw[offset:]
-        try:
-            if b"\x00" in rest:
-                raise ValueError("NUL")
-            text = rest.decode("utf-8-sig" if offset == 0 else "utf-8")
-        except ValueError:  # UnicodeDecodeError too: the whole read says where
-            raise Fallback from None
-        return self._insert(path, list(enumerate(text.splitlines(), next_line)), changes)
+        return self._insert(path, file, next_line, changes)
 
-    def _replaced(self, path: Path, text: str, changes: _Changes) -> bool:
+    def _replaced(self, path: Path, file: _File, changes: _Changes) -> tuple[bool, int]:
         """The file compared line by line with the rows it had: rows whose line is still
         there are kept (renumbered if it moved), the other lines are read."""
         name = path.name
-        held: dict[int, list[tuple[int, int]]] = {}
-        for rowid, line, h in self.db.execute(
-                "SELECT rowid, line, h FROM entries WHERE file=? AND h IS NOT NULL", (name,)):
-            held.setdefault(h, []).append((rowid, line))
-        moved: list[tuple[int, int]] = []
-        fresh: list[tuple[int, str]] = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if held and line.startswith("- {"):
-                found = held.get(_line_hash(line))
-                if found:
-                    rowid, was = found.pop(0)
-                    if was != number:
-                        moved.append((number, rowid))
-                    continue
-            fresh.append((number, line))
-        stale = [rowid for rows in held.values() for rowid, _line in rows]
-        for chunk, marks in _chunks(stale):
-            changes.removed(self.db.execute(
-                f"SELECT id, task, action, undoes FROM entries WHERE rowid IN ({marks})", chunk))
-            self.db.execute(f"DELETE FROM entries WHERE rowid IN ({marks})", chunk)
-        self.db.executemany("UPDATE entries SET line=? WHERE rowid=?", moved)
-        # A line moved may now come before or after a copy of it: which one counts is
-        # decided again.
-        for chunk, marks in _chunks([rowid for _number, rowid in moved]):
-            changes.removed(self.db.execute(
-                f"SELECT id, task, action, undoes FROM entries WHERE rowid IN ({marks})", chunk))
+        held = _Held(self.db.execute(
+            "SELECT rowid, line, h FROM entries WHERE file=? AND h IS NOT NULL", (name,)))
         self.db.execute("DELETE FROM problems WHERE file=?", (name,))
-        return self._insert(path, fresh, changes)
 
-    def _insert(self, path: Path, lines: list[tuple[int, str]], changes: _Changes) -> bool:
-        """Rows for the entries in `lines` (line number, text), read as `storage` reads a
-        history file; a file with any line in another form is read whole by `storage`
-        (then True)."""
+        def fresh(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
+            """The lines not held; those held keep their rows, renumbered if they moved."""
+            left, moved = [], []
+            for number, line in lines:
+                if held and line.startswith("- {"):
+                    found = held.pop(_line_hash(line))
+                    if found is not None:
+                        if found[1] != number:
+                            moved.append((number, found[0]))
+                        continue
+                left.append((number, line))
+            self.db.executemany("UPDATE entries SET line=? WHERE rowid=?", moved)
+            # A line moved may now come before or after a copy of it: which one counts is
+            # decided again. An entry without a copy counts as before, and no state depends
+            # on its line: only what names lines (the warnings) is made again.
+            changes.moved = changes.moved or bool(moved)
+            for chunk, marks in _chunks([rowid for _number, rowid in moved]):
+                changes.removed(self.db.execute(
+                    f"SELECT id, task, action, undoes FROM entries WHERE rowid IN ({marks}) "
+                    "AND EXISTS (SELECT 1 FROM entries c WHERE c.id = entries.id AND "
+                    "c.rowid <> entries.rowid)", chunk))
+            return left
+
+        whole, next_line = self._insert(path, file, 1, changes, fresh)
+        if not whole:  # (read whole, the file's rows were all made again)
+            for chunk, marks in _chunks(held.rest()):
+                changes.removed(self.db.execute(
+                    f"SELECT id, task, action, undoes FROM entries WHERE rowid IN ({marks})",
+                    chunk))
+                self.db.execute(f"DELETE FROM entries WHERE rowid IN ({marks})", chunk)
+        return whole, next_line
+
+    def _insert(self, path: Path, file: _File, first: int, changes: _Changes,
+                fresh: Any = None) -> tuple[bool, int]:
+        """Rows for the entries of the lines `file` gives from where it is, the first one
+        numbered `first` (with `fresh`, of the lines `fresh(lines)` keeps), read as
+        `storage` reads a history file, a piece at a time; a file with any line in another
+        form is read whole by `storage` (then True). And the number of the line after the
+        last one ended by a newline."""
         name = path.name
-        problems: list[Problem] = []
+        number = first
         whole = False
-        try:
-            self._insert_rows(_quick_rows(path, lines, problems), changes)
-        except _Whole:
-            whole = True
-            self._forget(name, changes)
-            entries, problems = storage.read_history_file(path)
-            self._insert_rows((_entry_row(name, int(e.source.rpartition(":")[2]), None, e)
-                               for e in entries), changes)
-        self.db.executemany("INSERT INTO problems VALUES (?, ?, ?)",
-                            [(name, p.line or 0, dumps(p)) for p in problems])
-        return whole
+        for text, ended in file.pieces():
+            lines = list(enumerate(text.splitlines(), number))
+            if ended:
+                number += len(lines)
+            if whole:
+                continue  # read only to the end, for its offset and CRC
+            problems: list[Problem] = []
+            try:
+                self._insert_rows(_quick_rows(path, fresh(lines) if fresh else lines,
+                                              problems), changes)
+            except _Whole:
+                whole = True
+                self._forget(name, changes)
+                entries, problems = storage.read_history_file(path)
+                self._insert_rows((_entry_row(name, int(e.source.rpartition(":")[2]), None, e)
+                                   for e in entries), changes)
+            self.db.executemany("INSERT INTO problems VALUES (?, ?, ?)",
+                                [(name, p.line or 0, dumps(p)) for p in problems])
+        return whole, number
 
     def _insert_rows(self, rows: Iterable[tuple[Any, ...]], changes: _Changes) -> None:
         batch: list[tuple[Any, ...]] = []
@@ -624,6 +661,47 @@ class Index:
                             (plan_path.name, key, dumps(problems)))
         return problems
 
+    def check(self, paths: dict[int, Path]) -> list[Problem]:
+        """`check`: every plan loaded (none with a problem, or Fallback), then the history's
+        problems in the order `storage.validate` gives them: each file's own and its copies
+        of entries read before, then the entries for a task or plan the workspace lacks."""
+        plans = {year: self.load(path) for year, path in paths.items()}
+        directory = next(iter(plans.values())).directory
+        try:
+            history = self.ws.history_files()
+        except OcopError:
+            raise Fallback from None
+        places = {p for (p,) in self.db.execute(
+            "SELECT DISTINCT place FROM entries WHERE place IS NOT NULL AND kept")}
+        if places - set(directory.by_id):
+            raise Fallback  # an error: the files say where
+        problems: list[Problem] = []
+        for path in history:
+            problems += [loads(v) for (v,) in self.db.execute(
+                "SELECT value FROM problems WHERE file=? ORDER BY seq, rowid", (path.name,))]
+            rows = _Rows()
+            problems += [storage.duplicate(path, rows.entry(values[:-1]), values[-1])
+                         for values in self.db.execute(
+                f"SELECT e.file, e.line, {_cols('e')}, (SELECT k.file || ':' || k.line FROM "
+                "entries k WHERE k.id = e.id AND k.kept) FROM entries e WHERE NOT e.kept AND "
+                "e.file=? ORDER BY e.line", (path.name,))]
+        spans = {year: loaded.plan.last_year for year, loaded in plans.items()}
+        gone: list[tuple[int, int, Problem]] = []
+        at = {path.name: n for n, path in enumerate(history)}
+        for year, task in self.db.execute(
+                "SELECT DISTINCT plan_year, task FROM entries WHERE kept").fetchall():
+            owner = plans.get(storage.owner(spans, year) or year)
+            if owner is not None and task in owner.plan.index:
+                continue
+            rows = _Rows()
+            for values in self.db.execute(f"SELECT file, line, {_cols()} FROM entries WHERE "
+                                          "kept AND plan_year=? AND task=?", (year, task)):
+                gone += [(at[values[0]], values[1], p) for p in storage._task_gone(
+                    self.ws.history_dir / values[0], rows.entry(values),
+                    None if owner is None else owner.plan)]
+        problems += [p for _file, _line, p in sorted(gone, key=lambda g: g[:2])]
+        return problems + storage.other_problems(self.ws, directory)
+
     def _generation(self) -> int:
         return int(self.db.execute("SELECT value FROM meta WHERE key='generation'"
                                    ).fetchone()[0])
@@ -640,18 +718,35 @@ class Index:
     def entries_of(self, years: Years, tasks: Iterable[str]
                    ) -> Iterator[tuple[str, list[Entry]]]:
         """(task, the entries its own state is replayed from) for each of `tasks` that has
-        any: its entries, and the undoing of any of them recorded under another task."""
+        any: its entries, and the undoing of any of them recorded under another task. Read a
+        few hundred tasks at a time, the undos of their entries first: what is held does not
+        grow with the history (for many tasks, the undos are found by the task of the entry
+        they undo, held as row numbers)."""
         rows = _Rows()
         wanted = sorted(set(tasks))
-        undos = self._undos.get(years)
-        if undos is None and len(wanted) > 100:  # every undo at once, rather than per task
-            undos = self._undos[years] = {}
-            for values in self.db.execute(f"SELECT file, line, {_cols()} FROM entries WHERE "
-                                          f"kept AND {_in(years)} AND undoes IS NOT NULL",
-                                          years):
-                entry = rows.entry(values)
-                undos.setdefault(entry.undoes or "", []).append(entry)
+        undone = self._undone.get(years)
+        if undone is None and len(wanted) > 100:
+            undone = self._undone[years] = {}
+            for rowid, task in self.db.execute(
+                    f"SELECT u.rowid, e.task FROM entries u JOIN entries e ON e.id = u.undoes "
+                    f"AND e.kept AND e.{_in(years)} WHERE u.kept AND u.{_in(years)} AND "
+                    "u.undoes IS NOT NULL", (*years, *years)):
+                undone.setdefault(task, []).append(rowid)
         for chunk, marks in _chunks(wanted):
+            undos: dict[str | None, list[Entry]] = {}
+            if undone is None:
+                found = self.db.execute(
+                    f"SELECT file, line, {_cols()} FROM entries WHERE kept AND {_in(years)} AND "
+                    f"undoes IN (SELECT id FROM entries WHERE kept AND {_in(years)} AND task IN "
+                    f"({marks}))", (*years, *years, *chunk)).fetchall()
+            else:
+                found = []
+                for part, some in _chunks([r for t in chunk for r in undone.get(t, ())]):
+                    found += self.db.execute(f"SELECT file, line, {_cols()} FROM entries "
+                                             f"WHERE rowid IN ({some})", part).fetchall()
+            for values in found:
+                entry = rows.entry(values)
+                undos.setdefault(entry.undoes, []).append(entry)
             current: str | None = None
             group: list[Entry] = []
             for values in self.db.execute(
@@ -660,28 +755,45 @@ class Index:
                 entry = rows.entry(values)
                 if entry.task != current:
                     if current is not None:
-                        yield current, self._with_undos(years, group, undos)
+                        yield current, group + [u for e in group for u in undos.get(e.id, ())]
                     current, group = entry.task, []
                 group.append(entry)
             if current is not None:
-                yield current, self._with_undos(years, group, undos)
+                yield current, group + [u for e in group for u in undos.get(e.id, ())]
 
-    def _with_undos(self, years: Years, group: list[Entry],
-                    undos: dict[str, list[Entry]] | None) -> list[Entry]:
-        """A task's entries and the undoing of any of them (from `undos` when all were read)."""
-        if undos is not None:
-            return group + [u for e in group for u in undos.get(e.id, ())]
-        ids = [e.id for e in group]
+    def ordered(self, years: Years, start: dt.date | None = None, end: dt.date | None = None
+                ) -> Iterator[Entry]:
+        """The entries a load keeps (dated from `start` to `end` if given), in the order
+        `ocop history` lists them: by date, time recorded and id, then file order. Read as
+        they are used: a million entries are never held at once."""
+        where = "".join((" AND date >= ?" if start else "", " AND date <= ?" if end else ""))
+        days = tuple(d.toordinal() for d in (start, end) if d)
         rows = _Rows()
-        found = []
-        for chunk, marks in _chunks(ids):
-            found += [rows.entry(v) for v in self.db.execute(
-                f"SELECT file, line, {_cols()} FROM entries WHERE kept AND {_in(years)} AND "
-                f"undoes IN ({marks})", (*years, *chunk))]
-        return group + found
+        for values in self.db.execute(
+                f"SELECT file, line, {_cols()} FROM entries WHERE kept AND {_in(years)}{where} "
+                "ORDER BY date, at, id, file, line", (*years, *days)):
+            yield rows.entry(values)
 
+    def count(self, years: Years) -> int:
+        """How many entries a load keeps."""
+        return int(self.db.execute(f"SELECT count(*) FROM entries WHERE kept AND {_in(years)}",
+                                   years).fetchone()[0])
 
+    def undone(self, years: Years) -> set[str]:
+        """The ids the undos among the entries a load keeps take out."""
+        return {u for (u,) in self.db.execute(
+            f"SELECT undoes FROM entries WHERE kept AND {_in(years)} AND action = 'undo' AND "
+            "undoes IS NOT NULL", years)}
 
+    def latest(self, years: Years) -> Entry | None:
+        """The entry in force recorded last (by time recorded, then id), whatever its date:
+        what `ocop undo` takes out."""
+        found = self.db.execute(
+            f"SELECT file, line, {_cols()} FROM entries WHERE kept AND {_in(years)} AND "
+            "action != 'undo' AND id NOT IN (SELECT undoes FROM entries WHERE kept AND "
+            f"{_in(years)} AND action = 'undo' AND undoes IS NOT NULL) "
+            "ORDER BY at DESC, id DESC, date, file, line LIMIT 1", (*years, *years)).fetchone()
+        return None if found is None else _Rows().entry(found)
 
 
 def _parse_stat(text: str) -> Stat:
@@ -701,6 +813,7 @@ class _Changes:
         # Past MANY rows (a first build, a file read whole), everything is counted again
         # instead: memory does not grow with the history.
         self.everything = False
+        self.moved = False  # rows renumbered (a pull inserted lines before them)
 
     def removed(self, rows: Iterable[tuple[str, str, str, str | None]]) -> None:
         if self.everything:
@@ -747,19 +860,151 @@ def _quick_rows(path: Path, lines: list[tuple[int, str]], problems: list[Problem
         start = end
 
 
-def decode(path: Path, raw: bytes) -> str:
-    from ocop_cli.yamlio import decode
-
-    return decode(path, raw)
-
-
 def _read(path: Path) -> bytes:
     from ocop_cli.yamlio import read_bytes
 
     return read_bytes(path, storage.HISTORY_MAX_BYTES)
 
 
+class _File:
+    """A history file read a piece at a time (CHUNK bytes or so, of whole lines), opened as
+    `read_bytes` opens one: a regular file within the size limit, no link followed; anything
+    else is a Fallback (reading the files then says what is wrong)."""
+
+    def __init__(self, path: Path) -> None:
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) \
+            | getattr(os, "O_BINARY", 0)
+        try:
+            if path.is_symlink():  # where O_NOFOLLOW does not exist
+                raise Fallback
+            self.handle = os.fdopen(os.open(path, flags), "rb", buffering=0)
+            info = os.fstat(self.handle.fileno())
+        except OSError:
+            raise Fallback from None
+        self.size = info.st_size
+        if not S_ISREG(info.st_mode) or self.size > storage.HISTORY_MAX_BYTES:
+            self.handle.close()
+            raise Fallback
+        self.at = 0  # bytes read
+        self.offset = 0  # just after the last newline given
+        self.crc = 0  # of the bytes before `offset`
+
+    def __enter__(self) -> _File:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()
+
+    def skip(self, size: int) -> int | None:
+        """The CRC of the first `size` bytes (a newline's end), read and let go; None when
+        the file is shorter. The pieces start after them."""
+        while self.at < size:
+            block = self.handle.read(min(CHUNK, size - self.at))
+            if not block:
+                return None
+            self.crc = zlib.crc32(block, self.crc)
+            self.at += len(block)
+        self.offset = size
+        return self.crc
+
+    def rewind(self) -> None:
+        self.handle.seek(0)
+        self.at = self.offset = self.crc = 0
+
+    def pieces(self) -> Iterator[tuple[str, bool]]:
+        """(text, whether it ends with a newline) from where the file was left to its end:
+        whole lines (a line longer than CHUNK is a piece of its own), then any last line
+        without its newline. Decoded as the whole file would be: a BOM only at its start;
+        a byte that is not UTF-8, or a NUL, is a Fallback."""
+        carry = b""
+        while True:
+            block = self.handle.read(CHUNK)
+            self.at += len(block)
+            if self.at > storage.HISTORY_MAX_BYTES:
+                raise Fallback
+            data = carry + block if carry else block
+            end = data.rfind(b"\n") + 1 if block else len(data)
+            if end == 0 and block:
+                carry = data
+                continue
+            piece, carry = data[:end], data[end:]
+            if piece:
+                if b"\x00" in piece:
+                    raise Fallback
+                try:
+                    text = piece.decode("utf-8-sig" if self.offset == 0 else "utf-8")
+                except UnicodeDecodeError:
+                    raise Fallback from None
+                ended = piece.endswith(b"\n")
+                if ended:
+                    self.crc = zlib.crc32(piece, self.crc)
+                    self.offset += len(piece)
+                yield text, ended
+            if not block:
+                return
+
+
+class _Held:
+    """The rows a file had, by the hash of their line, each (rowid, line) packed in one
+    integer (a copy of a line adds a list): a file of 100,000 lines takes a few MB."""
+
+    def __init__(self, rows: Iterable[tuple[int, int, int]]) -> None:
+        self.rows: dict[int, int | list[int]] = {}
+        for rowid, line, h in rows:
+            packed = rowid << 32 | line
+            found = self.rows.setdefault(h, packed)
+            if found != packed:
+                if isinstance(found, int):
+                    self.rows[h] = found = [found]
+                found.append(packed)
+
+    def __bool__(self) -> bool:
+        return bool(self.rows)
+
+    def pop(self, h: int) -> tuple[int, int] | None:
+        """(rowid, line) of the first row not taken yet whose line has hash `h`."""
+        found = self.rows.get(h)
+        if found is None:
+            return None
+        if isinstance(found, int):
+            del self.rows[h]
+        else:
+            packed = found.pop(0)
+            if len(found) == 1:
+                self.rows[h] = found[0]
+            found = packed
+        return found >> 32, found & 0xFFFFFFFF
+
+    def rest(self) -> list[int]:
+        """The rowids of the rows not taken."""
+        return [p >> 32 for found in self.rows.values()
+                for p in (found if isinstance(found, list) else [found])]
+
+
 # --- task states -----------------------------------------------------------------------------
+
+
+class _Ordered(Sequence[Entry]):
+    """A load's entries in the order `ocop history` lists them, read again at each pass."""
+
+    def __init__(self, served: _Served) -> None:
+        self.served = served
+
+    def __len__(self) -> int:
+        return self.served.count()
+
+    def __iter__(self) -> Iterator[Entry]:
+        return self.served.ordered()
+
+    def __getitem__(self, at: Any) -> Any:
+        if isinstance(at, slice):
+            return list(self)[at]
+        if at < 0:
+            at += len(self)
+        found = next(islice(self, at, None), None) if at >= 0 else None
+        if found is None:
+            raise IndexError(at)
+        return found
 
 
 class _Served:
@@ -799,6 +1044,45 @@ class _Served:
             return dict(self.index.entries_of(self.years, task_ids))
         except DAMAGE:
             return self.files().entries_of(task_ids)
+
+    def count(self) -> int:
+        try:
+            return self.index.count(self.years)
+        except DAMAGE:
+            return len(self.files().entries)
+
+    def ordered(self, start: dt.date | None = None, end: dt.date | None = None
+                ) -> Iterator[Entry]:
+        """`Index.ordered`: for an index found damaged on the way, the rest from the files
+        (in the same order)."""
+        done = 0
+        try:
+            for entry in self.index.ordered(self.years, start, end):
+                yield entry
+                done += 1
+            return
+        except DAMAGE:
+            pass
+        found = [e for e in self.files().entries
+                 if (start is None or e.date >= start) and (end is None or e.date <= end)]
+        yield from sorted(found, key=HISTORY_ORDER)[done:]
+
+    def history(self) -> Sequence[Entry]:
+        """Every entry the load keeps, in the order `ocop history` lists them, read from the
+        index at each pass over them (a table measures its rows, then draws them)."""
+        return _Ordered(self)
+
+    def undone(self) -> set[str]:
+        try:
+            return self.index.undone(self.years)
+        except DAMAGE:
+            return {e.undoes or "" for e in self.files().entries if e.action == "undo"}
+
+    def latest(self) -> Entry | None:
+        try:
+            return self.index.latest(self.years)
+        except DAMAGE:
+            return latest(self.files().entries)
 
     def states(self, as_of: dt.date, only: set[str] | None = None
                ) -> dict[str, state.TaskState]:

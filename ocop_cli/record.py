@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from ocop_cli.errors import NotFound, Refused, UsageError
 from ocop_cli.i18n import _, format_date
 from ocop_cli.model import Entry, Plan, Task
-from ocop_cli.state import OPEN, TaskState, effective, for_unit, share_of, state_as_of
+from ocop_cli.state import OPEN, TaskState, for_unit, latest, share_of, state_as_of
 from ocop_cli.storage import Loaded
 
 
@@ -317,10 +317,9 @@ def note(loaded: Loaded, task_id: str, stamp: Stamp) -> Outcome:
 
 def undo(loaded: Loaded, stamp: Stamp) -> Outcome:
     """Reverse the latest entry still in force, whatever its date, by appending an undo."""
-    live = effective(loaded.entries, dt.date.max)
-    if not live:
+    last = loaded.index.latest() if loaded.index is not None else latest(loaded.entries)
+    if last is None:
         raise Refused(_("nothing to undo"))
-    last = max(live, key=lambda e: (e.at, e.id))
     entry = stamp.entry(last.task, "undo", undoes=last.id, ref=None, note=None)
     return Outcome([entry], [_("undid {action} on {id} of {date} ({entry})").format(
         action=action_label(last.action), id=last.task, date=format_date(last.date),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple, TextIO
 
 from ocop_cli.text import CONTROL, visible
@@ -121,7 +121,7 @@ def write_json(data: Any, stream: TextIO | None = None) -> None:
     Each element is encoded compactly: with `indent` Python falls back from its C encoder to
     a pure-Python one, several times slower on 10,000 tasks. Written a thousand pieces at a
     time (one write and one scan for control characters each), so a
-    large report is never held twice in memory."""
+    large report is never held twice in memory (nor a list inside an object whole)."""
     import json
 
     out = stream or stdout()
@@ -132,9 +132,22 @@ def write_json(data: Any, stream: TextIO | None = None) -> None:
         # terminal, and the text read back is the same.
         return CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     if isinstance(data, dict):
-        pieces = (f"{plain(str(key))}: {plain(value)}" for key, value in data.items())
-        opening, closing = "{", "}"
-    elif isinstance(data, (list, Sequence)) and not isinstance(data, str):
+        # A key at a time, a list in it a thousand elements at a time: a report's tens of
+        # thousands of rows are never one string.
+        out.write("{" if data else "{}\n")
+        for n, (key, value) in enumerate(data.items()):
+            out.write(escaped((",\n  " if n else "\n  ") + f"{plain(str(key))}: "))
+            if isinstance(value, list) and value:
+                for start in range(0, len(value), 1000):
+                    part = ", ".join(map(plain, value[start:start + 1000]))
+                    out.write(escaped(("[" if start == 0 else ", ") + part))
+                out.write("]")
+            else:
+                out.write(escaped(plain(value)))
+        if data:
+            out.write("\n}\n")
+        return
+    if isinstance(data, (list, Sequence)) and not isinstance(data, str):
         pieces = (plain(item) for item in data)
         opening, closing = "[", "]"
     else:
@@ -210,11 +223,27 @@ def md_text(text: str) -> str:
 
 
 def markdown(columns: Sequence[Column], rows: Sequence[dict[str, Any]]) -> str:
-    lines = ["| " + " | ".join(md_text(c.header) for c in columns) + " |",
-             "|" + "|".join("---:" if c.numeric else "---" for c in columns) + "|"]
+    return "".join(markdown_lines(columns, rows))
+
+
+def markdown_lines(columns: Sequence[Column], rows: Iterable[dict[str, Any]]
+                   ) -> Iterator[str]:
+    """A Markdown table, a line at a time as the rows are read."""
+    yield "| " + " | ".join(md_text(c.header) for c in columns) + " |\n"
+    yield "|" + "|".join("---:" if c.numeric else "---" for c in columns) + "|\n"
     for row in rows:
-        lines.append("| " + " | ".join(md_text(cell(row.get(c.key))) for c in columns) + " |")
-    return "\n".join(lines) + "\n"
+        yield "| " + " | ".join(md_text(cell(row.get(c.key))) for c in columns) + " |\n"
+
+
+def write_parts(stream: TextIO, parts: Iterable[str]) -> None:
+    """Text made in many small parts, written a thousand parts at a time."""
+    held: list[str] = []
+    for part in parts:
+        held.append(part)
+        if len(held) == 1000:
+            stream.write("".join(held))
+            held.clear()
+    stream.write("".join(held))
 
 
 STYLES = {"overdue": "red", "due": "yellow", "done": "dim", "cancelled": "dim strike"}
@@ -383,6 +412,6 @@ def emit(fmt: str, columns: Sequence[Column], rows: Sequence[dict[str, Any]],
     elif fmt == "csv":
         write_csv(columns, rows)
     elif fmt == "md":
-        stdout().write(markdown(columns, rows))
+        write_parts(stdout(), markdown_lines(columns, rows))
     else:
         table(columns, rows, title=title, footer=footer, no_color=no_color)

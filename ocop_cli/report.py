@@ -11,13 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from heapq import merge
 from typing import Any
 
 from ocop_cli.directory import Directory
 from ocop_cli.errors import UsageError
 from ocop_cli.i18n import N_, _, format_date, format_number, language, ngettext
-from ocop_cli.model import Agency, Plan, Task
+from ocop_cli.model import Agency, Entry, Plan, Task
 from ocop_cli.query import (
     Filters,
     role_label,
@@ -34,7 +36,16 @@ from ocop_cli.query import (
     status_label as status_label,  # documents (export.py) draw statuses with it
 )
 from ocop_cli.render import Column
-from ocop_cli.state import NOT_KNOWN, OPEN, TaskState, for_unit, month_index, share_of
+from ocop_cli.state import (
+    HISTORY_ORDER,
+    NOT_KNOWN,
+    OPEN,
+    TaskState,
+    effective,
+    for_unit,
+    month_index,
+    share_of,
+)
 from ocop_cli.storage import Loaded
 from ocop_cli.text import sort_key
 
@@ -210,7 +221,8 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
     if period is not None:
         months = period.months(plan)
         doc["due"] = rows([t for t in leaves if t.window and t.window.last in months])
-        doc["achieved"] = achieved_in(plan, shown, leaves, period, directory)
+        doc["achieved"] = achieved_in(plan, shown, leaves, period, directory,
+                                      in_force(loaded, as_of, period), unit)
         doc["late"] = rows(overdue)
         near = [t for t in leaves if t.window and set(t.window.months) & set(months)]
         doc["places"] = places(loaded, states, near)
@@ -361,15 +373,46 @@ def matrix(plan: Plan, states: dict[str, TaskState], directory: Directory, roles
             "as_of_month": month_index(plan, as_of), "rows": rows}
 
 
+def in_force(loaded: Loaded, as_of: dt.date, period: Period) -> Iterable[Entry]:
+    """The entries in force on `as_of` dated inside `period`, in the order they happened
+    (each task's as its replay reads them): from the index, read as they are used."""
+    end = min(period.end, as_of)
+    if loaded.index is None:
+        return [e for e in effective(loaded.replay(), end) if e.date >= period.start]
+    undone = loaded.index.undone()
+    counted = [e for e in effective(loaded.counted, end)
+               if e.date >= period.start and e.id not in undone]
+    history = (e for e in loaded.index.ordered(period.start, end)
+               if e.action != "undo" and e.id not in undone)
+    return merge(history, counted, key=HISTORY_ORDER) if counted else history
+
+
 def achieved_in(plan: Plan, states: dict[str, TaskState], tasks: list[Task], period: Period,
-                directory: Directory) -> list[dict[str, Any]]:
-    """Per task: what the entries dated inside the period recorded (undone ones left out)."""
+                directory: Directory, entries: Iterable[Entry], unit: str | None = None
+                ) -> list[dict[str, Any]]:
+    """Per task: what its `entries` (those in force dated inside the period, in order)
+    recorded; a shared task's in a unit's report, those at the unit."""
+    inside: dict[str, list[Any]] = {t.id: [] for t in tasks}  # entries, qty, last, ...
+    for e in entries:
+        held = inside.get(e.task)
+        if held is None or e.action == "note":
+            continue
+        if unit and unit in plan.index[e.task].shared_by and e.place != unit:
+            continue
+        if not held:
+            held += [0, 0, None, {}, {}]
+        held[0] += 1
+        held[1] += (e.qty or 0) if e.action in ("progress", "done") else 0
+        held[2] = e.date
+        held[3][e.action] = None
+        if e.place:
+            held[4][directory.short(e.place)] = None
     found = []
     for task in tasks:
-        state = states[task.id]
-        inside = [e for e in state.entries if period.holds(e.date) and e.action != "note"]
-        if not inside:
+        if not inside[task.id]:
             continue
+        count, qty, last, actions, places = inside[task.id]
+        state = states[task.id]
         target = state.task.target  # a unit's share when the report is a unit's
         found.append({
             "id": task.id, "parent": task.parent, "title": task.title,
@@ -377,10 +420,8 @@ def achieved_in(plan: Plan, states: dict[str, TaskState], tasks: list[Task], per
             "target": target_json(target),
             "target_text": target.text if target else None,
             "achieved": state.achieved, "status": state.status, "timing": state.timing,
-            "qty": sum(e.qty or 0 for e in inside if e.action in ("progress", "done")),
-            "entries": len(inside), "last": inside[-1].date.isoformat(),
-            "actions": list(dict.fromkeys(e.action for e in inside)),
-            "places": list(dict.fromkeys(directory.short(e.place) for e in inside if e.place)),
+            "qty": qty, "entries": count, "last": last.isoformat(),
+            "actions": list(actions), "places": list(places),
         })
     return found
 

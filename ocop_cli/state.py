@@ -495,3 +495,12 @@ def pack(state: TaskState) -> tuple[Any, ...]:
 def unpack(task: Task, values: tuple[Any, ...]) -> TaskState:
     """A state from `pack`'s values, in one call."""
     return TaskState(task, *values[:_ENTRIES], None, *values[_ENTRIES:])  # type: ignore[call-arg]
+
+
+HISTORY_ORDER = attrgetter("date", "at", "id")  # the order entries happened in, as listed
+
+
+def latest(entries: Iterable[Entry]) -> Entry | None:
+    """The entry in force recorded last (by time recorded, then id), whatever its date: what
+    `ocop undo` takes out."""
+    return max(effective(entries, dt.date.max), key=attrgetter("at", "id"), default=None)

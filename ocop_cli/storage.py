@@ -422,6 +422,13 @@ def validate(ws: Workspace) -> list[Problem]:
         for entry in entries:
             problems += _task_gone(ws.history_dir / entry.source.rpartition(":")[0], entry,
                                    read.get(owner(spans, entry.plan_year) or entry.plan_year))
+    return problems + other_problems(ws, directory)
+
+
+def other_problems(ws: Workspace, directory: Directory | None) -> list[Problem]:
+    """What `validate` finds besides the plans and the history: in the product register,
+    the letterhead, git's attributes and files left over."""
+    problems: list[Problem] = []
     if directory is not None:
         from ocop_cli.products import register_problems
 

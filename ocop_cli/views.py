@@ -27,7 +27,7 @@ from ocop_cli.query import (
     whole_note,
 )
 from ocop_cli.render import Column
-from ocop_cli.state import MIXED, NOT_KNOWN, TaskState, unit_of
+from ocop_cli.state import HISTORY_ORDER, MIXED, NOT_KNOWN, TaskState, unit_of
 from ocop_cli.storage import Loaded, Workspace
 from ocop_cli.text import visible
 from ocop_cli.windows import Target, Window
@@ -116,9 +116,12 @@ def target_line(target: Target) -> str:
 
 
 def check(ws: Workspace) -> int:
+    from ocop_cli import index
     from ocop_cli.storage import validate
 
-    problems = validate(ws)
+    problems = index.check(ws)
+    if problems is None:
+        problems = validate(ws)
     for problem in problems:
         label = _("warning") if problem.warning else _("error")
         print(f"{label}: {visible(str(problem))}", file=sys.stderr)
@@ -158,11 +161,15 @@ def history_rows(loaded: Loaded, task_id: str | None) -> Rows:
     sub-rows only with `task_id` (then only their entries are read)."""
     from ocop_cli.record import find_task
 
-    if task_id:
-        entries = loaded.entries_about(find_task(loaded.plan, task_id).id)
+    ordered: Sequence[Entry]
+    if not task_id and loaded.index is not None:
+        # Every entry: read from the index in order as the rows are written, never held.
+        ordered, undone = loaded.index.history(), loaded.index.undone()
     else:
-        entries = loaded.entries
-    undone = {e.undoes for e in entries if e.action == "undo"}
+        entries = (loaded.entries_about(find_task(loaded.plan, task_id).id) if task_id
+                   else loaded.entries)
+        ordered = sorted(entries, key=HISTORY_ORDER)
+        undone = {e.undoes for e in entries if e.action == "undo"}
     short = loaded.directory.short
 
     def row(e: Entry) -> dict[str, Any]:
@@ -172,7 +179,7 @@ def history_rows(loaded: Loaded, task_id: str | None) -> Rows:
             "ref": e.ref, "note": e.note, "undoes": e.undoes, "undone": e.id in undone,
         }
 
-    return Rows(sorted(entries, key=lambda e: (e.date, e.at, e.id)), row)
+    return Rows(ordered, row)
 
 
 def history(loaded: Loaded, task_id: str | None, fmt: str, no_color: bool) -> None:

@@ -453,3 +453,50 @@ def load_xlsx(ocop: Any, path: Path) -> Any:
 
     assert ocop("report", "-o", str(path), env=AS_OF).exit_code == 0
     return load_workbook(path)
+
+
+def test_table_rows_are_written_as_python_docx_writes_them(tmp_path: Path) -> None:
+    """Each row of a table is a copy of one python-docx made, its texts added, written into
+    the saved document as it is made: the XML is what python-docx's own calls give, tabs,
+    line breaks, spaces at the ends, empty cells, bold rows and marked cells included (a
+    long table then takes seconds, not minutes, and never is a tree of elements whole)."""
+    import zipfile
+
+    from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Cm
+
+    from ocop_cli import document
+    from ocop_cli.export import shown
+    from ocop_cli.render import Column
+    from ocop_cli.report import Section, marked_rows
+
+    columns = [Column("id", "TT"), Column("title", "Nội dung"),
+               Column("qty", "Số lượng", numeric=True), Column("note", "Ghi chú")]
+    rows = [{"id": "1", "title": "Hội nghị\tcấp huyện", "qty": 12, "_parent": True},
+            {"id": "1.1", "title": " ở đầu và cuối ", "qty": None, "note": "a\nb\r\nc"},
+            {"id": "1.2", "title": "=cmd|x", "qty": 3.5, "note": ""},
+            {"id": "2", "title": "Tổng", "qty": 0, "_style": "total", "note": "\x1b[31m"}]
+    section = Section("tasks", "Bảng", columns, rows, marks={2: {"qty"}})
+    book = Document()
+    path = tmp_path / "t.docx"
+    document._save(book, path, [document._table(book, section, "ocop-rows-0")])
+    written = [tr.xml for tr in Document(str(path)).tables[0]._tbl.tr_lst[1:]]
+    text = zipfile.ZipFile(path).read("word/document.xml")
+    assert text.count(b"xmlns:w=") == 1 and b"ocop-rows" not in text
+    table = book.tables[0]
+    tbl = table._tbl
+    tbl.remove(tbl[-1])  # the comment that stood for the rows
+    widths = document.widths_for(section, document.TEXT_CM["landscape"])
+    for row in marked_rows(section):
+        cells = table.add_row()
+        document._cant_split(cells)
+        bold = row.get("_style") == "total" or bool(row.get("_parent"))
+        for cell, column, width in zip(cells.cells, columns, widths, strict=True):
+            cell.width = Cm(width)
+            if column.numeric or column.key == "id":
+                cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+            document._run(cell.paragraphs[0], shown(row.get(column.key), column.key),
+                          bold=bold, size=document.TABLE_PT)
+    assert [tr.xml for tr in tbl.tr_lst[1:]] == written
+    assert len(written) == 4 and "<w:tab/>" in written[0] and "<w:br/>" in written[1]

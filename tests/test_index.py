@@ -258,20 +258,26 @@ def test_an_agencies_edit_is_checked_against_the_unchanged_plan(ws, ocop):
     assert "Sở NN và PTNT" in broken.stderr
 
 
-def test_a_grown_history_is_read_from_its_offset(ws, monkeypatch):
-    path = record(ws, *(entry(n) for n in range(1, 6)))
-    indexed(ws)
-    record(ws, entry(6, "5.2", 4), entry(7, "6", 2))
+def _lines_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The numbers of the entry lines the index reads from now on."""
     read: list[int] = []
     quick = index._quick_rows
 
     def counted(path: Path, lines: Any, problems: Any) -> Any:
-        read.extend(number for number, _line in lines)
+        read.extend(number for number, line in lines if line.startswith("- {"))
         return quick(path, lines, problems)
 
+    monkeypatch.setattr(index, "_quick_rows", counted)
+    return read
+
+
+def test_a_grown_history_is_read_from_its_offset(ws, monkeypatch):
+    path = record(ws, *(entry(n) for n in range(1, 6)))
+    indexed(ws)
+    record(ws, entry(6, "5.2", 4), entry(7, "6", 2))
     with monkeypatch.context() as patch:
         no_reading(patch)
-        patch.setattr(index, "_quick_rows", counted)
+        read = _lines_read(patch)
         loaded = indexed(ws)
         assert [e.id for e in loaded.entries][-2:] == [f"{6:020x}", f"{7:020x}"]
     assert read == [9, 10]  # 3 header lines, 5 entries, then the two new lines only
@@ -293,18 +299,98 @@ def test_a_pulled_file_is_compared_line_by_line(ws, monkeypatch):
     pulled = path.with_name("pulled.tmp")
     pulled.write_text("".join(lines[:4] + inserted + lines[4:]), encoding="utf-8")
     os.replace(pulled, path)
-    read: list[int] = []
-    quick = index._quick_rows
-
-    def counted(path: Path, lines: Any, problems: Any) -> Any:
-        read.extend(number for number, _line in lines if _line.startswith("- {"))
-        return quick(path, lines, problems)
-
-    monkeypatch.setattr(index, "_quick_rows", counted)
+    read = _lines_read(monkeypatch)
     loaded = indexed(ws)
     assert read == [5, 6, 8]  # the two inserted lines and the changed one
     assert [e.qty for e in loaded.entries if e.task == "1.2"] == [1, 1, 3, 1, 1]
     assert facts(loaded) == truth(ws)
+
+
+def test_a_file_longer_than_a_piece_is_read_in_pieces(ws, monkeypatch):
+    """A history file is read a few lines at a time (here about two): the same entries,
+    numbered as in the file, a byte-order mark dropped from its start only."""
+    path = record(ws, *(entry(n, ("1.2", "6", "5.2")[n % 3]) for n in range(1, 12)))
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    monkeypatch.setattr(index, "CHUNK", 400)
+    pieces: list[str] = []
+    whole = index._File.pieces
+
+    def counted(self: index._File) -> Any:
+        for text, ended in whole(self):
+            pieces.append(text)
+            yield text, ended
+
+    monkeypatch.setattr(index._File, "pieces", counted)
+    loaded = indexed(ws)
+    assert len(pieces) > 5 and max(len(p) for p in pieces) < 800
+    assert facts(loaded) == truth(ws)
+    assert loaded.entries[0].source == f"{path.name}:4"
+
+
+def test_a_file_grown_by_more_than_a_piece_is_read_from_its_offset(ws, monkeypatch):
+    monkeypatch.setattr(index, "CHUNK", 300)
+    path = record(ws, *(entry(n) for n in range(1, 4)))
+    indexed(ws)
+    record(ws, *(entry(n, "6") for n in range(4, 12)))
+    read = _lines_read(monkeypatch)
+    loaded = indexed(ws)
+    assert read == list(range(7, 15))  # 3 header lines, 3 entries, then the new ones only
+    assert loaded.entries[-1].source == f"{path.name}:14"
+    assert facts(loaded) == truth(ws)
+
+
+def test_a_pulled_file_longer_than_a_piece_is_compared_line_by_line(ws, monkeypatch):
+    """Lines moved from one piece to another keep their rows; a changed line and a line
+    written by hand in a later piece are read as the files say."""
+    monkeypatch.setattr(index, "CHUNK", 300)
+    path = record(ws, *(entry(n, ("1.2", "6")[n % 2]) for n in range(1, 13)))
+    indexed(ws)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines.append(lines.pop(3))  # the first entry moved to the end
+    lines[6] = lines[6].replace('"qty": 1', '"qty": 4')
+    pulled = path.with_name("pulled.tmp")
+    pulled.write_text("".join(lines), encoding="utf-8")
+    os.replace(pulled, path)
+    read = _lines_read(monkeypatch)
+    assert facts(indexed(ws)) == truth(ws)
+    assert read == [7]
+    add_line(path, "- {id: h1, at: '2019-07-02T08:00:00+00:00', date: 2019-07-02, "
+                   "task: '6', action: note, by: X, note: tay}\n")
+    assert facts(indexed(ws)) == truth(ws)
+
+
+def test_a_half_written_line_longer_than_a_piece_then_its_end(ws, monkeypatch):
+    monkeypatch.setattr(index, "CHUNK", 50)
+    path = record(ws, entry(1), entry(2, "6"))
+    text = path.read_text(encoding="utf-8")
+    last = text.splitlines(keepends=True)[-1]
+    path.write_text(text[:-len(last)], encoding="utf-8")
+    add_line(path, last[:120])
+    assert facts(indexed(ws)) == truth(ws)
+    add_line(path, last[120:])
+    loaded = indexed(ws)
+    assert facts(loaded) == truth(ws)
+    assert [e.id for e in loaded.entries] == [f"{1:020x}", f"{2:020x}"]
+
+
+def test_a_long_history_is_indexed_in_little_memory(ws, tmp_path):
+    """Read and inserted a piece at a time, a file of 80,000 entries (15 MB) takes some 15 MB
+    more to index than one of three (held whole, it took some 70 MB more)."""
+    from test_faults_files import measured
+
+    path = record(ws, entry(1), entry(2, "6"), entry(3, "5.2"))
+    _done, small = measured(ws, tmp_path, "tasks", "--format", "json")
+    index.remove(workspace(ws))
+    # Entries of another plan's year: read into the index, replayed by no task of this one.
+    line = storage.recorder_file(workspace(ws), "Tester").read_text(
+        encoding="utf-8").splitlines(keepends=True)[-1]
+    with path.open("a", encoding="utf-8") as handle:
+        handle.writelines(line.replace(f"{3:020x}", f"{n:020x}").replace(
+            '"by": "Tester"', '"by": "Tester", "plan": 2020') for n in range(4, 80_004))
+    assert path.stat().st_size > 14 * 2**20
+    done, large = measured(ws, tmp_path, "tasks", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert large["peak_mb"] - small["peak_mb"] < 25, (small, large)
 
 
 def test_a_new_office_file_is_read_alone(ws, monkeypatch):
@@ -613,7 +699,13 @@ def test_a_file_checked_by_content_once_is_then_known_by_its_times(ws, monkeypat
         reads.append(path)
         return real(path)
 
+    class Counted(index._File):  # a history file is read a piece at a time
+        def __init__(self, path: Path) -> None:
+            reads.append(path)
+            super().__init__(path)
+
     monkeypatch.setattr(index, "_read", counted)
+    monkeypatch.setattr(index, "_File", Counted)
     assert facts(indexed(ws)) == expected
     assert {p.name for p in reads} == {"agencies.yaml", "plan_2019.yaml", "tester.yaml"}
     reads.clear()
@@ -687,15 +779,24 @@ def _pull(path: Path, detail: int) -> None:
 
 
 @given(st.lists(CHANGES, min_size=1, max_size=8), st.sampled_from(["1", "5", "5.2", "6"]),
-       st.booleans())
+       st.booleans(), st.sampled_from([index.CHUNK, 1, 300]))
 @settings(max_examples=25, deadline=None)
 def test_any_sequence_of_changes_reads_as_without_index(tmp_path_factory, changes, task,
-                                                         products):
+                                                         products, chunk):
     """Appends, new offices, copied lines, another plan's entries, lines written by hand,
     edits in place, undos, pulls, plan edits and deleted files, in any order: each load
     through the index, and the task states it gives on dates before, between and after the
     entries, are what a load of the files gives. Without a task counted from the product
-    register (`products` false), a day's settled states are kept and settled again in part."""
+    register (`products` false), a day's settled states are kept and settled again in part.
+    History files are read a piece at a time: pieces of a byte, of a line or so, and of
+    every line at once give the same."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(index, "CHUNK", chunk)
+        _any_sequence(tmp_path_factory, changes, task, products)
+
+
+def _any_sequence(tmp_path_factory: Any, changes: list[tuple[str, str, Any]], task: str,
+                  products: bool) -> None:
     root = storage.init_workspace(tmp_path_factory.mktemp("ws") / "ws").root
     if not products:
         plan = workspace(root).plan_path()
@@ -808,6 +909,71 @@ def test_an_import_says_the_same_through_the_index(ws, ocop, tmp_path):
     assert "5" in said.stdout.splitlines()[0]  # 3 recorded before, then 2 more
 
 
+def test_an_import_reads_from_the_index_only_the_states_its_rows_need(ws, ocop, tmp_path,
+                                                                      monkeypatch):
+    """Rows about a parent, its sub-rows and another task, one refused: decided, told and
+    recorded through the index as without it, from the states of those tasks, the rows
+    above them and their sub-rows only."""
+    record(ws, entry(1, "5.1", 1), entry(2, "6", 2))
+    sheet = tmp_path / "bao_cao.csv"
+    sheet.write_text("date,task,action,quantity,note\n"
+                     "2019-07-20,5.2,done,,\n"
+                     "2019-07-21,5,done,,\n"
+                     "2019-07-22,1.2,progress,2,\n"
+                     "2019-07-23,3.1,cancel,,không cần\n", encoding="utf-8")
+    ocop("tasks", "--format", "json", "--as-of", AS_OF)  # the index made
+    asked: list[set[str] | None] = []
+    states = index._Served.states
+
+    def counted(self: Any, as_of: dt.date, only: set[str] | None = None) -> Any:
+        asked.append(only)
+        return states(self, as_of, only)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(index._Served, "states", counted)
+        said = ocop("import", "progress", str(sheet), "--dry-run", "--as-of", AS_OF)
+    plan = indexed(ws).plan
+    assert asked == [{"5", "5.1", "5.2", "1", "1.1", "1.2", "3", "3.1", "3.2", "3.3"}
+                     & set(plan.index)]
+    plain = ocop("import", "progress", str(sheet), "--dry-run", "--as-of", AS_OF,
+                 env={"OCOP_NO_INDEX": "1"})
+    assert said.exit_code == plain.exit_code == 0, said.stderr
+    assert said.stdout == plain.stdout
+    assert ocop("import", "progress", str(sheet), "--as-of", AS_OF).exit_code == 0
+    listing = ocop("tasks", "--format", "json", "--as-of", AS_OF)
+    assert listing.stdout == ocop("tasks", "--format", "json", "--as-of", AS_OF,
+                                  env={"OCOP_NO_INDEX": "1"}).stdout
+
+
+def test_a_pull_that_inserts_a_line_replays_only_its_task(ws, monkeypatch):
+    """A merge puts another machine's line near the top of an office's file: every line
+    after it moves down. Only the new line's task is replayed, and the task of an entry
+    with a copy (which copy counts is decided again); the warnings, which name lines,
+    follow them (a copy, an entry for a task the plan lacks)."""
+    path = record(ws, entry(1), entry(2, "6"), entry(3, "5.2"), entry(4, "99"), entry(5, "5.1"))
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    add_line(path, lines[4])  # a copy of entry 2
+    as_of = dt.date(2019, 9, 15)
+    before = indexed(ws)
+    assert [p.line for p in before.problems] == [7, 9]  # task 99's entry, the copy
+    before.index.states(as_of)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    other = storage.recorder_file(workspace(ws), "elsewhere")
+    storage.append(other, [entry(20, "10")])
+    inserted = other.read_text(encoding="utf-8").splitlines(keepends=True)[3:]
+    other.unlink()
+    pulled = path.with_name("pulled.tmp")
+    pulled.write_text("".join(lines[:3] + inserted + lines[3:]), encoding="utf-8")
+    os.replace(pulled, path)
+    calls = replays(monkeypatch)
+    loaded = indexed(ws)
+    assert facts(loaded) == truth(ws)
+    assert [p.line for p in loaded.problems] == [8, 10]
+    states = loaded.index.states(as_of)
+    assert sorted({t for call in calls for t in call}) == ["10", "6"]
+    assert summary(states) == summary(state.state_as_of(loaded.plan, truth(ws)[2], as_of))
+
+
 def test_a_pull_that_moves_a_copied_line_counts_the_first_copy(ws):
     """An entry, and an edited copy of it (the same id) further down; a pull gives the file
     back with the two swapped: the copy that counts is the first in the file as it is now."""
@@ -823,3 +989,156 @@ def test_a_pull_that_moves_a_copied_line_counts_the_first_copy(ws):
     assert [(e.source, e.qty) for e in loaded.entries] == [(f"{path.name}:4", 2),
                                                            (f"{path.name}:5", 1)]
     assert facts(loaded) == truth(ws)
+
+
+# --- commands about one task, counts and entries in order ----------------------------------
+
+
+def varied(ws: Path, ocop: Any) -> None:
+    """Entries of shared and plain tasks at several places and dates; an undo recorded under
+    another task than the entry it takes out; an entry of another plan; a product counted
+    by task 8 from the register, sent inside the third quarter."""
+    record(ws, entry(1, "1.2", 2), entry(2, "5.2", 3, day=5), entry(4, "6", 1, day=20),
+           entry(3, "1.2", 1, day=3)._replace(place="kinh-mon", note="hội nghị"))
+    record(ws, entry(5, "5.1")._replace(action="undo", qty=None, place=None,
+                                        undoes=f"{2:020x}"),
+           entry(6, "1.2")._replace(plan=2020), entry(7, "5.2", 2, day=9)._replace(
+               date=dt.date(2019, 8, 9)), who="Phòng NN Gia Lộc")
+    added = ocop("product", "add", "Bánh gai", "--district", "Kinh Môn", "--commune", "Xã A",
+                 "--entity", "Chủ thể", "--kind", "htx", "--group", "thuc-pham",
+                 "--date", "2019-07-01")
+    assert added.exit_code == 0, added.stderr
+    for stage in ("chosen", "sent"):
+        assert ocop("product", "stage", added.stdout.split()[0], stage, "--date",
+                    "2019-08-15").exit_code == 0
+
+
+def same_through_the_index(ocop: Any, *args: str) -> Any:
+    """A command's output through the index (made by the run before), and reading the files."""
+    ocop(*args, "--as-of", AS_OF)
+    through_index = ocop(*args, "--as-of", AS_OF)
+    plain = ocop(*args, "--as-of", AS_OF, env={"OCOP_NO_INDEX": "1"})
+    assert through_index.exit_code == plain.exit_code, through_index.stderr
+    assert (through_index.stdout, through_index.stderr) == (plain.stdout, plain.stderr)
+    return through_index
+
+
+def no_whole_history(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Building the list of every entry, as a load without the index does, fails."""
+    real = index.Index.entries
+
+    def some(self: index.Index, years: Any, where: str = "", args: Any = ()) -> Any:
+        assert where, "every entry read"
+        return real(self, years, where, args)
+
+    monkeypatch.setattr(index.Index, "entries", some)
+
+
+@pytest.mark.parametrize("args", [
+    ["show", "5", "--format", "json"], ["show", "5.2"], ["show", "1.2", "--format", "json"],
+    ["show", "8", "--format", "json"], ["history", "--format", "json"], ["history"],
+    ["history", "--format", "csv"], ["history", "--format", "md"],
+    ["history", "5", "--format", "json"],
+    ["info", "--format", "json"], ["undo"],
+    ["report", "--period", "2019-Q3", "--format", "json"],
+    ["report", "--period", "2019-07", "--agency", "Gia Lộc", "--format", "json"],
+    ["report", "--month", "8", "--agency", "Kinh Môn"],
+], ids=" ".join)
+def test_commands_say_through_the_index_what_the_files_say(ws, ocop, monkeypatch, args):
+    """Without building the list of every entry: a task's own, a count, or every entry read
+    in order from the index as it is written."""
+    varied(ws, ocop)
+    ocop("tasks", "--as-of", AS_OF)  # the index made
+    if args[0] == "undo":  # a write: each way on a copy of the same workspace
+        import shutil
+
+        plain = ws.parent / "plain"
+        shutil.copytree(ws, plain)
+        no_whole_history(monkeypatch)
+        said = [ocop("undo").stdout for _ in range(2)]
+        monkeypatch.setenv("OCOP_DATA", str(plain))
+        assert said == [ocop("undo", env={"OCOP_NO_INDEX": "1"}).stdout for _ in range(2)]
+        assert said[1].startswith("undid")
+        return
+    no_whole_history(monkeypatch)
+    assert same_through_the_index(ocop, *args).stdout
+
+
+def test_show_replays_only_the_task_and_its_sub_rows(ws, ocop, monkeypatch):
+    varied(ws, ocop)
+    ocop("tasks", "--as-of", AS_OF)
+    calls = replays(monkeypatch)
+    shown = ocop("show", "5", "--format", "json", "--as-of", AS_OF).json()
+    assert calls == [["5", "5.1", "5.2"]]
+    assert shown["achieved"] == 2  # 3 undone from task 5.1, then 2 more
+
+
+def test_a_period_report_counts_the_entries_in_force_inside_it(ws, ocop):
+    """A unit's report counts its own place's entries of a shared task; an entry undone
+    (from another task) counts nowhere; the task counting products counts the one sent."""
+    varied(ws, ocop)
+
+    def achieved(*args: str) -> dict[str, Any]:
+        doc = same_through_the_index(ocop, "report", *args, "--format", "json").json()
+        return {row["id"]: (row["entries"], row["qty"], row["places"])
+                for row in doc["achieved"]}
+
+    assert achieved("--period", "2019-07") == {"1.2": (2, 3, ["Gia Lộc", "Kinh Môn"]),
+                                               "6": (1, 1, ["Gia Lộc"])}
+    assert achieved("--period", "2019-07", "--agency", "Gia Lộc")["1.2"] == (1, 2, ["Gia Lộc"])
+    assert achieved("--period", "2019-Q3") == {
+        "1.2": (2, 3, ["Gia Lộc", "Kinh Môn"]), "5.2": (1, 2, ["Gia Lộc"]),
+        "6": (1, 1, ["Gia Lộc"]), "8": (1, 1, ["Kinh Môn"])}
+
+
+@pytest.mark.parametrize("case", ["one plan", "two plans", "an error"])
+def test_check_lists_through_the_index_what_the_files_say(ws, ocop, monkeypatch, case):
+    """Copies of entries, entries for a task or a plan the workspace lacks, a torn last
+    line: listed as reading the files lists them, in their order, the history not read
+    again; an entry at an unknown place (an error) is told as the files tell it."""
+    varied(ws, ocop)
+    error = case == "an error"
+    if case == "two plans":
+        (ws / "plan_2020.yaml").write_text((ws / "plan_2019.yaml").read_text(
+            encoding="utf-8").replace("year: 2019", "year: 2020", 1), encoding="utf-8")
+    record(ws, entry(1), entry(4, "6"), who="Phòng NN Kinh Môn")  # copies of entries read before
+    record(ws, entry(8, "99"), entry(9, "1.2")._replace(plan=2031), entry(10, "5.2"))
+    add_line(record(ws, entry(11, "99")._replace(plan=2020)), '- {"id": "torn", "at": ')
+    if error:
+        record(ws, entry(12)._replace(place="nowhere"), who="Phòng NN Kinh Môn")
+    said = same_through_the_index(ocop, "check")
+    assert said.exit_code == (EXIT_INVALID if error else 0)
+    warnings = [line for line in said.stderr.splitlines() if line.startswith("warning")]
+    assert len(warnings) == (6 if case == "two plans" else 7)
+    if not error:
+        def fails(*args: Any) -> Any:
+            raise AssertionError("the history read again")
+
+        monkeypatch.setattr(storage, "read_history", fails)
+        monkeypatch.setattr(storage, "read_history_file", fails)
+        again = ocop("check", "--as-of", AS_OF)
+        assert (again.exit_code, again.stdout, again.stderr) == (0, said.stdout, said.stderr)
+
+
+def test_every_entry_is_listed_as_it_is_read_from_the_index(tmp_path):
+    """`history --format json` of 60,000 entries peaks within a few MB of one of 6,000 (held
+    whole, the entries and their rows took about 40 MB more), in a real process."""
+    from helpers import PEAK_MB
+
+    script = "import json, sys\n" + PEAK_MB + (
+        "from ocop_cli.cli import app\n"
+        "try:\n    app(sys.argv[1:], prog_name='ocop')\nexcept SystemExit:\n    pass\n"
+        "sys.stderr.write(json.dumps(peak_mb()))\n")
+    peaks = []
+    for count in (6_000, 60_000):
+        root = storage.init_workspace(tmp_path / str(count)).root
+        record(root, *(entry(n, ("1.2", "5.2", "6", "10")[n % 4], day=1 + n % 28)
+                       for n in range(count)))
+        env = {**os.environ, "OCOP_DATA": str(root)}
+        run = [sys.executable, "-c", script, "history", "--format", "json"]
+        subprocess.run(run, env=env, capture_output=True, check=True, timeout=120)  # indexed
+        done = subprocess.run(run, env=env, capture_output=True, text=True, check=True,
+                              timeout=120)
+        assert done.stdout.count('"id"') == count
+        peaks.append(json.loads(done.stderr.splitlines()[-1]))
+    assert peaks[1] - peaks[0] < 12, peaks

@@ -6,7 +6,7 @@ import io
 import random
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len
 
@@ -78,3 +78,24 @@ def test_wrapped_lines_fit_and_keep_the_text(text, width):
     lines = _wrap(text, width)
     assert all(cell_len(line) <= max(width, 2) for line in lines)
     assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+
+
+@given(st.dictionaries(st.text(max_size=5), st.one_of(
+    st.none(), st.integers(), st.text(max_size=8),
+    st.lists(st.dictionaries(st.text(max_size=3), st.text(max_size=4), max_size=2),
+             max_size=50)), max_size=4))
+@example({"rows": [{"title": "Hội nghị\x85"}] * 2345, "n": 1, "empty": []})
+@settings(max_examples=50)
+def test_an_object_is_written_one_key_a_line_its_long_lists_in_parts(data):
+    """A report's object: each key on a line with its value encoded compactly, a list of
+    thousands of rows written a thousand at a time, with the same bytes and control
+    characters escaped alike."""
+    import json
+
+    out = io.StringIO()
+    render.write_json(data, out)
+    plain = json.JSONEncoder(ensure_ascii=False).encode
+    lines = [f"{plain(k)}: {plain(v)}" for k, v in data.items()]
+    expected = "{\n  " + ",\n  ".join(lines) + "\n}\n" if lines else "{}\n"
+    assert out.getvalue() == render.CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", expected)
+    assert json.loads(out.getvalue()) == data

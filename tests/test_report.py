@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ocop_cli.errors import EXIT_NOT_FOUND, EXIT_USAGE, UsageError
 from ocop_cli.report import parse_period
@@ -372,6 +374,40 @@ def test_timeline_draws_windows_and_marks_the_as_of_month(ocop: Any) -> None:
     narrowed = ocop("timeline", "--agency", "UBND tỉnh", env={**AS_OF, "COLUMNS": "80"}).stdout
     ids = [line.split()[0] for line in narrowed.splitlines()[2:-1]]
     assert ids == ["1", "1.1"]
+
+
+PARTS = st.lists(st.tuples(st.text(st.sampled_from(list("ab ░█│▼Tổ…")), max_size=6),
+                           st.sampled_from(["", "green", "dim", "red", "cyan", "yellow"])),
+                 min_size=1, max_size=8)
+
+
+@given(PARTS, st.sampled_from(["", "bold", "bold red"]), st.booleans())
+@settings(max_examples=200)
+def test_a_timeline_line_is_written_as_rich_prints_it(parts, style, colour) -> None:
+    """Each line of the timeline, written without Rich where it fits, has the bytes Rich
+    prints for the same text: each part in its own style over the line's, colour or not."""
+    import io
+
+    from rich.text import Text
+
+    from ocop_cli import render
+    from ocop_cli.cmd_report import _Lines
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return colour
+
+    written, printed = Terminal(), Terminal()
+    draw = _Lines(render.console(written))
+    draw(parts, style)
+    draw.flush()
+    line = Text(style=style, no_wrap=True, overflow="ellipsis")
+    for part, own in parts:
+        line.append(part, style=own)
+    render.console(printed).print(line)
+    assert written.getvalue() == printed.getvalue()
+    assert ("\x1b[" in written.getvalue()) == (colour and bool(style or any(
+        own and part for part, own in parts)) and bool(line.plain))
 
 
 # --- a large plan in a small terminal -----------------------------------------------------------
