@@ -308,7 +308,8 @@ class Fold:
                 fold.progressed = key
 
     def states(self) -> dict[str, TaskState]:
-        """Each task's state as `replay` gives it, but for its entries."""
+        """Each task's state as `replay` gives it, but for its entries. Once: each task's
+        figures are let go as its state is made, so that both are never held whole."""
         for seq, entry in self.held:
             if entry.id not in self.undone and entry.date <= self.as_of \
                     and entry.task in self.tasks:
@@ -319,7 +320,7 @@ class Fold:
         states = {}
         for task in plan.tasks:
             state = states[task.id] = TaskState(task)
-            fold = self.folds.get(task.id)
+            fold = self.folds.pop(task.id, None)
             if fold is None:
                 if plan.is_leaf(task.id):
                     _leaf_status(state, None, False, {})
@@ -327,9 +328,9 @@ class Fold:
             state.achieved = fold.achieved
             state.note, state.ref = fold.note, fold.ref
             if fold.places:
-                flat = fold.places
-                state.places = {flat[i]: flat[i + 2] for i in sorted(
-                    range(0, len(flat), 3), key=lambda i: flat[i + 1])}
+                flat = fold.places  # each place's first key is its own entry's: no two alike
+                state.places = {place: total for _first, place, total in sorted(
+                    zip(flat[1::3], flat[0::3], flat[2::3], strict=True))}
             if fold.unit_notes:
                 state.unit_notes = {place: (latest[2], latest[4]) for place, latest in sorted(
                     fold.unit_notes.items(), key=lambda item: item[1][0])}

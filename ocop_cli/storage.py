@@ -321,12 +321,13 @@ class Loaded:
 
     def states(self, as_of: dt.date) -> dict[str, TaskState] | None:
         """Every task's state on `as_of`, without its entries, when the history was folded
-        for that day as it was read (`load`); else None."""
+        for that day as it was read (`load`), the first time it is asked; else None."""
         from ocop_cli.state import settle
 
         fold = self.folded
         if fold is None or fold.as_of != as_of:
             return None
+        self.folded = None  # a fold gives its states once (`Fold.states`)
         return settle(self.plan, fold.states(), as_of)
 
     @cached_property
