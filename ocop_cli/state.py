@@ -219,7 +219,7 @@ class Fold:
         self.plan, self.as_of = plan, as_of
         self.undoable = frozenset(undoable)
         self.undone: set[str | None] = set()
-        self.held: list[tuple[int, Entry]] = []
+        self.held: list[tuple[Any, ...]] = []  # `fold`'s values of each entry held back
         self.seq = 0
         self.tasks = {task.id: task.shared_by for task in plan.tasks}  # and their units
         self.folds: dict[str, _TaskFold] = {}
@@ -241,13 +241,20 @@ class Fold:
         if seq is None:
             seq = self.seq
             self.seq = seq + 1
-        if entry.action == "undo":
-            self.undone.add(entry.undoes)
-        elif entry.id in self.undoable:
-            self.held.append((seq, entry))
-        elif entry.date <= self.as_of and entry.task in self.tasks:
-            self.fold(seq, entry.id, entry.at, entry.date, entry.task, entry.action, entry.qty,
-                      entry.place, entry.ref, entry.note)
+        self.take(seq, entry.id, entry.at, entry.date, entry.task, entry.action, entry.qty,
+                  entry.place, entry.ref, entry.note, entry.undoes)
+
+    def take(self, seq: int, ident: str, at: str, date: dt.date, task: str, action: str,
+             qty: int | None, place: str | None, ref: str | None, note: str | None,
+             undoes: str | None) -> None:
+        """What `add` does with an entry, given by its values (`Entry`'s, `ident` its id)
+        and its place `seq` in the order: an entry an undo may name is held back as them."""
+        if action == "undo":
+            self.undone.add(undoes)
+        elif ident in self.undoable:
+            self.held.append((seq, ident, at, date, task, action, qty, place, ref, note))
+        elif date <= self.as_of and task in self.tasks:
+            self.fold(seq, ident, at, date, task, action, qty, place, ref, note)
 
     def fold(self, seq: int, ident: str, at: str, date: dt.date, task: str, action: str,
              qty: int | None, place: str | None, ref: str | None, note: str | None) -> None:
@@ -310,11 +317,9 @@ class Fold:
     def states(self) -> dict[str, TaskState]:
         """Each task's state as `replay` gives it, but for its entries. Once: each task's
         figures are let go as its state is made, so that both are never held whole."""
-        for seq, entry in self.held:
-            if entry.id not in self.undone and entry.date <= self.as_of \
-                    and entry.task in self.tasks:
-                self.fold(seq, entry.id, entry.at, entry.date, entry.task, entry.action,
-                          entry.qty, entry.place, entry.ref, entry.note)
+        for held in self.held:
+            if held[1] not in self.undone and held[3] <= self.as_of and held[4] in self.tasks:
+                self.fold(*held)
         self.held = []
         plan = self.plan
         states = {}

@@ -827,9 +827,10 @@ def _fold_written(fold: Fold, lines: Written, path: Path, new: Callable[[str], b
     million entries keeps a place or an action thousands of times."""
     name, days = path.name, lines.days
     shared: dict[Any, Any] = {}
-    add, fold_one, as_of, undoable = fold.add, fold.fold, fold.as_of, fold.undoable
+    add, take, fold_one = fold.add, fold.take, fold.fold
+    as_of, undoable = fold.as_of, fold.undoable
     for k, (ident, at, _at_day, _offset, date, task, action, qty, place, _by, ref, note,
-            _undoes, year) in enumerate(lines.rows):
+            undoes, year) in enumerate(lines.rows):
         day = days[date]
         if not new(ident):
             slots.append(_Later(path, lines.entry(name, k, shared), fold.next()))
@@ -838,12 +839,15 @@ def _fold_written(fold: Fold, lines: Written, path: Path, new: Callable[[str], b
             entry = lines.entry(name, k, shared)
             if counts(path, entry):
                 add(entry)
-        elif action == "undo" or ident in undoable:
-            add(lines.entry(name, k, shared))
-        elif day <= as_of:
-            fold_one(fold.next(), ident, at, day, task, _ACTIONS[action],
-                     int(qty) if qty else None, places[place] if place else None, ref or None,
-                     note[1:-1] if note else None)
+        elif action != "undo" and ident not in undoable:
+            if day <= as_of:
+                fold_one(fold.next(), ident, at, day, task, _ACTIONS[action],
+                         int(qty) if qty else None, places[place] if place else None,
+                         ref or None, note[1:-1] if note else None)
+        else:
+            take(fold.next(), ident, at, day, task, _ACTIONS[action], int(qty) if qty else None,
+                 places[place] if place else None, ref or None, note[1:-1] if note else None,
+                 undoes or None)
 
 
 class _Hashes:
