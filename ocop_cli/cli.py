@@ -377,16 +377,30 @@ def tasks(
 
     Example: ocop tasks --month 7 --agency "so nn va ptnt" --format json
     """
-    from ocop_cli import views
+    from ocop_cli import index
     from ocop_cli.query import Filters, select_without_states
 
-    loaded = s.load(summary=True)
+    # JSON in the plan's order, filtered by plan only: the rows as the index keeps them.
+    listing = index.listing(s.workspace, s.year) if fmt is Format.json and sort is Sort.plan \
+        and not (status or overdue or due or place or grep) else None
+    # What the filters read (the plan's years, the agencies), from the listing if there is one.
+    loaded: Any = listing or s.load(summary=True)
     filters = Filters(
         month=plan_month(loaded.plan, month), role=role.value,
         statuses=tuple(x.value for x in status or ()), overdue=overdue, due=due, grep=grep,
         agency=agency_named(loaded, agency, "--agency").id if agency else None,
         place=agency_named(loaded, place, "--place").id if place else None,
     )
+    if listing is not None:
+        from ocop_cli.render import stdout
+
+        text = listing.json_text(filters, s.as_of)
+        if text is not None:
+            stdout().write(text)
+            return
+        loaded = s.load(summary=True)
+    from ocop_cli import views
+
     chosen = select_without_states(loaded.plan, loaded.directory, filters)
     only = None if chosen is None else {t.id for t in chosen}
     views.task_list(loaded, s.states(loaded, summary=True, only=only), filters, fmt.value,

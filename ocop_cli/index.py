@@ -8,12 +8,16 @@ fingerprint, and each task's own state after all of its entries with the date of
 - A file counts as unchanged when its device, inode, size and times are those recorded; one
   changed less than RACY_NS before it was read is checked by content (a same-size edit within
   one timestamp tick keeps every time).
-- A history file that kept its inode and whose bytes up to the recorded offset are unchanged
-  (by CRC) is read from that offset. Any other change (a new inode, as after `git pull`) is
-  compared line by line: lines found among the file's rows are kept, only the others are read.
+- A history file whose bytes up to the recorded offset are unchanged (by CRC) is read from
+  that offset, whether it grew in place or was replaced by a longer copy (as `git pull` leaves
+  an office's file). Any other change is compared line by line: lines found among the file's
+  rows are kept, only the others are read.
 - A plan edit re-reads the plan; the states of the tasks whose row changed are computed again.
 - A state as of a date on or after a task's last entry is its kept state (only the timing
   depends on the month); a task with entries after the as-of date is replayed from its own.
+- A JSON listing whose filters look at no state (`Listing`) reads rows kept for it when the
+  plan is read, without loading the plan, and the text it printed last for the same day and
+  filters while nothing changed.
 
 The YAML files are the only truth: `.ocop/` can be deleted at any time, and OCOP_NO_INDEX=1
 reads the files instead. A missing, corrupt, stale or other-version index is made again; where
@@ -34,10 +38,11 @@ import time
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
+from functools import cached_property
 from itertools import islice
 from pathlib import Path
 from stat import S_ISREG
-from typing import Any
+from typing import Any, ClassVar
 
 from ocop_cli import state, storage
 from ocop_cli.errors import OcopError, Problem
@@ -45,7 +50,7 @@ from ocop_cli.model import Agency, Entry, Plan, Task
 from ocop_cli.state import HISTORY_ORDER, latest
 from ocop_cli.storage import Loaded, Workspace
 
-FORMAT = 4
+FORMAT = 5
 NAME = "index.sqlite"
 # Older than this when read, a file cannot be changed later without its times changing, on any
 # file system whose clock is within this much of ours (FAT keeps 2 s steps).
@@ -89,12 +94,26 @@ CREATE INDEX entries_date ON entries (date);
 CREATE INDEX entries_place ON entries (place, plan_year, kept);
 CREATE INDEX entries_by ON entries ("by");
 CREATE INDEX entries_undoes ON entries (undoes) WHERE undoes IS NOT NULL;
+CREATE INDEX entries_copies ON entries (id) WHERE NOT kept;
 CREATE TABLE states (plan TEXT, task TEXT, generation INTEGER, sig BLOB, last INTEGER,
-                     value BLOB, PRIMARY KEY (plan, task)) WITHOUT ROWID;
+                     value BLOB, status TEXT, achieved INTEGER, unassigned INTEGER,
+                     PRIMARY KEY (plan, task)) WITHOUT ROWID;
 CREATE INDEX states_task ON states (task);
 CREATE TABLE days (plan TEXT, as_of INTEGER, generation INTEGER, plan_crc INTEGER, own BLOB,
                    settled BLOB, written INTEGER, PRIMARY KEY (plan, as_of)) WITHOUT ROWID;
 CREATE TABLE checks (plan TEXT PRIMARY KEY, key BLOB, value BLOB);
+CREATE TABLE plans (name TEXT PRIMARY KEY, head BLOB, listed INTEGER, counts INTEGER);
+CREATE TABLE rows (plan TEXT, pos INTEGER, task TEXT, leaf INTEGER, up TEXT, first INTEGER,
+                   last INTEGER, day INTEGER, who BLOB, head TEXT, shared INTEGER, value BLOB,
+                   mixed INTEGER,
+                   PRIMARY KEY (plan, pos)) WITHOUT ROWID;
+CREATE TABLE months (plan TEXT, month INTEGER, pos INTEGER,
+                     PRIMARY KEY (plan, month, pos)) WITHOUT ROWID;
+CREATE TABLE listings (plan TEXT, key TEXT, written INTEGER, value BLOB,
+                       PRIMARY KEY (plan, key)) WITHOUT ROWID;
+CREATE TABLE on_day (plan TEXT, as_of INTEGER, task TEXT, generation INTEGER, status TEXT,
+                     achieved INTEGER, unassigned INTEGER, written INTEGER, value BLOB,
+                     PRIMARY KEY (plan, as_of, task)) WITHOUT ROWID;
 """
 
 Stat = tuple[int, int, int, int, int]  # device, inode, size, mtime_ns, ctime_ns
@@ -135,6 +154,23 @@ def load(ws: Workspace, year: int | None = None, as_of: dt.date | None = None) -
     return storage.load(ws, year, as_of)
 
 
+def listing(ws: Workspace, year: int | None = None) -> Listing | None:
+    """What `ocop tasks --format json` reads from the index without the plan's tasks (brought
+    up to date first); None where it reads as any command does (`load`): no index, a plan
+    that counts products from a product register, an index that cannot be read or written."""
+    if not enabled():
+        return None
+    found: Index | None = None
+    try:
+        found = Index.open(ws)
+        served = found.listing(ws.plan_path(year))
+    except (Fallback, sqlite3.OperationalError, OSError, *DAMAGE):
+        served = None  # `load` says why, or reads the files, or makes the index again
+    if served is None and found is not None:
+        found.close()
+    return served
+
+
 def check(ws: Workspace) -> list[Problem] | None:
     """What `storage.validate` finds, from the index (brought up to date for each plan);
     None when the files are to be read instead: without the index, or where it cannot
@@ -156,8 +192,8 @@ def check(ws: Workspace) -> list[Problem] | None:
 
 
 # What reading a damaged index can raise (values of another shape, a malformed database).
-DAMAGE = (sqlite3.DatabaseError, pickle.UnpicklingError, ValueError, TypeError, KeyError,
-          IndexError, EOFError, AttributeError)
+DAMAGE = (sqlite3.DatabaseError, pickle.UnpicklingError, zlib.error, ValueError, TypeError,
+          KeyError, IndexError, EOFError, AttributeError)
 
 
 def remove(ws: Workspace) -> None:
@@ -288,6 +324,7 @@ class Index:
         self.started = time.time_ns()
         # By the years a plan counts: task -> the rows of the undos of its entries.
         self._undone: dict[Years, dict[str, list[int]]] = {}
+        self._plans: dict[str, Plan] = {}
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -335,22 +372,51 @@ class Index:
 
     def load(self, plan_path: Path) -> Loaded:
         try:
+            return self._loaded(plan_path, self._fresh(plan_path))
+        except OcopError:
+            raise Fallback from None
+
+    def listing(self, plan_path: Path) -> Listing | None:
+        """What a JSON listing reads (see `listing`), from the index brought up to date."""
+        try:
+            self._fresh(plan_path)
+            row = self.db.execute("SELECT head, listed, counts FROM plans WHERE name=?",
+                                  (plan_path.name,)).fetchone()
+            if row is None or not row[1] or (row[2] and self._register()):
+                return None
+            from ocop_cli.directory import Directory
+
+            plan = Plan(*loads(row[0]))
+            directory = Directory(list(loads(self._value(self.ws.agencies_path))))
+            years = tuple(sorted(storage.owned_years(self.ws, plan)))
+            self._places_known(years, directory)  # its only error: the warnings are not shown
+        except OcopError:
+            raise Fallback from None
+        return Listing(_Served(self, None, plan_path.name, years), plan, directory)
+
+    def _register(self) -> bool:
+        """Whether the workspace has a product register (`products.register_files`), or
+        something in its place: a plan that counts products from it is then read as `load`
+        reads it; without one, a task counting products counts its own entries only, as any
+        other. (Without importing `products`: this is on the path of every listing.)"""
+        folder = self.ws.root / storage.PRODUCTS
+        return folder.exists() and (not folder.is_dir() or any(folder.glob("*.yaml")))
+
+    def _fresh(self, plan_path: Path) -> list[Path]:
+        """Brought up to date with the files; the history files."""
+        try:
             history = self.ws.history_files()
         except OcopError:
             raise Fallback from None
-        try:
-            sources = self._stale(plan_path, history)
-            if sources:
-                self.db.execute("BEGIN IMMEDIATE")
-                try:
-                    self._update(plan_path, history)
-                    self.db.execute("COMMIT")
-                except BaseException:
-                    self.db.execute("ROLLBACK")
-                    raise
-            return self._loaded(plan_path, history)
-        except OcopError:
-            raise Fallback from None
+        if self._stale(plan_path, history):
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self._update(plan_path, history)
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+        return history
 
     def _stale(self, plan_path: Path, history: list[Path]) -> bool:
         """Whether any file may have changed since it was indexed."""
@@ -416,7 +482,53 @@ class Index:
         plan, problems = storage.read_plan(path, directory)
         if plan is None or problems:
             raise Fallback
+        self._keep_rows(path.name, plan, directory)
         return (plan.number, plan.year, plan.title, plan.tasks, plan.facts)
+
+    def _keep_rows(self, name: str, plan: Plan, directory: Any) -> None:
+        """What a JSON listing shows of each task whatever its state (`query.task_head`,
+        encoded, without its closing brace), with what chooses it (the months a month filter
+        finds it and the tasks above it by, its lead and partners) and its window's months."""
+        from ocop_cli.query import task_head
+        from ocop_cli.render import json_encoder
+        from ocop_cli.state import MIXED, months_of_task, unit_of
+
+        encode = json_encoder()
+        at = {t.id: pos for pos, t in enumerate(plan.tasks)}
+        for table, key in (("rows", "plan"), ("months", "plan"), ("plans", "name")):
+            self.db.execute(f"DELETE FROM {table} WHERE {key}=?", (name,))
+        listed = not any(t.window and not t.window.months for t in plan.tasks)
+        counts = any(t.products_at for t in plan.tasks)
+        self.db.execute("INSERT INTO plans VALUES (?, ?, ?, ?)", (name, dumps(
+            (plan.number, plan.year, plan.title, (), plan.facts)), int(listed), int(counts)))
+
+        def ups(task: Task) -> list[int]:  # the tasks above it, as `query.select` adds them
+            found = []
+            parent = task.parent
+            while parent is not None and parent in at:
+                found.append(at[parent])
+                parent = plan.index[parent].parent
+            return found
+
+        def rows() -> Iterator[tuple[Any, ...]]:
+            for pos, task in enumerate(plan.tasks):
+                window = task.window
+                first, last, day = (window.first, window.last, window.day) \
+                    if window and window.months else (None, None, None)
+                yield (name, pos, task.id, plan.is_leaf(task.id), ",".join(map(str, ups(task))),
+                       first, last, day, marshal.dumps((task.lead, task.partners)),
+                       encode(task_head(plan, task, directory))[:-1] + ", ",
+                       bool(task.shared_by), dumps(task), unit_of(plan, task) == MIXED)
+
+        def months() -> Iterator[tuple[str, int, int]]:
+            for pos, task in enumerate(plan.tasks):
+                if plan.is_leaf(task.id):
+                    for month in months_of_task(plan, task):
+                        yield from ((name, month, p) for p in (pos, *ups(task)))
+
+        self.db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            rows())
+        self.db.executemany("INSERT OR IGNORE INTO months VALUES (?, ?, ?)", months())
 
     def _directory(self) -> Any:
         from ocop_cli.directory import Directory
@@ -434,7 +546,8 @@ class Index:
 
     def _history_file(self, path: Path, changes: _Changes) -> None:
         """Bring one history file's rows up to date: nothing when unchanged, the lines after
-        the recorded offset when it grew, the lines not already held when it was replaced.
+        the recorded offset when its bytes up to there are those read (it grew, or it was
+        replaced by a longer copy, as a pull leaves it), else the lines not already held.
         The file is read a piece at a time: memory does not grow with it."""
         name = path.name
         row = self.db.execute("SELECT stat, read_ns, offset, crc, next_line, whole FROM files "
@@ -446,8 +559,7 @@ class Index:
         with _File(path) as file:
             same = row is not None and row[0] == repr(now)
             kept = row is not None and now is not None and (row[5] == 0 or same) \
-                and row[2] <= file.size and _parse_stat(row[0])[:2] == now[:2] \
-                and file.skip(row[2]) == row[3]
+                and row[2] <= file.size and file.skip(row[2]) == row[3]
             if kept and same and file.size == row[2]:
                 # Checked by content: unchanged.
                 self.db.execute("UPDATE files SET read_ns=? WHERE name=?", (self.started, name))
@@ -597,7 +709,7 @@ class Index:
     def _loaded(self, plan_path: Path, history: list[Path]) -> Loaded:
         from ocop_cli.directory import Directory
 
-        plan = Plan(*loads(self._value(plan_path)))
+        plan = self.plan(plan_path.name)
         directory = Directory(list(loads(self._value(self.ws.agencies_path))))
         years = tuple(sorted(storage.owned_years(self.ws, plan)))
         problems = self._problems(plan, years, directory, plan_path,
@@ -613,6 +725,12 @@ class Index:
             raise Fallback
         return bytes(row[0])
 
+    def plan(self, name: str) -> Plan:
+        """The plan of the file `name`, as read (once a run)."""
+        if name not in self._plans:
+            self._plans[name] = Plan(*loads(self._value(self.ws.root / name)))
+        return self._plans[name]
+
     def _problems(self, plan: Plan, years: Years, directory: Any, plan_path: Path,
                   names: list[str]) -> list[Problem]:
         """The warnings a load without the index gives, in its order: each file's own, then
@@ -626,11 +744,7 @@ class Index:
                               (plan_path.name,)).fetchone()
         if row is not None and row[0] == key:
             return list(loads(row[1]))
-        places = {p for (p,) in self.db.execute(
-            "SELECT DISTINCT place FROM entries WHERE place IS NOT NULL AND kept AND "
-            f"{_in(years)}", years)}
-        if places - set(directory.by_id):
-            raise Fallback
+        self._places_known(years, directory)
         found: dict[str, list[tuple[int, Problem]]] = {}
         rows = _Rows()
         for values in self.db.execute(
@@ -660,6 +774,24 @@ class Index:
             self.db.execute("INSERT OR REPLACE INTO checks VALUES (?, ?, ?)",
                             (plan_path.name, key, dumps(problems)))
         return problems
+
+    def _places_known(self, years: Years, directory: Any) -> None:
+        """Fallback when an entry the plan counts names a place the agencies lack (an error
+        the files are read to report). Each place is found once, by a walk along the index on
+        place: a few steps, not a read of every row."""
+        for (place,) in self.db.execute(
+                "WITH RECURSIVE p(place) AS (SELECT min(place) FROM entries UNION ALL SELECT "
+                "(SELECT min(place) FROM entries WHERE place > p.place) FROM p WHERE place IS "
+                "NOT NULL) SELECT place FROM p WHERE place IS NOT NULL").fetchall():
+            if place not in directory.by_id and self.db.execute(
+                    f"SELECT 1 FROM entries WHERE place=? AND kept AND {_in(years)}",
+                    (place, *years)).fetchone():
+                raise Fallback
+
+    def _crc(self, path: Path) -> int | None:
+        """The CRC of the agencies or a plan as last read."""
+        row = self.db.execute("SELECT crc FROM sources WHERE name=?", (path.name,)).fetchone()
+        return None if row is None else int(row[0])
 
     def check(self, paths: dict[int, Path]) -> list[Problem]:
         """`check`: every plan loaded (none with a problem, or Fallback), then the history's
@@ -795,11 +927,6 @@ class Index:
             "ORDER BY at DESC, id DESC, date, file, line LIMIT 1", (*years, *years)).fetchone()
         return None if found is None else _Rows().entry(found)
 
-
-def _parse_stat(text: str) -> Stat:
-    """A stat as recorded (the repr of a tuple of five integers)."""
-    a, b, c, d, e = (int(v) for v in text.strip("()").split(","))
-    return a, b, c, d, e
 
 
 class _Changes:
@@ -1011,11 +1138,17 @@ class _Served:
     """What a load from the index offers beyond the plain load: task states without a replay
     of the history, and the entries about a task without building the others."""
 
-    def __init__(self, index: Index, plan: Plan, plan_name: str, years: Years) -> None:
-        self.index, self.plan, self.plan_name = index, plan, plan_name
+    def __init__(self, index: Index, plan: Plan | None, plan_name: str, years: Years) -> None:
+        self.index, self.plan_name = index, plan_name
+        if plan is not None:  # else read when first used
+            self.plan = plan
         self.years = years  # whose entries the plan counts (`storage.owned_years`)
         self.loaded: Loaded | None = None  # the load it serves (its counted products)
         self._files: Loaded | None = None
+
+    @cached_property
+    def plan(self) -> Plan:
+        return self.index.plan(self.plan_name)
 
     def files(self) -> Loaded:
         """The load without the index, for an index damaged since it was opened."""
@@ -1131,7 +1264,13 @@ class _Served:
                 if task not in final)
             done = {task for task, _sig, _last, _value in fresh}
             later = [t for t in plan.tasks if (final[t.id][0] or 0) > day and t.id not in done]
-            on_day += self._replayed(later, as_of, final=False)[1]
+            # Those a listing replayed for this day, unless their entries changed since.
+            known = {task: value for task, at, value in db.execute(
+                "SELECT task, generation, value FROM on_day WHERE plan=? AND as_of=?",
+                (name, day)) if task in kept and at >= kept[task]}
+            on_day += [(t.id, b"", None, known[t.id]) for t in later if t.id in known]
+            on_day += self._replayed([t for t in later if t.id not in known], as_of,
+                                     final=False)[1]
         own.update((task, value) for task, (_last, value) in final.items())
         own.update((task, value) for task, _sig, _last, value in on_day)
         if touched is not None:
@@ -1162,6 +1301,193 @@ class _Served:
                                 for task, sig, last, value in fresh],
                    (name, day, generation, crc, blob, _pack(settled)))
         return states
+
+    def json_text(self, f: Any, head: Plan, directory: Any, as_of: dt.date) -> str | None:
+        """What `ocop tasks --format json` prints for filters `f` that look at no state (None
+        where a unit's own shares would be shown): as printed before for the same filters
+        and day when nothing changed since (the DAYS printed last are kept), else made from
+        the rows (`json_rows`)."""
+        from ocop_cli.render import escaped, json_lines
+
+        db, name = self.index.db, self.plan_name
+        self._follow_plan()
+        generation = self.index._generation()
+        key = repr((generation, self.plan_crc(), self.index._crc(self.index.ws.agencies_path),
+                    as_of.toordinal(), f.month, f.agency, f.role))
+        row = db.execute("SELECT value FROM listings WHERE plan=? AND key=?",
+                         (name, key)).fetchone()
+        if row is not None:  # escaped as it is printed, as everything read from the index
+            return escaped(zlib.decompress(row[0]).decode("utf-8"))
+        lines = self.json_rows(f, head, directory, as_of, generation)
+        if lines is None:
+            return None
+        text = json_lines(lines)
+        del lines  # 50,000 rows are held once, not twice
+
+        def write() -> None:
+            db.execute("INSERT OR REPLACE INTO listings VALUES (?, ?, ?, ?)", (
+                name, key, time.time_ns(), zlib.compress(text.encode("utf-8"), 1)))
+            db.execute("DELETE FROM listings WHERE plan=? AND key NOT IN (SELECT key FROM "
+                       "listings WHERE plan=? ORDER BY written DESC LIMIT ?)", (name, name, DAYS))
+
+        self._write(generation, write)
+        return escaped(text)
+
+    def json_rows(self, f: Any, head: Plan, directory: Any, as_of: dt.date, generation: int
+                  ) -> list[str] | None:
+        """The rows `ocop tasks --format json` prints for filters `f` that look at no state,
+        encoded, for the index's `generation`; None where a unit's own shares would be shown.
+
+        Read from the index without the plan: each task's row as far as its state does not
+        change it, kept encoded; a leaf's figures from its own kept state (replayed when
+        there is none, or it has entries after `as_of`), its timing from the month; a
+        parent's from its listed sub-rows, as `query.shown_states` makes them."""
+        from ocop_cli.query import role_in, subject_unit
+        from ocop_cli.render import json_encoder
+        from ocop_cli.state import NOT_KNOWN, OPEN, month_index, settle_parent
+        from ocop_cli.windows import Window
+
+        if subject_unit(directory, f) is not None:
+            return None
+        db, name, day = self.index.db, self.plan_name, as_of.toordinal()
+        # A leaf's own figures: kept after all its entries; if it has entries after `as_of`,
+        # kept for that day unless its entries changed since (its kept state is newer).
+        # `need`: 1 when it has no kept state, 2 when it is to be replayed as of `as_of`.
+        kept = ("CASE WHEN s.last IS NULL OR s.last <= :day THEN s.{0} ELSE d.{0} END"
+                .format)
+        columns = ("r.pos, r.task, r.leaf, r.up, r.shared, r.first, r.last, r.day, "
+                   "CASE WHEN s.status IS NULL THEN 1 WHEN s.last IS NULL OR s.last <= :day "
+                   "OR d.generation >= s.generation THEN 0 ELSE 2 END, "
+                   f"{kept('status')}, {kept('achieved')}, {kept('unassigned')}, r.who, "
+                   "r.mixed")
+        states = ("LEFT JOIN states s ON r.leaf AND s.plan = r.plan AND s.task = r.task "
+                  "LEFT JOIN on_day d ON s.last > :day AND d.plan = r.plan AND d.as_of = :day "
+                  "AND d.task = r.task")
+        args = {"day": day, "plan": name, "month": f.month}
+        if f.month is None:
+            where = "FROM rows r {} WHERE r.plan = :plan ORDER BY r.pos"
+        else:  # the leaves of the month and the tasks above them
+            where = ("FROM months m JOIN rows r ON r.plan = m.plan AND r.pos = m.pos {} WHERE "
+                     "m.plan = :plan AND m.month = :month ORDER BY m.pos")
+        found = db.execute(f"SELECT {columns} {where.format(states)}", args).fetchall()
+
+        def role(who: bytes) -> str | None:
+            lead, partners = marshal.loads(who)
+            return role_in(lead, partners, f.agency, directory)
+
+        listed = found  # with no agency: the leaves of the month (or all) and those above
+        if f.agency is not None:
+            # Leaves that pass the filters, each with the tasks above it (`query.select`).
+            chosen: set[int] = set()
+            for pos, _task, leaf, up, *_rest, who, _mixed in found:
+                found_role = role(who) if leaf else None
+                if found_role is not None and f.role in ("any", found_role):
+                    chosen.add(pos)
+                    if up:
+                        chosen.update(map(int, up.split(",")))
+            listed = [row for row in found if row[0] in chosen]
+        own = self._replayed_figures({row[1]: row[0] for row in listed if row[2] and row[8] == 1},
+                                     {row[1]: row[0] for row in listed if row[2] and row[8] == 2},
+                                     head, as_of, generation)
+        month = month_index(head, as_of)
+        shown: dict[int, Any] = {}
+        kids: dict[int, list[Any]] = {}
+        figures: Any  # `_Figures`: what `settle_parent` reads and sets of a `TaskState`
+        for pos, task, leaf, up, _shared, first, last, end, need, *kept in reversed(listed):
+            if leaf:
+                status, achieved, unassigned = own[task] if need else kept[:3]
+                timing = Window("", (first, last), end).timing(month, as_of.day) \
+                    if status in OPEN and first is not None else None
+                figures = shown[pos] = _Figures(status, timing, achieved, unassigned)
+            else:
+                children = kids.pop(pos, None)
+                if not children:
+                    return None  # as `query.shown_states` would not find them
+                figures = shown[pos] = _Figures()
+                settle_parent(figures, children)
+            if up:
+                kids.setdefault(int(up.partition(",")[0]), []).append(figures)
+        encode = json_encoder()
+        words: dict[str, str] = {}
+
+        def scalar(value: Any) -> str:  # as `encode` gives it, a string once each
+            if value is None or type(value) is int:
+                return "null" if value is None else str(value)
+            if value not in words:
+                words[value] = encode(value)
+            return words[value]
+
+        ends: dict[tuple[Any, ...], str] = {}  # the same figures end many rows alike
+
+        def ending(*values: Any) -> str:
+            text = ends.get(values)
+            if text is None:
+                status, timing, achieved, shared, unassigned, found_role = values
+                text = (f'"status": {scalar(status)}, "timing": {scalar(timing)}, '
+                        f'"achieved": {scalar(achieved)}, "shared": '
+                        f'{"true" if shared else "false"}')
+                if shared:
+                    text += f', "unassigned": {scalar(unassigned)}'
+                if found_role is not None:
+                    text += f', "role": {scalar(found_role)}'
+                text = ends[values] = text + "}"
+            return text
+
+        # Each row's start read as the rows are written: 50,000 of them are never all held.
+        lines = []
+        rows = iter(listed)
+        row = next(rows, None)
+        for at, start in db.execute(f"SELECT r.pos, r.head {where.format('')}", args):
+            if row is None:
+                break
+            if at != row[0]:
+                continue  # a task the agency filter left out
+            pos, _task, _leaf, _up, shared, *_rest, who, mixed = row
+            figures = shown[pos]
+            known = figures.status != NOT_KNOWN
+            lines.append(start + ending(
+                figures.status if known else None, figures.timing,
+                # A parent's sum only when its sub-rows count in one unit (`state.unit_of`).
+                figures.achieved if known and not mixed else None, shared,
+                figures.unassigned if shared else None,
+                role(who) if f.agency is not None else None))
+            row = next(rows, None)
+        if row is not None:
+            raise ValueError("the plan's rows changed while read")  # as damage: read again
+        return lines
+
+    def _replayed_figures(self, absent: dict[str, int], later: dict[str, int], head: Plan,
+                          as_of: dt.date, generation: int) -> dict[str, tuple[str, int, int]]:
+        """The figures (status, achieved, unassigned) of listed leaves replayed (by task, with
+        its row's position): `absent` without a kept state (replayed and kept), `later` with
+        entries after `as_of` and no figures kept for that day (kept for it)."""
+        db, name, day = self.index.db, self.plan_name, as_of.toordinal()
+        if not absent and not later:
+            return {}
+        missing = db.execute(  # tasks without a kept state, listed or not
+            "SELECT (SELECT max(pos) + 1 FROM rows WHERE plan=?) - "
+            "(SELECT count(*) FROM states WHERE plan=?)", (name, name)).fetchone()[0]
+        if absent and missing > len(absent):
+            # As after the index is made: every task is replayed and kept, as `states` does,
+            # so that the commands after this one find them all.
+            part, index = self, self.plan.index
+            held = {t for (t,) in db.execute("SELECT task FROM states WHERE plan=?", (name,))}
+            absent = {t.id: 0 for t in self.plan.tasks if t.id not in held}
+        else:  # in a plan of those leaves only: a leaf's own state reads no other row
+            index = {t: loads(v) for chunk, marks in _chunks([*absent.values(), *later.values()])
+                     for t, v in db.execute(f"SELECT task, value FROM rows WHERE plan=? AND "
+                                            f"pos IN ({marks})", (name, *chunk))}
+            part = _Served(self.index, Plan(head.number, head.year, head.title,
+                                            tuple(index.values()), head.facts), name, self.years)
+        fresh, on_day = part._replayed([index[t] for t in absent], as_of)
+        on_day += part._replayed([index[t] for t in later], as_of, final=False)[1]
+        own = {task: _figures(value) for task, _sig, _last, value in fresh}
+        days = [(name, day, task, generation, *_figures(value), time.time_ns(), value)
+                for task, _sig, _last, value in on_day]
+        own.update((row[2], row[4:7]) for row in days)
+        self._keep(generation, [(name, task, generation, sig, last, value)
+                                for task, sig, last, value in fresh], later=days)
+        return own
 
     def _settled_again(self, settled: list[bytes], own: dict[str, bytes], touched: set[str],
                        as_of: dt.date) -> list[bytes]:
@@ -1241,18 +1567,28 @@ class _Served:
             replay(plan.index[task_id], [])
         return done, on_day
 
-    def _keep(self, generation: int, rows: list[tuple[Any, ...]], day: tuple[Any, ...]
+    def _keep(self, generation: int, rows: list[tuple[Any, ...]],
+              day: tuple[Any, ...] | None = None, later: Sequence[tuple[Any, ...]] = ()
               ) -> None:
-        """Store states just computed, unless the entries changed meanwhile; the states of
-        the DAYS as-of dates computed last are kept."""
+        """Store states just computed (with the figures a listing reads, `_figures`), unless
+        the entries changed meanwhile; the states of the DAYS as-of dates computed last are
+        kept, and a listing's figures of tasks with entries after the day (`later`)."""
         db, name = self.index.db, self.plan_name
 
         def write() -> None:
-            db.executemany("INSERT OR REPLACE INTO states VALUES (?, ?, ?, ?, ?, ?)", rows)
-            db.execute("INSERT OR REPLACE INTO days VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (*day, time.time_ns()))
-            db.execute("DELETE FROM days WHERE plan=? AND as_of NOT IN (SELECT as_of FROM days "
-                       "WHERE plan=? ORDER BY written DESC LIMIT ?)", (name, name, DAYS))
+            db.executemany("INSERT OR REPLACE INTO states VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           (row + _figures(row[5]) for row in rows))
+            if later:
+                db.executemany("INSERT OR REPLACE INTO on_day VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               later)
+                db.execute("DELETE FROM on_day WHERE plan=? AND as_of NOT IN (SELECT as_of "
+                           "FROM on_day WHERE plan=? GROUP BY as_of ORDER BY max(written) "
+                           "DESC LIMIT ?)", (name, name, DAYS))
+            if day is not None:
+                db.execute("INSERT OR REPLACE INTO days VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           (*day, time.time_ns()))
+                db.execute("DELETE FROM days WHERE plan=? AND as_of NOT IN (SELECT as_of FROM "
+                           "days WHERE plan=? ORDER BY written DESC LIMIT ?)", (name, name, DAYS))
 
         self._write(generation, write)
 
@@ -1267,6 +1603,37 @@ class _Served:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+
+
+class _Figures:
+    """A row's figures in a listing: what `state.settle_parent` reads of a sub-row and sets
+    on a parent (a `TaskState` without the rest)."""
+
+    __slots__ = ("achieved", "places", "status", "timing", "unassigned")
+    NO_PLACES: ClassVar[dict[str, int]] = {}  # a leaf's, never changed (a parent's is new)
+
+    def __init__(self, status: str = "not_started", timing: str | None = None,
+                 achieved: int = 0, unassigned: int = 0) -> None:
+        self.status, self.timing, self.achieved = status, timing, achieved
+        self.unassigned, self.places = unassigned, self.NO_PLACES
+
+
+class Listing:
+    """What `ocop tasks --format json` needs from the index: the plan's number, years and
+    facts (`plan`, without its tasks), the agencies, and the listing (`json_text`)."""
+
+    def __init__(self, served: _Served, plan: Plan, directory: Any) -> None:
+        self.served, self.plan, self.directory = served, plan, directory
+
+    def json_text(self, f: Any, as_of: dt.date) -> str | None:
+        """The listing for filters `f` that look at no state; None where it cannot be read
+        this way (a unit's shares shown, an index damaged meanwhile). Closes the index."""
+        try:
+            return self.served.json_text(f, self.plan, self.directory, as_of)
+        except (sqlite3.OperationalError, *DAMAGE):
+            return None
+        finally:
+            self.served.index.close()
 
 
 DAYS = 8  # as-of dates whose states are kept
@@ -1295,6 +1662,15 @@ def _unpack(blob: bytes) -> Any:
     if blob[:1] == b"z":
         blob = zlib.decompress(blob[1:])
     return marshal.loads(blob[1:]) if blob[:1] == b"m" else loads(blob[1:])
+
+
+_AT = {name: state._KEPT.index(name) for name in ("status", "achieved", "unassigned")}
+
+
+def _figures(own: bytes) -> tuple[str, int, int]:
+    """The status, achieved quantity and unassigned part of a packed own state."""
+    values = _unpack(own)
+    return values[_AT["status"]], values[_AT["achieved"]], values[_AT["unassigned"]]
 
 
 def _signature(plan: Plan, task: Task, years: Years) -> bytes:

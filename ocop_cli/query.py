@@ -39,6 +39,12 @@ class Filters(NamedTuple):
 def role_of(task: Task, agency_id: str, directory: Directory) -> str | None:
     """`lead` or `partner` when the agency leads or partners the task itself or through a
     group it belongs to (Gia Lộc is a partner where "BCĐ các huyện, TP" is)."""
+    return role_in(task.lead, task.partners, agency_id, directory)
+
+
+def role_in(lead: str | None, partners: Iterable[str], agency_id: str, directory: Directory
+            ) -> str | None:
+    """`role_of` a task led by `lead` with `partners`."""
     def involves(ref: str | None) -> bool:
         if ref is None:
             return False
@@ -47,9 +53,9 @@ def role_of(task: Task, agency_id: str, directory: Directory) -> str | None:
         group = directory.by_id.get(ref)
         return group is not None and agency_id in group.members
 
-    if involves(task.lead):
+    if involves(lead):
         return "lead"
-    if any(involves(p) for p in task.partners):
+    if any(involves(p) for p in partners):
         return "partner"
     return None
 
@@ -173,24 +179,12 @@ def task_json(plan: Plan, task: Task, state: TaskState, directory: Directory,
     With `whole`, `state` is the share of unit `place` (see `state.for_unit`): the row
     carries the unit's figures, and the whole task's under `whole`."""
     own = figures(state)
-    row: dict[str, Any] = {
-        "id": task.id,
-        "parent": task.parent,
-        "leaf": plan.is_leaf(task.id),
-        "title": task.title,
-        "unit": task.unit,
-        "target": own["target"],
-        "lead": directory.short(task.lead),
-        "partners": [directory.short(p) for p in task.partners],
-        "window": task.window.text if task.window else None,
-        "months": list(months_of_task(plan, task)),
-        "deadline": task.window.deadline(plan.year) if task.window else None,
-        "status": own["status"],
-        "timing": own["timing"],
-        # A parent's sum only when its sub-rows count in one unit: never units added.
-        "achieved": None if unit_of(plan, task) == MIXED else own["achieved"],
-        "shared": bool(task.shared_by),
-    }
+    row = task_head(plan, task, directory)
+    row["target"] = own["target"]  # a unit's share's, in its place
+    # A parent's sum only when its sub-rows count in one unit: never units added.
+    row.update(status=own["status"], timing=own["timing"],
+               achieved=None if unit_of(plan, task) == MIXED else own["achieved"],
+               shared=bool(task.shared_by))
     if task.shared_by and whole is None:
         row["unassigned"] = state.unassigned
     if whole is not None:
@@ -199,6 +193,24 @@ def task_json(plan: Plan, task: Task, state: TaskState, directory: Directory,
     if role is not None:
         row["role"] = role
     return row
+
+
+def task_head(plan: Plan, task: Task, directory: Directory) -> dict[str, Any]:
+    """The keys of a task's row that its state does not change, up to its deadline (the
+    index keeps them encoded: `index.Listing`)."""
+    return {
+        "id": task.id,
+        "parent": task.parent,
+        "leaf": plan.is_leaf(task.id),
+        "title": task.title,
+        "unit": task.unit,
+        "target": target_json(task.target),
+        "lead": directory.short(task.lead),
+        "partners": [directory.short(p) for p in task.partners],
+        "window": task.window.text if task.window else None,
+        "months": list(months_of_task(plan, task)),
+        "deadline": task.window.deadline(plan.year) if task.window else None,
+    }
 
 
 def target_json(target: Target | None) -> dict[str, Any] | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple, TextIO
 
 from ocop_cli.text import CONTROL, visible
@@ -115,22 +115,26 @@ def cell(value: Any) -> str:
     return visible(str(value))
 
 
-def write_json(data: Any, stream: TextIO | None = None) -> None:
-    """JSON with one element of a list, or one key of an object, per line.
+def escaped(text: str) -> str:
+    """JSON text with DEL, C1 controls and bidi overrides escaped (JSON leaves them raw):
+    they cannot act on a terminal, and the text read back is the same."""
+    return CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
-    Each element is encoded compactly: with `indent` Python falls back from its C encoder to
-    a pure-Python one, several times slower on 10,000 tasks. Written a thousand pieces at a
-    time (one write and one scan for control characters each), so a
-    large report is never held twice in memory (nor a list inside an object whole)."""
+
+def json_encoder() -> Callable[[Any], str]:
+    """Compact JSON, text as it is: with `indent` Python falls back from its C encoder to a
+    pure-Python one, several times slower on 10,000 tasks."""
     import json
 
-    out = stream or stdout()
-    plain = json.JSONEncoder(ensure_ascii=False).encode
+    return json.JSONEncoder(ensure_ascii=False).encode
 
-    def escaped(text: str) -> str:
-        # JSON leaves DEL, C1 controls and bidi overrides raw; escaped, they cannot act on a
-        # terminal, and the text read back is the same.
-        return CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+def write_json(data: Any, stream: TextIO | None = None) -> None:
+    """JSON with one element of a list, or one key of an object, per line, each encoded
+    compactly (`json_encoder`); written a thousand pieces at a time, so a large report is
+    never held twice in memory (nor a list inside an object whole)."""
+    out = stream or stdout()
+    plain = json_encoder()
     if isinstance(data, dict):
         # A key at a time, a list in it a thousand elements at a time: a report's tens of
         # thousands of rows are never one string.
@@ -146,14 +150,22 @@ def write_json(data: Any, stream: TextIO | None = None) -> None:
                 out.write(escaped(plain(value)))
         if data:
             out.write("\n}\n")
-        return
-    if isinstance(data, (list, Sequence)) and not isinstance(data, str):
-        pieces = (plain(item) for item in data)
-        opening, closing = "[", "]"
+    elif isinstance(data, (list, Sequence)) and not isinstance(data, str):
+        write_json_lines(map(plain, data), out)
     else:
         out.write(escaped(plain(data)) + "\n")
-        return
-    out.write(opening)
+
+
+def json_lines(pieces: list[str]) -> str:
+    """What `write_json_lines` writes, as one text to be `escaped` when printed."""
+    return "[" + ("\n  " + ",\n  ".join(pieces) + "\n" if pieces else "") + "]\n"
+
+
+def write_json_lines(pieces: Iterable[str], stream: TextIO | None = None) -> None:
+    """A list of encoded elements, one a line: written a thousand at a time (one write and one
+    scan for control characters each)."""
+    out = stream or stdout()
+    out.write("[")
     batch: list[str] = []
     written = False
     for piece in pieces:
@@ -163,7 +175,7 @@ def write_json(data: Any, stream: TextIO | None = None) -> None:
             batch, written = [], True
     if batch:
         out.write(escaped((",\n  " if written else "\n  ") + ",\n  ".join(batch)))
-    out.write(("\n" if written or batch else "") + closing + "\n")
+    out.write(("\n" if written or batch else "") + "]\n")
 
 
 # What a spreadsheet opening a CSV runs as a formula when a cell starts with it (OWASP).

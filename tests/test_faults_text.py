@@ -131,6 +131,19 @@ def test_task_json_escapes_c1_and_bidi(hostile: Path, ocop: Any) -> None:
     assert not RAW_CONTROL.search(out), repr(RAW_CONTROL.search(out))
 
 
+def test_task_json_from_the_index_rows_is_escaped_alike(hostile: Path, ocop: Any) -> None:
+    """The plan without its task counted from the product register: the listing is served
+    from the rows the index keeps (escaped when kept), and printed again as kept."""
+    plan = hostile / "plan_2019.yaml"
+    plan.write_text(plan.read_text(encoding="utf-8").replace("products_at: sent", ""),
+                    encoding="utf-8")
+    plain = ocop("tasks", "--format", "json", env={"OCOP_NO_INDEX": "1"}).stdout
+    for _ in range(2):
+        out = ocop("tasks", "--format", "json").stdout
+        assert not RAW_CONTROL.search(out), repr(RAW_CONTROL.search(out))
+        assert out == plain
+
+
 @pytest.mark.parametrize("fmt", ["table", "csv", "md"])
 def test_history_and_show(hostile: Path, ocop: Any, fmt: str) -> None:
     history = ocop("history", "--format", fmt)

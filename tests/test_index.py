@@ -3,7 +3,9 @@ files say. Each test compares with a load that reads the files (`storage.load`).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import io
 import json
 import os
 import pickle
@@ -11,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import zlib
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -117,6 +120,158 @@ def test_a_warm_listing_of_some_tasks_shows_what_the_files_say(ws, ocop, filters
     assert warm.exit_code == plain.exit_code == 0
     assert warm.stdout == plain.stdout
     assert warm.json()
+
+
+def without_products(root: Path) -> None:
+    """The plan without its task counted from the product register, which the index does not
+    hold: a JSON listing of it is then served from the rows the index keeps."""
+    plan = workspace(root).plan_path()
+    plan.write_text(plan.read_text(encoding="utf-8").replace("products_at: sent", ""),
+                    encoding="utf-8")
+
+
+def served_listings(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each JSON listing from now on was served from the index's rows."""
+    served: list[bool] = []
+    real = index.Listing.json_text
+
+    def spy(self: index.Listing, *args: Any) -> Any:
+        rows = real(self, *args)
+        served.append(rows is not None)
+        return rows
+
+    monkeypatch.setattr(index.Listing, "json_text", spy)
+    return served
+
+
+# Filters that look at no state: a month, an agency as lead or partner (through a group too:
+# Gia Lộc partners 1.2 through "BCĐ các huyện, TP", and it is a unit, so its shares are shown
+# and the listing is not served from the rows).
+SERVED = [[], ["--month", "7"], ["--month", "6", "--agency", "Sở NN và PTNT"],
+          ["--agency", "Sở NN và PTNT", "--role", "partner"], ["--agency", "so tai chinh"],
+          ["--month", "11"]]
+
+
+@pytest.mark.parametrize("as_of", ["2019-06-30", "2019-07-06", "2019-07-20", "2020-01-01"])
+def test_a_json_listing_from_the_index_rows_is_the_files_listing(ws, ocop, monkeypatch,
+                                                                 as_of):
+    """As of dates before, between and after the entries; with a shared task (1.2, by unit),
+    a task done, an undo; after a write, a plan edit and a pull: the listing the index serves
+    from its rows is, byte for byte, the one read from the files."""
+    without_products(ws)
+    path = record(ws, entry(1, "1.2", day=5), entry(2, "5.2", 3, day=15),
+                  entry(3, "1.2", day=12)._replace(place="kinh-mon", action="done"),
+                  entry(4, "3.1", day=25)._replace(action="done", qty=None, place=None))
+    record(ws, entry(5, "6", day=9), entry(6, "5.2")._replace(
+        action="undo", qty=None, place=None, undoes=f"{2:020x}"), who="Phòng NN Gia Lộc")
+    served = served_listings(monkeypatch)
+
+    def same(*changes: str) -> None:
+        # A listing of another day first: it keeps the states after all entries, so that the
+        # figures kept for `as_of` before the change are older than those.
+        assert ocop("tasks", "--format", "json", "--as-of", "2019-12-31").exit_code == 0
+        for filters in [*SERVED, ["--agency", "Gia Lộc"]]:
+            args = ["tasks", *filters, "--format", "json", "--as-of", as_of]
+            first, warm = ocop(*args), ocop(*args)
+            plain = ocop(*args, env={"OCOP_NO_INDEX": "1"})
+            assert first.exit_code == warm.exit_code == plain.exit_code == 0, first.stderr
+            assert first.stdout == warm.stdout == plain.stdout, (changes, filters)
+            assert first.stderr == plain.stderr
+        assert served == [True] * (1 + 2 * len(SERVED)) + [False] * 2
+        served.clear()
+
+    same()
+    record(ws, entry(7, "1.2", 2, day=6), entry(8, "6", day=30))
+    same("write")
+    plan = workspace(ws).plan_path()
+    text = plan.read_text(encoding="utf-8")
+    at = text.index('id: "1.2"')  # its unit changed: task 1's sub-rows count in two units
+    plan.write_text(text[:at] + text[at:].replace('target: "12"', 'target: "3"', 1)
+                    .replace("window: T6,7", "window: T7,8", 1)
+                    .replace("unit: Hội nghị", "unit: Lớp", 1), encoding="utf-8")
+    same("write", "plan")
+    _pull(path, 1)
+    same("write", "plan", "pull")
+
+
+def test_a_json_listing_from_the_index_rows_follows_the_agencies(ws, ocop, monkeypatch):
+    """An agency's short name changed: the rows kept are made again with it. An entry with a
+    place the agencies lack is the error the files give, unless another plan counts it."""
+    without_products(ws)
+    args = ["tasks", "--month", "6", "--format", "json", "--as-of", AS_OF]
+    assert ocop(*args).exit_code == 0
+    served = served_listings(monkeypatch)
+    agencies = ws / "agencies.yaml"
+    agencies.write_text(agencies.read_text(encoding="utf-8").replace(
+        "short: UBND tỉnh\n", "short: UBND tỉnh HD\n").replace(
+        "aliases: [Ủy ban nhân dân tỉnh,", "aliases: [UBND tỉnh, Ủy ban nhân dân tỉnh,"),
+        encoding="utf-8")
+    renamed, plain = ocop(*args), ocop(*args, env={"OCOP_NO_INDEX": "1"})
+    assert renamed.exit_code == 0, renamed.stderr
+    assert {t["id"]: t["lead"] for t in renamed.json()}["1.1"] == "UBND tỉnh HD"
+    assert renamed.stdout == plain.stdout
+    assert served == [True]
+    record(ws, entry(1, "6")._replace(place="nowhere", plan=2020))
+    assert ocop(*args).stdout == plain.stdout  # another plan's entry
+    path = record(ws, entry(2, "6")._replace(place="nowhere"))
+    broken, plain = ocop(*args), ocop(*args, env={"OCOP_NO_INDEX": "1"})
+    assert broken.exit_code == plain.exit_code == EXIT_INVALID
+    assert broken.stderr == plain.stderr
+    assert f"{path.name}:" in broken.stderr and "nowhere" in broken.stderr
+
+
+def test_a_json_listing_is_served_from_the_rows_only_where_they_say_it_all(ws, ocop,
+                                                                          monkeypatch):
+    """The 2019 plan counts products from the register (task 8): with no register it counts
+    its own entries as any task and the listing is served from the rows; with one, and with
+    filters on a state (which need every state), it is read as any other command reads. The
+    output is the same."""
+    served = served_listings(monkeypatch)
+    record(ws, entry(1, "8", day=3))
+
+    def same(*filters: str) -> None:
+        args = ["tasks", *filters, "--format", "json", "--as-of", AS_OF]
+        through_index, plain = ocop(*args), ocop(*args, env={"OCOP_NO_INDEX": "1"})
+        assert through_index.exit_code == plain.exit_code == 0, through_index.stderr
+        assert through_index.stdout == plain.stdout
+
+    same("--month", "7")
+    same("--overdue")
+    assert served == [True]
+    added = ocop("product", "add", "Bánh gai", "--district", "Kinh Môn", "--commune", "Xã A",
+                 "--entity", "Chủ thể", "--kind", "htx", "--group", "thuc-pham",
+                 "--date", "2019-07-01")
+    assert added.exit_code == 0, added.stderr
+    served.clear()
+    same("--month", "7")
+    same()
+    assert served == []
+
+
+@pytest.mark.parametrize("planted", ["garbage", "control characters", "a head"])
+def test_a_listing_planted_in_the_index_is_never_printed_raw(ws, ocop, planted):
+    """The index is data to distrust as any file: a kept listing that is not one gives the
+    files' listing; control characters planted in a kept listing or row are escaped."""
+    without_products(ws)
+    record(ws, entry(1))
+    args = ["tasks", "--month", "7", "--format", "json", "--as-of", AS_OF]
+    good = ocop(*args)
+    assert good.exit_code == 0, good.stderr
+    if planted == "garbage":
+        sql(ws, ("UPDATE listings SET value = ?", (b"not zlib",)))
+    elif planted == "control characters":
+        text = good.stdout.replace("Hội nghị", "Hội\x1b[2J\u202enghị")
+        sql(ws, ("UPDATE listings SET value = ?", (zlib.compress(text.encode()),)))
+    else:
+        sql(ws, ("DELETE FROM listings", ()),
+            ("UPDATE rows SET head = replace(head, 'Hội nghị', 'Hội\x1b[2Jnghị')", ()))
+    again = ocop(*args)
+    assert again.exit_code == 0, again.stderr
+    assert "\x1b" not in again.stdout and "\u202e" not in again.stdout
+    if planted == "garbage":
+        assert again.stdout == good.stdout
+    else:
+        assert "\\u001b[2J" in again.stdout
 
 
 @pytest.mark.parametrize("command", [["timeline"], ["timeline", "--agency", "Gia Lộc"],
@@ -303,6 +458,22 @@ def test_a_pulled_file_is_compared_line_by_line(ws, monkeypatch):
     loaded = indexed(ws)
     assert read == [5, 6, 8]  # the two inserted lines and the changed one
     assert [e.qty for e in loaded.entries if e.task == "1.2"] == [1, 1, 3, 1, 1]
+    assert facts(loaded) == truth(ws)
+
+
+def test_a_pulled_file_with_lines_added_at_its_end_is_read_from_its_offset(ws, monkeypatch):
+    """A pull that only added lines at the end of a file (a new inode, the bytes read before
+    unchanged) reads the new lines alone, without comparing the others."""
+    path = record(ws, *(entry(n) for n in range(1, 6)))
+    indexed(ws)
+    copy = path.with_name("copy.tmp")
+    copy.write_bytes(path.read_bytes())
+    os.replace(copy, path)
+    record(ws, entry(6, "5.2", 4))
+    read = _lines_read(monkeypatch)
+    monkeypatch.setattr(index.Index, "_replaced", None)  # no line compared
+    loaded = indexed(ws)
+    assert read == [9]
     assert facts(loaded) == truth(ws)
 
 
@@ -685,6 +856,45 @@ def test_the_states_computed_after_a_change_serve_the_next_run(ws, ocop, monkeyp
     assert calls == []
 
 
+def test_the_first_listing_from_the_index_rows_keeps_every_state(ws, ocop, monkeypatch):
+    """A listing of one month made right after the index: every task's state is kept, not
+    only those it shows, so that the next command (a report, an import) replays nothing."""
+    without_products(ws)
+    record(ws, entry(1, "1.2"), entry(2, "10", 3), entry(3, "6"))
+    assert ocop("tasks", "--month", "6", "--format", "json", "--as-of", "2020-01-01"
+                ).exit_code == 0
+    calls = replays(monkeypatch)
+    states = indexed(ws).index.states(dt.date(2020, 1, 1))
+    assert calls == []
+    plain = storage.load(workspace(ws))
+    assert summary(states) == summary(state.state_as_of(plain.plan, plain.entries,
+                                                        dt.date(2020, 1, 1)))
+
+
+def test_the_states_a_listing_replayed_for_a_day_serve_the_next_command(ws, ocop,
+                                                                          monkeypatch):
+    """A listing as of a day before some tasks' last entries replays those tasks for that
+    day; a command that needs every state of that day (an import, a report) takes them."""
+    without_products(ws)
+    record(ws, entry(1, "1.2", day=2), entry(2, "10", 3, day=20), entry(3, "6", day=25))
+    as_of = dt.date(2019, 7, 10)
+    assert ocop("tasks", "--format", "json", "--as-of", "2020-01-01").exit_code == 0
+    assert ocop("tasks", "--format", "json", "--as-of", as_of.isoformat()).exit_code == 0
+    calls = replays(monkeypatch)
+    states = indexed(ws).index.states(as_of)
+    assert calls == []
+    plain = storage.load(workspace(ws))
+    assert summary(states) == summary(state.state_as_of(plain.plan, plain.entries, as_of))
+    assert states["10"].achieved == 0 and states["1.2"].achieved == 1
+    # Listed as of another day, then task 10 changed, and its state after all its entries
+    # was kept again by a listing of a third day: what was kept for that day is older than
+    # the change, and not taken.
+    assert ocop("tasks", "--format", "json", "--as-of", "2019-07-15").exit_code == 0
+    record(ws, entry(4, "10", 2, day=5))
+    assert ocop("tasks", "--format", "json", "--as-of", "2020-01-01").exit_code == 0
+    assert indexed(ws).index.states(dt.date(2019, 7, 15))["10"].achieved == 2
+
+
 def test_a_file_checked_by_content_once_is_then_known_by_its_times(ws, monkeypatch):
     """Files changed just before they were indexed are checked by content; once they are
     old enough, the index records that, and later runs do not read them again."""
@@ -747,6 +957,7 @@ def _outcome(root: Path, task: str) -> tuple[Any, ...]:
     each as-of date, or the problems."""
     try:
         about = index.load(workspace(root)).entries_about(task)  # before any entry is built
+        listings = _listings(root)  # first: the states below may start from what it kept
         loaded = index.load(workspace(root))
         states = []
         for as_of in AS_OF_DATES:
@@ -757,10 +968,36 @@ def _outcome(root: Path, task: str) -> tuple[Any, ...]:
                 assert folded.problems == loaded.problems
                 assert listed(folded.states(as_of)) == listed(found)
             states.append(summary(found))
-        return (*facts(loaded), about, states)
-
+        return (*facts(loaded), about, states, listings)
     except InvalidData as error:
         return ("invalid", [str(p) for p in error.problems])
+
+
+def _listings(root: Path) -> list[str]:
+    """JSON listings by month and agency (served from the index's rows where the plan counts
+    no products), before, between and after the entries, as `ocop tasks` makes them; each
+    twice (the second as printed before)."""
+    from ocop_cli import views
+    from ocop_cli.query import Filters, select_without_states
+
+    ws = workspace(root)
+    found = []
+    for as_of in (dt.date(2019, 6, 30), dt.date(2019, 7, 10), dt.date(2020, 1, 1)) * 2:
+        out = io.StringIO()
+        listing = index.listing(ws)
+        loaded = listing or index.load(ws)
+        filters = Filters(month=7, agency=loaded.directory.resolve("Sở NN và PTNT").id)
+        text = listing.json_text(filters, as_of) if listing is not None else None
+        if text is not None:
+            out.write(text)
+        else:
+            loaded = index.load(ws)
+            chosen = select_without_states(loaded.plan, loaded.directory, filters)
+            states = state.state_as_of(loaded.plan, loaded.replay(), as_of)
+            with contextlib.redirect_stdout(out):
+                views.task_list(loaded, states, filters, "json", as_of, True, chosen=chosen)
+        found.append(out.getvalue())
+    return found
 
 
 def _pull(path: Path, detail: int) -> None:

@@ -202,6 +202,27 @@ def test_a_plan_over_several_years(ocop: Any, ws: Path) -> None:
     assert plan.index["7"].target.unit == "chủ thể"  # type: ignore[union-attr]
 
 
+def test_a_plan_over_several_years_lists_alike_through_the_index(
+        ocop: Any, ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Months counted from the plan's first year, deadlines, as-of dates in each year: the
+    JSON listing served from the index's rows is the one read from the files."""
+    from ocop_cli import index
+
+    imported(ocop, ws, SEVERAL, "2023-2025")
+    served: list[bool] = []
+    real = index.Listing.json_text
+    monkeypatch.setattr(index.Listing, "json_text", lambda self, *a: served.append(True)
+                        or real(self, *a))
+    for month in ("2023-05", "2024-12", "2025-09"):
+        for as_of in ("2023-05-15", "2024-12-20", "2025-10-01"):
+            args = ["tasks", "--month", month, "-f", "json", "--as-of", as_of]
+            through_index, plain = ocop(*args), ocop(*args, env={"OCOP_NO_INDEX": "1"})
+            assert through_index.exit_code == plain.exit_code == 0, through_index.stderr
+            assert through_index.stdout == plain.stdout, (month, as_of)
+            assert through_index.json()
+    assert len(served) == 9
+
+
 def test_january_of_the_second_year_is_month_13_not_month_1(ocop: Any, ws: Path) -> None:
     plan = imported(ocop, ws, SEVERAL, "2023-2025")
     assert timing(plan, "5", "2023-01-31") == "upcoming"  # Năm 2024
