@@ -220,11 +220,11 @@ class Fold:
         self.plan, self.as_of = plan, as_of
         self.undoable = frozenset(undoable)
         self.undone: set[str | None] = set()
-        self.held: list[tuple[int, Entry]] = []
+        self.held: list[tuple[Any, ...]] = []  # `fold`'s values of each entry held back
         self.seq = 0
         self.tasks = {task.id: task.shared_by for task in plan.tasks}  # and their units
         self.folds: dict[str, _TaskFold] = {}
-        self.days: dict[dt.date, str] = {}  # each day as it starts `_order`
+        self.days: dict[dt.date, str] = {}  # each day as it starts an order key
 
     def restart(self, undoable: Iterable[str]) -> Fold:
         """The fold emptied, to be given every entry again."""
@@ -242,33 +242,52 @@ class Fold:
         if seq is None:
             seq = self.seq
             self.seq = seq + 1
-        if entry.action == "undo":
-            self.undone.add(entry.undoes)
-        elif entry.id in self.undoable:
-            self.held.append((seq, entry))
-        elif entry.date <= self.as_of and entry.task in self.tasks:
-            self._fold(seq, entry)
+        self.take(seq, entry.id, entry.at, entry.date, entry.task, entry.action, entry.qty,
+                  entry.place, entry.ref, entry.note, entry.undoes)
 
-    def _fold(self, seq: int, entry: Entry) -> None:
-        fold = self.folds.get(entry.task)
+    def take(self, seq: int, ident: str, at: str, date: dt.date, task: str, action: str,
+             qty: int | None, place: str | None, ref: str | None, note: str | None,
+             undoes: str | None) -> None:
+        """What `add` does with an entry, given by its values (`Entry`'s, `ident` its id)
+        and its place `seq` in the order: an entry an undo may name is held back as them."""
+        if action == "undo":
+            self.undone.add(undoes)
+        elif ident in self.undoable:
+            self.held.append((seq, ident, at, date, task, action, qty, place, ref, note))
+        elif date <= self.as_of and task in self.tasks:
+            self.fold(seq, ident, at, date, task, action, qty, place, ref, note)
+
+    def fold(self, seq: int, ident: str, at: str, date: dt.date, task: str, action: str,
+             qty: int | None, place: str | None, ref: str | None, note: str | None) -> None:
+        """One entry that counts, given by its values (`Entry`'s, `ident` its id), with its
+        place `seq` in the order: what `add` does with one that is no undo, may not be undone
+        and counts on the day (a reader folds the lines it reads without making entries).
+
+        Where the entry stands in `replay`'s order, (date, at, id, seq), is kept as one text
+        that sorts the same (a tuple of its own with its texts would take twice the memory),
+        its date as an ordinal in 7 digits: `at` is a time as ISO writes it, without NUL, and
+        NUL in an id is spelled so that it sorts as before."""
+        fold = self.folds.get(task)
         if fold is None:
-            fold = self.folds[entry.task] = _TaskFold()
-        day = self.days.get(entry.date)
+            fold = self.folds[task] = _TaskFold()
+        day = self.days.get(date)
         if day is None:
-            day = self.days[entry.date] = f"{entry.date.toordinal():07d}"
-        key = _order(entry, seq, day)
-        note, ref, place, qty, action = entry.note, entry.ref, entry.place, entry.qty, entry.action
-        if note and (fold.note is None or key > fold.note[0]):
-            fold.note = (key, note)
-        if ref and (fold.ref is None or key > fold.ref[0]):
-            fold.ref = (key, ref)
+            day = self.days[date] = f"{date.toordinal():07d}"
+        if "\0" in ident:
+            ident = ident.replace("\0", "\0\1")
+        key = f"{day}{at}\0\0{ident}\0\0{seq:012d}"
+        if note and (fold.note_key is None or key > fold.note_key):
+            fold.note_key, fold.note = key, note
+        if ref and (fold.ref_key is None or key > fold.ref_key):
+            fold.ref_key, fold.ref = key, ref
         if qty and action in ("progress", "done"):
             fold.achieved += qty
             if place:
                 if fold.places is None:
-                    fold.places = {}
-                _first_and_sum(fold.places, place, key, qty)
-        if place and place in self.tasks[entry.task]:
+                    fold.places = [place, key, qty]
+                else:
+                    _first_and_sum(fold.places, place, key, qty)
+        if place and place in self.tasks[task]:
             if note or ref:
                 if fold.unit_notes is None:
                     fold.unit_notes = {}
@@ -288,8 +307,8 @@ class Fold:
                     fold.units[place] = "done" if action == "done" else "start"
                 action = "progress"  # a unit's done is its share's, not the whole task's
         if action in ("done", "cancel", "reopen"):
-            if fold.mark is None or key > fold.mark[0]:
-                fold.mark = (key, action)
+            if fold.mark_key is None or key > fold.mark_key:
+                fold.mark_key, fold.mark = key, action
         elif action in ("start", "progress"):
             if fold.moved is None or key > fold.moved:
                 fold.moved = key
@@ -297,34 +316,34 @@ class Fold:
                 fold.progressed = key
 
     def states(self) -> dict[str, TaskState]:
-        """Each task's state as `replay` gives it, but for its entries."""
-        for seq, entry in self.held:
-            if entry.id not in self.undone and entry.date <= self.as_of \
-                    and entry.task in self.tasks:
-                self._fold(seq, entry)
+        """Each task's state as `replay` gives it, but for its entries. Once: each task's
+        figures are let go as its state is made, so that both are never held whole."""
+        for held in self.held:
+            if held[1] not in self.undone and held[3] <= self.as_of and held[4] in self.tasks:
+                self.fold(*held)
         self.held = []
         plan = self.plan
         states = {}
         for task in plan.tasks:
             state = states[task.id] = TaskState(task)
-            fold = self.folds.get(task.id)
+            fold = self.folds.pop(task.id, None)
             if fold is None:
                 if plan.is_leaf(task.id):
                     _leaf_status(state, None, False, {})
                 continue
             state.achieved = fold.achieved
-            state.note = fold.note[1] if fold.note else None
-            state.ref = fold.ref[1] if fold.ref else None
+            state.note, state.ref = fold.note, fold.ref
             if fold.places:
-                state.places = {place: total for place, (_first, total)
-                                in sorted(fold.places.items(), key=lambda item: item[1][0])}
+                flat = fold.places  # each place's first key is its own entry's: no two alike
+                state.places = {place: total for _first, place, total in sorted(
+                    zip(flat[1::3], flat[0::3], flat[2::3], strict=True))}
             if fold.unit_notes:
                 state.unit_notes = {place: (latest[2], latest[4]) for place, latest in sorted(
                     fold.unit_notes.items(), key=lambda item: item[1][0])}
             if plan.is_leaf(task.id):
                 mark, reopened = None, False
-                if fold.mark is not None:
-                    key, action = fold.mark
+                if fold.mark_key is not None:
+                    key, action = fold.mark_key, fold.mark
                     if action != "reopen":
                         mark = action
                     else:
@@ -336,44 +355,46 @@ class Fold:
         return states
 
 
-def _order(entry: Entry, seq: int, day: str) -> str:
-    """Where an entry stands in `replay`'s order, (date, at, id, seq), as one text that sorts
-    the same (a tuple of its own with its texts would take twice the memory), `day` being its
-    date's ordinal in 7 digits: `at` is a time as ISO writes it, without NUL, and NUL in an id
-    is spelled so that it sorts as before."""
-    key = entry.id
-    if "\0" in key:
-        key = key.replace("\0", "\0\1")
-    return f"{day}{entry.at}\0\0{key}\0\0{seq:012d}"
-
-
 class _TaskFold:
-    """One task's part of a `Fold`: sums, and the latest of each kind with its `_order`."""
+    """One task's part of a `Fold`: sums, and the latest of each kind with its order key
+    (`Fold.fold`)."""
 
-    __slots__ = ("achieved", "mark", "moved", "note", "places", "progressed", "ref",
-                 "unit_notes", "units")
+    __slots__ = ("achieved", "mark", "mark_key", "moved", "note", "note_key", "places",
+                 "progressed", "ref", "ref_key", "unit_notes", "units")
 
     def __init__(self) -> None:
         self.achieved = 0
-        self.note: tuple[str, str] | None = None
-        self.ref: tuple[str, str] | None = None
-        self.places: dict[str, list[Any]] | None = None  # place -> [first key, sum]
+        self.note: str | None = None
+        self.note_key: str | None = None
+        self.ref: str | None = None
+        self.ref_key: str | None = None
+        # Each place, the key of its first entry and its sum, one after the other: a list of
+        # its own for each place would take three times the memory (a task has a dozen).
+        self.places: list[Any] | None = None
         # unit -> [first key, note key, note, ref key, ref]
         self.unit_notes: dict[str, list[Any]] | None = None
         self.units: dict[str, str] | None = None  # unit -> "done" or "start"
-        self.mark: tuple[str, str] | None = None  # the last done, cancel or reopen
+        self.mark: str | None = None  # the last done, cancel or reopen
+        self.mark_key: str | None = None
         self.moved: str | None = None  # the key of the last start or progress
         self.progressed: str | None = None  # the key of the last progress
 
 
-def _first_and_sum(places: dict[str, list[Any]], place: str, key: str, qty: int) -> None:
-    found = places.get(place)
-    if found is None:
-        places[place] = [key, qty]
-    else:
-        found[1] += qty
-        if key < found[0]:
-            found[0] = key
+def _first_and_sum(places: list[Any], place: str, key: str, qty: int) -> None:
+    """Add to a place's sum in `_TaskFold.places`, keeping the key of its first entry."""
+    at = 0
+    while True:
+        try:
+            at = places.index(place, at)
+        except ValueError:
+            places += (place, key, qty)
+            return
+        if at % 3 == 0:
+            break
+        at += 1  # a key or a sum equal to the place's text
+    places[at + 2] += qty
+    if key < places[at + 1]:
+        places[at + 1] = key
 
 
 def settle(plan: Plan, states: dict[str, TaskState], as_of: dt.date,

@@ -321,12 +321,13 @@ class Loaded:
 
     def states(self, as_of: dt.date) -> dict[str, TaskState] | None:
         """Every task's state on `as_of`, without its entries, when the history was folded
-        for that day as it was read (`load`); else None."""
+        for that day as it was read (`load`), the first time it is asked; else None."""
         from ocop_cli.state import settle
 
         fold = self.folded
         if fold is None or fold.as_of != as_of:
             return None
+        self.folded = None  # a fold gives its states once (`Fold.states`)
         return settle(self.plan, fold.states(), as_of)
 
     @cached_property
@@ -487,12 +488,18 @@ def read_validated(path: Path, model: Any, label: str) -> tuple[Any, Any, list[P
 
 
 def read_agencies(path: Path) -> tuple[Directory | None, list[Problem]]:
+    from ocop_cli import plainschema
     from ocop_cli.directory import Directory
     from ocop_cli.model import Agency
-    from ocop_cli.schema import AgenciesDoc
     from ocop_cli.text import fold
+    from ocop_cli.yamlio import read_yaml
 
-    doc, parsed, problems = read_validated(path, AgenciesDoc, "agencies")
+    doc, problems = _guarded(path, lambda: read_yaml(path))
+    parsed = plainschema.agencies(doc.data) if doc is not None else None
+    if parsed is None and doc is not None:
+        from ocop_cli.schema import AgenciesDoc
+
+        doc, parsed, problems = read_validated(path, AgenciesDoc, "agencies")
     if parsed is None:
         return None, problems
     ids: dict[str, int] = {}
@@ -525,7 +532,6 @@ def read_agencies(path: Path) -> tuple[Directory | None, list[Problem]]:
 
 
 def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Problem]]:
-    from ocop_cli.schema import PlanDoc
     from ocop_cli.yamlio import read_yaml
 
     doc, problems = _guarded(path, lambda: read_yaml(path))
@@ -537,10 +543,13 @@ def read_plan(path: Path, directory: Directory) -> tuple[Plan | None, list[Probl
             return _plan(path, directory, doc, *parts)
         except _Refused:
             pass  # read again whole, for pydantic to say everything that is wrong, where
+    from ocop_cli.schema import PlanDoc
+
     doc, parsed, problems = read_validated(path, PlanDoc, "tasks")
     if parsed is None:
         return None, problems
-    return _plan(path, directory, doc, parsed, iter(parsed.tasks))
+    return _plan(path, directory, doc, parsed, iter(parsed.tasks),
+                 parsed.model_dump(mode="json", exclude={"tasks"}))
 
 
 class _Refused(Exception):
@@ -550,19 +559,44 @@ class _Refused(Exception):
 _TASKS_AT_ONCE = 1000
 
 
-def _plan_parts(doc: YamlDoc) -> tuple[Any, Iterator[Any]] | None:
-    """A plan document validated but for its tasks, and its tasks validated a few at a time
-    as they are asked for, each task's data let go once validated: the plan's data and its
-    models are never all held at once (a plan of 50,000 tasks would take 200 MB). _Refused
-    from the tasks on the first problem; None when the rest of the document has one."""
-    from pydantic import TypeAdapter, ValidationError
-
-    from ocop_cli.schema import PlanDoc, TaskDoc
+def _plan_parts(doc: YamlDoc) -> tuple[Any, Iterator[Any], dict[str, Any]] | None:
+    """A plan document validated but for its tasks, its tasks validated a few at a time as
+    they are asked for, each task's data let go once validated (the plan's data and its models
+    are never all held at once: a plan of 50,000 tasks would take 200 MB), and its facts.
+    _Refused from the tasks on the first problem; None when the rest of the document has one.
+    A document in its regular form is checked without pydantic (`plainschema`)."""
+    from ocop_cli import plainschema
 
     data = doc.data
     items = data.get("tasks") if type(data) is dict else None
     if type(items) is not list:
         return None
+    plain = plainschema.plan_head(data)
+    if plain is not None:
+        def checked(tasks: list[Any]) -> Iterator[Any]:
+            adapter = None
+            for i, item in enumerate(tasks):
+                try:
+                    found = plainschema.task(item)
+                except plainschema.Refused:  # pydantic decides, and says what is wrong
+                    from pydantic import TypeAdapter, ValidationError
+
+                    from ocop_cli.schema import TaskDoc
+
+                    adapter = adapter or TypeAdapter(TaskDoc)
+                    try:
+                        found = adapter.validate_python(item)
+                    except ValidationError:
+                        raise _Refused from None
+                tasks[i] = None
+                yield found
+
+        return plain[0], checked(items), plain[1]
+
+    from pydantic import TypeAdapter, ValidationError
+
+    from ocop_cli.schema import PlanDoc, TaskDoc
+
     try:
         head = PlanDoc.model_validate({**data, "tasks": []})
     except ValidationError:
@@ -579,13 +613,13 @@ def _plan_parts(doc: YamlDoc) -> tuple[Any, Iterator[Any]] | None:
             items[start:end] = [None] * len(found)
             yield from found
 
-    return head, tasks()
+    return head, tasks(), head.model_dump(mode="json", exclude={"tasks"})
 
 
-def _plan(path: Path, directory: Directory, doc: YamlDoc, parsed: Any, items: Iterator[Any]
-          ) -> tuple[Plan | None, list[Problem]]:
-    """The plan from its validated document (`items`: its tasks), with the problems of what
-    the model cannot see: agencies, windows, ids, sub-rows."""
+def _plan(path: Path, directory: Directory, doc: YamlDoc, parsed: Any, items: Iterator[Any],
+          facts: dict[str, Any]) -> tuple[Plan | None, list[Problem]]:
+    """The plan from its validated document (`items`: its tasks; `facts`: the rest as plain
+    data), with the problems of what the model cannot see: agencies, windows, ids, sub-rows."""
     from ocop_cli.model import Agency, Task
     from ocop_cli.windows import Target, parse_target, parse_window
 
@@ -663,7 +697,7 @@ def _plan(path: Path, directory: Directory, doc: YamlDoc, parsed: Any, items: It
         task = task._replace(shared_by=directory.sharing(task))
         tasks.append(task)
     plan = Plan(number=parsed.number, year=parsed.year, title=parsed.title, tasks=tuple(tasks),
-                facts=parsed.model_dump(mode="json", exclude={"tasks"}))
+                facts=facts)
     for i, task in enumerate(plan.tasks):
         faults = []
         if task.parent is not None and plan.task(task.parent) is None:
@@ -747,25 +781,32 @@ def _fold_history(ws: Workspace, plan: Plan, directory: Directory, fold: Fold,
     # Problems in order, and in their place each entry whose id's hash was seen before,
     # with its place in the fold's order.
     slots: list[Problem | _Later] = []
-    problems: list[Problem] = []
     new, add, tasks, places = hashes.add, fold.add, plan.index, directory.by_id
+    kept = {place: place for place in places}  # one text for each place the fold keeps
+
+    def counts(path: Path, entry: Entry) -> bool:
+        found: list[Problem] = []
+        kept = _counts(path, entry, plan, years, directory, found)
+        slots.extend(found)
+        return kept
+
     for path in files:
-        for found, entries in _streamed(path, whole):
+        for found, entries, lines in _streamed(path, whole, rows=True):
             slots += found
+            if lines is not None:  # what the loop below does, without making entries
+                _fold_written(fold, lines, path, new, years, tasks, kept, slots, counts)
             for entry in entries:
                 if not new(entry.id):
                     slots.append(_Later(path, entry, fold.next()))
                 elif ((entry.plan or entry.date.year) in years and entry.task in tasks
                       and (not entry.place or entry.place in places)):
                     add(entry)  # what `_counts` says of it, at a glance
-                elif _counts(path, entry, plan, years, directory, problems):
+                elif counts(path, entry):
                     add(entry)
-                if problems:
-                    slots += problems
-                    problems.clear()
     del hashes
     later = {slot.entry.id for slot in slots if isinstance(slot, _Later)}
     firsts = _firsts(files, whole, later) if later else {}
+    problems: list[Problem] = []
     for slot in slots:
         if not isinstance(slot, _Later):
             problems.append(slot)
@@ -774,6 +815,39 @@ def _fold_history(ws: Workspace, plan: Plan, directory: Directory, fold: Fold,
         elif _counts(slot.path, slot.entry, plan, years, directory, problems):
             fold.add(slot.entry, slot.order)
     return problems
+
+
+def _fold_written(fold: Fold, lines: Written, path: Path, new: Callable[[str], bool],
+                  years: frozenset[int], tasks: dict[str, Any], places: dict[str, Any],
+                  slots: list[Problem | _Later], counts: Callable[[Path, Entry], bool]
+                  ) -> None:
+    """What `_fold_history` does with the entries of `lines`, an entry made only where one is
+    kept, or where `counts` is asked whether it counts and says its problems. `places` maps
+    each known place to one text for it, and actions are the model's texts: a fold of a
+    million entries keeps a place or an action thousands of times."""
+    name, days = path.name, lines.days
+    shared: dict[Any, Any] = {}
+    add, take, fold_one = fold.add, fold.take, fold.fold
+    as_of, undoable = fold.as_of, fold.undoable
+    for k, (ident, at, _at_day, _offset, date, task, action, qty, place, _by, ref, note,
+            undoes, year) in enumerate(lines.rows):
+        day = days[date]
+        if not new(ident):
+            slots.append(_Later(path, lines.entry(name, k, shared), fold.next()))
+        elif not ((int(year) if year else day.year) in years and task in tasks
+                  and (not place or place in places)):
+            entry = lines.entry(name, k, shared)
+            if counts(path, entry):
+                add(entry)
+        elif action != "undo" and ident not in undoable:
+            if day <= as_of:
+                fold_one(fold.next(), ident, at, day, task, _ACTIONS[action],
+                         int(qty) if qty else None, places[place] if place else None,
+                         ref or None, note[1:-1] if note else None)
+        else:
+            take(fold.next(), ident, at, day, task, _ACTIONS[action], int(qty) if qty else None,
+                 places[place] if place else None, ref or None, note[1:-1] if note else None,
+                 undoes or None)
 
 
 class _Hashes:
@@ -835,7 +909,7 @@ def _firsts(files: list[Path], whole: set[Path], ids: set[str]) -> dict[str, str
     """Where each of `ids` is first read."""
     firsts: dict[str, str] = {}
     for path in files:
-        for _found, entries in _streamed(path, whole):
+        for _found, entries, _rows in _streamed(path, whole):
             for entry in entries:
                 if entry.id in ids:
                     firsts.setdefault(entry.id, entry.source)
@@ -853,31 +927,39 @@ class _Whole(Exception):
 _PIECE = 1 << 20  # bytes of a history file decoded and read at a time
 
 
-def _streamed(path: Path, whole: set[Path]) -> Iterator[tuple[list[Problem], list[Entry]]]:
-    """(problems, entries) of a history file as `read_history_file` reads it (no entries when
-    it cannot be read), a piece at a time; _Whole for a file not in `whole` found to have a
-    line `append` would not have written, or bytes that are not plain UTF-8."""
+def _streamed(path: Path, whole: set[Path], rows: bool = False
+              ) -> Iterator[tuple[list[Problem], list[Entry], Written | None]]:
+    """(problems, entries, None) of a history file as `read_history_file` reads it (no
+    entries when it cannot be read), a piece at a time; _Whole for a file not in `whole` found
+    to have a line `append` would not have written, or bytes that are not plain UTF-8. With
+    `rows`, a piece `written` reads is given as that, and no entries: ([], [], written)."""
     if path in whole:
         read, failed = _guarded(path, lambda: read_history_file(path))
         got, found = read or ([], [])
-        yield failed + found, got
+        yield failed + found, got, None
         return
     opened, failed = _guarded(path, lambda: _pieces(path))
     if opened is None:
-        yield failed, []
+        yield failed, [], None
         return
     number = 1
     for piece in opened:
         if (piece[:2] in (b"\xff\xfe", b"\xfe\xff") and number == 1) or b"\x00" in piece:
             raise _Whole(path)  # UTF-16, or not text: said as a whole read says it
         try:
-            lines = piece.decode("utf-8-sig" if number == 1 else "utf-8").splitlines()
+            text = piece.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError:
             raise _Whole(path) from None
+        found = written(text, number) if rows else None
+        if found is not None:
+            yield [], [], found
+            number += text.count("\n") + (text[-1:] not in ("", "\n"))  # its lines
+            continue
+        lines = text.splitlines()
         entries = plain_entries(path, lines, number)
         if entries is None:
             raise _Whole(path)
-        yield [], entries
+        yield [], entries, None
         number += len(lines)
 
 
@@ -941,7 +1023,7 @@ def _undoable(files: list[Path], whole: set[Path]) -> set[str]:
                     raise ValueError("not as written by ocop")
                 found.add(undoes)
         except (ValueError, RecursionError, _Whole):  # UnicodeDecodeError, JSON's errors too
-            for _problems, entries in _streamed(path, whole | {path}):
+            for _problems, entries, _rows in _streamed(path, whole | {path}):
                 found.update(e.undoes for e in entries if e.action == "undo" and e.undoes)
     return found
 
@@ -1057,57 +1139,83 @@ def plain_entries(path: Path, lines: list[str], first: int = 1) -> list[Entry] |
 # A line exactly as `append` writes it (keys in `Entry.to_record`'s order), whose values
 # `_plain_entry` takes: texts without escapes or control characters (JSON's text is then the
 # value), not empty and without space around where it wants that; a time as ISO writes it,
-# within its ranges. `_written` checks the rest: the days exist, no offset is "-00:00".
-_STRING = r'"([^"\\\x00-\x1f]*)"'
+# within its ranges. `written` checks the rest: the days exist, no offset is "-00:00". Every
+# group that may be left out matches something when it is there (the note with its quotes).
+_STRING = r'"[^"\\\x00-\x1f]*"'
 _TEXT = r'"([^"\\\x00-\x1f\s](?:[^"\\\x00-\x1f]*[^"\\\x00-\x1f\s])?)"'
 _HOURS = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]"
 _WRITTEN = re.compile(
-    r'- \{"id": ' + _TEXT + r', "at": "(([0-9]{4}-[0-9]{2}-[0-9]{2})T' + _HOURS +
+    r'^- \{"id": ' + _TEXT + r', "at": "(([0-9]{4}-[0-9]{2}-[0-9]{2})T' + _HOURS +
     r':[0-5][0-9](?:\.[0-9]{6})?([+-]' + _HOURS + r')?)"'
     r', "date": "([0-9]{4}-[0-9]{2}-[0-9]{2})", "task": ' + _TEXT +
     r', "action": "(' + "|".join(ACTIONS) + r')"'
     r'(?:, "qty": (0|[1-9][0-9]{0,17}))?(?:, "place": ' + _TEXT + r')?, "by": ' + _TEXT +
-    r'(?:, "ref": ' + _TEXT + r')?(?:, "note": ' + _STRING + r')?(?:, "undoes": ' + _TEXT +
-    r')?(?:, "plan": (19[0-9]{2}|2[01][0-9]{2}|2200))?\}')
+    r'(?:, "ref": ' + _TEXT + r')?(?:, "note": (' + _STRING + r'))?(?:, "undoes": ' + _TEXT +
+    r')?(?:, "plan": (19[0-9]{2}|2[01][0-9]{2}|2200))?\}$', re.M)
+# Line breaks other than a newline (`str.splitlines` breaks at them), and a line that is not
+# plainly blank, a comment or an entry: where either is, the lines are read one by one.
+_OTHER_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+_OTHER_LINE = re.compile(r"\n(?!- \{|[ \t]*(?:#|\n|$))")  # in a text after a newline
+
+
+class Written:
+    """The entry lines of a text read by `_WRITTEN` alone (`written`): each line's groups
+    (`rows`: "" for a group left out), the days they name, and their line numbers."""
+
+    __slots__ = ("_numbers", "days", "first", "rows", "text")
+
+    def __init__(self, text: str, first: int, rows: list[tuple[str, ...]],
+                 days: dict[str, dt.date]) -> None:
+        self.text, self.first, self.rows, self.days = text, first, rows, days
+        self._numbers: list[int] | None = None
+
+    def number(self, k: int) -> int:
+        """The line number of `rows[k]` (found when first asked: seldom needed)."""
+        if self._numbers is None:
+            self._numbers = [n for n, line in enumerate(self.text.split("\n"), self.first)
+                             if line.startswith("- {")]
+        return self._numbers[k]
+
+    def entry(self, name: str, k: int, shared: dict[Any, Any]) -> Entry:
+        """The entry of `rows[k]`, its texts that repeat one object (`shared`)."""
+        key, at, _at_day, _offset, date, task, action, qty, place, by, ref, note, undoes, \
+            plan = self.rows[k]
+        one = shared.setdefault
+        return Entry(key, at, self.days[date], one(task, task), _ACTIONS[action], one(by, by),
+                     int(qty) if qty else None, one(place, place) if place else None,
+                     ref or None, note[1:-1] if note else None, undoes or None,
+                     int(plan) if plan else None, f"{name}:{self.number(k)}")
+
+
+def written(text: str, first: int = 1) -> Written | None:
+    """The entry lines of `text` (starting at line `first`) read by one scan of `_WRITTEN`
+    when every line is blank, a comment or matches it (as every line `append` writes does);
+    None when any line may be otherwise, and the lines are then read one by one."""
+    if any(other in text for other in _OTHER_BREAKS) or _OTHER_LINE.search("\n" + text):
+        return None
+    rows: list[tuple[str, ...]] = _WRITTEN.findall(text)
+    # Each match is a whole line starting "- {": so is every such line when they are as many.
+    if len(rows) != text.count("\n- {") + text.startswith("- {"):
+        return None
+    days: dict[str, dt.date] = {}
+    for text_day in {row[4] for row in rows} | {row[2] for row in rows}:
+        try:
+            days[text_day] = dt.date.fromisoformat(text_day)
+        except ValueError:
+            return None  # read as JSON, which says no the same way
+    if any(row[3] == "-00:00" for row in rows):
+        return None
+    return Written(text, first, rows, days)
 
 
 def _written(path: Path, lines: list[str], first: int, shared: dict[Any, Any]
              ) -> list[Entry] | None:
-    """`plain_entries` for lines each blank, a comment or matching `_WRITTEN` (as every line
-    `append` writes does), read by the regular expression alone; None for any other."""
-    import datetime as dt
-
-    match = _WRITTEN.fullmatch
-    name = path.name
-    days: dict[str, dt.date | None] = {}
-    entries = []
-    one = shared.setdefault
-
-    def day_of(text: str) -> dt.date | None:
-        found: dt.date | None = None
-        with suppress(ValueError):
-            found = dt.date.fromisoformat(text)
-        days[text] = found
-        return found
-
-    for number, line in enumerate(lines, first):
-        found = match(line)
-        if found is None:
-            if line.strip() and not line.lstrip().startswith("#"):
-                return None
-            continue
-        values: tuple[Any, ...] = found.groups()
-        key, at, at_day, offset, date, task, action, qty, place, by, ref, note, undoes, plan = \
-            values
-        day = days[date] if date in days else day_of(date)
-        if day is None or (days[at_day] if at_day in days else day_of(at_day)) is None \
-                or offset == "-00:00":
-            return None  # read as JSON, which says no the same way
-        entries.append(Entry(key, at, day, one(task, task), _ACTIONS[action], one(by, by),
-                             None if qty is None else int(qty),
-                             None if place is None else one(place, place), ref, note, undoes,
-                             None if plan is None else int(plan), f"{name}:{number}"))
-    return entries
+    """`plain_entries` for lines each blank, a comment or matching `_WRITTEN`, read by the
+    regular expression alone; None for any other."""
+    found = written("\n".join(lines), first)
+    if found is None:
+        return None
+    return [found.entry(path.name, k, shared) for k in range(len(found.rows))]
 
 
 _SPACED_KEY = re.compile(r'"[ \t]+:')

@@ -1379,3 +1379,17 @@ def test_every_entry_is_listed_as_it_is_read_from_the_index(tmp_path):
         assert done.stdout.count('"id"') == count
         peaks.append(json.loads(done.stderr.splitlines()[-1]))
     assert peaks[1] - peaks[0] < 12, peaks
+
+
+def test_the_folded_states_are_given_once_then_replayed(ws):
+    """A fold lets its figures go as it gives its states: asked again, the load says it has
+    none, and the states come from the replay of the entries, the same."""
+    record(ws, entry(1), entry(2, "5.2", 3), entry(3, "6", 2, day=28))
+    day = dt.date(2019, 7, 20)
+    loaded = storage.load(storage.Workspace(Path(ws)), as_of=day)
+    first = loaded.states(day)
+    assert first is not None and first["5.2"].achieved == 3
+    assert loaded.states(day) is None
+    replayed = state.state_as_of(loaded.plan, loaded.replay(), day)
+    assert [(s.status, s.achieved, s.places, s.note) for s in first.values()] == \
+        [(s.status, s.achieved, s.places, s.note) for s in replayed.values()]

@@ -277,6 +277,17 @@ ODD_LINES = [
     lambda r: _line({**r, "date": "20190701"}),
     lambda r: _line({**r, "action": "Done"}),
     lambda r: _line({"task": r["task"], **r}),
+    # Lines a scan of a whole piece must see as a line by line read does.
+    lambda r: "# " + _line(r),
+    lambda r: "#" + _line(r) + "\n" + _line(r)[: len(_line(r)) // 2],
+    lambda r: " " + _line(r),
+    lambda r: _line(r) + " " + _line(r),
+    lambda r: "\u3000",
+    lambda r: "\u3000# c",
+    lambda r: " \t",
+    lambda r: _line({**r, "note": "a\x0cb"}).replace("\\f", "\x0c"),
+    lambda r: _line({**r, "note": "a\x85b \u2029 c"}),
+    lambda r: _line({**r, "note": ""}).replace('""', '"\u2028"'),
 ]
 
 
@@ -330,14 +341,19 @@ def test_a_history_file_streamed_in_pieces_reads_as_whole(tmp_path, monkeypatch,
     path.write_text(storage.HISTORY_HEADER + "".join(
         (_line(_record(n)) if odd < 0 else ODD_LINES[odd](_record(n))) + "\n"
         for n, odd in lines), encoding="utf-8")
-    try:
-        found = [part for part in storage._streamed(path, set())]
-    except storage._Whole:
-        return
-    entries = [e for _problems, part in found for e in part]
-    assert ([], entries) == ([p for problems, _part in found for p in problems],
-                             storage.read_history_file(path)[0])
-    assert storage.read_history_file(path)[1] == []
+    for rows in (False, True):
+        try:
+            found = list(storage._streamed(path, set(), rows))
+        except storage._Whole:
+            continue
+        # A piece given as rows (read by the listing's fold) holds the same entries.
+        entries = [e for _problems, part, written in found for e in [*part, *(
+            [written.entry(path.name, k, {}) for k in range(len(written.rows))] if written
+            else [])]]
+        assert ([], entries) == ([p for problems, _part, _rows in found for p in problems],
+                                 storage.read_history_file(path)[0])
+        assert rows or not any(written for _problems, _part, written in found)
+        assert storage.read_history_file(path)[1] == []
 
 
 # --- the history folded into the states ------------------------------------------------------
