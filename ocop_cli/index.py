@@ -1323,10 +1323,11 @@ class _Served:
             return None
         text = json_lines(lines)
         del lines  # 50,000 rows are held once, not twice
+        blob = zlib.compress(text.encode("utf-8"), 1)  # the encoded text let go at once
 
         def write() -> None:
             db.execute("INSERT OR REPLACE INTO listings VALUES (?, ?, ?, ?)", (
-                name, key, time.time_ns(), zlib.compress(text.encode("utf-8"), 1)))
+                name, key, time.time_ns(), blob))
             db.execute("DELETE FROM listings WHERE plan=? AND key NOT IN (SELECT key FROM "
                        "listings WHERE plan=? ORDER BY written DESC LIMIT ?)", (name, name, DAYS))
 
@@ -1485,8 +1486,8 @@ class _Served:
         days = [(name, day, task, generation, *_figures(value), time.time_ns(), value)
                 for task, _sig, _last, value in on_day]
         own.update((row[2], row[4:7]) for row in days)
-        self._keep(generation, [(name, task, generation, sig, last, value)
-                                for task, sig, last, value in fresh], later=days)
+        self._keep(generation, ((name, task, generation, sig, last, value)
+                                for task, sig, last, value in fresh), later=days)
         return own
 
     def _settled_again(self, settled: list[bytes], own: dict[str, bytes], touched: set[str],
@@ -1567,7 +1568,7 @@ class _Served:
             replay(plan.index[task_id], [])
         return done, on_day
 
-    def _keep(self, generation: int, rows: list[tuple[Any, ...]],
+    def _keep(self, generation: int, rows: Iterable[tuple[Any, ...]],
               day: tuple[Any, ...] | None = None, later: Sequence[tuple[Any, ...]] = ()
               ) -> None:
         """Store states just computed (with the figures a listing reads, `_figures`), unless
