@@ -977,6 +977,13 @@ def _quick_rows(path: Path, lines: list[tuple[int, str]], problems: list[Problem
             end += 1
         run = [line for _number, line in lines[start:end]]
         first = lines[start][0]
+        quick = storage.plain_entries(path, run, first)  # as `storage` reads a history
+        if quick is not None:
+            for read in quick:
+                at = int(read.source.rpartition(":")[2])
+                yield _entry_row(name, at, _line_hash(run[at - first]), read)
+            start = end
+            continue
         for at, record in storage.flow_records(path, run, problems, first):
             if record is storage.BY_HAND:
                 raise _Whole
