@@ -66,7 +66,15 @@ def block_texts(draw: Any) -> str:
             for key, item in value.items():
                 lead = head if first else pad
                 first = False
-                if isinstance(item, (dict, list)) and item:
+                if isinstance(item, list) and item and not any(
+                        isinstance(x, (dict, list)) for x in item) and draw(st.booleans()):
+                    # In brackets, at times over several lines (a break after a comma).
+                    breaks = [draw(st.sampled_from([", ", ",\n" + pad + "    ", ",", " ,"]))
+                              for _ in item[1:]]
+                    flow = str(item[0]) + "".join(b + str(x) for b, x in zip(
+                        breaks, item[1:], strict=True))
+                    lines.append(f"{lead}{key}: [{flow}]")
+                elif isinstance(item, (dict, list)) and item:
                     lines.append(f"{lead}{key}:")
                     compact = isinstance(item, list) and draw(st.booleans())
                     emit(item, indent if compact else indent + 2,
@@ -136,7 +144,11 @@ UNUSUAL = ["a: &x 1\nb: *x\n", "a: [1, 2]\n", "a: {b: 1}\n", "a: |\n  text\n", "
            "a: 1 # c\n#c\nb: 2\n", "a: \ufeffb\n", "a: \x85b\n", "a: b\u2028c\n", "a: \x07\n",
            '"a": 1\n', "a:\n  -\n    - b\n", "null: 1\n", "~: 1\n", "a:\n  - b\n  c: 1\n",
            "a: 'it''s'\n", "a: \"\"\n", "a: ''\n", "a:\n", "a: -1\n", "a: - b\n", "a: 'x' y\n",
-           '"a" : 1\n', "a: x\n\n\n  # c\nb:\n  - c\n", "a: \"x\" #c\n", 'a: "x"#c\n']
+           '"a" : 1\n', "a: x\n\n\n  # c\nb:\n  - c\n", "a: \"x\" #c\n", 'a: "x"#c\n',
+           "a: [x, y]\n", "a: [x,\n  y]\n", "a: [x\n  , y]\n", "a: [x,\n\n  y]\n", "a: []\n",
+           "a: [x,\ny]\n", "a: [x, [y]]\n", "a: [x, 'y']\n", "a: [x: y]\n", "a: [x,]\n",
+           "a: [x,\n  # c\n  y]\n", "a: [x] y\n", "a: [x, ~, null]\n", "a: [ x , y ]\n",
+           "a: [x\n", "- [x, y]\n", "a: [x #c, y]\n", "a: [-x, ?y]\n"]
 
 
 @given(st.sampled_from(UNUSUAL), st.integers(0, 40))
@@ -159,6 +171,16 @@ def test_a_plan_in_block_form_is_read_without_the_parser(tmp_path, monkeypatch):
            "    - B\n\n  - id: '2'\n    title: ~\n"
     assert yamlio._quick(text) == {"number": "1", "tasks": [
         {"id": "1", "partners": ["A", "B"]}, {"id": "2", "title": None}]}
+
+
+def test_the_bundled_agencies_are_read_without_the_parser():
+    """Lists in brackets, some over several lines, as the agencies file writes aliases and
+    members, are read quickly and as the parser reads them."""
+    text = (storage.bundled_dir() / "agencies.yaml").read_text(encoding="utf-8")
+    assert "members: [" in text and ",\n" in text.split("members: [", 1)[1].split("]")[0]
+    quick = yamlio._quick(text)
+    assert quick is not yamlio._NONE
+    assert quick == yamlio._parsed(HERE, text).data
 
 
 def _block(value: Any, indent: int = 0) -> list[str]:
