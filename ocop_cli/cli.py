@@ -86,12 +86,13 @@ class Session:
                     root=self._workspace.root), err=True)
         return self._workspace
 
-    def load(self, summary: bool = False) -> Any:
+    def load(self, summary: bool = False, shown: Callable[[Any], Any] | None = None) -> Any:
         """The workspace's plan, agencies and history; for a command that needs only the
-        `summary` states, the history without the index is read into them, not kept."""
+        `summary` states, the history without the index is read into them, not kept (those
+        of the tasks `shown` names, when it names some: see `storage.load`)."""
         from ocop_cli import index
 
-        return index.load(self.workspace, self.year, self.as_of if summary else None)
+        return index.load(self.workspace, self.year, self.as_of if summary else None, shown)
 
     def states(self, loaded: Any, summary: bool = False, only: set[str] | None = None,
                under: str | None = None) -> Any:
@@ -380,31 +381,47 @@ def tasks(
     from ocop_cli import index
     from ocop_cli.query import Filters, select_without_states
 
+    filters: Filters | None = None
+    chose: tuple[Any, Any] = (None, None)  # a plan, and the tasks the filters chose in it
+
+    def filters_of(loaded: Any) -> Filters:
+        """The filters, reading the plan's years and the agencies the first time."""
+        nonlocal filters
+        if filters is None:
+            filters = Filters(
+                month=plan_month(loaded.plan, month), role=role.value,
+                statuses=tuple(x.value for x in status or ()), overdue=overdue, due=due,
+                grep=grep, agency=agency_named(loaded, agency, "--agency").id if agency else None,
+                place=agency_named(loaded, place, "--place").id if place else None)
+        return filters
+
+    def shown(loaded: Any) -> Any:
+        """The tasks of `loaded`'s plan the filters choose without looking at states (None
+        when they look)."""
+        nonlocal chose
+        if chose[0] is not loaded.plan:
+            chose = loaded.plan, select_without_states(loaded.plan, loaded.directory,
+                                                       filters_of(loaded))
+        return chose[1]
+
     # JSON in the plan's order, filtered by plan only: the rows as the index keeps them.
     listing = index.listing(s.workspace, s.year) if fmt is Format.json and sort is Sort.plan \
         and not (status or overdue or due or place or grep) else None
-    # What the filters read (the plan's years, the agencies), from the listing if there is one.
-    loaded: Any = listing or s.load(summary=True)
-    filters = Filters(
-        month=plan_month(loaded.plan, month), role=role.value,
-        statuses=tuple(x.value for x in status or ()), overdue=overdue, due=due, grep=grep,
-        agency=agency_named(loaded, agency, "--agency").id if agency else None,
-        place=agency_named(loaded, place, "--place").id if place else None,
-    )
     if listing is not None:
         from ocop_cli.render import stdout
 
-        text = listing.json_text(filters, s.as_of)
+        text = listing.json_text(filters_of(listing), s.as_of)
         if text is not None:
             stdout().write(text)
             return
-        loaded = s.load(summary=True)
+    # Without the index, only the chosen tasks' states are made from the history.
+    loaded = s.load(summary=True, shown=shown)
+    chosen = shown(loaded)
+    only = None if chosen is None else {t.id for t in chosen}
     from ocop_cli import views
 
-    chosen = select_without_states(loaded.plan, loaded.directory, filters)
-    only = None if chosen is None else {t.id for t in chosen}
-    views.task_list(loaded, s.states(loaded, summary=True, only=only), filters, fmt.value,
-                    s.as_of, s.no_color, sort.value, chosen)
+    views.task_list(loaded, s.states(loaded, summary=True, only=only), filters_of(loaded),
+                    fmt.value, s.as_of, s.no_color, sort.value, chosen)
 
 
 @command("check")
