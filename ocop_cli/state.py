@@ -255,9 +255,11 @@ class Fold:
         and its place `seq` in the order: an entry an undo may name is held back as them."""
         if action == "undo":
             self.undone.add(undoes)
+        elif date > self.as_of or task not in self.tasks:
+            return  # does not count on the day, or not asked for
         elif ident in self.undoable:
             self.held.append((seq, ident, at, date, task, action, qty, place, ref, note))
-        elif date <= self.as_of and task in self.tasks:
+        else:
             self.fold(seq, ident, at, date, task, action, qty, place, ref, note)
 
     def fold(self, seq: int, ident: str, at: str, date: dt.date, task: str, action: str,
@@ -323,7 +325,7 @@ class Fold:
         `only` when given). Once: each task's figures are let go as its state is made, so
         that both are never held whole."""
         for held in self.held:
-            if held[1] not in self.undone and held[3] <= self.as_of and held[4] in self.tasks:
+            if held[1] not in self.undone:
                 self.fold(*held)
         self.held = []
         plan = self.plan
@@ -331,7 +333,10 @@ class Fold:
         for task in plan.tasks:
             if task.id not in self.tasks:
                 continue
-            state = states[task.id] = TaskState(task)
+            # Empty dicts shared, as in a state read back from the index (`unpack`).
+            state = states[task.id] = TaskState(
+                task, places=_NONE, entries=_NO_ENTRIES, units={} if task.shared_by else _NONE,
+                unit_notes=_NONE)
             fold = self.folds.pop(task.id, None)
             if fold is None:
                 if plan.is_leaf(task.id):
@@ -519,9 +524,9 @@ def pack(state: TaskState) -> tuple[Any, ...]:
     return tuple(kept)
 
 
-# What a state read back holds when it has no places, units or entries: one empty dict or
-# list shared by all of them (tens of thousands of states: MBs). Only `replay` and `Fold` fill
-# these in, each in states of its own; a state read back is never added to.
+# What a state read back or folded holds when it has no places, units or entries: one empty
+# dict or list shared by all of them (tens of thousands of states: MBs). Only `replay` and
+# `Fold` fill these in, each in dicts of its own; a state read back is never added to.
 _NONE: dict[str, Any] = {}
 _NO_ENTRIES: list[Entry] = []
 
