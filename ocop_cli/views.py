@@ -66,12 +66,17 @@ def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fm
         chosen = select(plan, states, directory, filters)
     unit = subject_unit(directory, filters)
     shown = shown_states(plan, states, chosen, unit, as_of)
-    objects = []
-    for task in chosen:
+
+    def row(task: Task) -> dict[str, Any]:
         role = role_of(task, filters.agency, directory) if filters.agency else None
         share = unit if unit in task.shared_by and plan.is_leaf(task.id) else None
-        objects.append(task_json(plan, task, shown[task.id], directory, role,
-                                 states[task.id] if share else None, share))
+        return task_json(plan, task, shown[task.id], directory, role,
+                         states[task.id] if share else None, share)
+
+    if fmt == "json" and sort != "urgency":  # written as made: 50,000 rows are never held
+        render.write_json_lines(map(render.json_encoder(), map(row, chosen)))
+        return
+    objects = [row(task) for task in chosen]
     pairs = list(zip(chosen, objects, strict=True))
     if sort == "urgency":
         pairs = sorted(((t, o) for t, o in pairs if o["leaf"]), key=lambda p: urgency(p[1]))
