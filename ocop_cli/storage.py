@@ -319,18 +319,19 @@ class Loaded:
         # Entries derived from the product register for the tasks that count products
         # (`products.count_into`): replayed with the history's, never written or undone.
         self.counted: list[Entry] = []
-        self.folded: Fold | None = None  # the entries folded as of a day (`load`)
+        # The day the history was folded for as it was read (`load`), and the states.
+        self.folded: tuple[dt.date, dict[str, TaskState]] | None = None
 
     def states(self, as_of: dt.date) -> dict[str, TaskState] | None:
-        """Every task's state on `as_of`, without its entries, when the history was folded
-        for that day as it was read (`load`), the first time it is asked; else None."""
+        """Every task's state on `as_of` (of the tasks `load` was asked for), without its
+        entries, when the history was folded for that day as it was read, the first time it
+        is asked; else None."""
         from ocop_cli.state import settle
 
-        fold = self.folded
-        if fold is None or fold.as_of != as_of:
+        if self.folded is None or self.folded[0] != as_of:
             return None
-        self.folded = None  # a fold gives its states once (`Fold.states`)
-        return settle(self.plan, fold.states(), as_of)
+        states, self.folded = self.folded[1], None  # settled once, in place
+        return settle(self.plan, states, as_of)
 
     @cached_property
     def entries(self) -> list[Entry]:
@@ -377,19 +378,21 @@ def load(ws: Workspace, year: int | None = None, as_of: dt.date | None = None,
     the history is folded into them as it is read (`Loaded.states`), and `entries` reads it
     again if asked. `shown`, asked once the plan and agencies are read, may name the only
     tasks whose states are wanted (a listing's): the entries of the others are then checked
-    but not folded."""
+    but not folded. A long history is folded for a share of the tasks at a time (`_shares`),
+    read again for each, so that what the fold holds stays within bounds."""
     directory, problems = read_agencies(ws.agencies_path)
     plan, plan_problems = read_plan(ws.plan_path(year), directory) if directory else (None, [])
     problems += plan_problems
     if plan is None or directory is None:
         raise InvalidData(problems)
     loaded = Loaded(ws, plan, directory, [])
-    fold = None
+    shares: list[set[str] | None] = []
     if as_of is not None:
         from ocop_cli.state import Fold
 
         tasks = shown(loaded) if shown is not None and not problems else None
-        fold = Fold(plan, as_of, only=None if tasks is None else {t.id for t in tasks})
+        shares = _shares(ws, plan, None if tasks is None else {t.id for t in tasks})
+        fold = Fold(plan, as_of, only=shares[0])
         found = fold_history(ws, plan, directory, fold)
         loaded.history = lambda: read_history(ws, plan, directory)[0]
     else:
@@ -401,11 +404,34 @@ def load(ws: Workspace, year: int | None = None, as_of: dt.date | None = None,
     from ocop_cli.products import count_into
 
     count_into(loaded)
-    if fold is not None:
-        for entry in loaded.counted:
-            fold.add(entry)
-        loaded.folded = fold
+    if as_of is not None:
+        states: dict[str, TaskState] = {}
+        for n, share in enumerate(shares):
+            if n:  # the files say the same again: their problems are known
+                fold = Fold(plan, as_of, only=share)
+                fold_history(ws, plan, directory, fold)
+            for entry in loaded.counted:
+                fold.add(entry)
+            states.update(fold.states())
+            del fold  # let go before the next share is folded
+        if len(shares) > 1:  # in the plan's order, as one fold gives them
+            states = {t.id: states[t.id] for t in plan.tasks if t.id in states}
+        loaded.folded = as_of, states
     return loaded
+
+
+_FOLDED_BYTES = 64 << 20  # bytes of history whose entries a fold holds the figures of at once
+
+
+def _shares(ws: Workspace, plan: Plan, only: set[str] | None) -> list[set[str] | None]:
+    """The tasks to fold the history for (`only`, or all: None), in as few shares as keep
+    the entries folded at once, by the size of their files, within `_FOLDED_BYTES`."""
+    size = sum(_size(path) for path in ws.history_files())
+    wanted = [t.id for t in plan.tasks if only is None or t.id in only]
+    count = -(-size * len(wanted) // max(len(plan.tasks), 1) // _FOLDED_BYTES)
+    if count <= 1:
+        return [only]
+    return [set(wanted[n::count]) for n in range(count)]
 
 
 def validate(ws: Workspace) -> list[Problem]:
@@ -996,7 +1022,7 @@ class _Whole(Exception):
         self.path = path
 
 
-_PIECE = 1 << 20  # bytes of a history file decoded and read at a time
+_PIECE = 1 << 18  # bytes of a history file decoded and read at a time
 
 
 def _streamed(path: Path, whole: set[Path], rows: bool = False

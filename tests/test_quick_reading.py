@@ -483,14 +483,15 @@ OFFICES = ["tester", "gia-loc", "kinh-mon"]
 @given(st.lists(st.tuples(st.sampled_from(OFFICES), st.integers(0, 200),
                           st.integers(-8, len(ODD_LINES) - 1)), max_size=25),
        st.sampled_from([dt.date(2019, 7, 10), dt.date(2019, 12, 31)]),
-       st.sampled_from(["", "collide", "spread"]))
+       st.sampled_from(["", "collide", "spread", "shares"]))
 @settings(max_examples=60, deadline=None, suppress_health_check=[
     HealthCheck.function_scoped_fixture])
 def test_a_history_folded_as_read_says_what_the_files_say(tmp_path_factory, lines, as_of,
                                                           collide):
     """Lines copied from office to office (the first counts), undone anywhere, unusual lines
-    that make a file be read whole, ids whose hashes collide, and ids past the few whose
-    hashes are kept in a set: the same problems, in the same order, and the same states."""
+    that make a file be read whole, ids whose hashes collide, ids past the few whose hashes
+    are kept in a set, and the tasks folded a share at a time: the same problems, in the same
+    order, and the same states."""
     root = storage.init_workspace(tmp_path_factory.mktemp("ws") / "ws").root
     history = root / "history"
     for office, n, odd in lines:
@@ -508,6 +509,8 @@ def test_a_history_folded_as_read_says_what_the_files_say(tmp_path_factory, line
             patch.setattr(storage, "hash", lambda text: len(text) % 3, raising=False)
         elif collide == "spread":
             patch.setattr(storage, "_FEW", 2)
+        elif collide == "shares":
+            patch.setattr(storage, "_FOLDED_BYTES", 300)
         assert _folded(root, as_of) == expected
 
 
