@@ -380,9 +380,8 @@ def tasks(
     from ocop_cli import index
     from ocop_cli.query import Filters, select_without_states
 
-    # JSON in the plan's order, filtered by plan only: the rows as the index keeps them.
-    listing = index.listing(s.workspace, s.year) if fmt is Format.json and sort is Sort.plan \
-        and not (status or overdue or due or place or grep) else None
+    # JSON: printed again as the index keeps it for the same filters and day, or made and kept.
+    listing = index.listing(s.workspace, s.year) if fmt is Format.json else None
     # What the filters read (the plan's years, the agencies), from the listing if there is one.
     loaded: Any = listing or s.load(summary=True)
     filters = Filters(
@@ -392,9 +391,17 @@ def tasks(
         place=agency_named(loaded, place, "--place").id if place else None,
     )
     if listing is not None:
+        from ocop_cli import views
         from ocop_cli.render import stdout
 
-        text = listing.json_text(filters, s.as_of)
+        def made() -> list[str]:  # the rows, as without the text kept
+            loaded = s.load(summary=True)
+            chosen = select_without_states(loaded.plan, loaded.directory, filters)
+            only = None if chosen is None else {t.id for t in chosen}
+            return views.task_json_lines(loaded, s.states(loaded, summary=True, only=only),
+                                         filters, s.as_of, sort.value, chosen)
+
+        text = listing.json_text(filters, sort.value, s.as_of, made)
         if text is not None:
             stdout().write(text)
             return

@@ -36,7 +36,7 @@ import sqlite3
 import sys
 import time
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
 from functools import cached_property
 from itertools import islice
@@ -382,7 +382,7 @@ class Index:
             self._fresh(plan_path)
             row = self.db.execute("SELECT head, listed, counts FROM plans WHERE name=?",
                                   (plan_path.name,)).fetchone()
-            if row is None or not row[1] or (row[2] and self._register()):
+            if row is None or (row[2] and self._register()):
                 return None
             from ocop_cli.directory import Directory
 
@@ -392,7 +392,7 @@ class Index:
             self._places_known(years, directory)  # its only error: the warnings are not shown
         except OcopError:
             raise Fallback from None
-        return Listing(_Served(self, None, plan_path.name, years), plan, directory)
+        return Listing(_Served(self, None, plan_path.name, years), plan, directory, bool(row[1]))
 
     def _register(self) -> bool:
         """Whether the workspace has a product register (`products.register_files`), or
@@ -1309,32 +1309,41 @@ class _Served:
                    (name, day, generation, crc, blob, _pack(settled)))
         return states
 
-    def json_text(self, f: Any, head: Plan, directory: Any, as_of: dt.date) -> str | None:
-        """What `ocop tasks --format json` prints for filters `f` that look at no state (None
-        where a unit's own shares would be shown): as printed before for the same filters
-        and day when nothing changed since (the DAYS printed last are kept), else made from
-        the rows (`json_rows`)."""
+    def json_text(self, f: Any, sort: str, head: Plan, directory: Any, as_of: dt.date,
+                  make: Callable[[], list[str]], rows: bool) -> str:
+        """What `ocop tasks --format json` prints for filters `f` and `sort`: as printed
+        before for the same ones and day when nothing changed since (the DAYS printed last
+        are kept), else made and kept: from the index's `rows` (`json_rows`) where the filters
+        look at no state and the plan's order is kept, else by `make` (the rows encoded)."""
         from ocop_cli.render import escaped, json_lines
 
         db, name = self.index.db, self.plan_name
         self._follow_plan()
         generation = self.index._generation()
-        key = repr((generation, self.plan_crc(), self.index._crc(self.index.ws.agencies_path),
-                    as_of.toordinal(), f.month, f.agency, f.role))
+
+        def key() -> str:  # everything the text depends on
+            return repr((generation, self.plan_crc(),
+                         self.index._crc(self.index.ws.agencies_path), as_of.toordinal(),
+                         tuple(f), sort))
+
+        kept = key()
         row = db.execute("SELECT value FROM listings WHERE plan=? AND key=?",
-                         (name, key)).fetchone()
+                         (name, kept)).fetchone()
         if row is not None:  # escaped as it is printed, as everything read from the index
             return escaped(zlib.decompress(row[0]).decode("utf-8"))
-        lines = self.json_rows(f, head, directory, as_of, generation)
+        lines = self.json_rows(f, head, directory, as_of, generation) \
+            if rows and sort == "plan" and f.by_plan() else None
         if lines is None:
-            return None
+            lines = make()
         text = json_lines(lines)
         del lines  # 50,000 rows are held once, not twice
         blob = zlib.compress(text.encode("utf-8"), 1)  # the encoded text let go at once
 
         def write() -> None:
+            if key() != kept:  # `make` read a plan or agencies changed meanwhile
+                return
             db.execute("INSERT OR REPLACE INTO listings VALUES (?, ?, ?, ?)", (
-                name, key, time.time_ns(), blob))
+                name, kept, time.time_ns(), blob))
             db.execute("DELETE FROM listings WHERE plan=? AND key NOT IN (SELECT key FROM "
                        "listings WHERE plan=? ORDER BY written DESC LIMIT ?)", (name, name, DAYS))
 
@@ -1630,14 +1639,18 @@ class Listing:
     """What `ocop tasks --format json` needs from the index: the plan's number, years and
     facts (`plan`, without its tasks), the agencies, and the listing (`json_text`)."""
 
-    def __init__(self, served: _Served, plan: Plan, directory: Any) -> None:
+    def __init__(self, served: _Served, plan: Plan, directory: Any, rows: bool) -> None:
         self.served, self.plan, self.directory = served, plan, directory
+        self.rows = rows  # whether the index keeps the rows of its tasks (`json_rows`)
 
-    def json_text(self, f: Any, as_of: dt.date) -> str | None:
-        """The listing for filters `f` that look at no state; None where it cannot be read
-        this way (a unit's shares shown, an index damaged meanwhile). Closes the index."""
+    def json_text(self, f: Any, sort: str, as_of: dt.date, make: Callable[[], list[str]]
+                  ) -> str | None:
+        """The listing for filters `f` and `sort` (see `_Served.json_text`; `make` gives its
+        rows encoded, as without the index); None where the index was damaged meanwhile.
+        Closes the index."""
         try:
-            return self.served.json_text(f, self.plan, self.directory, as_of)
+            return self.served.json_text(f, sort, self.plan, self.directory, as_of, make,
+                                         self.rows)
         except (sqlite3.OperationalError, *DAMAGE):
             return None
         finally:
