@@ -391,19 +391,18 @@ def tasks(
         place=agency_named(loaded, place, "--place").id if place else None,
     )
     if listing is not None:
-        from ocop_cli import views
         from ocop_cli.render import stdout
 
         def made() -> list[str]:  # the rows, as without the text kept
+            from ocop_cli import views
+
             loaded = s.load(summary=True)
             chosen = select_without_states(loaded.plan, loaded.directory, filters)
             only = None if chosen is None else {t.id for t in chosen}
             return views.task_json_lines(loaded, s.states(loaded, summary=True, only=only),
                                          filters, s.as_of, sort.value, chosen)
 
-        text = listing.json_text(filters, sort.value, s.as_of, made)
-        if text is not None:
-            stdout().write(text)
+        if listing.print_json(filters, sort.value, s.as_of, made, stdout()):
             return
         loaded = s.load(summary=True)
     from ocop_cli import views

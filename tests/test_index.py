@@ -135,7 +135,7 @@ def served_listings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     for the same filters and day), "rows" (made from the rows the index keeps), "made" (from
     the plan and the states, as without the text kept) or "files" (the index gave up)."""
     served: list[str] = []
-    real, rows = index.Listing.json_text, index._Served.json_rows
+    real, rows = index.Listing.print_json, index._Served.json_rows
     how = [""]
 
     def from_rows(self: Any, *args: Any) -> Any:
@@ -143,19 +143,20 @@ def served_listings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         how[0] = "rows" if found is not None else how[0]
         return found
 
-    def spy(self: index.Listing, f: Any, sort: str, as_of: dt.date, make: Any) -> Any:
+    def spy(self: index.Listing, f: Any, sort: str, as_of: dt.date, make: Any, out: Any
+            ) -> bool:
         how[0] = "kept"
 
         def made() -> list[str]:
             how[0] = "made"
             return make()
 
-        text = real(self, f, sort, as_of, made)
-        served.append(how[0] if text is not None else "files")
-        return text
+        printed = real(self, f, sort, as_of, made, out)
+        served.append(how[0] if printed else "files")
+        return printed
 
     monkeypatch.setattr(index._Served, "json_rows", from_rows)
-    monkeypatch.setattr(index.Listing, "json_text", spy)
+    monkeypatch.setattr(index.Listing, "print_json", spy)
     return served
 
 
@@ -269,20 +270,20 @@ def test_a_listing_made_while_a_file_changed_is_not_kept(ws, ocop, monkeypatch):
     args = ["tasks", "--overdue", "--format", "json", "--as-of", AS_OF]
     agencies = ws / "agencies.yaml"
     original = agencies.read_text(encoding="utf-8")
-    real = index.Listing.json_text
+    real = index.Listing.print_json
     edits = [original.replace("short: UBND tỉnh\n", "short: UBND tỉnh HD\n").replace(
         "aliases: [Ủy ban nhân dân tỉnh,", "aliases: [UBND tỉnh, Ủy ban nhân dân tỉnh,")]
 
     def edited_meanwhile(self: index.Listing, f: Any, sort: str, as_of: dt.date,
-                         make: Any) -> Any:
+                         make: Any, out: Any) -> bool:
         def made() -> list[str]:
             if edits:
                 agencies.write_text(edits.pop(), encoding="utf-8")
             return make()
 
-        return real(self, f, sort, as_of, made)
+        return real(self, f, sort, as_of, made, out)
 
-    monkeypatch.setattr(index.Listing, "json_text", edited_meanwhile)
+    monkeypatch.setattr(index.Listing, "print_json", edited_meanwhile)
     meanwhile = ocop(*args)
     assert meanwhile.exit_code == 0, meanwhile.stderr
     assert {t["id"]: t["lead"] for t in meanwhile.json()}["1.1"] == "UBND tỉnh HD"
@@ -1099,10 +1100,7 @@ def _listings(root: Path) -> list[str]:
                     else state.state_as_of(loaded.plan, loaded.replay(), as_of)
                 return views.task_json_lines(loaded, states, filters, as_of, sort, chosen)
 
-            text = listing.json_text(filters, sort, as_of, made) if listing else None
-            if text is not None:
-                out.write(text)
-            else:
+            if listing is None or not listing.print_json(filters, sort, as_of, made, out):
                 loaded = index.load(ws)
                 chosen = select_without_states(loaded.plan, loaded.directory, filters)
                 states = state.state_as_of(loaded.plan, loaded.replay(), as_of)
