@@ -15,9 +15,9 @@ fingerprint, and each task's own state after all of its entries with the date of
 - A plan edit re-reads the plan; the states of the tasks whose row changed are computed again.
 - A state as of a date on or after a task's last entry is its kept state (only the timing
   depends on the month); a task with entries after the as-of date is replayed from its own.
-- A JSON listing whose filters look at no state (`Listing`) reads rows kept for it when the
-  plan is read, without loading the plan, and the text it printed last for the same day and
-  filters while nothing changed.
+- A JSON listing whose filters look at no state reads rows kept for it when the plan is read,
+  without loading the plan; any JSON listing (`Listing`) prints again the text it printed
+  last for the same day, filters and order while nothing changed.
 
 The YAML files are the only truth: `.ocop/` can be deleted at any time, and OCOP_NO_INDEX=1
 reads the files instead. A missing, corrupt, stale or other-version index is made again; where

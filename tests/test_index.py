@@ -264,6 +264,21 @@ def test_a_json_listing_on_states_is_printed_again_only_while_nothing_changed(ws
     same("2019-08-05", "pull")  # 1.2's figure
 
 
+def test_a_plan_without_rows_for_listings_is_listed_from_its_states_and_kept(ws, ocop,
+                                                                              monkeypatch):
+    """Where the index keeps no rows for listings (`plans.listed`: a window of no month), a
+    month listing is made from the states, then printed again as kept."""
+    record(ws, entry(1, "1.2", day=5))
+    args = ["tasks", "--month", "7", "--format", "json", "--as-of", AS_OF]
+    assert ocop(*args).exit_code == 0
+    sql(ws, ("UPDATE plans SET listed = 0", ()), ("DELETE FROM listings", ()))
+    served = served_listings(monkeypatch)
+    first, warm, plain = ocop(*args), ocop(*args), ocop(*args, env={"OCOP_NO_INDEX": "1"})
+    assert first.exit_code == warm.exit_code == plain.exit_code == 0, first.stderr
+    assert first.stdout == warm.stdout == plain.stdout
+    assert served == ["made", "kept"]
+
+
 def test_a_listing_made_while_a_file_changed_is_not_kept(ws, ocop, monkeypatch):
     """The agencies are edited while a listing is made (it reads the edit), then put back:
     the listing made with the edit is not printed for the agencies as they are again."""
