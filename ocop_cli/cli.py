@@ -7,6 +7,7 @@ by `command`, which also turns any `OcopError` into one message on stderr and it
 
 import datetime as dt
 import functools
+import gc
 import inspect
 import os
 import sys
@@ -86,12 +87,13 @@ class Session:
                     root=self._workspace.root), err=True)
         return self._workspace
 
-    def load(self, summary: bool = False) -> Any:
+    def load(self, summary: bool = False, shown: Callable[[Any], Any] | None = None) -> Any:
         """The workspace's plan, agencies and history; for a command that needs only the
-        `summary` states, the history without the index is read into them, not kept."""
+        `summary` states, the history without the index is read into them, not kept (those
+        of the tasks `shown` names, when it names some: see `storage.load`)."""
         from ocop_cli import index
 
-        return index.load(self.workspace, self.year, self.as_of if summary else None)
+        return index.load(self.workspace, self.year, self.as_of if summary else None, shown)
 
     def states(self, loaded: Any, summary: bool = False, only: set[str] | None = None,
                under: str | None = None) -> Any:
@@ -267,6 +269,11 @@ def main() -> None:
     stdout()
     stderr()
     sys.unraisablehook = _quiet_clean_up
+    # A run builds tens of thousands of objects that live until it ends and makes few
+    # cycles: the collector's default pace (every 700 objects) would look at them again and
+    # again, a tenth of a listing's time. Collected less often, as mypy does.
+    gc.freeze()
+    gc.set_threshold(100_000, 20, 20)
     sys.argv[1:] = [_as_typed(arg) for arg in sys.argv[1:]]
     _only_what_runs(sys.argv[1:])
     try:
@@ -380,37 +387,56 @@ def tasks(
     from ocop_cli import index
     from ocop_cli.query import Filters, select_without_states
 
+    filters: Filters | None = None
+    chose: tuple[Any, Any] = (None, None)  # a plan, and the tasks the filters chose in it
+
+    def filters_of(loaded: Any) -> Filters:
+        """The filters, reading the plan's years and the agencies the first time."""
+        nonlocal filters
+        if filters is None:
+            filters = Filters(
+                month=plan_month(loaded.plan, month), role=role.value,
+                statuses=tuple(x.value for x in status or ()), overdue=overdue, due=due,
+                grep=grep, agency=agency_named(loaded, agency, "--agency").id if agency else None,
+                place=agency_named(loaded, place, "--place").id if place else None)
+        return filters
+
+    def shown(loaded: Any) -> Any:
+        """The tasks of `loaded`'s plan the filters choose without looking at states (None
+        when they look)."""
+        nonlocal chose
+        if chose[0] is not loaded.plan:
+            chose = loaded.plan, select_without_states(loaded.plan, loaded.directory,
+                                                       filters_of(loaded))
+        return chose[1]
+
+    def listed() -> tuple[Any, Any, Any]:
+        """A load, the states the listing shows and the tasks chosen without states."""
+        # Without the index, only the chosen tasks' states are made from the history.
+        loaded = s.load(summary=True, shown=shown)
+        chosen = shown(loaded)
+        only = None if chosen is None else {t.id for t in chosen}
+        return loaded, s.states(loaded, summary=True, only=only), chosen
+
     # JSON: printed again as the index keeps it for the same filters and day, or made and kept.
     listing = index.listing(s.workspace, s.year) if fmt is Format.json else None
-    # What the filters read (the plan's years, the agencies), from the listing if there is one.
-    loaded: Any = listing or s.load(summary=True)
-    filters = Filters(
-        month=plan_month(loaded.plan, month), role=role.value,
-        statuses=tuple(x.value for x in status or ()), overdue=overdue, due=due, grep=grep,
-        agency=agency_named(loaded, agency, "--agency").id if agency else None,
-        place=agency_named(loaded, place, "--place").id if place else None,
-    )
     if listing is not None:
         from ocop_cli.render import stdout
 
         def made() -> list[str]:  # the rows, as without the text kept
             from ocop_cli import views
 
-            loaded = s.load(summary=True)
-            chosen = select_without_states(loaded.plan, loaded.directory, filters)
-            only = None if chosen is None else {t.id for t in chosen}
-            return views.task_json_lines(loaded, s.states(loaded, summary=True, only=only),
-                                         filters, s.as_of, sort.value, chosen)
+            loaded, states, chosen = listed()
+            return views.task_json_lines(loaded, states, filters_of(loaded), s.as_of,
+                                         sort.value, chosen)
 
-        if listing.print_json(filters, sort.value, s.as_of, made, stdout()):
+        if listing.print_json(filters_of(listing), sort.value, s.as_of, made, stdout()):
             return
-        loaded = s.load(summary=True)
     from ocop_cli import views
 
-    chosen = select_without_states(loaded.plan, loaded.directory, filters)
-    only = None if chosen is None else {t.id for t in chosen}
-    views.task_list(loaded, s.states(loaded, summary=True, only=only), filters, fmt.value,
-                    s.as_of, s.no_color, sort.value, chosen)
+    loaded, states, chosen = listed()
+    views.task_list(loaded, states, filters_of(loaded), fmt.value, s.as_of, s.no_color,
+                    sort.value, chosen)
 
 
 @command("check")

@@ -131,9 +131,11 @@ def path_of(ws: Workspace) -> Path:
     return ws.state_dir / NAME
 
 
-def load(ws: Workspace, year: int | None = None, as_of: dt.date | None = None) -> Loaded:
+def load(ws: Workspace, year: int | None = None, as_of: dt.date | None = None,
+         shown: Callable[[Loaded], Iterable[Task] | None] | None = None) -> Loaded:
     """What `storage.load` gives, from the index where it can (brought up to date first);
-    `as_of` is for the files when the index cannot answer (see `storage.load`)."""
+    `as_of` and `shown` are for the files when the index cannot answer (see
+    `storage.load`)."""
     from ocop_cli.products import count_into
 
     plan_path = ws.plan_path(year)
@@ -151,7 +153,7 @@ def load(ws: Workspace, year: int | None = None, as_of: dt.date | None = None) -
         else:
             count_into(loaded)  # the product register is read as without the index
             return loaded
-    return storage.load(ws, year, as_of)
+    return storage.load(ws, year, as_of, shown)
 
 
 def listing(ws: Workspace, year: int | None = None) -> Listing | None:

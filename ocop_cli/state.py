@@ -216,19 +216,22 @@ class Fold:
     the entries an undo may name (`undoable`, from a look at the files first) are held back
     until every entry has been given, and folded then if none did."""
 
-    def __init__(self, plan: Plan, as_of: dt.date, undoable: Iterable[str] = ()) -> None:
-        self.plan, self.as_of = plan, as_of
+    def __init__(self, plan: Plan, as_of: dt.date, undoable: Iterable[str] = (),
+                 only: set[str] | None = None) -> None:
+        self.plan, self.as_of, self.only = plan, as_of, only
         self.undoable = frozenset(undoable)
         self.undone: set[str | None] = set()
         self.held: list[tuple[Any, ...]] = []  # `fold`'s values of each entry held back
         self.seq = 0
-        self.tasks = {task.id: task.shared_by for task in plan.tasks}  # and their units
+        # The tasks whose states are asked for (`only`, or all), and their units.
+        self.tasks = {task.id: task.shared_by for task in plan.tasks
+                      if only is None or task.id in only}
         self.folds: dict[str, _TaskFold] = {}
         self.days: dict[dt.date, str] = {}  # each day as it starts an order key
 
     def restart(self, undoable: Iterable[str]) -> Fold:
         """The fold emptied, to be given every entry again."""
-        self.__init__(self.plan, self.as_of, undoable)  # type: ignore[misc]
+        self.__init__(self.plan, self.as_of, undoable, self.only)  # type: ignore[misc]
         return self
 
     def next(self) -> int:
@@ -316,8 +319,9 @@ class Fold:
                 fold.progressed = key
 
     def states(self) -> dict[str, TaskState]:
-        """Each task's state as `replay` gives it, but for its entries. Once: each task's
-        figures are let go as its state is made, so that both are never held whole."""
+        """Each task's state as `replay` gives it, but for its entries (of the tasks of
+        `only` when given). Once: each task's figures are let go as its state is made, so
+        that both are never held whole."""
         for held in self.held:
             if held[1] not in self.undone and held[3] <= self.as_of and held[4] in self.tasks:
                 self.fold(*held)
@@ -325,6 +329,8 @@ class Fold:
         plan = self.plan
         states = {}
         for task in plan.tasks:
+            if task.id not in self.tasks:
+                continue
             state = states[task.id] = TaskState(task)
             fold = self.folds.pop(task.id, None)
             if fold is None:
@@ -401,7 +407,8 @@ def settle(plan: Plan, states: dict[str, TaskState], as_of: dt.date,
            tasks: Sequence[Task] | None = None) -> dict[str, TaskState]:
     """The replayed states (`replay`) of `tasks` (all by default; a parent before its
     sub-rows) made whole for `as_of`: each leaf's timing, and each parent's status, timing,
-    quantity and places from its children's states. Changes `states`."""
+    quantity and places from its children's states (those in `states`, which may hold only
+    the tasks a listing shows). Changes `states`."""
     month = month_index(plan, as_of)
     tasks = plan.tasks if tasks is None else tasks
     for task in tasks:
@@ -411,7 +418,8 @@ def settle(plan: Plan, states: dict[str, TaskState], as_of: dt.date,
     for task in reversed(tasks):  # children come after their parents
         state = states.get(task.id)
         if state is not None and not plan.is_leaf(task.id):
-            settle_parent(state, [states[c.id] for c in plan.children(task.id)])
+            settle_parent(state, [states[c.id] for c in plan.children(task.id)
+                                  if c.id in states])
     return states
 
 

@@ -17,12 +17,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from functools import cached_property
+from itertools import compress
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ocop_cli.errors import Busy, InvalidData, NotFound, OcopError, Problem, Refused, UsageError
 from ocop_cli.i18n import _
-from ocop_cli.model import ACTIONS, Entry, Plan, within
+from ocop_cli.model import ACTIONS, Entry, Plan, Task, within
 
 if TYPE_CHECKING:
     from ocop_cli.directory import Directory
@@ -365,33 +367,37 @@ class Loaded:
         return [*entries, *counted] if counted else entries
 
 
-def load(ws: Workspace, year: int | None = None, as_of: dt.date | None = None) -> Loaded:
+def load(ws: Workspace, year: int | None = None, as_of: dt.date | None = None,
+         shown: Callable[[Loaded], Iterable[Task] | None] | None = None) -> Loaded:
     """The plan of `year` (the latest by default), the agencies and the history, read from
     the files (`index.load` serves the same from the index); InvalidData when a file is
     broken.
 
     With `as_of`, for a command that needs the task states of that day and not the entries,
     the history is folded into them as it is read (`Loaded.states`), and `entries` reads it
-    again if asked."""
+    again if asked. `shown`, asked once the plan and agencies are read, may name the only
+    tasks whose states are wanted (a listing's): the entries of the others are then checked
+    but not folded."""
     directory, problems = read_agencies(ws.agencies_path)
     plan, plan_problems = read_plan(ws.plan_path(year), directory) if directory else (None, [])
     problems += plan_problems
-    history: list[Entry] | Callable[[], list[Entry]] = []
+    if plan is None or directory is None:
+        raise InvalidData(problems)
+    loaded = Loaded(ws, plan, directory, [])
     fold = None
-    if plan and directory and as_of is not None:
+    if as_of is not None:
         from ocop_cli.state import Fold
 
-        fold = Fold(plan, as_of)
+        tasks = shown(loaded) if shown is not None and not problems else None
+        fold = Fold(plan, as_of, only=None if tasks is None else {t.id for t in tasks})
         found = fold_history(ws, plan, directory, fold)
-        history = lambda: read_history(ws, plan, directory)[0]  # noqa: E731
-    elif plan and directory:
-        history, found = read_history(ws, plan, directory)
+        loaded.history = lambda: read_history(ws, plan, directory)[0]
     else:
-        found = []
+        loaded.history, found = read_history(ws, plan, directory)
     problems += [p for p in found if not p.warning]
-    if problems or plan is None or directory is None:
+    if problems:
         raise InvalidData(problems)
-    loaded = Loaded(ws, plan, directory, history, [p for p in found if p.warning])
+    loaded.problems = [p for p in found if p.warning]
     from ocop_cli.products import count_into
 
     count_into(loaded)
@@ -620,7 +626,7 @@ def _plan(path: Path, directory: Directory, doc: YamlDoc, parsed: Any, items: It
           facts: dict[str, Any]) -> tuple[Plan | None, list[Problem]]:
     """The plan from its validated document (`items`: its tasks; `facts`: the rest as plain
     data), with the problems of what the model cannot see: agencies, windows, ids, sub-rows."""
-    from ocop_cli.model import Agency, Task
+    from ocop_cli.model import Agency
     from ocop_cli.windows import Target, parse_target, parse_window
 
     problems: list[Problem] = []
@@ -794,7 +800,7 @@ def _fold_history(ws: Workspace, plan: Plan, directory: Directory, fold: Fold,
         for found, entries, lines in _streamed(path, whole, rows=True):
             slots += found
             if lines is not None:  # what the loop below does, without making entries
-                _fold_written(fold, lines, path, new, years, tasks, kept, slots, counts)
+                _fold_written(fold, lines, path, hashes, years, tasks, kept, slots, counts)
             for entry in entries:
                 if not new(entry.id):
                     slots.append(_Later(path, entry, fold.next()))
@@ -817,30 +823,44 @@ def _fold_history(ws: Workspace, plan: Plan, directory: Directory, fold: Fold,
     return problems
 
 
-def _fold_written(fold: Fold, lines: Written, path: Path, new: Callable[[str], bool],
+def _fold_written(fold: Fold, lines: Written, path: Path, hashes: _Hashes,
                   years: frozenset[int], tasks: dict[str, Any], places: dict[str, Any],
                   slots: list[Problem | _Later], counts: Callable[[Path, Entry], bool]
                   ) -> None:
     """What `_fold_history` does with the entries of `lines`, an entry made only where one is
     kept, or where `counts` is asked whether it counts and says its problems. `places` maps
     each known place to one text for it, and actions are the model's texts: a fold of a
-    million entries keeps a place or an action thousands of times."""
-    name, days = path.name, lines.days
+    million entries keeps a place or an action thousands of times.
+
+    A piece whose ids are all new and whose entries all count (as most are) is checked as a
+    whole, and only its rows about the tasks the fold wants, and its undos, are looked at."""
+    name, days, rows = path.name, lines.days, lines.rows
     shared: dict[Any, Any] = {}
-    add, take, fold_one = fold.add, fold.take, fold.fold
-    as_of, undoable = fold.as_of, fold.undoable
+    add, take, fold_one, new = fold.add, fold.take, fold.fold, hashes.add
+    as_of, undoable, wanted = fold.as_of, fold.undoable, fold.tasks
+    checked = hashes.add_all(list(map(itemgetter(0), rows))) and _all_count(lines, years, tasks,
+                                                                           places)
+    if checked and fold.only is not None:
+        if '"undo"' in lines.text:
+            rows = [row for row in rows if row[5] in wanted or row[6] == "undo"]
+        else:
+            rows = list(compress(rows, map(wanted.__contains__, map(itemgetter(5), rows))))
     for k, (ident, at, _at_day, _offset, date, task, action, qty, place, _by, ref, note,
-            undoes, year) in enumerate(lines.rows):
+            undoes, year) in enumerate(rows):
         day = days[date]
-        if not new(ident):
+        if checked:
+            pass
+        elif not new(ident):
             slots.append(_Later(path, lines.entry(name, k, shared), fold.next()))
+            continue
         elif not ((int(year) if year else day.year) in years and task in tasks
                   and (not place or place in places)):
             entry = lines.entry(name, k, shared)
             if counts(path, entry):
                 add(entry)
-        elif action != "undo" and ident not in undoable:
-            if day <= as_of:
+            continue
+        if action != "undo" and ident not in undoable:
+            if day <= as_of and task in wanted:
                 fold_one(fold.next(), ident, at, day, task, _ACTIONS[action],
                          int(qty) if qty else None, places[place] if place else None,
                          ref or None, note[1:-1] if note else None)
@@ -850,19 +870,46 @@ def _fold_written(fold: Fold, lines: Written, path: Path, new: Callable[[str], b
                  undoes or None)
 
 
+def _all_count(lines: Written, years: frozenset[int], tasks: dict[str, Any],
+               places: dict[str, Any]) -> bool:
+    """Whether every entry of `lines` counts as `_fold_written` checks one: of a year the plan
+    counts, a task it has and a known place or none (found for the texts they share)."""
+    rows, days = lines.rows, lines.days
+    named, at = set(map(itemgetter(5), rows)), set(map(itemgetter(8), rows))
+    at.discard("")
+    if named.difference(tasks) or at.difference(places):  # by looking up each in the dict
+        return False
+    if set(map(itemgetter(13), rows)) == {""}:  # no `plan` key: each date's year
+        return all(days[date].year in years for date in lines.dates)
+    return all((int(year) if year else days[date].year) in years
+               for year, date in set(map(itemgetter(13, 4), rows)))
+
+
+_FEW = 1 << 18  # ids whose hashes `_Hashes` keeps in a set
+
+
 class _Hashes:
-    """A set of the hashes of texts, in an array at most two thirds full: 12 bytes a text
-    where a set of them would take a hundred."""
+    """A set of the hashes of texts: a Python set while there are few (a piece's are checked
+    at once), then an array at most two thirds full: 12 bytes a text where a set takes some
+    seventy."""
 
     def __init__(self, expected: int = 0) -> None:
-        from array import array
-
-        self.array = array
-        self.table = array("q", bytes(8 << max(10, (3 * expected // 2).bit_length())))
+        self.expected = expected
+        self.few: set[int] | None = set()
+        self.table: Any = None  # an array of the hashes, once past the few
         self.count = 0
 
     def add(self, text: str) -> bool:
         """Whether the hash of `text` is new (then added)."""
+        few = self.few
+        if few is not None:
+            found = hash(text)
+            if found in few:
+                return False
+            few.add(found)
+            if len(few) > _FEW:
+                self._spread()
+            return True
         table = self.table
         mask = len(table) - 1
         found = hash(text) or 1  # 0 marks a free slot
@@ -877,16 +924,41 @@ class _Hashes:
             at = (at + 1) & mask
         return False
 
+    def add_all(self, texts: list[str]) -> bool:
+        """Whether the hashes of `texts` are all new and none twice (then all added); else
+        none is added. Always False past the few (each is then added with `add`)."""
+        few = self.few
+        if few is None:
+            return False
+        found = set(map(hash, texts))
+        if len(found) != len(texts) or not few.isdisjoint(found):
+            return False
+        few |= found
+        if len(few) > _FEW:
+            self._spread()
+        return True
+
+    def _spread(self) -> None:
+        """From the set to the array, sized for the texts expected."""
+        few, self.few = self.few or set(), None
+        self.count = len(few)
+        self._fill(max(self.expected, 2 * len(few)), (found or 1 for found in few))
+
     def _grow(self) -> None:
         old = self.table
-        table = self.table = self.array("q", bytes(len(old) * 16))
+        self._fill(len(old), (found for found in old if found))
+
+    def _fill(self, expected: int, hashes: Iterable[int]) -> None:
+        """A new table for `expected` texts, holding `hashes`."""
+        from array import array
+
+        table = self.table = array("q", bytes(8 << max(10, (3 * expected // 2).bit_length())))
         mask = len(table) - 1
-        for found in old:
-            if found:
-                at = found & mask
-                while table[at]:
-                    at = (at + 1) & mask
-                table[at] = found
+        for found in hashes:
+            at = found & mask
+            while table[at]:
+                at = (at + 1) & mask
+            table[at] = found
 
 
 def _size(path: Path) -> int:
@@ -1160,13 +1232,15 @@ _OTHER_LINE = re.compile(r"\n(?!- \{|[ \t]*(?:#|\n|$))")  # in a text after a ne
 
 class Written:
     """The entry lines of a text read by `_WRITTEN` alone (`written`): each line's groups
-    (`rows`: "" for a group left out), the days they name, and their line numbers."""
+    (`rows`: "" for a group left out), the days they name (the texts of their dates:
+    `dates`), and their line numbers."""
 
-    __slots__ = ("_numbers", "days", "first", "rows", "text")
+    __slots__ = ("_numbers", "dates", "days", "first", "rows", "text")
 
     def __init__(self, text: str, first: int, rows: list[tuple[str, ...]],
-                 days: dict[str, dt.date]) -> None:
+                 days: dict[str, dt.date], dates: set[str]) -> None:
         self.text, self.first, self.rows, self.days = text, first, rows, days
+        self.dates = dates
         self._numbers: list[int] | None = None
 
     def number(self, k: int) -> int:
@@ -1198,14 +1272,15 @@ def written(text: str, first: int = 1) -> Written | None:
     if len(rows) != text.count("\n- {") + text.startswith("- {"):
         return None
     days: dict[str, dt.date] = {}
-    for text_day in {row[4] for row in rows} | {row[2] for row in rows}:
+    dates = set(map(itemgetter(4), rows))
+    for text_day in dates.union(map(itemgetter(2), rows)):
         try:
             days[text_day] = dt.date.fromisoformat(text_day)
         except ValueError:
             return None  # read as JSON, which says no the same way
-    if any(row[3] == "-00:00" for row in rows):
+    if '-00:00"' in text and any(row[3] == "-00:00" for row in rows):
         return None
-    return Written(text, first, rows, days)
+    return Written(text, first, rows, days, dates)
 
 
 def _written(path: Path, lines: list[str], first: int, shared: dict[Any, Any]

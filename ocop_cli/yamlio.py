@@ -324,6 +324,7 @@ _ODD = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\uff
 _LINE = re.compile(r'^( *)(- )?(?:([A-Za-z_][A-Za-z0-9_]{0,99}):(?: +|$))?'
                    r'(?:"([^"\\\n]*)"(?: +(?:#.*)?)?$|(.*))', re.MULTILINE)
 _SINGLE = re.compile(r"'((?:[^']|'')*)'(?: +(?:#.*)?)?")
+_FLOW = re.compile(r"\[([^\[\]{}#:'\"]*)\](?: +(?:#.*)?)?")
 # What a plain scalar may not start with: an indicator (YAML gives `- ? :` a meaning before a
 # space, the others always), or a space.
 _PLAIN_START = frozenset("-?:,[]{}#&*!|>'\"%@` ")
@@ -379,14 +380,31 @@ class _Quick:
                     continue  # blank, or a comment
                 value = _NONE
             else:
+                if rest[0] == "[" and "]" not in rest:
+                    rest = self.flow(rest, len(indent))
                 value = _scalar(rest)
-            if value is not None and value is not _NONE and len(value) <= _SHORT:
+            if type(value) is str and len(value) <= _SHORT:
                 value = kept.setdefault(value, value)
             if key is not None:
                 key = kept.setdefault(key, key)
             self.line = (len(indent), item is not None, key, value)
             return
         self.line = None
+
+    def flow(self, start: str, indent: int) -> str:
+        """A flow sequence from `start` on, over the lines that follow, each indented past
+        `indent`; one ends at a comma (no text goes on to the next line) until one closes it,
+        and it is read as one line."""
+        parts = [start]
+        for found in self.lines:
+            part = found.group().strip(" ")
+            if not parts[-1].endswith(",") or len(found.group()) - len(
+                    found.group().lstrip(" ")) <= indent or part[:1] in ("", "#", "-"):
+                raise _Odd
+            parts.append(part)
+            if "]" in part:
+                return " ".join(parts)
+        raise _Odd
 
     def block(self, indent: int, depth: int) -> Any:
         """The mapping or sequence whose first line is the next, at `indent`."""
@@ -440,9 +458,27 @@ class _Quick:
         return items
 
 
-def _scalar(text: str) -> str | None:
-    """A scalar on one line, read as YAML reads it (only `~`, `null` and nothing are null)."""
+def _flow(text: str) -> list[str | None]:
+    """A flow sequence of plain scalars on one line, as YAML reads it: without quotes, colons,
+    comments or nesting in it, nor an empty item."""
+    found = _FLOW.fullmatch(text)
+    if found is None:
+        raise _Odd
+    inside = found.group(1)
+    if not inside.strip(" "):
+        return []
+    items = [item.strip(" ") for item in inside.split(",")]
+    if any(not item or item[0] in _PLAIN_START for item in items):
+        raise _Odd
+    return [None if _NULL.match(item) else item for item in items]
+
+
+def _scalar(text: str) -> str | list[str | None] | None:
+    """A scalar on one line, read as YAML reads it (only `~`, `null` and nothing are null),
+    or a list of plain ones in brackets (`aliases: [UBND tỉnh, Ủy ban nhân dân tỉnh]`)."""
     head = text[0]
+    if head == "[":
+        return _flow(text)
     if head == "'":
         found = _SINGLE.fullmatch(text)
         if found is None:

@@ -66,7 +66,15 @@ def block_texts(draw: Any) -> str:
             for key, item in value.items():
                 lead = head if first else pad
                 first = False
-                if isinstance(item, (dict, list)) and item:
+                if isinstance(item, list) and item and not any(
+                        isinstance(x, (dict, list)) for x in item) and draw(st.booleans()):
+                    # In brackets, at times over several lines (a break after a comma).
+                    breaks = [draw(st.sampled_from([", ", ",\n" + pad + "    ", ",", " ,"]))
+                              for _ in item[1:]]
+                    flow = str(item[0]) + "".join(b + str(x) for b, x in zip(
+                        breaks, item[1:], strict=True))
+                    lines.append(f"{lead}{key}: [{flow}]")
+                elif isinstance(item, (dict, list)) and item:
                     lines.append(f"{lead}{key}:")
                     compact = isinstance(item, list) and draw(st.booleans())
                     emit(item, indent if compact else indent + 2,
@@ -136,7 +144,11 @@ UNUSUAL = ["a: &x 1\nb: *x\n", "a: [1, 2]\n", "a: {b: 1}\n", "a: |\n  text\n", "
            "a: 1 # c\n#c\nb: 2\n", "a: \ufeffb\n", "a: \x85b\n", "a: b\u2028c\n", "a: \x07\n",
            '"a": 1\n', "a:\n  -\n    - b\n", "null: 1\n", "~: 1\n", "a:\n  - b\n  c: 1\n",
            "a: 'it''s'\n", "a: \"\"\n", "a: ''\n", "a:\n", "a: -1\n", "a: - b\n", "a: 'x' y\n",
-           '"a" : 1\n', "a: x\n\n\n  # c\nb:\n  - c\n", "a: \"x\" #c\n", 'a: "x"#c\n']
+           '"a" : 1\n', "a: x\n\n\n  # c\nb:\n  - c\n", "a: \"x\" #c\n", 'a: "x"#c\n',
+           "a: [x, y]\n", "a: [x,\n  y]\n", "a: [x\n  , y]\n", "a: [x,\n\n  y]\n", "a: []\n",
+           "a: [x,\ny]\n", "a: [x, [y]]\n", "a: [x, 'y']\n", "a: [x: y]\n", "a: [x,]\n",
+           "a: [x,\n  # c\n  y]\n", "a: [x] y\n", "a: [x, ~, null]\n", "a: [ x , y ]\n",
+           "a: [x\n", "- [x, y]\n", "a: [x #c, y]\n", "a: [-x, ?y]\n"]
 
 
 @given(st.sampled_from(UNUSUAL), st.integers(0, 40))
@@ -159,6 +171,16 @@ def test_a_plan_in_block_form_is_read_without_the_parser(tmp_path, monkeypatch):
            "    - B\n\n  - id: '2'\n    title: ~\n"
     assert yamlio._quick(text) == {"number": "1", "tasks": [
         {"id": "1", "partners": ["A", "B"]}, {"id": "2", "title": None}]}
+
+
+def test_the_bundled_agencies_are_read_without_the_parser():
+    """Lists in brackets, some over several lines, as the agencies file writes aliases and
+    members, are read quickly and as the parser reads them."""
+    text = (storage.bundled_dir() / "agencies.yaml").read_text(encoding="utf-8")
+    assert "members: [" in text and ",\n" in text.split("members: [", 1)[1].split("]")[0]
+    quick = yamlio._quick(text)
+    assert quick is not yamlio._NONE
+    assert quick == yamlio._parsed(HERE, text).data
 
 
 def _block(value: Any, indent: int = 0) -> list[str]:
@@ -415,6 +437,13 @@ def test_a_fold_gives_what_a_replay_gives(plan, entries, as_of, data):
         fold.add(entry)
     expected = state.settle(plan, state.replay(plan, entries, as_of, plan.tasks), as_of)
     assert listed(state.settle(plan, fold.states(), as_of)) == listed(expected)
+    # A listing's fold, of the leaves it shows only: their states are the same.
+    leaves = data.draw(st.sets(st.sampled_from([t.id for t in plan.leaves()])))
+    fold = state.Fold(plan, as_of, undoable, only=leaves)
+    for entry in entries:
+        fold.add(entry)
+    assert listed(state.settle(plan, fold.states(), as_of)) == [
+        row for row in listed(expected) if row[0] in leaves]
 
 
 def test_an_entry_given_later_keeps_its_place_in_the_order(plan):
@@ -453,14 +482,15 @@ OFFICES = ["tester", "gia-loc", "kinh-mon"]
 
 @given(st.lists(st.tuples(st.sampled_from(OFFICES), st.integers(0, 200),
                           st.integers(-8, len(ODD_LINES) - 1)), max_size=25),
-       st.sampled_from([dt.date(2019, 7, 10), dt.date(2019, 12, 31)]), st.booleans())
+       st.sampled_from([dt.date(2019, 7, 10), dt.date(2019, 12, 31)]),
+       st.sampled_from(["", "collide", "spread"]))
 @settings(max_examples=60, deadline=None, suppress_health_check=[
     HealthCheck.function_scoped_fixture])
 def test_a_history_folded_as_read_says_what_the_files_say(tmp_path_factory, lines, as_of,
                                                           collide):
     """Lines copied from office to office (the first counts), undone anywhere, unusual lines
-    that make a file be read whole, and ids whose hashes collide: the same problems, in the
-    same order, and the same states."""
+    that make a file be read whole, ids whose hashes collide, and ids past the few whose
+    hashes are kept in a set: the same problems, in the same order, and the same states."""
     root = storage.init_workspace(tmp_path_factory.mktemp("ws") / "ws").root
     history = root / "history"
     for office, n, odd in lines:
@@ -473,9 +503,27 @@ def test_a_history_folded_as_read_says_what_the_files_say(tmp_path_factory, line
         with (history / f"{office}.yaml").open("a", encoding="utf-8") as handle:
             handle.write(text + "\n")
     expected = _files_say(root, as_of)
-    if collide:
-        with pytest.MonkeyPatch.context() as patch:
+    with pytest.MonkeyPatch.context() as patch:
+        if collide == "collide":
             patch.setattr(storage, "hash", lambda text: len(text) % 3, raising=False)
-            assert _folded(root, as_of) == expected
-    else:
+        elif collide == "spread":
+            patch.setattr(storage, "_FEW", 2)
         assert _folded(root, as_of) == expected
+
+
+@pytest.mark.parametrize("few", [1, 2, 1000])
+def test_a_line_copied_to_another_office_is_found_however_many_ids_came_before(
+        tmp_path, monkeypatch, few):
+    """The ids seen are kept in a set, then, past the few, in a table: a line copied from one
+    office's file to another's is said to be a copy (the first counts) either way."""
+    root = storage.init_workspace(tmp_path / "ws").root
+    history = root / "history"
+    (history / "gia-loc.yaml").write_text("".join(_line(_record(n)) + "\n" for n in range(5)),
+                                          encoding="utf-8")
+    (history / "kinh-mon.yaml").write_text(_line(_record(7)) + "\n" + _line(_record(1)) + "\n",
+                                           encoding="utf-8")
+    as_of = dt.date(2019, 12, 31)
+    monkeypatch.setattr(storage, "_FEW", few)
+    problems, states = _folded(root, as_of)
+    assert (problems, states) == _files_say(root, as_of)
+    assert [(Path(p.file).name, p.line) for p in problems] == [("kinh-mon.yaml", 2)]
