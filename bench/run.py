@@ -566,6 +566,9 @@ def budgets(cmds: list[Command], ws: dict[str, Path], has_report: bool, task: st
     listing = find(cmds, "ocop tasks --month 6 --format json", big)
     add(f"{big}: the same, warm / `task overdue`", ratio(listing, overdue), 0.6, "×",
         "skipped: no Taskwarrior")
+    add(f"{big}: `ocop tasks --overdue --format json`, warm / `task overdue`",
+        ratio(find(cmds, "ocop tasks --overdue --format json", big), overdue), 0.6, "×",
+        "skipped: no Taskwarrior")
     for name in ("first listing after a write", "first listing on a new as-of day",
                  "first listing after a pull replaced one office's file"):
         add(f"{big}: {name} / `task overdue`", ratio(find(cmds, name), overdue), 1.0, "×",

@@ -410,24 +410,33 @@ def tasks(
                                                        filters_of(loaded))
         return chose[1]
 
-    # JSON in the plan's order, filtered by plan only: the rows as the index keeps them.
-    listing = index.listing(s.workspace, s.year) if fmt is Format.json and sort is Sort.plan \
-        and not (status or overdue or due or place or grep) else None
+    def listed() -> tuple[Any, Any, Any]:
+        """A load, the states the listing shows and the tasks chosen without states."""
+        # Without the index, only the chosen tasks' states are made from the history.
+        loaded = s.load(summary=True, shown=shown)
+        chosen = shown(loaded)
+        only = None if chosen is None else {t.id for t in chosen}
+        return loaded, s.states(loaded, summary=True, only=only), chosen
+
+    # JSON: printed again as the index keeps it for the same filters and day, or made and kept.
+    listing = index.listing(s.workspace, s.year) if fmt is Format.json else None
     if listing is not None:
         from ocop_cli.render import stdout
 
-        text = listing.json_text(filters_of(listing), s.as_of)
-        if text is not None:
-            stdout().write(text)
+        def made() -> list[str]:  # the rows, as without the text kept
+            from ocop_cli import views
+
+            loaded, states, chosen = listed()
+            return views.task_json_lines(loaded, states, filters_of(loaded), s.as_of,
+                                         sort.value, chosen)
+
+        if listing.print_json(filters_of(listing), sort.value, s.as_of, made, stdout()):
             return
-    # Without the index, only the chosen tasks' states are made from the history.
-    loaded = s.load(summary=True, shown=shown)
-    chosen = shown(loaded)
-    only = None if chosen is None else {t.id for t in chosen}
     from ocop_cli import views
 
-    views.task_list(loaded, s.states(loaded, summary=True, only=only), filters_of(loaded),
-                    fmt.value, s.as_of, s.no_color, sort.value, chosen)
+    loaded, states, chosen = listed()
+    views.task_list(loaded, states, filters_of(loaded), fmt.value, s.as_of, s.no_color,
+                    sort.value, chosen)
 
 
 @command("check")

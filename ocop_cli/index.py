@@ -15,9 +15,9 @@ fingerprint, and each task's own state after all of its entries with the date of
 - A plan edit re-reads the plan; the states of the tasks whose row changed are computed again.
 - A state as of a date on or after a task's last entry is its kept state (only the timing
   depends on the month); a task with entries after the as-of date is replayed from its own.
-- A JSON listing whose filters look at no state (`Listing`) reads rows kept for it when the
-  plan is read, without loading the plan, and the text it printed last for the same day and
-  filters while nothing changed.
+- A JSON listing whose filters look at no state reads rows kept for it when the plan is read,
+  without loading the plan; any JSON listing (`Listing`) prints again the text it printed
+  last for the same day, filters and order while nothing changed.
 
 The YAML files are the only truth: `.ocop/` can be deleted at any time, and OCOP_NO_INDEX=1
 reads the files instead. A missing, corrupt, stale or other-version index is made again; where
@@ -42,7 +42,7 @@ from functools import cached_property
 from itertools import islice
 from pathlib import Path
 from stat import S_ISREG
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TextIO
 
 from ocop_cli import state, storage
 from ocop_cli.errors import OcopError, Problem
@@ -384,7 +384,7 @@ class Index:
             self._fresh(plan_path)
             row = self.db.execute("SELECT head, listed, counts FROM plans WHERE name=?",
                                   (plan_path.name,)).fetchone()
-            if row is None or not row[1] or (row[2] and self._register()):
+            if row is None or (row[2] and self._register()):
                 return None
             from ocop_cli.directory import Directory
 
@@ -394,7 +394,7 @@ class Index:
             self._places_known(years, directory)  # its only error: the warnings are not shown
         except OcopError:
             raise Fallback from None
-        return Listing(_Served(self, None, plan_path.name, years), plan, directory)
+        return Listing(_Served(self, None, plan_path.name, years), plan, directory, bool(row[1]))
 
     def _register(self) -> bool:
         """Whether the workspace has a product register (`products.register_files`), or
@@ -1311,37 +1311,37 @@ class _Served:
                    (name, day, generation, crc, blob, _pack(settled)))
         return states
 
-    def json_text(self, f: Any, head: Plan, directory: Any, as_of: dt.date) -> str | None:
-        """What `ocop tasks --format json` prints for filters `f` that look at no state (None
-        where a unit's own shares would be shown): as printed before for the same filters
-        and day when nothing changed since (the DAYS printed last are kept), else made from
-        the rows (`json_rows`)."""
-        from ocop_cli.render import escaped, json_lines
+    def listing_key(self, generation: int, f: Any, sort: str, as_of: dt.date) -> str:
+        """What a JSON listing's text is kept by: everything it depends on (the index's
+        `generation`, the plan and the agencies, the day, the filters `f` and `sort`)."""
+        return repr((generation, self.plan_crc(), self.index._crc(self.index.ws.agencies_path),
+                     as_of.toordinal(), tuple(f), sort))
 
+    def kept_listing(self, key: str) -> str | None:
+        """The text kept by `key`, escaped as it is printed (as everything read from the
+        index)."""
+        from ocop_cli.render import escaped
+
+        row = self.index.db.execute("SELECT value FROM listings WHERE plan=? AND key=?",
+                                    (self.plan_name, key)).fetchone()
+        return None if row is None else escaped(zlib.decompress(row[0]).decode("utf-8"))
+
+    def keep_listing(self, generation: int, key: str, blob: bytes, f: Any, sort: str,
+                     as_of: dt.date) -> None:
+        """Keep a listing's text (compressed) by `key`, unless the index, the plan or the
+        agencies changed since the key was made (a listing made from a load reads them again);
+        the DAYS kept last stay."""
         db, name = self.index.db, self.plan_name
-        self._follow_plan()
-        generation = self.index._generation()
-        key = repr((generation, self.plan_crc(), self.index._crc(self.index.ws.agencies_path),
-                    as_of.toordinal(), f.month, f.agency, f.role))
-        row = db.execute("SELECT value FROM listings WHERE plan=? AND key=?",
-                         (name, key)).fetchone()
-        if row is not None:  # escaped as it is printed, as everything read from the index
-            return escaped(zlib.decompress(row[0]).decode("utf-8"))
-        lines = self.json_rows(f, head, directory, as_of, generation)
-        if lines is None:
-            return None
-        text = json_lines(lines)
-        del lines  # 50,000 rows are held once, not twice
-        blob = zlib.compress(text.encode("utf-8"), 1)  # the encoded text let go at once
 
         def write() -> None:
+            if self.listing_key(generation, f, sort, as_of) != key:
+                return
             db.execute("INSERT OR REPLACE INTO listings VALUES (?, ?, ?, ?)", (
                 name, key, time.time_ns(), blob))
             db.execute("DELETE FROM listings WHERE plan=? AND key NOT IN (SELECT key FROM "
                        "listings WHERE plan=? ORDER BY written DESC LIMIT ?)", (name, name, DAYS))
 
         self._write(generation, write)
-        return escaped(text)
 
     def json_rows(self, f: Any, head: Plan, directory: Any, as_of: dt.date, generation: int
                   ) -> list[str] | None:
@@ -1630,20 +1630,48 @@ class _Figures:
 
 class Listing:
     """What `ocop tasks --format json` needs from the index: the plan's number, years and
-    facts (`plan`, without its tasks), the agencies, and the listing (`json_text`)."""
+    facts (`plan`, without its tasks), the agencies, and the listing (`print_json`)."""
 
-    def __init__(self, served: _Served, plan: Plan, directory: Any) -> None:
+    def __init__(self, served: _Served, plan: Plan, directory: Any, rows: bool) -> None:
         self.served, self.plan, self.directory = served, plan, directory
+        self.rows = rows  # whether the index keeps the rows of its tasks (`json_rows`)
 
-    def json_text(self, f: Any, as_of: dt.date) -> str | None:
-        """The listing for filters `f` that look at no state; None where it cannot be read
-        this way (a unit's shares shown, an index damaged meanwhile). Closes the index."""
+    def print_json(self, f: Any, sort: str, as_of: dt.date, make: Callable[[], list[str]],
+                   out: TextIO) -> bool:
+        """Print what `ocop tasks --format json` prints for filters `f` and `sort`: as kept
+        for the same ones and day when nothing changed since, else made and kept: from the
+        rows the index keeps (`json_rows`) where the filters look at no state and the plan's
+        order is kept, else by `make` (the rows encoded, from a load and its states). The
+        text is kept as it is printed, never held whole. False where the index was damaged
+        meanwhile (nothing printed). Closes the index."""
+        from ocop_cli.render import write_json_lines
+
+        served = self.served
         try:
-            return self.served.json_text(f, self.plan, self.directory, as_of)
-        except (sqlite3.OperationalError, *DAMAGE):
-            return None
+            try:
+                served._follow_plan()
+                generation = served.index._generation()
+                key = served.listing_key(generation, f, sort, as_of)
+                text = served.kept_listing(key)
+                lines = served.json_rows(f, self.plan, self.directory, as_of, generation) \
+                    if text is None and self.rows and sort == "plan" and f.by_plan() else None
+            except (sqlite3.OperationalError, *DAMAGE):
+                return False
+            if text is not None:
+                out.write(text)
+                return True
+            if lines is None:
+                lines = make()
+            packer = zlib.compressobj(1)
+            parts: list[bytes] = []
+            write_json_lines(lines, out, lambda part: parts.append(
+                packer.compress(part.encode("utf-8"))))
+            del lines
+            parts.append(packer.flush())
+            served.keep_listing(generation, key, b"".join(parts), f, sort, as_of)
+            return True
         finally:
-            self.served.index.close()
+            served.index.close()
 
 
 DAYS = 8  # as-of dates whose states are kept

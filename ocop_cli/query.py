@@ -35,6 +35,11 @@ class Filters(NamedTuple):
     place: str | None = None  # agency id
     grep: str | None = None
 
+    def by_plan(self) -> bool:
+        """Whether these filters look at the plan only (month, agency), at no task's state."""
+        return not (self.statuses or self.overdue or self.due or self.place is not None
+                    or self.grep)
+
 
 def role_of(task: Task, agency_id: str, directory: Directory) -> str | None:
     """`lead` or `partner` when the agency leads or partners the task itself or through a
@@ -133,7 +138,7 @@ def select(plan: Plan, states: dict[str, TaskState], directory: Directory,
 def select_without_states(plan: Plan, directory: Directory, f: Filters) -> list[Task] | None:
     """What `select` chooses, when no filter looks at a state (then only the states of these
     tasks are needed); None when one does."""
-    if f.statuses or f.overdue or f.due or f.place is not None or f.grep:
+    if not f.by_plan():
         return None
     return _with_parents(plan, {t.id for t in plan.leaves()
                                 if _plan_matches(t, plan, directory, f)})

@@ -157,32 +157,29 @@ def write_json(data: Any, stream: TextIO | None = None) -> None:
         out.write(escaped(plain(data)) + "\n")
 
 
-def json_lines(pieces: list[str]) -> str:
-    """What `write_json_lines` writes, as one text to be `escaped` when printed. Made by one
-    join, the brackets added to the first and last pieces (changes `pieces`): a listing of
-    50,000 tasks is some 15 MB of text, and every copy of it counts."""
-    if not pieces:
-        return "[]\n"
-    pieces[0] = "[\n  " + pieces[0]
-    pieces[-1] += "\n]\n"
-    return ",\n  ".join(pieces)
-
-
-def write_json_lines(pieces: Iterable[str], stream: TextIO | None = None) -> None:
+def write_json_lines(pieces: Iterable[str], stream: TextIO | None = None,
+                     kept: Callable[[str], Any] | None = None) -> None:
     """A list of encoded elements, one a line: written a thousand at a time (one write and one
-    scan for control characters each)."""
+    scan for control characters each); each text also handed to `kept` as it is before it is
+    `escaped` (the index keeps a listing's text), so that it is never held whole."""
     out = stream or stdout()
-    out.write("[")
+
+    def write(text: str) -> None:
+        if kept is not None:
+            kept(text)
+        out.write(escaped(text))
+
+    write("[")
     batch: list[str] = []
     written = False
     for piece in pieces:
         batch.append(piece)
         if len(batch) == 1000:  # a thousand pieces a write: few calls, little held at once
-            out.write(escaped((",\n  " if written else "\n  ") + ",\n  ".join(batch)))
+            write((",\n  " if written else "\n  ") + ",\n  ".join(batch))
             batch, written = [], True
     if batch:
-        out.write(escaped((",\n  " if written else "\n  ") + ",\n  ".join(batch)))
-    out.write(("\n" if written or batch else "") + "]\n")
+        write((",\n  " if written else "\n  ") + ",\n  ".join(batch))
+    write(("\n" if written or batch else "") + "]\n")
 
 
 # What a spreadsheet opening a CSV runs as a formula when a cell starts with it (OWASP).

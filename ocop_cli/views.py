@@ -54,38 +54,56 @@ def task_columns(with_role: bool) -> list[Column]:
     return columns
 
 
-def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fmt: str,
-              as_of: dt.date, no_color: bool, sort: str = "plan",
-              chosen: list[Task] | None = None) -> None:
-    """The tasks that pass `filters` (`chosen` when already selected), each under its
-    parent's row in the plan's order; with `sort="urgency"` overdue first, then due (plan
-    order within each), without parent rows: a sub-row's title then reads after its
-    parent's."""
+def task_rows(loaded: Loaded, states: dict[str, TaskState], filters: Filters, as_of: dt.date,
+              sort: str = "plan", chosen: list[Task] | None = None, encoded: bool = False
+              ) -> list[tuple[Task, TaskState, Any]]:
+    """The rows of a task listing as listed: each task that passes `filters` (`chosen` when
+    already selected), the state it shows and its JSON object (with `encoded`, as JSON text:
+    50,000 rows are then never all held as objects). In the plan's order, each task under its
+    parent's row; with `sort="urgency"` overdue first, then due (plan order within each),
+    without parent rows."""
     plan, directory = loaded.plan, loaded.directory
     if chosen is None:
         chosen = select(plan, states, directory, filters)
     unit = subject_unit(directory, filters)
     shown = shown_states(plan, states, chosen, unit, as_of)
-
-    def row(task: Task) -> dict[str, Any]:
+    encode = render.json_encoder() if encoded else None
+    rows, ranks = [], []
+    for task in chosen:
         role = role_of(task, filters.agency, directory) if filters.agency else None
         share = unit if unit in task.shared_by and plan.is_leaf(task.id) else None
-        return task_json(plan, task, shown[task.id], directory, role,
-                         states[task.id] if share else None, share)
+        obj = task_json(plan, task, shown[task.id], directory, role,
+                        states[task.id] if share else None, share)
+        if sort == "urgency":
+            if not obj["leaf"]:
+                continue
+            ranks.append(urgency(obj))
+        rows.append((task, shown[task.id], obj if encode is None else encode(obj)))
+    if sort == "urgency":  # a stable sort: plan order within a rank
+        rows = [rows[i] for i in sorted(range(len(rows)), key=ranks.__getitem__)]
+    return rows
 
-    if fmt == "json" and sort != "urgency":  # written as made: 50,000 rows are never held
-        render.write_json_lines(map(render.json_encoder(), map(row, chosen)))
-        return
-    objects = [row(task) for task in chosen]
-    pairs = list(zip(chosen, objects, strict=True))
-    if sort == "urgency":
-        pairs = sorted(((t, o) for t, o in pairs if o["leaf"]), key=lambda p: urgency(p[1]))
+
+def task_json_lines(loaded: Loaded, states: dict[str, TaskState], filters: Filters,
+                    as_of: dt.date, sort: str = "plan", chosen: list[Task] | None = None
+                    ) -> list[str]:
+    """What `ocop tasks --format json` prints, a row a line, each encoded (`task_rows`)."""
+    return [text for _task, _state, text in task_rows(loaded, states, filters, as_of, sort,
+                                                      chosen, encoded=True)]
+
+
+def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fmt: str,
+              as_of: dt.date, no_color: bool, sort: str = "plan",
+              chosen: list[Task] | None = None) -> None:
+    """The task listing (`task_rows`) in the format asked for; a table's sub-row title reads
+    after its parent's when sorted by urgency."""
     if fmt == "json":
-        render.write_json([o for _t, o in pairs])
+        render.write_json_lines(task_json_lines(loaded, states, filters, as_of, sort, chosen))
         return
+    plan, directory = loaded.plan, loaded.directory
+    listed = task_rows(loaded, states, filters, as_of, sort, chosen)
     rows = []
-    for task, obj in pairs:
-        state = shown[task.id]
+    for task, state, obj in listed:
         indent = "  " * task.id.count(".")
         parent = plan.task(task.parent) if task.parent else None
         title = (f"{parent.title}: {task.title}" if parent else task.title) \
@@ -98,15 +116,18 @@ def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fm
             "state": status_label(state.status, state.timing) + whole_note(obj),
             "_style": state.timing if state.timing in ("overdue", "due") else state.status,
         })
-    status, timing = tally_lines(tally(shown[t.id] for t in chosen if plan.is_leaf(t.id)))
+    status, timing = tally_lines(tally(state for task, state, _obj in listed
+                                       if plan.is_leaf(task.id)))
     footer = _("{status}; {timing} (as of {date})").format(status=status, timing=timing,
                                                          date=format_date(as_of))
+    unit = subject_unit(directory, filters)
     if unit:
         footer += " " + _("Shared tasks show the share of {unit}; the whole task in "
                            "brackets.").format(unit=directory.short(unit))
     title = f"{plan.number} ({plan.years})"
-    render.emit(fmt, task_columns(filters.agency is not None), rows, objects, title=title,
-                footer=footer, no_color=no_color)
+    render.emit(fmt, task_columns(filters.agency is not None), rows,
+                [obj for _task, _state, obj in listed], title=title, footer=footer,
+                no_color=no_color)
 
 
 def target_line(target: Target) -> str:

@@ -130,23 +130,39 @@ def without_products(root: Path) -> None:
                     encoding="utf-8")
 
 
-def served_listings(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Whether each JSON listing from now on was served from the index's rows."""
-    served: list[bool] = []
-    real = index.Listing.json_text
+def served_listings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """How each JSON listing from now on was printed through the index: "kept" (the text kept
+    for the same filters and day), "rows" (made from the rows the index keeps), "made" (from
+    the plan and the states, as without the text kept) or "files" (the index gave up)."""
+    served: list[str] = []
+    real, rows = index.Listing.print_json, index._Served.json_rows
+    how = [""]
 
-    def spy(self: index.Listing, *args: Any) -> Any:
-        rows = real(self, *args)
-        served.append(rows is not None)
-        return rows
+    def from_rows(self: Any, *args: Any) -> Any:
+        found = rows(self, *args)
+        how[0] = "rows" if found is not None else how[0]
+        return found
 
-    monkeypatch.setattr(index.Listing, "json_text", spy)
+    def spy(self: index.Listing, f: Any, sort: str, as_of: dt.date, make: Any, out: Any
+            ) -> bool:
+        how[0] = "kept"
+
+        def made() -> list[str]:
+            how[0] = "made"
+            return make()
+
+        printed = real(self, f, sort, as_of, made, out)
+        served.append(how[0] if printed else "files")
+        return printed
+
+    monkeypatch.setattr(index._Served, "json_rows", from_rows)
+    monkeypatch.setattr(index.Listing, "print_json", spy)
     return served
 
 
 # Filters that look at no state: a month, an agency as lead or partner (through a group too:
 # Gia Lộc partners 1.2 through "BCĐ các huyện, TP", and it is a unit, so its shares are shown
-# and the listing is not served from the rows).
+# and the listing is made from the states, not from the rows).
 SERVED = [[], ["--month", "7"], ["--month", "6", "--agency", "Sở NN và PTNT"],
           ["--agency", "Sở NN và PTNT", "--role", "partner"], ["--agency", "so tai chinh"],
           ["--month", "11"]]
@@ -177,7 +193,7 @@ def test_a_json_listing_from_the_index_rows_is_the_files_listing(ws, ocop, monke
             assert first.exit_code == warm.exit_code == plain.exit_code == 0, first.stderr
             assert first.stdout == warm.stdout == plain.stdout, (changes, filters)
             assert first.stderr == plain.stderr
-        assert served == [True] * (1 + 2 * len(SERVED)) + [False] * 2
+        assert served == ["rows"] + ["rows", "kept"] * len(SERVED) + ["made", "kept"]
         served.clear()
 
     same()
@@ -192,6 +208,105 @@ def test_a_json_listing_from_the_index_rows_is_the_files_listing(ws, ocop, monke
     same("write", "plan")
     _pull(path, 1)
     same("write", "plan", "pull")
+
+
+# Filters that look at states, and a listing by urgency.
+ON_STATES = [["--overdue"], ["--due"], ["--status", "in_progress"], ["--place", "Gia Lộc"],
+             ["--grep", "hoi nghi"], ["--month", "7", "--sort", "urgency"],
+             ["--agency", "UBND tỉnh", "--overdue"]]
+
+
+def test_a_json_listing_on_states_is_printed_again_only_while_nothing_changed(ws, ocop,
+                                                                             monkeypatch):
+    """A listing whose filters look at states is made from them the first time and printed
+    again as kept the next: each, byte for byte, the listing read from the files, on another
+    day, after an agencies edit, a write, a plan edit and a pull. What is kept for one set of
+    filters is never printed for another (`--overdue` is not `--due`), nor after a change:
+    the overdue tasks change at each step."""
+    record(ws, entry(1, "1.2", day=5), entry(2, "5.2", 3, day=15),
+           entry(3, "3.2", day=12)._replace(action="done", qty=None, place=None))
+    pulled = record(ws, entry(4, "1.2", day=9), who="Phòng NN Kinh Môn")
+    served = served_listings(monkeypatch)
+    before: list[str] = []
+
+    def same(as_of: str, change: str) -> None:
+        listed = []
+        for filters in ON_STATES:
+            args = ["tasks", *filters, "--format", "json", "--as-of", as_of]
+            first, warm = ocop(*args), ocop(*args)
+            plain = ocop(*args, env={"OCOP_NO_INDEX": "1"})
+            assert first.exit_code == warm.exit_code == plain.exit_code == 0, first.stderr
+            assert first.stdout == warm.stdout == plain.stdout, (change, filters)
+            listed.append(plain.stdout)
+        assert served == ["made", "kept"] * len(ON_STATES), change
+        served.clear()
+        assert len(set(listed)) == len(listed), change  # no two alike: a mix-up would show
+        assert listed[0] not in before, change  # the overdue tasks changed
+        before.append(listed[0])
+
+    same("2019-07-20", "")
+    same("2019-08-05", "another day")  # 1.2 and the T7 windows now overdue
+    agencies = ws / "agencies.yaml"
+    agencies.write_text(agencies.read_text(encoding="utf-8").replace(
+        "short: UBND tỉnh\n", "short: UBND tỉnh HD\n").replace(
+        "aliases: [Ủy ban nhân dân tỉnh,", "aliases: [UBND tỉnh, Ủy ban nhân dân tỉnh,"),
+        encoding="utf-8")
+    same("2019-08-05", "agencies")  # 1.1's lead renamed
+    record(ws, entry(5, "1.1", day=20)._replace(action="done", qty=None, place=None))
+    same("2019-08-05", "write")  # 1.1 done
+    plan = workspace(ws).plan_path()
+    text = plan.read_text(encoding="utf-8")
+    at = text.index('id: "3.1"')
+    plan.write_text(text[:at] + text[at:].replace("window: T6", "window: T8", 1),
+                    encoding="utf-8")
+    same("2019-08-05", "plan")  # 3.1 due, not overdue
+    _pull(pulled, 0)  # its one entry's quantity 1 becomes 5
+    same("2019-08-05", "pull")  # 1.2's figure
+
+
+def test_a_plan_without_rows_for_listings_is_listed_from_its_states_and_kept(ws, ocop,
+                                                                              monkeypatch):
+    """Where the index keeps no rows for listings (`plans.listed`: a window of no month), a
+    month listing is made from the states, then printed again as kept."""
+    record(ws, entry(1, "1.2", day=5))
+    args = ["tasks", "--month", "7", "--format", "json", "--as-of", AS_OF]
+    assert ocop(*args).exit_code == 0
+    sql(ws, ("UPDATE plans SET listed = 0", ()), ("DELETE FROM listings", ()))
+    served = served_listings(monkeypatch)
+    first, warm, plain = ocop(*args), ocop(*args), ocop(*args, env={"OCOP_NO_INDEX": "1"})
+    assert first.exit_code == warm.exit_code == plain.exit_code == 0, first.stderr
+    assert first.stdout == warm.stdout == plain.stdout
+    assert served == ["made", "kept"]
+
+
+def test_a_listing_made_while_a_file_changed_is_not_kept(ws, ocop, monkeypatch):
+    """The agencies are edited while a listing is made (it reads the edit), then put back:
+    the listing made with the edit is not printed for the agencies as they are again."""
+    args = ["tasks", "--overdue", "--format", "json", "--as-of", AS_OF]
+    agencies = ws / "agencies.yaml"
+    original = agencies.read_text(encoding="utf-8")
+    real = index.Listing.print_json
+    edits = [original.replace("short: UBND tỉnh\n", "short: UBND tỉnh HD\n").replace(
+        "aliases: [Ủy ban nhân dân tỉnh,", "aliases: [UBND tỉnh, Ủy ban nhân dân tỉnh,")]
+
+    def edited_meanwhile(self: index.Listing, f: Any, sort: str, as_of: dt.date,
+                         make: Any, out: Any) -> bool:
+        def made() -> list[str]:
+            if edits:
+                agencies.write_text(edits.pop(), encoding="utf-8")
+            return make()
+
+        return real(self, f, sort, as_of, made, out)
+
+    monkeypatch.setattr(index.Listing, "print_json", edited_meanwhile)
+    meanwhile = ocop(*args)
+    assert meanwhile.exit_code == 0, meanwhile.stderr
+    assert {t["id"]: t["lead"] for t in meanwhile.json()}["1.1"] == "UBND tỉnh HD"
+    agencies.write_text(original, encoding="utf-8")
+    again, plain = ocop(*args), ocop(*args, env={"OCOP_NO_INDEX": "1"})
+    assert again.exit_code == plain.exit_code == 0, again.stderr
+    assert {t["id"]: t["lead"] for t in again.json()}["1.1"] == "UBND tỉnh"
+    assert again.stdout == plain.stdout
 
 
 def test_a_json_listing_from_the_index_rows_follows_the_agencies(ws, ocop, monkeypatch):
@@ -210,7 +325,7 @@ def test_a_json_listing_from_the_index_rows_follows_the_agencies(ws, ocop, monke
     assert renamed.exit_code == 0, renamed.stderr
     assert {t["id"]: t["lead"] for t in renamed.json()}["1.1"] == "UBND tỉnh HD"
     assert renamed.stdout == plain.stdout
-    assert served == [True]
+    assert served == ["rows"]
     record(ws, entry(1, "6")._replace(place="nowhere", plan=2020))
     assert ocop(*args).stdout == plain.stdout  # another plan's entry
     path = record(ws, entry(2, "6")._replace(place="nowhere"))
@@ -223,8 +338,8 @@ def test_a_json_listing_from_the_index_rows_follows_the_agencies(ws, ocop, monke
 def test_a_json_listing_is_served_from_the_rows_only_where_they_say_it_all(ws, ocop,
                                                                           monkeypatch):
     """The 2019 plan counts products from the register (task 8): with no register it counts
-    its own entries as any task and the listing is served from the rows; with one, and with
-    filters on a state (which need every state), it is read as any other command reads. The
+    its own entries as any task and the listing is served from the rows (made from the states
+    where a filter looks at them); with one, it is read as any other command reads. The
     output is the same."""
     served = served_listings(monkeypatch)
     record(ws, entry(1, "8", day=3))
@@ -237,7 +352,7 @@ def test_a_json_listing_is_served_from_the_rows_only_where_they_say_it_all(ws, o
 
     same("--month", "7")
     same("--overdue")
-    assert served == [True]
+    assert served == ["rows", "made"]
     added = ocop("product", "add", "Bánh gai", "--district", "Kinh Môn", "--commune", "Xã A",
                  "--entity", "Chủ thể", "--kind", "htx", "--group", "thuc-pham",
                  "--date", "2019-07-01")
@@ -975,28 +1090,38 @@ def _outcome(root: Path, task: str) -> tuple[Any, ...]:
 
 def _listings(root: Path) -> list[str]:
     """JSON listings by month and agency (served from the index's rows where the plan counts
-    no products), before, between and after the entries, as `ocop tasks` makes them; each
-    twice (the second as printed before)."""
+    no products) and by states (overdue, due, a status and a unit's place, a text by urgency),
+    before, between and after the entries, as `ocop tasks` makes them; each twice (the second
+    as printed before)."""
     from ocop_cli import views
     from ocop_cli.query import Filters, select_without_states
 
     ws = workspace(root)
     found = []
     for as_of in (dt.date(2019, 6, 30), dt.date(2019, 7, 10), dt.date(2020, 1, 1)) * 2:
-        out = io.StringIO()
-        listing = index.listing(ws)
-        loaded = listing or index.load(ws)
-        filters = Filters(month=7, agency=loaded.directory.resolve("Sở NN và PTNT").id)
-        text = listing.json_text(filters, as_of) if listing is not None else None
-        if text is not None:
-            out.write(text)
-        else:
-            loaded = index.load(ws)
-            chosen = select_without_states(loaded.plan, loaded.directory, filters)
-            states = state.state_as_of(loaded.plan, loaded.replay(), as_of)
-            with contextlib.redirect_stdout(out):
-                views.task_list(loaded, states, filters, "json", as_of, True, chosen=chosen)
-        found.append(out.getvalue())
+        for filters, sort in ((Filters(month=7, agency="so-nn-ptnt"), "plan"),
+                              (Filters(overdue=True), "plan"), (Filters(due=True), "plan"),
+                              (Filters(statuses=("in_progress",), place="gia-loc"), "plan"),
+                              (Filters(grep="hoi"), "urgency")):
+            out = io.StringIO()
+            listing = index.listing(ws)
+
+            def made(filters: Any = filters, sort: str = sort, as_of: dt.date = as_of
+                     ) -> list[str]:
+                loaded = index.load(ws)
+                chosen = select_without_states(loaded.plan, loaded.directory, filters)
+                states = loaded.index.states(as_of, None if chosen is None else {
+                    t.id for t in chosen}) if loaded.index is not None \
+                    else state.state_as_of(loaded.plan, loaded.replay(), as_of)
+                return views.task_json_lines(loaded, states, filters, as_of, sort, chosen)
+
+            if listing is None or not listing.print_json(filters, sort, as_of, made, out):
+                loaded = index.load(ws)
+                chosen = select_without_states(loaded.plan, loaded.directory, filters)
+                states = state.state_as_of(loaded.plan, loaded.replay(), as_of)
+                with contextlib.redirect_stdout(out):
+                    views.task_list(loaded, states, filters, "json", as_of, True, sort, chosen)
+            found.append(out.getvalue())
     return found
 
 

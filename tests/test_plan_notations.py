@@ -210,8 +210,8 @@ def test_a_plan_over_several_years_lists_alike_through_the_index(
 
     imported(ocop, ws, SEVERAL, "2023-2025")
     served: list[bool] = []
-    real = index.Listing.json_text
-    monkeypatch.setattr(index.Listing, "json_text", lambda self, *a: served.append(True)
+    real = index.Listing.print_json
+    monkeypatch.setattr(index.Listing, "print_json", lambda self, *a: served.append(True)
                         or real(self, *a))
     for month in ("2023-05", "2024-12", "2025-09"):
         for as_of in ("2023-05-15", "2024-12-20", "2025-10-01"):
