@@ -11,7 +11,7 @@ import gc
 import inspect
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -423,7 +423,7 @@ def tasks(
     if listing is not None:
         from ocop_cli.render import stdout
 
-        def made() -> list[str]:  # the rows, as without the text kept
+        def made() -> Iterable[str]:  # the rows, as without the text kept
             from ocop_cli import views
 
             loaded, states, chosen = listed()

@@ -1636,7 +1636,7 @@ class Listing:
         self.served, self.plan, self.directory = served, plan, directory
         self.rows = rows  # whether the index keeps the rows of its tasks (`json_rows`)
 
-    def print_json(self, f: Any, sort: str, as_of: dt.date, make: Callable[[], list[str]],
+    def print_json(self, f: Any, sort: str, as_of: dt.date, make: Callable[[], Iterable[str]],
                    out: TextIO) -> bool:
         """Print what `ocop tasks --format json` prints for filters `f` and `sort`: as kept
         for the same ones and day when nothing changed since, else made and kept: from the
@@ -1653,7 +1653,8 @@ class Listing:
                 generation = served.index._generation()
                 key = served.listing_key(generation, f, sort, as_of)
                 text = served.kept_listing(key)
-                lines = served.json_rows(f, self.plan, self.directory, as_of, generation) \
+                lines: Iterable[str] | None = served.json_rows(
+                    f, self.plan, self.directory, as_of, generation) \
                     if text is None and self.rows and sort == "plan" and f.by_plan() else None
             except (sqlite3.OperationalError, *DAMAGE):
                 return False

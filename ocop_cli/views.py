@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, overload
 
 from ocop_cli import render
@@ -54,31 +54,37 @@ def task_columns(with_role: bool) -> list[Column]:
     return columns
 
 
-def task_rows(loaded: Loaded, states: dict[str, TaskState], filters: Filters, as_of: dt.date,
-              sort: str = "plan", chosen: list[Task] | None = None, encoded: bool = False
-              ) -> list[tuple[Task, TaskState, Any]]:
-    """The rows of a task listing as listed: each task that passes `filters` (`chosen` when
-    already selected), the state it shows and its JSON object (with `encoded`, as JSON text:
-    50,000 rows are then never all held as objects). In the plan's order, each task under its
-    parent's row; with `sort="urgency"` overdue first, then due (plan order within each),
-    without parent rows."""
+def _rows(loaded: Loaded, states: dict[str, TaskState], filters: Filters, as_of: dt.date,
+          chosen: list[Task] | None) -> Iterator[tuple[Task, TaskState, dict[str, Any]]]:
+    """Each task that passes `filters` (`chosen` when already selected), the state it shows
+    and its JSON object, in the plan's order, each made as it is read."""
     plan, directory = loaded.plan, loaded.directory
     if chosen is None:
         chosen = select(plan, states, directory, filters)
     unit = subject_unit(directory, filters)
     shown = shown_states(plan, states, chosen, unit, as_of)
-    encode = render.json_encoder() if encoded else None
-    rows, ranks = [], []
     for task in chosen:
         role = role_of(task, filters.agency, directory) if filters.agency else None
         share = unit if unit in task.shared_by and plan.is_leaf(task.id) else None
-        obj = task_json(plan, task, shown[task.id], directory, role,
-                        states[task.id] if share else None, share)
+        yield task, shown[task.id], task_json(plan, task, shown[task.id], directory, role,
+                                              states[task.id] if share else None, share)
+
+
+def task_rows(loaded: Loaded, states: dict[str, TaskState], filters: Filters, as_of: dt.date,
+              sort: str = "plan", chosen: list[Task] | None = None, encoded: bool = False
+              ) -> list[tuple[Task, TaskState, Any]]:
+    """The rows of a task listing as listed (`_rows`): the task, the state it shows and its
+    JSON object (with `encoded`, as JSON text: 50,000 rows are then never all held as
+    objects). In the plan's order, each task under its parent's row; with `sort="urgency"`
+    overdue first, then due (plan order within each), without parent rows."""
+    encode = render.json_encoder() if encoded else None
+    rows, ranks = [], []
+    for task, state, obj in _rows(loaded, states, filters, as_of, chosen):
         if sort == "urgency":
             if not obj["leaf"]:
                 continue
             ranks.append(urgency(obj))
-        rows.append((task, shown[task.id], obj if encode is None else encode(obj)))
+        rows.append((task, state, obj if encode is None else encode(obj)))
     if sort == "urgency":  # a stable sort: plan order within a rank
         rows = [rows[i] for i in sorted(range(len(rows)), key=ranks.__getitem__)]
     return rows
@@ -86,10 +92,14 @@ def task_rows(loaded: Loaded, states: dict[str, TaskState], filters: Filters, as
 
 def task_json_lines(loaded: Loaded, states: dict[str, TaskState], filters: Filters,
                     as_of: dt.date, sort: str = "plan", chosen: list[Task] | None = None
-                    ) -> list[str]:
-    """What `ocop tasks --format json` prints, a row a line, each encoded (`task_rows`)."""
-    return [text for _task, _state, text in task_rows(loaded, states, filters, as_of, sort,
-                                                      chosen, encoded=True)]
+                    ) -> Iterable[str]:
+    """What `ocop tasks --format json` prints, a row a line, each encoded (`task_rows`); in
+    the plan's order, each made as it is read (50,000 rows are never all held)."""
+    if sort == "urgency":
+        return [text for _task, _state, text in task_rows(loaded, states, filters, as_of, sort,
+                                                          chosen, encoded=True)]
+    encode = render.json_encoder()
+    return (encode(obj) for _task, _state, obj in _rows(loaded, states, filters, as_of, chosen))
 
 
 def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fmt: str,
