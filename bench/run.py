@@ -500,6 +500,10 @@ def large(ocop: list[str], out: Path, env: dict[str, str]) -> str:
              o("ocop history 1.1 --format json", "history", generate.RECORD_TASK, "--format",
                "json"),
              o("listing without the index", *listing, OCOP_NO_INDEX="1"),
+             o("every task without the index", "tasks", "--format", "json",
+               OCOP_NO_INDEX="1"),
+             o("every leaf by urgency, on a new as-of day", "tasks", "--sort", "urgency",
+               "--format", "json"),
              # The other commands, each reading from the index what it shows (undo last: a
              # write).
              o("ocop show 1.1 --format json", "show", generate.RECORD_TASK, "--format", "json"),
@@ -511,8 +515,12 @@ def large(ocop: list[str], out: Path, env: dict[str, str]) -> str:
              o("ocop report --output DOCX", "report", "--output",
                str(out / "run" / "large-report.docx"), "--force"),
              o("ocop undo", "undo")]
-    found[2].before, found[3].before, found[4].before = after_a_write, on_a_new_day, \
-        before_an_import
+    named = {cmd.name: cmd for cmd in found}
+    for name, before in (("first listing after a write", after_a_write),
+                         ("first listing on a new as-of day", on_a_new_day),
+                         (f"ocop import progress, {IMPORT_ROWS[0]:,} rows", before_an_import),
+                         ("every leaf by urgency, on a new as-of day", on_a_new_day)):
+        named[name].before = before
     lines = [f"### Peak memory at {tasks:,} tasks and {entries:,} entries", "",
              "| command | time | peak RSS |", "|---|---:|---:|"]
     for cmd in found:
