@@ -373,7 +373,7 @@ def _table(book: Any, section: Section, marker: str) -> tuple[bytes, Iterator[by
             for run, column in zip(tr.iter(qn("w:r")), columns, strict=True):
                 _text(run, visible(shown(row.get(column.key), column.key)))
             out.append(tostring(tr, encoding="unicode").replace(declared, "", 1))
-            if len(out) == 1000:
+            if len(out) == 200:  # some 600 KB of XML at a time
                 yield "".join(out).encode()
                 out.clear()
         yield "".join(out).encode()
