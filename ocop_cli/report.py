@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from heapq import merge
-from sys import intern
 from typing import Any
 
 from ocop_cli import views
@@ -433,10 +432,11 @@ def achieved_in(plan: Plan, states: dict[str, TaskState], tasks: list[Task], per
                 ) -> Rows:
     """Per task: what its `entries` (those in force dated inside the period, in order)
     recorded; a shared task's in a unit's report, those at the unit."""
-    wanted = {t.id for t in tasks}
-    # Per task: entries, qty, last date, actions and places in the order first seen (tuples:
-    # tens of thousands of tasks).
+    wanted = {t.id: t.id for t in tasks}  # each task's id, kept once
+    # Per task: entries, qty, last date, actions and places in the order first seen (tuples,
+    # one for each combination: tens of thousands of tasks share a few hundred).
     inside: dict[str, list[Any]] = {}
+    shared: dict[tuple[str, ...], tuple[str, ...]] = {}
     for e in entries:
         if e.task not in wanted or e.action == "note":
             continue
@@ -444,16 +444,18 @@ def achieved_in(plan: Plan, states: dict[str, TaskState], tasks: list[Task], per
             continue
         held = inside.get(e.task)
         if held is None:
-            held = inside[e.task] = [0, 0, None, (), ()]
+            held = inside[wanted[e.task]] = [0, 0, None, (), ()]
         held[0] += 1
         held[1] += (e.qty or 0) if e.action in ("progress", "done") else 0
         held[2] = e.date
         if e.action not in held[3]:
-            held[3] += (intern(e.action),)  # one string for each action, not one an entry
+            actions = (*held[3], e.action)
+            held[3] = shared.setdefault(actions, actions)
         if e.place:
             place = directory.short(e.place)
             if place not in held[4]:
-                held[4] += (place,)
+                places = (*held[4], place)
+                held[4] = shared.setdefault(places, places)
 
     def row(task: Task) -> dict[str, Any]:
         count, qty, last, actions, places = inside[task.id]
