@@ -1256,12 +1256,12 @@ class _Served:
             if len(packed) != len(plan.tasks):
                 raise ValueError("a day's states for another plan")
             packed.reverse()
-            found = {}
+            read: dict[str, state.TaskState] = {}
             for t in plan.tasks:
                 values = packed.pop()
                 if only is None or t.id in only:
-                    found[t.id] = state.unpack(t, _unpack(values))
-            return found
+                    read[t.id] = state.unpack(t, _unpack(values))
+            return read
         kept = {task: changed for task, changed in db.execute(
             "SELECT task, generation FROM states WHERE plan=?", (name,))}
         # Own states by task, each packed on its own (as the kept ones are).
