@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, overload
 
 from ocop_cli import render
@@ -54,79 +54,69 @@ def task_columns(with_role: bool) -> list[Column]:
     return columns
 
 
-def _rows(loaded: Loaded, states: dict[str, TaskState], filters: Filters, as_of: dt.date,
-          chosen: list[Task] | None) -> Iterator[tuple[Task, TaskState, dict[str, Any]]]:
-    """Each task that passes `filters` (`chosen` when already selected), the state it shows
-    and its JSON object, in the plan's order, each made as it is read."""
+def _listing(loaded: Loaded, states: dict[str, TaskState], filters: Filters, as_of: dt.date,
+             sort: str, chosen: list[Task] | None
+             ) -> tuple[list[Task], dict[str, TaskState], Callable[[Task], dict[str, Any]]]:
+    """The tasks a listing shows in its order (those that pass `filters`, or `chosen` when
+    already selected: in the plan's order, each under its parent's row; with
+    `sort="urgency"` overdue first, then due, plan order within each, without parent rows),
+    the state each shows, and how its JSON object is made (when it is read: 50,000 rows are
+    never all held as objects)."""
     plan, directory = loaded.plan, loaded.directory
     if chosen is None:
         chosen = select(plan, states, directory, filters)
     unit = subject_unit(directory, filters)
     shown = shown_states(plan, states, chosen, unit, as_of)
-    for task in chosen:
+
+    def made(task: Task) -> dict[str, Any]:
         role = role_of(task, filters.agency, directory) if filters.agency else None
         share = unit if unit in task.shared_by and plan.is_leaf(task.id) else None
-        yield task, shown[task.id], task_json(plan, task, shown[task.id], directory, role,
-                                              states[task.id] if share else None, share)
+        return task_json(plan, task, shown[task.id], directory, role,
+                         states[task.id] if share else None, share)
 
-
-def task_rows(loaded: Loaded, states: dict[str, TaskState], filters: Filters, as_of: dt.date,
-              sort: str = "plan", chosen: list[Task] | None = None, encoded: bool = False
-              ) -> list[tuple[Task, TaskState, Any]]:
-    """The rows of a task listing as listed (`_rows`): the task, the state it shows and its
-    JSON object (with `encoded`, as JSON text: 50,000 rows are then never all held as
-    objects). In the plan's order, each task under its parent's row; with `sort="urgency"`
-    overdue first, then due (plan order within each), without parent rows."""
-    encode = render.json_encoder() if encoded else None
-    rows, ranks = [], []
-    for task, state, obj in _rows(loaded, states, filters, as_of, chosen):
-        if sort == "urgency":
-            if not obj["leaf"]:
-                continue
-            ranks.append(urgency(obj))
-        rows.append((task, state, obj if encode is None else encode(obj)))
     if sort == "urgency":  # a stable sort: plan order within a rank
-        rows = [rows[i] for i in sorted(range(len(rows)), key=ranks.__getitem__)]
-    return rows
+        leaves = [task for task in chosen if plan.is_leaf(task.id)]
+        ranks = [urgency(made(task)) for task in leaves]
+        chosen = [leaves[at] for at in sorted(range(len(leaves)), key=ranks.__getitem__)]
+    return chosen, shown, made
 
 
 def task_json_lines(loaded: Loaded, states: dict[str, TaskState], filters: Filters,
                     as_of: dt.date, sort: str = "plan", chosen: list[Task] | None = None
-                    ) -> Iterable[str]:
-    """What `ocop tasks --format json` prints, a row a line, each encoded (`task_rows`); in
-    the plan's order, each made as it is read (50,000 rows are never all held)."""
-    if sort == "urgency":
-        return [text for _task, _state, text in task_rows(loaded, states, filters, as_of, sort,
-                                                          chosen, encoded=True)]
-    encode = render.json_encoder()
-    return (encode(obj) for _task, _state, obj in _rows(loaded, states, filters, as_of, chosen))
+                    ) -> Iterator[str]:
+    """What `ocop tasks --format json` prints, a row a line, each encoded as it is read."""
+    listed, _shown, made = _listing(loaded, states, filters, as_of, sort, chosen)
+    return map(render.json_encoder(), map(made, listed))
 
 
 def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fmt: str,
               as_of: dt.date, no_color: bool, sort: str = "plan",
               chosen: list[Task] | None = None) -> None:
-    """The task listing (`task_rows`) in the format asked for; a table's sub-row title reads
-    after its parent's when sorted by urgency."""
+    """The task listing (`_listing`) in the format asked for; a table's sub-row title reads
+    after its parent's when sorted by urgency. Each row is made as it is read (a table reads
+    its rows twice: to measure them, then to draw them)."""
     if fmt == "json":
         render.write_json_lines(task_json_lines(loaded, states, filters, as_of, sort, chosen))
         return
     plan, directory = loaded.plan, loaded.directory
-    listed = task_rows(loaded, states, filters, as_of, sort, chosen)
-    rows = []
-    for task, state, obj in listed:
+    listed, shown, made = _listing(loaded, states, filters, as_of, sort, chosen)
+
+    def row(task: Task) -> dict[str, Any]:
+        obj, state = made(task), shown[task.id]
         indent = "  " * task.id.count(".")
         parent = plan.task(task.parent) if task.parent else None
         title = (f"{parent.title}: {task.title}" if parent else task.title) \
             if sort == "urgency" else indent + task.title
         target = state.task.target
-        rows.append({
+        return {
             **obj, "title": title, "role": role_label(obj.get("role")),
             "target": target.shown if target else None,
             "achieved": obj["achieved"] if target else None,
             "state": status_label(state.status, state.timing) + whole_note(obj),
             "_style": state.timing if state.timing in ("overdue", "due") else state.status,
-        })
-    status, timing = tally_lines(tally(state for task, state, _obj in listed
+        }
+
+    status, timing = tally_lines(tally(shown[task.id] for task in listed
                                        if plan.is_leaf(task.id)))
     footer = _("{status}; {timing} (as of {date})").format(status=status, timing=timing,
                                                          date=format_date(as_of))
@@ -135,9 +125,8 @@ def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fm
         footer += " " + _("Shared tasks show the share of {unit}; the whole task in "
                            "brackets.").format(unit=directory.short(unit))
     title = f"{plan.number} ({plan.years})"
-    render.emit(fmt, task_columns(filters.agency is not None), rows,
-                [obj for _task, _state, obj in listed], title=title, footer=footer,
-                no_color=no_color)
+    render.emit(fmt, task_columns(filters.agency is not None), Rows(listed, row), None,
+                title=title, footer=footer, no_color=no_color)
 
 
 def target_line(target: Target) -> str:
