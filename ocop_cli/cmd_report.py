@@ -102,7 +102,9 @@ def report(
         raise UsageError(_("give --month or --period, not both"))
     chosen = core.parse_period(period) if period else None
     shape = export.choose_format(fmt.value if fmt else None, output)
-    loaded = s.load()
+    # Without the index, a report of the day folds the history into the states as it is
+    # read; one of a month or period reads the entries in it.
+    loaded = s.load(summary=chosen is None and month is None)
     index = plan_month(loaded.plan, month)
     if index is not None:
         chosen = core.month_period(*loaded.plan.calendar_month(index))

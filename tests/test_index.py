@@ -1405,6 +1405,8 @@ def no_whole_history(monkeypatch: pytest.MonkeyPatch) -> None:
     ["report", "--period", "2019-Q3", "--format", "json"],
     ["report", "--period", "2019-07", "--agency", "Gia Lộc", "--format", "json"],
     ["report", "--month", "8", "--agency", "Kinh Môn"],
+    ["report", "--format", "json"], ["report", "--agency", "Gia Lộc", "--format", "json"],
+    ["report"],
 ], ids=" ".join)
 def test_commands_say_through_the_index_what_the_files_say(ws, ocop, monkeypatch, args):
     """Without building the list of every entry: a task's own, a count, or every entry read
@@ -1424,6 +1426,17 @@ def test_commands_say_through_the_index_what_the_files_say(ws, ocop, monkeypatch
         return
     no_whole_history(monkeypatch)
     assert same_through_the_index(ocop, *args).stdout
+
+
+def test_a_report_of_the_day_without_the_index_holds_no_entry(ws, ocop, monkeypatch):
+    """Without the index, the report of a day folds the history into the states as it reads
+    it, as a listing does (at 1,000,000 entries, holding them took 800 MB): the same report."""
+    varied(ws, ocop)
+    through_index = ocop("report", "--format", "json", "--as-of", AS_OF)
+    monkeypatch.setattr(storage, "read_history", lambda *args: pytest.fail("entries held"))
+    plain = ocop("report", "--format", "json", "--as-of", AS_OF, env={"OCOP_NO_INDEX": "1"})
+    assert through_index.exit_code == plain.exit_code == 0, plain.stderr
+    assert plain.stdout == through_index.stdout
 
 
 def test_show_replays_only_the_task_and_its_sub_rows(ws, ocop, monkeypatch):
