@@ -310,6 +310,11 @@ ODD_LINES = [
     lambda r: _line({**r, "note": "a\x0cb"}).replace("\\f", "\x0c"),
     lambda r: _line({**r, "note": "a\x85b \u2029 c"}),
     lambda r: _line({**r, "note": ""}).replace('""', '"\u2028"'),
+    # Lines as `append` writes them that do not count: a piece is then checked line by line.
+    lambda r: _line({**r, "task": "99.9"}),
+    lambda r: _line({**r, "place": "nowhere"}),
+    lambda r: _line({**r, "plan": 2020}),
+    lambda r: _line({**r, "date": "2020-01-02"}),
 ]
 
 
