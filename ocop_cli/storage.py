@@ -874,17 +874,16 @@ def _fold_written(fold: Fold, lines: Written, path: Path, hashes: _Hashes,
     for k, (ident, at, _at_day, _offset, date, task, action, qty, place, _by, ref, note,
             undoes, year) in enumerate(rows):
         day = days[date]
-        if checked:
-            pass
-        elif not new(ident):
-            slots.append(_Later(path, lines.entry(name, k, shared), fold.next()))
-            continue
-        elif not ((int(year) if year else day.year) in years and task in tasks
-                  and (not place or place in places)):
-            entry = lines.entry(name, k, shared)
-            if counts(path, entry):
-                add(entry)
-            continue
+        if not checked:
+            if not new(ident):
+                slots.append(_Later(path, lines.entry(name, k, shared), fold.next()))
+                continue
+            if not ((int(year) if year else day.year) in years and task in tasks
+                    and (not place or place in places)):
+                entry = lines.entry(name, k, shared)
+                if counts(path, entry):
+                    add(entry)
+                continue
         if action != "undo" and ident not in undoable:
             if day <= as_of and task in wanted:
                 fold_one(fold.next(), ident, at, day, task, _ACTIONS[action],
