@@ -423,8 +423,9 @@ def settle(plan: Plan, states: dict[str, TaskState], as_of: dt.date,
     for task in reversed(tasks):  # children come after their parents
         state = states.get(task.id)
         if state is not None and not plan.is_leaf(task.id):
-            settle_parent(state, [states[c.id] for c in plan.children(task.id)
-                                  if c.id in states])
+            children = [states[c.id] for c in plan.children(task.id) if c.id in states]
+            if children:  # a listing shows a parent above one of its sub-rows at least
+                settle_parent(state, children)
     return states
 
 
