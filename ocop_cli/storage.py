@@ -1047,13 +1047,13 @@ def _streamed(path: Path, whole: set[Path], rows: bool = False
             text = piece.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError:
             raise _Whole(path) from None
-        found = written(text, number) if rows else None
+        found = written(text, number)
         if found is not None:
-            yield [], [], found
+            yield ([], [], found) if rows else ([], found.entries(path.name), None)
             number += text.count("\n") + (text[-1:] not in ("", "\n"))  # its lines
             continue
         lines = text.splitlines()
-        entries = plain_entries(path, lines, number)
+        entries = _json_entries(path, lines, number)
         if entries is None:
             raise _Whole(path)
         yield [], entries, None
@@ -1202,12 +1202,17 @@ def plain_entries(path: Path, lines: list[str], first: int = 1) -> list[Entry] |
     per line exactly when each line is one (a value in a line cannot reach into the next, nor
     two objects share a line, without some object holding a list or another object, which no
     entry does), and a key written twice or otherwise than `"key":` sends the lines back."""
+    found = written("\n".join(lines), first)
+    if found is not None:
+        return found.entries(path.name)
+    return _json_entries(path, lines, first)
+
+
+def _json_entries(path: Path, lines: list[str], first: int) -> list[Entry] | None:
+    """`plain_entries` for lines the regular expression does not read whole: as JSON."""
     import json
 
     shared: dict[Any, Any] = {}
-    written = _written(path, lines, first, shared)
-    if written is not None:
-        return written
     name = path.name
     numbers = [number for number, line in enumerate(lines, first) if line.startswith("- {")]
     if len(numbers) != len(lines) and any(
@@ -1275,6 +1280,11 @@ class Written:
                              if line.startswith("- {")]
         return self._numbers[k]
 
+    def entries(self, name: str) -> list[Entry]:
+        """The entry of every row, of the file called `name`."""
+        shared: dict[Any, Any] = {}
+        return [self.entry(name, k, shared) for k in range(len(self.rows))]
+
     def entry(self, name: str, k: int, shared: dict[Any, Any]) -> Entry:
         """The entry of `rows[k]`, its texts that repeat one object (`shared`)."""
         key, at, _at_day, _offset, date, task, action, qty, place, by, ref, note, undoes, \
@@ -1306,16 +1316,6 @@ def written(text: str, first: int = 1) -> Written | None:
     if '-00:00"' in text and any(row[3] == "-00:00" for row in rows):
         return None
     return Written(text, first, rows, days, dates)
-
-
-def _written(path: Path, lines: list[str], first: int, shared: dict[Any, Any]
-             ) -> list[Entry] | None:
-    """`plain_entries` for lines each blank, a comment or matching `_WRITTEN`, read by the
-    regular expression alone; None for any other."""
-    found = written("\n".join(lines), first)
-    if found is None:
-        return None
-    return [found.entry(path.name, k, shared) for k in range(len(found.rows))]
 
 
 _SPACED_KEY = re.compile(r'"[ \t]+:')

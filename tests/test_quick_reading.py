@@ -374,9 +374,8 @@ def test_a_history_file_streamed_in_pieces_reads_as_whole(tmp_path, monkeypatch,
         except storage._Whole:
             continue
         # A piece given as rows (read by the listing's fold) holds the same entries.
-        entries = [e for _problems, part, written in found for e in [*part, *(
-            [written.entry(path.name, k, {}) for k in range(len(written.rows))] if written
-            else [])]]
+        entries = [e for _problems, part, written in found
+                   for e in [*part, *(written.entries(path.name) if written else [])]]
         assert ([], entries) == ([p for problems, _part, _rows in found for p in problems],
                                  storage.read_history_file(path)[0])
         assert rows or not any(written for _problems, _part, written in found)
