@@ -326,7 +326,6 @@ class Index:
         self.started = time.time_ns()
         # By the years a plan counts: task -> the rows of the undos of its entries.
         self._undone: dict[Years, dict[str, list[int]]] = {}
-        self._plans: dict[str, Plan] = {}
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -386,10 +385,8 @@ class Index:
                                   (plan_path.name,)).fetchone()
             if row is None or (row[2] and self._register()):
                 return None
-            from ocop_cli.directory import Directory
-
             plan = Plan(*loads(row[0]))
-            directory = Directory(list(loads(self._value(self.ws.agencies_path))))
+            directory = self._directory()
             years = tuple(sorted(storage.owned_years(self.ws, plan)))
             self._places_known(years, directory)  # its only error: the warnings are not shown
         except OcopError:
@@ -525,19 +522,19 @@ class Index:
         def months() -> Iterator[tuple[str, int, int]]:
             for pos, task in enumerate(plan.tasks):
                 if plan.is_leaf(task.id):
+                    listed = (pos, *ups(task))
                     for month in months_of_task(plan, task):
-                        yield from ((name, month, p) for p in (pos, *ups(task)))
+                        yield from ((name, month, p) for p in listed)
 
         self.db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             rows())
         self.db.executemany("INSERT OR IGNORE INTO months VALUES (?, ?, ?)", months())
 
     def _directory(self) -> Any:
+        """The agencies as read."""
         from ocop_cli.directory import Directory
 
-        row = self.db.execute("SELECT value FROM sources WHERE name=?",
-                              (self.ws.agencies_path.name,)).fetchone()
-        return Directory(list(loads(row[0])))
+        return Directory(list(loads(self._value(self.ws.agencies_path))))
 
     def _forget(self, name: str, changes: _Changes) -> None:
         changes.removed(self.db.execute(
@@ -709,10 +706,8 @@ class Index:
     # --- what the load gives ---
 
     def _loaded(self, plan_path: Path, history: list[Path]) -> Loaded:
-        from ocop_cli.directory import Directory
-
         plan = self.plan(plan_path.name)
-        directory = Directory(list(loads(self._value(self.ws.agencies_path))))
+        directory = self._directory()
         years = tuple(sorted(storage.owned_years(self.ws, plan)))
         problems = self._problems(plan, years, directory, plan_path,
                                   [p.name for p in history])
@@ -728,10 +723,8 @@ class Index:
         return bytes(row[0])
 
     def plan(self, name: str) -> Plan:
-        """The plan of the file `name`, as read (once a run)."""
-        if name not in self._plans:
-            self._plans[name] = Plan(*loads(self._value(self.ws.root / name)))
-        return self._plans[name]
+        """The plan of the file `name`, as read."""
+        return Plan(*loads(self._value(self.ws.root / name)))
 
     def _problems(self, plan: Plan, years: Years, directory: Any, plan_path: Path,
                   names: list[str]) -> list[Problem]:
