@@ -23,6 +23,7 @@ from ocop_cli.i18n import N_, _, format_date, format_number, language, ngettext
 from ocop_cli.model import Agency, Entry, Plan, Task
 from ocop_cli.query import (
     Filters,
+    figures,
     role_label,
     select,
     shown_states,
@@ -211,8 +212,10 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
                         roles.role(t, agency.id) if agency else None,
                         states[t.id] if share else None, share)
 
-    def rows(tasks: list[Task]) -> Sequence[dict[str, Any]]:
-        return sorted(map(row, tasks), key=urgency) if sort == "urgency" else Rows(tasks, row)
+    def rows(tasks: list[Task]) -> Rows:
+        if sort == "urgency":  # a stable sort, by the figures each row shows
+            tasks = sorted(tasks, key=lambda t: urgency(figures(shown[t.id])))
+        return Rows(tasks, row)
 
     overdue = [t for t in leaves if shown[t.id].timing == "overdue"]
     if sort == "urgency":
@@ -898,10 +901,7 @@ def achieved_section(doc: dict[str, Any], narrow: bool = False,
                 "target": _target_value(r), "state": status_label(r["status"], r["timing"]),
                 "last": r["last"], "places": r["places"], "_style": _style(r)}
 
-    achieved = doc["achieved"]
-    rows: Sequence[dict[str, Any]] = (
-        achieved.with_parents(parents).map(cells) if isinstance(achieved, Rows)  # made as read
-        else [cells(r) for r in with_parents(achieved, parents)])
+    rows = doc["achieved"].with_parents(parents).map(cells)  # made as read
     return Section("achieved", _("Achieved in {period} (entries dated inside it)").format(
         period=period_name(doc["period"])), columns, rows)
 
@@ -1068,11 +1068,11 @@ def document_sections(doc: dict[str, Any]) -> list[Section]:
         title = _("Tasks due in {period} or late as of {date}").format(
             period=period_name(doc["period"]), date=shown_day(doc["as_of"]))
     else:
-        rows = doc.get("all") or doc.get("tasks") or []
+        rows = doc.get("all") or doc.get("tasks") or Rows([], dict)
         title = _("Tasks of the plan") if doc["report"] == "overview" else \
             _("Tasks of {agency} as lead and as partner").format(agency=doc["agency"]["short"])
     above = {row["id"]: row for row in doc.get("parents", [])}
-    ordered = rows.sorted(plan_order) if isinstance(rows, Rows) else sorted(rows, key=plan_order)
+    ordered = rows.sorted(plan_order)
     found = [office_section("tasks", title, ordered, above)]
     if doc["report"] == "period":
         found.append(achieved_section(doc, parents=above))
@@ -1083,26 +1083,17 @@ def document_sections(doc: dict[str, Any]) -> list[Section]:
     return found
 
 
-def _first_of_each(*parts: Sequence[dict[str, Any]]) -> Sequence[dict[str, Any]]:
-    """The rows of `parts`, one after the other, each task's first row only; still made as
-    read when they are (each made once here, for its id, and let go)."""
+def _first_of_each(*parts: Rows) -> Rows:
+    """The rows of `parts` (each made from a task, as `build` makes them), one after the
+    other, each task's first row only; still made as read."""
     seen: set[str] = set()
-    if all(isinstance(part, Rows) for part in parts):
-        items: list[tuple[Callable[[Any], dict[str, Any]], Any]] = []
-        for part in parts:
-            assert isinstance(part, Rows)
-            for item, row in zip(part.items, part, strict=True):
-                if row["id"] not in seen:
-                    seen.add(row["id"])
-                    items.append((part.make, item))
-        return Rows(items, lambda pair: pair[0](pair[1]))
-    found = []
+    items: list[tuple[Callable[[Any], dict[str, Any]], Task]] = []
     for part in parts:
-        for row in part:
-            if row["id"] not in seen:
-                seen.add(row["id"])
-                found.append(row)
-    return found
+        for task in part.items:
+            if task.id not in seen:
+                seen.add(task.id)
+                items.append((part.make, task))
+    return Rows(items, lambda pair: pair[0](pair[1]))
 
 
 def office_total(section: Section) -> dict[str, Any] | None:

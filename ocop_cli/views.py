@@ -14,6 +14,7 @@ from ocop_cli.i18n import _, format_date, format_number
 from ocop_cli.model import Entry, Plan, Task
 from ocop_cli.query import (
     Filters,
+    figures,
     role_label,
     role_of,
     select,
@@ -76,7 +77,7 @@ def _listing(loaded: Loaded, states: dict[str, TaskState], filters: Filters, as_
 
     if sort == "urgency":  # a stable sort: plan order within a rank
         leaves = [task for task in chosen if plan.is_leaf(task.id)]
-        ranks = [urgency(made(task)) for task in leaves]
+        ranks = [urgency(figures(shown[task.id])) for task in leaves]  # as each row shows
         chosen = [leaves[at] for at in sorted(range(len(leaves)), key=ranks.__getitem__)]
     return chosen, shown, made
 
