@@ -4,7 +4,6 @@ The commands register themselves on `app` when cli.py imports this module.
 """
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Any
@@ -216,11 +215,10 @@ class _Lines:
         self.held: list[str] = []  # lines not yet written (a thousand a write)
 
     def __call__(self, parts: list[tuple[str, str]], style: str) -> None:
-        from rich.cells import cell_len
+        from ocop_cli.render import cells
 
         text = "".join(part for part, _style in parts)
-        if len(text) > self.width or (not _NARROW.fullmatch(text)
-                                      and cell_len(text) > self.width):
+        if len(text) > self.width or cells(text) > self.width:
             from rich.text import Text
 
             line = Text(style=style, no_wrap=True, overflow="ellipsis")
@@ -245,10 +243,6 @@ class _Lines:
     def flush(self) -> None:
         self.con.file.write("".join(self.held))
         self.held.clear()
-
-
-# Text of one cell a character: Latin letters, Vietnamese ones included, the bars and "…".
-_NARROW = re.compile("[\x20-\x7e\xa0-\u02ff\u1e00-\u1eff\u2026\u2500-\u25fc]*")
 
 
 # The styles a timeline draws with, as Rich writes them: attributes, then the colour.

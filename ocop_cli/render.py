@@ -313,12 +313,13 @@ def _grid(con: Any, columns: Sequence[Column], rows: Sequence[dict[str, Any]],
     con.print(grid)
 
 
-# Latin letters, Vietnamese ones included, take one cell each: no need to ask Rich.
-_ONE_CELL_EACH = re.compile("[\x20-\x7e\xa0-\u02ff\u1e00-\u1eff]*")
+# Latin letters, Vietnamese ones included, "…" and the box and bar characters take one cell
+# each: no need to ask Rich.
+_ONE_CELL_EACH = re.compile("[\x20-\x7e\xa0-\u02ff\u1e00-\u1eff\u2026\u2500-\u25fc]*")
 _SGR = {"red": "31", "yellow": "33", "dim": "2", "dim strike": "2;9", "bold": "1"}
 
 
-def _cells(text: str) -> int:
+def cells(text: str) -> int:
     """How many terminal cells a text takes."""
     if _ONE_CELL_EACH.fullmatch(text):
         return len(text)
@@ -333,15 +334,15 @@ def _measure(text: str) -> tuple[int, int]:
         if " " not in text:
             return len(text), len(text)
         return len(text), max(map(len, text.split()), default=0)
-    return (max(map(_cells, text.splitlines() or [""])),
-            max(map(_cells, text.split()), default=0))
+    return (max(map(cells, text.splitlines() or [""])),
+            max(map(cells, text.split()), default=0))
 
 
 def _lines(con: Any, columns: Sequence[Column], rows: Sequence[dict[str, Any]],
            title: str | None, style_key: str, sizes: dict[Column, tuple[int, int]]) -> None:
     """The table as Rich draws it (its box characters, no padding at the edges), fitted to
     the width, and written line by line as it is drawn."""
-    cell_len = _cells
+    cell_len = cells
     widths = [max(1, min(sizes[c][0], c.max_width or sizes[c][0])) for c in columns]
     floor = [min(w, 4) for w in widths]
     while sum(widths) + 3 * len(widths) - 1 > con.width and widths != floor:
@@ -391,7 +392,7 @@ def _lines(con: Any, columns: Sequence[Column], rows: Sequence[dict[str, Any]],
 
 def _wrap(text: str, width: int) -> list[str]:
     """Lines of at most `width` cells, broken between words where it can be."""
-    cell_len = _cells
+    cell_len = cells
     out: list[str] = []
     for paragraph in text.splitlines() or [""]:
         line, used = "", 0

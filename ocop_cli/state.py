@@ -107,7 +107,7 @@ def effective(entries: Iterable[Entry], as_of: dt.date) -> list[Entry]:
     entries = list(entries)
     undone = {e.undoes for e in entries if e.action == "undo"}
     kept = [e for e in entries if e.action != "undo" and e.id not in undone and e.date <= as_of]
-    kept.sort(key=attrgetter("date", "at", "id"))
+    kept.sort(key=HISTORY_ORDER)
     return kept
 
 
