@@ -792,12 +792,14 @@ class Index:
         """`check`: every plan loaded (none with a problem, or Fallback), then the history's
         problems in the order `storage.validate` gives them: each file's own and its copies
         of entries read before, then the entries for a task or plan the workspace lacks."""
-        plans = {year: self.load(path) for year, path in paths.items()}
-        directory = next(iter(plans.values())).directory
-        try:
-            history = self.ws.history_files()
+        try:  # each plan brought up to date and read (what `load` does, but its problems)
+            plans: dict[int, Plan] = {}
+            for year, path in paths.items():
+                history = self._fresh(path)
+                plans[year] = self.plan(path.name)
         except OcopError:
             raise Fallback from None
+        directory = self._directory()
         places = {p for (p,) in self.db.execute(
             "SELECT DISTINCT place FROM entries WHERE place IS NOT NULL AND kept")}
         if places - set(directory.by_id):
@@ -812,20 +814,19 @@ class Index:
                 f"SELECT e.file, e.line, {_cols('e')}, (SELECT k.file || ':' || k.line FROM "
                 "entries k WHERE k.id = e.id AND k.kept) FROM entries e WHERE NOT e.kept AND "
                 "e.file=? ORDER BY e.line", (path.name,))]
-        spans = {year: loaded.plan.last_year for year, loaded in plans.items()}
+        spans = {year: plan.last_year for year, plan in plans.items()}
         gone: list[tuple[int, int, Problem]] = []
         at = {path.name: n for n, path in enumerate(history)}
         for year, task in self.db.execute(
                 "SELECT DISTINCT plan_year, task FROM entries WHERE kept").fetchall():
             owner = plans.get(storage.owner(spans, year) or year)
-            if owner is not None and task in owner.plan.index:
+            if owner is not None and task in owner.index:
                 continue
             rows = _Rows()
             for values in self.db.execute(f"SELECT file, line, {_cols()} FROM entries WHERE "
                                           "kept AND plan_year=? AND task=?", (year, task)):
                 gone += [(at[values[0]], values[1], p) for p in storage._task_gone(
-                    self.ws.history_dir / values[0], rows.entry(values),
-                    None if owner is None else owner.plan)]
+                    self.ws.history_dir / values[0], rows.entry(values), owner)]
         problems += [p for _file, _line, p in sorted(gone, key=lambda g: g[:2])]
         return problems + storage.other_problems(self.ws, directory)
 
