@@ -340,9 +340,10 @@ class _Odd(Exception):
 def _quick(text: str) -> Any:
     """The data `_Builder` makes, for a text in the regular block form that ocop and people
     write: `key: value` lines and `- ` items nested by indentation, with plain, double-quoted
-    (without escapes) or single-quoted scalars on one line, comments and blank lines; _NONE for
-    anything else (anchors, tags, flow collections, block scalars, escapes, a scalar over
-    several lines, a duplicate key, odd indentation...): the YAML parser then reads it and
+    (without escapes) or single-quoted scalars on one line, lists of plain texts in brackets
+    (`_flow`), comments and blank lines; _NONE for anything else (anchors, tags, other flow
+    collections, block scalars, escapes, a scalar over several lines, a duplicate key, odd
+    indentation...): the YAML parser then reads it and
     says what is wrong, where. Marks are not made: `YamlDoc.where` asks the parser for them.
 
     Lines are read as the structure needs them, never all held at once: a plan of 50,000
