@@ -151,7 +151,7 @@ def plan_yaml(tasks: list[dict[str, Any]]) -> str:
 def history(leaves: list[str], count: int, rng: random.Random) -> dict[str, list[Any]]:
     """`count` entries over the plan's second half-year, by several recorders: mostly
     progress with a quantity and a district, then notes, starts, dones, a few undos."""
-    from ocop_cli.model import Entry
+    from ocop_cli.core.model import Entry
 
     start = dt.datetime(2019, 6, 10, 1, tzinfo=dt.UTC).timestamp()
     end = dt.datetime.combine(LAST_DAY, dt.time(10), tzinfo=dt.UTC).timestamp()
@@ -201,7 +201,7 @@ def history(leaves: list[str], count: int, rng: random.Random) -> dict[str, list
 
 def make(root: Path, tasks: int, entries: int) -> Path:
     """The workspace at `root`, made again only when its recipe changed."""
-    from ocop_cli import storage
+    from ocop_cli.store import storage
 
     recipe = {"generator": GENERATOR_VERSION, "seed": SEED, "tasks": tasks, "entries": entries}
     stamp = root.with_name(root.name + ".recipe.json")
@@ -235,8 +235,8 @@ def taskwarrior_tasks(root: Path, today: dt.date) -> list[dict[str, Any]]:
     """The same tasks for `task import`. A window's last day becomes the due date, moved so
     that today stands where AS_OF stands in the plan year: `task overdue` then lists the
     tasks whose window ended before AS_OF, as `ocop tasks --overdue` does."""
-    from ocop_cli.text import fold
-    from ocop_cli.windows import months_of
+    from ocop_cli.core.text import fold
+    from ocop_cli.core.windows import months_of
 
     rows = json.loads(root.with_name(root.name + ".tasks.json").read_text(encoding="utf-8"))
     shift = today - AS_OF

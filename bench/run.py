@@ -80,9 +80,10 @@ class Command:
 RENDER_PROBE = r"""
 import datetime as dt, json, os, sys, time
 from pathlib import Path
-from ocop_cli import storage, views
-from ocop_cli.query import Filters
-from ocop_cli.state import state_as_of
+from ocop_cli.store import storage
+from ocop_cli.tracker import views
+from ocop_cli.core.query import Filters
+from ocop_cli.core.state import state_as_of
 ws = storage.Workspace(Path(sys.argv[1]).resolve())
 loaded = storage.load(ws)
 as_of = dt.date.fromisoformat(sys.argv[2])
@@ -109,7 +110,7 @@ import cProfile, io, pstats, sys, contextlib
 sys.argv = ["ocop", *sys.argv[1:]]
 profile = cProfile.Profile()
 profile.enable()
-from ocop_cli.cli import main
+from ocop_cli.commands.app import main
 try:
     with contextlib.redirect_stdout(io.StringIO()):
         main()
@@ -308,7 +309,7 @@ def fresh_copy(source: Path, target: Path) -> Path:
 
 def workspaces(out: Path, quick: bool) -> dict[str, Path]:
     """Name -> folder. `big` is 10,000 tasks with 100,000 entries (quick: 1,000 / 10,000)."""
-    from ocop_cli.storage import init_workspace, is_workspace
+    from ocop_cli.store.storage import init_workspace, is_workspace
 
     folder = out / "ws"
     folder.mkdir(parents=True, exist_ok=True)
@@ -352,7 +353,7 @@ def _data(cmd: Command) -> Path:
 
 def _new_line() -> str:
     """One more entry as `ocop` writes it, about the task every benchmark records on."""
-    from ocop_cli.model import Entry
+    from ocop_cli.core.model import Entry
 
     n = next(_written)
     entry = Entry(id=f"{0xbe0000000000 + n:012x}{n:08x}",
@@ -364,7 +365,7 @@ def _new_line() -> str:
 
 def after_a_write(cmd: Command) -> None:
     """An entry appended, as `ocop note` appends it."""
-    from ocop_cli import storage
+    from ocop_cli.store import storage
 
     path = storage.recorder_file(storage.Workspace(_data(cmd)), "Bench")
     with path.open("a", encoding="utf-8") as handle:

@@ -1,5 +1,5 @@
 """`python -m ocop_cli`."""
 
-from ocop_cli.cli import main
+from ocop_cli.commands.app import main
 
 main()

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _every_command() -> None:
     """The app as tests drive it in-process: with every command (a run imports only its own)."""
-    from ocop_cli.cli import import_commands
+    from ocop_cli.commands.app import import_commands
 
     import_commands()
 
@@ -53,7 +53,7 @@ def isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
 @pytest.fixture
 def ws(tmp_path: Path) -> Path:
     """A fresh workspace made by `ocop init`, as a user would make it."""
-    from ocop_cli.storage import init_workspace
+    from ocop_cli.store.storage import init_workspace
 
     root = tmp_path / "ws"
     init_workspace(root)
@@ -75,7 +75,7 @@ def ocop(ws: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """Run `ocop ARGS` in-process against the workspace `ws`; returns a Result."""
     from typer.testing import CliRunner
 
-    from ocop_cli.cli import app
+    from ocop_cli.commands.app import app
 
     monkeypatch.setenv("OCOP_DATA", str(ws))
 

@@ -21,12 +21,12 @@ from typing import Any
 
 import pytest
 
-from ocop_cli import storage
+from ocop_cli.store import storage
 
 HOLD_LOCK = """
 import sys, time
 from pathlib import Path
-from ocop_cli.storage import Workspace, locked
+from ocop_cli.store.storage import Workspace, locked
 with locked(Workspace(Path(sys.argv[1]))):
     print("held", flush=True)
     time.sleep(120)
@@ -37,8 +37,11 @@ with locked(Workspace(Path(sys.argv[1]))):
 # reach the lock in the same instant rather than one after another.
 GATED = """
 import os, sys, time
-from ocop_cli.cli import app
-from ocop_cli import record, schema, state, storage  # what a run would import later
+from ocop_cli.commands.app import app
+from ocop_cli.store import storage  # what a run would import later
+from ocop_cli.tracker import record
+from ocop_cli.store import schema
+from ocop_cli.core import state
 gate = os.environ["OCOP_TEST_GATE"]
 open(f"{gate}.{os.getpid()}", "w").close()
 while not os.path.exists(gate):

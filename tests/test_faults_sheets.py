@@ -25,7 +25,7 @@ MiB = 2**20
 RUN = """
 import json, os, sys
 """ + PEAK_MB + """
-from ocop_cli.cli import main
+from ocop_cli.commands.app import main
 sys.argv = ["ocop", *sys.argv[1:]]
 try:
     main()
@@ -229,7 +229,7 @@ def test_an_ordinary_workbook_still_reads_dates_numbers_and_merged_cells(tmp_pat
 
     from openpyxl import Workbook
 
-    from ocop_cli.sheets import read_sheet
+    from ocop_cli.imports.sheets import read_sheet
 
     book = Workbook()
     ws = book.active

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from ocop_cli.text import visible
+from ocop_cli.core.text import visible
 
 MARKUP = "[bold]B[/] [link=http://x.io]L[/link]"
 EMOJI = ":warning: :smile: [/]"

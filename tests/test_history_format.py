@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from ocop_cli.schema import EntryDoc
-from ocop_cli.storage import _plain_entry
+from ocop_cli.store.schema import EntryDoc
+from ocop_cli.store.storage import _plain_entry
 
 TEXT = st.text(min_size=1, max_size=12).filter(lambda t: t == t.strip() and t != "")
 RECORDS = st.fixed_dictionaries(
@@ -50,7 +50,7 @@ def test_quick_reading_accepts_only_what_the_model_accepts_and_reads_it_alike(re
 
 def test_reading_what_ocop_wrote_does_not_need_pydantic(ocop, ws):
     assert ocop("progress", "6", "2", "--as-of", "2019-09-15").exit_code == 0
-    code = ("import sys; from pathlib import Path; from ocop_cli.storage import "
+    code = ("import sys; from pathlib import Path; from ocop_cli.store.storage import "
             "read_history_file; [read_history_file(p) for p in Path(sys.argv[1]).glob('*.yaml')];"
             " print('pydantic' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code, str(ws / "history")], capture_output=True,

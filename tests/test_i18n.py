@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ocop_cli import i18n
+from ocop_cli.core import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,8 +70,8 @@ def test_the_extractor_finds_help_texts_and_docstrings_and_flags_mistakes(
         tmp_path: Path) -> None:
     source = tmp_path / "cmd_x.py"
     source.write_text('''
-from ocop_cli.cli import command, say
-from ocop_cli.i18n import _
+from ocop_cli.commands.app import command, say
+from ocop_cli.core.i18n import _
 
 @command("x")
 def x(s, n: Annotated[int, typer.Option("--n", metavar="N", help="How many")] = 1) -> None:

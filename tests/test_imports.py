@@ -15,11 +15,11 @@ from helpers import recorded
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ocop_cli import imports
-from ocop_cli.errors import EXIT_INVALID, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE
-from ocop_cli.model import Plan
-from ocop_cli.storage import read_agencies, read_plan
-from ocop_cli.text import nfc
+from ocop_cli.core.errors import EXIT_INVALID, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE
+from ocop_cli.core.model import Plan
+from ocop_cli.core.text import nfc
+from ocop_cli.imports import tables as imports
+from ocop_cli.store.storage import read_agencies, read_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = ROOT / "tests" / "fixtures" / "table_2019.tsv"
@@ -141,7 +141,7 @@ def test_the_same_table_as_csv(ocop, ws, tmp_path, bundled):
 def test_a_table_pasted_on_standard_input(ws, monkeypatch, bundled):
     from typer.testing import CliRunner
 
-    from ocop_cli.cli import app
+    from ocop_cli.commands.app import app
 
     monkeypatch.setenv("OCOP_DATA", str(ws))
     result = CliRunner().invoke(app, ["import", "plan", "-", "--year", "2021", "--number", "7/KH"],
@@ -372,7 +372,7 @@ def test_a_file_that_is_no_table_says_so(ocop, ws, tmp_path):
 
 @given(st.text())
 def test_any_text_is_written_so_that_yaml_reads_it_back(text):
-    from ocop_cli.yamlio import read_yaml
+    from ocop_cli.store.yamlio import read_yaml
 
     text = nfc(text)
     doc = read_yaml(Path("t.yaml"), f"value: {imports.yaml_str(text)}\n")
@@ -487,8 +487,8 @@ def test_progress_sheet_faults_in_xlsx_are_named_by_sheet_row(ocop, ws, sept, tm
 
 
 def test_a_sheet_waits_for_the_workspace_lock_and_gives_up_busy(ws, sept, proc):
-    from ocop_cli.errors import EXIT_BUSY
-    from ocop_cli.storage import Workspace, locked
+    from ocop_cli.core.errors import EXIT_BUSY
+    from ocop_cli.store.storage import Workspace, locked
 
     with locked(Workspace(ws)):
         result = proc("import", "progress", str(PROGRESS), "--data", str(ws),

@@ -22,9 +22,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ocop_cli import index, state, storage
-from ocop_cli.errors import EXIT_INVALID, InvalidData
-from ocop_cli.model import Entry
+from ocop_cli.core import state
+from ocop_cli.core.errors import EXIT_INVALID, InvalidData
+from ocop_cli.core.model import Entry
+from ocop_cli.store import index, storage
 
 AS_OF = "2019-09-15"
 
@@ -839,7 +840,7 @@ def test_readers_and_writers_at_once(ws, monkeypatch):
     whole and right for some moment, and the index left behind agrees with the files."""
     monkeypatch.setenv("OCOP_DATA", str(ws))
     monkeypatch.setenv("OCOP_AS_OF", AS_OF)
-    reader = ("from ocop_cli import index, storage\n"
+    reader = ("from ocop_cli.store import index, storage\n"
               "for _ in range(6):\n"
               "    loaded = index.load(storage.locate())\n"
               "    ids = [e.id for e in loaded.entries]\n"
@@ -1093,8 +1094,8 @@ def _listings(root: Path) -> list[str]:
     no products) and by states (overdue, due, a status and a unit's place, a text by urgency),
     before, between and after the entries, as `ocop tasks` makes them; each twice (the second
     as printed before)."""
-    from ocop_cli import views
-    from ocop_cli.query import Filters, select_without_states
+    from ocop_cli.core.query import Filters, select_without_states
+    from ocop_cli.tracker import views
 
     ws = workspace(root)
     found = []
@@ -1501,7 +1502,7 @@ def test_every_entry_is_listed_as_it_is_read_from_the_index(tmp_path):
     from helpers import PEAK_MB
 
     script = "import json, sys\n" + PEAK_MB + (
-        "from ocop_cli.cli import app\n"
+        "from ocop_cli.commands.app import app\n"
         "try:\n    app(sys.argv[1:], prog_name='ocop')\nexcept SystemExit:\n    pass\n"
         "sys.stderr.write(json.dumps(peak_mb()))\n")
     peaks = []

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ocop_cli.windows import months_of, parse_target
+from ocop_cli.core.windows import months_of, parse_target
 
 
 def line_of(text: str, needle: str) -> int:

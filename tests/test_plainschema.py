@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from ocop_cli import plainschema, storage
-from ocop_cli.schema import AgenciesDoc, AgencyDoc, PlanDoc, TaskDoc
+from ocop_cli.store import plainschema, storage
+from ocop_cli.store.schema import AgenciesDoc, AgencyDoc, PlanDoc, TaskDoc
 
 TEXTS = ["Cấp huyện", "x", "", " x", "x ", "x\u00a0", "\u3000x", "x\x1c", "a\u2028b", "12",
          "15-20", "ít nhất 04", "T6", "T6,7", "0", "1.2", "01", "1.0", "true", "false", "yes",

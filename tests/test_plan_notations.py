@@ -13,10 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_imports import digest, plan_of, write_tsv
 
-from ocop_cli.errors import EXIT_INVALID, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE
-from ocop_cli.model import Entry, Plan
-from ocop_cli.state import state_as_of
-from ocop_cli.windows import parse_target, parse_window
+from ocop_cli.core.errors import EXIT_INVALID, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE
+from ocop_cli.core.model import Entry, Plan
+from ocop_cli.core.state import state_as_of
+from ocop_cli.core.windows import parse_target, parse_window
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ONE_YEAR = FIXTURES / "table_2024.tsv"
@@ -206,7 +206,7 @@ def test_a_plan_over_several_years_lists_alike_through_the_index(
         ocop: Any, ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Months counted from the plan's first year, deadlines, as-of dates in each year: the
     JSON listing served from the index's rows is the one read from the files."""
-    from ocop_cli import index
+    from ocop_cli.store import index
 
     imported(ocop, ws, SEVERAL, "2023-2025")
     served: list[bool] = []

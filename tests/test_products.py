@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ocop_cli.errors import EXIT_INVALID, EXIT_NOT_FOUND, EXIT_USAGE
+from ocop_cli.core.errors import EXIT_INVALID, EXIT_NOT_FOUND, EXIT_USAGE
 
 
 def _add(ocop, name: str, district: str, date: str, kind: str = "htx",
@@ -332,7 +332,7 @@ def test_sync_sends_the_register_and_two_offices_count_each_others_products(
 
     from typer.testing import CliRunner
 
-    from ocop_cli.cli import app
+    from ocop_cli.commands.app import app
     from tests.test_team import Team, identify
 
     for var, value in {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": str(tmp_path / "none"),
@@ -461,7 +461,7 @@ def test_a_plan_over_several_years_counts_the_products_of_all_its_years(ocop, ws
 def test_editors_validate_the_register_against_its_schema(ocop, ws):
     from pydantic import ValidationError
 
-    from ocop_cli.schema import ProductLineDoc
+    from ocop_cli.store.schema import ProductLineDoc
 
     product = _add(ocop, "Bánh gai", "Ninh Giang", "2019-07-10")
     _to_province(ocop, product, "2019-09-01", 76, "2019-12-10")

@@ -27,7 +27,7 @@ def test_ci_runs_exactly_the_readme_commands():
 def test_every_command_has_help_with_an_example():
     from typer.main import get_command
 
-    from ocop_cli.cli import app
+    from ocop_cli.commands.app import app
 
     def leaves(group, prefix=""):
         for name, command in group.commands.items():
@@ -46,7 +46,7 @@ def test_every_command_has_help_with_an_example():
 
 
 def test_shipped_schemas_match_the_models():
-    from ocop_cli.schema import schemas
+    from ocop_cli.store.schema import schemas
 
     for name, schema in schemas().items():
         shipped = json.loads((ROOT / "data" / "schema" / name).read_text(encoding="utf-8"))
@@ -60,13 +60,13 @@ def test_data_files_point_editors_at_the_schema():
 
 
 def test_each_command_module_is_known_to_the_entry_point():
-    from ocop_cli.cli import MODULES, app
+    from ocop_cli.commands.app import MODULES, app
 
     registered = {c.name: c.callback.__module__ for c in app.registered_commands}
     registered.update({g.name: g.typer_instance.registered_commands[0].callback.__module__
                        for g in app.registered_groups})
     outside = {name: module.rpartition(".")[2] for name, module in registered.items()
-               if module != "ocop_cli.cli"}
+               if module != "ocop_cli.commands.app"}
     assert outside == MODULES
 
 

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from ocop_cli.model import Entry, Plan
-from ocop_cli.state import state_as_of
-from ocop_cli.text import fold
-from ocop_cli.windows import months_of
+from ocop_cli.core.model import Entry, Plan
+from ocop_cli.core.state import state_as_of
+from ocop_cli.core.text import fold
+from ocop_cli.core.windows import months_of
 
 # --- month windows -------------------------------------------------------------------------
 
@@ -147,7 +147,7 @@ def test_fold_known_spellings() -> None:
 
 @cache
 def plan() -> Plan:
-    from ocop_cli.storage import bundled_dir, read_agencies, read_plan
+    from ocop_cli.store.storage import bundled_dir, read_agencies, read_plan
 
     directory, problems = read_agencies(bundled_dir() / "agencies.yaml")
     assert directory is not None, problems

@@ -14,9 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ocop_cli import state, storage, yamlio
-from ocop_cli.errors import InvalidData, Problem
-from ocop_cli.model import Entry
+from ocop_cli.core import state
+from ocop_cli.core.errors import InvalidData, Problem
+from ocop_cli.core.model import Entry
+from ocop_cli.store import storage, yamlio
 
 HERE = Path("plan.yaml")
 

@@ -10,8 +10,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len
 
-from ocop_cli import render
-from ocop_cli.render import Column, _wrap
+from ocop_cli.output import render
+from ocop_cli.output.render import Column, _wrap
 
 WORDS = ["Hội", "nghị", "triển", "khai", "tập", "huấn", "cán", "bộ", "quản", "lý", "vận", "hành",
          "Đề", "án", "OCOP", "cấp", "huyện", "xã"]

@@ -12,9 +12,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ocop_cli.errors import EXIT_NOT_FOUND, EXIT_USAGE, UsageError
-from ocop_cli.report import parse_period
-from ocop_cli.text import fold
+from ocop_cli.core.errors import EXIT_NOT_FOUND, EXIT_USAGE, UsageError
+from ocop_cli.core.text import fold
+from ocop_cli.tracker.report import parse_period
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = {"OCOP_AS_OF": "2019-09-15"}
@@ -409,8 +409,8 @@ def test_a_timeline_line_is_written_as_rich_prints_it(parts, style, colour) -> N
 
     from rich.text import Text
 
-    from ocop_cli import render
-    from ocop_cli.cmd_report import _Lines
+    from ocop_cli.commands.report import _Lines
+    from ocop_cli.output import render
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

@@ -12,12 +12,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_properties import histories, plan, undo_of
 
-from ocop_cli.directory import Directory
-from ocop_cli.model import Entry
-from ocop_cli.query import COUNTED, tally
-from ocop_cli.report import Roles, _counts, _involved
-from ocop_cli.state import NOT_KNOWN, state_as_of
-from ocop_cli.storage import bundled_dir, read_agencies
+from ocop_cli.core.directory import Directory
+from ocop_cli.core.model import Entry
+from ocop_cli.core.query import COUNTED, tally
+from ocop_cli.core.state import NOT_KNOWN, state_as_of
+from ocop_cli.store.storage import bundled_dir, read_agencies
+from ocop_cli.tracker.report import Roles, _counts, _involved
 
 AS_OF = {"OCOP_AS_OF": "2019-09-15"}
 UNITS = ["tp-hai-duong", "tp-chi-linh", "binh-giang", "cam-giang", "gia-loc", "kim-thanh",

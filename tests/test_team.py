@@ -15,10 +15,12 @@ from typing import Any
 
 import pytest
 
-from ocop_cli import record, storage, team
-from ocop_cli.errors import EXIT_INVALID, EXIT_NOT_FOUND, EXIT_OK
-from ocop_cli.model import Entry
-from ocop_cli.state import state_as_of
+from ocop_cli.core.errors import EXIT_INVALID, EXIT_NOT_FOUND, EXIT_OK
+from ocop_cli.core.model import Entry
+from ocop_cli.core.state import state_as_of
+from ocop_cli.store import storage
+from ocop_cli.sync import git as team
+from ocop_cli.tracker import record
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -112,7 +114,7 @@ def run(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     """`ocop ARGS` in-process, in the workspace `root`, recorded by `user`."""
     from typer.testing import CliRunner
 
-    from ocop_cli.cli import app
+    from ocop_cli.commands.app import app
 
     def invoke(root: Path, *args: str, user: str = "Tester") -> Any:
         monkeypatch.setenv("OCOP_DATA", str(root))

@@ -196,7 +196,7 @@ def test_a_completed_agency_id_is_accepted(ocop: Any) -> None:
 
 def test_completion_before_any_workspace_exists_creates_nothing(tmp_path: Path,
                                                                 proc: Any) -> None:
-    from ocop_cli.storage import user_workspace_dir
+    from ocop_cli.store.storage import user_workspace_dir
 
     env = {"_OCOP_COMPLETE": "complete_bash", "COMP_WORDS": "ocop history 5",
            "COMP_CWORD": "2"}
@@ -248,7 +248,7 @@ def test_completion_scripts_for_every_shell(proc: Any) -> None:
 def _commands() -> list[tuple[str, Any]]:
     from typer.main import get_command
 
-    from ocop_cli.cli import app
+    from ocop_cli.commands.app import app
 
     def walk(prefix: str, command: Any) -> list[tuple[str, Any]]:
         found = [(prefix, command)]
@@ -260,8 +260,8 @@ def _commands() -> list[tuple[str, Any]]:
 
 
 def test_every_command_has_help_and_an_example_in_both_languages() -> None:
-    from ocop_cli.helptext import LocalCommand, LocalGroup
-    from ocop_cli.i18n import _, set_language
+    from ocop_cli.commands.helptext import LocalCommand, LocalGroup
+    from ocop_cli.core.i18n import _, set_language
 
     set_language("vi")
     try:

@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 from conftest import Result
 
-from ocop_cli import storage
+from ocop_cli.store import storage
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> Result:
     """`ocop ARGS` in-process from the current folder, with no OCOP_DATA."""
     from typer.testing import CliRunner
 
-    from ocop_cli.cli import app
+    from ocop_cli.commands.app import app
 
     result = CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
     return Result(result.exit_code, result.stdout, result.stderr)

@@ -1,0 +1,357 @@
+"""`ocop import plan`, `ocop import progress` and `ocop export plan`: tables in and out.
+
+The commands register on the `import` and `export` groups of `app` when cli.py imports this
+module. Reading and checking the tables is in `imports`; what is here is the writing: under
+the workspace lock, each new file is written beside its destination, loaded back and
+validated, and only then renamed into place, so a failure leaves every file as it was.
+"""
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ocop_cli.commands.app import ByOpt, Session, app, command, parse_date, say
+from ocop_cli.commands.helptext import LocalGroup
+from ocop_cli.core.errors import InvalidData, Problem, Refused, UsageError
+from ocop_cli.core.i18n import _
+
+_HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
+import_app = typer.Typer(help="Read a plan's assignment table or a progress sheet (TSV, CSV, "
+                         "XLSX).", cls=LocalGroup, no_args_is_help=True, rich_markup_mode=None,
+                         context_settings=_HELP_OPTIONS)
+export_app = typer.Typer(help="Write the plan's table out (CSV, XLSX).", cls=LocalGroup,
+                         no_args_is_help=True, rich_markup_mode=None,
+                         context_settings=_HELP_OPTIONS)
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
+
+
+class TableFormat(StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+FileArg = Annotated[str, typer.Argument(metavar="FILE", help="An .xlsx, .csv or .tsv file; - "
+                                        "reads a table pasted on standard input")]
+SheetOpt = Annotated[str | None, typer.Option("--sheet", metavar="NAME",
+                                              help="The sheet of an .xlsx (default: the "
+                                              "active one)")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace the file if it exists")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Check every row and say what "
+                                         "would be recorded; record nothing")]
+
+
+@command("plan", group=import_app)
+def import_plan(
+    s: Session,
+    file: FileArg,
+    year: Annotated[str, typer.Option("--year", metavar="YEAR", help="The plan's year, or "
+                                      "its years for a plan over several: 2021-2025")],
+    number: Annotated[str, typer.Option("--number", help='Its number, e.g. "1819/KH-UBND"')],
+    title: Annotated[str | None, typer.Option("--title", help="Its title (default: Kế hoạch "
+                                              "NUMBER)")] = None,
+    dated: Annotated[str | None, typer.Option("--dated", metavar="DATE",
+                                              help="The day it was signed (default: the "
+                                              "as-of date)")] = None,
+    sheet: SheetOpt = None,
+    add_agencies: Annotated[bool, typer.Option("--add-agencies", help="Append the agencies "
+                                               "agencies.yaml does not know to it")] = False,
+    force: ForceOpt = False,
+) -> None:
+    """Read a task-assignment table (TT, Nội dung thực hiện, ĐVT, Số lượng, Cơ quan chủ trì,
+    Cơ quan phối hợp, Thời gian thực hiện) into plan_YEAR.yaml.
+
+    Example: ocop import plan bang_2020.xlsx --year 2020 --number "1234/KH-UBND"
+    """
+    from ocop_cli.imports import tables as imports
+
+    if not number.strip():
+        raise UsageError(_("--number is empty"))
+    if title is not None and not title.strip():
+        raise UsageError(_("--title is empty"))
+    first, last = _years(year)
+    table = imports.read_plan_table(_sheet(file, sheet), first, last)
+    day = parse_date(dated, "--dated") if dated else s.as_of
+    for line in _write_plan(s.workspace, table, (first, last), number.strip(),
+                            (title or f"Kế hoạch {number}").strip(), day, add_agencies, force):
+        say(line)
+    if dated is None:
+        say(_("Dated {date} (the as-of date): give --dated for the day it was signed.").format(
+            date=day.isoformat()))
+
+
+def _years(text: str) -> tuple[int, int]:
+    """`2020` or `2021-2025`: the first and last year of a plan."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d{4})\s*(?:-\s*(\d{4})\s*)?", text)
+    first, last = (int(match.group(1)), int(match.group(2) or match.group(1))) if match else (0, 0)
+    from ocop_cli.core.windows import MOST_YEARS
+
+    if not 1900 <= first <= last <= 2200:
+        raise UsageError(_("--year: {text!r} is not a year (2020) or years in order "
+                           "(2021-2025)").format(text=text))
+    if last - first >= MOST_YEARS:
+        raise UsageError(_("--year: a plan runs over {n} years at most").format(n=MOST_YEARS))
+    return first, last
+
+
+@command("progress", group=import_app)
+def import_progress(
+    s: Session,
+    file: FileArg,
+    sheet: SheetOpt = None,
+    by: ByOpt = None,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Record the rows of a progress sheet (date, task, action, quantity, place, by, ref,
+    note) as entries: all of them, or none if one row is wrong.
+
+    Example: ocop import progress bao_cao_thang_7.xlsx
+    """
+    from ocop_cli.imports import tables as imports
+    from ocop_cli.store import storage
+
+    source = _sheet(file, sheet)
+
+    def decide(loaded: Any, rows: Any, who: str) -> Any:
+        entries, messages, found = imports.decide_progress(loaded, rows, who, s.as_of)
+        return entries, messages, found, storage.recorder_file(loaded.workspace, who), \
+            storage.HISTORY_HEADER
+
+    record_sheet(s, by, dry_run, source, imports.read_progress(source), decide)
+
+
+def record_sheet(s: Session, by: str | None, dry_run: bool, source: Any,
+                 read: tuple[list[Any], list[Any], list[str]],
+                 decide: Callable[[Any, list[Any], str], tuple[list[Any], list[str], list[Any],
+                                                               Path, str]]) -> None:
+    """Decide what the rows `read` from `source` record, and append it all, or nothing when
+    a row is wrong; `decide(loaded, rows, who)` gives the entries, what to say, the rows at
+    fault, the file to append to and the header of a new one. The lock is held only to check
+    that nothing changed since and to append (`--dry-run` never takes it)."""
+    from ocop_cli.imports import tables as imports
+    from ocop_cli.store import index, storage
+    from ocop_cli.tracker import record
+
+    rows, problems, notices = read
+    ws = s.workspace
+    who = record.recorder(by)
+
+    def decided() -> tuple[Any, list[Any], list[str], Path, str]:
+        """Every row decided against the workspace as it is now; refused if one is wrong."""
+        seen = index.snapshot(ws)
+        entries, messages, found, path, header = decide(index.load(ws, s.year), rows, who)
+        if problems or found:
+            raise imports.rejected(source.source, [*problems, *found])
+        return seen, entries, messages, path, header
+
+    seen, entries, messages, path, header = decided()
+    if entries and not dry_run:
+        with storage.locked(ws):  # only to check against the latest state and append
+            if index.snapshot(ws) != seen:  # someone recorded meanwhile: decide again
+                seen, entries, messages, path, header = decided()
+            if entries:
+                storage.append(path, entries, header)
+    for line in [*notices, *messages]:
+        say(line)
+    if dry_run:
+        say(_("Dry run: {n} entries from {rows} rows would be recorded; nothing was.").format(
+            n=len(entries), rows=len(rows)))
+    else:
+        say(_("Recorded {n} entries from {rows} rows of {source} in {path}.").format(
+            n=len(entries), rows=len(rows), source=source.source, path=path))
+
+
+@command("plan", group=export_app)
+def export_plan(
+    s: Session,
+    fmt: Annotated[TableFormat | None, typer.Option("--format", "-f", help="csv or xlsx "
+                                                    "(default: from --output, else csv)")
+                   ] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE",
+                                               help="Write here (default for csv: standard "
+                                               "output)")] = None,
+    force: ForceOpt = False,
+) -> None:
+    """The plan's task table, shaped like the signed appendix; `ocop import plan` reads it
+    back.
+
+    Example: ocop export plan --format xlsx -o ke_hoach_2019.xlsx
+    """
+    from ocop_cli.imports import tables as imports
+    from ocop_cli.output.render import stdout
+
+    if fmt is None:
+        fmt = TableFormat.xlsx if output and output.lower().endswith(".xlsx") else TableFormat.csv
+    plan = s.load().plan
+    rows = imports.plan_table(plan)
+    if output in (None, "-"):
+        if fmt is TableFormat.xlsx:
+            raise UsageError(_("an xlsx table goes to a file: give --output FILE.xlsx"))
+        stdout().write(imports.table_csv(rows))
+        return
+    assert output is not None
+    target = Path(output)
+    from ocop_cli.output.export import write_errors, write_failure
+
+    try:  # openpyxl writes each sheet to a temporary file first: a full disk fails there
+        data = (imports.table_xlsx(rows, f"plan_{plan.year}") if fmt is TableFormat.xlsx
+                else imports.table_csv(rows).encode("utf-8-sig"))  # the BOM tells Excel: UTF-8
+    except write_errors() as exc:
+        raise Refused(_("{path}: cannot write here ({error}); nothing was written").format(
+            path=target, error=write_failure(exc))) from None
+    _refuse_overwrite(target, force)
+    _replace(_beside(target, data), target)
+    say(_("Wrote {path}: {n} tasks of plan {number}.").format(
+        path=target, n=len(rows) - 1, number=plan.number))
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _sheet(file: str, sheet: str | None) -> Any:
+    from ocop_cli.imports.sheets import read_sheet
+
+    return read_sheet(file, sheet)
+
+
+def _refuse_overwrite(target: Path, force: bool) -> None:
+    if target.exists() and not force:
+        raise Refused(_("{path} exists; not overwriting it").format(path=target),
+                      hint=_("Give --force to replace it."))
+
+
+def _beside(target: Path, data: bytes) -> Path:
+    """`data` in a temporary file in the destination's folder, synced to disk."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if target.exists():
+            import shutil
+
+            shutil.copymode(target, tmp)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise Refused(_("{path}: cannot write here ({error}); nothing was written").format(
+            path=target, error=exc.strerror or exc)) from None
+    return tmp
+
+
+def _replace(tmp: Path, target: Path) -> None:
+    try:
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise Refused(_("{path}: cannot write here ({error}); nothing was written").format(
+            path=target, error=exc.strerror or exc)) from None
+
+
+def _as(problems: list[Problem], tmp: Path, target: Path) -> list[Problem]:
+    """Problems found in a temporary file, told about the file they are meant for."""
+
+    return [p._replace(file=p.file.replace(str(tmp), str(target))) for p in problems]
+
+
+def _write_plan(ws: Any, table: Any, years: tuple[int, int], number: str, title: str,
+                dated: dt.date, add_agencies: bool, force: bool) -> list[str]:
+    """Check the table against the agencies, then write plan_YEAR.yaml (and the agencies it
+    adds) all at once. Returns what to tell the user."""
+    from ocop_cli.imports import tables as imports
+    from ocop_cli.store import storage
+    from ocop_cli.store.yamlio import read_yaml
+
+    year = years[0]
+    target = ws.root / f"plan_{year}.yaml"
+    _refuse_overwrite(target, force)
+    temps: list[Path] = []
+    with storage.locked(ws):
+        try:
+            _refuse_overwrite(target, force)
+            directory, problems = storage.read_agencies(ws.agencies_path)
+            if directory is None:
+                raise InvalidData(problems)
+            resolved = imports.resolve_agencies(table, directory)
+            found = [*table.problems, *resolved.problems]
+            stranger = bool(resolved.unknown) and not add_agencies
+            if stranger:
+                found += imports.unknown_problems(resolved, directory)
+            if found:
+                error = imports.rejected(table.source, found)
+                if stranger:
+                    error.hint = _("Give --add-agencies to append the unknown agencies to "
+                                   "agencies.yaml, or add each spelling as an alias of the "
+                                   "agency it means.")
+                raise error
+            if not table.rows:
+                raise InvalidData([], _("{source}: the table has no rows").format(
+                    source=table.source))
+            told: list[str] = []
+            if resolved.unknown:
+                directory, told = _add_agencies(ws, table, resolved, directory, number, temps)
+                resolved = imports.resolve_agencies(table, directory)
+                if resolved.problems or resolved.unknown:  # pragma: no cover - just added
+                    raise imports.rejected(table.source, resolved.problems)
+            data = imports.plan_data(resolved, number, year, title, dated, years[1])
+            text = imports.plan_yaml(data, table.source, dt.date.today())
+            temps.append(tmp := _beside(target, text.encode("utf-8")))
+            plan, problems = storage.read_plan(tmp, directory)
+            if plan is None or read_yaml(tmp).data != data:
+                raise InvalidData(_as(problems, tmp, target) or [Problem(
+                    str(target), _("the file written does not read back as the table"))])
+            existed = target.exists()
+            if len(temps) == 2:
+                _replace(temps[0], ws.agencies_path)
+            _replace(tmp, target)
+        finally:
+            for path in temps:
+                path.unlink(missing_ok=True)
+    subs = sum(1 for row in table.rows if "." in row.id)
+    done = (_("Replaced {name}") if existed else _("Wrote {name}")).format(name=target.name)
+    return [
+        done + _(": plan {number} of {year}, {n} tasks from {source} (sub-rows: {subs}).").format(
+            number=number, year="-".join(str(y) for y in sorted(set(years))),
+            n=len(table.rows), subs=subs, source=table.source),
+        *told, *table.notices,
+        _("Sections, notes and per_district are not in a table: add them to {name} by hand if "
+          "wanted.").format(name=target.name),
+    ]
+
+
+def _add_agencies(ws: Any, table: Any, resolved: Any, directory: Any, number: str,
+                  temps: list[Path]) -> tuple[Any, list[str]]:
+    """agencies.yaml with the new agencies appended (its text before them untouched), in a
+    temporary file that is validated; the directory it gives and what to tell the user."""
+    from ocop_cli.imports import tables as imports
+    from ocop_cli.store import storage
+
+    added = imports.new_agencies(resolved.unknown, directory)
+    raw = ws.agencies_path.read_bytes()
+    note = _("Added by `ocop import plan` from {source} (plan {number}); level and kind are "
+             "guessed from the name: check them.").format(source=Path(table.source).name,
+                                                         number=number)
+    addition = imports.agencies_addition(raw.decode("utf-8-sig"), added, note)
+    temps.append(tmp := _beside(ws.agencies_path, raw + addition.encode("utf-8")))
+    new_directory, problems = storage.read_agencies(tmp)
+    if new_directory is None:
+        raise InvalidData(_as(problems, tmp, ws.agencies_path), _(
+            "the new agencies cannot be appended to {path} (is its agencies list the last thing "
+            "in it?); add them by hand: {names}").format(
+            path=ws.agencies_path, names="; ".join(a.short for a in added)))
+    told = [_("Added {n} agencies to agencies.yaml; their level and kind are guessed from the "
+              "name, check them:").format(n=len(added))]
+    told += [f"  {a.id}: {a.short} ({a.level}, {a.kind})" for a in added]
+    return new_directory, told
+
+
+# `ocop import products` lives with the other product commands; importing them here registers
+# it on the `import` group whichever of the two modules a run imports first.
+import ocop_cli.commands.products  # noqa: E402, F401

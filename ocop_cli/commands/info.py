@@ -1,0 +1,91 @@
+"""`ocop info`: which workspace, plan, as-of date and language a command run here would use."""
+
+import os
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ocop_cli.commands.app import Format, FormatOpt, Session, command
+from ocop_cli.core.errors import EXIT_INVALID, InvalidData
+from ocop_cli.core.i18n import _, format_date, language
+
+LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
+
+
+def _found_by(s: Session, root: Path) -> str:
+    from ocop_cli.store.storage import user_workspace_dir
+
+    if s.data:
+        return "OCOP_DATA" if os.environ.get("OCOP_DATA") == s.data else "--data"
+    if root == user_workspace_dir().resolve():
+        return _("your per-user folder")
+    return _("the nearest workspace upward from {here}").format(here=Path.cwd())
+
+
+@command("info")
+def info(s: Session, fmt: FormatOpt = Format.table) -> None:
+    """Say which workspace, plan, as-of date and language are in use.
+
+    Example: ocop info --format json
+    """
+    from ocop_cli import __version__
+    from ocop_cli.output import render
+    from ocop_cli.store.index import load
+    from ocop_cli.store.storage import user_workspace_dir
+    from ocop_cli.tracker.record import recorder
+
+    ws = s.workspace
+    lang = language()
+    data: dict[str, Any] = {
+        "version": __version__,
+        "workspace": str(ws.root),
+        "found_by": _found_by(s, ws.root),
+        "created": ws.created,
+        "user_workspace": str(user_workspace_dir()),
+        "plans": list(ws.plan_files()),
+        "plan": None,
+        "plan_file": None,
+        "tasks": None,
+        "entries": None,
+        "as_of": s.as_of.isoformat(),
+        "language": lang,
+        "recorder": recorder(None),
+        "problems": 0,
+    }
+    try:
+        loaded = load(ws, s.year)
+    except InvalidData as exc:
+        data["problems"] = len(exc.problems)
+    else:
+        plan = loaded.plan
+        data.update(plan=f"{plan.number} ({plan.years})", plan_file=str(ws.plan_path(s.year)),
+                    tasks=len(plan.tasks), entries=loaded.index.count()
+                    if loaded.index is not None else len(loaded.entries))
+    if fmt == Format.json:
+        render.write_json(data)
+    else:
+        rows = [
+            (_("Workspace"), data["workspace"]),
+            (_("Found by"), data["found_by"]),
+            (_("Plan"), data["plan"]),
+            (_("Plan file"), data["plan_file"]),
+            (_("Plans here"), ", ".join(str(y) for y in data["plans"])),
+            (_("Tasks"), data["tasks"]),
+            (_("Entries"), data["entries"]),
+            (_("As of"), format_date(s.as_of)),
+            (_("Language"), f"{LANGUAGE_NAMES[lang]} ({lang})"),
+            (_("Recording as"), data["recorder"]),
+            (_("Per-user folder"), data["user_workspace"]),
+            (_("Problems"), _("{n}; see 'ocop check'").format(n=data["problems"])
+             if data["problems"] else None),
+            (_("Version"), data["version"]),
+        ]
+        columns = [render.Column("k", ""), render.Column("v", "")]
+        shown = [{"k": k, "v": v} for k, v in rows if v is not None and v != ""]
+        if fmt == Format.table:
+            render.table(columns, shown, title=_("ocop in use here"), no_color=s.no_color)
+        else:
+            render.emit(fmt.value, columns, shown, None)
+    if data["problems"]:
+        raise typer.Exit(EXIT_INVALID)

@@ -1,0 +1,295 @@
+"""`ocop report`, `ocop timeline` and `ocop agencies`: what offices send upward and read.
+
+The commands register themselves on `app` when cli.py imports this module.
+"""
+
+import datetime as dt
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+from ocop_cli.commands.app import (
+    Format,
+    FormatOpt,
+    Session,
+    Sort,
+    SortOpt,
+    agency_named,
+    command,
+    month_shape,
+    parse_date,
+    plan_month,
+)
+from ocop_cli.core.errors import UsageError
+from ocop_cli.core.i18n import _, format_date
+
+
+class ReportFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    md = "md"
+    xlsx = "xlsx"
+    html = "html"
+    docx = "docx"
+
+
+# Who signs the document, and its number and date: the same for every report that is one.
+NumberOpt = Annotated[str | None, typer.Option(
+    "--number", metavar="TEXT", help="The document's number, e.g. 45 or 45/BC-SNN (default: a "
+    "blank to fill in)")]
+DatedOpt = Annotated[str | None, typer.Option(
+    "--dated", metavar="DATE", help="The day it is signed (default: a blank to fill in)")]
+SignerOpt = Annotated[str | None, typer.Option(
+    "--signer", metavar="NAME", help="Who signs it (default: office.yaml's signer)")]
+
+
+def letter_of(s: Session, doc: dict[str, Any], number: str | None = None,
+              dated: str | None = None, signer: str | None = None) -> Callable[[], Any]:
+    """The document's letterhead from office.yaml and the options, made when a document asks
+    for it (a wrong --dated is refused before anything is written)."""
+    day = parse_date(dated, "--dated") if dated else None
+
+    def letter() -> Any:
+        from ocop_cli.output import office
+
+        found = office.read(s.workspace.root)
+        return office.letter(doc, office.with_options(found, number, day, signer))
+
+    return letter
+
+
+AgencyOpt = Annotated[str | None, typer.Option("--agency", "-a",
+                                               help="Only this agency's tasks, as lead or "
+                                               "partner (accents optional)")]
+
+
+@command("report")
+def report(
+    s: Session,
+    agency: AgencyOpt = None,
+    month: Annotated[str | None, typer.Option(
+        "--month", "-m", metavar="MONTH", callback=month_shape,
+        help="A month of the plan: 7, or 2023-07")] = None,
+    period: Annotated[str | None, typer.Option("--period", "-p", metavar="PERIOD",
+                                               help="2019-07, 2019-Q3, 2019-H2 or 2019")
+                      ] = None,
+    fmt: Annotated[ReportFormat | None, typer.Option(
+        "--format", "-f", help="table, md, csv, json, xlsx, html or docx (default: from the "
+        "--output name, else table)")] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE",
+                                               help="Write to FILE instead of the screen")
+                      ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists")] = False,
+    sort: SortOpt = Sort.plan,
+    number: NumberOpt = None,
+    dated: DatedOpt = None,
+    signer: SignerOpt = None,
+) -> None:
+    """The report offices send upward, as of a date: by agency, for one agency (the office's
+    table), or for a period; with the per-district breakdown. As docx, the administrative
+    document with the letterhead of office.yaml.
+
+    Example: ocop report --agency "so nn va ptnt" --period 2019-Q3 --output bao-cao.docx
+    """
+    from ocop_cli.output import export
+    from ocop_cli.tracker import report as core
+
+    if month is not None and period is not None:
+        raise UsageError(_("give --month or --period, not both"))
+    chosen = core.parse_period(period) if period else None
+    shape = export.choose_format(fmt.value if fmt else None, output)
+    # Without the index, a report of the day folds the history into the states as it is
+    # read; one of a month or period reads the entries in it.
+    loaded = s.load(summary=chosen is None and month is None)
+    index = plan_month(loaded.plan, month)
+    if index is not None:
+        chosen = core.month_period(*loaded.plan.calendar_month(index))
+    states = s.states(loaded, summary=True)  # a period reads the entries in it on its own
+    who = agency_named(loaded, agency, "--agency") if agency else None
+    doc = core.build(loaded, states, s.as_of, who, chosen, sort.value,
+                     every_task=shape == "docx")
+    export.deliver(doc, shape, output, force, s.no_color,
+                   timeline=lambda: core.timeline(loaded, states, s.as_of, who),
+                   letter=letter_of(s, doc, number, dated, signer))
+
+
+@command("timeline")
+def timeline(s: Session, agency: AgencyOpt = None) -> None:
+    """A Gantt chart of the plan year: one row per task, each window a bar coloured by status
+    and timing, the as-of month marked.
+
+    Example: ocop timeline --agency "Gia Lộc"
+    """
+    from ocop_cli.tracker import report as core
+
+    loaded = s.load(summary=True)
+    who = agency_named(loaded, agency, "--agency") if agency else None
+    draw_timeline(core.timeline(loaded, s.states(loaded, summary=True), s.as_of, who),
+                  s.no_color)
+
+
+@command("agencies")
+def agencies(s: Session, fmt: FormatOpt = Format.table) -> None:
+    """Every agency with how many tasks it leads and partners.
+
+    Example: ocop agencies --format csv
+    """
+    from ocop_cli.output import render
+    from ocop_cli.tracker import report as core
+
+    loaded = s.load(summary=True)
+    items = core.agency_list(loaded, s.states(loaded, summary=True), s.as_of)
+    part = core.agency_list_section(items)
+    render.emit(fmt.value, part.columns, part.rows, items, title=part.title,
+                no_color=s.no_color)
+
+
+# --- the timeline in a terminal --------------------------------------------------------------
+
+BARS = {"done": ("█", "green"), "cancelled": ("─", "dim"), "overdue": ("▓", "red"),
+        "due": ("▒", "yellow"), "upcoming": ("░", "cyan"), "open": ("▒", "")}
+
+
+def draw_timeline(data: dict[str, Any], no_color: bool) -> None:
+    """Each row: the id, the title cut to fit, then one cell of `cell` columns per month."""
+    from rich.text import Text
+
+    from ocop_cli.core.text import visible
+    from ocop_cli.output import render
+
+    con = render.console(no_color=no_color)
+    if not data["rows"]:
+        con.print(Text(_("No tasks to draw.")))
+        return
+    months, as_of = data["months"], data["as_of_month"]
+    id_width = max((len(r["id"]) for r in data["rows"]), default=2)
+    cell = next((c for c in (4, 3, 2) if con.width - id_width - 2 - c * len(months) >= 16), 1)
+    label = max(8, con.width - id_width - 2 - cell * len(months))
+    draw = _Lines(con)
+    for line in _month_axis(data["labels"], cell):
+        draw([(" " * (id_width + 1 + label + 1) + line, "")], "bold")
+    mark = cell // 2  # where in its month the as-of marker stands
+    if as_of in months:
+        at = id_width + 1 + label + 1 + months.index(as_of) * cell + mark
+        draw([(" " * at + "▼", "")], "bold red")
+    for row in data["rows"]:
+        title = visible("  " * row["depth"] + row["title"])
+        title = title if len(title) <= label else title[:label - 1] + "…"
+        weight = "bold" if not row["leaf"] else ""
+        parts = [(f"{row['id']:<{id_width}} ", ""), (title.ljust(label) + " ", weight)]
+        kind = _bar_kind(row)
+        glyph, colour = BARS[kind]
+        for month in months:
+            if month in row["months"]:
+                parts.append((glyph * cell, colour))
+            elif month == as_of:
+                parts.append((" " * mark + "│" + " " * (cell - mark - 1), "dim"))
+            else:
+                parts.append((" " * cell, ""))
+        draw(parts, weight)
+    legend = []
+    for kind, name in (("done", _("done")), ("overdue", _("overdue")), ("due", _("due")),
+                       ("upcoming", _("upcoming")), ("cancelled", _("cancelled"))):
+        glyph, colour = BARS[kind]
+        legend += [(glyph * 2, colour), (f" {name}  ", "")]
+    legend.append(("▼ " + _("as of {date}").format(date=format_date(
+        dt.date.fromisoformat(data["as_of"]))), "red"))
+    draw(legend, "")
+    draw.flush()
+
+
+class _Lines:
+    """Lines of parts, each as Rich prints a Text of them (not wrapped, cut with an ellipsis;
+    on a colour terminal, a part with a style of its own in it over the line's, the parts
+    between in the line's): a line that fits the width is written here as Rich writes it
+    (Rich takes a millisecond a line, and a plan of 50,000 tasks has as many); any other is
+    printed by Rich."""
+
+    def __init__(self, con: Any) -> None:
+        self.con = con
+        self.colour = not con.no_color and con.color_system is not None
+        self.width = con.width
+        self.held: list[str] = []  # lines not yet written (a thousand a write)
+
+    def __call__(self, parts: list[tuple[str, str]], style: str) -> None:
+        from ocop_cli.output.render import cells
+
+        text = "".join(part for part, _style in parts)
+        if len(text) > self.width or cells(text) > self.width:
+            from rich.text import Text
+
+            line = Text(style=style, no_wrap=True, overflow="ellipsis")
+            for part, own in parts:
+                line.append(part, style=own)
+            self.flush()
+            self.con.print(line)
+            return
+        if self.colour:
+            out, plain = [], ""
+            for part, own in parts:
+                if own and part:
+                    out += [_styled(plain, style), _styled(part, style, own)]
+                    plain = ""
+                else:
+                    plain += part
+            text = "".join([*out, _styled(plain, style)])
+        self.held.append(text + "\n")
+        if len(self.held) == 1000:
+            self.flush()
+
+    def flush(self) -> None:
+        self.con.file.write("".join(self.held))
+        self.held.clear()
+
+
+# The styles a timeline draws with, as Rich writes them: attributes, then the colour.
+_ATTRIBUTES = {"bold": "1", "dim": "2"}
+_COLOURS = {"red": "31", "green": "32", "yellow": "33", "cyan": "36"}
+
+
+def _styled(text: str, style: str, own: str = "") -> str:
+    """`text` in `own` style over `style`: the attributes of both, the colour of `own` if it
+    has one."""
+    words = {*style.split(), *own.split()}
+    codes = [code for name, code in _ATTRIBUTES.items() if name in words]
+    colour = [w for w in own.split() if w in _COLOURS] or [w for w in style.split()
+                                                          if w in _COLOURS]
+    codes += [_COLOURS[colour[0]]] if colour else []
+    return f"\x1b[{';'.join(codes)}m{text}\x1b[0m" if codes and text else text
+
+
+def _month_axis(labels: list[str], cell: int) -> list[str]:
+    """The month numbers, `cell` wide each (T6 where it fits); over several years, a line of
+    years above them, each at its first month."""
+    months, years = [], []
+    for label in labels:
+        month, _slash, year = label.removeprefix("T").partition("/")
+        months.append(month)
+        years.append(year)
+    if cell > 2 or not any(years):
+        axis = ["".join((f"T{m}" if cell > 2 else m if cell > 1 else "").center(cell)
+                        for m in months)]
+    else:  # too narrow for every month of several years: the first of each quarter
+        axis = [_placed([m if m in ("1", "4", "7", "10") else "" for m in months], cell)]
+    if any(years):
+        axis.insert(0, _placed([y if i == 0 or years[i - 1] != y else ""
+                                for i, y in enumerate(years)], cell))
+    return [line for line in axis if line.strip()]
+
+
+def _placed(marks: list[str], cell: int) -> str:
+    """Each mark at the start of its month's cell, where the one before leaves room."""
+    line = ""
+    for i, mark in enumerate(marks):
+        if mark and len(line) <= i * cell:
+            line = line.ljust(i * cell) + mark
+    return line
+
+
+def _bar_kind(row: dict[str, Any]) -> str:
+    if row["status"] in ("done", "cancelled"):
+        return str(row["status"])
+    return str(row["timing"] or "open")

@@ -1,0 +1,193 @@
+"""The plan, its tasks, the agencies and the history entries, as plain immutable values.
+
+These are what every command works with. They are built from files by `schema` (pydantic,
+which validates) and are cheap to import, to cache and to rebuild from a cache.
+
+Named tuples, not dataclasses: a dataclass costs about 1.5 ms to create at import, which
+every run pays, and a named tuple a tenth of that; they are also built faster from a cache.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+from typing import Any, NamedTuple
+
+from ocop_cli.core.windows import Target, Window
+
+STATUSES = ("not_started", "in_progress", "done", "cancelled")
+TIMINGS = ("upcoming", "due", "overdue")
+ACTIONS = ("start", "progress", "done", "reopen", "cancel", "note", "undo")
+# The stages of a product in the register (see `products`).
+PRODUCT_STAGES = ("registered", "chosen", "rejected", "sent", "scored", "recognised",
+                  "not_recognised")
+LEVELS = ("central", "province", "district", "commune")
+KINDS = (
+    "government", "party", "council", "ministry", "department", "office", "committee",
+    "media", "organisation", "locality", "group",
+)
+
+
+def within(task_id: str, ancestor: str) -> bool:
+    """Whether `task_id` is `ancestor` or one of its sub-rows (5.1 is within 5)."""
+    return task_id == ancestor or task_id.startswith(ancestor + ".")
+
+
+class Agency(NamedTuple):
+    id: str
+    short: str
+    name: str
+    level: str
+    kind: str
+    aliases: tuple[str, ...] = ()
+    part_of: str | None = None
+    members: tuple[str, ...] = ()
+    duties: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        return (self.short, self.name, *self.aliases)
+
+
+class Task(NamedTuple):
+    id: str
+    title: str
+    unit: str | None = None
+    target: Target | None = None
+    lead: str | None = None  # agency id
+    partners: tuple[str, ...] = ()  # agency ids
+    window: Window | None = None
+    section: str | None = None
+    per_district: bool = False
+    notes: tuple[str, ...] = ()
+    lead_text: str | None = None  # the cell as the plan wrote it
+    partners_text: tuple[str, ...] = ()
+    # The achieved quantity is the number of products of the register that reached this
+    # stage within the plan's years (a task that counts the products sent to the province).
+    products_at: str | None = None
+    # The district-level units that each hold a share of the task (agency ids), decided when
+    # the plan is read: `per_district` tasks, and duties without a quantity that a group of
+    # the units leads (3.2, "BCĐ cấp huyện"). Empty for a task of one subject.
+    shared_by: tuple[str, ...] = ()
+
+    @property
+    def parent(self) -> str | None:
+        head, dot, _ = self.id.rpartition(".")
+        return head if dot else None
+
+
+class Plan:
+    """A plan: its number, year and title, its tasks in the table's order, and the facts
+    `show` and the reports quote (dates, signer, sections)."""
+
+    def __init__(self, number: str, year: int, title: str, tasks: tuple[Task, ...],
+                 facts: dict[str, Any] | None = None) -> None:
+        self.number, self.year, self.title, self.tasks = number, year, title, tasks
+        self.facts: dict[str, Any] = facts if facts is not None else {}
+
+    def _values(self) -> tuple[Any, ...]:
+        return (self.number, self.year, self.title, self.tasks, self.facts)
+
+    def __eq__(self, other: object) -> bool:
+        return self._values() == other._values() if isinstance(other, Plan) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # it holds a dict
+
+    def __repr__(self) -> str:
+        return f"Plan({self.number!r}, {self.year}, {len(self.tasks)} tasks)"
+
+    @property
+    def last_year(self) -> int:
+        """The last year of a plan over several years (2021-2025); else its year."""
+        return int(self.facts.get("last_year") or self.year)
+
+    @property
+    def years(self) -> str:
+        """2019, or 2021-2025 for a plan over several years."""
+        return f"{self.year}-{self.last_year}" if self.last_year > self.year else str(self.year)
+
+    @property
+    def span(self) -> int:
+        """How many months the plan's years hold (12 a year)."""
+        return 12 * (self.last_year - self.year + 1)
+
+    def calendar_month(self, month: int) -> tuple[int, int]:
+        """A month counted from January of the plan's first year as (year, month)."""
+        years, index = divmod(month - 1, 12)
+        return self.year + years, index + 1
+
+    def month_label(self, month: int) -> str:
+        """A month counted from January of the plan's first year, as people write it: T6,
+        or T6/2023 in a plan over several years."""
+        year, index = self.calendar_month(month)
+        if self.last_year > self.year or year != self.year:
+            return f"T{index}/{year}"
+        return f"T{index}"
+
+    def task(self, task_id: str) -> Task | None:
+        return self.index.get(task_id)
+
+    @cached_property
+    def index(self) -> dict[str, Task]:
+        return {t.id: t for t in self.tasks}
+
+    @cached_property
+    def _children(self) -> dict[str, list[Task]]:
+        children: dict[str, list[Task]] = {}
+        for task in self.tasks:
+            parent, dot, _ = task.id.rpartition(".")  # Task.parent, without a call per task
+            if dot:
+                children.setdefault(parent, []).append(task)
+        return children
+
+    def children(self, task_id: str) -> list[Task]:
+        return self._children.get(task_id, [])
+
+    def is_leaf(self, task_id: str) -> bool:
+        return task_id not in self._children
+
+    def leaves(self) -> list[Task]:
+        return [t for t in self.tasks if t.id not in self._children]
+
+    def leaves_under(self, task_id: str) -> list[Task]:
+        """The task itself when it is a leaf, else every leaf below it."""
+        kids = self.children(task_id)
+        if not kids:
+            task = self.task(task_id)
+            return [task] if task else []
+        return [leaf for kid in kids for leaf in self.leaves_under(kid.id)]
+
+
+class Entry(NamedTuple):
+    """One recorded fact about progress. `date` is when it takes effect, `at` when it was typed."""
+
+    id: str
+    at: str
+    date: dt.date
+    task: str
+    action: str
+    by: str
+    qty: int | None = None
+    place: str | None = None  # agency id
+    ref: str | None = None
+    note: str | None = None
+    undoes: str | None = None
+    plan: int | None = None  # the plan's year; without it, the year of `date`
+    source: str = ""  # file:line it was read from
+
+    @property
+    def plan_year(self) -> int:
+        return self.plan if self.plan is not None else self.date.year
+
+    def to_record(self) -> dict[str, Any]:
+        """The entry as written to a history file: only the keys that carry something."""
+        record: dict[str, Any] = {
+            "id": self.id, "at": self.at, "date": self.date.isoformat(),
+            "task": self.task, "action": self.action,
+        }
+        for key in ("qty", "place", "by", "ref", "note", "undoes", "plan"):
+            value = getattr(self, key)
+            if value is not None:
+                record[key] = value
+        return record

@@ -1,0 +1,251 @@
+"""The file formats, as pydantic models: they validate what people write and generate the
+JSON Schemas that editors use. Loading turns a valid document into `model` values.
+
+Imported only when a file has to be read for real (not served from the index).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+
+from ocop_cli.core.i18n import _
+from ocop_cli.core.model import ACTIONS, KINDS, LEVELS, PRODUCT_STAGES
+from ocop_cli.core.windows import MOST_YEARS, parse_target
+from ocop_cli.tracker.products import ACTIONS as PRODUCT_ACTIONS
+from ocop_cli.tracker.products import COUNCILS
+from ocop_cli.tracker.products import KINDS as ENTITY_KINDS
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Year = Annotated[int, Field(ge=1900, le=2200)]
+
+
+def _target(text: str) -> str:
+    parse_target(text)
+    return text
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Signer(Strict):
+    name: Text
+    capacity: Text
+
+
+class DocumentRef(Strict):
+    number: Text
+    date: dt.date
+    title: str | None = None
+    note: str | None = None
+
+
+class Received(Strict):
+    by: Text
+    number: Text
+    date: dt.date
+
+
+class Section(Strict):
+    id: Text
+    title: Text
+    text: str = ""
+
+
+class TaskDoc(Strict):
+    """One row or sub-row of the assignment table; a sub-row's parent is its id less `.N`."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]*(\.[1-9][0-9]*)*$")]
+    title: Text
+    unit: Text | None = None
+    target: Annotated[Text, AfterValidator(_target)] | None = Field(
+        None, description="The quantity as written: 12, 01, a range 15-20 or từ 800 đến 1.000, "
+        "with a qualifier (ít nhất 04, khoảng 220, thêm 30), a unit (04 lớp tập huấn) or as a "
+        "share (100% chủ thể)"
+    )
+    lead: Text | None = Field(None, description="The lead agency, a spelling from agencies.yaml")
+    partners: list[Text] = Field(default_factory=list)
+    window: Text | None = Field(
+        None, description="When, as written: months (T6, T6,7, T 7-12, Tháng 6/2020), quarters "
+        "(Quý II), halves (6 tháng đầu năm), years (Cả năm, Năm 2023, 2021-2022, Thường xuyên, "
+        "Hằng năm) or a day deadline (Trước 30/6)"
+    )
+    section: Text | None = None
+    per_district: bool = Field(False, description="Target counted one per district-level unit")
+    notes: list[Text] = Field(default_factory=list)
+    products_at: Literal[PRODUCT_STAGES] | None = Field(  # type: ignore[valid-type]
+        None, description="The achieved quantity is the number of products of the register "
+        "that reached this stage within the plan's year(s)")
+
+
+class PlanDoc(Strict):
+    number: Text
+    year: Year = Field(description="The plan's year; for a plan over several years, the first")
+    last_year: Year | None = Field(None, description="The last year of a plan over several "
+                                   "years (2025 for 2021-2025)")
+    title: Text
+    kind: Text | None = None
+    issuer: Text | None = None
+    place: Text | None = None
+    dated: dt.date
+    appendix_dated: dt.date | None = None
+    signed_by: Signer | None = None
+    implements: DocumentRef | None = None
+    funding: DocumentRef | None = None
+    received: Received | None = None
+    purposes: list[Text] = Field(default_factory=list)
+    sections: list[Section] = Field(default_factory=list)
+    notes: list[Text] = Field(default_factory=list)
+    tasks: list[TaskDoc]
+
+    @field_validator("last_year")
+    @classmethod
+    def _after_year(cls, last: int | None, info: ValidationInfo) -> int | None:
+        year = info.data.get("year")
+        if last is not None and year is not None and last < year:
+            raise ValueError(_("{last} comes before the plan's year {year}").format(
+                last=last, year=year))
+        if last is not None and year is not None and last - year >= MOST_YEARS:
+            raise ValueError(_("a plan runs over {n} years at most").format(n=MOST_YEARS))
+        return last
+
+
+class AgencyDoc(Strict):
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+    short: Text
+    name: Text
+    aliases: list[Text] = Field(default_factory=list)
+    level: Literal[LEVELS]  # type: ignore[valid-type]
+    kind: Literal[KINDS]  # type: ignore[valid-type]
+    part_of: Text | None = None
+    members: list[Text] = Field(default_factory=list)
+    duties: list[Text] = Field(default_factory=list)
+    notes: list[Text] = Field(default_factory=list)
+
+
+class AgenciesDoc(Strict):
+    agencies: list[AgencyDoc]
+
+
+class EntryDoc(Strict):
+    """One line of a history file."""
+
+    id: Text
+    at: dt.datetime
+    date: dt.date
+    task: Text
+    action: Literal[ACTIONS]  # type: ignore[valid-type]
+    by: Text
+    qty: Annotated[int, Field(ge=0)] | None = None
+    place: Text | None = None
+    ref: Text | None = None
+    note: str | None = None
+    undoes: Text | None = None
+    plan: Annotated[int, Field(ge=1900, le=2200)] | None = Field(
+        None, description="The year of the plan the entry belongs to (default: its date's year)")
+
+
+
+
+class ProductLineDoc(Strict):
+    """One line of a product register file (`products/<who>.yaml`): a registration with the
+    product's facts, a stage, or an undo. What each action needs (`registered` the facts,
+    `scored` council and points, `recognised` ref, `rejected` note, `undo` undoes) and the
+    district and group ids are checked by `ocop check`."""
+
+    id: Text
+    at: dt.datetime
+    date: dt.date
+    product: Text = Field(description="The product's id, as `ocop product add` printed it")
+    action: Literal[PRODUCT_ACTIONS]  # type: ignore[valid-type]
+    by: Text
+    name: Text | None = None
+    district: Text | None = Field(None, description="A district-level unit's id in agencies.yaml")
+    commune: Text | None = None
+    entity: Text | None = Field(None, description="The cooperative, enterprise, group or household")
+    kind: Literal[ENTITY_KINDS] | None = None  # type: ignore[valid-type]
+    group: Text | None = Field(None, description="A product group id of ocop_rules.yaml")
+    new: bool | None = Field(None, description="A new product, not one made already")
+    council: Literal[COUNCILS] | None = None  # type: ignore[valid-type]
+    points: Annotated[int, Field(ge=0, le=100)] | None = None
+    ref: Text | None = None
+    note: Text | None = None
+    undoes: Text | None = None
+
+
+class BandDoc(Strict):
+    stars: Annotated[int, Field(ge=1, le=5)]
+    min: Annotated[int, Field(ge=0, le=100, description="The fewest points for these stars")]
+
+
+class DecisionDoc(Strict):
+    """The point bands of one decision, in force from its date."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    decision: Text
+    start: dt.date = Field(alias="from")
+    valid_years: Annotated[int, Field(ge=1, le=20)] = 3
+    recognised_from: Annotated[int, Field(ge=1, le=5)] = 3
+    bands: Annotated[list[BandDoc], Field(min_length=1)]
+
+
+class GroupDoc(Strict):
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+    name: Text
+    aliases: list[Text] = Field(default_factory=list)
+
+
+class RulesDoc(Strict):
+    """The OCOP product rules: point bands by decision, and the product groups."""
+
+    decisions: Annotated[list[DecisionDoc], Field(min_length=1)]
+    groups: Annotated[list[GroupDoc], Field(min_length=1)]
+
+
+SCHEMAS: dict[str, Any] = {
+    "plan.schema.json": PlanDoc,
+    "agencies.schema.json": AgenciesDoc,
+    "rules.schema.json": RulesDoc,
+}
+
+
+def schemas() -> dict[str, dict[str, Any]]:
+    """The JSON Schemas shipped in `data/schema/`, generated from the models."""
+    from pydantic import TypeAdapter
+
+    found = {name: model.model_json_schema() for name, model in SCHEMAS.items()}
+    found["history.schema.json"] = TypeAdapter(list[EntryDoc]).json_schema()
+    found["products.schema.json"] = TypeAdapter(list[ProductLineDoc]).json_schema()
+    for name, schema in found.items():
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema.setdefault("title", name.split(".")[0])
+    return found
+
+
+def write_schemas(folder: Any) -> None:
+    """`python -m ocop_cli.store.schema DIR` writes the shipped schemas again."""
+    import json
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, schema in schemas().items():
+        text = json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        (folder / name).write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    write_schemas(sys.argv[1] if len(sys.argv) > 1 else "data/schema")

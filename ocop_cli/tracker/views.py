@@ -1,0 +1,334 @@
+"""What each reading command shows: rows and headers handed to `render`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, overload
+
+from ocop_cli.core.errors import EXIT_INVALID, EXIT_OK
+from ocop_cli.core.i18n import _, format_date, format_number
+from ocop_cli.core.model import Entry, Plan, Task
+from ocop_cli.core.query import (
+    Filters,
+    figures,
+    role_label,
+    role_of,
+    select,
+    shown_states,
+    status_label,
+    subject_unit,
+    tally,
+    tally_lines,
+    task_json,
+    urgency,
+    whole_note,
+)
+from ocop_cli.core.state import HISTORY_ORDER, MIXED, NOT_KNOWN, TaskState, unit_of
+from ocop_cli.core.text import visible
+from ocop_cli.core.windows import Target, Window
+from ocop_cli.output import render
+from ocop_cli.output.render import Column
+from ocop_cli.store.storage import Loaded, Workspace
+
+
+def _day(iso: str, fmt: str) -> str:
+    """A date for a person to read (dd/mm/yyyy in Vietnamese); CSV keeps ISO, which every
+    spreadsheet reads whatever its locale."""
+    return iso if fmt == "csv" else format_date(dt.date.fromisoformat(iso))
+
+
+def task_columns(with_role: bool) -> list[Column]:
+    columns = [
+        Column("id", _("ID")), Column("title", _("Task"), max_width=40),
+        Column("unit", _("Unit"), max_width=14, drop=6),
+        Column("target", _("Target"), numeric=True, drop=3),
+        Column("achieved", _("Done"), numeric=True, drop=4),
+        Column("lead", _("Lead"), max_width=18, drop=1),
+        Column("partners", _("Partners"), max_width=30, drop=5),
+        Column("window", _("Window"), drop=2), Column("state", _("Status")),
+    ]
+    if with_role:
+        columns.insert(1, Column("role", _("Role")))
+    return columns
+
+
+def _listing(loaded: Loaded, states: dict[str, TaskState], filters: Filters, as_of: dt.date,
+             sort: str, chosen: list[Task] | None
+             ) -> tuple[list[Task], dict[str, TaskState], Callable[[Task], dict[str, Any]]]:
+    """The tasks a listing shows in its order (those that pass `filters`, or `chosen` when
+    already selected: in the plan's order, each under its parent's row; with
+    `sort="urgency"` overdue first, then due, plan order within each, without parent rows),
+    the state each shows, and how its JSON object is made (when it is read: 50,000 rows are
+    never all held as objects)."""
+    plan, directory = loaded.plan, loaded.directory
+    if chosen is None:
+        chosen = select(plan, states, directory, filters)
+    unit = subject_unit(directory, filters)
+    shown = shown_states(plan, states, chosen, unit, as_of)
+
+    def made(task: Task) -> dict[str, Any]:
+        role = role_of(task, filters.agency, directory) if filters.agency else None
+        share = unit if unit in task.shared_by and plan.is_leaf(task.id) else None
+        return task_json(plan, task, shown[task.id], directory, role,
+                         states[task.id] if share else None, share)
+
+    if sort == "urgency":  # a stable sort: plan order within a rank
+        leaves = [task for task in chosen if plan.is_leaf(task.id)]
+        ranks = [urgency(figures(shown[task.id])) for task in leaves]  # as each row shows
+        chosen = [leaves[at] for at in sorted(range(len(leaves)), key=ranks.__getitem__)]
+    return chosen, shown, made
+
+
+def task_json_lines(loaded: Loaded, states: dict[str, TaskState], filters: Filters,
+                    as_of: dt.date, sort: str = "plan", chosen: list[Task] | None = None
+                    ) -> Iterator[str]:
+    """What `ocop tasks --format json` prints, a row a line, each encoded as it is read."""
+    listed, _shown, made = _listing(loaded, states, filters, as_of, sort, chosen)
+    return map(render.json_encoder(), map(made, listed))
+
+
+def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fmt: str,
+              as_of: dt.date, no_color: bool, sort: str = "plan",
+              chosen: list[Task] | None = None) -> None:
+    """The task listing (`_listing`) in the format asked for; a table's sub-row title reads
+    after its parent's when sorted by urgency. Each row is made as it is read (a table reads
+    its rows twice: to measure them, then to draw them)."""
+    if fmt == "json":
+        render.write_json_lines(task_json_lines(loaded, states, filters, as_of, sort, chosen))
+        return
+    plan, directory = loaded.plan, loaded.directory
+    listed, shown, made = _listing(loaded, states, filters, as_of, sort, chosen)
+
+    def row(task: Task) -> dict[str, Any]:
+        obj, state = made(task), shown[task.id]
+        indent = "  " * task.id.count(".")
+        parent = plan.task(task.parent) if task.parent else None
+        title = (f"{parent.title}: {task.title}" if parent else task.title) \
+            if sort == "urgency" else indent + task.title
+        target = state.task.target
+        return {
+            **obj, "title": title, "role": role_label(obj.get("role")),
+            "target": target.shown if target else None,
+            "achieved": obj["achieved"] if target else None,
+            "state": status_label(state.status, state.timing) + whole_note(obj),
+            "_style": state.timing if state.timing in ("overdue", "due") else state.status,
+        }
+
+    status, timing = tally_lines(tally(shown[task.id] for task in listed
+                                       if plan.is_leaf(task.id)))
+    footer = _("{status}; {timing} (as of {date})").format(status=status, timing=timing,
+                                                         date=format_date(as_of))
+    unit = subject_unit(directory, filters)
+    if unit:
+        footer += " " + _("Shared tasks show the share of {unit}; the whole task in "
+                           "brackets.").format(unit=directory.short(unit))
+    title = f"{plan.number} ({plan.years})"
+    render.emit(fmt, task_columns(filters.agency is not None), Rows(listed, row), None,
+                title=title, footer=footer, no_color=no_color)
+
+
+def target_line(target: Target) -> str:
+    """A target as written, with how ocop reads it when that says more: "ít nhất 02 (≥ 2)",
+    "từ 800 đến 1.000 (800-1000)"; "12", "01" and "10.000" once."""
+    def plain(text: str) -> str:  # without spaces, thousands dots and leading zeros
+        return re.sub(r"(?<!\d)0+(?=\d)", "", text.replace(" ", "").replace(".", ""))
+
+    if plain(target.text) == plain(target.shown):
+        return target.text
+    return f"{target.text} ({target.shown})"
+
+
+def check(ws: Workspace) -> int:
+    from ocop_cli.store import index
+    from ocop_cli.store.storage import validate
+
+    problems = index.check(ws)
+    if problems is None:
+        problems = validate(ws)
+    for problem in problems:
+        label = _("warning") if problem.warning else _("error")
+        print(f"{label}: {visible(str(problem))}", file=sys.stderr)
+    errors = [p for p in problems if not p.warning]
+    if errors:
+        print(_("{n} problems in {root}").format(n=len(errors), root=ws.root), file=sys.stderr)
+        return EXIT_INVALID
+    render.stdout().write(_("{root}: all files valid").format(root=ws.root) + "\n")
+    return EXIT_OK
+
+
+class Rows(Sequence[dict[str, Any]]):
+    """Rows made as they are read: 100,000 entries are never held as 100,000 dicts too."""
+
+    def __init__(self, items: Sequence[Any], make: Callable[[Any], dict[str, Any]]) -> None:
+        self.items, self.make = items, make
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [self.make(item) for item in self.items[index]]
+        return self.make(self.items[index])
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return map(self.make, self.items)
+
+
+def history_rows(loaded: Loaded, task_id: str | None) -> Rows:
+    """The entries, oldest first, as rows of the documented JSON; about a task and its
+    sub-rows only with `task_id` (then only their entries are read)."""
+    from ocop_cli.tracker.record import find_task
+
+    ordered: Sequence[Entry]
+    if not task_id and loaded.index is not None:
+        # Every entry: read from the index in order as the rows are written, never held.
+        ordered, undone = loaded.index.history(), loaded.index.undone()
+    else:
+        entries = (loaded.entries_about(find_task(loaded.plan, task_id).id) if task_id
+                   else loaded.entries)
+        ordered = sorted(entries, key=HISTORY_ORDER)
+        undone = {e.undoes for e in entries if e.action == "undo"}
+    short = loaded.directory.short
+
+    def row(e: Entry) -> dict[str, Any]:
+        return {
+            "id": e.id, "date": e.date.isoformat(), "recorded": e.at, "task": e.task,
+            "action": e.action, "qty": e.qty, "place": short(e.place), "by": e.by,
+            "ref": e.ref, "note": e.note, "undoes": e.undoes, "undone": e.id in undone,
+        }
+
+    return Rows(ordered, row)
+
+
+def history(loaded: Loaded, task_id: str | None, fmt: str, no_color: bool) -> None:
+    rows = history_rows(loaded, task_id)
+    columns = [Column("date", _("Date")), Column("task", _("Task")), Column("action", _("Action")),
+               Column("qty", _("Qty"), numeric=True, drop=2), Column("place", _("Place"), drop=3),
+               Column("by", _("By"), drop=4), Column("ref", _("Proof"), drop=5),
+               Column("note", _("Note"), drop=1), Column("id", _("Entry"), drop=6)]
+
+    from ocop_cli.tracker.record import action_label
+
+    def shown(r: dict[str, Any]) -> dict[str, Any]:
+        action = r["action"] if fmt == "csv" else action_label(r["action"])
+        return {**r, "date": _day(r["date"], fmt),
+                "action": action + (" " + _("(undone)") if r["undone"] else ""),
+                "_style": "cancelled" if r["undone"] else None}
+
+    render.emit(fmt, columns, Rows(rows, shown), rows, title=_("History"), no_color=no_color)
+
+
+def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, as_of: dt.date,
+         no_color: bool) -> None:
+    from ocop_cli.tracker.record import find_task
+
+    plan, directory = loaded.plan, loaded.directory
+    task = find_task(plan, task_id)
+    state = states[task.id]
+    data = task_json(plan, task, state, directory)
+    unit = unit_of(plan, task)
+    section = next((s for s in plan.facts.get("sections", []) if s["id"] == task.section), None)
+    data.update({
+        "target_text": task.target.text if task.target else None,
+        "percent": state.percent,
+        "lead_name": directory.get(task.lead).name if task.lead else None,
+        "section": task.section,
+        "section_title": section["title"] if section else None,
+        "notes": list(task.notes),
+        "per_district": task.per_district,
+        # A parent over several units: no quantity, so no breakdown of one.
+        "places": [] if unit == MIXED else place_breakdown(loaded, task, state),
+        "shared_by": [directory.short(u) for u in task.shared_by],
+        "unassigned": state.unassigned,
+        "history": list(history_rows(loaded, task.id)),
+        "as_of": as_of.isoformat(),
+    })
+    if task.products_at:
+        from ocop_cli.tracker.product_views import counted_products
+
+        data["products"] = counted_products(loaded, task.id, as_of)
+    if fmt == "json":
+        render.write_json(data)
+        return
+    facts = [
+        (_("Task"), f"{task.id}  {task.title}"),
+        # A parent's quantity is its sub-rows' (when of one unit): their unit is its own.
+        (_("Unit"), None if unit == MIXED else unit),
+        (_("Target"), target_line(task.target) if task.target else None),
+        (_("Achieved"), None if data["achieved"] is None else format_number(
+            data["achieved"]) + (f" ({format_number(state.percent)}%)"
+                                 if state.percent is not None else "")),
+        (_("Status"), status_label(state.status, state.timing)),
+        (_("Lead"), data["lead_name"]), (_("Partners"), data["partners"]),
+        (_("Window"), window_line(plan, task.window) if task.window else None),
+        (_("Section"), f"{task.section} {data['section_title'] or ''}".strip()
+         if task.section else None),
+        (_("Notes"), "\n".join(task.notes) or None),
+        (_("Latest note"), state.note), (_("Proof"), state.ref),
+    ]
+    rows = [{"k": k, "v": v} for k, v in facts if v]
+    columns = [Column("k", ""), Column("v", "")]
+    if fmt in ("csv", "md"):
+        render.emit(fmt, columns, rows, None)
+        return
+    render.table(columns, rows, title=_("Task {id} as of {date}").format(
+        id=task.id, date=format_date(as_of)), no_color=no_color)
+    if data["places"]:
+        columns = [Column("place", _("Place")), Column("qty", _("Done"), numeric=True)]
+        if task.shared_by:
+            columns.append(Column("state", _("Status")))
+        render.table(columns,
+                     [{"place": p["place"] or _("not assigned to a unit"), "qty": p["qty"],
+                       "state": status_label(p["status"], None) if "status" in p else None,
+                       "_style": "done" if p.get("status", "done" if p["qty"] else None)
+                       == "done" else None}
+                      for p in data["places"]],
+                     title=_("By district"), no_color=no_color)
+    if task.products_at and data.get("products"):
+        from ocop_cli.tracker.product_views import list_section
+        from ocop_cli.tracker.products import stage_label
+
+        part = list_section(data["products"], fmt)
+        render.table(part.columns, part.rows, title=_("Products counted ({stage})").format(
+            stage=stage_label(task.products_at)), no_color=no_color)
+    if data["history"]:
+        history(loaded, task.id, fmt, no_color)
+
+
+def window_line(plan: Plan, window: Window) -> str:
+    """A window as written and the months it means: `T6-8 → [6, 7, 8]`; over several years
+    `Năm 2023 → T1/2023–T12/2023`; a deadline with its day."""
+    months = window.months
+    if plan.last_year > plan.year:
+        meant = f"{plan.month_label(months[0])}–{plan.month_label(months[-1])}"
+    else:
+        meant = str(list(months))
+    deadline = window.deadline(plan.year)
+    if deadline is not None:
+        meant += ", " + _("by {date}").format(date=format_date(dt.date.fromisoformat(deadline)))
+    return f"{window.text} → {meant}"
+
+
+def place_breakdown(loaded: Loaded, task: Any, state: TaskState) -> list[dict[str, Any]]:
+    """Where the quantity was recorded; for a shared task, each unit first with its status
+    (null when not known), then other places, then what names no unit (`place` null)."""
+    short = loaded.directory.short
+    units = task.shared_by
+    rows: list[dict[str, Any]] = []
+    for unit in units:
+        status = state.units.get(unit, "not_started")
+        known = status != NOT_KNOWN
+        rows.append({"place": short(unit), "qty": state.places.get(unit, 0) if known else None,
+                     "status": status if known else None})
+    rows += [{"place": short(p), "qty": q} for p, q in state.places.items() if p not in units]
+    if units and state.unassigned:
+        rows.append({"place": None, "qty": state.unassigned})
+    return rows
