@@ -45,7 +45,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from ocop_cli.cli import app
+from ocop_cli.commands.app import app
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE = os.environ.get("OCOP_GOLDEN_UPDATE") == "1"
