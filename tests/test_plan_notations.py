@@ -338,10 +338,27 @@ def test_a_year_option_that_is_not_years_in_order(ocop: Any, ws: Path) -> None:
     ("Năm 2020", tuple(range(1, 13)), None), ("Từ tháng 3 đến tháng 5", (3, 4, 5), None),
     ("trước ngày 29/2/2020", (1, 2), 29), ("Quý I, T7", (1, 2, 3, 7), None),
     ("6 tháng đầu năm và T9", (1, 2, 3, 4, 5, 6, 9), None),
+    # With the word officials often put before a window.
+    ("Trong tháng 8/2020", (8,), None), ("Trong quý III", (7, 8, 9), None),
+    ("Vào tháng 9", (9,), None), ("Dự kiến tháng 10/2020", (10,), None),
+    ("Trong năm 2020", tuple(range(1, 13)), None), ("Dự kiến trong quý II", (4, 5, 6), None),
+    ("Vào trước 30/6", tuple(range(1, 7)), 30), ("Diễn ra trong tháng 5", (5,), None),
 ])
 def test_windows_of_a_one_year_plan(text: str, months: tuple[int, ...], day: int | None) -> None:
     window = parse_window(text, 2020)
     assert (window.text, window.months, window.day) == (text, months, day)
+
+
+@pytest.mark.parametrize("text", ["Trong", "Vào", "Dự kiến", "Trong tháng", "Trong năm 2021"])
+def test_a_leading_word_alone_or_before_nothing_readable_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match=text):
+        parse_window(text, 2020)
+
+
+def test_a_leading_word_does_not_drop_the_year_a_plan_over_years_needs() -> None:
+    with pytest.raises(ValueError, match="does not say which year"):
+        parse_window("Trong quý III", 2021, 2025)
+    assert parse_window("Trong quý III/2023", 2021, 2025).months == (31, 32, 33)
 
 
 def test_the_29th_of_february_only_in_a_leap_year() -> None:

@@ -3,7 +3,8 @@
 Windows: months (`T6`, `T6,7`, `T 7-12`, `Tháng 10 - 12`, `Tháng 6/2020`), quarters
 (`Quý II`, `Quý III/2020`), halves (`6 tháng đầu năm`), whole years (`Cả năm`, `Năm 2023`,
 `2021-2022`, `Thường xuyên`, `Hằng năm`) and day deadlines (`Trước 30/6`,
-`trước ngày 15/10/2020`). Months are counted from January of the plan's first year: in a plan
+`trước ngày 15/10/2020`), each also with a word before it as officials write them (`Trong
+tháng 8/2020`, `Vào tháng 9`, `Dự kiến quý III`). Months are counted from January of the plan's first year: in a plan
 for 2021-2025, 13 is January 2022.
 
 Targets: `12`, `04`, `15-20`, `từ 800 đến 1.000`, `ít nhất 04`, `khoảng 220`, `thêm 30`,
@@ -108,6 +109,9 @@ _QUARTER = re.compile(rf"^(?:quy\s*)?{_Q}(?:-(?:quy\s*)?{_Q})?{_YEAR}$")
 _HALF = re.compile(rf"^6 thang (dau|cuoi) nam{_YEAR}$")
 _MONTH = r"(?:thang|t)?\s*\.?\s*(\d{1,2})(?:\s*(?:/|nam)\s*(\d{4}))?"
 _MONTHS = re.compile(rf"^(?:tu\s+)?{_MONTH}(?:-{_MONTH})?$")
+# Words put before a window that change nothing of its months: "Trong tháng 8/2020" is
+# August 2020, "Dự kiến quý III" the third quarter. "Trong năm" alone is a window of its own.
+_LEADING = re.compile(r"^(?:du kien|dien ra|vao|trong)\s+(?=\S)")
 
 
 class _Years:
@@ -155,6 +159,8 @@ def parse_window(text: str, year: int | None = None, last_year: int | None = Non
     cell as written, with examples, when it cannot be read with confidence."""
     written = clean(text)
     folded = _DASH.sub("-", fold(written).replace("–", "-").replace("—", "-"))
+    while folded not in _ONE_YEAR and _LEADING.match(folded):
+        folded = _LEADING.sub("", folded, count=1)
     if not folded:
         raise ValueError(_("empty window"))
     years = _Years(written, year, last_year)
