@@ -3,9 +3,9 @@
 Windows: months (`T6`, `T6,7`, `T 7-12`, `Tháng 10 - 12`, `Tháng 6/2020`), quarters
 (`Quý II`, `Quý III/2020`), halves (`6 tháng đầu năm`), whole years (`Cả năm`, `Năm 2023`,
 `2021-2022`, `Thường xuyên`, `Hằng năm`) and day deadlines (`Trước 30/6`,
-`trước ngày 15/10/2020`), each also with a word before it as officials write them (`Trong
-tháng 8/2020`, `Vào tháng 9`, `Dự kiến quý III`). Months are counted from January of the plan's first year: in a plan
-for 2021-2025, 13 is January 2022.
+`trước ngày 15/10/2020`), each also with a word before it as officials write them
+(`Trong tháng 8/2020`, `Vào tháng 9`, `Dự kiến quý III`). Months are counted from January of
+the plan's first year: in a plan for 2021-2025, 13 is January 2022.
 
 Targets: `12`, `04`, `15-20`, `từ 800 đến 1.000`, `ít nhất 04`, `khoảng 220`, `thêm 30`,
 `04 lớp tập huấn`, `100% chủ thể`.
