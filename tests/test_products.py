@@ -475,3 +475,21 @@ def test_editors_validate_the_register_against_its_schema(ocop, ws):
     for wrong in ({"kind": "co-op"}, {"points": 101}, {"stars": 4}):
         with pytest.raises(ValidationError):
             ProductLineDoc.model_validate({**records[0], **wrong})
+
+
+@pytest.mark.parametrize("hidden", ["\u200b", "\u200d", "\u2060", "\ufeff", "\u202e"])
+def test_a_name_that_differs_only_by_an_invisible_character_is_the_same_product(ocop, hidden):
+    first = _add(ocop, "Bánh gai", "Ninh Giang", "2019-07-10")
+    result = ocop("product", "add", f"Bánh{hidden} gai", "--district", "Ninh Giang",
+                  "--commune", "Xã A", "--entity", f"Chủ thể Bánh{hidden} gai", "--kind", "htx",
+                  "--group", "thuc-pham", "--date", "2019-07-11")
+    assert result.exit_code == EXIT_NOT_FOUND  # refused: registered already
+    assert first in result.stderr
+    assert list(_listed(ocop)) == [first]
+
+
+def test_an_invisible_character_is_never_stored_in_a_name(ocop, ws):
+    product = _add(ocop, "Gối\u200b thêu", "Gia Lộc", "2019-07-10")
+    assert _listed(ocop)[product]["name"] == "Gối thêu"
+    register = "".join(p.read_text(encoding="utf-8") for p in (ws / "products").glob("*.yaml"))
+    assert "\u200b" not in register

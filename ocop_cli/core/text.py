@@ -19,20 +19,30 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+def _invisible(text: str) -> str:
+    """`text` without format characters (Unicode category Cf: zero-width spaces and joiners,
+    word joiners, byte-order marks, bidirectional controls): they print as nothing, so two
+    names that differ only by them would look the same and count as two."""
+    if text.isascii():
+        return text
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
+
+
 def fold(text: str) -> str:
     """The key two spellings share when a person means the same name.
 
     NFC or NFD, with or without accents, đ typed as d, any case, any spacing: all fold alike.
     """
-    decomposed = unicodedata.normalize("NFD", text)
+    decomposed = unicodedata.normalize("NFD", _invisible(text))
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     stripped = stripped.replace("đ", "d").replace("Đ", "D")
     return _SPACES.sub(" ", stripped.casefold()).strip()
 
 
 def clean(text: str) -> str:
-    """NFC with runs of white space made one space; what every name from a person goes through."""
-    return _SPACES.sub(" ", nfc(text)).strip()
+    """NFC without invisible format characters, runs of white space made one space: what every
+    name from a person goes through before it is stored or compared."""
+    return _SPACES.sub(" ", nfc(_invisible(text))).strip()
 
 
 def visible(text: str) -> str:
