@@ -1,13 +1,13 @@
 """Help pages and usage errors in the user's language.
 
-The help texts in cli.py (`help=` strings and command docstrings) are English source strings
+The help texts of the commands (`help=` strings and docstrings) are English source strings
 that `tools/i18n.py` puts in the catalogue with every other message. Typer builds its commands
 from them as they are; the classes here translate them only when a help page, a completion
 description or a usage error is about to be shown, so a run that shows none pays nothing.
 `LocalGroup.main` picks the language from the raw arguments first, because `--help` is acted
 on before any other option is read.
 
-Every command must be made with `cls=LocalCommand` (the `command` decorator of cli.py does it).
+Every command must be made with `cls=LocalCommand` (the `command` decorator of `common` does it).
 """
 
 from __future__ import annotations

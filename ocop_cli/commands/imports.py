@@ -1,21 +1,24 @@
-"""`ocop import plan`, `ocop import progress` and `ocop export plan`: tables in and out.
+"""`ocop import plan`, `ocop import progress`, `ocop import products` and `ocop export plan`:
+tables in and out, on the `import` and `export` groups of `app`.
 
-The commands register on the `import` and `export` groups of `app` when cli.py imports this
-module. Reading and checking the tables is in `imports`; what is here is the writing: under
-the workspace lock, each new file is written beside its destination, loaded back and
-validated, and only then renamed into place, so a failure leaves every file as it was.
+Reading and checking the tables is in `imports`; the rows of a progress sheet or a product
+list are recorded by the `Tracker`. What is here is the writing of a plan: under the
+workspace lock, each new file is written beside its destination, loaded back and validated,
+and only then renamed into place, so a failure leaves every file as it was.
+
+The library is imported inside each command: a help page, a completion or the run of another
+command never pays for it.
 """
 
 import datetime as dt
 import os
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from ocop_cli.commands.app import ByOpt, Session, app, command, parse_date, say
+from ocop_cli.commands.common import ByOpt, Session, app, command, parse_date, say, told
 from ocop_cli.commands.helptext import LocalGroup
 from ocop_cli.core.errors import InvalidData, Problem, Refused, UsageError
 from ocop_cli.core.i18n import _
@@ -115,57 +118,30 @@ def import_progress(
     Example: ocop import progress bao_cao_thang_7.xlsx
     """
     from ocop_cli.imports import tables as imports
-    from ocop_cli.store import storage
 
     source = _sheet(file, sheet)
-
-    def decide(loaded: Any, rows: Any, who: str) -> Any:
-        entries, messages, found = imports.decide_progress(loaded, rows, who, s.as_of)
-        return entries, messages, found, storage.recorder_file(loaded.workspace, who), \
-            storage.HISTORY_HEADER
-
-    record_sheet(s, by, dry_run, source, imports.read_progress(source), decide)
+    read = imports.read_progress(source)
+    told(s.tracker.import_progress(source, read, by, dry_run))
 
 
-def record_sheet(s: Session, by: str | None, dry_run: bool, source: Any,
-                 read: tuple[list[Any], list[Any], list[str]],
-                 decide: Callable[[Any, list[Any], str], tuple[list[Any], list[str], list[Any],
-                                                               Path, str]]) -> None:
-    """Decide what the rows `read` from `source` record, and append it all, or nothing when
-    a row is wrong; `decide(loaded, rows, who)` gives the entries, what to say, the rows at
-    fault, the file to append to and the header of a new one. The lock is held only to check
-    that nothing changed since and to append (`--dry-run` never takes it)."""
-    from ocop_cli.imports import tables as imports
-    from ocop_cli.store import index, storage
-    from ocop_cli.tracker import record
+@command("products", group=import_app)
+def import_products(
+    s: Session,
+    file: FileArg,
+    sheet: SheetOpt = None,
+    by: ByOpt = None,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Record a list of products a district sends (name, district, commune, entity, kind,
+    group; optional new, stage, date, ref, note): all rows, or none if one row is wrong.
 
-    rows, problems, notices = read
-    ws = s.workspace
-    who = record.recorder(by)
+    Example: ocop import products danh_sach_gia_loc.xlsx
+    """
+    from ocop_cli.tracker import product_views
 
-    def decided() -> tuple[Any, list[Any], list[str], Path, str]:
-        """Every row decided against the workspace as it is now; refused if one is wrong."""
-        seen = index.snapshot(ws)
-        entries, messages, found, path, header = decide(index.load(ws, s.year), rows, who)
-        if problems or found:
-            raise imports.rejected(source.source, [*problems, *found])
-        return seen, entries, messages, path, header
-
-    seen, entries, messages, path, header = decided()
-    if entries and not dry_run:
-        with storage.locked(ws):  # only to check against the latest state and append
-            if index.snapshot(ws) != seen:  # someone recorded meanwhile: decide again
-                seen, entries, messages, path, header = decided()
-            if entries:
-                storage.append(path, entries, header)
-    for line in [*notices, *messages]:
-        say(line)
-    if dry_run:
-        say(_("Dry run: {n} entries from {rows} rows would be recorded; nothing was.").format(
-            n=len(entries), rows=len(rows)))
-    else:
-        say(_("Recorded {n} entries from {rows} rows of {source} in {path}.").format(
-            n=len(entries), rows=len(rows), source=source.source, path=path))
+    source = _sheet(file, sheet)
+    read = product_views.read_product_sheet(source, s.as_of)
+    told(s.tracker.import_products(source, read, by, dry_run))
 
 
 @command("plan", group=export_app)
@@ -350,8 +326,3 @@ def _add_agencies(ws: Any, table: Any, resolved: Any, directory: Any, number: st
               "name, check them:").format(n=len(added))]
     told += [f"  {a.id}: {a.short} ({a.level}, {a.kind})" for a in added]
     return new_directory, told
-
-
-# `ocop import products` lives with the other product commands; importing them here registers
-# it on the `import` group whichever of the two modules a run imports first.
-import ocop_cli.commands.products  # noqa: E402, F401

@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from ocop_cli.commands.app import Format, FormatOpt, Session, command
+from ocop_cli.commands.common import Format, FormatOpt, Session, command
 from ocop_cli.core.errors import EXIT_INVALID, InvalidData
 from ocop_cli.core.i18n import _, format_date, language
 

@@ -1,31 +1,34 @@
-"""`ocop product …` and `ocop import products`: the OCOP product register.
+"""`ocop product …`: the OCOP product register, on the `product` group of `app`.
 
-The commands register themselves on `app` (and `import products` on the `import` group) when
-cli.py imports this module. What they decide is in `products`; a line is appended under the
-workspace lock, like an entry.
+A line is recorded by the `Tracker`, under the workspace lock like an entry; what may be
+recorded is decided in `products`, what is shown in `product_views`.
+
+The library is imported inside each command: a help page, a completion or the run of another
+command never pays for it.
 """
 
 import datetime as dt
-from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 
-from ocop_cli.commands.app import (
+from ocop_cli.commands.common import (
     ByOpt,
+    DatedOpt,
     DateOpt,
     NoteOpt,
+    NumberOpt,
     RefOpt,
+    ReportFormat,
     Session,
+    SignerOpt,
     app,
     command,
-    parse_date,
-    say,
+    letter_of,
+    told,
 )
 from ocop_cli.commands.helptext import LocalGroup
-from ocop_cli.commands.imports import DryRunOpt, FileArg, SheetOpt, import_app, record_sheet
-from ocop_cli.commands.report import DatedOpt, NumberOpt, ReportFormat, SignerOpt, letter_of
 from ocop_cli.core.errors import UsageError
 from ocop_cli.core.i18n import _, format_date, ngettext
 
@@ -91,40 +94,6 @@ OutputOpt = Annotated[str | None, typer.Option("--output", "-o", metavar="FILE",
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace FILE if it exists")]
 
 
-def _record(s: Session, by: str | None, decide: Callable[..., Any]) -> None:
-    """Under the lock: read the register, decide the lines, append them to the recorder's own
-    register file."""
-    from ocop_cli.store import index, storage
-    from ocop_cli.tracker import products, record
-
-    ws = s.workspace
-    who = record.recorder(by)
-    with storage.locked(ws):
-        loaded = index.load(ws, s.year)
-        lines, rules, _warnings = products.load_register(ws, loaded.directory)
-        new, messages = decide(loaded, lines, rules, who)
-        if new:
-            storage.append(products.register_file(ws, who), new, products.HEADER)
-    for message in messages:
-        say(message)
-
-
-def _stamp(s: Session, who: str, date: str | None, ref: str | None, note: str | None) -> Any:
-    from ocop_cli.tracker.products import Stamp
-
-    return Stamp(parse_date(date, "--date") if date else s.as_of, who, ref, note)
-
-
-def _district(loaded: Any, name: str) -> str:
-    from ocop_cli.tracker.product_views import district_units
-
-    unit = loaded.directory.resolve(name)
-    if unit.id not in {a.id for a in district_units(loaded.directory)}:
-        raise UsageError(_("--district: {name} is not a district-level unit").format(
-            name=unit.short))
-    return str(unit.id)
-
-
 @command("add", group=product_app)
 def add(
     s: Session,
@@ -149,16 +118,8 @@ def add(
 
     Example: ocop product add "Bánh gai" -d "Ninh Giang" -c "Hồng Phúc" -e "HTX" -k htx -g thuc-pham
     """
-    from ocop_cli.tracker import products
-
-    def decide(loaded: Any, lines: Any, rules: Any, who: str) -> Any:
-        line = products.register(lines, rules, _stamp(s, who, date, ref, note), name,
-                                 _district(loaded, district), commune, entity, kind.value,
-                                 group, new)
-        return [line], [_("{id}  registered: {name} ({district})").format(
-            id=line.product, name=line.name, district=loaded.directory.short(line.district))]
-
-    _record(s, by, decide)
+    told(s.tracker.add_product(name, district, commune, entity, kind.value, group, new, by=by,
+                               date=date, ref=ref, note=note))
 
 
 @command("stage", group=product_app)
@@ -172,18 +133,9 @@ def stage(s: Session, product: ProductArg,
 
     Example: ocop product stage sp-3fa9 sent --ref 45/TTr-UBND --date 2019-09-20
     """
-    from ocop_cli.tracker import products
-
     if to in (Stage.registered, Stage.scored):
         raise UsageError(_("register with `ocop product add`, score with `ocop product score`"))
-
-    def decide(loaded: Any, lines: Any, rules: Any, who: str) -> Any:
-        found = products.find(lines, product)
-        line = products.advance(lines, rules, found, to.value, _stamp(s, who, date, ref, note))
-        return [line], [_("{id}: {stage} on {date}").format(
-            id=found, stage=products.stage_label(to.value), date=format_date(line.date))]
-
-    _record(s, by, decide)
+    told(s.tracker.advance_product(product, to.value, by=by, date=date, ref=ref, note=note))
 
 
 @command("score", group=product_app)
@@ -198,20 +150,8 @@ def score(s: Session, product: ProductArg,
 
     Example: ocop product score sp-3fa9 76 --council tinh --date 2019-11-20
     """
-    from ocop_cli.tracker import products
-
-    def decide(loaded: Any, lines: Any, rules: Any, who: str) -> Any:
-        found = products.find(lines, product)
-        line = products.advance(lines, rules, found, "scored", _stamp(s, who, date, ref, note),
-                                council.value, points)
-        decision = rules.decision_on(line.date)
-        return [line], [_("{id}: {points} points from the {council}: {stars} stars ({decision})"
-                          ).format(id=found, points=points,
-                                   council=products.council_label(council.value),
-                                   stars=rules.stars(points, line.date),
-                                   decision=decision.decision)]
-
-    _record(s, by, decide)
+    told(s.tracker.score_product(product, points, council.value, by=by, date=date, ref=ref,
+                                 note=note))
 
 
 @command("undo", group=product_app)
@@ -223,17 +163,7 @@ def undo(s: Session, product: Annotated[str | None, typer.Argument(
 
     Example: ocop product undo sp-3fa9
     """
-    from ocop_cli.tracker import products
-
-    def decide(loaded: Any, lines: Any, rules: Any, who: str) -> Any:
-        found = products.find(lines, product) if product else None
-        line = products.take_back(lines, _stamp(s, who, None, None, None), found)
-        undone = next(x for x in lines if x.id == line.undoes)
-        return [line], [_("undid {stage} of {id} on {date} ({line})").format(
-            stage=products.stage_label(undone.action), id=undone.product,
-            date=format_date(undone.date), line=undone.id)]
-
-    _record(s, by, decide)
+    told(s.tracker.undo_product(product, by))
 
 
 @command("list", group=product_app)
@@ -270,10 +200,10 @@ def list_products(
     if shape not in ListFormat.__members__:
         raise UsageError(_("a product list is written as table, json, csv, md or xlsx; "
                            "`ocop product report` writes {fmt}").format(fmt=shape))
-    loaded, lines, rules = _read(s)
+    loaded, lines, rules = s.tracker.register()
     chosen = product_views.select(
         products.products_as_of(lines, rules, s.as_of).values(), loaded.directory,
-        district=_district(loaded, district) if district else None, commune=commune,
+        district=s.tracker.district(loaded, district) if district else None, commune=commune,
         stages={x.value for x in at or ()}, stars=stars, kind=kind.value if kind else None,
         group=rules.group(group).id if group else None, year=year)
     rows = [product_views.product_row(p, loaded.directory, rules) for p in chosen]
@@ -299,7 +229,7 @@ def show(s: Session, product: ProductArg,
     from ocop_cli.output.render import Column
     from ocop_cli.tracker import product_views, products
 
-    loaded, lines, rules = _read(s)
+    loaded, lines, rules = s.tracker.register()
     found = products.find(lines, product)
     current = products.products_as_of(lines, rules, s.as_of).get(found)
     if current is None:
@@ -346,7 +276,7 @@ def report(
     from ocop_cli.output import export
     from ocop_cli.tracker import product_views, products
 
-    loaded, lines, rules = _read(s)
+    loaded, lines, rules = s.tracker.register()
     doc = _doc(loaded, s)
     doc["products"] = product_views.summary(
         list(products.products_as_of(lines, rules, s.as_of).values()), loaded.directory, rules,
@@ -357,44 +287,7 @@ def report(
                    letter=letter_of(s, doc, number, dated, signer))
 
 
-@command("products", group=import_app)
-def import_products(
-    s: Session,
-    file: FileArg,
-    sheet: SheetOpt = None,
-    by: ByOpt = None,
-    dry_run: DryRunOpt = False,
-) -> None:
-    """Record a list of products a district sends (name, district, commune, entity, kind,
-    group; optional new, stage, date, ref, note): all rows, or none if one row is wrong.
-
-    Example: ocop import products danh_sach_gia_loc.xlsx
-    """
-    from ocop_cli.commands.imports import _sheet
-    from ocop_cli.tracker import product_views, products
-
-    source = _sheet(file, sheet)
-
-    def decide(loaded: Any, rows: Any, who: str) -> Any:
-        lines, rules, _warnings = products.load_register(loaded.workspace, loaded.directory)
-        new, messages, found = product_views.decide_import(loaded.directory, lines, rules, rows,
-                                                           who)
-        return new, messages, found, products.register_file(loaded.workspace, who), \
-            products.HEADER
-
-    read = product_views.read_product_sheet(source, s.as_of)
-    record_sheet(s, by, dry_run, source, read, decide)
-
-
 # --- helpers -----------------------------------------------------------------------------
-
-
-def _read(s: Session) -> tuple[Any, Any, Any]:
-    from ocop_cli.tracker import products
-
-    loaded = s.load()
-    lines, rules, _warnings = products.load_register(loaded.workspace, loaded.directory)
-    return loaded, lines, rules
 
 
 def _doc(loaded: Any, s: Session) -> dict[str, Any]:

@@ -1,65 +1,31 @@
 """`ocop report`, `ocop timeline` and `ocop agencies`: what offices send upward and read.
 
-The commands register themselves on `app` when cli.py imports this module.
+The commands register themselves on `app` when their module is imported.
 """
 
 import datetime as dt
-from collections.abc import Callable
-from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 
-from ocop_cli.commands.app import (
+from ocop_cli.commands.common import (
+    DatedOpt,
     Format,
     FormatOpt,
+    NumberOpt,
+    ReportFormat,
     Session,
+    SignerOpt,
     Sort,
     SortOpt,
     agency_named,
     command,
+    letter_of,
     month_shape,
-    parse_date,
     plan_month,
 )
 from ocop_cli.core.errors import UsageError
 from ocop_cli.core.i18n import _, format_date
-
-
-class ReportFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-    md = "md"
-    xlsx = "xlsx"
-    html = "html"
-    docx = "docx"
-
-
-# Who signs the document, and its number and date: the same for every report that is one.
-NumberOpt = Annotated[str | None, typer.Option(
-    "--number", metavar="TEXT", help="The document's number, e.g. 45 or 45/BC-SNN (default: a "
-    "blank to fill in)")]
-DatedOpt = Annotated[str | None, typer.Option(
-    "--dated", metavar="DATE", help="The day it is signed (default: a blank to fill in)")]
-SignerOpt = Annotated[str | None, typer.Option(
-    "--signer", metavar="NAME", help="Who signs it (default: office.yaml's signer)")]
-
-
-def letter_of(s: Session, doc: dict[str, Any], number: str | None = None,
-              dated: str | None = None, signer: str | None = None) -> Callable[[], Any]:
-    """The document's letterhead from office.yaml and the options, made when a document asks
-    for it (a wrong --dated is refused before anything is written)."""
-    day = parse_date(dated, "--dated") if dated else None
-
-    def letter() -> Any:
-        from ocop_cli.output import office
-
-        found = office.read(s.workspace.root)
-        return office.letter(doc, office.with_options(found, number, day, signer))
-
-    return letter
-
 
 AgencyOpt = Annotated[str | None, typer.Option("--agency", "-a",
                                                help="Only this agency's tasks, as lead or "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ocop_cli.commands.app import Session, command, say
+from ocop_cli.commands.common import Session, command, say
 from ocop_cli.core.errors import InvalidData, Problem
 from ocop_cli.core.i18n import _
 

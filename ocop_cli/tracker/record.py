@@ -7,19 +7,27 @@ import os
 import secrets
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Generic, TypeVar
 
 from ocop_cli.core.errors import NotFound, Refused, UsageError
 from ocop_cli.core.i18n import _, format_date
 from ocop_cli.core.model import Entry, Plan, Task
 from ocop_cli.core.state import OPEN, TaskState, for_unit, latest, share_of, state_as_of
-from ocop_cli.store.storage import Loaded
+from ocop_cli.store.storage import Loaded, Recorded
+
+R = TypeVar("R", bound=Recorded)
 
 
 @dataclass
-class Outcome:
-    entries: list[Entry] = field(default_factory=list)
+class Outcome(Generic[R]):
+    """What a recording did: the entries (or the product register's lines) it appended, what
+    to tell the user, and the warnings about what was recorded all the same."""
+
+    entries: list[R] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # recorded all the same; said on stderr
+    file: Path | None = None  # where the entries were appended (a dry run: would be)
 
 
 @dataclass(frozen=True)
@@ -167,9 +175,9 @@ def _unit(loaded: Loaded, task: Task, place: str | None) -> str | None:
 
 
 def done(loaded: Loaded, states: dict[str, TaskState], task_id: str, stamp: Stamp,
-         qty: int | None = None, place: str | None = None) -> Outcome:
+         qty: int | None = None, place: str | None = None) -> Outcome[Entry]:
     task = find_task(loaded.plan, task_id)
-    out = Outcome()
+    out: Outcome[Entry] = Outcome()
     leaves = loaded.plan.leaves_under(task.id)
     if len(leaves) > 1 or leaves[0] is not task:
         if qty is not None:
@@ -233,14 +241,14 @@ def _whole_done(loaded: Loaded, state: TaskState, amount: int | None) -> list[st
 
 
 def _unit_done(loaded: Loaded, state: TaskState, stamp: Stamp, qty: int | None,
-               place: str) -> Outcome:
+               place: str) -> Outcome[Entry]:
     """A unit's share done: what it still misses of its share, with its place."""
     task = state.task
     name = loaded.directory.short(place)
     if state.units.get(place) == "done":
         return Outcome([], [_("{id}: the share of {place} is already done; nothing recorded")
                             .format(id=task.id, place=name)])
-    out = Outcome()
+    out: Outcome[Entry] = Outcome()
     share = share_of(task)
     amount = qty
     if amount is None and share is not None:
@@ -259,7 +267,7 @@ def _unit_done(loaded: Loaded, state: TaskState, stamp: Stamp, qty: int | None,
 
 
 def progress(loaded: Loaded, states: dict[str, TaskState], task_id: str, qty: int,
-             stamp: Stamp, place: str | None = None) -> Outcome:
+             stamp: Stamp, place: str | None = None) -> Outcome[Entry]:
     task = _leaf(loaded.plan, task_id)
     _not_counted(task)
     place = _where(loaded, task, place)
@@ -277,19 +285,22 @@ def progress(loaded: Loaded, states: dict[str, TaskState], task_id: str, qty: in
     return Outcome([entry], [message], warnings)
 
 
-def start(loaded: Loaded, states: dict[str, TaskState], task_id: str, stamp: Stamp) -> Outcome:
+def start(loaded: Loaded, states: dict[str, TaskState], task_id: str, stamp: Stamp
+          ) -> Outcome[Entry]:
     return _each_leaf(loaded, states, task_id, stamp, "start", ("not_started",),
                       _("task {id} has already started; nothing recorded"),
                       _("{id} started: {title}"))
 
 
-def reopen(loaded: Loaded, states: dict[str, TaskState], task_id: str, stamp: Stamp) -> Outcome:
+def reopen(loaded: Loaded, states: dict[str, TaskState], task_id: str, stamp: Stamp
+           ) -> Outcome[Entry]:
     return _each_leaf(loaded, states, task_id, stamp, "reopen", ("done", "cancelled"),
                       _("task {id} is not done or cancelled; nothing recorded"),
                       _("{id} reopened: {title}"))
 
 
-def cancel(loaded: Loaded, states: dict[str, TaskState], task_id: str, stamp: Stamp) -> Outcome:
+def cancel(loaded: Loaded, states: dict[str, TaskState], task_id: str, stamp: Stamp
+           ) -> Outcome[Entry]:
     if not (stamp.note or "").strip():
         raise UsageError(_("say why with --note"))
     return _each_leaf(loaded, states, task_id, stamp, "cancel", OPEN,
@@ -298,7 +309,8 @@ def cancel(loaded: Loaded, states: dict[str, TaskState], task_id: str, stamp: St
 
 
 def _each_leaf(loaded: Loaded, states: dict[str, TaskState], task_id: str, stamp: Stamp,
-               action: str, statuses: tuple[str, ...], nothing: str, said: str) -> Outcome:
+               action: str, statuses: tuple[str, ...], nothing: str, said: str
+               ) -> Outcome[Entry]:
     """One entry for the task, or for each of its sub-rows, that is in one of `statuses`."""
     task = find_task(loaded.plan, task_id)
     leaves = [t for t in loaded.plan.leaves_under(task.id) if states[t.id].status in statuses]
@@ -308,14 +320,14 @@ def _each_leaf(loaded: Loaded, states: dict[str, TaskState], task_id: str, stamp
                    [said.format(id=t.id, title=t.title) for t in leaves])
 
 
-def note(loaded: Loaded, task_id: str, stamp: Stamp) -> Outcome:
+def note(loaded: Loaded, task_id: str, stamp: Stamp) -> Outcome[Entry]:
     task = find_task(loaded.plan, task_id)
     if not (stamp.note or "").strip():
         raise UsageError(_("the note is empty"))
     return Outcome([stamp.entry(task.id, "note")], [_("{id}: note recorded").format(id=task.id)])
 
 
-def undo(loaded: Loaded, stamp: Stamp) -> Outcome:
+def undo(loaded: Loaded, stamp: Stamp) -> Outcome[Entry]:
     """Reverse the latest entry still in force, whatever its date, by appending an undo."""
     last = loaded.index.latest() if loaded.index is not None else latest(loaded.entries)
     if last is None:

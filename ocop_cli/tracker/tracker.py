@@ -1,0 +1,372 @@
+"""`Tracker`, the one object the commands open on a workspace and call.
+
+It loads the workspace (plan, agencies, history), gives the task states as of its as-of date,
+resolves the names people type, and records. Every recording (a typed command, a sheet, a
+line of the product register) goes through `Tracker.record`: lock, load, decide, append, and
+comes back as one `Outcome`. What a decision is lives in `record` and `products`; what is
+shown, reported and imported, in the modules beside this one and below.
+
+What only a recording needs is imported inside its method: a listing, the run whose start-up
+time matters most, never loads it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from ocop_cli.core.errors import UsageError
+from ocop_cli.core.i18n import _, parse_day
+
+if TYPE_CHECKING:
+    from ocop_cli.core.model import Agency, Entry
+    from ocop_cli.imports.sheets import Sheet
+    from ocop_cli.imports.tables import ProgressRow, RowProblem
+    from ocop_cli.store.storage import Loaded, Recorded, Workspace
+    from ocop_cli.tracker import products
+    from ocop_cli.tracker.product_views import SheetRow
+    from ocop_cli.tracker.record import Outcome, Stamp
+
+R = TypeVar("R", bound="Recorded")
+Decide = Callable[["Loaded", str], "Outcome[R]"]
+Book = Literal["history", "products"]  # which of a recorder's files a recording appends to
+Day = dt.date | str | None  # a date, or one as typed (read when the decision is made)
+
+
+def parse_date(text: str, option: str) -> dt.date:
+    """A date as typed for `option`: YYYY-MM-DD or DD/MM/YYYY."""
+    try:
+        return parse_day(text)
+    except ValueError:
+        raise UsageError(_("{option}: {text!r} is not a date; expected YYYY-MM-DD or "
+                           "DD/MM/YYYY, e.g. 2019-09-15 or 15/09/2019").format(
+                               option=option, text=text)) from None
+
+
+def agency_named(loaded: Loaded, name: str, option: str, tell: Callable[[str], None]) -> Agency:
+    """The agency a name means; told when the name is not one of its spellings, so that
+    "Sở Tài Chín" never silently becomes Sở Tài chính."""
+    agency = loaded.directory.resolve(name)
+    if not loaded.directory.exactly(name, agency):
+        tell(_("{option} {name!r}: taken as {agency} ({full})").format(
+            option=option, name=name, agency=agency.short, full=agency.name))
+    return agency
+
+
+def _silent(message: str) -> None:
+    """Where a tracker opened without `tell` says what it notices on the way: nowhere."""
+
+
+class Tracker:
+    """A workspace, which of its plans (`year`, default the latest), the as-of date (default
+    today), and `tell`, where to say what is noticed on the way (a name taken as another)."""
+
+    def __init__(self, workspace: Workspace, year: int | None = None,
+                 as_of: dt.date | None = None, tell: Callable[[str], None] = _silent) -> None:
+        self.workspace = workspace
+        self.year = year
+        self.as_of = as_of or dt.date.today()
+        self.tell = tell
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def load(self, summary: bool = False, shown: Callable[[Any], Any] | None = None) -> Any:
+        """The workspace's plan, agencies and history; for a command that needs only the
+        `summary` states, the history without the index is read into them, not kept (those
+        of the tasks `shown` names, when it names some: see `storage.load`)."""
+        from ocop_cli.store import index
+
+        return index.load(self.workspace, self.year, self.as_of if summary else None, shown)
+
+    def states(self, loaded: Any, summary: bool = False, only: set[str] | None = None,
+               under: str | None = None) -> Any:
+        """Every task's state as of the as-of date; `summary` ones carry no entries and
+        come from the index where there is one, which may then give only those of `only`.
+        With `under`, only the states of that task and its sub-rows, each replayed from its
+        own entries: all a command about one task looks at."""
+        from ocop_cli.core.state import state_as_of, subtree
+
+        if under is not None:
+            tasks = [t.id for t in subtree(loaded.plan, under)]
+            own = loaded.entries_of(tasks)
+            return state_as_of(loaded.plan, [e for t in tasks for e in own[t]], self.as_of,
+                               under)
+        if summary and loaded.index is not None:
+            return loaded.index.states(self.as_of, only)
+        if summary and (folded := loaded.states(self.as_of)) is not None:
+            return folded
+        return state_as_of(loaded.plan, loaded.replay(), self.as_of)
+
+    def agency(self, loaded: Loaded, name: str, option: str) -> Agency:
+        return agency_named(loaded, name, option, self.tell)
+
+    def place(self, loaded: Loaded, name: str | None) -> str | None:
+        """The agency id `--place` names, if it names one."""
+        return self.agency(loaded, name, "--place").id if name else None
+
+    def district(self, loaded: Loaded, name: str) -> str:
+        """The id of the district-level unit `--district` names."""
+        from ocop_cli.tracker.product_views import district_units
+
+        unit = loaded.directory.resolve(name)
+        if unit.id not in {a.id for a in district_units(loaded.directory)}:
+            raise UsageError(_("--district: {name} is not a district-level unit").format(
+                name=unit.short))
+        return str(unit.id)
+
+    def register(self) -> tuple[Loaded, list[products.Line], products.Rules]:
+        """The workspace loaded, the product register's lines and the rules in force."""
+        from ocop_cli.tracker import products
+
+        loaded = self.load()
+        lines, rules, _warnings = products.load_register(loaded.workspace, loaded.directory)
+        return loaded, lines, rules
+
+    def check(self) -> int:
+        """Every file of the workspace validated and its problems listed; the exit code."""
+        from ocop_cli.tracker import views
+
+        return views.check(self.workspace)
+
+    # --- recording ---------------------------------------------------------------------------
+
+    def record(self, decide: Decide[R], by: str | None = None, *, book: Book = "history",
+               ahead: bool = False, dry_run: bool = False) -> Outcome[R]:
+        """Lock, load, decide, append: `decide(loaded, recorder)` gives what to append to the
+        recorder's own file of `book`, decided from the workspace as it is under the lock.
+
+        With `ahead` (a sheet of many rows), the decision is made before the lock is taken,
+        which is then held only to check that nothing was recorded meanwhile (else to decide
+        again) and to append; a `dry_run` decides so and appends nothing."""
+        from ocop_cli.store import index, storage
+        from ocop_cli.tracker import products, record
+
+        ws = self.workspace
+        who = record.recorder(by)
+        file, header = ((products.register_file(ws, who), products.HEADER) if book == "products"
+                        else (storage.recorder_file(ws, who), storage.HISTORY_HEADER))
+        outcome: Outcome[R] | None = None
+        if ahead or dry_run:
+            seen = index.snapshot(ws)
+            outcome = decide(index.load(ws, self.year), who)
+            if dry_run or not outcome.entries:
+                outcome.file = file
+                return outcome
+        with storage.locked(ws):
+            if outcome is None or index.snapshot(ws) != seen:
+                outcome = decide(index.load(ws, self.year), who)
+            if outcome.entries:
+                storage.append(file, outcome.entries, header)
+        outcome.file = file
+        return outcome
+
+    def _stamp(self, loaded: Loaded, who: str, date: Day, ref: str | None,
+               note: str | None) -> Stamp:
+        """What the entries of one recording share."""
+        from ocop_cli.tracker.record import Stamp
+
+        return Stamp(date=self._day(date), by=who, ref=ref, note=note, plan=loaded.plan.year,
+                     as_of=self.as_of)
+
+    def _day(self, date: Day) -> dt.date:
+        """The date an entry takes effect: the one given, else the as-of date."""
+        if isinstance(date, str):
+            return parse_date(date, "--date") if date else self.as_of
+        return date or self.as_of
+
+    def _on_task(self, task_id: str, by: str | None,
+                 decide: Callable[[Loaded, dict[str, Any], str], Outcome[Entry]]
+                 ) -> Outcome[Entry]:
+        """A recording about one task, decided from the states of that task and its sub-rows
+        only: all it looks at (replaying a long history for every task is not)."""
+        return self.record(lambda loaded, who: decide(
+            loaded, self.states(loaded, under=task_id.strip()), who), by)
+
+    def done(self, task_id: str, qty: int | None = None, place: str | None = None, *,
+             by: str | None = None, date: Day = None, ref: str | None = None,
+             note: str | None = None) -> Outcome[Entry]:
+        """A task done (a parent: all its open sub-rows; with `place`, a unit's share)."""
+        from ocop_cli.tracker import record
+
+        return self._on_task(task_id, by, lambda loaded, states, who: record.done(
+            loaded, states, task_id, self._stamp(loaded, who, date, ref, note), qty,
+            self.place(loaded, place)))
+
+    def progress(self, task_id: str, qty: int, place: str | None = None, *,
+                 by: str | None = None, date: Day = None, ref: str | None = None,
+                 note: str | None = None) -> Outcome[Entry]:
+        """Part of a task's quantity achieved (in `place`)."""
+        from ocop_cli.tracker import record
+
+        return self._on_task(task_id, by, lambda loaded, states, who: record.progress(
+            loaded, states, task_id, qty, self._stamp(loaded, who, date, ref, note),
+            self.place(loaded, place)))
+
+    def change(self, action: Literal["start", "reopen", "cancel"], task_id: str, *,
+               by: str | None = None, date: Day = None, ref: str | None = None,
+               note: str | None = None) -> Outcome[Entry]:
+        """A task (or each of its sub-rows) started, reopened or cancelled (`note` says why)."""
+        from ocop_cli.tracker import record
+
+        decision = {"start": record.start, "reopen": record.reopen,
+                    "cancel": record.cancel}[action]
+        return self._on_task(task_id, by, lambda loaded, states, who: decision(
+            loaded, states, task_id, self._stamp(loaded, who, date, ref, note)))
+
+    def note(self, task_id: str, text: str, *, by: str | None = None, date: Day = None,
+             ref: str | None = None) -> Outcome[Entry]:
+        """A note attached to a task."""
+        from ocop_cli.tracker import record
+
+        return self._on_task(task_id, by, lambda loaded, states, who: record.note(
+            loaded, task_id, self._stamp(loaded, who, date, ref, text)))
+
+    def undo(self, by: str | None = None) -> Outcome[Entry]:
+        """The latest entry still in force reversed by an entry appended after it."""
+        from ocop_cli.tracker import record
+
+        return self.record(lambda loaded, who: record.undo(
+            loaded, self._stamp(loaded, who, None, None, None)), by)
+
+    def import_progress(self, sheet: Sheet,
+                        read: tuple[list[ProgressRow], list[RowProblem], list[str]],
+                        by: str | None = None, dry_run: bool = False) -> Outcome[Entry]:
+        """The rows `read` from a progress sheet recorded, all or none (see `_sheet`)."""
+        from ocop_cli.imports import tables as imports
+
+        rows = read[0]
+        return self._sheet(sheet, read, lambda loaded, who: imports.decide_progress(
+            loaded, rows, who, self.as_of), by, "history", dry_run)
+
+    def import_products(self, sheet: Sheet,
+                        read: tuple[list[SheetRow], list[Any], list[str]],
+                        by: str | None = None, dry_run: bool = False
+                        ) -> Outcome[products.Line]:
+        """The rows `read` from a district's product list recorded, all or none."""
+        from ocop_cli.tracker import product_views, products
+
+        def decide(loaded: Loaded, who: str) -> tuple[list[products.Line], list[str], list[Any]]:
+            lines, rules, _warnings = products.load_register(loaded.workspace, loaded.directory)
+            return product_views.decide_import(loaded.directory, lines, rules, read[0], who)
+
+        return self._sheet(sheet, read, decide, by, "products", dry_run)
+
+    def _sheet(self, sheet: Sheet, read: tuple[list[Any], list[Any], list[str]],
+               decide: Callable[[Loaded, str], tuple[list[R], list[str], list[Any]]],
+               by: str | None, book: Book, dry_run: bool) -> Outcome[R]:
+        """A sheet's rows decided without the lock; refused, naming every row at fault, when
+        one is wrong; what the sheet noticed, then what each row records, then the count."""
+        from ocop_cli.imports import tables as imports
+        from ocop_cli.tracker.record import Outcome
+
+        rows, problems, notices = read
+
+        def decided(loaded: Loaded, who: str) -> Outcome[R]:
+            entries, messages, found = decide(loaded, who)
+            if problems or found:
+                raise imports.rejected(sheet.source, [*problems, *found])
+            return Outcome(entries, messages)
+
+        outcome = self.record(decided, by, book=book, ahead=True, dry_run=dry_run)
+        outcome.messages[:0] = notices
+        if dry_run:
+            outcome.messages.append(_("Dry run: {n} entries from {rows} rows would be recorded; "
+                                      "nothing was.").format(n=len(outcome.entries),
+                                                             rows=len(rows)))
+        else:
+            outcome.messages.append(_("Recorded {n} entries from {rows} rows of {source} in "
+                                      "{path}.").format(n=len(outcome.entries), rows=len(rows),
+                                                        source=sheet.source, path=outcome.file))
+        return outcome
+
+    # --- the product register ----------------------------------------------------------------
+
+    def _product_stamp(self, who: str, date: Day, ref: str | None, note: str | None
+                       ) -> products.Stamp:
+        from ocop_cli.tracker.products import Stamp
+
+        return Stamp(self._day(date), who, ref, note)
+
+    def _on_register(self, by: str | None, decide: Callable[
+            [Loaded, list[products.Line], products.Rules, str],
+            tuple[products.Line, list[str]]]) -> Outcome[products.Line]:
+        """A line of the product register decided from the register as it is under the lock."""
+        from ocop_cli.tracker import products
+        from ocop_cli.tracker.record import Outcome
+
+        def decided(loaded: Loaded, who: str) -> Outcome[products.Line]:
+            lines, rules, _warnings = products.load_register(loaded.workspace, loaded.directory)
+            line, messages = decide(loaded, lines, rules, who)
+            return Outcome([line], messages)
+
+        return self.record(decided, by, book="products")
+
+    def add_product(self, name: str, district: str, commune: str, entity: str, kind: str,
+                    group: str, new: bool = False, *, by: str | None = None, date: Day = None,
+                    ref: str | None = None, note: str | None = None) -> Outcome[products.Line]:
+        """A product idea registered under a new id."""
+        from ocop_cli.tracker import products
+
+        def decide(loaded: Loaded, lines: list[products.Line], rules: products.Rules,
+                   who: str) -> tuple[products.Line, list[str]]:
+            line = products.register(lines, rules, self._product_stamp(who, date, ref, note),
+                                     name, self.district(loaded, district), commune, entity,
+                                     kind, group, new)
+            return line, [_("{id}  registered: {name} ({district})").format(
+                id=line.product, name=line.name, district=loaded.directory.short(line.district))]
+
+        return self._on_register(by, decide)
+
+    def advance_product(self, product: str, stage: str, *, by: str | None = None,
+                        date: Day = None, ref: str | None = None, note: str | None = None
+                        ) -> Outcome[products.Line]:
+        """A product moved on to its next stage."""
+        from ocop_cli.core.i18n import format_date
+        from ocop_cli.tracker import products
+
+        def decide(loaded: Loaded, lines: list[products.Line], rules: products.Rules,
+                   who: str) -> tuple[products.Line, list[str]]:
+            found = products.find(lines, product)
+            line = products.advance(lines, rules, found, stage,
+                                    self._product_stamp(who, date, ref, note))
+            return line, [_("{id}: {stage} on {date}").format(
+                id=found, stage=products.stage_label(stage), date=format_date(line.date))]
+
+        return self._on_register(by, decide)
+
+    def score_product(self, product: str, points: int, council: str, *, by: str | None = None,
+                      date: Day = None, ref: str | None = None, note: str | None = None
+                      ) -> Outcome[products.Line]:
+        """A council's score; the stars follow from the decision in force on its date."""
+        from ocop_cli.tracker import products
+
+        def decide(loaded: Loaded, lines: list[products.Line], rules: products.Rules,
+                   who: str) -> tuple[products.Line, list[str]]:
+            found = products.find(lines, product)
+            line = products.advance(lines, rules, found, "scored",
+                                    self._product_stamp(who, date, ref, note), council, points)
+            decision = rules.decision_on(line.date)
+            return line, [_("{id}: {points} points from the {council}: {stars} stars "
+                            "({decision})").format(
+                id=found, points=points, council=products.council_label(council),
+                stars=rules.stars(points, line.date), decision=decision.decision)]
+
+        return self._on_register(by, decide)
+
+    def undo_product(self, product: str | None = None, by: str | None = None
+                     ) -> Outcome[products.Line]:
+        """The latest line of the register still in force (of one product) taken back."""
+        from ocop_cli.core.i18n import format_date
+        from ocop_cli.tracker import products
+
+        def decide(loaded: Loaded, lines: list[products.Line], rules: products.Rules,
+                   who: str) -> tuple[products.Line, list[str]]:
+            found = products.find(lines, product) if product else None
+            line = products.take_back(lines, self._product_stamp(who, None, None, None), found)
+            undone = next(x for x in lines if x.id == line.undoes)
+            return line, [_("undid {stage} of {id} on {date} ({line})").format(
+                stage=products.stage_label(undone.action), id=undone.product,
+                date=format_date(undone.date), line=undone.id)]
+
+        return self._on_register(by, decide)
