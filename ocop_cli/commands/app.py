@@ -1,7 +1,9 @@
 """The `ocop` entry point: `main`, and the registry of which module holds each command.
 
-A run imports only the module of the command it runs (see `_only_what_runs`); each module
-registers its commands on the root `app` of `common` when it is imported.
+Each module registers its commands on the root `app` of `common` when it is imported. The
+commands about the plan's tasks (listing and recording) come with `app` itself, as a script
+that imports it expects; those of the other areas, only when a run needs them (see
+`_only_what_runs`).
 """
 
 import gc
@@ -12,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ocop_cli.commands import record, tasks  # noqa: F401 - their commands come with `app`
 from ocop_cli.commands.common import app, fail
 from ocop_cli.core.errors import OcopError
 from ocop_cli.core.i18n import set_language
@@ -34,9 +37,16 @@ def import_commands(name: str | None = None) -> None:
     """Import the module of command `name`, or of every command's without a name."""
     for module in sorted({MODULES[name]} if name else set(MODULES.values())):
         importlib.import_module(f"ocop_cli.commands.{module}")
+    _in_help_order()
+
+
+def _in_help_order() -> None:
     order = list(MODULES)
     app.registered_commands.sort(key=lambda c: order.index(c.name or ""))
     app.registered_groups.sort(key=lambda g: order.index(g.name or ""))
+
+
+_in_help_order()
 
 
 def main() -> None:
