@@ -13,6 +13,7 @@ Every command must be made with `cls=LocalCommand` (the `command` decorator of `
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Sequence
 from typing import IO, Any
 
@@ -21,6 +22,7 @@ from typer._click import exceptions as errors
 from typer.core import TyperCommand, TyperGroup
 
 from ocop_cli.core.i18n import N_, _, language_in, set_language
+from ocop_cli.core.text import visible
 
 # Help texts of options that typer and click add themselves, and the usage line's words.
 FRAMEWORK_HELP = (
@@ -128,8 +130,6 @@ class UsageProblem(errors.UsageError):
         super().__init__(message, ctx)
 
     def show(self, file: IO[Any] | None = None) -> None:
-        from ocop_cli.core.text import visible
-
         ctx = self.ctx
         lines = []
         if ctx is not None:
@@ -244,8 +244,6 @@ class LocalGroup(_Localised, TyperGroup):
     """The `ocop` command itself: its help lists the commands in the language in use."""
 
     def main(self, args: Sequence[str] | None = None, *rest: Any, **extra: Any) -> Any:
-        import sys
-
         set_language(language_in(sys.argv[1:] if args is None else args), strict=False)
         return super().main(args, *rest, **extra)
 

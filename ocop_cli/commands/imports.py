@@ -12,6 +12,7 @@ command never pays for it.
 
 import datetime as dt
 import os
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,6 +23,7 @@ from ocop_cli.commands.common import ByOpt, Session, app, command, parse_date, s
 from ocop_cli.commands.helptext import LocalGroup
 from ocop_cli.core.errors import InvalidData, Problem, Refused, UsageError
 from ocop_cli.core.i18n import _
+from ocop_cli.output.render import stdout
 
 _HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 import_app = typer.Typer(help="Read a plan's assignment table or a progress sheet (TSV, CSV, "
@@ -90,8 +92,6 @@ def import_plan(
 
 def _years(text: str) -> tuple[int, int]:
     """`2020` or `2021-2025`: the first and last year of a plan."""
-    import re
-
     match = re.fullmatch(r"\s*(\d{4})\s*(?:-\s*(\d{4})\s*)?", text)
     first, last = (int(match.group(1)), int(match.group(2) or match.group(1))) if match else (0, 0)
     from ocop_cli.core.windows import MOST_YEARS
@@ -161,7 +161,6 @@ def export_plan(
     Example: ocop export plan --format xlsx -o ke_hoach_2019.xlsx
     """
     from ocop_cli.imports import tables as imports
-    from ocop_cli.output.render import stdout
 
     if fmt is None:
         fmt = TableFormat.xlsx if output and output.lower().endswith(".xlsx") else TableFormat.csv

@@ -6,9 +6,11 @@ from typing import Any
 
 import typer
 
+from ocop_cli import __version__
 from ocop_cli.commands.common import Format, FormatOpt, Session, command
 from ocop_cli.core.errors import EXIT_INVALID, InvalidData
 from ocop_cli.core.i18n import _, format_date, language
+from ocop_cli.output import render
 
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
@@ -29,39 +31,7 @@ def info(s: Session, fmt: FormatOpt = Format.table) -> None:
 
     Example: ocop info --format json
     """
-    from ocop_cli import __version__
-    from ocop_cli.output import render
-    from ocop_cli.store.index import load
-    from ocop_cli.store.storage import user_workspace_dir
-    from ocop_cli.tracker.record import recorder
-
-    ws = s.workspace
-    lang = language()
-    data: dict[str, Any] = {
-        "version": __version__,
-        "workspace": str(ws.root),
-        "found_by": _found_by(s, ws.root),
-        "created": ws.created,
-        "user_workspace": str(user_workspace_dir()),
-        "plans": list(ws.plan_files()),
-        "plan": None,
-        "plan_file": None,
-        "tasks": None,
-        "entries": None,
-        "as_of": s.as_of.isoformat(),
-        "language": lang,
-        "recorder": recorder(None),
-        "problems": 0,
-    }
-    try:
-        loaded = load(ws, s.year)
-    except InvalidData as exc:
-        data["problems"] = len(exc.problems)
-    else:
-        plan = loaded.plan
-        data.update(plan=f"{plan.number} ({plan.years})", plan_file=str(ws.plan_path(s.year)),
-                    tasks=len(plan.tasks), entries=loaded.index.count()
-                    if loaded.index is not None else len(loaded.entries))
+    data = _facts(s)
     if fmt == Format.json:
         render.write_json(data)
     else:
@@ -74,7 +44,7 @@ def info(s: Session, fmt: FormatOpt = Format.table) -> None:
             (_("Tasks"), data["tasks"]),
             (_("Entries"), data["entries"]),
             (_("As of"), format_date(s.as_of)),
-            (_("Language"), f"{LANGUAGE_NAMES[lang]} ({lang})"),
+            (_("Language"), f"{LANGUAGE_NAMES[data['language']]} ({data['language']})"),
             (_("Recording as"), data["recorder"]),
             (_("Per-user folder"), data["user_workspace"]),
             (_("Problems"), _("{n}; see 'ocop check'").format(n=data["problems"])
@@ -89,3 +59,38 @@ def info(s: Session, fmt: FormatOpt = Format.table) -> None:
             render.emit(fmt.value, columns, shown, None)
     if data["problems"]:
         raise typer.Exit(EXIT_INVALID)
+
+
+def _facts(s: Session) -> dict[str, Any]:
+    """What `info` says, as its JSON gives it."""
+    # Reading a workspace weighs: imported when run, as in every command module.
+    from ocop_cli.store.storage import user_workspace_dir
+    from ocop_cli.tracker.record import recorder
+
+    ws = s.workspace
+    data: dict[str, Any] = {
+        "version": __version__,
+        "workspace": str(ws.root),
+        "found_by": _found_by(s, ws.root),
+        "created": ws.created,
+        "user_workspace": str(user_workspace_dir()),
+        "plans": list(ws.plan_files()),
+        "plan": None,
+        "plan_file": None,
+        "tasks": None,
+        "entries": None,
+        "as_of": s.as_of.isoformat(),
+        "language": language(),
+        "recorder": recorder(None),
+        "problems": 0,
+    }
+    try:
+        loaded = s.load()
+    except InvalidData as exc:
+        data["problems"] = len(exc.problems)
+    else:
+        plan = loaded.plan
+        data.update(plan=f"{plan.number} ({plan.years})", plan_file=str(ws.plan_path(s.year)),
+                    tasks=len(plan.tasks), entries=loaded.index.count()
+                    if loaded.index is not None else len(loaded.entries))
+    return data

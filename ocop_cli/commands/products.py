@@ -8,7 +8,9 @@ command never pays for it.
 """
 
 import datetime as dt
+import io
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -31,6 +33,8 @@ from ocop_cli.commands.common import (
 from ocop_cli.commands.helptext import LocalGroup
 from ocop_cli.core.errors import UsageError
 from ocop_cli.core.i18n import _, format_date, ngettext
+from ocop_cli.output import render
+from ocop_cli.output.render import Column
 
 product_app = typer.Typer(help="The OCOP product register: products from registration to "
                           "their stars.", cls=LocalGroup, no_args_is_help=True,
@@ -193,7 +197,7 @@ def list_products(
 
     Example: ocop product list --district "Gia Lộc" --stage sent --format json
     """
-    from ocop_cli.output import export, render
+    from ocop_cli.output import export
     from ocop_cli.tracker import product_views, products
 
     shape = export.choose_format(fmt.value if fmt else None, output)
@@ -225,8 +229,6 @@ def show(s: Session, product: ProductArg,
 
     Example: ocop product show sp-3fa9
     """
-    from ocop_cli.output import render
-    from ocop_cli.output.render import Column
     from ocop_cli.tracker import product_views, products
 
     loaded, lines, rules = s.tracker.register()
@@ -299,10 +301,7 @@ def _doc(loaded: Any, s: Session) -> dict[str, Any]:
 def _to_file(s: Session, loaded: Any, parts: list[Any], fmt: str, output: str | None,
              force: bool, rows: list[dict[str, Any]]) -> None:
     """A listing into a file: xlsx through the report's workbook, the others as printed."""
-    import io
-    from pathlib import Path
-
-    from ocop_cli.output import export, render
+    from ocop_cli.output import export
 
     if fmt == "xlsx":
         if not output or output == "-":

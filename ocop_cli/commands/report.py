@@ -1,6 +1,7 @@
 """`ocop report`, `ocop timeline` and `ocop agencies`: what offices send upward and read.
 
-The commands register themselves on `app` when their module is imported.
+The library (and Rich, for the timeline) is imported inside each command: a help page, a
+completion or the run of another command never pays for it.
 """
 
 import datetime as dt
@@ -26,6 +27,9 @@ from ocop_cli.commands.common import (
 )
 from ocop_cli.core.errors import UsageError
 from ocop_cli.core.i18n import _, format_date
+from ocop_cli.core.text import visible
+from ocop_cli.output import render
+from ocop_cli.output.render import cells
 
 AgencyOpt = Annotated[str | None, typer.Option("--agency", "-a",
                                                help="Only this agency's tasks, as lead or "
@@ -103,7 +107,6 @@ def agencies(s: Session, fmt: FormatOpt = Format.table) -> None:
 
     Example: ocop agencies --format csv
     """
-    from ocop_cli.output import render
     from ocop_cli.tracker import report as core
 
     loaded = s.load(summary=True)
@@ -122,9 +125,6 @@ BARS = {"done": ("█", "green"), "cancelled": ("─", "dim"), "overdue": ("▓"
 def draw_timeline(data: dict[str, Any], no_color: bool) -> None:
     """Each row: the id, the title cut to fit, then one cell of `cell` columns per month."""
     from rich.text import Text
-
-    from ocop_cli.core.text import visible
-    from ocop_cli.output import render
 
     con = render.console(no_color=no_color)
     if not data["rows"]:
@@ -181,8 +181,6 @@ class _Lines:
         self.held: list[str] = []  # lines not yet written (a thousand a write)
 
     def __call__(self, parts: list[tuple[str, str]], style: str) -> None:
-        from ocop_cli.output.render import cells
-
         text = "".join(part for part, _style in parts)
         if len(text) > self.width or cells(text) > self.width:
             from rich.text import Text

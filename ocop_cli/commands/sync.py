@@ -7,6 +7,7 @@ import sys
 from ocop_cli.commands.common import Session, command, say
 from ocop_cli.core.errors import InvalidData, Problem
 from ocop_cli.core.i18n import _
+from ocop_cli.core.text import visible
 
 
 @command("sync")
@@ -16,7 +17,7 @@ def sync(s: Session) -> None:
 
     Example: ocop sync
     """
-    from ocop_cli.sync import git as team
+    from ocop_cli.sync import git as team  # git's checks: only for the run that syncs
 
     try:
         done = team.sync(s.workspace)
@@ -42,8 +43,6 @@ def sync(s: Session) -> None:
 
 
 def _report(problems: list[Problem]) -> None:
-    from ocop_cli.core.text import visible
-
     for problem in problems:
         label = _("warning") if problem.warning else _("error")
         sys.stderr.write(f"{label}: {visible(str(problem))}\n")
