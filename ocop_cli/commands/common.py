@@ -20,19 +20,20 @@ import typer
 
 from ocop_cli.commands import complete
 from ocop_cli.commands.helptext import LocalCommand, LocalGroup
-from ocop_cli.core.errors import OcopError, UsageError
+from ocop_cli.core.errors import OcopError
 from ocop_cli.core.i18n import _, set_language
 from ocop_cli.core.text import visible
 from ocop_cli.output.render import stderr, stdout
-from ocop_cli.tracker.tracker import Tracker, parse_date
+from ocop_cli.tracker.tracker import Tracker, parse_date, plan_month
 from ocop_cli.tracker.tracker import agency_named as _agency_named
 
 if TYPE_CHECKING:
-    from ocop_cli.core.model import Agency, Plan
+    from ocop_cli.core.model import Agency
     from ocop_cli.store.storage import Loaded
     from ocop_cli.tracker.record import Outcome
 
-__all__ = ["parse_date"]  # the commands read every date through the library's reader
+# The commands read every date and month through the library's readers.
+__all__ = ["parse_date", "plan_month"]
 
 app = typer.Typer(
     name="ocop",
@@ -126,16 +127,6 @@ def month_shape(text: str | None) -> str | None:
         except ValueError as error:
             raise typer.BadParameter(str(error)) from None
     return text
-
-
-def plan_month(plan: "Plan", text: str | None) -> int | None:
-    """`--month` as the plan's windows count months (13 is January of its second year)."""
-    from ocop_cli.core.windows import month_option
-
-    try:
-        return None if text is None else month_option(text, plan.year, plan.last_year)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
 
 
 def say(message: str, err: bool = False) -> None:

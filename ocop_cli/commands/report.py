@@ -19,11 +19,9 @@ from ocop_cli.commands.common import (
     SignerOpt,
     Sort,
     SortOpt,
-    agency_named,
     command,
     letter_of,
     month_shape,
-    plan_month,
 )
 from ocop_cli.core.errors import UsageError
 from ocop_cli.core.i18n import _, format_date
@@ -71,18 +69,9 @@ def report(
         raise UsageError(_("give --month or --period, not both"))
     chosen = core.parse_period(period) if period else None
     shape = export.choose_format(fmt.value if fmt else None, output)
-    # Without the index, a report of the day folds the history into the states as it is
-    # read; one of a month or period reads the entries in it.
-    loaded = s.load(summary=chosen is None and month is None)
-    index = plan_month(loaded.plan, month)
-    if index is not None:
-        chosen = core.month_period(*loaded.plan.calendar_month(index))
-    states = s.states(loaded, summary=True)  # a period reads the entries in it on its own
-    who = agency_named(loaded, agency, "--agency") if agency else None
-    doc = core.build(loaded, states, s.as_of, who, chosen, sort.value,
-                     every_task=shape == "docx")
-    export.deliver(doc, shape, output, force, s.no_color,
-                   timeline=lambda: core.timeline(loaded, states, s.as_of, who),
+    doc, timeline = s.tracker.report(agency, month, chosen, sort.value,
+                                     every_task=shape == "docx")
+    export.deliver(doc, shape, output, force, s.no_color, timeline=timeline,
                    letter=letter_of(s, doc, number, dated, signer))
 
 
@@ -93,12 +82,7 @@ def timeline(s: Session, agency: AgencyOpt = None) -> None:
 
     Example: ocop timeline --agency "Gia Lộc"
     """
-    from ocop_cli.tracker import report as core
-
-    loaded = s.load(summary=True)
-    who = agency_named(loaded, agency, "--agency") if agency else None
-    draw_timeline(core.timeline(loaded, s.states(loaded, summary=True), s.as_of, who),
-                  s.no_color)
+    draw_timeline(s.tracker.timeline(agency), s.no_color)
 
 
 @command("agencies")
@@ -109,8 +93,7 @@ def agencies(s: Session, fmt: FormatOpt = Format.table) -> None:
     """
     from ocop_cli.tracker import report as core
 
-    loaded = s.load(summary=True)
-    items = core.agency_list(loaded, s.states(loaded, summary=True), s.as_of)
+    items = s.tracker.agencies()
     part = core.agency_list_section(items)
     render.emit(fmt.value, part.columns, part.rows, items, title=part.title,
                 no_color=s.no_color)

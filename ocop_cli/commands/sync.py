@@ -17,10 +17,8 @@ def sync(s: Session) -> None:
 
     Example: ocop sync
     """
-    from ocop_cli.sync import git as team  # git's checks: only for the run that syncs
-
     try:
-        done = team.sync(s.workspace)
+        done = s.tracker.sync()
     except InvalidData as exc:
         _report(exc.problems)
         raise

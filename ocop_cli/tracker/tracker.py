@@ -20,13 +20,15 @@ from ocop_cli.core.errors import UsageError
 from ocop_cli.core.i18n import _, parse_day
 
 if TYPE_CHECKING:
-    from ocop_cli.core.model import Agency, Entry
+    from ocop_cli.core.model import Agency, Entry, Plan
     from ocop_cli.imports.sheets import Sheet
     from ocop_cli.imports.tables import ProgressRow, RowProblem
     from ocop_cli.store.storage import Loaded, Recorded, Workspace
+    from ocop_cli.sync.git import Synced
     from ocop_cli.tracker import products
     from ocop_cli.tracker.product_views import SheetRow
     from ocop_cli.tracker.record import Outcome, Stamp
+    from ocop_cli.tracker.report import Period
 
 R = TypeVar("R", bound="Recorded")
 Decide = Callable[["Loaded", str], "Outcome[R]"]
@@ -52,6 +54,16 @@ def agency_named(loaded: Loaded, name: str, option: str, tell: Callable[[str], N
         tell(_("{option} {name!r}: taken as {agency} ({full})").format(
             option=option, name=name, agency=agency.short, full=agency.name))
     return agency
+
+
+def plan_month(plan: Plan, text: str | None) -> int | None:
+    """`--month` as the plan's windows count months (13 is January of its second year)."""
+    from ocop_cli.core.windows import month_option
+
+    try:
+        return None if text is None else month_option(text, plan.year, plan.last_year)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def _silent(message: str) -> None:
@@ -128,6 +140,47 @@ class Tracker:
         from ocop_cli.tracker import views
 
         return views.check(self.workspace)
+
+    def sync(self) -> Synced:
+        """What was recorded here sent to the shared git repository, and the rest fetched."""
+        from ocop_cli.sync import git
+
+        return git.sync(self.workspace)
+
+    # --- reports -----------------------------------------------------------------------------
+
+    def report(self, agency: str | None = None, month: str | None = None,
+               period: Period | None = None, sort: str = "plan", every_task: bool = False
+               ) -> tuple[dict[str, Any], Callable[[], dict[str, Any]]]:
+        """The report as of the as-of date (of one agency; of a month or a period) and how to
+        make its timeline."""
+        from ocop_cli.tracker import report as core
+
+        # Without the index, a report of the day folds the history into the states as it is
+        # read; one of a month or period reads the entries in it.
+        loaded = self.load(summary=period is None and month is None)
+        index = plan_month(loaded.plan, month)
+        if index is not None:
+            period = core.month_period(*loaded.plan.calendar_month(index))
+        states = self.states(loaded, summary=True)  # a period reads the entries in it on its own
+        who = self.agency(loaded, agency, "--agency") if agency else None
+        doc = core.build(loaded, states, self.as_of, who, period, sort, every_task=every_task)
+        return doc, lambda: core.timeline(loaded, states, self.as_of, who)
+
+    def timeline(self, agency: str | None = None) -> dict[str, Any]:
+        """The Gantt chart's rows (of one agency's tasks)."""
+        from ocop_cli.tracker import report as core
+
+        loaded = self.load(summary=True)
+        who = self.agency(loaded, agency, "--agency") if agency else None
+        return core.timeline(loaded, self.states(loaded, summary=True), self.as_of, who)
+
+    def agencies(self) -> list[dict[str, Any]]:
+        """Every agency with how many tasks it leads and partners."""
+        from ocop_cli.tracker import report as core
+
+        loaded = self.load(summary=True)
+        return core.agency_list(loaded, self.states(loaded, summary=True), self.as_of)
 
     # --- recording ---------------------------------------------------------------------------
 
