@@ -6,8 +6,8 @@ line of the product register) goes through `Tracker.record`: lock, load, decide,
 comes back as one `Outcome`. What a decision is lives in `record` and `products`; what is
 shown, reported and imported, in the modules beside this one and below.
 
-What only a recording needs is imported inside its method: a listing, the run whose start-up
-time matters most, never loads it.
+Each method imports the modules it uses: a listing, the run whose start-up time matters most,
+loads none of what only recordings and reports need.
 """
 
 from __future__ import annotations
