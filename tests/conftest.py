@@ -47,6 +47,11 @@ def isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
     monkeypatch.setenv("OCOP_USER", "Tester")
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.chdir(home)
+    # The language a command chose stays chosen in this process: each test starts in English,
+    # as a run with LANG=C.UTF-8 does, whatever the test before it ran.
+    from ocop_cli.core.i18n import set_language
+
+    set_language(None)
     return home
 
 
