@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ocop_cli.core.errors import InvalidData, OcopError, Problem
 from ocop_cli.core.i18n import _, ngettext
-from ocop_cli.core.text import clean, fold
+from ocop_cli.core.text import CsvWriter, clean, fold, xlsx_text
 from ocop_cli.imports.sheets import Sheet  # read within limits there
 
 if TYPE_CHECKING:
@@ -993,8 +993,6 @@ def plan_table(plan: Plan) -> list[list[str]]:
 
 
 def table_csv(rows: Sequence[Sequence[str]]) -> str:
-    from ocop_cli.output.render import CsvWriter
-
     buffer = io.StringIO()
     CsvWriter(buffer).writerows(rows)
     return buffer.getvalue()
@@ -1007,8 +1005,6 @@ def table_xlsx(rows: Sequence[Sequence[str]], sheet_title: str) -> bytes:
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
-
-    from ocop_cli.output.render import xlsx_text
 
     # Written a row at a time (a write-only workbook): 50,000 tasks are never held as cells.
     book = Workbook(write_only=True)

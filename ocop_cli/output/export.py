@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 from ocop_cli.core.errors import Refused, UsageError
 from ocop_cli.core.i18n import _, format_number, language
-from ocop_cli.core.text import visible
+from ocop_cli.core.text import CsvWriter, visible, xlsx_text
 from ocop_cli.output import render
 from ocop_cli.output.office import Letter
 from ocop_cli.tracker.report import (
@@ -138,7 +138,7 @@ def write_text(doc: dict[str, Any], fmt: str, stream: TextIO, no_color: bool) ->
                 stream.write(f"_{_md(_('none'))}_\n")
         return
     if fmt == "csv":
-        lines = render.CsvWriter(stream)
+        lines = CsvWriter(stream)
         lines.writerows([visible(label), visible(value)] for label, value in heading(doc, True))
         for section in sections(doc):
             stream.write("\n")
@@ -543,7 +543,7 @@ def _sheet_name(title: str, used: set[str]) -> str:
 
 
 def _text(value: str) -> Any:
-    return render.xlsx_text(visible(value))
+    return xlsx_text(visible(value))
 
 
 def _put(cell: Any, value: Any, percent: bool) -> None:

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple, TextIO
 
-from ocop_cli.core.text import CONTROL, visible
+from ocop_cli.core.text import CONTROL, CsvWriter, visible
 
 FORMATS = ("table", "json", "csv", "md")
 
@@ -182,54 +182,12 @@ def write_json_lines(pieces: Iterable[str], stream: TextIO | None = None,
     write(("\n" if written or batch else "") + "]\n")
 
 
-# What a spreadsheet opening a CSV runs as a formula when a cell starts with it (OWASP).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_SIGNED_NUMBER = re.compile(r"[-+](?:\d+(?:\.\d+)?)?\Z")  # -3, or a lone dash: nothing to run
-
-
-def csv_text(text: str) -> str:
-    """Text as a CSV cell holds it: a leading apostrophe before a start that a spreadsheet
-    would run as a formula, so that it shows the text instead."""
-    bare = text.lstrip(" ")  # an indented title as well: spreadsheets may trim the spaces
-    if bare.startswith(FORMULA_START) and not _SIGNED_NUMBER.match(bare):
-        return "'" + text
-    return text
-
-
-class CsvWriter:
-    """`csv.writer` whose text cells are neutralised by `csv_text`."""
-
-    def __init__(self, stream: TextIO) -> None:
-        import csv
-
-        self._writer = csv.writer(stream, lineterminator="\n")
-
-    def writerow(self, cells: Iterable[Any]) -> None:
-        self._writer.writerow([csv_text(c) if isinstance(c, str) else c for c in cells])
-
-    def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
-        for cells in rows:
-            self.writerow(cells)
-
-
 def write_csv(columns: Sequence[Column], rows: Sequence[dict[str, Any]],
               stream: TextIO | None = None) -> None:
     writer = CsvWriter(stream or stdout())
     writer.writerow([c.header for c in columns])
     for row in rows:
         writer.writerow([cell(row.get(c.key)) for c in columns])
-
-
-def xlsx_text(text: str) -> Any:
-    """Text for an XLSX cell that stays text: openpyxl stores a string that starts with "="
-    as a formula and "#N/A" as an error, but never rich text."""
-    from openpyxl.cell.cell import ERROR_CODES
-
-    if text.startswith("=") or text in ERROR_CODES:
-        from openpyxl.cell.rich_text import CellRichText
-
-        return CellRichText(text)
-    return text
 
 
 def md_text(text: str) -> str:
