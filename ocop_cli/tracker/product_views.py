@@ -320,7 +320,7 @@ def read_product_sheet(sheet: Any, as_of: dt.date) -> tuple[list[SheetRow], list
     from ocop_cli.imports import tables as imports
 
     notices: list[str] = []
-    _found, body, problems = imports._body(sheet, SHEET_COLUMNS, SHEET_REQUIRED, notices)
+    _found, body, problems = imports.table_body(sheet, SHEET_COLUMNS, SHEET_REQUIRED, notices)
     rows: list[SheetRow] = []
     for number, cells in body:
         before = len(problems)
@@ -329,7 +329,7 @@ def read_product_sheet(sheet: Any, as_of: dt.date) -> tuple[list[SheetRow], list
             for key, _label, _spellings in SHEET_COLUMNS:
                 if key != "date":
                     values[key] = imports.cell_text(cells.get(key), key)
-        except imports._CellError as error:
+        except imports.CellError as error:
             problems.append(imports.RowProblem(number, error.message, error.column))
             continue
 
