@@ -30,7 +30,7 @@ def info(s: Session, fmt: FormatOpt = Format.table) -> None:
     Example: ocop info --format json
     """
     from ocop_cli import __version__
-    from ocop_cli.output import render
+    from ocop_cli.output import formats, render
     from ocop_cli.store.index import load
     from ocop_cli.store.storage import user_workspace_dir
     from ocop_cli.tracker.record import recorder
@@ -86,6 +86,6 @@ def info(s: Session, fmt: FormatOpt = Format.table) -> None:
         if fmt == Format.table:
             render.table(columns, shown, title=_("ocop in use here"), no_color=s.no_color)
         else:
-            render.emit(fmt.value, columns, shown, None)
+            formats.emit(fmt.value, columns, shown, None)
     if data["problems"]:
         raise typer.Exit(EXIT_INVALID)

@@ -116,10 +116,8 @@ def _stamp(s: Session, who: str, date: str | None, ref: str | None, note: str | 
 
 
 def _district(loaded: Any, name: str) -> str:
-    from ocop_cli.tracker.product_views import district_units
-
     unit = loaded.directory.resolve(name)
-    if unit.id not in {a.id for a in district_units(loaded.directory)}:
+    if unit.id not in {a.id for a in loaded.directory.units}:
         raise UsageError(_("--district: {name} is not a district-level unit").format(
             name=unit.short))
     return str(unit.id)
@@ -172,6 +170,7 @@ def stage(s: Session, product: ProductArg,
 
     Example: ocop product stage sp-3fa9 sent --ref 45/TTr-UBND --date 2019-09-20
     """
+    from ocop_cli.core import labels
     from ocop_cli.tracker import products
 
     if to in (Stage.registered, Stage.scored):
@@ -181,7 +180,7 @@ def stage(s: Session, product: ProductArg,
         found = products.find(lines, product)
         line = products.advance(lines, rules, found, to.value, _stamp(s, who, date, ref, note))
         return [line], [_("{id}: {stage} on {date}").format(
-            id=found, stage=products.stage_label(to.value), date=format_date(line.date))]
+            id=found, stage=labels.stage_label(to.value), date=format_date(line.date))]
 
     _record(s, by, decide)
 
@@ -198,6 +197,7 @@ def score(s: Session, product: ProductArg,
 
     Example: ocop product score sp-3fa9 76 --council tinh --date 2019-11-20
     """
+    from ocop_cli.core import labels
     from ocop_cli.tracker import products
 
     def decide(loaded: Any, lines: Any, rules: Any, who: str) -> Any:
@@ -207,7 +207,7 @@ def score(s: Session, product: ProductArg,
         decision = rules.decision_on(line.date)
         return [line], [_("{id}: {points} points from the {council}: {stars} stars ({decision})"
                           ).format(id=found, points=points,
-                                   council=products.council_label(council.value),
+                                   council=labels.council_label(council.value),
                                    stars=rules.stars(points, line.date),
                                    decision=decision.decision)]
 
@@ -223,6 +223,7 @@ def undo(s: Session, product: Annotated[str | None, typer.Argument(
 
     Example: ocop product undo sp-3fa9
     """
+    from ocop_cli.core import labels
     from ocop_cli.tracker import products
 
     def decide(loaded: Any, lines: Any, rules: Any, who: str) -> Any:
@@ -230,7 +231,7 @@ def undo(s: Session, product: Annotated[str | None, typer.Argument(
         line = products.take_back(lines, _stamp(s, who, None, None, None), found)
         undone = next(x for x in lines if x.id == line.undoes)
         return [line], [_("undid {stage} of {id} on {date} ({line})").format(
-            stage=products.stage_label(undone.action), id=undone.product,
+            stage=labels.stage_label(undone.action), id=undone.product,
             date=format_date(undone.date), line=undone.id)]
 
     _record(s, by, decide)
@@ -263,10 +264,11 @@ def list_products(
 
     Example: ocop product list --district "Gia Lộc" --stage sent --format json
     """
-    from ocop_cli.output import export, render
+    from ocop_cli.output import formats
+    from ocop_cli.output.product_tables import list_section
     from ocop_cli.tracker import product_views, products
 
-    shape = export.choose_format(fmt.value if fmt else None, output)
+    shape = formats.choose_format(fmt.value if fmt else None, output)
     if shape not in ListFormat.__members__:
         raise UsageError(_("a product list is written as table, json, csv, md or xlsx; "
                            "`ocop product report` writes {fmt}").format(fmt=shape))
@@ -277,11 +279,11 @@ def list_products(
         stages={x.value for x in at or ()}, stars=stars, kind=kind.value if kind else None,
         group=rules.group(group).id if group else None, year=year)
     rows = [product_views.product_row(p, loaded.directory, rules) for p in chosen]
-    section = product_views.list_section(rows, shape)
+    section = list_section(rows)
     if shape == "xlsx" or output:
         _to_file(s, loaded, [section], shape, output, force, rows)
         return
-    render.emit(shape, section.columns, section.rows, rows, title=section.title,
+    formats.emit(shape, section.columns, section.rows, rows, title=section.title,
                 footer=ngettext("{n} product as of {date}", "{n} products as of {date}",
                                 len(rows)).format(n=len(rows), date=format_date(s.as_of)),
                 no_color=s.no_color)
@@ -295,7 +297,8 @@ def show(s: Session, product: ProductArg,
 
     Example: ocop product show sp-3fa9
     """
-    from ocop_cli.output import render
+    from ocop_cli.output import formats, render
+    from ocop_cli.output.product_tables import lines_section
     from ocop_cli.output.render import Column
     from ocop_cli.tracker import product_views, products
 
@@ -316,13 +319,13 @@ def show(s: Session, product: ProductArg,
     facts = product_views.facts(current, loaded.directory, rules)
     columns = [Column("k", ""), Column("v", "")]
     if fmt.value in ("csv", "md"):
-        render.emit(fmt.value, columns, [{"k": k, "v": v} for k, v in facts], None)
+        formats.emit(fmt.value, columns, [{"k": k, "v": v} for k, v in facts], None)
         return
     render.table(columns, [{"k": k, "v": v} for k, v in facts],
                  title=_("Product {id} as of {date}").format(id=found,
                                                               date=format_date(s.as_of)),
                  no_color=s.no_color)
-    part = product_views.lines_section(history)
+    part = lines_section(history)
     render.table(part.columns, part.rows, title=part.title, no_color=s.no_color)
 
 
@@ -343,15 +346,15 @@ def report(
 
     Example: ocop product report --months 6 --output san-pham.xlsx
     """
-    from ocop_cli.output import export
+    from ocop_cli.output import formats
     from ocop_cli.tracker import product_views, products
+    from ocop_cli.tracker.report import product_report
 
     loaded, lines, rules = _read(s)
-    doc = _doc(loaded, s)
-    doc["products"] = product_views.summary(
+    doc = product_report(loaded.plan, s.as_of, product_views.summary(
         list(products.products_as_of(lines, rules, s.as_of).values()), loaded.directory, rules,
-        s.as_of, months)
-    export.deliver(doc, export.choose_format(fmt.value if fmt else None, output), output, force,
+        s.as_of, months))
+    formats.deliver(doc, formats.choose_format(fmt.value if fmt else None, output), output, force,
                    s.no_color, timeline=lambda: {"months": [], "rows": [], "as_of_month": 0,
                                                  "as_of": s.as_of.isoformat()},
                    letter=letter_of(s, doc, number, dated, signer))
@@ -397,10 +400,10 @@ def _read(s: Session) -> tuple[Any, Any, Any]:
     return loaded, lines, rules
 
 
-def _doc(loaded: Any, s: Session) -> dict[str, Any]:
-    from ocop_cli.tracker import report
+def _doc(loaded: Any, s: Session) -> Any:
+    from ocop_cli.tracker.report import product_report
 
-    return report.head("products", loaded.plan, s.as_of)
+    return product_report(loaded.plan, s.as_of)
 
 
 def _to_file(s: Session, loaded: Any, parts: list[Any], fmt: str, output: str | None,
@@ -409,14 +412,15 @@ def _to_file(s: Session, loaded: Any, parts: list[Any], fmt: str, output: str | 
     import io
     from pathlib import Path
 
-    from ocop_cli.output import export, render
+    from ocop_cli.output import export, formats, render
+    from ocop_cli.output.xlsx import write_xlsx
 
     if fmt == "xlsx":
         if not output or output == "-":
             raise UsageError(_("--format xlsx writes a file: add --output FILE.xlsx"))
         doc = _doc(loaded, s)
         export.save(Path(output), force,
-                    lambda path: export.write_xlsx(path, doc, parts, letter_of(s, doc)()))
+                    lambda path: write_xlsx(path, doc, parts, letter_of(s, doc)()))
         return
     assert output is not None
     buffer = io.StringIO()
@@ -429,4 +433,4 @@ def _to_file(s: Session, loaded: Any, parts: list[Any], fmt: str, output: str | 
     else:
         render.table(parts[0].columns, parts[0].rows, title=parts[0].title, no_color=True,
                      file=buffer)
-    export.save_text(Path(output), force, fmt, buffer.getvalue())
+    formats.save_text(Path(output), force, fmt, buffer.getvalue())

@@ -6,7 +6,7 @@ The commands register themselves on `app` when cli.py imports this module.
 import datetime as dt
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -24,6 +24,9 @@ from ocop_cli.commands.app import (
 )
 from ocop_cli.core.errors import UsageError
 from ocop_cli.core.i18n import _, format_date
+
+if TYPE_CHECKING:
+    from ocop_cli.core.report import Report
 
 
 class ReportFormat(StrEnum):
@@ -46,7 +49,7 @@ SignerOpt = Annotated[str | None, typer.Option(
     "--signer", metavar="NAME", help="Who signs it (default: office.yaml's signer)")]
 
 
-def letter_of(s: Session, doc: dict[str, Any], number: str | None = None,
+def letter_of(s: Session, doc: "Report", number: str | None = None,
               dated: str | None = None, signer: str | None = None) -> Callable[[], Any]:
     """The document's letterhead from office.yaml and the options, made when a document asks
     for it (a wrong --dated is refused before anything is written)."""
@@ -94,24 +97,25 @@ def report(
 
     Example: ocop report --agency "so nn va ptnt" --period 2019-Q3 --output bao-cao.docx
     """
-    from ocop_cli.output import export
+    from ocop_cli.core.report import month_period, parse_period
+    from ocop_cli.output import formats
     from ocop_cli.tracker import report as core
 
     if month is not None and period is not None:
         raise UsageError(_("give --month or --period, not both"))
-    chosen = core.parse_period(period) if period else None
-    shape = export.choose_format(fmt.value if fmt else None, output)
+    chosen = parse_period(period) if period else None
+    shape = formats.choose_format(fmt.value if fmt else None, output)
     # Without the index, a report of the day folds the history into the states as it is
     # read; one of a month or period reads the entries in it.
     loaded = s.load(summary=chosen is None and month is None)
     index = plan_month(loaded.plan, month)
     if index is not None:
-        chosen = core.month_period(*loaded.plan.calendar_month(index))
+        chosen = month_period(*loaded.plan.calendar_month(index))
     states = s.states(loaded, summary=True)  # a period reads the entries in it on its own
     who = agency_named(loaded, agency, "--agency") if agency else None
     doc = core.build(loaded, states, s.as_of, who, chosen, sort.value,
                      every_task=shape == "docx")
-    export.deliver(doc, shape, output, force, s.no_color,
+    formats.deliver(doc, shape, output, force, s.no_color,
                    timeline=lambda: core.timeline(loaded, states, s.as_of, who),
                    letter=letter_of(s, doc, number, dated, signer))
 
@@ -137,13 +141,14 @@ def agencies(s: Session, fmt: FormatOpt = Format.table) -> None:
 
     Example: ocop agencies --format csv
     """
-    from ocop_cli.output import render
+    from ocop_cli.output import formats
+    from ocop_cli.output.report_tables import agency_list_section
     from ocop_cli.tracker import report as core
 
     loaded = s.load(summary=True)
     items = core.agency_list(loaded, s.states(loaded, summary=True), s.as_of)
-    part = core.agency_list_section(items)
-    render.emit(fmt.value, part.columns, part.rows, items, title=part.title,
+    part = agency_list_section(items)
+    formats.emit(fmt.value, part.columns, part.rows, items, title=part.title,
                 no_color=s.no_color)
 
 

@@ -1,4 +1,5 @@
-"""Rows to output: a table, JSON, CSV or Markdown. Every format is drawn here.
+"""Rows drawn as a table, JSON, CSV or Markdown: the drawing every format uses (`formats`
+chooses which).
 
 Text from data files is shown literally: Rich gets `Text` objects (never markup) and control
 characters are made visible. A table is drawn line by line here, in Rich's box characters;
@@ -15,8 +16,6 @@ from typing import Any, NamedTuple, TextIO
 
 from ocop_cli.core.text import CONTROL, CsvWriter, visible
 
-FORMATS = ("table", "json", "csv", "md")
-
 
 class Column(NamedTuple):
     key: str
@@ -26,6 +25,19 @@ class Column(NamedTuple):
     # On a terminal too narrow to show every column without chopping words, the columns with
     # the highest `drop` are left out first; 0 is never left out.
     drop: int = 0
+    # How people read a value of this column (stars, a date as the language writes it): the
+    # table and Markdown show it so; CSV, XLSX and JSON keep the value for other programs.
+    people: Callable[[Any], Any] | None = None
+
+
+def for_people(columns: Sequence[Column], rows: Iterable[dict[str, Any]]
+               ) -> Iterable[dict[str, Any]]:
+    """The rows with each value of a column that has a `people` form in that form."""
+    shown = [c for c in columns if c.people is not None]
+    if not shown:
+        return rows
+    return ({**row, **{c.key: c.people(row[c.key]) for c in shown  # type: ignore[misc]
+                       if row.get(c.key) is not None}} for row in rows)
 
 
 # The narrowest a column of text may get before words are cut mid-way to keep it.
@@ -205,7 +217,7 @@ def markdown_lines(columns: Sequence[Column], rows: Iterable[dict[str, Any]]
     """A Markdown table, a line at a time as the rows are read."""
     yield "| " + " | ".join(md_text(c.header) for c in columns) + " |\n"
     yield "|" + "|".join("---:" if c.numeric else "---" for c in columns) + "|\n"
-    for row in rows:
+    for row in for_people(columns, rows):
         yield "| " + " | ".join(md_text(cell(row.get(c.key))) for c in columns) + " |\n"
 
 
@@ -234,6 +246,8 @@ def table(columns: Sequence[Column], rows: Sequence[dict[str, Any]], *, title: s
     from rich.text import Text
 
     con = console(file, no_color=no_color)
+    if any(c.people for c in columns):
+        rows = list(for_people(columns, rows))
     hidden = [c.header for c in columns]
     sizes = measured(columns, rows)
     columns = fitting(columns, sizes, con.width)
@@ -376,17 +390,3 @@ def _wrap(text: str, width: int) -> list[str]:
                 line, used = word, size
         out.append(line)
     return out
-
-
-def emit(fmt: str, columns: Sequence[Column], rows: Sequence[dict[str, Any]],
-         json_rows: Any, *, title: str | None = None, footer: str | None = None,
-         no_color: bool = False) -> None:
-    """One listing in the format asked for."""
-    if fmt == "json":
-        write_json(json_rows)
-    elif fmt == "csv":
-        write_csv(columns, rows)
-    elif fmt == "md":
-        write_parts(stdout(), markdown_lines(columns, rows))
-    else:
-        table(columns, rows, title=title, footer=footer, no_color=no_color)
