@@ -1,24 +1,26 @@
 """Each output format as a formatter, chosen once by its name (`FORMATTERS`): how it draws a
 listing (rows under columns) and a report, and whether it goes to the screen or only into a
 file. A listing or a report is delivered here to standard output or into a file.
+
+What draws a report is imported in the methods that draw one: a listing, the most common
+command, starts without it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, NamedTuple, TextIO
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TextIO
 
 from ocop_cli.core.errors import UsageError
 from ocop_cli.core.i18n import _
-from ocop_cli.core.report import Report, report_json
 from ocop_cli.core.text import CsvWriter, visible
 from ocop_cli.output import render
-from ocop_cli.output.cells import for_people
 from ocop_cli.output.export import save
-from ocop_cli.output.office import Letter
-from ocop_cli.output.report_tables import document_sections, heading, sections
-from ocop_cli.output.sections import marked_rows
+
+if TYPE_CHECKING:
+    from ocop_cli.core.report import Report
+    from ocop_cli.output.office import Letter
 
 NARROW_BELOW = 140  # terminal columns under which the office table is folded
 
@@ -72,6 +74,10 @@ class Table(Formatter):
     def report(self, doc: Report, stream: TextIO, no_color: bool, extras: Extras) -> None:
         from rich.text import Text
 
+        from ocop_cli.output.cells import for_people
+        from ocop_cli.output.report_tables import heading, sections
+        from ocop_cli.output.sections import marked_rows
+
         con = render.console(stream, no_color=no_color)
         for label, value in heading(doc):
             con.print(Text(visible(f"{label}: {value}")))
@@ -97,6 +103,8 @@ class Json(Formatter):
         render.write_json(listing.json_rows, stream)
 
     def report(self, doc: Report, stream: TextIO, no_color: bool, extras: Extras) -> None:
+        from ocop_cli.core.report import report_json
+
         render.write_json(report_json(doc), stream)
 
 
@@ -110,6 +118,9 @@ class Csv(Formatter):
         render.write_csv(listing.columns, listing.rows, stream)
 
     def report(self, doc: Report, stream: TextIO, no_color: bool, extras: Extras) -> None:
+        from ocop_cli.output.report_tables import heading, sections
+        from ocop_cli.output.sections import marked_rows
+
         lines = CsvWriter(stream)
         lines.writerows([visible(label), visible(value)] for label, value in heading(doc, True))
         for section in sections(doc):
@@ -125,6 +136,10 @@ class Markdown(Formatter):
         render.write_parts(stream, render.markdown_lines(listing.columns, listing.rows))
 
     def report(self, doc: Report, stream: TextIO, no_color: bool, extras: Extras) -> None:
+        from ocop_cli.output.cells import for_people
+        from ocop_cli.output.report_tables import heading, sections
+        from ocop_cli.output.sections import marked_rows
+
         stream.write(f"# {_md(_('Report'))}\n\n")
         stream.writelines(f"- **{_md(label)}:** {_md(value)}\n" for label, value in heading(doc))
         for section in sections(doc):
@@ -146,6 +161,7 @@ class Html(Formatter):
 
     def report(self, doc: Report, stream: TextIO, no_color: bool, extras: Extras) -> None:
         from ocop_cli.output.html import page
+        from ocop_cli.output.report_tables import sections
 
         # made as they are written
         render.write_parts(stream, page(doc, sections(doc), extras.timeline(), extras.letter()))
@@ -156,6 +172,7 @@ class Xlsx(Formatter):
     binary = True
 
     def report_file(self, doc: Report, path: Path, extras: Extras) -> None:
+        from ocop_cli.output.report_tables import sections
         from ocop_cli.output.xlsx import write_xlsx
 
         write_xlsx(path, doc, sections(doc), extras.letter())
@@ -167,6 +184,7 @@ class Docx(Formatter):
 
     def report_file(self, doc: Report, path: Path, extras: Extras) -> None:
         from ocop_cli.output.document import write_docx
+        from ocop_cli.output.report_tables import document_sections
 
         write_docx(path, extras.letter(), document_sections(doc))
 
