@@ -322,17 +322,10 @@ def read_plan_table(sheet: Sheet, year: int | None = None, last_year: int | None
     """The tasks of an assignment table: rows numbered in TT, sub-rows marked `-` (in TT, or
     at the start of the content cell) numbered N.1, N.2 under the row above them. Quantities
     and windows are read as the plan for `year` (to `last_year`) means them."""
-    from ocop_cli.core.windows import parse_target, parse_window
-
-    def window(text: str) -> None:
-        parse_window(text, year, last_year)
-
     notices: list[str] = []
     _found, body, problems = table_body(sheet, PLAN_COLUMNS, [c[0] for c in PLAN_COLUMNS], notices)
     rows: list[TableRow] = []
-    first_row: dict[str, int] = {}
-    children: dict[str, int] = {}
-    top: str | None = None
+    numbering = _Numbering()
     for number, cells in body:
         try:
             tt = cell_text(cells["tt"], "TT")
@@ -340,76 +333,16 @@ def read_plan_table(sheet: Sheet, year: int | None = None, last_year: int | None
         except CellError as error:
             problems.append(RowProblem(number, error.message, error.column))
             continue
-        sub_marked = tt in _DASHES or (tt == "" and _SUB_TITLE.match(title) is not None
-                                       and len(title) > 1)
-        task_id: str | None = None
-        if sub_marked:
-            title = _SUB_TITLE.sub("", title)
-            if top is None:
-                problems.append(RowProblem(number, _(
-                    "a sub-row (marked -) before any numbered row"), "TT"))
-                continue
-            children[top] = children.get(top, 0) + 1
-            task_id = f"{top}.{children[top]}"
-        elif (match := _TOP_TT.match(tt)) is not None:
-            task_id = match.group(1)
-            top = task_id
-        elif _DOTTED_TT.match(tt):
-            task_id = ".".join(str(int(part)) for part in tt.split("."))
-            parent = task_id.rpartition(".")[0]
-            if "0" in task_id.split("."):
-                problems.append(RowProblem(number, _(
-                    "TT {tt!r} is not a task number (expected 1, 2 … or - for a sub-row)").format(
-                    tt=tt), "TT"))
-                continue
-            if parent not in first_row:
-                problems.append(RowProblem(number, _(
-                    "TT {tt} comes before its parent row {parent}").format(tt=tt, parent=parent),
-                    "TT"))
-                continue
-            children[parent] = max(children.get(parent, 0), int(task_id.rpartition(".")[2]))
-        elif tt == "":
-            problems.append(RowProblem(number, _(
-                "no TT: a row needs a number, and a sub-row a - (in TT or before its content)"),
-                "TT"))
+        numbered = numbering.number(tt, title, number, problems)
+        if numbered is None:
             continue
-        else:
-            problems.append(RowProblem(number, _(
-                "TT {tt!r} is not a task number (expected 1, 2 … or - for a sub-row)").format(
-                tt=tt), "TT"))
-            continue
-        if task_id in first_row:
-            problems.append(RowProblem(number, _("task {id} already appears in row {row}").format(
-                id=task_id, row=first_row[task_id]), "TT", task_id))
-            continue
-        first_row[task_id] = number
+        task_id, title = numbered
         if not title:
             problems.append(RowProblem(number, _("the content cell is empty"),
                                        header_of("title"), task_id))
-        values: dict[str, str | None] = {}
-        for key, check in (("unit", None), ("target", parse_target), ("lead", None),
-                           ("partners", None), ("window", window)):
-            column = header_of(key)
-            try:
-                raw = cells[key]
-                if key in ("lead", "partners") and isinstance(raw, str):
-                    raw = re.sub(r"\s*[\r\n]+\s*", "; ", raw.strip())  # one agency per line
-                text = cell_text(raw, column)
-                if check is not None and not _empty(text):
-                    check(text)
-            except CellError as error:
-                problems.append(RowProblem(number, error.message, error.column, task_id))
-                continue
-            except ValueError as error:
-                problems.append(RowProblem(number, str(error), column, task_id))
-                continue
-            values[key] = None if _empty(text) else text
-        if values.get("target") and values.get("unit"):
-            clash = parse_target(str(values["target"])).unit_problem(str(values["unit"]))
-            if clash:
-                problems.append(RowProblem(number, clash, header_of("target"), task_id))
-                continue
-        rows.append(TableRow(number, task_id, title, **values))
+        values = _plan_values(cells, number, task_id, year, last_year, problems)
+        if values is not None:
+            rows.append(TableRow(number, task_id, title, **values))
     parents = {r.id.rpartition(".")[0] for r in rows if "." in r.id}
     for row in rows:
         if row.id in parents:
@@ -420,3 +353,94 @@ def read_plan_table(sheet: Sheet, year: int | None = None, last_year: int | None
                     p.row == row.row and p.column == header_of(key) for p in problems):
                 problems.append(RowProblem(row.row, what, header_of(key), row.id))
     return PlanTable(sheet.source, rows, problems, notices)
+
+
+class _Numbering:
+    """The task ids of a table's rows, given one row after another: a numbered row, a
+    sub-row (`-`) under the numbered row above it, or a dotted number under its parent."""
+
+    def __init__(self) -> None:
+        self.first_row: dict[str, int] = {}  # task id -> the row it first appears in
+        self.children: dict[str, int] = {}  # task id -> its last sub-row's number
+        self.top: str | None = None  # the last numbered row
+
+    def number(self, tt: str, title: str, row: int, problems: list[RowProblem]
+               ) -> tuple[str, str] | None:
+        """The row's task id and its title (a sub-row's without its `-`); None, with the
+        problem added, when the row has no id of its own."""
+        sub_marked = tt in _DASHES or (tt == "" and _SUB_TITLE.match(title) is not None
+                                       and len(title) > 1)
+        not_a_number = _("TT {tt!r} is not a task number (expected 1, 2 … or - for a sub-row)")
+        if sub_marked:
+            title = _SUB_TITLE.sub("", title)
+            if self.top is None:
+                problems.append(RowProblem(row, _(
+                    "a sub-row (marked -) before any numbered row"), "TT"))
+                return None
+            self.children[self.top] = self.children.get(self.top, 0) + 1
+            task_id = f"{self.top}.{self.children[self.top]}"
+        elif (match := _TOP_TT.match(tt)) is not None:
+            task_id = self.top = match.group(1)
+        elif _DOTTED_TT.match(tt):
+            task_id = ".".join(str(int(part)) for part in tt.split("."))
+            parent = task_id.rpartition(".")[0]
+            if "0" in task_id.split("."):
+                problems.append(RowProblem(row, not_a_number.format(tt=tt), "TT"))
+                return None
+            if parent not in self.first_row:
+                problems.append(RowProblem(row, _(
+                    "TT {tt} comes before its parent row {parent}").format(tt=tt, parent=parent),
+                    "TT"))
+                return None
+            self.children[parent] = max(self.children.get(parent, 0),
+                                        int(task_id.rpartition(".")[2]))
+        elif tt == "":
+            problems.append(RowProblem(row, _(
+                "no TT: a row needs a number, and a sub-row a - (in TT or before its content)"),
+                "TT"))
+            return None
+        else:
+            problems.append(RowProblem(row, not_a_number.format(tt=tt), "TT"))
+            return None
+        if task_id in self.first_row:
+            problems.append(RowProblem(row, _("task {id} already appears in row {row}").format(
+                id=task_id, row=self.first_row[task_id]), "TT", task_id))
+            return None
+        self.first_row[task_id] = row
+        return task_id, title
+
+
+def _plan_values(cells: dict[str, Any], number: int, task_id: str, year: int | None,
+                 last_year: int | None, problems: list[RowProblem]
+                 ) -> dict[str, str | None] | None:
+    """A task row's unit, target, agencies and window, each checked; None when its target
+    and unit disagree."""
+    from ocop_cli.core.windows import parse_target, parse_window
+
+    def window(text: str) -> None:
+        parse_window(text, year, last_year)
+
+    values: dict[str, str | None] = {}
+    for key, check in (("unit", None), ("target", parse_target), ("lead", None),
+                       ("partners", None), ("window", window)):
+        column = header_of(key)
+        try:
+            raw = cells[key]
+            if key in ("lead", "partners") and isinstance(raw, str):
+                raw = re.sub(r"\s*[\r\n]+\s*", "; ", raw.strip())  # one agency per line
+            text = cell_text(raw, column)
+            if check is not None and not _empty(text):
+                check(text)
+        except CellError as error:
+            problems.append(RowProblem(number, error.message, error.column, task_id))
+            continue
+        except ValueError as error:
+            problems.append(RowProblem(number, str(error), column, task_id))
+            continue
+        values[key] = None if _empty(text) else text
+    if values.get("target") and values.get("unit"):
+        clash = parse_target(str(values["target"])).unit_problem(str(values["unit"]))
+        if clash:
+            problems.append(RowProblem(number, clash, header_of("target"), task_id))
+            return None
+    return values
