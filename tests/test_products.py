@@ -475,3 +475,22 @@ def test_editors_validate_the_register_against_its_schema(ocop, ws):
     for wrong in ({"kind": "co-op"}, {"points": 101}, {"stars": 4}):
         with pytest.raises(ValidationError):
             ProductLineDoc.model_validate({**records[0], **wrong})
+
+
+def test_a_list_for_people_shows_stars_and_dates_as_read_and_csv_keeps_the_data(
+        ocop, tmp_path):
+    product = _add(ocop, "Bánh gai", "Ninh Giang", "2019-07-10")
+    _to_province(ocop, product, "2019-09-01", 76, "2019-12-10")
+    args = ("product", "list", "--lang", "vi", "--as-of", "2019-12-31")
+    table = ocop(*args, "--format", "table").stdout
+    assert "10/12/2019" in table and "★★★★" in table and "2019-12-10" not in table
+    for written in ("list.md", "list.txt"):  # into a file, as on the screen
+        assert ocop(*args, "--output", str(tmp_path / written)).exit_code == 0
+        text = (tmp_path / written).read_text(encoding="utf-8")
+        assert "10/12/2019" in text and "★★★★" in text
+    row = next(line for line in ocop(*args, "--format", "md").stdout.splitlines()
+               if product in line)
+    assert row.endswith("| 10/12/2019 | 76 | ★★★★ |")
+    row = next(line for line in ocop(*args, "--format", "csv").stdout.splitlines()
+               if product in line)
+    assert row.endswith(",2019-12-10,76,4")
