@@ -186,7 +186,8 @@ class Counts:
     percent: float | None
 
     def tally(self) -> dict[str, int]:
-        """The counts by status and timing, as `query.tally` gives them."""
+        """The counts by status and timing, as `query.tally` gives them (the first fields,
+        in its order)."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)[:10]}
 
 
