@@ -154,7 +154,7 @@ def write_json(data: Any, stream: TextIO | None = None) -> None:
         for n, (key, value) in enumerate(data.items()):
             out.write(escaped((",\n  " if n else "\n  ") + f"{plain(str(key))}: "))
             if isinstance(value, Sequence) and not isinstance(value, str):
-                # A report's rows may be made as they are read (`report.Rows`).
+                # A report's rows may be made as they are read (`core.report.Rows`).
                 for start in range(0, len(value), 1000):
                     part = ", ".join(map(plain, value[start:start + 1000]))
                     out.write(escaped(("[" if start == 0 else ", ") + part))
