@@ -400,7 +400,7 @@ def test_html_printed_by_chromium_is_a4_landscape_with_the_tables_inside(
 
 def test_totals_add_quantities_only_in_one_unit(recorded: Any) -> None:
     from ocop_cli.core.i18n import set_language
-    from ocop_cli.tracker.report import office_section, office_total
+    from ocop_cli.output.sections import office_section, office_total
 
     set_language("en")
     assert recorded("progress", "6", "4", env=AS_OF).exit_code == 0
@@ -467,9 +467,9 @@ def test_table_rows_are_written_as_python_docx_writes_them(tmp_path: Path) -> No
     from docx.shared import Cm
 
     from ocop_cli.output import document
-    from ocop_cli.output.export import shown
+    from ocop_cli.output.cells import shown
     from ocop_cli.output.render import Column
-    from ocop_cli.tracker.report import Section, marked_rows
+    from ocop_cli.output.sections import Section, marked_rows
 
     columns = [Column("id", "TT"), Column("title", "Nội dung"),
                Column("qty", "Số lượng", numeric=True), Column("note", "Ghi chú")]

@@ -215,3 +215,14 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path: Path) -> None:
     with pytest.raises(Refused, match="No space left"):
         save(path, False, broken)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_every_format_a_report_offers_is_drawn_by_a_formatter() -> None:
+    from ocop_cli.commands.report import ReportFormat
+    from ocop_cli.output.formats import FORMATTERS, SUFFIXES, choose_format
+
+    assert set(FORMATTERS) == {f.value for f in ReportFormat}
+    assert set(SUFFIXES.values()) <= set(FORMATTERS)
+    assert choose_format(None, "bao-cao.DOCX") == "docx"
+    assert choose_format(None, "bao-cao") == "table"
+    assert choose_format("md", "bao-cao.docx") == "md"

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from ocop_cli.core.errors import EXIT_INVALID, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE
 from ocop_cli.core.model import Plan
 from ocop_cli.core.text import nfc
-from ocop_cli.imports import tables as imports
+from ocop_cli.imports import agencies, planfile
 from ocop_cli.store.storage import read_agencies, read_plan
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -230,7 +230,7 @@ def test_partner_cells_split_where_the_directory_knows_the_names():
     assert directory is not None
 
     def split(cell: str) -> list[tuple[str, str | None]]:
-        return [(r.text, r.agency) for r in imports.split_agencies(cell, directory)]
+        return [(r.text, r.agency) for r in agencies.split_agencies(cell, directory)]
 
     assert split("Đài PTTH tỉnh Báo Hải Dương, các phương tiện thông tin đại chúng") == [
         ("Đài PTTH tỉnh", "dai-ptth-tinh"), ("Báo Hải Dương", "bao-hai-duong"),
@@ -258,7 +258,7 @@ def test_partner_cells_split_where_the_directory_knows_the_names():
     ("Hội Liên hiệp Phụ nữ tỉnh", "province", "organisation"),
 ])
 def test_a_new_agency_gets_a_level_and_kind_from_its_name(name, level, kind):
-    assert imports.guess_level_kind(name) == (level, kind)
+    assert agencies.guess_level_kind(name) == (level, kind)
 
 
 # --- bad plan tables ---------------------------------------------------------------------
@@ -375,7 +375,7 @@ def test_any_text_is_written_so_that_yaml_reads_it_back(text):
     from ocop_cli.store.yamlio import read_yaml
 
     text = nfc(text)
-    doc = read_yaml(Path("t.yaml"), f"value: {imports.yaml_str(text)}\n")
+    doc = read_yaml(Path("t.yaml"), f"value: {planfile.yaml_str(text)}\n")
     assert doc.data["value"] == text
 
 

@@ -493,3 +493,27 @@ def test_an_invisible_character_is_never_stored_in_a_name(ocop, ws):
     assert _listed(ocop)[product]["name"] == "Gối thêu"
     register = "".join(p.read_text(encoding="utf-8") for p in (ws / "products").glob("*.yaml"))
     assert "\u200b" not in register
+
+
+def test_a_list_for_people_shows_stars_and_dates_as_read_and_csv_keeps_the_data(
+        ocop, tmp_path):
+    from ocop_cli.core.i18n import set_language
+
+    product = _add(ocop, "Bánh gai", "Ninh Giang", "2019-07-10")
+    _to_province(ocop, product, "2019-09-01", 76, "2019-12-10")
+    args = ("product", "list", "--lang", "vi", "--as-of", "2019-12-31")
+    try:
+        table = ocop(*args, "--format", "table").stdout
+        assert "10/12/2019" in table and "★★★★" in table and "2019-12-10" not in table
+        for written in ("list.md", "list.txt"):  # into a file, as on the screen
+            assert ocop(*args, "--output", str(tmp_path / written)).exit_code == 0
+            text = (tmp_path / written).read_text(encoding="utf-8")
+            assert "10/12/2019" in text and "★★★★" in text
+        row = next(line for line in ocop(*args, "--format", "md").stdout.splitlines()
+                   if product in line)
+        assert row.endswith("| 10/12/2019 | 76 | ★★★★ |")
+        row = next(line for line in ocop(*args, "--format", "csv").stdout.splitlines()
+                   if product in line)
+        assert row.endswith(",2019-12-10,76,4")
+    finally:
+        set_language("en")  # the tests after it call the library in English

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ocop_cli.core.errors import EXIT_NOT_FOUND, EXIT_USAGE, UsageError
+from ocop_cli.core.report import parse_period
 from ocop_cli.core.text import fold
-from ocop_cli.tracker.report import parse_period
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = {"OCOP_AS_OF": "2019-09-15"}

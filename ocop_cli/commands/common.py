@@ -29,6 +29,7 @@ from ocop_cli.tracker.tracker import agency_named as _agency_named
 
 if TYPE_CHECKING:
     from ocop_cli.core.model import Agency
+    from ocop_cli.core.report import Report
     from ocop_cli.store.storage import Loaded
     from ocop_cli.tracker.record import Outcome
 
@@ -181,7 +182,7 @@ SignerOpt = Annotated[str | None, typer.Option(
     "--signer", metavar="NAME", help="Who signs it (default: office.yaml's signer)")]
 
 
-def letter_of(s: Session, doc: dict[str, Any], number: str | None = None,
+def letter_of(s: Session, doc: "Report", number: str | None = None,
               dated: str | None = None, signer: str | None = None) -> Callable[[], Any]:
     """The document's letterhead from office.yaml and the options, made when a document asks
     for it (a wrong --dated is refused before anything is written)."""

@@ -117,10 +117,10 @@ def import_progress(
 
     Example: ocop import progress bao_cao_thang_7.xlsx
     """
-    from ocop_cli.imports import tables as imports
+    from ocop_cli.imports.progress import read_progress
 
     source = _sheet(file, sheet)
-    read = imports.read_progress(source)
+    read = read_progress(source)
     told(s.tracker.import_progress(source, read, by, dry_run))
 
 
@@ -160,24 +160,24 @@ def export_plan(
 
     Example: ocop export plan --format xlsx -o ke_hoach_2019.xlsx
     """
-    from ocop_cli.imports import tables as imports
+    from ocop_cli.imports import planfile
 
     if fmt is None:
         fmt = TableFormat.xlsx if output and output.lower().endswith(".xlsx") else TableFormat.csv
     plan = s.load().plan
-    rows = imports.plan_table(plan)
+    rows = planfile.plan_table(plan)
     if output in (None, "-"):
         if fmt is TableFormat.xlsx:
             raise UsageError(_("an xlsx table goes to a file: give --output FILE.xlsx"))
-        stdout().write(imports.table_csv(rows))
+        stdout().write(planfile.table_csv(rows))
         return
     assert output is not None
     target = Path(output)
     from ocop_cli.output.export import write_errors, write_failure
 
     try:  # openpyxl writes each sheet to a temporary file first: a full disk fails there
-        data = (imports.table_xlsx(rows, f"plan_{plan.year}") if fmt is TableFormat.xlsx
-                else imports.table_csv(rows).encode("utf-8-sig"))  # the BOM tells Excel: UTF-8
+        data = (planfile.table_xlsx(rows, f"plan_{plan.year}") if fmt is TableFormat.xlsx
+                else planfile.table_csv(rows).encode("utf-8-sig"))  # the BOM tells Excel: UTF-8
     except write_errors() as exc:
         raise Refused(_("{path}: cannot write here ({error}); nothing was written").format(
             path=target, error=write_failure(exc))) from None
@@ -240,6 +240,7 @@ def _write_plan(ws: Any, table: Any, years: tuple[int, int], number: str, title:
                 dated: dt.date, add_agencies: bool, force: bool) -> list[str]:
     """Check the table against the agencies, then write plan_YEAR.yaml (and the agencies it
     adds) all at once. Returns what to tell the user."""
+    from ocop_cli.imports import agencies, planfile
     from ocop_cli.imports import tables as imports
     from ocop_cli.store import storage
     from ocop_cli.store.yamlio import read_yaml
@@ -254,11 +255,11 @@ def _write_plan(ws: Any, table: Any, years: tuple[int, int], number: str, title:
             directory, problems = storage.read_agencies(ws.agencies_path)
             if directory is None:
                 raise InvalidData(problems)
-            resolved = imports.resolve_agencies(table, directory)
+            resolved = agencies.resolve_agencies(table, directory)
             found = [*table.problems, *resolved.problems]
             stranger = bool(resolved.unknown) and not add_agencies
             if stranger:
-                found += imports.unknown_problems(resolved, directory)
+                found += agencies.unknown_problems(resolved, directory)
             if found:
                 error = imports.rejected(table.source, found)
                 if stranger:
@@ -272,11 +273,11 @@ def _write_plan(ws: Any, table: Any, years: tuple[int, int], number: str, title:
             told: list[str] = []
             if resolved.unknown:
                 directory, told = _add_agencies(ws, table, resolved, directory, number, temps)
-                resolved = imports.resolve_agencies(table, directory)
+                resolved = agencies.resolve_agencies(table, directory)
                 if resolved.problems or resolved.unknown:  # pragma: no cover - just added
                     raise imports.rejected(table.source, resolved.problems)
-            data = imports.plan_data(resolved, number, year, title, dated, years[1])
-            text = imports.plan_yaml(data, table.source, dt.date.today())
+            data = planfile.plan_data(resolved, number, year, title, dated, years[1])
+            text = planfile.plan_yaml(data, table.source, dt.date.today())
             temps.append(tmp := _beside(target, text.encode("utf-8")))
             plan, problems = storage.read_plan(tmp, directory)
             if plan is None or read_yaml(tmp).data != data:
@@ -305,15 +306,15 @@ def _add_agencies(ws: Any, table: Any, resolved: Any, directory: Any, number: st
                   temps: list[Path]) -> tuple[Any, list[str]]:
     """agencies.yaml with the new agencies appended (its text before them untouched), in a
     temporary file that is validated; the directory it gives and what to tell the user."""
-    from ocop_cli.imports import tables as imports
+    from ocop_cli.imports import agencies, planfile
     from ocop_cli.store import storage
 
-    added = imports.new_agencies(resolved.unknown, directory)
+    added = agencies.new_agencies(resolved.unknown, directory)
     raw = ws.agencies_path.read_bytes()
     note = _("Added by `ocop import plan` from {source} (plan {number}); level and kind are "
              "guessed from the name: check them.").format(source=Path(table.source).name,
                                                          number=number)
-    addition = imports.agencies_addition(raw.decode("utf-8-sig"), added, note)
+    addition = planfile.agencies_addition(raw.decode("utf-8-sig"), added, note)
     temps.append(tmp := _beside(ws.agencies_path, raw + addition.encode("utf-8")))
     new_directory, problems = storage.read_agencies(tmp)
     if new_directory is None:

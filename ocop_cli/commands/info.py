@@ -10,7 +10,7 @@ from ocop_cli import __version__
 from ocop_cli.commands.common import Format, FormatOpt, Session, command
 from ocop_cli.core.errors import EXIT_INVALID, InvalidData
 from ocop_cli.core.i18n import _, format_date, language
-from ocop_cli.output import render
+from ocop_cli.output import formats, render
 
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
@@ -56,7 +56,7 @@ def info(s: Session, fmt: FormatOpt = Format.table) -> None:
         if fmt == Format.table:
             render.table(columns, shown, title=_("ocop in use here"), no_color=s.no_color)
         else:
-            render.emit(fmt.value, columns, shown, None)
+            formats.emit(fmt.value, columns, shown, None)
     if data["problems"]:
         raise typer.Exit(EXIT_INVALID)
 

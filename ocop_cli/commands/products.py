@@ -197,10 +197,11 @@ def list_products(
 
     Example: ocop product list --district "Gia Lộc" --stage sent --format json
     """
-    from ocop_cli.output import export
+    from ocop_cli.output import formats
+    from ocop_cli.output.product_tables import list_section
     from ocop_cli.tracker import product_views, products
 
-    shape = export.choose_format(fmt.value if fmt else None, output)
+    shape = formats.choose_format(fmt.value if fmt else None, output)
     if shape not in ListFormat.__members__:
         raise UsageError(_("a product list is written as table, json, csv, md or xlsx; "
                            "`ocop product report` writes {fmt}").format(fmt=shape))
@@ -211,11 +212,11 @@ def list_products(
         stages={x.value for x in at or ()}, stars=stars, kind=kind.value if kind else None,
         group=rules.group(group).id if group else None, year=year)
     rows = [product_views.product_row(p, loaded.directory, rules) for p in chosen]
-    section = product_views.list_section(rows, shape)
+    section = list_section(rows)
     if shape == "xlsx" or output:
         _to_file(s, loaded, [section], shape, output, force, rows)
         return
-    render.emit(shape, section.columns, section.rows, rows, title=section.title,
+    formats.emit(shape, section.columns, section.rows, rows, title=section.title,
                 footer=ngettext("{n} product as of {date}", "{n} products as of {date}",
                                 len(rows)).format(n=len(rows), date=format_date(s.as_of)),
                 no_color=s.no_color)
@@ -229,6 +230,8 @@ def show(s: Session, product: ProductArg,
 
     Example: ocop product show sp-3fa9
     """
+    from ocop_cli.output import formats
+    from ocop_cli.output.product_tables import lines_section
     from ocop_cli.tracker import product_views, products
 
     loaded, lines, rules = s.tracker.register()
@@ -248,13 +251,13 @@ def show(s: Session, product: ProductArg,
     facts = product_views.facts(current, loaded.directory, rules)
     columns = [Column("k", ""), Column("v", "")]
     if fmt.value in ("csv", "md"):
-        render.emit(fmt.value, columns, [{"k": k, "v": v} for k, v in facts], None)
+        formats.emit(fmt.value, columns, [{"k": k, "v": v} for k, v in facts], None)
         return
     render.table(columns, [{"k": k, "v": v} for k, v in facts],
                  title=_("Product {id} as of {date}").format(id=found,
                                                               date=format_date(s.as_of)),
                  no_color=s.no_color)
-    part = product_views.lines_section(history)
+    part = lines_section(history)
     render.table(part.columns, part.rows, title=part.title, no_color=s.no_color)
 
 
@@ -275,40 +278,42 @@ def report(
 
     Example: ocop product report --months 6 --output san-pham.xlsx
     """
-    from ocop_cli.output import export
+    from ocop_cli.output import formats
     from ocop_cli.tracker import product_views, products
+    from ocop_cli.tracker.report import product_report
 
     loaded, lines, rules = s.tracker.register()
-    doc = _doc(loaded, s)
-    doc["products"] = product_views.summary(
+    doc = product_report(loaded.plan, s.as_of, product_views.summary(
         list(products.products_as_of(lines, rules, s.as_of).values()), loaded.directory, rules,
-        s.as_of, months)
-    export.deliver(doc, export.choose_format(fmt.value if fmt else None, output), output, force,
-                   s.no_color, timeline=lambda: {"months": [], "rows": [], "as_of_month": 0,
-                                                 "as_of": s.as_of.isoformat()},
-                   letter=letter_of(s, doc, number, dated, signer))
+        s.as_of, months))
+    formats.deliver(doc, formats.choose_format(fmt.value if fmt else None, output), output,
+                    force, s.no_color, timeline=lambda: {"months": [], "rows": [],
+                                                         "as_of_month": 0,
+                                                         "as_of": s.as_of.isoformat()},
+                    letter=letter_of(s, doc, number, dated, signer))
 
 
 # --- helpers -----------------------------------------------------------------------------
 
 
-def _doc(loaded: Any, s: Session) -> dict[str, Any]:
-    from ocop_cli.tracker import report
+def _doc(loaded: Any, s: Session) -> Any:
+    from ocop_cli.tracker.report import product_report
 
-    return report.head("products", loaded.plan, s.as_of)
+    return product_report(loaded.plan, s.as_of)
 
 
 def _to_file(s: Session, loaded: Any, parts: list[Any], fmt: str, output: str | None,
              force: bool, rows: list[dict[str, Any]]) -> None:
     """A listing into a file: xlsx through the report's workbook, the others as printed."""
-    from ocop_cli.output import export
+    from ocop_cli.output import export, formats
+    from ocop_cli.output.xlsx import write_xlsx
 
     if fmt == "xlsx":
         if not output or output == "-":
             raise UsageError(_("--format xlsx writes a file: add --output FILE.xlsx"))
         doc = _doc(loaded, s)
         export.save(Path(output), force,
-                    lambda path: export.write_xlsx(path, doc, parts, letter_of(s, doc)()))
+                    lambda path: write_xlsx(path, doc, parts, letter_of(s, doc)()))
         return
     assert output is not None
     buffer = io.StringIO()
@@ -321,4 +326,4 @@ def _to_file(s: Session, loaded: Any, parts: list[Any], fmt: str, output: str | 
     else:
         render.table(parts[0].columns, parts[0].rows, title=parts[0].title, no_color=True,
                      file=buffer)
-    export.save_text(Path(output), force, fmt, buffer.getvalue())
+    formats.save_text(Path(output), force, fmt, buffer.getvalue())

@@ -62,17 +62,17 @@ def report(
 
     Example: ocop report --agency "so nn va ptnt" --period 2019-Q3 --output bao-cao.docx
     """
-    from ocop_cli.output import export
-    from ocop_cli.tracker import report as core
+    from ocop_cli.core.report import parse_period
+    from ocop_cli.output import formats
 
     if month is not None and period is not None:
         raise UsageError(_("give --month or --period, not both"))
-    chosen = core.parse_period(period) if period else None
-    shape = export.choose_format(fmt.value if fmt else None, output)
+    chosen = parse_period(period) if period else None
+    shape = formats.choose_format(fmt.value if fmt else None, output)
     doc, timeline = s.tracker.report(agency, month, chosen, sort.value,
                                      every_task=shape == "docx")
-    export.deliver(doc, shape, output, force, s.no_color, timeline=timeline,
-                   letter=letter_of(s, doc, number, dated, signer))
+    formats.deliver(doc, shape, output, force, s.no_color, timeline=timeline,
+                    letter=letter_of(s, doc, number, dated, signer))
 
 
 @command("timeline")
@@ -91,12 +91,13 @@ def agencies(s: Session, fmt: FormatOpt = Format.table) -> None:
 
     Example: ocop agencies --format csv
     """
-    from ocop_cli.tracker import report as core
+    from ocop_cli.output import formats
+    from ocop_cli.output.report_tables import agency_list_section
 
     items = s.tracker.agencies()
-    part = core.agency_list_section(items)
-    render.emit(fmt.value, part.columns, part.rows, items, title=part.title,
-                no_color=s.no_color)
+    part = agency_list_section(items)
+    formats.emit(fmt.value, part.columns, part.rows, items, title=part.title,
+                 no_color=s.no_color)
 
 
 # --- the timeline in a terminal --------------------------------------------------------------

@@ -1,9 +1,13 @@
-"""Vietnamese text: normal form, folded keys for matching, alphabetical order, safe display."""
+"""Vietnamese text: normal form, folded keys for matching, alphabetical order, safe display;
+and text in spreadsheet cells (CSV and XLSX) that stays text, for the files ocop writes and
+reads back alike."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
+from typing import Any, TextIO
 
 _SPACES = re.compile(r"\s+")
 # C0 and C1 controls and DEL, except tab and newline; bidi overrides and isolates too, since
@@ -77,3 +81,48 @@ def sort_key(text: str) -> tuple[tuple[int, ...], tuple[int, ...], str]:
         letters.append(index if index >= 0 else len(_ALPHABET) + ord(char))
         tones.append(0)
     return tuple(letters), tuple(tones), text
+
+
+# --- spreadsheet cells -----------------------------------------------------------------------
+
+
+# What a spreadsheet opening a CSV runs as a formula when a cell starts with it (OWASP).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_SIGNED_NUMBER = re.compile(r"[-+](?:\d+(?:\.\d+)?)?\Z")  # -3, or a lone dash: nothing to run
+
+
+def csv_text(text: str) -> str:
+    """Text as a CSV cell holds it: a leading apostrophe before a start that a spreadsheet
+    would run as a formula, so that it shows the text instead."""
+    bare = text.lstrip(" ")  # an indented title as well: spreadsheets may trim the spaces
+    if bare.startswith(FORMULA_START) and not _SIGNED_NUMBER.match(bare):
+        return "'" + text
+    return text
+
+
+class CsvWriter:
+    """`csv.writer` whose text cells are neutralised by `csv_text`."""
+
+    def __init__(self, stream: TextIO) -> None:
+        import csv
+
+        self._writer = csv.writer(stream, lineterminator="\n")
+
+    def writerow(self, cells: Iterable[Any]) -> None:
+        self._writer.writerow([csv_text(c) if isinstance(c, str) else c for c in cells])
+
+    def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
+        for cells in rows:
+            self.writerow(cells)
+
+
+def xlsx_text(text: str) -> Any:
+    """Text for an XLSX cell that stays text: openpyxl stores a string that starts with "="
+    as a formula and "#N/A" as an error, but never rich text."""
+    from openpyxl.cell.cell import ERROR_CODES
+
+    if text.startswith("=") or text in ERROR_CODES:
+        from openpyxl.cell.rich_text import CellRichText
+
+        return CellRichText(text)
+    return text

@@ -22,6 +22,7 @@ from typing import Any
 
 from ocop_cli.core.errors import InvalidData, NotFound
 from ocop_cli.core.i18n import _
+from ocop_cli.core.text import FORMULA_START
 
 MAX_BYTES = 16 * 2**20  # a file, or standard input
 # Far above any plan table or progress sheet (a year of a province's progress is a few
@@ -166,8 +167,6 @@ def _text_sheet(source: str, text: str, delimiter: str | None, csv_file: bool = 
 
 def _unguarded(text: str) -> str:
     """A CSV cell as it was before ocop (or a spreadsheet) guarded it against formulas."""
-    from ocop_cli.output.render import FORMULA_START
-
     return text[1:] if text[:1] == "'" and text[1:].startswith(FORMULA_START) else text
 
 

@@ -17,9 +17,12 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+from ocop_cli.core.i18n import _
+from ocop_cli.core.text import visible
+from ocop_cli.output.cells import fit, shown, text_widths
 from ocop_cli.output.office import Letter
 from ocop_cli.output.render import Column
-from ocop_cli.tracker.report import Section, office_columns, office_total
+from ocop_cli.output.sections import Section, marked_rows, office_columns, office_total
 
 FONT = "Times New Roman"
 BODY_PT, TABLE_PT, SMALL_PT = 14, 12, 11
@@ -59,8 +62,6 @@ def write_docx(path: Path, letter: Letter, parts: Sequence[Section]) -> None:
             if section.rows:
                 rows.append(_table(book, section, f"ocop-rows-{len(rows)}"))
             else:
-                from ocop_cli.core.i18n import _
-
                 _centred(book, _("none"), italic=True, size=TABLE_PT)
     _save(book, path, rows)
 
@@ -149,8 +150,6 @@ def _page_number(paragraph: Any) -> None:
 def _run(paragraph: Any, text: str, bold: bool = False, italic: bool = False,
          size: float = BODY_PT) -> Any:
     from docx.shared import Pt
-
-    from ocop_cli.core.text import visible
 
     run = paragraph.add_run(visible(text))
     run.bold, run.italic = bold, italic
@@ -315,8 +314,6 @@ def widths_for(section: Section, total_cm: float) -> list[float]:
     shared in proportion."""
     if section.columns == office_columns():
         return list(OFFICE_CM)
-    from ocop_cli.output.export import fit, text_widths
-
     widths, floor = text_widths(section)
     text_cm = total_cm - CELL_PADDING_CM * len(widths)
     fitted = fit([max(w, 2) + 1 for w in widths], [max(f, 2) + 1 for f in floor],
@@ -339,10 +336,6 @@ def _table(book: Any, section: Section, marker: str) -> tuple[bytes, Iterator[by
     from docx.oxml.ns import nsmap, qn
     from docx.shared import Cm
     from lxml.etree import Comment, tostring  # type: ignore[import-untyped]
-
-    from ocop_cli.core.text import visible
-    from ocop_cli.output.export import shown
-    from ocop_cli.tracker.report import marked_rows
 
     columns = section.columns
     rows = marked_rows(section)

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from ocop_cli.core.errors import InvalidData, Problem
 from ocop_cli.core.i18n import _, format_date, language
+from ocop_cli.core.report import Report
 
 FILE = "office.yaml"
 MAX_BYTES = 64 * 1024
@@ -196,8 +197,8 @@ class Letter(NamedTuple):
     appendix_note: str   # "(Kèm theo Báo cáo số …/BC-SNN ngày … của …)"
 
 
-def letter(doc: dict[str, Any], office: Office) -> Letter:
-    from ocop_cli.tracker.report import sentences, subject
+def letter(doc: Report, office: Office) -> Letter:
+    from ocop_cli.output.words import sentences, subject
 
     day = office.dated
     # The decree writes a day under 10 and the months 1 and 2 with a leading zero ("ngày 05

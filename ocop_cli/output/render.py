@@ -1,4 +1,5 @@
-"""Rows to output: a table, JSON, CSV or Markdown. Every format is drawn here.
+"""Rows drawn as a table, JSON, CSV or Markdown: the drawing every format uses (`formats`
+chooses which).
 
 Text from data files is shown literally: Rich gets `Text` objects (never markup) and control
 characters are made visible. A table is drawn line by line here, in Rich's box characters;
@@ -13,9 +14,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple, TextIO
 
-from ocop_cli.core.text import CONTROL, visible
-
-FORMATS = ("table", "json", "csv", "md")
+from ocop_cli.core.text import CONTROL, CsvWriter, visible
 
 
 class Column(NamedTuple):
@@ -26,6 +25,19 @@ class Column(NamedTuple):
     # On a terminal too narrow to show every column without chopping words, the columns with
     # the highest `drop` are left out first; 0 is never left out.
     drop: int = 0
+    # How people read a value of this column (stars, a date as the language writes it): the
+    # table and Markdown show it so; CSV, XLSX and JSON keep the value for other programs.
+    people: Callable[[Any], Any] | None = None
+
+
+def for_people(columns: Sequence[Column], rows: Iterable[dict[str, Any]]
+               ) -> Iterable[dict[str, Any]]:
+    """The rows with each value of a column that has a `people` form in that form."""
+    shown = [c for c in columns if c.people is not None]
+    if not shown:
+        return rows
+    return ({**row, **{c.key: c.people(row[c.key]) for c in shown  # type: ignore[misc]
+                       if row.get(c.key) is not None}} for row in rows)
 
 
 # The narrowest a column of text may get before words are cut mid-way to keep it.
@@ -142,7 +154,7 @@ def write_json(data: Any, stream: TextIO | None = None) -> None:
         for n, (key, value) in enumerate(data.items()):
             out.write(escaped((",\n  " if n else "\n  ") + f"{plain(str(key))}: "))
             if isinstance(value, Sequence) and not isinstance(value, str):
-                # A report's rows may be made as they are read (`report.Rows`).
+                # A report's rows may be made as they are read (`core.report.Rows`).
                 for start in range(0, len(value), 1000):
                     part = ", ".join(map(plain, value[start:start + 1000]))
                     out.write(escaped(("[" if start == 0 else ", ") + part))
@@ -182,54 +194,12 @@ def write_json_lines(pieces: Iterable[str], stream: TextIO | None = None,
     write(("\n" if written or batch else "") + "]\n")
 
 
-# What a spreadsheet opening a CSV runs as a formula when a cell starts with it (OWASP).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_SIGNED_NUMBER = re.compile(r"[-+](?:\d+(?:\.\d+)?)?\Z")  # -3, or a lone dash: nothing to run
-
-
-def csv_text(text: str) -> str:
-    """Text as a CSV cell holds it: a leading apostrophe before a start that a spreadsheet
-    would run as a formula, so that it shows the text instead."""
-    bare = text.lstrip(" ")  # an indented title as well: spreadsheets may trim the spaces
-    if bare.startswith(FORMULA_START) and not _SIGNED_NUMBER.match(bare):
-        return "'" + text
-    return text
-
-
-class CsvWriter:
-    """`csv.writer` whose text cells are neutralised by `csv_text`."""
-
-    def __init__(self, stream: TextIO) -> None:
-        import csv
-
-        self._writer = csv.writer(stream, lineterminator="\n")
-
-    def writerow(self, cells: Iterable[Any]) -> None:
-        self._writer.writerow([csv_text(c) if isinstance(c, str) else c for c in cells])
-
-    def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
-        for cells in rows:
-            self.writerow(cells)
-
-
 def write_csv(columns: Sequence[Column], rows: Sequence[dict[str, Any]],
               stream: TextIO | None = None) -> None:
     writer = CsvWriter(stream or stdout())
     writer.writerow([c.header for c in columns])
     for row in rows:
         writer.writerow([cell(row.get(c.key)) for c in columns])
-
-
-def xlsx_text(text: str) -> Any:
-    """Text for an XLSX cell that stays text: openpyxl stores a string that starts with "="
-    as a formula and "#N/A" as an error, but never rich text."""
-    from openpyxl.cell.cell import ERROR_CODES
-
-    if text.startswith("=") or text in ERROR_CODES:
-        from openpyxl.cell.rich_text import CellRichText
-
-        return CellRichText(text)
-    return text
 
 
 def md_text(text: str) -> str:
@@ -247,7 +217,7 @@ def markdown_lines(columns: Sequence[Column], rows: Iterable[dict[str, Any]]
     """A Markdown table, a line at a time as the rows are read."""
     yield "| " + " | ".join(md_text(c.header) for c in columns) + " |\n"
     yield "|" + "|".join("---:" if c.numeric else "---" for c in columns) + "|\n"
-    for row in rows:
+    for row in for_people(columns, rows):
         yield "| " + " | ".join(md_text(cell(row.get(c.key))) for c in columns) + " |\n"
 
 
@@ -276,6 +246,8 @@ def table(columns: Sequence[Column], rows: Sequence[dict[str, Any]], *, title: s
     from rich.text import Text
 
     con = console(file, no_color=no_color)
+    if any(c.people for c in columns):
+        rows = list(for_people(columns, rows))
     hidden = [c.header for c in columns]
     sizes = measured(columns, rows)
     columns = fitting(columns, sizes, con.width)
@@ -418,17 +390,3 @@ def _wrap(text: str, width: int) -> list[str]:
                 line, used = word, size
         out.append(line)
     return out
-
-
-def emit(fmt: str, columns: Sequence[Column], rows: Sequence[dict[str, Any]],
-         json_rows: Any, *, title: str | None = None, footer: str | None = None,
-         no_color: bool = False) -> None:
-    """One listing in the format asked for."""
-    if fmt == "json":
-        write_json(json_rows)
-    elif fmt == "csv":
-        write_csv(columns, rows)
-    elif fmt == "md":
-        write_parts(stdout(), markdown_lines(columns, rows))
-    else:
-        table(columns, rows, title=title, footer=footer, no_color=no_color)

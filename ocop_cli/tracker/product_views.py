@@ -1,6 +1,6 @@
-"""What the product commands show and read: a product as a row, the listing and the report's
-figures and tables, and the product lists the districts send (read with the other imports'
-sheet reader).
+"""What the product commands show and read: a product as a row, the listing, the report's
+figures (`core.report.ProductSummary`; drawn by `output.product_tables`), and the product
+lists the districts send (read with the other imports' sheet reader).
 
 The register itself, its replay and its recording are in `products`.
 """
@@ -12,7 +12,16 @@ from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from ocop_cli.core.errors import UsageError
-from ocop_cli.core.i18n import _, format_date, ngettext
+from ocop_cli.core.i18n import _, format_date
+from ocop_cli.core.labels import council_label, kind_label, stage_label
+from ocop_cli.core.report import (
+    Expiring,
+    FunnelRow,
+    GroupStars,
+    KindStars,
+    ProductSummary,
+    Stars,
+)
 from ocop_cli.store.storage import Loaded, owned_years
 from ocop_cli.tracker.products import (
     FUNNEL,
@@ -22,15 +31,12 @@ from ocop_cli.tracker.products import (
     Rules,
     Stamp,
     advance,
-    council_label,
     counted_entries,
-    kind_label,
     load_register,
     months_later,
     products_as_of,
     register,
     register_files,
-    stage_label,
     twin_of,
 )
 
@@ -40,7 +46,7 @@ from ocop_cli.tracker.products import (
 def ordered(products: Iterable[Product], directory: Any) -> list[Product]:
     from ocop_cli.core.text import sort_key
 
-    units = {a.id: i for i, a in enumerate(district_units(directory))}
+    units = {a.id: i for i, a in enumerate(directory.units)}
     return sorted(products, key=lambda p: (units.get(p.district, len(units)),
                                            sort_key(p.commune), sort_key(p.name), p.id))
 
@@ -63,12 +69,6 @@ def select(products: Iterable[Product], directory: Any, district: str | None = N
             and (year is None or p.registered.year == year)]
 
 
-def district_units(directory: Any) -> list[Any]:
-    from ocop_cli.tracker.report import district_units as units
-
-    return units(directory)
-
-
 def product_row(product: Product, directory: Any, rules: Rules) -> dict[str, Any]:
     """One product as `ocop product list --format json` gives it; keys are never removed."""
     return {
@@ -85,46 +85,42 @@ def product_row(product: Product, directory: Any, rules: Rules) -> dict[str, Any
     }
 
 
-def _star_counts(products: Sequence[Product], as_of: dt.date) -> dict[str, int]:
-    counts = {f"stars{n}": 0 for n in (3, 4, 5)}
+def _star_counts(products: Sequence[Product], as_of: dt.date) -> Stars:
+    counts = dict.fromkeys((3, 4, 5), 0)
     for product in products:
         if product.in_force(as_of) and product.stars in (3, 4, 5):
-            counts[f"stars{product.stars}"] += 1
-    return counts
+            counts[product.stars] += 1
+    return Stars(counts[3], counts[4], counts[5])
 
 
 def summary(products: Sequence[Product], directory: Any, rules: Rules, as_of: dt.date,
-            months: int) -> dict[str, Any]:
+            months: int) -> ProductSummary:
     """The register as the province reports it on `as_of`: the funnel and the stars in force
     by district unit, the stars by kind of entity and by product group, and the recognitions
     that run out within `months`."""
 
-    def funnel(subset: list[Product]) -> dict[str, int]:
-        row = {stage: sum(1 for p in subset if p.reached(stage) or stage == "registered")
-               for stage in FUNNEL}
-        row["recognised"] = sum(1 for p in subset if p.in_force(as_of))
-        return {**row, **_star_counts(subset, as_of)}
+    def funnel(unit: str | None, name: str | None, subset: list[Product]) -> FunnelRow:
+        reached = {stage: sum(1 for p in subset if p.reached(stage) or stage == "registered")
+                   for stage in FUNNEL}
+        return FunnelRow(unit, name, reached["registered"], reached["chosen"],
+                         reached["rejected"], reached["sent"], reached["scored"],
+                         sum(1 for p in subset if p.in_force(as_of)), _star_counts(subset, as_of))
 
-    by_district = []
-    units = district_units(directory)
-    for unit in units:
-        subset = [p for p in products if p.district == unit.id]
-        by_district.append({"id": unit.id, "district": unit.short, **funnel(list(subset))})
-    total = {"id": None, "district": None, **funnel(list(products))}
-    by_kind = [{"kind": kind, "registered": sum(1 for p in products if p.kind == kind),
-                **_star_counts([p for p in products if p.kind == kind], as_of)}
+    by_district = [funnel(unit.id, unit.short, [p for p in products if p.district == unit.id])
+                   for unit in directory.units]
+    total = funnel(None, None, list(products))
+    by_kind = [KindStars(kind, sum(1 for p in products if p.kind == kind),
+                         _star_counts([p for p in products if p.kind == kind], as_of))
                for kind in KINDS]
-    by_group = [{"group": g.id, "name": g.name,
-                 "registered": sum(1 for p in products if p.group == g.id),
-                 **_star_counts([p for p in products if p.group == g.id], as_of)}
+    by_group = [GroupStars(g.id, g.name, sum(1 for p in products if p.group == g.id),
+                           _star_counts([p for p in products if p.group == g.id], as_of))
                 for g in rules.groups]
     until = months_later(as_of, months)
     expiring = [product_row(p, directory, rules) for p in products
                 if p.in_force(as_of) and p.expires is not None and p.expires <= until]
     expiring.sort(key=lambda row: (row["expires"], row["id"]))
-    return {"as_of": as_of.isoformat(), "by_district": by_district, "total": total,
-            "by_kind": by_kind, "by_group": by_group,
-            "expiring": {"months": months, "until": until.isoformat(), "products": expiring}}
+    return ProductSummary(as_of, by_district, total, by_kind, by_group,
+                          Expiring(months, until, expiring))
 
 
 def counted_products(loaded: Loaded, task_id: str, as_of: dt.date) -> list[dict[str, Any]]:
@@ -143,40 +139,6 @@ def counted_products(loaded: Loaded, task_id: str, as_of: dt.date) -> list[dict[
             if p.id in chosen]
 
 
-# --- tables ----------------------------------------------------------------------------------
-
-
-def stars_text(stars: int | None) -> str | None:
-    return None if stars is None else "★" * stars if stars else "0"
-
-
-def list_section(rows: list[dict[str, Any]], fmt: str) -> Any:
-    """The listing as a titled table (rows as `product_row` gives them)."""
-    from ocop_cli.output.render import Column
-    from ocop_cli.tracker.report import Section
-
-    columns = [Column("id", _("Product ID")), Column("name", _("Product"), max_width=30),
-               Column("district", _("District")), Column("commune", _("Commune"), drop=4),
-               Column("entity", _("Entity"), max_width=24, drop=3),
-               Column("kind", _("Kind"), drop=5), Column("group", _("Group"), drop=6),
-               Column("stage", _("Stage")), Column("date", _("Since"), drop=2),
-               Column("points", _("Points"), numeric=True, drop=1),
-               Column("stars", _("Stars"), drop=1)]
-    shown = [{**row, "kind": kind_label(row["kind"]), "group": row["group_name"],
-              "stage": stage_label(row["stage"]), "date": _day(row["stage_date"], fmt),
-              "stars": row["stars"] if fmt in ("csv", "xlsx") else stars_text(row["stars"]),
-              "_style": {"rejected": "cancelled", "recognised": "done",
-                         "not_recognised": "overdue"}.get(row["stage"])}
-             for row in rows]
-    return Section("products", _("Products"), columns, shown)
-
-
-def _day(iso: str | None, fmt: str) -> str | None:
-    if iso is None or fmt in ("csv", "json", "xlsx"):
-        return iso
-    return format_date(dt.date.fromisoformat(iso))
-
-
 def line_rows(lines: Sequence[Line], product: str) -> list[dict[str, Any]]:
     """Every line about a product, oldest first; undone ones marked."""
     undone = {line.undoes for line in lines if line.action == "undo"}
@@ -186,20 +148,6 @@ def line_rows(lines: Sequence[Line], product: str) -> list[dict[str, Any]]:
              "action": line.action, "council": line.council, "points": line.points,
              "by": line.by, "ref": line.ref, "note": line.note, "undoes": line.undoes,
              "undone": line.id in undone} for line in mine]
-
-
-def lines_section(rows: list[dict[str, Any]]) -> Any:
-    from ocop_cli.output.render import Column
-    from ocop_cli.tracker.report import Section
-
-    columns = [Column("date", _("Date")), Column("action", _("Stage")),
-               Column("points", _("Points"), numeric=True), Column("by", _("By"), drop=2),
-               Column("ref", _("Proof"), drop=3), Column("note", _("Note"), drop=1)]
-    shown = [{**row, "date": _day(row["date"], "table"),
-              "action": stage_label(row["action"]) + (" " + _("(undone)") if row["undone"]
-                                                       else ""),
-              "_style": "cancelled" if row["undone"] else None} for row in rows]
-    return Section("lines", _("History"), columns, shown)
 
 
 def facts(product: Product, directory: Any, rules: Rules) -> list[tuple[str, str]]:
@@ -224,48 +172,6 @@ def facts(product: Product, directory: Any, rules: Rules) -> list[tuple[str, str
             decision=product.decision, date=format_date(product.recognised),
             until=format_date(product.expires))))
     return found
-
-
-def _capital(text: str) -> str:
-    """A label as a table's cell starts it: "Hợp tác xã"."""
-    return text[:1].upper() + text[1:]
-
-
-def sections(data: dict[str, Any]) -> list[Any]:
-    """The register's part of a report (`summary`) as titled tables."""
-    from ocop_cli.output.render import Column
-    from ocop_cli.tracker.report import Section
-
-    def stars_columns() -> list[Column]:
-        return [Column(f"stars{n}", _("{n} stars").format(n=n), numeric=True) for n in (3, 4, 5)]
-
-    total = {**data["total"], "district": _("Total"), "_style": "total"}
-    funnel = [Column("district", _("District unit")),
-              Column("registered", _("Registered"), numeric=True),
-              Column("chosen", _("Chosen"), numeric=True),
-              Column("rejected", _("Rejected"), numeric=True),
-              Column("sent", _("Sent to the province"), numeric=True),
-              Column("scored", _("Scored"), numeric=True),
-              Column("recognised", _("Recognised, in force"), numeric=True), *stars_columns()]
-    kinds = [{**row, "kind": _capital(kind_label(row["kind"]))} for row in data["by_kind"]]
-    expiring = data["expiring"]
-    return [
-        Section("product_funnel", _("Products by district unit: how far they went, and the "
-                                    "stars in force"), funnel, [*data["by_district"], total]),
-        Section("product_kinds", _("Stars in force by kind of entity"),
-                [Column("kind", _("Kind")), Column("registered", _("Registered"), numeric=True),
-                 *stars_columns()], kinds),
-        Section("product_groups", _("Stars in force by product group"),
-                [Column("name", _("Group")), Column("registered", _("Registered"), numeric=True),
-                 *stars_columns()], data["by_group"]),
-        Section("product_expiring", _("Recognitions that run out by {date} (within {n} months)"
-                                      ).format(date=format_date(dt.date.fromisoformat(
-                                          expiring["until"])), n=expiring["months"]),
-                [Column("id", _("Product ID")), Column("name", _("Product"), max_width=30),
-                 Column("district", _("District")), Column("stars", _("Stars"), numeric=True),
-                 Column("decision", _("Decision")), Column("recognised", _("Recognised")),
-                 Column("expires", _("Valid until"))], expiring["products"]),
-    ]
 
 
 # --- lists from the districts ----------------------------------------------------------------
@@ -320,7 +226,7 @@ def read_product_sheet(sheet: Any, as_of: dt.date) -> tuple[list[SheetRow], list
     from ocop_cli.imports import tables as imports
 
     notices: list[str] = []
-    _found, body, problems = imports._body(sheet, SHEET_COLUMNS, SHEET_REQUIRED, notices)
+    _found, body, problems = imports.table_body(sheet, SHEET_COLUMNS, SHEET_REQUIRED, notices)
     rows: list[SheetRow] = []
     for number, cells in body:
         before = len(problems)
@@ -329,7 +235,7 @@ def read_product_sheet(sheet: Any, as_of: dt.date) -> tuple[list[SheetRow], list
             for key, _label, _spellings in SHEET_COLUMNS:
                 if key != "date":
                     values[key] = imports.cell_text(cells.get(key), key)
-        except imports._CellError as error:
+        except imports.CellError as error:
             problems.append(imports.RowProblem(number, error.message, error.column))
             continue
 
@@ -373,7 +279,7 @@ def decide_import(directory: Any, lines: Sequence[Line], rules: Rules, rows: Seq
     from ocop_cli.core.errors import OcopError
     from ocop_cli.imports import tables as imports
 
-    units = {a.id for a in district_units(directory)}
+    units = {a.id for a in directory.units}
     new: list[Line] = []
     messages: list[str] = []
     problems: list[Any] = []
@@ -417,43 +323,10 @@ def decide_import(directory: Any, lines: Sequence[Line], rules: Rules, rows: Seq
     return new, messages, problems
 
 
-def overview(loaded: Loaded, as_of: dt.date, months: int = 6) -> dict[str, Any] | None:
+def overview(loaded: Loaded, as_of: dt.date, months: int = 6) -> ProductSummary | None:
     """The register's part of the overview report, or None when it holds no product yet."""
     if not register_files(loaded.workspace):
         return None
     lines, rules, _warnings = load_register(loaded.workspace, loaded.directory)
     products = list(products_as_of(lines, rules, as_of).values())
     return summary(products, loaded.directory, rules, as_of, months) if products else None
-
-
-def sentences(doc: dict[str, Any]) -> list[str]:
-    """The body of a document about the register, in full sentences: how far the products
-    went, the stars in force and the recognitions that run out soon."""
-    from ocop_cli.tracker.report import shown_day
-
-    if "products" not in doc:  # a list of products says what it is in its title rows
-        return []
-    found, total = doc["products"], doc["products"]["total"]
-    registered = ngettext("{n} product", "{n} products", total["registered"]).format(
-        n=total["registered"])
-    said = [_("As of {date}, the register holds {registered}: {chosen} chosen and {rejected} "
-              "rejected by the districts, {sent} sent to the province, {scored} scored.").format(
-        date=shown_day(doc["as_of"]), registered=registered, chosen=total["chosen"],
-        rejected=total["rejected"], sent=total["sent"], scored=total["scored"])]
-    # A sentence names the star classes there are; "0 products with 3 stars" says nothing.
-    stars = [ngettext("{n} with {stars} stars", "{n} with {stars} stars", total[f"stars{s}"])
-             .format(n=total[f"stars{s}"], stars=s) for s in (3, 4, 5) if total[f"stars{s}"]]
-    if not total["recognised"]:
-        said.append(_("No product holds a recognition in force."))
-    elif stars:
-        said.append(_("Recognitions in force: {n}, of which {stars}.").format(
-            n=total["recognised"], stars=", ".join(stars)))
-    else:
-        said.append(_("Recognitions in force: {n}.").format(n=total["recognised"]))
-    ending = len(found["expiring"]["products"])
-    until = shown_day(found["expiring"]["until"])
-    said.append(ngettext("{n} recognition runs out by {date}.",
-                         "{n} recognitions run out by {date}.", ending).format(
-        n=ending, date=until) if ending else
-        _("No recognition runs out by {date}.").format(date=until))
-    return said

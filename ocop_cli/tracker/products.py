@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 from ocop_cli.core.errors import InvalidData, NotFound, Problem, Refused, UsageError
 from ocop_cli.core.i18n import _, format_date
+from ocop_cli.core.labels import stage_label
 from ocop_cli.core.model import PRODUCT_STAGES, Entry, Plan
 from ocop_cli.store.storage import PRODUCTS, Loaded, Workspace, owned_years
 
@@ -62,22 +63,6 @@ _TEXT_KEYS = ("name", "district", "commune", "entity", "kind", "group", "council
 _KEYS = frozenset(("id", "at", "date", "product", "action", "by", "note", "new", "points",
                    *_TEXT_KEYS))
 _REGISTRATION = ("name", "district", "commune", "entity", "kind", "group")
-
-
-def stage_label(stage: str) -> str:
-    return {"registered": _("registered"), "chosen": _("chosen"), "rejected": _("rejected"),
-            "sent": _("sent to the province"), "scored": _("scored"),
-            "recognised": _("recognised"), "not_recognised": _("not recognised"),
-            "undo": _("undo")}[stage]
-
-
-def kind_label(kind: str) -> str:
-    return {"htx": _("cooperative"), "dn": _("enterprise"), "tht": _("cooperative group"),
-            "ho": _("household")}[kind]
-
-
-def council_label(council: str) -> str:
-    return {"huyen": _("district council"), "tinh": _("province council")}[council]
 
 
 class Line(NamedTuple):

@@ -18,17 +18,19 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ocop_cli.core.errors import UsageError
 from ocop_cli.core.i18n import _, parse_day
+from ocop_cli.core.labels import council_label, stage_label
 
 if TYPE_CHECKING:
     from ocop_cli.core.model import Agency, Entry, Plan
+    from ocop_cli.core.report import Period, TaskReport
+    from ocop_cli.imports.progress import ProgressRow
     from ocop_cli.imports.sheets import Sheet
-    from ocop_cli.imports.tables import ProgressRow, RowProblem
+    from ocop_cli.imports.tables import RowProblem
     from ocop_cli.store.storage import Loaded, Recorded, Workspace
     from ocop_cli.sync.git import Synced
     from ocop_cli.tracker import products
     from ocop_cli.tracker.product_views import SheetRow
     from ocop_cli.tracker.record import Outcome, Stamp
-    from ocop_cli.tracker.report import Period
 
 R = TypeVar("R", bound="Recorded")
 Decide = Callable[["Loaded", str], "Outcome[R]"]
@@ -119,10 +121,8 @@ class Tracker:
 
     def district(self, loaded: Loaded, name: str) -> str:
         """The id of the district-level unit `--district` names."""
-        from ocop_cli.tracker.product_views import district_units
-
         unit = loaded.directory.resolve(name)
-        if unit.id not in {a.id for a in district_units(loaded.directory)}:
+        if unit.id not in {a.id for a in loaded.directory.units}:
             raise UsageError(_("--district: {name} is not a district-level unit").format(
                 name=unit.short))
         return str(unit.id)
@@ -151,9 +151,10 @@ class Tracker:
 
     def report(self, agency: str | None = None, month: str | None = None,
                period: Period | None = None, sort: str = "plan", every_task: bool = False
-               ) -> tuple[dict[str, Any], Callable[[], dict[str, Any]]]:
+               ) -> tuple[TaskReport, Callable[[], dict[str, Any]]]:
         """The report as of the as-of date (of one agency; of a month or a period) and how to
         make its timeline."""
+        from ocop_cli.core.report import month_period
         from ocop_cli.tracker import report as core
 
         # Without the index, a report of the day folds the history into the states as it is
@@ -161,7 +162,7 @@ class Tracker:
         loaded = self.load(summary=period is None and month is None)
         index = plan_month(loaded.plan, month)
         if index is not None:
-            period = core.month_period(*loaded.plan.calendar_month(index))
+            period = month_period(*loaded.plan.calendar_month(index))
         states = self.states(loaded, summary=True)  # a period reads the entries in it on its own
         who = self.agency(loaded, agency, "--agency") if agency else None
         doc = core.build(loaded, states, self.as_of, who, period, sort, every_task=every_task)
@@ -286,10 +287,10 @@ class Tracker:
                         read: tuple[list[ProgressRow], list[RowProblem], list[str]],
                         by: str | None = None, dry_run: bool = False) -> Outcome[Entry]:
         """The rows `read` from a progress sheet recorded, all or none (see `_sheet`)."""
-        from ocop_cli.imports import tables as imports
+        from ocop_cli.tracker.progress_sheet import decide_progress
 
         rows = read[0]
-        return self._sheet(sheet, read, lambda loaded, who: imports.decide_progress(
+        return self._sheet(sheet, read, lambda loaded, who: decide_progress(
             loaded, rows, who, self.as_of), by, "history", dry_run)
 
     def import_products(self, sheet: Sheet,
@@ -384,7 +385,7 @@ class Tracker:
             line = products.advance(lines, rules, found, stage,
                                     self._product_stamp(who, date, ref, note))
             return line, [_("{id}: {stage} on {date}").format(
-                id=found, stage=products.stage_label(stage), date=format_date(line.date))]
+                id=found, stage=stage_label(stage), date=format_date(line.date))]
 
         return self._on_register(by, decide)
 
@@ -402,7 +403,7 @@ class Tracker:
             decision = rules.decision_on(line.date)
             return line, [_("{id}: {points} points from the {council}: {stars} stars "
                             "({decision})").format(
-                id=found, points=points, council=products.council_label(council),
+                id=found, points=points, council=council_label(council),
                 stars=rules.stars(points, line.date), decision=decision.decision)]
 
         return self._on_register(by, decide)
@@ -419,7 +420,7 @@ class Tracker:
             line = products.take_back(lines, self._product_stamp(who, None, None, None), found)
             undone = next(x for x in lines if x.id == line.undoes)
             return line, [_("undid {stage} of {id} on {date} ({line})").format(
-                stage=products.stage_label(undone.action), id=undone.product,
+                stage=stage_label(undone.action), id=undone.product,
                 date=format_date(undone.date), line=undone.id)]
 
         return self._on_register(by, decide)

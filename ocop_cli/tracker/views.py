@@ -29,7 +29,7 @@ from ocop_cli.core.query import (
 from ocop_cli.core.state import HISTORY_ORDER, MIXED, NOT_KNOWN, TaskState, unit_of
 from ocop_cli.core.text import visible
 from ocop_cli.core.windows import Target, Window
-from ocop_cli.output import render
+from ocop_cli.output import formats, render
 from ocop_cli.output.render import Column
 from ocop_cli.store.storage import Loaded, Workspace
 
@@ -126,7 +126,7 @@ def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fm
         footer += " " + _("Shared tasks show the share of {unit}; the whole task in "
                            "brackets.").format(unit=directory.short(unit))
     title = f"{plan.number} ({plan.years})"
-    render.emit(fmt, task_columns(filters.agency is not None), Rows(listed, row), None,
+    formats.emit(fmt, task_columns(filters.agency is not None), Rows(listed, row), None,
                 title=title, footer=footer, no_color=no_color)
 
 
@@ -223,7 +223,7 @@ def history(loaded: Loaded, task_id: str | None, fmt: str, no_color: bool) -> No
                 "action": action + (" " + _("(undone)") if r["undone"] else ""),
                 "_style": "cancelled" if r["undone"] else None}
 
-    render.emit(fmt, columns, Rows(rows, shown), rows, title=_("History"), no_color=no_color)
+    formats.emit(fmt, columns, Rows(rows, shown), rows, title=_("History"), no_color=no_color)
 
 
 def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, as_of: dt.date,
@@ -277,7 +277,7 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
     rows = [{"k": k, "v": v} for k, v in facts if v]
     columns = [Column("k", ""), Column("v", "")]
     if fmt in ("csv", "md"):
-        render.emit(fmt, columns, rows, None)
+        formats.emit(fmt, columns, rows, None)
         return
     render.table(columns, rows, title=_("Task {id} as of {date}").format(
         id=task.id, date=format_date(as_of)), no_color=no_color)
@@ -293,10 +293,10 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
                       for p in data["places"]],
                      title=_("By district"), no_color=no_color)
     if task.products_at and data.get("products"):
-        from ocop_cli.tracker.product_views import list_section
-        from ocop_cli.tracker.products import stage_label
+        from ocop_cli.core.labels import stage_label
+        from ocop_cli.output.product_tables import list_section
 
-        part = list_section(data["products"], fmt)
+        part = list_section(data["products"])
         render.table(part.columns, part.rows, title=_("Products counted ({stage})").format(
             stage=stage_label(task.products_at)), no_color=no_color)
     if data["history"]:

@@ -1,0 +1,22 @@
+"""How the codes of the product register are named to people: its stages, the kinds of
+entity that make products, the councils that score them."""
+
+from __future__ import annotations
+
+from ocop_cli.core.i18n import _
+
+
+def stage_label(stage: str) -> str:
+    return {"registered": _("registered"), "chosen": _("chosen"), "rejected": _("rejected"),
+            "sent": _("sent to the province"), "scored": _("scored"),
+            "recognised": _("recognised"), "not_recognised": _("not recognised"),
+            "undo": _("undo")}[stage]
+
+
+def kind_label(kind: str) -> str:
+    return {"htx": _("cooperative"), "dn": _("enterprise"), "tht": _("cooperative group"),
+            "ho": _("household")}[kind]
+
+
+def council_label(council: str) -> str:
+    return {"huyen": _("district council"), "tinh": _("province council")}[council]

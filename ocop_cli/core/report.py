@@ -1,0 +1,474 @@
+"""A report as typed data: what every report holds (which report, the plan, the as-of date,
+the agency, the period), and by kind its counts, rows and tables of figures; the period a
+report covers; and `report_json`, the one way a report becomes the JSON the README documents.
+
+`tracker.report` builds reports, `output` draws them. A task's row is the row of
+`ocop tasks --format json` (`query.task_json`) with what the report form adds (`task_row`):
+the JSON contract, kept as it is printed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, TypeVar, overload
+
+from ocop_cli.core.directory import Directory
+from ocop_cli.core.errors import UsageError
+from ocop_cli.core.i18n import _
+from ocop_cli.core.model import Plan, Task
+from ocop_cli.core.query import target_json, task_json
+from ocop_cli.core.state import TaskState, month_index
+from ocop_cli.core.windows import Target
+
+TaskRow = dict[str, Any]  # `task_row`: a JSON object of the documented contract
+T = TypeVar("T")
+U = TypeVar("U")
+
+# --- periods ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    label: str
+    start: dt.date
+    end: dt.date
+
+    def months(self, plan: Plan) -> range:
+        """The period's months counted from January of the plan year (as windows are)."""
+        return range(month_index(plan, self.start), month_index(plan, self.end) + 1)
+
+    def holds(self, day: dt.date) -> bool:
+        return self.start <= day <= self.end
+
+
+_PERIOD = re.compile(r"^(\d{4})(?:-(?:(\d{1,2})|([qQ])(\d)|([hH])(\d)))?$")
+
+
+def parse_period(text: str) -> Period:
+    """`2019-07`, `2019-Q3`, `2019-H2` or `2019`; UsageError saying what is wrong otherwise."""
+    cleaned = text.strip()
+    match = _PERIOD.match(cleaned)
+    if match is None:
+        raise UsageError(_("--period: {text!r} is not a period; expected a month 2019-07, a "
+                           "quarter 2019-Q3, a half 2019-H2 or a year 2019").format(text=text))
+    year = int(match.group(1))
+    if year < 1:
+        raise UsageError(_("--period: year {year} is not a year of the calendar (1 to 9999)"
+                           ).format(year=match.group(1)))
+    if match.group(2):
+        month = int(match.group(2))
+        if not 1 <= month <= 12:
+            raise UsageError(_("--period: month {month} is not between 1 and 12").format(
+                month=month))
+        return month_period(year, month)
+    if match.group(3):
+        quarter = int(match.group(4))
+        if not 1 <= quarter <= 4:
+            raise UsageError(_("--period: quarter {n} is not between 1 and 4").format(
+                n=quarter))
+        return _span(f"{year:04d}-Q{quarter}", year, 3 * quarter - 2, 3 * quarter)
+    if match.group(5):
+        half = int(match.group(6))
+        if half not in (1, 2):
+            raise UsageError(_("--period: half {n} is not 1 or 2").format(n=half))
+        return _span(f"{year:04d}-H{half}", year, 6 * half - 5, 6 * half)
+    return _span(f"{year:04d}", year, 1, 12)
+
+
+def month_period(year: int, month: int) -> Period:
+    return _span(f"{year:04d}-{month:02d}", year, month, month)
+
+
+def _span(label: str, year: int, first: int, last: int) -> Period:
+    end = dt.date(year, 12, 31) if last == 12 else dt.date(year, last + 1, 1) - dt.timedelta(1)
+    return Period(label, dt.date(year, first, 1), end)
+
+
+# --- rows made as they are read ----------------------------------------------------------------
+
+
+class Rows(Sequence[T], Generic[T]):
+    """A report's rows, each made from its item when it is read: a report of tens of
+    thousands of rows is then written without holding them all (each read makes it again,
+    the same)."""
+
+    def __init__(self, items: Sequence[Any], make: Callable[[Any], T]) -> None:
+        self.items, self.make = items, make
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[T]: ...
+
+    def __getitem__(self, index: int | slice) -> T | list[T]:
+        if isinstance(index, slice):
+            return [self.make(item) for item in self.items[index]]
+        return self.make(self.items[index])
+
+    def __iter__(self) -> Iterator[T]:
+        return map(self.make, self.items)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, (list, Rows)) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+    def map(self, change: Callable[[T], U]) -> Rows[U]:
+        """Each row changed by `change`, as it is read."""
+        make = self.make
+        return Rows(self.items, lambda item: change(make(item)))
+
+    def sorted(self, key: Callable[[T], Any]) -> Rows[T]:
+        """The rows in the order `sorted(rows, key=key)` gives them, still made as read:
+        only each row's key is held while they are sorted."""
+        keys = [key(row) for row in self]
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        return Rows([self.items[at] for at in order], self.make)
+
+
+# --- the parts of a report -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRef:
+    number: str
+    year: int
+    years: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyRef:
+    id: str
+    short: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Who signed the plan and when, as its file says."""
+
+    issuer: str | None
+    dated: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """Tasks counted by status and, the open ones, by timing (they partition); quantities
+    added only for counts of one unit; `percent` is tasks done of those not cancelled."""
+
+    tasks: int
+    done: int
+    in_progress: int
+    not_started: int
+    cancelled: int
+    not_known: int
+    open: int
+    overdue: int
+    due: int
+    upcoming: int
+    counted: int
+    quantity_tasks: int
+    quantity_met: int
+    unit: str | None
+    achieved: int | None
+    target: int | None
+    percent: float | None
+
+    def tally(self) -> dict[str, int]:
+        """The counts by status and timing, as `query.tally` gives them (the first fields,
+        in its order)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)[:10]}
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyCounts:
+    id: str
+    agency: str | None
+    lead: Counts
+    partner: Counts
+
+
+@dataclass(frozen=True, slots=True)
+class MonthCell:
+    month: int
+    open: int
+    overdue: int
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixRow:
+    id: str
+    agency: str | None
+    cells: list[MonthCell]
+
+
+@dataclass(frozen=True, slots=True)
+class Matrix:
+    """Agency × month: its open tasks in each month, and how many of those are overdue."""
+
+    months: list[int]
+    year: int | None
+    labels: list[str]
+    as_of_month: int
+    rows: list[MatrixRow]
+
+
+@dataclass(frozen=True, slots=True)
+class Duty:
+    n: int
+    text: str
+    agency: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnitShare:
+    """One district unit's part of a shared task; None where it is not known."""
+
+    id: str
+    place: str | None
+    qty: int | None
+    done: bool | None
+    status: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    min: float
+    max: float
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceRow:
+    id: str
+    title: str
+    parent_title: str | None
+    status: str
+    timing: str | None
+    achieved: int
+    target: Target | None
+    per_unit: float | None
+    share: Share | None
+    units: list[UnitShare]
+    units_done: int
+    units_not_known: int
+    units_total: int
+    not_by_unit: int
+
+
+@dataclass(frozen=True, slots=True)
+class AchievedRow:
+    """What a task's entries dated inside a period recorded."""
+
+    id: str
+    parent: str | None
+    title: str
+    parent_title: str | None
+    unit: str | None
+    target: Target | None  # a unit's share when the report is a unit's
+    achieved: int
+    status: str
+    timing: str | None
+    qty: int
+    entries: int
+    last: dt.date
+    actions: tuple[str, ...]
+    places: tuple[str | None, ...]
+
+
+# --- the product register's part -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Stars:
+    """Recognitions in force by star class."""
+
+    stars3: int
+    stars4: int
+    stars5: int
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelRow:
+    """How far a district unit's products went (None: the whole province), and its stars."""
+
+    id: str | None
+    district: str | None
+    registered: int
+    chosen: int
+    rejected: int
+    sent: int
+    scored: int
+    recognised: int
+    stars: Stars
+
+
+@dataclass(frozen=True, slots=True)
+class KindStars:
+    kind: str
+    registered: int
+    stars: Stars
+
+
+@dataclass(frozen=True, slots=True)
+class GroupStars:
+    group: str
+    name: str
+    registered: int
+    stars: Stars
+
+
+@dataclass(frozen=True, slots=True)
+class Expiring:
+    months: int
+    until: dt.date
+    products: list[dict[str, Any]]  # rows of `ocop product list --format json`
+
+
+@dataclass(frozen=True, slots=True)
+class ProductSummary:
+    as_of: dt.date
+    by_district: list[FunnelRow]
+    total: FunnelRow
+    by_kind: list[KindStars]
+    by_group: list[GroupStars]
+    expiring: Expiring
+
+
+# --- the reports -----------------------------------------------------------------------------
+
+_OMITTED = {"omit_none": True}  # a key the JSON leaves out when it holds nothing
+
+
+@dataclass(kw_only=True)
+class Report:
+    """What every report starts with: which report, plan, as-of date, agency, period."""
+
+    kind: ClassVar[str]
+    plan: PlanRef
+    as_of: dt.date
+    agency: AgencyRef | None = None
+    period: Period | None = None
+
+
+@dataclass(kw_only=True)
+class TaskReport(Report):
+    """A report on the plan's tasks: in the plan's order (`sort` "plan") or by urgency;
+    `parents` the rows shown above their sub-rows; `all` every task of the report in plan
+    order, for documents."""
+
+    sort: str
+    counts: Counts
+    source: Source
+    parents: list[TaskRow]
+    all: Rows[TaskRow] | None = field(default=None, metadata=_OMITTED)
+
+
+@dataclass(kw_only=True)
+class Overview(TaskReport):
+    kind: ClassVar[str] = "overview"
+    agencies: list[AgencyCounts]
+    matrix: Matrix
+    overdue: Rows[TaskRow]
+    places: Rows[PlaceRow]
+    products: ProductSummary | None = field(default=None, metadata=_OMITTED)
+
+
+@dataclass(kw_only=True)
+class AgencyReport(TaskReport):
+    kind: ClassVar[str] = "agency"
+    tasks: Rows[TaskRow]
+    duties: list[Duty]
+    places: Rows[PlaceRow]
+
+
+@dataclass(kw_only=True)
+class PeriodReport(TaskReport):
+    kind: ClassVar[str] = "period"
+    due: Rows[TaskRow]
+    achieved: Rows[AchievedRow]
+    late: Rows[TaskRow]
+    places: Rows[PlaceRow]
+
+
+@dataclass(kw_only=True)
+class ProductReport(Report):
+    """The product register as the province reports it; a list of products has none."""
+
+    kind: ClassVar[str] = "products"
+    products: ProductSummary | None = field(default=None, metadata=_OMITTED)
+
+
+def plan_ref(plan: Plan) -> PlanRef:
+    return PlanRef(plan.number, plan.year, plan.years, plan.title)
+
+
+def task_row(plan: Plan, task: Task, state: TaskState, directory: Directory,
+             role: str | None = None, whole: TaskState | None = None,
+             place: str | None = None) -> TaskRow:
+    """A task as `ocop tasks --format json` gives it, with what the report form adds: its
+    parent's title, the target as written, the percent, the latest note and proof."""
+    row = task_json(plan, task, state, directory, role, whole, place)
+    parent = plan.task(task.parent) if task.parent else None
+    row["parent_title"] = parent.title if parent else None
+    target = state.task.target
+    row["target_text"] = target.text if target else None
+    row["percent"] = state.percent
+    row["note"] = state.note
+    row["ref"] = state.ref
+    if whole is not None:
+        row["whole"]["target_text"] = task.target.text if task.target else None
+    return row
+
+
+# --- the JSON --------------------------------------------------------------------------------
+
+
+def report_json(report: Report) -> dict[str, Any]:
+    """The report as the README documents its JSON: keys in the order of the fields, rows
+    still made as they are read."""
+    return {"report": report.kind, **_fields(report)}
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for f in _FIELDS.get(type(value)) or _FIELDS.setdefault(type(value),
+                                                           dataclasses.fields(value)):
+        item = getattr(value, f.name)
+        if item is None and f.metadata.get("omit_none"):
+            continue
+        if isinstance(item, Stars):  # its classes stand beside the other figures
+            found.update(_fields(item))
+        elif f.name == "target" and isinstance(value, (PlaceRow, AchievedRow)):
+            found["target"] = target_json(item)
+            if isinstance(value, AchievedRow):  # as written, for the office form
+                found["target_text"] = item.text if item else None
+        else:
+            found[f.name] = to_json(item)
+    return found
+
+
+_FIELDS: dict[type, tuple[dataclasses.Field[Any], ...]] = {}
+
+
+def to_json(value: Any) -> Any:
+    """A part of a report as its JSON: objects, lists and text; rows made as they are read."""
+    if isinstance(value, Rows):
+        return value.map(to_json)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _fields(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [to_json(item) for item in value]
+    return value

@@ -1,0 +1,67 @@
+"""A cell as a person reads it in the report's documents and tables (numbers and dates as
+the language writes them), and how wide a column's text is: what the workbook, the DOCX
+document and the text formats share.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from ocop_cli.core.i18n import format_number
+from ocop_cli.output import render
+from ocop_cli.output.sections import Section
+from ocop_cli.output.words import shown_day
+
+DATE_KEYS = {"last"}  # columns holding an ISO date
+PERCENT = "percent"  # a column with this key holds a percentage (41.7 means 41.7 %)
+
+
+def shown(value: Any, key: str = "") -> str:
+    """A cell as a person reads it: numbers and dates as the language writes them (41,7 and
+    15/09/2019 in Vietnamese)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return format_number(value)
+    if key in DATE_KEYS and isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return shown_day(value)
+    return render.cell(value)
+
+
+def for_people(rows: Iterable[dict[str, Any]], columns: Sequence[render.Column]
+               ) -> Iterator[dict[str, Any]]:
+    """Each row with its cells as people read them, as the rows are read."""
+    keys = {c.key for c in columns}
+    return ({k: shown(v, k) if k in keys and v is not None else v for k, v in row.items()}
+            for row in rows)
+
+
+def text_widths(section: Section) -> tuple[list[int], list[int]]:
+    """Each column's longest line (at most 60 characters) and its longest word, header's or
+    cell's (at most 12), the narrowest it may get: "1.2" or "Phần" is never split."""
+    floor = [max((len(w) for w in c.header.split()), default=2) for c in section.columns]
+    widths = list(floor)
+    for row in section.rows:
+        for j, column in enumerate(section.columns):
+            shown_text = shown(row.get(column.key), column.key)
+            widths[j] = max(widths[j], *(len(x) for x in shown_text.split("\n")))
+            floor[j] = max(floor[j], min(12, max(map(len, shown_text.split()), default=0)))
+    return [min(w, 60) for w in widths], floor
+
+
+def fit(widths: list[int], floor: list[int], total: int) -> list[int]:
+    """Widths that add up to at most `total`: what each column has above its `floor`
+    narrowed in the same proportion, so a long text stays the widest."""
+    floor = [min(f, w) for f, w in zip(floor, widths, strict=True)]
+    room = sum(widths) - sum(floor)
+    if sum(widths) <= total or room <= 0:
+        return list(widths)
+    keep = max(0.0, (total - sum(floor)) / room)
+    return [f + int((w - f) * keep) for w, f in zip(widths, floor, strict=True)]
+
+
+def lines_in(text: str, width: float) -> int:
+    """How many lines a text wraps to in a column `width` characters wide."""
+    room = max(int(width) - 1, 1)
+    return sum(max(1, -(-len(line) // room)) for line in text.split("\n"))
