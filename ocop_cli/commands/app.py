@@ -121,17 +121,17 @@ class Session:
         With `task`, only the states of that task and its sub-rows are computed: they are all
         a recording about it looks at, and replaying a long history for every task is not.
         Without, none (`undo` looks at the entries only)."""
-        from ocop_cli.store import index, storage
+        from ocop_cli.store import index, write
         from ocop_cli.tracker import record
 
         ws = self.workspace
         who = record.recorder(by)
-        with storage.locked(ws):
+        with write.locked(ws):
             loaded = index.load(ws, self.year)
             states = {} if task is None else self.states(loaded, under=task.strip())
             outcome = decide(loaded, states, who)
             if outcome.entries:
-                storage.append(storage.recorder_file(ws, who), outcome.entries)
+                write.append(write.recorder_file(ws, who), outcome.entries, inside=ws.root)
         for message in outcome.messages:
             say(message)
         for warning in outcome.warnings:
@@ -291,7 +291,7 @@ def main() -> None:
 def _quiet_clean_up(unraisable: Any) -> None:
     """A library's clean-up failing on the same full disk after the error was reported (as
     openpyxl's half-written sheet) adds a traceback and nothing else: leave it out."""
-    from ocop_cli.output.export import write_errors
+    from ocop_cli.store.write import write_errors
 
     if not isinstance(unraisable.exc_value, write_errors()):
         sys.__unraisablehook__(unraisable)

@@ -2,12 +2,12 @@
 
 The commands register on the `import` and `export` groups of `app` when cli.py imports this
 module. Reading and checking the tables is in `imports`; what is here is the writing: under
-the workspace lock, each new file is written beside its destination, loaded back and
-validated, and only then renamed into place, so a failure leaves every file as it was.
+the workspace lock, each new file is written beside its destination (`store.write.stage`),
+loaded back and validated, and only then renamed into place, so a failure leaves every file
+as it was.
 """
 
 import datetime as dt
-import os
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -115,14 +115,14 @@ def import_progress(
     Example: ocop import progress bao_cao_thang_7.xlsx
     """
     from ocop_cli.imports import tables as imports
-    from ocop_cli.store import storage
+    from ocop_cli.store import write
 
     source = _sheet(file, sheet)
 
     def decide(loaded: Any, rows: Any, who: str) -> Any:
         entries, messages, found = imports.decide_progress(loaded, rows, who, s.as_of)
-        return entries, messages, found, storage.recorder_file(loaded.workspace, who), \
-            storage.HISTORY_HEADER
+        return entries, messages, found, write.recorder_file(loaded.workspace, who), \
+            write.HISTORY_HEADER
 
     record_sheet(s, by, dry_run, source, imports.read_progress(source), decide)
 
@@ -136,7 +136,7 @@ def record_sheet(s: Session, by: str | None, dry_run: bool, source: Any,
     fault, the file to append to and the header of a new one. The lock is held only to check
     that nothing changed since and to append (`--dry-run` never takes it)."""
     from ocop_cli.imports import tables as imports
-    from ocop_cli.store import index, storage
+    from ocop_cli.store import index, write
     from ocop_cli.tracker import record
 
     rows, problems, notices = read
@@ -153,11 +153,11 @@ def record_sheet(s: Session, by: str | None, dry_run: bool, source: Any,
 
     seen, entries, messages, path, header = decided()
     if entries and not dry_run:
-        with storage.locked(ws):  # only to check against the latest state and append
+        with write.locked(ws):  # only to check against the latest state and append
             if index.snapshot(ws) != seen:  # someone recorded meanwhile: decide again
                 seen, entries, messages, path, header = decided()
             if entries:
-                storage.append(path, entries, header)
+                write.append(path, entries, inside=ws.root, header=header)
     for line in [*notices, *messages]:
         say(line)
     if dry_run:
@@ -198,16 +198,15 @@ def export_plan(
         return
     assert output is not None
     target = Path(output)
-    from ocop_cli.output.export import write_errors, write_failure
+    from ocop_cli.store import write
 
     try:  # openpyxl writes each sheet to a temporary file first: a full disk fails there
         data = (imports.table_xlsx(rows, f"plan_{plan.year}") if fmt is TableFormat.xlsx
                 else imports.table_csv(rows).encode("utf-8-sig"))  # the BOM tells Excel: UTF-8
-    except write_errors() as exc:
+    except write.write_errors() as exc:
         raise Refused(_("{path}: cannot write here ({error}); nothing was written").format(
-            path=target, error=write_failure(exc))) from None
-    _refuse_overwrite(target, force)
-    _replace(_beside(target, data), target)
+            path=target, error=write.write_failure(exc))) from None
+    write.output(target, data, workspace=s.workspace.root, force=force)
     say(_("Wrote {path}: {n} tasks of plan {number}.").format(
         path=target, n=len(rows) - 1, number=plan.number))
 
@@ -221,40 +220,6 @@ def _sheet(file: str, sheet: str | None) -> Any:
     return read_sheet(file, sheet)
 
 
-def _refuse_overwrite(target: Path, force: bool) -> None:
-    if target.exists() and not force:
-        raise Refused(_("{path} exists; not overwriting it").format(path=target),
-                      hint=_("Give --force to replace it."))
-
-
-def _beside(target: Path, data: bytes) -> Path:
-    """`data` in a temporary file in the destination's folder, synced to disk."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if target.exists():
-            import shutil
-
-            shutil.copymode(target, tmp)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise Refused(_("{path}: cannot write here ({error}); nothing was written").format(
-            path=target, error=exc.strerror or exc)) from None
-    return tmp
-
-
-def _replace(tmp: Path, target: Path) -> None:
-    try:
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise Refused(_("{path}: cannot write here ({error}); nothing was written").format(
-            path=target, error=exc.strerror or exc)) from None
-
-
 def _as(problems: list[Problem], tmp: Path, target: Path) -> list[Problem]:
     """Problems found in a temporary file, told about the file they are meant for."""
 
@@ -266,16 +231,16 @@ def _write_plan(ws: Any, table: Any, years: tuple[int, int], number: str, title:
     """Check the table against the agencies, then write plan_YEAR.yaml (and the agencies it
     adds) all at once. Returns what to tell the user."""
     from ocop_cli.imports import tables as imports
-    from ocop_cli.store import storage
+    from ocop_cli.store import storage, write
     from ocop_cli.store.yamlio import read_yaml
 
     year = years[0]
     target = ws.root / f"plan_{year}.yaml"
-    _refuse_overwrite(target, force)
-    temps: list[Path] = []
-    with storage.locked(ws):
+    write.refuse_overwrite(target, force)
+    temps: list[write.Staged] = []
+    with write.locked(ws):
         try:
-            _refuse_overwrite(target, force)
+            write.refuse_overwrite(target, force)
             directory, problems = storage.read_agencies(ws.agencies_path)
             if directory is None:
                 raise InvalidData(problems)
@@ -302,18 +267,18 @@ def _write_plan(ws: Any, table: Any, years: tuple[int, int], number: str, title:
                     raise imports.rejected(table.source, resolved.problems)
             data = imports.plan_data(resolved, number, year, title, dated, years[1])
             text = imports.plan_yaml(data, table.source, dt.date.today())
-            temps.append(tmp := _beside(target, text.encode("utf-8")))
-            plan, problems = storage.read_plan(tmp, directory)
-            if plan is None or read_yaml(tmp).data != data:
-                raise InvalidData(_as(problems, tmp, target) or [Problem(
+            temps.append(new := write.stage(target, text.encode("utf-8"), inside=ws.root,
+                                            force=force))
+            plan, problems = storage.read_plan(new.temp, directory)
+            if plan is None or read_yaml(new.temp).data != data:
+                raise InvalidData(_as(problems, new.temp, target) or [Problem(
                     str(target), _("the file written does not read back as the table"))])
             existed = target.exists()
-            if len(temps) == 2:
-                _replace(temps[0], ws.agencies_path)
-            _replace(tmp, target)
+            for staged in temps:  # the agencies first: the plan names them
+                staged.put()
         finally:
-            for path in temps:
-                path.unlink(missing_ok=True)
+            for staged in temps:
+                staged.discard()
     subs = sum(1 for row in table.rows if "." in row.id)
     done = (_("Replaced {name}") if existed else _("Wrote {name}")).format(name=target.name)
     return [
@@ -327,11 +292,11 @@ def _write_plan(ws: Any, table: Any, years: tuple[int, int], number: str, title:
 
 
 def _add_agencies(ws: Any, table: Any, resolved: Any, directory: Any, number: str,
-                  temps: list[Path]) -> tuple[Any, list[str]]:
+                  temps: list[Any]) -> tuple[Any, list[str]]:
     """agencies.yaml with the new agencies appended (its text before them untouched), in a
     temporary file that is validated; the directory it gives and what to tell the user."""
     from ocop_cli.imports import tables as imports
-    from ocop_cli.store import storage
+    from ocop_cli.store import storage, write
 
     added = imports.new_agencies(resolved.unknown, directory)
     raw = ws.agencies_path.read_bytes()
@@ -339,10 +304,11 @@ def _add_agencies(ws: Any, table: Any, resolved: Any, directory: Any, number: st
              "guessed from the name: check them.").format(source=Path(table.source).name,
                                                          number=number)
     addition = imports.agencies_addition(raw.decode("utf-8-sig"), added, note)
-    temps.append(tmp := _beside(ws.agencies_path, raw + addition.encode("utf-8")))
-    new_directory, problems = storage.read_agencies(tmp)
+    temps.append(new := write.stage(ws.agencies_path, raw + addition.encode("utf-8"),
+                                    inside=ws.root, force=True))
+    new_directory, problems = storage.read_agencies(new.temp)
     if new_directory is None:
-        raise InvalidData(_as(problems, tmp, ws.agencies_path), _(
+        raise InvalidData(_as(problems, new.temp, ws.agencies_path), _(
             "the new agencies cannot be appended to {path} (is its agencies list the last thing "
             "in it?); add them by hand: {names}").format(
             path=ws.agencies_path, names="; ".join(a.short for a in added)))

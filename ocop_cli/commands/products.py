@@ -94,17 +94,18 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Replace FILE if it exis
 def _record(s: Session, by: str | None, decide: Callable[..., Any]) -> None:
     """Under the lock: read the register, decide the lines, append them to the recorder's own
     register file."""
-    from ocop_cli.store import index, storage
+    from ocop_cli.store import index, write
     from ocop_cli.tracker import products, record
 
     ws = s.workspace
     who = record.recorder(by)
-    with storage.locked(ws):
+    with write.locked(ws):
         loaded = index.load(ws, s.year)
         lines, rules, _warnings = products.load_register(ws, loaded.directory)
         new, messages = decide(loaded, lines, rules, who)
         if new:
-            storage.append(products.register_file(ws, who), new, products.HEADER)
+            write.append(products.register_file(ws, who), new, inside=ws.root,
+                         header=products.HEADER)
     for message in messages:
         say(message)
 
@@ -354,7 +355,7 @@ def report(
     export.deliver(doc, export.choose_format(fmt.value if fmt else None, output), output, force,
                    s.no_color, timeline=lambda: {"months": [], "rows": [], "as_of_month": 0,
                                                  "as_of": s.as_of.isoformat()},
-                   letter=letter_of(s, doc, number, dated, signer))
+                   letter=letter_of(s, doc, number, dated, signer), workspace=s.workspace.root)
 
 
 @command("products", group=import_app)
@@ -416,7 +417,8 @@ def _to_file(s: Session, loaded: Any, parts: list[Any], fmt: str, output: str | 
             raise UsageError(_("--format xlsx writes a file: add --output FILE.xlsx"))
         doc = _doc(loaded, s)
         export.save(Path(output), force,
-                    lambda path: export.write_xlsx(path, doc, parts, letter_of(s, doc)()))
+                    lambda path: export.write_xlsx(path, doc, parts, letter_of(s, doc)()),
+                    s.workspace.root)
         return
     assert output is not None
     buffer = io.StringIO()
@@ -429,4 +431,4 @@ def _to_file(s: Session, loaded: Any, parts: list[Any], fmt: str, output: str | 
     else:
         render.table(parts[0].columns, parts[0].rows, title=parts[0].title, no_color=True,
                      file=buffer)
-    export.save_text(Path(output), force, fmt, buffer.getvalue())
+    export.save_text(Path(output), force, fmt, buffer.getvalue(), workspace=s.workspace.root)

@@ -113,7 +113,8 @@ def report(
                      every_task=shape == "docx")
     export.deliver(doc, shape, output, force, s.no_color,
                    timeline=lambda: core.timeline(loaded, states, s.as_of, who),
-                   letter=letter_of(s, doc, number, dated, signer))
+                   letter=letter_of(s, doc, number, dated, signer),
+                   workspace=s.workspace.root)
 
 
 @command("timeline")

@@ -2,8 +2,9 @@
 and JSON through `render`, an Excel workbook (openpyxl) and one self-contained HTML page with
 the timeline as SVG.
 
-Files are written whole into a temporary file beside the destination, then renamed over it,
-so a reader never sees half a report; an existing file is replaced only with `--force`.
+Files are written through the one door (`store.write`): whole into a temporary file beside
+the destination, then renamed over it, so a reader never sees half a report; an existing file
+is replaced only with `--force`.
 """
 
 from __future__ import annotations
@@ -12,14 +13,12 @@ import contextlib
 import datetime as dt
 import html
 import io
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain
 from pathlib import Path
 from typing import Any, TextIO
 
-from ocop_cli.core.errors import Refused, UsageError
+from ocop_cli.core.errors import UsageError
 from ocop_cli.core.i18n import _, format_number, language
 from ocop_cli.core.text import visible
 from ocop_cli.output import render
@@ -52,10 +51,12 @@ def choose_format(fmt: str | None, output: str | None) -> str:
 
 
 def deliver(doc: dict[str, Any], fmt: str, output: str | None, force: bool, no_color: bool,
-            timeline: Callable[[], dict[str, Any]], letter: Callable[[], Letter]) -> None:
+            timeline: Callable[[], dict[str, Any]], letter: Callable[[], Letter], *,
+            workspace: Path) -> None:
     """Write the report `doc` as `fmt` to stdout, or into `output` (never over a file unless
-    `force`; `-` is stdout). `timeline` is asked for only by the HTML page, `letter` (the
-    header and signature blocks) only by the documents: DOCX, XLSX and HTML."""
+    `force`; `-` is stdout; no link inside `workspace` followed). `timeline` is asked for only
+    by the HTML page, `letter` (the header and signature blocks) only by the documents: DOCX,
+    XLSX and HTML."""
     if output == "-":
         output = None
     if fmt in ("xlsx", "docx"):
@@ -67,24 +68,24 @@ def deliver(doc: dict[str, Any], fmt: str, output: str | None, force: bool, no_c
             from ocop_cli.tracker.report import document_sections
 
             save(Path(output), force,
-                 lambda path: write_docx(path, letter(), document_sections(doc)))
+                 lambda path: write_docx(path, letter(), document_sections(doc)), workspace)
         else:
             save(Path(output), force,
-                 lambda path: write_xlsx(path, doc, sections(doc), letter()))
+                 lambda path: write_xlsx(path, doc, sections(doc), letter()), workspace)
         return
     if fmt == "html":
         parts = page(doc, sections(doc), timeline(), letter())  # made as they are written
         if output is None:
             render.write_parts(render.stdout(), parts)
         else:
-            save(Path(output), force, lambda temp: _write_parts_to(temp, parts))
+            save(Path(output), force, lambda temp: _write_parts_to(temp, parts), workspace)
         return
     if output is None:
-        write_text(doc, fmt, render.stdout(), no_color)
+        text_report(doc, fmt, render.stdout(), no_color)
         return
     buffer = io.StringIO()
-    write_text(doc, fmt, buffer, no_color=True)
-    save_text(Path(output), force, fmt, buffer.getvalue())
+    text_report(doc, fmt, buffer, no_color=True)
+    save_text(Path(output), force, fmt, buffer.getvalue(), workspace=workspace)
 
 
 def _write_parts_to(path: Path, parts: Iterable[str]) -> None:
@@ -92,12 +93,12 @@ def _write_parts_to(path: Path, parts: Iterable[str]) -> None:
         render.write_parts(stream, parts)
 
 
-def save_text(path: Path, force: bool, fmt: str, text: str) -> None:
+def save_text(path: Path, force: bool, fmt: str, text: str, *, workspace: Path) -> None:
     """`save` for an output drawn as text. A CSV file starts with a byte-order mark, which
     tells Excel it is UTF-8 (else it reads Vietnamese as mojibake); standard output stays
     plain UTF-8 for other programs."""
     encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
-    save(path, force, lambda temp: temp.write_text(text, encoding=encoding))
+    save(path, force, text.encode(encoding), workspace)
 
 
 def shown(value: Any, key: str = "") -> str:
@@ -119,7 +120,7 @@ def _for_people(rows: Iterable[dict[str, Any]], columns: Sequence[render.Column]
             for row in rows)
 
 
-def write_text(doc: dict[str, Any], fmt: str, stream: TextIO, no_color: bool) -> None:
+def text_report(doc: dict[str, Any], fmt: str, stream: TextIO, no_color: bool) -> None:
     """Table, Markdown, CSV or JSON: the sections one after another under the title rows."""
     if fmt == "json":
         render.write_json(doc, stream)
@@ -173,75 +174,13 @@ def _md(text: str) -> str:
 # --- files -----------------------------------------------------------------------------------
 
 
-def save(path: Path, force: bool, write: Callable[[Path], Any]) -> None:
-    """Have `write` fill a temporary file in the destination's folder, then put it in place:
-    over an existing file only with `force`."""
-    if path.is_dir():
-        raise Refused(_("{path} is a folder; give a file name").format(path=path))
-    if path.exists() and not force:
-        raise Refused(_("{path} already exists; add --force to replace it").format(path=path))
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise Refused(_("cannot write in {folder}: {error}").format(
-            folder=folder, error=exc.strerror or exc)) from None
-    os.close(fd)
-    temp = Path(name)
-    try:
-        os.chmod(temp, 0o666 & ~_umask())  # as an ordinary new file, not the temp file's 0600
-        write(temp)
-        with open(temp, "rb+") as done:
-            os.fsync(done.fileno())
-        if force:
-            os.replace(temp, path)
-        else:
-            _place_new(temp, path)
-    except write_errors() as exc:
-        raise Refused(_("cannot write {path}: {error}").format(
-            path=path, error=write_failure(exc))) from None
-    finally:
-        with contextlib.suppress(OSError):
-            temp.unlink()
+def save(path: Path, force: bool, data: bytes | Callable[[Path], Any],
+         workspace: Path | None = None) -> None:
+    """`data`, or what `data` writes into the temporary file it is given, put in place at
+    `path` through the one door (`store.write.output`): over a file only with `force`."""
+    from ocop_cli.store.write import output
 
-
-def write_errors() -> tuple[type[Exception], ...]:
-    """What writing a document raises on a full disk: OSError, or lxml's own error when
-    openpyxl or python-docx write through lxml."""
-    try:
-        from lxml.etree import SerialisationError  # type: ignore[import-untyped]
-    except ImportError:  # pragma: no cover - lxml comes with python-docx
-        return (OSError,)
-    return (OSError, SerialisationError)
-
-
-def write_failure(exc: Exception) -> str:
-    """The system's words for a failed write, also when lxml reports it (`IO_ENOSPC`)."""
-    import errno
-
-    text = getattr(exc, "strerror", None) or str(exc)
-    code = getattr(errno, text.removeprefix("IO_"), None) if text.startswith("IO_E") else None
-    return os.strerror(code) if isinstance(code, int) else text
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _place_new(temp: Path, path: Path) -> None:
-    """Rename without replacing: a file that appeared since the check is kept."""
-    try:
-        os.link(temp, path)  # fails when `path` exists, unlike a rename
-    except FileExistsError:
-        raise Refused(_("{path} already exists; add --force to replace it").format(
-            path=path)) from None
-    except OSError:  # a file system without hard links
-        if path.exists():
-            raise Refused(_("{path} already exists; add --force to replace it").format(
-                path=path)) from None
-        os.replace(temp, path)
+    output(path, data, workspace=workspace, force=force)
 
 
 # --- Excel -----------------------------------------------------------------------------------
