@@ -1,6 +1,6 @@
 """Synthetic ocop workspaces for the benchmark: plans of any size with Vietnamese titles,
 the windows, units and targets the 2019 plan uses, agencies by the spellings of
-data/agencies.yaml, and histories written line for line as `storage.append` writes them.
+data/agencies.yaml, and histories written line for line as `store.write.append` writes them.
 
 Generation is deterministic (seeded) and cached: a workspace is made again only when its
 size, seed or this generator changes. `python bench/generate.py TASKS ENTRIES [DIR]` makes
@@ -201,7 +201,7 @@ def history(leaves: list[str], count: int, rng: random.Random) -> dict[str, list
 
 def make(root: Path, tasks: int, entries: int) -> Path:
     """The workspace at `root`, made again only when its recipe changed."""
-    from ocop_cli.store import storage
+    from ocop_cli.store import storage, write
 
     recipe = {"generator": GENERATOR_VERSION, "seed": SEED, "tasks": tasks, "entries": entries}
     stamp = root.with_name(root.name + ".recipe.json")
@@ -217,7 +217,7 @@ def make(root: Path, tasks: int, entries: int) -> Path:
     parents = {t["id"].rpartition(".")[0] for t in rows if "." in t["id"]}
     leaves = [t["id"] for t in rows if t["id"] not in parents]
     for recorder, got in history(leaves, entries, rng).items():
-        storage.append(storage.recorder_file(ws, recorder), got)
+        write.append(write.recorder_file(ws, recorder), got, inside=ws.root)
     # Kept beside the workspace, not in it: the taskwarrior export reads it.
     root.with_name(root.name + ".tasks.json").write_text(
         json.dumps(rows, ensure_ascii=False), encoding="utf-8")

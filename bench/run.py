@@ -365,9 +365,9 @@ def _new_line() -> str:
 
 def after_a_write(cmd: Command) -> None:
     """An entry appended, as `ocop note` appends it."""
-    from ocop_cli.store import storage
+    from ocop_cli.store import storage, write
 
-    path = storage.recorder_file(storage.Workspace(_data(cmd)), "Bench")
+    path = write.recorder_file(storage.Workspace(_data(cmd)), "Bench")
     with path.open("a", encoding="utf-8") as handle:
         handle.write(_new_line() + "\n")
 

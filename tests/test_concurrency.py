@@ -21,12 +21,13 @@ from typing import Any
 
 import pytest
 
-from ocop_cli.store import storage
+from ocop_cli.store import storage, write
 
 HOLD_LOCK = """
 import sys, time
 from pathlib import Path
-from ocop_cli.store.storage import Workspace, locked
+from ocop_cli.store.storage import Workspace
+from ocop_cli.store.write import locked
 with locked(Workspace(Path(sys.argv[1]))):
     print("held", flush=True)
     time.sleep(120)
@@ -251,7 +252,7 @@ def kill_writers(ws: Path, kills: int, seed: int) -> dict[str, int]:
                 stats["finished"] += 1
                 finished.append(mark)
         stats["rounds"] += 1
-        stats["lock_left"] += (ws / ".ocop" / storage.OWNER).exists()
+        stats["lock_left"] += (ws / ".ocop" / write.OWNER).exists()
         after = files_of(ws)
         loads_whole(ws)
         marks = [w[1] for w in writers]
@@ -300,4 +301,4 @@ def test_sigkill_at_random_instants_full(ws: Path) -> None:
 def test_lock_timeout_never_means_wait_forever(monkeypatch: pytest.MonkeyPatch, value: str,
                                                seconds: float) -> None:
     monkeypatch.setenv("OCOP_LOCK_TIMEOUT", value)
-    assert storage.lock_timeout() == seconds
+    assert write.lock_timeout() == seconds

@@ -37,12 +37,12 @@ def recorded(ws: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     import datetime as dt
 
     from ocop_cli.core.model import Entry
-    from ocop_cli.store.storage import append
+    from ocop_cli.store.write import append
 
     monkeypatch.setenv("OCOP_DATA", str(ws))
     append(ws / HISTORY, [Entry(id="0000000000aa00000000", at="2019-06-20T01:00:00+00:00",
                                 date=dt.date(2019, 6, 20), task="1.1", action="note",
-                                by="Tester", note="đã họp")])
+                                by="Tester", note="đã họp")], inside=ws)
     return ws
 
 

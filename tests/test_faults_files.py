@@ -54,7 +54,7 @@ def filled(ws: Path, ocop: Any) -> Path:
     import datetime as dt
 
     from ocop_cli.core.model import Entry
-    from ocop_cli.store.storage import append
+    from ocop_cli.store.write import append
 
     append(ws / TARGETS["history"], [
         Entry(id="0000000000aa00000000", at="2019-07-10T01:00:00+00:00",
@@ -62,7 +62,7 @@ def filled(ws: Path, ocop: Any) -> Path:
         Entry(id="0000000000aa00000001", at="2019-07-11T01:00:00+00:00",
               date=dt.date(2019, 7, 11), task="2", action="note", by="Tester",
               note="đã phát sóng"),
-    ])
+    ], inside=ws)
     return ws
 
 

@@ -488,7 +488,8 @@ def test_progress_sheet_faults_in_xlsx_are_named_by_sheet_row(ocop, ws, sept, tm
 
 def test_a_sheet_waits_for_the_workspace_lock_and_gives_up_busy(ws, sept, proc):
     from ocop_cli.core.errors import EXIT_BUSY
-    from ocop_cli.store.storage import Workspace, locked
+    from ocop_cli.store.storage import Workspace
+    from ocop_cli.store.write import locked
 
     with locked(Workspace(ws)):
         result = proc("import", "progress", str(PROGRESS), "--data", str(ws),

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from ocop_cli.core import state
 from ocop_cli.core.errors import InvalidData, Problem
 from ocop_cli.core.model import Entry
-from ocop_cli.store import storage, yamlio
+from ocop_cli.store import storage, write, yamlio
 
 HERE = Path("plan.yaml")
 
@@ -350,7 +350,7 @@ def _history_read(path: Path) -> tuple[str, Any]:
     HealthCheck.function_scoped_fixture])
 def test_a_history_file_reads_as_line_by_line(tmp_path, lines, end):
     path = tmp_path / "x.yaml"
-    text = storage.HISTORY_HEADER + "".join(
+    text = write.HISTORY_HEADER + "".join(
         (_line(_record(n)) if odd < 0 else ODD_LINES[odd](_record(n))) + end
         for n, odd in lines)
     path.write_text(text, encoding="utf-8", newline="")
@@ -366,7 +366,7 @@ def test_a_history_file_streamed_in_pieces_reads_as_whole(tmp_path, monkeypatch,
     says it must be read whole."""
     monkeypatch.setattr(storage, "_PIECE", piece)
     path = tmp_path / "x.yaml"
-    path.write_text(storage.HISTORY_HEADER + "".join(
+    path.write_text(write.HISTORY_HEADER + "".join(
         (_line(_record(n)) if odd < 0 else ODD_LINES[odd](_record(n))) + "\n"
         for n, odd in lines), encoding="utf-8")
     for rows in (False, True):

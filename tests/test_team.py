@@ -18,7 +18,7 @@ import pytest
 from ocop_cli.core.errors import EXIT_INVALID, EXIT_NOT_FOUND, EXIT_OK
 from ocop_cli.core.model import Entry
 from ocop_cli.core.state import state_as_of
-from ocop_cli.store import storage
+from ocop_cli.store import storage, write
 from ocop_cli.sync import git as team
 from ocop_cli.tracker import record
 
@@ -101,11 +101,11 @@ def progress(root: Path, who: str, task: str, qty: int = 1, place: str | None = 
              date: dt.date = dt.date(2019, 9, 1)) -> list[Entry]:
     """Record progress in-process, exactly as `ocop progress` does."""
     ws = storage.Workspace(root)
-    with storage.locked(ws):
+    with write.locked(ws):
         loaded = storage.load(ws)
         states = state_as_of(loaded.plan, loaded.entries, AS_OF)
         outcome = record.progress(loaded, states, task, qty, record.Stamp(date, by=who), place)
-        storage.append(storage.recorder_file(ws, who), outcome.entries)
+        write.append(write.recorder_file(ws, who), outcome.entries, inside=root)
     return outcome.entries
 
 
@@ -146,7 +146,15 @@ def test_init_marks_history_files_for_line_by_line_merging(ws: Path) -> None:
     said = git(ws, "check-attr", "merge", "--", "history/gia-loc.yaml", "plan_2019.yaml")
     assert said.splitlines() == ["history/gia-loc.yaml: merge: union",
                                  "plan_2019.yaml: merge: unspecified"]
-    assert ".ocop/" in (ws / ".gitignore").read_text(encoding="utf-8").split()
+    # `.ocop` is never committed, whether a folder or, by mistake, a link in its place
+    (ws / ".ocop").mkdir()
+    assert git(ws, "check-ignore", ".ocop", ".ocop/index.sqlite").split() == [
+        ".ocop", ".ocop/index.sqlite"]
+    (ws / ".ocop").rmdir()
+    (ws / ".ocop").symlink_to(ws / "history")
+    assert git(ws, "check-ignore", ".ocop").split() == [".ocop"]
+    assert git(ws, "status", "--porcelain", "--ignored", "--", ".ocop").split() == ["!!",
+                                                                                   ".ocop"]
 
 
 # --- ocop sync -------------------------------------------------------------------------------
@@ -192,7 +200,7 @@ def test_one_recorder_on_two_machines_merges_line_by_line(office_team: Team) -> 
         team.sync(storage.Workspace(clone))
     assert office_team.entry_ids() == ids
     text = (first / "history" / "so-nn-va-ptnt.yaml").read_text(encoding="utf-8")
-    assert "<<<<<<<" not in text and text.count(storage.HISTORY_HEADER) == 1
+    assert "<<<<<<<" not in text and text.count(write.HISTORY_HEADER) == 1
     assert storage.validate(storage.Workspace(first)) == []
 
 
@@ -521,8 +529,8 @@ def many_offices(base: Path, per_office: int, batch: int, seed: int) -> dict[str
             stamp = record.Stamp(dt.date(2019, rng.randint(6, 12), rng.randint(1, 28)), users[i])
             entries += record.progress(plan, states, rng.choice(SHARED_TASKS),
                                        rng.randint(1, 3), stamp, places[i]).entries
-        with storage.locked(ws):
-            storage.append(storage.recorder_file(ws, users[i]), entries)
+        with write.locked(ws):
+            write.append(write.recorder_file(ws, users[i]), entries, inside=ws.root)
         recorded.update(e.id for e in entries)
         left[i] -= n
 

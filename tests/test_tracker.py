@@ -12,9 +12,10 @@ import pytest
 from helpers import recorded
 
 from ocop_cli.core.errors import InvalidData, Refused, UsageError
+from ocop_cli.imports.progress import read_progress
 from ocop_cli.imports.sheets import read_sheet
-from ocop_cli.imports.tables import read_progress
-from ocop_cli.store.storage import Workspace, append, recorder_file
+from ocop_cli.store.storage import Workspace
+from ocop_cli.store.write import append, recorder_file
 from ocop_cli.tracker.product_views import read_product_sheet
 from ocop_cli.tracker.tracker import Tracker
 
@@ -135,7 +136,8 @@ def test_a_sheet_decided_ahead_is_decided_again_when_someone_recorded_meanwhile(
         calls.append(len(loaded.entries))
         if len(calls) == 1:  # another ocop appends between the decision and the lock
             office = record.Stamp(date=SEPT, by="Văn phòng", plan=2019)
-            append(recorder_file(tracker.workspace, "Văn phòng"), [office.entry("4", "done")])
+            append(recorder_file(tracker.workspace, "Văn phòng"), [office.entry("4", "done")],
+                   inside=tracker.workspace.root)
         stamp = record.Stamp(date=SEPT, by=who, plan=2019, as_of=SEPT)
         return record.done(loaded, tracker.states(loaded, under="4"), "4", stamp)
 

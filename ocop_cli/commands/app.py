@@ -76,7 +76,7 @@ def main() -> None:
 def _quiet_clean_up(unraisable: Any) -> None:
     """A library's clean-up failing on the same full disk after the error was reported (as
     openpyxl's half-written sheet) adds a traceback and nothing else: leave it out."""
-    from ocop_cli.output.export import write_errors  # only when something failed: not at start
+    from ocop_cli.store.write import write_errors  # only when something failed: not at start
 
 
     if not isinstance(unraisable.exc_value, write_errors()):

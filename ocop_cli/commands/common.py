@@ -8,9 +8,11 @@ error or a shell completion never needs the workspace, so `storage`, `windows` a
 office's letterhead are imported where they are used.
 """
 
+import contextlib
 import datetime as dt
 import functools
 import inspect
+import os
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -20,7 +22,7 @@ import typer
 
 from ocop_cli.commands import complete
 from ocop_cli.commands.helptext import LocalCommand, LocalGroup
-from ocop_cli.core.errors import OcopError
+from ocop_cli.core.errors import OcopError, Refused
 from ocop_cli.core.i18n import _, set_language
 from ocop_cli.core.text import visible
 from ocop_cli.output.render import stderr, stdout
@@ -240,12 +242,21 @@ def command(name: str | None = None, *, group: typer.Typer | None = None,
                 if lang:  # else the language read from the arguments before parsing stands
                     set_language(lang)
                 session = Session(**common)
-                return fn(session, **kwargs)
+                done = fn(session, **kwargs)
+                sys.stdout.flush()  # here, where a failure is one message, not at the exit
+                return done
             except OcopError as error:
                 fail(error)
             except BrokenPipeError:
                 sys.stderr.close()
                 raise typer.Exit(0) from None
+            except OSError as error:  # standard output that takes no more (a full disk)
+                if error.filename is not None:  # a file's error that no message names: a bug
+                    raise
+                with contextlib.suppress(OSError, ValueError):  # what is left goes nowhere
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                fail(Refused(_("cannot write the output: {error}").format(
+                    error=error.strerror or error)))
             except KeyboardInterrupt:
                 raise typer.Exit(130) from None
 

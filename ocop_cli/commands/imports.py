@@ -3,15 +3,14 @@ tables in and out, on the `import` and `export` groups of `app`.
 
 Reading and checking the tables is in `imports`; the rows of a progress sheet or a product
 list are recorded by the `Tracker`. What is here is the writing of a plan: under the
-workspace lock, each new file is written beside its destination, loaded back and validated,
-and only then renamed into place, so a failure leaves every file as it was.
+workspace lock, each new file is written beside its destination (`store.write.stage`), loaded
+back and validated, and only then renamed into place, so a failure leaves every file as it was.
 
 The library is imported inside each command: a help page, a completion or the run of another
 command never pays for it.
 """
 
 import datetime as dt
-import os
 import re
 from enum import StrEnum
 from pathlib import Path
@@ -173,16 +172,15 @@ def export_plan(
         return
     assert output is not None
     target = Path(output)
-    from ocop_cli.output.export import write_errors, write_failure
+    from ocop_cli.store import write
 
     try:  # openpyxl writes each sheet to a temporary file first: a full disk fails there
         data = (planfile.table_xlsx(rows, f"plan_{plan.year}") if fmt is TableFormat.xlsx
                 else planfile.table_csv(rows).encode("utf-8-sig"))  # the BOM tells Excel: UTF-8
-    except write_errors() as exc:
+    except write.write_errors() as exc:
         raise Refused(_("{path}: cannot write here ({error}); nothing was written").format(
-            path=target, error=write_failure(exc))) from None
-    _refuse_overwrite(target, force)
-    _replace(_beside(target, data), target)
+            path=target, error=write.write_failure(exc))) from None
+    write.output(target, data, workspace=s.workspace.root, force=force)
     say(_("Wrote {path}: {n} tasks of plan {number}.").format(
         path=target, n=len(rows) - 1, number=plan.number))
 
@@ -194,40 +192,6 @@ def _sheet(file: str, sheet: str | None) -> Any:
     from ocop_cli.imports.sheets import read_sheet
 
     return read_sheet(file, sheet)
-
-
-def _refuse_overwrite(target: Path, force: bool) -> None:
-    if target.exists() and not force:
-        raise Refused(_("{path} exists; not overwriting it").format(path=target),
-                      hint=_("Give --force to replace it."))
-
-
-def _beside(target: Path, data: bytes) -> Path:
-    """`data` in a temporary file in the destination's folder, synced to disk."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if target.exists():
-            import shutil
-
-            shutil.copymode(target, tmp)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise Refused(_("{path}: cannot write here ({error}); nothing was written").format(
-            path=target, error=exc.strerror or exc)) from None
-    return tmp
-
-
-def _replace(tmp: Path, target: Path) -> None:
-    try:
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise Refused(_("{path}: cannot write here ({error}); nothing was written").format(
-            path=target, error=exc.strerror or exc)) from None
 
 
 def _as(problems: list[Problem], tmp: Path, target: Path) -> list[Problem]:
@@ -242,16 +206,16 @@ def _write_plan(ws: Any, table: Any, years: tuple[int, int], number: str, title:
     adds) all at once. Returns what to tell the user."""
     from ocop_cli.imports import agencies, planfile
     from ocop_cli.imports import tables as imports
-    from ocop_cli.store import storage
+    from ocop_cli.store import storage, write
     from ocop_cli.store.yamlio import read_yaml
 
     year = years[0]
     target = ws.root / f"plan_{year}.yaml"
-    _refuse_overwrite(target, force)
-    temps: list[Path] = []
-    with storage.locked(ws):
+    write.refuse_overwrite(target, force)
+    temps: list[write.Staged] = []
+    with write.locked(ws):
         try:
-            _refuse_overwrite(target, force)
+            write.refuse_overwrite(target, force)
             directory, problems = storage.read_agencies(ws.agencies_path)
             if directory is None:
                 raise InvalidData(problems)
@@ -278,18 +242,18 @@ def _write_plan(ws: Any, table: Any, years: tuple[int, int], number: str, title:
                     raise imports.rejected(table.source, resolved.problems)
             data = planfile.plan_data(resolved, number, year, title, dated, years[1])
             text = planfile.plan_yaml(data, table.source, dt.date.today())
-            temps.append(tmp := _beside(target, text.encode("utf-8")))
-            plan, problems = storage.read_plan(tmp, directory)
-            if plan is None or read_yaml(tmp).data != data:
-                raise InvalidData(_as(problems, tmp, target) or [Problem(
+            temps.append(new := write.stage(target, text.encode("utf-8"), inside=ws.root,
+                                            force=force))
+            plan, problems = storage.read_plan(new.temp, directory)
+            if plan is None or read_yaml(new.temp).data != data:
+                raise InvalidData(_as(problems, new.temp, target) or [Problem(
                     str(target), _("the file written does not read back as the table"))])
             existed = target.exists()
-            if len(temps) == 2:
-                _replace(temps[0], ws.agencies_path)
-            _replace(tmp, target)
+            for staged in temps:  # the agencies first: the plan names them
+                staged.put()
         finally:
-            for path in temps:
-                path.unlink(missing_ok=True)
+            for staged in temps:
+                staged.discard()
     subs = sum(1 for row in table.rows if "." in row.id)
     done = (_("Replaced {name}") if existed else _("Wrote {name}")).format(name=target.name)
     return [
@@ -303,11 +267,11 @@ def _write_plan(ws: Any, table: Any, years: tuple[int, int], number: str, title:
 
 
 def _add_agencies(ws: Any, table: Any, resolved: Any, directory: Any, number: str,
-                  temps: list[Path]) -> tuple[Any, list[str]]:
+                  temps: list[Any]) -> tuple[Any, list[str]]:
     """agencies.yaml with the new agencies appended (its text before them untouched), in a
     temporary file that is validated; the directory it gives and what to tell the user."""
     from ocop_cli.imports import agencies, planfile
-    from ocop_cli.store import storage
+    from ocop_cli.store import storage, write
 
     added = agencies.new_agencies(resolved.unknown, directory)
     raw = ws.agencies_path.read_bytes()
@@ -315,10 +279,11 @@ def _add_agencies(ws: Any, table: Any, resolved: Any, directory: Any, number: st
              "guessed from the name: check them.").format(source=Path(table.source).name,
                                                          number=number)
     addition = planfile.agencies_addition(raw.decode("utf-8-sig"), added, note)
-    temps.append(tmp := _beside(ws.agencies_path, raw + addition.encode("utf-8")))
-    new_directory, problems = storage.read_agencies(tmp)
+    temps.append(new := write.stage(ws.agencies_path, raw + addition.encode("utf-8"),
+                                    inside=ws.root, force=True))
+    new_directory, problems = storage.read_agencies(new.temp)
     if new_directory is None:
-        raise InvalidData(_as(problems, tmp, ws.agencies_path), _(
+        raise InvalidData(_as(problems, new.temp, ws.agencies_path), _(
             "the new agencies cannot be appended to {path} (is its agencies list the last thing "
             "in it?); add them by hand: {names}").format(
             path=ws.agencies_path, names="; ".join(a.short for a in added)))

@@ -290,7 +290,8 @@ def report(
                     force, s.no_color, timeline=lambda: {"months": [], "rows": [],
                                                          "as_of_month": 0,
                                                          "as_of": s.as_of.isoformat()},
-                    letter=letter_of(s, doc, number, dated, signer))
+                    letter=letter_of(s, doc, number, dated, signer),
+                    workspace=s.workspace.root)
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -313,7 +314,8 @@ def _to_file(s: Session, loaded: Any, parts: list[Any], fmt: str, output: str | 
             raise UsageError(_("--format xlsx writes a file: add --output FILE.xlsx"))
         doc = _doc(loaded, s)
         export.save(Path(output), force,
-                    lambda path: write_xlsx(path, doc, parts, letter_of(s, doc)()))
+                    lambda path: write_xlsx(path, doc, parts, letter_of(s, doc)()),
+                    s.workspace.root)
         return
     assert output is not None
     buffer = io.StringIO()
@@ -326,4 +328,4 @@ def _to_file(s: Session, loaded: Any, parts: list[Any], fmt: str, output: str | 
     else:
         render.table(parts[0].columns, parts[0].rows, title=parts[0].title, no_color=True,
                      file=buffer)
-    formats.save_text(Path(output), force, fmt, buffer.getvalue())
+    formats.save_text(Path(output), force, fmt, buffer.getvalue(), workspace=s.workspace.root)

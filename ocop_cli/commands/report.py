@@ -72,7 +72,8 @@ def report(
     doc, timeline = s.tracker.report(agency, month, chosen, sort.value,
                                      every_task=shape == "docx")
     formats.deliver(doc, shape, output, force, s.no_color, timeline=timeline,
-                    letter=letter_of(s, doc, number, dated, signer))
+                    letter=letter_of(s, doc, number, dated, signer),
+                    workspace=s.workspace.root)
 
 
 @command("timeline")

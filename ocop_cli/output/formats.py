@@ -213,10 +213,12 @@ def emit(fmt: str, columns: Sequence[render.Column], rows: Sequence[dict[str, An
 
 
 def deliver(doc: Report, fmt: str, output: str | None, force: bool, no_color: bool,
-            timeline: Callable[[], dict[str, Any]], letter: Callable[[], Letter]) -> None:
+            timeline: Callable[[], dict[str, Any]], letter: Callable[[], Letter], *,
+            workspace: Path) -> None:
     """Write the report `doc` as `fmt` to stdout, or into `output` (never over a file unless
-    `force`; `-` is stdout). `timeline` is asked for only by the HTML page, `letter` (the
-    header and signature blocks) only by the documents: DOCX, XLSX and HTML."""
+    `force`; `-` is stdout; no link inside `workspace` followed). `timeline` is asked for only
+    by the HTML page, `letter` (the header and signature blocks) only by the documents: DOCX,
+    XLSX and HTML."""
     shape = FORMATTERS[fmt]
     extras = Extras(timeline, letter)
     if output == "-":
@@ -227,10 +229,9 @@ def deliver(doc: Report, fmt: str, output: str | None, force: bool, no_color: bo
     if output is None:
         shape.report(doc, render.stdout(), no_color, extras)
     else:
-        save(Path(output), force, lambda path: shape.report_file(doc, path, extras))
+        save(Path(output), force, lambda path: shape.report_file(doc, path, extras), workspace)
 
 
-def save_text(path: Path, force: bool, fmt: str, text: str) -> None:
+def save_text(path: Path, force: bool, fmt: str, text: str, *, workspace: Path) -> None:
     """`save` for an output drawn as text, in the encoding of its format's files."""
-    encoding = FORMATTERS[fmt].encoding
-    save(path, force, lambda temp: temp.write_text(text, encoding=encoding))
+    save(path, force, text.encode(FORMATTERS[fmt].encoding), workspace)

@@ -154,9 +154,11 @@ def _decoded(path: Path, raw: bytes) -> str:
 
 def write_template(root: Path) -> None:
     """The commented office.yaml `ocop init` leaves, unless one is there already."""
+    from ocop_cli.store import write
+
     path = path_of(root)
     if not path.exists() and not path.is_symlink():
-        path.write_text(TEMPLATE, encoding="utf-8")
+        write.replace(path, TEMPLATE.encode("utf-8"), inside=root)
 
 
 def with_options(office: Office, number: str | None = None, dated: dt.date | None = None,

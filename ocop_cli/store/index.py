@@ -48,7 +48,7 @@ from ocop_cli.core import state
 from ocop_cli.core.errors import OcopError, Problem
 from ocop_cli.core.model import Agency, Entry, Plan, Task
 from ocop_cli.core.state import HISTORY_ORDER, latest
-from ocop_cli.store import storage
+from ocop_cli.store import storage, write
 from ocop_cli.store.storage import Loaded, Workspace
 
 FORMAT = 5
@@ -313,7 +313,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     """A connection that waits for another writer as long as for the workspace lock. In WAL
     mode, NORMAL syncs at checkpoints, not at every commit: a crash can lose the last
     states kept, never the data (the index is made again from the files)."""
-    db = sqlite3.connect(path, timeout=storage.lock_timeout(), isolation_level=None,
+    db = sqlite3.connect(path, timeout=write.lock_timeout(), isolation_level=None,
                          check_same_thread=False)
     db.execute("PRAGMA synchronous=NORMAL")
     return db
@@ -344,7 +344,7 @@ class Index:
     @classmethod
     def open(cls, ws: Workspace) -> Index:
         """The workspace's index, made (again) when missing, damaged or of another version."""
-        ws.state_dir.mkdir(exist_ok=True)
+        write.state_folder(ws)
         path = path_of(ws)
         for attempt in (1, 2):
             db = _connect(path)

@@ -238,11 +238,13 @@ def write_schemas(folder: Any) -> None:
     import json
     from pathlib import Path
 
+    from ocop_cli.store import write
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name, schema in schemas().items():
         text = json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-        (folder / name).write_text(text, encoding="utf-8")
+        write.replace(folder / name, text.encode("utf-8"), inside=folder, force=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

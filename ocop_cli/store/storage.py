@@ -1,5 +1,5 @@
-"""Every file ocop reads or writes: where the workspace is, loading and validating it, and the
-one door for writes, a locked and durable append to the history.
+"""Every file ocop reads: where the workspace is, making a new one, loading and validating it.
+Writes go through `write`, the one door.
 
 A workspace is a folder holding `agencies.yaml`, one or more `plan_YYYY.yaml` and `history/`,
 one file per recorder, one entry per line, so that offices appending at the same time merge
@@ -9,30 +9,26 @@ with git without conflicts.
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import os
 import re
-import stat
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
 from functools import cached_property
 from itertools import compress
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from ocop_cli.core.errors import (
-    Busy,
     InvalidData,
     NotFound,
     OcopError,
     Problem,
     Refused,
-    UsageError,
 )
 from ocop_cli.core.i18n import _
 from ocop_cli.core.model import ACTIONS, Entry, Plan, Task, within
+from ocop_cli.store import write
 
 if TYPE_CHECKING:
     from ocop_cli.core.directory import Directory
@@ -45,27 +41,13 @@ HISTORY = "history"
 PRODUCTS = "products"  # the product register (see `products`), kept like the history
 STATE = ".ocop"
 SCHEMA = "schema"
-OWNER = "lock.owner"  # in STATE, beside the lock: who holds it
 HELD = "held.json"  # in STATE: history files a sync holds back at their last good lines
 _PLAN_NAME = re.compile(r"^plan_(\d{4})\.yaml$")
 _LAST_YEAR = re.compile(rb"^last_year:[ \t]*[\"']?(\d{4})[\"']?[ \t]*(?:#.*)?\r?$", re.M)
 # Far above a plan year of entries, and low enough that a huge file is refused, not read.
 HISTORY_MAX_BYTES = 64 * 1024 * 1024
-RECORDER_NAME_MAX = 80  # characters of a history file's name taken from the recorder's
-HISTORY_HEADER = (
-    "# yaml-language-server: $schema=../schema/history.schema.json\n"
-    "# ocop history: one entry per line, appended by ocop and never rewritten.\n"
-    "# Undo with `ocop undo`, which appends an entry that reverses the last one.\n"
-)
-GITIGNORE = ".ocop/\n"
+GITIGNORE = "/.ocop\n"  # a link named .ocop too, which `.ocop/` would not match
 GITATTRIBUTES = "history/*.yaml merge=union\nproducts/*.yaml merge=union\n"
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # a link at a history file's place is not followed
-
-
-class Recorded(Protocol):
-    """What `append` writes: anything that gives the record of its line."""
-
-    def to_record(self) -> dict[str, Any]: ...
 
 
 def bundled_dir() -> Path:
@@ -268,12 +250,14 @@ def init_workspace(root: Path) -> Workspace:
         build = Path(tempfile.mkdtemp(prefix=f".{whole.name}.init.", suffix=".tmp",
                                       dir=root if exists else whole.parent))
         for path in sorted(source.glob("*.yaml")):
-            shutil.copyfile(path, build / path.name)
+            write.replace(build / path.name, path.read_bytes(), inside=build)
         if (source / SCHEMA).is_dir():
-            shutil.copytree(source / SCHEMA, build / SCHEMA)
+            (build / SCHEMA).mkdir()
+            for path in sorted((source / SCHEMA).iterdir()):
+                write.replace(build / SCHEMA / path.name, path.read_bytes(), inside=build)
         (build / HISTORY).mkdir()
         for name, text in ((".gitignore", GITIGNORE), (".gitattributes", GITATTRIBUTES)):
-            (build / name).write_text(text, encoding="utf-8")
+            write.replace(build / name, text.encode("utf-8"), inside=build)
         from ocop_cli.output import office
 
         office.write_template(build)
@@ -286,12 +270,13 @@ def init_workspace(root: Path) -> Workspace:
                 if not os.path.lexists(root / item.name):  # a clone's own .gitignore stays
                     os.rename(item, root / item.name)
                     moved.append(root / item.name)
-    except OSError as exc:
+    except (OSError, write.WriteFailed) as exc:
         for path in reversed(moved):
             with suppress(OSError):
                 shutil.rmtree(path) if path.is_dir() else path.unlink()
         raise Refused(_("cannot create the workspace in {root}: {error}; nothing was "
-                        "left behind").format(root=root, error=exc.strerror or exc)) from None
+                        "left behind").format(root=root, error=write.write_failure(exc))
+                      ) from None
     finally:
         if build is not None:
             shutil.rmtree(build, ignore_errors=True)
@@ -1540,14 +1525,13 @@ def leftovers(ws: Workspace) -> list[Problem]:
     releasing it. Warnings: the data is whole, these are only clutter."""
     problems = []
     for path in sorted(ws.root.rglob("*.tmp")):
-        pid = re.search(r"\.(\d+)(?:\.\d+)?\.tmp$", path.name)
-        if pid and _alive(int(pid.group(1))):
-            continue  # being written right now
+        if write.being_written(path):
+            continue
         problems.append(Problem(str(path), _("temporary file left by an interrupted write; "
                                              "it can be deleted"), warning=True))
     problems += _held_back(ws)
-    owner = ws.state_dir / OWNER
-    if owner.is_file() and _lock_is_free(ws):
+    owner = ws.state_dir / write.OWNER
+    if owner.is_file() and write.lock_is_free(ws):
         try:
             holder = owner.read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError):
@@ -1566,172 +1550,3 @@ def _held_back(ws: Workspace) -> list[Problem]:
                             "lines are in use until a mended version arrives").format(
         sender=info.get("sender"), commit=info.get("commit"), n=info.get("lines")),
         warning=True) for path, info in sorted(read_held(ws.root).items())]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists, owned by someone else
-        return True
-    return True
-
-
-def _lock_is_free(ws: Workspace) -> bool:
-    from filelock import FileLock, Timeout
-
-    lock = FileLock(str(ws.state_dir / "lock"), timeout=0)
-    try:
-        lock.acquire()
-    except (Timeout, OSError):
-        return False
-    lock.release()
-    return True
-
-
-# --- writing ---------------------------------------------------------------------------------
-
-
-def recorder_file(ws: Workspace, recorder: str) -> Path:
-    from ocop_cli.core.text import fold
-
-    # Cut to a length every file system takes; the entries keep the whole name.
-    slug = re.sub(r"[^a-z0-9]+", "-", fold(recorder))[:RECORDER_NAME_MAX].strip("-") or "ocop"
-    return ws.history_dir / f"{slug}.yaml"
-
-
-def lock_timeout() -> float:
-    """Seconds to wait for the lock: OCOP_LOCK_TIMEOUT, else 10; never "forever"."""
-    try:
-        seconds = float(os.environ.get("OCOP_LOCK_TIMEOUT", "10"))
-    except ValueError:
-        return 10.0
-    return min(max(seconds, 0.0), 3600.0) if seconds == seconds else 10.0
-
-
-@contextmanager
-def locked(ws: Workspace) -> Iterator[None]:
-    """Hold the workspace's write lock across read, check and append.
-
-    The lock is an OS lock on `.ocop/lock`: the system frees it when its holder dies, so a
-    killed writer never leaves the workspace locked. Who holds it is written beside it, and
-    removed on release: one left behind tells `ocop check` that a writer was stopped."""
-    from filelock import FileLock, Timeout
-
-    try:
-        ws.state_dir.mkdir(exist_ok=True)
-    except OSError as exc:
-        raise _write_error(ws.state_dir, exc) from None
-    lock = FileLock(str(ws.state_dir / "lock"), timeout=lock_timeout())
-    owner = ws.state_dir / OWNER
-    try:
-        lock.acquire()
-    except Timeout:
-        try:
-            holder = owner.read_text(encoding="utf-8").strip() or _("unknown")
-        except (OSError, UnicodeDecodeError):
-            holder = _("unknown")
-        raise Busy(_("the workspace is busy: another ocop is recording ({holder}); try again"
-                     ).format(holder=holder)) from None
-    except OSError as exc:
-        raise _write_error(ws.state_dir / "lock", exc) from None
-    try:
-        with suppress(OSError):
-            owner.write_text(f"pid {os.getpid()} on {os.uname().nodename}, since "
-                             f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n", encoding="utf-8")
-        yield
-    finally:
-        with suppress(OSError):
-            owner.unlink()
-        lock.release()
-
-
-def _write_error(path: Path, exc: OSError) -> OcopError:
-    if exc.errno == errno.ELOOP:
-        where = Path(exc.filename) if exc.filename else path
-        return InvalidData([Problem(str(where), _(
-            "is a symbolic link; ocop reads and writes only regular files inside the workspace: "
-            "put the file itself here; nothing was recorded"))])
-    if exc.errno == errno.ENOSPC:
-        return Refused(_("{path}: the disk is full; nothing was recorded").format(path=path))
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return Refused(_("{path}: cannot write here (read-only or no permission); nothing was "
-                         "recorded").format(path=path))
-    return Refused(_("{path}: {error}; nothing was recorded").format(
-        path=path, error=exc.strerror or exc))
-
-
-def append(path: Path, entries: Sequence[Recorded], header: str = HISTORY_HEADER) -> None:
-    """Append entries (history entries, or the product register's lines) as whole lines,
-    flushed and synced before returning; a new file starts with `header`.
-
-    A failed write is cut back to the file's old length, so it never leaves half an entry,
-    and a file it created is removed again."""
-    import json
-
-    lines = "".join(
-        "- " + json.dumps(e.to_record(), ensure_ascii=False, separators=(", ", ": ")) + "\n"
-        for e in entries
-    )
-    try:
-        payload = lines.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates: arguments decoded under a non-UTF-8 locale
-        raise UsageError(_("some of the text given is not valid Unicode (was it typed under a "
-                           "locale that is not UTF-8? try LANG=C.UTF-8); nothing was recorded")
-                         ) from None
-    new = not path.exists() and not path.is_symlink()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.parent.is_symlink():
-            raise OSError(errno.ELOOP, "link", str(path.parent))
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NOFOLLOW, 0o644)
-    except OSError as exc:
-        raise _write_error(path, exc) from None
-    start = 0
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise InvalidData([Problem(str(path), _(
-                "is not a regular file (a device, pipe or socket); nothing was recorded"))])
-        start = info.st_size
-        head = header if start == 0 else ""
-        if start and not _ends_with_newline(path, start):
-            head = "\n"  # a torn last line stays apart from what follows
-        _write_all(fd, head.encode("utf-8") + payload)
-        os.fsync(fd)
-    except OSError as exc:
-        with suppress(OSError):  # not every file can be cut (a device): report all the same
-            os.ftruncate(fd, start)
-        if new:
-            with suppress(OSError):
-                path.unlink()
-        raise _write_error(path, exc) from None
-    finally:
-        os.close(fd)
-    if new:
-        _sync_dir(path.parent)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def _ends_with_newline(path: Path, size: int) -> bool:
-    with path.open("rb") as handle:
-        handle.seek(size - 1)
-        return handle.read(1) == b"\n"
-
-
-def _sync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - Windows cannot open folders
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -35,7 +35,7 @@ from typing import Any
 
 from ocop_cli.core.errors import InvalidData, NotFound, Problem, Refused
 from ocop_cli.core.i18n import _
-from ocop_cli.store import storage
+from ocop_cli.store import storage, write
 
 # An entry line in a unified diff: ocop writes one `- {...}` line per entry; an entry written
 # by hand in block style also starts with `- `.
@@ -183,12 +183,12 @@ def ensure_attributes(root: Path) -> list[str]:
     if missing:  # its other lines, and the rules already there, are left as they are
         old = attributes.read_text(encoding="utf-8") if attributes.exists() else ""
         glue = "" if not old or old.endswith("\n") else "\n"
-        attributes.write_text(old + glue + "".join(f"{rule}\n" for rule in missing),
-                              encoding="utf-8")
+        text = old + glue + "".join(f"{rule}\n" for rule in missing)
+        write.replace(attributes, text.encode("utf-8"), inside=root, force=True)
         written.append(attributes.name)
     ignore = root / ".gitignore"
     if not ignore.exists():
-        ignore.write_text(storage.GITIGNORE, encoding="utf-8")
+        write.replace(ignore, storage.GITIGNORE.encode("utf-8"), inside=root)
         written.append(ignore.name)
     return written
 
@@ -358,7 +358,7 @@ def sync(ws: storage.Workspace, attempts: int = 5,
     a history file that arrives broken is held back at its last good lines."""
     repo = repository(ws.root)
     result = Synced(repo.shared)
-    with storage.locked(ws):
+    with write.locked(ws):
         held = release_held(repo)
         try:
             result.written = ensure_attributes(ws.root)
@@ -581,10 +581,11 @@ def release_held(repo: Repo) -> dict[str, Any]:
     """Put each held-back file back as git has it, so that git can pull; lines recorded here
     while it was held back are kept after it. Returns what was held."""
     held = read_held(repo.workspace)
+    places = _places(repo, held)
     for path, info in held.items():
-        here = repo.workspace / path
+        here = places[path]
         try:
-            now = here.read_text(encoding="utf-8")
+            now = "" if here.is_symlink() else here.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             now = ""
         git(repo.workspace, "update-index", "--no-skip-worktree", "--", path, check=False)
@@ -592,11 +593,7 @@ def release_held(repo: Repo) -> dict[str, Any]:
         good = str(info.get("good", ""))
         added = now[len(good):] if now.startswith(good) else ""
         if added:  # recorded here while held back: kept, and in use while it stays held
-            from ocop_cli.store.storage import _ends_with_newline
-
-            size = here.stat().st_size
-            with here.open("a", encoding="utf-8") as out:
-                out.write(("" if not size or _ends_with_newline(here, size) else "\n") + added)
+            write.append(here, added, inside=repo.workspace, header="")
             info["good"] = good + added
             info["lines"] = len(info["good"].splitlines())
     return held
@@ -605,19 +602,25 @@ def release_held(repo: Repo) -> dict[str, Any]:
 def hold(repo: Repo, held: dict[str, Any]) -> None:
     """Keep each file of `held` at its good lines in the working copy, out of git's sight,
     and note them in `.ocop/held.json`; the note goes when nothing is held."""
+    places = _places(repo, held)
     for path, info in held.items():
-        here = repo.workspace / path
+        here = places[path]
         if here.read_text(encoding="utf-8", errors="replace") != info["good"]:
-            tmp = here.with_name(f".{here.name}.{os.getpid()}.tmp")
-            tmp.write_text(info["good"], encoding="utf-8")
-            os.replace(tmp, here)
+            write.replace(here, info["good"].encode("utf-8"), inside=repo.workspace,
+                          force=True)
         git(repo.workspace, "update-index", "--skip-worktree", "--", path, check=False)
-    note = repo.workspace / storage.STATE / storage.HELD
+    note = write.state_folder(storage.Workspace(repo.workspace)) / storage.HELD
     if held:
-        note.parent.mkdir(exist_ok=True)
-        note.write_text(json.dumps(held, ensure_ascii=False), encoding="utf-8")
+        write.replace(note, json.dumps(held, ensure_ascii=False).encode("utf-8"),
+                      inside=repo.workspace, force=True)
     else:
         note.unlink(missing_ok=True)
+
+
+def _places(repo: Repo, held: dict[str, Any]) -> dict[str, Path]:
+    """Each held-back file's place in the workspace; `.ocop/held.json` naming one outside
+    it, or through a symbolic link, is refused before anything is touched."""
+    return {path: write.checked(repo.workspace / path, repo.workspace) for path in held}
 
 
 def attribute_problems(root: Path) -> list[Problem]:

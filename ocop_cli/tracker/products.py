@@ -204,7 +204,7 @@ def register_files(ws: Workspace) -> list[Path]:
 
 
 def register_file(ws: Workspace, who: str) -> Path:
-    from ocop_cli.store.storage import recorder_file
+    from ocop_cli.store.write import recorder_file
 
     return ws.root / REGISTER / recorder_file(ws, who).name
 

@@ -14,7 +14,8 @@ from ocop_cli.core.errors import NotFound, Refused, UsageError
 from ocop_cli.core.i18n import _, format_date
 from ocop_cli.core.model import Entry, Plan, Task
 from ocop_cli.core.state import OPEN, TaskState, for_unit, latest, share_of, state_as_of
-from ocop_cli.store.storage import Loaded, Recorded
+from ocop_cli.store.storage import Loaded
+from ocop_cli.store.write import Recorded
 
 R = TypeVar("R", bound=Recorded)
 

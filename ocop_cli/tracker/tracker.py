@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from ocop_cli.imports.progress import ProgressRow
     from ocop_cli.imports.sheets import Sheet
     from ocop_cli.imports.tables import RowProblem
-    from ocop_cli.store.storage import Loaded, Recorded, Workspace
+    from ocop_cli.store.storage import Loaded, Workspace
+    from ocop_cli.store.write import Recorded
     from ocop_cli.sync.git import Synced
     from ocop_cli.tracker import products
     from ocop_cli.tracker.product_views import SheetRow
@@ -193,13 +194,13 @@ class Tracker:
         With `ahead` (a sheet of many rows), the decision is made before the lock is taken,
         which is then held only to check that nothing was recorded meanwhile (else to decide
         again) and to append; a `dry_run` decides so and appends nothing."""
-        from ocop_cli.store import index, storage
+        from ocop_cli.store import index, write
         from ocop_cli.tracker import products, record
 
         ws = self.workspace
         who = record.recorder(by)
         file, header = ((products.register_file(ws, who), products.HEADER) if book == "products"
-                        else (storage.recorder_file(ws, who), storage.HISTORY_HEADER))
+                        else (write.recorder_file(ws, who), write.HISTORY_HEADER))
         outcome: Outcome[R] | None = None
         if ahead or dry_run:
             seen = index.snapshot(ws)
@@ -207,11 +208,11 @@ class Tracker:
             if dry_run or not outcome.entries:
                 outcome.file = file
                 return outcome
-        with storage.locked(ws):
+        with write.locked(ws):
             if outcome is None or index.snapshot(ws) != seen:
                 outcome = decide(index.load(ws, self.year), who)
             if outcome.entries:
-                storage.append(file, outcome.entries, header)
+                write.append(file, outcome.entries, inside=ws.root, header=header)
         outcome.file = file
         return outcome
 
