@@ -310,3 +310,14 @@ def test_a_negative_quantity_is_a_value_refused_not_an_unknown_option(ocop: Any,
                                     "0 and 100\n")
     assert ocop("progress", "1.2", "-x").stderr.startswith("ocop: error: no such option: -x")
 
+
+def test_an_undo_reads_as_an_undo_in_the_history(ocop: Any) -> None:
+    ocop("cancel", "9", "--note", "không tổ chức", "--date", "2019-09-30")
+    ocop("undo")
+
+    def actions(lang: str) -> list[str]:
+        shown = ocop("history", "9", "--format", "md", "--as-of", "2019-12-31", "--lang", lang)
+        return [line.split(" | ")[2] for line in shown.stdout.splitlines()[2:]]
+
+    assert actions("vi") == ["hủy (đã hoàn tác)", "hoàn tác"]
+    assert actions("en") == ["cancel (undone)", "undo"]

@@ -244,6 +244,8 @@ def test_vietnamese_screens_read_in_vietnamese(ocop):
     product = _add(ocop, "Bánh gai", "Ninh Giang", "2019-07-10")
     shown = ocop("product", "show", product, "--lang", "vi", "--as-of", "2019-08-01")
     assert "đã đăng ký (10/07/2019)" in shown.stdout
+    undo = ocop("product", "undo", product, "--lang", "vi")
+    assert undo.stdout.startswith("đã hoàn tác bước đã đăng ký của ")
 
 
 def test_an_import_registers_and_moves_on_all_rows_or_none(ocop, tmp_path):
