@@ -311,6 +311,35 @@ def test_a_negative_quantity_is_a_value_refused_not_an_unknown_option(ocop: Any,
     assert ocop("progress", "1.2", "-x").stderr.startswith("ocop: error: no such option: -x")
 
 
+def test_the_bundled_plan_s_notes_read_in_the_screen_s_language(ocop: Any) -> None:
+    def notes(lang: str) -> str:
+        shown = ocop("show", "1.2", "--format", "csv", "--as-of", "2019-09-15", "--lang", lang)
+        return next(line for line in shown.stdout.splitlines() if line.startswith(("Ghi", "No")))
+
+    assert notes("vi") == ('Ghi chú,"Mục V.5 giao UBND các huyện, thành phố tổ chức hội nghị cấp '
+                           'huyện cùng Sở NN và PTNT; bảng phân công ghi ""BCĐ các huyện, TP"" là '
+                           'cơ quan phối hợp."')
+    assert notes("en") == ('Notes,"Section V.5 has UBND các huyện, thành phố organise the district '
+                           'conferences with Sở NN và PTNT; the table names ""BCĐ các huyện, TP"" '
+                           'as partner."')
+    args = ("show", "1.2", "--format", "json", "--as-of", "2019-09-15")
+    assert ocop(*args, "--lang", "vi").json()["notes"] == ocop(*args).json()["notes"] == [
+        'Section V.5 has UBND các huyện, thành phố organise the district conferences with Sở NN '
+        'và PTNT; the table names "BCĐ các huyện, TP" as partner.']
+    found = ocop("tasks", "--grep", "thieu dau phan cach", "--format", "json", "--lang", "vi")
+    assert [t["id"] for t in found.json()] == ["2"]
+
+
+def test_a_note_in_two_languages_needs_both(ocop: Any, ws: Path) -> None:
+    plan = ws / "plan_2019.yaml"
+    text = plan.read_text(encoding="utf-8")
+    plan.write_text(text.replace("        vi: 'Mục V.5 giao", "        vn: 'Mục V.5 giao", 1),
+                    encoding="utf-8")
+    result = ocop("check")
+    assert result.exit_code == 3
+    assert "task 1.2, notes.0.pair.vi: Field required" in result.stderr
+
+
 def test_an_undo_reads_as_an_undo_in_the_history(ocop: Any) -> None:
     ocop("cancel", "9", "--note", "không tổ chức", "--date", "2019-09-30")
     ocop("undo")

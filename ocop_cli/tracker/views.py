@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, overload
 
 from ocop_cli.core.errors import EXIT_INVALID, EXIT_OK
-from ocop_cli.core.i18n import _, format_date, format_number
+from ocop_cli.core.i18n import _, format_date, format_number, language
 from ocop_cli.core.model import Entry, Plan, Task
 from ocop_cli.core.query import (
     Filters,
@@ -271,7 +271,7 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
         (_("Window"), window_line(plan, task.window) if task.window else None),
         (_("Section"), f"{task.section} {data['section_title'] or ''}".strip()
          if task.section else None),
-        (_("Notes"), "\n".join(task.notes) or None),
+        (_("Notes"), "\n".join(task.notes_in(language())) or None),
         (_("Latest note"), state.note), (_("Proof"), state.ref),
     ]
     rows = [{"k": k, "v": v} for k, v in facts if v]
