@@ -22,6 +22,7 @@ from typing import Any, TextIO
 from ocop_cli.core.errors import Refused, UsageError
 from ocop_cli.core.i18n import _, format_number, language
 from ocop_cli.core.text import visible
+from ocop_cli.core.windows import readable
 from ocop_cli.output import render
 from ocop_cli.output.office import Letter
 from ocop_cli.tracker.report import (
@@ -105,6 +106,8 @@ def shown(value: Any, key: str = "") -> str:
     15/09/2019 in Vietnamese)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return format_number(value)
+    if key == "target" and isinstance(value, str):  # a range or a qualified target
+        return readable(value)
     if key in DATE_KEYS and isinstance(value, str):
         with contextlib.suppress(ValueError):
             return shown_day(value)

@@ -28,7 +28,7 @@ from ocop_cli.core.query import (
 )
 from ocop_cli.core.state import HISTORY_ORDER, MIXED, NOT_KNOWN, TaskState, unit_of
 from ocop_cli.core.text import visible
-from ocop_cli.core.windows import Target, Window
+from ocop_cli.core.windows import Target, Window, readable
 from ocop_cli.output import render
 from ocop_cli.output.render import Column
 from ocop_cli.store.storage import Loaded, Workspace
@@ -111,7 +111,8 @@ def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fm
         target = state.task.target
         return {
             **obj, "title": title, "role": role_label(obj.get("role")),
-            "target": target.shown if target else None,
+            "target": (target.shown if fmt == "csv" else readable(target.shown))
+            if target else None,
             "achieved": obj["achieved"] if target else None,
             "state": status_label(state.status, state.timing) + whole_note(obj),
             "_style": state.timing if state.timing in ("overdue", "due") else state.status,
@@ -132,13 +133,13 @@ def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fm
 
 def target_line(target: Target) -> str:
     """A target as written, with how ocop reads it when that says more: "ít nhất 02 (≥ 2)",
-    "từ 800 đến 1.000 (800-1000)"; "12", "01" and "10.000" once."""
+    "từ 800 đến 1.000 (800–1.000)"; "12", "01" and "10.000" once."""
     def plain(text: str) -> str:  # without spaces, thousands dots and leading zeros
         return re.sub(r"(?<!\d)0+(?=\d)", "", text.replace(" ", "").replace(".", ""))
 
     if plain(target.text) == plain(target.shown):
         return target.text
-    return f"{target.text} ({target.shown})"
+    return f"{target.text} ({readable(target.shown)})"
 
 
 def check(ws: Workspace) -> int:
