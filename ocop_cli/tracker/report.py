@@ -606,8 +606,8 @@ def heading(doc: dict[str, Any], iso: bool = False) -> list[tuple[str, str]]:
     facts = [(_("Plan"), f"{plan['number']} ({plan['years']}): {plan['title']}")]
     if doc["period"]:
         period = doc["period"]
-        facts.append((_("Period"), f"{period['label']} ({day(period['start'])} – "
-                                   f"{day(period['end'])})"))
+        label = period["label"] if iso else period_title(period["label"])
+        facts.append((_("Period"), f"{label} ({day(period['start'])} – {day(period['end'])})"))
     facts.append((_("As of"), day(doc["as_of"])))
     if doc["agency"]:
         facts.append((_("Agency"), f"{doc['agency']['short']} ({doc['agency']['name']})"))
@@ -971,6 +971,22 @@ def period_name(period: dict[str, Any]) -> str:
     # "July 2019"; "tháng 7 năm 2019", as officials write a month in a report's subject
     month = get_month_names("wide", locale=language())[int(part)]
     return _("{month} {year}").format(month=month, year=year)
+
+
+def period_title(label: str) -> str:
+    """A period as a heading names it: in Vietnamese as officials write it ("Tháng 7/2019",
+    "Quý III/2019", "6 tháng đầu năm 2019", "Năm 2019"), in English as typed (2019-Q3), as
+    `format_date` writes a date in each language."""
+    if language() != "vi":
+        return label
+    year, _dash, part = label.partition("-")
+    if not part:
+        return f"Năm {year}"
+    if part[0] in "Qq":
+        return f"Quý {('I', 'II', 'III', 'IV')[int(part[1]) - 1]}/{year}"
+    if part[0] in "Hh":
+        return f"6 tháng {'đầu' if part[1] == '1' else 'cuối'} năm {year}"
+    return f"Tháng {int(part)}/{year}"
 
 
 def subject(doc: dict[str, Any]) -> str:
