@@ -63,6 +63,18 @@ def test_a_district_report_gives_its_own_share_with_the_whole_beside_it(ocop: An
     assert "done (whole: 6/12, in progress, overdue)" in line
 
 
+def test_the_count_line_of_a_units_listing_and_its_note_are_two_lines(ocop: Any) -> None:
+    gia_loc_case(ocop)
+    for lang, count, note in (
+            ("en", "(as of 2019-09-15)", "Shared tasks show the share of Gia Lộc; the whole task "
+             "in brackets."),
+            ("vi", "(tính đến 15/09/2019)", "Nhiệm vụ chia theo đơn vị ghi phần của Gia Lộc; "
+             "toàn tỉnh trong ngoặc.")):
+        lines = ocop("tasks", "--place", "Gia Lộc", "--lang", lang, env=AS_OF).stdout.splitlines()
+        at = next(i for i, line in enumerate(lines) if line.endswith(count))
+        assert lines[at + 1] == note
+
+
 def test_a_units_share_carries_its_own_proof_and_its_office_finds_it(ocop: Any) -> None:
     ocop("progress", "1.2", "1", "--place", "Gia Lộc", "--ref", "45/BC-UBND", env=AS_OF)
     ocop("progress", "1.2", "1", "--place", "Tứ Kỳ", "--ref", "77/BC-UBND", env=AS_OF)

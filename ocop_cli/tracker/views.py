@@ -124,7 +124,7 @@ def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fm
                                                          date=format_date(as_of))
     unit = subject_unit(directory, filters)
     if unit:
-        footer += " " + _("Shared tasks show the share of {unit}; the whole task in "
+        footer += "\n" + _("Shared tasks show the share of {unit}; the whole task in "
                            "brackets.").format(unit=directory.short(unit))
     title = f"{plan.number} ({plan.years})"
     render.emit(fmt, task_columns(filters.agency is not None), Rows(listed, row), None,
