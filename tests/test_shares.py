@@ -63,6 +63,22 @@ def test_a_district_report_gives_its_own_share_with_the_whole_beside_it(ocop: An
     assert "done (whole: 6/12, in progress, overdue)" in line
 
 
+def test_show_gives_each_unit_its_timing_as_a_listing_of_the_unit_does(ocop: Any) -> None:
+    gia_loc_case(ocop)
+
+    def units(lang: str) -> dict[str, str]:
+        shown = ocop("show", "1.2", "--lang", lang, env=AS_OF).stdout
+        rows = [[cell.strip() for cell in line.split("│")[1:-1]]
+                for line in shown.splitlines() if line.startswith("│")]
+        return {row[0]: row[2] for row in rows if len(row) == 3}  # the table "By district"
+
+    assert {unit: units("en")[unit] for unit in ("Gia Lộc", "Tứ Kỳ", "Thanh Hà")} == {
+        "Gia Lộc": "done", "Tứ Kỳ": "done", "Thanh Hà": "not started, overdue"}
+    assert units("vi")["Thanh Hà"] == "chưa bắt đầu, quá hạn"
+    listed = by_id(ocop("tasks", "--place", "Thanh Hà", "--format", "json", env=AS_OF).json())
+    assert (listed["1.2"]["status"], listed["1.2"]["timing"]) == ("not_started", "overdue")
+
+
 def test_the_count_line_of_a_units_listing_and_its_note_are_two_lines(ocop: Any) -> None:
     gia_loc_case(ocop)
     for lang, count, note in (

@@ -26,7 +26,14 @@ from ocop_cli.core.query import (
     urgency,
     whole_note,
 )
-from ocop_cli.core.state import HISTORY_ORDER, MIXED, NOT_KNOWN, TaskState, unit_of
+from ocop_cli.core.state import (
+    HISTORY_ORDER,
+    MIXED,
+    NOT_KNOWN,
+    TaskState,
+    for_unit,
+    unit_of,
+)
 from ocop_cli.core.text import visible
 from ocop_cli.core.windows import Target, Window, readable
 from ocop_cli.output import render
@@ -283,16 +290,7 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
     render.table(columns, rows, title=_("Task {id} as of {date}").format(
         id=task.id, date=format_date(as_of)), no_color=no_color)
     if data["places"]:
-        columns = [Column("place", _("Place")), Column("qty", _("Done"), numeric=True)]
-        if task.shared_by:
-            columns.append(Column("state", _("Status")))
-        render.table(columns,
-                     [{"place": p["place"] or _("not assigned to a unit"), "qty": p["qty"],
-                       "state": status_label(p["status"], None) if "status" in p else None,
-                       "_style": "done" if p.get("status", "done" if p["qty"] else None)
-                       == "done" else None}
-                      for p in data["places"]],
-                     title=_("By district"), no_color=no_color)
+        _by_district(plan, state, data["places"], as_of, no_color)
     if task.products_at and data.get("products"):
         from ocop_cli.tracker.product_views import list_section
         from ocop_cli.tracker.products import stage_label
@@ -302,6 +300,26 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
             stage=stage_label(task.products_at)), no_color=no_color)
     if data["history"]:
         history(loaded, task.id, fmt, no_color)
+
+
+def _by_district(plan: Plan, state: TaskState, places: list[dict[str, Any]], as_of: dt.date,
+                 no_color: bool) -> None:
+    """`show`'s table of where the quantity was recorded; a unit's share with its status and
+    timing, as a listing of the unit says them."""
+    units = state.task.shared_by
+    columns = [Column("place", _("Place")), Column("qty", _("Done"), numeric=True)]
+    if units:
+        columns.append(Column("state", _("Status")))
+    rows = []
+    for i, place in enumerate(places):  # the units first, in `units`' order
+        timing = for_unit(plan, state, units[i], as_of).timing if i < len(units) else None
+        status = place.get("status", "done" if place["qty"] else None)
+        rows.append({"place": place["place"] or _("not assigned to a unit"), "qty": place["qty"],
+                     "state": status_label(place["status"], timing) if "status" in place
+                     else None,
+                     "_style": timing if timing in ("overdue", "due") else
+                     "done" if status == "done" else None})
+    render.table(columns, rows, title=_("By district"), no_color=no_color)
 
 
 def window_line(plan: Plan, window: Window) -> str:
