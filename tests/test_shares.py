@@ -251,6 +251,20 @@ def test_a_name_not_typed_exactly_says_which_agency_it_took(ocop: Any) -> None:
     assert ocop("tasks", "--agency", "Sở Tài chính", env=AS_OF).stderr == ""
 
 
+def test_a_name_that_fits_several_agencies_lists_them_once(ocop: Any) -> None:
+    result = ocop("tasks", "--agency", "Sở", env=AS_OF)
+    assert result.exit_code == 1
+    message, hint = result.stderr.splitlines()
+    assert message == (
+        "ocop: error: 'Sở' fits several agencies: Các sở, ban, ngành liên quan, các tổ chức "
+        "chính trị - xã hội; Các sở, ngành, đoàn thể tỉnh; Các sở, ngành, đoàn thể trong BCĐ "
+        "tỉnh; Sở Công Thương; Sở KH và CN; Sở KH và ĐT; Sở NN và PTNT; Sở Tài chính; Sở TT và "
+        "TT; Sở VHTTDL; Sở Y tế")
+    assert hint == "ocop: Give more of the name."
+    assert ocop("tasks", "--agency", "Sở", "--lang", "vi", env=AS_OF).stderr.splitlines()[1] \
+        == "ocop: Hãy ghi đầy đủ tên hơn."
+
+
 def test_the_district_offices_are_agencies_of_their_unit() -> None:
     directory, problems = read_agencies(bundled_dir() / "agencies.yaml")
     assert directory is not None, problems
