@@ -80,6 +80,12 @@ def council_label(council: str) -> str:
     return {"huyen": _("district council"), "tinh": _("province council")}[council]
 
 
+def step_label(step: str) -> str:
+    """A step of `NEXT` in words: a score names its council ("scored (province council)")."""
+    stage, _colon, council = step.partition(":")
+    return f"{stage_label(stage)} ({council_label(council)})" if council else stage_label(stage)
+
+
 class Line(NamedTuple):
     """One line of the register: a registration (`action` registered, with the product's
     facts), a stage, or an undo."""
@@ -601,7 +607,8 @@ def advance(lines: Sequence[Line], rules: Rules, product_id: str, stage: str, st
             id=product_id, stage=stage_label(latest.stage), date=format_date(latest.stage_date)))
     step = f"scored:{council}" if stage == "scored" else stage
     if step not in NEXT[latest.position]:
-        allowed = ", ".join(NEXT[latest.position]) or _("nothing (undo a line to correct it)")
+        allowed = ", ".join(map(step_label, NEXT[latest.position])) or \
+            _("nothing (undo a line to correct it)")
         raise Refused(_("product {id} is {stage}; what may follow: {allowed}").format(
             id=product_id, stage=stage_label(latest.stage), allowed=allowed))
     if stage == "rejected" and not (stamp.note or "").strip():
