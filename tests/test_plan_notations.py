@@ -4,6 +4,7 @@ of its boundaries; the cells that are refused, named as written."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -166,15 +167,38 @@ def test_show_gives_a_target_once_and_how_it_is_read_only_when_that_says_more(
         assert f"Target   │ {line} " in ocop("show", task, "--as-of", "2019-09-15").stdout
     imported(ocop, ws, ONE_YEAR, "2024")
 
-    def target(task: str) -> str:
-        shown = ocop("show", task, "--as-of", "2024-05-01", "-f", "csv").stdout
-        return next(line for line in shown.splitlines() if line.startswith("Target,"))
+    def target(task: str, lang: str = "en") -> str:
+        shown = ocop("show", task, "--as-of", "2024-05-01", "-f", "csv", "--lang", lang).stdout
+        return next(line for line in shown.splitlines() if line.startswith(("Target,", "Chỉ")))
 
     assert target("4") == "Target,10.000"
     assert target("8") == "Target,08 - 10"
     assert target("7") == "Target,ít nhất 02 (≥ 2)"
-    assert target("3") == "Target,từ 800 đến 1.000 (800-1000)"
+    assert target("3") == 'Target,"từ 800 đến 1.000 (800–1,000)"'
+    assert target("3", "vi") == "Chỉ tiêu,từ 800 đến 1.000 (800–1.000)"
     assert target("9") == "Target,thêm 30 (+30)"
+
+
+def test_a_target_on_a_screen_writes_its_numbers_as_the_language_does(ocop: Any, ws: Path
+                                                                       ) -> None:
+    imported(ocop, ws, ONE_YEAR, "2024")
+
+    def targets(lang: str, fmt: str) -> dict[str, str]:
+        listed = ocop("tasks", "--as-of", "2024-05-01", "--format", fmt, "--lang", lang).stdout
+        if fmt == "csv":
+            rows = list(csv.reader(listed.splitlines()))[1:]
+            return {row[0]: row[3] for row in rows if row[0] in ("3", "4", "5")}
+        cells = [line.split(" | ") for line in listed.splitlines()[2:]]
+        return {row[0].strip("| "): row[3] for row in cells if row[0].strip("| ") in "345"}
+
+    assert targets("vi", "md") == {"3": "800–1.000", "4": "10.000", "5": "1–2"}
+    assert targets("en", "md") == {"3": "800–1,000", "4": "10,000", "5": "1–2"}
+    # The data rows of CSV are the same in both languages: the short form JSON carries.
+    assert targets("vi", "csv") == targets("en", "csv") == {"3": "800-1000", "4": "10000",
+                                                              "5": "1-2"}
+    report = ocop("report", "--agency", "Hội đồng đánh giá SP tỉnh", "--as-of", "2024-05-01",
+                  "--format", "md", "--lang", "vi").stdout
+    assert "| 5 | Hoàn thành đánh giá, công nhận sản phẩm đợt I | Sản phẩm | 1–2 |" in report
 
 
 # --- a plan for 2023-2025 ---------------------------------------------------------------------

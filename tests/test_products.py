@@ -78,6 +78,18 @@ def test_stages_follow_their_order_and_ask_for_what_they_need(ocop):
     assert too_few.exit_code == EXIT_NOT_FOUND and "3" in too_few.stderr
 
 
+def test_what_may_follow_a_stage_is_said_in_words_with_the_council_named(ocop):
+    product = _add(ocop, "Gà", "Gia Lộc", "2019-07-10")
+    for step in (("chosen",), ("sent", "--ref", "12/TTr-UBND")):
+        assert ocop("product", "stage", product, *step, "--date", "2019-08-01").exit_code == 0
+    args = ("product", "stage", product, "recognised", "--ref", "1/QĐ", "--date", "2019-09-01")
+    assert ocop(*args).stderr == (f"ocop: error: product {product} is sent to the province; "
+                                  "what may follow: scored (province council)\n")
+    assert ocop(*args, "--lang", "vi").stderr == (
+        f"ocop: lỗi: sản phẩm {product} đang ở bước đã gửi tỉnh; bước tiếp theo có thể là: "
+        "đã chấm điểm (hội đồng cấp tỉnh)\n")
+
+
 def test_undo_takes_back_the_latest_line_whatever_its_date(ocop, ws):
     product = _add(ocop, "Nem", "Tứ Kỳ", "2019-07-10")
     _to_province(ocop, product, "2019-08-01")
@@ -244,6 +256,8 @@ def test_vietnamese_screens_read_in_vietnamese(ocop):
     product = _add(ocop, "Bánh gai", "Ninh Giang", "2019-07-10")
     shown = ocop("product", "show", product, "--lang", "vi", "--as-of", "2019-08-01")
     assert "đã đăng ký (10/07/2019)" in shown.stdout
+    undo = ocop("product", "undo", product, "--lang", "vi")
+    assert undo.stdout.startswith("đã hoàn tác bước đã đăng ký của ")
 
 
 def test_an_import_registers_and_moves_on_all_rows_or_none(ocop, tmp_path):

@@ -231,6 +231,27 @@ def test_bad_periods_say_what_is_expected(text: str, says: str) -> None:
         parse_period(text)
 
 
+@pytest.mark.parametrize(("period", "vi", "en"), [
+    ("2019-07", "Tháng 7/2019 (01/07/2019 – 31/07/2019)", "2019-07 (2019-07-01 – 2019-07-31)"),
+    ("2019-Q3", "Quý III/2019 (01/07/2019 – 30/09/2019)", "2019-Q3 (2019-07-01 – 2019-09-30)"),
+    ("2019-h1", "6 tháng đầu năm 2019 (01/01/2019 – 30/06/2019)",
+     "2019-H1 (2019-01-01 – 2019-06-30)"),
+    ("2019-H2", "6 tháng cuối năm 2019 (01/07/2019 – 31/12/2019)",
+     "2019-H2 (2019-07-01 – 2019-12-31)"),
+    ("2019", "Năm 2019 (01/01/2019 – 31/12/2019)", "2019 (2019-01-01 – 2019-12-31)"),
+])
+def test_a_vietnamese_page_names_the_period_as_officials_write_it(
+        ocop: Any, period: str, vi: str, en: str) -> None:
+    def line(lang: str, *fmt: str) -> str:
+        shown = ocop("report", "--period", period, "--lang", lang, *fmt, env=AS_OF).stdout
+        return next(text for text in shown.splitlines() if text.startswith(("Kỳ", "Period")))
+
+    assert line("vi") == f"Kỳ báo cáo: {vi}"
+    assert line("en") == f"Period: {en}"
+    label = parse_period(period).label  # CSV carries it as typed, in either language
+    assert line("vi", "--format", "csv").startswith(f"Kỳ báo cáo,{label} (")
+
+
 def test_bad_period_and_conflicting_options_exit_with_usage(ocop: Any) -> None:
     result = ocop("report", "--period", "2019-Q5", env=AS_OF)
     assert result.exit_code == EXIT_USAGE and "--period" in result.stderr

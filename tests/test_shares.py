@@ -64,6 +64,34 @@ def test_a_district_report_gives_its_own_share_with_the_whole_beside_it(ocop: An
     assert "done (whole: 6/12, in progress, overdue)" in line
 
 
+def test_show_gives_each_unit_its_timing_as_a_listing_of_the_unit_does(ocop: Any) -> None:
+    gia_loc_case(ocop)
+
+    def units(lang: str) -> dict[str, str]:
+        shown = ocop("show", "1.2", "--lang", lang, env=AS_OF).stdout
+        rows = [[cell.strip() for cell in line.split("│")[1:-1]]
+                for line in shown.splitlines() if line.startswith("│")]
+        return {row[0]: row[2] for row in rows if len(row) == 3}  # the table "By district"
+
+    assert {unit: units("en")[unit] for unit in ("Gia Lộc", "Tứ Kỳ", "Thanh Hà")} == {
+        "Gia Lộc": "done", "Tứ Kỳ": "done", "Thanh Hà": "not started, overdue"}
+    assert units("vi")["Thanh Hà"] == "chưa bắt đầu, quá hạn"
+    listed = by_id(ocop("tasks", "--place", "Thanh Hà", "--format", "json", env=AS_OF).json())
+    assert (listed["1.2"]["status"], listed["1.2"]["timing"]) == ("not_started", "overdue")
+
+
+def test_the_count_line_of_a_units_listing_and_its_note_are_two_lines(ocop: Any) -> None:
+    gia_loc_case(ocop)
+    for lang, count, note in (
+            ("en", "(as of 2019-09-15)", "Shared tasks show the share of Gia Lộc; the whole task "
+             "in brackets."),
+            ("vi", "(tính đến 15/09/2019)", "Nhiệm vụ chia theo đơn vị ghi phần của Gia Lộc; "
+             "toàn tỉnh trong ngoặc.")):
+        lines = ocop("tasks", "--place", "Gia Lộc", "--lang", lang, env=AS_OF).stdout.splitlines()
+        at = next(i for i, line in enumerate(lines) if line.endswith(count))
+        assert lines[at + 1] == note
+
+
 def test_a_units_share_carries_its_own_proof_and_its_office_finds_it(ocop: Any) -> None:
     ocop("progress", "1.2", "1", "--place", "Gia Lộc", "--ref", "45/BC-UBND", env=AS_OF)
     ocop("progress", "1.2", "1", "--place", "Tứ Kỳ", "--ref", "77/BC-UBND", env=AS_OF)
@@ -222,6 +250,20 @@ def test_a_name_not_typed_exactly_says_which_agency_it_took(ocop: Any) -> None:
     assert result.exit_code == 0
     assert result.stderr == "--agency 'Sở Tài Chín': taken as Sở Tài chính (Sở Tài chính)\n"
     assert ocop("tasks", "--agency", "Sở Tài chính", env=AS_OF).stderr == ""
+
+
+def test_a_name_that_fits_several_agencies_lists_them_once(ocop: Any) -> None:
+    result = ocop("tasks", "--agency", "Sở", env=AS_OF)
+    assert result.exit_code == 1
+    message, hint = result.stderr.splitlines()
+    assert message == (
+        "ocop: error: 'Sở' fits several agencies: Các sở, ban, ngành liên quan, các tổ chức "
+        "chính trị - xã hội; Các sở, ngành, đoàn thể tỉnh; Các sở, ngành, đoàn thể trong BCĐ "
+        "tỉnh; Sở Công Thương; Sở KH và CN; Sở KH và ĐT; Sở NN và PTNT; Sở Tài chính; Sở TT và "
+        "TT; Sở VHTTDL; Sở Y tế")
+    assert hint == "ocop: Give more of the name."
+    assert ocop("tasks", "--agency", "Sở", "--lang", "vi", env=AS_OF).stderr.splitlines()[1] \
+        == "ocop: Hãy ghi đầy đủ tên hơn."
 
 
 def test_the_district_offices_are_agencies_of_their_unit() -> None:

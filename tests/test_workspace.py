@@ -176,3 +176,18 @@ def test_a_per_user_folder_that_cannot_be_made_is_one_clear_error(
     assert result.exit_code == 1
     assert result.stderr.startswith("ocop: error: cannot create the workspace in ")
     assert "Traceback" not in result.stderr
+
+
+def test_info_counts_the_tasks_as_every_listing_does(tmp_path: Path) -> None:
+    root = tmp_path / "office"
+    storage.init_workspace(root)
+
+    def tasks_line(lang: str) -> str:
+        shown = run("info", "--data", str(root), "--lang", lang, "--format", "csv").stdout
+        return next(line for line in shown.splitlines() if line.startswith(("Tasks,", "Nhiệm")))
+
+    assert tasks_line("en") == "Tasks,15 (18 rows of the table)"
+    assert tasks_line("vi") == "Nhiệm vụ,15 (18 dòng của bảng)"
+    listed = run("tasks", "--data", str(root), "--as-of", "2019-06-15").stdout
+    assert "15 tasks: " in listed
+    assert run("info", "--data", str(root), "--format", "json").json()["tasks"] == 18

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ocop_cli.commands import complete
-from ocop_cli.commands.helptext import LocalCommand, LocalGroup
+from ocop_cli.commands.helptext import LocalCommand, LocalGroup, error_lines
 from ocop_cli.core.errors import OcopError, Refused
 from ocop_cli.core.i18n import _, set_language
 from ocop_cli.core.text import visible
@@ -151,10 +151,7 @@ def told(outcome: "Outcome[Any]") -> None:
 
 
 def fail(error: OcopError) -> None:
-    lines = [_("error: {message}").format(message=error.message)]
-    if error.hint:
-        lines.append(error.hint)
-    stderr().write("".join(f"ocop: {visible(line)}\n" for line in lines))
+    stderr().write(error_lines(error.message, error.hint))
     raise typer.Exit(error.exit_code)
 
 

@@ -1,4 +1,5 @@
-"""Help pages and usage errors in the user's language.
+"""Help pages and usage errors in the user's language, and the two lines every error is said
+in on stderr (`error_lines`: the message, then the hint).
 
 The help texts of the commands (`help=` strings and docstrings) are English source strings
 that `tools/i18n.py` puts in the catalogue with every other message. Typer builds its commands
@@ -6,6 +7,9 @@ from them as they are; the classes here translate them only when a help page, a 
 description or a usage error is about to be shown, so a run that shows none pays nothing.
 `LocalGroup.main` picks the language from the raw arguments first, because `--help` is acted
 on before any other option is read.
+
+A usage error reads as any other error: one line, then where to find help. A negative number
+is read as a value (`ocop progress 1.2 -3`), never as an option.
 
 Every command must be made with `cls=LocalCommand` (the `command` decorator of `common` does it).
 """
@@ -19,6 +23,7 @@ from typing import IO, Any
 
 from typer import _click as click
 from typer._click import exceptions as errors
+from typer._click.parser import _OptionParser, _ParsingState
 from typer.core import TyperCommand, TyperGroup
 
 from ocop_cli.core.i18n import N_, _, language_in, set_language
@@ -42,7 +47,9 @@ _VALUE_PROBLEMS = (  # compiled on first use, not at start-up
      N_("{value} is less than {limit}")),
     (r"(?P<value>\S+) is not in the range x<=(?P<limit>-?\d+)\.?",
      N_("{value} is more than {limit}")),
-    (r"(?P<value>'.*') is not a valid integer\.?", N_("{value} is not a whole number")),
+    (r"(?P<value>'.*') is not a valid int(?:eger)?(?: range)?\.?",
+     N_("{value} is not a whole number")),
+    (r"(?P<value>'.*') is not a valid float(?: range)?\.?", N_("{value} is not a number")),
     (r"(?:Value error, )?(?P<value>'.*') is not one of (?P<choices>.+?)\.?",
      N_("{value} is not one of {choices}")),
     (r"(?:Value error, )?(?P<value>'.*') is not (?P<choices>'[^']*')\.?",
@@ -50,15 +57,15 @@ _VALUE_PROBLEMS = (  # compiled on first use, not at start-up
 )
 _USAGE_PROBLEMS = (
     (r"Option (?P<name>'.*') requires an argument\.",
-     N_("Option {name} needs a value.")),
+     N_("option {name} needs a value")),
     (r"Option (?P<name>'.*') does not take a value\.",
-     N_("Option {name} does not take a value.")),
-    (r"Got unexpected extra arguments? \((?P<args>.*)\)",
-     N_("Unexpected extra arguments: {args}")),
+     N_("option {name} does not take a value")),
+    (r"Got unexpected extra argument(?:s|\(s\))? \((?P<args>.*)\)",
+     N_("unexpected extra arguments: {args}")),
     (r"No such command (?P<name>'.*')\. Did you mean (?P<close>.*)\?",
-     N_("No such command {name}. Did you mean {close}?")),
-    (r"No such command (?P<name>'.*')\.", N_("No such command {name}.")),
-    (r"Missing command\.", N_("Missing command.")),
+     N_("no such command {name}; did you mean {close}?")),
+    (r"No such command (?P<name>'.*')\.", N_("no such command {name}")),
+    (r"Missing command\.", N_("missing command")),
 )
 
 
@@ -123,6 +130,14 @@ def localise(command: click.Command, ctx: click.Context | None = None) -> None:
             setattr(param, attr, _(text) if text else text)  # i18n: help texts, extracted
 
 
+def error_lines(message: str, hint: str | None = None) -> str:
+    """An error as every command says it on stderr: one line, and the hint on a second."""
+    lines = [_("error: {message}").format(message=message)]
+    if hint:
+        lines.append(hint)
+    return "".join(f"ocop: {visible(line)}\n" for line in lines)
+
+
 class UsageProblem(errors.UsageError):
     """A usage error of click or typer, reworded in the user's language."""
 
@@ -131,35 +146,32 @@ class UsageProblem(errors.UsageError):
 
     def show(self, file: IO[Any] | None = None) -> None:
         ctx = self.ctx
-        lines = []
-        if ctx is not None:
-            lines.append(ctx.get_usage())
-            if ctx.command.get_help_option(ctx) is not None:
-                lines.append(_("Try '{command} {option}' for help.").format(
-                    command=ctx.command_path, option=ctx.help_option_names[0]))
-            lines.append("")
-        lines.append(_("Error: {message}").format(message=visible(self.format_message())))
-        click.echo("\n".join(lines), file=file, err=True, color=False)
+        hint = None
+        if ctx is not None and ctx.command.get_help_option(ctx) is not None:
+            hint = _("Try '{command} {option}' for help.").format(
+                command=ctx.command_path, option=ctx.help_option_names[0])
+        click.echo(error_lines(self.format_message(), hint), file=file, nl=False, err=True,
+                   color=False)
 
 
-def _translated(error: errors.UsageError) -> errors.UsageError:
+def _translated(error: errors.UsageError, ctx: click.Context) -> errors.UsageError:
     if isinstance(error, (UsageProblem, errors.NoArgsIsHelpError)):
         return error
-    ctx = error.ctx
+    ctx = error.ctx or ctx  # the parser's own errors come without one
     if ctx is not None:
         localise(ctx.command, ctx)  # the names of arguments (metavars) in the user's language
     if isinstance(error, errors.NoSuchOption):
-        message = _("No such option: {name}").format(name=error.option_name)
+        message = _("no such option: {name}").format(name=error.option_name)
         if error.possibilities:
-            message += " " + _("(Possible options: {options})").format(
+            message += " " + _("(possible options: {options})").format(
                 options=", ".join(sorted(error.possibilities)))
     elif isinstance(error, errors.MissingParameter):
         param = error.param
         name = param.get_error_hint(ctx) if param is not None and ctx else ""
         if param is not None and param.param_type_name == "argument":
-            message = _("Missing argument {name}.").format(name=name)
+            message = _("missing argument {name}").format(name=name)
         else:
-            message = _("Missing option {name}.").format(name=name)
+            message = _("missing option {name}").format(name=name)
     elif isinstance(error, errors.BadParameter):
         param = error.param
         hint = error.param_hint
@@ -168,8 +180,8 @@ def _translated(error: errors.UsageError) -> errors.UsageError:
         if not isinstance(hint, str) and hint is not None:
             hint = " / ".join(repr(x) for x in hint)
         problem = _reword(error.message, _VALUE_PROBLEMS)
-        message = (_("Invalid value for {name}: {problem}").format(name=hint, problem=problem)
-                   if hint else _("Invalid value: {problem}").format(problem=problem))
+        message = (_("invalid value for {name}: {problem}").format(name=hint, problem=problem)
+                   if hint else _("invalid value: {problem}").format(problem=problem))
     else:
         message = _reword(error.message, _USAGE_PROBLEMS)
     return UsageProblem(message, ctx)
@@ -217,7 +229,19 @@ class _Localised(click.Command):
         try:
             return super().parse_args(ctx, args)
         except errors.UsageError as error:
-            raise _translated(error) from None
+            raise _translated(error, ctx) from None
+
+
+class _Parser(_OptionParser):
+    """Click's parser, but a negative number is a value, as argparse reads it: in `ocop
+    progress 1.2 -3` the quantity is refused as a quantity, not as an unknown option -3 (no
+    option of ocop is a digit)."""
+
+    def _process_opts(self, arg: str, state: _ParsingState) -> None:
+        if re.fullmatch(r"-\d+(?:[.,]\d+)?", arg):
+            state.largs.append(arg)
+        else:
+            super()._process_opts(arg, state)
 
 
 def _without_lang(args: list[str]) -> list[str]:
@@ -235,6 +259,12 @@ def _without_lang(args: list[str]) -> list[str]:
 
 class LocalCommand(_Localised, TyperCommand):
     """A command whose help and usage errors follow the language in use."""
+
+    def make_parser(self, ctx: click.Context) -> _OptionParser:
+        parser = _Parser(ctx)
+        for param in self.get_params(ctx):
+            param.add_to_parser(parser, ctx)
+        return parser
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         _Localised.format_options(self, ctx, formatter)
@@ -277,4 +307,4 @@ class LocalGroup(_Localised, TyperGroup):
         try:
             return super().resolve_command(ctx, args)
         except errors.UsageError as error:
-            raise _translated(error) from None
+            raise _translated(error, ctx) from None

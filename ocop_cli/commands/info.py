@@ -31,7 +31,7 @@ def info(s: Session, fmt: FormatOpt = Format.table) -> None:
 
     Example: ocop info --format json
     """
-    data = _facts(s)
+    data, leaves = _facts(s)
     if fmt == Format.json:
         render.write_json(data)
     else:
@@ -41,7 +41,7 @@ def info(s: Session, fmt: FormatOpt = Format.table) -> None:
             (_("Plan"), data["plan"]),
             (_("Plan file"), data["plan_file"]),
             (_("Plans here"), ", ".join(str(y) for y in data["plans"])),
-            (_("Tasks"), data["tasks"]),
+            (_("Tasks"), _tasks(leaves, data["tasks"])),
             (_("Entries"), data["entries"]),
             (_("As of"), format_date(s.as_of)),
             (_("Language"), f"{LANGUAGE_NAMES[data['language']]} ({data['language']})"),
@@ -61,8 +61,18 @@ def info(s: Session, fmt: FormatOpt = Format.table) -> None:
         raise typer.Exit(EXIT_INVALID)
 
 
-def _facts(s: Session) -> dict[str, Any]:
-    """What `info` says, as its JSON gives it."""
+def _tasks(tasks: int | None, rows: int | None) -> str | None:
+    """The tasks as every listing counts them (the rows without sub-rows), and the rows of the
+    plan's table when its parent rows make them more (the JSON's `tasks`)."""
+    if tasks is None or rows is None:
+        return None
+    if tasks == rows:
+        return str(tasks)
+    return _("{n} ({rows} rows of the table)").format(n=tasks, rows=rows)
+
+
+def _facts(s: Session) -> tuple[dict[str, Any], int | None]:
+    """What `info` says, as its JSON gives it, and how many tasks the listings count."""
     # Reading a workspace weighs: imported when run, as in every command module.
     from ocop_cli.store.storage import user_workspace_dir
     from ocop_cli.tracker.record import recorder
@@ -88,9 +98,9 @@ def _facts(s: Session) -> dict[str, Any]:
         loaded = s.load()
     except InvalidData as exc:
         data["problems"] = len(exc.problems)
-    else:
-        plan = loaded.plan
-        data.update(plan=f"{plan.number} ({plan.years})", plan_file=str(ws.plan_path(s.year)),
-                    tasks=len(plan.tasks), entries=loaded.index.count()
-                    if loaded.index is not None else len(loaded.entries))
-    return data
+        return data, None
+    plan = loaded.plan
+    data.update(plan=f"{plan.number} ({plan.years})", plan_file=str(ws.plan_path(s.year)),
+                tasks=len(plan.tasks), entries=loaded.index.count()
+                if loaded.index is not None else len(loaded.entries))
+    return data, len(plan.leaves())

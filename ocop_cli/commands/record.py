@@ -59,7 +59,8 @@ def done(s: Session, task_id: TaskArg,
 
 @command("progress")
 def progress(s: Session, task_id: TaskArg,
-             qty: Annotated[int, typer.Argument(metavar="QTY", min=1, help="How many more")],
+             # The library refuses a quantity below 1, as from any caller.
+             qty: Annotated[int, typer.Argument(metavar="QTY", help="How many more")],
              place: PlaceOpt = None, by: ByOpt = None, ref: RefOpt = None, note: NoteOpt = None,
              date: DateOpt = None) -> None:
     """Record part of a task's quantity.

@@ -16,10 +16,11 @@ class Ambiguous(NotFound):
 
     def __init__(self, name: str, candidates: list[Agency]) -> None:
         self.candidates = candidates
-        names = ", ".join(a.short for a in candidates)
+        # Named once, apart by semicolons: a name may hold commas ("Các sở, ngành, đoàn thể").
+        names = "; ".join(a.short for a in candidates)
         super().__init__(
             _("{name!r} fits several agencies: {names}").format(name=name, names=names),
-            hint=_("Give more of the name, or one of: {names}").format(names=names),
+            hint=_("Give more of the name."),
         )
 
 

@@ -20,3 +20,10 @@ def kind_label(kind: str) -> str:
 
 def council_label(council: str) -> str:
     return {"huyen": _("district council"), "tinh": _("province council")}[council]
+
+
+def step_label(step: str) -> str:
+    """A step of the register's order in words: a score names its council ("scored (province
+    council)")."""
+    stage, _colon, council = step.partition(":")
+    return f"{stage_label(stage)} ({council_label(council)})" if council else stage_label(stage)

@@ -60,7 +60,9 @@ class Task(NamedTuple):
     window: Window | None = None
     section: str | None = None
     per_district: bool = False
-    notes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # in English where the plan gives both languages
+    # The notes in Vietnamese, one for each of `notes`, where the plan gives them in both.
+    notes_vi: tuple[str, ...] = ()
     lead_text: str | None = None  # the cell as the plan wrote it
     partners_text: tuple[str, ...] = ()
     # The achieved quantity is the number of products of the register that reached this
@@ -75,6 +77,10 @@ class Task(NamedTuple):
     def parent(self) -> str | None:
         head, dot, _ = self.id.rpartition(".")
         return head if dot else None
+
+    def notes_in(self, language: str) -> tuple[str, ...]:
+        """The notes a screen in `language` shows."""
+        return self.notes_vi if language == "vi" and self.notes_vi else self.notes
 
 
 class Plan:

@@ -92,12 +92,12 @@ def _matches(task: Task, state: TaskState, plan: Plan, directory: Directory, f: 
 
 
 def _searched(plan: Plan, task: Task, state: TaskState) -> list[str]:
-    """The text `--grep` looks in: the task's and its parents' titles and notes, the latest
-    note recorded (a sub-row matches when its parent does)."""
+    """The text `--grep` looks in: the task's and its parents' titles and notes (in either
+    language), the latest note recorded (a sub-row matches when its parent does)."""
     words = [task.id, task.unit or "", state.note or ""]
     row: Task | None = task
     while row is not None:
-        words += [row.title, *row.notes]
+        words += [row.title, *row.notes, *row.notes_vi]
         row = plan.task(row.parent) if row.parent else None
     return words
 

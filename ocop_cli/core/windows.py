@@ -17,7 +17,7 @@ import re
 from functools import lru_cache
 from typing import NamedTuple
 
-from ocop_cli.core.i18n import _
+from ocop_cli.core.i18n import _, format_number
 from ocop_cli.core.text import clean, fold
 
 WINDOW_EXAMPLE = "T6, T7-9, Quý II, 6 tháng đầu năm, Cả năm, Trước 30/6, Tháng 6/2020"
@@ -92,6 +92,16 @@ class Target(NamedTuple):
         number = str(self.min) if self.min == self.max else f"{self.min}-{self.max}"
         prefix = {"at_least": "≥ ", "about": "~", "more": "+"}.get(self.qualifier, "")
         return prefix + number + ("%" if self.kind == "share" else "")
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+def readable(shown: str) -> str:
+    """A target's short form (`Target.shown`, as JSON and CSV carry it) as people read it:
+    numbers as the language writes them, an en dash between a range's ends (`800–1.000` in
+    Vietnamese, `800–1,000` in English)."""
+    return _DIGITS.sub(lambda m: format_number(int(m.group())), shown).replace("-", "–")
 
 
 # --- windows ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ocop_cli.core.i18n import format_number
+from ocop_cli.core.windows import readable
 from ocop_cli.output import render
 from ocop_cli.output.sections import Section
 from ocop_cli.output.words import shown_day
@@ -23,6 +24,8 @@ def shown(value: Any, key: str = "") -> str:
     15/09/2019 in Vietnamese)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return format_number(value)
+    if key == "target" and isinstance(value, str):  # a range or a qualified target
+        return readable(value)
     if key in DATE_KEYS and isinstance(value, str):
         with contextlib.suppress(ValueError):
             return shown_day(value)

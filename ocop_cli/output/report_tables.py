@@ -38,7 +38,7 @@ from ocop_cli.output.sections import (
     style,
     target_value,
 )
-from ocop_cli.output.words import period_name
+from ocop_cli.output.words import period_name, period_title
 
 
 def heading(doc: Report, iso: bool = False) -> list[tuple[str, str]]:
@@ -49,8 +49,8 @@ def heading(doc: Report, iso: bool = False) -> list[tuple[str, str]]:
     facts = [(_("Plan"), f"{plan.number} ({plan.years}): {plan.title}")]
     if doc.period:
         period = doc.period
-        facts.append((_("Period"), f"{period.label} ({day(period.start)} – "
-                                   f"{day(period.end)})"))
+        label = period.label if iso else period_title(period.label)
+        facts.append((_("Period"), f"{label} ({day(period.start)} – {day(period.end)})"))
     facts.append((_("As of"), day(doc.as_of)))
     if doc.agency:
         facts.append((_("Agency"), f"{doc.agency.short} ({doc.agency.name})"))

@@ -162,3 +162,19 @@ def product_sentences(doc: ProductReport) -> list[str]:
         n=ending, date=until) if ending else
         _("No recognition runs out by {date}.").format(date=until))
     return said
+
+
+def period_title(label: str) -> str:
+    """A period as a heading names it: in Vietnamese as officials write it ("Tháng 7/2019",
+    "Quý III/2019", "6 tháng đầu năm 2019", "Năm 2019"), in English as typed (2019-Q3), as
+    `format_date` writes a date in each language."""
+    if language() != "vi":
+        return label
+    year, _dash, part = label.partition("-")
+    if not part:
+        return f"Năm {year}"
+    if part[0] in "Qq":
+        return f"Quý {('I', 'II', 'III', 'IV')[int(part[1]) - 1]}/{year}"
+    if part[0] in "Hh":
+        return f"6 tháng {'đầu' if part[1] == '1' else 'cuối'} năm {year}"
+    return f"Tháng {int(part)}/{year}"

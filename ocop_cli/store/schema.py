@@ -13,8 +13,10 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     StringConstraints,
+    Tag,
     ValidationInfo,
     field_validator,
 )
@@ -63,6 +65,22 @@ class Section(Strict):
     text: str = ""
 
 
+class Note(Strict):
+    """A note written in both languages: each screen shows its own (JSON the English)."""
+
+    en: Text
+    vi: Text
+
+
+def _note_kind(value: Any) -> str:
+    return "pair" if isinstance(value, dict | Note) else "text"
+
+
+# A remark as written, or a pair {en, vi}; a wrong pair is told as a pair, not as a text too.
+Notes = list[Annotated[Annotated[Text, Tag("text")] | Annotated[Note, Tag("pair")],
+                       Discriminator(_note_kind)]]
+
+
 class TaskDoc(Strict):
     """One row or sub-row of the assignment table; a sub-row's parent is its id less `.N`."""
 
@@ -83,7 +101,7 @@ class TaskDoc(Strict):
     )
     section: Text | None = None
     per_district: bool = Field(False, description="Target counted one per district-level unit")
-    notes: list[Text] = Field(default_factory=list)
+    notes: Notes = Field(default_factory=list)
     products_at: Literal[PRODUCT_STAGES] | None = Field(  # type: ignore[valid-type]
         None, description="The achieved quantity is the number of products of the register "
         "that reached this stage within the plan's year(s)")
@@ -106,7 +124,7 @@ class PlanDoc(Strict):
     received: Received | None = None
     purposes: list[Text] = Field(default_factory=list)
     sections: list[Section] = Field(default_factory=list)
-    notes: list[Text] = Field(default_factory=list)
+    notes: Notes = Field(default_factory=list)
     tasks: list[TaskDoc]
 
     @field_validator("last_year")

@@ -715,7 +715,7 @@ def _plan(path: Path, directory: Directory, doc: YamlDoc, parsed: Any, items: It
             partners=tuple(refer(p, ("tasks", i, "partners", j), item.id)
                            for j, p in enumerate(item.partners)),
             window=window(item, i),
-            section=item.section, per_district=item.per_district, notes=tuple(item.notes),
+            section=item.section, per_district=item.per_district, **_notes(item.notes),
             lead_text=item.lead, partners_text=tuple(item.partners),
             products_at=item.products_at,
         )
@@ -737,6 +737,15 @@ def _plan(path: Path, directory: Directory, doc: YamlDoc, parsed: Any, items: It
             line, col = doc.where(("tasks", i))
             problems.append(Problem(str(path), message, line, col, task.id, field_name))
     return (None if problems else plan), problems
+
+
+def _notes(notes: list[Any]) -> dict[str, tuple[str, ...]]:
+    """A task's notes as `Task` keeps them: a note in both languages ({en, vi}) gives its
+    English to `notes` and its Vietnamese to `notes_vi`; a plain one is the same in both."""
+    if all(isinstance(note, str) for note in notes):
+        return {"notes": tuple(notes)}
+    return {"notes": tuple(note if isinstance(note, str) else note.en for note in notes),
+            "notes_vi": tuple(note if isinstance(note, str) else note.vi for note in notes)}
 
 
 # --- history ---------------------------------------------------------------------------------

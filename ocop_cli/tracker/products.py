@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 from ocop_cli.core.errors import InvalidData, NotFound, Problem, Refused, UsageError
 from ocop_cli.core.i18n import _, format_date
-from ocop_cli.core.labels import stage_label
+from ocop_cli.core.labels import stage_label, step_label
 from ocop_cli.core.model import PRODUCT_STAGES, Entry, Plan
 from ocop_cli.store.storage import PRODUCTS, Loaded, Workspace, owned_years
 
@@ -586,7 +586,8 @@ def advance(lines: Sequence[Line], rules: Rules, product_id: str, stage: str, st
             id=product_id, stage=stage_label(latest.stage), date=format_date(latest.stage_date)))
     step = f"scored:{council}" if stage == "scored" else stage
     if step not in NEXT[latest.position]:
-        allowed = ", ".join(NEXT[latest.position]) or _("nothing (undo a line to correct it)")
+        allowed = ", ".join(map(step_label, NEXT[latest.position])) or \
+            _("nothing (undo a line to correct it)")
         raise Refused(_("product {id} is {stage}; what may follow: {allowed}").format(
             id=product_id, stage=stage_label(latest.stage), allowed=allowed))
     if stage == "rejected" and not (stamp.note or "").strip():

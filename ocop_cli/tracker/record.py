@@ -273,7 +273,7 @@ def progress(loaded: Loaded, states: dict[str, TaskState], task_id: str, qty: in
     _not_counted(task)
     place = _where(loaded, task, place)
     if qty < 1:
-        raise UsageError(_("the quantity must be a whole number of at least 1"))
+        raise UsageError(_("the quantity must be a positive number"))
     state = states[task.id]
     if state.status == "cancelled":
         raise Refused(_("task {id} is cancelled; reopen it first").format(id=task.id))

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, overload
 
 from ocop_cli.core.errors import EXIT_INVALID, EXIT_OK
-from ocop_cli.core.i18n import _, format_date, format_number
+from ocop_cli.core.i18n import _, format_date, format_number, language
 from ocop_cli.core.model import Entry, Plan, Task
 from ocop_cli.core.query import (
     Filters,
@@ -26,9 +26,16 @@ from ocop_cli.core.query import (
     urgency,
     whole_note,
 )
-from ocop_cli.core.state import HISTORY_ORDER, MIXED, NOT_KNOWN, TaskState, unit_of
+from ocop_cli.core.state import (
+    HISTORY_ORDER,
+    MIXED,
+    NOT_KNOWN,
+    TaskState,
+    for_unit,
+    unit_of,
+)
 from ocop_cli.core.text import visible
-from ocop_cli.core.windows import Target, Window
+from ocop_cli.core.windows import Target, Window, readable
 from ocop_cli.output import formats, render
 from ocop_cli.output.render import Column
 from ocop_cli.store.storage import Loaded, Workspace
@@ -111,7 +118,8 @@ def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fm
         target = state.task.target
         return {
             **obj, "title": title, "role": role_label(obj.get("role")),
-            "target": target.shown if target else None,
+            "target": (target.shown if fmt == "csv" else readable(target.shown))
+            if target else None,
             "achieved": obj["achieved"] if target else None,
             "state": status_label(state.status, state.timing) + whole_note(obj),
             "_style": state.timing if state.timing in ("overdue", "due") else state.status,
@@ -123,7 +131,7 @@ def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fm
                                                          date=format_date(as_of))
     unit = subject_unit(directory, filters)
     if unit:
-        footer += " " + _("Shared tasks show the share of {unit}; the whole task in "
+        footer += "\n" + _("Shared tasks show the share of {unit}; the whole task in "
                            "brackets.").format(unit=directory.short(unit))
     title = f"{plan.number} ({plan.years})"
     formats.emit(fmt, task_columns(filters.agency is not None), Rows(listed, row), None,
@@ -132,13 +140,13 @@ def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fm
 
 def target_line(target: Target) -> str:
     """A target as written, with how ocop reads it when that says more: "ít nhất 02 (≥ 2)",
-    "từ 800 đến 1.000 (800-1000)"; "12", "01" and "10.000" once."""
+    "từ 800 đến 1.000 (800–1.000)"; "12", "01" and "10.000" once."""
     def plain(text: str) -> str:  # without spaces, thousands dots and leading zeros
         return re.sub(r"(?<!\d)0+(?=\d)", "", text.replace(" ", "").replace(".", ""))
 
     if plain(target.text) == plain(target.shown):
         return target.text
-    return f"{target.text} ({target.shown})"
+    return f"{target.text} ({readable(target.shown)})"
 
 
 def check(ws: Workspace) -> int:
@@ -271,7 +279,7 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
         (_("Window"), window_line(plan, task.window) if task.window else None),
         (_("Section"), f"{task.section} {data['section_title'] or ''}".strip()
          if task.section else None),
-        (_("Notes"), "\n".join(task.notes) or None),
+        (_("Notes"), "\n".join(task.notes_in(language())) or None),
         (_("Latest note"), state.note), (_("Proof"), state.ref),
     ]
     rows = [{"k": k, "v": v} for k, v in facts if v]
@@ -282,16 +290,7 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
     render.table(columns, rows, title=_("Task {id} as of {date}").format(
         id=task.id, date=format_date(as_of)), no_color=no_color)
     if data["places"]:
-        columns = [Column("place", _("Place")), Column("qty", _("Done"), numeric=True)]
-        if task.shared_by:
-            columns.append(Column("state", _("Status")))
-        render.table(columns,
-                     [{"place": p["place"] or _("not assigned to a unit"), "qty": p["qty"],
-                       "state": status_label(p["status"], None) if "status" in p else None,
-                       "_style": "done" if p.get("status", "done" if p["qty"] else None)
-                       == "done" else None}
-                      for p in data["places"]],
-                     title=_("By district"), no_color=no_color)
+        _by_district(plan, state, data["places"], as_of, no_color)
     if task.products_at and data.get("products"):
         from ocop_cli.core.labels import stage_label
         from ocop_cli.output.product_tables import list_section
@@ -301,6 +300,26 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
             stage=stage_label(task.products_at)), no_color=no_color)
     if data["history"]:
         history(loaded, task.id, fmt, no_color)
+
+
+def _by_district(plan: Plan, state: TaskState, places: list[dict[str, Any]], as_of: dt.date,
+                 no_color: bool) -> None:
+    """`show`'s table of where the quantity was recorded; a unit's share with its status and
+    timing, as a listing of the unit says them."""
+    units = state.task.shared_by
+    columns = [Column("place", _("Place")), Column("qty", _("Done"), numeric=True)]
+    if units:
+        columns.append(Column("state", _("Status")))
+    rows = []
+    for i, place in enumerate(places):  # the units first, in `units`' order
+        timing = for_unit(plan, state, units[i], as_of).timing if i < len(units) else None
+        status = place.get("status", "done" if place["qty"] else None)
+        rows.append({"place": place["place"] or _("not assigned to a unit"), "qty": place["qty"],
+                     "state": status_label(place["status"], timing) if "status" in place
+                     else None,
+                     "_style": timing if timing in ("overdue", "due") else
+                     "done" if status == "done" else None})
+    render.table(columns, rows, title=_("By district"), no_color=no_color)
 
 
 def window_line(plan: Plan, window: Window) -> str:
