@@ -462,7 +462,7 @@ def other_problems(ws: Workspace, directory: Directory | None) -> list[Problem]:
     from ocop_cli.output import office
 
     problems += office.check(ws.root)[1]
-    from ocop_cli.sync.git import attribute_problems
+    from ocop_cli.sync.checks import attribute_problems
 
     problems += attribute_problems(ws.root)
     problems += leftovers(ws)
@@ -1552,10 +1552,7 @@ def leftovers(ws: Workspace) -> list[Problem]:
 
 
 def _held_back(ws: Workspace) -> list[Problem]:
-    """History files `ocop sync` holds back at their last good lines (see `team`)."""
-    from ocop_cli.sync.git import read_held
+    """Files `ocop sync` holds back, and why (see `sync.held`)."""
+    from ocop_cli.sync.checks import held_problems
 
-    return [Problem(path, _("arrived broken from {sender} (commit {commit}); its first {n} "
-                            "lines are in use until a mended version arrives").format(
-        sender=info.get("sender"), commit=info.get("commit"), n=info.get("lines")),
-        warning=True) for path, info in sorted(read_held(ws.root).items())]
+    return held_problems(ws.root)

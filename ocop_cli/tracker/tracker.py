@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from ocop_cli.imports.tables import RowProblem
     from ocop_cli.store.storage import Loaded, Workspace
     from ocop_cli.store.write import Recorded
-    from ocop_cli.sync.git import Synced
+    from ocop_cli.sync.sync import Synced
     from ocop_cli.tracker import products
     from ocop_cli.tracker.product_views import SheetRow
     from ocop_cli.tracker.record import Outcome, Stamp
@@ -144,9 +144,9 @@ class Tracker:
 
     def sync(self) -> Synced:
         """What was recorded here sent to the shared git repository, and the rest fetched."""
-        from ocop_cli.sync import git
+        from ocop_cli.sync.sync import sync
 
-        return git.sync(self.workspace)
+        return sync(self.workspace)
 
     # --- reports -----------------------------------------------------------------------------
 
