@@ -25,9 +25,7 @@ from ocop_cli.store import storage
 from ocop_cli.sync import signers
 from tests.test_team import AS_OF, Team, git, progress
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("git") is None or shutil.which("ssh-keygen") is None,
-    reason="git and ssh-keygen are needed")
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
 OFFICES = ("province", "gia-loc", "tu-ky")
 
@@ -136,6 +134,8 @@ class Crew:
 @pytest.fixture(params=[False, True], ids=["unsigned", "signed"])
 def crew(request: pytest.FixtureRequest, tmp_path: Path,
          monkeypatch: pytest.MonkeyPatch) -> Crew:
+    if request.param and shutil.which("ssh-keygen") is None:
+        pytest.skip("a team that signs needs ssh-keygen (OpenSSH)")
     return Crew(tmp_path, request.param, monkeypatch)
 
 

@@ -20,7 +20,7 @@ from ocop_cli.core.model import Entry
 from ocop_cli.core.state import state_as_of
 from ocop_cli.store import storage, write
 from ocop_cli.sync import git as team
-from ocop_cli.sync.sync import sync
+from ocop_cli.sync.sync import Synced, sync
 from ocop_cli.tracker import record
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
@@ -227,6 +227,20 @@ def test_first_sync_into_an_empty_shared_repository(tmp_path: Path, run: Callabl
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "--quiet", str(shared), str(clone))
     assert state_fingerprint(clone) == state_fingerprint(province)
+
+
+@needs_git
+def test_info_says_once_whom_sync_trusts(office_team: Team, run: Callable[..., Any]) -> None:
+    root = office_team.province
+    shown = run(root, "info")
+    assert shown.exit_code == EXIT_OK, shown.stderr
+    assert shown.stdout.count("unsigned: ocop sync trusts whoever may push (no "
+                              "offices/allowed_signers)") == 1
+    assert "trusts whoever" not in run(root, "info", "--format", "json").stdout
+    (root / "offices").mkdir()
+    (root / "offices" / "allowed_signers").write_text("", encoding="utf-8")
+    assert "signed: each commit is checked against offices/allowed_signers" in \
+        run(root, "info").stdout
 
 
 @needs_git
@@ -604,6 +618,57 @@ def test_thirteen_offices_with_a_hundred_entries_each_lose_nothing(tmp_path: Pat
     counts = many_offices(tmp_path / "team", per_office=100, batch=25, seed=1819)
     assert counts["rejected"] > 0
     print(f"\n13 offices x 100 entries: {counts}, {time.monotonic() - started:.1f} s")
+
+
+def offices_at_once(base: Path, offices: int, at_once: int = 3) -> float:
+    """`offices` offices (communes, after July 2025) each record an entry, then run their
+    first sync, `at_once` at a time: each one succeeds, and every entry reaches every copy.
+    Returns the longest sync, in seconds."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    shared = Team(base)
+    names = [f"xa-{number:03d}" for number in range(offices)]
+    clones = [shared.clone(name) for name in names]
+    plan = storage.load(storage.Workspace(clones[0]))
+    states = state_as_of(plan.plan, [], AS_OF)
+    recorded = set()
+    for name, clone in zip(names, clones, strict=True):
+        ws = storage.Workspace(clone)
+        entries = record.progress(plan, states, "1.1", 1, record.Stamp(dt.date(2019, 9, 1),
+                                                                       name)).entries
+        with write.locked(ws):
+            write.append(write.recorder_file(ws, name), entries, inside=ws.root)
+        recorded.add(entries[0].id)
+
+    def first_sync(clone: Path) -> tuple[Synced, float]:
+        started = time.monotonic()
+        return sync(storage.Workspace(clone)), time.monotonic() - started
+
+    with ThreadPoolExecutor(at_once) as pool:
+        done = list(pool.map(first_sync, clones))
+    assert [(synced.pushed, synced.sent) for synced, _s in done] == [(True, 1)] * offices
+    assert shared.entry_ids() == recorded
+    for clone in clones:
+        assert not sync(storage.Workspace(clone)).pushed
+        assert {e.id for e in storage.load(storage.Workspace(clone)).entries} == recorded
+        assert git(clone, "status", "--porcelain") == ""
+    return max(seconds for _synced, seconds in done)
+
+
+@needs_git
+@pytest.mark.stress
+def test_twenty_offices_syncing_three_at_a_time_all_succeed_the_first_time(
+        tmp_path: Path) -> None:
+    longest = offices_at_once(tmp_path / "team", 20)
+    print(f"\n20 offices, 3 at a time: the longest sync {longest:.1f} s")
+
+
+@needs_git
+@pytest.mark.full
+def test_a_hundred_and_twenty_offices_syncing_three_at_a_time_all_succeed_the_first_time(
+        tmp_path: Path) -> None:
+    longest = offices_at_once(tmp_path / "team", 120)
+    print(f"\n120 offices, 3 at a time: the longest sync {longest:.1f} s")
 
 
 # --- history is append-only over git -----------------------------------------------------------
