@@ -474,3 +474,44 @@ def test_a_held_note_naming_paths_outside_is_never_followed(crew: Crew) -> None:
     result = crew.sync("gia-loc")
     assert result.exit_code == EXIT_OK, result.stderr
     assert (crew.home / ".bashrc").read_text(encoding="utf-8") == "# mine\n"
+
+
+@pytest.mark.parametrize("crew", [False], indirect=True, ids=["becoming signed"])
+def test_a_team_that_begins_to_sign(crew: Crew) -> None:
+    """The province makes the team sign; an office's commit made before it signed is signed
+    again and counts; an office not yet listed still receives but cannot send."""
+    if shutil.which("ssh-keygen") is None:
+        pytest.skip("a team that signs needs ssh-keygen (OpenSSH)")
+    crew.settle()
+    early = crew.record("gia-loc")  # committed before Gia Lộc signs
+    git(crew.copies["gia-loc"], "commit", "--quiet", "-am", "ghi sớm")
+    province = crew.copies["province"]
+    lines = [allowed_line(keygen(crew.keys, office), office) for office in ("province",
+                                                                            "gia-loc")]
+    signers.setup(province, str(crew.keys / "province"), None)
+    (province / "offices").mkdir()
+    (province / signers.ALLOWED).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    git(province, "add", "offices")
+    git(province, "commit", "--quiet", "-m", "Các đơn vị ký")
+    assert crew.sync("province").exit_code == EXIT_OK
+
+    root = crew.copies["gia-loc"]
+    result = crew.sync("gia-loc")  # receives the team, and cannot send until it signs
+    assert result.exit_code == EXIT_NOT_FOUND, result.stderr
+    assert "this copy does not sign as any office listed there" in result.stderr
+    assert crew.ocop(root, "sync", "--setup", "--key", str(crew.keys / "gia-loc")
+                     ).exit_code == EXIT_OK
+    result = crew.sync("gia-loc")
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert git(root, "-c", f"gpg.ssh.allowedSignersFile={root / signers.ALLOWED}",
+                      "log", "-1", "--format=%G?", "origin/main").strip() == "G"
+    result = crew.sync("tu-ky")  # not listed: receives all the same
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert early in crew.ids(crew.copies["tu-ky"])
+    crew.record("tu-ky")
+    result = crew.sync("tu-ky")
+    assert result.exit_code == EXIT_NOT_FOUND, result.stderr
+    assert "this copy does not sign as any office listed there" in result.stderr
+    result = crew.sync("province")
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert early in crew.ids(province)

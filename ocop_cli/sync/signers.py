@@ -230,6 +230,16 @@ def refuse_unsigned_here(repo: Repo, team: Team) -> str:
     return office
 
 
+def refuse_unsigned_outgoing(verdicts: list[Verdict], office: str) -> None:
+    """NotFound naming the first of `verdicts` (commits to send) that `office` did not sign."""
+    if verdicts:
+        raise NotFound(
+            _("commit {commit} is not signed by {office}, which this copy signs as; nothing "
+              "was sent").format(commit=short(verdicts[0].commit), office=office),
+            hint=_("Check the key: ocop sync --setup --key ~/.ssh/KEY, then run ocop sync "
+                   "again."))
+
+
 def refuse_others_files(repo: Repo, office: str, changed: Iterable[str]) -> None:
     """In a signed team an office sends only its own files: NotFound naming any other."""
     others = sorted(p for p in changed if not may_change(office, p))

@@ -206,8 +206,9 @@ def _commit_own(repo: Repo, team: signers.Team | None, me: str | None,
 
 
 def _refuse_outgoing(repo: Repo, team: signers.Team | None) -> bool:
-    """In a signed team, what this clone sends must be its office's own, and signed.
-    Returns whether it changes who may sign."""
+    """In a signed team, what this clone sends must be its office's own, and signed by it:
+    commits made before it signed are signed again (rebased onto the shared copy as they
+    are). Returns whether what it sends changes who may sign."""
     since = commit_of(repo, repo.remote_ref)
     outgoing = git(repo.workspace, "rev-list", "--reverse", "HEAD",
                    *([f"^{since}"] if since else [])).stdout.split()
@@ -216,6 +217,13 @@ def _refuse_outgoing(repo: Repo, team: signers.Team | None) -> bool:
         me = signers.office_of(repo.workspace, team) or signers.refuse_unsigned_here(repo, team)
         for verdict in verdicts:
             signers.refuse_others_files(repo, me, verdict.paths)
+        unsigned = [v for v in signers.verify(repo, team, outgoing) if v.signer != me]
+        if unsigned and since is not None:
+            git(repo.workspace, "rebase", "--quiet", "--force-rebase", since)
+            outgoing = git(repo.workspace, "rev-list", "--reverse", "HEAD", f"^{since}"
+                           ).stdout.split()
+            unsigned = [v for v in signers.verify(repo, team, outgoing) if v.signer != me]
+        signers.refuse_unsigned_outgoing(unsigned, me)
     return any(signers.ALLOWED in verdict.paths for verdict in verdicts)
 
 
@@ -419,13 +427,13 @@ def _told(repo: Repo, keep: lines.Kept, shared_had: str | None, added: lines.Add
 
 def _broken(repo: Repo, ws: storage.Workspace, paths: list[str], had: dict[str, str | None],
             now: dict[str, str | None]) -> dict[str, dict[str, Any]]:
-    """Each history file that does not load as it now is, to be held back at its lines from
-    before the pull."""
-    history = [p for p in paths if p.startswith(storage.HISTORY + "/") and now[p] is not None]
-    broken = {p.file for p in arrived.problems(ws, history) if not p.warning}
+    """Each history or product file that does not load as it now is, to be held back at
+    its lines from before the pull."""
+    present = [p for p in paths if now[p] is not None and not (ws.root / p).is_symlink()]
+    broken = {p.file for p in arrived.problems(ws, present) if not p.warning}
     found = {}
-    for path in history:
-        if str(ws.root / path) not in broken or (ws.root / path).is_symlink():
+    for path in present:
+        if str(ws.root / path) not in broken:
             continue
         good = had[path] or ""
         who = git(repo.workspace, "log", "-1", "--format=%h%x00%an <%ae>", repo.remote_ref,
