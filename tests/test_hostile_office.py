@@ -515,3 +515,60 @@ def test_a_team_that_begins_to_sign(crew: Crew) -> None:
     result = crew.sync("province")
     assert result.exit_code == EXIT_OK, result.stderr
     assert early in crew.ids(province)
+
+
+def test_a_signed_team_in_a_folder_of_a_larger_repository(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """The office's files are named from the workspace, wherever it sits in the repository;
+    paths outside it are not the workspace's to judge."""
+    if shutil.which("ssh-keygen") is None:
+        pytest.skip("a team that signs needs ssh-keygen (OpenSSH)")
+    from tests.test_team import identify
+
+    crew = Crew.__new__(Crew)
+    crew.monkeypatch = monkeypatch
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    shared = tmp_path / "shared.git"
+    git(tmp_path, "init", "--quiet", "--bare", str(shared))
+    git(shared, "symbolic-ref", "HEAD", "refs/heads/main")
+    office = tmp_path / "so"
+    git(tmp_path, "init", "--quiet", str(office))
+    git(office, "symbolic-ref", "HEAD", "refs/heads/main")
+    identify(office, "province")
+    (office / "README.txt").write_text("Tài liệu khác\n", encoding="utf-8")
+    province = office / "ocop-data"
+    storage.init_workspace(province)
+    lines = [allowed_line(keygen(keys, name), name) for name in ("province", "gia-loc")]
+    (province / "offices").mkdir()
+    (province / signers.ALLOWED).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    signers.setup(province, str(keys / "province"), None)
+    git(office, "add", "--all")
+    git(office, "commit", "--quiet", "-m", "start")
+    git(office, "remote", "add", "origin", str(shared))
+    git(office, "push", "--quiet", "--set-upstream", "origin", "main")
+    district = tmp_path / "gia-loc"
+    git(tmp_path, "clone", "--quiet", str(shared), str(district))
+    identify(district, "gia-loc")
+    root = district / "ocop-data"
+    assert crew.ocop(root, "sync", "--setup", "--key", str(keys / "gia-loc")).exit_code == 0
+    mine = progress(root, "gia-loc", "5.2", place="gia-loc")[0].id
+    (district / "README.txt").write_text("Sửa tài liệu khác\n", encoding="utf-8")
+    git(district, "commit", "--quiet", "-am", "tài liệu")
+    result = crew.ocop(root, "sync")
+    assert result.exit_code == EXIT_OK, result.stderr
+    result = crew.ocop(province, "sync")
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert mine in {e.id for e in storage.load(storage.Workspace(province)).entries}
+
+
+def test_a_held_note_that_is_a_link_is_never_read(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    crew = Crew(tmp_path, False, monkeypatch)
+    note = crew.copies["gia-loc"] / ".ocop" / "held.json"
+    note.parent.mkdir(exist_ok=True)
+    note.symlink_to("/dev/zero")
+    result = crew.sync("gia-loc")
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert not note.is_symlink()

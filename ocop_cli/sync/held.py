@@ -17,14 +17,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ocop_cli.core.errors import Problem
+from ocop_cli.core.errors import OcopError, Problem
 from ocop_cli.core.i18n import _
 from ocop_cli.store import storage
 from ocop_cli.store import write as door
+from ocop_cli.store.yamlio import read_bytes
 from ocop_cli.sync.git import Repo, git
 from ocop_cli.sync.layout import appended, holds
 
 BROKEN, KEPT, REFUSED = "broken", "kept", "refused"  # why a file is held
+_MAX_BYTES = 4 * storage.HISTORY_MAX_BYTES  # the note holds the text in use of each file
 
 
 def _place(root: Path, path: str) -> Path:
@@ -49,12 +51,21 @@ def _note(root: Path) -> Path:
     return root / storage.STATE / storage.HELD
 
 
+def _text(path: Path) -> str | None:
+    """The text of a regular file, never through a link, a device or a pipe; None when
+    there is none to read."""
+    try:
+        return read_bytes(path, _MAX_BYTES).decode("utf-8", errors="replace")
+    except (OcopError, OSError):
+        return None
+
+
 def read(root: Path) -> dict[str, dict[str, Any]]:
     """The files held back, as `.ocop/held.json` says; only files a workspace holds, each
     with the text in use."""
     try:
-        found = json.loads(_note(root).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        found = json.loads(_text(_note(root)) or "{}")
+    except ValueError:
         return {}
     if not isinstance(found, dict):
         return {}
@@ -91,10 +102,7 @@ def release(repo: Repo) -> dict[str, dict[str, Any]]:
     held = read(repo.workspace)
     for path, info in list(held.items()):
         here = _place(repo.workspace, path)
-        try:
-            now = here.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            now = ""
+        now = _text(here) or ""
         good = info["good"]
         git(repo.workspace, "update-index", "--no-skip-worktree", "--", path, check=False)
         if not appended(path) and now != good:
@@ -115,12 +123,7 @@ def hold(repo: Repo, held: dict[str, dict[str, Any]]) -> None:
     """Keep each file of `held` at the text in use, out of git's sight, and note them in
     `.ocop/held.json`; the note goes when nothing is held."""
     for path, info in held.items():
-        here = _place(repo.workspace, path)
-        try:
-            now = here.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            now = None
-        if now != info["good"]:
+        if _text(_place(repo.workspace, path)) != info["good"]:
             write(repo.workspace, path, info["good"])
         git(repo.workspace, "update-index", "--skip-worktree", "--", path, check=False)
     note = _note(repo.workspace)

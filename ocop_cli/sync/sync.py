@@ -196,7 +196,8 @@ def _commit_own(repo: Repo, team: signers.Team | None, me: str | None,
         return
     status = git(repo.workspace, "status", "--porcelain", "-z", "--untracked-files=all", "--",
                  *APPEND_ONLY).stdout
-    changed = [item[3:] for item in status.split("\0") if item[3:]]
+    # Porcelain paths are the repository's: those of the workspace start with its folder.
+    changed = [item[3:].removeprefix(repo.prefix) for item in status.split("\0") if item[3:]]
     if me is None:
         if changed:
             signers.refuse_unsigned_here(repo, team)
@@ -217,12 +218,15 @@ def _refuse_outgoing(repo: Repo, team: signers.Team | None) -> bool:
         me = signers.office_of(repo.workspace, team) or signers.refuse_unsigned_here(repo, team)
         for verdict in verdicts:
             signers.refuse_others_files(repo, me, verdict.paths)
-        unsigned = [v for v in signers.verify(repo, team, outgoing) if v.signer != me]
+        # A commit that changes nothing of the workspace is not the team's to judge.
+        unsigned = [v for v in signers.verify(repo, team, outgoing)
+                    if v.paths and v.signer != me]
         if unsigned and since is not None:
             git(repo.workspace, "rebase", "--quiet", "--force-rebase", since)
             outgoing = git(repo.workspace, "rev-list", "--reverse", "HEAD", f"^{since}"
                            ).stdout.split()
-            unsigned = [v for v in signers.verify(repo, team, outgoing) if v.signer != me]
+            unsigned = [v for v in signers.verify(repo, team, outgoing)
+                        if v.paths and v.signer != me]
         signers.refuse_unsigned_outgoing(unsigned, me)
     return any(signers.ALLOWED in verdict.paths for verdict in verdicts)
 
