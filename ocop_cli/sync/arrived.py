@@ -78,7 +78,18 @@ def changes(old: dict[str, str | None], new: dict[str, str | None], why: str) ->
     """What changed from the files `old` to the files `new` (workspace path -> text, None
     where there is no such file): each plan task by task ("1.2 target 12 → 1"), the agencies
     one by one, the rules as a whole; `why` says which commit brought it."""
+    try:
+        return _changes(old, new, why)
+    except OSError:  # no room for the scratch copies: say what changed, if not how
+        return [Problem(path, f"{_('changed')} ({why})", warning=True)
+                for path in sorted(set(old) | set(new)) if old.get(path) != new.get(path)]
+
+
+def _changes(old: dict[str, str | None], new: dict[str, str | None], why: str
+             ) -> list[Problem]:
     found: list[Problem] = []
+    # The versions are read as the plan reader reads a workspace: from files, in a scratch
+    # folder of their own, outside the workspace.
     with tempfile.TemporaryDirectory(prefix="ocop-sync-") as scratch:
         before = _directory(Path(scratch) / "old", old)
         after = _directory(Path(scratch) / "new", new)
