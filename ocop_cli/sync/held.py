@@ -65,7 +65,7 @@ def read(root: Path) -> dict[str, dict[str, Any]]:
     with the text in use."""
     try:
         found = json.loads(_text(_note(root)) or "{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply for json
         return {}
     if not isinstance(found, dict):
         return {}
