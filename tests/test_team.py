@@ -20,6 +20,7 @@ from ocop_cli.core.model import Entry
 from ocop_cli.core.state import state_as_of
 from ocop_cli.store import storage, write
 from ocop_cli.sync import git as team
+from ocop_cli.sync.sync import Synced, sync
 from ocop_cli.tracker import record
 from ocop_cli.tracker.check import validate
 
@@ -198,7 +199,7 @@ def test_one_recorder_on_two_machines_merges_line_by_line(office_team: Team) -> 
         ids |= {e.id for e in progress(clone, "Sở NN và PTNT", "1.2")}
     ids |= {e.id for e in progress(office_team.province, "Sở NN và PTNT", "1.2")}
     for clone in (first, second, office_team.province, first):
-        team.sync(storage.Workspace(clone), validate)
+        sync(storage.Workspace(clone), validate)
     assert office_team.entry_ids() == ids
     text = (first / "history" / "so-nn-va-ptnt.yaml").read_text(encoding="utf-8")
     assert "<<<<<<<" not in text and text.count(write.HISTORY_HEADER) == 1
@@ -230,6 +231,20 @@ def test_first_sync_into_an_empty_shared_repository(tmp_path: Path, run: Callabl
 
 
 @needs_git
+def test_info_says_once_whom_sync_trusts(office_team: Team, run: Callable[..., Any]) -> None:
+    root = office_team.province
+    shown = run(root, "info")
+    assert shown.exit_code == EXIT_OK, shown.stderr
+    assert shown.stdout.count("unsigned: ocop sync trusts whoever may push (no "
+                              "offices/allowed_signers)") == 1
+    assert "trusts whoever" not in run(root, "info", "--format", "json").stdout
+    (root / "offices").mkdir()
+    (root / "offices" / "allowed_signers").write_text("", encoding="utf-8")
+    assert "signed: each commit is checked against offices/allowed_signers" in \
+        run(root, "info").stdout
+
+
+@needs_git
 def test_a_workspace_in_a_sub_folder_of_the_repository(tmp_path: Path) -> None:
     shared = tmp_path / "shared.git"
     git(tmp_path, "init", "--quiet", "--bare", str(shared))
@@ -243,7 +258,7 @@ def test_a_workspace_in_a_sub_folder_of_the_repository(tmp_path: Path) -> None:
     git(office, "commit", "--quiet", "-m", "start")
     git(office, "remote", "add", "origin", str(shared))
     mine = progress(office / "ocop-data", "Sở NN và PTNT", "1.2")
-    done = team.sync(storage.Workspace(office / "ocop-data"), validate)
+    done = sync(storage.Workspace(office / "ocop-data"), validate)
     assert done.pushed and done.sent == 1 and done.written == []
     branch = git(office, "symbolic-ref", "--short", "HEAD").strip()
     listing = git(shared, "ls-tree", "-r", "--name-only", branch)
@@ -296,7 +311,7 @@ def test_a_push_that_loses_the_race_is_retried(office_team: Team) -> None:
                     f"git -C '{rival}' push --quiet origin main\n", encoding="utf-8")
     hook.chmod(0o755)
     mine = progress(office_team.province, "Sở NN và PTNT", "1.2")
-    done = team.sync(storage.Workspace(office_team.province), validate)
+    done = sync(storage.Workspace(office_team.province), validate)
     assert flag.exists() and done.retries == 1 and done.pushed
     assert (done.sent, done.received) == (1, 1)
     assert mine[0].id in office_team.entry_ids() and len(office_team.entry_ids()) == 2
@@ -504,6 +519,11 @@ def test_without_union_merging_git_leaves_markers_that_check_finds(
 # --- many offices at once ----------------------------------------------------------------------
 
 
+def pull(clone: Path) -> None:
+    """What an office pulling by hand does: `git pull --rebase`."""
+    git(clone, "pull", "--rebase", "--quiet")
+
+
 def many_offices(base: Path, per_office: int, batch: int, seed: int) -> dict[str, int]:
     """The province and 12 districts record `per_office` entries each, some on the same tasks,
     in batches of up to `batch`, and pull, commit and push in a seeded random order, pulling
@@ -541,7 +561,7 @@ def many_offices(base: Path, per_office: int, batch: int, seed: int) -> dict[str
                 team.push(repos[i])
             except team.PushRejected:
                 counts["rejected"] += 1
-                team.pull(repos[i])
+                pull(clones[i])
                 counts["pulls"] += 1
                 continue
             counts["pushes"] += 1
@@ -553,17 +573,18 @@ def many_offices(base: Path, per_office: int, batch: int, seed: int) -> dict[str
         i = rng.randrange(len(clones))
         move = rng.random()
         if move < 0.15:
-            team.pull(repos[i])
+            pull(clones[i])
             counts["pulls"] += 1
         elif move < 0.6 and left[i]:
             record_some(i, min(left[i], rng.randint(max(1, batch // 2), batch)))
-            assert team.commit_history(repos[i]) > 0
+            assert team.commit_files(repos[i], [f"history/{p.name}" for p in
+                                                (clones[i] / "history").iterdir()]) > 0
             counts["commits"] += 1
             unsent[i] = True
         elif unsent[i]:
             push_until_accepted(i)
     for clone in clones:  # everyone fetches the last of it the way a clerk would
-        done = team.sync(storage.Workspace(clone), validate)
+        done = sync(storage.Workspace(clone), validate)
         assert not done.pushed and done.warnings == []
 
     total = per_office * len(clones)
@@ -600,6 +621,57 @@ def test_thirteen_offices_with_a_hundred_entries_each_lose_nothing(tmp_path: Pat
     print(f"\n13 offices x 100 entries: {counts}, {time.monotonic() - started:.1f} s")
 
 
+def offices_at_once(base: Path, offices: int, at_once: int = 3) -> float:
+    """`offices` offices (communes, after July 2025) each record an entry, then run their
+    first sync, `at_once` at a time: each one succeeds, and every entry reaches every copy.
+    Returns the longest sync, in seconds."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    shared = Team(base)
+    names = [f"xa-{number:03d}" for number in range(offices)]
+    clones = [shared.clone(name) for name in names]
+    plan = storage.load(storage.Workspace(clones[0]))
+    states = state_as_of(plan.plan, [], AS_OF)
+    recorded = set()
+    for name, clone in zip(names, clones, strict=True):
+        ws = storage.Workspace(clone)
+        entries = record.progress(plan, states, "1.1", 1, record.Stamp(dt.date(2019, 9, 1),
+                                                                       name)).entries
+        with write.locked(ws):
+            write.append(write.recorder_file(ws, name), entries, inside=ws.root)
+        recorded.add(entries[0].id)
+
+    def first_sync(clone: Path) -> tuple[Synced, float]:
+        started = time.monotonic()
+        return sync(storage.Workspace(clone), validate), time.monotonic() - started
+
+    with ThreadPoolExecutor(at_once) as pool:
+        done = list(pool.map(first_sync, clones))
+    assert [(synced.pushed, synced.sent) for synced, _s in done] == [(True, 1)] * offices
+    assert shared.entry_ids() == recorded
+    for clone in clones:
+        assert not sync(storage.Workspace(clone), validate).pushed
+        assert {e.id for e in storage.load(storage.Workspace(clone)).entries} == recorded
+        assert git(clone, "status", "--porcelain") == ""
+    return max(seconds for _synced, seconds in done)
+
+
+@needs_git
+@pytest.mark.stress
+def test_twenty_offices_syncing_three_at_a_time_all_succeed_the_first_time(
+        tmp_path: Path) -> None:
+    longest = offices_at_once(tmp_path / "team", 20)
+    print(f"\n20 offices, 3 at a time: the longest sync {longest:.1f} s")
+
+
+@needs_git
+@pytest.mark.full
+def test_a_hundred_and_twenty_offices_syncing_three_at_a_time_all_succeed_the_first_time(
+        tmp_path: Path) -> None:
+    longest = offices_at_once(tmp_path / "team", 120)
+    print(f"\n120 offices, 3 at a time: the longest sync {longest:.1f} s")
+
+
 # --- history is append-only over git -----------------------------------------------------------
 
 
@@ -613,8 +685,8 @@ def _two_offices(office_team: Team) -> tuple[Path, Path]:
     gia_loc, tu_ky = office_team.clone("gia-loc"), office_team.clone("tu-ky")
     progress(gia_loc, "Gia Lộc", "1.2", place="gia-loc")
     progress(gia_loc, "Gia Lộc", "1.2", qty=2, place="gia-loc")
-    team.sync(storage.Workspace(gia_loc), validate)
-    team.sync(storage.Workspace(tu_ky), validate)
+    sync(storage.Workspace(gia_loc), validate)
+    sync(storage.Workspace(tu_ky), validate)
     progress(tu_ky, "Tứ Kỳ", "1.2", place="tu-ky")
     return gia_loc, tu_ky
 
@@ -657,30 +729,55 @@ def test_sync_refuses_a_shared_line_changed_here(office_team: Team, run: Callabl
 
 
 @needs_git
-@pytest.mark.parametrize("change", ["rewritten", "removed", "made a link"])
-def test_a_pull_that_rewrites_received_lines_is_undone(office_team: Team,
-                                                       run: Callable[..., Any],
-                                                       change: str) -> None:
+@pytest.mark.parametrize("change", ["rewritten", "removed"])
+def test_a_pull_that_drops_or_rewrites_received_lines_keeps_them(
+        office_team: Team, run: Callable[..., Any], change: str) -> None:
+    """A line Tứ Kỳ received is changed or removed in the shared copy: Tứ Kỳ puts it back,
+    sends it again, says so by file and commit, and exits 3; a changed line does not count."""
     gia_loc, tu_ky = _two_offices(office_team)
-    _tamper(gia_loc / "history" / "gia-loc.yaml", change, line=5)
+    theirs = tu_ky / "history" / "gia-loc.yaml"
+    received = _lines(theirs)
+    _tamper(gia_loc / "history" / "gia-loc.yaml", change, line=4)
     git(gia_loc, "commit", "--quiet", "-am", "sửa tay")
     git(gia_loc, "push", "--quiet")
+    tampered = git(gia_loc, "rev-parse", "--short=7", "HEAD").strip()
+
+    result = run(tu_ky, "sync")
+    assert result.exit_code == EXIT_INVALID, result.stderr
+    assert result.stderr.startswith(
+        "error: history/gia-loc.yaml: origin/main no longer has 1 line this office had (last "
+        f"changed by commit {tampered}"), result.stderr
+    assert "put back and sent again" in result.stderr
+    assert ("changes entry" in result.stderr) == (change == "rewritten")
+    assert "Sent 2 new entries to origin/main." in result.stdout  # its own, the one put back
+    # Every line Tứ Kỳ had is in use here and in the shared copy again; a rewrite counts nowhere.
+    in_use = _lines(theirs)
+    assert set(received) <= set(in_use) and not [x for x in in_use if '"qty": 999' in x]
+    assert set(received) <= set(_shared_files(office_team)["history/gia-loc.yaml"]
+                                .splitlines(keepends=True))
+    assert json.loads(run(tu_ky, "show", "1.2", "--format", "json").stdout)["achieved"] == 4
+    assert git(tu_ky, "status", "--porcelain") == ""
+    again = run(tu_ky, "sync")
+    assert again.exit_code == EXIT_OK, again.stderr
+
+
+@needs_git
+def test_a_pull_that_links_a_history_file_is_refused_whole(office_team: Team,
+                                                           run: Callable[..., Any]) -> None:
+    gia_loc, tu_ky = _two_offices(office_team)
+    _tamper(gia_loc / "history" / "gia-loc.yaml", "made a link", line=5)
+    git(gia_loc, "commit", "--quiet", "-am", "liên kết")
+    git(gia_loc, "push", "--quiet")
+    linked = git(gia_loc, "rev-parse", "--short=10", "HEAD").strip()
     files_before = {p.name: p.read_bytes() for p in (tu_ky / "history").iterdir()}
     head = git(tu_ky, "rev-parse", "HEAD")
 
     result = run(tu_ky, "sync")
     assert result.exit_code == EXIT_INVALID, result.stderr
-    line = {"rewritten": 4, "removed": 5, "made a link": 1}[change]
-    what = {"rewritten": "changes or removes a line already received here",
-            "removed": "changes or removes a line already received here",
-            "made a link": "turns it into a symbolic link"}[change]
-    first = result.stderr.splitlines()[0]
-    assert first.startswith(f"ocop: error: history/gia-loc.yaml:{line}: the shared copy {what} "
-                            "(commit "), first
-    assert first.endswith("by gia-loc <office@example.vn>); the pull was undone and nothing "
-                          "was sent"), first
-    assert "ocop undo" in result.stderr and "git revert" in result.stderr
-    # Undone: the working copy is as it was with the own entry committed, and nothing sent.
+    assert (f"error: history/gia-loc.yaml: is a symbolic link (commit {linked} by gia-loc "
+            "<office@example.vn>); refused") in result.stderr
+    assert "nothing of that pull was applied and nothing was sent" in result.stderr
+    # Nothing applied: the working copy is as it was with the own entry committed.
     assert git(tu_ky, "rev-parse", "HEAD~1") == head
     assert {p.name: p.read_bytes() for p in (tu_ky / "history").iterdir()} == files_before
     assert git(tu_ky, "status", "--porcelain") == ""
@@ -740,8 +837,8 @@ def test_entries_recorded_into_a_held_back_file_are_not_lost(office_team: Team,
     """The same office on two machines: its own file arrives broken from the other one."""
     first, second = office_team.clone("may-1"), office_team.clone("may-2")
     progress(first, "Gia Lộc", "1.2", place="gia-loc")
-    team.sync(storage.Workspace(first), validate)
-    team.sync(storage.Workspace(second), validate)
+    sync(storage.Workspace(first), validate)
+    sync(storage.Workspace(second), validate)
     own = first / "history" / "gia-loc.yaml"
     own.write_text(own.read_text(encoding="utf-8") + BROKEN_LINE, encoding="utf-8")
     git(first, "commit", "--quiet", "-am", "hỏng")

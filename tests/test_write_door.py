@@ -213,8 +213,10 @@ def test_a_replaced_file_keeps_who_may_read_it(ocop: Any, tmp_path: Path) -> Non
 def test_held_json_naming_a_file_outside_is_refused(ws: Path, tmp_path: Path, named: str,
                                                     said: str) -> None:
     """`.ocop/held.json` is local and unchecked by git: a path in it that leads out of the
-    workspace (`..`, a link) is refused before sync reads, appends or replaces anything."""
-    from ocop_cli.sync import git as team
+    workspace (`..`, a link) is never followed: sync takes no file a workspace cannot hold
+    from it, and refuses to replace one there before it reads, appends or replaces anything."""
+    from ocop_cli.sync import held as team
+    from ocop_cli.sync.git import Repo
 
     outside = ws.parent.parent / "outside.yaml"
     (tmp_path / "away").mkdir()
@@ -223,9 +225,8 @@ def test_held_json_naming_a_file_outside_is_refused(ws: Path, tmp_path: Path, na
     (ws / ".ocop").mkdir()
     held = {named: {"good": "", "lines": 0, "sender": "x", "commit": "abc"}}
     (ws / ".ocop" / "held.json").write_text(json.dumps(held), encoding="utf-8")
-    repo = team.Repo(ws, "main", "origin", "main", tracked=True)
-    with pytest.raises(InvalidData, match=said):
-        team.release_held(repo)
+    repo = Repo(ws, "main", "origin", "main", tracked=True)
+    assert team.release(repo) == {}
     with pytest.raises(InvalidData, match=said):
         team.hold(repo, {named: {**held[named], "good": "- theirs\n"}})
     assert not outside.exists()

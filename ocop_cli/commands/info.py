@@ -31,6 +31,8 @@ def info(s: Session, fmt: FormatOpt = Format.table) -> None:
 
     Example: ocop info --format json
     """
+    from ocop_cli.sync.signers import trust
+
     data, leaves = _facts(s)
     if fmt == Format.json:
         render.write_json(data)
@@ -46,6 +48,7 @@ def info(s: Session, fmt: FormatOpt = Format.table) -> None:
             (_("As of"), format_date(s.as_of)),
             (_("Language"), f"{LANGUAGE_NAMES[data['language']]} ({data['language']})"),
             (_("Recording as"), data["recorder"]),
+            (_("Team"), trust(s.workspace.root)),
             (_("Per-user folder"), data["user_workspace"]),
             (_("Problems"), _("{n}; see 'ocop check'").format(n=data["problems"])
              if data["problems"] else None),

@@ -15,7 +15,7 @@ from ocop_cli.store.storage import Workspace, owner, stale_lock, temporary_files
 def validate(ws: Workspace) -> list[Problem]:
     """Every problem in every file of the workspace, warnings included."""
     from ocop_cli.output import office
-    from ocop_cli.sync.git import attribute_problems
+    from ocop_cli.sync.checks import attribute_problems, held_problems
     from ocop_cli.tracker.products import register_problems
 
     directory, problems = read_agencies(ws.agencies_path)
@@ -41,14 +41,5 @@ def validate(ws: Workspace) -> list[Problem]:
         problems += register_problems(ws, directory)
     problems += office.check(ws.root)[1]
     problems += attribute_problems(ws.root)
-    return problems + temporary_files(ws) + held_back(ws) + stale_lock(ws)
+    return problems + temporary_files(ws) + held_problems(ws.root) + stale_lock(ws)
 
-
-def held_back(ws: Workspace) -> list[Problem]:
-    """History files `ocop sync` holds back at their last good lines (see `team`)."""
-    from ocop_cli.sync.git import read_held
-
-    return [Problem(path, _("arrived broken from {sender} (commit {commit}); its first {n} "
-                            "lines are in use until a mended version arrives").format(
-        sender=info.get("sender"), commit=info.get("commit"), n=info.get("lines")),
-        warning=True) for path, info in sorted(read_held(ws.root).items())]

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ocop_cli.imports.tables import RowProblem
     from ocop_cli.store.storage import Loaded, Workspace
     from ocop_cli.store.write import Recorded
-    from ocop_cli.sync.git import Synced
+    from ocop_cli.sync.sync import Synced
     from ocop_cli.tracker import products
     from ocop_cli.tracker.product_views import SheetRow
     from ocop_cli.tracker.record import Outcome, Stamp
@@ -137,10 +137,10 @@ class Tracker:
 
     def sync(self) -> Synced:
         """What was recorded here sent to the shared git repository, and the rest fetched."""
-        from ocop_cli.sync import git
+        from ocop_cli.sync.sync import sync
         from ocop_cli.tracker.check import validate
 
-        return git.sync(self.workspace, validate)
+        return sync(self.workspace, validate)
 
     # --- reports -----------------------------------------------------------------------------
 

@@ -1,0 +1,594 @@
+"""A team you can trust: each attack an office could make through the shared git repository,
+run against a bare remote, the province and two offices (Gia Lộc, Tứ Kỳ; a fresh clone where
+it matters), in a team without signatures and in one that signs with SSH keys.
+
+For every attack: nothing outside the workspaces changes, every entry an office had sent is
+still in every honest copy, the forged content counts nowhere, and the refusal names the
+commit and the file, with the documented exit code and no traceback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ocop_cli.core.errors import EXIT_INVALID, EXIT_NOT_FOUND, EXIT_OK
+from ocop_cli.store import storage
+from ocop_cli.sync import signers
+from tests.test_team import AS_OF, Team, git, progress
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+OFFICES = ("province", "gia-loc", "tu-ky")
+
+
+@pytest.fixture(autouse=True)
+def git_alone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """git reads no configuration but each repository's own, and finds no repository above."""
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "no-gitconfig"))
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")
+    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def keygen(folder: Path, name: str) -> Path:
+    key = folder / name
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key)],
+                   check=True, capture_output=True)
+    return key
+
+
+def allowed_line(key: Path, office: str) -> str:
+    kind, blob = Path(f"{key}.pub").read_text(encoding="utf-8").split()[:2]
+    return f'{office} namespaces="git" {kind} {blob}'
+
+
+class Crew:
+    """The province and two offices sharing a bare repository, signed or not."""
+
+    def __init__(self, base: Path, signed: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.base, self.signed, self.monkeypatch = base, signed, monkeypatch
+        self.team = Team(base / "team")
+        self.keys = base / "keys"
+        self.keys.mkdir()
+        self.home = base / "home"  # what an attack aims at, outside every workspace
+        self.home.mkdir()
+        (self.home / ".bashrc").write_text("# mine\n", encoding="utf-8")
+        self.copies = {"province": self.team.province}
+        if signed:
+            lines = [allowed_line(keygen(self.keys, office), office) for office in OFFICES]
+            keygen(self.keys, "mallory")  # a key no line names
+            signers.setup(self.team.province, str(self.keys / "province"), None)
+            allowed = self.team.province / signers.ALLOWED
+            allowed.parent.mkdir()
+            allowed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            git(self.team.province, "add", "offices")
+            git(self.team.province, "commit", "--quiet", "-m", "Các đơn vị ký")
+            git(self.team.province, "push", "--quiet")
+        for office in OFFICES[1:]:
+            self.copies[office] = self.join(office)
+        self.sent: set[str] = set()
+        self.sent_by: dict[str, set[str]] = {}
+
+    def join(self, office: str, name: str | None = None) -> Path:
+        path = self.team.clone(name or office, office)
+        if self.signed:
+            assert self.ocop(path, "sync", "--setup", "--key",
+                             str(self.keys / office)).exit_code == EXIT_OK
+        return path
+
+    def ocop(self, root: Path, *args: str) -> Any:
+        from typer.testing import CliRunner
+
+        from ocop_cli.commands.app import app
+
+        self.monkeypatch.setenv("OCOP_DATA", str(root))
+        self.monkeypatch.setenv("OCOP_AS_OF", AS_OF.isoformat())
+        result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+        assert "Traceback" not in result.stderr
+        return result
+
+    def record(self, office: str, task: str = "5.2", qty: int = 1,
+               who: str | None = None) -> str:
+        entries = progress(self.copies[office], who or office, task, qty,
+                           place=None if office == "province" else office,
+                           date=dt.date(2019, 9, 1))
+        return entries[0].id
+
+    def sync(self, office: str) -> Any:
+        return self.ocop(self.copies[office], "sync")
+
+    def settle(self, *offices: str) -> None:
+        """Each office records one entry and sends it; every office ends up with all."""
+        for office in offices or OFFICES:
+            entry = self.record(office)
+            done = self.sync(office)
+            assert done.exit_code == EXIT_OK, done.stderr
+            self.sent.add(entry)
+            self.sent_by.setdefault(office, set()).add(entry)
+        for office in offices or OFFICES:
+            assert self.sync(office).exit_code == EXIT_OK
+
+    def ids(self, root: Path) -> set[str]:
+        return {e.id for e in storage.load(storage.Workspace(root)).entries}
+
+    def achieved(self, root: Path, task: str) -> Any:
+        shown = self.ocop(root, "show", task, "--format", "json")
+        assert shown.exit_code == EXIT_OK, shown.stderr
+        return json.loads(shown.stdout)["achieved"]
+
+    def shared_ids(self) -> set[str]:
+        return self.team.entry_ids()
+
+
+@pytest.fixture(params=[False, True], ids=["unsigned", "signed"])
+def crew(request: pytest.FixtureRequest, tmp_path: Path,
+         monkeypatch: pytest.MonkeyPatch) -> Crew:
+    if request.param and shutil.which("ssh-keygen") is None:
+        pytest.skip("a team that signs needs ssh-keygen (OpenSSH)")
+    return Crew(tmp_path, request.param, monkeypatch)
+
+
+signed_only = pytest.mark.parametrize("crew", [True], indirect=True, ids=["signed"])
+
+
+def fingerprint(folder: Path, skip: tuple[Path, ...] = ()) -> dict[str, str]:
+    """Every file under `folder` (links as where they point), but those under `skip`."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        if any(path == s or s in path.parents for s in skip):
+            continue
+        if path.is_symlink():
+            found[str(path)] = "-> " + os.readlink(path)
+        elif path.is_file():
+            found[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+@pytest.fixture
+def outside(crew: Crew) -> Iterator[None]:
+    """Nothing outside the workspaces (and the keys, the shared repository) changes."""
+    before = fingerprint(crew.base, skip=(crew.team.base,))
+    yield
+    assert fingerprint(crew.base, skip=(crew.team.base,)) == before
+
+
+def first_line(result: Any) -> str:
+    return result.stderr.splitlines()[0] if result.stderr else ""
+
+
+def push_as(root: Path, message: str, *args: str) -> str:
+    """Commit everything as it is in `root` and push it, as git alone would; returns the
+    commit, as ocop names it."""
+    git(root, "add", "--all")
+    git(root, "commit", "--quiet", "-m", message, *args)
+    git(root, "push", "--quiet", *(["--force"] if "--amend" in args else []))
+    return git(root, "rev-parse", "--short=10", "HEAD").strip()
+
+
+# --- 1. only the workspace's layout arrives ---------------------------------------------------
+
+
+@pytest.mark.usefixtures("outside")
+def test_a_committed_ocop_link_writes_nothing_anywhere(crew: Crew) -> None:
+    crew.settle()
+    evil = crew.copies["tu-ky"]
+    (evil / "evil").mkdir()
+    (evil / "evil" / "held.json").write_text(json.dumps(
+        {"../../home/.bashrc": {"good": "echo PWNED\n", "lines": 1}}), encoding="utf-8")
+    shutil.rmtree(evil / ".ocop")
+    (evil / ".ocop").symlink_to("evil")
+    git(evil, "add", "--force", ".ocop", "evil")
+    commit = push_as(evil, "tiện ích")
+
+    victim = crew.copies["gia-loc"]
+    head = git(victim, "rev-parse", "HEAD")
+    result = crew.sync("gia-loc")
+    assert result.exit_code == EXIT_INVALID, result.stderr
+    assert f"error: .ocop: is under .ocop, which is derived and local to each computer " \
+           f"(commit {commit} by tu-ky <office@example.vn>); refused" in result.stderr
+    assert f"error: evil/held.json: is not a file a workspace holds (commit {commit}" \
+        in result.stderr
+    assert "nothing of that pull was applied and nothing was sent" in result.stderr
+    assert git(victim, "rev-parse", "HEAD") == head and not (victim / "evil").exists()
+    assert not (victim / ".ocop").is_symlink()
+
+    # A fresh clone checks the link out: sync touches nothing through it, and says what to do.
+    fresh = crew.team.clone("moi", "moi")
+    crew.copies["moi"] = fresh
+    result = crew.sync("moi")
+    assert result.exit_code == EXIT_INVALID, result.stderr
+    assert "ocop: error: .ocop: is tracked by git" in result.stderr
+    assert "git rm -r --cached .ocop" in result.stderr
+    git(fresh, "rm", "-r", "--cached", "--quiet", ".ocop")
+    git(fresh, "commit", "--quiet", "-m", "ocop: .ocop is local")
+    result = crew.sync("moi")
+    assert result.exit_code == EXIT_INVALID, result.stderr
+    assert "is a symbolic link: ocop keeps its lock and index only in a real folder here" \
+        in result.stderr
+    assert (crew.home / ".bashrc").read_text(encoding="utf-8") == "# mine\n"
+    for office in ("province", "gia-loc"):
+        assert crew.sent <= crew.ids(crew.copies[office])
+
+
+@pytest.mark.parametrize("path", ["plan_2019.yaml", "history/gia-loc.yaml", "run.sh",
+                                  "history/sau/gia-loc.yaml", "schema"])
+@pytest.mark.usefixtures("outside")
+def test_a_link_or_a_stray_path_refuses_the_whole_pull(crew: Crew, path: str) -> None:
+    crew.settle()
+    evil = crew.copies["tu-ky"]
+    mine = crew.record("tu-ky")  # an honest entry in the same commit counts no more
+    target = evil / path
+    if path in ("plan_2019.yaml", "history/gia-loc.yaml", "schema"):
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+        target.symlink_to(crew.home / ".bashrc")
+        why = "is a symbolic link"
+    else:
+        target.parent.mkdir(exist_ok=True)
+        target.write_text("echo PWNED\n", encoding="utf-8")
+        why = "is not a file a workspace holds"
+    commit = push_as(evil, "gói")
+
+    for office in ("province", "gia-loc"):
+        root = crew.copies[office]
+        files = fingerprint(root, skip=(root / ".git", root / ".ocop"))
+        result = crew.sync(office)
+        assert result.exit_code == EXIT_INVALID, result.stderr
+        assert f"error: {path}: {why} (commit {commit} by tu-ky <office@example.vn>); " \
+               "refused" in result.stderr
+        assert fingerprint(root, skip=(root / ".git", root / ".ocop")) == files
+        assert mine not in crew.ids(root) and crew.sent <= crew.ids(root)
+
+
+# --- 2. no line is ever lost ------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("outside")
+def test_a_force_push_loses_nobody_a_line(crew: Crew) -> None:
+    crew.settle()
+    before = git(crew.copies["gia-loc"], "rev-list", "--max-parents=0", "HEAD").strip()
+    evil = crew.copies["tu-ky"]
+    git(evil, "reset", "--quiet", "--hard", before)
+    shutil.rmtree(evil / ".ocop", ignore_errors=True)
+    crew.record("tu-ky")
+    git(evil, "add", "--all")
+    git(evil, "commit", "--quiet", "-m", "làm lại")
+    git(evil, "push", "--quiet", "--force")
+    forced = git(evil, "rev-parse", "--short=7", "HEAD").strip()
+
+    result = crew.sync("gia-loc")
+    assert result.exit_code == EXIT_INVALID, result.stderr
+    assert ("error: history/gia-loc.yaml: origin/main no longer has 1 line this office had "
+            f"(last changed by commit {forced}") in result.stderr
+    assert "put back and sent again" in result.stderr
+    assert crew.sent <= crew.ids(crew.copies["gia-loc"])
+    for office in ("province", "gia-loc", "province"):
+        crew.sync(office)
+    for office in ("province", "gia-loc"):
+        assert crew.sent <= crew.ids(crew.copies[office]), office
+    # In a signed team only Tứ Kỳ could send its own dropped line again.
+    dropped_by_itself = crew.sent_by["tu-ky"] if crew.signed else set()
+    assert crew.sent - dropped_by_itself <= crew.shared_ids()
+    assert crew.sync("gia-loc").exit_code == EXIT_OK  # told once
+
+
+@pytest.mark.usefixtures("outside")
+def test_an_amended_commit_that_drops_a_line_loses_it_nowhere(crew: Crew) -> None:
+    crew.settle()
+    evil = crew.copies["tu-ky"]
+    crew.record("tu-ky", qty=2)
+    crew.record("tu-ky", qty=3)
+    assert crew.sync("tu-ky").exit_code == EXIT_OK
+    assert crew.sync("gia-loc").exit_code == EXIT_OK
+    received = crew.ids(crew.copies["gia-loc"])
+    own = evil / "history" / "tu-ky.yaml"
+    own.write_text("".join(own.read_text(encoding="utf-8").splitlines(keepends=True)[:-1]),
+                   encoding="utf-8")
+    git(evil, "commit", "--quiet", "--amend", "-am", "bớt một dòng")
+    git(evil, "push", "--quiet", "--force")
+
+    result = crew.sync("gia-loc")
+    assert result.exit_code == EXIT_INVALID, result.stderr
+    assert "error: history/tu-ky.yaml: origin/main no longer has 1 line this office had" \
+        in result.stderr
+    assert received <= crew.ids(crew.copies["gia-loc"])
+    assert crew.sync("gia-loc").exit_code == EXIT_OK
+    assert received <= crew.ids(crew.copies["gia-loc"])
+    if not crew.signed:  # sent again, so every copy has it back
+        assert crew.sync("province").exit_code == EXIT_OK
+        assert received <= crew.ids(crew.copies["province"]) and received <= crew.shared_ids()
+
+
+@pytest.mark.usefixtures("outside")
+def test_a_reverted_commit_takes_no_line_away(crew: Crew) -> None:
+    crew.settle()
+    mine = crew.record("gia-loc", qty=4)
+    assert crew.sync("gia-loc").exit_code == EXIT_OK
+    crew.sent.add(mine)
+    achieved = crew.achieved(crew.copies["gia-loc"], "5.2")
+    assert crew.sync("province").exit_code == EXIT_OK
+    evil = crew.copies["tu-ky"]
+    assert crew.sync("tu-ky").exit_code == EXIT_OK
+    git(evil, "revert", "--no-edit", "HEAD")
+    git(evil, "push", "--quiet")
+    reverted = git(evil, "rev-parse", "--short=10", "HEAD").strip()
+
+    result = crew.sync("province")
+    assert result.exit_code == EXIT_INVALID, result.stderr
+    if crew.signed:
+        assert (f"error: history/gia-loc.yaml: commit {reverted} by tu-ky <office@example.vn> "
+                "is signed by tu-ky, and this is not a file of tu-ky's; refused, nothing from "
+                "it counts") in result.stderr
+    assert "history/gia-loc.yaml: origin/main no longer has 1 line this office had" \
+        in result.stderr
+    for office in ("gia-loc", "province", "gia-loc"):
+        crew.sync(office)
+    for office in ("province", "gia-loc"):
+        assert crew.sent <= crew.ids(crew.copies[office]), office
+    assert crew.achieved(crew.copies["province"], "5.2") == achieved
+
+
+# --- 4. offices sign what they send -----------------------------------------------------------
+
+
+@pytest.mark.usefixtures("outside")
+@signed_only
+def test_an_office_writing_in_anothers_file_is_refused_everywhere(crew: Crew) -> None:
+    crew.settle()
+    achieved = crew.achieved(crew.copies["gia-loc"], "5.2")
+    evil = crew.copies["tu-ky"]
+    # Through ocop: the entry goes to Gia Lộc's file, and ocop will not send it.
+    forged = crew.record("tu-ky", qty=12, who="gia-loc")
+    result = crew.sync("tu-ky")
+    assert result.exit_code == EXIT_NOT_FOUND, result.stderr
+    assert "ocop: error: history/gia-loc.yaml: not a file of tu-ky's, which this copy signs " \
+           "as; nothing was sent" in result.stderr
+    # Through git itself, signed by Tứ Kỳ.
+    commit = push_as(evil, "giúp Gia Lộc")
+    for office in ("province", "gia-loc"):
+        result = crew.sync(office)
+        assert result.exit_code == EXIT_INVALID, result.stderr
+        assert (f"error: history/gia-loc.yaml: commit {commit} by tu-ky <office@example.vn> "
+                "is signed by tu-ky, and this is not a file of tu-ky's; refused, nothing from "
+                "it counts") in result.stderr
+        assert forged not in crew.ids(crew.copies[office])
+        assert crew.achieved(crew.copies[office], "5.2") == achieved
+        again = crew.sync(office)
+        assert again.exit_code == EXIT_OK, again.stderr
+        assert forged not in crew.ids(crew.copies[office])
+    # A fresh clone checks what it cloned: the forged line counts there neither.
+    crew.copies["moi"] = fresh = crew.join("gia-loc", "moi")
+    result = crew.sync("moi")
+    assert result.exit_code == EXIT_INVALID, result.stderr
+    assert f"commit {commit} by tu-ky" in result.stderr
+    assert forged not in crew.ids(fresh) and crew.sent <= crew.ids(fresh)
+    # Gia Lộc's own entries still go out, in the file that holds the forged line.
+    mine = crew.record("gia-loc")
+    assert crew.sync("gia-loc").exit_code == EXIT_OK
+    assert crew.sync("province").exit_code == EXIT_OK
+    assert mine in crew.ids(crew.copies["province"]) and mine in crew.shared_ids()
+
+
+@pytest.mark.parametrize("how", ["unsigned", "unlisted key"])
+@signed_only
+@pytest.mark.usefixtures("outside")
+def test_a_commit_no_office_signed_is_refused(crew: Crew, how: str) -> None:
+    crew.settle()
+    evil = crew.copies["tu-ky"]
+    if how == "unsigned":
+        git(evil, "config", "commit.gpgsign", "false")
+        why = "is not signed"
+    else:
+        git(evil, "config", "user.signingkey", str(crew.keys / "mallory"))
+        why = "is signed with a key offices/allowed_signers does not list"
+    forged = crew.record("tu-ky", qty=7)
+    commit = push_as(evil, "không ký")
+    result = crew.sync("gia-loc")
+    assert result.exit_code == EXIT_INVALID, result.stderr
+    assert (f"error: history/tu-ky.yaml: commit {commit} by tu-ky <office@example.vn> {why}; "
+            "refused, nothing from it counts") in result.stderr
+    assert forged not in crew.ids(crew.copies["gia-loc"])
+    assert crew.sent <= crew.ids(crew.copies["gia-loc"])
+
+
+@pytest.mark.usefixtures("outside")
+def test_a_plan_changed_by_an_office_counts_only_from_the_province(crew: Crew) -> None:
+    crew.settle()
+    evil = crew.copies["tu-ky"]
+    plan = evil / "plan_2019.yaml"
+    text = plan.read_text(encoding="utf-8")
+    at = text.index('  - id: "1.2"')
+    plan.write_text(text[:at] + text[at:].replace('target: "12"', 'target: "1"', 1),
+                    encoding="utf-8")
+    commit = push_as(evil, "sửa chỉ tiêu")
+    result = crew.sync("gia-loc")
+    victim = crew.copies["gia-loc"]
+    if crew.signed:
+        assert result.exit_code == EXIT_INVALID, result.stderr
+        assert (f"error: plan_2019.yaml: commit {commit} by tu-ky <office@example.vn> is signed "
+                "by tu-ky, and this is not a file of tu-ky's; refused") in result.stderr
+        assert 'target: "12"' in (victim / "plan_2019.yaml").read_text(encoding="utf-8")
+        assert git(victim, "status", "--porcelain") == ""
+    else:
+        assert result.exit_code == EXIT_OK, result.stderr
+        assert (f"warning: plan_2019.yaml: 1.2 target 12 → 1 (commit {commit} by tu-ky "
+                "<office@example.vn>)") in result.stderr
+    # From the province, a change counts, and is reported task by task.
+    province = crew.copies["province"]
+    crew.sync("province")
+    ours = province / "plan_2019.yaml"
+    text = ours.read_text(encoding="utf-8")
+    at = text.index('  - id: "1.1"')
+    ours.write_text(text[:at] + text[at:].replace('target: "1"', 'target: "2"', 1),
+                    encoding="utf-8")
+    if crew.signed:  # the plan held here is let go, as edited, for the province to commit
+        held = crew.sync("province")
+        assert held.exit_code == EXIT_NOT_FOUND, held.stderr
+        assert "these files have changes that are not committed: plan_2019.yaml" in held.stderr
+    changed = push_as(province, "Kế hoạch sửa đổi")
+    result = crew.sync("gia-loc")
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert (f"warning: plan_2019.yaml: 1.1 target 1 → 2 (commit {changed} by Sở NN và PTNT "
+            "<office@example.vn>)") in result.stderr
+    assert "1.2 target" not in result.stderr
+    assert 'target: "12"' in (victim / "plan_2019.yaml").read_text(encoding="utf-8") \
+        or not crew.signed
+
+
+@pytest.mark.usefixtures("outside")
+def test_an_entry_id_in_two_files_is_named_by_sync(crew: Crew) -> None:
+    crew.settle()
+    theirs = crew.copies["tu-ky"] / "history" / "gia-loc.yaml"
+    line = next(x for x in theirs.read_text(encoding="utf-8").splitlines() if x.startswith("- {"))
+    record = json.loads(line[2:])
+    record.update(action="done", by="tu-ky")
+    own = crew.copies["tu-ky"] / "history" / "tu-ky.yaml"
+    with own.open("a", encoding="utf-8") as out:
+        out.write("- " + json.dumps(record, ensure_ascii=False) + "\n")
+    assert crew.sync("tu-ky").exit_code == EXIT_OK
+    result = crew.sync("gia-loc")
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert (f"warning: history/tu-ky.yaml: entry {record['id']} (commit ") in result.stderr
+    assert "is also in history/gia-loc.yaml; it counts once, from the file that had it first" \
+        in result.stderr
+
+
+@pytest.mark.usefixtures("outside")
+def test_a_held_note_naming_paths_outside_is_never_followed(crew: Crew) -> None:
+    crew.settle()
+    root = crew.copies["gia-loc"]
+    (root / ".ocop" / "held.json").write_text(json.dumps({
+        "../../home/.bashrc": {"good": "echo PWNED\n"},
+        "history/../../../home/.bashrc": {"good": "echo PWNED\n"},
+        "/etc/hostname": {"good": "x"}}), encoding="utf-8")
+    result = crew.sync("gia-loc")
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert (crew.home / ".bashrc").read_text(encoding="utf-8") == "# mine\n"
+
+
+@pytest.mark.parametrize("crew", [False], indirect=True, ids=["becoming signed"])
+def test_a_team_that_begins_to_sign(crew: Crew) -> None:
+    """The province makes the team sign; an office's commit made before it signed is signed
+    again and counts; an office not yet listed still receives but cannot send."""
+    if shutil.which("ssh-keygen") is None:
+        pytest.skip("a team that signs needs ssh-keygen (OpenSSH)")
+    crew.settle()
+    early = crew.record("gia-loc")  # committed before Gia Lộc signs
+    git(crew.copies["gia-loc"], "commit", "--quiet", "-am", "ghi sớm")
+    province = crew.copies["province"]
+    lines = [allowed_line(keygen(crew.keys, office), office) for office in ("province",
+                                                                            "gia-loc")]
+    signers.setup(province, str(crew.keys / "province"), None)
+    (province / "offices").mkdir()
+    (province / signers.ALLOWED).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    git(province, "add", "offices")
+    git(province, "commit", "--quiet", "-m", "Các đơn vị ký")
+    assert crew.sync("province").exit_code == EXIT_OK
+
+    root = crew.copies["gia-loc"]
+    result = crew.sync("gia-loc")  # receives the team, and cannot send until it signs
+    assert result.exit_code == EXIT_NOT_FOUND, result.stderr
+    assert "this copy does not sign as any office listed there" in result.stderr
+    assert crew.ocop(root, "sync", "--setup", "--key", str(crew.keys / "gia-loc")
+                     ).exit_code == EXIT_OK
+    result = crew.sync("gia-loc")
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert git(root, "-c", f"gpg.ssh.allowedSignersFile={root / signers.ALLOWED}",
+                      "log", "-1", "--format=%G?", "origin/main").strip() == "G"
+    result = crew.sync("tu-ky")  # not listed: receives all the same
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert early in crew.ids(crew.copies["tu-ky"])
+    crew.record("tu-ky")
+    result = crew.sync("tu-ky")
+    assert result.exit_code == EXIT_NOT_FOUND, result.stderr
+    assert "this copy does not sign as any office listed there" in result.stderr
+    result = crew.sync("province")
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert early in crew.ids(province)
+
+
+def test_a_signed_team_in_a_folder_of_a_larger_repository(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """The office's files are named from the workspace, wherever it sits in the repository;
+    paths outside it are not the workspace's to judge."""
+    if shutil.which("ssh-keygen") is None:
+        pytest.skip("a team that signs needs ssh-keygen (OpenSSH)")
+    from tests.test_team import identify
+
+    crew = Crew.__new__(Crew)
+    crew.monkeypatch = monkeypatch
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    shared = tmp_path / "shared.git"
+    git(tmp_path, "init", "--quiet", "--bare", str(shared))
+    git(shared, "symbolic-ref", "HEAD", "refs/heads/main")
+    office = tmp_path / "so"
+    git(tmp_path, "init", "--quiet", str(office))
+    git(office, "symbolic-ref", "HEAD", "refs/heads/main")
+    identify(office, "province")
+    (office / "README.txt").write_text("Tài liệu khác\n", encoding="utf-8")
+    province = office / "ocop-data"
+    storage.init_workspace(province)
+    lines = [allowed_line(keygen(keys, name), name) for name in ("province", "gia-loc")]
+    (province / "offices").mkdir()
+    (province / signers.ALLOWED).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    signers.setup(province, str(keys / "province"), None)
+    git(office, "add", "--all")
+    git(office, "commit", "--quiet", "-m", "start")
+    git(office, "remote", "add", "origin", str(shared))
+    git(office, "push", "--quiet", "--set-upstream", "origin", "main")
+    district = tmp_path / "gia-loc"
+    git(tmp_path, "clone", "--quiet", str(shared), str(district))
+    identify(district, "gia-loc")
+    root = district / "ocop-data"
+    assert crew.ocop(root, "sync", "--setup", "--key", str(keys / "gia-loc")).exit_code == 0
+    mine = progress(root, "gia-loc", "5.2", place="gia-loc")[0].id
+    (district / "README.txt").write_text("Sửa tài liệu khác\n", encoding="utf-8")
+    git(district, "commit", "--quiet", "-am", "tài liệu")
+    result = crew.ocop(root, "sync")
+    assert result.exit_code == EXIT_OK, result.stderr
+    result = crew.ocop(province, "sync")
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert mine in {e.id for e in storage.load(storage.Workspace(province)).entries}
+
+
+def test_a_held_note_that_is_a_link_is_never_read(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    crew = Crew(tmp_path, False, monkeypatch)
+    note = crew.copies["gia-loc"] / ".ocop" / "held.json"
+    note.parent.mkdir(exist_ok=True)
+    note.symlink_to("/dev/zero")
+    result = crew.sync("gia-loc")
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert not note.is_symlink()
+
+
+@pytest.mark.parametrize("crew", [False], indirect=True, ids=["unsigned"])
+def test_setup_prints_the_line_to_add_and_the_name_to_record_under(crew: Crew) -> None:
+    if shutil.which("ssh-keygen") is None:
+        pytest.skip("a team that signs needs ssh-keygen (OpenSSH)")
+    root = crew.copies["gia-loc"]
+    key = keygen(crew.keys, "phong-nn-gia-loc")
+    done = crew.ocop(root, "sync", "--setup", "--key", str(key))
+    assert done.exit_code == EXIT_OK, done.stderr
+    assert allowed_line(key, "phong-nn-gia-loc") in done.stdout.splitlines()
+    assert "records as Tester, into history/tester.yaml, and sends only the files of " \
+           "phong-nn-gia-loc: record as phong-nn-gia-loc (OCOP_USER=phong-nn-gia-loc)" \
+        in done.stderr
+    assert [git(root, "config", name).strip() for name in
+            ("gpg.format", "commit.gpgsign", "user.signingkey")] == ["ssh", "true", str(key)]
+    crew.monkeypatch.setenv("OCOP_USER", "Phòng NN Gia Lộc")
+    assert crew.ocop(root, "sync", "--setup", "--key", str(key)).stderr == ""
+    unnamed = crew.ocop(root, "sync", "--setup", "--key", str(keygen(crew.keys, "Gia Lộc")))
+    assert unnamed.exit_code == 2 and "'Gia Lộc' is no office id" in unnamed.stderr
