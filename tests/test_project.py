@@ -81,3 +81,21 @@ def test_every_area_runs_as_a_real_process(proc, ws, args):
         assert all(name in result.stdout for name in ("report", "sync", "import", "info"))
     if args == ["taks"]:
         assert "tasks" in result.stderr
+
+
+def test_the_layers_hold_and_no_package_has_an_import_cycle():
+    """`lint-imports` with the contracts of pyproject.toml: commands over the library, over
+    imports, output and sync (independent of each other), over store, over core."""
+    import subprocess
+    import sys
+
+    linter = Path(sys.executable).with_name("lint-imports")
+    done = subprocess.run([str(linter)], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "0 broken" in done.stdout
+
+
+def test_no_module_of_the_package_is_over_600_lines():
+    sizes = {str(p.relative_to(ROOT)): len(p.read_text(encoding="utf-8").splitlines())
+             for p in (ROOT / "ocop_cli").rglob("*.py")}
+    assert {name: n for name, n in sizes.items() if n > 600} == {}

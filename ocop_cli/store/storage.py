@@ -365,7 +365,7 @@ class Loaded:
         # `ocop history` lists them, the latest in force, their count, without holding them.
         self.index: Any = None
         # Entries derived from the product register for the tasks that count products
-        # (`products.count_into`): replayed with the history's, never written or undone.
+        # (`tracker.counted.count_into`): replayed with the history's, never written or undone.
         self.counted: list[Entry] = []
 
     @cached_property

@@ -13,7 +13,7 @@ def load(ws: Workspace, year: int | None = None) -> Loaded:
     products it counts; InvalidData with every error when a file is broken."""
     loaded = index.load(ws, year)
     if any(task.products_at for task in loaded.plan.tasks):
-        from ocop_cli.tracker.products import count_into  # the register's code: only then
+        from ocop_cli.tracker.counted import count_into  # the register's code: only then
 
         count_into(loaded)
     return loaded

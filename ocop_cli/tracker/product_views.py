@@ -24,6 +24,7 @@ from ocop_cli.core.report import (
     Stars,
 )
 from ocop_cli.store.storage import Loaded, owned_years
+from ocop_cli.tracker.counted import counted_entries
 from ocop_cli.tracker.products import (
     FUNNEL,
     Line,
@@ -31,7 +32,6 @@ from ocop_cli.tracker.products import (
     Rules,
     Stamp,
     advance,
-    counted_entries,
     load_register,
     months_later,
     products_as_of,

@@ -19,17 +19,17 @@ What the product commands show (rows, tables, the report) is in `product_views`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from ocop_cli.core.errors import InvalidData, NotFound, Problem, Refused, UsageError
 from ocop_cli.core.i18n import _, format_date
 from ocop_cli.core.labels import stage_label, step_label
-from ocop_cli.core.model import COUNCILS, PRODUCT_STAGES, Entry, Plan
+from ocop_cli.core.model import COUNCILS, PRODUCT_STAGES
 from ocop_cli.core.model import ENTITY_KINDS as KINDS
 from ocop_cli.core.model import PRODUCT_ACTIONS as ACTIONS
-from ocop_cli.store.storage import PRODUCTS, Loaded, Workspace, owned_years
+from ocop_cli.store.storage import PRODUCTS, Workspace
 
 REGISTER = PRODUCTS
 RULES = "ocop_rules.yaml"
@@ -438,49 +438,6 @@ def months_later(day: dt.date, months: int) -> dt.date:
     import calendar
 
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-# --- counted into the plan -------------------------------------------------------------------
-
-
-def counted_entries(plan: Plan, lines: Sequence[Line], years: Collection[int]) -> list[Entry]:
-    """For each task that counts products at a stage (`products_at`), one entry for each
-    product that reached that stage within the plan's `years` (`storage.owned_years`: a
-    year with its own plan inside a plan over several years is that plan's): quantity 1,
-    place its district unit, dated the day of the stage (the first such line in them)."""
-    tasks = [t for t in plan.tasks if t.products_at]
-    if not tasks:
-        return []
-    kept = live(lines)
-    districts: dict[str, str | None] = {}
-    for line in kept:
-        if line.action == "registered":
-            districts.setdefault(line.product, line.district)
-    entries: list[Entry] = []
-    for task in tasks:
-        counted: set[str] = set()
-        for line in kept:
-            if line.action != task.products_at or line.date.year not in years \
-                    or line.product in counted or line.product not in districts:
-                continue
-            counted.add(line.product)
-            entries.append(Entry(f"{line.id}:{task.id}", line.at, line.date, task.id,
-                                 "progress", line.by, 1, districts[line.product], line.ref,
-                                 None, None, plan.year, line.source))
-    return entries
-
-
-def count_into(loaded: Loaded) -> None:
-    """Give `loaded` the entries its plan counts from the register (the index replays the
-    tasks that count products with them on every run)."""
-    if not any(t.products_at for t in loaded.plan.tasks):
-        return
-    lines, problems = read_register(loaded.workspace, loaded.directory, None)
-    errors = [p for p in problems if not p.warning]
-    if errors:
-        raise InvalidData(errors)
-    loaded.counted = counted_entries(loaded.plan, lines,
-                                     owned_years(loaded.workspace, loaded.plan))
 
 
 # --- recording -------------------------------------------------------------------------------
