@@ -104,3 +104,14 @@ def run_process(*args: str, env: dict[str, str] | None = None, cwd: Path | None 
 @pytest.fixture
 def proc() -> Iterator[Any]:
     yield run_process
+
+
+@pytest.fixture
+def git_alone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """git reads no configuration but each repository's own, and finds no repository above."""
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "no-gitconfig"))
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")
+    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+        monkeypatch.delenv(var, raising=False)

@@ -25,20 +25,12 @@ from ocop_cli.store import storage
 from ocop_cli.sync import signers
 from tests.test_team import AS_OF, Team, git, progress
 
-pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+pytestmark = [pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed"),
+              pytest.mark.usefixtures("git_alone")]
 
 OFFICES = ("province", "gia-loc", "tu-ky")
 
 
-@pytest.fixture(autouse=True)
-def git_alone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """git reads no configuration but each repository's own, and finds no repository above."""
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "no-gitconfig"))
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")
-    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
-        monkeypatch.delenv(var, raising=False)
 
 
 def keygen(folder: Path, name: str) -> Path:

@@ -33,15 +33,7 @@ DISTRICTS = ["tp-hai-duong", "tp-chi-linh", "binh-giang", "cam-giang", "gia-loc"
 SHARED_TASKS = ["1.2", "3.3", "5.1", "5.2", "6"]
 
 
-@pytest.fixture(autouse=True)
-def git_alone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """git reads no configuration but each repository's own, and finds no repository above."""
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "no-gitconfig"))
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")
-    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
-        monkeypatch.delenv(var, raising=False)
+pytestmark = pytest.mark.usefixtures("git_alone")
 
 
 def git(cwd: Path, *args: str) -> str:
