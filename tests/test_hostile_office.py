@@ -31,8 +31,6 @@ pytestmark = [pytest.mark.skipif(shutil.which("git") is None, reason="git is not
 OFFICES = ("province", "gia-loc", "tu-ky")
 
 
-
-
 def keygen(folder: Path, name: str) -> Path:
     key = folder / name
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key)],
