@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from ocop_cli.store import storage, write
+from ocop_cli.tracker.check import validate
 
 HOLD_LOCK = """
 import sys, time
@@ -78,7 +79,7 @@ def files_of(ws: Path) -> dict[str, bytes]:
 
 def loads_whole(ws: Path) -> int:
     """Everything loads and validates (warnings allowed); the number of entries."""
-    errors = [p for p in storage.validate(storage.Workspace(ws)) if not p.warning]
+    errors = [p for p in validate(storage.Workspace(ws)) if not p.warning]
     assert errors == [], errors
     return len(storage.load(storage.Workspace(ws)).entries)
 

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from ocop_cli.core.directory import Ambiguous, Directory
 from ocop_cli.core.errors import NotFound
-from ocop_cli.store.storage import bundled_dir, read_agencies
+from ocop_cli.store.documents import read_agencies
+from ocop_cli.store.storage import bundled_dir
 
 
 @cache

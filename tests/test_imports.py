@@ -19,7 +19,7 @@ from ocop_cli.core.errors import EXIT_INVALID, EXIT_NOT_FOUND, EXIT_OK, EXIT_USA
 from ocop_cli.core.model import Plan
 from ocop_cli.core.text import nfc
 from ocop_cli.imports import agencies, planfile
-from ocop_cli.store.storage import read_agencies, read_plan
+from ocop_cli.store.documents import read_agencies, read_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = ROOT / "tests" / "fixtures" / "table_2019.tsv"

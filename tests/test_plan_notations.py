@@ -229,13 +229,13 @@ def test_a_plan_over_several_years(ocop: Any, ws: Path) -> None:
 def test_a_plan_over_several_years_lists_alike_through_the_index(
         ocop: Any, ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Months counted from the plan's first year, deadlines, as-of dates in each year: the
-    JSON listing served from the index's rows is the one read from the files."""
+    JSON listing whose states the index gives is the one read from the files."""
     from ocop_cli.store import index
 
     imported(ocop, ws, SEVERAL, "2023-2025")
     served: list[bool] = []
-    real = index.Listing.print_json
-    monkeypatch.setattr(index.Listing, "print_json", lambda self, *a: served.append(True)
+    real = index.Served.states
+    monkeypatch.setattr(index.Served, "states", lambda self, *a: served.append(True)
                         or real(self, *a))
     for month in ("2023-05", "2024-12", "2025-09"):
         for as_of in ("2023-05-15", "2024-12-20", "2025-10-01"):
@@ -517,8 +517,8 @@ def test_a_hand_written_entry_counts_under_the_plan_whose_years_include_its_date
     imported(ocop, ws, SEVERAL, "2023-2025")
     (ws / "history").mkdir(exist_ok=True)
     (ws / "history" / "tay.yaml").write_text("".join(
-        f"- id: tay-{day}\n  at: {day}T08:00:00+07:00\n  date: {day}\n  task: '5'\n"
-        f"  action: progress\n  qty: 10\n  by: Phòng NN Thanh Hà\n"
+        f'- {{"id": "tay-{day}", "at": "{day}T08:00:00+07:00", "date": "{day}", "task": "5", '
+        f'"action": "progress", "qty": 10, "by": "Phòng NN Thanh Hà"}}\n'
         for day in ("2023-09-01", "2024-09-01", "2025-03-01")), encoding="utf-8")
 
     def achieved(plan: str) -> int:

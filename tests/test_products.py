@@ -380,16 +380,17 @@ def test_sync_sends_the_register_and_two_offices_count_each_others_products(
     assert "products/gia-loc.yaml" in log and "products/thanh-ha.yaml" in log
 
 
-def test_a_register_file_written_by_hand_in_block_yaml_is_read(ocop, ws):
+def test_a_register_file_written_by_hand_is_read(ocop, ws):
     folder = ws / "products"
     folder.mkdir()
     (folder / "so-nn.yaml").write_text(
-        "- id: a1\n  at: '2019-07-01T08:00:00+00:00'\n  date: 2019-07-01\n  product: sp-aaaaaa\n"
-        "  action: registered\n  by: Sở NN\n  name: Vải thiều\n  district: thanh-ha\n"
-        "  commune: Thanh Sơn\n  entity: HTX Thanh Sơn\n  kind: htx\n  group: thuc-pham\n"
-        "  new: true\n"
-        "- id: a2\n  at: '2019-08-01T08:00:00+00:00'\n  date: 2019-08-01\n  product: sp-aaaaaa\n"
-        "  action: chosen\n  by: Sở NN\n", encoding="utf-8")
+        "# written by hand, one line a record\n"
+        '- {"id": "a1", "at": "2019-07-01T08:00:00+00:00", "date": "2019-07-01", '
+        '"product": "sp-aaaaaa", "action": "registered", "by": "Sở NN", "name": "Vải thiều", '
+        '"district": "thanh-ha", "commune": "Thanh Sơn", "entity": "HTX Thanh Sơn", '
+        '"kind": "htx", "group": "thuc-pham", "new": "true"}\n\n'
+        '- {"id": "a2", "at": "2019-08-01T08:00:00+00:00", "date": "2019-08-01", '
+        '"product": "sp-aaaaaa", "action": "chosen", "by": "Sở NN"}\n', encoding="utf-8")
     row = _listed(ocop, "--as-of", "2019-12-31")["sp-aaaaaa"]
     assert (row["stage"], row["new"], row["district"]) == ("chosen", True, "Thanh Hà")
 

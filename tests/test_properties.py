@@ -147,7 +147,8 @@ def test_fold_known_spellings() -> None:
 
 @cache
 def plan() -> Plan:
-    from ocop_cli.store.storage import bundled_dir, read_agencies, read_plan
+    from ocop_cli.store.documents import read_agencies, read_plan
+    from ocop_cli.store.storage import bundled_dir
 
     directory, problems = read_agencies(bundled_dir() / "agencies.yaml")
     assert directory is not None, problems

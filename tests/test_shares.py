@@ -16,7 +16,8 @@ from ocop_cli.core.directory import Directory
 from ocop_cli.core.model import Entry
 from ocop_cli.core.query import COUNTED, tally
 from ocop_cli.core.state import NOT_KNOWN, state_as_of
-from ocop_cli.store.storage import bundled_dir, read_agencies
+from ocop_cli.store.documents import read_agencies
+from ocop_cli.store.storage import bundled_dir
 from ocop_cli.tracker.report import Roles, _involved
 from ocop_cli.tracker.report import counts as roll_up
 

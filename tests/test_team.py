@@ -21,6 +21,7 @@ from ocop_cli.core.state import state_as_of
 from ocop_cli.store import storage, write
 from ocop_cli.sync import git as team
 from ocop_cli.tracker import record
+from ocop_cli.tracker.check import validate
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -197,11 +198,11 @@ def test_one_recorder_on_two_machines_merges_line_by_line(office_team: Team) -> 
         ids |= {e.id for e in progress(clone, "Sở NN và PTNT", "1.2")}
     ids |= {e.id for e in progress(office_team.province, "Sở NN và PTNT", "1.2")}
     for clone in (first, second, office_team.province, first):
-        team.sync(storage.Workspace(clone))
+        team.sync(storage.Workspace(clone), validate)
     assert office_team.entry_ids() == ids
     text = (first / "history" / "so-nn-va-ptnt.yaml").read_text(encoding="utf-8")
     assert "<<<<<<<" not in text and text.count(write.HISTORY_HEADER) == 1
-    assert storage.validate(storage.Workspace(first)) == []
+    assert validate(storage.Workspace(first)) == []
 
 
 @needs_git
@@ -242,7 +243,7 @@ def test_a_workspace_in_a_sub_folder_of_the_repository(tmp_path: Path) -> None:
     git(office, "commit", "--quiet", "-m", "start")
     git(office, "remote", "add", "origin", str(shared))
     mine = progress(office / "ocop-data", "Sở NN và PTNT", "1.2")
-    done = team.sync(storage.Workspace(office / "ocop-data"))
+    done = team.sync(storage.Workspace(office / "ocop-data"), validate)
     assert done.pushed and done.sent == 1 and done.written == []
     branch = git(office, "symbolic-ref", "--short", "HEAD").strip()
     listing = git(shared, "ls-tree", "-r", "--name-only", branch)
@@ -295,7 +296,7 @@ def test_a_push_that_loses_the_race_is_retried(office_team: Team) -> None:
                     f"git -C '{rival}' push --quiet origin main\n", encoding="utf-8")
     hook.chmod(0o755)
     mine = progress(office_team.province, "Sở NN và PTNT", "1.2")
-    done = team.sync(storage.Workspace(office_team.province))
+    done = team.sync(storage.Workspace(office_team.province), validate)
     assert flag.exists() and done.retries == 1 and done.pushed
     assert (done.sent, done.received) == (1, 1)
     assert mine[0].id in office_team.entry_ids() and len(office_team.entry_ids()) == 2
@@ -562,7 +563,7 @@ def many_offices(base: Path, per_office: int, batch: int, seed: int) -> dict[str
         elif unsent[i]:
             push_until_accepted(i)
     for clone in clones:  # everyone fetches the last of it the way a clerk would
-        done = team.sync(storage.Workspace(clone))
+        done = team.sync(storage.Workspace(clone), validate)
         assert not done.pushed and done.warnings == []
 
     total = per_office * len(clones)
@@ -574,7 +575,7 @@ def many_offices(base: Path, per_office: int, batch: int, seed: int) -> dict[str
     for clone in clones:
         loaded = storage.load(storage.Workspace(clone))
         assert {e.id for e in loaded.entries} == recorded and len(loaded.entries) == total
-        assert storage.validate(storage.Workspace(clone)) == []
+        assert validate(storage.Workspace(clone)) == []
         assert not rebase_in_progress(clone)
         assert git(clone, "status", "--porcelain") == ""
         assert state_fingerprint(clone) == reference
@@ -612,8 +613,8 @@ def _two_offices(office_team: Team) -> tuple[Path, Path]:
     gia_loc, tu_ky = office_team.clone("gia-loc"), office_team.clone("tu-ky")
     progress(gia_loc, "Gia Lộc", "1.2", place="gia-loc")
     progress(gia_loc, "Gia Lộc", "1.2", qty=2, place="gia-loc")
-    team.sync(storage.Workspace(gia_loc))
-    team.sync(storage.Workspace(tu_ky))
+    team.sync(storage.Workspace(gia_loc), validate)
+    team.sync(storage.Workspace(tu_ky), validate)
     progress(tu_ky, "Tứ Kỳ", "1.2", place="tu-ky")
     return gia_loc, tu_ky
 
@@ -739,8 +740,8 @@ def test_entries_recorded_into_a_held_back_file_are_not_lost(office_team: Team,
     """The same office on two machines: its own file arrives broken from the other one."""
     first, second = office_team.clone("may-1"), office_team.clone("may-2")
     progress(first, "Gia Lộc", "1.2", place="gia-loc")
-    team.sync(storage.Workspace(first))
-    team.sync(storage.Workspace(second))
+    team.sync(storage.Workspace(first), validate)
+    team.sync(storage.Workspace(second), validate)
     own = first / "history" / "gia-loc.yaml"
     own.write_text(own.read_text(encoding="utf-8") + BROKEN_LINE, encoding="utf-8")
     git(first, "commit", "--quiet", "-am", "hỏng")

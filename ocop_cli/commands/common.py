@@ -105,14 +105,13 @@ class Session:
             self._tracker = Tracker(self.workspace, self.year, self.as_of, tell=aside)
         return self._tracker
 
-    def load(self, summary: bool = False, shown: Callable[[Any], Any] | None = None) -> Any:
+    def load(self) -> Any:
         """See `Tracker.load`."""
-        return self.tracker.load(summary, shown)
+        return self.tracker.load()
 
-    def states(self, loaded: Any, summary: bool = False, only: set[str] | None = None,
-               under: str | None = None) -> Any:
+    def states(self, loaded: Any, under: str | None = None) -> Any:
         """See `Tracker.states`."""
-        return self.tracker.states(loaded, summary, only, under)
+        return self.tracker.states(loaded, under)
 
 
 def agency_named(loaded: "Loaded", name: str, option: str) -> "Agency":

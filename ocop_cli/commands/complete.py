@@ -26,7 +26,7 @@ def _short(text: str) -> str:
 
 def _data(ctx: typer.Context | None) -> tuple[Plan | None, Directory | None]:
     """The plan and agencies the command being typed would use."""
-    from ocop_cli.store import index, storage
+    from ocop_cli.store import documents, index, storage
 
     params: dict[str, Any] = dict(ctx.params) if ctx is not None else {}
     try:
@@ -35,10 +35,10 @@ def _data(ctx: typer.Context | None) -> tuple[Plan | None, Directory | None]:
             loaded = index.load(ws, params.get("plan"))
             return loaded.plan, loaded.directory
         bundled = storage.Workspace(storage.bundled_dir())
-        directory, _problems = storage.read_agencies(bundled.agencies_path)
+        directory, _problems = documents.read_agencies(bundled.agencies_path)
         if directory is None:
             return None, None
-        plan, _problems = storage.read_plan(bundled.plan_path(params.get("plan")), directory)
+        plan, _problems = documents.read_plan(bundled.plan_path(params.get("plan")), directory)
         return plan, directory
     except Exception:  # whatever is wrong, `ocop check` will say it; Tab just offers nothing
         return None, None

@@ -206,7 +206,7 @@ def _write_plan(ws: Any, table: Any, years: tuple[int, int], number: str, title:
     adds) all at once. Returns what to tell the user."""
     from ocop_cli.imports import agencies, planfile
     from ocop_cli.imports import tables as imports
-    from ocop_cli.store import storage, write
+    from ocop_cli.store import documents, write
     from ocop_cli.store.yamlio import read_yaml
 
     year = years[0]
@@ -216,7 +216,7 @@ def _write_plan(ws: Any, table: Any, years: tuple[int, int], number: str, title:
     with write.locked(ws):
         try:
             write.refuse_overwrite(target, force)
-            directory, problems = storage.read_agencies(ws.agencies_path)
+            directory, problems = documents.read_agencies(ws.agencies_path)
             if directory is None:
                 raise InvalidData(problems)
             resolved = agencies.resolve_agencies(table, directory)
@@ -244,7 +244,7 @@ def _write_plan(ws: Any, table: Any, years: tuple[int, int], number: str, title:
             text = planfile.plan_yaml(data, table.source, dt.date.today())
             temps.append(new := write.stage(target, text.encode("utf-8"), inside=ws.root,
                                             force=force))
-            plan, problems = storage.read_plan(new.temp, directory)
+            plan, problems = documents.read_plan(new.temp, directory)
             if plan is None or read_yaml(new.temp).data != data:
                 raise InvalidData(_as(problems, new.temp, target) or [Problem(
                     str(target), _("the file written does not read back as the table"))])
@@ -271,7 +271,7 @@ def _add_agencies(ws: Any, table: Any, resolved: Any, directory: Any, number: st
     """agencies.yaml with the new agencies appended (its text before them untouched), in a
     temporary file that is validated; the directory it gives and what to tell the user."""
     from ocop_cli.imports import agencies, planfile
-    from ocop_cli.store import storage, write
+    from ocop_cli.store import documents, write
 
     added = agencies.new_agencies(resolved.unknown, directory)
     raw = ws.agencies_path.read_bytes()
@@ -281,7 +281,7 @@ def _add_agencies(ws: Any, table: Any, resolved: Any, directory: Any, number: st
     addition = planfile.agencies_addition(raw.decode("utf-8-sig"), added, note)
     temps.append(new := write.stage(ws.agencies_path, raw + addition.encode("utf-8"),
                                     inside=ws.root, force=True))
-    new_directory, problems = storage.read_agencies(new.temp)
+    new_directory, problems = documents.read_agencies(new.temp)
     if new_directory is None:
         raise InvalidData(_as(problems, new.temp, ws.agencies_path), _(
             "the new agencies cannot be appended to {path} (is its agencies list the last thing "

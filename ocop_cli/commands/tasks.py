@@ -4,9 +4,8 @@ The library is imported inside each command: a help page, a completion or the ru
 command never pays for it.
 """
 
-from collections.abc import Iterable
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -67,59 +66,18 @@ def tasks(
 
     Example: ocop tasks --month 7 --agency "so nn va ptnt" --format json
     """
-    from ocop_cli.core.query import Filters, select_without_states
-    from ocop_cli.store import index
-
-    filters: Filters | None = None
-    chose: tuple[Any, Any] = (None, None)  # a plan, and the tasks the filters chose in it
-
-    def filters_of(loaded: Any) -> Filters:
-        """The filters, reading the plan's years and the agencies the first time."""
-        nonlocal filters
-        if filters is None:
-            filters = Filters(
-                month=plan_month(loaded.plan, month), role=role.value,
-                statuses=tuple(x.value for x in status or ()), overdue=overdue, due=due,
-                grep=grep, agency=agency_named(loaded, agency, "--agency").id if agency else None,
-                place=agency_named(loaded, place, "--place").id if place else None)
-        return filters
-
-    def shown(loaded: Any) -> Any:
-        """The tasks of `loaded`'s plan the filters choose without looking at states (None
-        when they look)."""
-        nonlocal chose
-        if chose[0] is not loaded.plan:
-            chose = loaded.plan, select_without_states(loaded.plan, loaded.directory,
-                                                       filters_of(loaded))
-        return chose[1]
-
-    def listed() -> tuple[Any, Any, Any]:
-        """A load, the states the listing shows and the tasks chosen without states."""
-        # Without the index, only the chosen tasks' states are made from the history.
-        loaded = s.load(summary=True, shown=shown)
-        chosen = shown(loaded)
-        only = None if chosen is None else {t.id for t in chosen}
-        return loaded, s.states(loaded, summary=True, only=only), chosen
-
-    # JSON: printed again as the index keeps it for the same filters and day, or made and kept.
-    listing = index.listing(s.workspace, s.year) if fmt is Format.json else None
-    if listing is not None:
-        from ocop_cli.output.render import stdout
-
-        def made() -> Iterable[str]:  # the rows, as without the text kept
-            from ocop_cli.tracker import views
-
-            loaded, states, chosen = listed()
-            return views.task_json_lines(loaded, states, filters_of(loaded), s.as_of,
-                                         sort.value, chosen)
-
-        if listing.print_json(filters_of(listing), sort.value, s.as_of, made, stdout()):
-            return
+    from ocop_cli.core.query import Filters
     from ocop_cli.tracker import views
 
-    loaded, states, chosen = listed()
-    views.task_list(loaded, states, filters_of(loaded), fmt.value, s.as_of, s.no_color,
-                    sort.value, chosen)
+    loaded = s.load()
+    filters = Filters(
+        month=plan_month(loaded.plan, month), role=role.value,
+        statuses=tuple(x.value for x in status or ()), overdue=overdue, due=due, grep=grep,
+        agency=agency_named(loaded, agency, "--agency").id if agency else None,
+        place=agency_named(loaded, place, "--place").id if place else None)
+    states, chosen = views.listed_states(loaded, filters, s.as_of)
+    views.task_list(loaded, states, filters, fmt.value, s.as_of, s.no_color, sort.value,
+                    chosen)
 
 
 @command("check")

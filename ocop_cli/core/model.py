@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
 from ocop_cli.core.windows import Target, Window
 
@@ -21,6 +21,11 @@ ACTIONS = ("start", "progress", "done", "reopen", "cancel", "note", "undo")
 # The stages of a product in the register (see `products`).
 PRODUCT_STAGES = ("registered", "chosen", "rejected", "sent", "scored", "recognised",
                   "not_recognised")
+# The product register's actions (its stages and `undo`), the kinds of entity that make a
+# product (cooperative, enterprise, cooperative group, household) and the councils that score.
+PRODUCT_ACTIONS = (*PRODUCT_STAGES, "undo")
+ENTITY_KINDS = ("htx", "dn", "tht", "ho")
+COUNCILS = ("huyen", "tinh")
 LEVELS = ("central", "province", "district", "commune")
 KINDS = (
     "government", "party", "council", "ministry", "department", "office", "committee",
@@ -165,22 +170,41 @@ class Plan:
         return [leaf for kid in kids for leaf in self.leaves_under(kid.id)]
 
 
-class Entry(NamedTuple):
-    """One recorded fact about progress. `date` is when it takes effect, `at` when it was typed."""
+class Kind(NamedTuple):
+    """What a field of a line in a file holds: the file's format (`schema`, and the JSON
+    Schema editors use) is made from the fields that carry one."""
 
-    id: str
-    at: str
-    date: dt.date
-    task: str
-    action: str
-    by: str
-    qty: int | None = None
-    place: str | None = None  # agency id
-    ref: str | None = None
-    note: str | None = None
-    undoes: str | None = None
-    plan: int | None = None  # the plan's year; without it, the year of `date`
-    source: str = ""  # file:line it was read from
+    name: str  # text, moment, day, action, count, year or note
+    description: str | None = None
+
+
+TEXT = Kind("text")  # text, not empty, without space around it
+MOMENT = Kind("moment")  # a date and time as ISO writes it
+DAY = Kind("day")  # a date, YYYY-MM-DD
+ACTION = Kind("action")  # one of ACTIONS
+COUNT = Kind("count")  # a whole number, 0 or more
+NOTE = Kind("note")  # any text
+
+
+class Entry(NamedTuple):
+    """One recorded fact about progress: one line of a history file, its fields as the file
+    spells them. `date` is when it takes effect, `at` when it was typed."""
+
+    id: Annotated[str, TEXT]
+    at: Annotated[str, MOMENT]
+    date: Annotated[dt.date, DAY]
+    task: Annotated[str, TEXT]
+    action: Annotated[str, ACTION]
+    by: Annotated[str, TEXT]
+    qty: Annotated[int | None, COUNT] = None
+    place: Annotated[str | None, TEXT] = None  # agency id
+    ref: Annotated[str | None, TEXT] = None
+    note: Annotated[str | None, NOTE] = None
+    undoes: Annotated[str | None, TEXT] = None
+    # The plan's year; without it, the year of `date`.
+    plan: Annotated[int | None, Kind("year", "The year of the plan the entry belongs to "
+                                             "(default: its date's year)")] = None
+    source: str = ""  # file:line it was read from (not in the file)
 
     @property
     def plan_year(self) -> int:
@@ -188,12 +212,21 @@ class Entry(NamedTuple):
 
     def to_record(self) -> dict[str, Any]:
         """The entry as written to a history file: only the keys that carry something."""
-        record: dict[str, Any] = {
-            "id": self.id, "at": self.at, "date": self.date.isoformat(),
-            "task": self.task, "action": self.action,
-        }
-        for key in ("qty", "place", "by", "ref", "note", "undoes", "plan"):
-            value = getattr(self, key)
-            if value is not None:
-                record[key] = value
-        return record
+        record = {key: getattr(self, key) for key in LINE_KEYS}
+        record["date"] = self.date.isoformat()
+        return {key: value for key, value in record.items() if value is not None}
+
+
+# A history line's keys in the order lines have always been written: the entry's fields but
+# its source, `by` after `place`.
+LINE_KEYS = (*(key for key in Entry._fields[:8] if key != "by"), "by", *Entry._fields[8:-1])
+
+
+def kinds_of(fields: type[Any]) -> dict[str, Kind]:
+    """What each field of a line holds, of a named tuple whose fields say it (`Kind`): the
+    fields of its file's lines."""
+    from typing import get_type_hints
+
+    hints = get_type_hints(fields, include_extras=True)
+    return {key: kind for key in fields._fields
+            for kind in getattr(hints[key], "__metadata__", ()) if isinstance(kind, Kind)}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from operator import attrgetter
-from sys import intern
 from typing import Any
 
 from ocop_cli.core.model import Entry, Plan, Task, within
@@ -203,211 +202,6 @@ def replay(plan: Plan, entries: Iterable[Entry], as_of: dt.date, tasks: Iterable
     return states
 
 
-class Fold:
-    """What `replay` gives for every task of a plan as of a date (without each state's
-    entries), from the entries given one at a time, none of them kept: a listing of a long
-    history then holds only the tasks' figures.
-
-    `replay` reads the entries that count in the order they happened, by (date, at, id) and
-    then the order given. What it finds depends on that order only through each task's last
-    done, cancel or reopen, its last start or progress after it, and the latest note and proof
-    (of the task, and of each of its units); sums and the first entry of each place (the order
-    of its places) are kept as they come. An undo takes an entry out wherever it stands, so
-    the entries an undo may name (`undoable`, from a look at the files first) are held back
-    until every entry has been given, and folded then if none did."""
-
-    def __init__(self, plan: Plan, as_of: dt.date, undoable: Iterable[str] = (),
-                 only: set[str] | None = None) -> None:
-        self.plan, self.as_of, self.only = plan, as_of, only
-        self.undoable = frozenset(undoable)
-        self.undone: set[str | None] = set()
-        self.held: list[tuple[Any, ...]] = []  # `fold`'s values of each entry held back
-        self.seq = 0
-        # The tasks whose states are asked for (`only`, or all), and their units.
-        self.tasks = {task.id: task.shared_by for task in plan.tasks
-                      if only is None or task.id in only}
-        self.folds: dict[str, _TaskFold] = {}
-        self.days: dict[dt.date, str] = {}  # each day as it starts an order key
-
-    def restart(self, undoable: Iterable[str]) -> Fold:
-        """The fold emptied, to be given every entry again."""
-        self.__init__(self.plan, self.as_of, undoable, self.only)  # type: ignore[misc]
-        return self
-
-    def next(self) -> int:
-        """The place in `replay`'s order of the entry given next (or given later with it)."""
-        seq = self.seq
-        self.seq = seq + 1
-        return seq
-
-    def add(self, entry: Entry, seq: int | None = None) -> None:
-        """One entry, in the order `replay` would be given it, or with its place in it."""
-        if seq is None:
-            seq = self.seq
-            self.seq = seq + 1
-        self.take(seq, entry.id, entry.at, entry.date, entry.task, entry.action, entry.qty,
-                  entry.place, entry.ref, entry.note, entry.undoes)
-
-    def take(self, seq: int, ident: str, at: str, date: dt.date, task: str, action: str,
-             qty: int | None, place: str | None, ref: str | None, note: str | None,
-             undoes: str | None) -> None:
-        """What `add` does with an entry, given by its values (`Entry`'s, `ident` its id)
-        and its place `seq` in the order: an entry an undo may name is held back as them."""
-        if action == "undo":
-            self.undone.add(undoes)
-        elif date > self.as_of or task not in self.tasks:
-            return  # does not count on the day, or not asked for
-        elif ident in self.undoable:
-            self.held.append((seq, ident, at, date, task, action, qty, place, ref, note))
-        else:
-            self.fold(seq, ident, at, date, task, action, qty, place, ref, note)
-
-    def fold(self, seq: int, ident: str, at: str, date: dt.date, task: str, action: str,
-             qty: int | None, place: str | None, ref: str | None, note: str | None) -> None:
-        """One entry that counts, given by its values (`Entry`'s, `ident` its id), with its
-        place `seq` in the order: what `add` does with one that is no undo, may not be undone
-        and counts on the day (a reader folds the lines it reads without making entries).
-
-        Where the entry stands in `replay`'s order, (date, at, id, seq), is kept as one text
-        that sorts the same (a tuple of its own with its texts would take twice the memory),
-        its date as an ordinal in 7 digits: `at` is a time as ISO writes it, without NUL, and
-        NUL in an id is spelled so that it sorts as before."""
-        fold = self.folds.get(task)
-        if fold is None:
-            fold = self.folds[task] = _TaskFold()
-        day = self.days.get(date)
-        if day is None:
-            day = self.days[date] = f"{date.toordinal():07d}"
-        if "\0" in ident:
-            ident = ident.replace("\0", "\0\1")
-        key = f"{day}{at}\0\0{ident}\0\0{seq:012d}"
-        if note and (fold.note_key is None or key > fold.note_key):
-            fold.note_key, fold.note = key, note
-        if ref and (fold.ref_key is None or key > fold.ref_key):
-            fold.ref_key, fold.ref = key, ref
-        if qty and action in ("progress", "done"):
-            fold.achieved += qty
-            if place:
-                if fold.places is None:
-                    fold.places = [place, key, qty]
-                else:
-                    _first_and_sum(fold.places, place, key, qty)
-        if place and place in self.tasks[task]:
-            if note or ref:
-                if fold.unit_notes is None:
-                    fold.unit_notes = {}
-                latest = fold.unit_notes.get(place)
-                if latest is None:
-                    latest = fold.unit_notes[place] = [key, None, None, None, None]
-                elif key < latest[0]:
-                    latest[0] = key
-                if note and (latest[1] is None or key > latest[1]):
-                    latest[1:3] = key, note
-                if ref and (latest[3] is None or key > latest[3]):
-                    latest[3:5] = key, ref
-            if action in ("start", "progress", "done"):
-                if fold.units is None:
-                    fold.units = {}
-                if fold.units.get(place) != "done":
-                    fold.units[place] = "done" if action == "done" else "start"
-                action = "progress"  # a unit's done is its share's, not the whole task's
-        if action in ("done", "cancel", "reopen"):
-            if fold.mark_key is None or key > fold.mark_key:
-                fold.mark_key, fold.mark = key, action
-        elif action in ("start", "progress"):
-            if fold.moved is None or key > fold.moved:
-                fold.moved = key
-            if action == "progress" and (fold.progressed is None or key > fold.progressed):
-                fold.progressed = key
-
-    def states(self) -> dict[str, TaskState]:
-        """Each task's state as `replay` gives it, but for its entries (of the tasks of
-        `only` when given). Once: each task's figures are let go as its state is made, so
-        that both are never held whole."""
-        for held in self.held:
-            if held[1] not in self.undone:
-                self.fold(*held)
-        self.held = []
-        plan = self.plan
-        states = {}
-        for task in plan.tasks:
-            if task.id not in self.tasks:
-                continue
-            # Empty dicts shared, as in a state read back from the index (`unpack`).
-            state = states[task.id] = TaskState(
-                task, places=_NONE, entries=_NO_ENTRIES, units={} if task.shared_by else _NONE,
-                unit_notes=_NONE)
-            fold = self.folds.pop(task.id, None)
-            if fold is None:
-                if plan.is_leaf(task.id):
-                    _leaf_status(state, None, False, {})
-                continue
-            state.achieved = fold.achieved
-            state.note, state.ref = fold.note, fold.ref
-            if fold.places:
-                flat = fold.places  # each place's first key is its own entry's: no two alike
-                state.places = {place: total for _first, place, total in sorted(
-                    zip(flat[1::3], flat[0::3], flat[2::3], strict=True))}
-            if fold.unit_notes:
-                state.unit_notes = {place: (latest[2], latest[4]) for place, latest in sorted(
-                    fold.unit_notes.items(), key=lambda item: item[1][0])}
-            if plan.is_leaf(task.id):
-                mark, reopened = None, False
-                if fold.mark_key is not None:
-                    key, action = fold.mark_key, fold.mark
-                    if action != "reopen":
-                        mark = action
-                    else:
-                        mark = "start" if fold.moved is not None and fold.moved > key else None
-                        reopened = fold.progressed is None or fold.progressed < key
-                elif fold.moved is not None:
-                    mark = "start"
-                _leaf_status(state, mark, reopened, fold.units or {})
-        return states
-
-
-class _TaskFold:
-    """One task's part of a `Fold`: sums, and the latest of each kind with its order key
-    (`Fold.fold`)."""
-
-    __slots__ = ("achieved", "mark", "mark_key", "moved", "note", "note_key", "places",
-                 "progressed", "ref", "ref_key", "unit_notes", "units")
-
-    def __init__(self) -> None:
-        self.achieved = 0
-        self.note: str | None = None
-        self.note_key: str | None = None
-        self.ref: str | None = None
-        self.ref_key: str | None = None
-        # Each place, the key of its first entry and its sum, one after the other: a list of
-        # its own for each place would take three times the memory (a task has a dozen).
-        self.places: list[Any] | None = None
-        # unit -> [first key, note key, note, ref key, ref]
-        self.unit_notes: dict[str, list[Any]] | None = None
-        self.units: dict[str, str] | None = None  # unit -> "done" or "start"
-        self.mark: str | None = None  # the last done, cancel or reopen
-        self.mark_key: str | None = None
-        self.moved: str | None = None  # the key of the last start or progress
-        self.progressed: str | None = None  # the key of the last progress
-
-
-def _first_and_sum(places: list[Any], place: str, key: str, qty: int) -> None:
-    """Add to a place's sum in `_TaskFold.places`, keeping the key of its first entry."""
-    at = 0
-    while True:
-        try:
-            at = places.index(place, at)
-        except ValueError:
-            places += (place, key, qty)
-            return
-        if at % 3 == 0:
-            break
-        at += 1  # a key or a sum equal to the place's text
-    places[at + 2] += qty
-    if key < places[at + 1]:
-        places[at + 1] = key
-
-
 def settle(plan: Plan, states: dict[str, TaskState], as_of: dt.date,
            tasks: Sequence[Task] | None = None) -> dict[str, TaskState]:
     """The replayed states (`replay`) of `tasks` (all by default; a parent before its
@@ -501,48 +295,29 @@ def months_of_task(plan: Plan, task: Task) -> tuple[int, ...]:
     return tuple(sorted(months))
 
 
-# What a state holds besides its task and entries: the parameters of its constructor.
-_PARAMS = TaskState.__init__.__code__.co_varnames[2:TaskState.__init__.__code__.co_argcount]
-_KEPT = tuple(name for name in _PARAMS if name != "entries")
-_ENTRIES = _PARAMS.index("entries")
-_get_kept = attrgetter(*_KEPT)
-
-
-_BY_UNIT = tuple(_KEPT.index(name) for name in ("places", "units", "unit_notes"))
+# What a state holds besides its task, timing and entries: the values `pack` gives.
+PACKED = ("status", "achieved", "places", "note", "ref", "units", "unassigned", "unit_notes")
+_get_kept = attrgetter(*PACKED)
 
 
 def pack(state: TaskState) -> tuple[Any, ...]:
-    """A state as plain values, without its task and entries (the index keeps these). The
-    names of places are interned, which marshal keeps: read back, tens of thousands of states
-    then share a dozen names instead of each holding its own copies."""
-    values = _get_kept(state)
-    if not any(values[at] for at in _BY_UNIT):
-        return values
-    kept = list(values)
-    for at in _BY_UNIT:
-        if kept[at]:
-            kept[at] = {intern(place): value for place, value in kept[at].items()}
-    return tuple(kept)
+    """A task's own state (`replay`'s, before `settle`) as plain values, for the index."""
+    return _get_kept(state)
 
 
-# What a state read back or folded holds when it has no places, units or entries: one empty
-# dict or list shared by all of them (tens of thousands of states: MBs). Only `replay` and
-# `Fold` fill these in, each in dicts of its own; a state read back is never added to.
+# What a state read back holds when it has no places, units or notes: one empty dict shared
+# by all of them (tens of thousands of states: MBs); `settle` gives a parent dicts of its own.
 _NONE: dict[str, Any] = {}
 _NO_ENTRIES: list[Entry] = []
 
 
-def unpack(task: Task, values: tuple[Any, ...]) -> TaskState:
-    """A state from `pack`'s values, in one call."""
-    state = TaskState(task, *values[:_ENTRIES], _NO_ENTRIES,  # type: ignore[call-arg]
-                      *values[_ENTRIES:])
-    if not state.places:
-        state.places = _NONE
-    if not state.units:
-        state.units = _NONE
-    if not state.unit_notes:
-        state.unit_notes = _NONE
-    return state
+def unpack(task: Task, values: Sequence[Any]) -> TaskState:
+    """A state from `pack`'s values (its notes by unit as lists, as JSON gives them back)."""
+    status, achieved, places, note, ref, units, unassigned, unit_notes = values
+    return TaskState(task, status, None, achieved, places or _NONE, note, ref, _NO_ENTRIES,
+                     units or _NONE, unassigned,
+                     {unit: (pair[0], pair[1]) for unit, pair in unit_notes.items()}
+                     if unit_notes else _NONE)
 
 
 HISTORY_ORDER = attrgetter("date", "at", "id")  # the order entries happened in, as listed

@@ -15,8 +15,8 @@ from typing import Any, NamedTuple
 from ocop_cli.core.errors import InvalidData, Problem
 from ocop_cli.core.i18n import _, format_date, language
 from ocop_cli.core.report import Report
+from ocop_cli.store.storage import OFFICE as FILE
 
-FILE = "office.yaml"
 MAX_BYTES = 64 * 1024
 MAX_TEXT = 300
 MAX_RECIPIENTS = 40
@@ -43,27 +43,6 @@ class Office(NamedTuple):
 
 
 TEXT_FIELDS = ("parent", "issuer", "symbol", "place", "authority", "title", "signer")
-
-TEMPLATE = """\
-# The letterhead of the reports this office sends (ocop report --format docx|xlsx|html),
-# laid out as Nghị định 30/2020/NĐ-CP, Phụ lục I. Change it to your office's; ocop never
-# rewrites this file. An empty field leaves a visible blank on the page ("Số: …/BC-…") to
-# fill in by hand. A report's options override it: --number 45, --dated 30/09/2019,
-# --signer "Nguyễn Văn A".
-
-parent: UBND TỈNH HẢI DƯƠNG             # cơ quan chủ quản (above the issuing body)
-issuer: SỞ NÔNG NGHIỆP VÀ PHÁT TRIỂN NÔNG THÔN   # cơ quan ban hành
-symbol: BC-SNN                          # ký hiệu: "Số: 45/BC-SNN"
-place: Hải Dương                        # địa danh: "Hải Dương, ngày … tháng … năm …"
-authority: KT. GIÁM ĐỐC                 # quyền hạn ký (TM., KT., Q., TL., TUQ.); may be empty
-title: PHÓ GIÁM ĐỐC                     # chức vụ người ký
-signer: ""                              # họ và tên người ký
-recipients:                             # nơi nhận, one per line
-  - "UBND tỉnh (để b/c);"
-  - "BCĐ các Chương trình MTQG tỉnh (để b/c);"
-  - "Lưu: VT, CCPTNT."
-"""
-
 
 def path_of(root: Path) -> Path:
     return root / FILE
@@ -150,15 +129,6 @@ def _decoded(path: Path, raw: bytes) -> str:
     from ocop_cli.store.yamlio import decode
 
     return unicodedata.normalize("NFC", decode(path, raw))
-
-
-def write_template(root: Path) -> None:
-    """The commented office.yaml `ocop init` leaves, unless one is there already."""
-    from ocop_cli.store import write
-
-    path = path_of(root)
-    if not path.exists() and not path.is_symlink():
-        write.replace(path, TEMPLATE.encode("utf-8"), inside=root)
 
 
 def with_options(office: Office, number: str | None = None, dated: dt.date | None = None,

@@ -1,13 +1,14 @@
 """The file formats, as pydantic models: they validate what people write and generate the
 JSON Schemas that editors use. Loading turns a valid document into `model` values.
 
-Imported only when a file has to be read for real (not served from the index).
+A history line's format is made from `model.Entry`'s fields. Imported only when a file has
+to be read for real (not served from the index).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import (
     AfterValidator,
@@ -22,11 +23,18 @@ from pydantic import (
 )
 
 from ocop_cli.core.i18n import _
-from ocop_cli.core.model import ACTIONS, KINDS, LEVELS, PRODUCT_STAGES
+from ocop_cli.core.model import (
+    ACTIONS,
+    COUNCILS,
+    ENTITY_KINDS,
+    KINDS,
+    LEVELS,
+    PRODUCT_ACTIONS,
+    PRODUCT_STAGES,
+    Entry,
+    kinds_of,
+)
 from ocop_cli.core.windows import MOST_YEARS, parse_target
-from ocop_cli.tracker.products import ACTIONS as PRODUCT_ACTIONS
-from ocop_cli.tracker.products import COUNCILS
-from ocop_cli.tracker.products import KINDS as ENTITY_KINDS
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Year = Annotated[int, Field(ge=1900, le=2200)]
@@ -156,26 +164,33 @@ class AgenciesDoc(Strict):
     agencies: list[AgencyDoc]
 
 
-class EntryDoc(Strict):
-    """One line of a history file."""
-
-    id: Text
-    at: dt.datetime
-    date: dt.date
-    task: Text
-    action: Literal[ACTIONS]  # type: ignore[valid-type]
-    by: Text
-    qty: Annotated[int, Field(ge=0)] | None = None
-    place: Text | None = None
-    ref: Text | None = None
-    note: str | None = None
-    undoes: Text | None = None
-    plan: Annotated[int, Field(ge=1900, le=2200)] | None = Field(
-        None, description="The year of the plan the entry belongs to (default: its date's year)")
+# What each kind of field of a line (`model.Kind`) takes: the format of a history line (its
+# fast copy, for lines exactly as `append` writes them, is `written`'s: change both).
+_KINDS: dict[str, Any] = {
+    "text": Text, "moment": dt.datetime, "day": dt.date,
+    "action": Literal[ACTIONS], "count": Annotated[int, Field(ge=0)],
+    "year": Year, "note": str,
+}
 
 
+def _line_format(fields: type[Any], name: str, doc: str) -> Any:
+    """The format of a line whose fields (a named tuple's) say what they hold (`Kind`),
+    required unless they have a default."""
+    from typing_extensions import TypedDict  # pydantic takes typing's own from Python 3.12
+
+    keys: dict[str, Any] = {}
+    for key, kind in kinds_of(fields).items():
+        value = _KINDS[kind.name]
+        if key in fields._field_defaults:
+            value = NotRequired[Annotated[value | None, Field(description=kind.description)]]
+        keys[key] = value
+    found = TypedDict(name, keys)  # type: ignore[misc]
+    found.__doc__ = doc
+    found.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
+    return found
 
 
+EntryDoc: Any = _line_format(Entry, "EntryDoc", "One line of a history file.")
 class ProductLineDoc(Strict):
     """One line of a product register file (`products/<who>.yaml`): a registration with the
     product's facts, a stage, or an undo. What each action needs (`registered` the facts,

@@ -19,7 +19,7 @@ from ocop_cli.core.i18n import _
 
 MAX_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 64
-_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_NULL = frozenset(("~", "null", "Null", "NULL", ""))  # a plain scalar that means nothing
 _CORE_TAGS = {
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:map",
@@ -27,6 +27,7 @@ _CORE_TAGS = {
     "tag:yaml.org,2002:null",
 }
 _CONFLICT = re.compile(r"^(?:<{7}|={7}|>{7}|\|{7})(?: |$)", re.MULTILINE)
+_MARKERS = ("<" * 7, "=" * 7, ">" * 7, "|" * 7)
 
 Path_ = tuple[str | int, ...]
 
@@ -38,14 +39,14 @@ class YamlDoc:
     path: Path
     data: Any
     marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
-    # The text, when it was read without the parser (`_quick`): its marks are made on demand,
-    # as only a problem needs them.
+    # The text, while its marks are not made: only a problem needs them, so they are made
+    # (by reading the text again) when first asked for.
     text: str | None = field(default=None, repr=False)
 
     def where(self, loc: Path_) -> tuple[int | None, int | None]:
         """1-based line and column of the value at `loc`, or of its nearest parent that has one."""
         if self.text is not None:
-            self.marks, self.text = _parsed(self.path, self.text).marks, None
+            self.marks, self.text = _parsed(self.path, self.text, marks=True).marks, None
         loc = tuple(loc)
         while loc not in self.marks and loc:
             loc = loc[:-1]
@@ -155,24 +156,30 @@ def read_yaml(path: Path, text: str | None = None) -> YamlDoc:
     from_disk = text is None
     if text is None:
         text = decode(path, read_bytes(path))
-    conflict = _CONFLICT.search(text)
-    if conflict:
-        line = text[: conflict.start()].count("\n") + 1
+    line = conflict_at(text)
+    if line is not None:
         raise _problem(path, _("merge conflict markers: resolve the merge first"), line, 1)
-    quick = _quick(text)
-    if quick is not _NONE:
-        return YamlDoc(path, quick, text=text)
     return _parsed(path, text, from_disk)
 
 
-def _parsed(path: Path, text: str, from_disk: bool = False) -> YamlDoc:
-    """`read_yaml` by the YAML parser."""
+def conflict_at(text: str) -> int | None:
+    """The line of the first merge conflict marker `git merge` left in `text`, if any."""
+    if not any(marker in text for marker in _MARKERS):  # at once: the pattern looks slowly
+        return None
+    conflict = _CONFLICT.search(text)
+    return None if conflict is None else text[: conflict.start()].count("\n") + 1
+
+
+def _parsed(path: Path, text: str, from_disk: bool = False, marks: bool = False) -> YamlDoc:
+    """`read_yaml` by the YAML parser; with `marks`, each value's line and column noted (else
+    they are made when first asked for, `YamlDoc.where`)."""
     import yaml
 
-    loader = _loader_class()(text)
-    doc = YamlDoc(path=path, data=None)
+    doc = YamlDoc(path=path, data=None, text=None if marks else text)
     try:
-        found = _Builder(loader, doc).document()
+        found = _Builder(_loader_class()(text), doc, marks).document()
+    except _Twice:  # a duplicate key: said with the line of the first, which marks know
+        return _parsed(path, text, from_disk, marks=True)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(filter(None, [exc.context, exc.problem])) or str(exc)
@@ -190,17 +197,25 @@ def _parsed(path: Path, text: str, from_disk: bool = False) -> YamlDoc:
     return doc
 
 
+class _Twice(Exception):
+    """A key found twice while marks were not kept."""
+
+
 class _Builder:
-    """Plain data straight from the parser's events, each value's line and column noted.
+    """Plain data straight from the C parser's events, each value's line and column noted
+    when `marks` is asked for.
 
     PyYAML's composer would first build a node, with two marks, for every value: 90 MB for a
     plan of 10,000 tasks. Anchors and aliases are refused here before anything is expanded,
-    and so are tags, keys that are not text, merge keys, duplicate keys and deep nesting."""
+    and so are tags, keys that are not text, merge keys, duplicate keys and deep nesting.
+    Scalars are resolved here, as the core schema reads them with every plain scalar as text:
+    only `~`, `null` and an empty plain scalar are null."""
 
-    def __init__(self, loader: Any, doc: YamlDoc) -> None:
+    def __init__(self, loader: Any, doc: YamlDoc, marks: bool) -> None:
         import yaml
 
-        self.loader, self.doc, self.yaml = loader, doc, yaml
+        self.loader, self.doc, self.yaml, self.marks = loader, doc, yaml, marks
+        self.events = yaml.events
 
     def document(self) -> bool:
         """Read the one document of the stream into `doc.data`; False for none."""
@@ -221,273 +236,98 @@ class _Builder:
     def _fail(self, message: str, mark: Any) -> InvalidData:
         return _problem(self.doc.path, message, mark.line + 1, mark.column + 1)
 
-    def _tag(self, event: Any, kind: Any, value: Any) -> str:
-        tag = event.tag
-        if tag is None or tag == "!":
-            tag = self.loader.resolve(kind, value, event.implicit)
+    def _tag(self, event: Any, tag: str) -> str:
         if tag not in _CORE_TAGS:
             raise self._fail(_("tag {tag} is not allowed").format(tag=tag), event.start_mark)
-        return str(tag)
+        return tag
 
     def _refuse_alias(self, event: Any) -> None:
-        if isinstance(event, self.yaml.AliasEvent) or getattr(event, "anchor", None):
+        if type(event) is self.events.AliasEvent or event.anchor is not None:
             raise self.yaml.MarkedYAMLError(None, None, _(
                 "anchors and aliases (& and *) are not allowed"), event.start_mark)
 
+    def scalar(self, event: Any) -> str | None:
+        """A scalar's value: text, or None for a null."""
+        tag, value = event.tag, event.value
+        if tag is None:
+            if event.implicit[0] and value in _NULL:
+                return None
+            return value  # type: ignore[no-any-return]
+        if tag != "!" and self._tag(event, tag).endswith(":null"):
+            return None
+        return value  # type: ignore[no-any-return]
+
     def value(self, loc: Path_, depth: int) -> Any:
-        yaml, loader = self.yaml, self.loader
+        events, loader = self.events, self.loader
         event = loader.get_event()
-        mark = event.start_mark
-        self._refuse_alias(event)
-        self.doc.marks[loc] = (mark.line + 1, mark.column + 1)
+        kind = type(event)
+        if kind is not events.ScalarEvent or event.anchor is not None:
+            self._refuse_alias(event)
+        if self.marks:
+            mark = event.start_mark
+            self.doc.marks[loc] = (mark.line + 1, mark.column + 1)
         if depth > MAX_DEPTH:
-            raise self._fail(_("nested more than {n} levels deep").format(n=MAX_DEPTH), mark)
-        if isinstance(event, yaml.ScalarEvent):
-            tag = self._tag(event, yaml.ScalarNode, event.value)
-            return None if tag.endswith(":null") else event.value
-        if isinstance(event, yaml.SequenceStartEvent):
-            self._tag(event, yaml.SequenceNode, None)
+            raise self._fail(_("nested more than {n} levels deep").format(n=MAX_DEPTH),
+                             event.start_mark)
+        if kind is events.ScalarEvent:
+            return self.scalar(event)
+        if kind is events.SequenceStartEvent:
+            if event.tag not in (None, "!"):
+                self._tag(event, event.tag)
             items: list[Any] = []
-            while not loader.check_event(yaml.SequenceEndEvent):
-                items.append(self.value((*loc, len(items)), depth + 1))
+            end = events.SequenceEndEvent
+            while not loader.check_event(end):
+                items.append(self.value((*loc, len(items)) if self.marks else loc, depth + 1))
             loader.get_event()
             return items
-        self._tag(event, yaml.MappingNode, None)
+        if event.tag not in (None, "!"):
+            self._tag(event, event.tag)
+        return self.mapping(loc, depth)
+
+    def mapping(self, loc: Path_, depth: int) -> dict[str, Any]:
+        events, loader, marks = self.events, self.loader, self.doc.marks
         result: dict[str, Any] = {}
-        while not loader.check_event(yaml.MappingEndEvent):
+        end = events.MappingEndEvent
+        while not loader.check_event(end):
             key_event = loader.get_event()
             key_mark = key_event.start_mark
-            self._refuse_alias(key_event)
-            if not isinstance(key_event, yaml.ScalarEvent) or self._tag(
-                    key_event, yaml.ScalarNode, key_event.value).endswith(":null"):
+            if type(key_event) is not events.ScalarEvent or key_event.anchor is not None:
+                self._refuse_alias(key_event)
                 raise self._fail(_("a key must be plain text"), key_mark)
-            key = key_event.value
+            key = self.scalar(key_event)
+            if key is None:
+                raise self._fail(_("a key must be plain text"), key_mark)
             if key == "<<":
                 raise self._fail(_("merge keys (<<) are not allowed"), key_mark)
             if key in result:
-                first = self.doc.marks[(*loc, key)][0]
+                if not self.marks:
+                    raise _Twice
+                first = marks[(*loc, key)][0]
                 raise self._fail(_("duplicate key {key!r} (first at line {first})").format(
                     key=key, first=first), key_mark)
-            result[key] = self.value((*loc, key), depth + 1)
-            self.doc.marks[(*loc, key)] = (key_mark.line + 1, key_mark.column + 1)
+            if self.marks:
+                result[key] = self.value((*loc, key), depth + 1)
+                marks[(*loc, key)] = (key_mark.line + 1, key_mark.column + 1)
+            else:
+                result[key] = self.value(loc, depth + 1)
         loader.get_event()
         return result
 
 
-_LOADER: type | None = None
-
-
 def _loader_class() -> type:
-    """The C parser where there is one, and a resolver of the core schema's tags; `_Builder`
-    makes the values."""
-    global _LOADER
-    if _LOADER is not None:
-        return _LOADER
-    from yaml.resolver import BaseResolver
-
+    """The C parser where there is one: `_Builder` makes the values from its events."""
     try:
-        from yaml.cyaml import CParser as Parser  # type: ignore[attr-defined]
+        from yaml.cyaml import CParser  # type: ignore[attr-defined]
     except ImportError:  # pragma: no cover - PyYAML built without libyaml
-        from yaml.parser import Parser as PyParser
+        from yaml.parser import Parser
         from yaml.reader import Reader
         from yaml.scanner import Scanner
 
-        class Parser(Reader, Scanner, PyParser):  # type: ignore[no-redef]
+        class PyParser(Reader, Scanner, Parser):
             def __init__(self, stream: str) -> None:
                 Reader.__init__(self, stream)
                 Scanner.__init__(self)
-                PyParser.__init__(self)
+                Parser.__init__(self)
 
-    class Resolver(BaseResolver):
-        pass
-
-    Resolver.add_implicit_resolver("tag:yaml.org,2002:null", _NULL, ["~", "n", "N", ""])
-
-    class Loader(Parser, Resolver):
-        def __init__(self, stream: str) -> None:
-            Parser.__init__(self, stream)
-            Resolver.__init__(self)
-
-    _LOADER = Loader
-    return Loader
-
-
-# --- the regular block form, read without the YAML parser ------------------------------------
-
-# Characters the quick reader takes as they are: anything else (a tab, a carriage return, a
-# byte-order mark, a control or a line separator) goes to the YAML parser, which says what.
-_ODD = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
-                  "\U00010000-\U0010ffff]")
-# A line: its indent, a sequence item's dash, a key (plain, as ocop and people write keys; a
-# long one is left to the parser, as YAML limits a key to 1024 characters), then a scalar in
-# double quotes without escapes, or anything else (`_scalar` reads it).
-_LINE = re.compile(r'^( *)(- )?(?:([A-Za-z_][A-Za-z0-9_]{0,99}):(?: +|$))?'
-                   r'(?:"([^"\\\n]*)"(?: +(?:#.*)?)?$|(.*))', re.MULTILINE)
-_SINGLE = re.compile(r"'((?:[^']|'')*)'(?: +(?:#.*)?)?")
-_FLOW = re.compile(r"\[([^\[\]{}#:'\"]*)\](?: +(?:#.*)?)?")
-# What a plain scalar may not start with: an indicator (YAML gives `- ? :` a meaning before a
-# space, the others always), or a space.
-_PLAIN_START = frozenset("-?:,[]{}#&*!|>'\"%@` ")
-_QUICK_DEPTH = 32  # deeper is left to the parser, which refuses past MAX_DEPTH
-_NONE = object()  # a line with a key or dash and nothing after it
-_SHORT = 80  # values up to this long are kept once however often they repeat (agency names)
-
-
-class _Odd(Exception):
-    """A shape the quick reader does not take: the YAML parser reads the text instead."""
-
-
-def _quick(text: str) -> Any:
-    """The data `_Builder` makes, for a text in the regular block form that ocop and people
-    write: `key: value` lines and `- ` items nested by indentation, with plain, double-quoted
-    (without escapes) or single-quoted scalars on one line, lists of plain texts in brackets
-    (`_flow`), comments and blank lines; _NONE for anything else (anchors, tags, other flow
-    collections, block scalars, escapes, a scalar over several lines, a duplicate key, odd
-    indentation...): the YAML parser then reads it and
-    says what is wrong, where. Marks are not made: `YamlDoc.where` asks the parser for them.
-
-    Lines are read as the structure needs them, never all held at once: a plan of 50,000
-    tasks is read with little more memory than its values take."""
-    if _ODD.search(text):
-        return _NONE
-    try:
-        reader = _Quick(text)
-        if reader.line is None or reader.line[0] != 0:
-            return _NONE
-        data = reader.block(0, 0)
-        return data if reader.line is None else _NONE
-    except _Odd:
-        return _NONE
-
-
-class _Quick:
-    """The block structure of a text: `line` is the next line not blank nor a comment, as
-    (indent, item, key, value), or None at the end."""
-
-    def __init__(self, text: str) -> None:
-        self.lines = _LINE.finditer(text)
-        self.kept: dict[str, str] = {}
-        self.line: tuple[int, bool, str | None, Any] | None = None
-        self.advance()
-
-    def advance(self) -> None:
-        kept = self.kept
-        for found in self.lines:
-            indent, item, key, quoted, rest = found.groups()
-            if quoted is not None:
-                value: Any = quoted
-            elif not rest or rest[0] == "#":
-                if not item and not key:
-                    continue  # blank, or a comment
-                value = _NONE
-            else:
-                if rest[0] == "[" and "]" not in rest:
-                    rest = self.flow(rest, len(indent))
-                value = _scalar(rest)
-            if type(value) is str and len(value) <= _SHORT:
-                value = kept.setdefault(value, value)
-            if key is not None:
-                key = kept.setdefault(key, key)
-            self.line = (len(indent), item is not None, key, value)
-            return
-        self.line = None
-
-    def flow(self, start: str, indent: int) -> str:
-        """A flow sequence from `start` on, over the lines that follow, each indented past
-        `indent`; one ends at a comma (no text goes on to the next line) until one closes it,
-        and it is read as one line."""
-        parts = [start]
-        for found in self.lines:
-            part = found.group().strip(" ")
-            if not parts[-1].endswith(",") or len(found.group()) - len(
-                    found.group().lstrip(" ")) <= indent or part[:1] in ("", "#", "-"):
-                raise _Odd
-            parts.append(part)
-            if "]" in part:
-                return " ".join(parts)
-        raise _Odd
-
-    def block(self, indent: int, depth: int) -> Any:
-        """The mapping or sequence whose first line is the next, at `indent`."""
-        if depth > _QUICK_DEPTH:
-            raise _Odd
-        if self.line[1]:  # type: ignore[index]
-            return self.sequence(indent, depth)
-        return self.mapping(indent, depth, False)
-
-    def mapping(self, col: int, depth: int, inline: bool) -> dict[str, Any]:
-        """Keys at column `col`, the first on the next line (after a dash when `inline`)."""
-        result: dict[str, Any] = {}
-        while (line := self.line) is not None:
-            indent, item, key, value = line
-            if inline:
-                inline = False
-            elif indent != col or item:
-                if indent < col:
-                    break
-                raise _Odd
-            if key is None or key in result or _NULL.match(key):
-                raise _Odd
-            self.advance()
-            if value is _NONE:
-                nested = self.line
-                if nested is not None and (nested[0] > col or (nested[0] == col and nested[1])):
-                    value = self.block(nested[0], depth + 1)
-                else:
-                    value = None
-            result[key] = value
-        return result
-
-    def sequence(self, col: int, depth: int) -> list[Any]:
-        """Items whose dash is at column `col`, the first on the next line."""
-        items: list[Any] = []
-        while (line := self.line) is not None:
-            indent, item, key, value = line
-            if indent != col or not item:
-                if indent < col or (indent == col and not item):
-                    break
-                raise _Odd
-            if key is not None:
-                if depth >= _QUICK_DEPTH:
-                    raise _Odd
-                items.append(self.mapping(col + 2, depth + 1, True))
-            elif value is _NONE:
-                raise _Odd
-            else:
-                items.append(value)
-                self.advance()
-        return items
-
-
-def _flow(text: str) -> list[str | None]:
-    """A flow sequence of plain scalars on one line, as YAML reads it: without quotes, colons,
-    comments or nesting in it, nor an empty item."""
-    found = _FLOW.fullmatch(text)
-    if found is None:
-        raise _Odd
-    inside = found.group(1)
-    if not inside.strip(" "):
-        return []
-    items = [item.strip(" ") for item in inside.split(",")]
-    if any(not item or item[0] in _PLAIN_START for item in items):
-        raise _Odd
-    return [None if _NULL.match(item) else item for item in items]
-
-
-def _scalar(text: str) -> str | list[str | None] | None:
-    """A scalar on one line, read as YAML reads it (only `~`, `null` and nothing are null),
-    or a list of plain ones in brackets (`aliases: [UBND tỉnh, Ủy ban nhân dân tỉnh]`)."""
-    head = text[0]
-    if head == "[":
-        return _flow(text)
-    if head == "'":
-        found = _SINGLE.fullmatch(text)
-        if found is None:
-            raise _Odd
-        return found.group(1).replace("''", "'")
-    if head in _PLAIN_START:
-        raise _Odd  # a double quote here: an escape, or more after the closing quote
-    value = text.split(" #", 1)[0].rstrip(" ")
-    if ": " in value or value.endswith(":"):
-        raise _Odd
-    return None if _NULL.match(value) else value
+        return PyParser
+    return CParser

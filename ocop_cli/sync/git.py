@@ -348,10 +348,11 @@ class Synced:
     retries: int = 0
 
 
-def sync(ws: storage.Workspace, attempts: int = 5,
-         check: Callable[[storage.Workspace], list[Problem]] = storage.validate) -> Synced:
-    """Commit the history recorded here, pull the others' with a rebase, check every file,
-    push. Retries when someone pushed in between; never forces.
+def sync(ws: storage.Workspace, check: Callable[[storage.Workspace], list[Problem]],
+         attempts: int = 5) -> Synced:
+    """Commit the history recorded here, pull the others' with a rebase, check every file
+    (`check` gives every problem of a workspace), push. Retries when someone pushed in
+    between; never forces.
 
     InvalidData (nothing sent) when a history line shared before was rewritten here or in
     what arrived, or when the plan or agencies do not validate after the pull (undone then);

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from ocop_cli.core.errors import UsageError
 from ocop_cli.core.i18n import _, format_date
 from ocop_cli.core.labels import council_label, kind_label, stage_label
+from ocop_cli.core.model import ENTITY_KINDS as KINDS
 from ocop_cli.core.report import (
     Expiring,
     FunnelRow,
@@ -25,7 +26,6 @@ from ocop_cli.core.report import (
 from ocop_cli.store.storage import Loaded, owned_years
 from ocop_cli.tracker.products import (
     FUNNEL,
-    KINDS,
     Line,
     Product,
     Rules,

@@ -26,7 +26,9 @@ from typing import Any, NamedTuple
 from ocop_cli.core.errors import InvalidData, NotFound, Problem, Refused, UsageError
 from ocop_cli.core.i18n import _, format_date
 from ocop_cli.core.labels import stage_label, step_label
-from ocop_cli.core.model import PRODUCT_STAGES, Entry, Plan
+from ocop_cli.core.model import COUNCILS, PRODUCT_STAGES, Entry, Plan
+from ocop_cli.core.model import ENTITY_KINDS as KINDS
+from ocop_cli.core.model import PRODUCT_ACTIONS as ACTIONS
 from ocop_cli.store.storage import PRODUCTS, Loaded, Workspace, owned_years
 
 REGISTER = PRODUCTS
@@ -41,9 +43,6 @@ HEADER = (
 )
 
 STAGES = PRODUCT_STAGES
-ACTIONS = (*STAGES, "undo")
-KINDS = ("htx", "dn", "tht", "ho")
-COUNCILS = ("huyen", "tinh")
 # What may follow a product's stage; a score names its council ("scored:huyen").
 NEXT = {
     "registered": ("chosen", "rejected"),
@@ -158,8 +157,8 @@ def rules_path(ws: Workspace) -> Path:
 
 def read_rules(path: Path) -> Rules:
     """The rules file, validated; every fault named by its line."""
+    from ocop_cli.store.documents import read_validated
     from ocop_cli.store.schema import RulesDoc
-    from ocop_cli.store.storage import read_validated
 
     doc, parsed, problems = read_validated(path, RulesDoc, "decisions")
     if parsed is not None:
@@ -182,12 +181,6 @@ def read_rules(path: Path) -> Rules:
         tuple(Decision(d.decision, d.start, d.valid_years, d.recognised_from,
                        tuple((b.stars, b.min) for b in d.bands)) for d in parsed.decisions),
         tuple(Group(g.id, g.name, tuple(g.aliases)) for g in parsed.groups))
-
-
-def _text(path: Path, limit: int) -> str:
-    from ocop_cli.store.yamlio import decode, read_bytes
-
-    return decode(path, read_bytes(path, limit))
 
 
 # --- reading the register --------------------------------------------------------------------
@@ -256,11 +249,9 @@ def _line_no(line: Line) -> int | None:
 
 def _read_file(path: Path, directory: Any, rules: Rules | None
                ) -> tuple[list[Line], list[Problem]]:
-    from ocop_cli.store.storage import line_records
+    from ocop_cli.store.lines import read_lines
 
-    text = _text(path, REGISTER_MAX_BYTES)
-    records, problems = line_records(path, text, text.splitlines(), _(
-        "a product register file is a list of lines, one record each"))
+    records, problems = read_lines(path, REGISTER_MAX_BYTES)
     lines = []
     for number, record in records:
         line, message, key = _checked(record, f"{path.parent.name}/{path.name}:{number}",
@@ -300,7 +291,7 @@ def _checked(record: Any, source: str, directory: Any, rules: Rules | None
     except ValueError:
         return None, _("expected a date and time"), "at"
     new, points = record.get("new"), record.get("points")
-    # A file edited by hand is read as YAML, every scalar as text: "76", "true".
+    # A line written by hand may give them as text: "76", "true".
     if isinstance(points, str) and points.isdigit():
         points = int(points)
     if new in ("true", "false"):

@@ -12,7 +12,7 @@ from ocop_cli.core.errors import OcopError
 from ocop_cli.core.i18n import _
 
 if TYPE_CHECKING:
-    from ocop_cli.core.model import Entry, Plan
+    from ocop_cli.core.model import Entry
     from ocop_cli.store.storage import Loaded
 from ocop_cli.imports.progress import ProgressRow
 from ocop_cli.imports.tables import RowProblem
@@ -26,7 +26,7 @@ def decide_progress(loaded: Loaded, rows: Sequence[ProgressRow], who: str, as_of
     After a row, only the states of the tasks it recorded about and of the tasks above them
     are computed again, each from its own entries: the cost of a row does not grow with
     the rows before it or with the history."""
-    from ocop_cli.core.state import replay, settle, state_as_of, subtree
+    from ocop_cli.core.state import replay, settle, subtree
     from ocop_cli.tracker import record
 
     plan = loaded.plan
@@ -34,10 +34,7 @@ def decide_progress(loaded: Loaded, rows: Sequence[ProgressRow], who: str, as_of
     entries: list[Entry] = []
     messages: list[str] = []
     problems: list[RowProblem] = []
-    # From the index, only the states the rows read: 50,000 tasks' would take 50 MB.
-    read = {t for row in rows if row.task in plan.index for t in _around(plan, row.task)}
-    states = (loaded.index.states(horizon, read) if loaded.index is not None
-              else state_as_of(plan, loaded.replay(), horizon))
+    states = loaded.states(horizon)
     own: dict[str, list[Entry]] = {}  # a task's own entries, once a row is about it
 
     def refresh(task_ids: Iterable[str], added: Sequence[Entry] = ()) -> None:
@@ -69,17 +66,6 @@ def decide_progress(loaded: Loaded, rows: Sequence[ProgressRow], who: str, as_of
             entries += outcome.entries
             refresh({e.task for e in outcome.entries}, outcome.entries)
     return entries, messages, problems
-
-
-def _around(plan: Plan, task_id: str) -> Iterator[str]:
-    """The tasks whose states deciding a row about `task_id` reads: it and those under it,
-    those above it, and their sub-rows (a parent is settled from them)."""
-    from ocop_cli.core.state import subtree
-
-    yield from (t.id for t in subtree(plan, task_id))
-    for up in _and_above(task_id):
-        yield up
-        yield from (t.id for t in plan.children(up))
 
 
 def _and_above(task_id: str) -> Iterator[str]:

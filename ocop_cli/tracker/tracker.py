@@ -23,6 +23,7 @@ from ocop_cli.core.labels import council_label, stage_label
 if TYPE_CHECKING:
     from ocop_cli.core.model import Agency, Entry, Plan
     from ocop_cli.core.report import Period, TaskReport
+    from ocop_cli.core.state import TaskState
     from ocop_cli.imports.progress import ProgressRow
     from ocop_cli.imports.sheets import Sheet
     from ocop_cli.imports.tables import RowProblem
@@ -86,32 +87,24 @@ class Tracker:
 
     # --- reading -----------------------------------------------------------------------------
 
-    def load(self, summary: bool = False, shown: Callable[[Any], Any] | None = None) -> Any:
-        """The workspace's plan, agencies and history; for a command that needs only the
-        `summary` states, the history without the index is read into them, not kept (those
-        of the tasks `shown` names, when it names some: see `storage.load`)."""
-        from ocop_cli.store import index
+    def load(self) -> Loaded:
+        """The workspace's plan, agencies and history (from the index where it can be), and
+        the products the plan counts from the register."""
+        from ocop_cli.tracker.loading import load
 
-        return index.load(self.workspace, self.year, self.as_of if summary else None, shown)
+        return load(self.workspace, self.year)
 
-    def states(self, loaded: Any, summary: bool = False, only: set[str] | None = None,
-               under: str | None = None) -> Any:
-        """Every task's state as of the as-of date; `summary` ones carry no entries and
-        come from the index where there is one, which may then give only those of `only`.
-        With `under`, only the states of that task and its sub-rows, each replayed from its
-        own entries: all a command about one task looks at."""
+    def states(self, loaded: Loaded, under: str | None = None) -> dict[str, TaskState]:
+        """Every task's state as of the as-of date; with `under`, only the states of that task
+        and its sub-rows, each replayed from its own entries: all a command about one task
+        looks at."""
         from ocop_cli.core.state import state_as_of, subtree
 
-        if under is not None:
-            tasks = [t.id for t in subtree(loaded.plan, under)]
-            own = loaded.entries_of(tasks)
-            return state_as_of(loaded.plan, [e for t in tasks for e in own[t]], self.as_of,
-                               under)
-        if summary and loaded.index is not None:
-            return loaded.index.states(self.as_of, only)
-        if summary and (folded := loaded.states(self.as_of)) is not None:
-            return folded
-        return state_as_of(loaded.plan, loaded.replay(), self.as_of)
+        if under is None:
+            return loaded.states(self.as_of)
+        tasks = [t.id for t in subtree(loaded.plan, under)]
+        own = loaded.entries_of(tasks)
+        return state_as_of(loaded.plan, [e for t in tasks for e in own[t]], self.as_of, under)
 
     def agency(self, loaded: Loaded, name: str, option: str) -> Agency:
         return agency_named(loaded, name, option, self.tell)
@@ -145,8 +138,9 @@ class Tracker:
     def sync(self) -> Synced:
         """What was recorded here sent to the shared git repository, and the rest fetched."""
         from ocop_cli.sync import git
+        from ocop_cli.tracker.check import validate
 
-        return git.sync(self.workspace)
+        return git.sync(self.workspace, validate)
 
     # --- reports -----------------------------------------------------------------------------
 
@@ -158,13 +152,11 @@ class Tracker:
         from ocop_cli.core.report import month_period
         from ocop_cli.tracker import report as core
 
-        # Without the index, a report of the day folds the history into the states as it is
-        # read; one of a month or period reads the entries in it.
-        loaded = self.load(summary=period is None and month is None)
+        loaded = self.load()
         index = plan_month(loaded.plan, month)
         if index is not None:
             period = month_period(*loaded.plan.calendar_month(index))
-        states = self.states(loaded, summary=True)  # a period reads the entries in it on its own
+        states = self.states(loaded)  # a period reads the entries in it on its own
         who = self.agency(loaded, agency, "--agency") if agency else None
         doc = core.build(loaded, states, self.as_of, who, period, sort, every_task=every_task)
         return doc, lambda: core.timeline(loaded, states, self.as_of, who)
@@ -173,16 +165,16 @@ class Tracker:
         """The Gantt chart's rows (of one agency's tasks)."""
         from ocop_cli.tracker import report as core
 
-        loaded = self.load(summary=True)
+        loaded = self.load()
         who = self.agency(loaded, agency, "--agency") if agency else None
-        return core.timeline(loaded, self.states(loaded, summary=True), self.as_of, who)
+        return core.timeline(loaded, self.states(loaded), self.as_of, who)
 
     def agencies(self) -> list[dict[str, Any]]:
         """Every agency with how many tasks it leads and partners."""
         from ocop_cli.tracker import report as core
 
-        loaded = self.load(summary=True)
-        return core.agency_list(loaded, self.states(loaded, summary=True), self.as_of)
+        loaded = self.load()
+        return core.agency_list(loaded, self.states(loaded), self.as_of)
 
     # --- recording ---------------------------------------------------------------------------
 
@@ -196,6 +188,7 @@ class Tracker:
         again) and to append; a `dry_run` decides so and appends nothing."""
         from ocop_cli.store import index, write
         from ocop_cli.tracker import products, record
+        from ocop_cli.tracker.loading import load
 
         ws = self.workspace
         who = record.recorder(by)
@@ -204,13 +197,13 @@ class Tracker:
         outcome: Outcome[R] | None = None
         if ahead or dry_run:
             seen = index.snapshot(ws)
-            outcome = decide(index.load(ws, self.year), who)
+            outcome = decide(load(ws, self.year), who)
             if dry_run or not outcome.entries:
                 outcome.file = file
                 return outcome
         with write.locked(ws):
             if outcome is None or index.snapshot(ws) != seen:
-                outcome = decide(index.load(ws, self.year), who)
+                outcome = decide(load(ws, self.year), who)
             if outcome.entries:
                 write.append(file, outcome.entries, inside=ws.root, header=header)
         outcome.file = file

@@ -17,6 +17,7 @@ from ocop_cli.core.query import (
     role_label,
     role_of,
     select,
+    select_without_states,
     shown_states,
     status_label,
     subject_unit,
@@ -60,6 +61,15 @@ def task_columns(with_role: bool) -> list[Column]:
     if with_role:
         columns.insert(1, Column("role", _("Role")))
     return columns
+
+
+def listed_states(loaded: Loaded, filters: Filters, as_of: dt.date
+                  ) -> tuple[dict[str, TaskState], list[Task] | None]:
+    """The states of `as_of` a listing with `filters` shows, and the tasks it shows when the
+    filters choose them without looking at states (then only theirs are computed); None when
+    they look at states (then every task's state is computed, and `select` chooses)."""
+    chosen = select_without_states(loaded.plan, loaded.directory, filters)
+    return loaded.states(as_of, chosen), chosen
 
 
 def _listing(loaded: Loaded, states: dict[str, TaskState], filters: Filters, as_of: dt.date,
@@ -150,12 +160,11 @@ def target_line(target: Target) -> str:
 
 
 def check(ws: Workspace) -> int:
-    from ocop_cli.store import index
-    from ocop_cli.store.storage import validate
+    from ocop_cli.store import write
+    from ocop_cli.tracker.check import validate
 
-    problems = index.check(ws)
-    if problems is None:
-        problems = validate(ws)
+    write.state_folder(ws)  # where its lock is looked at: a real folder, or one error
+    problems = validate(ws)
     for problem in problems:
         label = _("warning") if problem.warning else _("error")
         print(f"{label}: {visible(str(problem))}", file=sys.stderr)

@@ -1,0 +1,169 @@
+"""Reading the history: each file's lines (`lines`) validated as entries (`schema.EntryDoc`,
+made from `model.Entry`; its fast copy `written`), and the history of a workspace as one
+list, each entry once, with the warnings a reader should know (a copy of an entry, an entry
+for a task the plan lacks) and the errors (an entry at a place the agencies do not know).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ocop_cli.core.errors import InvalidData, NotFound, Problem
+from ocop_cli.core.i18n import _
+from ocop_cli.core.model import Entry, Plan
+from ocop_cli.store.lines import Record, Refused, json_object, keys_once, read_lines, syntax
+from ocop_cli.store.written import Reader
+
+if TYPE_CHECKING:
+    from ocop_cli.core.directory import Directory
+
+# Far above a plan year of entries, and low enough that a huge file is refused, not read.
+HISTORY_MAX_BYTES = 64 * 1024 * 1024
+
+def read_history_file(path: Path) -> tuple[list[Entry], list[Problem]]:
+    """The entries of one history file and its warnings (lines cut short); InvalidData when
+    a line is not an entry."""
+    records, problems = read_lines(path, HISTORY_MAX_BYTES, entry_reader())
+    return entries_of(path, records), problems
+
+
+def entry_reader() -> Callable[[str], tuple[Any, ...]]:
+    """How a history line's JSON text is read: an entry's fields but its source. A line as
+    `append` writes it is read by the format's fast copy (`written`); any other is parsed
+    and validated as one by the format itself (`schema.EntryDoc`), which raises `Refused`
+    with what it refuses, and for text that is not JSON, what the JSON reader says of it."""
+    fast = Reader().values
+
+    def read(body: str) -> tuple[Any, ...]:
+        found = fast(body)
+        return found if found is not None else _validated(body)
+
+    return read
+
+
+def entries_of(path: Path, records: list[Record]) -> list[Entry]:
+    """The entries of a history file's records (`entry_reader`'s)."""
+    name = path.name
+    return [Entry._make((*values, f"{name}:{line}")) for line, values in records]
+
+
+_FIELDS = Entry._fields[:-1]  # what a line holds: all but where it was read
+_VALIDATOR: list[Callable[[str], tuple[Any, ...]]] = []  # the format, made when first needed
+
+
+def _validated(body: str) -> tuple[Any, ...]:
+    if not _VALIDATOR:
+        _VALIDATOR.append(_validator())
+    return _VALIDATOR[0](body)
+
+
+def _validator() -> Callable[[str], tuple[Any, ...]]:
+    from pydantic import TypeAdapter, ValidationError
+
+    from ocop_cli.store.schema import EntryDoc
+
+    adapter = TypeAdapter(EntryDoc)
+    validate_json, validate = adapter.validate_json, adapter.validate_python
+
+    def read(body: str) -> tuple[Any, ...]:
+        try:
+            doc: dict[str, Any] = validate_json(body)
+        except ValidationError as exc:
+            errors = exc.errors()
+            if not any(item["type"] == "json_invalid" for item in errors):
+                json_object(body)  # a key twice, said first
+                raise _refused(errors) from None
+            syntax(body)  # as the JSON reader says it; where it reads the text, so does
+            try:  # the model, from what it read
+                doc = validate(json.loads(body))
+            except ValidationError as exc:
+                raise _refused(exc.errors()) from None
+        keys_once(body, doc)
+        doc["at"] = _moment(doc["at"], body)
+        return tuple(doc.get(key) for key in _FIELDS)
+
+    return read
+
+
+def _refused(errors: list[Any]) -> Refused:
+    return Refused([(item["msg"].removeprefix("Value error, "),
+                     ".".join(str(x) for x in item["loc"]) or None) for item in errors])
+
+
+def _moment(moment: dt.datetime, body: str) -> str:
+    """When an entry was typed, as text: as the line writes it when it writes it as ISO does
+    (to the microsecond, as `append` does, or without a fraction), else as ISO writes it."""
+    iso = moment.isoformat()
+    if moment.microsecond:  # then ISO writes the fraction, as `append` does
+        return iso
+    written = json.loads(body).get("at")
+    return str(written) if written == moment.isoformat(timespec="microseconds") else iso
+
+
+def read_history(files: Iterable[Path], plan: Plan | None, years: frozenset[int],
+                 directory: Directory | None) -> tuple[list[Entry], list[Problem]]:
+    """Every entry of every history file (of the `years` `plan` counts, with a plan), each
+    id once; the problems of each file, a file at a time, each at its line."""
+    entries: list[Entry] = []
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    for path in files:
+        # One broken file (a conflict left by a merge) must not hide the others' problems.
+        try:
+            got, found = read_history_file(path)
+        except InvalidData as exc:
+            problems += exc.problems
+            continue
+        except NotFound as exc:
+            problems.append(Problem(str(path), exc.message))
+            continue
+        problems += found
+        for entry in got:
+            if entry.id in seen:
+                problems.append(duplicate(path, entry, seen[entry.id]))
+                continue
+            seen[entry.id] = entry.source
+            if plan is not None and entry.plan_year not in years:
+                continue  # another plan's entry
+            problems += entry_problems(path, entry, plan, directory)
+            entries.append(entry)
+    return entries, problems
+
+
+def entry_problems(path: Path | str, entry: Entry, plan: Plan | None,
+                   directory: Directory | None) -> list[Problem]:
+    """What an entry that counts says to a reader: a warning for a task its plan lacks, an
+    error for a place the agencies do not know."""
+    found = task_gone(path, entry, plan) if plan is not None else []
+    if directory is not None and entry.place and entry.place not in directory.by_id:
+        found.append(Problem(str(path), _("entry {id}: unknown place {place!r}").format(
+            id=entry.id, place=entry.place), *line_of(entry), task=entry.task))
+    return found
+
+
+def duplicate(path: Path | str, entry: Entry, first: str) -> Problem:
+    return Problem(str(path), _("entry {id} appears twice (also at {first}); counted once").format(
+        id=entry.id, first=first), *line_of(entry), warning=True)
+
+
+def task_gone(path: Path | str, entry: Entry, plan: Plan | None) -> list[Problem]:
+    """A warning for an entry about a task `plan` lacks, or for a plan the workspace lacks
+    (`plan` None)."""
+    if plan is None:
+        message = _("entry {id} is for plan {year}, which this workspace does not have").format(
+            id=entry.id, year=entry.plan_year)
+    elif plan.task(entry.task) is None:
+        message = _("entry {id} is for task {task}, which the plan does not have").format(
+            id=entry.id, task=entry.task)
+    else:
+        return []
+    return [Problem(str(path), message, *line_of(entry), task=entry.task, warning=True)]
+
+
+def line_of(entry: Entry) -> tuple[int | None, None]:
+    line = entry.source.rpartition(":")[2]
+    return (int(line) if line.isdigit() else None), None

@@ -1,0 +1,168 @@
+"""The index's SQLite database: where it lives, its tables, opening it (made again when it is
+missing, damaged or of another version), and the fingerprints that say whether a file
+changed since it was read.
+
+It lives in the workspace's `.ocop/` where that folder can be written, else (a read-only
+share) in the user's cache folder, under a name made from the workspace's resolved path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import sys
+from contextlib import suppress
+from pathlib import Path
+
+from ocop_cli.core.state import PACKED
+from ocop_cli.store.storage import Workspace
+from ocop_cli.store.write import lock_timeout, state_folder
+
+FORMAT = 6
+NAME = "index.sqlite"
+# Older than this when read, a file cannot be changed later without its times changing, on any
+# file system whose clock is within this much of ours (FAT keeps 2 s steps).
+RACY_NS = 3_000_000_000
+
+# Each history entry: its file and line, whether it counts (the first of its id in file order:
+# `kept`), its plan's year, and its fields (`model.Entry`, the date as an ordinal).
+ENTRY_COLUMNS = ("id", "at", "date", "task", "action", "by", "qty", "place", "ref", "note",
+                 "undoes", "plan")
+_QUOTED = ", ".join(f'"{name}"' for name in ENTRY_COLUMNS)  # `by` is an SQL word
+# A task's own state (`state.pack`): a value that is a mapping is JSON, NULL when empty.
+_STATE = ", ".join(PACKED)
+
+TABLES = f"""
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE sources (name TEXT PRIMARY KEY, stat TEXT, hash TEXT, depends TEXT,
+                      read_ns INTEGER, value TEXT);
+CREATE TABLE files (name TEXT PRIMARY KEY, stat TEXT, read_ns INTEGER, size INTEGER,
+                    hash TEXT, next_line INTEGER);
+CREATE TABLE entries (file TEXT, line INTEGER, kept INTEGER, year INTEGER, {_QUOTED});
+CREATE TABLE states (plan TEXT, task TEXT, last INTEGER, {_STATE},
+                     PRIMARY KEY (plan, task)) WITHOUT ROWID;
+CREATE TABLE on_day (plan TEXT, day INTEGER, task TEXT, {_STATE},
+                     PRIMARY KEY (plan, day, task)) WITHOUT ROWID;
+CREATE TABLE days (plan TEXT, day INTEGER, used INTEGER, PRIMARY KEY (plan, day));
+"""
+# Made once the entries of a new index are in (faster than kept up row by row).
+INDEXES = """
+CREATE INDEX entries_file ON entries (file, line);
+CREATE INDEX entries_id ON entries (id);
+CREATE INDEX entries_task ON entries (task);
+CREATE INDEX entries_undoes ON entries (undoes) WHERE undoes IS NOT NULL;
+CREATE INDEX entries_place ON entries (place) WHERE place IS NOT NULL;
+"""
+
+Stat = tuple[int, int, int, int, int]  # device, inode, size, mtime_ns, ctime_ns
+
+
+def enabled() -> bool:
+    return os.environ.get("OCOP_NO_INDEX", "") in ("", "0")
+
+
+def version() -> str:
+    """What the index's content depends on besides the files: its tables, the shapes of the
+    values kept, and the versions of ocop and Python. Another one means another index."""
+    from ocop_cli import __version__
+    from ocop_cli.core.model import Agency, Task
+    from ocop_cli.core.windows import Target, Window
+
+    shapes = [c._fields for c in (Agency, Task, Target, Window)]
+    return repr((FORMAT, __version__, sys.version, shapes, TABLES))
+
+
+def path_of(ws: Workspace) -> Path:
+    """Where the workspace's index is: in its `.ocop/` where this user can write there, else
+    (a read-only share) in the user's cache folder. InvalidData when `.ocop` is a link or
+    not a folder (`write.state_folder`)."""
+    try:
+        folder: Path | None = state_folder(ws)
+    except OSError:
+        folder = None  # it cannot be made here
+    if folder is not None and writable(folder):
+        return folder / NAME
+    from platformdirs import user_cache_path
+
+    key = hashlib.blake2b(str(ws.root.resolve()).encode("utf-8", "surrogateescape"),
+                          digest_size=12).hexdigest()
+    cache = user_cache_path("ocop", appauthor=False) / "index"
+    cache.mkdir(parents=True, exist_ok=True)
+    return cache / f"{key}.sqlite"
+
+
+def writable(folder: Path) -> bool:
+    return os.access(folder, os.W_OK | os.X_OK)
+
+
+def remove(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        with suppress(OSError):
+            os.unlink(f"{path}{suffix}")
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection that waits for another writer as long as for the workspace lock. In WAL
+    mode, NORMAL syncs at checkpoints, not at every commit: a crash can lose the last
+    changes kept, never the data (the index is made again from the files)."""
+    db = sqlite3.connect(path, timeout=lock_timeout(), isolation_level=None,
+                         check_same_thread=False)
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
+
+
+def opened(path: Path) -> sqlite3.Connection | None:
+    """The index at `path`, in WAL mode; None when there is none, or it is of another
+    version (it is then removed). sqlite3.DatabaseError when it is damaged."""
+    if not path.is_file():
+        return None
+    db = connect(path)
+    try:
+        found = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+        if found is not None and found[0] == version():
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode=WAL")
+            return db
+    except BaseException:
+        db.close()
+        raise
+    db.close()
+    remove(path)
+    return None
+
+
+def created(path: Path) -> tuple[sqlite3.Connection, Path]:
+    """A new, empty index written beside `path` (renamed into place with `publish`), without
+    a journal or syncing: it is a cache, and half of one is never read."""
+    building = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    remove(building)
+    db = sqlite3.connect(building, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=OFF")
+    db.execute("PRAGMA synchronous=OFF")
+    db.executescript(TABLES)
+    db.execute("INSERT INTO meta VALUES ('version', ?), ('generation', 0)", (version(),))
+    return db, building
+
+
+def publish(db: sqlite3.Connection, building: Path, path: Path) -> sqlite3.Connection:
+    """The index built at `building` in its place, opened again there, in WAL mode."""
+    db.executescript(INDEXES)
+    db.close()
+    os.replace(building, path)
+    db = connect(path)
+    db.execute("PRAGMA journal_mode=WAL")
+    return db
+
+
+def stat_of(path: Path) -> Stat | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def digest(data: bytes | memoryview) -> str:
+    """A file's content hash: what tells an edit that kept every time and the size."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
