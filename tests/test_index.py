@@ -23,7 +23,7 @@ from ocop_cli.core import state
 from ocop_cli.core.errors import EXIT_INVALID, InvalidData
 from ocop_cli.core.model import Entry
 from ocop_cli.core.query import Filters
-from ocop_cli.store import index, storage, write
+from ocop_cli.store import documents, index, lines, storage, write, yamlio
 from ocop_cli.store.index import database, served, update
 from ocop_cli.tracker import loading, views
 
@@ -104,14 +104,14 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, int]]:
     """Each piece of a history file the index reads from now on: (file, its first line,
     how many entries)."""
     found: list[tuple[str, int, int]] = []
-    real = update.parse_lines
+    real = lines.parse_lines
 
     def counted(path: Path, text: str, first: int = 1, read: Any = None) -> Any:
         records, problems = real(path, text, first, read)
         found.append((path.name, first, len(records)))
         return records, problems
 
-    monkeypatch.setattr(update, "parse_lines", counted)
+    monkeypatch.setattr(lines, "parse_lines", counted)
     return found
 
 
@@ -120,8 +120,9 @@ def no_reading(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*args: Any) -> Any:
         raise AssertionError("read again")
 
-    for name in ("read_plan", "read_agencies", "read_bytes"):
-        monkeypatch.setattr(update, name, broken)
+    for module, name in ((documents, "read_plan"), (documents, "read_agencies"),
+                         (yamlio, "read_bytes")):
+        monkeypatch.setattr(module, name, broken)
 
 
 def replays(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
@@ -532,13 +533,13 @@ def test_a_file_checked_by_content_once_is_then_known_by_its_times(ws, monkeypat
     expected = facts(indexed(ws))  # every file changed moments ago
     time.sleep(0.4)
     read: list[str] = []
-    real = update.read_bytes
+    real = yamlio.read_bytes
 
     def counted(path: Path, *args: Any) -> bytes:
         read.append(path.name)
         return real(path, *args)
 
-    monkeypatch.setattr(update, "read_bytes", counted)
+    monkeypatch.setattr(yamlio, "read_bytes", counted)
     assert facts(indexed(ws)) == expected
     assert set(read) == {"agencies.yaml", "plan_2019.yaml", "tester.yaml"}
     read.clear()

@@ -16,7 +16,6 @@ from ocop_cli.core.errors import InvalidData, NotFound, Problem
 from ocop_cli.core.i18n import _
 from ocop_cli.core.model import Entry, Plan
 from ocop_cli.store.lines import Record, Refused, json_object, keys_once, read_lines, syntax
-from ocop_cli.store.written import Reader
 
 if TYPE_CHECKING:
     from ocop_cli.core.directory import Directory
@@ -36,6 +35,8 @@ def entry_reader() -> Callable[[str], tuple[Any, ...]]:
     `append` writes it is read by the format's fast copy (`written`); any other is parsed
     and validated as one by the format itself (`schema.EntryDoc`), which raises `Refused`
     with what it refuses, and for text that is not JSON, what the JSON reader says of it."""
+    from ocop_cli.store.written import Reader  # made when a file is read (a regular expression)
+
     fast = Reader().values
 
     def read(body: str) -> tuple[Any, ...]:

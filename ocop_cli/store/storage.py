@@ -27,8 +27,6 @@ from ocop_cli.core.errors import (
 from ocop_cli.core.i18n import _
 from ocop_cli.core.model import Entry, Plan, Task, within
 from ocop_cli.store import write
-from ocop_cli.store.documents import read_agencies, read_plan
-from ocop_cli.store.history import read_history
 
 if TYPE_CHECKING:
     from ocop_cli.core.directory import Directory
@@ -415,6 +413,9 @@ def load(ws: Workspace, year: int | None = None) -> Loaded:
     """The plan of `year` (the latest by default), the agencies and the history, read from
     the files (`index.load` serves the same from the index); InvalidData with every error
     when a file is broken."""
+    from ocop_cli.store.documents import read_agencies, read_plan
+    from ocop_cli.store.history import read_history
+
     directory, problems = read_agencies(ws.agencies_path)
     plan, plan_problems = read_plan(ws.plan_path(year), directory) if directory else (None, [])
     problems += plan_problems

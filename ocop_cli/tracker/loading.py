@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from ocop_cli.store import index
 from ocop_cli.store.storage import Loaded, Workspace
-from ocop_cli.tracker.products import count_into
 
 
 def load(ws: Workspace, year: int | None = None) -> Loaded:
     """The plan of `year` (the latest by default) with its agencies and history, and the
     products it counts; InvalidData with every error when a file is broken."""
     loaded = index.load(ws, year)
-    count_into(loaded)
+    if any(task.products_at for task in loaded.plan.tasks):
+        from ocop_cli.tracker.products import count_into  # the register's code: only then
+
+        count_into(loaded)
     return loaded

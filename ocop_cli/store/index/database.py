@@ -8,7 +8,6 @@ share) in the user's cache folder, under a name made from the workspace's resolv
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sqlite3
 import sys
@@ -83,6 +82,8 @@ def path_of(ws: Workspace) -> Path:
         folder = None  # it cannot be made here
     if folder is not None and writable(folder):
         return folder / NAME
+    import hashlib
+
     from platformdirs import user_cache_path
 
     key = hashlib.blake2b(str(ws.root.resolve()).encode("utf-8", "surrogateescape"),
@@ -165,4 +166,6 @@ def stat_of(path: Path) -> Stat | None:
 
 def digest(data: bytes | memoryview) -> str:
     """A file's content hash: what tells an edit that kept every time and the size."""
+    import hashlib
+
     return hashlib.blake2b(data, digest_size=16).hexdigest()

@@ -13,6 +13,7 @@ index (`documents`, `lines`, `history`): nothing is read again that did not chan
   agencies it was checked against change.
 
 A file with an error is never kept: the error is raised as reading the files raises it.
+The readers are imported when a file is read: a run that finds nothing changed needs none.
 """
 
 from __future__ import annotations
@@ -21,13 +22,11 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ocop_cli.core.directory import Directory
 from ocop_cli.core.errors import InvalidData, NotFound, Problem
 from ocop_cli.core.model import Entry, Plan
-from ocop_cli.store.documents import read_agencies, read_plan
-from ocop_cli.store.history import HISTORY_MAX_BYTES, entry_reader
 from ocop_cli.store.index.database import RACY_NS, Stat, digest, stat_of
 from ocop_cli.store.index.values import (
     directory_of,
@@ -35,9 +34,10 @@ from ocop_cli.store.index.values import (
     plan_of,
     plan_value,
 )
-from ocop_cli.store.lines import Record, parse_lines
 from ocop_cli.store.storage import Workspace
-from ocop_cli.store.yamlio import decode, read_bytes
+
+if TYPE_CHECKING:
+    from ocop_cli.store.lines import Record
 
 # An entry's row: its file and line, whether it counts, its plan's year, then its fields.
 INSERT = f"INSERT INTO entries VALUES ({', '.join('?' * 16)})"
@@ -115,6 +115,8 @@ class Update:
     def directory(self, path: Path) -> tuple[str, Directory]:
         """The agencies, and the hash of their file; InvalidData as reading them says."""
         def read() -> str:
+            from ocop_cli.store.documents import read_agencies
+
             directory, problems = read_agencies(path)
             if directory is None:
                 raise InvalidData(problems)
@@ -127,6 +129,8 @@ class Update:
         """The plan of the file at `path` checked against the agencies whose file's hash is
         `depends`, and the hash of its file; InvalidData as reading it says."""
         def read() -> str:
+            from ocop_cli.store.documents import read_plan
+
             plan, problems = read_plan(path, directory)
             if plan is None:
                 raise InvalidData(problems)
@@ -178,6 +182,10 @@ class Update:
 
     def _file(self, path: Path) -> None:
         """One history file's rows brought up to date."""
+        from ocop_cli.store.history import HISTORY_MAX_BYTES, entry_reader
+        from ocop_cli.store.lines import parse_lines
+        from ocop_cli.store.yamlio import decode, read_bytes
+
         name = path.name
         row = self.db.execute("SELECT stat, read_ns, size, hash, next_line FROM files WHERE "
                               "name=?", (name,)).fetchone()
@@ -273,6 +281,9 @@ def _unchanged(recorded: str | None, read_ns: int, now: Stat, by_times_only: boo
 
 
 def _bytes(path: Path) -> bytes:
+    from ocop_cli.store.history import HISTORY_MAX_BYTES
+    from ocop_cli.store.yamlio import read_bytes
+
     return read_bytes(path, HISTORY_MAX_BYTES)
 
 
