@@ -23,12 +23,13 @@ from ocop_cli.core.model import ACTIONS, LINE_KEYS, Entry, kinds_of
 _HOURS = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]"
 _NOT_TEXT = r'"\\\x00-\x1f'  # a quote, an escape or a control character: JSON escapes them
 # What each kind of field takes, as `append` writes it: a copy of `schema._KINDS`, stricter (a
-# text with space around it, an escape, a time written another way are left to the format).
+# text with space around it, an escape, a time written another way are left to the format,
+# and so is an offset of -00:00, which ISO writes +00:00).
 _KINDS = {
     "text": rf'"([^{_NOT_TEXT}\s](?:[^{_NOT_TEXT}]*[^{_NOT_TEXT}\s])?)"',
     "note": rf'"([^{_NOT_TEXT}]*)"',
     "moment": rf'"([0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}T{_HOURS}:[0-5][0-9](?:\.[0-9]{{6}})?'
-              rf'(?:[+-]{_HOURS})?)"',
+              rf'(?:\+{_HOURS}|-(?!00:00){_HOURS})?)"',
     "day": r'"([0-9]{4}-[0-9]{2}-[0-9]{2})"',
     "action": '"(' + "|".join(ACTIONS) + ')"',
     "count": r"(0|[1-9][0-9]{0,17})",
@@ -48,19 +49,29 @@ def _line() -> re.Pattern[str]:
 
 
 _LINE = _line()
-# The fields of an entry from the groups of `_LINE`, and those that are not text.
-_IN_ORDER = itemgetter(*(LINE_KEYS.index(key) for key in Entry._fields[:-1]))
-_BY_KIND = {name: [at for at, key in enumerate(Entry._fields[:-1])
-                   if kinds_of(Entry)[key].name == name] for name in ("day", "moment")}
-_NUMBERS = [at for at, key in enumerate(Entry._fields[:-1])
-            if kinds_of(Entry)[key].name in ("count", "year")]
+# The fields of an entry (all but its source) from the groups of `_LINE`.
+_FIELDS = Entry._fields[:-1]
+_IN_ORDER = itemgetter(*(LINE_KEYS.index(key) for key in _FIELDS))
+
+
+def _at(*kinds: str) -> list[int]:
+    """Where the fields of these kinds are, among an entry's."""
+    found = kinds_of(Entry)
+    return [at for at, key in enumerate(_FIELDS) if found[key].name in kinds]
+
+
+# The moments and days are checked (a day that exists), days read; numbers read; the texts
+# that repeat from line to line (all but the entry's own id) kept once each.
+_MOMENTS, _DAYS, _NUMBERS = _at("moment"), _at("day"), _at("count", "year")
+_SHARED = [at for at in _at("text", "action") if at != 0]
 
 
 class Reader:
-    """Lines as `append` writes them, each day read once."""
+    """Lines as `append` writes them, each day read once, each text that repeats kept once."""
 
     def __init__(self) -> None:
         self.days: dict[str, dt.date | None] = {}
+        self.shared: dict[str, str] = {}
 
     def values(self, body: str) -> tuple[Any, ...] | None:
         """An entry's fields but its source, from a line's JSON text written as `append`
@@ -69,22 +80,25 @@ class Reader:
         if found is None:
             return None
         values = list(_IN_ORDER(found.groups()))
-        for at in _BY_KIND["moment"]:
-            if values[at].endswith("-00:00") or self.day(values[at][:10]) is None:
-                return None  # the format writes it otherwise
-        for at in _BY_KIND["day"]:
-            day = values[at] = self.day(values[at])
-            if day is None:
+        days, day = self.days, self.day
+        for at in _MOMENTS:
+            if (days.get(values[at][:10]) or day(values[at][:10])) is None:
+                return None
+        for at in _DAYS:
+            values[at] = days.get(values[at]) or day(values[at])
+            if values[at] is None:
                 return None
         for at in _NUMBERS:
             if values[at] is not None:
                 values[at] = int(values[at])
+        share = self.shared.setdefault
+        for at in _SHARED:
+            if values[at] is not None:
+                values[at] = share(values[at], values[at])
         return tuple(values)
 
     def day(self, text: str) -> dt.date | None:
         """The day `text` names, None when there is none."""
-        if text in self.days:
-            return self.days[text]
         try:
             found: dt.date | None = dt.date.fromisoformat(text)
         except ValueError:

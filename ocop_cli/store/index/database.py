@@ -45,14 +45,15 @@ CREATE TABLE on_day (plan TEXT, day INTEGER, task TEXT, {_STATE},
                      PRIMARY KEY (plan, day, task)) WITHOUT ROWID;
 CREATE TABLE days (plan TEXT, day INTEGER, used INTEGER, PRIMARY KEY (plan, day));
 """
-# Made once the entries of a new index are in (faster than kept up row by row).
-INDEXES = """
-CREATE INDEX entries_file ON entries (file, line);
-CREATE INDEX entries_id ON entries (id);
-CREATE INDEX entries_task ON entries (task);
-CREATE INDEX entries_undoes ON entries (undoes) WHERE undoes IS NOT NULL;
-CREATE INDEX entries_place ON entries (place) WHERE place IS NOT NULL;
-"""
+# Made by the run after the one that made the index (`indexed`): the first run reads no
+# entry back, and an index is made faster on the rows than kept up row by row.
+INDEXES = (
+    "CREATE INDEX IF NOT EXISTS entries_file ON entries (file, line)",
+    "CREATE INDEX IF NOT EXISTS entries_id ON entries (id)",
+    "CREATE INDEX IF NOT EXISTS entries_task ON entries (task)",
+    "CREATE INDEX IF NOT EXISTS entries_undoes ON entries (undoes) WHERE undoes IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS entries_place ON entries (place) WHERE place IS NOT NULL",
+)
 
 Stat = tuple[int, int, int, int, int]  # device, inode, size, mtime_ns, ctime_ns
 
@@ -124,6 +125,7 @@ def opened(path: Path) -> sqlite3.Connection | None:
         if found is not None and found[0] == version():
             if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 db.execute("PRAGMA journal_mode=WAL")
+            indexed(db)
             return db
     except BaseException:
         db.close()
@@ -146,9 +148,23 @@ def created(path: Path) -> tuple[sqlite3.Connection, Path]:
     return db, building
 
 
+def indexed(db: sqlite3.Connection) -> None:
+    """The entries indexed (by file, id, task, undone id and place), unless they are."""
+    if db.execute("SELECT 1 FROM meta WHERE key='indexed'").fetchone() is not None:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in INDEXES:
+            db.execute(statement)
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('indexed', 1)")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
 def publish(db: sqlite3.Connection, building: Path, path: Path) -> sqlite3.Connection:
     """The index built at `building` in its place, opened again there, in WAL mode."""
-    db.executescript(INDEXES)
     db.close()
     os.replace(building, path)
     db = connect(path)

@@ -33,6 +33,7 @@ DAYS = 8  # as-of days whose states are kept for the tasks with entries after th
 _COLUMNS = ", ".join(f'"{name}"' for name in ENTRY_COLUMNS)
 _UNDO_COLUMNS = ", ".join(f'u."{name}"' for name in ENTRY_COLUMNS)  # of an undo, as `u`
 _DATE = ENTRY_COLUMNS.index("date")
+_TASK, _UNDOES, _PLACE = (Entry._fields.index(key) for key in ("task", "undoes", "place"))
 PACKED_COLUMNS = ", ".join(PACKED)
 
 
@@ -96,20 +97,22 @@ class Served:
 
     def _held_of(self, held: Held, task_ids: list[str]) -> dict[str, list[Entry]]:
         """`entries_of`, from the entries this run read."""
-        years = self.years
-
-        def counted(name: str, line: int, values: tuple[Any, ...]) -> Entry | None:
-            entry = Entry._make((*values, f"{name}:{line}"))
-            return entry if entry.plan_year in years else None
-
-        found: dict[str, list[Entry]] = {}
+        years, wanted = self.years, set(task_ids)
+        found: dict[str, list[Entry]] = {task: [] for task in task_ids}
         whose: dict[str, str] = {}
-        for task in task_ids:
-            found[task] = [e for item in held.by_task.get(task, ()) if (e := counted(*item))]
-            whose.update((e.id, task) for e in found[task])
-        for item in held.undos:
-            entry = counted(*item)
-            if entry is not None and entry.undoes in whose:
+        undos: list[Entry] = []
+        for name, line, values in held.counted():
+            if values[_TASK] in wanted or values[_UNDOES] is not None:
+                entry = Entry._make((*values, f"{name}:{line}"))
+                if entry.plan_year not in years:
+                    continue
+                if entry.task in wanted:
+                    found[entry.task].append(entry)
+                    whose[entry.id] = entry.task
+                if entry.undoes is not None:
+                    undos.append(entry)
+        for entry in undos:
+            if entry.undoes in whose:
                 found[whose[entry.undoes]].append(entry)
         return found
 
@@ -149,14 +152,14 @@ class Served:
 
     def check_places(self, folder: Path, directory: Directory) -> None:
         """InvalidData, as reading the files says it, when an entry that counts names a
-        place the agencies do not know. Each place is found once, by a walk along the index
-        on place: a few steps, not a read of every row."""
-        unknown = [place for (place,) in self.db.execute(
-            "WITH RECURSIVE p(place) AS (SELECT min(place) FROM entries WHERE place IS NOT "
-            "NULL UNION ALL SELECT (SELECT min(place) FROM entries WHERE place IS NOT NULL AND "
-            "place > p.place) FROM p WHERE place IS NOT NULL) SELECT place FROM p WHERE place "
-            "IS NOT NULL")
-            if place not in directory.by_id]
+        place the agencies do not know. Each place is found once: among the entries this
+        run read, or by a walk along the index on place (a few steps, not every row)."""
+        places = {values[_PLACE] for _name, _line, values in self.held.counted()} \
+            if self.held is not None else {place for (place,) in self.db.execute(
+                "WITH RECURSIVE p(place) AS (SELECT min(place) FROM entries WHERE place IS "
+                "NOT NULL UNION ALL SELECT (SELECT min(place) FROM entries WHERE place IS NOT "
+                "NULL AND place > p.place) FROM p WHERE place IS NOT NULL) SELECT place FROM p")}
+        unknown = sorted(place for place in places if place and place not in directory.by_id)
         if not unknown:
             return
         from ocop_cli.store.history import entry_problems

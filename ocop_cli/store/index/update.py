@@ -44,11 +44,11 @@ INSERT = f"INSERT INTO entries VALUES ({', '.join('?' * 16)})"
 MANY = 5000  # tasks whose kept states are forgotten one by one; past that, all of them
 
 
-def row_of(name: str, line: int, kept: bool, values: tuple[Any, ...]) -> tuple[Any, ...]:
-    """An entry's row, from its fields but its source (`history.entry_reader`'s)."""
-    day = values[_DATE]
-    return (name, line, kept, values[_PLAN] or day.year, *values[:_DATE], day.toordinal(),
-            *values[_DATE + 1:])
+def rows_of(name: str, records: list[Record], kept: bool = True) -> list[tuple[Any, ...]]:
+    """The rows of the entries read from lines of the file `name` (`history.entry_reader`'s
+    fields but their source)."""
+    return [(name, line, kept, values[_PLAN] or values[_DATE].year, *values[:_DATE],
+             values[_DATE].toordinal(), *values[_DATE + 1:]) for line, values in records]
 
 
 _DATE, _PLAN = Entry._fields.index("date"), Entry._fields.index("plan")
@@ -62,20 +62,20 @@ def chunks(values: list[Any], size: int = 500) -> Iterator[tuple[list[Any], str]
 
 
 class Held:
-    """The entries a new index is made from, as they were read (every year's), by task; and
-    the undos among them, which may name an entry of any task."""
+    """The entries a new index is made from, as they were read (every year's): each file's
+    records, and the lines of the copies of an entry read before (which do not count)."""
 
     def __init__(self) -> None:
-        self.by_task: dict[str, list[tuple[str, int, tuple[Any, ...]]]] = {}
-        self.undos: list[tuple[str, int, tuple[Any, ...]]] = []
+        self.files: list[tuple[str, list[Record]]] = []
+        self.copies: set[tuple[str, int]] = set()
 
-    def add(self, name: str, line: int, values: tuple[Any, ...]) -> None:
-        self.by_task.setdefault(values[_TASK], []).append((name, line, values))
-        if values[_UNDOES] is not None:
-            self.undos.append((name, line, values))
-
-
-_TASK, _UNDOES = Entry._fields.index("task"), Entry._fields.index("undoes")
+    def counted(self) -> Iterator[tuple[str, int, tuple[Any, ...]]]:
+        """(file, line, fields but the source) of each entry that counts, in file order."""
+        copies = self.copies
+        for name, records in self.files:
+            for line, values in records:
+                if not copies or (name, line) not in copies:
+                    yield name, line, values
 
 
 class Update:
@@ -215,18 +215,27 @@ class Update:
         """Rows for the entries read from lines of the file `name`."""
         if not self.fresh:
             self.changed.update(values[0] for _line, values in records)
-            self.db.executemany(INSERT, [row_of(name, line, True, values)
-                                         for line, values in records])
+            self.db.executemany(INSERT, rows_of(name, records))
             return
-        seen, held = self.seen, self.held
-        rows = []
+        seen, before = self.seen, len(self.seen)
+        seen.update(values[0] for _line, values in records)
+        self.db.executemany(INSERT, rows_of(name, records))
+        if len(seen) - before != len(records):  # a copy of an entry read before: the first counts
+            copies = self._copies(name, records)
+            self.held.copies.update(copies)
+            self.db.executemany("UPDATE entries SET kept = 0 WHERE file=? AND line=?", copies)
+        self.held.files.append((name, records))
+
+    def _copies(self, name: str, records: list[Record]) -> list[tuple[str, int]]:
+        """The lines of `records` that copy an entry read before them (in the files before,
+        or above them)."""
+        found = {values[0] for _name, held in self.held.files for _line, values in held}
+        copies = []
         for line, values in records:
-            first = values[0] not in seen
-            if first:
-                seen.add(values[0])
-                held.add(name, line, values)
-            rows.append(row_of(name, line, first, values))
-        self.db.executemany(INSERT, rows)
+            if values[0] in found:
+                copies.append((name, line))
+            found.add(values[0])
+        return copies
 
     def _remove(self, name: str, first: int) -> None:
         """The rows of a file from line `first` on."""
