@@ -181,23 +181,33 @@ class Served:
         day = as_of.toordinal()
         kept = {row[0]: row[1:] for row in self.db.execute(
             f"SELECT task, {PACKED_COLUMNS} FROM on_day WHERE plan=? AND day=?", (self.key, day))}
-        for row in self.db.execute(f"SELECT task, last, {PACKED_COLUMNS} FROM states WHERE "
-                                   "plan=?", (self.key,)):
+        for row in self._final([t.id for t in tasks if t.id not in kept]):
             if row[1] is None or row[1] <= day:
-                kept.setdefault(row[0], row[2:])
+                kept[row[0]] = row[2:]
         found: dict[str, TaskState] = {}
         need: list[Task] = []
         for task in tasks:
-            row = kept.get(task.id)
-            if row is None or task.products_at:
+            values = kept.get(task.id)
+            if values is None or task.products_at:
                 need.append(task)
             else:
-                found[task.id] = state_of(task, row)
+                found[task.id] = state_of(task, values)
         del kept
         if not need:
             return found
         found.update(self._replayed(need, as_of, counted))
         return {task.id: found[task.id] for task in tasks}  # in the plan's order
+
+    def _final(self, task_ids: list[str]) -> Iterator[tuple[Any, ...]]:
+        """(task, date of its last entry, own state after all its entries) of those of
+        `task_ids` that have it kept: every row of the plan when they are many."""
+        if len(task_ids) > len(self.plan.tasks) // 4:
+            yield from self.db.execute(f"SELECT task, last, {PACKED_COLUMNS} FROM states "
+                                       "WHERE plan=?", (self.key,))
+            return
+        for chunk, marks in chunks(task_ids):
+            yield from self.db.execute(f"SELECT task, last, {PACKED_COLUMNS} FROM states "
+                                       f"WHERE plan=? AND task IN ({marks})", (self.key, *chunk))
 
     def _replayed(self, tasks: list[Task], as_of: dt.date, counted: list[Entry]
                   ) -> dict[str, TaskState]:
