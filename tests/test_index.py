@@ -891,7 +891,8 @@ def test_any_sequence_of_changes_reads_as_without_index(tmp_path_factory, change
         path = write.recorder_file(workspace(root), office)
         lines = path.read_text(encoding="utf-8").splitlines(keepends=True) \
             if path.exists() else []
-        entries = [i for i, line in enumerate(lines) if line.startswith("- {")]
+        entries = [i for i, line in enumerate(lines)
+                   if line.startswith("- {") and line.rstrip().endswith("}")]  # not torn
         if kind == "append":
             for task_id, day in detail:
                 count += 1
