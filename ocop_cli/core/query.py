@@ -201,8 +201,7 @@ def task_json(plan: Plan, task: Task, state: TaskState, directory: Directory,
 
 
 def task_head(plan: Plan, task: Task, directory: Directory) -> dict[str, Any]:
-    """The keys of a task's row that its state does not change, up to its deadline (the
-    index keeps them encoded: `index.Listing`)."""
+    """The keys of a task's row that its state does not change, up to its deadline."""
     return {
         "id": task.id,
         "parent": task.parent,
