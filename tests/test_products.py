@@ -532,3 +532,14 @@ def test_a_list_for_people_shows_stars_and_dates_as_read_and_csv_keeps_the_data(
         assert row.endswith(",2019-12-10,76,4")
     finally:
         set_language("en")  # the tests after it call the library in English
+
+
+@pytest.mark.parametrize("typed", ["", "  "])
+def test_an_empty_product_id_names_no_product_even_the_only_one(ocop, ws, typed):
+    product = _add(ocop, "Bánh gai", "Ninh Giang", "2019-07-10")
+    before = {p: p.read_bytes() for p in (ws / "products").glob("*.yaml")}
+    result = ocop("product", "stage", typed, "chosen", "--date", "2019-07-11")
+    assert result.exit_code == EXIT_USAGE
+    assert "id is empty" in result.stderr
+    assert {p: p.read_bytes() for p in (ws / "products").glob("*.yaml")} == before
+    assert _listed(ocop)[product]["stage"] == "registered"

@@ -456,6 +456,8 @@ def new_product_id(taken: Iterable[str]) -> str:
 def find(lines: Sequence[Line], text: str) -> str:
     """A product id as typed: whole, or a prefix of one (`3fa9` or `sp-3fa9`)."""
     key = text.strip().lower()
+    if not key:  # an empty prefix would fit every product, and pick the only one there is
+        raise UsageError(_("the product's id is empty; give it as `ocop product list` shows it"))
     ids = {line.product for line in lines if line.action == "registered"}
     if key in ids:
         return key
