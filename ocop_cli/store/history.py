@@ -12,10 +12,18 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ocop_cli.core.errors import InvalidData, NotFound, Problem
+from ocop_cli.core.errors import Problem
 from ocop_cli.core.i18n import _
 from ocop_cli.core.model import Entry, Plan
-from ocop_cli.store.lines import Record, Refused, json_object, keys_once, read_lines, syntax
+from ocop_cli.store.lines import (
+    Record,
+    Refused,
+    json_object,
+    keys_once,
+    read_each,
+    read_lines,
+    syntax,
+)
 
 if TYPE_CHECKING:
     from ocop_cli.core.directory import Directory
@@ -112,17 +120,7 @@ def read_history(files: Iterable[Path], plan: Plan | None, years: frozenset[int]
     entries: list[Entry] = []
     problems: list[Problem] = []
     seen: dict[str, str] = {}
-    for path in files:
-        # One broken file (a conflict left by a merge) must not hide the others' problems.
-        try:
-            got, found = read_history_file(path)
-        except InvalidData as exc:
-            problems += exc.problems
-            continue
-        except NotFound as exc:
-            problems.append(Problem(str(path), exc.message))
-            continue
-        problems += found
+    for path, got in read_each(files, read_history_file, problems):
         for entry in got:
             if entry.id in seen:
                 problems.append(duplicate(path, entry, seen[entry.id]))

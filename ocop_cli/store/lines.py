@@ -12,11 +12,11 @@ that every such error of the file is said.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from ocop_cli.core.errors import InvalidData, Problem
+from ocop_cli.core.errors import InvalidData, NotFound, Problem
 from ocop_cli.core.i18n import _
 from ocop_cli.store.yamlio import conflict_at, decode, read_bytes
 
@@ -157,3 +157,24 @@ def _task(body: str) -> str | None:
 
 def _wrong(path: Path, message: str, line: int, column: int | None) -> InvalidData:
     return InvalidData([Problem(str(path), message, line, column)])
+
+
+T = TypeVar("T")
+
+
+def read_each(paths: Iterable[Path], read: Callable[[Path], tuple[list[T], list[Problem]]],
+              problems: list[Problem]) -> Iterator[tuple[Path, list[T]]]:
+    """Each file with what `read` gives of it; the problems of every file go into `problems`,
+    and a file that cannot be read at all is passed over, so that one broken file (a conflict
+    left by a merge) hides none of the others' problems."""
+    for path in paths:
+        try:
+            got, found = read(path)
+        except InvalidData as exc:
+            problems += exc.problems
+            continue
+        except NotFound as exc:
+            problems.append(Problem(str(path), exc.message))
+            continue
+        problems += found
+        yield path, got

@@ -29,6 +29,7 @@ from ocop_cli.core.labels import stage_label, step_label
 from ocop_cli.core.model import COUNCILS, PRODUCT_STAGES
 from ocop_cli.core.model import ENTITY_KINDS as KINDS
 from ocop_cli.core.model import PRODUCT_ACTIONS as ACTIONS
+from ocop_cli.store.lines import read_each
 from ocop_cli.store.storage import PRODUCTS, Workspace
 
 REGISTER = PRODUCTS
@@ -210,16 +211,10 @@ def read_register(ws: Workspace, directory: Any, rules: Rules | None
     lines: list[Line] = []
     problems: list[Problem] = []
     seen: dict[str, str] = {}
-    for path in register_files(ws):
-        try:
-            got, found = _read_file(path, directory, rules)
-        except InvalidData as error:
-            problems += error.problems
-            continue
-        except NotFound as error:
-            problems.append(Problem(str(path), error.message))
-            continue
-        problems += found
+    def read(path: Path) -> tuple[list[Line], list[Problem]]:
+        return _read_file(path, directory, rules)
+
+    for path, got in read_each(register_files(ws), read, problems):
         for line in got:
             if line.id in seen:
                 problems.append(Problem(str(path), _("line {id} appears twice (also at {first}); "
