@@ -255,3 +255,112 @@ def test_an_ordinary_workbook_still_reads_dates_numbers_and_merged_cells(tmp_pat
     ]
     assert sheet.rows[4] == (5, ["ghi chú", None, None])
     assert sheet.merged == [("A5:B6", 5, 6)]
+
+
+# --- every part streamed ----------------------------------------------------------------------
+
+STYLES_REL = (f'<Relationship Id="rId3" Type="{DOC}/styles" Target="styles.xml"/>'
+              "</Relationships>")
+PROGRESS_SHEET = sheet_xml(
+    "<row r='1'>" + "".join(f"<c r='{c}1' t='inlineStr'><is><t>{h}</t></is></c>"
+                            for c, h in zip("ABC", ("date", "task", "action"))) + "</row>"
+    "<row r='2'><c r='A2' t='inlineStr'><is><t>2019-07-15</t></is></c>"
+    "<c r='B2' t='inlineStr'><is><t>1.1</t></is></c>"
+    "<c r='C2' t='inlineStr'><is><t>done</t></is></c></row>")
+
+
+def workbook_with(path: Path, part: str | None, filler: str) -> Path:
+    """A small progress workbook (one row: 1.1 done) whose `part` holds `filler` before the
+    end of its root element: elements a real workbook never has, or not so many."""
+    parts = {
+        "[Content_Types].xml": TYPES, "_rels/.rels": ROOT_RELS, "xl/workbook.xml": BOOK,
+        "xl/_rels/workbook.xml.rels": BOOK_RELS.replace("</Relationships>", STYLES_REL),
+        "xl/worksheets/sheet1.xml": PROGRESS_SHEET,
+        "xl/sharedStrings.xml": f'<?xml version="1.0"?><sst xmlns="{MAIN}"></sst>',
+        "xl/styles.xml": f'<?xml version="1.0"?><styleSheet xmlns="{MAIN}"><cellXfs count="1">'
+                         '<xf numFmtId="0"/></cellXfs></styleSheet>',
+    }
+    if part is not None:
+        root_end = parts[part].rindex("</")
+        parts[part] = parts[part][:root_end] + filler + parts[part][root_end:]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as book:
+        for name, text in parts.items():
+            book.writestr(name, text)
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+PARTS = ["xl/worksheets/sheet1.xml", "xl/styles.xml", "xl/workbook.xml",
+         "xl/sharedStrings.xml", "_rels/.rels", "xl/_rels/workbook.xml.rels"]
+EMPTY_ELEMENTS = "<x/>" * 15_000_000
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_fifteen_million_empty_elements_in_any_part_are_refused_small(
+        ws: Path, tmp_path: Path, part: str) -> None:
+    """Each part is read as a stream whose elements are dropped as they end, and a part holds
+    no more elements than a real one: refused with the part named, within 200 MB."""
+    path = workbook_with(tmp_path / "elements.xlsx", part, EMPTY_ELEMENTS)
+    assert path.stat().st_size < 100_000
+    before = snapshot(ws)
+    done, stats = measured(ws, tmp_path, "import", "progress", str(path))
+    assert done.returncode == 3, done.stderr[-2000:]
+    line = one_error(done)
+    assert re.fullmatch(rf"ocop: error: {re.escape(str(path))}: its part {re.escape(part)} "
+                        r"holds more than [\d,]+ XML elements, over the limit; "
+                        "nothing was imported", line), line
+    assert stats["peak_mb"] < 200, stats
+    assert snapshot(ws) == before
+
+
+def test_elements_nested_without_end_are_refused_small(ws: Path, tmp_path: Path) -> None:
+    path = workbook_with(tmp_path / "deep.xlsx", "xl/worksheets/sheet1.xml",
+                         "<x>" * 5_000_000 + "</x>" * 5_000_000)
+    before = snapshot(ws)
+    done, stats = measured(ws, tmp_path, "import", "progress", str(path))
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert one_error(done) == (f"ocop: error: {path}: its part xl/worksheets/sheet1.xml nests "
+                               "elements more than 64 deep, over the limit; nothing was imported")
+    assert stats["peak_mb"] < 200, stats
+    assert snapshot(ws) == before
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_many_unknown_elements_under_the_limit_are_read_past_in_little_memory(
+        ws: Path, tmp_path: Path, part: str) -> None:
+    """Elements a reader does not need (here 90,000 in one part) are dropped as they end:
+    the sheet is read, its row recorded, and the process stays small."""
+    path = workbook_with(tmp_path / "padded.xlsx", part,
+                         "<x a='1'><y>text</y></x>" * 30_000)
+    done, stats = measured(ws, tmp_path, "import", "progress", str(path))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert stats["peak_mb"] < 200, stats
+    assert any('"task":"1.1"' in line.replace(" ", "")
+               for line in "".join(p.read_text(encoding="utf-8")
+                                   for p in (ws / "history").glob("*.yaml")).splitlines())
+
+
+def test_each_part_has_its_own_element_limit(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The limit is counted per part, on every element, whatever its name: a part at the
+    limit is read, one element more is refused naming the file and the part."""
+    from ocop_cli.core.errors import InvalidData
+    from ocop_cli.imports import xlsx
+    from ocop_cli.imports.sheets import read_sheet
+
+    monkeypatch.setattr(xlsx, "MAX_ELEMENTS", 60)
+    monkeypatch.setattr(xlsx, "MAX_ELEMENTS_STYLES", 60)
+    monkeypatch.setattr(xlsx, "MAX_ELEMENTS_LARGE", 60)
+    plain = read_sheet(workbook_with(tmp_path / "plain.xlsx", None, ""))
+    assert plain.rows[1] == (2, ["2019-07-15", "1.1", "done"])
+    for number, part in enumerate(PARTS):
+        # the sheet has 22 elements of its own, the other parts fewer
+        ok = workbook_with(tmp_path / f"ok{number}.xlsx", part, "<x/>" * 30)
+        assert read_sheet(ok).rows == plain.rows, part
+        over = workbook_with(tmp_path / f"over{number}.xlsx", part, "<x/>" * 61)
+        with pytest.raises(InvalidData) as error:
+            read_sheet(over)
+        assert str(error.value) == (f"{over}: its part {part} holds more than 60 XML elements, "
+                                    "over the limit; nothing was imported"), part
