@@ -364,3 +364,24 @@ def test_each_part_has_its_own_element_limit(tmp_path: Path,
             read_sheet(over)
         assert str(error.value) == (f"{over}: its part {part} holds more than 60 XML elements, "
                                     "over the limit; nothing was imported"), part
+
+
+@pytest.mark.parametrize(("part", "filler"), [
+    ("xl/sharedStrings.xml", "<si><t>" + "a" * 60_000_000 + "</t></si>"),
+    ("xl/styles.xml", "<x a='" + "a" * 60_000_000 + "'/>"),
+    ("xl/worksheets/sheet1.xml", " " * 60_000_000),
+], ids=["a text", "an attribute", "spaces"])
+def test_sixty_megabytes_without_an_element_are_refused_small_and_fast(
+        ws: Path, tmp_path: Path, part: str, filler: str) -> None:
+    """A text, an attribute or spaces of 60 MB: the parser would read an attribute again with
+    each chunk (a minute), and hold the text whole; refused after 2 MB."""
+    path = workbook_with(tmp_path / "long.xlsx", part, filler)
+    before = snapshot(ws)
+    done, stats = measured(ws, tmp_path, "import", "progress", str(path))
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert one_error(done) == (
+        f"ocop: error: {path}: its part {part} runs more than 2 MB without an element "
+        "starting or ending (a text, a name or an attribute far too long), over the limit; "
+        "nothing was imported")
+    assert stats["peak_mb"] < 200, stats
+    assert snapshot(ws) == before

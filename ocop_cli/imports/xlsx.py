@@ -58,6 +58,10 @@ MAX_ELEMENTS_LARGE = 1_000_000  # a sheet, the shared strings
 MAX_ELEMENTS_STYLES = 500_000
 MAX_ELEMENTS = 100_000  # the workbook, relationships
 MAX_DEPTH = 64  # SpreadsheetML nests a dozen levels deep
+# Bytes of a part in which no element starts or ends: a cell's longest text (32,767
+# characters, escaped) is a few hundred KB. The parser reads a name or an attribute again
+# from its start with each chunk that adds to it, so one of 60 MB would take a minute.
+MAX_QUIET_BYTES = 2 * 2**20
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -132,7 +136,7 @@ class _Workbook:
         whole part would take ten times as long on a large sheet."""
         parser: XMLPullParser[Element] = XMLPullParser(("start", "end"))
         guard: Any = _prolog_guard()
-        read = 0
+        read = quiet = 0  # bytes of the part, and since the parser last gave an event
         try:
             with self.zip.open(part) as handle:
                 while chunk := handle.read(_CHUNK):
@@ -142,7 +146,15 @@ class _Workbook:
                                        ).format(part=part, limit=MAX_PART_BYTES // 2**20))
                     guard = guard and _guarded(guard, chunk)
                     parser.feed(chunk)
-                    yield from parser.read_events()  # type: ignore[misc]
+                    quiet += len(chunk)
+                    for event in parser.read_events():
+                        quiet = 0
+                        yield event  # type: ignore[misc]
+                    if quiet > MAX_QUIET_BYTES:
+                        raise TooBig(_("its part {part} runs more than {n} MB without an "
+                                       "element starting or ending (a text, a name or an "
+                                       "attribute far too long), over the limit").format(
+                            part=part, n=MAX_QUIET_BYTES // 2**20))
             parser.close()
             yield from parser.read_events()  # type: ignore[misc]
         except ParseError as exc:
