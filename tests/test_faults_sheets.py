@@ -385,3 +385,62 @@ def test_sixty_megabytes_without_an_element_are_refused_small_and_fast(
         "nothing was imported")
     assert stats["peak_mb"] < 200, stats
     assert snapshot(ws) == before
+
+
+# --- a quote that never closes ------------------------------------------------------------------
+
+
+def test_a_quote_that_never_closes_is_refused_with_its_row(tmp_path: Path) -> None:
+    """A lenient CSV reader takes the rest of the file into the open cell: one row, the others
+    gone into a note. The file is refused at the row where the cell opens."""
+    from ocop_cli.core.errors import InvalidData
+    from ocop_cli.imports.sheets import read_sheet
+
+    for name, text, line in [
+        ("header.csv", '"date,task,action\n2019-07-01,1.2,done\n2019-07-02,1.1,done\n', 1),
+        ("note.csv", 'date,task,action,note\n2019-07-01,1.2,done,ok\n'
+                     '2019-07-02,1.1,done,"họp\n2019-07-03,1.1,note,x\n', 3),
+        ("semicolons.csv", 'date;task;action\n2019-07-01;1.2;"done\n', 2),
+    ]:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(InvalidData) as error:
+            read_sheet(path)
+        assert str(error.value) == (
+            f'{path}, line {line}: a quote (") opens a cell and never closes, so every line '
+            "after it would be read into that cell; nothing was imported"), name
+        assert error.value.hint == "Close the quote, or remove it."
+
+
+def test_quotes_that_close_are_read_as_before(tmp_path: Path) -> None:
+    from ocop_cli.imports.sheets import read_sheet
+
+    path = tmp_path / "ok.csv"
+    path.write_text('date,task,action,note\n2019-07-01,1.1,start,"họp\nhai dòng"\n'
+                    '2019-07-02,1.1,note,"a ""b"" c"\n2019-07-03,1.1,note,5" ống\n',
+                    encoding="utf-8")
+    assert read_sheet(path).rows == [
+        (1, ["date", "task", "action", "note"]),
+        (2, ["2019-07-01", "1.1", "start", "họp\nhai dòng"]),
+        (4, ["2019-07-02", "1.1", "note", 'a "b" c']),
+        (5, ["2019-07-03", "1.1", "note", '5" ống']),
+    ]
+
+
+@pytest.mark.parametrize("lang", ["en", "vi"])
+def test_import_of_a_csv_with_an_open_quote_records_nothing(ws: Path, tmp_path: Path,
+                                                           ocop: Any, lang: str) -> None:
+    path = tmp_path / "bao_cao.csv"
+    path.write_text('date,task,action\n"2019-07-01,1.2,done\n2019-07-02,1.1,done\n',
+                    encoding="utf-8")
+    before = snapshot(ws)
+    done = ocop("import", "progress", str(path), "--lang", lang)
+    assert done.exit_code == 3
+    assert "Traceback" not in done.stderr
+    message = {
+        "en": f'ocop: error: {path}, line 2: a quote (") opens a cell and never closes, so '
+              "every line after it would be read into that cell; nothing was imported",
+        "vi": f'ocop: lỗi: {path}, dòng 2: dấu ngoặc kép (") mở một ô mà không đóng, nên mọi '
+              "dòng sau nó sẽ bị đọc vào ô đó; chưa nhập gì"}[lang]
+    assert done.stderr.splitlines()[0] == message
+    assert snapshot(ws) == before

@@ -118,7 +118,27 @@ def _text_sheet(source: str, text: str, delimiter: str | None, csv_file: bool = 
     except csv.Error as exc:
         raise InvalidData([], _("{source}, line {line}: cannot read the CSV: {error}").format(
             source=source, line=reader.line_num, error=exc)) from None
+    if rows and _quote_left_open("\n".join(lines[rows[-1][0] - 1:]), delimiter):
+        error = InvalidData([], _("{source}, line {line}: a quote (\") opens a cell and never "
+                                  "closes, so every line after it would be read into that "
+                                  "cell; nothing was imported").format(
+            source=source, line=rows[-1][0]))
+        error.hint = _("Close the quote, or remove it.")
+        raise error
     return Sheet(source, rows)
+
+
+def _quote_left_open(last_row: str, delimiter: str) -> bool:
+    """Whether a quoted cell of a CSV's last row runs to the end of the file: the lenient
+    reader takes the rest of the file into that cell, where the strict one stops at the end
+    of the data (an unclosed quote can only be in the last row: it swallows what follows)."""
+    reader = csv.reader(io.StringIO(last_row, newline=""), delimiter=delimiter, strict=True)
+    try:
+        for _cells in reader:
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)  # the reader's words for it
+    return False
 
 
 def _unguarded(text: str) -> str:
