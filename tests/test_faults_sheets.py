@@ -263,7 +263,8 @@ STYLES_REL = (f'<Relationship Id="rId3" Type="{DOC}/styles" Target="styles.xml"/
               "</Relationships>")
 PROGRESS_SHEET = sheet_xml(
     "<row r='1'>" + "".join(f"<c r='{c}1' t='inlineStr'><is><t>{h}</t></is></c>"
-                            for c, h in zip("ABC", ("date", "task", "action"))) + "</row>"
+                            for c, h in zip("ABC", ("date", "task", "action"), strict=True))
+    + "</row>"
     "<row r='2'><c r='A2' t='inlineStr'><is><t>2019-07-15</t></is></c>"
     "<c r='B2' t='inlineStr'><is><t>1.1</t></is></c>"
     "<c r='C2' t='inlineStr'><is><t>done</t></is></c></row>")
