@@ -270,9 +270,10 @@ PROGRESS_SHEET = sheet_xml(
     "<c r='C2' t='inlineStr'><is><t>done</t></is></c></row>")
 
 
-def workbook_with(path: Path, part: str | None, filler: str) -> Path:
+def workbook_with(path: Path, part: str | None, filler: str, **given: str) -> Path:
     """A small progress workbook (one row: 1.1 done) whose `part` holds `filler` before the
-    end of its root element: elements a real workbook never has, or not so many."""
+    end of its root element: elements a real workbook never has, or not so many. `given`
+    replaces the sheet, strings or styles (by those names)."""
     parts = {
         "[Content_Types].xml": TYPES, "_rels/.rels": ROOT_RELS, "xl/workbook.xml": BOOK,
         "xl/_rels/workbook.xml.rels": BOOK_RELS.replace("</Relationships>", STYLES_REL),
@@ -281,6 +282,9 @@ def workbook_with(path: Path, part: str | None, filler: str) -> Path:
         "xl/styles.xml": f'<?xml version="1.0"?><styleSheet xmlns="{MAIN}"><cellXfs count="1">'
                          '<xf numFmtId="0"/></cellXfs></styleSheet>',
     }
+    for name, text in given.items():
+        parts[{"sheet": "xl/worksheets/sheet1.xml", "strings": "xl/sharedStrings.xml",
+               "styles": "xl/styles.xml"}[name]] = text
     if part is not None:
         root_end = parts[part].rindex("</")
         parts[part] = parts[part][:root_end] + filler + parts[part][root_end:]
@@ -445,3 +449,34 @@ def test_import_of_a_csv_with_an_open_quote_records_nothing(ws: Path, tmp_path: 
               "dòng sau nó sẽ bị đọc vào ô đó; chưa nhập gì"}[lang]
     assert done.stderr.splitlines()[0] == message
     assert snapshot(ws) == before
+
+
+def test_what_the_streaming_reader_takes_from_each_part(tmp_path: Path) -> None:
+    """Read element by element, a workbook still gives what the spreadsheet shows: rich text
+    in runs without its phonetic guide, shared or inline; a formula's last value; a custom
+    date format and a custom percentage format from the styles; the row numbers as written."""
+    import datetime as dt
+
+    from ocop_cli.imports.sheets import read_sheet
+
+    strings = (f'<?xml version="1.0"?><sst xmlns="{MAIN}"><si><t>Hội nghị</t></si>'
+               "<si><r><rPr><b/></rPr><t>Tập </t></r><r><t>huấn</t></r>"
+               "<rPh sb='0' eb='1'><t>ふりがな</t></rPh></si></sst>")
+    styles = (f'<?xml version="1.0"?><styleSheet xmlns="{MAIN}"><numFmts count="2">'
+              '<numFmt numFmtId="164" formatCode="dd/mm/yyyy"/>'
+              '<numFmt numFmtId="165" formatCode="0.0%"/></numFmts>'
+              '<cellStyleXfs count="1"><xf numFmtId="165"/></cellStyleXfs>'
+              '<cellXfs count="3"><xf numFmtId="0"/><xf numFmtId="164"/><xf numFmtId="165"/>'
+              "</cellXfs></styleSheet>")
+    sheet = sheet_xml(
+        "<row r='1'><c r='A1' t='s'><v>0</v></c><c r='B1' t='s'><v>1</v></c>"
+        "<c r='C1' t='inlineStr'><is><r><t>lớp </t></r><r><t>học</t></r></is></c></row>"
+        "<row r='3'><c r='A3' s='1'><v>43661</v></c><c r='B3' s='2'><v>0.255</v></c>"
+        "<c r='C3'><f>1+1</f><v>2</v></c><c r='E3' s='0'><v>7</v></c></row>")
+    path = workbook_with(tmp_path / "shown.xlsx", None, "", sheet=sheet, strings=strings,
+                         styles=styles)
+    assert read_sheet(path).rows == [
+        (1, ["Hội nghị", "Tập huấn", "lớp học", None, None]),
+        (2, [None] * 5),
+        (3, [dt.datetime(2019, 7, 15), "25.5%", 2, None, 7]),
+    ]
