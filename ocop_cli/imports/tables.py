@@ -13,15 +13,13 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ocop_cli.core.errors import InvalidData, Problem
 from ocop_cli.core.i18n import _, ngettext
 from ocop_cli.core.text import clean, fold
+from ocop_cli.core.windows import parse_target, parse_window
 from ocop_cli.imports.sheets import Sheet  # read within limits there
-
-if TYPE_CHECKING:
-    pass
 
 HEADER_SCAN = 20  # title lines a document may have above the table's header row
 
@@ -443,8 +441,6 @@ def _plan_values(cells: dict[str, Any], number: int, task_id: str, year: int | N
                  ) -> dict[str, str | None] | None:
     """A task row's unit, target, agencies and window, each checked; None when its target
     and unit disagree."""
-    from ocop_cli.core.windows import parse_target, parse_window
-
     def window(text: str) -> None:
         parse_window(text, year, last_year)
 
