@@ -480,3 +480,17 @@ def test_what_the_streaming_reader_takes_from_each_part(tmp_path: Path) -> None:
         (2, [None] * 5),
         (3, [dt.datetime(2019, 7, 15), "25.5%", 2, None, 7]),
     ]
+
+
+def test_a_shared_string_index_below_zero_is_refused_not_read_from_the_end(
+        tmp_path: Path) -> None:
+    from ocop_cli.core.errors import InvalidData
+    from ocop_cli.imports.sheets import read_sheet
+
+    strings = f'<?xml version="1.0"?><sst xmlns="{MAIN}"><si><t>a</t></si><si><t>b</t></si></sst>'
+    path = workbook_with(tmp_path / "minus.xlsx", None, "", strings=strings,
+                         sheet=sheet_xml("<row r='1'><c r='A1' t='s'><v>-1</v></c></row>"))
+    with pytest.raises(InvalidData) as error:
+        read_sheet(path)
+    assert str(error.value) == (f"{path}: not a readable XLSX workbook (bad shared string "
+                                "index '-1'); nothing was imported")

@@ -309,6 +309,8 @@ class _Workbook:
         if raw is None:
             return None
         if kind == "s":
+            if not raw.strip().isdigit():  # -1 would be the last string
+                raise ValueError(_("bad shared string index {raw!r}").format(raw=raw[:20]))
             return self.strings[int(raw)]
         if kind in ("str", "e"):
             return cell_text(raw)
