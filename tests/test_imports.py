@@ -337,6 +337,118 @@ def test_bad_cells_are_all_named_row_by_row_and_nothing_is_written(ocop, ws, tmp
     assert "9 rows at fault" in stderr
 
 
+# --- messages that add up ---------------------------------------------------------------
+
+
+def test_every_row_at_fault_is_counted_and_named_whatever_found_it(ws, tmp_path):
+    """A cell that cannot be read (row 2) and an agency nobody knows (rows 3 and 5): three
+    rows at fault, though the agency is one problem naming two rows."""
+    from ocop_cli.imports import tables
+    from ocop_cli.imports.sheets import read_sheet
+
+    path = write_tsv(tmp_path / "sai.tsv", [
+        HEADER,
+        ["1", "A", "Lớp", "abc", "Sở NN và PTNT", "", "T6"],
+        ["2", "B", "Lớp", "1", "Sở NN và PTNT", "Người lạ", "T7"],
+        ["3", "C", "Lớp", "1", "Sở NN và PTNT", "", "T8"],
+        ["4", "D", "Lớp", "1", "Người lạ", "", "T9"],
+    ])
+    table = tables.read_plan_table(read_sheet(path), 2020)
+    directory, _problems = read_agencies(ws / "agencies.yaml")
+    assert directory is not None
+    resolved = agencies.resolve_agencies(table, directory)
+    error = tables.rejected(table.source, [
+        *table.problems, *resolved.problems, *agencies.unknown_problems(resolved, directory)])
+    lines = str(error).splitlines()
+    assert lines[0] == f"{path}: 3 rows at fault (rows 2, 3, 5); nothing was imported"
+    assert lines[1].startswith("  row 2 (task 1), Số lượng: cannot read 'abc' as a quantity")
+    assert lines[2].startswith("  unknown agency 'Người lạ' (rows 3, 5)")
+    assert len(lines) == 3
+
+
+@pytest.mark.parametrize(("rows", "shown"), [
+    ([7], "7"), ([2, 3], "2, 3"), ([2, 3, 4, 7], "2-4, 7"), ([2, 4, 5, 6, 9, 10], "2, 4-6, 9, 10"),
+    (list(range(2, 60, 2)), "2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24 and 17 more"),
+])
+def test_rows_at_fault_are_listed_as_ranges(rows, shown):
+    from ocop_cli.imports.tables import row_list
+
+    assert row_list(rows) == shown
+
+
+def test_the_rows_at_fault_add_up_on_the_command_line_in_vietnamese(ocop, ws, tmp_path):
+    path = write_tsv(tmp_path / "sai.tsv", [
+        HEADER,
+        ["1", "A", "Lớp", "abc", "Sở NN và PTNT", "", "T6"],
+        ["2", "B", "Lớp", "1", "Sở NN và PTNT", "Người lạ", "T7"],
+    ])
+    before = digest(ws)
+    stderr = refused(import_plan(ocop, path, "--lang", "vi"), ws, before)
+    assert stderr.splitlines()[0] == (f"ocop: lỗi: {path}: có 2 dòng bị lỗi (dòng 2, 3); "
+                                      "chưa nhập gì")
+
+
+def test_title_numbering_and_totals_rows_skipped_are_each_named(ws, tmp_path):
+    from ocop_cli.imports import tables
+    from ocop_cli.imports.sheets import read_sheet
+
+    path = write_xlsx(tmp_path / "bang.xlsx", [
+        ["UBND TỈNH HẢI DƯƠNG"], ["PHỤ LỤC"], [None], HEADER,
+        ["(1)", "(2)", "(3)", "(4)", "(5)", "(6)", "(7)"],
+        ["1", "A", "Lớp", 12, "Sở NN và PTNT", "Chi cục PTNT", "T6"],
+        ["", "Tổng cộng", "", 12, "", "", ""]])
+    table = tables.read_plan_table(read_sheet(path), 2020)
+    assert [row.id for row in table.rows] == ["1"]
+    assert table.notices == [
+        f"{path}, rows 1, 2: title lines above the header, skipped",
+        f"{path}, row 5: the columns' numbering (1) (2) …, skipped",
+        f"{path}, row 7: a totals row, skipped",
+    ]
+
+
+def test_the_skipped_rows_are_said_when_a_plan_is_written(ocop, ws, tmp_path):
+    path = write_xlsx(tmp_path / "bang.xlsx", [
+        ["KẾ HOẠCH"], HEADER, ["(1)", "(2)", "(3)", "(4)", "(5)", "(6)", "(7)"],
+        ["1", "A", "Lớp", 12, "Sở NN và PTNT", "Chi cục PTNT", "T6"]])
+    result = import_plan(ocop, path, "--lang", "vi")
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert f"{path}, dòng 1: dòng tiêu đề phía trên hàng tên cột, bỏ qua" in result.stdout
+    assert f"{path}, dòng 3: dòng đánh số cột (1) (2) …, bỏ qua" in result.stdout
+
+
+@pytest.mark.parametrize(("first", "last"), [(None, None), (2019, 2019), (2020, 2020),
+                                             (2021, 2025), (2023, 2024)])
+def test_the_windows_offered_in_an_error_are_ones_the_plan_reads(first, last):
+    """A plan over several years refuses "Quý II" (which year?): an error there offers
+    windows that say their year; a one-year plan is offered its own year."""
+    from ocop_cli.core.windows import parse_window, window_examples
+
+    offered = window_examples(first, last)
+    for example in offered.split(", "):
+        parse_window(example, first, last)  # raises if the plan refuses it
+    with pytest.raises(ValueError) as error:
+        parse_window("Quý X", first, last)
+    assert str(error.value) == f"cannot read 'Quý X' as a window; write e.g. {offered}"
+    if first is not None and last != first:
+        assert "Quý II/" in offered
+        with pytest.raises(ValueError):
+            parse_window("Quý II", first, last)
+    elif first is not None:
+        assert f"Tháng 6/{first}" in offered
+
+
+def test_a_plan_over_several_years_is_offered_windows_with_their_year(ocop, ws, tmp_path):
+    path = write_tsv(tmp_path / "nhieu_nam.tsv", [
+        HEADER, ["1", "A", "Lớp", "1", "Sở NN và PTNT", "", "Quý X"]])
+    before = digest(ws)
+    stderr = refused(import_plan(ocop, path, year="2021-2025"), ws, before)
+    assert stderr.splitlines() == [
+        f"ocop: error: {path}: 1 row at fault (row 2); nothing was imported",
+        "  row 2 (task 1), Thời gian thực hiện: cannot read 'Quý X' as a window; write e.g. "
+        "Quý II/2021, Tháng 6/2021, 6 tháng đầu năm 2021, Năm 2021, 2021-2025, "
+        "Trước 30/6/2021, Hằng năm"]
+
+
 def test_the_table_may_be_on_another_sheet(ocop, ws, tmp_path):
     from openpyxl import Workbook
 

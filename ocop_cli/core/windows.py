@@ -20,7 +20,7 @@ from typing import NamedTuple
 from ocop_cli.core.i18n import _, format_number
 from ocop_cli.core.text import clean, fold
 
-WINDOW_EXAMPLE = "T6, T7-9, Quý II, 6 tháng đầu năm, Cả năm, Trước 30/6, Tháng 6/2020"
+WINDOW_EXAMPLE = "T6, T7-9, Quý II, 6 tháng đầu năm, Cả năm, Trước 30/6"  # any one year
 TARGET_EXAMPLE = "12, 15-20, ít nhất 04, khoảng 220, thêm 30, 04 lớp, 100%"
 QUALIFIERS = ("", "at_least", "about", "more")
 MOST_YEARS = 10  # a plan over more years than a ten-year strategy is a typing slip
@@ -189,7 +189,7 @@ def parse_window(text: str, year: int | None = None, last_year: int | None = Non
     kind = ""
     for part in re.split(r"\s*(?:[,;+&]|\bva\b)\s*", folded):
         if not part:
-            raise ValueError(_cannot(written))
+            raise ValueError(_cannot(years))
         kind = _part(part, kind, years, months)
     return Window(text, tuple(sorted(months)))
 
@@ -234,12 +234,23 @@ def _part(part: str, kind: str, years: _Years, months: set[int]) -> str:
         end = years.month(int(match.group(3)), end_year) if match.group(3) else start
         months.update(years.span(start, end))
         return "month"
-    raise ValueError(_cannot(years.text))
+    raise ValueError(_cannot(years))
 
 
-def _cannot(written: str) -> str:
+def window_examples(first: int | None = None, last: int | None = None) -> str:
+    """Windows that a plan for `first` (to `last`) reads, to offer where a cell cannot be
+    read: a plan over several years refuses a window that does not say its year."""
+    if first is None:
+        return WINDOW_EXAMPLE
+    if last is None or last <= first:
+        return f"{WINDOW_EXAMPLE}, Tháng 6/{first}"
+    return (f"Quý II/{first}, Tháng 6/{first}, 6 tháng đầu năm {first}, Năm {first}, "
+            f"{first}-{last}, Trước 30/6/{first}, Hằng năm")
+
+
+def _cannot(years: _Years) -> str:
     return _("cannot read {text!r} as a window; write e.g. {examples}").format(
-        text=written, examples=WINDOW_EXAMPLE)
+        text=years.text, examples=window_examples(years.first, years.last))
 
 
 def months_of(text: str) -> tuple[int, ...]:

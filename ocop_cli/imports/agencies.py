@@ -192,7 +192,8 @@ def unknown_problems(resolved: Resolved, directory: Directory) -> list[RowProble
             rows=", ".join(str(r) for r in rows))
         message = _("unknown agency {name!r} ({where})").format(
             name=" / ".join(spellings), where=where)
-        problems.append(RowProblem(None, message + (f"; {hint}" if hint else "")))
+        problems.append(RowProblem(None, message + (f"; {hint}" if hint else ""),
+                                   rows=tuple(rows)))
     return problems
 
 

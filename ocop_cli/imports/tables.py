@@ -13,15 +13,13 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ocop_cli.core.errors import InvalidData, Problem
 from ocop_cli.core.i18n import _, ngettext
 from ocop_cli.core.text import clean, fold
+from ocop_cli.core.windows import parse_target, parse_window
 from ocop_cli.imports.sheets import Sheet  # read within limits there
-
-if TYPE_CHECKING:
-    pass
 
 HEADER_SCAN = 20  # title lines a document may have above the table's header row
 
@@ -56,6 +54,11 @@ class RowProblem:
     message: str
     column: str | None = None
     task: str | None = None
+    rows: tuple[int, ...] = ()  # the rows a problem of several rows names (an unknown agency)
+
+    def at(self) -> tuple[int, ...]:
+        """Every row this problem is about."""
+        return (self.row, *self.rows) if self.row is not None else self.rows
 
     def __str__(self) -> str:
         where = _("row {row}").format(row=self.row) if self.row is not None else ""
@@ -68,12 +71,12 @@ class RowProblem:
 
 def rejected(source: str, problems: Sequence[RowProblem]) -> InvalidData:
     """Every problem of a file as one error, row by row; nothing was written."""
-    ordered = sorted(problems, key=lambda p: (p.row is None, p.row or 0))
-    rows = {p.row for p in ordered if p.row is not None}
+    ordered = sorted(problems, key=lambda p: (not p.at(), min(p.at(), default=0)))
+    rows = sorted({row for p in ordered for row in p.at()})
     if rows:
-        head = ngettext("{source}: {n} row at fault; nothing was imported",
-                        "{source}: {n} rows at fault; nothing was imported", len(rows)).format(
-            source=source, n=len(rows))
+        head = ngettext("{source}: {n} row at fault (row {rows}); nothing was imported",
+                        "{source}: {n} rows at fault (rows {rows}); nothing was imported",
+                        len(rows)).format(source=source, n=len(rows), rows=row_list(rows))
     else:
         head = _("{source}: nothing was imported").format(source=source)
     lines = [head, *(f"  {p}" for p in ordered)]
@@ -81,6 +84,21 @@ def rejected(source: str, problems: Sequence[RowProblem]) -> InvalidData:
         [Problem(source, p.message, p.row, None, p.task, p.column) for p in ordered],
         "\n".join(lines),
     )
+
+
+def row_list(rows: Sequence[int], most: int = 12) -> str:
+    """Row numbers (in order, each once), runs written as ranges: `2, 3, 4, 7` is `2-4, 7`;
+    after `most` pieces, how many rows more."""
+    runs: list[tuple[int, int]] = []
+    for row in rows:
+        if runs and runs[-1][1] == row - 1:
+            runs[-1] = (runs[-1][0], row)
+        else:
+            runs.append((row, row))
+    text = ", ".join(str(a) if a == b else f"{a}, {b}" if b == a + 1 else f"{a}-{b}"
+                     for a, b in runs[:most])
+    rest = sum(b - a + 1 for a, b in runs[most:])
+    return text + " " + _("and {n} more").format(n=rest) if rest else text
 
 
 class CellError(Exception):
@@ -214,6 +232,12 @@ def table_body(sheet: Sheet, columns: tuple[tuple[str, str, tuple[str, ...]], ..
     out; cells beyond the last header column that hold something are problems."""
     position, found = _header(sheet, columns, required)
     header_row = sheet.rows[position][0]
+    titles = [number for number, values in sheet.rows[:position]
+              if not all(blank(v) for v in values)]
+    if titles:
+        notices.append(ngettext("{source}, row {rows}: a title line above the header, skipped",
+                                "{source}, rows {rows}: title lines above the header, skipped",
+                                len(titles)).format(source=sheet.source, rows=row_list(titles)))
     problems = _merged_problems(sheet, header_row)
     if problems:
         return found, [], problems  # the other faults of those rows would only echo these
@@ -227,6 +251,8 @@ def table_body(sheet: Sheet, columns: tuple[tuple[str, str, tuple[str, ...]], ..
         if all(blank(v) for v in values):
             continue
         if first and _is_numbering(values):
+            notices.append(_("{source}, row {row}: the columns' numbering (1) (2) …, skipped"
+                             ).format(source=sheet.source, row=number))
             continue
         first = False
         if _is_totals(values):
@@ -415,8 +441,6 @@ def _plan_values(cells: dict[str, Any], number: int, task_id: str, year: int | N
                  ) -> dict[str, str | None] | None:
     """A task row's unit, target, agencies and window, each checked; None when its target
     and unit disagree."""
-    from ocop_cli.core.windows import parse_target, parse_window
-
     def window(text: str) -> None:
         parse_window(text, year, last_year)
 
