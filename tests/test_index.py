@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -998,3 +999,137 @@ def test_every_entry_is_listed_as_it_is_read_from_the_index(tmp_path):
         assert done.stdout.count('"id"') == count
         peaks.append(json.loads(done.stderr.splitlines()[-1]))
     assert peaks[1] - peaks[0] < 12, peaks
+
+
+# --- an index is read only by whoever made it, for the files it was made from ---------------
+
+
+def attacked(root: Path) -> None:
+    """Task 4 started and 1.2 one conference done, as the files say them."""
+    record(root, entry(1), entry(2, "4")._replace(action="start", qty=None, place=None))
+
+
+def forge(root: Path) -> None:
+    """The index edited as in the attack: task 4 start → done, 1.2's quantity 1 → 12, the
+    states it keeps emptied (so that they are computed from the forged entries)."""
+    sql(root, ("UPDATE entries SET action = 'done' WHERE task = '4'", ()),
+        ("UPDATE entries SET qty = 12 WHERE task = '1.2'", ()),
+        ("DELETE FROM states", ()), ("DELETE FROM on_day", ()), ("DELETE FROM days", ()))
+
+
+def shown(ocop: Any, root: Path, **env: str) -> dict[str, tuple[str, int]]:
+    listing = ocop("tasks", "--format", "json", "--as-of", AS_OF, "--data", str(root), env=env)
+    assert listing.exit_code == 0, listing.stderr
+    return {t["id"]: (t["status"], t["achieved"]) for t in listing.json()}
+
+
+def forged_index_of(root: Path, cache: Path, ocop: Any) -> Path:
+    """The forged index of a copy of the workspace at `root`, made by another user or
+    machine (another cache folder, so another key)."""
+    other = root.parent / "mallory"
+    shutil.copytree(root, other, ignore=shutil.ignore_patterns(".ocop"))
+    shown(ocop, other, XDG_CACHE_HOME=str(cache))
+    forge(other)
+    sql(other, ("PRAGMA wal_checkpoint(TRUNCATE)", ()))  # all of it in the one file
+    assert shown(ocop, other, XDG_CACHE_HOME=str(cache))["1.2"][1] == 12  # read by its maker
+    return index_file(other)
+
+
+@pytest.mark.parametrize("made_by", ["another machine", "this user, in another clone"])
+def test_an_index_copied_from_elsewhere_is_never_read(ws, ocop, tmp_path, made_by):
+    attacked(ws)
+    truth_shown = shown(ocop, ws, OCOP_NO_INDEX="1")
+    assert truth_shown["4"] == ("in_progress", 0) and truth_shown["1.2"][1] == 1
+    cache = tmp_path / ("elsewhere" if made_by == "another machine" else "home-cache")
+    if made_by != "another machine":
+        cache = Path(os.environ["XDG_CACHE_HOME"])
+    forged = forged_index_of(ws, cache, ocop)
+    (ws / ".ocop").mkdir(exist_ok=True)
+    shutil.copyfile(forged, ws / ".ocop" / "index.sqlite")
+    assert shown(ocop, ws) == truth_shown
+    assert facts(indexed(ws)) == truth(ws)
+    assert ocop("check").exit_code == 0  # the index made here since: nothing to say
+
+
+def test_check_names_an_index_made_elsewhere_and_removes_it(ws, ocop, tmp_path):
+    attacked(ws)
+    forged = forged_index_of(ws, tmp_path / "elsewhere", ocop)
+    (ws / ".ocop").mkdir(exist_ok=True)
+    shutil.copyfile(forged, ws / ".ocop" / "index.sqlite")
+    checked = ocop("check")
+    assert checked.exit_code == 0, checked.stderr  # a warning: it is never read
+    assert "index.sqlite: was not made by this user for this workspace" in checked.stderr
+    assert not (ws / ".ocop" / "index.sqlite").exists()
+
+
+def test_an_index_of_this_workspace_made_by_another_user_is_made_again(ws, ocop, tmp_path):
+    attacked(ws)
+    truth_shown = shown(ocop, ws, OCOP_NO_INDEX="1")
+    shown(ocop, ws, XDG_CACHE_HOME=str(tmp_path / "other-user"))
+    forge(ws)
+    assert shown(ocop, ws) == truth_shown  # this user's key: another seal
+
+
+@pytest.mark.parametrize("edit", ["entries, states emptied", "a state kept"])
+def test_check_reports_an_index_edited_in_place(ws, ocop, edit):
+    """This user's own index, edited with sqlite3: check finds what differs from the files,
+    names it, and removes the index; the next command shows the files again."""
+    attacked(ws)
+    truth_shown = shown(ocop, ws, OCOP_NO_INDEX="1")
+    shown(ocop, ws)  # the states kept
+    if edit == "a state kept":
+        sql(ws, ("UPDATE states SET status = 'done' WHERE task = '4'", ()))
+    else:
+        forge(ws)
+    assert shown(ocop, ws)["4"][0] == "done"  # read as this user's own
+    checked = ocop("check")
+    assert checked.exit_code == EXIT_INVALID
+    assert "index.sqlite: differs from the files" in checked.stderr
+    if edit == "a state kept":
+        assert "index.sqlite: task 4: keeps a state of this task" in checked.stderr
+    else:
+        assert "tester.yaml:4: the index holds another entry" in checked.stderr
+        assert "tester.yaml:5: the index holds another entry" in checked.stderr
+    assert shown(ocop, ws) == truth_shown
+    assert ocop("check").exit_code == 0
+
+
+def test_check_finds_nothing_in_an_index_that_matches_the_files(ws, ocop):
+    varied(ws, ocop)
+    for as_of in ("2019-06-30", "2019-07-20", AS_OF, "2020-01-01"):
+        ocop("tasks", "--as-of", as_of)  # states kept for several days
+    before = index_file(ws).stat().st_ino
+    checked = ocop("check")
+    assert checked.exit_code == 0, checked.stderr
+    assert index_file(ws).stat().st_ino == before
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+@pytest.mark.usefixtures("git_alone")
+def test_a_forged_index_pushed_with_git_counts_nowhere(tmp_path, ocop):
+    """Issue 24.3 with git alone: an office forges its index, `git add -f`s it and pushes; an
+    office that pulls it and a fresh clone list what the files say, and `check` names it."""
+    from tests.test_team import Team, git
+
+    team = Team(tmp_path / "team")
+    office = team.clone("tu-ky")
+    attacked(office)
+    git(office, "add", "history")
+    git(office, "commit", "--quiet", "-m", "progress")
+    git(office, "push", "--quiet")
+    other = team.clone("gia-loc")
+    truth_shown = shown(ocop, other, OCOP_NO_INDEX="1")
+    assert shown(ocop, other) == truth_shown  # an index of its own, made before the pull
+    shown(ocop, office, XDG_CACHE_HOME=str(tmp_path / "tu-ky-cache"))
+    forge(office)
+    sql(office, ("PRAGMA wal_checkpoint(TRUNCATE)", ()))
+    git(office, "add", "-f", ".ocop/index.sqlite")
+    git(office, "commit", "--quiet", "-m", "index")
+    git(office, "push", "--quiet")
+    git(other, "pull", "--quiet")
+    assert shown(ocop, other) == truth_shown
+    fresh = team.clone("fresh")
+    assert (fresh / ".ocop" / "index.sqlite").is_file()
+    checked = ocop("check", "--data", str(fresh))
+    assert "was not made by this user for this workspace" in checked.stderr
+    assert shown(ocop, fresh) == truth_shown
