@@ -1133,3 +1133,14 @@ def test_a_forged_index_pushed_with_git_counts_nowhere(tmp_path, ocop):
     checked = ocop("check", "--data", str(fresh))
     assert "was not made by this user for this workspace" in checked.stderr
     assert shown(ocop, fresh) == truth_shown
+
+
+def test_a_plan_read_now_and_the_plan_kept_in_the_index_are_the_same(ws, monkeypatch):
+    age(ws)  # known by its times once read: the second load reads no file
+    files = storage.load(workspace(ws)).plan
+    first = indexed(ws).plan  # read from plan_2019.yaml by this run
+    no_reading(monkeypatch)
+    kept = indexed(ws).plan  # made again from what the index keeps
+    assert first == kept == files
+    assert [tuple(t) for t in first.tasks] == [tuple(t) for t in kept.tasks]
+    assert first.facts == kept.facts
