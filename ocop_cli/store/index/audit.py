@@ -42,8 +42,8 @@ def differences(ws: Workspace) -> list[Problem]:
             return []
         with closing(connect(path)) as db:
             ours = sealed(db, path, ws.root)
-    except (OSError, sqlite3.DatabaseError):
-        return []  # no index to read: the next command makes one
+    except (OSError, sqlite3.DatabaseError, InvalidData):
+        return []  # no index to read (`check` says why where it is wrong): none to compare
     if not ours:
         remove(path)
         return [Problem(str(path), _(
