@@ -1144,3 +1144,21 @@ def test_a_plan_read_now_and_the_plan_kept_in_the_index_are_the_same(ws, monkeyp
     assert first == kept == files
     assert [tuple(t) for t in first.tasks] == [tuple(t) for t in kept.tasks]
     assert first.facts == kept.facts
+
+
+def test_the_key_is_the_users_own_and_outside_every_workspace(ws, ocop, isolated):
+    attacked(ws)
+    truth_shown = shown(ocop, ws, OCOP_NO_INDEX="1")
+    assert shown(ocop, ws) == truth_shown
+    key = isolated / ".cache" / "ocop" / "index.key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert len(key.read_bytes()) == 32
+    assert not [p for p in ws.rglob("*") if "key" in p.name]
+    forge(ws)
+    key.write_bytes(b"not a key" * 1000)  # damaged: made again, and so is the index
+    assert shown(ocop, ws) == truth_shown
+    assert len(key.read_bytes()) == 32
+    forge(ws)
+    key.unlink()  # gone: another key, every index made again
+    assert shown(ocop, ws) == truth_shown
+    assert len(key.read_bytes()) == 32

@@ -38,24 +38,34 @@ def cache_folder() -> Path:
 
 
 def key() -> bytes:
-    """This user's key, made on first use. OSError when it cannot be read or made (the files
-    are then read instead of any index)."""
+    """This user's key, made on first use, and made again when it is not one (every index is
+    then made again once). OSError when it cannot be read or made (the files are then read
+    instead of any index)."""
     folder = cache_folder()
     path = folder / KEY
     for _attempt in (1, 2):
         try:
-            found = path.read_bytes()
+            with path.open("rb") as handle:
+                found = handle.read(KEY_BYTES + 1)  # whatever its size
         except FileNotFoundError:
-            try:  # made once: when another run made it first, its key is read
-                write.replace(path, os.urandom(KEY_BYTES), inside=folder)
-                os.chmod(path, 0o600)
-            except OcopError as exc:
-                raise OSError(str(exc)) from None
-            continue
-        if len(found) == KEY_BYTES:
+            found = None
+        if found is not None and len(found) == KEY_BYTES:
             return found
-        raise OSError(f"{path}: not an index key; delete it and ocop makes another")
+        _make_key(path, folder, damaged=found is not None)
     raise OSError(f"{path}: cannot be read")
+
+
+def _make_key(path: Path, folder: Path, damaged: bool) -> None:
+    """A new key at `path`, readable by this user only from its first byte; where another run
+    made one first (and this one is not replacing a damaged key), that one stays."""
+    mask = os.umask(0o077)
+    try:
+        write.replace(path, os.urandom(KEY_BYTES), inside=folder, force=damaged)
+    except OcopError as exc:
+        if damaged or not path.is_file():
+            raise OSError(str(exc)) from None
+    finally:
+        os.umask(mask)
 
 
 def seal(root: Path, index: Path) -> str:
