@@ -25,7 +25,7 @@ from ocop_cli.core.errors import EXIT_INVALID, InvalidData
 from ocop_cli.core.model import Entry
 from ocop_cli.core.query import Filters
 from ocop_cli.store import documents, index, lines, storage, write, yamlio
-from ocop_cli.store.index import database, served, update
+from ocop_cli.store.index import audit, database, served, update
 from ocop_cli.tracker import loading, views
 
 AS_OF = "2019-09-15"
@@ -883,7 +883,8 @@ def test_any_sequence_of_changes_reads_as_without_index(tmp_path_factory, change
     """Appends, new offices, copied lines, another plan's entries, lines written by hand,
     edits in place, undos, pulls, lines cut short, plan edits and deleted files, in any
     order: after each, what the library answers through the index (brought up to date,
-    its states kept from the runs before) is what it answers reading the files."""
+    its states kept from the runs before) is what it answers reading the files; at the end,
+    `check` finds no difference between the index and the files."""
     root = storage.init_workspace(tmp_path_factory.mktemp("ws") / "ws").root
     if not products:
         without_products(root)
@@ -939,6 +940,8 @@ def test_any_sequence_of_changes_reads_as_without_index(tmp_path_factory, change
             assert through_index == _answers(root, task), (kind, office, detail)
         finally:
             del os.environ["OCOP_NO_INDEX"]
+    # `check` finds nothing to say of an index that served all that: it kept nothing else
+    assert audit.differences(workspace(root)) == [], changes
 
 
 # --- at once, and in little memory -----------------------------------------------------------
