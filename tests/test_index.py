@@ -1073,7 +1073,8 @@ def test_an_index_of_this_workspace_made_by_another_user_is_made_again(ws, ocop,
     assert shown(ocop, ws) == truth_shown  # this user's key: another seal
 
 
-@pytest.mark.parametrize("edit", ["entries, states emptied", "a state kept"])
+@pytest.mark.parametrize("edit", ["entries, states emptied", "a state kept",
+                                  "an entry taken out"])
 def test_check_reports_an_index_edited_in_place(ws, ocop, edit):
     """This user's own index, edited with sqlite3: check finds what differs from the files,
     names it, and removes the index; the next command shows the files again."""
@@ -1082,14 +1083,22 @@ def test_check_reports_an_index_edited_in_place(ws, ocop, edit):
     shown(ocop, ws)  # the states kept
     if edit == "a state kept":
         sql(ws, ("UPDATE states SET status = 'done' WHERE task = '4'", ()))
+    elif edit == "an entry taken out":
+        sql(ws, ("DELETE FROM entries WHERE task = '1.2'", ()), ("DELETE FROM states", ()))
     else:
         forge(ws)
-    assert shown(ocop, ws)["4"][0] == "done"  # read as this user's own
+    if edit != "an entry taken out":
+        assert shown(ocop, ws)["4"][0] == "done"  # read as this user's own
+    else:
+        assert shown(ocop, ws)["1.2"][1] == 0
     checked = ocop("check")
     assert checked.exit_code == EXIT_INVALID
     assert "index.sqlite: differs from the files" in checked.stderr
     if edit == "a state kept":
         assert "index.sqlite: task 4: keeps a state of this task" in checked.stderr
+    elif edit == "an entry taken out":
+        assert "tester.yaml:4: the index holds another entry" in checked.stderr
+        assert "tester.yaml:5" not in checked.stderr
     else:
         assert "tester.yaml:4: the index holds another entry" in checked.stderr
         assert "tester.yaml:5: the index holds another entry" in checked.stderr

@@ -77,22 +77,36 @@ def _compared(path: Path, files: Loaded, indexed: Loaded) -> list[Problem]:
         return [Problem(name, _("holds another plan than the files"))]
     if indexed.directory.agencies != files.directory.agencies:
         return [Problem(name, _("holds other agencies than agencies.yaml"))]
-    problems = _entries(files, served.entries())
+    problems = _entries(files, served)
     return problems + _states(name, files, served)
 
 
-def _entries(files: Loaded, held: list[Entry]) -> list[Problem]:
+def _entries(files: Loaded, served: Served) -> list[Problem]:
     """A problem for each history line whose entry the index holds otherwise (or not at
-    all, or holds where the file has none)."""
-    mine = {e.source: e for e in held}
-    theirs = {e.source: e for e in files.entries}
+    all, or holds where the file has none). The index's entries are read one by one, beside
+    those of the files in the same order: never all held twice."""
+    theirs = iter(sorted(files.entries, key=_line_of))
+    mine = served.in_file_order()
     problems = []
-    for source in sorted(mine.keys() | theirs.keys()):
-        if mine.get(source) != theirs.get(source):
-            file, _sep, line = source.rpartition(":")
-            problems.append(Problem(str(files.workspace.history_dir / file), _(
-                "the index holds another entry for this line than the file"), line=int(line)))
+    a, b = next(mine, None), next(theirs, None)
+    while a is not None or b is not None:
+        if a is not None and b is not None and a == b:
+            a, b = next(mine, None), next(theirs, None)
+            continue
+        first = min((e for e in (a, b) if e is not None), key=_line_of)
+        file, line = _line_of(first)
+        problems.append(Problem(str(files.workspace.history_dir / file), _(
+            "the index holds another entry for this line than the file"), line=line))
+        if a is not None and _line_of(a) == (file, line):
+            a = next(mine, None)
+        if b is not None and _line_of(b) == (file, line):
+            b = next(theirs, None)
     return problems
+
+
+def _line_of(entry: Entry) -> tuple[str, int]:
+    file, _sep, line = entry.source.rpartition(":")
+    return file, int(line)
 
 
 def _states(name: str, files: Loaded, served: Served) -> list[Problem]:

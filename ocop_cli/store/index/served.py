@@ -73,6 +73,10 @@ class Served:
     def entries(self) -> list[Entry]:
         return list(self._select())
 
+    def in_file_order(self) -> Iterator[Entry]:
+        """Every entry that counts, in file order, read as it is used."""
+        return self._select()
+
     def entries_about(self, task_id: str) -> list[Entry]:
         # A range of ids, as the index on task reads it (an OR would read every row).
         return list(self._select("AND task >= ? AND task < ? AND (task = ? OR task > ?)",
