@@ -1174,3 +1174,20 @@ def test_the_key_is_the_users_own_and_outside_every_workspace(ws, ocop, isolated
     key.unlink()  # gone: another key, every index made again
     assert shown(ocop, ws) == truth_shown
     assert len(key.read_bytes()) == 32
+
+
+@pytest.mark.parametrize("filters", [["--overdue"], ["--month", "7"], ["--place", "Gia Lộc"]])
+def test_states_replayed_a_part_at_a_time_are_those_of_the_files(ws, ocop, monkeypatch,
+                                                                  filters):
+    varied(ws, ocop)
+    ocop("tasks", "--as-of", "2019-06-30")  # made: later listings replay from the index
+    monkeypatch.setattr(served, "CHUNK", 3)
+    calls = replays(monkeypatch)
+    for as_of in ("2019-07-06", "2019-07-20"):
+        args = ("tasks", *filters, "--as-of", as_of, "--format", "json")
+        through_index = ocop(*args)
+        assert through_index.exit_code == 0, through_index.stderr
+        assert through_index.stdout == ocop(*args, env={"OCOP_NO_INDEX": "1"}).stdout
+    assert len(calls) >= 2 and max(len(c) for c in calls) <= 3  # a part at a time
+    assert from_files(ws, dt.date(2019, 8, 1)) == listed(indexed(ws).states(
+        dt.date(2019, 8, 1)))
