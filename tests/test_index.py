@@ -1191,3 +1191,23 @@ def test_states_replayed_a_part_at_a_time_are_those_of_the_files(ws, ocop, monke
     assert len(calls) >= 2 and max(len(c) for c in calls) <= 3  # a part at a time
     assert from_files(ws, dt.date(2019, 8, 1)) == listed(indexed(ws).states(
         dt.date(2019, 8, 1)))
+
+
+def test_a_new_index_of_many_entries_holds_none_and_says_what_the_files_say(ws, ocop,
+                                                                            monkeypatch):
+    """Past HELD_MAX entries a new index lets them go and counts the copies of an id in
+    SQLite: the first in file order counts, as when it holds them."""
+    varied(ws, ocop)
+    copied = record(ws, entry(1, "1.2", 7), entry(9, "5.2", 1), who="Another office")
+    add_line(copied, (ws / "history" / "tester.yaml").read_text(encoding="utf-8")
+             .splitlines(keepends=True)[-1])  # a copy of an entry of a file read before
+    index_file(ws).unlink()
+    monkeypatch.setattr(update, "HELD_MAX", 2)
+    loaded = indexed(ws)
+    assert loaded.history.held is None
+    assert facts(loaded) == truth(ws)
+    for as_of in (dt.date(2019, 7, 4), dt.date(2019, 9, 15)):
+        assert listed(loaded.states(as_of)) == from_files(ws, as_of)
+    with closing(sqlite3.connect(index_file(ws))) as db:
+        assert db.execute("SELECT value FROM meta WHERE key='indexed'").fetchone() == ("1",)
+    assert ocop("check").exit_code == 0
