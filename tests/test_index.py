@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from ocop_cli.core.errors import EXIT_INVALID, InvalidData
 from ocop_cli.core.model import Entry
 from ocop_cli.core.query import Filters
 from ocop_cli.store import documents, index, lines, storage, write, yamlio
-from ocop_cli.store.index import database, served, update
+from ocop_cli.store.index import audit, database, served, update
 from ocop_cli.tracker import loading, views
 
 AS_OF = "2019-09-15"
@@ -882,7 +883,8 @@ def test_any_sequence_of_changes_reads_as_without_index(tmp_path_factory, change
     """Appends, new offices, copied lines, another plan's entries, lines written by hand,
     edits in place, undos, pulls, lines cut short, plan edits and deleted files, in any
     order: after each, what the library answers through the index (brought up to date,
-    its states kept from the runs before) is what it answers reading the files."""
+    its states kept from the runs before) is what it answers reading the files; at the end,
+    `check` finds no difference between the index and the files."""
     root = storage.init_workspace(tmp_path_factory.mktemp("ws") / "ws").root
     if not products:
         without_products(root)
@@ -938,6 +940,8 @@ def test_any_sequence_of_changes_reads_as_without_index(tmp_path_factory, change
             assert through_index == _answers(root, task), (kind, office, detail)
         finally:
             del os.environ["OCOP_NO_INDEX"]
+    # `check` finds nothing to say of an index that served all that: it kept nothing else
+    assert audit.differences(workspace(root)) == [], changes
 
 
 # --- at once, and in little memory -----------------------------------------------------------
@@ -998,3 +1002,212 @@ def test_every_entry_is_listed_as_it_is_read_from_the_index(tmp_path):
         assert done.stdout.count('"id"') == count
         peaks.append(json.loads(done.stderr.splitlines()[-1]))
     assert peaks[1] - peaks[0] < 12, peaks
+
+
+# --- an index is read only by whoever made it, for the files it was made from ---------------
+
+
+def attacked(root: Path) -> None:
+    """Task 4 started and 1.2 one conference done, as the files say them."""
+    record(root, entry(1), entry(2, "4")._replace(action="start", qty=None, place=None))
+
+
+def forge(root: Path) -> None:
+    """The index edited as in the attack: task 4 start → done, 1.2's quantity 1 → 12, the
+    states it keeps emptied (so that they are computed from the forged entries)."""
+    sql(root, ("UPDATE entries SET action = 'done' WHERE task = '4'", ()),
+        ("UPDATE entries SET qty = 12 WHERE task = '1.2'", ()),
+        ("DELETE FROM states", ()), ("DELETE FROM on_day", ()), ("DELETE FROM days", ()))
+
+
+def shown(ocop: Any, root: Path, **env: str) -> dict[str, tuple[str, int]]:
+    listing = ocop("tasks", "--format", "json", "--as-of", AS_OF, "--data", str(root), env=env)
+    assert listing.exit_code == 0, listing.stderr
+    return {t["id"]: (t["status"], t["achieved"]) for t in listing.json()}
+
+
+def forged_index_of(root: Path, cache: Path, ocop: Any) -> Path:
+    """The forged index of a copy of the workspace at `root`, made by another user or
+    machine (another cache folder, so another key)."""
+    other = root.parent / "mallory"
+    shutil.copytree(root, other, ignore=shutil.ignore_patterns(".ocop"))
+    shown(ocop, other, XDG_CACHE_HOME=str(cache))
+    forge(other)
+    sql(other, ("PRAGMA wal_checkpoint(TRUNCATE)", ()))  # all of it in the one file
+    assert shown(ocop, other, XDG_CACHE_HOME=str(cache))["1.2"][1] == 12  # read by its maker
+    return index_file(other)
+
+
+@pytest.mark.parametrize("made_by", ["another machine", "this user, in another clone"])
+def test_an_index_copied_from_elsewhere_is_never_read(ws, ocop, tmp_path, made_by):
+    attacked(ws)
+    truth_shown = shown(ocop, ws, OCOP_NO_INDEX="1")
+    assert truth_shown["4"] == ("in_progress", 0) and truth_shown["1.2"][1] == 1
+    cache = tmp_path / ("elsewhere" if made_by == "another machine" else "home-cache")
+    if made_by != "another machine":
+        cache = Path(os.environ["XDG_CACHE_HOME"])
+    forged = forged_index_of(ws, cache, ocop)
+    (ws / ".ocop").mkdir(exist_ok=True)
+    shutil.copyfile(forged, ws / ".ocop" / "index.sqlite")
+    assert shown(ocop, ws) == truth_shown
+    assert facts(indexed(ws)) == truth(ws)
+    assert ocop("check").exit_code == 0  # the index made here since: nothing to say
+
+
+def test_check_names_an_index_made_elsewhere_and_removes_it(ws, ocop, tmp_path):
+    attacked(ws)
+    forged = forged_index_of(ws, tmp_path / "elsewhere", ocop)
+    (ws / ".ocop").mkdir(exist_ok=True)
+    shutil.copyfile(forged, ws / ".ocop" / "index.sqlite")
+    checked = ocop("check")
+    assert checked.exit_code == 0, checked.stderr  # a warning: it is never read
+    assert "index.sqlite: was not made by this user for this workspace" in checked.stderr
+    assert not (ws / ".ocop" / "index.sqlite").exists()
+
+
+def test_an_index_of_this_workspace_made_by_another_user_is_made_again(ws, ocop, tmp_path):
+    attacked(ws)
+    truth_shown = shown(ocop, ws, OCOP_NO_INDEX="1")
+    shown(ocop, ws, XDG_CACHE_HOME=str(tmp_path / "other-user"))
+    forge(ws)
+    assert shown(ocop, ws) == truth_shown  # this user's key: another seal
+
+
+@pytest.mark.parametrize("edit", ["entries, states emptied", "a state kept",
+                                  "an entry taken out"])
+def test_check_reports_an_index_edited_in_place(ws, ocop, edit):
+    """This user's own index, edited with sqlite3: check finds what differs from the files,
+    names it, and removes the index; the next command shows the files again."""
+    attacked(ws)
+    truth_shown = shown(ocop, ws, OCOP_NO_INDEX="1")
+    shown(ocop, ws)  # the states kept
+    if edit == "a state kept":
+        sql(ws, ("UPDATE states SET status = 'done' WHERE task = '4'", ()))
+    elif edit == "an entry taken out":
+        sql(ws, ("DELETE FROM entries WHERE task = '1.2'", ()), ("DELETE FROM states", ()))
+    else:
+        forge(ws)
+    if edit != "an entry taken out":
+        assert shown(ocop, ws)["4"][0] == "done"  # read as this user's own
+    else:
+        assert shown(ocop, ws)["1.2"][1] == 0
+    checked = ocop("check")
+    assert checked.exit_code == EXIT_INVALID
+    assert "index.sqlite: differs from the files" in checked.stderr
+    if edit == "a state kept":
+        assert "index.sqlite: task 4: keeps a state of this task" in checked.stderr
+    elif edit == "an entry taken out":
+        assert "tester.yaml:4: the index holds another entry" in checked.stderr
+        assert "tester.yaml:5" not in checked.stderr
+    else:
+        assert "tester.yaml:4: the index holds another entry" in checked.stderr
+        assert "tester.yaml:5: the index holds another entry" in checked.stderr
+    assert shown(ocop, ws) == truth_shown
+    assert ocop("check").exit_code == 0
+
+
+def test_check_finds_nothing_in_an_index_that_matches_the_files(ws, ocop):
+    varied(ws, ocop)
+    for as_of in ("2019-06-30", "2019-07-20", AS_OF, "2020-01-01"):
+        ocop("tasks", "--as-of", as_of)  # states kept for several days
+    before = index_file(ws).stat().st_ino
+    checked = ocop("check")
+    assert checked.exit_code == 0, checked.stderr
+    assert index_file(ws).stat().st_ino == before
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+@pytest.mark.usefixtures("git_alone")
+def test_a_forged_index_pushed_with_git_counts_nowhere(tmp_path, ocop):
+    """Issue 24.3 with git alone: an office forges its index, `git add -f`s it and pushes; an
+    office that pulls it and a fresh clone list what the files say, and `check` names it."""
+    from tests.test_team import Team, git
+
+    team = Team(tmp_path / "team")
+    office = team.clone("tu-ky")
+    attacked(office)
+    git(office, "add", "history")
+    git(office, "commit", "--quiet", "-m", "progress")
+    git(office, "push", "--quiet")
+    other = team.clone("gia-loc")
+    truth_shown = shown(ocop, other, OCOP_NO_INDEX="1")
+    assert shown(ocop, other) == truth_shown  # an index of its own, made before the pull
+    shown(ocop, office, XDG_CACHE_HOME=str(tmp_path / "tu-ky-cache"))
+    forge(office)
+    sql(office, ("PRAGMA wal_checkpoint(TRUNCATE)", ()))
+    git(office, "add", "-f", ".ocop/index.sqlite")
+    git(office, "commit", "--quiet", "-m", "index")
+    git(office, "push", "--quiet")
+    git(other, "pull", "--quiet")
+    assert shown(ocop, other) == truth_shown
+    fresh = team.clone("fresh")
+    assert (fresh / ".ocop" / "index.sqlite").is_file()
+    checked = ocop("check", "--data", str(fresh))
+    assert "was not made by this user for this workspace" in checked.stderr
+    assert shown(ocop, fresh) == truth_shown
+
+
+def test_a_plan_read_now_and_the_plan_kept_in_the_index_are_the_same(ws, monkeypatch):
+    age(ws)  # known by its times once read: the second load reads no file
+    files = storage.load(workspace(ws)).plan
+    first = indexed(ws).plan  # read from plan_2019.yaml by this run
+    no_reading(monkeypatch)
+    kept = indexed(ws).plan  # made again from what the index keeps
+    assert first == kept == files
+    assert [tuple(t) for t in first.tasks] == [tuple(t) for t in kept.tasks]
+    assert first.facts == kept.facts
+
+
+def test_the_key_is_the_users_own_and_outside_every_workspace(ws, ocop, isolated):
+    attacked(ws)
+    truth_shown = shown(ocop, ws, OCOP_NO_INDEX="1")
+    assert shown(ocop, ws) == truth_shown
+    key = isolated / ".cache" / "ocop" / "index.key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert len(key.read_bytes()) == 32
+    assert not [p for p in ws.rglob("*") if "key" in p.name]
+    forge(ws)
+    key.write_bytes(b"not a key" * 1000)  # damaged: made again, and so is the index
+    assert shown(ocop, ws) == truth_shown
+    assert len(key.read_bytes()) == 32
+    forge(ws)
+    key.unlink()  # gone: another key, every index made again
+    assert shown(ocop, ws) == truth_shown
+    assert len(key.read_bytes()) == 32
+
+
+@pytest.mark.parametrize("filters", [["--overdue"], ["--month", "7"], ["--place", "Gia Lộc"]])
+def test_states_replayed_a_part_at_a_time_are_those_of_the_files(ws, ocop, monkeypatch,
+                                                                  filters):
+    varied(ws, ocop)
+    ocop("tasks", "--as-of", "2019-06-30")  # made: later listings replay from the index
+    monkeypatch.setattr(served, "CHUNK", 3)
+    calls = replays(monkeypatch)
+    for as_of in ("2019-07-06", "2019-07-20"):
+        args = ("tasks", *filters, "--as-of", as_of, "--format", "json")
+        through_index = ocop(*args)
+        assert through_index.exit_code == 0, through_index.stderr
+        assert through_index.stdout == ocop(*args, env={"OCOP_NO_INDEX": "1"}).stdout
+    assert len(calls) >= 2 and max(len(c) for c in calls) <= 3  # a part at a time
+    assert from_files(ws, dt.date(2019, 8, 1)) == listed(indexed(ws).states(
+        dt.date(2019, 8, 1)))
+
+
+def test_a_new_index_of_many_entries_holds_none_and_says_what_the_files_say(ws, ocop,
+                                                                            monkeypatch):
+    """Past HELD_MAX entries a new index lets them go and counts the copies of an id in
+    SQLite: the first in file order counts, as when it holds them."""
+    varied(ws, ocop)
+    copied = record(ws, entry(1, "1.2", 7), entry(9, "5.2", 1), who="Another office")
+    add_line(copied, (ws / "history" / "tester.yaml").read_text(encoding="utf-8")
+             .splitlines(keepends=True)[-1])  # a copy of an entry of a file read before
+    index_file(ws).unlink()
+    monkeypatch.setattr(update, "HELD_MAX", 2)
+    loaded = indexed(ws)
+    assert loaded.history.held is None
+    assert facts(loaded) == truth(ws)
+    for as_of in (dt.date(2019, 7, 4), dt.date(2019, 9, 15)):
+        assert listed(loaded.states(as_of)) == from_files(ws, as_of)
+    with closing(sqlite3.connect(index_file(ws))) as db:
+        assert db.execute("SELECT value FROM meta WHERE key='indexed'").fetchone() == ("1",)
+    assert ocop("check").exit_code == 0

@@ -204,56 +204,89 @@ def _write_plan(ws: Any, table: Any, years: tuple[int, int], number: str, title:
                 dated: dt.date, add_agencies: bool, force: bool) -> list[str]:
     """Check the table against the agencies, then write plan_YEAR.yaml (and the agencies it
     adds) all at once. Returns what to tell the user."""
-    from ocop_cli.imports import agencies, planfile
+    from ocop_cli.imports import agencies
     from ocop_cli.imports import tables as imports
-    from ocop_cli.store import documents, write
-    from ocop_cli.store.yamlio import read_yaml
+    from ocop_cli.store import write
 
-    year = years[0]
-    target = ws.root / f"plan_{year}.yaml"
+    target = ws.root / f"plan_{years[0]}.yaml"
     write.refuse_overwrite(target, force)
     temps: list[write.Staged] = []
     with write.locked(ws):
         try:
             write.refuse_overwrite(target, force)
-            directory, problems = documents.read_agencies(ws.agencies_path)
-            if directory is None:
-                raise InvalidData(problems)
-            resolved = agencies.resolve_agencies(table, directory)
-            found = [*table.problems, *resolved.problems]
-            stranger = bool(resolved.unknown) and not add_agencies
-            if stranger:
-                found += agencies.unknown_problems(resolved, directory)
-            if found:
-                error = imports.rejected(table.source, found)
-                if stranger:
-                    error.hint = _("Give --add-agencies to append the unknown agencies to "
-                                   "agencies.yaml, or add each spelling as an alias of the "
-                                   "agency it means.")
-                raise error
-            if not table.rows:
-                raise InvalidData([], _("{source}: the table has no rows").format(
-                    source=table.source))
+            directory, resolved = _checked_table(ws, table, add_agencies)
             told: list[str] = []
             if resolved.unknown:
                 directory, told = _add_agencies(ws, table, resolved, directory, number, temps)
                 resolved = agencies.resolve_agencies(table, directory)
                 if resolved.problems or resolved.unknown:  # pragma: no cover - just added
                     raise imports.rejected(table.source, resolved.problems)
-            data = planfile.plan_data(resolved, number, year, title, dated, years[1])
-            text = planfile.plan_yaml(data, table.source, dt.date.today())
-            temps.append(new := write.stage(target, text.encode("utf-8"), inside=ws.root,
-                                            force=force))
-            plan, problems = documents.read_plan(new.temp, directory)
-            if plan is None or read_yaml(new.temp).data != data:
-                raise InvalidData(_as(problems, new.temp, target) or [Problem(
-                    str(target), _("the file written does not read back as the table"))])
+            temps.append(_staged_plan(ws, target, resolved, directory,
+                                      (number, years, title, dated), table.source, force))
             existed = target.exists()
             for staged in temps:  # the agencies first: the plan names them
                 staged.put()
         finally:
             for staged in temps:
                 staged.discard()
+    return _plan_written(target, table, years, number, existed, told)
+
+
+def _checked_table(ws: Any, table: Any, add_agencies: bool) -> tuple[Any, Any]:
+    """The agencies, and the table's agencies resolved against them; InvalidData naming every
+    problem of the table (an unknown agency is one unless `add_agencies`)."""
+    from ocop_cli.imports import agencies
+    from ocop_cli.imports import tables as imports
+    from ocop_cli.store import documents
+
+    directory, problems = documents.read_agencies(ws.agencies_path)
+    if directory is None:
+        raise InvalidData(problems)
+    resolved = agencies.resolve_agencies(table, directory)
+    found = [*table.problems, *resolved.problems]
+    stranger = bool(resolved.unknown) and not add_agencies
+    if stranger:
+        found += agencies.unknown_problems(resolved, directory)
+    if found:
+        error = imports.rejected(table.source, found)
+        if stranger:
+            error.hint = _("Give --add-agencies to append the unknown agencies to "
+                           "agencies.yaml, or add each spelling as an alias of the "
+                           "agency it means.")
+        raise error
+    if not table.rows:
+        raise InvalidData([], _("{source}: the table has no rows").format(
+            source=table.source))
+    return directory, resolved
+
+
+def _staged_plan(ws: Any, target: Path, resolved: Any, directory: Any,
+                 heading: tuple[str, tuple[int, int], str, dt.date], source: str,
+                 force: bool) -> Any:
+    """The plan file written beside `target` (`write.stage`), read back: it must load and say
+    what the table says. `heading`: the plan's number, years, title and date."""
+    from ocop_cli.imports import planfile
+    from ocop_cli.store import documents, write
+    from ocop_cli.store.yamlio import read_yaml
+
+    number, years, title, dated = heading
+    data = planfile.plan_data(resolved, number, years[0], title, dated, years[1])
+    text = planfile.plan_yaml(data, source, dt.date.today())
+    new = write.stage(target, text.encode("utf-8"), inside=ws.root, force=force)
+    try:
+        plan, problems = documents.read_plan(new.temp, directory)
+        if plan is None or read_yaml(new.temp).data != data:
+            raise InvalidData(_as(problems, new.temp, target) or [Problem(
+                str(target), _("the file written does not read back as the table"))])
+    except BaseException:
+        new.discard()
+        raise
+    return new
+
+
+def _plan_written(target: Path, table: Any, years: tuple[int, int], number: str,
+                  existed: bool, told: list[str]) -> list[str]:
+    """What to tell the user of a plan written."""
     subs = sum(1 for row in table.rows if "." in row.id)
     done = (_("Replaced {name}") if existed else _("Wrote {name}")).format(name=target.name)
     return [

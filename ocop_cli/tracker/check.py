@@ -9,6 +9,7 @@ from ocop_cli.core.i18n import _
 from ocop_cli.core.model import Plan
 from ocop_cli.store.documents import read_agencies, read_plan
 from ocop_cli.store.history import read_history, task_gone
+from ocop_cli.store.index.audit import differences
 from ocop_cli.store.storage import Workspace, owner, stale_lock, temporary_files
 
 
@@ -41,5 +42,6 @@ def validate(ws: Workspace) -> list[Problem]:
         problems += register_problems(ws, directory)
     problems += office.check(ws.root)[1]
     problems += attribute_problems(ws.root)
+    problems += differences(ws)  # the index against the files it was made from
     return problems + temporary_files(ws) + held_problems(ws.root) + stale_lock(ws)
 

@@ -59,10 +59,10 @@ def load(ws: Workspace, year: int | None = None) -> Loaded:
 
 def _load(ws: Workspace, plan_path: Path) -> Loaded:
     path = path_of(ws)
-    db = opened(path)
+    db = opened(path, ws.root)
     building = None
     if db is None:
-        db, building = created(path)
+        db, building = created(path, ws.root)
     try:
         update = Update(db, ws, fresh=building is not None)
         files = _history_files(ws)

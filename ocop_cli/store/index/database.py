@@ -3,7 +3,8 @@ missing, damaged or of another version), and the fingerprints that say whether a
 changed since it was read.
 
 It lives in the workspace's `.ocop/` where that folder can be written, else (a read-only
-share) in the user's cache folder, under a name made from the workspace's resolved path.
+share) in the user's cache folder, under a name made from the workspace's resolved path. It is
+read only when it bears this user's seal for this workspace (`trust`).
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from contextlib import suppress
 from pathlib import Path
 
 from ocop_cli.core.state import PACKED
+from ocop_cli.store.index import trust
 from ocop_cli.store.storage import Workspace
 from ocop_cli.store.write import lock_timeout, state_folder
 
-FORMAT = 6
+FORMAT = 7
 NAME = "index.sqlite"
 # Older than this when read, a file cannot be changed later without its times changing, on any
 # file system whose clock is within this much of ours (FAT keeps 2 s steps).
@@ -85,12 +87,10 @@ def path_of(ws: Workspace) -> Path:
         return folder / NAME
     import hashlib
 
-    from platformdirs import user_cache_path
-
     key = hashlib.blake2b(str(ws.root.resolve()).encode("utf-8", "surrogateescape"),
                           digest_size=12).hexdigest()
-    cache = user_cache_path("ocop", appauthor=False) / "index"
-    cache.mkdir(parents=True, exist_ok=True)
+    cache = trust.cache_folder() / "index"
+    cache.mkdir(exist_ok=True)
     return cache / f"{key}.sqlite"
 
 
@@ -114,15 +114,16 @@ def connect(path: Path) -> sqlite3.Connection:
     return db
 
 
-def opened(path: Path) -> sqlite3.Connection | None:
-    """The index at `path`, in WAL mode; None when there is none, or it is of another
-    version (it is then removed). sqlite3.DatabaseError when it is damaged."""
+def opened(path: Path, root: Path) -> sqlite3.Connection | None:
+    """The index at `path` of the workspace at `root`, in WAL mode; None when there is none,
+    or it is of another version or not sealed by this user for this workspace (it is then
+    removed). sqlite3.DatabaseError when it is damaged; OSError when the seal cannot be
+    made."""
     if not path.is_file():
         return None
     db = connect(path)
     try:
-        found = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
-        if found is not None and found[0] == version():
+        if sealed(db, path, root):
             if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 db.execute("PRAGMA journal_mode=WAL")
             indexed(db)
@@ -135,16 +136,30 @@ def opened(path: Path) -> sqlite3.Connection | None:
     return None
 
 
-def created(path: Path) -> tuple[sqlite3.Connection, Path]:
-    """A new, empty index written beside `path` (renamed into place with `publish`), without
-    a journal or syncing: it is a cache, and half of one is never read."""
+def sealed(db: sqlite3.Connection, path: Path, root: Path) -> bool:
+    """Whether the index `db` at `path` is of this version, and was made by this user for the
+    workspace at `root` (`trust`)."""
+    found = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('version', 'seal')"))
+    return found.get("version") == version() and found.get("seal") == trust.seal(root, path)
+
+
+def created(path: Path, root: Path) -> tuple[sqlite3.Connection, Path]:
+    """A new, empty index for the workspace at `root` written beside `path` (renamed into
+    place with `publish`, which keeps its seal), without a journal or syncing: it is a cache,
+    and half of one is never read."""
     building = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     remove(building)
     db = sqlite3.connect(building, isolation_level=None, check_same_thread=False)
-    db.execute("PRAGMA journal_mode=OFF")
-    db.execute("PRAGMA synchronous=OFF")
-    db.executescript(TABLES)
-    db.execute("INSERT INTO meta VALUES ('version', ?), ('generation', 0)", (version(),))
+    try:
+        db.execute("PRAGMA journal_mode=OFF")
+        db.execute("PRAGMA synchronous=OFF")
+        db.executescript(TABLES)
+        db.execute("INSERT INTO meta VALUES ('version', ?), ('generation', 0), ('seal', ?)",
+                   (version(), trust.seal(root, building)))
+    except BaseException:
+        db.close()
+        remove(building)
+        raise
     return db, building
 
 
