@@ -125,14 +125,92 @@ def test_office_yaml_with_only_some_fields(recorded: Any, ws: Path, tmp_path: Pa
     (ws / "office.yaml").write_text("issuer: Phòng Nông nghiệp và PTNT huyện Gia Lộc\n"
                                     "symbol: BC-PNN\nsigner: Trần Thị B\n", encoding="utf-8")
     book = _docx(recorded, tmp_path / "r.docx", "--lang", "vi", "--number", "12/BC-PNN",
-                 "--agency", "Gia Lộc", "--dated", "5/2/2020")
+                 "--dated", "5/2/2020")
     left = _texts(book.tables[0].rows[0].cells[0])
     assert left == ["…", "PHÒNG NÔNG NGHIỆP VÀ PTNT HUYỆN GIA LỘC", "Số: 12/BC-PNN"]
     # a day under 10 and the months 1 and 2 take a leading zero; no place, a blank
     assert _texts(book.tables[0].rows[0].cells[1])[-1] == "…, ngày 05 tháng 02 năm 2020"
     assert _texts(book.tables[1].rows[0].cells[1]) == ["…", "Trần Thị B"]
+
+
+def _user_letterheads(text: str) -> Path:
+    """The user's own letterheads.yaml, in the config folder of the test's home."""
+    folder = Path(os.environ["HOME"]) / ".config" / "ocop"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "letterheads.yaml").write_text(text, encoding="utf-8")
+    return folder / "letterheads.yaml"
+
+
+def test_a_district_report_is_issued_under_the_district_letterhead(
+        recorded: Any, ws: Path, tmp_path: Path) -> None:
+    office_yaml = (ws / "office.yaml").read_bytes()
+    book = _docx(recorded, tmp_path / "gialoc.docx", "--agency", "Gia Lộc", "--lang", "vi")
+    left, right = book.tables[0].rows[0].cells
+    assert _texts(left) == ["UBND HUYỆN GIA LỘC", "PHÒNG NÔNG NGHIỆP VÀ PTNT", "Số: …/BC-PNN"]
+    assert _texts(right)[-1] == "Gia Lộc, ngày … tháng … năm …"
+    assert _texts(book.tables[1].rows[0].cells[1]) == ["TRƯỞNG PHÒNG", "…"]
+    assert "- UBND huyện Gia Lộc (để b/c);" in _texts(book.tables[1].rows[0].cells[0])
     subject = next(p.text for p in book.paragraphs if p.text.startswith("Kết quả"))
     assert "đối với các nhiệm vụ của Gia Lộc" in subject
+    # a department's report under its own; the whole plan's under office.yaml
+    book = _docx(recorded, tmp_path / "stc.docx", "--agency", "so tai chinh", "--lang", "vi")
+    assert _texts(book.tables[0].rows[0].cells[0])[1:] == ["SỞ TÀI CHÍNH", "Số: …/BC-STC"]
+    book = _docx(recorded, tmp_path / "all.docx", "--lang", "vi")
+    assert _texts(book.tables[0].rows[0].cells[0])[1] == "SỞ NÔNG NGHIỆP VÀ PHÁT TRIỂN NÔNG THÔN"
+    assert (ws / "office.yaml").read_bytes() == office_yaml  # nothing for sync to commit
+
+
+def test_issuer_chooses_the_letterhead_as_agency_names_are_read(recorded: Any,
+                                                                tmp_path: Path) -> None:
+    book = _docx(recorded, tmp_path / "r.docx", "--agency", "Gia Lộc", "--issuer",
+                 "Chi cuc PTNT", "--lang", "vi")
+    assert _texts(book.tables[0].rows[0].cells[0]) == [
+        "SỞ NÔNG NGHIỆP VÀ PTNT HẢI DƯƠNG", "CHI CỤC PHÁT TRIỂN NÔNG THÔN", "Số: …/BC-CCPTNT"]
+    # an agency without a letterhead of its own issues under its name, the rest blank
+    book = _docx(recorded, tmp_path / "r2.docx", "--issuer", "Hội Nông dân tỉnh", "--lang",
+                 "vi")
+    assert _texts(book.tables[0].rows[0].cells[0]) == ["…", "HỘI NÔNG DÂN TỈNH HẢI DƯƠNG",
+                                                       "Số: …/BC-…"]
+    out = tmp_path / "r3.docx"
+    wrong = recorded("report", "--issuer", "Sở", "-o", str(out), env=AS_OF)
+    assert wrong.exit_code == 1 and "fits several agencies" in wrong.stderr
+    assert not out.exists()
+
+
+def test_this_clone_signs_in_the_user_config_folder(recorded: Any, ws: Path,
+                                                    tmp_path: Path) -> None:
+    _user_letterheads("office:\n  signer: Nguyễn Văn A\nagencies:\n  gia loc:\n"
+                      "    authority: KT. TRƯỞNG PHÒNG\n    title: PHÓ TRƯỞNG PHÒNG\n"
+                      "    signer: Trần Thị B\n")
+    book = _docx(recorded, tmp_path / "g.docx", "--agency", "Gia Lộc", "--lang", "vi")
+    signature = _texts(book.tables[1].rows[0].cells[1])
+    assert signature == ["KT. TRƯỞNG PHÒNG", "PHÓ TRƯỞNG PHÒNG", "Trần Thị B"]
+    assert _texts(book.tables[0].rows[0].cells[0])[0] == "UBND HUYỆN GIA LỘC"  # the rest kept
+    book = _docx(recorded, tmp_path / "all.docx", "--lang", "vi")
+    assert _texts(book.tables[1].rows[0].cells[1])[-1] == "Nguyễn Văn A"
+    # the options still have the last word
+    book = _docx(recorded, tmp_path / "o.docx", "--lang", "vi", "--signer", "Lê C")
+    assert _texts(book.tables[1].rows[0].cells[1])[-1] == "Lê C"
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("office:\n  signer: [a]\n", ":2:3: office.signer: expected one line of text"),
+    ("agencies:\n  Gia Lo:\n    signer: A\n", ":2:3: agencies.Gia Lo: 'Gia Lo' fits several"),
+    ("agencies:\n  Gia Lộc:\n    signr: A\n", ":3:5: agencies.Gia Lộc.signr: unknown field"),
+    ("offices:\n  signer: A\n", ":1:1: offices: unknown key; the keys are office and agencies"),
+    ("- a\n- b\n", ":1:1: expected office: and agencies:"),
+    ("office: [\n", "letterheads.yaml:"),
+    ("office:\n  signer: '" + "x" * 2**20 + "'\n", "over the limit"),
+])
+def test_a_bad_user_letterheads_file_is_named_and_nothing_is_written(
+        recorded: Any, tmp_path: Path, text: str, said: str) -> None:
+    path = _user_letterheads(text)
+    out = tmp_path / "r.docx"
+    result = recorded("report", "-o", str(out), env=AS_OF)
+    assert result.exit_code == 3, result.stderr
+    assert f"{path}{said}" in result.stderr or said in result.stderr
+    assert str(path) in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()
 
 
 def test_english_document_is_english_throughout(recorded: Any, tmp_path: Path) -> None:
@@ -500,3 +578,24 @@ def test_table_rows_are_written_as_python_docx_writes_them(tmp_path: Path) -> No
                           bold=bold, size=document.TABLE_PT)
     assert [tr.xml for tr in tbl.tr_lst[1:]] == written
     assert len(written) == 4 and "<w:tab/>" in written[0] and "<w:br/>" in written[1]
+
+
+def test_every_department_and_district_unit_of_2019_has_its_letterhead() -> None:
+    from ocop_cli.output.letterheads import bundled
+    from ocop_cli.store.documents import read_agencies
+    from ocop_cli.store.storage import bundled_dir
+
+    directory, problems = read_agencies(bundled_dir() / "agencies.yaml")
+    assert directory is not None and not problems
+    agencies = {a.id: a for a in directory.agencies}
+    heads = bundled()
+    assert set(heads) <= set(agencies)
+    wanted = [a for a in agencies.values()
+              if (a.level, a.kind) in (("province", "department"), ("district", "locality"))]
+    assert len([a for a in wanted if a.kind == "locality"]) == 12
+    assert {a.id for a in wanted} <= set(heads)
+    for agency in wanted:
+        head = heads[agency.id]
+        assert head.parent and head.issuer and head.symbol.startswith("BC-") and head.place
+        assert not head.signer  # a name is this clone's own
+    assert heads["gia-loc"] == heads["phong-nn-ptnt-gia-loc"]

@@ -79,12 +79,18 @@ def check(root: Path) -> tuple[Office, list[Problem]]:
         return Office(), [Problem(str(path), _("expected fields such as issuer: and signer:"),
                                   line, col)]
     problems: list[Problem] = []
-    values: dict[str, Any] = {}
 
     def wrong(loc: tuple[str | int, ...], message: str) -> None:
         line, col = doc.where(loc)
         problems.append(Problem(str(path), message, line, col, field=str(loc[0])))
 
+    return Office(**fields_of(data, wrong)), problems
+
+
+def fields_of(data: dict[Any, Any], wrong: Any) -> dict[str, Any]:
+    """The letterhead's fields a mapping read from YAML gives, each checked; `wrong(loc,
+    message)` told of each one that is not right (`loc` its key, then its index)."""
+    values: dict[str, Any] = {}
     for key, value in data.items():
         if key in TEXT_FIELDS:
             if value is None:
@@ -101,7 +107,7 @@ def check(root: Path) -> tuple[Office, list[Problem]]:
         else:
             wrong((key,), _("unknown field; the fields are {names}").format(
                 names=", ".join((*TEXT_FIELDS, "recipients"))))
-    return Office(**values), problems
+    return values
 
 
 def _recipients(value: Any, wrong: Any) -> tuple[str, ...]:
