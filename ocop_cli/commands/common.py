@@ -73,6 +73,7 @@ class ReportFormat(StrEnum):
     xlsx = "xlsx"
     html = "html"
     docx = "docx"
+    pdf = "pdf"
 
 
 class Session:

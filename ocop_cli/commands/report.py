@@ -46,8 +46,8 @@ def report(
                                                help="2019-07, 2019-Q3, 2019-H2 or 2019")
                       ] = None,
     fmt: Annotated[ReportFormat | None, typer.Option(
-        "--format", "-f", help="table, md, csv, json, xlsx, html or docx (default: from the "
-        "--output name, else table)")] = None,
+        "--format", "-f", help="table, md, csv, json, xlsx, html, docx or pdf (default: from "
+        "the --output name, else table)")] = None,
     output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE",
                                                help="Write to FILE instead of the screen")
                       ] = None,
