@@ -694,3 +694,21 @@ def test_english_headers_print_whole_words(recorded: Any, tmp_path: Path) -> Non
     words = text.split()
     for header in ("Planned", "Achieved", "Remarks", "Content", "Status"):
         assert header in words, header
+
+
+def test_where_only_chromium_is_installed_the_pdf_is_its_print_of_the_page(
+        recorded: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = _chromium()
+    _poppler()
+    only = tmp_path / "bin"
+    only.mkdir()
+    (only / "chromium").symlink_to(found)
+    path = os.environ["PATH"]
+    monkeypatch.setenv("PATH", str(only))
+    pdf = tmp_path / "gialoc.pdf"
+    assert recorded("report", "--agency", "Gia Lộc", "--lang", "vi", "-o", str(pdf),
+                    env=AS_OF).exit_code == 0
+    monkeypatch.setenv("PATH", path)  # poppler's own programs again
+    sizes, text = _printed(pdf, (2, 8))
+    assert set(sizes) == {(842, 595)}  # the page's A4 landscape, not the DOCX's upright letter
+    assert "UBND HUYỆN GIA LỘC" in text and "Số: …/BC-PNN" in text
