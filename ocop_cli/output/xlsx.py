@@ -142,13 +142,16 @@ def _xlsx_rows(sheet: _InOrder, section: Section, top: int, grid: Grid, box: Any
 
 DOC_FONT = "Times New Roman"
 PAGE_WIDTH = 150  # characters of column width that print legibly on one A4 landscape page
+LETTERHEAD_WIDTH = 110  # the least that holds the issuing body and the motto side by side
 
 
 def _xlsx_widths(section: Section) -> list[float]:
-    """Each column as wide as its text, narrowed to fit one A4 landscape page wide."""
+    """Each column as wide as its text, narrowed to fit one A4 landscape page wide; a narrow
+    table widened in proportion to hold the letterhead's two blocks side by side."""
     widths, floor = text_widths(section)
     fitted = fit([max(w, 4) + 2 for w in widths], [max(f + 2, 6) for f in floor], PAGE_WIDTH)
-    return [float(w) for w in fitted]
+    wider = max(1.0, LETTERHEAD_WIDTH / sum(fitted))
+    return [round(w * wider, 1) for w in fitted]
 
 
 def _xlsx_letterhead(sheet: Any, letter: Letter, title: str, facts: list[tuple[str, str]],
