@@ -96,13 +96,16 @@ def balanced(section: Section, total: int) -> list[int] | None:
     step = max(1, (total - sum(widths)) // 80)
     while sum(widths) + step <= total:
         best, saved = None, (0, 0)
+        heights = [max(row) for row in lines]
         for j in range(len(widths)):
             if widths[j] >= longest[j]:
                 continue
-            # the lines it saves the table; where none does yet, the column of most lines
-            gain = (sum(max(row) - max(*row[:j], lines_in(cells[j], widths[j] + step + 1),
-                                       *row[j + 1:])
-                        for row, cells in zip(lines, texts, strict=True)),
+            # the lines it saves the table (only a row it makes the tallest can lose one);
+            # where none does yet, the column of most lines
+            gain = (sum(height - max(*row[:j], lines_in(cells[j], widths[j] + step + 1),
+                                     *row[j + 1:])
+                        for row, cells, height in zip(lines, texts, heights, strict=True)
+                        if row[j] == height),
                     sum(row[j] for row in lines))
             if best is None or gain > saved:
                 best, saved = j, gain
