@@ -117,5 +117,20 @@ def test_document_columns_are_sized_to_their_text_whole_words_first() -> None:
     assert widths[2] > len("Planned") and widths[4] > len("huyện")  # no word split
     assert widths[3] > widths[4]  # the long status before the short remarks
     assert lines_in(status, widths[3] + 1) <= 3  # not a word a line beside empty remarks
-    many = [dict(rows[0], id=str(i)) for i in range(1001)]
+    many = [dict(rows[0], id=str(i)) for i in range(501)]
     assert balanced(Section("tasks", "", columns, many), 80) is None  # the form's widths
+
+
+@given(st.lists(st.sampled_from([*WORDS, "\n"]), max_size=30),
+       st.integers(min_value=6, max_value=40))
+def test_a_cell_wraps_between_words_as_a_word_processor_does(words, width):
+    import textwrap
+
+    from ocop_cli.output.cells import wrapped
+
+    text = " ".join(words)
+    expected = sum(max(1, len(textwrap.wrap(line.strip(), width, break_on_hyphens=False)))
+                   for line in text.split("\n"))
+    assert wrapped(text, width) == expected
+    # a word longer than the line starts a line of its own, and is split there
+    assert wrapped("Hội Đềánrấtdàikhôngcáchnào", 13) == 3

@@ -70,7 +70,7 @@ def lines_in(text: str, width: float) -> int:
     return sum(max(1, -(-len(line) // room)) for line in text.split("\n"))
 
 
-BALANCED_ROWS = 1000  # a longer table keeps the widths its longest lines ask for (`fit`)
+BALANCED_ROWS = 500  # weighed in about a second; a longer table keeps the widths of `fit`
 
 
 def balanced(section: Section, total: int) -> list[int] | None:
@@ -92,7 +92,7 @@ def balanced(section: Section, total: int) -> list[int] | None:
             floor[j] = max(floor[j], min(12, max(map(len, text.split()), default=0)) + 1)
             longest[j] = max(longest[j], *(len(x) + 1 for x in text.split("\n")))
     widths = list(floor)
-    lines = [[lines_in(cells[j], widths[j] + 1) for j in range(len(widths))] for cells in texts]
+    lines = [[wrapped(cells[j], widths[j]) for j in range(len(widths))] for cells in texts]
     step = max(1, (total - sum(widths)) // 80)
     while sum(widths) + step <= total:
         best, saved = None, (0, 0)
@@ -102,7 +102,7 @@ def balanced(section: Section, total: int) -> list[int] | None:
                 continue
             # the lines it saves the table (only a row it makes the tallest can lose one);
             # where none does yet, the column of most lines
-            gain = (sum(height - max(*row[:j], lines_in(cells[j], widths[j] + step + 1),
+            gain = (sum(height - max(*row[:j], wrapped(cells[j], widths[j] + step),
                                      *row[j + 1:])
                         for row, cells, height in zip(lines, texts, heights, strict=True)
                         if row[j] == height),
@@ -113,5 +113,23 @@ def balanced(section: Section, total: int) -> list[int] | None:
             break
         widths[best] += step
         for row, cells in zip(lines, texts, strict=True):
-            row[best] = lines_in(cells[best], widths[best] + 1)
+            row[best] = wrapped(cells[best], widths[best])
     return widths
+
+
+def wrapped(text: str, width: int) -> int:
+    """How many lines a text takes in a column `width` characters wide, wrapped between
+    words as a word processor wraps it (a word longer than the line split)."""
+    count = 0
+    for line in text.split("\n"):
+        count += 1
+        used = 0
+        for word in line.split():
+            if used and used + 1 + len(word) <= width:
+                used += 1 + len(word)
+                continue
+            if used:
+                count += 1
+            count += (len(word) - 1) // max(width, 1)
+            used = (len(word) - 1) % max(width, 1) + 1
+    return count
