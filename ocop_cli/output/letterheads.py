@@ -21,6 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from platformdirs import user_config_path
+
 from ocop_cli.core.directory import Directory
 from ocop_cli.core.errors import InvalidData, OcopError, Problem
 from ocop_cli.core.i18n import _
@@ -38,8 +40,6 @@ Wrong = Callable[[tuple[str | int, ...], str], None]
 
 def user_path() -> Path:
     """The user's own letterheads, in their config folder (~/.config/ocop on Linux)."""
-    from platformdirs import user_config_path
-
     return user_config_path("ocop", appauthor=False) / USER_FILE
 
 
