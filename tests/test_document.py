@@ -125,26 +125,113 @@ def test_office_yaml_with_only_some_fields(recorded: Any, ws: Path, tmp_path: Pa
     (ws / "office.yaml").write_text("issuer: Phòng Nông nghiệp và PTNT huyện Gia Lộc\n"
                                     "symbol: BC-PNN\nsigner: Trần Thị B\n", encoding="utf-8")
     book = _docx(recorded, tmp_path / "r.docx", "--lang", "vi", "--number", "12/BC-PNN",
-                 "--agency", "Gia Lộc", "--dated", "5/2/2020")
+                 "--dated", "5/2/2020")
     left = _texts(book.tables[0].rows[0].cells[0])
     assert left == ["…", "PHÒNG NÔNG NGHIỆP VÀ PTNT HUYỆN GIA LỘC", "Số: 12/BC-PNN"]
     # a day under 10 and the months 1 and 2 take a leading zero; no place, a blank
     assert _texts(book.tables[0].rows[0].cells[1])[-1] == "…, ngày 05 tháng 02 năm 2020"
     assert _texts(book.tables[1].rows[0].cells[1]) == ["…", "Trần Thị B"]
+
+
+def _user_letterheads(text: str) -> Path:
+    """The user's own letterheads.yaml, in the config folder of the test's home."""
+    folder = Path(os.environ["HOME"]) / ".config" / "ocop"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "letterheads.yaml").write_text(text, encoding="utf-8")
+    return folder / "letterheads.yaml"
+
+
+def test_a_district_report_is_issued_under_the_district_letterhead(
+        recorded: Any, ws: Path, tmp_path: Path) -> None:
+    office_yaml = (ws / "office.yaml").read_bytes()
+    book = _docx(recorded, tmp_path / "gialoc.docx", "--agency", "Gia Lộc", "--lang", "vi")
+    left, right = book.tables[0].rows[0].cells
+    assert _texts(left) == ["UBND HUYỆN GIA LỘC", "PHÒNG NÔNG NGHIỆP VÀ PTNT", "Số: …/BC-PNN"]
+    assert _texts(right)[-1] == "Gia Lộc, ngày … tháng … năm …"
+    assert _texts(book.tables[1].rows[0].cells[1]) == ["TRƯỞNG PHÒNG", "…"]
+    assert "- UBND huyện Gia Lộc (để b/c);" in _texts(book.tables[1].rows[0].cells[0])
     subject = next(p.text for p in book.paragraphs if p.text.startswith("Kết quả"))
     assert "đối với các nhiệm vụ của Gia Lộc" in subject
+    # a department's report under its own; the whole plan's under office.yaml
+    book = _docx(recorded, tmp_path / "stc.docx", "--agency", "so tai chinh", "--lang", "vi")
+    assert _texts(book.tables[0].rows[0].cells[0])[1:] == ["SỞ TÀI CHÍNH", "Số: …/BC-STC"]
+    book = _docx(recorded, tmp_path / "all.docx", "--lang", "vi")
+    assert _texts(book.tables[0].rows[0].cells[0])[1] == "SỞ NÔNG NGHIỆP VÀ PHÁT TRIỂN NÔNG THÔN"
+    assert (ws / "office.yaml").read_bytes() == office_yaml  # nothing for sync to commit
+
+
+def test_issuer_chooses_the_letterhead_as_agency_names_are_read(recorded: Any,
+                                                                tmp_path: Path) -> None:
+    book = _docx(recorded, tmp_path / "r.docx", "--agency", "Gia Lộc", "--issuer",
+                 "Chi cuc PTNT", "--lang", "vi")
+    assert _texts(book.tables[0].rows[0].cells[0]) == [
+        "SỞ NÔNG NGHIỆP VÀ PTNT HẢI DƯƠNG", "CHI CỤC PHÁT TRIỂN NÔNG THÔN", "Số: …/BC-CCPTNT"]
+    # an agency without a letterhead of its own issues under its name, the rest blank
+    book = _docx(recorded, tmp_path / "r2.docx", "--issuer", "Hội Nông dân tỉnh", "--lang",
+                 "vi")
+    assert _texts(book.tables[0].rows[0].cells[0]) == ["…", "HỘI NÔNG DÂN TỈNH HẢI DƯƠNG",
+                                                       "Số: …/BC-…"]
+    out = tmp_path / "r3.docx"
+    wrong = recorded("report", "--issuer", "Sở", "-o", str(out), env=AS_OF)
+    assert wrong.exit_code == 1 and "fits several agencies" in wrong.stderr
+    assert not out.exists()
+
+
+def test_this_clone_signs_in_the_user_config_folder(recorded: Any, ws: Path,
+                                                    tmp_path: Path) -> None:
+    _user_letterheads("office:\n  signer: Nguyễn Văn A\nagencies:\n  gia loc:\n"
+                      "    authority: KT. TRƯỞNG PHÒNG\n    title: PHÓ TRƯỞNG PHÒNG\n"
+                      "    signer: Trần Thị B\n")
+    book = _docx(recorded, tmp_path / "g.docx", "--agency", "Gia Lộc", "--lang", "vi")
+    signature = _texts(book.tables[1].rows[0].cells[1])
+    assert signature == ["KT. TRƯỞNG PHÒNG", "PHÓ TRƯỞNG PHÒNG", "Trần Thị B"]
+    assert _texts(book.tables[0].rows[0].cells[0])[0] == "UBND HUYỆN GIA LỘC"  # the rest kept
+    book = _docx(recorded, tmp_path / "all.docx", "--lang", "vi")
+    assert _texts(book.tables[1].rows[0].cells[1])[-1] == "Nguyễn Văn A"
+    # the options still have the last word
+    book = _docx(recorded, tmp_path / "o.docx", "--lang", "vi", "--signer", "Lê C")
+    assert _texts(book.tables[1].rows[0].cells[1])[-1] == "Lê C"
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("office:\n  signer: [a]\n", ":2:3: office.signer: expected one line of text"),
+    ("agencies:\n  Gia Lo:\n    signer: A\n", ":2:3: agencies.Gia Lo: 'Gia Lo' fits several"),
+    ("agencies:\n  Gia Lộc:\n    signr: A\n", ":3:5: agencies.Gia Lộc.signr: unknown field"),
+    ("offices:\n  signer: A\n", ":1:1: offices: unknown key; the keys are office and agencies"),
+    ("- a\n- b\n", ":1:1: expected office: and agencies:"),
+    ("office: [\n", "letterheads.yaml:"),
+    ("office:\n  signer: '" + "x" * 2**20 + "'\n", "over the limit"),
+])
+def test_a_bad_user_letterheads_file_is_named_and_nothing_is_written(
+        recorded: Any, tmp_path: Path, text: str, said: str) -> None:
+    path = _user_letterheads(text)
+    out = tmp_path / "r.docx"
+    result = recorded("report", "-o", str(out), env=AS_OF)
+    assert result.exit_code == 3, result.stderr
+    assert f"{path}{said}" in result.stderr or said in result.stderr
+    assert str(path) in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()
 
 
 def test_english_document_is_english_throughout(recorded: Any, tmp_path: Path) -> None:
     book = _docx(recorded, tmp_path / "r.docx", "--lang", "en", "--period", "2019-Q3")
     right = _texts(book.tables[0].rows[0].cells[1])
-    assert right[:2] == ["SOCIALIST REPUBLIC OF VIET NAM", "Independence - Freedom - Happiness"]
+    assert right == ["SOCIALIST REPUBLIC OF VIET NAM", "Independence - Freedom - Happiness",
+                     "Hải Dương, … 2019"]  # the day left blank, as drafts leave it
     assert [c.text for c in book.tables[2].rows[0].cells] == OFFICE_EN
     text = "\n".join(p.text for p in book.paragraphs)
     assert "REPORT" in text and "quarter III of 2019" in text and "2019-09-15" in text
     for word in ("Nội dung", "Tình trạng", "quá hạn", "BÁO CÁO", "Nơi nhận"):
         assert word not in text
         assert all(word not in c.text for t in book.tables for r in t.rows for c in r.cells)
+
+
+def test_an_english_date_line_reads_as_english_writes_it(recorded: Any,
+                                                         tmp_path: Path) -> None:
+    book = _docx(recorded, tmp_path / "r.docx", "--lang", "en", "--dated", "7/12/2026")
+    assert _texts(book.tables[0].rows[0].cells[1])[-1] == "Hải Dương, 7 December 2026"
+    book = _docx(recorded, tmp_path / "g.docx", "--lang", "en", "--agency", "Gia Lộc")
+    assert _texts(book.tables[0].rows[0].cells[1])[-1] == "Gia Lộc, … 2019"
 
 
 @pytest.mark.parametrize(("lang", "month"), [("en", "July 2019"), ("vi", "tháng 7 năm 2019")])
@@ -210,6 +297,7 @@ def test_init_writes_a_commented_office_yaml_that_checks(ocop: Any, tmp_path: Pa
 
 def test_xlsx_is_ready_to_print(recorded: Any, tmp_path: Path) -> None:
     from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
 
     path = tmp_path / "r.xlsx"
     result = recorded("report", "--period", "2019-Q3", "--lang", "vi", "-o", str(path),
@@ -228,8 +316,10 @@ def test_xlsx_is_ready_to_print(recorded: Any, tmp_path: Path) -> None:
         assert "SỞ NÔNG NGHIỆP VÀ PHÁT TRIỂN NÔNG THÔN" in values
         header = sheet[top]
         assert all(c.border.left.style == "thin" and c.font.bold for c in header if c.value)
-        assert all(c.font.name == "Times New Roman" for c in header)
-        widths = [sheet.column_dimensions[c.column_letter].width for c in header]
+        # (a cell merged into the one before it prints in that one's font)
+        assert all(c.font.name == "Times New Roman" for c in header
+                   if type(c).__name__ != "MergedCell")
+        widths = [sheet.column_dimensions[get_column_letter(c.column)].width for c in header]
         assert sum(widths) <= 160
     tasks = book["Đến hạn"]
     top = int(tasks.print_title_rows.split(":")[0].lstrip("$"))
@@ -488,15 +578,137 @@ def test_table_rows_are_written_as_python_docx_writes_them(tmp_path: Path) -> No
     tbl = table._tbl
     tbl.remove(tbl[-1])  # the comment that stood for the rows
     widths = document.widths_for(section, document.TEXT_CM["landscape"])
-    for row in marked_rows(section):
+    for i, row in enumerate(marked_rows(section)):
         cells = table.add_row()
         document._cant_split(cells)
         bold = row.get("_style") == "total" or bool(row.get("_parent"))
+        # a parent row, and the two before the last, kept with the row after them
+        keep = bool(row.get("_parent")) or i in (1, 2)
         for cell, column, width in zip(cells.cells, columns, widths, strict=True):
             cell.width = Cm(width)
             if column.numeric or column.key == "id":
                 cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+            cell.paragraphs[0].paragraph_format.keep_with_next = keep or None
             document._run(cell.paragraphs[0], shown(row.get(column.key), column.key),
                           bold=bold, size=document.TABLE_PT)
     assert [tr.xml for tr in tbl.tr_lst[1:]] == written
     assert len(written) == 4 and "<w:tab/>" in written[0] and "<w:br/>" in written[1]
+
+
+def test_every_department_and_district_unit_of_2019_has_its_letterhead() -> None:
+    from ocop_cli.output.letterheads import bundled
+    from ocop_cli.store.documents import read_agencies
+    from ocop_cli.store.storage import bundled_dir
+
+    directory, problems = read_agencies(bundled_dir() / "agencies.yaml")
+    assert directory is not None and not problems
+    agencies = {a.id: a for a in directory.agencies}
+    heads = bundled()
+    assert set(heads) <= set(agencies)
+    wanted = [a for a in agencies.values()
+              if (a.level, a.kind) in (("province", "department"), ("district", "locality"))]
+    assert len([a for a in wanted if a.kind == "locality"]) == 12
+    assert {a.id for a in wanted} <= set(heads)
+    for agency in wanted:
+        head = heads[agency.id]
+        assert head.parent and head.issuer and head.symbol.startswith("BC-") and head.place
+        assert not head.signer  # a name is this clone's own
+    assert heads["gia-loc"] == heads["phong-nn-ptnt-gia-loc"]
+
+
+def _xlsx_to_pdf(book: Path) -> Path:
+    """The workbook printed by LibreOffice Calc (skipped, saying why, where Calc is not
+    installed: Writer alone cannot load a workbook)."""
+    try:
+        return docx_to_pdf(book)
+    except subprocess.CalledProcessError:
+        pytest.skip("LibreOffice Calc is not installed (Debian: libreoffice-calc-nogui)")
+    finally:
+        if not book.with_suffix(".pdf").exists():
+            pytest.skip("LibreOffice Calc is not installed (Debian: libreoffice-calc-nogui)")
+
+
+def test_the_district_report_prints_under_its_letterhead_with_a_balanced_table(
+        recorded: Any, tmp_path: Path) -> None:
+    _libreoffice()
+    _poppler()
+    letterhead = ("UBND HUYỆN GIA LỘC", "PHÒNG NÔNG NGHIỆP VÀ PTNT", "Số: …/BC-PNN",
+                  "Gia Lộc, ngày … tháng … năm …")
+    path = tmp_path / "gialoc.docx"
+    assert recorded("report", "--agency", "Gia Lộc", "--lang", "vi", "-o", str(path),
+                    env=AS_OF).exit_code == 0
+    _sizes, text = _printed(docx_to_pdf(path), (2, 6))
+    lines = text.splitlines()
+    joined = " ".join(text.split())  # the issuing body may wrap in its narrow block
+    assert all(line in joined for line in letterhead) and "TRƯỞNG PHÒNG" in lines
+    # the status takes a few lines beside the remarks, not a word a line
+    assert any(line.startswith("chưa bắt đầu, quá") for line in lines), lines
+    # the last page of the table holds the last two tasks with the totals row
+    pages = text.split("\f")
+    last = next(page for page in pages if "Tổng cộng:" in page)
+    assert "Học tập kinh nghiệm" in last and "phát triển Hợp tác xã" in last
+    # a parent row is kept with its first sub-row; every row is kept whole on its page
+    from docx import Document
+    from docx.oxml.ns import qn
+
+    table = Document(str(path)).tables[2]
+    for row in table.rows[1:]:
+        assert row._tr.trPr.find(qn("w:cantSplit")) is not None
+        keeps = {p.paragraph_format.keep_with_next for c in row.cells for p in c.paragraphs}
+        if row.cells[0].text in ("1", "3", "5"):
+            assert keeps == {True}
+    grid = [c.width for c in table.columns]
+    assert grid[8] > grid[9]  # Tình trạng wider than the short Ghi chú
+
+
+def test_the_district_report_as_pdf_and_its_workbook_print_their_letterhead(
+        recorded: Any, tmp_path: Path) -> None:
+    _libreoffice()
+    _poppler()
+    pdf = tmp_path / "gialoc.pdf"
+    assert recorded("report", "--agency", "Gia Lộc", "--lang", "vi", "-o", str(pdf),
+                    env=AS_OF).exit_code == 0
+    _sizes, text = _printed(pdf, (2, 6))
+    assert "UBND HUYỆN GIA LỘC" in text and "Nhiệm vụ của Gia Lộc" in text
+    book = tmp_path / "book" / "gialoc.xlsx"
+    book.parent.mkdir()
+    assert recorded("report", "--agency", "Gia Lộc", "--lang", "vi", "-o", str(book),
+                    env=AS_OF).exit_code == 0
+    _sizes, text = _printed(_xlsx_to_pdf(book), (3, 8))
+    lines = text.splitlines()
+    # every sheet (the tasks, section V's duties, the units) under the whole letterhead, its
+    # motto on one line beside the issuing body, its labels whole
+    for line in ("UBND HUYỆN GIA LỘC", "PHÒNG NÔNG NGHIỆP VÀ PTNT", "Số: …/BC-PNN"):
+        assert lines.count(line) == 3, (line, lines)
+    assert lines.count("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM") == 3
+    assert lines.count("Tính đến ngày") == 3 and lines.count("Kế hoạch") >= 3
+    assert "Nhiệm vụ được giao (mục V)" in lines and "Tổng cộng: 8 nhiệm vụ (1" in text
+
+
+def test_english_headers_print_whole_words(recorded: Any, tmp_path: Path) -> None:
+    _libreoffice()
+    _poppler()
+    path = tmp_path / "report.docx"
+    assert recorded("report", "--lang", "en", "-o", str(path), env=AS_OF).exit_code == 0
+    _sizes, text = _printed(docx_to_pdf(path), (2, 6))
+    words = text.split()
+    for header in ("Planned", "Achieved", "Remarks", "Content", "Status"):
+        assert header in words, header
+
+
+def test_where_only_chromium_is_installed_the_pdf_is_its_print_of_the_page(
+        recorded: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = _chromium()
+    _poppler()
+    only = tmp_path / "bin"
+    only.mkdir()
+    (only / "chromium").symlink_to(found)
+    path = os.environ["PATH"]
+    monkeypatch.setenv("PATH", str(only))
+    pdf = tmp_path / "gialoc.pdf"
+    assert recorded("report", "--agency", "Gia Lộc", "--lang", "vi", "-o", str(pdf),
+                    env=AS_OF).exit_code == 0
+    monkeypatch.setenv("PATH", path)  # poppler's own programs again
+    sizes, text = _printed(pdf, (2, 8))
+    assert set(sizes) == {(842, 595)}  # the page's A4 landscape, not the DOCX's upright letter
+    assert "UBND HUYỆN GIA LỘC" in text and "Số: …/BC-PNN" in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -226,3 +227,62 @@ def test_every_format_a_report_offers_is_drawn_by_a_formatter() -> None:
     assert choose_format(None, "bao-cao.DOCX") == "docx"
     assert choose_format(None, "bao-cao") == "table"
     assert choose_format("md", "bao-cao.docx") == "md"
+
+
+@pytest.mark.parametrize("name", ["bao-cao.doc", "bao-cao.xls", "bao-cao.odt", "BAO.DOCX.bak"])
+def test_a_file_type_ocop_does_not_write_is_refused(recorded: Any, tmp_path: Path,
+                                                    name: str) -> None:
+    from ocop_cli.core.errors import EXIT_USAGE
+
+    out = tmp_path / "out"
+    out.mkdir()
+    for args in ((), ("--format", "md"), ("--lang", "vi")):
+        result = recorded("report", "-o", str(out / name), *args, env=AS_OF)
+        assert result.exit_code == EXIT_USAGE
+        assert ".docx .pdf" in result.stderr and "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) <= 2  # the error, and a hint at most
+    assert list(out.iterdir()) == []
+
+
+def _programs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
+    """Only a `soffice` that runs `script` on the PATH."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    program = folder / "soffice"
+    program.write_text(f"#!/bin/sh\n{script}\n", encoding="utf-8")
+    program.chmod(0o755)
+    monkeypatch.setenv("PATH", str(folder))
+
+
+def test_a_pdf_without_a_program_to_print_it_names_the_packages(
+        recorded: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    out = tmp_path / "bao-cao.pdf"
+    result = recorded("report", "-o", str(out), env=AS_OF)
+    assert result.exit_code == 1
+    assert "libreoffice-writer-nogui" in result.stderr and "chromium" in result.stderr
+    assert not out.exists()
+
+
+def test_a_printer_that_fails_or_hangs_is_one_line_and_writes_nothing(
+        recorded: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ocop_cli.output import printed
+
+    out = tmp_path / "bao-cao.pdf"
+    sleep = shutil.which("sleep")
+    _programs(tmp_path, monkeypatch, "echo 'Error: source file could not be loaded' >&2\nexit 1")
+    result = recorded("report", "-o", str(out), env=AS_OF)
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        "ocop: error: soffice could not print the PDF (exit 1): Error: source file could not "
+        "be loaded"]
+    assert not out.exists()
+    (tmp_path / "bin" / "soffice").unlink()
+    (tmp_path / "bin").rmdir()
+    _programs(tmp_path, monkeypatch, f"exec {sleep} 30")
+    monkeypatch.setattr(printed, "TIMEOUT_S", 1)
+    result = recorded("report", "-o", str(out), env=AS_OF)
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        "ocop: error: soffice did not print the PDF within 1 seconds"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "ws"]

@@ -155,6 +155,24 @@ def test_ambiguous_agency_lists_candidates(ocop):
     assert "BCĐ tỉnh" in result.stderr and "BCĐ xã" in result.stderr
 
 
+def test_ambiguous_agency_names_each_candidate_once(ocop):
+    for option in (("tasks", "--agency"), ("report", "--agency"), ("report", "--issuer")):
+        result = ocop(*option, "Sở", "--lang", "vi", "--format", "json")
+        assert result.exit_code == 1
+        error = result.stderr.splitlines()[0]
+        names = error.split(": ", 2)[-1].split("; ")
+        assert "Sở Tài chính" in names and len(names) == len(set(names)), error
+
+
+def test_info_counts_tasks_as_every_other_screen_does(ocop):
+    listed = ocop("tasks", "--format", "json").json()  # the table's rows, parents too
+    footer = re.search(r"^(\d+) tasks:", ocop("tasks").stdout, re.M)
+    info = ocop("info").stdout
+    tasks = next(line for line in info.splitlines() if "Tasks" in line)
+    assert footer and footer.group(1) == "15" and len(listed) == 18
+    assert "15 (18 rows of the table)" in tasks
+
+
 def test_check_is_clean_on_the_shipped_data(ocop):
     result = ocop("check")
     assert result.exit_code == 0, result.stderr

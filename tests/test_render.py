@@ -99,3 +99,38 @@ def test_an_object_is_written_one_key_a_line_its_long_lists_in_parts(data):
     expected = "{\n  " + ",\n  ".join(lines) + "\n}\n" if lines else "{}\n"
     assert out.getvalue() == render.CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", expected)
     assert json.loads(out.getvalue()) == data
+
+
+def test_document_columns_are_sized_to_their_text_whole_words_first() -> None:
+    from ocop_cli.output.cells import balanced, lines_in
+    from ocop_cli.output.sections import Section
+
+    columns = [Column("id", "TT"), Column("content", "Nội dung"),
+               Column("target", "Planned", numeric=True), Column("state", "Tình trạng"),
+               Column("remark", "Ghi chú")]
+    status = "chưa bắt đầu, quá hạn (toàn tỉnh: 0/12, chưa bắt đầu, quá hạn)"
+    rows = [{"id": f"5.{i}", "content": "Tập huấn cán bộ quản lý, vận hành Đề án cấp huyện",
+             "target": 12, "state": status, "remark": "đã có 5 huyện" if i == 1 else None}
+            for i in range(1, 8)]
+    widths = balanced(Section("tasks", "", columns, rows), 80)
+    assert widths is not None and sum(widths) <= 80
+    assert widths[2] > len("Planned") and widths[4] > len("huyện")  # no word split
+    assert widths[3] > widths[4]  # the long status before the short remarks
+    assert lines_in(status, widths[3] + 1) <= 3  # not a word a line beside empty remarks
+    many = [dict(rows[0], id=str(i)) for i in range(501)]
+    assert balanced(Section("tasks", "", columns, many), 80) is None  # the form's widths
+
+
+@given(st.lists(st.sampled_from([*WORDS, "\n"]), max_size=30),
+       st.integers(min_value=6, max_value=40))
+def test_a_cell_wraps_between_words_as_a_word_processor_does(words, width):
+    import textwrap
+
+    from ocop_cli.output.cells import wrapped
+
+    text = " ".join(words)
+    expected = sum(max(1, len(textwrap.wrap(line.strip(), width, break_on_hyphens=False)))
+                   for line in text.split("\n"))
+    assert wrapped(text, width) == expected
+    # a word longer than the line starts a line of its own, and is split there
+    assert wrapped("Hội Đềánrấtdàikhôngcáchnào", 13) == 3

@@ -73,6 +73,7 @@ class ReportFormat(StrEnum):
     xlsx = "xlsx"
     html = "html"
     docx = "docx"
+    pdf = "pdf"
 
 
 class Session:
@@ -181,18 +182,31 @@ SignerOpt = Annotated[str | None, typer.Option(
 
 
 def letter_of(s: Session, doc: "Report", number: str | None = None,
-              dated: str | None = None, signer: str | None = None) -> Callable[[], Any]:
-    """The document's letterhead from office.yaml and the options, made when a document asks
-    for it (a wrong --dated is refused before anything is written)."""
+              dated: str | None = None, signer: str | None = None,
+              issuer: str | None = None) -> Callable[[], Any]:
+    """The document's letterhead, made when a document asks for it (a wrong --dated is
+    refused before anything is written): `issuer`'s (--issuer, named as --agency names), else
+    that of the agency the report is for, else office.yaml's; this clone's own fields over
+    them; the options over all."""
     day = parse_date(dated, "--dated") if dated else None
+    # A wrong --issuer is refused before anything is written, as a wrong --dated is.
+    by = agency_named(s.load(), issuer, "--issuer") if issuer else None
 
     def letter() -> Any:
         from ocop_cli.output import office
+        from ocop_cli.output.letterheads import letterhead
 
-        found = office.read(s.workspace.root)
+        directory = s.load().directory
+        chosen = by or (directory.get(doc.agency.id) if doc.agency else None)
+        found = letterhead(s.workspace.root, directory, chosen, chosen=by is not None)
         return office.letter(doc, office.with_options(found, number, day, signer))
 
     return letter
+
+
+IssuerOpt = Annotated[str | None, typer.Option(
+    "--issuer", metavar="AGENCY", help="Issue the document under this agency's letterhead "
+    "(default: the agency the report is for, else office.yaml's)")]
 
 
 _COMMON = [

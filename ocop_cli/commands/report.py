@@ -13,6 +13,7 @@ from ocop_cli.commands.common import (
     DatedOpt,
     Format,
     FormatOpt,
+    IssuerOpt,
     NumberOpt,
     ReportFormat,
     Session,
@@ -45,8 +46,8 @@ def report(
                                                help="2019-07, 2019-Q3, 2019-H2 or 2019")
                       ] = None,
     fmt: Annotated[ReportFormat | None, typer.Option(
-        "--format", "-f", help="table, md, csv, json, xlsx, html or docx (default: from the "
-        "--output name, else table)")] = None,
+        "--format", "-f", help="table, md, csv, json, xlsx, html, docx or pdf (default: from "
+        "the --output name, else table)")] = None,
     output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE",
                                                help="Write to FILE instead of the screen")
                       ] = None,
@@ -55,10 +56,12 @@ def report(
     number: NumberOpt = None,
     dated: DatedOpt = None,
     signer: SignerOpt = None,
+    issuer: IssuerOpt = None,
 ) -> None:
     """The report offices send upward, as of a date: by agency, for one agency (the office's
     table), or for a period; with the per-district breakdown. As docx, the administrative
-    document with the letterhead of office.yaml.
+    document under the letterhead of the agency it is for (--issuer for another), else of
+    office.yaml.
 
     Example: ocop report --agency "so nn va ptnt" --period 2019-Q3 --output bao-cao.docx
     """
@@ -72,7 +75,7 @@ def report(
     doc, timeline = s.tracker.report(agency, month, chosen, sort.value,
                                      every_task=shape == "docx")
     formats.deliver(doc, shape, output, force, s.no_color, timeline=timeline,
-                    letter=letter_of(s, doc, number, dated, signer),
+                    letter=letter_of(s, doc, number, dated, signer, issuer),
                     workspace=s.workspace.root)
 
 

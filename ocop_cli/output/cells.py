@@ -68,3 +68,68 @@ def lines_in(text: str, width: float) -> int:
     """How many lines a text wraps to in a column `width` characters wide."""
     room = max(int(width) - 1, 1)
     return sum(max(1, -(-len(line) // room)) for line in text.split("\n"))
+
+
+BALANCED_ROWS = 500  # weighed in about a second; a longer table keeps the widths of `fit`
+
+
+def balanced(section: Section, total: int) -> list[int] | None:
+    """Column widths, in characters, that add up to `total` and make the table as short as
+    it can be: each column starts at its longest word (a header's word is never split, a
+    cell's from 12 characters on may be), then each character of room goes to the column
+    where it saves the most lines, until every column holds its longest line. None for a
+    table too long to weigh row by row (its rows made as read once more here, if short)."""
+    if len(section.rows) > BALANCED_ROWS:
+        return None
+    rows = list(section.rows)
+    texts = [[c.header for c in section.columns]]
+    texts += [[shown(row.get(c.key), c.key) for c in section.columns] for row in rows]
+    # A character more than the longest word: a bold "hoạch" or a "phẩm" fills its 5 widths.
+    floor = [max((len(w) for w in c.header.split()), default=2) + 1 for c in section.columns]
+    longest = list(floor)
+    for cells in texts[1:]:
+        for j, text in enumerate(cells):
+            floor[j] = max(floor[j], min(12, max(map(len, text.split()), default=0)) + 1)
+            longest[j] = max(longest[j], *(len(x) + 1 for x in text.split("\n")))
+    widths = list(floor)
+    lines = [[wrapped(cells[j], widths[j]) for j in range(len(widths))] for cells in texts]
+    step = max(1, (total - sum(widths)) // 80)
+    while sum(widths) + step <= total:
+        best, saved = None, (0, 0)
+        heights = [max(row) for row in lines]
+        for j in range(len(widths)):
+            if widths[j] >= longest[j]:
+                continue
+            # the lines it saves the table (only a row it makes the tallest can lose one);
+            # where none does yet, the column of most lines
+            gain = (sum(height - max(*row[:j], wrapped(cells[j], widths[j] + step),
+                                     *row[j + 1:])
+                        for row, cells, height in zip(lines, texts, heights, strict=True)
+                        if row[j] == height),
+                    sum(row[j] for row in lines))
+            if best is None or gain > saved:
+                best, saved = j, gain
+        if best is None:  # every column holds its longest line
+            break
+        widths[best] += step
+        for row, cells in zip(lines, texts, strict=True):
+            row[best] = wrapped(cells[best], widths[best])
+    return widths
+
+
+def wrapped(text: str, width: int) -> int:
+    """How many lines a text takes in a column `width` characters wide, wrapped between
+    words as a word processor wraps it (a word longer than the line split)."""
+    count = 0
+    for line in text.split("\n"):
+        count += 1
+        used = 0
+        for word in line.split():
+            if used and used + 1 + len(word) <= width:
+                used += 1 + len(word)
+                continue
+            if used:
+                count += 1
+            count += (len(word) - 1) // max(width, 1)
+            used = (len(word) - 1) % max(width, 1) + 1
+    return count

@@ -19,7 +19,7 @@ from typing import Any
 
 from ocop_cli.core.i18n import _
 from ocop_cli.core.text import visible
-from ocop_cli.output.cells import fit, shown, text_widths
+from ocop_cli.output.cells import balanced, fit, shown, text_widths
 from ocop_cli.output.office import Letter
 from ocop_cli.output.render import Column
 from ocop_cli.output.sections import Section, marked_rows, office_columns, office_total
@@ -309,15 +309,18 @@ def _repeat_header(row: Any) -> None:
 
 
 def widths_for(section: Section, total_cm: float) -> list[float]:
-    """Column widths that add up to `total_cm`: the office form's own, else each column as
-    wide as its text, the widest narrowed to fit (a header word never split), any room left
-    shared in proportion."""
-    if section.columns == office_columns():
+    """Column widths that add up to `total_cm`, sized to the table's text: as short a table
+    as the widths can make (`balanced`: a header word never split); for a table too long to
+    weigh, the office form's own widths, else each column as wide as its text, the widest
+    narrowed to fit. Any room left is shared in proportion."""
+    text_cm = total_cm - CELL_PADDING_CM * len(section.columns)
+    fitted = balanced(section, int(text_cm / CM_A_CHARACTER))
+    if fitted is None and section.columns == office_columns():
         return list(OFFICE_CM)
-    widths, floor = text_widths(section)
-    text_cm = total_cm - CELL_PADDING_CM * len(widths)
-    fitted = fit([max(w, 2) + 1 for w in widths], [max(f, 2) + 1 for f in floor],
-                 int(text_cm / CM_A_CHARACTER))
+    if fitted is None:
+        widths, floor = text_widths(section)
+        fitted = fit([max(w, 2) + 1 for w in widths], [max(f, 2) + 1 for f in floor],
+                     int(text_cm / CM_A_CHARACTER))
     scale = text_cm / sum(fitted)
     return [CELL_PADDING_CM + w * scale for w in fitted]
 
@@ -326,6 +329,7 @@ def widths_for(section: Section, total_cm: float) -> list[float]:
 # its width (0.19 cm each side): a narrow column needs it as much as a wide one.
 CM_A_CHARACTER = 0.22
 CELL_PADDING_CM = 0.4
+KEPT_AT_END = 2  # the rows kept with the last one, so that the last page holds three
 
 
 def _table(book: Any, section: Section, marker: str) -> tuple[bytes, Iterator[bytes]]:
@@ -354,15 +358,22 @@ def _table(book: Any, section: Section, marker: str) -> tuple[bytes, Iterator[by
         cell.width = Cm(width)
         cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
         _run(cell.paragraphs[0], column.header, bold=True, size=TABLE_PT)
-    empty = {bold: _empty_row(table, columns, widths, bold) for bold in (False, True)}
+    empty = {(bold, keep): _empty_row(table, columns, widths, bold, keep)
+             for bold in (False, True) for keep in (False, True)}
+    # The last rows are kept with the rows after them: no last page holds a single row.
+    last = len(rows) + (1 if total else 0) - 1
+    kept_from = last - KEPT_AT_END
     table._tbl.append(Comment(marker))
     # Each row as it stands in the document: without the namespace the document declares.
     declared = f' xmlns:w="{nsmap["w"]}"'
 
     def made() -> Iterator[bytes]:
         out = []
-        for row in chain(rows, [total] if total else []):  # rows may be made as read
-            tr = deepcopy(empty[row.get("_style") == "total" or bool(row.get("_parent"))])
+        every = chain(rows, [total] if total else [])  # rows may be made as read
+        for i, row in enumerate(every):
+            parent = bool(row.get("_parent"))  # kept with its first sub-row
+            keep = parent or kept_from <= i < last
+            tr = deepcopy(empty[row.get("_style") == "total" or parent, keep])
             for run, column in zip(tr.iter(qn("w:r")), columns, strict=True):
                 _text(run, visible(shown(row.get(column.key), column.key)))
             out.append(tostring(tr, encoding="unicode").replace(declared, "", 1))
@@ -374,11 +385,12 @@ def _table(book: Any, section: Section, marker: str) -> tuple[bytes, Iterator[by
     return marker.encode(), made()
 
 
-def _empty_row(table: Any, columns: Sequence[Column], widths: Sequence[float], bold: bool
-               ) -> Any:
+def _empty_row(table: Any, columns: Sequence[Column], widths: Sequence[float], bold: bool,
+               keep: bool = False) -> Any:
     """A row of `table` with a run of the table's text in each cell and no text yet, taken
     out again: each row is a copy of it, its texts added. python-docx's own `add_row` looks
-    for the table's grid past every row before it: 50,000 rows took minutes."""
+    for the table's grid past every row before it: 50,000 rows took minutes. `keep`: its
+    paragraphs are kept with the next, which keeps the row on the page of the next row."""
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Cm
 
@@ -389,6 +401,7 @@ def _empty_row(table: Any, columns: Sequence[Column], widths: Sequence[float], b
         paragraph = cell.paragraphs[0]
         if column.numeric or column.key == "id":
             paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        paragraph.paragraph_format.keep_with_next = keep or None
         _run(paragraph, "", bold=bold, size=TABLE_PT)
     table._tbl.remove(row._tr)
     return row._tr

@@ -189,19 +189,35 @@ class Docx(Formatter):
         write_docx(path, extras.letter(), document_sections(doc))
 
 
+class Pdf(Formatter):
+    """The DOCX printed by LibreOffice, else the HTML page printed by Chromium."""
+
+    name = "pdf"
+    binary = True
+
+    def report_file(self, doc: Report, path: Path, extras: Extras) -> None:
+        from ocop_cli.output.printed import print_pdf
+
+        path.write_bytes(print_pdf({
+            "docx": lambda source: FORMATTERS["docx"].report_file(doc, source, extras),
+            "html": lambda source: FORMATTERS["html"].report_file(doc, source, extras)}))
+
+
 FORMATTERS: dict[str, Formatter] = {f.name: f for f in (
-    Table(), Json(), Csv(), Markdown(), Xlsx(), Html(), Docx())}
+    Table(), Json(), Csv(), Markdown(), Xlsx(), Html(), Docx(), Pdf())}
 SUFFIXES = {".txt": "table", ".json": "json", ".csv": "csv", ".md": "md", ".xlsx": "xlsx",
-            ".html": "html", ".htm": "html", ".docx": "docx"}
+            ".html": "html", ".htm": "html", ".docx": "docx", ".pdf": "pdf"}
 
 
 def choose_format(fmt: str | None, output: str | None) -> str:
-    """The format asked for, else the one the output file's name says, else the table."""
-    if fmt:
-        return fmt
-    if output:
-        return SUFFIXES.get(Path(output).suffix.lower(), "table")
-    return "table"
+    """The format asked for, else the one the output file's name says, else the table. A
+    file whose suffix ocop does not write (.doc, .xls, .odt) is refused, whatever the format:
+    a table under such a name would open as a broken document."""
+    suffix = Path(output).suffix.lower() if output and output != "-" else ""
+    if suffix and suffix not in SUFFIXES:
+        raise UsageError(_("ocop does not write {suffix} files; it writes {suffixes}").format(
+            suffix=visible(suffix), suffixes=" ".join(SUFFIXES)))
+    return fmt or SUFFIXES.get(suffix, "table")
 
 
 def emit(fmt: str, columns: Sequence[render.Column], rows: Sequence[dict[str, Any]],

@@ -79,12 +79,18 @@ def check(root: Path) -> tuple[Office, list[Problem]]:
         return Office(), [Problem(str(path), _("expected fields such as issuer: and signer:"),
                                   line, col)]
     problems: list[Problem] = []
-    values: dict[str, Any] = {}
 
     def wrong(loc: tuple[str | int, ...], message: str) -> None:
         line, col = doc.where(loc)
         problems.append(Problem(str(path), message, line, col, field=str(loc[0])))
 
+    return Office(**fields_of(data, wrong)), problems
+
+
+def fields_of(data: dict[Any, Any], wrong: Any) -> dict[str, Any]:
+    """The letterhead's fields a mapping read from YAML gives, each checked; `wrong(loc,
+    message)` told of each one that is not right (`loc` its key, then its index)."""
+    values: dict[str, Any] = {}
     for key, value in data.items():
         if key in TEXT_FIELDS:
             if value is None:
@@ -101,7 +107,7 @@ def check(root: Path) -> tuple[Office, list[Problem]]:
         else:
             wrong((key,), _("unknown field; the fields are {names}").format(
                 names=", ".join((*TEXT_FIELDS, "recipients"))))
-    return Office(**values), problems
+    return values
 
 
 def _recipients(value: Any, wrong: Any) -> tuple[str, ...]:
@@ -169,6 +175,18 @@ class Letter(NamedTuple):
     appendix_note: str   # "(Kèm theo Báo cáo số …/BC-SNN ngày … của …)"
 
 
+def _date_line(parts: dict[str, str], day: dt.date | None, year: int) -> str:
+    """"Hải Dương, ngày 30 tháng 9 năm 2019"; in English "Hải Dương, 30 September 2019", or
+    "Hải Dương, … 2019" (the as-of date's year) where the day is left blank to fill in."""
+    if language() == "vi":
+        return _("{place}, {year}-{month}-{day}").format(**parts)
+    from babel.dates import get_month_names
+
+    when = f"{day.day} {get_month_names('wide', locale='en')[day.month]} {day.year}" if day \
+        else f"{BLANK} {year}"
+    return f"{parts['place']}, {when}"
+
+
 def letter(doc: Report, office: Office) -> Letter:
     from ocop_cli.output.words import sentences, subject
 
@@ -184,7 +202,7 @@ def letter(doc: Report, office: Office) -> Letter:
         parent=office.parent.upper() or BLANK, issuer=office.issuer.upper() or BLANK,
         number=number,
         motto=(_("SOCIALIST REPUBLIC OF VIET NAM"), _("Independence - Freedom - Happiness")),
-        date_line=_("{place}, {year}-{month}-{day}").format(**parts),
+        date_line=_date_line(parts, day, doc.as_of.year),
         kind=_("REPORT"), subject=subject(doc),
         sentences=sentences(doc), to_appendix=_("The details are in the appendix attached."),
         recipients_title=_("Recipients:"), recipients=office.recipients or (BLANK,),

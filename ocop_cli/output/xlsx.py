@@ -56,26 +56,61 @@ def write_xlsx(path: Path, doc: Report, parts: Sequence[Section], letter: Letter
         sheet = _InOrder(book.create_sheet(_sheet_name(names.get(section.key, section.key),
                                                        used)))
         widths = _xlsx_widths(section)
-        for j, width in enumerate(widths, 1):
+        grid = Grid(widths)
+        for j, width in enumerate(grid.widths, 1):
             sheet.column_dimensions[get_column_letter(j)].width = width
-        top = _xlsx_letterhead(sheet, letter, section.title, facts, widths,
+        top = _xlsx_letterhead(sheet, letter, section.title, facts, grid.widths,
                                doc.as_of.isoformat())
-        for j, column in enumerate(section.columns, 1):
-            head = sheet.cell(top, j, _text(column.header))
-            head.font, head.fill, head.alignment, head.border = bold, header_fill, centre, box
+        for j, column in enumerate(section.columns):
+            grid.cell(sheet, top, j, _text(column.header), font=bold, fill=header_fill,
+                      alignment=centre, border=box)
         _xlsx_height(sheet, top, [c.header for c in section.columns], widths)
         sheet.freeze_panes = f"A{top + 1}"
         _xlsx_page(sheet, top)  # all before the first row is written
-        _xlsx_rows(sheet, section, top, widths, box, bold)
+        _xlsx_rows(sheet, section, top, grid, box, bold)
         if section is parts[0]:  # the report's own table, the page that is signed
-            _xlsx_closing(sheet, letter, sheet.max_row + 2, widths)
+            _xlsx_closing(sheet, letter, sheet.max_row + 2, grid.widths)
         sheet.write()
     if not parts:
         book.create_sheet(_("Report"))
     book.save(path)
 
 
-def _xlsx_rows(sheet: _InOrder, section: Section, top: int, widths: list[float], box: Any,
+class Grid:
+    """The sheet's columns for a table's: the same, except that a table column so wide that
+    no edge between columns lies between three and five tenths of the width (the wide
+    text of three columns) is cut in two at two fifths, its cells merged across both: the
+    letterhead's two blocks, the recipients and the signer then stand beside each other as
+    on the first sheet."""
+
+    def __init__(self, widths: list[float]) -> None:
+        self.widths, self.starts, self.cut = list(widths), list(range(1, len(widths) + 1)), -1
+        total, edge = sum(widths), 0.0
+        for j, width in enumerate(widths):
+            if edge < total * 0.3 and edge + width > total * 0.5:
+                left = round(total * 0.4 - edge, 1)
+                self.widths[j:j + 1] = [left, width - left]
+                self.starts = [k + 1 + (k > j) for k in range(len(widths))]
+                self.cut = j
+                break
+            edge += width
+
+    def cell(self, sheet: Any, row: int, j: int, value: Any = None, **style: Any) -> Any:
+        """The cell of table column `j` (from 0) in `row`, with its `style` (border, font...);
+        a cut column's two cells merged, both in that style."""
+        cell = sheet.cell(row, self.starts[j], value)
+        for name, setting in style.items():
+            setattr(cell, name, setting)
+        if j == self.cut:
+            other = sheet.cell(row, self.starts[j] + 1)
+            for name, setting in style.items():
+                setattr(other, name, setting)
+            sheet.merge_cells(start_row=row, start_column=self.starts[j], end_row=row,
+                              end_column=self.starts[j] + 1)
+        return cell
+
+
+def _xlsx_rows(sheet: _InOrder, section: Section, top: int, grid: Grid, box: Any,
                bold: Any) -> None:
     """The table's rows under its header row `top`, and the totals row, a row at a time."""
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -84,19 +119,20 @@ def _xlsx_rows(sheet: _InOrder, section: Section, top: int, widths: list[float],
     late_fill = PatternFill("solid", fgColor="F4C7C3")
     wrap = Alignment(wrap_text=True, vertical="top")
     total = office_total(section)
+    widths = [sum(grid.widths[a - 1:b - 1]) for a, b in
+              zip(grid.starts, [*grid.starts[1:], len(grid.widths) + 1], strict=True)]
     for i, row in enumerate(chain(section.rows, [total] if total else []), top + 1):
         # Set by hand: spreadsheets do not grow a row for wrapped text written by a program.
         _xlsx_height(sheet, i, [shown(row.get(c.key), c.key) for c in section.columns],
                      widths)
         late = section.marks.get(i - top - 1, set())
-        for j, column in enumerate(section.columns, 1):
+        for j, column in enumerate(section.columns):
             value = row.get(column.key)
-            cell = sheet.cell(i, j)
+            cell = grid.cell(sheet, i, j, border=box, alignment=wrap)
             if column.key in DATE_KEYS and isinstance(value, str):
                 _put_date(cell, value)
             else:
                 _put(cell, value, column.key == PERCENT)
-            cell.alignment, cell.border = wrap, box
             cell.font = bold if row is total or row.get("_parent") or \
                 row.get("_style") == "total" else font
             if column.key in late:
@@ -106,13 +142,16 @@ def _xlsx_rows(sheet: _InOrder, section: Section, top: int, widths: list[float],
 
 DOC_FONT = "Times New Roman"
 PAGE_WIDTH = 150  # characters of column width that print legibly on one A4 landscape page
+LETTERHEAD_WIDTH = 110  # the least that holds the issuing body and the motto side by side
 
 
 def _xlsx_widths(section: Section) -> list[float]:
-    """Each column as wide as its text, narrowed to fit one A4 landscape page wide."""
+    """Each column as wide as its text, narrowed to fit one A4 landscape page wide; a narrow
+    table widened in proportion to hold the letterhead's two blocks side by side."""
     widths, floor = text_widths(section)
     fitted = fit([max(w, 4) + 2 for w in widths], [max(f + 2, 6) for f in floor], PAGE_WIDTH)
-    return [float(w) for w in fitted]
+    wider = max(1.0, LETTERHEAD_WIDTH / sum(fitted))
+    return [round(w * wider, 1) for w in fitted]
 
 
 def _xlsx_letterhead(sheet: Any, letter: Letter, title: str, facts: list[tuple[str, str]],
