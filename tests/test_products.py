@@ -60,8 +60,10 @@ def test_the_stars_come_from_the_decision_in_force_on_the_day_of_the_score(ocop)
     for product, day in ((old, "2022-02-01"), (new, "2023-04-01")):
         _to_province(ocop, product, day, 40)
     rows = _listed(ocop, "--as-of", "2023-05-01")
-    # 40 points: two stars under 1048/QĐ-TTg, below every band of 148/QĐ-TTg.
-    assert (rows[old]["stars"], rows[new]["stars"]) == (2, 0)
+    # 40 points: two stars under 1048/QĐ-TTg, below every band of 148/QĐ-TTg: not ranked.
+    assert (rows[old]["stars"], rows[new]["stars"]) == (2, None)
+    assert (rows[old]["scored_under"], rows[new]["scored_under"]) == (
+        "1048/QĐ-TTg (sửa đổi, bổ sung bởi 781/QĐ-TTg)", "148/QĐ-TTg")
 
 
 def test_stages_follow_their_order_and_ask_for_what_they_need(ocop):

@@ -63,6 +63,9 @@ class Stage(StrEnum):
     scored = "scored"
     recognised = "recognised"
     not_recognised = "not_recognised"
+    renewed = "renewed"
+    upgraded = "upgraded"
+    revoked = "revoked"
 
 
 class ListFormat(StrEnum):
@@ -130,7 +133,9 @@ def add(
 def stage(s: Session, product: ProductArg,
           to: Annotated[Stage, typer.Argument(metavar="STAGE", help="chosen, rejected (say why "
                                               "with --note), sent, recognised (--ref: the "
-                                              "decision), not_recognised")],
+                                              "decision), not_recognised; after a new score "
+                                              "renewed or upgraded (--ref); revoked (--ref "
+                                              "and --note: why)")],
           by: ByOpt = None, ref: RefOpt = None, note: NoteOpt = None,
           date: DateOpt = None) -> None:
     """Move a product on to its next stage.
@@ -144,17 +149,43 @@ def stage(s: Session, product: ProductArg,
 
 @command("score", group=product_app)
 def score(s: Session, product: ProductArg,
-          points: Annotated[int, typer.Argument(metavar="POINTS", min=0, max=100,
-                                                help="The council's points, 0 to 100")],
+          points: Annotated[int | None, typer.Argument(
+              metavar="[POINTS]", min=0, max=100, help="The council's points, 0 to 100; or "
+              "give each member's sheet")] = None,
           council: Annotated[Council, typer.Option("--council", help="huyen (the district's "
-                                                   "council) or tinh (the province's)")],
+                                                   "council) or tinh (the province's)")
+                             ] = Council.tinh,
+          member: Annotated[list[str] | None, typer.Option(
+              "--member", metavar="NAME", help="A council member whose sheet follows "
+              "(repeatable, each with --a, --b and --c)")] = None,
+          part_a: Annotated[list[int] | None, typer.Option(
+              "--a", min=0, max=100, help="The member's points for part A")] = None,
+          part_b: Annotated[list[int] | None, typer.Option(
+              "--b", min=0, max=100, help="The member's points for part B")] = None,
+          part_c: Annotated[list[int] | None, typer.Option(
+              "--c", min=0, max=100, help="The member's points for part C")] = None,
+          sheet: Annotated[str | None, typer.Option(
+              "--sheet", metavar="FILE", help="The members' sheets: CSV, TSV or XLSX, one row "
+              "per member, columns member (thành viên), A, B, C")] = None,
+          failed: Annotated[str | None, typer.Option(
+              "--failed", metavar="TEXT", help="A mandatory criterion the product failed: "
+              "not passed, whatever its points")] = None,
           by: ByOpt = None, ref: RefOpt = None, note: NoteOpt = None,
           date: DateOpt = None) -> None:
-    """Record a council's score; the stars follow from the decision in force on its date.
+    """Record a council's score: one total, or each member's sheet (the points are their
+    average); the stars follow from the decision in force on its date.
 
-    Example: ocop product score sp-3fa9 76 --council tinh --date 2019-11-20
+    Example: ocop product score sp-3fa9 --member "Ông A" --a 30 --b 20 --c 30 --member "Bà B"
+    --a 28 --b 21 --c 33 --date 2023-11-20
     """
-    told(s.tracker.score_product(product, points, council.value, by=by, date=date, ref=ref,
+    from ocop_cli.tracker.scoring import typed_sheets
+
+    sheets = typed_sheets(member or [], part_a or [], part_b or [], part_c or [])
+    given = [x for x in (points is not None, bool(sheets), sheet is not None) if x]
+    if len(given) != 1:
+        raise UsageError(_("give one of: the council's POINTS, --member sheets, --sheet FILE"))
+    told(s.tracker.score_product(product, points, council.value, sheets=sheets,
+                                 sheet_file=sheet, failed=failed, by=by, date=date, ref=ref,
                                  note=note))
 
 
@@ -211,7 +242,7 @@ def list_products(
         district=s.tracker.district(loaded, district) if district else None, commune=commune,
         stages={x.value for x in at or ()}, stars=stars, kind=kind.value if kind else None,
         group=rules.group(group).id if group else None, year=year)
-    rows = [product_views.product_row(p, loaded.directory, rules) for p in chosen]
+    rows = [product_views.product_row(p, loaded.directory, rules, s.as_of) for p in chosen]
     section = list_section(rows)
     if shape == "xlsx" or output:
         _to_file(s, loaded, [section], shape, output, force, rows)
@@ -240,7 +271,7 @@ def show(s: Session, product: ProductArg,
     if current is None:
         raise UsageError(_("product {id} is registered after {date}").format(
             id=found, date=format_date(s.as_of)))
-    data = product_views.product_row(current, loaded.directory, rules)
+    data = product_views.product_row(current, loaded.directory, rules, s.as_of)
     history = product_views.line_rows(lines, found)
     if fmt is ListFormat.json:
         render.write_json({**data, "as_of": s.as_of.isoformat(), "lines": history})
@@ -248,7 +279,7 @@ def show(s: Session, product: ProductArg,
     if fmt is ListFormat.xlsx:
         raise UsageError(_("--format xlsx goes with `ocop product list` and `ocop product "
                            "report`"))
-    facts = product_views.facts(current, loaded.directory, rules)
+    facts = product_views.facts(current, loaded.directory, rules, s.as_of)
     columns = [Column("k", ""), Column("v", "")]
     if fmt.value in ("csv", "md"):
         formats.emit(fmt.value, columns, [{"k": k, "v": v} for k, v in facts], None)

@@ -10,7 +10,13 @@ def stage_label(stage: str) -> str:
     return {"registered": _("registered"), "chosen": _("chosen"), "rejected": _("rejected"),
             "sent": _("sent to the province"), "scored": _("scored"),
             "recognised": _("recognised"), "not_recognised": _("not recognised"),
-            "undo": _("undo")}[stage]
+            "renewed": _("renewed"), "upgraded": _("upgraded"), "revoked": _("revoked"),
+            "expired": _("expired"), "undo": _("undo")}[stage]
+
+
+def stars_label(stars: int | None) -> str:
+    """Stars in words: "4 stars", or "not ranked" for points under every band."""
+    return _("not ranked") if stars is None else _("{n} stars").format(n=stars)
 
 
 def kind_label(kind: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from ocop_cli.core.errors import UsageError
 from ocop_cli.core.i18n import _, format_date
-from ocop_cli.core.labels import council_label, kind_label, stage_label
+from ocop_cli.core.labels import council_label, kind_label, stage_label, stars_label
 from ocop_cli.core.model import ENTITY_KINDS as KINDS
 from ocop_cli.core.report import (
     Expiring,
@@ -23,6 +23,8 @@ from ocop_cli.core.report import (
     ProductSummary,
     Stars,
 )
+from ocop_cli.imports import tables
+from ocop_cli.imports.sheets import read_sheet
 from ocop_cli.store.storage import Loaded, owned_years
 from ocop_cli.tracker.counted import counted_entries
 from ocop_cli.tracker.products import (
@@ -39,6 +41,8 @@ from ocop_cli.tracker.products import (
     register_files,
     twin_of,
 )
+from ocop_cli.tracker.score_sheet import read_score_sheet
+from ocop_cli.tracker.scoring import MemberSheet
 
 # --- rows and figures ------------------------------------------------------------------------
 
@@ -69,8 +73,12 @@ def select(products: Iterable[Product], directory: Any, district: str | None = N
             and (year is None or p.registered.year == year)]
 
 
-def product_row(product: Product, directory: Any, rules: Rules) -> dict[str, Any]:
-    """One product as `ocop product list --format json` gives it; keys are never removed."""
+def product_row(product: Product, directory: Any, rules: Rules, as_of: dt.date
+                ) -> dict[str, Any]:
+    """One product as `ocop product list --format json` gives it on `as_of`; keys are never
+    removed. `stars` are the latest score's (null: not ranked, not passed, or scored before
+    any decision); `stars_in_force` the certificate's while it holds; `certificate` says
+    whether it is in force, expired or revoked."""
     return {
         "id": product.id, "name": product.name,
         "district": directory.short(product.district), "district_id": product.district,
@@ -82,14 +90,25 @@ def product_row(product: Product, directory: Any, rules: Rules) -> dict[str, Any
         "reason": product.reason, "decision": product.decision,
         "recognised": product.recognised.isoformat() if product.recognised else None,
         "expires": product.expires.isoformat() if product.expires else None,
+        "scored_under": product.rules_decision, "not_passed": product.failed,
+        "potential_five_star": potential_five(product),
+        "sheets": [sheet.to_record() for sheet in product.sheets] if product.sheets else None,
+        "certificate": product.certificate_status(as_of),
+        "stars_in_force": product.stars_on(as_of),
     }
+
+
+def potential_five(product: Product) -> bool:
+    """Scored five stars and not yet decided on: the centre's to recognise."""
+    return product.stage == "scored" and product.stars == 5
 
 
 def _star_counts(products: Sequence[Product], as_of: dt.date) -> Stars:
     counts = dict.fromkeys((3, 4, 5), 0)
     for product in products:
-        if product.in_force(as_of) and product.stars in (3, 4, 5):
-            counts[product.stars] += 1
+        stars = product.stars_on(as_of)
+        if stars in (3, 4, 5):
+            counts[stars] += 1
     return Stars(counts[3], counts[4], counts[5])
 
 
@@ -115,8 +134,8 @@ def summary(products: Sequence[Product], directory: Any, rules: Rules, as_of: dt
     by_group = [GroupStars(g.id, g.name, sum(1 for p in products if p.group == g.id),
                            _star_counts([p for p in products if p.group == g.id], as_of))
                 for g in rules.groups]
-    until = months_later(as_of, months)
-    expiring = [product_row(p, directory, rules) for p in products
+    until = months_later(as_of, months) or dt.date.max
+    expiring = [product_row(p, directory, rules, as_of) for p in products
                 if p.in_force(as_of) and p.expires is not None and p.expires <= until]
     expiring.sort(key=lambda row: (row["expires"], row["id"]))
     return ProductSummary(as_of, by_district, total, by_kind, by_group,
@@ -134,7 +153,7 @@ def counted_products(loaded: Loaded, task_id: str, as_of: dt.date) -> list[dict[
            if e.task == task.id and e.date <= as_of}
     chosen = {line.product for line in lines if line.id in ids}
     products = products_as_of(lines, rules, as_of)
-    return [product_row(p, loaded.directory, rules) for p in ordered(products.values(),
+    return [product_row(p, loaded.directory, rules, as_of) for p in ordered(products.values(),
                                                                       loaded.directory)
             if p.id in chosen]
 
@@ -150,7 +169,8 @@ def line_rows(lines: Sequence[Line], product: str) -> list[dict[str, Any]]:
              "undone": line.id in undone} for line in mine]
 
 
-def facts(product: Product, directory: Any, rules: Rules) -> list[tuple[str, str]]:
+def facts(product: Product, directory: Any, rules: Rules, as_of: dt.date
+          ) -> list[tuple[str, str]]:
     """What `ocop product show` prints above the product's lines."""
     found = [
         (_("Product"), f"{product.id}  {product.name}"),
@@ -162,16 +182,59 @@ def facts(product: Product, directory: Any, rules: Rules) -> list[tuple[str, str
         (_("Stage"), f"{stage_label(product.stage)} ({format_date(product.stage_date)})"),
     ]
     if product.points is not None and product.council and product.scored:
-        found.append((_("Score"), _("{points} points, {stars} stars ({council}, {date})").format(
-            points=product.points, stars=product.stars, council=council_label(product.council),
-            date=format_date(product.scored))))
+        found.append((_("Score"), _("{points} points, {stars} ({council}, {date})").format(
+            points=product.points, stars=score_words(product),
+            council=council_label(product.council), date=format_date(product.scored))))
+    for sheet in product.sheets or ():
+        found.append((_("Sheet of {member}").format(member=sheet.member),
+                      _("A {a} + B {b} + C {c} = {total}").format(
+                          a=sheet.a, b=sheet.b, c=sheet.c, total=sheet.total)))
+    if product.sheets:
+        found.append((_("Average"), _("{points} points from {n} sheets (rounded half up)")
+                      .format(points=product.points, n=len(product.sheets))))
     if product.reason:
         found.append((_("Reason"), product.reason))
-    if product.recognised:
-        found.append((_("Recognised"), _("{decision} of {date}, valid until {until}").format(
-            decision=product.decision, date=format_date(product.recognised),
-            until=format_date(product.expires))))
+    held = product.certificate
+    if held is not None:
+        found.append((_("Certificate"), _("{stage} by {decision} of {date}: {stars}").format(
+            stage=stage_label(held.action), decision=held.ref, date=format_date(held.date),
+            stars=stars_label(held.stars))))
+        found.append((_("Expires"), _certificate_words(product, as_of)))
     return found
+
+
+def score_words(product: Product) -> str:
+    """A score's result in words: its stars and decision, not passed, or why it has none."""
+    if product.failed:
+        return _("not passed: {criterion}").format(criterion=product.failed)
+    if product.rules_decision is None:
+        return _("no stars: no decision was in force yet")
+    words = f"{stars_label(product.stars)}, {product.rules_decision}"
+    return words + (", " + _("potential 5-star") if potential_five(product) else "")
+
+
+def _certificate_words(product: Product, as_of: dt.date) -> str:
+    if product.revoked is not None:
+        return _("revoked on {date} by {ref}: {reason}").format(
+            date=format_date(product.revoked.date), ref=product.revoked.ref,
+            reason=product.revoked.note)
+    if product.expires is None:
+        return _("never: it would end past the calendar's last day")
+    if product.in_force(as_of):
+        return _("on {date}; in force until {last}").format(
+            date=format_date(product.expires),
+            last=format_date(product.expires - dt.timedelta(days=1)))
+    return _("expired on {date}").format(date=format_date(product.expires))
+
+
+def score_sheets(file: str, rules: Rules, day: dt.date) -> list[MemberSheet]:
+    """The members' sheets of a CSV, TSV or XLSX file, checked against the maxima of the
+    decision in force on `day`; refused, naming every row at fault, when one is wrong."""
+    sheet = read_sheet(file)
+    members, problems = read_score_sheet(sheet, rules.decision_on(day))
+    if problems:
+        raise tables.rejected(sheet.source, problems)
+    return members
 
 
 # --- lists from the districts ----------------------------------------------------------------
