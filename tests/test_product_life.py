@@ -141,3 +141,43 @@ def test_a_dry_run_shows_the_ids_the_import_then_records(ocop, tmp_path):
     assert len(ids) == 2 and ids == re.findall(r"sp-[0-9a-f]{6}", done.stdout)
     listed = ocop("product", "list", "--format", "json").json()
     assert sorted(row["id"] for row in listed) == sorted(ids)
+
+
+def other(ws: Path, name: str, district: str, entity: str, day: str) -> str:
+    t = on(ws)
+    product = t.add_product(name, district, "Xã B", entity, "dn", "do-uong",
+                            date="2019-07-10").entries[0].product
+    t.advance_product(product, "chosen", date=day)
+    t.advance_product(product, "sent", date=day, ref="12/TTr-UBND")
+    t.score_product(product, 80, "tinh", date=day)
+    t.advance_product(product, "recognised", date=day, ref="88/QĐ-UBND")
+    return product
+
+
+def test_due_lists_what_expires_within_the_days_by_place_with_the_notice_date(ws, ocop):
+    banh = recognised(ws)  # Ninh Giang, expires 2022-12-10
+    che = other(ws, "Chè", "Gia Lộc", "Công ty Chè", "2019-12-20")  # expires 2022-12-20
+    other(ws, "Vải", "Thanh Hà", "HTX Vải", "2020-03-01")  # expires 2023-03-01: not soon
+    rows = ocop("product", "due", "--as-of", "2022-11-25", "--format", "json").json()
+    # Gia Lộc comes before Ninh Giang in the province's order of its units.
+    assert [(r["id"], r["notice_by"], r["notice_late"], r["days_left"]) for r in rows] == [
+        (che, "2022-11-20", True, 25), (banh, "2022-11-10", True, 15)]
+    assert [r["id"] for r in ocop("product", "due", "--within", "20", "--as-of", "2022-11-25",
+                                  "--format", "json").json()] == [banh]
+    assert [r["id"] for r in ocop("product", "due", "--district", "ninh giang", "--as-of",
+                                  "2022-11-25", "--format", "json").json()] == [banh]
+    # The day before it expires it is due; on the day it has expired and is not.
+    assert [r["days_left"] for r in ocop("product", "due", "--as-of", "2022-12-09",
+                                         "--format", "json").json()][-1] == 1
+    assert banh not in [r["id"] for r in ocop("product", "due", "--as-of", "2022-12-10",
+                                              "--format", "json").json()]
+
+
+def test_due_as_csv_keeps_the_data_under_vietnamese_headers(ws, ocop):
+    banh = recognised(ws)
+    result = ocop("product", "due", "--as-of", "2022-11-25", "--format", "csv", "--lang", "vi")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "Huyện,Xã,Chủ thể,Sản phẩm,Mã sản phẩm,Sao,Quyết định,Hết hạn,Thông báo chủ thể trước",
+        f"Ninh Giang,Hồng Phúc,HTX Hồng Phúc,Bánh gai,{banh},4,2345/QĐ-UBND,2022-12-10,"
+        "2022-11-10"]

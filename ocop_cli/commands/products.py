@@ -150,7 +150,7 @@ def stage(s: Session, product: ProductArg,
 @command("score", group=product_app)
 def score(s: Session, product: ProductArg,
           points: Annotated[int | None, typer.Argument(
-              metavar="[POINTS]", min=0, max=100, help="The council's points, 0 to 100; or "
+              metavar="POINTS", min=0, max=100, help="The council's points, 0 to 100; or "
               "give each member's sheet")] = None,
           council: Annotated[Council, typer.Option("--council", help="huyen (the district's "
                                                    "council) or tinh (the province's)")
@@ -228,14 +228,10 @@ def list_products(
 
     Example: ocop product list --district "Gia Lộc" --stage sent --format json
     """
-    from ocop_cli.output import formats
     from ocop_cli.output.product_tables import list_section
     from ocop_cli.tracker import product_views, products
 
-    shape = formats.choose_format(fmt.value if fmt else None, output)
-    if shape not in ListFormat.__members__:
-        raise UsageError(_("a product list is written as table, json, csv, md or xlsx; "
-                           "`ocop product report` writes {fmt}").format(fmt=shape))
+    shape = _list_shape(fmt, output)
     loaded, lines, rules = s.tracker.register()
     chosen = product_views.select(
         products.products_as_of(lines, rules, s.as_of).values(), loaded.directory,
@@ -243,14 +239,40 @@ def list_products(
         stages={x.value for x in at or ()}, stars=stars, kind=kind.value if kind else None,
         group=rules.group(group).id if group else None, year=year)
     rows = [product_views.product_row(p, loaded.directory, rules, s.as_of) for p in chosen]
-    section = list_section(rows)
-    if shape == "xlsx" or output:
-        _to_file(s, loaded, [section], shape, output, force, rows)
-        return
-    formats.emit(shape, section.columns, section.rows, rows, title=section.title,
-                footer=ngettext("{n} product as of {date}", "{n} products as of {date}",
-                                len(rows)).format(n=len(rows), date=format_date(s.as_of)),
-                no_color=s.no_color)
+    _listing(s, loaded, list_section(rows), rows, shape, output, force,
+             ngettext("{n} product as of {date}", "{n} products as of {date}",
+                      len(rows)).format(n=len(rows), date=format_date(s.as_of)))
+
+
+@command("due", group=product_app)
+def due(
+    s: Session,
+    within: Annotated[int, typer.Option("--within", min=0, max=3650, metavar="DAYS",
+                                        help="Certificates that expire within this many "
+                                        "days")] = 30,
+    district: Annotated[str | None, typer.Option("--district", "-d", metavar="NAME",
+                                                 help="Of this district-level unit")] = None,
+    fmt: Annotated[ListFormat | None, typer.Option("--format", "-f", help="table, json, csv, "
+                                                   "md or xlsx (with --output)")] = None,
+    output: OutputOpt = None, force: ForceOpt = False,
+) -> None:
+    """The certificates that expire within DAYS of the as-of date, by place and producer,
+    with the day the holder must be told by (the rules' notice before expiry).
+
+    Example: ocop product due --within 30
+    """
+    from ocop_cli.output.product_tables import due_section
+    from ocop_cli.tracker import product_views, products
+
+    shape = _list_shape(fmt, output)
+    loaded, lines, rules = s.tracker.register()
+    unit = s.tracker.district(loaded, district) if district else None
+    found = [p for p in products.products_as_of(lines, rules, s.as_of).values()
+             if unit is None or p.district == unit]
+    rows = product_views.due(found, loaded.directory, rules, s.as_of, within)
+    _listing(s, loaded, due_section(rows, within), rows, shape, output, force,
+             ngettext("{n} certificate as of {date}", "{n} certificates as of {date}",
+                      len(rows)).format(n=len(rows), date=format_date(s.as_of)))
 
 
 @command("show", group=product_app)
@@ -326,6 +348,29 @@ def report(
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+
+def _list_shape(fmt: ListFormat | None, output: str | None) -> str:
+    """The format of a listing: the one asked for, else the output file's suffix."""
+    from ocop_cli.output import formats
+
+    shape = formats.choose_format(fmt.value if fmt else None, output)
+    if shape not in ListFormat.__members__:
+        raise UsageError(_("a product list is written as table, json, csv, md or xlsx; "
+                           "`ocop product report` writes {fmt}").format(fmt=shape))
+    return shape
+
+
+def _listing(s: Session, loaded: Any, section: Any, rows: list[dict[str, Any]], shape: str,
+             output: str | None, force: bool, footer: str) -> None:
+    """A listing on the screen, or into a file."""
+    from ocop_cli.output import formats
+
+    if shape == "xlsx" or output:
+        _to_file(s, loaded, [section], shape, output, force, rows)
+        return
+    formats.emit(shape, section.columns, section.rows, rows, title=section.title,
+                 footer=footer, no_color=s.no_color)
 
 
 def _doc(loaded: Any, s: Session) -> Any:

@@ -43,6 +43,22 @@ def list_section(rows: list[dict[str, Any]]) -> Section:
     return Section("products", _("Products"), columns, shown)
 
 
+def due_section(rows: list[dict[str, Any]], within: int) -> Section:
+    """The certificates that expire soon (rows as `product_views.due` gives them), by place
+    and producer, with the day the holder must be told by."""
+    columns = [Column("district", _("District")), Column("commune", _("Commune")),
+               Column("entity", _("Producer"), max_width=28),
+               Column("name", _("Product"), max_width=28), Column("id", _("Product ID"), drop=3),
+               Column("stars", _("Stars"), drop=2, people=stars_text),
+               Column("decision", _("Decision"), drop=1),
+               Column("expires", _("Expires"), people=_day),
+               Column("notice_by", _("Tell the holder by"), people=_day)]
+    shown = [{**row, "stars": row["stars_in_force"],
+              "_style": "overdue" if row["notice_late"] else "due"} for row in rows]
+    return Section("product_due", _("Certificates that expire within {n} days").format(
+        n=within), columns, shown)
+
+
 def lines_section(rows: list[dict[str, Any]]) -> Section:
     """Every line about a product (rows as `product_views.line_rows` gives them)."""
     columns = [Column("date", _("Date")), Column("action", _("Stage")),

@@ -23,6 +23,7 @@ from ocop_cli.core.report import (
     ProductSummary,
     Stars,
 )
+from ocop_cli.core.text import fold, sort_key
 from ocop_cli.imports import tables
 from ocop_cli.imports.sheets import read_sheet
 from ocop_cli.store.storage import Loaded, owned_years
@@ -48,8 +49,6 @@ from ocop_cli.tracker.scoring import MemberSheet
 
 
 def ordered(products: Iterable[Product], directory: Any) -> list[Product]:
-    from ocop_cli.core.text import sort_key
-
     units = {a.id: i for i, a in enumerate(directory.units)}
     return sorted(products, key=lambda p: (units.get(p.district, len(units)),
                                            sort_key(p.commune), sort_key(p.name), p.id))
@@ -61,8 +60,6 @@ def select(products: Iterable[Product], directory: Any, district: str | None = N
            year: int | None = None) -> list[Product]:
     """The products that pass every filter given, in the order of the listing: by district
     unit, commune and name. `commune` matches accents aside; `year` is the registration's."""
-    from ocop_cli.core.text import fold
-
     return [p for p in ordered(products, directory)
             if (district is None or p.district == district)
             and (commune is None or fold(p.commune) == fold(commune))
@@ -140,6 +137,28 @@ def summary(products: Sequence[Product], directory: Any, rules: Rules, as_of: dt
     expiring.sort(key=lambda row: (row["expires"], row["id"]))
     return ProductSummary(as_of, by_district, total, by_kind, by_group,
                           Expiring(months, until, expiring))
+
+
+def due(products: Iterable[Product], directory: Any, rules: Rules, as_of: dt.date,
+        within: int) -> list[dict[str, Any]]:
+    """The certificates in force on `as_of` that expire within `within` days, by place
+    (district unit, commune) and producer: each product's row with the day its holder must be
+    told by (the expiry less the rules' notice days), whether that day has passed, and the
+    days left."""
+    units = {a.id: i for i, a in enumerate(directory.units)}
+    rows = []
+    for product in sorted(products, key=lambda p: (
+            units.get(p.district, len(units)), sort_key(p.commune), sort_key(p.entity),
+            sort_key(p.name), p.id)):
+        if not product.in_force(as_of) or product.expires is None \
+                or (product.expires - as_of).days > within or product.certificate is None:
+            continue
+        decision = rules.decision_on(product.certificate.date)
+        tell_by = product.expires - dt.timedelta(days=decision.notice_days if decision else 30)
+        rows.append({**product_row(product, directory, rules, as_of),
+                     "notice_by": tell_by.isoformat(), "notice_late": tell_by < as_of,
+                     "days_left": (product.expires - as_of).days})
+    return rows
 
 
 def counted_products(loaded: Loaded, task_id: str, as_of: dt.date) -> list[dict[str, Any]]:
@@ -285,7 +304,6 @@ class SheetRow(NamedTuple):
 def read_product_sheet(sheet: Any, as_of: dt.date) -> tuple[list[SheetRow], list[Any], list[str]]:
     """The rows of a district's product list, and what is wrong with each row that is not
     right; a row without a date is dated the as-of date."""
-    from ocop_cli.core.text import fold
     from ocop_cli.imports import tables as imports
 
     notices: list[str] = []
