@@ -28,6 +28,12 @@ def council_label(council: str) -> str:
     return {"huyen": _("district council"), "tinh": _("province council")}[council]
 
 
+def level_label(level: str | None) -> str:
+    """Who recognises a product's stars: the district, the province or the centre."""
+    return {"huyen": _("district"), "tinh": _("province"), "trung-uong": _("centre")}.get(
+        level or "", _("no level"))
+
+
 def step_label(step: str) -> str:
     """A step of the register's order in words: a score names its council ("scored (province
     council)")."""

@@ -268,6 +268,27 @@ class DecisionDoc(Strict):
         return 12 * self.valid_years if self.valid_years is not None else 36
 
 
+# A step of a product's process: a stage, or a score by one of the councils.
+STEPS = (*(s for s in PRODUCT_STAGES if s != "scored"), *(f"scored:{c}" for c in COUNCILS))
+LEVELS_RECOGNISING = ("huyen", "tinh", "trung-uong")
+
+
+class ProcessDoc(Strict):
+    """Who proposes, scores and recognises, from the day this way of working took effect."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    start: dt.date = Field(alias="from")
+    name: Text
+    funnel: Annotated[list[Literal[PRODUCT_STAGES]],  # type: ignore[valid-type]
+                      Field(min_length=1, description="The stages the report counts")]
+    recognised_by: dict[Annotated[int, Field(ge=1, le=5)],
+                        Literal[LEVELS_RECOGNISING]] = Field(  # type: ignore[valid-type]
+        description="Which level recognises each number of stars")
+    next: dict[Literal[STEPS], list[Literal[STEPS]]] = Field(  # type: ignore[valid-type]
+        description="From each stage (a score named by its council), the steps that may "
+        "follow")
+
+
 class GroupDoc(Strict):
     id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
     name: Text
@@ -278,6 +299,8 @@ class RulesDoc(Strict):
     """The OCOP product rules: point bands by decision, and the product groups."""
 
     decisions: Annotated[list[DecisionDoc], Field(min_length=1)]
+    processes: Annotated[list[ProcessDoc], Field(min_length=1)] | None = Field(
+        None, description="The process by period; the bundled one when left out")
     groups: Annotated[list[GroupDoc], Field(min_length=1)]
 
 

@@ -37,6 +37,18 @@ class Decision(NamedTuple):
         return next((stars for stars, low in self.bands if points >= low), None)
 
 
+class Process(NamedTuple):
+    """Who proposes, scores and recognises, from `start`: the steps that may follow each
+    stage (a score named by its council, "scored:tinh"), which level recognises how many
+    stars, and the stages the report counts."""
+
+    start: dt.date
+    name: str
+    next: dict[str, tuple[str, ...]]
+    recognised_by: dict[int, str]
+    funnel: tuple[str, ...]
+
+
 class Group(NamedTuple):
     id: str
     name: str
@@ -46,6 +58,15 @@ class Group(NamedTuple):
 class Rules(NamedTuple):
     decisions: tuple[Decision, ...]  # oldest first
     groups: tuple[Group, ...]
+    processes: tuple[Process, ...]  # oldest first
+
+    def process_on(self, day: dt.date) -> Process:
+        """The process in force on `day`: the latest that started by then, else the first."""
+        found = self.processes[0]
+        for process in self.processes:
+            if process.start <= day:
+                found = process
+        return found
 
     def decision_on(self, day: dt.date) -> Decision | None:
         """The decision in force on `day`: the latest that started by then; None before the
@@ -112,16 +133,24 @@ def read_rules(path: Path) -> Rules:
                 line, col = doc.where(("decisions", i, "parts"))
                 problems.append(Problem(str(path), _("the maxima of parts A, B and C add up to "
                                                      "100"), line, col, field="parts"))
-        starts = [item.start for item in parsed.decisions]
-        if starts != sorted(starts):
-            line, col = doc.where(("decisions",))
-            problems.append(Problem(str(path), _("decisions go oldest first"), line, col,
-                                    field="decisions"))
+        for key in ("decisions", "processes"):
+            starts = [item.start for item in getattr(parsed, key) or ()]
+            if starts != sorted(starts):
+                line, col = doc.where((key,))
+                problems.append(Problem(str(path), _("{key} go oldest first").format(key=key),
+                                        line, col, field=key))
     if problems or parsed is None:
         raise InvalidData(problems)
+    if parsed.processes is None and path != bundled_dir() / RULES:
+        processes = read_rules(bundled_dir() / RULES).processes  # an older file of its own
+    else:
+        processes = tuple(Process(p.start, p.name, {k: tuple(v) for k, v in p.next.items()},
+                                  dict(p.recognised_by), tuple(p.funnel))
+                          for p in parsed.processes or ())
     return Rules(
         tuple(Decision(d.decision, d.start, d.months, d.notice_days, d.recognised_from,
                        tuple((b.stars, b.min) for b in d.bands),
                        (d.parts.a, d.parts.b, d.parts.c) if d.parts else None)
               for d in parsed.decisions),
-        tuple(Group(g.id, g.name, tuple(g.aliases)) for g in parsed.groups))
+        tuple(Group(g.id, g.name, tuple(g.aliases)) for g in parsed.groups),
+        processes)

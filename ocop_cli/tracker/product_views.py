@@ -27,9 +27,9 @@ from ocop_cli.core.text import fold, sort_key
 from ocop_cli.imports import tables
 from ocop_cli.imports.sheets import read_sheet
 from ocop_cli.store.storage import Loaded, owned_years
+from ocop_cli.tracker.certificates import certificate_years
 from ocop_cli.tracker.counted import counted_entries
 from ocop_cli.tracker.products import (
-    FUNNEL,
     Line,
     Product,
     Rules,
@@ -117,7 +117,7 @@ def summary(products: Sequence[Product], directory: Any, rules: Rules, as_of: dt
 
     def funnel(unit: str | None, name: str | None, subset: list[Product]) -> FunnelRow:
         reached = {stage: sum(1 for p in subset if p.reached(stage) or stage == "registered")
-                   for stage in FUNNEL}
+                   for stage in ("registered", "chosen", "rejected", "sent", "scored")}
         return FunnelRow(unit, name, reached["registered"], reached["chosen"],
                          reached["rejected"], reached["sent"], reached["scored"],
                          sum(1 for p in subset if p.in_force(as_of)), _star_counts(subset, as_of))
@@ -136,7 +136,8 @@ def summary(products: Sequence[Product], directory: Any, rules: Rules, as_of: dt
                 if p.in_force(as_of) and p.expires is not None and p.expires <= until]
     expiring.sort(key=lambda row: (row["expires"], row["id"]))
     return ProductSummary(as_of, by_district, total, by_kind, by_group,
-                          Expiring(months, until, expiring))
+                          Expiring(months, until, expiring),
+                          rules.process_on(as_of).funnel, certificate_years(products, as_of))
 
 
 def due(products: Iterable[Product], directory: Any, rules: Rules, as_of: dt.date,
@@ -385,8 +386,16 @@ def decide_import(directory: Any, lines: Sequence[Line], rules: Rules, rows: Seq
                 # A district's score comes between its choice and the sending.
                 product = twin.id
                 stage = "chosen" if twin.position == "scored:huyen" else twin.stage
-            if stage in PATH:
-                for step in PATH[PATH.index(stage) + 1:PATH.index(row.stage) + 1]:
+            # The stages on the way that the process of the row's date has (since July 2025 a
+            # commune sends its products to the province with no district's choice).
+            path = [s for s in PATH if s in rules.process_on(row.date).funnel]
+            if row.stage not in path:
+                raise UsageError(_("no stage {stage} in the process of {date}: {process}")
+                                 .format(stage=stage_label(row.stage),
+                                         date=format_date(row.date),
+                                         process=rules.process_on(row.date).name))
+            if stage in path:
+                for step in path[path.index(stage) + 1:path.index(row.stage) + 1]:
                     made.append(advance([*seen, *made], rules, product, step, stamp))
             if not made:
                 messages.append(_("row {row}: {id} ({name}) is {stage} already; nothing "

@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 
 from ocop_cli.core.errors import InvalidData, NotFound, Problem, Refused, UsageError
 from ocop_cli.core.i18n import _, format_date
-from ocop_cli.core.labels import stage_label, stars_label, step_label
+from ocop_cli.core.labels import council_label, level_label, stage_label, stars_label, step_label
 from ocop_cli.core.model import ENTITY_KINDS as KINDS
 from ocop_cli.core.model import PRODUCT_STAGES
 from ocop_cli.core.text import clean, fold
@@ -64,26 +64,7 @@ HEADER = (
 )
 
 STAGES = PRODUCT_STAGES
-# What may follow a product's stage; a score names its council ("scored:huyen").
-NEXT = {
-    "registered": ("chosen", "rejected"),
-    "chosen": ("scored:huyen", "sent", "rejected"),
-    "scored:huyen": ("scored:huyen", "sent", "rejected"),
-    "sent": ("scored:tinh",),
-    # After a certificate's score: a first recognition, or the certificate renewed (the same
-    # stars or fewer) or upgraded (more stars).
-    "scored:tinh": ("scored:tinh", "recognised", "not_recognised", "renewed", "upgraded"),
-    "rejected": (),
-    # A certificate is re-evaluated (a new score), revoked, or starts a new round.
-    "recognised": ("scored:tinh", "sent", "revoked"),
-    "renewed": ("scored:tinh", "sent", "revoked"),
-    "upgraded": ("scored:tinh", "sent", "revoked"),
-    "not_recognised": ("sent",),
-    "revoked": ("sent",),
-}
 CERTIFYING = ("recognised", "renewed", "upgraded")  # the stages that issue a certificate
-# The funnel: how many products reached each of these, whatever came after.
-FUNNEL = ("registered", "chosen", "rejected", "sent", "scored")
 
 def load_register(ws: Workspace, directory: Any) -> tuple[list[Line], Rules, list[Problem]]:
     """The register and the rules; InvalidData when either has an error (warnings returned)."""
@@ -113,9 +94,9 @@ class Certificate(NamedTuple):
 class Product:
     """A product's facts and its stage on an as-of date (a plain class: see `model`)."""
 
-    __slots__ = ("by", "certificate", "commune", "council", "decision", "district", "entity",
-                 "expires", "failed", "group", "id", "kind", "lines", "name", "new", "points",
-                 "reason", "recognised", "registered", "revoked", "rules_decision", "scored",
+    __slots__ = ("by", "certificate", "certificates", "commune", "council", "decision",
+                 "district", "entity", "expires", "failed", "group", "id", "kind", "lines",
+                 "name", "new", "points", "reason", "recognised", "registered", "revoked", "rules_decision", "scored",
                  "sheets", "stage", "stage_date", "stars")
 
     def __init__(self, first: Line) -> None:
@@ -141,6 +122,7 @@ class Product:
         # The latest certificate (and its decision, date and expiry as the listing names
         # them), and the revocation that ended it.
         self.certificate: Certificate | None = None
+        self.certificates: list[Certificate] = []  # every one issued, oldest first
         self.recognised: dt.date | None = None
         self.decision: str | None = None
         self.expires: dt.date | None = None
@@ -148,7 +130,7 @@ class Product:
 
     @property
     def position(self) -> str:
-        """The stage as `NEXT` names it: a score says by which council."""
+        """The stage as a process's `next` names it: a score says by which council."""
         return f"scored:{self.council}" if self.stage == "scored" else self.stage
 
     def reached(self, stage: str) -> bool:
@@ -206,6 +188,7 @@ def _apply(product: Product, line: Line, rules: Rules) -> None:
         months = decision.valid_months if decision else rules.decisions[0].valid_months
         product.certificate = Certificate(line.action, line.ref or "", line.date, product.stars,
                                           product.points, months_later(line.date, months))
+        product.certificates.append(product.certificate)
         product.recognised, product.decision = line.date, line.ref
         product.expires = product.certificate.expires
         product.revoked = None
@@ -298,11 +281,13 @@ def advance(lines: Sequence[Line], rules: Rules, product_id: str, stage: str, st
             choices=", ".join(s for s in STAGES if s != "registered")))
     latest = _latest(lines, rules, product_id, stamp.date)
     step = f"scored:{council}" if stage == "scored" else stage
-    if step not in NEXT[latest.position]:
-        allowed = ", ".join(map(step_label, NEXT[latest.position])) or \
+    following = rules.process_on(stamp.date).next.get(latest.position, ())
+    if step not in following:
+        allowed = ", ".join(map(step_label, following)) or \
             _("nothing (undo a line to correct it)")
-        raise Refused(_("product {id} is {stage}; what may follow: {allowed}").format(
-            id=product_id, stage=stage_label(latest.stage), allowed=allowed))
+        raise Refused(_("product {id} is {stage}; what may follow on {date}: {allowed}").format(
+            id=product_id, stage=stage_label(latest.stage), date=format_date(stamp.date),
+            allowed=allowed))
     if stage in ("rejected", "revoked") and not (stamp.note or "").strip():
         raise UsageError(_("say why it is {stage} with --note").format(stage=stage_label(stage)))
     if stage in (*CERTIFYING, "revoked") and not (stamp.ref or "").strip():
@@ -343,6 +328,12 @@ def _may_certify(product: Product, rules: Rules, stage: str, day: dt.date) -> No
         raise Refused(_("product {id} is {stars}; a province recognises {least} stars or "
                         "more").format(id=product.id, stars=stars_label(product.stars),
                                        least=decision.recognised_from))
+    level = rules.process_on(day).recognised_by.get(product.stars)
+    if level not in (product.council, "trung-uong"):
+        raise Refused(_("{stars} are recognised by the {level} under {process}; product {id} "
+                        "was last scored by the {council}").format(
+            stars=stars_label(product.stars), level=level_label(level), id=product.id,
+            process=rules.process_on(day).name, council=council_label(product.council or "")))
     if stage == "recognised":
         return
     held = product.certificate
