@@ -178,16 +178,9 @@ def _checked(record: Any, source: str, directory: Any, rules: Rules | None
     for key in wanted.get(action, ()):
         if record.get(key) is None:
             return None, _("a {action} line needs {key}").format(action=action, key=key), key
-    if action == "registered":
-        district = record["district"]
-        if district not in directory.by_id or directory.get(district).level != "district" \
-                or directory.get(district).kind != "locality":
-            return None, _("{value!r} is not a district-level unit of agencies.yaml").format(
-                value=district), "district"
-        if record["kind"] not in KINDS:
-            return None, _("expected one of: {choices}").format(choices=", ".join(KINDS)), "kind"
-        if rules is not None and record["group"] not in {g.id for g in rules.groups}:
-            return None, _("expected a group id of {file}").format(file=RULES), "group"
+    fault = _registration_fault(record, directory, rules) if action == "registered" else None
+    if fault is not None:
+        return None, *fault
     if record.get("council") is not None and record["council"] not in COUNCILS:
         return None, _("expected one of: {choices}").format(choices=", ".join(COUNCILS)), \
             "council"
@@ -197,6 +190,21 @@ def _checked(record: Any, source: str, directory: Any, rules: Rules | None
     values: dict[str, Any] = {key: record.get(key) for key in Line._fields if key in record}
     values.update(date=date, source=source, new=new, points=points, sheets=sheets)
     return Line(**values), "", None
+
+
+def _registration_fault(record: dict[str, Any], directory: Any, rules: Rules | None
+                        ) -> tuple[str, str] | None:
+    """What is wrong with a registration's district, kind or group, and in which key."""
+    district = record["district"]
+    if district not in directory.by_id or directory.get(district).level != "district" \
+            or directory.get(district).kind != "locality":
+        return _("{value!r} is not a district-level unit of agencies.yaml").format(
+            value=district), "district"
+    if record["kind"] not in KINDS:
+        return _("expected one of: {choices}").format(choices=", ".join(KINDS)), "kind"
+    if rules is not None and record["group"] not in {g.id for g in rules.groups}:
+        return _("expected a group id of {file}").format(file=RULES), "group"
+    return None
 
 
 def _sheets(value: Any, points: int | None, date: dt.date, rules: Rules | None

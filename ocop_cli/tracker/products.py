@@ -96,8 +96,8 @@ class Product:
 
     __slots__ = ("by", "certificate", "certificates", "commune", "council", "decision",
                  "district", "entity", "expires", "failed", "group", "id", "kind", "lines",
-                 "name", "new", "points", "reason", "recognised", "registered", "revoked", "rules_decision", "scored",
-                 "sheets", "stage", "stage_date", "stars")
+                 "name", "new", "points", "reason", "recognised", "registered", "revoked",
+                 "rules_decision", "scored", "sheets", "stage", "stage_date", "stars")
 
     def __init__(self, first: Line) -> None:
         self.id = first.product
