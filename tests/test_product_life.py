@@ -207,3 +207,18 @@ def test_the_report_counts_certificates_by_year_and_the_rate_of_expired_ones_ren
     assert (years[2022]["expired"], years[2022]["expired_renewed"]) == (2, 0)
     table = ocop("product", "report", "--as-of", "2023-06-30", "--format", "csv").stdout
     assert "Total,4,2,0,2,1,50" in table
+
+
+def test_the_list_filters_by_the_standing_of_the_certificate_on_the_day(ws, ocop):
+    banh = recognised(ws)  # expires 2022-12-10
+    gone = other(ws, "Gà", "Tứ Kỳ", "HTX Gà", "2020-05-01")
+    on(ws).advance_product(gone, "revoked", date="2021-06-01", ref="50/QĐ", note="vi phạm")
+
+    def listed(standing: str, day: str) -> list[str]:
+        return [r["id"] for r in ocop("product", "list", "--certificate", standing, "--as-of",
+                                      day, "--format", "json").json()]
+
+    assert set(listed("in_force", "2021-01-01")) == {banh, gone}
+    assert listed("revoked", "2021-01-01") == []
+    assert (listed("in_force", "2022-12-09"), listed("revoked", "2022-12-09")) == ([banh], [gone])
+    assert (listed("in_force", "2022-12-10"), listed("expired", "2022-12-10")) == ([], [banh])

@@ -68,6 +68,12 @@ class Stage(StrEnum):
     revoked = "revoked"
 
 
+class Standing(StrEnum):
+    in_force = "in_force"
+    expired = "expired"
+    revoked = "revoked"
+
+
 class ListFormat(StrEnum):
     table = "table"
     json = "json"
@@ -219,6 +225,9 @@ def list_products(
                                               help="Of this product group")] = None,
     year: Annotated[int | None, typer.Option("--year", min=1900, max=2200,
                                              help="Registered in this year")] = None,
+    certificate: Annotated[Standing | None, typer.Option(
+        "--certificate", help="Whose certificate is in_force, expired or revoked on the as-of "
+        "date")] = None,
     fmt: Annotated[ListFormat | None, typer.Option("--format", "-f", help="table, json, csv, md or "
                                             "xlsx (with --output); default: the output "
                                             "file's suffix, else table")] = None,
@@ -237,7 +246,8 @@ def list_products(
         products.products_as_of(lines, rules, s.as_of).values(), loaded.directory,
         district=s.tracker.district(loaded, district) if district else None, commune=commune,
         stages={x.value for x in at or ()}, stars=stars, kind=kind.value if kind else None,
-        group=rules.group(group).id if group else None, year=year)
+        group=rules.group(group).id if group else None, year=year,
+        certificate=certificate.value if certificate else None, as_of=s.as_of)
     rows = [product_views.product_row(p, loaded.directory, rules, s.as_of) for p in chosen]
     _listing(s, loaded, list_section(rows), rows, shape, output, force,
              ngettext("{n} product as of {date}", "{n} products as of {date}",

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
-from ocop_cli.core.errors import UsageError
+from ocop_cli.core.errors import OcopError, UsageError
 from ocop_cli.core.i18n import _, format_date
 from ocop_cli.core.labels import council_label, kind_label, stage_label, stars_label
 from ocop_cli.core.model import ENTITY_KINDS as KINDS
@@ -57,9 +57,11 @@ def ordered(products: Iterable[Product], directory: Any) -> list[Product]:
 def select(products: Iterable[Product], directory: Any, district: str | None = None,
            commune: str | None = None, stages: set[str] | frozenset[str] = frozenset(),
            stars: int | None = None, kind: str | None = None, group: str | None = None,
-           year: int | None = None) -> list[Product]:
+           year: int | None = None, certificate: str | None = None,
+           as_of: dt.date = dt.date.max) -> list[Product]:
     """The products that pass every filter given, in the order of the listing: by district
-    unit, commune and name. `commune` matches accents aside; `year` is the registration's."""
+    unit, commune and name. `commune` matches accents aside; `year` is the registration's;
+    `certificate` is the standing of its certificate on `as_of` (in_force, expired, revoked)."""
     return [p for p in ordered(products, directory)
             if (district is None or p.district == district)
             and (commune is None or fold(p.commune) == fold(commune))
@@ -67,7 +69,8 @@ def select(products: Iterable[Product], directory: Any, district: str | None = N
             and (stars is None or (p.stars or 0) == stars)
             and (kind is None or p.kind == kind)
             and (group is None or p.group == group)
-            and (year is None or p.registered.year == year)]
+            and (year is None or p.registered.year == year)
+            and (certificate is None or p.certificate_status(as_of) == certificate)]
 
 
 def product_row(product: Product, directory: Any, rules: Rules, as_of: dt.date
@@ -305,10 +308,8 @@ class SheetRow(NamedTuple):
 def read_product_sheet(sheet: Any, as_of: dt.date) -> tuple[list[SheetRow], list[Any], list[str]]:
     """The rows of a district's product list, and what is wrong with each row that is not
     right; a row without a date is dated the as-of date."""
-    from ocop_cli.imports import tables as imports
-
     notices: list[str] = []
-    _found, body, problems = imports.table_body(sheet, SHEET_COLUMNS, SHEET_REQUIRED, notices)
+    _found, body, problems = tables.table_body(sheet, SHEET_COLUMNS, SHEET_REQUIRED, notices)
     rows: list[SheetRow] = []
     for number, cells in body:
         before = len(problems)
@@ -316,13 +317,13 @@ def read_product_sheet(sheet: Any, as_of: dt.date) -> tuple[list[SheetRow], list
         try:
             for key, _label, _spellings in SHEET_COLUMNS:
                 if key != "date":
-                    values[key] = imports.cell_text(cells.get(key), key)
-        except imports.CellError as error:
-            problems.append(imports.RowProblem(number, error.message, error.column))
+                    values[key] = tables.cell_text(cells.get(key), key)
+        except tables.CellError as error:
+            problems.append(tables.RowProblem(number, error.message, error.column))
             continue
 
         def bad(key: str, message: str, number: int = number) -> None:
-            problems.append(imports.RowProblem(number, message, key))
+            problems.append(tables.RowProblem(number, message, key))
 
         for key in SHEET_REQUIRED:
             if not values[key]:
@@ -342,7 +343,7 @@ def read_product_sheet(sheet: Any, as_of: dt.date) -> tuple[list[SheetRow], list
         date = as_of
         if cells.get("date") not in (None, ""):
             try:
-                date = imports.read_date(cells["date"])
+                date = tables.read_date(cells["date"])
             except ValueError as error:
                 bad("date", str(error))
         if len(problems) == before:
@@ -358,9 +359,6 @@ def decide_import(directory: Any, lines: Sequence[Line], rules: Rules, rows: Seq
     """The lines the rows record, each row seeing the rows above it: a product not in the
     register is registered, and moved on to the row's stage (the stages on the way dated the
     row's date); a product already there is only moved on."""
-    from ocop_cli.core.errors import OcopError
-    from ocop_cli.imports import tables as imports
-
     units = {a.id for a in directory.units}
     new: list[Line] = []
     messages: list[str] = []
@@ -404,7 +402,7 @@ def decide_import(directory: Any, lines: Sequence[Line], rules: Rules, rows: Seq
                 continue
         except OcopError as error:
             message = error.message + (f" ({error.hint})" if error.hint else "")
-            problems.append(imports.RowProblem(row.row, message))
+            problems.append(tables.RowProblem(row.row, message))
             continue
         new += made
         messages.append(_("row {row}: {id} ({name}): {stages}").format(
