@@ -204,3 +204,26 @@ def test_a_register_line_whose_points_are_not_its_sheets_average_is_named(ws, oc
     result = ocop("check")
     assert result.exit_code == EXIT_INVALID
     assert "not the average of the sheets (80)" in result.stdout + result.stderr
+
+
+def test_a_hostile_xlsx_of_sheets_names_each_cell_and_records_nothing(ws, ocop, tmp_path):
+    import openpyxl
+
+    product = sent(ws, "2023-06-01")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in (["Biên bản chấm điểm"], [], ["Thành viên", "A", "B", "C"],
+                [dt.datetime(2023, 6, 1), 30, 20, 30],  # a date where a name belongs
+                ["Ông A", 30.5, 20, 30],  # half a point in a part
+                ["Bà B", 30, -2, 30],
+                ["Ông C", 30, 20, "ba mươi"]):  # a number in words
+        sheet.append(row)
+    path = tmp_path / "phieu.xlsx"
+    book.save(path)
+    result = ocop("product", "score", product, "--sheet", str(path), "--date", "2023-06-01")
+    assert result.exit_code == EXIT_INVALID, result.stdout
+    assert "4 rows at fault; nothing was imported" in result.stderr
+    for where in ("row 4, member:", "row 5, A:", "row 6, B:", "row 7, C:"):
+        assert where in result.stderr
+    assert "Traceback" not in result.stderr
+    assert product_on(ws, product).stage == "sent"
