@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ocop_cli.core.errors import InvalidData, Problem
 from ocop_cli.core.i18n import _
@@ -18,10 +18,12 @@ from ocop_cli.core.model import COUNCILS
 from ocop_cli.core.model import ENTITY_KINDS as KINDS
 from ocop_cli.core.model import PRODUCT_ACTIONS as ACTIONS
 from ocop_cli.store.lines import read_each, read_lines
-from ocop_cli.store.storage import PRODUCTS, Workspace
+from ocop_cli.store.storage import PRODUCTS, RULES, Workspace
 from ocop_cli.store.write import recorder_file
-from ocop_cli.tracker.product_rules import RULES, Rules
 from ocop_cli.tracker.scoring import MAX_MEMBERS, MemberSheet, average, sheet_fault
+
+if TYPE_CHECKING:  # the rules' module is the recording's; a listing reads lines only
+    from ocop_cli.tracker.product_rules import Rules
 
 REGISTER = PRODUCTS
 # A province registers a few hundred products a year; far above that, and a huge file is

@@ -9,7 +9,6 @@ ranked (`None`), never "0 stars".
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from pathlib import Path
 from typing import NamedTuple
@@ -17,10 +16,10 @@ from typing import NamedTuple
 from ocop_cli.core.errors import InvalidData, NotFound, Problem
 from ocop_cli.core.i18n import _
 from ocop_cli.core.text import fold
-from ocop_cli.store.storage import Workspace, bundled_dir
+from ocop_cli.store.storage import RULES, Workspace, bundled_dir
 
-RULES = "ocop_rules.yaml"
-PARTS = ("a", "b", "c")  # the three parts of a member's scoring sheet
+__all__ = ["RULES", "Decision", "Group", "Process", "Rules", "months_later", "read_rules",
+           "rules_path"]
 
 
 class Decision(NamedTuple):
@@ -102,7 +101,14 @@ def months_later(day: dt.date, months: int) -> dt.date | None:
     year, month = day.year + index // 12, index % 12 + 1
     if year > dt.MAXYEAR:
         return None
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+    return dt.date(year, month, min(day.day, _days_in(year, month)))
+
+
+def _days_in(year: int, month: int) -> int:
+    """How many days `month` of `year` has (December: 31, so year 9999 needs no next one)."""
+    if month == 12:
+        return 31
+    return (dt.date(year, month + 1, 1) - dt.timedelta(days=1)).day
 
 
 def rules_path(ws: Workspace) -> Path:

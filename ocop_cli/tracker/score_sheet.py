@@ -7,8 +7,8 @@ from ocop_cli.core.i18n import _
 from ocop_cli.core.text import fold
 from ocop_cli.imports import tables
 from ocop_cli.imports.sheets import Sheet
-from ocop_cli.tracker.product_rules import PARTS, Decision
-from ocop_cli.tracker.scoring import MAX_MEMBERS, MemberSheet, sheet_fault
+from ocop_cli.tracker.product_rules import Decision
+from ocop_cli.tracker.scoring import MAX_MEMBERS, PARTS, MemberSheet, sheet_fault
 
 # The columns of a file of sheets, and how offices write their headers.
 SHEET_COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (

@@ -8,14 +8,16 @@ The sheets come typed (`--member NAME --a 30 --b 20 --c 30`, repeatable) or from
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ocop_cli.core.errors import UsageError
 from ocop_cli.core.i18n import _
 from ocop_cli.core.text import clean, fold
-from ocop_cli.tracker.product_rules import PARTS, Decision
 
+if TYPE_CHECKING:
+    from ocop_cli.tracker.product_rules import Decision
+
+PARTS = ("a", "b", "c")  # the three parts of a member's scoring sheet
 MAX_MEMBERS = 50  # a council has a dozen members; far more is not a council's sheet
 
 
@@ -38,8 +40,8 @@ class MemberSheet(NamedTuple):
 def average(sheets: Sequence[MemberSheet]) -> int:
     """The product's points: the average of the members' totals, rounded half up to a whole
     point (89.5 is 90), as points are written in the register."""
-    mean = Decimal(sum(s.total for s in sheets)) / Decimal(len(sheets))
-    return int(mean.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    total, n = sum(s.total for s in sheets), len(sheets)
+    return (2 * total + n) // (2 * n)  # total / n, half up, in whole numbers
 
 
 def sheet_fault(sheet: MemberSheet, decision: Decision | None) -> tuple[str, str] | None:
