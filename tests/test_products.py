@@ -22,8 +22,9 @@ def _add(ocop, name: str, district: str, date: str, kind: str = "htx",
 
 def _to_province(ocop, product: str, sent: str, points: int | None = None,
                  recognised: str | None = None) -> None:
-    steps = [("stage", product, "chosen", "--date", sent),
-             ("stage", product, "sent", "--date", sent, "--ref", "12/TTr-UBND")]
+    # Since July 2025 a commune sends its products to the province with no district's choice.
+    chosen = [("stage", product, "chosen", "--date", sent)] if sent < "2025-07-01" else []
+    steps = [*chosen, ("stage", product, "sent", "--date", sent, "--ref", "12/TTr-UBND")]
     if points is not None:
         steps.append(("score", product, str(points), "--council", "tinh", "--date", sent))
     if recognised:
@@ -60,8 +61,10 @@ def test_the_stars_come_from_the_decision_in_force_on_the_day_of_the_score(ocop)
     for product, day in ((old, "2022-02-01"), (new, "2023-04-01")):
         _to_province(ocop, product, day, 40)
     rows = _listed(ocop, "--as-of", "2023-05-01")
-    # 40 points: two stars under 1048/QĐ-TTg, below every band of 148/QĐ-TTg.
-    assert (rows[old]["stars"], rows[new]["stars"]) == (2, 0)
+    # 40 points: two stars under 1048/QĐ-TTg, below every band of 148/QĐ-TTg: not ranked.
+    assert (rows[old]["stars"], rows[new]["stars"]) == (2, None)
+    assert (rows[old]["scored_under"], rows[new]["scored_under"]) == (
+        "1048/QĐ-TTg (sửa đổi, bổ sung bởi 781/QĐ-TTg)", "148/QĐ-TTg")
 
 
 def test_stages_follow_their_order_and_ask_for_what_they_need(ocop):
@@ -84,10 +87,10 @@ def test_what_may_follow_a_stage_is_said_in_words_with_the_council_named(ocop):
         assert ocop("product", "stage", product, *step, "--date", "2019-08-01").exit_code == 0
     args = ("product", "stage", product, "recognised", "--ref", "1/QĐ", "--date", "2019-09-01")
     assert ocop(*args).stderr == (f"ocop: error: product {product} is sent to the province; "
-                                  "what may follow: scored (province council)\n")
+                                  "what may follow on 2019-09-01: scored (province council)\n")
     assert ocop(*args, "--lang", "vi").stderr == (
-        f"ocop: lỗi: sản phẩm {product} đang ở bước đã gửi tỉnh; bước tiếp theo có thể là: "
-        "đã chấm điểm (hội đồng cấp tỉnh)\n")
+        f"ocop: lỗi: sản phẩm {product} đang ở bước đã gửi tỉnh; ngày 01/09/2019 bước tiếp theo "
+        "có thể là: đã chấm điểm (hội đồng cấp tỉnh)\n")
 
 
 def test_undo_takes_back_the_latest_line_whatever_its_date(ocop, ws):

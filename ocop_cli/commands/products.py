@@ -63,6 +63,15 @@ class Stage(StrEnum):
     scored = "scored"
     recognised = "recognised"
     not_recognised = "not_recognised"
+    renewed = "renewed"
+    upgraded = "upgraded"
+    revoked = "revoked"
+
+
+class Standing(StrEnum):
+    in_force = "in_force"
+    expired = "expired"
+    revoked = "revoked"
 
 
 class ListFormat(StrEnum):
@@ -130,7 +139,9 @@ def add(
 def stage(s: Session, product: ProductArg,
           to: Annotated[Stage, typer.Argument(metavar="STAGE", help="chosen, rejected (say why "
                                               "with --note), sent, recognised (--ref: the "
-                                              "decision), not_recognised")],
+                                              "decision), not_recognised; after a new score "
+                                              "renewed or upgraded (--ref); revoked (--ref "
+                                              "and --note: why)")],
           by: ByOpt = None, ref: RefOpt = None, note: NoteOpt = None,
           date: DateOpt = None) -> None:
     """Move a product on to its next stage.
@@ -144,17 +155,43 @@ def stage(s: Session, product: ProductArg,
 
 @command("score", group=product_app)
 def score(s: Session, product: ProductArg,
-          points: Annotated[int, typer.Argument(metavar="POINTS", min=0, max=100,
-                                                help="The council's points, 0 to 100")],
+          points: Annotated[int | None, typer.Argument(
+              metavar="POINTS", min=0, max=100, help="The council's points, 0 to 100; or "
+              "give each member's sheet")] = None,
           council: Annotated[Council, typer.Option("--council", help="huyen (the district's "
-                                                   "council) or tinh (the province's)")],
+                                                   "council) or tinh (the province's)")
+                             ] = Council.tinh,
+          member: Annotated[list[str] | None, typer.Option(
+              "--member", metavar="NAME", help="A council member whose sheet follows "
+              "(repeatable, each with --a, --b and --c)")] = None,
+          part_a: Annotated[list[int] | None, typer.Option(
+              "--a", min=0, max=100, help="The member's points for part A")] = None,
+          part_b: Annotated[list[int] | None, typer.Option(
+              "--b", min=0, max=100, help="The member's points for part B")] = None,
+          part_c: Annotated[list[int] | None, typer.Option(
+              "--c", min=0, max=100, help="The member's points for part C")] = None,
+          sheet: Annotated[str | None, typer.Option(
+              "--sheet", metavar="FILE", help="The members' sheets: CSV, TSV or XLSX, one row "
+              "per member, columns member (thành viên), A, B, C")] = None,
+          failed: Annotated[str | None, typer.Option(
+              "--failed", metavar="TEXT", help="A mandatory criterion the product failed: "
+              "not passed, whatever its points")] = None,
           by: ByOpt = None, ref: RefOpt = None, note: NoteOpt = None,
           date: DateOpt = None) -> None:
-    """Record a council's score; the stars follow from the decision in force on its date.
+    """Record a council's score: one total, or each member's sheet (the points are their
+    average); the stars follow from the decision in force on its date.
 
-    Example: ocop product score sp-3fa9 76 --council tinh --date 2019-11-20
+    Example: ocop product score sp-3fa9 --member "Ông A" --a 30 --b 20 --c 30 --member "Bà B"
+    --a 28 --b 21 --c 33 --date 2023-11-20
     """
-    told(s.tracker.score_product(product, points, council.value, by=by, date=date, ref=ref,
+    from ocop_cli.tracker.scoring import typed_sheets
+
+    sheets = typed_sheets(member or [], part_a or [], part_b or [], part_c or [])
+    given = [x for x in (points is not None, bool(sheets), sheet is not None) if x]
+    if len(given) != 1:
+        raise UsageError(_("give one of: the council's POINTS, --member sheets, --sheet FILE"))
+    told(s.tracker.score_product(product, points, council.value, sheets=sheets,
+                                 sheet_file=sheet, failed=failed, by=by, date=date, ref=ref,
                                  note=note))
 
 
@@ -188,6 +225,9 @@ def list_products(
                                               help="Of this product group")] = None,
     year: Annotated[int | None, typer.Option("--year", min=1900, max=2200,
                                              help="Registered in this year")] = None,
+    certificate: Annotated[Standing | None, typer.Option(
+        "--certificate", help="Whose certificate is in_force, expired or revoked on the as-of "
+        "date")] = None,
     fmt: Annotated[ListFormat | None, typer.Option("--format", "-f", help="table, json, csv, md or "
                                             "xlsx (with --output); default: the output "
                                             "file's suffix, else table")] = None,
@@ -197,29 +237,52 @@ def list_products(
 
     Example: ocop product list --district "Gia Lộc" --stage sent --format json
     """
-    from ocop_cli.output import formats
     from ocop_cli.output.product_tables import list_section
     from ocop_cli.tracker import product_views, products
 
-    shape = formats.choose_format(fmt.value if fmt else None, output)
-    if shape not in ListFormat.__members__:
-        raise UsageError(_("a product list is written as table, json, csv, md or xlsx; "
-                           "`ocop product report` writes {fmt}").format(fmt=shape))
+    shape = _list_shape(fmt, output)
     loaded, lines, rules = s.tracker.register()
     chosen = product_views.select(
         products.products_as_of(lines, rules, s.as_of).values(), loaded.directory,
         district=s.tracker.district(loaded, district) if district else None, commune=commune,
         stages={x.value for x in at or ()}, stars=stars, kind=kind.value if kind else None,
-        group=rules.group(group).id if group else None, year=year)
-    rows = [product_views.product_row(p, loaded.directory, rules) for p in chosen]
-    section = list_section(rows)
-    if shape == "xlsx" or output:
-        _to_file(s, loaded, [section], shape, output, force, rows)
-        return
-    formats.emit(shape, section.columns, section.rows, rows, title=section.title,
-                footer=ngettext("{n} product as of {date}", "{n} products as of {date}",
-                                len(rows)).format(n=len(rows), date=format_date(s.as_of)),
-                no_color=s.no_color)
+        group=rules.group(group).id if group else None, year=year,
+        certificate=certificate.value if certificate else None, as_of=s.as_of)
+    rows = [product_views.product_row(p, loaded.directory, rules, s.as_of) for p in chosen]
+    _listing(s, loaded, list_section(rows), rows, shape, output, force,
+             ngettext("{n} product as of {date}", "{n} products as of {date}",
+                      len(rows)).format(n=len(rows), date=format_date(s.as_of)))
+
+
+@command("due", group=product_app)
+def due(
+    s: Session,
+    within: Annotated[int, typer.Option("--within", min=0, max=3650, metavar="DAYS",
+                                        help="Certificates that expire within this many "
+                                        "days")] = 30,
+    district: Annotated[str | None, typer.Option("--district", "-d", metavar="NAME",
+                                                 help="Of this district-level unit")] = None,
+    fmt: Annotated[ListFormat | None, typer.Option("--format", "-f", help="table, json, csv, "
+                                                   "md or xlsx (with --output)")] = None,
+    output: OutputOpt = None, force: ForceOpt = False,
+) -> None:
+    """The certificates that expire within DAYS of the as-of date, by place and producer,
+    with the day the holder must be told by (the rules' notice before expiry).
+
+    Example: ocop product due --within 30
+    """
+    from ocop_cli.output.product_tables import due_section
+    from ocop_cli.tracker import product_views, products
+
+    shape = _list_shape(fmt, output)
+    loaded, lines, rules = s.tracker.register()
+    unit = s.tracker.district(loaded, district) if district else None
+    found = [p for p in products.products_as_of(lines, rules, s.as_of).values()
+             if unit is None or p.district == unit]
+    rows = product_views.due(found, loaded.directory, rules, s.as_of, within)
+    _listing(s, loaded, due_section(rows, within), rows, shape, output, force,
+             ngettext("{n} certificate as of {date}", "{n} certificates as of {date}",
+                      len(rows)).format(n=len(rows), date=format_date(s.as_of)))
 
 
 @command("show", group=product_app)
@@ -240,7 +303,7 @@ def show(s: Session, product: ProductArg,
     if current is None:
         raise UsageError(_("product {id} is registered after {date}").format(
             id=found, date=format_date(s.as_of)))
-    data = product_views.product_row(current, loaded.directory, rules)
+    data = product_views.product_row(current, loaded.directory, rules, s.as_of)
     history = product_views.line_rows(lines, found)
     if fmt is ListFormat.json:
         render.write_json({**data, "as_of": s.as_of.isoformat(), "lines": history})
@@ -248,7 +311,7 @@ def show(s: Session, product: ProductArg,
     if fmt is ListFormat.xlsx:
         raise UsageError(_("--format xlsx goes with `ocop product list` and `ocop product "
                            "report`"))
-    facts = product_views.facts(current, loaded.directory, rules)
+    facts = product_views.facts(current, loaded.directory, rules, s.as_of)
     columns = [Column("k", ""), Column("v", "")]
     if fmt.value in ("csv", "md"):
         formats.emit(fmt.value, columns, [{"k": k, "v": v} for k, v in facts], None)
@@ -295,6 +358,29 @@ def report(
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+
+def _list_shape(fmt: ListFormat | None, output: str | None) -> str:
+    """The format of a listing: the one asked for, else the output file's suffix."""
+    from ocop_cli.output import formats
+
+    shape = formats.choose_format(fmt.value if fmt else None, output)
+    if shape not in ListFormat.__members__:
+        raise UsageError(_("a product list is written as table, json, csv, md or xlsx; "
+                           "`ocop product report` writes {fmt}").format(fmt=shape))
+    return shape
+
+
+def _listing(s: Session, loaded: Any, section: Any, rows: list[dict[str, Any]], shape: str,
+             output: str | None, force: bool, footer: str) -> None:
+    """A listing on the screen, or into a file."""
+    from ocop_cli.output import formats
+
+    if shape == "xlsx" or output:
+        _to_file(s, loaded, [section], shape, output, force, rows)
+        return
+    formats.emit(shape, section.columns, section.rows, rows, title=section.title,
+                 footer=footer, no_color=s.no_color)
 
 
 def _doc(loaded: Any, s: Session) -> Any:

@@ -10,7 +10,13 @@ def stage_label(stage: str) -> str:
     return {"registered": _("registered"), "chosen": _("chosen"), "rejected": _("rejected"),
             "sent": _("sent to the province"), "scored": _("scored"),
             "recognised": _("recognised"), "not_recognised": _("not recognised"),
-            "undo": _("undo")}[stage]
+            "renewed": _("renewed"), "upgraded": _("upgraded"), "revoked": _("revoked"),
+            "expired": _("expired"), "undo": _("undo")}[stage]
+
+
+def stars_label(stars: int | None) -> str:
+    """Stars in words: "4 stars", or "not ranked" for points under every band."""
+    return _("not ranked") if stars is None else _("{n} stars").format(n=stars)
 
 
 def kind_label(kind: str) -> str:
@@ -20,6 +26,12 @@ def kind_label(kind: str) -> str:
 
 def council_label(council: str) -> str:
     return {"huyen": _("district council"), "tinh": _("province council")}[council]
+
+
+def level_label(level: str | None) -> str:
+    """Who recognises a product's stars: the district, the province or the centre."""
+    return {"huyen": _("district"), "tinh": _("province"), "trung-uong": _("centre")}.get(
+        level or "", _("no level"))
 
 
 def step_label(step: str) -> str:

@@ -18,9 +18,10 @@ from ocop_cli.core.windows import Target, Window
 STATUSES = ("not_started", "in_progress", "done", "cancelled")
 TIMINGS = ("upcoming", "due", "overdue")
 ACTIONS = ("start", "progress", "done", "reopen", "cancel", "note", "undo")
-# The stages of a product in the register (see `products`).
+# The stages of a product in the register (see `products`); a certificate's expiry is derived
+# from its date, never a stage.
 PRODUCT_STAGES = ("registered", "chosen", "rejected", "sent", "scored", "recognised",
-                  "not_recognised")
+                  "not_recognised", "renewed", "upgraded", "revoked")
 # The product register's actions (its stages and `undo`), the kinds of entity that make a
 # product (cooperative, enterprise, cooperative group, household) and the councils that score.
 PRODUCT_ACTIONS = (*PRODUCT_STAGES, "undo")

@@ -336,6 +336,22 @@ class Expiring:
 
 
 @dataclass(frozen=True, slots=True)
+class CertificateYear:
+    """What happened to certificates in one year: issued (a first recognition, a renewal, an
+    upgrade), expired (reached their day with no renewal before it), and revoked; of those
+    expired, how many were renewed later (by the report's date), and that as a percentage."""
+
+    year: int | None  # None: every year together
+    recognised: int
+    renewed: int
+    upgraded: int
+    expired: int
+    expired_renewed: int
+    revoked: int
+    percent: float | None  # expired_renewed of expired; None when none expired
+
+
+@dataclass(frozen=True, slots=True)
 class ProductSummary:
     as_of: dt.date
     by_district: list[FunnelRow]
@@ -343,6 +359,8 @@ class ProductSummary:
     by_kind: list[KindStars]
     by_group: list[GroupStars]
     expiring: Expiring
+    funnel: tuple[str, ...] = ("registered", "chosen", "rejected", "sent", "scored")  # shown
+    by_year: tuple[CertificateYear, ...] = ()  # the years with something, then their total
 
 
 # --- the reports -----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Any
 from ocop_cli.core.i18n import _, format_date
 from ocop_cli.core.labels import kind_label, stage_label
 from ocop_cli.core.report import ProductSummary, to_json
+from ocop_cli.output.cells import PERCENT
 from ocop_cli.output.render import Column
 from ocop_cli.output.sections import Section
 
@@ -43,6 +44,22 @@ def list_section(rows: list[dict[str, Any]]) -> Section:
     return Section("products", _("Products"), columns, shown)
 
 
+def due_section(rows: list[dict[str, Any]], within: int) -> Section:
+    """The certificates that expire soon (rows as `product_views.due` gives them), by place
+    and producer, with the day the holder must be told by."""
+    columns = [Column("district", _("District")), Column("commune", _("Commune")),
+               Column("entity", _("Producer"), max_width=28),
+               Column("name", _("Product"), max_width=28), Column("id", _("Product ID"), drop=3),
+               Column("stars", _("Stars"), drop=2, people=stars_text),
+               Column("decision", _("Decision"), drop=1),
+               Column("expires", _("Expires"), people=_day),
+               Column("notice_by", _("Tell the holder by"), people=_day)]
+    shown = [{**row, "stars": row["stars_in_force"],
+              "_style": "overdue" if row["notice_late"] else "due"} for row in rows]
+    return Section("product_due", _("Certificates that expire within {n} days").format(
+        n=within), columns, shown)
+
+
 def lines_section(rows: list[dict[str, Any]]) -> Section:
     """Every line about a product (rows as `product_views.line_rows` gives them)."""
     columns = [Column("date", _("Date")), Column("action", _("Stage")),
@@ -68,15 +85,31 @@ def register_sections(summary: ProductSummary) -> list[Section]:
         return [Column(f"stars{n}", _("{n} stars").format(n=n), numeric=True) for n in (3, 4, 5)]
 
     total = {**data["total"], "district": _("Total"), "_style": "total"}
-    funnel = [Column("district", _("District unit")),
-              Column("registered", _("Registered"), numeric=True),
+    # The stages of the process in force on the report's date (no district's choice since
+    # July 2025).
+    stages = [Column("registered", _("Registered"), numeric=True),
               Column("chosen", _("Chosen"), numeric=True),
               Column("rejected", _("Rejected"), numeric=True),
               Column("sent", _("Sent to the province"), numeric=True),
-              Column("scored", _("Scored"), numeric=True),
+              Column("scored", _("Scored"), numeric=True)]
+    funnel = [Column("district", _("District unit")),
+              *(c for c in stages if c.key in summary.funnel),
               Column("recognised", _("Recognised, in force"), numeric=True), *stars_columns()]
     kinds = [{**row, "kind": _capital(kind_label(row["kind"]))} for row in data["by_kind"]]
     expiring = data["expiring"]
+    years = [Section("product_years", _("Certificates by year: issued, expired, revoked, and "
+                                        "the expired ones renewed"),
+                     [Column("year", _("Year")),
+                      Column("recognised", _("Recognised"), numeric=True),
+                      Column("renewed", _("Renewed"), numeric=True),
+                      Column("upgraded", _("Upgraded"), numeric=True),
+                      Column("expired", _("Expired"), numeric=True),
+                      Column("expired_renewed", _("Expired, renewed later"), numeric=True),
+                      Column(PERCENT, _("Expired renewed (%)"), numeric=True),
+                      Column("revoked", _("Revoked"), numeric=True)],
+                     [{**row, "year": str(row["year"]) if row["year"] else _("Total"),
+                       "_style": None if row["year"] else "total"}
+                      for row in data.get("by_year", [])])] if data.get("by_year") else []
     return [
         Section("product_funnel", _("Products by district unit: how far they went, and the "
                                     "stars in force"), funnel, [*data["by_district"], total]),
@@ -93,4 +126,5 @@ def register_sections(summary: ProductSummary) -> list[Section]:
                  Column("district", _("District")), Column("stars", _("Stars"), numeric=True),
                  Column("decision", _("Decision")), Column("recognised", _("Recognised")),
                  Column("expires", _("Valid until"))], expiring["products"]),
+        *years,
     ]

@@ -26,7 +26,7 @@ def sheet_names() -> dict[str, str]:
             "achieved": _("Achieved"), "late": _("Late"), "places": _("By district unit"),
             "products": _("Products"), "product_funnel": _("Products by district"),
             "product_kinds": _("Stars by kind"), "product_groups": _("Stars by group"),
-            "product_expiring": _("Running out")}
+            "product_expiring": _("Running out"), "product_years": _("Certificates by year")}
 
 _NOT_IN_SHEET_NAMES = str.maketrans({c: " " for c in "[]:*?/\\"})
 

@@ -191,6 +191,15 @@ def _line_format(fields: type[Any], name: str, doc: str) -> Any:
 
 
 EntryDoc: Any = _line_format(Entry, "EntryDoc", "One line of a history file.")
+class MemberSheetDoc(Strict):
+    """One council member's scoring sheet: the points of parts A, B and C."""
+
+    member: Text
+    a: Annotated[int, Field(ge=0, le=100)]
+    b: Annotated[int, Field(ge=0, le=100)]
+    c: Annotated[int, Field(ge=0, le=100)]
+
+
 class ProductLineDoc(Strict):
     """One line of a product register file (`products/<who>.yaml`): a registration with the
     product's facts, a stage, or an undo. What each action needs (`registered` the facts,
@@ -212,6 +221,10 @@ class ProductLineDoc(Strict):
     new: bool | None = Field(None, description="A new product, not one made already")
     council: Literal[COUNCILS] | None = None  # type: ignore[valid-type]
     points: Annotated[int, Field(ge=0, le=100)] | None = None
+    sheets: Annotated[list[MemberSheetDoc], Field(min_length=1, max_length=50)] | None = Field(
+        None, description="Each council member's scoring sheet; the points are their average")
+    failed: Text | None = Field(None, description="The mandatory criterion a scored product "
+                                "failed: not passed")
     ref: Text | None = None
     note: Text | None = None
     undoes: Text | None = None
@@ -222,15 +235,58 @@ class BandDoc(Strict):
     min: Annotated[int, Field(ge=0, le=100, description="The fewest points for these stars")]
 
 
+class PartsDoc(Strict):
+    """The most points each part of a scoring sheet may give."""
+
+    a: Annotated[int, Field(ge=1, le=100)]
+    b: Annotated[int, Field(ge=1, le=100)]
+    c: Annotated[int, Field(ge=1, le=100)]
+
+
 class DecisionDoc(Strict):
     """The point bands of one decision, in force from its date."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     decision: Text
     start: dt.date = Field(alias="from")
-    valid_years: Annotated[int, Field(ge=1, le=20)] = 3
+    valid_months: Annotated[int, Field(ge=1, le=240, description="How long a certificate "
+                                       "holds")] | None = None
+    valid_years: Annotated[int, Field(ge=1, le=20, description="Older spelling of "
+                                      "valid_months, in years")] | None = None
+    notice_days: Annotated[int, Field(ge=0, le=365, description="How many days before a "
+                                      "certificate expires its holder must be told")] = 30
     recognised_from: Annotated[int, Field(ge=1, le=5)] = 3
+    parts: PartsDoc | None = Field(None, description="The maxima of parts A, B and C of a "
+                                   "council member's scoring sheet")
     bands: Annotated[list[BandDoc], Field(min_length=1)]
+
+    @property
+    def months(self) -> int:
+        """How many months a certificate holds: 36 unless the file says otherwise."""
+        if self.valid_months is not None:
+            return self.valid_months
+        return 12 * self.valid_years if self.valid_years is not None else 36
+
+
+# A step of a product's process: a stage, or a score by one of the councils.
+STEPS = (*(s for s in PRODUCT_STAGES if s != "scored"), *(f"scored:{c}" for c in COUNCILS))
+LEVELS_RECOGNISING = ("huyen", "tinh", "trung-uong")
+
+
+class ProcessDoc(Strict):
+    """Who proposes, scores and recognises, from the day this way of working took effect."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    start: dt.date = Field(alias="from")
+    name: Text
+    funnel: Annotated[list[Literal[PRODUCT_STAGES]],  # type: ignore[valid-type]
+                      Field(min_length=1, description="The stages the report counts")]
+    recognised_by: dict[Annotated[int, Field(ge=1, le=5)],
+                        Literal[LEVELS_RECOGNISING]] = Field(  # type: ignore[valid-type]
+        description="Which level recognises each number of stars")
+    next: dict[Literal[STEPS], list[Literal[STEPS]]] = Field(  # type: ignore[valid-type]
+        description="From each stage (a score named by its council), the steps that may "
+        "follow")
 
 
 class GroupDoc(Strict):
@@ -243,6 +299,8 @@ class RulesDoc(Strict):
     """The OCOP product rules: point bands by decision, and the product groups."""
 
     decisions: Annotated[list[DecisionDoc], Field(min_length=1)]
+    processes: Annotated[list[ProcessDoc], Field(min_length=1)] | None = Field(
+        None, description="The process by period; the bundled one when left out")
     groups: Annotated[list[GroupDoc], Field(min_length=1)]
 
 

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 AGENCIES = "agencies.yaml"
 HISTORY = "history"
 PRODUCTS = "products"  # the product register (see `products`), kept like the history
+RULES = "ocop_rules.yaml"  # the OCOP product rules (see `product_rules`)
 STATE = ".ocop"
 SCHEMA = "schema"
 HELD = "held.json"  # in STATE: history files a sync holds back at their last good lines

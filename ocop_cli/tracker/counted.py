@@ -9,7 +9,7 @@ from collections.abc import Collection, Sequence
 from ocop_cli.core.errors import InvalidData
 from ocop_cli.core.model import Entry, Plan
 from ocop_cli.store.storage import Loaded, owned_years
-from ocop_cli.tracker.products import Line, live, read_register
+from ocop_cli.tracker.product_lines import Line, live, read_register
 
 
 def counted_entries(plan: Plan, lines: Sequence[Line], years: Collection[int]) -> list[Entry]:

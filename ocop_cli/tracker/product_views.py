@@ -11,9 +11,9 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
-from ocop_cli.core.errors import UsageError
+from ocop_cli.core.errors import OcopError, UsageError
 from ocop_cli.core.i18n import _, format_date
-from ocop_cli.core.labels import council_label, kind_label, stage_label
+from ocop_cli.core.labels import council_label, kind_label, stage_label, stars_label
 from ocop_cli.core.model import ENTITY_KINDS as KINDS
 from ocop_cli.core.report import (
     Expiring,
@@ -23,10 +23,13 @@ from ocop_cli.core.report import (
     ProductSummary,
     Stars,
 )
+from ocop_cli.core.text import fold, sort_key
+from ocop_cli.imports import tables
+from ocop_cli.imports.sheets import read_sheet
 from ocop_cli.store.storage import Loaded, owned_years
+from ocop_cli.tracker.certificates import certificate_years
 from ocop_cli.tracker.counted import counted_entries
 from ocop_cli.tracker.products import (
-    FUNNEL,
     Line,
     Product,
     Rules,
@@ -39,13 +42,13 @@ from ocop_cli.tracker.products import (
     register_files,
     twin_of,
 )
+from ocop_cli.tracker.score_sheet import read_score_sheet
+from ocop_cli.tracker.scoring import MemberSheet
 
 # --- rows and figures ------------------------------------------------------------------------
 
 
 def ordered(products: Iterable[Product], directory: Any) -> list[Product]:
-    from ocop_cli.core.text import sort_key
-
     units = {a.id: i for i, a in enumerate(directory.units)}
     return sorted(products, key=lambda p: (units.get(p.district, len(units)),
                                            sort_key(p.commune), sort_key(p.name), p.id))
@@ -54,11 +57,11 @@ def ordered(products: Iterable[Product], directory: Any) -> list[Product]:
 def select(products: Iterable[Product], directory: Any, district: str | None = None,
            commune: str | None = None, stages: set[str] | frozenset[str] = frozenset(),
            stars: int | None = None, kind: str | None = None, group: str | None = None,
-           year: int | None = None) -> list[Product]:
+           year: int | None = None, certificate: str | None = None,
+           as_of: dt.date = dt.date.max) -> list[Product]:
     """The products that pass every filter given, in the order of the listing: by district
-    unit, commune and name. `commune` matches accents aside; `year` is the registration's."""
-    from ocop_cli.core.text import fold
-
+    unit, commune and name. `commune` matches accents aside; `year` is the registration's;
+    `certificate` is the standing of its certificate on `as_of` (in_force, expired, revoked)."""
     return [p for p in ordered(products, directory)
             if (district is None or p.district == district)
             and (commune is None or fold(p.commune) == fold(commune))
@@ -66,11 +69,16 @@ def select(products: Iterable[Product], directory: Any, district: str | None = N
             and (stars is None or (p.stars or 0) == stars)
             and (kind is None or p.kind == kind)
             and (group is None or p.group == group)
-            and (year is None or p.registered.year == year)]
+            and (year is None or p.registered.year == year)
+            and (certificate is None or p.certificate_status(as_of) == certificate)]
 
 
-def product_row(product: Product, directory: Any, rules: Rules) -> dict[str, Any]:
-    """One product as `ocop product list --format json` gives it; keys are never removed."""
+def product_row(product: Product, directory: Any, rules: Rules, as_of: dt.date
+                ) -> dict[str, Any]:
+    """One product as `ocop product list --format json` gives it on `as_of`; keys are never
+    removed. `stars` are the latest score's (null: not ranked, not passed, or scored before
+    any decision); `stars_in_force` the certificate's while it holds; `certificate` says
+    whether it is in force, expired or revoked."""
     return {
         "id": product.id, "name": product.name,
         "district": directory.short(product.district), "district_id": product.district,
@@ -82,14 +90,25 @@ def product_row(product: Product, directory: Any, rules: Rules) -> dict[str, Any
         "reason": product.reason, "decision": product.decision,
         "recognised": product.recognised.isoformat() if product.recognised else None,
         "expires": product.expires.isoformat() if product.expires else None,
+        "scored_under": product.rules_decision, "not_passed": product.failed,
+        "potential_five_star": potential_five(product),
+        "sheets": [sheet.to_record() for sheet in product.sheets] if product.sheets else None,
+        "certificate": product.certificate_status(as_of),
+        "stars_in_force": product.stars_on(as_of),
     }
+
+
+def potential_five(product: Product) -> bool:
+    """Scored five stars and not yet decided on: the centre's to recognise."""
+    return product.stage == "scored" and product.stars == 5
 
 
 def _star_counts(products: Sequence[Product], as_of: dt.date) -> Stars:
     counts = dict.fromkeys((3, 4, 5), 0)
     for product in products:
-        if product.in_force(as_of) and product.stars in (3, 4, 5):
-            counts[product.stars] += 1
+        stars = product.stars_on(as_of)
+        if stars in (3, 4, 5):
+            counts[stars] += 1
     return Stars(counts[3], counts[4], counts[5])
 
 
@@ -101,7 +120,7 @@ def summary(products: Sequence[Product], directory: Any, rules: Rules, as_of: dt
 
     def funnel(unit: str | None, name: str | None, subset: list[Product]) -> FunnelRow:
         reached = {stage: sum(1 for p in subset if p.reached(stage) or stage == "registered")
-                   for stage in FUNNEL}
+                   for stage in ("registered", "chosen", "rejected", "sent", "scored")}
         return FunnelRow(unit, name, reached["registered"], reached["chosen"],
                          reached["rejected"], reached["sent"], reached["scored"],
                          sum(1 for p in subset if p.in_force(as_of)), _star_counts(subset, as_of))
@@ -115,12 +134,35 @@ def summary(products: Sequence[Product], directory: Any, rules: Rules, as_of: dt
     by_group = [GroupStars(g.id, g.name, sum(1 for p in products if p.group == g.id),
                            _star_counts([p for p in products if p.group == g.id], as_of))
                 for g in rules.groups]
-    until = months_later(as_of, months)
-    expiring = [product_row(p, directory, rules) for p in products
+    until = months_later(as_of, months) or dt.date.max
+    expiring = [product_row(p, directory, rules, as_of) for p in products
                 if p.in_force(as_of) and p.expires is not None and p.expires <= until]
     expiring.sort(key=lambda row: (row["expires"], row["id"]))
     return ProductSummary(as_of, by_district, total, by_kind, by_group,
-                          Expiring(months, until, expiring))
+                          Expiring(months, until, expiring),
+                          rules.process_on(as_of).funnel, certificate_years(products, as_of))
+
+
+def due(products: Iterable[Product], directory: Any, rules: Rules, as_of: dt.date,
+        within: int) -> list[dict[str, Any]]:
+    """The certificates in force on `as_of` that expire within `within` days, by place
+    (district unit, commune) and producer: each product's row with the day its holder must be
+    told by (the expiry less the rules' notice days), whether that day has passed, and the
+    days left."""
+    units = {a.id: i for i, a in enumerate(directory.units)}
+    rows = []
+    for product in sorted(products, key=lambda p: (
+            units.get(p.district, len(units)), sort_key(p.commune), sort_key(p.entity),
+            sort_key(p.name), p.id)):
+        if not product.in_force(as_of) or product.expires is None \
+                or (product.expires - as_of).days > within or product.certificate is None:
+            continue
+        decision = rules.decision_on(product.certificate.date)
+        tell_by = product.expires - dt.timedelta(days=decision.notice_days if decision else 30)
+        rows.append({**product_row(product, directory, rules, as_of),
+                     "notice_by": tell_by.isoformat(), "notice_late": tell_by < as_of,
+                     "days_left": (product.expires - as_of).days})
+    return rows
 
 
 def counted_products(loaded: Loaded, task_id: str, as_of: dt.date) -> list[dict[str, Any]]:
@@ -134,7 +176,7 @@ def counted_products(loaded: Loaded, task_id: str, as_of: dt.date) -> list[dict[
            if e.task == task.id and e.date <= as_of}
     chosen = {line.product for line in lines if line.id in ids}
     products = products_as_of(lines, rules, as_of)
-    return [product_row(p, loaded.directory, rules) for p in ordered(products.values(),
+    return [product_row(p, loaded.directory, rules, as_of) for p in ordered(products.values(),
                                                                       loaded.directory)
             if p.id in chosen]
 
@@ -150,7 +192,8 @@ def line_rows(lines: Sequence[Line], product: str) -> list[dict[str, Any]]:
              "undone": line.id in undone} for line in mine]
 
 
-def facts(product: Product, directory: Any, rules: Rules) -> list[tuple[str, str]]:
+def facts(product: Product, directory: Any, rules: Rules, as_of: dt.date
+          ) -> list[tuple[str, str]]:
     """What `ocop product show` prints above the product's lines."""
     found = [
         (_("Product"), f"{product.id}  {product.name}"),
@@ -162,16 +205,59 @@ def facts(product: Product, directory: Any, rules: Rules) -> list[tuple[str, str
         (_("Stage"), f"{stage_label(product.stage)} ({format_date(product.stage_date)})"),
     ]
     if product.points is not None and product.council and product.scored:
-        found.append((_("Score"), _("{points} points, {stars} stars ({council}, {date})").format(
-            points=product.points, stars=product.stars, council=council_label(product.council),
-            date=format_date(product.scored))))
+        found.append((_("Score"), _("{points} points, {stars} ({council}, {date})").format(
+            points=product.points, stars=score_words(product),
+            council=council_label(product.council), date=format_date(product.scored))))
+    for sheet in product.sheets or ():
+        found.append((_("Sheet of {member}").format(member=sheet.member),
+                      _("A {a} + B {b} + C {c} = {total}").format(
+                          a=sheet.a, b=sheet.b, c=sheet.c, total=sheet.total)))
+    if product.sheets:
+        found.append((_("Average"), _("{points} points from {n} sheets (rounded half up)")
+                      .format(points=product.points, n=len(product.sheets))))
     if product.reason:
         found.append((_("Reason"), product.reason))
-    if product.recognised:
-        found.append((_("Recognised"), _("{decision} of {date}, valid until {until}").format(
-            decision=product.decision, date=format_date(product.recognised),
-            until=format_date(product.expires))))
+    held = product.certificate
+    if held is not None:
+        found.append((_("Certificate"), _("{stage} by {decision} of {date}: {stars}").format(
+            stage=stage_label(held.action), decision=held.ref, date=format_date(held.date),
+            stars=stars_label(held.stars))))
+        found.append((_("Expires"), _certificate_words(product, as_of)))
     return found
+
+
+def score_words(product: Product) -> str:
+    """A score's result in words: its stars and decision, not passed, or why it has none."""
+    if product.failed:
+        return _("not passed: {criterion}").format(criterion=product.failed)
+    if product.rules_decision is None:
+        return _("no stars: no decision was in force yet")
+    words = f"{stars_label(product.stars)}, {product.rules_decision}"
+    return words + (", " + _("potential 5-star") if potential_five(product) else "")
+
+
+def _certificate_words(product: Product, as_of: dt.date) -> str:
+    if product.revoked is not None:
+        return _("revoked on {date} by {ref}: {reason}").format(
+            date=format_date(product.revoked.date), ref=product.revoked.ref,
+            reason=product.revoked.note)
+    if product.expires is None:
+        return _("never: it would end past the calendar's last day")
+    if product.in_force(as_of):
+        return _("on {date}; in force until {last}").format(
+            date=format_date(product.expires),
+            last=format_date(product.expires - dt.timedelta(days=1)))
+    return _("expired on {date}").format(date=format_date(product.expires))
+
+
+def score_sheets(file: str, rules: Rules, day: dt.date) -> list[MemberSheet]:
+    """The members' sheets of a CSV, TSV or XLSX file, checked against the maxima of the
+    decision in force on `day`; refused, naming every row at fault, when one is wrong."""
+    sheet = read_sheet(file)
+    members, problems = read_score_sheet(sheet, rules.decision_on(day))
+    if problems:
+        raise tables.rejected(sheet.source, problems)
+    return members
 
 
 # --- lists from the districts ----------------------------------------------------------------
@@ -222,11 +308,8 @@ class SheetRow(NamedTuple):
 def read_product_sheet(sheet: Any, as_of: dt.date) -> tuple[list[SheetRow], list[Any], list[str]]:
     """The rows of a district's product list, and what is wrong with each row that is not
     right; a row without a date is dated the as-of date."""
-    from ocop_cli.core.text import fold
-    from ocop_cli.imports import tables as imports
-
     notices: list[str] = []
-    _found, body, problems = imports.table_body(sheet, SHEET_COLUMNS, SHEET_REQUIRED, notices)
+    _found, body, problems = tables.table_body(sheet, SHEET_COLUMNS, SHEET_REQUIRED, notices)
     rows: list[SheetRow] = []
     for number, cells in body:
         before = len(problems)
@@ -234,13 +317,13 @@ def read_product_sheet(sheet: Any, as_of: dt.date) -> tuple[list[SheetRow], list
         try:
             for key, _label, _spellings in SHEET_COLUMNS:
                 if key != "date":
-                    values[key] = imports.cell_text(cells.get(key), key)
-        except imports.CellError as error:
-            problems.append(imports.RowProblem(number, error.message, error.column))
+                    values[key] = tables.cell_text(cells.get(key), key)
+        except tables.CellError as error:
+            problems.append(tables.RowProblem(number, error.message, error.column))
             continue
 
         def bad(key: str, message: str, number: int = number) -> None:
-            problems.append(imports.RowProblem(number, message, key))
+            problems.append(tables.RowProblem(number, message, key))
 
         for key in SHEET_REQUIRED:
             if not values[key]:
@@ -260,7 +343,7 @@ def read_product_sheet(sheet: Any, as_of: dt.date) -> tuple[list[SheetRow], list
         date = as_of
         if cells.get("date") not in (None, ""):
             try:
-                date = imports.read_date(cells["date"])
+                date = tables.read_date(cells["date"])
             except ValueError as error:
                 bad("date", str(error))
         if len(problems) == before:
@@ -276,9 +359,6 @@ def decide_import(directory: Any, lines: Sequence[Line], rules: Rules, rows: Seq
     """The lines the rows record, each row seeing the rows above it: a product not in the
     register is registered, and moved on to the row's stage (the stages on the way dated the
     row's date); a product already there is only moved on."""
-    from ocop_cli.core.errors import OcopError
-    from ocop_cli.imports import tables as imports
-
     units = {a.id for a in directory.units}
     new: list[Line] = []
     messages: list[str] = []
@@ -304,8 +384,16 @@ def decide_import(directory: Any, lines: Sequence[Line], rules: Rules, rows: Seq
                 # A district's score comes between its choice and the sending.
                 product = twin.id
                 stage = "chosen" if twin.position == "scored:huyen" else twin.stage
-            if stage in PATH:
-                for step in PATH[PATH.index(stage) + 1:PATH.index(row.stage) + 1]:
+            # The stages on the way that the process of the row's date has (since July 2025 a
+            # commune sends its products to the province with no district's choice).
+            path = [s for s in PATH if s in rules.process_on(row.date).funnel]
+            if row.stage not in path:
+                raise UsageError(_("no stage {stage} in the process of {date}: {process}")
+                                 .format(stage=stage_label(row.stage),
+                                         date=format_date(row.date),
+                                         process=rules.process_on(row.date).name))
+            if stage in path:
+                for step in path[path.index(stage) + 1:path.index(row.stage) + 1]:
                     made.append(advance([*seen, *made], rules, product, step, stamp))
             if not made:
                 messages.append(_("row {row}: {id} ({name}) is {stage} already; nothing "
@@ -314,7 +402,7 @@ def decide_import(directory: Any, lines: Sequence[Line], rules: Rules, rows: Seq
                 continue
         except OcopError as error:
             message = error.message + (f" ({error.hint})" if error.hint else "")
-            problems.append(imports.RowProblem(row.row, message))
+            problems.append(tables.RowProblem(row.row, message))
             continue
         new += made
         messages.append(_("row {row}: {id} ({name}): {stages}").format(

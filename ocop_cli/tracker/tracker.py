@@ -13,7 +13,7 @@ loads none of what only recordings and reports need.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ocop_cli.core.errors import UsageError
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ocop_cli.tracker import products
     from ocop_cli.tracker.product_views import SheetRow
     from ocop_cli.tracker.record import Outcome, Stamp
+    from ocop_cli.tracker.scoring import MemberSheet
 
 R = TypeVar("R", bound="Recorded")
 Decide = Callable[["Loaded", str], "Outcome[R]"]
@@ -383,22 +384,26 @@ class Tracker:
 
         return self._on_register(by, decide)
 
-    def score_product(self, product: str, points: int, council: str, *, by: str | None = None,
-                      date: Day = None, ref: str | None = None, note: str | None = None
+    def score_product(self, product: str, points: int | None, council: str, *,
+                      sheets: Sequence[MemberSheet] = (), sheet_file: str | None = None,
+                      failed: str | None = None, by: str | None = None, date: Day = None,
+                      ref: str | None = None, note: str | None = None
                       ) -> Outcome[products.Line]:
-        """A council's score; the stars follow from the decision in force on its date."""
-        from ocop_cli.tracker import products
+        """A council's score, one total or each member's sheet (typed, or a file's rows); the
+        stars follow from the decision in force on its date."""
+        from ocop_cli.tracker import product_views, products
 
         def decide(loaded: Loaded, lines: list[products.Line], rules: products.Rules,
                    who: str) -> tuple[products.Line, list[str]]:
             found = products.find(lines, product)
-            line = products.advance(lines, rules, found, "scored",
-                                    self._product_stamp(who, date, ref, note), council, points)
-            decision = rules.decision_on(line.date)
-            return line, [_("{id}: {points} points from the {council}: {stars} stars "
-                            "({decision})").format(
-                id=found, points=points, council=council_label(council),
-                stars=rules.stars(points, line.date), decision=decision.decision)]
+            stamp = self._product_stamp(who, date, ref, note)
+            members = product_views.score_sheets(sheet_file, rules, stamp.date) \
+                if sheet_file else sheets
+            line = products.score(lines, rules, found, stamp, council, points, members, failed)
+            scored = products.products_as_of([*lines, line], rules, line.date)[found]
+            return line, [_("{id}: {points} points from the {council}: {result}").format(
+                id=found, points=line.points, council=council_label(council),
+                result=product_views.score_words(scored))]
 
         return self._on_register(by, decide)
 

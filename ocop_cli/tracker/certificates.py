@@ -1,0 +1,60 @@
+"""Certificates year by year: how many were issued (recognised, renewed, upgraded), expired
+and revoked in each year up to a date, and how many of those that expired came back (renewed
+or recognised again after their expiry), for the register's report."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
+
+from ocop_cli.core.report import CertificateYear
+from ocop_cli.tracker.products import CERTIFYING, Certificate, Product
+
+
+def _expired(product: Product, as_of: dt.date) -> list[tuple[Certificate, bool]]:
+    """Each certificate of `product` that expired by `as_of` (no renewal before its day, no
+    revocation while it held), with whether a later one was issued (it came back)."""
+    revoked = [line.date for line in product.lines if line.action == "revoked"]
+    found = []
+    for i, held in enumerate(product.certificates):
+        after = product.certificates[i + 1] if i + 1 < len(product.certificates) else None
+        end = after.date if after else dt.date.max
+        if held.expires is None or held.expires > as_of or end < held.expires:
+            continue  # still holding, past the calendar, or renewed before its day
+        if any(held.date <= day < min(end, held.expires) for day in revoked):
+            continue  # revoked, not expired
+        found.append((held, after is not None))
+    return found
+
+
+def certificate_years(products: Iterable[Product], as_of: dt.date) -> tuple[CertificateYear, ...]:
+    """The years in which something happened to a certificate, oldest first, up to `as_of`
+    (the products are as of that date: no later line is in them), then all of them together
+    (year None); nothing when no certificate was ever issued."""
+    issued: Counter[tuple[int, str]] = Counter()
+    expired: Counter[int] = Counter()
+    came_back: Counter[int] = Counter()
+    for product in products:
+        for line in product.lines:
+            if line.action in (*CERTIFYING, "revoked"):
+                issued[line.date.year, line.action] += 1
+        for held, back in _expired(product, as_of):
+            assert held.expires is not None
+            expired[held.expires.year] += 1
+            came_back[held.expires.year] += back
+    years = sorted({year for year, _action in issued} | set(expired))
+    rows = [_row(year, [issued[year, a] for a in (*CERTIFYING, "revoked")], expired[year],
+                 came_back[year]) for year in years]
+    if not rows:
+        return ()
+    total = _row(None, [sum(n for (_y, a), n in issued.items() if a == action)
+                        for action in (*CERTIFYING, "revoked")],
+                 sum(expired.values()), sum(came_back.values()))
+    return (*rows, total)
+
+
+def _row(year: int | None, counts: list[int], expired: int, came_back: int) -> CertificateYear:
+    recognised, renewed, upgraded, revoked = counts
+    return CertificateYear(year, recognised, renewed, upgraded, expired, came_back, revoked,
+                           round(100 * came_back / expired, 1) if expired else None)
