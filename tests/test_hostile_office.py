@@ -565,7 +565,7 @@ def test_a_held_note_that_is_a_link_is_never_read(tmp_path: Path,
 
 
 @pytest.mark.parametrize("crew", [False], indirect=True, ids=["unsigned"])
-def test_setup_prints_the_line_to_add_and_the_name_to_record_under(crew: Crew) -> None:
+def test_setup_prints_the_line_to_add_and_the_office_it_records_as(crew: Crew) -> None:
     if shutil.which("ssh-keygen") is None:
         pytest.skip("a team that signs needs ssh-keygen (OpenSSH)")
     root = crew.copies["gia-loc"]
@@ -573,12 +573,11 @@ def test_setup_prints_the_line_to_add_and_the_name_to_record_under(crew: Crew) -
     done = crew.ocop(root, "sync", "--setup", "--key", str(key))
     assert done.exit_code == EXIT_OK, done.stderr
     assert allowed_line(key, "phong-nn-gia-loc") in done.stdout.splitlines()
-    assert "records as Tester, into history/tester.yaml, and sends only the files of " \
-           "phong-nn-gia-loc: record as phong-nn-gia-loc (OCOP_USER=phong-nn-gia-loc)" \
-        in done.stderr
+    assert "It records as phong-nn-gia-loc, into history/phong-nn-gia-loc.yaml; --by names " \
+           "the person." in done.stdout
+    assert done.stderr == ""
     assert [git(root, "config", name).strip() for name in
-            ("gpg.format", "commit.gpgsign", "user.signingkey")] == ["ssh", "true", str(key)]
-    crew.monkeypatch.setenv("OCOP_USER", "Phòng NN Gia Lộc")
-    assert crew.ocop(root, "sync", "--setup", "--key", str(key)).stderr == ""
+            ("gpg.format", "commit.gpgsign", "user.signingkey", "ocop.office")] == [
+        "ssh", "true", str(key), "phong-nn-gia-loc"]
     unnamed = crew.ocop(root, "sync", "--setup", "--key", str(keygen(crew.keys, "Gia Lộc")))
     assert unnamed.exit_code == 2 and "'Gia Lộc' is no office id" in unnamed.stderr

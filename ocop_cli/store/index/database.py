@@ -14,11 +14,12 @@ import sys
 from contextlib import suppress
 from pathlib import Path
 
+from ocop_cli.core.model import Entry
 from ocop_cli.core.state import PACKED
 from ocop_cli.store.storage import Workspace
 from ocop_cli.store.write import lock_timeout, state_folder
 
-FORMAT = 6
+FORMAT = 7
 NAME = "index.sqlite"
 # Older than this when read, a file cannot be changed later without its times changing, on any
 # file system whose clock is within this much of ours (FAT keeps 2 s steps).
@@ -26,8 +27,7 @@ RACY_NS = 3_000_000_000
 
 # Each history entry: its file and line, whether it counts (the first of its id in file order:
 # `kept`), its plan's year, and its fields (`model.Entry`, the date as an ordinal).
-ENTRY_COLUMNS = ("id", "at", "date", "task", "action", "by", "qty", "place", "ref", "note",
-                 "undoes", "plan")
+ENTRY_COLUMNS = Entry._fields[:-1]
 _QUOTED = ", ".join(f'"{name}"' for name in ENTRY_COLUMNS)  # `by` is an SQL word
 # A task's own state (`state.pack`): a value that is a mapping is JSON, NULL when empty.
 _STATE = ", ".join(PACKED)
