@@ -369,6 +369,37 @@ def test_an_office_writing_in_anothers_file_is_refused_everywhere(crew: Crew) ->
     assert mine in crew.ids(crew.copies["province"]) and mine in crew.shared_ids()
 
 
+@pytest.mark.usefixtures("outside")
+def test_by_names_a_person_and_never_another_offices_file(crew: Crew) -> None:
+    """Tứ Kỳ records "as" Gia Lộc with --by: the entry is Tứ Kỳ's, in Tứ Kỳ's file, and goes
+    out as Tứ Kỳ's; Tứ Kỳ's undo never takes back Gia Lộc's entry."""
+    crew.settle()
+    evil = crew.copies["tu-ky"]
+    if not crew.signed:  # an unsigned team names each copy's office in git's settings
+        git(evil, "config", "ocop.office", "tu-ky")
+    before = (evil / "history" / "gia-loc.yaml").read_bytes()
+    done = crew.ocop(evil, "progress", "5.2", "12", "--by", "Phòng NN Gia Lộc")
+    assert done.exit_code == EXIT_OK, done.stderr
+    assert (evil / "history" / "gia-loc.yaml").read_bytes() == before
+    last = json.loads((evil / "history" / "tu-ky.yaml").read_text(
+        encoding="utf-8").splitlines()[-1][2:])
+    assert (last["task"], last["qty"], last["by"]) == ("5.2", 12, "Phòng NN Gia Lộc")
+    sent = crew.sync("tu-ky")
+    assert sent.exit_code == EXIT_OK, sent.stderr
+    assert last["id"] in crew.shared_ids()
+    # Gia Lộc records last; Tứ Kỳ's undo takes back Tứ Kỳ's own entry, and then nothing.
+    theirs = crew.record("gia-loc")
+    assert crew.sync("gia-loc").exit_code == EXIT_OK
+    assert crew.sync("tu-ky").exit_code == EXIT_OK
+    undone = crew.ocop(evil, "undo")
+    assert undone.exit_code == EXIT_OK, undone.stderr
+    assert last["id"] in undone.stdout and theirs not in undone.stdout
+    again = crew.ocop(evil, "undo")
+    assert again.exit_code == EXIT_OK and theirs not in again.stdout
+    shown = json.loads(crew.ocop(evil, "history", "5.2", "--format", "json").stdout)
+    assert not next(row for row in shown if row["id"] == theirs)["undone"]
+
+
 @pytest.mark.parametrize("how", ["unsigned", "unlisted key"])
 @signed_only
 @pytest.mark.usefixtures("outside")
