@@ -612,3 +612,104 @@ def test_setup_prints_the_line_to_add_and_the_office_it_records_as(crew: Crew) -
         "ssh", "true", str(key), "phong-nn-gia-loc"]
     unnamed = crew.ocop(root, "sync", "--setup", "--key", str(keygen(crew.keys, "Gia Lộc")))
     assert unnamed.exit_code == 2 and "'Gia Lộc' is no office id" in unnamed.stderr
+
+
+# --- what an office may write by hand in its own files ---------------------------------------
+
+
+def _add_product(ocop: Any, date: str = "2019-07-10", name: str = "Gà") -> str:
+    added = ocop("product", "add", name, "--district", "Gia Lộc", "--commune", "Xã A",
+                 "--entity", f"HTX {name}", "--kind", "htx", "--group", "thuc-pham", "--date", date)
+    assert added.exit_code == EXIT_OK, added.stderr
+    return str(added.stdout.split()[0])
+
+
+def _hand_line(path: Path, **changes: Any) -> None:
+    """A copy of the file's last line, changed, appended as a person would with an editor."""
+    last = [x for x in path.read_text(encoding="utf-8").splitlines() if x.startswith("- {")][-1]
+    record = {**json.loads(last[2:]), **changes}
+    with path.open("a", encoding="utf-8") as out:
+        out.write("- " + json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def test_a_hand_written_stage_that_skips_one_fails_check(ocop: Any, ws: Path) -> None:
+    product = _add_product(ocop)
+    assert ocop("product", "stage", product, "chosen", "--date", "2019-07-20").exit_code == 0
+    assert ocop("check").exit_code == EXIT_OK
+    _hand_line(ws / "products" / "tester.yaml", id="f" * 20, action="recognised",
+               ref="1/QĐ-UBND", date="2019-08-01")
+    result = ocop("check")
+    assert result.exit_code == EXIT_INVALID
+    assert (f"products/tester.yaml:6: product {product}: recognised on 2019-08-01 skips a "
+            "stage: after chosen comes only scored (district council), sent to the province, "
+            "rejected") in result.stderr
+
+
+@pytest.mark.parametrize("folder", ["history", "products"])
+def test_a_damaged_line_in_the_middle_of_a_file_fails_check(ocop: Any, ws: Path,
+                                                              folder: str) -> None:
+    _add_product(ocop)
+    assert ocop("done", "4", "--date", "2019-07-01").exit_code == EXIT_OK
+    path = ws / folder / "tester.yaml"
+    with path.open("a", encoding="utf-8") as out:
+        out.write('- {"id": "0123", "at": "2019-07\n')
+    assert ocop("done", "5", "--date", "2019-07-02").exit_code == EXIT_OK
+    _add_product(ocop, "2019-07-03", "Vải")  # both files grow past the damage
+    # Other commands read past it; the entries after it count.
+    tasks = {t["id"]: t for t in ocop("tasks", "--format", "json").json()}
+    assert tasks["5.1"]["status"] == "done"
+    result = ocop("check")
+    assert result.exit_code == EXIT_INVALID
+    assert f"error: {path}:" in result.stderr and "half-written or damaged" in result.stderr
+
+
+def test_products_as_a_symbolic_link_is_refused_like_history(ocop: Any, ws: Path,
+                                                             tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.rmtree(ws / "products", ignore_errors=True)
+    (ws / "products").symlink_to(elsewhere, target_is_directory=True)
+    for args in (("check",), ("product", "list")):
+        result = ocop(*args)
+        assert result.exit_code == EXIT_INVALID
+        assert f"{ws / 'products'}: is a symbolic link" in result.stderr
+    assert ocop("product", "add", "Gà", "--district", "Gia Lộc", "--commune", "Xã A",
+                "--entity", "HTX A", "--kind", "htx", "--group", "thuc-pham").exit_code \
+        == EXIT_INVALID
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_dates_whose_expiry_leaves_the_calendar_give_one_line(ws: Path, proc: Any) -> None:
+    """A recognition on 9999-06-01 runs out in year 10002: refused when recorded; written by
+    hand, every listing says so in one line, with the exit code of invalid data."""
+    env = {"OCOP_DATA": str(ws)}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        done = proc(*args, env=env)
+        assert "Traceback" not in done.stderr
+        return done
+
+    added = run("product", "add", "Gà", "--district", "Gia Lộc", "--commune", "Xã A",
+                "--entity", "HTX A", "--kind", "htx", "--group", "thuc-pham", "--date",
+                "9999-01-10")
+    product = added.stdout.split()[0]
+    for args in (("stage", product, "chosen", "--date", "9999-02-01"),
+                 ("stage", product, "sent", "--date", "9999-03-01"),
+                 ("score", product, "80", "--council", "tinh", "--date", "9999-04-01")):
+        assert run("product", *args).returncode == EXIT_OK
+    refused = run("product", "stage", product, "recognised", "--ref", "1/QĐ", "--date",
+                  "9999-06-01")
+    assert refused.returncode == 1
+    assert refused.stderr == ("ocop: error: a recognition on 9999-06-01 would run out after "
+                              "9999-12-31, past the calendar; check --date\n")
+    _hand_line(ws / "products" / "tester.yaml", id="f" * 20, action="recognised",
+               ref="1/QĐ", date="9999-06-01", council=None, points=None)
+    for args in (("product", "list"), ("product", "show", product), ("report",),
+                 ("product", "report", "--months", "120"), ("check",)):
+        done = run(*args, "--as-of", "9999-12-31")
+        assert done.returncode == EXIT_INVALID, (args, done.stderr)
+        assert (f"products/tester.yaml:8: product {product}: recognised on 9999-06-01, valid "
+                "3 years, would run out after 9999-12-31, past the calendar; correct the date"
+                ) in done.stderr
+        if args != ("check",):
+            assert len(done.stderr.splitlines()) == 1

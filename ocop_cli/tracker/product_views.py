@@ -23,6 +23,7 @@ from ocop_cli.core.report import (
     ProductSummary,
     Stars,
 )
+from ocop_cli.core.windows import months_later
 from ocop_cli.store.storage import Loaded, owned_years
 from ocop_cli.tracker.counted import counted_entries
 from ocop_cli.tracker.products import (
@@ -33,7 +34,6 @@ from ocop_cli.tracker.products import (
     Stamp,
     advance,
     load_register,
-    months_later,
     products_as_of,
     register,
     register_files,
@@ -115,7 +115,7 @@ def summary(products: Sequence[Product], directory: Any, rules: Rules, as_of: dt
     by_group = [GroupStars(g.id, g.name, sum(1 for p in products if p.group == g.id),
                            _star_counts([p for p in products if p.group == g.id], as_of))
                 for g in rules.groups]
-    until = months_later(as_of, months)
+    until = months_later(as_of, months) or dt.date.max  # past the calendar: all of it
     expiring = [product_row(p, directory, rules) for p in products
                 if p.in_force(as_of) and p.expires is not None and p.expires <= until]
     expiring.sort(key=lambda row: (row["expires"], row["id"]))

@@ -29,6 +29,7 @@ from ocop_cli.core.labels import stage_label, step_label
 from ocop_cli.core.model import COUNCILS, PRODUCT_STAGES
 from ocop_cli.core.model import ENTITY_KINDS as KINDS
 from ocop_cli.core.model import PRODUCT_ACTIONS as ACTIONS
+from ocop_cli.core.windows import months_later
 from ocop_cli.store.lines import read_each
 from ocop_cli.store.storage import PRODUCTS, Workspace
 
@@ -189,6 +190,10 @@ def read_rules(path: Path) -> Rules:
 
 def register_files(ws: Workspace) -> list[Path]:
     folder = ws.root / REGISTER
+    if folder.is_symlink():  # as `Workspace.history_files` refuses the history folder's
+        raise InvalidData([Problem(str(folder), _(
+            "is a symbolic link; ocop reads and writes only regular files inside the "
+            "workspace: put the product register's folder itself here"))])
     if not folder.is_dir():
         if folder.exists():
             raise InvalidData([Problem(str(folder), _("is a file, expected the product "
@@ -416,23 +421,23 @@ def products_as_of(lines: Iterable[Line], rules: Rules, as_of: dt.date) -> dict[
         elif line.action == "recognised":
             years = rules.decision_on(line.date).valid_years
             product.recognised, product.decision = line.date, line.ref
-            product.expires = _years_later(line.date, years)
+            product.expires = _expiry(line, years)
     return found
 
 
-def _years_later(day: dt.date, years: int) -> dt.date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
-
-
-def months_later(day: dt.date, months: int) -> dt.date:
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    import calendar
-
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+def _expiry(line: Line, years: int) -> dt.date:
+    """When a recognition of `line` runs out, `years` on; InvalidData naming the line when
+    that would be past the calendar (a date mistyped as 9999)."""
+    expires = months_later(line.date, 12 * years)
+    if expires is None:
+        file, _colon, number = line.source.rpartition(":")
+        raise InvalidData([Problem(file, _(
+            "product {id}: recognised on {date}, valid {years} years, would run out after "
+            "{last}, past the calendar; correct the date").format(
+            id=line.product, date=format_date(line.date), years=years,
+            last=format_date(dt.date.max)),
+            int(number) if number.isdigit() else None)])
+    return expires
 
 
 # --- recording -------------------------------------------------------------------------------
@@ -540,7 +545,12 @@ def advance(lines: Sequence[Line], rules: Rules, product_id: str, stage: str, st
     if stage == "recognised":
         if not (stamp.ref or "").strip():
             raise UsageError(_("give the decision's number with --ref"))
-        least = rules.decision_on(stamp.date).recognised_from
+        decision = rules.decision_on(stamp.date)
+        if months_later(stamp.date, 12 * decision.valid_years) is None:
+            raise Refused(_("a recognition on {date} would run out after {last}, past the "
+                            "calendar; check --date").format(
+                date=format_date(stamp.date), last=format_date(dt.date.max)))
+        least = decision.recognised_from
         if (latest.stars or 0) < least:
             raise Refused(_("product {id} has {stars} stars; a province recognises {least} "
                             "stars or more").format(id=product_id, stars=latest.stars or 0,
