@@ -467,21 +467,45 @@ def test_a_plan_changed_by_an_office_counts_only_from_the_province(crew: Crew) -
 
 
 @pytest.mark.usefixtures("outside")
-def test_an_entry_id_in_two_files_is_named_by_sync(crew: Crew) -> None:
+def test_an_entry_id_copied_into_another_file_counts_from_the_first(crew: Crew) -> None:
+    """Tứ Kỳ reuses the id of Gia Lộc's entry with "done": Gia Lộc's entry stands in every
+    copy (a fresh clone of a signed team included), and sync names the copy, its commit and
+    the first file.
+    Unsigned, the copy goes in a file that comes first in file order (a-tu-ky.yaml): the
+    first in git's history decides, not the name."""
     crew.settle()
-    theirs = crew.copies["tu-ky"] / "history" / "gia-loc.yaml"
-    line = next(x for x in theirs.read_text(encoding="utf-8").splitlines() if x.startswith("- {"))
+    evil = crew.copies["tu-ky"]
+    genuine = crew.sent_by["gia-loc"].copy().pop()
+    theirs = evil / "history" / "gia-loc.yaml"
+    line = next(x for x in theirs.read_text(encoding="utf-8").splitlines() if genuine in x)
     record = json.loads(line[2:])
-    record.update(action="done", by="tu-ky")
-    own = crew.copies["tu-ky"] / "history" / "tu-ky.yaml"
-    with own.open("a", encoding="utf-8") as out:
+    record.update(action="done", qty=12, by="tu-ky")
+    name = "tu-ky.yaml" if crew.signed else "a-tu-ky.yaml"
+    with (evil / "history" / name).open("a", encoding="utf-8") as out:
         out.write("- " + json.dumps(record, ensure_ascii=False) + "\n")
-    assert crew.sync("tu-ky").exit_code == EXIT_OK
-    result = crew.sync("gia-loc")
-    assert result.exit_code == EXIT_OK, result.stderr
-    assert (f"warning: history/tu-ky.yaml: entry {record['id']} (commit ") in result.stderr
-    assert "is also in history/gia-loc.yaml; it counts once, from the file that had it first" \
-        in result.stderr
+    commit = push_as(evil, "trùng mã")
+    # A fresh clone checks what it cloned in a signed team; unsigned, it trusts it, as it
+    # trusts whoever may push.
+    if crew.signed:
+        crew.copies["moi"] = crew.join("gia-loc", "moi")
+    for office in ("gia-loc", "province", "moi")[:3 if crew.signed else 2]:
+        root = crew.copies[office]
+        before = crew.achieved(root, "5.2") if office != "moi" else None
+        result = crew.sync(office)
+        assert result.exit_code == EXIT_OK, result.stderr
+        assert (f"warning: history/{name}: entry {genuine} (commit {commit}) is also in "
+                "history/gia-loc.yaml, which had it first; it counts once, from there, and "
+                "this copy is left out") in result.stderr
+        counted = {e.id: e for e in storage.load(storage.Workspace(root)).entries}
+        assert counted[genuine].action == "progress"
+        assert counted[genuine].source.startswith("gia-loc.yaml:")
+        if before is not None:
+            assert crew.achieved(root, "5.2") == before
+        assert crew.ocop(root, "check").exit_code == EXIT_OK
+        assert crew.sync(office).exit_code == EXIT_OK  # said once; still left out
+        assert storage.load(storage.Workspace(root)).entries  # readable
+        assert {e.id: e for e in storage.load(storage.Workspace(root)).entries}[
+            genuine].action == "progress"
 
 
 @pytest.mark.usefixtures("outside")
