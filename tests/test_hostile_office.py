@@ -509,6 +509,33 @@ def test_an_entry_id_copied_into_another_file_counts_from_the_first(crew: Crew) 
 
 
 @pytest.mark.usefixtures("outside")
+def test_an_undo_of_another_offices_entry_counts_nowhere(crew: Crew) -> None:
+    """Tứ Kỳ writes in its own file an undo of Gia Lộc's entry: every other copy leaves it
+    out, says so, and Gia Lộc's entry still counts."""
+    crew.settle()
+    evil = crew.copies["tu-ky"]
+    genuine = crew.sent_by["gia-loc"].copy().pop()
+    own = evil / "history" / "tu-ky.yaml"
+    line = [x for x in own.read_text(encoding="utf-8").splitlines() if x.startswith("- {")][-1]
+    record = json.loads(line[2:])
+    record.update(id="0" * 19 + "1", action="undo", undoes=genuine, qty=None)
+    with own.open("a", encoding="utf-8") as out:
+        out.write("- " + json.dumps({k: v for k, v in record.items() if v is not None},
+                                    ensure_ascii=False) + "\n")
+    commit = push_as(evil, "hoàn tác hộ")
+    for office in ("gia-loc", "province"):
+        root = crew.copies[office]
+        before = crew.achieved(root, "5.2")
+        result = crew.sync(office)
+        assert result.exit_code == EXIT_OK, result.stderr
+        assert (f"warning: history/tu-ky.yaml: entry {record['id']} (commit {commit}) undoes "
+                f"entry {genuine} of history/gia-loc.yaml: an office takes back only its own "
+                "entries; it does not count") in result.stderr
+        assert crew.achieved(root, "5.2") == before
+        assert record["id"] not in crew.ids(root)
+
+
+@pytest.mark.usefixtures("outside")
 def test_a_held_note_naming_paths_outside_is_never_followed(crew: Crew) -> None:
     crew.settle()
     root = crew.copies["gia-loc"]

@@ -9,6 +9,7 @@ checked as `ocop check` does, since those files are read together.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -81,6 +82,48 @@ def copies(repo: Repo, counted: dict[str, dict[str, str]], order: list[str]
                 "counts once, from there, and this copy is left out").format(
                 id=key, commit=short(commit), first=first), warning=True))
     return found, told
+
+
+def foreign_undos(repo: Repo, counted: dict[str, dict[str, str]]
+                  ) -> tuple[dict[str, dict[str, str]], list[Problem]]:
+    """The undo entries that arrived in a history file (`counted`: path -> line -> commit)
+    naming an entry of another file, with a warning naming each: an office takes back only
+    its own entries, so such an undo does not count (path -> line -> commit)."""
+    undos: dict[str, list[tuple[str, str, str]]] = {}  # undone id -> (path, line, commit)
+    for path, got in counted.items():
+        if not path.startswith(storage.HISTORY + "/"):
+            continue
+        for line, commit in got.items():
+            undone = _undoes(line)
+            if undone:
+                undos.setdefault(undone, []).append((path, line, commit))
+    where = _holders(repo, undos)
+    found: dict[str, dict[str, str]] = {}
+    told: list[Problem] = []
+    for undone, arrivals in sorted(undos.items()):
+        for path, line, commit in arrivals:
+            owners = where.get(undone, set())
+            if not owners or path in owners:
+                continue
+            found.setdefault(path, {})[line] = commit
+            told.append(Problem(path, _(
+                "entry {id} (commit {commit}) undoes entry {undone} of {other}: an office "
+                "takes back only its own entries; it does not count").format(
+                id=entry_id(line), commit=short(commit), undone=undone,
+                other=", ".join(sorted(owners))), warning=True))
+    return found, told
+
+
+def _undoes(line: str) -> str | None:
+    """The entry an undo line (`- {...}`) takes back, else None."""
+    try:
+        record = json.loads(line[2:])
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(record, dict) or record.get("action") != "undo":
+        return None
+    undone = record.get("undoes")
+    return undone if isinstance(undone, str) and undone else None
 
 
 def _holders(repo: Repo, ids: Iterable[str]) -> dict[str, set[str]]:

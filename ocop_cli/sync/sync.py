@@ -14,7 +14,8 @@ arrived before any of it is applied, apply it, keep every line this office had, 
 5. What arrived is read, and only that (`arrived`): a broken history file is held back, a
    broken plan undoes the pull; plan changes are reported task by task. An entry id that
    arrives in a second file counts once, from the file that had it first in git's history;
-   the copy is named and left out, as a refused commit's lines are.
+   the copy is named and left out, as a refused commit's lines are, and so is an undo that
+   names another file's entry (an office takes back only its own).
 6. The push is never forced; when another office sent first, sync pauses a moment (at
    random, so that offices racing do not meet again) and tries again, for a bounded time.
 """
@@ -276,12 +277,14 @@ def _pull(repo: Repo, ws: storage.Workspace, check: Check, kept: dict[str, dict[
         raise
     added = lines.added(repo, [v.commit for v in verdicts if v.counts],
                         [v.commit for v in verdicts if not v.counts])
-    copied, told = arrived.copies(repo, added.counted, commits)
-    for path, got in copied.items():  # a copy of an entry counts no more than a refused line
-        for line, commit in got.items():
-            del added.counted[path][line]
-            added.refused.setdefault(path, {})[line] = commit
-    result.warnings += told
+    # A copy of another file's entry, or an undo of one, counts no more than a refused line.
+    for left_out, told in (arrived.copies(repo, added.counted, commits),
+                           arrived.foreign_undos(repo, added.counted)):
+        for path, got in left_out.items():
+            for line, commit in got.items():
+                added.counted[path].pop(line, None)
+                added.refused.setdefault(path, {})[line] = commit
+        result.warnings += told
     # What git's version of the files lost is judged from this office's copy before the
     # pull, not from where it and the shared copy part (a force push leaves that behind).
     moved = layout.changes(repo, before, after, APPEND_ONLY)[0] if after else []
