@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 R = TypeVar("R", bound="Recorded")
 Decide = Callable[["Loaded", str], "Outcome[R]"]
-Book = Literal["history", "products"]  # which of a recorder's files a recording appends to
+Book = Literal["history", "products"]  # which of an office's files a recording appends to
 Day = dt.date | str | None  # a date, or one as typed (read when the decision is made)
 
 
@@ -183,7 +183,9 @@ class Tracker:
     def record(self, decide: Decide[R], by: str | None = None, *, book: Book = "history",
                ahead: bool = False, dry_run: bool = False) -> Outcome[R]:
         """Lock, load, decide, append: `decide(loaded, recorder)` gives what to append to the
-        recorder's own file of `book`, decided from the workspace as it is under the lock.
+        file of `book` of the office this copy records as (`office`; `by` names the person),
+        decided from the workspace as it is under the lock; the entries of one recording are
+        one command (`undo` takes them back together).
 
         With `ahead` (a sheet of many rows), the decision is made before the lock is taken,
         which is then held only to check that nothing was recorded meanwhile (else to decide
