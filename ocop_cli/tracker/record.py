@@ -351,8 +351,7 @@ def undo(loaded: Loaded, stamp: Stamp, own: list[Entry], file: str) -> Outcome[E
     if not taken:
         raise Refused(_("nothing to undo in history/{file}, this office's own file").format(
             file=file))
-    entries = one_command([stamp.entry(e.task, "undo", undoes=e.id, ref=None, note=None)
-                           for e in taken])
+    entries = [stamp.entry(e.task, "undo", undoes=e.id, ref=None, note=None) for e in taken]
     if len(taken) == 1:
         last = taken[0]
         return Outcome(entries, [_("undid {action} on {id} of {date} ({entry})").format(
