@@ -375,8 +375,14 @@ def test_by_names_a_person_and_never_another_offices_file(crew: Crew) -> None:
     out as Tứ Kỳ's; Tứ Kỳ's undo never takes back Gia Lộc's entry."""
     crew.settle()
     evil = crew.copies["tu-ky"]
-    if not crew.signed:  # an unsigned team names each copy's office in git's settings
+    if crew.signed:  # the key this copy signs with says who it is, whatever else is set
+        git(evil, "config", "ocop.office", "gia-loc")
+        crew.monkeypatch.setenv("OCOP_OFFICE", "gia-loc")
+    else:  # an unsigned team names each copy's office in git's settings
         git(evil, "config", "ocop.office", "tu-ky")
+    info = json.loads(crew.ocop(evil, "info", "--format", "json").stdout)
+    assert (info["office"], info["office_found_by"], info["office_file"]) == (
+        "tu-ky", "signed" if crew.signed else "configured", "history/tu-ky.yaml")
     before = (evil / "history" / "gia-loc.yaml").read_bytes()
     done = crew.ocop(evil, "progress", "5.2", "12", "--by", "Phòng NN Gia Lộc")
     assert done.exit_code == EXIT_OK, done.stderr
