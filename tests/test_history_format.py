@@ -25,7 +25,7 @@ ENTRIES = st.builds(
     date=st.dates(), task=TEXT, action=st.sampled_from(ACTIONS), by=TEXT,
     qty=st.none() | st.integers(0, 10**12), place=st.none() | TEXT, ref=st.none() | TEXT,
     note=st.none() | st.text(max_size=12), undoes=st.none() | TEXT,
-    plan=st.none() | st.integers(1900, 2200))
+    plan=st.none() | st.integers(1900, 2200), command=st.none() | TEXT)
 
 
 @given(st.lists(ENTRIES, max_size=5))
@@ -62,7 +62,8 @@ ODD = [("id", 7), ("task", " 6"), ("task", ""), ("by", "x "), ("by", "\u2028x"),
        ("at", "2019-09-15T08:00:00.5+00:00"), ("at", "2019-09-15T08:00:00+23:59"),
        ("date", "2019-02-29"), ("date", "2019-9-15"), ("date", "20190915"),
        ("action", "finish"), ("qty", -1), ("qty", "5"), ("qty", True), ("qty", 10**20),
-       ("qty", 0), ("plan", 1800), ("plan", "2019"), ("plan", 2200), ("extra", 1)]
+       ("qty", 0), ("plan", 1800), ("plan", "2019"), ("plan", 2200), ("extra", 1),
+       ("command", ""), ("command", " x"), ("command", 7)]
 
 
 @given(ENTRIES, st.lists(st.sampled_from(ODD), max_size=2), st.randoms(use_true_random=False))

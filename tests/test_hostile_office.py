@@ -369,6 +369,43 @@ def test_an_office_writing_in_anothers_file_is_refused_everywhere(crew: Crew) ->
     assert mine in crew.ids(crew.copies["province"]) and mine in crew.shared_ids()
 
 
+@pytest.mark.usefixtures("outside")
+def test_by_names_a_person_and_never_another_offices_file(crew: Crew) -> None:
+    """Tứ Kỳ records "as" Gia Lộc with --by: the entry is Tứ Kỳ's, in Tứ Kỳ's file, and goes
+    out as Tứ Kỳ's; Tứ Kỳ's undo never takes back Gia Lộc's entry."""
+    crew.settle()
+    evil = crew.copies["tu-ky"]
+    if crew.signed:  # the key this copy signs with says who it is, whatever else is set
+        git(evil, "config", "ocop.office", "gia-loc")
+        crew.monkeypatch.setenv("OCOP_OFFICE", "gia-loc")
+    else:  # an unsigned team names each copy's office in git's settings
+        git(evil, "config", "ocop.office", "tu-ky")
+    info = json.loads(crew.ocop(evil, "info", "--format", "json").stdout)
+    assert (info["office"], info["office_found_by"], info["office_file"]) == (
+        "tu-ky", "signed" if crew.signed else "configured", "history/tu-ky.yaml")
+    before = (evil / "history" / "gia-loc.yaml").read_bytes()
+    done = crew.ocop(evil, "progress", "5.2", "12", "--by", "Phòng NN Gia Lộc")
+    assert done.exit_code == EXIT_OK, done.stderr
+    assert (evil / "history" / "gia-loc.yaml").read_bytes() == before
+    last = json.loads((evil / "history" / "tu-ky.yaml").read_text(
+        encoding="utf-8").splitlines()[-1][2:])
+    assert (last["task"], last["qty"], last["by"]) == ("5.2", 12, "Phòng NN Gia Lộc")
+    sent = crew.sync("tu-ky")
+    assert sent.exit_code == EXIT_OK, sent.stderr
+    assert last["id"] in crew.shared_ids()
+    # Gia Lộc records last; Tứ Kỳ's undo takes back Tứ Kỳ's own entry, and then nothing.
+    theirs = crew.record("gia-loc")
+    assert crew.sync("gia-loc").exit_code == EXIT_OK
+    assert crew.sync("tu-ky").exit_code == EXIT_OK
+    undone = crew.ocop(evil, "undo")
+    assert undone.exit_code == EXIT_OK, undone.stderr
+    assert last["id"] in undone.stdout and theirs not in undone.stdout
+    again = crew.ocop(evil, "undo")
+    assert again.exit_code == EXIT_OK and theirs not in again.stdout
+    shown = json.loads(crew.ocop(evil, "history", "5.2", "--format", "json").stdout)
+    assert not next(row for row in shown if row["id"] == theirs)["undone"]
+
+
 @pytest.mark.parametrize("how", ["unsigned", "unlisted key"])
 @signed_only
 @pytest.mark.usefixtures("outside")
@@ -436,21 +473,72 @@ def test_a_plan_changed_by_an_office_counts_only_from_the_province(crew: Crew) -
 
 
 @pytest.mark.usefixtures("outside")
-def test_an_entry_id_in_two_files_is_named_by_sync(crew: Crew) -> None:
+def test_an_entry_id_copied_into_another_file_counts_from_the_first(crew: Crew) -> None:
+    """Tứ Kỳ reuses the id of Gia Lộc's entry with "done": Gia Lộc's entry stands in every
+    copy (a fresh clone of a signed team included), and sync names the copy, its commit and
+    the first file.
+    Unsigned, the copy goes in a file that comes first in file order (a-tu-ky.yaml): the
+    first in git's history decides, not the name."""
     crew.settle()
-    theirs = crew.copies["tu-ky"] / "history" / "gia-loc.yaml"
-    line = next(x for x in theirs.read_text(encoding="utf-8").splitlines() if x.startswith("- {"))
+    evil = crew.copies["tu-ky"]
+    genuine = crew.sent_by["gia-loc"].copy().pop()
+    theirs = evil / "history" / "gia-loc.yaml"
+    line = next(x for x in theirs.read_text(encoding="utf-8").splitlines() if genuine in x)
     record = json.loads(line[2:])
-    record.update(action="done", by="tu-ky")
-    own = crew.copies["tu-ky"] / "history" / "tu-ky.yaml"
-    with own.open("a", encoding="utf-8") as out:
+    record.update(action="done", qty=12, by="tu-ky")
+    name = "tu-ky.yaml" if crew.signed else "a-tu-ky.yaml"
+    with (evil / "history" / name).open("a", encoding="utf-8") as out:
         out.write("- " + json.dumps(record, ensure_ascii=False) + "\n")
-    assert crew.sync("tu-ky").exit_code == EXIT_OK
-    result = crew.sync("gia-loc")
-    assert result.exit_code == EXIT_OK, result.stderr
-    assert (f"warning: history/tu-ky.yaml: entry {record['id']} (commit ") in result.stderr
-    assert "is also in history/gia-loc.yaml; it counts once, from the file that had it first" \
-        in result.stderr
+    commit = push_as(evil, "trùng mã")
+    # A fresh clone checks what it cloned in a signed team; unsigned, it trusts it, as it
+    # trusts whoever may push.
+    if crew.signed:
+        crew.copies["moi"] = crew.join("gia-loc", "moi")
+    for office in ("gia-loc", "province", "moi")[:3 if crew.signed else 2]:
+        root = crew.copies[office]
+        before = crew.achieved(root, "5.2") if office != "moi" else None
+        result = crew.sync(office)
+        assert result.exit_code == EXIT_OK, result.stderr
+        assert (f"warning: history/{name}: entry {genuine} (commit {commit}) is also in "
+                "history/gia-loc.yaml, which had it first; it counts once, from there, and "
+                "this copy is left out") in result.stderr
+        counted = {e.id: e for e in storage.load(storage.Workspace(root)).entries}
+        assert counted[genuine].action == "progress"
+        assert counted[genuine].source.startswith("gia-loc.yaml:")
+        if before is not None:
+            assert crew.achieved(root, "5.2") == before
+        assert crew.ocop(root, "check").exit_code == EXIT_OK
+        assert crew.sync(office).exit_code == EXIT_OK  # said once; still left out
+        assert storage.load(storage.Workspace(root)).entries  # readable
+        assert {e.id: e for e in storage.load(storage.Workspace(root)).entries}[
+            genuine].action == "progress"
+
+
+@pytest.mark.usefixtures("outside")
+def test_an_undo_of_another_offices_entry_counts_nowhere(crew: Crew) -> None:
+    """Tứ Kỳ writes in its own file an undo of Gia Lộc's entry: every other copy leaves it
+    out, says so, and Gia Lộc's entry still counts."""
+    crew.settle()
+    evil = crew.copies["tu-ky"]
+    genuine = crew.sent_by["gia-loc"].copy().pop()
+    own = evil / "history" / "tu-ky.yaml"
+    line = [x for x in own.read_text(encoding="utf-8").splitlines() if x.startswith("- {")][-1]
+    record = json.loads(line[2:])
+    record.update(id="0" * 19 + "1", action="undo", undoes=genuine, qty=None)
+    with own.open("a", encoding="utf-8") as out:
+        out.write("- " + json.dumps({k: v for k, v in record.items() if v is not None},
+                                    ensure_ascii=False) + "\n")
+    commit = push_as(evil, "hoàn tác hộ")
+    for office in ("gia-loc", "province"):
+        root = crew.copies[office]
+        before = crew.achieved(root, "5.2")
+        result = crew.sync(office)
+        assert result.exit_code == EXIT_OK, result.stderr
+        assert (f"warning: history/tu-ky.yaml: entry {record['id']} (commit {commit}) undoes "
+                f"entry {genuine} of history/gia-loc.yaml: an office takes back only its own "
+                "entries; it does not count") in result.stderr
+        assert crew.achieved(root, "5.2") == before
+        assert record["id"] not in crew.ids(root)
 
 
 @pytest.mark.usefixtures("outside")
@@ -565,7 +653,7 @@ def test_a_held_note_that_is_a_link_is_never_read(tmp_path: Path,
 
 
 @pytest.mark.parametrize("crew", [False], indirect=True, ids=["unsigned"])
-def test_setup_prints_the_line_to_add_and_the_name_to_record_under(crew: Crew) -> None:
+def test_setup_prints_the_line_to_add_and_the_office_it_records_as(crew: Crew) -> None:
     if shutil.which("ssh-keygen") is None:
         pytest.skip("a team that signs needs ssh-keygen (OpenSSH)")
     root = crew.copies["gia-loc"]
@@ -573,12 +661,112 @@ def test_setup_prints_the_line_to_add_and_the_name_to_record_under(crew: Crew) -
     done = crew.ocop(root, "sync", "--setup", "--key", str(key))
     assert done.exit_code == EXIT_OK, done.stderr
     assert allowed_line(key, "phong-nn-gia-loc") in done.stdout.splitlines()
-    assert "records as Tester, into history/tester.yaml, and sends only the files of " \
-           "phong-nn-gia-loc: record as phong-nn-gia-loc (OCOP_USER=phong-nn-gia-loc)" \
-        in done.stderr
+    assert "It records as phong-nn-gia-loc, into history/phong-nn-gia-loc.yaml; --by names " \
+           "the person." in done.stdout
+    assert done.stderr == ""
     assert [git(root, "config", name).strip() for name in
-            ("gpg.format", "commit.gpgsign", "user.signingkey")] == ["ssh", "true", str(key)]
-    crew.monkeypatch.setenv("OCOP_USER", "Phòng NN Gia Lộc")
-    assert crew.ocop(root, "sync", "--setup", "--key", str(key)).stderr == ""
+            ("gpg.format", "commit.gpgsign", "user.signingkey", "ocop.office")] == [
+        "ssh", "true", str(key), "phong-nn-gia-loc"]
     unnamed = crew.ocop(root, "sync", "--setup", "--key", str(keygen(crew.keys, "Gia Lộc")))
     assert unnamed.exit_code == 2 and "'Gia Lộc' is no office id" in unnamed.stderr
+
+
+# --- what an office may write by hand in its own files ---------------------------------------
+
+
+def _add_product(ocop: Any, date: str = "2019-07-10", name: str = "Gà") -> str:
+    added = ocop("product", "add", name, "--district", "Gia Lộc", "--commune", "Xã A",
+                 "--entity", f"HTX {name}", "--kind", "htx", "--group", "thuc-pham", "--date", date)
+    assert added.exit_code == EXIT_OK, added.stderr
+    return str(added.stdout.split()[0])
+
+
+def _hand_line(path: Path, **changes: Any) -> None:
+    """A copy of the file's last line, changed, appended as a person would with an editor."""
+    last = [x for x in path.read_text(encoding="utf-8").splitlines() if x.startswith("- {")][-1]
+    record = {**json.loads(last[2:]), **changes}
+    with path.open("a", encoding="utf-8") as out:
+        out.write("- " + json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def test_a_hand_written_stage_that_skips_one_fails_check(ocop: Any, ws: Path) -> None:
+    product = _add_product(ocop)
+    assert ocop("product", "stage", product, "chosen", "--date", "2019-07-20").exit_code == 0
+    assert ocop("check").exit_code == EXIT_OK
+    _hand_line(ws / "products" / "tester.yaml", id="f" * 20, action="recognised",
+               ref="1/QĐ-UBND", date="2019-08-01")
+    result = ocop("check")
+    assert result.exit_code == EXIT_INVALID
+    assert (f"products/tester.yaml:6: product {product}: recognised on 2019-08-01 skips a "
+            "stage: after chosen comes only scored (district council), sent to the province, "
+            "rejected") in result.stderr
+
+
+@pytest.mark.parametrize("folder", ["history", "products"])
+def test_a_damaged_line_in_the_middle_of_a_file_fails_check(ocop: Any, ws: Path,
+                                                              folder: str) -> None:
+    _add_product(ocop)
+    assert ocop("done", "4", "--date", "2019-07-01").exit_code == EXIT_OK
+    path = ws / folder / "tester.yaml"
+    with path.open("a", encoding="utf-8") as out:
+        out.write('- {"id": "0123", "at": "2019-07\n')
+    assert ocop("done", "5", "--date", "2019-07-02").exit_code == EXIT_OK
+    _add_product(ocop, "2019-07-03", "Vải")  # both files grow past the damage
+    # Other commands read past it; the entries after it count.
+    tasks = {t["id"]: t for t in ocop("tasks", "--format", "json").json()}
+    assert tasks["5.1"]["status"] == "done"
+    result = ocop("check")
+    assert result.exit_code == EXIT_INVALID
+    assert f"error: {path}:" in result.stderr and "half-written or damaged" in result.stderr
+
+
+def test_products_as_a_symbolic_link_is_refused_like_history(ocop: Any, ws: Path,
+                                                             tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.rmtree(ws / "products", ignore_errors=True)
+    (ws / "products").symlink_to(elsewhere, target_is_directory=True)
+    for args in (("check",), ("product", "list")):
+        result = ocop(*args)
+        assert result.exit_code == EXIT_INVALID
+        assert f"{ws / 'products'}: is a symbolic link" in result.stderr
+    assert ocop("product", "add", "Gà", "--district", "Gia Lộc", "--commune", "Xã A",
+                "--entity", "HTX A", "--kind", "htx", "--group", "thuc-pham").exit_code \
+        == EXIT_INVALID
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_dates_whose_expiry_leaves_the_calendar_give_one_line(ws: Path, proc: Any) -> None:
+    """A recognition on 9999-06-01 runs out in year 10002: refused when recorded; written by
+    hand, every listing says so in one line, with the exit code of invalid data."""
+    env = {"OCOP_DATA": str(ws)}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        done = proc(*args, env=env)
+        assert "Traceback" not in done.stderr
+        return done
+
+    added = run("product", "add", "Gà", "--district", "Gia Lộc", "--commune", "Xã A",
+                "--entity", "HTX A", "--kind", "htx", "--group", "thuc-pham", "--date",
+                "9999-01-10")
+    product = added.stdout.split()[0]
+    for args in (("stage", product, "chosen", "--date", "9999-02-01"),
+                 ("stage", product, "sent", "--date", "9999-03-01"),
+                 ("score", product, "80", "--council", "tinh", "--date", "9999-04-01")):
+        assert run("product", *args).returncode == EXIT_OK
+    refused = run("product", "stage", product, "recognised", "--ref", "1/QĐ", "--date",
+                  "9999-06-01")
+    assert refused.returncode == 1
+    assert refused.stderr == ("ocop: error: a recognition on 9999-06-01 would run out after "
+                              "9999-12-31, past the calendar; check --date\n")
+    _hand_line(ws / "products" / "tester.yaml", id="f" * 20, action="recognised",
+               ref="1/QĐ", date="9999-06-01", council=None, points=None)
+    for args in (("product", "list"), ("product", "show", product), ("report",),
+                 ("product", "report", "--months", "120"), ("check",)):
+        done = run(*args, "--as-of", "9999-12-31")
+        assert done.returncode == EXIT_INVALID, (args, done.stderr)
+        assert (f"products/tester.yaml:8: product {product}: recognised on 9999-06-01, valid "
+                "3 years, would run out after 9999-12-31, past the calendar; correct the date"
+                ) in done.stderr
+        if args != ("check",):
+            assert len(done.stderr.splitlines()) == 1

@@ -223,7 +223,7 @@ def test_recording_and_history_in_vietnamese(ocop: Any) -> None:
     assert "20/08/2019" in history.stdout and "Lịch sử" in history.stdout
     assert "2019-08-20" in ocop("history", "--format", "csv", "--lang", "vi").stdout
     undo = ocop("undo", "--lang", "vi")
-    assert "đã hoàn tác hoàn thành của nhiệm vụ 5.2 ngày 20/08/2019" in undo.stdout
+    assert undo.stdout == "đã hoàn tác một lệnh gồm 2 mục: hoàn thành 5.1, hoàn thành 5.2\n"
 
 
 def test_errors_that_help_in_vietnamese(ocop: Any) -> None:

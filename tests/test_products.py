@@ -327,7 +327,7 @@ def test_a_torn_last_line_is_left_out_with_a_warning(ocop, ws):
         handle.write('- {"id": "x2", "at": "2019-07-02T00:0')
     assert list(_listed(ocop, "--as-of", "2019-12-31")) == [product]
     check = ocop("check")
-    assert check.exit_code == 0 and "half-written" in check.stderr
+    assert check.exit_code == 3 and "error:" in check.stderr and "half-written" in check.stderr
 
 
 def test_the_rules_of_the_workspace_decide_and_are_checked(ocop, ws):

@@ -47,6 +47,7 @@ def info(s: Session, fmt: FormatOpt = Format.table) -> None:
             (_("Entries"), data["entries"]),
             (_("As of"), format_date(s.as_of)),
             (_("Language"), f"{LANGUAGE_NAMES[data['language']]} ({data['language']})"),
+            (_("Office"), _office_line(data)),
             (_("Recording as"), data["recorder"]),
             (_("Team"), trust(s.workspace.root)),
             (_("Per-user folder"), data["user_workspace"]),
@@ -64,6 +65,14 @@ def info(s: Session, fmt: FormatOpt = Format.table) -> None:
         raise typer.Exit(EXIT_INVALID)
 
 
+def _office_line(data: dict[str, Any]) -> str:
+    """Which office this copy records as, how that is known, and its file."""
+    how = {"signed": _("the key this copy signs with"),
+           "configured": _("OCOP_OFFICE or git config ocop.office"),
+           "recorder": _("no office set up: the recorder's own file")}[data["office_found_by"]]
+    return f"{data['office'] or ''} ({how}; {data['office_file']})".lstrip()
+
+
 def _tasks(tasks: int | None, rows: int | None) -> str | None:
     """The tasks as every listing counts them (the rows without sub-rows), and the rows of the
     plan's table when its parent rows make them more (the JSON's `tasks`)."""
@@ -78,9 +87,8 @@ def _facts(s: Session) -> tuple[dict[str, Any], int | None]:
     """What `info` says, as its JSON gives it, and how many tasks the listings count."""
     # Reading a workspace weighs: imported when run, as in every command module.
     from ocop_cli.store.storage import user_workspace_dir
-    from ocop_cli.tracker.record import recorder
-
     ws = s.workspace
+    here = s.tracker.office()
     data: dict[str, Any] = {
         "version": __version__,
         "workspace": str(ws.root),
@@ -94,7 +102,10 @@ def _facts(s: Session) -> tuple[dict[str, Any], int | None]:
         "entries": None,
         "as_of": s.as_of.isoformat(),
         "language": language(),
-        "recorder": recorder(None),
+        "office": here.name if here.found_by != "recorder" else None,
+        "office_found_by": here.found_by,
+        "office_file": str(here.history.relative_to(ws.root)),
+        "recorder": here.by,
         "problems": 0,
     }
     try:

@@ -114,8 +114,8 @@ def note(s: Session, task_id: TaskArg,
 
 @command("undo")
 def undo(s: Session, by: ByOpt = None) -> None:
-    """Undo the latest entry. Nothing is deleted: an entry reversing it is appended; repeat to
-    walk back further.
+    """Undo this office's latest command: every entry it wrote. Nothing is deleted: an entry
+    reversing each is appended; repeat to walk back further.
 
     Example: ocop undo
     """

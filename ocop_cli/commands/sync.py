@@ -65,19 +65,12 @@ def _setup(s: Session, key: str | None, office: str | None) -> None:
         raise UsageError(_("--setup needs --key FILE: the SSH key this copy signs with"),
                          hint=_('Make one with: ssh-keygen -t ed25519 -f ~/.ssh/ocop_office '
                                 '-C "office-id"'))
-    from ocop_cli.store.write import recorder_file
-    from ocop_cli.tracker.record import recorder
-
     line = setup(s.workspace.root, key, office)
     say(_("This copy now signs every commit it sends. Send this line to the province, to be "
           "added to {file}:").format(file=ALLOWED))
     say(line)
-    signs_as, records_as = line.split()[0], recorder(None)
-    if recorder_file(s.workspace, records_as).stem != signs_as:
-        say(_("warning: this copy records as {name}, into {file}, and sends only the files "
-              "of {office}: record as {office} (OCOP_USER={office})").format(
-            name=records_as, file=recorder_file(s.workspace, records_as).relative_to(
-                s.workspace.root), office=signs_as), err=True)
+    say(_("It records as {office}, into {file}; --by names the person.").format(
+        office=line.split()[0], file=f"history/{line.split()[0]}.yaml"))
 
 
 def _report(problems: list[Problem]) -> None:

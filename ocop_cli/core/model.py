@@ -205,6 +205,9 @@ class Entry(NamedTuple):
     # The plan's year; without it, the year of `date`.
     plan: Annotated[int | None, Kind("year", "The year of the plan the entry belongs to "
                                              "(default: its date's year)")] = None
+    # What the entries one command wrote share (the id of the command's first entry): `undo`
+    # takes them back together. Entries written before it have none and go back one by one.
+    command: Annotated[str | None, TEXT] = None
     source: str = ""  # file:line it was read from (not in the file)
 
     @property

@@ -7,7 +7,7 @@ plan and the entries, so they can never disagree with the history.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter
 from typing import Any
 
@@ -323,7 +323,24 @@ def unpack(task: Task, values: Sequence[Any]) -> TaskState:
 HISTORY_ORDER = attrgetter("date", "at", "id")  # the order entries happened in, as listed
 
 
-def latest(entries: Iterable[Entry]) -> Entry | None:
-    """The entry in force recorded last (by time recorded, then id), whatever its date: what
-    `ocop undo` takes out."""
-    return max(effective(entries, dt.date.max), key=attrgetter("at", "id"), default=None)
+def last_command(entries: Iterable[Entry], in_force: Callable[[set[str]], set[str]]
+                 ) -> list[Entry]:
+    """The entries of the latest command among `entries` (one office's) that is still in
+    force, in the order written: what `ocop undo` takes back. The latest is the entry
+    recorded last (by time recorded, then id), whatever its date; its command is every entry
+    sharing its command id (an entry without one is a command alone). `in_force` says which
+    of some ids still count (an undo elsewhere, a copy of another's entry, do not)."""
+    entries = list(entries)
+    undone = {e.undoes for e in entries if e.action == "undo"}
+    left = sorted((e for e in entries if e.action != "undo" and e.id not in undone),
+                  key=attrgetter("at", "id"), reverse=True)
+    while left:
+        last = left[0]
+        same = [e for e in left if e is last or (last.command and e.command == last.command)]
+        counts = in_force({e.id for e in same})
+        taken = [e for e in same if e.id in counts]
+        if taken:
+            return sorted(taken, key=attrgetter("at", "id"))
+        tried = {e.id for e in same}
+        left = [e for e in left if e.id not in tried]
+    return []

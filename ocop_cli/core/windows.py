@@ -13,6 +13,8 @@ Targets: `12`, `04`, `15-20`, `từ 800 đến 1.000`, `ít nhất 04`, `khoản
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import re
 from functools import lru_cache
 from typing import NamedTuple
@@ -340,3 +342,15 @@ def month_option(text: str, year: int, last_year: int) -> int:
         raise ValueError(_("--month: {text!r} is outside the plan's years ({span})").format(
             text=text.strip(), span=span))
     return 12 * (when - year) + month
+
+
+def months_later(day: dt.date, months: int) -> dt.date | None:
+    """The same day `months` later (the month's last day where that month is shorter: 29
+    February a year on is 28 February); None when it would fall after 31/12/9999, the last
+    day the calendar here holds. Every date derived from another by months or years (an
+    expiry, the end of a look ahead) is reckoned here."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    if year > dt.MAXYEAR:
+        return None
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

@@ -3,10 +3,10 @@ line `- {...}` holding one JSON object, exactly as `append` writes it, with blan
 comments (`#`) between. This is the one way such a file is read.
 
 A line cut short (the machine stopped while it was written: a `{` without its `}`) is left
-out with a warning; any other line that is not one JSON object is an error, naming the file,
-line and column, and the file's later lines are not read. A record its format refuses
-(`Refused`, from the reader of each line) is an error too, and the other lines are read on, so
-that every such error of the file is said.
+out with a warning (an error to `ocop check`, wherever it is in the file); any other line that
+is not one JSON object is an error, naming the file, line and column, and the file's later
+lines are not read. A record its format refuses (`Refused`, from the reader of each line) is
+an error too, and the other lines are read on, so that every such error of the file is said.
 """
 
 from __future__ import annotations
@@ -64,9 +64,7 @@ def parse_lines(path: Path, text: str, first: int = 1, read: Callable[[str], Any
                 continue
             except (ValueError, RecursionError) as error:
                 if _cut_short(line, error):
-                    problems.append(Problem(str(path), _(
-                        "half-written or damaged entry, ignored (was the machine stopped while "
-                        "recording?)"), number, 1, warning=True))
+                    problems.append(Problem(str(path), cut_short(), number, 1, warning=True))
                     continue
                 raise _damaged(path, line, number, error) from None
         body = line.strip()
@@ -76,6 +74,18 @@ def parse_lines(path: Path, text: str, first: int = 1, read: Callable[[str], Any
     if refused:
         raise InvalidData(refused)
     return records, problems
+
+
+def cut_short() -> str:
+    """What is said of a line cut short: a warning to a command that reads past it, an error
+    to `ocop check` (`damaged`)."""
+    return _("half-written or damaged entry, ignored (was the machine stopped while "
+             "recording?)")
+
+
+def damaged(problem: Problem) -> bool:
+    """Whether `problem` is a line cut short or damaged (`cut_short`)."""
+    return problem.message == cut_short()
 
 
 def json_object(body: str) -> Any:

@@ -35,7 +35,7 @@ RECORDER_NAME_MAX = 80  # characters of a history file's name taken from the rec
 HISTORY_HEADER = (
     "# yaml-language-server: $schema=../schema/history.schema.json\n"
     "# ocop history: one entry per line, appended by ocop and never rewritten.\n"
-    "# Undo with `ocop undo`, which appends an entry that reverses the last one.\n"
+    "# Undo with `ocop undo`, which appends entries reversing this office's last command.\n"
 )
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # a link at a file's place is not followed
 # A temporary file of a write: `.NAME.PID.N.tmp`, so that `being_written` can tell a write

@@ -9,6 +9,7 @@ checked as `ocop check` does, since those files are read together.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -49,15 +50,87 @@ def _guarded(read: Any) -> list[Problem]:
         return [Problem("", exc.message)]
 
 
-def duplicates(repo: Repo, arrived: dict[str, dict[str, str]]) -> list[Problem]:
-    """A warning for each entry that arrived in one file while another has its id: it counts
-    once, from the file that had it first."""
-    new = {entry_id(line): (path, commit) for path, lines in arrived.items()
-           for line, commit in lines.items()}
-    new.pop(None, None)
-    if not new:
-        return []
-    patterns = [a for key in sorted(k for k in new if k) for a in ("-e", f'"id": "{key}"')]
+Arrival = tuple[int, str, str, str]  # (rank of its commit, path, line, commit)
+
+
+def copies(repo: Repo, counted: dict[str, dict[str, str]], order: list[str]
+           ) -> tuple[dict[str, dict[str, str]], list[Problem]]:
+    """The lines that arrived (`counted`: path -> line -> commit) holding an entry id another
+    file had first in git's history, with a warning naming each: the file whose line was
+    here before the pull comes first, then the one whose commit came first (`order`, oldest
+    first), then the first in file order. A copy does not count (path -> line -> commit)."""
+    rank = {commit: n for n, commit in enumerate(order)}
+    came: dict[str, list[Arrival]] = {}
+    for path, got in counted.items():
+        for line, commit in got.items():
+            key = entry_id(line)
+            if key:
+                came.setdefault(key, []).append((rank.get(commit, -1), path, line, commit))
+    where = _holders(repo, came)
+    found: dict[str, dict[str, str]] = {}
+    told: list[Problem] = []
+    for key, arrivals in sorted(came.items()):
+        paths = {path for _rank, path, _line, _commit in arrivals}
+        first = min([(r, path) for r, path, _line, _commit in arrivals]
+                    + [(-1, path) for path in where.get(key, set()) - paths])[1]
+        for _rank, path, line, commit in arrivals:
+            if path == first:
+                continue
+            found.setdefault(path, {})[line] = commit
+            told.append(Problem(path, _(
+                "entry {id} (commit {commit}) is also in {first}, which had it first; it "
+                "counts once, from there, and this copy is left out").format(
+                id=key, commit=short(commit), first=first), warning=True))
+    return found, told
+
+
+def foreign_undos(repo: Repo, counted: dict[str, dict[str, str]]
+                  ) -> tuple[dict[str, dict[str, str]], list[Problem]]:
+    """The undo entries that arrived in a history file (`counted`: path -> line -> commit)
+    naming an entry of another file, with a warning naming each: an office takes back only
+    its own entries, so such an undo does not count (path -> line -> commit)."""
+    undos: dict[str, list[tuple[str, str, str]]] = {}  # undone id -> (path, line, commit)
+    for path, got in counted.items():
+        if not path.startswith(storage.HISTORY + "/"):
+            continue
+        for line, commit in got.items():
+            undone = _undoes(line)
+            if undone:
+                undos.setdefault(undone, []).append((path, line, commit))
+    where = _holders(repo, undos)
+    found: dict[str, dict[str, str]] = {}
+    told: list[Problem] = []
+    for undone, arrivals in sorted(undos.items()):
+        for path, line, commit in arrivals:
+            owners = where.get(undone, set())
+            if not owners or path in owners:
+                continue
+            found.setdefault(path, {})[line] = commit
+            told.append(Problem(path, _(
+                "entry {id} (commit {commit}) undoes entry {undone} of {other}: an office "
+                "takes back only its own entries; it does not count").format(
+                id=entry_id(line), commit=short(commit), undone=undone,
+                other=", ".join(sorted(owners))), warning=True))
+    return found, told
+
+
+def _undoes(line: str) -> str | None:
+    """The entry an undo line (`- {...}`) takes back, else None."""
+    try:
+        record = json.loads(line[2:])
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(record, dict) or record.get("action") != "undo":
+        return None
+    undone = record.get("undoes")
+    return undone if isinstance(undone, str) and undone else None
+
+
+def _holders(repo: Repo, ids: Iterable[str]) -> dict[str, set[str]]:
+    """The history and product files of the working copy that hold each of `ids`."""
+    patterns = [a for key in sorted(ids) for a in ("-e", f'"id": "{key}"')]
+    if not patterns:
+        return {}
     out = git(repo.workspace, "grep", "-z", "-o", "-F", "--untracked", *patterns, "--",
               *APPEND_ONLY, check=False).stdout
     where: dict[str, set[str]] = {}
@@ -65,15 +138,7 @@ def duplicates(repo: Repo, arrived: dict[str, dict[str, str]]) -> list[Problem]:
         path, _nul, match = row.partition("\0")
         if match:
             where.setdefault(match[len('"id": "'):-1], set()).add(path)
-    found = []
-    for key, (path, commit) in sorted(new.items(), key=lambda item: str(item[0])):
-        others = sorted(where.get(str(key), set()) - {path})
-        if others:
-            found.append(Problem(path, _(
-                "entry {id} (commit {commit}) is also in {others}; it counts once, from the "
-                "file that had it first").format(id=key, commit=short(commit),
-                                                 others=", ".join(others)), warning=True))
-    return found
+    return where
 
 
 # --- the plan, the agencies and the rules: what changed ---------------------------------------

@@ -255,7 +255,8 @@ def refuse_others_files(repo: Repo, office: str, changed: Iterable[str]) -> None
 def setup(repo_root: Path, key: str, office: str | None) -> str:
     """Set git here to sign every commit with the SSH key `key` (its private file, or its
     `.pub` with the private key in an agent); returns the line of `offices/allowed_signers`
-    that names this office with it. The office id is `office`, else the key's comment."""
+    that names this office with it. The office id is `office`, else the key's comment; this
+    copy records as that office (`ocop.office`)."""
     path = Path(key).expanduser().absolute()
     public = path if path.suffix == ".pub" else path.with_name(path.name + ".pub")
     try:
@@ -275,7 +276,7 @@ def setup(repo_root: Path, key: str, office: str | None) -> str:
             hint=_("Name it: ocop sync --setup --key {key} --office gia-loc").format(key=key))
     signing = path if path.suffix != ".pub" and path.exists() else public
     for name, value in (("gpg.format", "ssh"), ("user.signingkey", str(signing)),
-                        ("commit.gpgsign", "true"),
+                        ("commit.gpgsign", "true"), ("ocop.office", office),
                         ("gpg.ssh.allowedSignersFile", str(repo_root.absolute() / ALLOWED))):
         git(repo_root, "config", "--local", name, value)
     return f'{office} namespaces="git" {found.group(1)} {found.group(2)}'

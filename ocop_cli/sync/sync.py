@@ -12,8 +12,10 @@ arrived before any of it is applied, apply it, keep every line this office had, 
    again, or kept here when it is another office's in a signed team; a line that does not
    count is left out of the version in use (`lines`, `held`).
 5. What arrived is read, and only that (`arrived`): a broken history file is held back, a
-   broken plan undoes the pull; plan changes are reported task by task, copies of an entry
-   named.
+   broken plan undoes the pull; plan changes are reported task by task. An entry id that
+   arrives in a second file counts once, from the file that had it first in git's history;
+   the copy is named and left out, as a refused commit's lines are, and so is an undo that
+   names another file's entry (an office takes back only its own).
 6. The push is never forced; when another office sent first, sync pauses a moment (at
    random, so that offices racing do not meet again) and tries again, for a bounded time.
 """
@@ -275,6 +277,14 @@ def _pull(repo: Repo, ws: storage.Workspace, check: Check, kept: dict[str, dict[
         raise
     added = lines.added(repo, [v.commit for v in verdicts if v.counts],
                         [v.commit for v in verdicts if not v.counts])
+    # A copy of another file's entry, or an undo of one, counts no more than a refused line.
+    for left_out, told in (arrived.copies(repo, added.counted, commits),
+                           arrived.foreign_undos(repo, added.counted)):
+        for path, got in left_out.items():
+            for line, commit in got.items():
+                added.counted[path].pop(line, None)
+                added.refused.setdefault(path, {})[line] = commit
+        result.warnings += told
     # What git's version of the files lost is judged from this office's copy before the
     # pull, not from where it and the shared copy part (a force push leaves that behind).
     moved = layout.changes(repo, before, after, APPEND_ONLY)[0] if after else []
@@ -283,7 +293,7 @@ def _pull(repo: Repo, ws: storage.Workspace, check: Check, kept: dict[str, dict[
     me = signers.office_of(repo.workspace, team) if team else None
     holding = {**shared, **_reconcile(repo, ws, check, sorted(paths), before, kept, added,
                                       (team, me), verdicts, result)}
-    result.warnings += _reports(repo, before, changes, (kept, shared), added, verdicts)
+    result.warnings += _reports(repo, before, changes, (kept, shared), verdicts)
     trust = _trust(repo, fetched, _team_after(repo, team, verdicts), trust)
     held.hold(repo, holding)
     return holding, trust
@@ -453,11 +463,11 @@ def _broken(repo: Repo, ws: storage.Workspace, check: Check, paths: list[str],
 
 def _reports(repo: Repo, before: str | None, changes: list[layout.Change],
              holds: tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]],
-             added: lines.Added, verdicts: list[signers.Verdict]) -> list[Problem]:
-    """Copies of an entry that arrived, and what changed in the plan, agencies and rules:
-    from the version in use before the pull to the one in use now."""
+             verdicts: list[signers.Verdict]) -> list[Problem]:
+    """What changed in the plan, agencies and rules: from the version in use before the
+    pull to the one in use now."""
     kept, shared = holds
-    found = arrived.duplicates(repo, added.counted)
+    found: list[Problem] = []
     watched = sorted({c.path for c in changes
                       if c.path == storage.AGENCIES or c.path == layout.RULES
                       or c.path.startswith("plan_")} - set(shared))

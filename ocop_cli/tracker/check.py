@@ -4,20 +4,25 @@ attributes, and what an interrupted write or sync left behind."""
 
 from __future__ import annotations
 
-from ocop_cli.core.errors import Problem
-from ocop_cli.core.i18n import _
+import datetime as dt
+from typing import Any
+
+from ocop_cli.core.errors import InvalidData, NotFound, Problem
+from ocop_cli.core.i18n import _, format_date
+from ocop_cli.core.labels import stage_label, step_label
 from ocop_cli.core.model import Plan
 from ocop_cli.store.documents import read_agencies, read_plan
 from ocop_cli.store.history import read_history, task_gone
 from ocop_cli.store.index.audit import differences
+from ocop_cli.store.lines import damaged
 from ocop_cli.store.storage import Workspace, owner, stale_lock, temporary_files
+from ocop_cli.tracker import products
 
 
 def validate(ws: Workspace) -> list[Problem]:
     """Every problem in every file of the workspace, warnings included."""
     from ocop_cli.output import office
     from ocop_cli.sync.checks import attribute_problems, held_problems
-    from ocop_cli.tracker.products import register_problems
 
     directory, problems = read_agencies(ws.agencies_path)
     plans = ws.plan_files()
@@ -39,9 +44,54 @@ def validate(ws: Workspace) -> list[Problem]:
             problems += task_gone(ws.history_dir / entry.source.rpartition(":")[0], entry,
                                   read.get(owner(spans, entry.plan_year) or entry.plan_year))
     if directory is not None:
-        problems += register_problems(ws, directory)
+        problems += register_checked(ws, directory)
     problems += office.check(ws.root)[1]
     problems += attribute_problems(ws.root)
     problems += differences(ws)  # the index against the files it was made from
+    problems = [p._replace(warning=False) if p.warning and damaged(p) else p for p in problems]
     return problems + temporary_files(ws) + held_problems(ws.root) + stale_lock(ws)
+
+
+def register_checked(ws: Workspace, directory: Any) -> list[Problem]:
+    """The product register's problems, and, when it reads, each product's stages in the
+    order the process of its date allows (a line written by hand may skip one)."""
+    problems = products.register_problems(ws, directory)
+    if any(not p.warning for p in problems):
+        return problems
+    try:
+        lines, rules, _warnings = products.load_register(ws, directory)
+        products.products_as_of(lines, rules, dt.date.max)  # an expiry past the calendar
+    except (InvalidData, NotFound) as error:
+        return problems + (getattr(error, "problems", None) or [Problem(str(ws.root),
+                                                                        error.message)])
+    return problems + stage_order(ws, lines, rules)
+
+
+def stage_order(ws: Workspace, lines: list[products.Line], rules: products.Rules
+                ) -> list[Problem]:
+    """A problem for each stage that does not follow from the one before it, as the
+    lines in force have it, under the process in force on each line's date (`Rules.process_on`):
+    a `recognised` with no score, a `sent` before `chosen`."""
+    found = []
+    where: dict[str, str] = {}
+    for line in products.live(lines):
+        following = rules.process_on(line.date).next
+        if line.action == "registered":
+            where.setdefault(line.product, "registered")
+            continue
+        position = where.get(line.product)
+        if position is None:
+            continue  # a stage of no registered product: `register_problems` says so
+        step = f"scored:{line.council}" if line.action == "scored" else line.action
+        if step not in following.get(position, ()):
+            file, _colon, number = line.source.rpartition(":")
+            allowed = ", ".join(map(step_label, following.get(position, ()))) or _("nothing")
+            found.append(Problem(str(ws.root / file), _(
+                "product {id}: {stage} on {date} skips a stage: after {before} comes only "
+                "{allowed}").format(id=line.product, stage=stage_label(line.action),
+                                    date=format_date(line.date),
+                                    before=step_label(position), allowed=allowed),
+                int(number) if number.isdigit() else None))
+        where[line.product] = step
+    return found
 

@@ -82,6 +82,10 @@ class Line(NamedTuple):
 
 def register_files(ws: Workspace) -> list[Path]:
     folder = ws.root / REGISTER
+    if folder.is_symlink():  # as `Workspace.history_files` refuses the history folder's
+        raise InvalidData([Problem(str(folder), _(
+            "is a symbolic link; ocop reads and writes only regular files inside the "
+            "workspace: put the product register's folder itself here"))])
     if not folder.is_dir():
         if folder.exists():
             raise InvalidData([Problem(str(folder), _("is a file, expected the product "

@@ -16,6 +16,7 @@ from typing import NamedTuple
 from ocop_cli.core.errors import InvalidData, NotFound, Problem
 from ocop_cli.core.i18n import _
 from ocop_cli.core.text import fold
+from ocop_cli.core.windows import months_later
 from ocop_cli.store.storage import RULES, Workspace, bundled_dir
 
 __all__ = ["RULES", "Decision", "Group", "Process", "Rules", "months_later", "read_rules",
@@ -92,23 +93,6 @@ class Rules(NamedTuple):
 
     def group_name(self, group_id: str | None) -> str | None:
         return next((g.name for g in self.groups if g.id == group_id), group_id)
-
-
-def months_later(day: dt.date, months: int) -> dt.date | None:
-    """The same day `months` later (the month's last day when it is shorter); None when that
-    is past the calendar's end (year 9999)."""
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    if year > dt.MAXYEAR:
-        return None
-    return dt.date(year, month, min(day.day, _days_in(year, month)))
-
-
-def _days_in(year: int, month: int) -> int:
-    """How many days `month` of `year` has (December: 31, so year 9999 needs no next one)."""
-    if month == 12:
-        return 31
-    return (dt.date(year, month + 1, 1) - dt.timedelta(days=1)).day
 
 
 def rules_path(ws: Workspace) -> Path:

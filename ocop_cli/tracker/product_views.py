@@ -24,6 +24,7 @@ from ocop_cli.core.report import (
     Stars,
 )
 from ocop_cli.core.text import fold, sort_key
+from ocop_cli.core.windows import months_later
 from ocop_cli.imports import tables
 from ocop_cli.imports.sheets import read_sheet
 from ocop_cli.store.storage import Loaded, owned_years
@@ -36,7 +37,6 @@ from ocop_cli.tracker.products import (
     Stamp,
     advance,
     load_register,
-    months_later,
     products_as_of,
     register,
     register_files,

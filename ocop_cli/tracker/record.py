@@ -13,7 +13,14 @@ from typing import Generic, TypeVar
 from ocop_cli.core.errors import NotFound, Refused, UsageError
 from ocop_cli.core.i18n import _, format_date
 from ocop_cli.core.model import Entry, Plan, Task
-from ocop_cli.core.state import OPEN, TaskState, for_unit, latest, share_of, state_as_of
+from ocop_cli.core.state import (
+    OPEN,
+    TaskState,
+    for_unit,
+    last_command,
+    share_of,
+    state_as_of,
+)
 from ocop_cli.store.storage import Loaded
 from ocop_cli.store.write import Recorded
 
@@ -328,15 +335,40 @@ def note(loaded: Loaded, task_id: str, stamp: Stamp) -> Outcome[Entry]:
     return Outcome([stamp.entry(task.id, "note")], [_("{id}: note recorded").format(id=task.id)])
 
 
-def undo(loaded: Loaded, stamp: Stamp) -> Outcome[Entry]:
-    """Reverse the latest entry still in force, whatever its date, by appending an undo."""
-    last = loaded.index.latest() if loaded.index is not None else latest(loaded.entries)
-    if last is None:
-        raise Refused(_("nothing to undo"))
-    entry = stamp.entry(last.task, "undo", undoes=last.id, ref=None, note=None)
-    return Outcome([entry], [_("undid {action} on {id} of {date} ({entry})").format(
-        action=action_label(last.action), id=last.task, date=format_date(last.date),
-        entry=last.id)])
+def one_command(entries: list[Entry]) -> list[Entry]:
+    """The entries one command writes, each carrying the id of the first as the command's
+    (`undo` takes them back together); an entry alone needs none."""
+    if len(entries) < 2:
+        return entries
+    return [e._replace(command=entries[0].id) for e in entries]
+
+
+def undo(loaded: Loaded, stamp: Stamp, own: list[Entry], file: str) -> Outcome[Entry]:
+    """Take back the latest command of this office still in force, whatever its date: an
+    undo appended for each entry it wrote. `own` are the entries of the office's file
+    `file`; another office's entries, and copies of them, are never taken back."""
+    taken = last_command(own, lambda ids: _in_force(loaded, own, ids, file))
+    if not taken:
+        raise Refused(_("nothing to undo in history/{file}, this office's own file").format(
+            file=file))
+    entries = [stamp.entry(e.task, "undo", undoes=e.id, ref=None, note=None) for e in taken]
+    if len(taken) == 1:
+        last = taken[0]
+        return Outcome(entries, [_("undid {action} on {id} of {date} ({entry})").format(
+            action=action_label(last.action), id=last.task, date=format_date(last.date),
+            entry=last.id)])
+    return Outcome(entries, [_("undid one command of {n} entries: {entries}").format(
+        n=len(taken), entries=", ".join(f"{action_label(e.action)} {e.task}" for e in taken))])
+
+
+def _in_force(loaded: Loaded, own: list[Entry], ids: set[str], file: str) -> set[str]:
+    """Which of `ids` (entries of the office's file) count now, as this file's: of a plan the
+    workspace reads, the first of their id, and not undone (by an undo of any file)."""
+    tasks = {e.task for e in own if e.id in ids}
+    counted = [e for found in loaded.entries_of(tasks).values() for e in found]
+    undone = {e.undoes for e in counted if e.action == "undo"}
+    return {e.id for e in counted if e.id in ids and e.id not in undone
+            and e.source.rpartition(":")[0] == file}
 
 
 def action_label(action: str) -> str:

@@ -31,13 +31,14 @@ if TYPE_CHECKING:
     from ocop_cli.store.write import Recorded
     from ocop_cli.sync.sync import Synced
     from ocop_cli.tracker import products
+    from ocop_cli.tracker.office import Office
     from ocop_cli.tracker.product_views import SheetRow
     from ocop_cli.tracker.record import Outcome, Stamp
     from ocop_cli.tracker.scoring import MemberSheet
 
 R = TypeVar("R", bound="Recorded")
 Decide = Callable[["Loaded", str], "Outcome[R]"]
-Book = Literal["history", "products"]  # which of a recorder's files a recording appends to
+Book = Literal["history", "products"]  # which of an office's files a recording appends to
 Day = dt.date | str | None  # a date, or one as typed (read when the decision is made)
 
 
@@ -85,6 +86,7 @@ class Tracker:
         self.year = year
         self.as_of = as_of or dt.date.today()
         self.tell = tell
+        self._offices: dict[str | None, Office] = {}
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -182,32 +184,54 @@ class Tracker:
     def record(self, decide: Decide[R], by: str | None = None, *, book: Book = "history",
                ahead: bool = False, dry_run: bool = False) -> Outcome[R]:
         """Lock, load, decide, append: `decide(loaded, recorder)` gives what to append to the
-        recorder's own file of `book`, decided from the workspace as it is under the lock.
+        file of `book` of the office this copy records as (`office`; `by` names the person),
+        decided from the workspace as it is under the lock; the entries of one recording are
+        one command (`undo` takes them back together).
 
         With `ahead` (a sheet of many rows), the decision is made before the lock is taken,
         which is then held only to check that nothing was recorded meanwhile (else to decide
         again) and to append; a `dry_run` decides so and appends nothing."""
         from ocop_cli.store import index, write
-        from ocop_cli.tracker import products, record
+        from ocop_cli.tracker import products
         from ocop_cli.tracker.loading import load
 
         ws = self.workspace
-        who = record.recorder(by)
-        file, header = ((products.register_file(ws, who), products.HEADER) if book == "products"
-                        else (write.recorder_file(ws, who), write.HISTORY_HEADER))
+        here = self.office(by)
+        who, file = here.by, here.file(book)
+        header = products.HEADER if book == "products" else write.HISTORY_HEADER
         outcome: Outcome[R] | None = None
         if ahead or dry_run:
             seen = index.snapshot(ws)
-            outcome = decide(load(ws, self.year), who)
+            outcome = self._one_command(decide(load(ws, self.year), who))
             if dry_run or not outcome.entries:
                 outcome.file = file
                 return outcome
         with write.locked(ws):
             if outcome is None or index.snapshot(ws) != seen:
-                outcome = decide(load(ws, self.year), who)
+                outcome = self._one_command(decide(load(ws, self.year), who))
             if outcome.entries:
                 write.append(file, outcome.entries, inside=ws.root, header=header)
         outcome.file = file
+        return outcome
+
+    def office(self, by: str | None = None) -> Office:
+        """Who this copy records as (see `office`): asked once per tracker and `by`."""
+        from ocop_cli.tracker.office import this_office
+
+        if by not in self._offices:
+            self._offices[by] = this_office(self.workspace, by)
+        return self._offices[by]
+
+    @staticmethod
+    def _one_command(outcome: Outcome[R]) -> Outcome[R]:
+        """The history entries of one recording marked as one command (`undo` takes them back
+        together); the product register's lines are left as they are."""
+        from ocop_cli.core.model import Entry
+        from ocop_cli.tracker.record import one_command
+
+        entries: list[Any] = outcome.entries
+        if entries and all(isinstance(e, Entry) for e in entries):
+            entries[:] = one_command(entries)
         return outcome
 
     def _stamp(self, loaded: Loaded, who: str, date: Day, ref: str | None,
@@ -272,11 +296,19 @@ class Tracker:
             loaded, task_id, self._stamp(loaded, who, date, ref, text)))
 
     def undo(self, by: str | None = None) -> Outcome[Entry]:
-        """The latest entry still in force reversed by an entry appended after it."""
+        """The latest command of this office still in force taken back: an entry appended
+        after each entry it wrote, reversing it."""
+        from ocop_cli.store.history import read_history_file
         from ocop_cli.tracker import record
 
-        return self.record(lambda loaded, who: record.undo(
-            loaded, self._stamp(loaded, who, None, None, None)), by)
+        file = self.office(by).history
+
+        def decide(loaded: Loaded, who: str) -> Outcome[Entry]:
+            own = read_history_file(file)[0] if file.exists() else []
+            return record.undo(loaded, self._stamp(loaded, who, None, None, None), own,
+                               file.name)
+
+        return self.record(decide, by)
 
     def import_progress(self, sheet: Sheet,
                         read: tuple[list[ProgressRow], list[RowProblem], list[str]],

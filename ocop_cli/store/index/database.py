@@ -15,6 +15,7 @@ import sys
 from contextlib import suppress
 from pathlib import Path
 
+from ocop_cli.core.model import Entry
 from ocop_cli.core.state import PACKED
 from ocop_cli.store.index import trust
 from ocop_cli.store.storage import Workspace
@@ -28,8 +29,7 @@ RACY_NS = 3_000_000_000
 
 # Each history entry: its file and line, whether it counts (the first of its id in file order:
 # `kept`), its plan's year, and its fields (`model.Entry`, the date as an ordinal).
-ENTRY_COLUMNS = ("id", "at", "date", "task", "action", "by", "qty", "place", "ref", "note",
-                 "undoes", "plan")
+ENTRY_COLUMNS = Entry._fields[:-1]
 _QUOTED = ", ".join(f'"{name}"' for name in ENTRY_COLUMNS)  # `by` is an SQL word
 # A task's own state (`state.pack`): a value that is a mapping is JSON, NULL when empty.
 _STATE = ", ".join(PACKED)

@@ -27,7 +27,14 @@ from typing import TYPE_CHECKING, Any
 from ocop_cli.core.directory import Directory
 from ocop_cli.core.errors import InvalidData, NotFound, Problem
 from ocop_cli.core.model import Entry, Plan
-from ocop_cli.store.index.database import INDEXES, RACY_NS, Stat, digest, stat_of
+from ocop_cli.store.index.database import (
+    ENTRY_COLUMNS,
+    INDEXES,
+    RACY_NS,
+    Stat,
+    digest,
+    stat_of,
+)
 from ocop_cli.store.index.values import (
     directory_of,
     directory_value,
@@ -40,7 +47,7 @@ if TYPE_CHECKING:
     from ocop_cli.store.lines import Record
 
 # An entry's row: its file and line, whether it counts, its plan's year, then its fields.
-INSERT = f"INSERT INTO entries VALUES ({', '.join('?' * 16)})"
+INSERT = f"INSERT INTO entries VALUES ({', '.join('?' * (4 + len(ENTRY_COLUMNS)))})"
 MANY = 5000  # tasks whose kept states are forgotten one by one; past that, all of them
 # Entries a new index keeps in memory for its first command. Past that, it lets them go,
 # decides which copy of an id counts in SQLite and indexes its rows at once (a million
