@@ -750,14 +750,14 @@ def test_dates_whose_expiry_leaves_the_calendar_give_one_line(ws: Path, proc: An
                 "--entity", "HTX A", "--kind", "htx", "--group", "thuc-pham", "--date",
                 "9999-01-10")
     product = added.stdout.split()[0]
-    for args in (("stage", product, "chosen", "--date", "9999-02-01"),
-                 ("stage", product, "sent", "--date", "9999-03-01"),
+    # After July 2025 a product goes from its commune to the province: no district stage.
+    for args in (("stage", product, "sent", "--date", "9999-03-01"),
                  ("score", product, "80", "--council", "tinh", "--date", "9999-04-01")):
         assert run("product", *args).returncode == EXIT_OK
     refused = run("product", "stage", product, "recognised", "--ref", "1/QĐ", "--date",
                   "9999-06-01")
     assert refused.returncode == 1
-    assert refused.stderr == ("ocop: error: a recognition on 9999-06-01 would run out after "
+    assert refused.stderr == ("ocop: error: a certificate of 9999-06-01 would run out after "
                               "9999-12-31, past the calendar; check --date\n")
     _hand_line(ws / "products" / "tester.yaml", id="f" * 20, action="recognised",
                ref="1/QĐ", date="9999-06-01", council=None, points=None)
@@ -765,8 +765,8 @@ def test_dates_whose_expiry_leaves_the_calendar_give_one_line(ws: Path, proc: An
                  ("product", "report", "--months", "120"), ("check",)):
         done = run(*args, "--as-of", "9999-12-31")
         assert done.returncode == EXIT_INVALID, (args, done.stderr)
-        assert (f"products/tester.yaml:8: product {product}: recognised on 9999-06-01, valid "
-                "3 years, would run out after 9999-12-31, past the calendar; correct the date"
+        assert (f"products/tester.yaml:7: product {product}: recognised on 9999-06-01, valid "
+                "36 months, would run out after 9999-12-31, past the calendar; correct the date"
                 ) in done.stderr
         if args != ("check",):
             assert len(done.stderr.splitlines()) == 1

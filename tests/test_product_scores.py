@@ -173,7 +173,7 @@ def test_a_hostile_file_of_sheets_is_refused_row_by_row_and_nothing_is_recorded(
     result = ocop("product", "score", product, "--sheet", str(sheet), "--date", "2023-06-01")
     assert result.exit_code == EXIT_INVALID
     lines = result.stderr.splitlines()
-    assert "4 rows at fault; nothing was imported" in lines[0]
+    assert "4 rows at fault (rows 3-6); nothing was imported" in lines[0]
     assert any("row 3, A:" in line and "'abc'" in line for line in lines)
     assert any("row 4, member:" in line and "row 3" in line for line in lines)
     assert any("row 5, A:" in line and "0 to 40" in line for line in lines)
@@ -222,7 +222,7 @@ def test_a_hostile_xlsx_of_sheets_names_each_cell_and_records_nothing(ws, ocop, 
     book.save(path)
     result = ocop("product", "score", product, "--sheet", str(path), "--date", "2023-06-01")
     assert result.exit_code == EXIT_INVALID, result.stdout
-    assert "4 rows at fault; nothing was imported" in result.stderr
+    assert "4 rows at fault (rows 4-7); nothing was imported" in result.stderr
     for where in ("row 4, member:", "row 5, A:", "row 6, B:", "row 7, C:"):
         assert where in result.stderr
     assert "Traceback" not in result.stderr

@@ -187,13 +187,28 @@ def _apply(product: Product, line: Line, rules: Rules) -> None:
         decision = rules.decision_on(line.date)
         months = decision.valid_months if decision else rules.decisions[0].valid_months
         product.certificate = Certificate(line.action, line.ref or "", line.date, product.stars,
-                                          product.points, months_later(line.date, months))
+                                          product.points, _expiry(line, months))
         product.certificates.append(product.certificate)
         product.recognised, product.decision = line.date, line.ref
         product.expires = product.certificate.expires
         product.revoked = None
     elif line.action == "revoked":
         product.revoked, product.reason = line, line.note
+
+
+def _expiry(line: Line, months: int) -> dt.date:
+    """When a certificate of `line` runs out, `months` on; InvalidData naming the line when
+    that would be past the calendar (a date mistyped as 9999)."""
+    expires = months_later(line.date, months)
+    if expires is None:
+        file, _colon, number = line.source.rpartition(":")
+        raise InvalidData([Problem(file, _(
+            "product {id}: {stage} on {date}, valid {months} months, would run out after "
+            "{last}, past the calendar; correct the date").format(
+            id=line.product, stage=stage_label(line.action), date=format_date(line.date),
+            months=months, last=format_date(dt.date.max)),
+            int(number) if number.isdigit() else None)])
+    return expires
 
 
 # --- recording -------------------------------------------------------------------------------
@@ -334,6 +349,10 @@ def _may_certify(product: Product, rules: Rules, stage: str, day: dt.date) -> No
                         "was last scored by the {council}").format(
             stars=stars_label(product.stars), level=level_label(level), id=product.id,
             process=rules.process_on(day).name, council=council_label(product.council or "")))
+    if months_later(day, decision.valid_months) is None:
+        raise Refused(_("a certificate of {date} would run out after {last}, past the "
+                        "calendar; check --date").format(date=format_date(day),
+                                                         last=format_date(dt.date.max)))
     if stage == "recognised":
         return
     held = product.certificate
