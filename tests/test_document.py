@@ -91,7 +91,7 @@ def test_docx_has_the_letterhead_body_tables_and_signature(recorded: Any, ws: Pa
     assert [r.cells[0].text for r in tasks.rows[1:-1]] == [t["id"] for t in every]
     by_id = {r.cells[0].text: [c.text for c in r.cells] for r in tasks.rows[1:-1]}
     assert by_id["1"][1:6] == ["Hội nghị triển khai Đề án", "", "", "", ""]  # no quantity
-    assert by_id["1"][8] == "đang thực hiện, quá hạn"  # from its sub-rows
+    assert by_id["1"][8] == "đang thực hiện, quá hạn, muộn 46 ngày"  # from its sub-rows
     assert by_id["1.2"][1] == "Hội nghị cấp huyện"
     assert all(r.runs[0].font.bold for r in tasks.rows[1].cells[1].paragraphs)
     assert by_id["1.2"][3:6] == ["12", "5", "41,7"]  # decimal comma

@@ -333,7 +333,7 @@ def test_office_table_shows_each_parent_row_above_its_sub_rows(ocop: Any) -> Non
     assert [r[0] for r in table] == ["1", "1.2", "3", "3.2", "5", "5.2", "6", "7", "8", "9",
                                      "10"]
     assert table[0][1:6] == ["Hội nghị triển khai Đề án", "", "", "", ""]
-    assert table[0][8] == "done" and table[1][1] == "Hội nghị cấp huyện"
+    assert table[0][8] == "done, 46 days late" and table[1][1] == "Hội nghị cấp huyện"
     md = ocop("report", "--agency", "Gia Lộc", "--format", "md", env=AS_OF).stdout
     assert "| 1 | Hội nghị triển khai Đề án |" in md
     assert "| 1.2 | Hội nghị cấp huyện | Hội nghị | 1 | 1 |" in md

@@ -165,7 +165,9 @@ class Source:
 @dataclass(frozen=True, slots=True)
 class Counts:
     """Tasks counted by status and, the open ones, by timing (they partition); quantities
-    added only for counts of one unit; `percent` is tasks done of those not cancelled."""
+    added only for counts of one unit; `percent` is tasks done of those not cancelled. The
+    four follow-up classes (`followup`) partition the tasks not cancelled whose status is
+    known; `on_time_percent` is those done on time of them."""
 
     tasks: int
     done: int
@@ -184,6 +186,11 @@ class Counts:
     achieved: int | None
     target: int | None
     percent: float | None
+    done_on_time: int = 0
+    done_late: int = 0
+    open_in_time: int = 0
+    open_late: int = 0
+    on_time_percent: float | None = None
 
     def tally(self) -> dict[str, int]:
         """The counts by status and timing, as `query.tally` gives them (the first fields,
@@ -415,10 +422,10 @@ def plan_ref(plan: Plan) -> PlanRef:
 
 def task_row(plan: Plan, task: Task, state: TaskState, directory: Directory,
              role: str | None = None, whole: TaskState | None = None,
-             place: str | None = None) -> TaskRow:
+             place: str | None = None, *, as_of: dt.date) -> TaskRow:
     """A task as `ocop tasks --format json` gives it, with what the report form adds: its
     parent's title, the target as written, the percent, the latest note and proof."""
-    row = task_json(plan, task, state, directory, role, whole, place)
+    row = task_json(plan, task, state, directory, role, whole, place, as_of=as_of)
     parent = plan.task(task.parent) if task.parent else None
     row["parent_title"] = parent.title if parent else None
     target = state.task.target

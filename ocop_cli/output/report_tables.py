@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ocop_cli.core.followup import CLASSES
 from ocop_cli.core.i18n import _, format_date, format_number
 from ocop_cli.core.query import role_label, status_label, tally_lines, target_json
 from ocop_cli.core.report import (
@@ -84,8 +85,10 @@ def sections(doc: Report, narrow: bool = False) -> list[Section]:
     elif isinstance(doc, AgencyReport):
         assert doc.agency is not None
         status, timing = tally_lines(doc.counts.tally())
+        classes = class_line(doc.counts)
         found.append(office("tasks", _("Tasks of {agency} as lead and as partner").format(
-            agency=doc.agency.short) + f" ({status}; {timing})", doc.tasks))
+            agency=doc.agency.short) + f" ({status}; {timing}" + (f"; {classes})" if classes
+                                                                  else ")"), doc.tasks))
         found.append(duties_section(doc))
     else:
         assert isinstance(doc, PeriodReport) and doc.period is not None
@@ -149,12 +152,14 @@ def _first_of_each(*parts: Rows[TaskRow]) -> Rows[TaskRow]:
 
 
 _COUNT_KEYS = ("tasks", "done", "in_progress", "not_started", "cancelled", "overdue", "due",
-               "upcoming", "quantity_met", "percent")
+               "upcoming", "quantity_met", "percent", *CLASSES, "on_time_percent")
 
 
 def agencies_section(doc: Overview) -> Section:
     headers = (_("Tasks"), _("Done"), _("In progress"), _("Not started"), _("Cancelled"),
-               _("Overdue"), _("Due"), _("Upcoming"), _("Targets met"), _("% done"))
+               _("Overdue"), _("Due"), _("Upcoming"), _("Targets met"), _("% done"),
+               _("Done on time"), _("Done late"), _("Open within time"), _("Open late"),
+               _("% on time"))
     columns = [Column("agency", _("Agency"), max_width=30), Column("role", _("Role"))]
     columns += [Column(k, h, numeric=True) for k, h in zip(_COUNT_KEYS, headers, strict=True)]
     rows = []
@@ -179,7 +184,18 @@ def summary(counts: Counts) -> str:
     text = status + ("; " + timing if counts.open else "")
     if counts.percent is not None:
         text += "; " + _("{percent}% done").format(percent=format_number(counts.percent))
-    return text
+    return text + ("; " + class_line(counts) if class_line(counts) else "")
+
+
+def class_line(counts: Counts) -> str:
+    """The follow-up classes in words (zeros left out), with the percent done on time."""
+    names = {"done_on_time": _("{n} done on time"), "done_late": _("{n} done late"),
+             "open_in_time": _("{n} open within time"), "open_late": _("{n} open late")}
+    parts = [names[c].format(n=getattr(counts, c)) for c in CLASSES if getattr(counts, c)]
+    if counts.on_time_percent is not None:
+        parts.append(_("{percent}% on time").format(
+            percent=format_number(counts.on_time_percent)))
+    return ", ".join(parts)
 
 
 def agencies_narrow(doc: Overview) -> Section:

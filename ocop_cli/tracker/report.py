@@ -12,6 +12,7 @@ from heapq import merge
 from typing import Any
 
 from ocop_cli.core.directory import Directory
+from ocop_cli.core.followup import class_counts, follow_up, on_time_percent
 from ocop_cli.core.model import Agency, Entry, Plan, Task
 from ocop_cli.core.query import (
     Filters,
@@ -121,7 +122,7 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
         share = unit if unit in t.shared_by else None
         return task_row(plan, t, shown[t.id], directory,
                         roles.role(t, agency.id) if agency else None,
-                        states[t.id] if share else None, share)
+                        states[t.id] if share else None, share, as_of=as_of)
 
     def rows(tasks: list[Task]) -> Rows[TaskRow]:
         if sort == "urgency":  # a stable sort, by the figures each row shows
@@ -134,7 +135,7 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
     head = _head(plan, as_of, agency, period, sort, [shown[t.id] for t in leaves])
     # The rows a table in plan order shows above their sub-rows: no quantity of their own
     # (their sub-rows' may be in different units), status and timing from theirs.
-    head["parents"] = [task_row(plan, t, shown[t.id], directory) | {
+    head["parents"] = [task_row(plan, t, shown[t.id], directory, as_of=as_of) | {
         "achieved": None, "percent": None} for t in plan.tasks if t.id in above]
     head["all"] = rows(leaves) if every_task else None
     if period is not None:
@@ -151,7 +152,7 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
     # Named as the table names them: the 12 district units would each repeat the row of the
     # district group they belong to (`--agency` shows one unit's share).
     named = Roles(directory, through_groups=False)
-    return Overview(**head, agencies=agency_summary(plan, states, directory, named),
+    return Overview(**head, agencies=agency_summary(plan, states, directory, named, as_of),
                     matrix=matrix(plan, states, directory, named, as_of),
                     overdue=rows(overdue), places=places(loaded, states, leaves),
                     products=product_overview(loaded, as_of))
@@ -163,7 +164,7 @@ def _head(plan: Plan, as_of: dt.date, agency: Agency | None, period: Period | No
     return {
         "plan": plan_ref(plan), "as_of": as_of, "period": period, "sort": sort,
         "agency": AgencyRef(agency.id, agency.short, agency.name) if agency else None,
-        "counts": counts(leaves),
+        "counts": counts(leaves, plan, as_of),
         "source": Source(*(str(plan.facts[k]) if plan.facts.get(k) is not None else None
                            for k in ("issuer", "dated"))),
     }
@@ -187,11 +188,13 @@ def _oldest(task: Task) -> tuple[int, int]:
     return (window.last, window.first) if window else (99, 99)
 
 
-def counts(states: list[TaskState]) -> Counts:
+def counts(states: list[TaskState], plan: Plan, as_of: dt.date) -> Counts:
     """One agency's roll-up: it counts tasks and never adds quantities (conferences, classes
     and cooperatives do not add up). A cancelled task is counted as such and leaves every
-    other figure: `percent` is tasks done of those not cancelled."""
+    other figure: `percent` is tasks done of those not cancelled; beside it the follow-up
+    classes on `as_of`."""
     tallied = tally(states)
+    classes = class_counts([follow_up(plan, s, as_of) for s in states])
     live = [s for s in states if s.status != "cancelled"]
     quantity = [s for s in live if s.task.target is not None]
     units = {s.task.unit for s in quantity}
@@ -208,6 +211,7 @@ def counts(states: list[TaskState]) -> Counts:
         achieved=sum(s.achieved for s in quantity) if one_unit else None,
         target=sum(s.task.target.min for s in quantity if s.task.target) if one_unit else None,
         percent=round(100 * tallied["done"] / len(live), 1) if live else None,
+        **classes, on_time_percent=on_time_percent(classes),
     )
 
 
@@ -229,10 +233,11 @@ def _ordered(directory: Directory, ids: Any) -> list[str]:
 
 
 def agency_summary(plan: Plan, states: dict[str, TaskState], directory: Directory,
-                   roles: Roles) -> list[AgencyCounts]:
+                   roles: Roles, as_of: dt.date) -> list[AgencyCounts]:
     involved = _involved(plan, states, roles)
-    return [AgencyCounts(agency_id, directory.short(agency_id), counts(involved[agency_id][0]),
-                         counts(involved[agency_id][1]))
+    return [AgencyCounts(agency_id, directory.short(agency_id),
+                         counts(involved[agency_id][0], plan, as_of),
+                         counts(involved[agency_id][1], plan, as_of))
             for agency_id in _ordered(directory, involved)]
 
 
