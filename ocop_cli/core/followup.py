@@ -13,6 +13,7 @@ completed, and which of the four classes it is in on an as-of date.
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import datetime as dt
 from typing import Any, NamedTuple
 
@@ -96,3 +97,67 @@ def class_note(cls: str | None, days_late: int | None) -> str:
     if cls in ("done_late", "open_late") and days_late:
         return ", " + ngettext("{n} day late", "{n} days late", days_late).format(n=days_late)
     return ""
+
+
+# --- reminders -------------------------------------------------------------------------------
+
+
+def to_remind(item: FollowUp, as_of: dt.date, within: int, at: tuple[int, ...] = ()) -> bool:
+    """Whether a task (or a unit's share) in this state is one to remind of on `as_of`: open
+    late always; open within time when its due date is at most `within` days away, or, with
+    `at` (a schedule run daily: 7, 3, 1), exactly one of those many days away."""
+    if item.cls == "open_late":
+        return True
+    if item.cls != "open_in_time" or item.due_date is None:
+        return False
+    left = (item.due_date - as_of).days
+    return left in at if at else 0 <= left <= within
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Reminder:
+    """One task (or one unit's share of it) an agency is reminded of."""
+
+    task: str
+    title: str
+    parent_title: str | None
+    place: str | None  # the district unit whose share it is, else None (the whole task)
+    lead: str | None
+    partners: list[str]
+    window: str | None
+    due_date: dt.date
+    cls: str
+    days_late: int
+    days_left: int  # 0 when late
+    status: str
+    achieved: int
+    target: str | None  # as shown
+    last_entry: dt.date | None  # the latest entry on it (at the unit, for a share)
+
+    def json(self) -> dict[str, Any]:
+        return {"task": self.task, "title": self.title, "parent_title": self.parent_title,
+                "place": self.place, "lead": self.lead, "partners": self.partners,
+                "window": self.window, "due_date": self.due_date.isoformat(),
+                "class": self.cls, "days_late": self.days_late, "days_left": self.days_left,
+                "status": self.status, "achieved": self.achieved, "target": self.target,
+                "last_entry": self.last_entry.isoformat() if self.last_entry else None}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Notice:
+    """What one agency is reminded of: overdue first (oldest first), then due soon."""
+
+    agency: str  # id
+    short: str
+    name: str
+    email: tuple[str, ...]
+    items: list[Reminder]
+
+    def json(self) -> dict[str, Any]:
+        return {"id": self.agency, "agency": self.short, "name": self.name,
+                "email": list(self.email), "tasks": [item.json() for item in self.items]}
+
+
+def reminder_order(item: Reminder) -> tuple[int, int, dt.date]:
+    """Late first, the most days late first; then the nearest due date."""
+    return (0 if item.days_late else 1, -item.days_late, item.due_date)

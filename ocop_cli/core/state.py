@@ -173,7 +173,7 @@ def replay(plan: Plan, entries: Iterable[Entry], as_of: dt.date, tasks: Iterable
     by_unit: dict[str, dict[str, str]] = {}  # task -> unit -> "done" or "start"
     for entry in effective(entries, as_of):
         state = states.get(entry.task)
-        if state is None:
+        if state is None or entry.action == "remind":  # a reminder changes nothing of it
             continue
         state.entries.append(entry)
         if entry.note:
@@ -355,5 +355,6 @@ HISTORY_ORDER = attrgetter("date", "at", "id")  # the order entries happened in,
 
 def latest(entries: Iterable[Entry]) -> Entry | None:
     """The entry in force recorded last (by time recorded, then id), whatever its date: what
-    `ocop undo` takes out."""
-    return max(effective(entries, dt.date.max), key=attrgetter("at", "id"), default=None)
+    `ocop undo` takes out (a reminder sent is no progress to take back)."""
+    return max((e for e in effective(entries, dt.date.max) if e.action != "remind"),
+               key=attrgetter("at", "id"), default=None)

@@ -310,7 +310,7 @@ def achieved_in(plan: Plan, states: dict[str, TaskState], tasks: list[Task], per
     inside: dict[str, list[Any]] = {}
     shared: dict[tuple[str, ...], tuple[str, ...]] = {}
     for e in entries:
-        if e.task not in wanted or e.action == "note":
+        if e.task not in wanted or e.action in ("note", "remind"):
             continue
         if unit and unit in plan.index[e.task].shared_by and e.place != unit:
             continue
