@@ -110,3 +110,218 @@ def test_agency_narrows_and_the_formats_say_the_same(ocop: Any, ws: Path) -> Non
 def test_a_wrong_at_is_a_usage_error(ocop: Any, at: str) -> None:
     result = ocop("remind", "--at", at, env={"OCOP_AS_OF": "2019-08-24"})
     assert result.exit_code == 2 and "--at" in result.stderr
+
+
+# --- the letter (công văn đôn đốc) -----------------------------------------------------------
+
+
+def paragraphs(path: Path) -> list[str]:
+    from docx import Document
+
+    book = Document(str(path))
+    found = []
+    for table in book.tables:
+        for cell in table.rows[0].cells:
+            found += [p.text for p in cell.paragraphs if p.text]
+    return found + [p.text for p in book.paragraphs if p.text]
+
+
+def test_the_letter_reads_as_a_cong_van(ocop: Any, ws: Path, tmp_path: Path) -> None:
+    env = {"OCOP_AS_OF": "2019-08-24"}
+    result = ocop("remind", "--agency", "so nn", "--lang", "vi", "--output",
+                  str(tmp_path / "out"), "--number", "215", "--dated", "26/08/2019", env=env)
+    assert result.exit_code == 0, result.stderr
+    files = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert files == ["cong-van-don-doc-so-nn-ptnt.docx"]
+    text = paragraphs(tmp_path / "out" / files[0])
+    # the header: the issuing body, its number as a công văn has it, V/v under it
+    number = text.index("Số: 215/SNN")
+    assert text[number + 1] == "V/v đôn đốc thực hiện nhiệm vụ theo Kế hoạch số 1819/KH-UBND"
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text
+    assert "Hải Dương, ngày 26 tháng 8 năm 2019" in text
+    to = text.index("Kính gửi: Sở Nông nghiệp và Phát triển nông thôn")
+    body = text[to + 1:]
+    assert body[1] == "1. 1.2. Hội nghị triển khai Đề án: Hội nghị cấp huyện: muộn 24 ngày " \
+        "(hạn 31/07/2019); chưa có báo cáo."
+    assert any(line.startswith("Đề nghị Sở Nông nghiệp và Phát triển nông thôn khẩn trương")
+               and line.endswith("trước ngày 31/08/2019.") for line in body)
+    assert "Nơi nhận:" in text and "- Như trên;" in text
+    # an existing letter is not replaced without --force
+    again = ocop("remind", "--agency", "so nn", "--output", str(tmp_path / "out"), env=env)
+    assert again.exit_code != 0 and "--force" in again.stderr
+
+
+# --- the mail: a real SMTP server in the test process ----------------------------------------
+
+
+class Inbox:
+    """What the server received; it refuses any address starting with "refuse"."""
+
+    def __init__(self) -> None:
+        self.received: list[Any] = []
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          options: Any) -> str:
+        if address.startswith("refuse"):
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        from email import message_from_bytes, policy
+
+        self.received.append((envelope.rcpt_tos[:],
+                              message_from_bytes(envelope.content, policy=policy.default)))
+        return "250 Message accepted"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def smtp() -> Any:
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    inbox.port = controller.port  # type: ignore[attr-defined]
+    yield inbox
+    controller.stop()
+
+
+def give_email(ws: Path, agency: str, *addresses: str) -> None:
+    """`email:` for the agency in agencies.yaml, under its short name."""
+    path = ws / "agencies.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    at = lines.index(f"  - id: {agency}\n")
+    lines.insert(at + 2, f"    email: [{', '.join(addresses)}]\n")
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+def mail_env(inbox: Any, **more: str) -> dict[str, str]:
+    return {"OCOP_AS_OF": "2019-08-24", "OCOP_SMTP_HOST": "127.0.0.1",
+            "OCOP_SMTP_PORT": str(inbox.port), "OCOP_SMTP_FROM": "chicuc@snn.example.vn",
+            "OCOP_SMTP_SECURITY": "none", **more}
+
+
+def test_send_mails_each_agency_its_letter_once_and_records_it(ocop: Any, ws: Path,
+                                                                 smtp: Any) -> None:
+    give_email(ws, "so-nn-ptnt", "vanphong@snn.example.vn", "ccptnt@snn.example.vn")
+    give_email(ws, "gia-loc", "phongnn@gialoc.example.vn")
+    env = mail_env(smtp)
+    result = ocop("remind", "--send", "--lang", "vi", env=env)
+    assert result.exit_code == 0, result.stderr
+    assert len(smtp.received) == 2
+    by_to = {tuple(to): mail for to, mail in smtp.received}
+    mail = by_to[("vanphong@snn.example.vn", "ccptnt@snn.example.vn")]
+    assert mail["From"] == "chicuc@snn.example.vn"
+    assert mail["Subject"] == "V/v đôn đốc thực hiện nhiệm vụ theo Kế hoạch số 1819/KH-UBND"
+    body = mail.get_body(("plain",)).get_content()
+    assert body.startswith("Kính gửi: Sở Nông nghiệp và Phát triển nông thôn")
+    assert "1.2. Hội nghị triển khai Đề án: Hội nghị cấp huyện: muộn 24 ngày" in body
+    attached = next(mail.iter_attachments())
+    assert attached.get_filename() == "cong-van-don-doc-so-nn-ptnt.docx"
+    from io import BytesIO
+
+    from docx import Document
+
+    letter = Document(BytesIO(attached.get_content()))
+    assert "Kính gửi: Sở Nông nghiệp và Phát triển nông thôn" in [
+        p.text for p in letter.paragraphs]
+    # an agency without an address is named, not skipped silently
+    assert "UBND tỉnh: chưa có địa chỉ thư điện tử" in result.stderr
+    assert "Sở NN và PTNT: đã gửi 4 nội dung đôn đốc" in result.stdout
+    # the history says who was reminded of what, with the message id
+    history = ocop("history", "--format", "json", env=env).json()
+    reminded = [e for e in history if e["action"] == "remind"]
+    assert {(e["task"], e["place"]) for e in reminded if e["place"] == "Sở NN và PTNT"} == {
+        ("1.2", "Sở NN và PTNT"), ("4", "Sở NN và PTNT"), ("5.1", "Sở NN và PTNT"),
+        ("5.2", "Sở NN và PTNT")}
+    assert {e["ref"] for e in reminded if e["place"] == "Sở NN và PTNT"} == {mail["Message-ID"]}
+    table = ocop("history", "--lang", "vi", env=env).stdout
+    assert "đôn đốc" in table
+    # a reminder is no progress: the tasks read as before, and undo passes over it
+    shown = ocop("show", "4", "--format", "json", env=env).json()
+    assert (shown["status"], shown["completed"], shown["history"][-1]["action"]) == \
+        ("not_started", None, "remind")
+    rows = ocop("report", "--agency", "so nn", "--format", "json", env=env).json()["tasks"]
+    assert next(r for r in rows if r["id"] == "4")["ref"] is None  # its message id no proof
+    assert ocop("undo", env=env).exit_code != 0  # nothing of progress to take back
+    # run again on the same day: nothing sent twice
+    again = ocop("remind", "--send", env=env)
+    assert again.exit_code == 0 and len(smtp.received) == 2
+    assert "Nothing new to send." in again.stdout
+
+
+def test_a_schedule_at_7_3_1_sends_each_day_once(ocop: Any, ws: Path, smtp: Any) -> None:
+    give_email(ws, "so-nn-ptnt", "vanphong@snn.example.vn")
+    for day, sent in (("2019-08-24", 1), ("2019-08-24", 1), ("2019-08-25", 1),
+                      ("2019-08-28", 2)):
+        env = mail_env(smtp, OCOP_AS_OF=day)
+        assert ocop("remind", "--send", "--at", "7,3,1", "--agency", "so nn",
+                    env=env).exit_code == 0
+        assert len(smtp.received) == sent, day
+    # 28/08 (3 days before 31/08) reminds of task 4 again; 1.2 (late) only once
+    last = smtp.received[-1][1].get_body(("plain",)).get_content()
+    assert "4. Biên soạn" in last and "1.2." not in last
+
+
+def test_dry_run_sends_and_records_nothing(ocop: Any, ws: Path, smtp: Any) -> None:
+    give_email(ws, "so-nn-ptnt", "vanphong@snn.example.vn")
+    env = mail_env(smtp)
+    result = ocop("remind", "--send", "--dry-run", env=env)
+    assert result.exit_code == 0
+    assert "Sở NN và PTNT: would send 4 reminders to vanphong@snn.example.vn" in result.stdout
+    assert smtp.received == []
+    assert not [e for e in ocop("history", "--format", "json", env=env).json()
+                if e["action"] == "remind"]
+
+
+def test_a_refused_message_is_one_line_exit_1_and_the_others_are_sent(
+        ocop: Any, ws: Path, smtp: Any) -> None:
+    give_email(ws, "so-nn-ptnt", "vanphong@snn.example.vn")
+    give_email(ws, "gia-loc", "refuse@gialoc.example.vn")
+    env = mail_env(smtp)
+    result = ocop("remind", "--send", env=env)
+    assert result.exit_code == 1
+    refused = [line for line in result.stderr.splitlines() if "not sent to" in line]
+    assert refused == ["Gia Lộc: not sent to refuse@gialoc.example.vn: "
+                       "refuse@gialoc.example.vn: 550 5.1.1 mailbox unavailable"]
+    assert [to for to, _mail in smtp.received] == [["vanphong@snn.example.vn"]]
+    # what was not sent is not recorded: the next run tries it again
+    places = {e["place"] for e in ocop("history", "--format", "json", env=env).json()
+              if e["action"] == "remind"}
+    assert places == {"Sở NN và PTNT"}
+
+
+def test_a_server_that_cannot_be_reached_or_will_not_secure_is_exit_1(
+        ocop: Any, ws: Path, smtp: Any) -> None:
+    give_email(ws, "so-nn-ptnt", "vanphong@snn.example.vn")
+    give_email(ws, "gia-loc", "phongnn@gialoc.example.vn")
+    closed = mail_env(smtp, OCOP_SMTP_PORT=str(free_port()))
+    result = ocop("remind", "--send", env=closed)
+    assert result.exit_code == 1
+    assert len([line for line in result.stderr.splitlines() if "not sent to" in line]) == 2
+    # STARTTLS is the default: a server without it is refused, nothing goes in clear
+    plain = mail_env(smtp)
+    del plain["OCOP_SMTP_SECURITY"]
+    result = ocop("remind", "--send", env=plain)
+    assert result.exit_code == 1 and "STARTTLS" in result.stderr
+    assert smtp.received == []
+
+
+def test_send_without_settings_says_what_is_missing(ocop: Any, ws: Path) -> None:
+    result = ocop("remind", "--send", env={"OCOP_AS_OF": "2019-08-24"})
+    assert result.exit_code == 2 and "OCOP_SMTP_HOST" in result.stderr
+
+
+def test_a_bad_email_in_agencies_yaml_is_refused_naming_it(ocop: Any, ws: Path) -> None:
+    give_email(ws, "gia-loc", "'Gia Loc <x@y.vn>, z@w.vn'")
+    result = ocop("remind", env={"OCOP_AS_OF": "2019-08-24"})
+    assert result.exit_code == 3 and "agencies.yaml" in result.stderr and "email" in result.stderr

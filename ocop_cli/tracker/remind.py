@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from email.message import EmailMessage
+from typing import NamedTuple
 
 from ocop_cli.core.directory import Directory
 from ocop_cli.core.followup import (
@@ -21,10 +23,23 @@ from ocop_cli.core.followup import (
     reminder_order,
     to_remind,
 )
+from ocop_cli.core.i18n import _
 from ocop_cli.core.model import Agency, Entry, Plan, Task
 from ocop_cli.core.state import TaskState, effective, for_unit
 from ocop_cli.core.text import sort_key
+from ocop_cli.output.notice import (
+    NoticeText,
+    notice_docx,
+    notice_file,
+    notice_letter,
+    notice_mail_body,
+    notice_text,
+)
+from ocop_cli.output.office import Office
 from ocop_cli.store.storage import Loaded
+from ocop_cli.tracker.mail import Server, message, send_all
+from ocop_cli.tracker.record import Outcome, Stamp
+from ocop_cli.tracker.tracker import Tracker
 
 
 class Selection:
@@ -116,3 +131,100 @@ def already_sent(plan: Plan, entries: Iterable[Entry]) -> set[tuple[str, str, st
         else:
             keys |= {(e.place, e.task, "due"), (e.place, e.task, str((due - e.date).days))}
     return keys
+
+
+# --- letters and mail ------------------------------------------------------------------------
+
+
+class Letter(NamedTuple):
+    """One agency's reminder: what it says, the DOCX of it, where it goes."""
+
+    notice: Notice
+    text: NoticeText
+    docx: bytes
+
+
+def letters(loaded: Loaded, notices: list[Notice], office: Office, as_of: dt.date,
+            reply_by: dt.date) -> list[Letter]:
+    """The reminder letter (công văn đôn đốc) to each agency, from the office's letterhead."""
+    head = notice_letter(office, loaded.plan, as_of)
+    found = []
+    for notice in notices:
+        text = notice_text(notice, loaded.plan, head, as_of, reply_by)
+        found.append(Letter(notice, text, notice_docx(text)))
+    return found
+
+
+def unsent(loaded: Loaded, notices: list[Notice], scheduled: bool) -> list[Notice]:
+    """The notices with only the reminders the history does not say were sent; those left
+    with none are dropped."""
+    sent = already_sent(loaded.plan, loaded.entries)
+    found = []
+    for notice in notices:
+        items = [item for item in notice.items
+                 if reminder_key(notice.agency, item, scheduled) not in sent]
+        if items:
+            found.append(Notice(notice.agency, notice.short, notice.name, notice.email,
+                                items))
+    return found
+
+
+class Sent(NamedTuple):
+    """What `send` did for one agency: sent (with the message id), or why not."""
+
+    agency: str
+    to: tuple[str, ...]
+    tasks: int
+    message_id: str | None
+    problem: str | None  # "no address", or the server's reason
+
+
+def send(tracker: Tracker, loaded: Loaded, found: list[Letter], server: Server | None,
+         as_of: dt.date) -> list[Sent]:
+    """Each letter by e-mail to its agency's addresses, the DOCX attached and the text in the
+    body; each one sent recorded in the history at once (a `remind` entry per task: the
+    agency, the addresses, the message id). With no `server` (a dry run), nothing is sent or
+    recorded: what would be sent is said."""
+    results: list[Sent] = []
+    mails: dict[str, tuple[Letter, EmailMessage]] = {}
+    for letter in found:
+        notice = letter.notice
+        if not notice.email:
+            results.append(Sent(notice.short, (), len(notice.items), None, "no address"))
+            continue
+        mail = message(server or _DRY, notice.email, letter.text.about,
+                       notice_mail_body(letter.text), letter.docx, notice_file(notice))
+        mails[mail["Message-ID"]] = (letter, mail)
+    if server is None:
+        return results + [Sent(letter.notice.short, letter.notice.email,
+                               len(letter.notice.items), None, None)
+                          for letter, _mail in mails.values()]
+
+    def sent(mail: EmailMessage) -> None:
+        letter = mails[mail["Message-ID"]][0]
+        _record(tracker, letter.notice, mail["Message-ID"], as_of, loaded.plan.year)
+        results.append(Sent(letter.notice.short, letter.notice.email,
+                            len(letter.notice.items), mail["Message-ID"], None))
+
+    def failed(mail: EmailMessage, reason: str) -> None:
+        letter = mails[mail["Message-ID"]][0]
+        results.append(Sent(letter.notice.short, letter.notice.email,
+                            len(letter.notice.items), None, reason))
+
+    send_all(server, [mail for _letter, mail in mails.values()], sent, failed)
+    return results
+
+
+_DRY = Server("", 0, None, None, "ocop@localhost", "none")
+
+
+def _record(tracker: Tracker, notice: Notice, message_id: str, as_of: dt.date,
+            year: int) -> None:
+    """The reminders of one mail sent, as `remind` entries of the office's history."""
+    def decide(_loaded: Loaded, who: str) -> Outcome[Entry]:
+        stamp = Stamp(date=as_of, by=who, ref=message_id,
+                      note=_("sent to {to}").format(to=", ".join(notice.email)), plan=year)
+        return Outcome(entries=[stamp.entry(item.task, "remind", place=notice.agency)
+                                for item in notice.items])
+
+    tracker.record(decide)

@@ -140,11 +140,12 @@ class Served:
             "undoes IS NOT NULL", self.years)}
 
     def latest(self) -> Entry | None:
-        """The entry in force recorded last (by time recorded, then id), whatever its date:
-        what `ocop undo` takes out."""
+        """The entry in force recorded last (by time recorded, then id), whatever its date,
+        a reminder sent aside: what `ocop undo` takes out (`state.latest`)."""
         found = self.db.execute(
             f"SELECT file, line, {_COLUMNS} FROM entries WHERE kept AND {self._in} AND "
-            "action != 'undo' AND id NOT IN (SELECT undoes FROM entries WHERE kept AND "
+            "action NOT IN ('undo', 'remind') AND id NOT IN (SELECT undoes FROM entries "
+            "WHERE kept AND "
             f"{self._in} AND action = 'undo' AND undoes IS NOT NULL) "
             "ORDER BY at DESC, id DESC, date, file, line LIMIT 1",
             (*self.years, *self.years)).fetchone()
