@@ -5,6 +5,7 @@ the day boundaries, for a whole task and for each district unit's share."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 from test_properties import plan
@@ -169,3 +170,57 @@ def test_a_report_counts_the_classes_per_agency_beside_the_percent_done(ocop: An
     assert counts["on_time_percent"] == round(100 / sum(classes), 1)
     lead = next(a for a in doc["agencies"] if a["agency"] == "Sở NN và PTNT")["lead"]
     assert sum(lead[c] for c in CLASSES) == lead["counted"] - lead["not_known"]
+
+
+# --- periods as the rules cut them -----------------------------------------------------------
+
+
+def test_decree_09_cuts_each_period_from_the_15th_to_the_14th() -> None:
+    from ocop_cli.core.report import cut_as, parse_period
+
+    def nd09(text: str) -> tuple[dt.date, dt.date]:
+        period = cut_as(parse_period(text), "nd09")
+        return period.start, period.end
+
+    assert nd09("2019-07") == (D(2019, 6, 15), D(2019, 7, 14))
+    assert nd09("2019-01") == (D(2018, 12, 15), D(2019, 1, 14))
+    assert nd09("2019-Q3") == (D(2019, 6, 15), D(2019, 9, 14))
+    assert nd09("2019-H1") == (D(2018, 12, 15), D(2019, 6, 14))
+    assert nd09("2019") == (D(2018, 12, 15), D(2019, 12, 14))
+    calendar = cut_as(parse_period("2019-Q3"), "calendar")
+    assert (calendar.start, calendar.end) == (D(2019, 7, 1), D(2019, 9, 30))
+
+
+def test_a_workspace_on_decree_09_reports_by_its_dates(ocop: Any, ws: Path) -> None:
+    with (ws / "office.yaml").open("a", encoding="utf-8") as office:
+        office.write("report_periods: nd09\n")
+    env = {"OCOP_AS_OF": "2019-12-31"}
+    doc = ocop("report", "--period", "2019-07", "--format", "json", env=env).json()
+    assert doc["period"] == {"label": "2019-07", "start": "2019-06-15", "end": "2019-07-14",
+                             "cut": "nd09"}
+    # due in it: the tasks whose due date falls between 15/06 and 14/07 (T6 ones), not T6,7
+    assert sorted(r["id"] for r in doc["due"]) == ["1.1", "3.1", "3.2", "3.3"]
+    table = ocop("report", "--period", "2019-Q3", "--lang", "vi", env=env).stdout
+    assert "Kỳ báo cáo: Quý III/2019, từ 15/06/2019 đến 14/09/2019" in table
+
+
+def test_from_and_to_give_any_period(ocop: Any) -> None:
+    env = {"OCOP_AS_OF": "2019-12-31"}
+    doc = ocop("report", "--from", "2019-08-01", "--to", "31/08/2019", "--format", "json",
+               env=env).json()
+    assert doc["period"]["start"] == "2019-08-01" and doc["period"]["end"] == "2019-08-31"
+    assert sorted(r["id"] for r in doc["due"]) == ["4", "5.1", "5.2"]
+    table = ocop("report", "--from", "2019-08-01", "--to", "2019-08-31", "--lang", "vi",
+                 env=env).stdout
+    assert "Kỳ báo cáo: từ 01/08/2019 đến 31/08/2019" in table
+    for args in (("--from", "2019-08-01"), ("--from", "2019-09-01", "--to", "2019-08-01"),
+                 ("--period", "2019-Q3", "--from", "2019-08-01", "--to", "2019-08-31")):
+        result = ocop("report", *args, env=env)
+        assert result.exit_code == 2 and "--" in result.stderr
+
+
+def test_a_wrong_report_periods_is_named(ocop: Any, ws: Path) -> None:
+    with (ws / "office.yaml").open("a", encoding="utf-8") as office:
+        office.write("report_periods: nd9\n")
+    result = ocop("report", "--period", "2019-Q3", env={"OCOP_AS_OF": "2019-12-31"})
+    assert result.exit_code == 3 and "report_periods" in result.stderr

@@ -169,7 +169,8 @@ def test_period_report_counts_only_entries_dated_inside(ocop: Any) -> None:
     ocop("progress", "6", "4", "--date", "2019-07-20", env=AS_OF)
     ocop("undo", env=AS_OF)  # takes the task 6 entry out
     july = ocop("report", "--period", "2019-07", "--format", "json", env=AS_OF).json()
-    assert july["period"] == {"label": "2019-07", "start": "2019-07-01", "end": "2019-07-31"}
+    assert july["period"] == {"label": "2019-07", "start": "2019-07-01", "end": "2019-07-31",
+                              "cut": "calendar"}
     achieved = {row["id"]: row for row in july["achieved"]}
     assert set(achieved) == {"1.2"}
     assert achieved["1.2"]["qty"] == 3 and achieved["1.2"]["achieved"] == 5
@@ -232,13 +233,15 @@ def test_bad_periods_say_what_is_expected(text: str, says: str) -> None:
 
 
 @pytest.mark.parametrize(("period", "vi", "en"), [
-    ("2019-07", "Tháng 7/2019 (01/07/2019 – 31/07/2019)", "2019-07 (2019-07-01 – 2019-07-31)"),
-    ("2019-Q3", "Quý III/2019 (01/07/2019 – 30/09/2019)", "2019-Q3 (2019-07-01 – 2019-09-30)"),
-    ("2019-h1", "6 tháng đầu năm 2019 (01/01/2019 – 30/06/2019)",
-     "2019-H1 (2019-01-01 – 2019-06-30)"),
-    ("2019-H2", "6 tháng cuối năm 2019 (01/07/2019 – 31/12/2019)",
-     "2019-H2 (2019-07-01 – 2019-12-31)"),
-    ("2019", "Năm 2019 (01/01/2019 – 31/12/2019)", "2019 (2019-01-01 – 2019-12-31)"),
+    ("2019-07", "Tháng 7/2019, từ 01/07/2019 đến 31/07/2019",
+     "2019-07, from 2019-07-01 to 2019-07-31"),
+    ("2019-Q3", "Quý III/2019, từ 01/07/2019 đến 30/09/2019",
+     "2019-Q3, from 2019-07-01 to 2019-09-30"),
+    ("2019-h1", "6 tháng đầu năm 2019, từ 01/01/2019 đến 30/06/2019",
+     "2019-H1, from 2019-01-01 to 2019-06-30"),
+    ("2019-H2", "6 tháng cuối năm 2019, từ 01/07/2019 đến 31/12/2019",
+     "2019-H2, from 2019-07-01 to 2019-12-31"),
+    ("2019", "Năm 2019, từ 01/01/2019 đến 31/12/2019", "2019, from 2019-01-01 to 2019-12-31"),
 ])
 def test_a_vietnamese_page_names_the_period_as_officials_write_it(
         ocop: Any, period: str, vi: str, en: str) -> None:
@@ -249,7 +252,7 @@ def test_a_vietnamese_page_names_the_period_as_officials_write_it(
     assert line("vi") == f"Kỳ báo cáo: {vi}"
     assert line("en") == f"Period: {en}"
     label = parse_period(period).label  # CSV carries it as typed, in either language
-    assert line("vi", "--format", "csv").startswith(f"Kỳ báo cáo,{label} (")
+    assert line("vi", "--format", "csv").startswith(f"Kỳ báo cáo,\"{label}, từ ")
 
 
 def test_bad_period_and_conflicting_options_exit_with_usage(ocop: Any) -> None:

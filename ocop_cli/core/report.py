@@ -31,11 +31,20 @@ U = TypeVar("U")
 # --- periods ---------------------------------------------------------------------------------
 
 
+# How a workspace cuts its report periods (`report_periods` in office.yaml): by the calendar,
+# or as Decree 09/2019/NĐ-CP fixes (a month from the 15th of the month before to the 14th).
+CUTS = ("calendar", "nd09")
+
+
 @dataclass(frozen=True)
 class Period:
+    """A report period: its label (2019-Q3; two dates for one given by `--from` and `--to`),
+    its first and last day, and how it was cut (`CUTS`, or "dates")."""
+
     label: str
     start: dt.date
     end: dt.date
+    cut: str = "calendar"
 
     def months(self, plan: Plan) -> range:
         """The period's months counted from January of the plan year (as windows are)."""
@@ -77,6 +86,24 @@ def parse_period(text: str) -> Period:
             raise UsageError(_("--period: half {n} is not 1 or 2").format(n=half))
         return _span(f"{year:04d}-H{half}", year, 6 * half - 5, 6 * half)
     return _span(f"{year:04d}", year, 1, 12)
+
+
+def cut_as(period: Period, cut: str) -> Period:
+    """A calendar period cut as the workspace says: with "nd09", from the 15th of the month
+    before its first to the 14th of its last (2019-Q3: 15/06/2019 to 14/09/2019; the year
+    2019: 15/12/2018 to 14/12/2019)."""
+    if cut != "nd09" or period.cut != "calendar":
+        return period
+    before = period.start - dt.timedelta(days=1)
+    return Period(period.label, before.replace(day=15), period.end.replace(day=14), "nd09")
+
+
+def dates_period(start: dt.date, end: dt.date) -> Period:
+    """A period given by its first and last day (`--from`, `--to`)."""
+    if end < start:
+        raise UsageError(_("--to {end} comes before --from {start}").format(
+            end=end.isoformat(), start=start.isoformat()))
+    return Period(f"{start.isoformat()}..{end.isoformat()}", start, end, "dates")
 
 
 def month_period(year: int, month: int) -> Period:

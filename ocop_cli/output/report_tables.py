@@ -48,10 +48,12 @@ def heading(doc: Report, iso: bool = False) -> list[tuple[str, str]]:
     plan = doc.plan
     day: Callable[[Any], str] = (lambda d: d.isoformat()) if iso else format_date
     facts = [(_("Plan"), f"{plan.number} ({plan.years}): {plan.title}")]
-    if doc.period:
+    if doc.period:  # the days it covers, as the workspace cuts its periods
         period = doc.period
-        label = period.label if iso else period_title(period.label)
-        facts.append((_("Period"), f"{label} ({day(period.start)} – {day(period.end)})"))
+        days = _("from {start} to {end}").format(start=day(period.start), end=day(period.end))
+        if period.cut != "dates":
+            days = f"{period.label if iso else period_title(period.label)}, {days}"
+        facts.append((_("Period"), days))
     facts.append((_("As of"), day(doc.as_of)))
     if doc.agency:
         facts.append((_("Agency"), f"{doc.agency.short} ({doc.agency.name})"))

@@ -9,10 +9,13 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
 from heapq import merge
+from pathlib import Path
 from typing import Any
 
 from ocop_cli.core.directory import Directory
-from ocop_cli.core.followup import class_counts, follow_up, on_time_percent
+from ocop_cli.core.errors import UsageError
+from ocop_cli.core.followup import class_counts, due_date, follow_up, on_time_percent
+from ocop_cli.core.i18n import _
 from ocop_cli.core.model import Agency, Entry, Plan, Task
 from ocop_cli.core.query import (
     Filters,
@@ -44,6 +47,9 @@ from ocop_cli.core.report import (
     TaskReport,
     TaskRow,
     UnitShare,
+    cut_as,
+    dates_period,
+    parse_period,
     plan_ref,
     task_row,
 )
@@ -58,6 +64,7 @@ from ocop_cli.core.state import (
     share_of,
 )
 from ocop_cli.core.text import sort_key
+from ocop_cli.output import office
 from ocop_cli.store.storage import Loaded
 from ocop_cli.tracker.product_views import overview as product_overview
 
@@ -142,7 +149,7 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
         months = period.months(plan)
         near = [t for t in leaves if t.window and set(t.window.months) & set(months)]
         return PeriodReport(
-            **head, due=rows([t for t in leaves if t.window and t.window.last in months]),
+            **head, due=rows([t for t in leaves if _due_in(plan, t, period)]),
             achieved=achieved_in(plan, shown, leaves, period, directory,
                                  in_force(loaded, as_of, period), unit),
             late=rows(overdue), places=places(loaded, states, near))
@@ -156,6 +163,27 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
                     matrix=matrix(plan, states, directory, named, as_of),
                     overdue=rows(overdue), places=places(loaded, states, leaves),
                     products=product_overview(loaded, as_of))
+
+
+def chosen_period(root: Path, text: str | None, start: dt.date | None, end: dt.date | None
+                  ) -> Period | None:
+    """The period a report covers: `--period` cut as the workspace's office.yaml says
+    (`report_periods`: calendar, or nd09), or the days `--from` and `--to` give."""
+    if start is not None or end is not None:
+        if text:
+            raise UsageError(_("give --period or --from and --to, not both"))
+        if start is None or end is None:
+            raise UsageError(_("--from and --to go together"))
+        return dates_period(start, end)
+    if not text:
+        return None
+    return cut_as(parse_period(text), office.read(root).report_periods)
+
+
+def _due_in(plan: Plan, task: Task, period: Period) -> bool:
+    """Whether the task's due date falls in the period (as the period is cut)."""
+    day = due_date(plan, task)
+    return day is not None and period.holds(day)
 
 
 def _head(plan: Plan, as_of: dt.date, agency: Agency | None, period: Period | None, sort: str,
