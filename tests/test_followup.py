@@ -224,3 +224,43 @@ def test_a_wrong_report_periods_is_named(ocop: Any, ws: Path) -> None:
         office.write("report_periods: nd9\n")
     result = ocop("report", "--period", "2019-Q3", env={"OCOP_AS_OF": "2019-12-31"})
     assert result.exit_code == 3 and "report_periods" in result.stderr
+
+
+# --- follow-up in the reports ----------------------------------------------------------------
+
+
+def test_reports_list_the_tasks_open_late_by_days_late(ocop: Any) -> None:
+    env = {"OCOP_AS_OF": "2019-09-20"}
+    assert ocop("progress", "5.2", "3", "--date", "2019-08-10", env=env).exit_code == 0
+    doc = ocop("report", "--format", "json", env=env).json()
+    late = doc["late"]
+    days = [row["days_late"] for row in late]
+    assert days == sorted(days, reverse=True) and days[0] == 82  # T6 tasks, due 30/06
+    five = next(row for row in late if row["id"] == "5.2")
+    assert (five["due_date"], five["days_late"], five["lead"], five["last_entry"]) == \
+        ("2019-08-31", 20, "Sở NN và PTNT", "2019-08-10")
+    assert "BCĐ huyện, TP" in five["partners"]
+    # a district unit's report lists its own shares, with its own last entry
+    gia_loc = ocop("report", "--agency", "Gia Lộc", "--format", "json", env=env).json()
+    mine = {row["id"]: row for row in gia_loc["late"]}
+    assert mine["5.2"]["place"] == "Gia Lộc" and mine["5.2"]["last_entry"] is None
+    table = ocop("report", "--agency", "Gia Lộc", "--lang", "vi", env=env).stdout
+    assert "Theo dõi, đôn đốc: nhiệm vụ quá hạn chưa hoàn thành" in table
+
+
+def test_the_period_report_gives_each_units_reporting_and_the_rate(ocop: Any) -> None:
+    env = {"OCOP_AS_OF": "2019-09-20"}
+    for args in (("1.2", "1", "--place", "Gia Lộc", "--date", "2019-07-10"),
+                 ("1.2", "1", "--place", "Tứ Kỳ", "--date", "2019-06-20"),  # before July
+                 ("1.2", "2", "--date", "2019-07-12")):  # no unit named: nobody's report
+        assert ocop("progress", *args, env=env).exit_code == 0
+    doc = ocop("report", "--period", "2019-07", "--format", "json", env=env).json()
+    found = doc["reporting"]
+    assert (found["expected"], found["reported"], found["rate"]) == (12, 1, 8.3)
+    units = {u["unit"]: u for u in found["units"]}
+    assert (units["Gia Lộc"]["reported"], units["Gia Lộc"]["last"]) == (True, "2019-07-10")
+    assert units["Tứ Kỳ"]["reported"] is False
+    # a unit's own report: only its own line
+    own = ocop("report", "--period", "2019-07", "--agency", "Tứ Kỳ", "--format", "json",
+               env=env).json()["reporting"]
+    assert (own["expected"], own["reported"]) == (1, 0)

@@ -15,11 +15,12 @@ from __future__ import annotations
 import calendar
 import dataclasses
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from ocop_cli.core.i18n import _, ngettext
-from ocop_cli.core.model import Plan, Task
-from ocop_cli.core.state import OPEN, TaskState, months_of_task
+from ocop_cli.core.model import Entry, Plan, Task
+from ocop_cli.core.state import OPEN, TaskState, effective, months_of_task
 
 CLASSES = ("done_on_time", "done_late", "open_in_time", "open_late")
 # The keys every task row carries for it, in this order.
@@ -161,3 +162,11 @@ class Notice:
 def reminder_order(item: Reminder) -> tuple[int, int, dt.date]:
     """Late first, the most days late first; then the nearest due date."""
     return (0 if item.days_late else 1, -item.days_late, item.due_date)
+
+
+def last_entry(entries: Iterable[Entry], as_of: dt.date, place: str | None = None
+               ) -> dt.date | None:
+    """The date of the latest entry in force on `as_of` among a task's `entries` (at `place`
+    only, for a unit's share): when anyone last reported on it. A reminder sent is none."""
+    return max((e.date for e in effective(entries, as_of)
+                if e.action != "remind" and (place is None or e.place == place)), default=None)

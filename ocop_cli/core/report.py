@@ -301,6 +301,46 @@ class PlaceRow:
 
 
 @dataclass(frozen=True, slots=True)
+class LateRow:
+    """A task open late (`followup`), as the follow-up section lists it: by days late, with
+    who answers for it and when anyone last recorded anything on it (at the unit, for a
+    unit's share)."""
+
+    id: str
+    title: str
+    parent_title: str | None
+    place: str | None  # the district unit whose share it is, in that unit's report
+    lead: str | None
+    partners: list[str]
+    due_date: dt.date
+    days_late: int
+    last_entry: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class UnitReported:
+    """Whether a district unit recorded anything in the period (as DHIS2's reporting rate
+    counts a unit that was expected to report)."""
+
+    id: str
+    unit: str | None
+    reported: bool
+    entries: int
+    last: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reporting:
+    """The district units expected to report in a period (each shares a task whose window
+    meets it), how many did, and the rate (reported of expected, in percent)."""
+
+    expected: int
+    reported: int
+    rate: float | None
+    units: list[UnitReported]
+
+
+@dataclass(frozen=True, slots=True)
 class AchievedRow:
     """What a task's entries dated inside a period recorded."""
 
@@ -416,6 +456,7 @@ class Overview(TaskReport):
     overdue: Rows[TaskRow]
     places: Rows[PlaceRow]
     products: ProductSummary | None = field(default=None, metadata=_OMITTED)
+    late: list[LateRow] = field(default_factory=list)
 
 
 @dataclass(kw_only=True)
@@ -424,6 +465,7 @@ class AgencyReport(TaskReport):
     tasks: Rows[TaskRow]
     duties: list[Duty]
     places: Rows[PlaceRow]
+    late: list[LateRow] = field(default_factory=list)
 
 
 @dataclass(kw_only=True)
@@ -433,6 +475,7 @@ class PeriodReport(TaskReport):
     achieved: Rows[AchievedRow]
     late: Rows[TaskRow]
     places: Rows[PlaceRow]
+    reporting: Reporting | None = None
 
 
 @dataclass(kw_only=True)

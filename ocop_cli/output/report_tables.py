@@ -16,11 +16,13 @@ from ocop_cli.core.report import (
     AchievedRow,
     AgencyReport,
     Counts,
+    LateRow,
     Overview,
     PeriodReport,
     PlaceRow,
     ProductReport,
     Report,
+    Reporting,
     Rows,
     TaskReport,
     TaskRow,
@@ -84,6 +86,7 @@ def sections(doc: Report, narrow: bool = False) -> list[Section]:
         found.append(agencies_narrow(doc) if narrow else agencies_section(doc))
         found.append(matrix_section(doc))
         found.append(office("overdue", _("Overdue tasks, oldest window first"), doc.overdue))
+        found.append(late_section(doc.late))
     elif isinstance(doc, AgencyReport):
         assert doc.agency is not None
         status, timing = tally_lines(doc.counts.tally())
@@ -91,6 +94,7 @@ def sections(doc: Report, narrow: bool = False) -> list[Section]:
         found.append(office("tasks", _("Tasks of {agency} as lead and as partner").format(
             agency=doc.agency.short) + f" ({status}; {timing}" + (f"; {classes})" if classes
                                                                   else ")"), doc.tasks))
+        found.append(late_section(doc.late))
         found.append(duties_section(doc))
     else:
         assert isinstance(doc, PeriodReport) and doc.period is not None
@@ -99,6 +103,8 @@ def sections(doc: Report, narrow: bool = False) -> list[Section]:
         found.append(achieved_section(doc, narrow, above))
         late = _("Late as of {date}").format(date=format_date(doc.as_of))
         found.append(office("late", late, doc.late))
+        if doc.reporting and doc.reporting.expected:
+            found.append(reporting_section(doc.reporting))
     found.append(places_section(doc))
     if isinstance(doc, Overview) and doc.products:
         found += register_sections(doc.products)
@@ -130,6 +136,10 @@ def document_sections(doc: Report) -> list[Section]:
     found = [office_section("tasks", title, rows.sorted(plan_order), above)]
     if isinstance(doc, PeriodReport):
         found.append(achieved_section(doc, parents=above))
+        if doc.reporting and doc.reporting.expected:
+            found.append(reporting_section(doc.reporting))
+    elif isinstance(doc, (Overview, AgencyReport)) and doc.late:
+        found.append(late_section(doc.late))
     if isinstance(doc, AgencyReport) and doc.duties:  # section V's asks, beside its tasks
         found.append(duties_section(doc))
     if places_of(doc):
@@ -175,6 +185,37 @@ def agencies_section(doc: Overview) -> Section:
                              "_style": "overdue" if counts.overdue else None})
     return Section("agencies", _("Agencies as lead and as partner (tasks counted; done of "
                                  "those not cancelled)"), columns, rows)
+
+
+def late_section(rows: list[LateRow]) -> Section:
+    """The follow-up section: tasks open late, the most days late first."""
+    columns = [Column("id", _("ID")), Column("content", _("Task"), max_width=40),
+               Column("due", _("Due date")), Column("days", _("Days late"), numeric=True),
+               Column("lead", _("Lead"), max_width=18),
+               Column("partners", _("Partners"), max_width=28, drop=2),
+               Column("last", _("Last report"), max_width=22, drop=1)]
+    shown = [{"id": r.id, "content": content(r.title, r.parent_title)
+              + (" " + _("(the share of {unit})").format(unit=r.place) if r.place else ""),
+              "due": format_date(r.due_date), "days": r.days_late, "lead": r.lead,
+              "partners": ", ".join(p for p in r.partners if p),
+              "last": format_date(r.last_entry) if r.last_entry else _("no report yet"),
+              "_style": "overdue"} for r in rows]
+    return Section("late", _("Follow-up: tasks open late, the most days late first"), columns,
+                   shown)
+
+
+def reporting_section(found: Reporting) -> Section:
+    """Which district units expected to report in the period did, and the rate."""
+    columns = [Column("unit", _("District unit"), max_width=24),
+               Column("reported", _("Reported")), Column("entries", _("Entries"), numeric=True),
+               Column("last", _("Last entry"))]
+    rows = [{"unit": u.unit, "reported": _("reported") if u.reported else _("not reported"),
+             "entries": u.entries, "last": format_date(u.last) if u.last else "",
+             "_style": None if u.reported else "overdue"} for u in found.units]
+    title = _("Reporting by district unit: {reported} of {expected} reported ({rate}%)").format(
+        reported=found.reported, expected=found.expected,
+        rate=format_number(found.rate or 0))
+    return Section("reporting", title, columns, rows)
 
 
 def summary(counts: Counts) -> str:

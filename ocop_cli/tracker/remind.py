@@ -20,12 +20,13 @@ from ocop_cli.core.followup import (
     Reminder,
     due_date,
     follow_up,
+    last_entry,
     reminder_order,
     to_remind,
 )
 from ocop_cli.core.i18n import _
 from ocop_cli.core.model import Agency, Entry, Plan, Task
-from ocop_cli.core.state import TaskState, effective, for_unit
+from ocop_cli.core.state import TaskState, for_unit
 from ocop_cli.core.text import sort_key
 from ocop_cli.output.notice import (
     NoticeText,
@@ -67,7 +68,7 @@ def notices(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
     for who in sorted(found, key=lambda i: sort_key(directory.short(i) or i)):
         agency = directory.get(who)
         items = sorted((_reminder(plan, directory, task, place, state, as_of,
-                                  _last(own[task.id], as_of, place))
+                                  last_entry(own[task.id], as_of, place))
                         for task, place, state in found[who]), key=reminder_order)
         result.append(Notice(who, agency.short, agency.name, agency.email, items))
     return result
@@ -84,14 +85,6 @@ def _subjects(plan: Plan, directory: Directory, state: TaskState, as_of: dt.date
     if state.status in ("not_started", "in_progress"):
         for unit in task.shared_by:
             yield unit, unit, for_unit(plan, state, unit, as_of)
-
-
-def _last(entries: list[Entry], as_of: dt.date, place: str | None) -> dt.date | None:
-    """The date of the latest entry in force about the task (at `place`, for a unit's
-    share): when the agency last reported on it."""
-    days = [e.date for e in effective(entries, as_of)
-            if e.action != "remind" and (place is None or e.place == place)]
-    return max(days, default=None)
 
 
 def _reminder(plan: Plan, directory: Directory, task: Task, place: str | None,

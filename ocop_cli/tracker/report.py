@@ -14,7 +14,13 @@ from typing import Any
 
 from ocop_cli.core.directory import Directory
 from ocop_cli.core.errors import UsageError
-from ocop_cli.core.followup import class_counts, due_date, follow_up, on_time_percent
+from ocop_cli.core.followup import (
+    class_counts,
+    due_date,
+    follow_up,
+    last_entry,
+    on_time_percent,
+)
 from ocop_cli.core.i18n import _
 from ocop_cli.core.model import Agency, Entry, Plan, Task
 from ocop_cli.core.query import (
@@ -32,6 +38,7 @@ from ocop_cli.core.report import (
     AgencyReport,
     Counts,
     Duty,
+    LateRow,
     Matrix,
     MatrixRow,
     MonthCell,
@@ -41,11 +48,13 @@ from ocop_cli.core.report import (
     PlaceRow,
     ProductReport,
     ProductSummary,
+    Reporting,
     Rows,
     Share,
     Source,
     TaskReport,
     TaskRow,
+    UnitReported,
     UnitShare,
     cut_as,
     dates_period,
@@ -120,9 +129,8 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
     if agency is not None:
         leaves = [t for t in leaves if roles.role(t, agency.id)]
     unit = directory.unit_of(agency.id) if agency else None
-    listed = {t.id for t in leaves}
     above = {p for t in leaves for p in _ancestors(plan, t)}
-    wanted = listed | above
+    wanted = {t.id for t in leaves} | above
     shown = shown_states(plan, states, [t for t in plan.tasks if t.id in wanted], unit, as_of)
 
     def row(t: Task) -> TaskRow:
@@ -146,23 +154,65 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
         "achieved": None, "percent": None} for t in plan.tasks if t.id in above]
     head["all"] = rows(leaves) if every_task else None
     if period is not None:
-        months = period.months(plan)
-        near = [t for t in leaves if t.window and set(t.window.months) & set(months)]
+        near = [t for t in leaves if t.window and set(t.window.months) & set(period.months(plan))]
         return PeriodReport(
             **head, due=rows([t for t in leaves if _due_in(plan, t, period)]),
             achieved=achieved_in(plan, shown, leaves, period, directory,
                                  in_force(loaded, as_of, period), unit),
-            late=rows(overdue), places=places(loaded, states, near))
+            late=rows(overdue), places=places(loaded, states, near),
+            reporting=reporting(loaded, near, in_force(loaded, as_of, period), unit))
+    late = late_rows(loaded, shown, leaves, as_of, unit)
     if agency is not None:
         return AgencyReport(**head, tasks=rows(leaves), duties=duties(directory, agency),
-                            places=places(loaded, states, leaves))
+                            places=places(loaded, states, leaves), late=late)
     # Named as the table names them: the 12 district units would each repeat the row of the
     # district group they belong to (`--agency` shows one unit's share).
     named = Roles(directory, through_groups=False)
     return Overview(**head, agencies=agency_summary(plan, states, directory, named, as_of),
                     matrix=matrix(plan, states, directory, named, as_of),
                     overdue=rows(overdue), places=places(loaded, states, leaves),
-                    products=product_overview(loaded, as_of))
+                    products=product_overview(loaded, as_of), late=late)
+
+
+def late_rows(loaded: Loaded, shown: dict[str, TaskState], leaves: list[Task],
+              as_of: dt.date, unit: str | None) -> list[LateRow]:
+    """The follow-up section: the tasks open late (a unit's share, in its report), the most
+    days late first, with the lead, the partners and the date of the last entry on each."""
+    plan, short = loaded.plan, loaded.directory.short
+    late = [(t, follow_up(plan, shown[t.id], as_of)) for t in leaves]
+    late = [(t, item) for t, item in late if item.cls == "open_late"]
+    own = loaded.entries_of(t.id for t, _item in late)
+    found = []
+    for task, item in late:
+        place = unit if unit in task.shared_by else None
+        assert item.due_date is not None and item.days_late is not None  # as it is late
+        found.append(LateRow(task.id, task.title, _parent_title(plan, task), short(place),
+                             short(task.lead), [short(p) or p for p in task.partners],
+                             item.due_date, item.days_late,
+                             last_entry(own[task.id], as_of, place)))
+    return sorted(found, key=lambda row: -row.days_late)
+
+
+def reporting(loaded: Loaded, near: list[Task], entries: Iterable[Entry], unit: str | None
+              ) -> Reporting:
+    """Each district unit expected to report in the period (it shares a task whose window
+    meets the period; in a unit's report, that unit only): whether it recorded anything in
+    it (an entry in force dated inside, at the unit or its office), and the rate."""
+    directory = loaded.directory
+    expected = {u for task in near for u in task.shared_by}
+    if unit is not None:
+        expected &= {unit}
+    counted: dict[str, list[dt.date]] = {u: [] for u in expected}
+    for entry in entries:
+        at = directory.unit_of(entry.place) if entry.place else None
+        if at in counted and entry.action != "remind":
+            counted[at].append(entry.date)
+    units = [UnitReported(u, directory.short(u), bool(counted[u]), len(counted[u]),
+                          max(counted[u], default=None))
+             for u in _ordered(directory, expected)]
+    reported = sum(1 for u in units if u.reported)
+    return Reporting(len(units), reported,
+                     round(100 * reported / len(units), 1) if units else None, units)
 
 
 def chosen_period(root: Path, text: str | None, start: dt.date | None, end: dt.date | None
