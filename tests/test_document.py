@@ -59,7 +59,7 @@ def test_docx_has_the_letterhead_body_tables_and_signature(recorded: Any, ws: Pa
     assert mm(first.top_margin, first.bottom_margin, first.left_margin,
               first.right_margin) == (20, 20, 30, 15)
     assert mm(appendix.page_width, appendix.page_height) == (297, 210)
-    header, closing, tasks, units = book.tables
+    header, closing, tasks, late, units = book.tables
     left, right = header.rows[0].cells
     assert _texts(left) == ["UBND TỈNH HẢI DƯƠNG", "SỞ NÔNG NGHIỆP VÀ PHÁT TRIỂN NÔNG THÔN",
                             "Số: 45/BC-SNN"]

@@ -305,7 +305,7 @@ def test_markdown_and_csv_hold_every_section(ocop: Any) -> None:
     import io
 
     md = ocop("report", "--format", "md", env=AS_OF).stdout
-    assert md.startswith("# ") and md.count("\n## ") == 4
+    assert md.startswith("# ") and md.count("\n## ") == 5  # the follow-up section too
     assert "1819/KH-UBND" in md
     rows = list(csv.reader(io.StringIO(ocop("report", "--format", "csv", env=AS_OF).stdout)))
     assert rows[0][0] == "Plan" and "1819/KH-UBND" in rows[0][1]

@@ -94,8 +94,8 @@ def sections(doc: Report, narrow: bool = False) -> list[Section]:
         found.append(office("tasks", _("Tasks of {agency} as lead and as partner").format(
             agency=doc.agency.short) + f" ({status}; {timing}" + (f"; {classes})" if classes
                                                                   else ")"), doc.tasks))
-        found.append(late_section(doc.late))
         found.append(duties_section(doc))
+        found.append(late_section(doc.late))
     else:
         assert isinstance(doc, PeriodReport) and doc.period is not None
         label = period_name(doc.period)
