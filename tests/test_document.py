@@ -60,6 +60,10 @@ def test_docx_has_the_letterhead_body_tables_and_signature(recorded: Any, ws: Pa
               first.right_margin) == (20, 20, 30, 15)
     assert mm(appendix.page_width, appendix.page_height) == (297, 210)
     header, closing, tasks, late, units = book.tables
+    # the follow-up section: tasks open late, the most days late first
+    assert [c.text for c in late.rows[0].cells][2:4] == ["Hạn hoàn thành", "Số ngày quá hạn"]
+    days = [int(row.cells[3].text) for row in late.rows[1:]]
+    assert days and days == sorted(days, reverse=True)
     left, right = header.rows[0].cells
     assert _texts(left) == ["UBND TỈNH HẢI DƯƠNG", "SỞ NÔNG NGHIỆP VÀ PHÁT TRIỂN NÔNG THÔN",
                             "Số: 45/BC-SNN"]
