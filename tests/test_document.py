@@ -59,7 +59,11 @@ def test_docx_has_the_letterhead_body_tables_and_signature(recorded: Any, ws: Pa
     assert mm(first.top_margin, first.bottom_margin, first.left_margin,
               first.right_margin) == (20, 20, 30, 15)
     assert mm(appendix.page_width, appendix.page_height) == (297, 210)
-    header, closing, tasks, units = book.tables
+    header, closing, tasks, late, units = book.tables
+    # the follow-up section: tasks open late, the most days late first
+    assert [c.text for c in late.rows[0].cells][2:4] == ["Hạn hoàn thành", "Số ngày quá hạn"]
+    days = [int(row.cells[3].text) for row in late.rows[1:]]
+    assert days and days == sorted(days, reverse=True)
     left, right = header.rows[0].cells
     assert _texts(left) == ["UBND TỈNH HẢI DƯƠNG", "SỞ NÔNG NGHIỆP VÀ PHÁT TRIỂN NÔNG THÔN",
                             "Số: 45/BC-SNN"]
@@ -91,7 +95,7 @@ def test_docx_has_the_letterhead_body_tables_and_signature(recorded: Any, ws: Pa
     assert [r.cells[0].text for r in tasks.rows[1:-1]] == [t["id"] for t in every]
     by_id = {r.cells[0].text: [c.text for c in r.cells] for r in tasks.rows[1:-1]}
     assert by_id["1"][1:6] == ["Hội nghị triển khai Đề án", "", "", "", ""]  # no quantity
-    assert by_id["1"][8] == "đang thực hiện, quá hạn"  # from its sub-rows
+    assert by_id["1"][8] == "đang thực hiện, quá hạn, muộn 46 ngày"  # from its sub-rows
     assert by_id["1.2"][1] == "Hội nghị cấp huyện"
     assert all(r.runs[0].font.bold for r in tasks.rows[1].cells[1].paragraphs)
     assert by_id["1.2"][3:6] == ["12", "5", "41,7"]  # decimal comma

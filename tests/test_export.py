@@ -95,7 +95,7 @@ def test_xlsx_holds_the_same_figures_as_the_json(recorded: Any, tmp_path: Path) 
     percent_cell = sheet.cell(header_row + 1 + [r[0] for r in rows].index("1.2"), 6)
     assert percent_cell.number_format == "0.0%"
     # one sheet per section
-    assert len(book.worksheets) == 3
+    assert len(book.worksheets) == 4  # the follow-up section (tasks open late) too
     for sheet in book.worksheets:
         widths = [sheet.column_dimensions[c].width for c in "AB"]
         assert all(w and w >= 4 for w in widths)
@@ -134,7 +134,7 @@ def test_xlsx_of_the_overview_has_a_sheet_per_section(ocop: Any, tmp_path: Path)
     path = tmp_path / "tong-hop.xlsx"
     assert ocop("report", "--format", "xlsx", "--output", str(path), env=AS_OF).exit_code == 0
     book = load_workbook(path)
-    assert len(book.sheetnames) == 4
+    assert len(book.sheetnames) == 5  # the follow-up section too
     matrix = book.worksheets[1]
     values = [c for r in matrix.iter_rows(values_only=True) for c in r]
     assert "T6" in values and "T12" in values
@@ -179,7 +179,7 @@ def test_html_is_self_contained_printable_and_escaped(ocop: Any, ws: Path,
     assert "&lt;script&gt;alert(1)&lt;/script&gt; [bold]cấp tỉnh[/bold] &amp; co" in page
     assert "&lt;img src=x onerror=alert(2)&gt; &quot;quoted&quot;" in page
     assert "<svg" in page and "</svg>" in page
-    assert page.count('<table class="data">') == 4
+    assert page.count('<table class="data">') == 5  # the follow-up section too
     for header in ("Content", "Lead / Partners", "Status"):
         assert header in page
 

@@ -164,7 +164,7 @@ def test_the_list_shows_the_qualifier_and_show_the_cell_as_written(ocop: Any, ws
 def test_show_gives_a_target_once_and_how_it_is_read_only_when_that_says_more(
         ocop: Any, ws: Path) -> None:
     for task, line in (("8", "12"), ("2", "15-20"), ("9", "1-2"), ("11", "01")):
-        assert f"Target   │ {line} " in ocop("show", task, "--as-of", "2019-09-15").stdout
+        assert f"Target    │ {line} " in ocop("show", task, "--as-of", "2019-09-15").stdout
     imported(ocop, ws, ONE_YEAR, "2024")
 
     def target(task: str, lang: str = "en") -> str:

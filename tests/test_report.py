@@ -169,7 +169,8 @@ def test_period_report_counts_only_entries_dated_inside(ocop: Any) -> None:
     ocop("progress", "6", "4", "--date", "2019-07-20", env=AS_OF)
     ocop("undo", env=AS_OF)  # takes the task 6 entry out
     july = ocop("report", "--period", "2019-07", "--format", "json", env=AS_OF).json()
-    assert july["period"] == {"label": "2019-07", "start": "2019-07-01", "end": "2019-07-31"}
+    assert july["period"] == {"label": "2019-07", "start": "2019-07-01", "end": "2019-07-31",
+                              "cut": "calendar"}
     achieved = {row["id"]: row for row in july["achieved"]}
     assert set(achieved) == {"1.2"}
     assert achieved["1.2"]["qty"] == 3 and achieved["1.2"]["achieved"] == 5
@@ -232,13 +233,15 @@ def test_bad_periods_say_what_is_expected(text: str, says: str) -> None:
 
 
 @pytest.mark.parametrize(("period", "vi", "en"), [
-    ("2019-07", "Tháng 7/2019 (01/07/2019 – 31/07/2019)", "2019-07 (2019-07-01 – 2019-07-31)"),
-    ("2019-Q3", "Quý III/2019 (01/07/2019 – 30/09/2019)", "2019-Q3 (2019-07-01 – 2019-09-30)"),
-    ("2019-h1", "6 tháng đầu năm 2019 (01/01/2019 – 30/06/2019)",
-     "2019-H1 (2019-01-01 – 2019-06-30)"),
-    ("2019-H2", "6 tháng cuối năm 2019 (01/07/2019 – 31/12/2019)",
-     "2019-H2 (2019-07-01 – 2019-12-31)"),
-    ("2019", "Năm 2019 (01/01/2019 – 31/12/2019)", "2019 (2019-01-01 – 2019-12-31)"),
+    ("2019-07", "Tháng 7/2019, từ 01/07/2019 đến 31/07/2019",
+     "2019-07, from 2019-07-01 to 2019-07-31"),
+    ("2019-Q3", "Quý III/2019, từ 01/07/2019 đến 30/09/2019",
+     "2019-Q3, from 2019-07-01 to 2019-09-30"),
+    ("2019-h1", "6 tháng đầu năm 2019, từ 01/01/2019 đến 30/06/2019",
+     "2019-H1, from 2019-01-01 to 2019-06-30"),
+    ("2019-H2", "6 tháng cuối năm 2019, từ 01/07/2019 đến 31/12/2019",
+     "2019-H2, from 2019-07-01 to 2019-12-31"),
+    ("2019", "Năm 2019, từ 01/01/2019 đến 31/12/2019", "2019, from 2019-01-01 to 2019-12-31"),
 ])
 def test_a_vietnamese_page_names_the_period_as_officials_write_it(
         ocop: Any, period: str, vi: str, en: str) -> None:
@@ -249,7 +252,7 @@ def test_a_vietnamese_page_names_the_period_as_officials_write_it(
     assert line("vi") == f"Kỳ báo cáo: {vi}"
     assert line("en") == f"Period: {en}"
     label = parse_period(period).label  # CSV carries it as typed, in either language
-    assert line("vi", "--format", "csv").startswith(f"Kỳ báo cáo,{label} (")
+    assert line("vi", "--format", "csv").startswith(f"Kỳ báo cáo,\"{label}, từ ")
 
 
 def test_bad_period_and_conflicting_options_exit_with_usage(ocop: Any) -> None:
@@ -302,7 +305,7 @@ def test_markdown_and_csv_hold_every_section(ocop: Any) -> None:
     import io
 
     md = ocop("report", "--format", "md", env=AS_OF).stdout
-    assert md.startswith("# ") and md.count("\n## ") == 4
+    assert md.startswith("# ") and md.count("\n## ") == 5  # the follow-up section too
     assert "1819/KH-UBND" in md
     rows = list(csv.reader(io.StringIO(ocop("report", "--format", "csv", env=AS_OF).stdout)))
     assert rows[0][0] == "Plan" and "1819/KH-UBND" in rows[0][1]
@@ -333,7 +336,7 @@ def test_office_table_shows_each_parent_row_above_its_sub_rows(ocop: Any) -> Non
     assert [r[0] for r in table] == ["1", "1.2", "3", "3.2", "5", "5.2", "6", "7", "8", "9",
                                      "10"]
     assert table[0][1:6] == ["Hội nghị triển khai Đề án", "", "", "", ""]
-    assert table[0][8] == "done" and table[1][1] == "Hội nghị cấp huyện"
+    assert table[0][8] == "done, 46 days late" and table[1][1] == "Hội nghị cấp huyện"
     md = ocop("report", "--agency", "Gia Lộc", "--format", "md", env=AS_OF).stdout
     assert "| 1 | Hội nghị triển khai Đề án |" in md
     assert "| 1.2 | Hội nghị cấp huyện | Hội nghị | 1 | 1 |" in md

@@ -62,7 +62,8 @@ def test_a_district_report_gives_its_own_share_with_the_whole_beside_it(ocop: An
     table = ocop("report", "--agency", "Gia Lộc", "--format", "md", env=AS_OF).stdout
     line = next(x for x in table.splitlines() if x.startswith("| 1.2 "))
     assert "| 1 | 1 | 100 |" in line.replace(".0 |", " |")
-    assert "done (whole: 6/12, in progress, overdue)" in line
+    # recorded on 15/09, after the window (T6,7): done 46 days late
+    assert "done, 46 days late (whole: 6/12, in progress, overdue)" in line
 
 
 def test_show_gives_each_unit_its_timing_as_a_listing_of_the_unit_does(ocop: Any) -> None:
@@ -75,8 +76,9 @@ def test_show_gives_each_unit_its_timing_as_a_listing_of_the_unit_does(ocop: Any
         return {row[0]: row[2] for row in rows if len(row) == 3}  # the table "By district"
 
     assert {unit: units("en")[unit] for unit in ("Gia Lộc", "Tứ Kỳ", "Thanh Hà")} == {
-        "Gia Lộc": "done", "Tứ Kỳ": "done", "Thanh Hà": "not started, overdue"}
-    assert units("vi")["Thanh Hà"] == "chưa bắt đầu, quá hạn"
+        "Gia Lộc": "done, 46 days late", "Tứ Kỳ": "done, 46 days late",
+        "Thanh Hà": "not started, overdue, 46 days late"}
+    assert units("vi")["Thanh Hà"] == "chưa bắt đầu, quá hạn, muộn 46 ngày"
     listed = by_id(ocop("tasks", "--place", "Thanh Hà", "--format", "json", env=AS_OF).json())
     assert (listed["1.2"]["status"], listed["1.2"]["timing"]) == ("not_started", "overdue")
 
@@ -325,7 +327,7 @@ def test_units_and_the_unassigned_quantity_add_up_to_the_whole(
     assert counts["overdue"] + counts["due"] + counts["upcoming"] == counts["open"]
     for lead, partner in _involved(the_plan, states, Roles(directory())).values():
         for group in (lead, partner):
-            roll = roll_up(group)
+            roll = roll_up(group, the_plan, as_of)
             assert sum(getattr(roll, k) for k in COUNTED) == roll.tasks
             live = [s for s in group if s.status != "cancelled" and s.task.target]
             if len({s.task.unit for s in live}) > 1:

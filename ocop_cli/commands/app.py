@@ -28,7 +28,8 @@ MODULES = {
     "tasks": "tasks", "check": "tasks", "init": "record", "done": "record",
     "progress": "record", "start": "record", "reopen": "record", "cancel": "record",
     "note": "record", "undo": "record", "history": "tasks", "show": "tasks",
-    "report": "report", "timeline": "report", "agencies": "report", "info": "info",
+    "report": "report", "timeline": "report", "agencies": "report", "remind": "remind",
+    "info": "info",
     "sync": "sync", "import": "imports", "export": "imports", "product": "products",
 }
 

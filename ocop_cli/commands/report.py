@@ -23,6 +23,7 @@ from ocop_cli.commands.common import (
     command,
     letter_of,
     month_shape,
+    parse_date,
 )
 from ocop_cli.core.errors import UsageError
 from ocop_cli.core.i18n import _, format_date
@@ -57,6 +58,10 @@ def report(
     dated: DatedOpt = None,
     signer: SignerOpt = None,
     issuer: IssuerOpt = None,
+    start: Annotated[str | None, typer.Option("--from", metavar="DATE",
+                                              help="With --to: the period's first day")] = None,
+    end: Annotated[str | None, typer.Option("--to", metavar="DATE",
+                                            help="With --from: the period's last day")] = None,
 ) -> None:
     """The report offices send upward, as of a date: by agency, for one agency (the office's
     table), or for a period; with the per-district breakdown. As docx, the administrative
@@ -65,12 +70,13 @@ def report(
 
     Example: ocop report --agency "so nn va ptnt" --period 2019-Q3 --output bao-cao.docx
     """
-    from ocop_cli.core.report import parse_period
     from ocop_cli.output import formats
+    from ocop_cli.tracker.report import chosen_period
 
-    if month is not None and period is not None:
+    if month is not None and (period is not None or start or end):
         raise UsageError(_("give --month or --period, not both"))
-    chosen = parse_period(period) if period else None
+    chosen = chosen_period(s.workspace.root, period, parse_date(start, "--from") if start
+                           else None, parse_date(end, "--to") if end else None)
     shape = formats.choose_format(fmt.value if fmt else None, output)
     doc, timeline = s.tracker.report(agency, month, chosen, sort.value,
                                      every_task=shape == "docx")

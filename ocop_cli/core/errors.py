@@ -12,6 +12,7 @@ EXIT_NOT_FOUND = 1
 EXIT_USAGE = 2
 EXIT_INVALID = 3
 EXIT_BUSY = 4
+EXIT_NOT_SENT = 1  # `ocop remind --send`: a mail the server refused or could not take
 
 
 class Problem(NamedTuple):

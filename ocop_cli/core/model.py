@@ -17,7 +17,9 @@ from ocop_cli.core.windows import Target, Window
 
 STATUSES = ("not_started", "in_progress", "done", "cancelled")
 TIMINGS = ("upcoming", "due", "overdue")
-ACTIONS = ("start", "progress", "done", "reopen", "cancel", "note", "undo")
+# `remind`: a reminder sent to an agency about the task (`ocop remind --send`): `place` the
+# agency, `note` the addresses, `ref` the message id; it changes nothing of the task's state.
+ACTIONS = ("start", "progress", "done", "reopen", "cancel", "note", "undo", "remind")
 # The stages of a product in the register (see `products`); a certificate's expiry is derived
 # from its date, never a stage.
 PRODUCT_STAGES = ("registered", "chosen", "rejected", "sent", "scored", "recognised",
@@ -50,6 +52,7 @@ class Agency(NamedTuple):
     members: tuple[str, ...] = ()
     duties: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    email: tuple[str, ...] = ()  # where its reminders are sent
 
     @property
     def spellings(self) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from ocop_cli.core.directory import Directory
+from ocop_cli.core.followup import class_note, follow_up
 from ocop_cli.core.i18n import _, ngettext
 from ocop_cli.core.model import Plan, Task
 from ocop_cli.core.state import (
@@ -178,11 +179,12 @@ def figures(state: TaskState) -> dict[str, Any]:
 
 def task_json(plan: Plan, task: Task, state: TaskState, directory: Directory,
               role: str | None = None, whole: TaskState | None = None,
-              place: str | None = None) -> dict[str, Any]:
+              place: str | None = None, *, as_of: dt.date) -> dict[str, Any]:
     """One task in the JSON contract the README documents; keys are never removed.
 
     With `whole`, `state` is the share of unit `place` (see `state.for_unit`): the row
-    carries the unit's figures, and the whole task's under `whole`."""
+    carries the unit's figures, and the whole task's under `whole`. Last, the follow-up
+    on `as_of` (`followup.KEYS`)."""
     own = figures(state)
     row = task_head(plan, task, directory)
     row["target"] = own["target"]  # a unit's share's, in its place
@@ -194,9 +196,11 @@ def task_json(plan: Plan, task: Task, state: TaskState, directory: Directory,
         row["unassigned"] = state.unassigned
     if whole is not None:
         row["place"] = directory.short(place)
-        row["whole"] = figures(whole) | {"unassigned": whole.unassigned}
+        row["whole"] = figures(whole) | {"unassigned": whole.unassigned} \
+            | follow_up(plan, whole, as_of).json()
     if role is not None:
         row["role"] = role
+    row.update(follow_up(plan, state, as_of).json())
     return row
 
 
@@ -272,6 +276,13 @@ def status_label(status: str | None, timing: str | None) -> str:
     timings = {"upcoming": _("upcoming"), "due": _("due"), "overdue": _("overdue")}
     text = labels[status]
     return f"{text}, {timings[timing]}" if timing else text
+
+
+def state_cell(row: dict[str, Any]) -> str:
+    """A task row's status cell: its status and timing, its follow-up class when it says
+    more ("done, 36 days late"), and, for a unit's share, the whole task's figures."""
+    return (status_label(row["status"], row["timing"])
+            + class_note(row.get("class"), row.get("days_late")) + whole_note(row))
 
 
 def role_label(role: str | None) -> str:

@@ -31,11 +31,20 @@ U = TypeVar("U")
 # --- periods ---------------------------------------------------------------------------------
 
 
+# How a workspace cuts its report periods (`report_periods` in office.yaml): by the calendar,
+# or as Decree 09/2019/NĐ-CP fixes (a month from the 15th of the month before to the 14th).
+CUTS = ("calendar", "nd09")
+
+
 @dataclass(frozen=True)
 class Period:
+    """A report period: its label (2019-Q3; two dates for one given by `--from` and `--to`),
+    its first and last day, and how it was cut (`CUTS`, or "dates")."""
+
     label: str
     start: dt.date
     end: dt.date
+    cut: str = "calendar"
 
     def months(self, plan: Plan) -> range:
         """The period's months counted from January of the plan year (as windows are)."""
@@ -77,6 +86,24 @@ def parse_period(text: str) -> Period:
             raise UsageError(_("--period: half {n} is not 1 or 2").format(n=half))
         return _span(f"{year:04d}-H{half}", year, 6 * half - 5, 6 * half)
     return _span(f"{year:04d}", year, 1, 12)
+
+
+def cut_as(period: Period, cut: str) -> Period:
+    """A calendar period cut as the workspace says: with "nd09", from the 15th of the month
+    before its first to the 14th of its last (2019-Q3: 15/06/2019 to 14/09/2019; the year
+    2019: 15/12/2018 to 14/12/2019)."""
+    if cut != "nd09" or period.cut != "calendar":
+        return period
+    before = period.start - dt.timedelta(days=1)
+    return Period(period.label, before.replace(day=15), period.end.replace(day=14), "nd09")
+
+
+def dates_period(start: dt.date, end: dt.date) -> Period:
+    """A period given by its first and last day (`--from`, `--to`)."""
+    if end < start:
+        raise UsageError(_("--to {end} comes before --from {start}").format(
+            end=end.isoformat(), start=start.isoformat()))
+    return Period(f"{start.isoformat()}..{end.isoformat()}", start, end, "dates")
 
 
 def month_period(year: int, month: int) -> Period:
@@ -165,7 +192,9 @@ class Source:
 @dataclass(frozen=True, slots=True)
 class Counts:
     """Tasks counted by status and, the open ones, by timing (they partition); quantities
-    added only for counts of one unit; `percent` is tasks done of those not cancelled."""
+    added only for counts of one unit; `percent` is tasks done of those not cancelled. The
+    four follow-up classes (`followup`) partition the tasks not cancelled whose status is
+    known; `on_time_percent` is those done on time of them."""
 
     tasks: int
     done: int
@@ -184,6 +213,11 @@ class Counts:
     achieved: int | None
     target: int | None
     percent: float | None
+    done_on_time: int = 0
+    done_late: int = 0
+    open_in_time: int = 0
+    open_late: int = 0
+    on_time_percent: float | None = None
 
     def tally(self) -> dict[str, int]:
         """The counts by status and timing, as `query.tally` gives them (the first fields,
@@ -264,6 +298,46 @@ class PlaceRow:
     units_not_known: int
     units_total: int
     not_by_unit: int
+
+
+@dataclass(frozen=True, slots=True)
+class LateRow:
+    """A task open late (`followup`), as the follow-up section lists it: by days late, with
+    who answers for it and when anyone last recorded anything on it (at the unit, for a
+    unit's share)."""
+
+    id: str
+    title: str
+    parent_title: str | None
+    place: str | None  # the district unit whose share it is, in that unit's report
+    lead: str | None
+    partners: list[str]
+    due_date: dt.date
+    days_late: int
+    last_entry: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class UnitReported:
+    """Whether a district unit recorded anything in the period (as DHIS2's reporting rate
+    counts a unit that was expected to report)."""
+
+    id: str
+    unit: str | None
+    reported: bool
+    entries: int
+    last: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reporting:
+    """The district units expected to report in a period (each shares a task whose window
+    meets it), how many did, and the rate (reported of expected, in percent)."""
+
+    expected: int
+    reported: int
+    rate: float | None
+    units: list[UnitReported]
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,6 +474,7 @@ class Overview(TaskReport):
     overdue: Rows[TaskRow]
     places: Rows[PlaceRow]
     products: ProductSummary | None = field(default=None, metadata=_OMITTED)
+    late: list[LateRow] = field(default_factory=list)
 
 
 @dataclass(kw_only=True)
@@ -408,6 +483,7 @@ class AgencyReport(TaskReport):
     tasks: Rows[TaskRow]
     duties: list[Duty]
     places: Rows[PlaceRow]
+    late: list[LateRow] = field(default_factory=list)
 
 
 @dataclass(kw_only=True)
@@ -417,6 +493,7 @@ class PeriodReport(TaskReport):
     achieved: Rows[AchievedRow]
     late: Rows[TaskRow]
     places: Rows[PlaceRow]
+    reporting: Reporting | None = None
 
 
 @dataclass(kw_only=True)
@@ -433,10 +510,10 @@ def plan_ref(plan: Plan) -> PlanRef:
 
 def task_row(plan: Plan, task: Task, state: TaskState, directory: Directory,
              role: str | None = None, whole: TaskState | None = None,
-             place: str | None = None) -> TaskRow:
+             place: str | None = None, *, as_of: dt.date) -> TaskRow:
     """A task as `ocop tasks --format json` gives it, with what the report form adds: its
     parent's title, the target as written, the percent, the latest note and proof."""
-    row = task_json(plan, task, state, directory, role, whole, place)
+    row = task_json(plan, task, state, directory, role, whole, place, as_of=as_of)
     parent = plan.task(task.parent) if task.parent else None
     row["parent_title"] = parent.title if parent else None
     target = state.task.target

@@ -25,17 +25,20 @@ class TaskState:
     For a task shared by district units (`Task.shared_by`), `units` holds each unit's status
     and `places` its achieved quantity; `unassigned` is what was recorded without naming one
     of the units, so that the units' quantities plus `unassigned` are `achieved`;
-    `unit_notes` holds each unit's latest note and proof."""
+    `unit_notes` holds each unit's latest note and proof. `completed` is the date (ISO) of
+    the entry that made the task done, and `unit_completed` each unit's share's."""
 
-    __slots__ = ("achieved", "entries", "note", "places", "ref", "status", "task", "timing",
-                 "unassigned", "unit_notes", "units")
+    __slots__ = ("achieved", "completed", "entries", "note", "places", "ref", "status", "task",
+                 "timing", "unassigned", "unit_completed", "unit_notes", "units")
 
     def __init__(self, task: Task, status: str = "not_started", timing: str | None = None,
                  achieved: int = 0, places: dict[str, int] | None = None,
                  note: str | None = None, ref: str | None = None,
                  entries: list[Entry] | None = None, units: dict[str, str] | None = None,
                  unassigned: int = 0,
-                 unit_notes: dict[str, tuple[str | None, str | None]] | None = None) -> None:
+                 unit_notes: dict[str, tuple[str | None, str | None]] | None = None,
+                 completed: str | None = None, unit_completed: dict[str, str] | None = None
+                 ) -> None:
         self.task = task
         self.status = status
         self.timing = timing
@@ -48,6 +51,9 @@ class TaskState:
         self.unassigned = unassigned
         self.unit_notes: dict[str, tuple[str | None, str | None]] = \
             {} if unit_notes is None else unit_notes  # unit id -> (note, ref)
+        self.completed = completed
+        self.unit_completed: dict[str, str] = \
+            {} if unit_completed is None else unit_completed  # unit id -> ISO date
 
     def __repr__(self) -> str:
         return f"TaskState({self.task.id!r}, {self.status!r}, {self.timing!r}, {self.achieved})"
@@ -95,7 +101,8 @@ def for_unit(plan: Plan, state: TaskState, unit: str, as_of: dt.date) -> TaskSta
     note, ref = state.unit_notes.get(unit, (None, None))
     return TaskState(task, status, timing_of(task, status, month_index(plan, as_of), as_of.day),
                      state.places.get(unit, 0), {unit: state.places.get(unit, 0)},
-                     note, ref, [e for e in state.entries if e.place == unit])
+                     note, ref, [e for e in state.entries if e.place == unit],
+                     completed=state.unit_completed.get(unit))
 
 
 def effective(entries: Iterable[Entry], as_of: dt.date) -> list[Entry]:
@@ -166,7 +173,7 @@ def replay(plan: Plan, entries: Iterable[Entry], as_of: dt.date, tasks: Iterable
     by_unit: dict[str, dict[str, str]] = {}  # task -> unit -> "done" or "start"
     for entry in effective(entries, as_of):
         state = states.get(entry.task)
-        if state is None:
+        if state is None or entry.action == "remind":  # a reminder changes nothing of it
             continue
         state.entries.append(entry)
         if entry.note:
@@ -195,11 +202,29 @@ def replay(plan: Plan, entries: Iterable[Entry], as_of: dt.date, tasks: Iterable
             marked[entry.task] = marked.get(entry.task, "start")
             if action == "progress":
                 reopened.discard(entry.task)
+        if action != "note" and plan.is_leaf(entry.task):
+            _leaf_status(state, marked.get(entry.task), entry.task in reopened,
+                         by_unit.get(entry.task, {}))
+            _completion(state, entry.date.isoformat())
     for task_id, state in states.items():
         if plan.is_leaf(task_id):
             _leaf_status(state, marked.get(task_id), task_id in reopened,
                          by_unit.get(task_id, {}))
     return states
+
+
+def _completion(state: TaskState, day: str) -> None:
+    """After an entry of `day`: the task, and each unit's share, done since the first entry
+    that made it so (kept while it stays done, forgotten when it is reopened or undone)."""
+    if state.status != "done":
+        state.completed = None
+    elif state.completed is None:
+        state.completed = day
+    for unit, status in state.units.items():
+        if status != "done":
+            state.unit_completed.pop(unit, None)
+        elif unit not in state.unit_completed:
+            state.unit_completed[unit] = day
 
 
 def settle(plan: Plan, states: dict[str, TaskState], as_of: dt.date,
@@ -266,6 +291,9 @@ def settle_parent(state: TaskState, children: list[TaskState]) -> None:
         state.status = "in_progress"
     else:
         state.status = "not_started"
+    done = [c.completed for c in children if c.status == "done"]
+    days = [day for day in done if day is not None]
+    state.completed = max(days) if state.status == "done" and len(days) == len(done) else None
     timings = {c.timing for c in children}
     state.timing = next((t for t in ("overdue", "due", "upcoming") if t in timings), None)
     state.achieved = sum(c.achieved for c in children)
@@ -296,7 +324,8 @@ def months_of_task(plan: Plan, task: Task) -> tuple[int, ...]:
 
 
 # What a state holds besides its task, timing and entries: the values `pack` gives.
-PACKED = ("status", "achieved", "places", "note", "ref", "units", "unassigned", "unit_notes")
+PACKED = ("status", "achieved", "places", "note", "ref", "units", "unassigned", "unit_notes",
+          "completed", "unit_completed")
 _get_kept = attrgetter(*PACKED)
 
 
@@ -313,11 +342,12 @@ _NO_ENTRIES: list[Entry] = []
 
 def unpack(task: Task, values: Sequence[Any]) -> TaskState:
     """A state from `pack`'s values (its notes by unit as lists, as JSON gives them back)."""
-    status, achieved, places, note, ref, units, unassigned, unit_notes = values
+    (status, achieved, places, note, ref, units, unassigned, unit_notes, completed,
+     unit_completed) = values
     return TaskState(task, status, None, achieved, places or _NONE, note, ref, _NO_ENTRIES,
                      units or _NONE, unassigned,
                      {unit: (pair[0], pair[1]) for unit, pair in unit_notes.items()}
-                     if unit_notes else _NONE)
+                     if unit_notes else _NONE, completed, unit_completed or _NONE)
 
 
 HISTORY_ORDER = attrgetter("date", "at", "id")  # the order entries happened in, as listed
@@ -329,10 +359,11 @@ def last_command(entries: Iterable[Entry], in_force: Callable[[set[str]], set[st
     force, in the order written: what `ocop undo` takes back. The latest is the entry
     recorded last (by time recorded, then id), whatever its date; its command is every entry
     sharing its command id (an entry without one is a command alone). `in_force` says which
-    of some ids still count (an undo elsewhere, a copy of another's entry, do not)."""
+    of some ids still count (an undo elsewhere, a copy of another's entry, do not). A
+    reminder sent is no progress to take back."""
     entries = list(entries)
     undone = {e.undoes for e in entries if e.action == "undo"}
-    left = sorted((e for e in entries if e.action != "undo" and e.id not in undone),
+    left = sorted((e for e in entries if e.action not in ("undo", "remind") and e.id not in undone),
                   key=attrgetter("at", "id"), reverse=True)
     while left:
         last = left[0]

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from ocop_cli.core.errors import InvalidData, Problem
 from ocop_cli.core.i18n import _, format_date, language
-from ocop_cli.core.report import Report
+from ocop_cli.core.report import CUTS, Report
 from ocop_cli.store.storage import OFFICE as FILE
 
 MAX_BYTES = 64 * 1024
@@ -34,6 +34,7 @@ class Office(NamedTuple):
     recipients: tuple[str, ...] = ()
     number: str = ""       # the report's own number, given when it is issued
     dated: dt.date | None = None  # the day it is signed
+    report_periods: str = "calendar"  # how --period cuts: calendar, or nd09 (15th to 14th)
 
     def number_line(self) -> str:
         """`45/BC-SNN`, or blanks where the number or the symbol is not known yet."""
@@ -104,9 +105,14 @@ def fields_of(data: dict[Any, Any], wrong: Any) -> dict[str, Any]:
                 values[key] = value.strip()
         elif key == "recipients":
             values[key] = _recipients(value, wrong)
+        elif key == "report_periods":
+            if value in CUTS:
+                values[key] = value
+            elif value is not None:
+                wrong((key,), _("expected one of {names}").format(names=", ".join(CUTS)))
         else:
             wrong((key,), _("unknown field; the fields are {names}").format(
-                names=", ".join((*TEXT_FIELDS, "recipients"))))
+                names=", ".join((*TEXT_FIELDS, "recipients", "report_periods"))))
     return values
 
 

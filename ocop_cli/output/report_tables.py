@@ -9,17 +9,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ocop_cli.core.followup import CLASSES
 from ocop_cli.core.i18n import _, format_date, format_number
 from ocop_cli.core.query import role_label, status_label, tally_lines, target_json
 from ocop_cli.core.report import (
     AchievedRow,
     AgencyReport,
     Counts,
+    LateRow,
     Overview,
     PeriodReport,
     PlaceRow,
     ProductReport,
     Report,
+    Reporting,
     Rows,
     TaskReport,
     TaskRow,
@@ -47,10 +50,12 @@ def heading(doc: Report, iso: bool = False) -> list[tuple[str, str]]:
     plan = doc.plan
     day: Callable[[Any], str] = (lambda d: d.isoformat()) if iso else format_date
     facts = [(_("Plan"), f"{plan.number} ({plan.years}): {plan.title}")]
-    if doc.period:
+    if doc.period:  # the days it covers, as the workspace cuts its periods
         period = doc.period
-        label = period.label if iso else period_title(period.label)
-        facts.append((_("Period"), f"{label} ({day(period.start)} – {day(period.end)})"))
+        days = _("from {start} to {end}").format(start=day(period.start), end=day(period.end))
+        if period.cut != "dates":
+            days = f"{period.label if iso else period_title(period.label)}, {days}"
+        facts.append((_("Period"), days))
     facts.append((_("As of"), day(doc.as_of)))
     if doc.agency:
         facts.append((_("Agency"), f"{doc.agency.short} ({doc.agency.name})"))
@@ -81,12 +86,16 @@ def sections(doc: Report, narrow: bool = False) -> list[Section]:
         found.append(agencies_narrow(doc) if narrow else agencies_section(doc))
         found.append(matrix_section(doc))
         found.append(office("overdue", _("Overdue tasks, oldest window first"), doc.overdue))
+        found.append(late_section(doc.late))
     elif isinstance(doc, AgencyReport):
         assert doc.agency is not None
         status, timing = tally_lines(doc.counts.tally())
+        classes = class_line(doc.counts)
         found.append(office("tasks", _("Tasks of {agency} as lead and as partner").format(
-            agency=doc.agency.short) + f" ({status}; {timing})", doc.tasks))
+            agency=doc.agency.short) + f" ({status}; {timing}" + (f"; {classes})" if classes
+                                                                  else ")"), doc.tasks))
         found.append(duties_section(doc))
+        found.append(late_section(doc.late))
     else:
         assert isinstance(doc, PeriodReport) and doc.period is not None
         label = period_name(doc.period)
@@ -94,6 +103,8 @@ def sections(doc: Report, narrow: bool = False) -> list[Section]:
         found.append(achieved_section(doc, narrow, above))
         late = _("Late as of {date}").format(date=format_date(doc.as_of))
         found.append(office("late", late, doc.late))
+        if doc.reporting and doc.reporting.expected:
+            found.append(reporting_section(doc.reporting))
     found.append(places_section(doc))
     if isinstance(doc, Overview) and doc.products:
         found += register_sections(doc.products)
@@ -125,6 +136,10 @@ def document_sections(doc: Report) -> list[Section]:
     found = [office_section("tasks", title, rows.sorted(plan_order), above)]
     if isinstance(doc, PeriodReport):
         found.append(achieved_section(doc, parents=above))
+        if doc.reporting and doc.reporting.expected:
+            found.append(reporting_section(doc.reporting))
+    elif isinstance(doc, (Overview, AgencyReport)) and doc.late:
+        found.append(late_section(doc.late))
     if isinstance(doc, AgencyReport) and doc.duties:  # section V's asks, beside its tasks
         found.append(duties_section(doc))
     if places_of(doc):
@@ -149,12 +164,14 @@ def _first_of_each(*parts: Rows[TaskRow]) -> Rows[TaskRow]:
 
 
 _COUNT_KEYS = ("tasks", "done", "in_progress", "not_started", "cancelled", "overdue", "due",
-               "upcoming", "quantity_met", "percent")
+               "upcoming", "quantity_met", "percent", *CLASSES, "on_time_percent")
 
 
 def agencies_section(doc: Overview) -> Section:
     headers = (_("Tasks"), _("Done"), _("In progress"), _("Not started"), _("Cancelled"),
-               _("Overdue"), _("Due"), _("Upcoming"), _("Targets met"), _("% done"))
+               _("Overdue"), _("Due"), _("Upcoming"), _("Targets met"), _("% done"),
+               _("Done on time"), _("Done late"), _("Open within time"), _("Open late"),
+               _("% on time"))
     columns = [Column("agency", _("Agency"), max_width=30), Column("role", _("Role"))]
     columns += [Column(k, h, numeric=True) for k, h in zip(_COUNT_KEYS, headers, strict=True)]
     rows = []
@@ -170,6 +187,37 @@ def agencies_section(doc: Overview) -> Section:
                                  "those not cancelled)"), columns, rows)
 
 
+def late_section(rows: list[LateRow]) -> Section:
+    """The follow-up section: tasks open late, the most days late first."""
+    columns = [Column("id", _("ID")), Column("content", _("Task"), max_width=40),
+               Column("due", _("Due date")), Column("days", _("Days late"), numeric=True),
+               Column("lead", _("Lead"), max_width=18),
+               Column("partners", _("Partners"), max_width=28, drop=2),
+               Column("last", _("Last report"), max_width=22, drop=1)]
+    shown = [{"id": r.id, "content": content(r.title, r.parent_title)
+              + (" " + _("(the share of {unit})").format(unit=r.place) if r.place else ""),
+              "due": format_date(r.due_date), "days": r.days_late, "lead": r.lead,
+              "partners": ", ".join(p for p in r.partners if p),
+              "last": format_date(r.last_entry) if r.last_entry else _("no report yet"),
+              "_style": "overdue"} for r in rows]
+    return Section("late", _("Follow-up: tasks open late, the most days late first"), columns,
+                   shown)
+
+
+def reporting_section(found: Reporting) -> Section:
+    """Which district units expected to report in the period did, and the rate."""
+    columns = [Column("unit", _("District unit"), max_width=24),
+               Column("reported", _("Reported")), Column("entries", _("Entries"), numeric=True),
+               Column("last", _("Last entry"))]
+    rows = [{"unit": u.unit, "reported": _("reported") if u.reported else _("not reported"),
+             "entries": u.entries, "last": format_date(u.last) if u.last else "",
+             "_style": None if u.reported else "overdue"} for u in found.units]
+    title = _("Reporting by district unit: {reported} of {expected} reported ({rate}%)").format(
+        reported=found.reported, expected=found.expected,
+        rate=format_number(found.rate or 0))
+    return Section("reporting", title, columns, rows)
+
+
 def summary(counts: Counts) -> str:
     """One agency's counts in words, for narrow terminals: by status, then the open ones by
     timing, then tasks done of those not cancelled."""
@@ -179,7 +227,18 @@ def summary(counts: Counts) -> str:
     text = status + ("; " + timing if counts.open else "")
     if counts.percent is not None:
         text += "; " + _("{percent}% done").format(percent=format_number(counts.percent))
-    return text
+    return text + ("; " + class_line(counts) if class_line(counts) else "")
+
+
+def class_line(counts: Counts) -> str:
+    """The follow-up classes in words (zeros left out), with the percent done on time."""
+    names = {"done_on_time": _("{n} done on time"), "done_late": _("{n} done late"),
+             "open_in_time": _("{n} open within time"), "open_late": _("{n} open late")}
+    parts = [names[c].format(n=getattr(counts, c)) for c in CLASSES if getattr(counts, c)]
+    if counts.on_time_percent is not None:
+        parts.append(_("{percent}% on time").format(
+            percent=format_number(counts.on_time_percent)))
+    return ", ".join(parts)
 
 
 def agencies_narrow(doc: Overview) -> Section:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ocop_cli.core.i18n import N_, _, format_number, ngettext
-from ocop_cli.core.query import role_label, status_label, whole_note
+from ocop_cli.core.query import role_label, state_cell
 from ocop_cli.core.report import Rows, TaskRow
 from ocop_cli.output.render import Column
 
@@ -144,7 +144,7 @@ def office_row(row: TaskRow, nested: bool = False) -> dict[str, Any]:
         "achieved": row["achieved"] if has_quantity else None,
         "percent": row["percent"], "agencies": _agencies_cell(row),
         "window": row["window"],
-        "state": status_label(row["status"], row["timing"]) + whole_note(row),
+        "state": state_cell(row),
         "remark": "; ".join(x for x in (row["note"], row["ref"]) if x) or None,
         "role": role_label(row.get("role")), "_style": style(row["status"], row["timing"]),
         "_parent": row.get("leaf") is False,

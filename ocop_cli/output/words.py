@@ -28,7 +28,11 @@ def shown_day(iso: str | None) -> str:
 
 
 def period_name(period: Period) -> str:
-    """`2019-Q3` as a sentence says it: "quý III năm 2019", "the third quarter of 2019"."""
+    """`2019-Q3` as a sentence says it: "quý III năm 2019", "the third quarter of 2019"; a
+    period of two dates (`--from`, `--to`) by its days."""
+    if period.cut == "dates":
+        return _("the days from {start} to {end}").format(start=format_date(period.start),
+                                                         end=format_date(period.end))
     year, _dash, part = period.label.partition("-")
     if not part:
         return _("the year {year}").format(year=year)

@@ -94,7 +94,7 @@ def read_agencies(path: Path) -> tuple[Directory | None, list[Problem]]:
     agencies = [
         Agency(id=a.id, short=a.short, name=a.name, level=a.level, kind=a.kind,
                aliases=tuple(a.aliases), part_of=a.part_of, members=tuple(a.members),
-               duties=tuple(a.duties), notes=tuple(a.notes))
+               duties=tuple(a.duties), notes=tuple(a.notes), email=tuple(a.email))
         for a in parsed.agencies
     ]
     return (None if problems else Directory(agencies)), problems

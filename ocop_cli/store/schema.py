@@ -37,6 +37,9 @@ from ocop_cli.core.model import (
 from ocop_cli.core.windows import MOST_YEARS, parse_target
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+# An e-mail address as one mailbox: no name, no list, nothing a header could be split at.
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254,
+                                         pattern=r"^[^@\s<>,;:\"()\[\]]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")]
 Year = Annotated[int, Field(ge=1900, le=2200)]
 
 
@@ -158,6 +161,8 @@ class AgencyDoc(Strict):
     members: list[Text] = Field(default_factory=list)
     duties: list[Text] = Field(default_factory=list)
     notes: list[Text] = Field(default_factory=list)
+    # Where `ocop remind --send` sends the agency its reminders.
+    email: list[Email] = Field(default_factory=list, max_length=20)
 
 
 class AgenciesDoc(Strict):

@@ -375,7 +375,7 @@ def action_label(action: str) -> str:
     """An entry's action as the language says it (the words `ocop import progress` reads)."""
     return {"start": _("start"), "progress": _("progress"), "done": _("done"),
             "reopen": _("reopen"), "cancel": _("cancel"), "note": _("note"),
-            "undo": _("undo")}.get(action, action)
+            "undo": _("undo"), "remind": _("reminded")}.get(action, action)
 
 
 def _not_counted(task: Task) -> None:

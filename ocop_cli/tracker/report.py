@@ -9,9 +9,19 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
 from heapq import merge
+from pathlib import Path
 from typing import Any
 
 from ocop_cli.core.directory import Directory
+from ocop_cli.core.errors import UsageError
+from ocop_cli.core.followup import (
+    class_counts,
+    due_date,
+    follow_up,
+    last_entry,
+    on_time_percent,
+)
+from ocop_cli.core.i18n import _
 from ocop_cli.core.model import Agency, Entry, Plan, Task
 from ocop_cli.core.query import (
     Filters,
@@ -28,6 +38,7 @@ from ocop_cli.core.report import (
     AgencyReport,
     Counts,
     Duty,
+    LateRow,
     Matrix,
     MatrixRow,
     MonthCell,
@@ -37,12 +48,17 @@ from ocop_cli.core.report import (
     PlaceRow,
     ProductReport,
     ProductSummary,
+    Reporting,
     Rows,
     Share,
     Source,
     TaskReport,
     TaskRow,
+    UnitReported,
     UnitShare,
+    cut_as,
+    dates_period,
+    parse_period,
     plan_ref,
     task_row,
 )
@@ -57,6 +73,7 @@ from ocop_cli.core.state import (
     share_of,
 )
 from ocop_cli.core.text import sort_key
+from ocop_cli.output import office
 from ocop_cli.store.storage import Loaded
 from ocop_cli.tracker.product_views import overview as product_overview
 
@@ -112,16 +129,15 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
     if agency is not None:
         leaves = [t for t in leaves if roles.role(t, agency.id)]
     unit = directory.unit_of(agency.id) if agency else None
-    listed = {t.id for t in leaves}
     above = {p for t in leaves for p in _ancestors(plan, t)}
-    wanted = listed | above
+    wanted = {t.id for t in leaves} | above
     shown = shown_states(plan, states, [t for t in plan.tasks if t.id in wanted], unit, as_of)
 
     def row(t: Task) -> TaskRow:
         share = unit if unit in t.shared_by else None
         return task_row(plan, t, shown[t.id], directory,
                         roles.role(t, agency.id) if agency else None,
-                        states[t.id] if share else None, share)
+                        states[t.id] if share else None, share, as_of=as_of)
 
     def rows(tasks: list[Task]) -> Rows[TaskRow]:
         if sort == "urgency":  # a stable sort, by the figures each row shows
@@ -134,27 +150,90 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
     head = _head(plan, as_of, agency, period, sort, [shown[t.id] for t in leaves])
     # The rows a table in plan order shows above their sub-rows: no quantity of their own
     # (their sub-rows' may be in different units), status and timing from theirs.
-    head["parents"] = [task_row(plan, t, shown[t.id], directory) | {
+    head["parents"] = [task_row(plan, t, shown[t.id], directory, as_of=as_of) | {
         "achieved": None, "percent": None} for t in plan.tasks if t.id in above]
     head["all"] = rows(leaves) if every_task else None
     if period is not None:
-        months = period.months(plan)
-        near = [t for t in leaves if t.window and set(t.window.months) & set(months)]
+        near = [t for t in leaves if t.window and set(t.window.months) & set(period.months(plan))]
         return PeriodReport(
-            **head, due=rows([t for t in leaves if t.window and t.window.last in months]),
+            **head, due=rows([t for t in leaves if _due_in(plan, t, period)]),
             achieved=achieved_in(plan, shown, leaves, period, directory,
                                  in_force(loaded, as_of, period), unit),
-            late=rows(overdue), places=places(loaded, states, near))
+            late=rows(overdue), places=places(loaded, states, near),
+            reporting=reporting(loaded, near, in_force(loaded, as_of, period), unit))
+    late = late_rows(loaded, shown, leaves, as_of, unit)
     if agency is not None:
         return AgencyReport(**head, tasks=rows(leaves), duties=duties(directory, agency),
-                            places=places(loaded, states, leaves))
+                            places=places(loaded, states, leaves), late=late)
     # Named as the table names them: the 12 district units would each repeat the row of the
     # district group they belong to (`--agency` shows one unit's share).
     named = Roles(directory, through_groups=False)
-    return Overview(**head, agencies=agency_summary(plan, states, directory, named),
+    return Overview(**head, agencies=agency_summary(plan, states, directory, named, as_of),
                     matrix=matrix(plan, states, directory, named, as_of),
                     overdue=rows(overdue), places=places(loaded, states, leaves),
-                    products=product_overview(loaded, as_of))
+                    products=product_overview(loaded, as_of), late=late)
+
+
+def late_rows(loaded: Loaded, shown: dict[str, TaskState], leaves: list[Task],
+              as_of: dt.date, unit: str | None) -> list[LateRow]:
+    """The follow-up section: the tasks open late (a unit's share, in its report), the most
+    days late first, with the lead, the partners and the date of the last entry on each."""
+    plan, short = loaded.plan, loaded.directory.short
+    late = [(t, follow_up(plan, shown[t.id], as_of)) for t in leaves]
+    late = [(t, item) for t, item in late if item.cls == "open_late"]
+    own = loaded.entries_of(t.id for t, _item in late)
+    found = []
+    for task, item in late:
+        place = unit if unit in task.shared_by else None
+        assert item.due_date is not None and item.days_late is not None  # as it is late
+        found.append(LateRow(task.id, task.title, _parent_title(plan, task), short(place),
+                             short(task.lead), [short(p) or p for p in task.partners],
+                             item.due_date, item.days_late,
+                             last_entry(own[task.id], as_of, place)))
+    return sorted(found, key=lambda row: -row.days_late)
+
+
+def reporting(loaded: Loaded, near: list[Task], entries: Iterable[Entry], unit: str | None
+              ) -> Reporting:
+    """Each district unit expected to report in the period (it shares a task whose window
+    meets the period; in a unit's report, that unit only): whether it recorded anything in
+    it (an entry in force dated inside, at the unit or its office), and the rate."""
+    directory = loaded.directory
+    expected = {u for task in near for u in task.shared_by}
+    if unit is not None:
+        expected &= {unit}
+    counted: dict[str, list[dt.date]] = {u: [] for u in expected}
+    for entry in entries:
+        at = directory.unit_of(entry.place) if entry.place else None
+        if at in counted and entry.action != "remind":
+            counted[at].append(entry.date)
+    units = [UnitReported(u, directory.short(u), bool(counted[u]), len(counted[u]),
+                          max(counted[u], default=None))
+             for u in _ordered(directory, expected)]
+    reported = sum(1 for u in units if u.reported)
+    return Reporting(len(units), reported,
+                     round(100 * reported / len(units), 1) if units else None, units)
+
+
+def chosen_period(root: Path, text: str | None, start: dt.date | None, end: dt.date | None
+                  ) -> Period | None:
+    """The period a report covers: `--period` cut as the workspace's office.yaml says
+    (`report_periods`: calendar, or nd09), or the days `--from` and `--to` give."""
+    if start is not None or end is not None:
+        if text:
+            raise UsageError(_("give --period or --from and --to, not both"))
+        if start is None or end is None:
+            raise UsageError(_("--from and --to go together"))
+        return dates_period(start, end)
+    if not text:
+        return None
+    return cut_as(parse_period(text), office.read(root).report_periods)
+
+
+def _due_in(plan: Plan, task: Task, period: Period) -> bool:
+    """Whether the task's due date falls in the period (as the period is cut)."""
+    day = due_date(plan, task)
+    return day is not None and period.holds(day)
 
 
 def _head(plan: Plan, as_of: dt.date, agency: Agency | None, period: Period | None, sort: str,
@@ -163,7 +242,7 @@ def _head(plan: Plan, as_of: dt.date, agency: Agency | None, period: Period | No
     return {
         "plan": plan_ref(plan), "as_of": as_of, "period": period, "sort": sort,
         "agency": AgencyRef(agency.id, agency.short, agency.name) if agency else None,
-        "counts": counts(leaves),
+        "counts": counts(leaves, plan, as_of),
         "source": Source(*(str(plan.facts[k]) if plan.facts.get(k) is not None else None
                            for k in ("issuer", "dated"))),
     }
@@ -187,11 +266,13 @@ def _oldest(task: Task) -> tuple[int, int]:
     return (window.last, window.first) if window else (99, 99)
 
 
-def counts(states: list[TaskState]) -> Counts:
+def counts(states: list[TaskState], plan: Plan, as_of: dt.date) -> Counts:
     """One agency's roll-up: it counts tasks and never adds quantities (conferences, classes
     and cooperatives do not add up). A cancelled task is counted as such and leaves every
-    other figure: `percent` is tasks done of those not cancelled."""
+    other figure: `percent` is tasks done of those not cancelled; beside it the follow-up
+    classes on `as_of`."""
     tallied = tally(states)
+    classes = class_counts([follow_up(plan, s, as_of) for s in states])
     live = [s for s in states if s.status != "cancelled"]
     quantity = [s for s in live if s.task.target is not None]
     units = {s.task.unit for s in quantity}
@@ -208,6 +289,7 @@ def counts(states: list[TaskState]) -> Counts:
         achieved=sum(s.achieved for s in quantity) if one_unit else None,
         target=sum(s.task.target.min for s in quantity if s.task.target) if one_unit else None,
         percent=round(100 * tallied["done"] / len(live), 1) if live else None,
+        **classes, on_time_percent=on_time_percent(classes),
     )
 
 
@@ -229,10 +311,11 @@ def _ordered(directory: Directory, ids: Any) -> list[str]:
 
 
 def agency_summary(plan: Plan, states: dict[str, TaskState], directory: Directory,
-                   roles: Roles) -> list[AgencyCounts]:
+                   roles: Roles, as_of: dt.date) -> list[AgencyCounts]:
     involved = _involved(plan, states, roles)
-    return [AgencyCounts(agency_id, directory.short(agency_id), counts(involved[agency_id][0]),
-                         counts(involved[agency_id][1]))
+    return [AgencyCounts(agency_id, directory.short(agency_id),
+                         counts(involved[agency_id][0], plan, as_of),
+                         counts(involved[agency_id][1], plan, as_of))
             for agency_id in _ordered(directory, involved)]
 
 
@@ -305,7 +388,7 @@ def achieved_in(plan: Plan, states: dict[str, TaskState], tasks: list[Task], per
     inside: dict[str, list[Any]] = {}
     shared: dict[tuple[str, ...], tuple[str, ...]] = {}
     for e in entries:
-        if e.task not in wanted or e.action == "note":
+        if e.task not in wanted or e.action in ("note", "remind"):
             continue
         if unit and unit in plan.index[e.task].shared_by and e.place != unit:
             continue

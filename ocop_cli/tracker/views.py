@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, overload
 
 from ocop_cli.core.errors import EXIT_INVALID, EXIT_OK
-from ocop_cli.core.i18n import _, format_date, format_number, language
+from ocop_cli.core.followup import class_label, class_note, follow_up
+from ocop_cli.core.i18n import _, format_date, format_number, language, ngettext
 from ocop_cli.core.model import Entry, Plan, Task
 from ocop_cli.core.query import (
     Filters,
@@ -19,13 +20,13 @@ from ocop_cli.core.query import (
     select,
     select_without_states,
     shown_states,
+    state_cell,
     status_label,
     subject_unit,
     tally,
     tally_lines,
     task_json,
     urgency,
-    whole_note,
 )
 from ocop_cli.core.state import (
     HISTORY_ORDER,
@@ -90,7 +91,7 @@ def _listing(loaded: Loaded, states: dict[str, TaskState], filters: Filters, as_
         role = role_of(task, filters.agency, directory) if filters.agency else None
         share = unit if unit in task.shared_by and plan.is_leaf(task.id) else None
         return task_json(plan, task, shown[task.id], directory, role,
-                         states[task.id] if share else None, share)
+                         states[task.id] if share else None, share, as_of=as_of)
 
     if sort == "urgency":  # a stable sort: plan order within a rank
         leaves = [task for task in chosen if plan.is_leaf(task.id)]
@@ -131,7 +132,7 @@ def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fm
             "target": (target.shown if fmt == "csv" else readable(target.shown))
             if target else None,
             "achieved": obj["achieved"] if target else None,
-            "state": status_label(state.status, state.timing) + whole_note(obj),
+            "state": state_cell(obj),
             "_style": state.timing if state.timing in ("overdue", "due") else state.status,
         }
 
@@ -247,51 +248,14 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
          no_color: bool) -> None:
     from ocop_cli.tracker.record import find_task
 
-    plan, directory = loaded.plan, loaded.directory
+    plan = loaded.plan
     task = find_task(plan, task_id)
     state = states[task.id]
-    data = task_json(plan, task, state, directory)
-    unit = unit_of(plan, task)
-    section = next((s for s in plan.facts.get("sections", []) if s["id"] == task.section), None)
-    data.update({
-        "target_text": task.target.text if task.target else None,
-        "percent": state.percent,
-        "lead_name": directory.get(task.lead).name if task.lead else None,
-        "section": task.section,
-        "section_title": section["title"] if section else None,
-        "notes": list(task.notes),
-        "per_district": task.per_district,
-        # A parent over several units: no quantity, so no breakdown of one.
-        "places": [] if unit == MIXED else place_breakdown(loaded, task, state),
-        "shared_by": [directory.short(u) for u in task.shared_by],
-        "unassigned": state.unassigned,
-        "history": list(history_rows(loaded, task.id)),
-        "as_of": as_of.isoformat(),
-    })
-    if task.products_at:
-        from ocop_cli.tracker.product_views import counted_products
-
-        data["products"] = counted_products(loaded, task.id, as_of)
+    data = show_data(loaded, task, state, as_of)
     if fmt == "json":
         render.write_json(data)
         return
-    facts = [
-        (_("Task"), f"{task.id}  {task.title}"),
-        # A parent's quantity is its sub-rows' (when of one unit): their unit is its own.
-        (_("Unit"), None if unit == MIXED else unit),
-        (_("Target"), target_line(task.target) if task.target else None),
-        (_("Achieved"), None if data["achieved"] is None else format_number(
-            data["achieved"]) + (f" ({format_number(state.percent)}%)"
-                                 if state.percent is not None else "")),
-        (_("Status"), status_label(state.status, state.timing)),
-        (_("Lead"), data["lead_name"]), (_("Partners"), data["partners"]),
-        (_("Window"), window_line(plan, task.window) if task.window else None),
-        (_("Section"), f"{task.section} {data['section_title'] or ''}".strip()
-         if task.section else None),
-        (_("Notes"), "\n".join(task.notes_in(language())) or None),
-        (_("Latest note"), state.note), (_("Proof"), state.ref),
-    ]
-    rows = [{"k": k, "v": v} for k, v in facts if v]
+    rows = [{"k": k, "v": v} for k, v in _show_facts(plan, task, state, data) if v]
     columns = [Column("k", ""), Column("v", "")]
     if fmt in ("csv", "md"):
         formats.emit(fmt, columns, rows, None)
@@ -311,6 +275,61 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
         history(loaded, task.id, fmt, no_color)
 
 
+def show_data(loaded: Loaded, task: Task, state: TaskState, as_of: dt.date) -> dict[str, Any]:
+    """What `ocop show --format json` prints: the task's row and what its page adds."""
+    plan, directory = loaded.plan, loaded.directory
+    data = task_json(plan, task, state, directory, as_of=as_of)
+    unit = unit_of(plan, task)
+    section = next((s for s in plan.facts.get("sections", []) if s["id"] == task.section), None)
+    data.update({
+        "target_text": task.target.text if task.target else None,
+        "percent": state.percent,
+        "lead_name": directory.get(task.lead).name if task.lead else None,
+        "section": task.section,
+        "section_title": section["title"] if section else None,
+        "notes": list(task.notes),
+        "per_district": task.per_district,
+        # A parent over several units: no quantity, so no breakdown of one.
+        "places": [] if unit == MIXED else place_breakdown(loaded, task, state, as_of),
+        "shared_by": [directory.short(u) for u in task.shared_by],
+        "unassigned": state.unassigned,
+        "history": list(history_rows(loaded, task.id)),
+        "as_of": as_of.isoformat(),
+    })
+    if task.products_at:
+        from ocop_cli.tracker.product_views import counted_products
+
+        data["products"] = counted_products(loaded, task.id, as_of)
+    return data
+
+
+def _show_facts(plan: Plan, task: Task, state: TaskState, data: dict[str, Any]
+                ) -> list[tuple[str, Any]]:
+    """`show`'s lines for people: what the task is, where it stands, its follow-up."""
+    unit = unit_of(plan, task)
+    return [
+        (_("Task"), f"{task.id}  {task.title}"),
+        # A parent's quantity is its sub-rows' (when of one unit): their unit is its own.
+        (_("Unit"), None if unit == MIXED else unit),
+        (_("Target"), target_line(task.target) if task.target else None),
+        (_("Achieved"), None if data["achieved"] is None else format_number(
+            data["achieved"]) + (f" ({format_number(state.percent)}%)"
+                                 if state.percent is not None else "")),
+        (_("Status"), status_label(state.status, state.timing)),
+        (_("Due date"), _day(data["due_date"], "table") if data["due_date"] else None),
+        (_("Completed"), _day(data["completed"], "table") if data["completed"] else None),
+        (_("Follow-up"), class_label(data["class"]) + (" (" + ngettext(
+            "{n} day", "{n} days", data["days_late"]).format(n=data["days_late"]) + ")"
+            if data["days_late"] else "") if data["class"] else None),
+        (_("Lead"), data["lead_name"]), (_("Partners"), data["partners"]),
+        (_("Window"), window_line(plan, task.window) if task.window else None),
+        (_("Section"), f"{task.section} {data['section_title'] or ''}".strip()
+         if task.section else None),
+        (_("Notes"), "\n".join(task.notes_in(language())) or None),
+        (_("Latest note"), state.note), (_("Proof"), state.ref),
+    ]
+
+
 def _by_district(plan: Plan, state: TaskState, places: list[dict[str, Any]], as_of: dt.date,
                  no_color: bool) -> None:
     """`show`'s table of where the quantity was recorded; a unit's share with its status and
@@ -324,7 +343,8 @@ def _by_district(plan: Plan, state: TaskState, places: list[dict[str, Any]], as_
         timing = for_unit(plan, state, units[i], as_of).timing if i < len(units) else None
         status = place.get("status", "done" if place["qty"] else None)
         rows.append({"place": place["place"] or _("not assigned to a unit"), "qty": place["qty"],
-                     "state": status_label(place["status"], timing) if "status" in place
+                     "state": status_label(place["status"], timing)
+                     + class_note(place["class"], place["days_late"]) if "status" in place
                      else None,
                      "_style": timing if timing in ("overdue", "due") else
                      "done" if status == "done" else None})
@@ -345,17 +365,21 @@ def window_line(plan: Plan, window: Window) -> str:
     return f"{window.text} → {meant}"
 
 
-def place_breakdown(loaded: Loaded, task: Any, state: TaskState) -> list[dict[str, Any]]:
+def place_breakdown(loaded: Loaded, task: Any, state: TaskState, as_of: dt.date
+                    ) -> list[dict[str, Any]]:
     """Where the quantity was recorded; for a shared task, each unit first with its status
-    (null when not known), then other places, then what names no unit (`place` null)."""
+    (null when not known) and its share's follow-up, then other places, then what names no
+    unit (`place` null)."""
     short = loaded.directory.short
     units = task.shared_by
     rows: list[dict[str, Any]] = []
     for unit in units:
         status = state.units.get(unit, "not_started")
         known = status != NOT_KNOWN
+        share = for_unit(loaded.plan, state, unit, as_of)
         rows.append({"place": short(unit), "qty": state.places.get(unit, 0) if known else None,
-                     "status": status if known else None})
+                     "status": status if known else None}
+                    | follow_up(loaded.plan, share, as_of).json())
     rows += [{"place": short(p), "qty": q} for p, q in state.places.items() if p not in units]
     if units and state.unassigned:
         rows.append({"place": None, "qty": state.unassigned})

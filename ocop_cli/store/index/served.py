@@ -146,17 +146,6 @@ class Served:
             f"SELECT undoes FROM entries WHERE kept AND {self._in} AND action = 'undo' AND "
             "undoes IS NOT NULL", self.years)}
 
-    def latest(self) -> Entry | None:
-        """The entry in force recorded last (by time recorded, then id), whatever its date:
-        what `ocop undo` takes out."""
-        found = self.db.execute(
-            f"SELECT file, line, {_COLUMNS} FROM entries WHERE kept AND {self._in} AND "
-            "action != 'undo' AND id NOT IN (SELECT undoes FROM entries WHERE kept AND "
-            f"{self._in} AND action = 'undo' AND undoes IS NOT NULL) "
-            "ORDER BY at DESC, id DESC, date, file, line LIMIT 1",
-            (*self.years, *self.years)).fetchone()
-        return None if found is None else self._entry(found)
-
     def check_places(self, folder: Path, directory: Directory) -> None:
         """InvalidData, as reading the files says it, when an entry that counts names a
         place the agencies do not know. Each place is found once: among the entries this

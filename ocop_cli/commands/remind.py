@@ -1,0 +1,165 @@
+"""`ocop remind`: who must be reminded of what on the as-of date, as a listing, as one
+reminder letter (công văn đôn đốc) per agency, or sent by e-mail.
+
+The library is imported inside the command: a help page or another command never pays for it.
+"""
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ocop_cli.commands.common import (
+    DatedOpt,
+    Format,
+    FormatOpt,
+    NumberOpt,
+    Session,
+    SignerOpt,
+    agency_named,
+    aside,
+    command,
+    parse_date,
+    say,
+)
+from ocop_cli.core.errors import EXIT_NOT_SENT, EXIT_OK, UsageError
+from ocop_cli.core.i18n import _, ngettext
+from ocop_cli.core.text import visible
+
+
+def at_days(text: str | None) -> tuple[int, ...]:
+    """`--at 7,3,1`: days before the due date, each a whole number from 0 to 366."""
+    if not text:
+        return ()
+    try:
+        days = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        days = (-1,)
+    if any(not 0 <= day <= 366 for day in days):
+        raise UsageError(_("--at: {text!r} is not a list of days such as 7,3,1").format(
+            text=text))
+    return days
+
+
+@command("remind")
+def remind(
+    s: Session,
+    within: Annotated[int, typer.Option("--within", min=0, max=366, metavar="N",
+                                        help="Tasks due within N days (default 7)")] = 7,
+    at: Annotated[str | None, typer.Option("--at", metavar="DAYS",
+                                           help="Tasks due exactly so many days ahead, "
+                                           "e.g. 7,3,1 (for a schedule run daily)")] = None,
+    agency: Annotated[str | None, typer.Option("--agency", "-a",
+                                               help="Only the reminders to this agency")
+                      ] = None,
+    fmt: FormatOpt = Format.table,
+    output: Annotated[str | None, typer.Option(
+        "--output", "-o", metavar="DIR", help="Write one reminder letter (DOCX) per agency "
+        "into DIR")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace letters already in DIR")
+                     ] = False,
+    send: Annotated[bool, typer.Option("--send", help="E-mail each agency its reminder "
+                                       "(once: the history keeps what was sent)")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="With --send: say what would "
+                                          "be sent, send nothing")] = False,
+    reply_by: Annotated[str | None, typer.Option(
+        "--reply-by", metavar="DATE", help="The day the letter asks for a report by "
+        "(default: 7 days after the as-of date)")] = None,
+    number: NumberOpt = None,
+    dated: DatedOpt = None,
+    signer: SignerOpt = None,
+) -> None:
+    """Who must be reminded of what, as of the as-of date: tasks overdue (oldest first, with
+    the days late and the last report) and tasks due soon, grouped by the agency that answers
+    for them (the lead; each district unit for its share).
+
+    Example: ocop remind --within 7 --agency "Sở NN và PTNT"
+    """
+    from ocop_cli.output import formats
+    from ocop_cli.output.notice import remind_json, remind_section
+    from ocop_cli.tracker.remind import Selection, notices
+
+    days = at_days(at)
+    if dry_run and not send:
+        raise UsageError(_("--dry-run goes with --send"))
+    loaded = s.load()
+    who = agency_named(loaded, agency, "--agency") if agency else None
+    found = notices(loaded, s.states(loaded), s.as_of, Selection(within, days, who))
+    letter = _letterhead(s, number, dated, signer, reply_by)
+    if send:
+        raise typer.Exit(_send(s, loaded, found, letter, bool(days), dry_run))
+    if output:
+        _write_letters(s, loaded, found, letter, Path(output), force)
+        return
+    part = remind_section(found, s.as_of)
+    footer = ngettext("{n} agency to remind", "{n} agencies to remind", len(found)).format(
+        n=len(found)) if found else _("Nothing to remind of.")
+    formats.emit(fmt.value, part.columns, part.rows, remind_json(found, s.as_of),
+                 title=part.title, footer=footer, no_color=s.no_color)
+
+
+Letterhead = tuple[Any, dt.date]  # the office as the options make it, the reply-by day
+
+
+def _letterhead(s: Session, number: str | None, dated: str | None, signer: str | None,
+                reply_by: str | None) -> Letterhead:
+    """The office's letterhead as the options make it, and the day a report is asked by;
+    a wrong date is refused before anything is written or sent."""
+    from ocop_cli.output import office
+
+    day = parse_date(dated, "--dated") if dated else None
+    reply = parse_date(reply_by, "--reply-by") if reply_by else \
+        s.as_of + dt.timedelta(days=7)
+    return office.with_options(office.read(s.workspace.root), number, day, signer), reply
+
+
+def _write_letters(s: Session, loaded: Any, found: list[Any], head: Letterhead, folder: Path,
+                   force: bool) -> None:
+    from ocop_cli.output.export import save
+    from ocop_cli.output.notice import notice_file
+    from ocop_cli.tracker.remind import letters
+
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(_("--output: {path} is not a folder").format(path=folder))
+    folder.mkdir(parents=True, exist_ok=True)
+    for letter in letters(loaded, found, head[0], s.as_of, head[1]):
+        path = folder / notice_file(letter.notice)
+        save(path, force, letter.docx, s.workspace.root)
+        say(_("{agency}: {path}").format(agency=letter.notice.short, path=path))
+    if not found:
+        say(_("Nothing to remind of."))
+
+
+def _send(s: Session, loaded: Any, found: list[Any], head: Letterhead, scheduled: bool,
+          dry_run: bool) -> int:
+    """Send (or, dry, say) each agency's reminder; one line per agency; 1 when a message
+    could not be sent."""
+    from ocop_cli.tracker import mail
+    from ocop_cli.tracker.remind import letters, send, unsent
+
+    server = None if dry_run else mail.server()
+    todo = unsent(loaded, found, scheduled)
+    results = send(s.tracker, loaded, letters(loaded, todo, head[0], s.as_of, head[1]),
+                   server, s.as_of)
+    for result in results:
+        to, n = ", ".join(result.to), result.tasks
+        if result.problem == "no address":
+            aside(ngettext("{agency}: no e-mail address in agencies.yaml; {n} reminder not sent",
+                           "{agency}: no e-mail address in agencies.yaml; {n} reminders not "
+                           "sent", n).format(agency=result.agency, n=n))
+        elif result.problem:
+            aside(_("{agency}: not sent to {to}: {reason}").format(
+                agency=result.agency, to=to, reason=visible(result.problem)))
+        elif dry_run:
+            say(ngettext("{agency}: would send {n} reminder to {to}",
+                         "{agency}: would send {n} reminders to {to}", n).format(
+                agency=result.agency, n=n, to=to))
+        else:
+            say(ngettext("{agency}: sent {n} reminder to {to}",
+                         "{agency}: sent {n} reminders to {to}", n).format(
+                agency=result.agency, n=n, to=to))
+    if all(r.problem == "no address" for r in results):
+        say(_("Nothing new to send."))
+    failed = [r for r in results if r.problem and r.problem != "no address"]
+    return EXIT_NOT_SENT if failed else EXIT_OK
