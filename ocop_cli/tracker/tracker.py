@@ -50,14 +50,40 @@ def parse_date(text: str, option: str) -> dt.date:
                                option=option, text=text)) from None
 
 
-def agency_named(loaded: Loaded, name: str, option: str, tell: Callable[[str], None]) -> Agency:
-    """The agency a name means; told when the name is not one of its spellings, so that
-    "Sở Tài Chín" never silently becomes Sở Tài chính."""
-    agency = loaded.directory.resolve(name)
+def naming_day(plan: Plan, as_of: dt.date | None) -> dt.date | None:
+    """The day a name typed about a plan resolves on: the as-of date, or the plan's last
+    day when the as-of date is later (the 2019 plan's units are looked at as they were, even
+    after the district level ended); None (any day) without an as-of date."""
+    return None if as_of is None else min(as_of, dt.date(plan.last_year, 12, 31))
+
+
+def agency_named(loaded: Loaded, name: str, option: str, tell: Callable[[str], None],
+                 as_of: dt.date | None = None) -> Agency:
+    """The agency a name means among those in force on the as-of date (`naming_day`); told
+    when the name is not one of its spellings, so that "Sở Tài Chín" never silently becomes
+    Sở Tài chính."""
+    agency = in_force_or_told(loaded, name, naming_day(loaded.plan, as_of), tell)
     if not loaded.directory.exactly(name, agency):
         tell(_("{option} {name!r}: taken as {agency} ({full})").format(
             option=option, name=name, agency=agency.short, full=agency.name))
     return agency
+
+
+def in_force_or_told(loaded: Loaded, name: str, on: dt.date | None,
+                     tell: Callable[[str], None]) -> Agency:
+    """The agency a name means on `on`; a name of an agency that had ended (or not begun) by
+    then still finds it when it is the only one so named, and the line that says when it ended
+    and what took it over is told: a filter may look back at a unit that is gone."""
+    from ocop_cli.core.directory import Ended
+
+    try:
+        return loaded.directory.resolve(name, on)
+    except Ended as ended:
+        found = loaded.directory.candidates(name)
+        if len(found) != 1:
+            raise
+        tell(ended.message)
+        return found[0]
 
 
 def plan_month(plan: Plan, text: str | None) -> int | None:
@@ -107,15 +133,16 @@ class Tracker:
         return state_as_of(loaded.plan, [e for t in tasks for e in own[t]], self.as_of, under)
 
     def agency(self, loaded: Loaded, name: str, option: str) -> Agency:
-        return agency_named(loaded, name, option, self.tell)
+        return agency_named(loaded, name, option, self.tell, self.as_of)
 
     def place(self, loaded: Loaded, name: str | None) -> str | None:
         """The agency id `--place` names, if it names one."""
         return self.agency(loaded, name, "--place").id if name else None
 
     def district(self, loaded: Loaded, name: str) -> str:
-        """The id of the district-level unit `--district` names."""
-        unit = loaded.directory.resolve(name)
+        """The id of the district-level unit `--district` names, found as `--agency` finds
+        one (a unit that has ended is found, and told)."""
+        unit = in_force_or_told(loaded, name, naming_day(loaded.plan, self.as_of), self.tell)
         if unit.id not in {a.id for a in loaded.directory.units}:
             raise UsageError(_("--district: {name} is not a district-level unit").format(
                 name=unit.short))

@@ -1,0 +1,221 @@
+"""Agencies and administrative units over time: names that resolve on a date, a spelling that
+two units share at different times, the end of the district level on 1 July 2025, a plan shared
+among the communes in force on its date, and `ocop import units`.
+
+The communes here are made up: the project bundles only the 12 district-level units of 2019."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ocop_cli.core.directory import Directory, Ended
+from ocop_cli.store.documents import read_agencies
+
+BEFORE, AFTER = dt.date(2025, 6, 30), dt.date(2025, 7, 1)
+
+# Three made-up communes from 1 July 2025: "Xã Gia Lộc" takes the district's short name,
+# "Xã Hồng Hưng" ended on 31/12/2025 and was merged into "Xã Gia Lộc".
+COMMUNES = """
+  - id: xa-gia-loc
+    short: Gia Lộc
+    name: Xã Gia Lộc
+    level: commune
+    kind: locality
+    code: "99901"
+    from: 2025-07-01
+  - id: xa-yet-kieu
+    short: Yết Kiêu
+    name: Xã Yết Kiêu
+    level: commune
+    kind: locality
+    from: 2025-07-01
+  - id: xa-hong-hung
+    short: Hồng Hưng
+    name: Xã Hồng Hưng
+    level: commune
+    kind: locality
+    from: 2025-07-01
+    until: 2025-12-31
+    successors: [xa-gia-loc]
+"""
+
+PLAN_2026 = """\
+number: 7/KH-UBND
+year: 2026
+title: Kế hoạch OCOP năm 2026
+dated: 2026-02-01
+tasks:
+  - id: "1"
+    title: Hội nghị cấp xã
+    unit: Hội nghị
+    target: "2"
+    lead: Gia Lộc
+    window: T3-6
+    per_unit: commune
+"""
+
+
+def with_communes(ws: Path) -> Path:
+    """The workspace's agencies with the made-up communes, and the Gia Lộc district's end
+    linked to the commune that took its name."""
+    path = ws / "agencies.yaml"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("    code: \"297\"\n    until: 2025-06-30\n",
+                        "    code: \"297\"\n    until: 2025-06-30\n"
+                        "    successors: [xa-gia-loc, xa-yet-kieu]\n", 1)
+    path.write_text(text.rstrip("\n") + "\n" + COMMUNES, encoding="utf-8")
+    return path
+
+
+def directory_of(path: Path) -> Directory:
+    found, problems = read_agencies(path)
+    assert found is not None, problems
+    return found
+
+
+# --- names on either side of a change ----------------------------------------------------------
+
+
+def test_one_spelling_means_the_district_before_and_the_commune_after(ws: Path) -> None:
+    directory = directory_of(with_communes(ws))
+    assert directory.resolve("Gia Lộc", BEFORE).id == "gia-loc"
+    assert directory.resolve("gia loc", AFTER).id == "xa-gia-loc"
+    assert directory.resolve("Phòng NN Gia Lộc", BEFORE).part_of == "gia-loc"
+
+
+def test_an_ended_name_says_when_it_ended_and_what_took_over(ws: Path) -> None:
+    directory = directory_of(with_communes(ws))
+    with pytest.raises(Ended) as caught:
+        directory.resolve("Huyện Gia Lộc", AFTER)
+    assert caught.value.message == (
+        "Huyện Gia Lộc ended on 2025-06-30; now part of: Gia Lộc, Yết Kiêu")
+    with pytest.raises(Ended) as caught:
+        directory.resolve("Hồng Hưng", BEFORE)
+    assert "from 2025-07-01" in caught.value.message
+    assert directory.resolve("Hồng Hưng", dt.date(2025, 12, 31)).id == "xa-hong-hung"
+    assert directory.successors_on("xa-hong-hung", dt.date(2026, 1, 1)) == ("xa-gia-loc",)
+    assert directory.successors_on("gia-loc", dt.date(2026, 1, 1)) == ("xa-gia-loc",
+                                                                        "xa-yet-kieu")
+
+
+def test_a_spelling_two_units_hold_at_the_same_time_is_refused(ws: Path) -> None:
+    path = with_communes(ws)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("    code: \"99901\"\n    from: 2025-07-01\n",
+                                 "    code: \"99901\"\n    from: 2025-06-01\n"),
+                    encoding="utf-8")
+    found, problems = read_agencies(path)
+    assert found is None
+    assert any("gia-loc and xa-gia-loc share the spelling 'gia loc'" in p.message
+               for p in problems)
+
+
+@pytest.mark.parametrize("change, message", [
+    ("    successors: [xa-gia-loc]\n", "unknown agency id 'xa-khong-co'"),
+    ("    until: 2025-12-31\n", "it ends (2025-06-01) before it begins (2025-07-01)"),
+])
+def test_bad_dates_and_successors_are_told_at_their_line(ws: Path, change: str,
+                                                         message: str) -> None:
+    path = with_communes(ws)
+    text = path.read_text(encoding="utf-8")
+    bad = {"    successors: [xa-gia-loc]\n": "    successors: [xa-khong-co]\n",
+           "    until: 2025-12-31\n": "    until: 2025-06-01\n"}[change]
+    path.write_text(text.replace(change, bad), encoding="utf-8")
+    found, problems = read_agencies(path)
+    assert found is None
+    assert any(message in p.message and p.line is not None for p in problems), problems
+
+
+def test_the_2019_plan_reads_its_names_as_signed_after_the_change(ocop: Any, ws: Path) -> None:
+    with_communes(ws)
+    result = ocop("tasks", "--plan", "2019", "--place", "Gia Lộc", "--format", "json",
+                  "--as-of", "2026-03-01")
+    assert result.exit_code == 0 and result.stderr == ""
+    assert {row["id"]: row["lead"] for row in result.json()}["1.2"] == "Sở NN và PTNT"
+
+
+def test_a_filter_may_name_a_unit_that_has_ended_and_is_told_so(ocop: Any, ws: Path) -> None:
+    with_communes(ws)
+    (ws / "plan_2026.yaml").write_text(PLAN_2026, encoding="utf-8")
+    result = ocop("tasks", "--plan", "2026", "--place", "Phòng NN Gia Lộc", "--format", "json",
+                  "--as-of", "2026-03-01")
+    assert result.exit_code == 0
+    assert result.stderr.strip() == "Phòng Nông nghiệp và Phát triển nông thôn huyện " \
+        "Gia Lộc ended on 2025-06-30"
+
+
+# --- shares among the units in force on the plan's date ----------------------------------------
+
+
+def test_a_plan_after_july_2025_shares_a_task_among_the_communes_of_its_date(ws: Path) -> None:
+    from ocop_cli.store.documents import read_plan
+
+    directory = directory_of(with_communes(ws))
+    (ws / "plan_2026.yaml").write_text(PLAN_2026, encoding="utf-8")
+    plan, problems = read_plan(ws / "plan_2026.yaml", directory)
+    assert plan is not None, problems
+    task = plan.index["1"]
+    # Hồng Hưng is in force on 1/2/2026? No: it ended on 31/12/2025.
+    assert task.shared_by == ("xa-gia-loc", "xa-yet-kieu")
+    assert task.lead == "xa-gia-loc" and task.per_unit == "commune" and not task.per_district
+
+
+def test_per_district_reads_as_per_unit_district(ws: Path) -> None:
+    from ocop_cli.store.documents import read_plan
+
+    directory = directory_of(ws / "agencies.yaml")
+    plan, problems = read_plan(ws / "plan_2019.yaml", directory)
+    assert plan is not None, problems
+    marked = [t for t in plan.tasks if t.per_district]
+    assert marked and all(t.per_unit == "district" and len(t.shared_by) == 12 for t in marked)
+    text = (ws / "plan_2019.yaml").read_text(encoding="utf-8")
+    (ws / "plan_2019.yaml").write_text(text.replace("per_district: true", "per_unit: district"),
+                                       encoding="utf-8")
+    again, problems = read_plan(ws / "plan_2019.yaml", directory)
+    assert again is not None, problems
+    assert again.tasks == plan.tasks
+
+
+def test_a_plan_shared_among_communes_nobody_imported_is_refused(ws: Path) -> None:
+    from ocop_cli.store.documents import read_plan
+
+    (ws / "plan_2026.yaml").write_text(PLAN_2026.replace("lead: Gia Lộc", "lead: Sở NN và PTNT"),
+                                       encoding="utf-8")
+    plan, problems = read_plan(ws / "plan_2026.yaml", directory_of(ws / "agencies.yaml"))
+    assert plan is None
+    assert [p.message for p in problems] == [
+        "per_unit: no commune-level unit is in force on 2026-02-01; add the units to "
+        "agencies.yaml (ocop import units)"]
+
+
+def test_a_plan_of_2026_cannot_name_a_district_that_ended(ws: Path) -> None:
+    from ocop_cli.store.documents import read_plan
+
+    directory = directory_of(with_communes(ws))
+    (ws / "plan_2026.yaml").write_text(PLAN_2026.replace("lead: Gia Lộc", "lead: Thanh Hà"),
+                                       encoding="utf-8")
+    plan, problems = read_plan(ws / "plan_2026.yaml", directory)
+    assert plan is None
+    assert [(p.task, p.message) for p in problems] == [("1", "Huyện Thanh Hà ended on 2025-06-30")]
+
+
+def test_each_commune_has_its_share_and_the_whole_partitions(ocop: Any, ws: Path) -> None:
+    with_communes(ws)
+    (ws / "plan_2026.yaml").write_text(PLAN_2026, encoding="utf-8")
+    env = {"OCOP_AS_OF": "2026-04-15"}
+    for args in (("1", "1", "--place", "Yết Kiêu"), ("1", "1")):
+        result = ocop("progress", "--plan", "2026", *args, env=env)
+        assert result.exit_code == 0, result.stderr
+    whole = ocop("show", "1", "--plan", "2026", "--format", "json", env=env).json()
+    assert (whole["achieved"], whole["unassigned"]) == (2, 1)
+    own = {row["id"]: row for row in ocop("tasks", "--plan", "2026", "--place", "Yết Kiêu",
+                                          "--format", "json", env=env).json()}
+    assert own["1"]["achieved"] == 1 and own["1"]["status"] == "done"
+    other = {row["id"]: row for row in ocop("tasks", "--plan", "2026", "--place", "Gia Lộc",
+                                            "--format", "json", env=env).json()}
+    # Gia Lộc's share is not known: the whole is met, one of the two without a place.
+    assert other["1"]["status"] is None and other["1"]["whole"]["status"] == "done"
