@@ -219,3 +219,107 @@ def test_each_commune_has_its_share_and_the_whole_partitions(ocop: Any, ws: Path
                                             "--format", "json", env=env).json()}
     # Gia Lộc's share is not known: the whole is met, one of the two without a place.
     assert other["1"]["status"] is None and other["1"]["whole"]["status"] == "done"
+
+
+# --- `ocop import units` -------------------------------------------------------------------
+
+LIST = (
+    "Mã\tTên\tCấp\tTrực thuộc\tTừ ngày\tĐến ngày\tĐơn vị kế thừa\n"
+    "297\tHuyện Gia Lộc\thuyện\t\t\t30/6/2025\tXã Gia Lộc, Xã Yết Kiêu\n"
+    "99901\tXã Gia Lộc\txã\t\t1/7/2025\t\t\n"
+    "99902\tXã Yết Kiêu\txã\t\t1/7/2025\t\t\n"
+    "99903\tXã Hồng Hưng\txã\t\t1/7/2025\t31/12/2025\tSáp nhập vào xã Gia Lộc\n"
+)
+
+
+def test_a_list_of_units_is_imported_and_a_2026_plan_shares_among_them(ocop: Any, ws: Path,
+                                                                       tmp_path: Path) -> None:
+    from ocop_cli.core.errors import EXIT_OK
+
+    listed = tmp_path / "xa_2025.tsv"
+    listed.write_text(LIST, encoding="utf-8")
+    before = (ws / "agencies.yaml").read_bytes()
+    dry = ocop("import", "units", str(listed), "--dry-run")
+    assert dry.exit_code == EXIT_OK, dry.stderr
+    assert (ws / "agencies.yaml").read_bytes() == before
+    assert dry.stdout.splitlines()[-1] == ("Dry run: 3 units would be added, 1 ended, "
+                                           "0 unchanged; agencies.yaml is as it was.")
+    done = ocop("import", "units", str(listed))
+    assert done.exit_code == EXIT_OK, done.stderr
+    after = (ws / "agencies.yaml").read_text(encoding="utf-8")
+    assert after.startswith(before.decode("utf-8").split("  - id: kim-thanh")[0].replace(
+        '    code: "297"\n    until: 2025-06-30\n',
+        '    code: "297"\n    until: 2025-06-30\n    successors: [xa-gia-loc, xa-yet-kieu]\n'))
+    directory = directory_of(ws / "agencies.yaml")
+    assert directory.by_id["xa-hong-hung"].successors == ("xa-gia-loc",)
+    assert directory.resolve("Gia Lộc", AFTER).code == "99901"
+    (ws / "plan_2026.yaml").write_text(PLAN_2026, encoding="utf-8")
+    shown = ocop("show", "1", "--plan", "2026", "--format", "json", "--as-of", "2026-03-01")
+    assert shown.exit_code == EXIT_OK, shown.stderr
+    again = ocop("import", "units", str(listed))
+    assert again.stdout.splitlines()[-1] == "agencies.yaml: 0 units added, 0 ended, 4 unchanged."
+    assert ocop("check").exit_code == EXIT_OK
+
+
+def test_english_headers_in_a_csv_read_the_same(ocop: Any, ws: Path, tmp_path: Path) -> None:
+    listed = tmp_path / "units.csv"
+    listed.write_text("code,name,level,parent,from,until,successors\n"
+                      "99901,Xã Gia Lộc,commune,,2025-07-01,,\n"
+                      "99902,Phường 1,xã,99901,2025-07-01,,\n", encoding="utf-8")
+    result = ocop("import", "units", str(listed))
+    assert result.exit_code == 0, result.stderr
+    directory = directory_of(ws / "agencies.yaml")
+    ward = directory.resolve("Phường 1", AFTER)
+    assert (ward.short, ward.part_of, ward.level) == ("Phường 1", "xa-gia-loc", "commune")
+
+
+def test_a_row_that_conflicts_with_agencies_yaml_appends_nothing(ocop: Any, ws: Path,
+                                                                 tmp_path: Path) -> None:
+    from ocop_cli.core.errors import EXIT_INVALID
+
+    listed = tmp_path / "xa.tsv"
+    listed.write_text(LIST.replace("\t\t\t30/6/2025\t", "\t\t\t31/12/2024\t")
+                      .replace("99902\tXã Yết Kiêu\txã\t\t1/7/2025",
+                               "99902\tXã Thanh Hà\txã\t\t1/7/2024"), encoding="utf-8")
+    before = (ws / "agencies.yaml").read_bytes()
+    result = ocop("import", "units", str(listed))
+    assert result.exit_code == EXIT_INVALID
+    assert (ws / "agencies.yaml").read_bytes() == before
+    lines = result.stderr.splitlines()
+    assert "2 rows at fault; nothing was imported" in lines[0]
+    assert "row 2: gia-loc is in agencies.yaml with another end date" in result.stderr
+    assert "row 4: thanh-ha and xa-thanh-ha share the spelling 'thanh ha'" in result.stderr
+
+
+def test_a_hostile_units_file_is_refused_row_by_row_and_nothing_changes(
+        ocop: Any, ws: Path, tmp_path: Path) -> None:
+    from ocop_cli.core.errors import EXIT_INVALID
+
+    listed = tmp_path / "hostile.csv"
+    rows = [
+        "code,name,level,parent,from,until,successors",
+        "12ab,Xã A,xã,,2025-07-01,,",  # a code that is not digits
+        "99901,\"Xã \x1b[31mB\",xã,,2025-07-01,,",  # a control sequence in a name
+        "99902," + "X" * 5000 + ",xã,,2025-07-01,,",  # a name of 5,000 characters
+        "99903,Xã C,vùng,,2025-07-01,,",  # no such level
+        "99904,Xã D,xã,,32/13/2025,,",  # no such day
+        "99905,Xã E,xã,,2025-07-01,2025-01-01,",  # ends before it begins
+        "99906,Xã F,xã,,2025-07-01,2025-12-31,Xã Không Có",  # a successor nobody knows
+        "99907,Xã G,xã,,2025-07-01,,Xã A",  # successors without the day it ended
+        "99908,=HYPERLINK(\"http://x\"),xã,Tỉnh Nào Đó,2025-07-01,,",  # an unknown parent
+    ]
+    listed.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    before = (ws / "agencies.yaml").read_bytes()
+    result = ocop("import", "units", str(listed))
+    assert result.exit_code == EXIT_INVALID
+    assert "Traceback" not in result.stderr and "\x1b" not in result.stderr
+    assert (ws / "agencies.yaml").read_bytes() == before
+    told = result.stderr
+    assert "9 rows at fault; nothing was imported" in told
+    for row, words in ((2, "is not a code of digits"), (3, "control character"),
+                       (4, "5000 characters"), (5, "is not a level"), (6, "is not a date"),
+                       (7, "it ends (2025-01-01) before it begins (2025-07-01)"),
+                       (8, "no unit 'Xã Không Có'"), (9, "needs the day it ended"),
+                       (10, "no unit 'Tỉnh Nào Đó'")):
+        assert any(line.strip().startswith(f"row {row}") and words in line
+                   for line in told.splitlines()), (row, words, told)
