@@ -323,3 +323,48 @@ def test_a_hostile_units_file_is_refused_row_by_row_and_nothing_changes(
                        (10, "no unit 'Tỉnh Nào Đó'")):
         assert any(line.strip().startswith(f"row {row}") and words in line
                    for line in told.splitlines()), (row, words, told)
+
+
+TABLE_2026 = (
+    "TT\tNội dung thực hiện\tĐVT\tSố lượng\tCơ quan chủ trì\tCơ quan phối hợp\t"
+    "Thời gian thực hiện\tChia theo đơn vị\n"
+    "1\tHội nghị cấp xã\tHội nghị\t02\tGia Lộc\tSở NN và PTNT\tT3-6\txã\n"
+    "2\tKiểm tra\tLần\t01\tSở NN và PTNT\t\tT9\t\n"
+)
+
+
+def test_an_imported_table_gives_a_task_per_commune_and_names_on_its_date(
+        ocop: Any, ws: Path, tmp_path: Path) -> None:
+    listed = tmp_path / "xa.tsv"
+    listed.write_text(LIST, encoding="utf-8")
+    assert ocop("import", "units", str(listed)).exit_code == 0
+    table = tmp_path / "bang_2026.tsv"
+    table.write_text(TABLE_2026, encoding="utf-8")
+    result = ocop("import", "plan", str(table), "--year", "2026", "--number", "7/KH",
+                  "--dated", "2026-02-01")
+    assert result.exit_code == 0, result.stderr
+    assert "    per_unit: commune\n" in (ws / "plan_2026.yaml").read_text(encoding="utf-8")
+    shown = ocop("show", "1", "--plan", "2026", "--format", "json", "--as-of", "2026-03-01")
+    assert shown.json()["lead"] == "Gia Lộc"
+    listed_tasks = ocop("tasks", "--plan", "2026", "--place", "Yết Kiêu", "--format", "json",
+                        "--as-of", "2026-03-01").json()
+    assert [row["id"] for row in listed_tasks if row.get("shared")] == ["1"]
+    # the same table dated before the change names the district, which is shared per huyện
+    before = ocop("import", "plan", str(table), "--year", "2025", "--number", "7/KH",
+                  "--dated", "2025-02-01")
+    assert before.exit_code != 0
+    assert "per_unit: no commune-level unit is in force on 2025-02-01" in before.stderr
+
+
+def test_a_table_of_2026_that_names_an_ended_district_is_told_why(
+        ocop: Any, ws: Path, tmp_path: Path) -> None:
+    from ocop_cli.core.errors import EXIT_INVALID
+
+    table = tmp_path / "bang_2026.tsv"
+    table.write_text(TABLE_2026.replace("\tGia Lộc\t", "\tThanh Hà\t").replace("\txã\n", "\t\n"),
+                     encoding="utf-8")
+    result = ocop("import", "plan", str(table), "--year", "2026", "--number", "7/KH",
+                  "--dated", "2026-02-01", "--add-agencies")
+    assert result.exit_code == EXIT_INVALID
+    assert "row 2 (task 1), Cơ quan chủ trì: Huyện Thanh Hà ended on 2025-06-30" in result.stderr
+    assert not (ws / "plan_2026.yaml").exists()

@@ -219,7 +219,7 @@ def _write_plan(ws: Any, table: Any, years: tuple[int, int], number: str, title:
             directory, problems = documents.read_agencies(ws.agencies_path)
             if directory is None:
                 raise InvalidData(problems)
-            resolved = agencies.resolve_agencies(table, directory)
+            resolved = agencies.resolve_agencies(table, directory, dated)
             found = [*table.problems, *resolved.problems]
             stranger = bool(resolved.unknown) and not add_agencies
             if stranger:
@@ -237,7 +237,7 @@ def _write_plan(ws: Any, table: Any, years: tuple[int, int], number: str, title:
             told: list[str] = []
             if resolved.unknown:
                 directory, told = _add_agencies(ws, table, resolved, directory, number, temps)
-                resolved = agencies.resolve_agencies(table, directory)
+                resolved = agencies.resolve_agencies(table, directory, dated)
                 if resolved.problems or resolved.unknown:  # pragma: no cover - just added
                     raise imports.rejected(table.source, resolved.problems)
             data = planfile.plan_data(resolved, number, year, title, dated, years[1])

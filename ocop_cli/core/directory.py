@@ -42,6 +42,10 @@ class Directory:
         self.agencies = tuple(agencies)
         self.by_id = {a.id: a for a in self.agencies}
 
+    def in_force_on(self, day: dt.date | None) -> Directory:
+        """The directory of the agencies in force on `day` (every one without a day)."""
+        return self if day is None else Directory(a for a in self.agencies if a.in_force(day))
+
     @cached_property
     def _folded(self) -> dict[str, list[Agency]]:
         index: dict[str, list[Agency]] = {}

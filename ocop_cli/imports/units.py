@@ -18,7 +18,14 @@ from ocop_cli.core.model import Agency
 from ocop_cli.core.text import clean, fold
 from ocop_cli.imports.planfile import yaml_str
 from ocop_cli.imports.sheets import Sheet  # read within limits there
-from ocop_cli.imports.tables import CellError, RowProblem, cell_text, read_date, table_body
+from ocop_cli.imports.tables import (
+    CellError,
+    RowProblem,
+    cell_text,
+    read_date,
+    read_level,
+    table_body,
+)
 from ocop_cli.store.documents import agencies_problems
 
 # Each column: its key, its header in Vietnamese, and the folded headers read as it (English
@@ -34,12 +41,6 @@ UNIT_COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
                                       "successors")),
 )
 
-# A level as the lists write it (folded), or as ocop names it.
-_LEVELS = {
-    "commune": ("xa", "phuong", "thi tran", "dac khu", "cap xa", "commune"),
-    "district": ("huyen", "quan", "thi xa", "thanh pho thuoc tinh", "cap huyen", "district"),
-    "province": ("tinh", "thanh pho truc thuoc trung uong", "cap tinh", "province"),
-}
 _PREFIX = re.compile(r"^(xã|phường|thị trấn|đặc khu|huyện|quận|thị xã|thành phố|tỉnh)\s+",
                      re.IGNORECASE)
 # Words a successors cell puts before the names: "Sáp nhập vào xã X", "Nhập vào X và Y".
@@ -106,7 +107,7 @@ def _unit_row(number: int, cells: dict[str, Any]) -> UnitRow:
     if name is None:
         raise CellError(_header("name"), _("the name is empty"))
     written = _text(cells, "level") or ""
-    level = next((key for key, words in _LEVELS.items() if fold(written) in words), None)
+    level = read_level(written)
     if level is None:
         raise CellError(_header("level"), _("{text!r} is not a level: write xã, phường, "
                                             "huyện, tỉnh (or commune, district, province)")
