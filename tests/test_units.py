@@ -368,3 +368,40 @@ def test_a_table_of_2026_that_names_an_ended_district_is_told_why(
     assert result.exit_code == EXIT_INVALID
     assert "row 2 (task 1), Cơ quan chủ trì: Huyện Thanh Hà ended on 2025-06-30" in result.stderr
     assert not (ws / "plan_2026.yaml").exists()
+
+
+# --- reports across a change ------------------------------------------------------------------
+
+PLAN_2025 = PLAN_2026.replace("year: 2026", "year: 2025").replace(
+    "dated: 2026-02-01", "dated: 2025-08-01").replace("T3-6", "T8-12").replace(
+    'target: "2"', 'target: "3"')
+
+
+def test_a_report_after_a_merger_names_the_ended_unit_and_can_count_it_under_its_successor(
+        ocop: Any, ws: Path) -> None:
+    with_communes(ws)
+    (ws / "plan_2025.yaml").write_text(PLAN_2025, encoding="utf-8")
+    for place, day in (("Hồng Hưng", "2025-09-10"), ("Gia Lộc", "2025-10-01")):
+        result = ocop("progress", "--plan", "2025", "1", "1", "--place", place, "--date", day,
+                      "--as-of", day)
+        assert result.exit_code == 0, result.stderr
+
+    def units(*extra: str) -> dict[str, tuple[int | None, str | None]]:
+        doc = ocop("report", "--plan", "2025", "--format", "json", "--as-of", "2026-01-15",
+                   *extra).json()
+        (row,) = doc["places"]
+        return {u["id"]: (u["qty"], u["ended"]) for u in row["units"]}
+
+    assert units() == {"xa-gia-loc": (1, None), "xa-yet-kieu": (0, None),
+                       "xa-hong-hung": (1, "2025-12-31")}
+    assert units("--by-successor") == {"xa-gia-loc": (2, None), "xa-yet-kieu": (0, None),
+                                       "xa-hong-hung": (0, "2025-12-31")}
+    # before the merger, nothing has ended
+    doc = ocop("report", "--plan", "2025", "--format", "json", "--as-of", "2025-11-01").json()
+    assert all(u["ended"] is None for u in doc["places"][0]["units"])
+    table = ocop("report", "--plan", "2025", "--as-of", "2026-01-15", "--format", "md").stdout
+    assert "Hồng Hưng (ended 2025-12-31)" in table
+    assert "By commune (tasks each commune holds a share of)" in table
+    vi = ocop("report", "--plan", "2025", "--as-of", "2026-01-15", "--format", "md",
+              "--lang", "vi").stdout
+    assert "Hồng Hưng (kết thúc 31/12/2025)" in vi

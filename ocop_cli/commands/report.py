@@ -55,6 +55,9 @@ def report(
     number: NumberOpt = None,
     dated: DatedOpt = None,
     signer: SignerOpt = None,
+    by_successor: Annotated[bool, typer.Option(
+        "--by-successor", help="Count what was recorded at a unit that has ended under the "
+        "unit that took it over")] = False,
 ) -> None:
     """The report offices send upward, as of a date: by agency, for one agency (the office's
     table), or for a period; with the per-district breakdown. As docx, the administrative
@@ -69,6 +72,7 @@ def report(
         raise UsageError(_("give --month or --period, not both"))
     chosen = parse_period(period) if period else None
     shape = formats.choose_format(fmt.value if fmt else None, output)
+    s.tracker.by_successor = by_successor
     doc, timeline = s.tracker.report(agency, month, chosen, sort.value,
                                      every_task=shape == "docx")
     formats.deliver(doc, shape, output, force, s.no_color, timeline=timeline,

@@ -11,7 +11,7 @@ from functools import cached_property
 
 from ocop_cli.core.errors import NotFound
 from ocop_cli.core.i18n import _, format_date
-from ocop_cli.core.model import Agency, Task
+from ocop_cli.core.model import Agency, Entry, Task
 from ocop_cli.core.text import clean, fold, sort_key
 
 
@@ -163,6 +163,24 @@ class Directory:
             return line
         return _("{name} is in force from {date}").format(
             name=agency.name, date=format_date(_day(agency.start or on.isoformat())))
+
+    def carried(self, entries: Iterable[Entry], on: dt.date) -> list[Entry]:
+        """The entries with each place that had ended by `on` counted under the one unit in
+        force on `on` that took it over (`--by-successor`); a place that went to several, or
+        to none, is kept as recorded."""
+        moved: dict[str, str] = {}
+        found = []
+        for entry in entries:
+            place = entry.place
+            if place is not None and place in self.by_id:
+                to = moved.get(place)
+                if to is None:
+                    heirs = self.successors_on(place, on)
+                    to = moved[place] = heirs[0] if len(heirs) == 1 else place
+                if to != place:
+                    entry = entry._replace(place=to)
+            found.append(entry)
+        return found
 
     def successors_on(self, agency_id: str, on: dt.date) -> tuple[str, ...]:
         """The units in force on `on` that took over from `agency_id`, following the chain

@@ -110,6 +110,9 @@ class Tracker:
         self.year = year
         self.as_of = as_of or dt.date.today()
         self.tell = tell
+        # What was recorded at a unit that has ended counts under the unit that took it over
+        # (`--by-successor`): continuity across a merger, where the user asks for it.
+        self.by_successor = False
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -126,6 +129,9 @@ class Tracker:
         looks at."""
         from ocop_cli.core.state import state_as_of, subtree
 
+        if self.by_successor:
+            moved = loaded.directory.carried(loaded.replay(under), self.as_of)
+            return state_as_of(loaded.plan, moved, self.as_of, under)
         if under is None:
             return loaded.states(self.as_of)
         tasks = [t.id for t in subtree(loaded.plan, under)]
