@@ -405,3 +405,6 @@ def test_a_report_after_a_merger_names_the_ended_unit_and_can_count_it_under_its
     vi = ocop("report", "--plan", "2025", "--as-of", "2026-01-15", "--format", "md",
               "--lang", "vi").stdout
     assert "Hồng Hưng (kết thúc 31/12/2025)" in vi
+    found = ocop("tasks", "--plan", "2025", "--place", "Hồng Hưng", "--format", "json",
+                 "--as-of", "2026-01-15")
+    assert found.exit_code == 0 and found.stderr == "" and found.json()[0]["achieved"] == 1
