@@ -312,8 +312,10 @@ def read_quantity(value: Any) -> int:
 # --- the plan table ----------------------------------------------------------------------
 
 
-def header_of(key: str) -> str:
-    return next(header for name, header, _spellings in PLAN_COLUMNS if name == key)
+def header_of(key: str, columns: tuple[tuple[str, str, tuple[str, ...]], ...] = PLAN_COLUMNS
+              ) -> str:
+    """The header of a column of a table (by default, of the plan table)."""
+    return next(header for name, header, _spellings in columns if name == key)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from ocop_cli.imports.tables import (
     CellError,
     RowProblem,
     cell_text,
+    header_of,
     read_date,
     read_level,
     table_body,
@@ -79,7 +80,7 @@ def read_units(sheet: Sheet) -> tuple[list[UnitRow], list[RowProblem], list[str]
 
 
 def _header(key: str) -> str:
-    return next(header for name, header, _spellings in UNIT_COLUMNS if name == key)
+    return header_of(key, UNIT_COLUMNS)
 
 
 def _text(cells: dict[str, Any], key: str) -> str | None:
