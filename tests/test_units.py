@@ -408,3 +408,31 @@ def test_a_report_after_a_merger_names_the_ended_unit_and_can_count_it_under_its
     found = ocop("tasks", "--plan", "2025", "--place", "Hồng Hưng", "--format", "json",
                  "--as-of", "2026-01-15")
     assert found.exit_code == 0 and found.stderr == "" and found.json()[0]["achieved"] == 1
+
+
+# --- the product register's places ------------------------------------------------------------
+
+
+def test_a_product_of_a_merged_commune_keeps_its_place_and_is_found_under_the_successor(
+        ocop: Any, ws: Path) -> None:
+    with_communes(ws)
+    (ws / "plan_2026.yaml").write_text(PLAN_2026, encoding="utf-8")
+    added = ocop("product", "add", "Gạo nếp", "--district", "Hồng Hưng", "--commune",
+                 "Xã Hồng Hưng", "--entity", "HTX Hồng Hưng", "--kind", "htx", "--group",
+                 "thuc-pham", "--date", "2025-09-01", "--as-of", "2025-09-01")
+    assert added.exit_code == 0, added.stderr
+    product = added.stdout.split()[0]
+
+    def listed(*args: str) -> list[dict[str, Any]]:
+        result = ocop("product", "list", "--format", "json", "--as-of", "2026-03-01", *args)
+        assert result.exit_code == 0, result.stderr
+        return list(result.json())
+
+    (row,) = listed("--district", "Gia Lộc")  # the commune that took Hồng Hưng over
+    assert (row["id"], row["district"], row["district_id"]) == (product, "Hồng Hưng",
+                                                                "xa-hong-hung")
+    assert listed("--district", "Yết Kiêu") == []
+    report = ocop("product", "report", "--format", "json", "--as-of", "2026-03-01").json()
+    units, total = report["products"]["by_district"], report["products"]["total"]
+    assert sum(u["registered"] for u in units) == total["registered"] == 1
+    assert [u["id"] for u in units if u["registered"]] == ["xa-hong-hung"]

@@ -106,6 +106,21 @@ class Directory:
         return frozenset(a.id for a in self.agencies
                          if a.kind == "locality" and a.level in ("district", "commune"))
 
+    def is_unit(self, agency_id: str) -> bool:
+        """Whether an id is an administrative unit (district or commune), whatever its dates."""
+        return agency_id in self._unit_ids
+
+    def heirs(self, agency_id: str) -> tuple[str, ...]:
+        """Every unit or agency that took over from `agency_id`, and from those in turn."""
+        found: list[str] = []
+        todo = list(self.by_id[agency_id].successors) if agency_id in self.by_id else []
+        while todo:
+            current = todo.pop(0)
+            if current not in found and current != agency_id and current in self.by_id:
+                found.append(current)
+                todo.extend(self.by_id[current].successors)
+        return tuple(found)
+
     def unit_of(self, agency_id: str | None) -> str | None:
         """The administrative unit (district or commune) an agency is, or is part of
         (Phòng NN Gia Lộc is in Gia Lộc)."""
@@ -150,6 +165,18 @@ class Directory:
             raise Ended("; ".join(self.ended(a, on) for a in everywhen))
         raise NotFound(_("no agency is called {name!r}").format(name=name),
                        hint=self.suggest(name))
+
+    def looked_back(self, name: str, on: dt.date | None) -> tuple[Agency, str | None]:
+        """The agency a name means on `on`, and None; a name of an agency that had ended (or
+        not begun) by then still finds it when it is the only one so named, with the line
+        that says so: a filter, or a list of products, may look back at a unit that is gone."""
+        try:
+            return self.resolve(name, on), None
+        except Ended as ended:
+            found = self.candidates(name)
+            if len(found) != 1:
+                raise
+            return found[0], ended.message
 
     def ended(self, agency: Agency, on: dt.date) -> str:
         """One line saying that an agency was not in force on `on`: when it ended and what

@@ -303,10 +303,9 @@ def _checked(record: Any, source: str, directory: Any, rules: Rules | None
             return None, _("a {action} line needs {key}").format(action=action, key=key), key
     if action == "registered":
         district = record["district"]
-        if district not in directory.by_id or directory.get(district).level != "district" \
-                or directory.get(district).kind != "locality":
-            return None, _("{value!r} is not a district-level unit of agencies.yaml").format(
-                value=district), "district"
+        if not directory.is_unit(district):
+            return None, _("{value!r} is not an administrative unit (district or commune) of "
+                           "agencies.yaml").format(value=district), "district"
         if record["kind"] not in KINDS:
             return None, _("expected one of: {choices}").format(choices=", ".join(KINDS)), "kind"
         if rules is not None and record["group"] not in {g.id for g in rules.groups}:

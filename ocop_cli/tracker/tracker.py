@@ -74,16 +74,10 @@ def in_force_or_told(loaded: Loaded, name: str, on: dt.date | None,
     """The agency a name means on `on`; a name of an agency that had ended (or not begun) by
     then still finds it when it is the only one so named, and the line that says when it ended
     and what took it over is told: a filter may look back at a unit that is gone."""
-    from ocop_cli.core.directory import Ended
-
-    try:
-        return loaded.directory.resolve(name, on)
-    except Ended as ended:
-        found = loaded.directory.candidates(name)
-        if len(found) != 1:
-            raise
-        tell(ended.message)
-        return found[0]
+    agency, ended = loaded.directory.looked_back(name, on)
+    if ended is not None:
+        tell(ended)
+    return agency
 
 
 def plan_month(plan: Plan, text: str | None) -> int | None:
@@ -149,8 +143,9 @@ class Tracker:
         """The id of the district-level unit `--district` names, found as `--agency` finds
         one (a unit that has ended is found, and told)."""
         unit = in_force_or_told(loaded, name, naming_day(loaded.plan, self.as_of), self.tell)
-        if unit.id not in {a.id for a in loaded.directory.units}:
-            raise UsageError(_("--district: {name} is not a district-level unit").format(
+        if not loaded.directory.is_unit(unit.id):
+            raise UsageError(_("--district: {name} is not an administrative unit (district or "
+                               "commune)").format(
                 name=unit.short))
         return str(unit.id)
 
