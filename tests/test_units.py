@@ -436,3 +436,28 @@ def test_a_product_of_a_merged_commune_keeps_its_place_and_is_found_under_the_su
     units, total = report["products"]["by_district"], report["products"]["total"]
     assert sum(u["registered"] for u in units) == total["registered"] == 1
     assert [u["id"] for u in units if u["registered"]] == ["xa-hong-hung"]
+
+
+def test_a_place_is_recorded_among_the_units_in_force_on_the_entry_s_date(
+        ocop: Any, ws: Path, tmp_path: Path) -> None:
+    from ocop_cli.core.errors import EXIT_INVALID, EXIT_NOT_FOUND
+
+    with_communes(ws)
+    (ws / "plan_2025.yaml").write_text(PLAN_2025.replace(
+        "year: 2025", "year: 2025\nlast_year: 2026").replace("T8-12", "Tháng 8/2025 - 3/2026"),
+        encoding="utf-8")
+    ok = ocop("progress", "--plan", "2025", "1", "1", "--place", "Hồng Hưng",
+              "--date", "2025-12-31", "--as-of", "2026-02-01")
+    assert ok.exit_code == 0, ok.stderr
+    late = ocop("progress", "--plan", "2025", "1", "1", "--place", "Hồng Hưng",
+                "--date", "2026-01-05", "--as-of", "2026-02-01")
+    assert late.exit_code == EXIT_NOT_FOUND
+    assert "Xã Hồng Hưng ended on 2025-12-31; now part of: Gia Lộc" in late.stderr
+    sheet = tmp_path / "tien_do.csv"
+    sheet.write_text("date,task,action,quantity,place\n2026-01-05,1,progress,1,Hồng Hưng\n",
+                     encoding="utf-8")
+    rows = ocop("import", "progress", str(sheet), "--plan", "2025", "--as-of", "2026-02-01")
+    assert rows.exit_code == EXIT_INVALID
+    assert "Xã Hồng Hưng ended on 2025-12-31" in rows.stderr
+    shown = ocop("show", "1", "--plan", "2025", "--format", "json", "--as-of", "2026-02-01")
+    assert shown.json()["achieved"] == 1

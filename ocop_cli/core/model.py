@@ -138,6 +138,12 @@ class Plan:
         """2019, or 2021-2025 for a plan over several years."""
         return f"{self.year}-{self.last_year}" if self.last_year > self.year else str(self.year)
 
+    def naming_day(self, day: dt.date) -> dt.date:
+        """The day a name typed or recorded about this plan resolves on: `day`, or the plan's
+        last day when `day` is later (the 2019 plan's districts are looked at as they were,
+        also after the district level ended)."""
+        return min(day, dt.date(self.last_year, 12, 31))
+
     @property
     def span(self) -> int:
         """How many months the plan's years hold (12 a year)."""

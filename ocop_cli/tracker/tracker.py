@@ -50,19 +50,15 @@ def parse_date(text: str, option: str) -> dt.date:
                                option=option, text=text)) from None
 
 
-def naming_day(plan: Plan, as_of: dt.date | None) -> dt.date | None:
-    """The day a name typed about a plan resolves on: the as-of date, or the plan's last
-    day when the as-of date is later (the 2019 plan's units are looked at as they were, even
-    after the district level ended); None (any day) without an as-of date."""
-    return None if as_of is None else min(as_of, dt.date(plan.last_year, 12, 31))
-
-
 def agency_named(loaded: Loaded, name: str, option: str, tell: Callable[[str], None],
-                 as_of: dt.date | None = None) -> Agency:
-    """The agency a name means among those in force on the as-of date (`naming_day`); told
-    when the name is not one of its spellings, so that "Sở Tài Chín" never silently becomes
-    Sở Tài chính."""
-    agency = in_force_or_told(loaded, name, naming_day(loaded.plan, as_of), tell)
+                 as_of: dt.date | None = None, strict: bool = False) -> Agency:
+    """The agency a name means among those in force on the as-of date (`Plan.naming_day`;
+    without one, on any day); told when the name is not one of its spellings, so that "Sở Tài
+    Chín" never silently becomes Sở Tài chính. `strict` (a place recorded on that date)
+    refuses an agency that was not in force then, naming what took it over."""
+    on = None if as_of is None else loaded.plan.naming_day(as_of)
+    agency = loaded.directory.resolve(name, on) if strict else in_force_or_told(
+        loaded, name, on, tell)
     if not loaded.directory.exactly(name, agency):
         tell(_("{option} {name!r}: taken as {agency} ({full})").format(
             option=option, name=name, agency=agency.short, full=agency.name))
@@ -135,14 +131,19 @@ class Tracker:
     def agency(self, loaded: Loaded, name: str, option: str) -> Agency:
         return agency_named(loaded, name, option, self.tell, self.as_of)
 
-    def place(self, loaded: Loaded, name: str | None) -> str | None:
-        """The agency id `--place` names, if it names one."""
-        return self.agency(loaded, name, "--place").id if name else None
+    def place(self, loaded: Loaded, name: str | None, on: dt.date | None = None
+              ) -> str | None:
+        """The agency id `--place` names, if it names one; with `on` (the date of the entry
+        it is recorded in), among the agencies in force that day only."""
+        if not name:
+            return None
+        return agency_named(loaded, name, "--place", self.tell, on or self.as_of,
+                            strict=on is not None).id
 
     def district(self, loaded: Loaded, name: str) -> str:
         """The id of the district-level unit `--district` names, found as `--agency` finds
         one (a unit that has ended is found, and told)."""
-        unit = in_force_or_told(loaded, name, naming_day(loaded.plan, self.as_of), self.tell)
+        unit = in_force_or_told(loaded, name, loaded.plan.naming_day(self.as_of), self.tell)
         if not loaded.directory.is_unit(unit.id):
             raise UsageError(_("--district: {name} is not an administrative unit (district or "
                                "commune)").format(
@@ -267,7 +268,7 @@ class Tracker:
 
         return self._on_task(task_id, by, lambda loaded, states, who: record.done(
             loaded, states, task_id, self._stamp(loaded, who, date, ref, note), qty,
-            self.place(loaded, place)))
+            self.place(loaded, place, self._day(date))))
 
     def progress(self, task_id: str, qty: int, place: str | None = None, *,
                  by: str | None = None, date: Day = None, ref: str | None = None,
@@ -277,7 +278,7 @@ class Tracker:
 
         return self._on_task(task_id, by, lambda loaded, states, who: record.progress(
             loaded, states, task_id, qty, self._stamp(loaded, who, date, ref, note),
-            self.place(loaded, place)))
+            self.place(loaded, place, self._day(date))))
 
     def change(self, action: Literal["start", "reopen", "cancel"], task_id: str, *,
                by: str | None = None, date: Day = None, ref: str | None = None,
