@@ -461,3 +461,12 @@ def test_a_place_is_recorded_among_the_units_in_force_on_the_entry_s_date(
     assert "Xã Hồng Hưng ended on 2025-12-31" in rows.stderr
     shown = ocop("show", "1", "--plan", "2025", "--format", "json", "--as-of", "2026-02-01")
     assert shown.json()["achieved"] == 1
+
+
+def test_a_plan_that_arrives_with_its_tasks_shared_otherwise_says_so(ws: Path) -> None:
+    from ocop_cli.core.model import Plan, Task
+    from ocop_cli.sync.arrived import _plan_changes
+
+    before = Plan("7/KH", 2026, "KH", (Task("1", "Hội nghị", per_unit="district"),))
+    after = Plan("7/KH", 2026, "KH", (Task("1", "Hội nghị", per_unit="commune"),))
+    assert _plan_changes(before, after) == ["1 shared per unit district → commune"]
