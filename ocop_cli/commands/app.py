@@ -34,10 +34,15 @@ MODULES = {
 }
 
 
+# Modules that add a sub-command to a group another module holds (`ocop import units`).
+JOINING = {"imports": ("units",)}
+
+
 def import_commands(name: str | None = None) -> None:
     """Import the module of command `name`, or of every command's without a name."""
     for module in sorted({MODULES[name]} if name else set(MODULES.values())):
-        importlib.import_module(f"ocop_cli.commands.{module}")
+        for each in (module, *JOINING.get(module, ())):
+            importlib.import_module(f"ocop_cli.commands.{each}")
     _in_help_order()
 
 

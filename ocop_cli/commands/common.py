@@ -115,9 +115,10 @@ class Session:
         return self.tracker.states(loaded, under)
 
 
-def agency_named(loaded: "Loaded", name: str, option: str) -> "Agency":
+def agency_named(loaded: "Loaded", name: str, option: str,
+                 as_of: dt.date | None = None) -> "Agency":
     """The agency a name means (said on stderr when taken as another: see the library's)."""
-    return _agency_named(loaded, name, option, aside)
+    return _agency_named(loaded, name, option, aside, as_of)
 
 
 def month_shape(text: str | None) -> str | None:

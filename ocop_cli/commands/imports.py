@@ -214,11 +214,11 @@ def _write_plan(ws: Any, table: Any, years: tuple[int, int], number: str, title:
     with write.locked(ws):
         try:
             write.refuse_overwrite(target, force)
-            directory, resolved = _checked_table(ws, table, add_agencies)
+            directory, resolved = _checked_table(ws, table, add_agencies, dated)
             told: list[str] = []
             if resolved.unknown:
                 directory, told = _add_agencies(ws, table, resolved, directory, number, temps)
-                resolved = agencies.resolve_agencies(table, directory)
+                resolved = agencies.resolve_agencies(table, directory, dated)
                 if resolved.problems or resolved.unknown:  # pragma: no cover - just added
                     raise imports.rejected(table.source, resolved.problems)
             temps.append(_staged_plan(ws, target, resolved, directory,
@@ -232,9 +232,11 @@ def _write_plan(ws: Any, table: Any, years: tuple[int, int], number: str, title:
     return _plan_written(target, table, years, number, existed, told)
 
 
-def _checked_table(ws: Any, table: Any, add_agencies: bool) -> tuple[Any, Any]:
-    """The agencies, and the table's agencies resolved against them; InvalidData naming every
-    problem of the table (an unknown agency is one unless `add_agencies`)."""
+def _checked_table(ws: Any, table: Any, add_agencies: bool, dated: dt.date
+                   ) -> tuple[Any, Any]:
+    """The agencies, and the table's agencies resolved against those in force on `dated`;
+    InvalidData naming every problem of the table (an unknown agency is one unless
+    `add_agencies`)."""
     from ocop_cli.imports import agencies
     from ocop_cli.imports import tables as imports
     from ocop_cli.store import documents
@@ -242,7 +244,7 @@ def _checked_table(ws: Any, table: Any, add_agencies: bool) -> tuple[Any, Any]:
     directory, problems = documents.read_agencies(ws.agencies_path)
     if directory is None:
         raise InvalidData(problems)
-    resolved = agencies.resolve_agencies(table, directory)
+    resolved = agencies.resolve_agencies(table, directory, dated)
     found = [*table.problems, *resolved.problems]
     stranger = bool(resolved.unknown) and not add_agencies
     if stranger:

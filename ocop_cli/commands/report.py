@@ -62,6 +62,9 @@ def report(
                                               help="With --to: the period's first day")] = None,
     end: Annotated[str | None, typer.Option("--to", metavar="DATE",
                                             help="With --from: the period's last day")] = None,
+    by_successor: Annotated[bool, typer.Option(
+        "--by-successor", help="Count what was recorded at a unit that has ended under the "
+        "unit that took it over")] = False,
 ) -> None:
     """The report offices send upward, as of a date: by agency, for one agency (the office's
     table), or for a period; with the per-district breakdown. As docx, the administrative
@@ -78,6 +81,7 @@ def report(
     chosen = chosen_period(s.workspace.root, period, parse_date(start, "--from") if start
                            else None, parse_date(end, "--to") if end else None)
     shape = formats.choose_format(fmt.value if fmt else None, output)
+    s.tracker.by_successor = by_successor
     doc, timeline = s.tracker.report(agency, month, chosen, sort.value,
                                      every_task=shape == "docx")
     formats.deliver(doc, shape, output, force, s.no_color, timeline=timeline,

@@ -73,8 +73,8 @@ def tasks(
     filters = Filters(
         month=plan_month(loaded.plan, month), role=role.value,
         statuses=tuple(x.value for x in status or ()), overdue=overdue, due=due, grep=grep,
-        agency=agency_named(loaded, agency, "--agency").id if agency else None,
-        place=agency_named(loaded, place, "--place").id if place else None)
+        agency=agency_named(loaded, agency, "--agency", s.as_of).id if agency else None,
+        place=agency_named(loaded, place, "--place", s.as_of).id if place else None)
     states, chosen = views.listed_states(loaded, filters, s.as_of)
     views.task_list(loaded, states, filters, fmt.value, s.as_of, s.no_color, sort.value,
                     chosen)

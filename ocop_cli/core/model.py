@@ -30,6 +30,8 @@ PRODUCT_ACTIONS = (*PRODUCT_STAGES, "undo")
 ENTITY_KINDS = ("htx", "dn", "tht", "ho")
 COUNCILS = ("huyen", "tinh")
 LEVELS = ("central", "province", "district", "commune")
+# The levels of administrative unit a task may be shared among (`Task.per_unit`).
+UNIT_LEVELS = ("district", "commune")
 KINDS = (
     "government", "party", "council", "ministry", "department", "office", "committee",
     "media", "organisation", "locality", "group",
@@ -53,10 +55,25 @@ class Agency(NamedTuple):
     duties: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     email: tuple[str, ...] = ()  # where its reminders are sent
+    # The dates it was in force, both days included, as ISO text (YYYY-MM-DD: the index keeps
+    # plain JSON, and ISO text orders as the dates do); None: since always, until now.
+    start: str | None = None
+    until: str | None = None
+    # The agencies or units that took over when it ended (ids): a merger, a rename.
+    successors: tuple[str, ...] = ()
+    code: str | None = None  # the statistics office's code of an administrative unit
 
     @property
     def spellings(self) -> tuple[str, ...]:
         return (self.short, self.name, *self.aliases)
+
+    def in_force(self, day: dt.date | None) -> bool:
+        """Whether it existed on `day` (None: on any day)."""
+        if day is None:
+            return True
+        iso = day.isoformat()
+        return (self.start is None or self.start <= iso) and \
+            (self.until is None or iso <= self.until)
 
 
 class Task(NamedTuple):
@@ -81,6 +98,9 @@ class Task(NamedTuple):
     # the plan is read: `per_district` tasks, and duties without a quantity that a group of
     # the units leads (3.2, "BCĐ cấp huyện"). Empty for a task of one subject.
     shared_by: tuple[str, ...] = ()
+    # The level of administrative unit whose units each hold a share (UNIT_LEVELS), those in
+    # force on the plan's date; `per_district` is the same as "district".
+    per_unit: str | None = None
 
     @property
     def parent(self) -> str | None:
@@ -121,6 +141,12 @@ class Plan:
     def years(self) -> str:
         """2019, or 2021-2025 for a plan over several years."""
         return f"{self.year}-{self.last_year}" if self.last_year > self.year else str(self.year)
+
+    def naming_day(self, day: dt.date) -> dt.date:
+        """The day a name typed or recorded about this plan resolves on: `day`, or the plan's
+        last day when `day` is later (the 2019 plan's districts are looked at as they were,
+        also after the district level ended)."""
+        return min(day, dt.date(self.last_year, 12, 31))
 
     @property
     def span(self) -> int:

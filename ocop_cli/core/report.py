@@ -267,13 +267,15 @@ class Duty:
 
 @dataclass(frozen=True, slots=True)
 class UnitShare:
-    """One district unit's part of a shared task; None where it is not known."""
+    """One unit's part of a shared task; None where it is not known. `ended`: the unit's last
+    day when it had ended by the as-of date (a merger, the end of the district level)."""
 
     id: str
     place: str | None
     qty: int | None
     done: bool | None
     status: str | None
+    ended: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +300,7 @@ class PlaceRow:
     units_not_known: int
     units_total: int
     not_by_unit: int
+    level: str = "district"  # of the units that hold the shares (district, commune)
 
 
 @dataclass(frozen=True, slots=True)

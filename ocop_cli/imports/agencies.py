@@ -5,6 +5,7 @@ agencies.yaml in `planfile`).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -133,11 +134,19 @@ class Resolved:
     problems: list[RowProblem]
 
 
-def resolve_agencies(table: PlanTable, directory: Directory) -> Resolved:
+def resolve_agencies(table: PlanTable, everywhen: Directory, on: dt.date | None = None
+                     ) -> Resolved:
+    """The agency cells of a table resolved among the agencies in force on `on` (the plan's
+    date); a name of an agency that had ended by then is a problem that says so."""
+    directory = everywhen.in_force_on(on)
     index = _Index(directory)
     result = Resolved([], {}, [])
 
     def unknown(ref: Ref, row: TableRow, column: str) -> None:
+        if on is not None and (gone := everywhen.candidates(ref.text, exact=True)):
+            result.problems.append(RowProblem(row.row, "; ".join(
+                everywhen.ended(a, on) for a in gone), column, row.id))
+            return
         # A plan file names agencies by whole spellings; a shortening a person may type
         # ("Sở NN") is not one, and adding it as a new agency would make a double.
         found = directory.candidates(ref.text)

@@ -62,6 +62,8 @@ def plan_data(resolved: Resolved, number: str, year: int, title: str, dated: dt.
             task["partners"] = [ref.text for ref in partners]
         if row.window is not None:
             task["window"] = row.window
+        if row.per_unit is not None:
+            task["per_unit"] = row.per_unit
         tasks.append(task)
     years = {"year": str(year)}
     if last_year is not None and last_year != year:
@@ -102,6 +104,8 @@ def plan_yaml(data: dict[str, Any], source: str, today: dt.date) -> str:
             lines += [f"      - {yaml_str(p)}" for p in task["partners"]]
         if "window" in task:
             lines.append(f"    window: {yaml_str(task['window'])}")
+        if "per_unit" in task:
+            lines.append(f"    per_unit: {task['per_unit']}")
     return "\n".join(lines) + "\n"
 
 

@@ -36,6 +36,27 @@ PLAN_COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
                                        "thoi gian hoan thanh")),
 )
 
+# Columns a plan table may have besides those: the level of unit a task is shared among.
+PLAN_EXTRA_COLUMNS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("per_unit", "Chia theo đơn vị", ("chia theo don vi", "chia theo", "moi don vi",
+                                      "per unit", "per_unit")),
+)
+
+# A level of administrative unit as lists and tables write it (folded), or as ocop names it.
+LEVEL_WORDS = {
+    "commune": ("xa", "phuong", "thi tran", "dac khu", "cap xa", "moi xa", "commune"),
+    "district": ("huyen", "quan", "thi xa", "thanh pho thuoc tinh", "cap huyen", "moi huyen",
+                 "district"),
+    "province": ("tinh", "thanh pho truc thuoc trung uong", "cap tinh", "province"),
+}
+
+
+def read_level(text: str) -> str | None:
+    """The level a cell names (xã is commune, huyện district, tỉnh province); None if none."""
+    key = fold(text)
+    return next((level for level, words in LEVEL_WORDS.items() if key in words), None)
+
+
 _DASHES = ("-", "–", "—")
 _SUB_TITLE = re.compile(r"^[-–—]\s*")
 _TOP_TT = re.compile(r"^0*([1-9]\d*)\.?$")
@@ -317,8 +338,10 @@ def read_quantity(value: Any) -> int:
 # --- the plan table ----------------------------------------------------------------------
 
 
-def header_of(key: str) -> str:
-    return next(header for name, header, _spellings in PLAN_COLUMNS if name == key)
+def header_of(key: str, columns: tuple[tuple[str, str, tuple[str, ...]], ...] = PLAN_COLUMNS
+              ) -> str:
+    """The header of a column of a table (by default, of the plan table)."""
+    return next(header for name, header, _spellings in columns if name == key)
 
 
 @dataclass(frozen=True)
@@ -333,6 +356,7 @@ class TableRow:
     lead: str | None = None
     partners: str | None = None
     window: str | None = None
+    per_unit: str | None = None  # the level of unit it is shared among (district, commune)
 
 
 @dataclass
@@ -349,7 +373,8 @@ def read_plan_table(sheet: Sheet, year: int | None = None, last_year: int | None
     at the start of the content cell) numbered N.1, N.2 under the row above them. Quantities
     and windows are read as the plan for `year` (to `last_year`) means them."""
     notices: list[str] = []
-    _found, body, problems = table_body(sheet, PLAN_COLUMNS, [c[0] for c in PLAN_COLUMNS], notices)
+    _found, body, problems = table_body(sheet, PLAN_COLUMNS + PLAN_EXTRA_COLUMNS,
+                                        [c[0] for c in PLAN_COLUMNS], notices)
     rows: list[TableRow] = []
     numbering = _Numbering()
     for number, cells in body:
@@ -462,6 +487,19 @@ def _plan_values(cells: dict[str, Any], number: int, task_id: str, year: int | N
             problems.append(RowProblem(number, str(error), column, task_id))
             continue
         values[key] = None if _empty(text) else text
+    column = PLAN_EXTRA_COLUMNS[0][1]
+    try:
+        shared = cell_text(cells.get("per_unit"), column)
+    except CellError as error:
+        problems.append(RowProblem(number, error.message, column, task_id))
+        return None
+    if not _empty(shared):
+        values["per_unit"] = read_level(shared)
+        if values["per_unit"] not in ("district", "commune"):
+            problems.append(RowProblem(number, _("{text!r}: a task is shared per xã or per "
+                                                 "huyện (commune, district)").format(
+                text=shared), column, task_id))
+            return None
     if values.get("target") and values.get("unit"):
         clash = parse_target(str(values["target"])).unit_problem(str(values["unit"]))
         if clash:

@@ -6,6 +6,7 @@ administrative document, every task in plan order.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -26,6 +27,7 @@ from ocop_cli.core.report import (
     Rows,
     TaskReport,
     TaskRow,
+    UnitShare,
 )
 from ocop_cli.output.product_tables import register_sections
 from ocop_cli.output.render import Column
@@ -336,7 +338,7 @@ def places_section(doc: TaskReport) -> Section:
                Column("not_by_unit", _("Not assigned to a unit"), numeric=True)]
 
     def named(p: PlaceRow, *statuses: str | None) -> str:
-        return ", ".join(u.place or "" for u in p.units if u.status in statuses)
+        return ", ".join(ended_name(u) for u in p.units if u.status in statuses)
 
     rows = [{"id": p.id, "content": content(p.title, p.parent_title), "share": p.per_unit,
              "units_done": p.units_done,
@@ -346,8 +348,19 @@ def places_section(doc: TaskReport) -> Section:
              "not_by_unit": p.not_by_unit or None,
              "_style": "done" if p.units_done == p.units_total else None}
             for p in places]
-    return Section("places", _("By district unit (tasks each unit holds a share of)"), columns,
-                   rows)
+    levels = {p.level for p in places}
+    title = (_("By commune (tasks each commune holds a share of)") if levels == {"commune"}
+             else _("By district unit (tasks each unit holds a share of)")
+             if levels <= {"district"} else _("By unit (tasks each unit holds a share of)"))
+    return Section("places", title, columns, rows)
+
+
+def ended_name(unit: UnitShare) -> str:
+    """A unit as a report names it: Hồng Hưng (ended 31/12/2025) when it has ended."""
+    if unit.ended is None:
+        return unit.place or ""
+    day = format_date(dt.date.fromisoformat(unit.ended))
+    return _("{name} (ended {date})").format(name=unit.place or unit.id, date=day)
 
 
 def agency_list_section(items: list[dict[str, Any]]) -> Section:

@@ -31,6 +31,7 @@ from ocop_cli.core.model import (
     LEVELS,
     PRODUCT_ACTIONS,
     PRODUCT_STAGES,
+    UNIT_LEVELS,
     Entry,
     kinds_of,
 )
@@ -111,7 +112,11 @@ class TaskDoc(Strict):
         "Hằng năm) or a day deadline (Trước 30/6)"
     )
     section: Text | None = None
-    per_district: bool = Field(False, description="Target counted one per district-level unit")
+    per_district: bool = Field(False, description="Target counted one per district-level unit "
+                               "(the same as per_unit: district)")
+    per_unit: Literal[UNIT_LEVELS] | None = Field(  # type: ignore[valid-type]
+        None, description="Target counted one per administrative unit of this level, those "
+        "in force on the plan's date")
     notes: Notes = Field(default_factory=list)
     products_at: Literal[PRODUCT_STAGES] | None = Field(  # type: ignore[valid-type]
         None, description="The achieved quantity is the number of products of the register "
@@ -151,6 +156,7 @@ class PlanDoc(Strict):
 
 
 class AgencyDoc(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
     short: Text
     name: Text
@@ -163,6 +169,23 @@ class AgencyDoc(Strict):
     notes: list[Text] = Field(default_factory=list)
     # Where `ocop remind --send` sends the agency its reminders.
     email: list[Email] = Field(default_factory=list, max_length=20)
+    code: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,6}$")] | None = Field(
+        None, description="The statistics office's code of an administrative unit (30, 288)")
+    start: dt.date | None = Field(None, alias="from", description="The first day it was in "
+                                  "force (default: always)")
+    until: dt.date | None = Field(None, description="The last day it was in force (default: "
+                                  "still in force)")
+    successors: list[Text] = Field(default_factory=list, description="The ids of the agencies "
+                                   "or units that took over when it ended")
+
+    @field_validator("until")
+    @classmethod
+    def _after_start(cls, until: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        start = info.data.get("start")
+        if until is not None and start is not None and until < start:
+            raise ValueError(_("it ends ({until}) before it begins ({start})").format(
+                until=until.isoformat(), start=start.isoformat()))
+        return until
 
 
 class AgenciesDoc(Strict):

@@ -217,7 +217,7 @@ def _value(task: Task, field: str) -> str:
     return "—" if value in (None, "") else str(value)
 
 
-_FIELDS = ("title", "unit", "target", "window", "lead", "partners", "per_district")
+_FIELDS = ("title", "unit", "target", "window", "lead", "partners", "per_district", "per_unit")
 
 
 def _plan_changes(old: Plan | None, new: Plan | None) -> list[str]:
@@ -225,7 +225,7 @@ def _plan_changes(old: Plan | None, new: Plan | None) -> list[str]:
         return [_("changed") if new is not None else _("removed or no longer readable")]
     labels = {"title": _("title"), "unit": _("unit"), "target": _("target"),
               "window": _("window"), "lead": _("lead"), "partners": _("partners"),
-              "per_district": _("per district")}
+              "per_district": _("per district"), "per_unit": _("shared per unit")}
     lines = []
     for task in old.tasks:
         after = new.task(task.id)

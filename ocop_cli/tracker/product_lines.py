@@ -202,9 +202,9 @@ def _registration_fault(record: dict[str, Any], directory: Any, rules: Rules | N
                         ) -> tuple[str, str] | None:
     """What is wrong with a registration's district, kind or group, and in which key."""
     district = record["district"]
-    if district not in directory.by_id or directory.get(district).level != "district" \
-            or directory.get(district).kind != "locality":
-        return _("{value!r} is not a district-level unit of agencies.yaml").format(
+    if not directory.is_unit(district):
+        return _("{value!r} is not an administrative unit (district or commune) of "
+                 "agencies.yaml").format(
             value=district), "district"
     if record["kind"] not in KINDS:
         return _("expected one of: {choices}").format(choices=", ".join(KINDS)), "kind"

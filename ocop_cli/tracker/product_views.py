@@ -49,7 +49,8 @@ from ocop_cli.tracker.scoring import MemberSheet
 
 
 def ordered(products: Iterable[Product], directory: Any) -> list[Product]:
-    units = {a.id: i for i, a in enumerate(directory.units)}
+    products = list(products)
+    units = {a.id: i for i, a in enumerate(places_of(products, directory))}
     return sorted(products, key=lambda p: (units.get(p.district, len(units)),
                                            sort_key(p.commune), sort_key(p.name), p.id))
 
@@ -63,7 +64,8 @@ def select(products: Iterable[Product], directory: Any, district: str | None = N
     unit, commune and name. `commune` matches accents aside; `year` is the registration's;
     `certificate` is the standing of its certificate on `as_of` (in_force, expired, revoked)."""
     return [p for p in ordered(products, directory)
-            if (district is None or p.district == district)
+            if (district is None or p.district == district
+                or district in directory.heirs(p.district))
             and (commune is None or fold(p.commune) == fold(commune))
             and (not stages or p.stage in stages)
             and (stars is None or (p.stars or 0) == stars)
@@ -112,6 +114,14 @@ def _star_counts(products: Sequence[Product], as_of: dt.date) -> Stars:
     return Stars(counts[3], counts[4], counts[5])
 
 
+def places_of(products: Iterable[Product], directory: Any) -> list[Any]:
+    """The units a register is counted by, in the file's order: every district-level unit,
+    and each commune that holds a product (registered after the district level ended)."""
+    held = {p.district for p in products}
+    return [a for a in directory.agencies if directory.is_unit(a.id)
+            and (a.level == "district" or a.id in held)]
+
+
 def summary(products: Sequence[Product], directory: Any, rules: Rules, as_of: dt.date,
             months: int) -> ProductSummary:
     """The register as the province reports it on `as_of`: the funnel and the stars in force
@@ -126,7 +136,7 @@ def summary(products: Sequence[Product], directory: Any, rules: Rules, as_of: dt
                          sum(1 for p in subset if p.in_force(as_of)), _star_counts(subset, as_of))
 
     by_district = [funnel(unit.id, unit.short, [p for p in products if p.district == unit.id])
-                   for unit in directory.units]
+                   for unit in places_of(products, directory)]
     total = funnel(None, None, list(products))
     by_kind = [KindStars(kind, sum(1 for p in products if p.kind == kind),
                          _star_counts([p for p in products if p.kind == kind], as_of))
@@ -359,17 +369,16 @@ def decide_import(directory: Any, lines: Sequence[Line], rules: Rules, rows: Seq
     """The lines the rows record, each row seeing the rows above it: a product not in the
     register is registered, and moved on to the row's stage (the stages on the way dated the
     row's date); a product already there is only moved on."""
-    units = {a.id for a in directory.units}
     new: list[Line] = []
     messages: list[str] = []
     problems: list[Any] = []
     for row in rows:
         stamp = Stamp(row.date, who, row.ref, row.note)
         try:
-            unit = directory.resolve(row.district)
-            if unit.id not in units:
-                raise UsageError(_("{name} is not a district-level unit").format(
-                    name=unit.short))
+            unit, _ended = directory.looked_back(row.district, row.date)
+            if not directory.is_unit(unit.id):
+                raise UsageError(_("{name} is not an administrative unit (district or "
+                                   "commune)").format(name=unit.short))
             group = rules.group(row.group).id
             seen = [*lines, *new]
             twin = twin_of(products_as_of(seen, rules, dt.date.max), row.name, row.entity,

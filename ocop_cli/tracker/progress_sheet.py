@@ -79,7 +79,8 @@ def _decide(loaded: Loaded, states: dict[str, Any], row: ProgressRow, stamp: Any
     """One row, through the function its typed command uses."""
     from ocop_cli.tracker import record
 
-    place = loaded.directory.resolve(row.place).id if row.place else None
+    place = loaded.directory.resolve(row.place, loaded.plan.naming_day(row.date)).id \
+        if row.place else None
     if row.action == "done":
         return record.done(loaded, states, row.task, stamp, row.qty, place)
     if row.action == "progress":

@@ -159,18 +159,18 @@ def build(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
             **head, due=rows([t for t in leaves if _due_in(plan, t, period)]),
             achieved=achieved_in(plan, shown, leaves, period, directory,
                                  in_force(loaded, as_of, period), unit),
-            late=rows(overdue), places=places(loaded, states, near),
+            late=rows(overdue), places=places(loaded, states, near, as_of),
             reporting=reporting(loaded, near, in_force(loaded, as_of, period), unit))
     late = late_rows(loaded, shown, leaves, as_of, unit)
     if agency is not None:
         return AgencyReport(**head, tasks=rows(leaves), duties=duties(directory, agency),
-                            places=places(loaded, states, leaves), late=late)
+                            places=places(loaded, states, leaves, as_of), late=late)
     # Named as the table names them: the 12 district units would each repeat the row of the
     # district group they belong to (`--agency` shows one unit's share).
     named = Roles(directory, through_groups=False)
     return Overview(**head, agencies=agency_summary(plan, states, directory, named, as_of),
                     matrix=matrix(plan, states, directory, named, as_of),
-                    overdue=rows(overdue), places=places(loaded, states, leaves),
+                    overdue=rows(overdue), places=places(loaded, states, leaves, as_of),
                     products=product_overview(loaded, as_of), late=late)
 
 
@@ -416,12 +416,14 @@ def achieved_in(plan: Plan, states: dict[str, TaskState], tasks: list[Task], per
     return Rows([task for task in tasks if task.id in inside], row)
 
 
-def places(loaded: Loaded, states: dict[str, TaskState], tasks: list[Task]
-           ) -> Rows[PlaceRow]:
-    """For each task shared by district units: each unit's share, quantity and status, and
-    what was recorded without naming a unit. A unit's `done` is null when it is not known
-    (the whole was met, or marked done, without saying where)."""
+def places(loaded: Loaded, states: dict[str, TaskState], tasks: list[Task],
+           as_of: dt.date) -> Rows[PlaceRow]:
+    """For each task shared by units: each unit's share, quantity and status (and its last
+    day, when it had ended by `as_of`), and what was recorded without naming a unit. A unit's
+    `done` is null when it is not known (the whole was met, or marked done, without saying
+    where)."""
     directory = loaded.directory
+    today = as_of.isoformat()
 
     def row(task: Task) -> PlaceRow:
         state = states[task.id]
@@ -430,17 +432,20 @@ def places(loaded: Loaded, states: dict[str, TaskState], tasks: list[Task]
         for unit in task.shared_by:
             status = state.units.get(unit, "not_started")
             known = status != NOT_KNOWN
+            until = directory.by_id[unit].until if unit in directory.by_id else None
             per_unit.append(UnitShare(unit, directory.short(unit),
                                       state.places.get(unit, 0) if known else None,
                                       status == "done" if known else None,
-                                      status if known else None))
+                                      status if known else None,
+                                      until if until is not None and until < today else None))
         return PlaceRow(
             task.id, task.title, _parent_title(loaded.plan, task), state.status, state.timing,
             state.achieved, task.target, share.min if share else None,
             Share(share.min, share.max) if share else None, per_unit,
             units_done=sum(1 for u in per_unit if u.done),
             units_not_known=sum(1 for u in per_unit if u.done is None),
-            units_total=len(per_unit), not_by_unit=state.unassigned)
+            units_total=len(per_unit), not_by_unit=state.unassigned,
+            level=task.per_unit or directory.by_id[task.shared_by[0]].level)
     return Rows([task for task in tasks if task.shared_by], row)
 
 

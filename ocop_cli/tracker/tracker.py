@@ -52,13 +52,29 @@ def parse_date(text: str, option: str) -> dt.date:
                                option=option, text=text)) from None
 
 
-def agency_named(loaded: Loaded, name: str, option: str, tell: Callable[[str], None]) -> Agency:
-    """The agency a name means; told when the name is not one of its spellings, so that
-    "Sở Tài Chín" never silently becomes Sở Tài chính."""
-    agency = loaded.directory.resolve(name)
+def agency_named(loaded: Loaded, name: str, option: str, tell: Callable[[str], None],
+                 as_of: dt.date | None = None, strict: bool = False) -> Agency:
+    """The agency a name means among those in force on the as-of date (`Plan.naming_day`;
+    without one, on any day); told when the name is not one of its spellings, so that "Sở Tài
+    Chín" never silently becomes Sở Tài chính. `strict` (a place recorded on that date)
+    refuses an agency that was not in force then, naming what took it over."""
+    on = None if as_of is None else loaded.plan.naming_day(as_of)
+    agency = loaded.directory.resolve(name, on) if strict else in_force_or_told(
+        loaded, name, on, tell)
     if not loaded.directory.exactly(name, agency):
         tell(_("{option} {name!r}: taken as {agency} ({full})").format(
             option=option, name=name, agency=agency.short, full=agency.name))
+    return agency
+
+
+def in_force_or_told(loaded: Loaded, name: str, on: dt.date | None,
+                     tell: Callable[[str], None]) -> Agency:
+    """The agency a name means on `on`; a name of an agency that had ended (or not begun) by
+    then still finds it when it is the only one so named, and the line that says when it ended
+    and what took it over is told: a filter may look back at a unit that is gone."""
+    agency, ended = loaded.directory.looked_back(name, on)
+    if ended is not None:
+        tell(ended)
     return agency
 
 
@@ -87,6 +103,9 @@ class Tracker:
         self.as_of = as_of or dt.date.today()
         self.tell = tell
         self._offices: dict[str | None, Office] = {}
+        # What was recorded at a unit that has ended counts under the unit that took it over
+        # (`--by-successor`): continuity across a merger, where the user asks for it.
+        self.by_successor = False
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -103,6 +122,9 @@ class Tracker:
         looks at."""
         from ocop_cli.core.state import state_as_of, subtree
 
+        if self.by_successor:
+            moved = loaded.directory.carried(loaded.replay(under), self.as_of)
+            return state_as_of(loaded.plan, moved, self.as_of, under)
         if under is None:
             return loaded.states(self.as_of)
         tasks = [t.id for t in subtree(loaded.plan, under)]
@@ -110,17 +132,24 @@ class Tracker:
         return state_as_of(loaded.plan, [e for t in tasks for e in own[t]], self.as_of, under)
 
     def agency(self, loaded: Loaded, name: str, option: str) -> Agency:
-        return agency_named(loaded, name, option, self.tell)
+        return agency_named(loaded, name, option, self.tell, self.as_of)
 
-    def place(self, loaded: Loaded, name: str | None) -> str | None:
-        """The agency id `--place` names, if it names one."""
-        return self.agency(loaded, name, "--place").id if name else None
+    def place(self, loaded: Loaded, name: str | None, on: dt.date | None = None
+              ) -> str | None:
+        """The agency id `--place` names, if it names one; with `on` (the date of the entry
+        it is recorded in), among the agencies in force that day only."""
+        if not name:
+            return None
+        return agency_named(loaded, name, "--place", self.tell, on or self.as_of,
+                            strict=on is not None).id
 
     def district(self, loaded: Loaded, name: str) -> str:
-        """The id of the district-level unit `--district` names."""
-        unit = loaded.directory.resolve(name)
-        if unit.id not in {a.id for a in loaded.directory.units}:
-            raise UsageError(_("--district: {name} is not a district-level unit").format(
+        """The id of the district-level unit `--district` names, found as `--agency` finds
+        one (a unit that has ended is found, and told)."""
+        unit = in_force_or_told(loaded, name, loaded.plan.naming_day(self.as_of), self.tell)
+        if not loaded.directory.is_unit(unit.id):
+            raise UsageError(_("--district: {name} is not an administrative unit (district or "
+                               "commune)").format(
                 name=unit.short))
         return str(unit.id)
 
@@ -264,7 +293,7 @@ class Tracker:
 
         return self._on_task(task_id, by, lambda loaded, states, who: record.done(
             loaded, states, task_id, self._stamp(loaded, who, date, ref, note), qty,
-            self.place(loaded, place)))
+            self.place(loaded, place, self._day(date))))
 
     def progress(self, task_id: str, qty: int, place: str | None = None, *,
                  by: str | None = None, date: Day = None, ref: str | None = None,
@@ -274,7 +303,7 @@ class Tracker:
 
         return self._on_task(task_id, by, lambda loaded, states, who: record.progress(
             loaded, states, task_id, qty, self._stamp(loaded, who, date, ref, note),
-            self.place(loaded, place)))
+            self.place(loaded, place, self._day(date))))
 
     def change(self, action: Literal["start", "reopen", "cancel"], task_id: str, *,
                by: str | None = None, date: Day = None, ref: str | None = None,
