@@ -3,9 +3,9 @@ options every command takes, and the `Tracker` they open), the `command` decorat
 those options and turns any `OcopError` into one message on stderr and its exit code, the
 options several areas take, and how messages and outcomes are said.
 
-Nothing here imports the library below `tracker.tracker` at start-up: a help page, a usage
-error or a shell completion never needs the workspace, so `storage` and the office's
-letterhead are imported where they are used.
+A help page, a usage error or a shell completion never needs the workspace, so `storage`
+and the office's letterhead are imported where they are used (each import says what it
+saves); the cheap rest is imported here.
 """
 
 import contextlib
