@@ -3,9 +3,9 @@ options every command takes, and the `Tracker` they open), the `command` decorat
 those options and turns any `OcopError` into one message on stderr and its exit code, the
 options several areas take, and how messages and outcomes are said.
 
-Nothing here imports the library below `tracker.tracker` at start-up: a help page, a usage
-error or a shell completion never needs the workspace, so `storage`, `windows` and the
-office's letterhead are imported where they are used.
+A help page, a usage error or a shell completion never needs the workspace, so `storage`
+and the office's letterhead are imported where they are used (each import says what it
+saves); the cheap rest is imported here.
 """
 
 import contextlib
@@ -25,6 +25,7 @@ from ocop_cli.commands.helptext import LocalCommand, LocalGroup, error_lines
 from ocop_cli.core.errors import OcopError, Refused
 from ocop_cli.core.i18n import _, set_language
 from ocop_cli.core.text import visible
+from ocop_cli.core.windows import read_month
 from ocop_cli.output.render import stderr, stdout
 from ocop_cli.tracker.tracker import Tracker, parse_date, plan_month
 from ocop_cli.tracker.tracker import agency_named as _agency_named
@@ -91,6 +92,7 @@ class Session:
 
     @property
     def workspace(self) -> Any:
+        # start-up: store.storage, 3 ms, only for a command that opens its workspace
         from ocop_cli.store import storage
 
         if self._workspace is None:
@@ -123,8 +125,6 @@ def agency_named(loaded: "Loaded", name: str, option: str,
 
 def month_shape(text: str | None) -> str | None:
     """`--month` is 7 or 2023-07 (which year fits is known once the plan is loaded)."""
-    from ocop_cli.core.windows import read_month
-
     if text is not None:
         try:
             read_month(text)
@@ -194,6 +194,7 @@ def letter_of(s: Session, doc: "Report", number: str | None = None,
     by = agency_named(s.load(), issuer, "--issuer") if issuer else None
 
     def letter() -> Any:
+        # start-up: output.letterheads, 17 ms, only for a report with a letter
         from ocop_cli.output import office
         from ocop_cli.output.letterheads import letterhead
 

@@ -22,7 +22,10 @@ from ocop_cli.commands.common import ByOpt, Session, app, command, parse_date, s
 from ocop_cli.commands.helptext import LocalGroup
 from ocop_cli.core.errors import InvalidData, Problem, Refused, UsageError
 from ocop_cli.core.i18n import _
+from ocop_cli.core.windows import MOST_YEARS
 from ocop_cli.output.render import stdout
+from ocop_cli.store import documents, write
+from ocop_cli.store.yamlio import read_yaml
 
 _HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 import_app = typer.Typer(help="Read a plan's assignment table or a progress sheet (TSV, CSV, "
@@ -72,6 +75,7 @@ def import_plan(
 
     Example: ocop import plan bang_2020.xlsx --year 2020 --number "1234/KH-UBND"
     """
+    # start-up: imports.tables, 100 ms, only for an import, openpyxl with it
     from ocop_cli.imports import tables as imports
 
     if not number.strip():
@@ -93,7 +97,6 @@ def _years(text: str) -> tuple[int, int]:
     """`2020` or `2021-2025`: the first and last year of a plan."""
     match = re.fullmatch(r"\s*(\d{4})\s*(?:-\s*(\d{4})\s*)?", text)
     first, last = (int(match.group(1)), int(match.group(2) or match.group(1))) if match else (0, 0)
-    from ocop_cli.core.windows import MOST_YEARS
 
     if not 1900 <= first <= last <= 2200:
         raise UsageError(_("--year: {text!r} is not a year (2020) or years in order "
@@ -116,6 +119,7 @@ def import_progress(
 
     Example: ocop import progress bao_cao_thang_7.xlsx
     """
+    # start-up: imports.progress, 100 ms, only for an import, openpyxl with it
     from ocop_cli.imports.progress import read_progress
 
     source = _sheet(file, sheet)
@@ -136,6 +140,7 @@ def import_products(
 
     Example: ocop import products danh_sach_gia_loc.xlsx
     """
+    # start-up: tracker.product_views, 33 ms, only for importing products
     from ocop_cli.tracker import product_views
 
     source = _sheet(file, sheet)
@@ -159,6 +164,7 @@ def export_plan(
 
     Example: ocop export plan --format xlsx -o ke_hoach_2019.xlsx
     """
+    # start-up: imports.planfile, 150 ms, only for a plan's import or export, openpyxl with it
     from ocop_cli.imports import planfile
 
     if fmt is None:
@@ -172,7 +178,6 @@ def export_plan(
         return
     assert output is not None
     target = Path(output)
-    from ocop_cli.store import write
 
     try:  # openpyxl writes each sheet to a temporary file first: a full disk fails there
         data = (planfile.table_xlsx(rows, f"plan_{plan.year}") if fmt is TableFormat.xlsx
@@ -189,6 +194,7 @@ def export_plan(
 
 
 def _sheet(file: str, sheet: str | None) -> Any:
+    # start-up: imports.sheets, 100 ms, only for an import, openpyxl with it
     from ocop_cli.imports.sheets import read_sheet
 
     return read_sheet(file, sheet)
@@ -204,9 +210,9 @@ def _write_plan(ws: Any, table: Any, years: tuple[int, int], number: str, title:
                 dated: dt.date, add_agencies: bool, force: bool) -> list[str]:
     """Check the table against the agencies, then write plan_YEAR.yaml (and the agencies it
     adds) all at once. Returns what to tell the user."""
+    # start-up: imports.tables, 100 ms, only for an import, openpyxl with it
     from ocop_cli.imports import agencies
     from ocop_cli.imports import tables as imports
-    from ocop_cli.store import write
 
     target = ws.root / f"plan_{years[0]}.yaml"
     write.refuse_overwrite(target, force)
@@ -237,9 +243,9 @@ def _checked_table(ws: Any, table: Any, add_agencies: bool, dated: dt.date
     """The agencies, and the table's agencies resolved against those in force on `dated`;
     InvalidData naming every problem of the table (an unknown agency is one unless
     `add_agencies`)."""
+    # start-up: imports.tables, 100 ms, only for an import, openpyxl with it
     from ocop_cli.imports import agencies
     from ocop_cli.imports import tables as imports
-    from ocop_cli.store import documents
 
     directory, problems = documents.read_agencies(ws.agencies_path)
     if directory is None:
@@ -267,9 +273,8 @@ def _staged_plan(ws: Any, target: Path, resolved: Any, directory: Any,
                  force: bool) -> Any:
     """The plan file written beside `target` (`write.stage`), read back: it must load and say
     what the table says. `heading`: the plan's number, years, title and date."""
+    # start-up: imports.planfile, 150 ms, only for a plan's import or export, openpyxl with it
     from ocop_cli.imports import planfile
-    from ocop_cli.store import documents, write
-    from ocop_cli.store.yamlio import read_yaml
 
     number, years, title, dated = heading
     data = planfile.plan_data(resolved, number, years[0], title, dated, years[1])
@@ -305,8 +310,8 @@ def _add_agencies(ws: Any, table: Any, resolved: Any, directory: Any, number: st
                   temps: list[Any]) -> tuple[Any, list[str]]:
     """agencies.yaml with the new agencies appended (its text before them untouched), in a
     temporary file that is validated; the directory it gives and what to tell the user."""
+    # start-up: imports.planfile, 150 ms, only for an import of a plan, openpyxl with it
     from ocop_cli.imports import agencies, planfile
-    from ocop_cli.store import documents, write
 
     added = agencies.new_agencies(resolved.unknown, directory)
     raw = ws.agencies_path.read_bytes()

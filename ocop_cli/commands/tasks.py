@@ -22,6 +22,7 @@ from ocop_cli.commands.common import (
     month_shape,
     plan_month,
 )
+from ocop_cli.core.query import Filters
 
 
 class Role(StrEnum):
@@ -66,8 +67,7 @@ def tasks(
 
     Example: ocop tasks --month 7 --agency "so nn va ptnt" --format json
     """
-    from ocop_cli.core.query import Filters
-    from ocop_cli.tracker import views
+    from ocop_cli.tracker import views  # start-up: tracker.views, 7 ms, only for listings
 
     loaded = s.load()
     filters = Filters(
@@ -99,7 +99,7 @@ def history(s: Session,
 
     Example: ocop history 1.2 --format csv
     """
-    from ocop_cli.tracker import views
+    from ocop_cli.tracker import views  # start-up: tracker.views, 7 ms, only for listings
 
     views.history(s.load(), task_id, fmt.value, s.no_color)
 
@@ -110,8 +110,8 @@ def show(s: Session, task_id: TaskArg, fmt: FormatOpt = Format.table) -> None:
 
     Example: ocop show 1.2
     """
-    from ocop_cli.tracker import views
-    from ocop_cli.tracker.record import find_task
+    from ocop_cli.tracker import views  # start-up: tracker.views, 7 ms, only for listings
+    from ocop_cli.tracker.record import find_task  # start-up: tracker.record, 10 ms, only for show
 
     loaded = s.load()
     task = find_task(loaded.plan, task_id)

@@ -4,6 +4,7 @@ reads back alike."""
 
 from __future__ import annotations
 
+import csv
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -104,8 +105,6 @@ class CsvWriter:
     """`csv.writer` whose text cells are neutralised by `csv_text`."""
 
     def __init__(self, stream: TextIO) -> None:
-        import csv
-
         self._writer = csv.writer(stream, lineterminator="\n")
 
     def writerow(self, cells: Iterable[Any]) -> None:
@@ -119,10 +118,10 @@ class CsvWriter:
 def xlsx_text(text: str) -> Any:
     """Text for an XLSX cell that stays text: openpyxl stores a string that starts with "="
     as a formula and "#N/A" as an error, but never rich text."""
+    # start-up: openpyxl, 180 ms, only for XLSX cells
     from openpyxl.cell.cell import ERROR_CODES
+    from openpyxl.cell.rich_text import CellRichText
 
     if text.startswith("=") or text in ERROR_CODES:
-        from openpyxl.cell.rich_text import CellRichText
-
         return CellRichText(text)
     return text

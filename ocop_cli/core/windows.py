@@ -180,8 +180,6 @@ def parse_window(text: str, year: int | None = None, last_year: int | None = Non
     if deadline is not None:
         day, month = int(deadline.group(1)), int(deadline.group(2))
         when = years.year(int(deadline.group(3)) if deadline.group(3) else None)
-        import calendar  # only for a deadline's day: not on every run
-
         if not 1 <= month <= 12 or not 1 <= day <= calendar.monthrange(when or 2000, month)[1]:
             raise ValueError(_("{text!r}: {day}/{month} is not a day of the year").format(
                 text=written, day=day, month=month))

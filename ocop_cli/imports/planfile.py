@@ -16,6 +16,11 @@ from ocop_cli.core.text import CsvWriter, xlsx_text
 
 if TYPE_CHECKING:
     from ocop_cli.core.model import Plan
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+
 from ocop_cli.imports.agencies import NewAgency, Resolved
 from ocop_cli.imports.tables import PLAN_COLUMNS
 
@@ -161,10 +166,6 @@ def table_xlsx(rows: Sequence[Sequence[str]], sheet_title: str) -> bytes:
     "01" stays 01 and "1-2" never becomes a date), long cells wrapped."""
     # openpyxl takes 0.1-0.5 s to import (measured with -X importtime): only an XLSX export
     # pays for it, not a CSV export or an import of a text table.
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
 
     # Written a row at a time (a write-only workbook): 50,000 tasks are never held as cells.
     book = Workbook(write_only=True)

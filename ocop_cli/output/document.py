@@ -11,11 +11,22 @@ escapes it), control characters made visible.
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import Iterator, Sequence
 from copy import deepcopy
 from itertools import chain
 from pathlib import Path
 from typing import Any
+
+from docx import Document
+from docx.enum.section import WD_ORIENT, WD_SECTION
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import nsmap, qn
+from docx.shared import Cm, Mm, Pt
+from lxml.etree import Comment, tostring  # type: ignore[import-untyped]
 
 from ocop_cli.core.i18n import _
 from ocop_cli.core.text import visible
@@ -32,10 +43,6 @@ TEXT_CM = {"portrait": 16.5, "landscape": 25.2}
 
 
 def write_docx(path: Path, letter: Letter, parts: Sequence[Section]) -> None:
-    from docx import Document
-    from docx.enum.section import WD_ORIENT, WD_SECTION
-    from docx.shared import Mm
-
     book = Document()
     rows: list[tuple[bytes, Iterator[bytes]]] = []  # each table's marker and rows
     _fonts(book)
@@ -70,9 +77,6 @@ def _save(book: Any, path: Path, rows: list[tuple[bytes, Iterator[bytes]]]) -> N
     """The document saved by python-docx, each table's rows then written into its text as
     they are made, in the place of the comment left for them: a report of 50,000 tasks as
     a tree of elements took gigabytes."""
-    import io
-    import zipfile
-
     saved = io.BytesIO()
     book.save(saved)
     with zipfile.ZipFile(saved) as made, zipfile.ZipFile(path, "w") as out:
@@ -94,8 +98,6 @@ def _save(book: Any, path: Path, rows: list[tuple[bytes, Iterator[bytes]]]) -> N
 
 
 def _page(section: Any, width: Any, height: Any) -> None:
-    from docx.shared import Mm
-
     section.page_width, section.page_height = width, height
     section.top_margin = section.bottom_margin = Mm(20)
     section.left_margin, section.right_margin = Mm(30), Mm(15)
@@ -103,9 +105,6 @@ def _page(section: Any, width: Any, height: Any) -> None:
 
 
 def _fonts(book: Any) -> None:
-    from docx.oxml.ns import qn
-    from docx.shared import Pt
-
     normal = book.styles["Normal"]
     normal.font.name = FONT
     normal.font.size = Pt(BODY_PT)
@@ -121,11 +120,6 @@ def _fonts(book: Any) -> None:
 
 def _page_number(paragraph: Any) -> None:
     """A PAGE field, centred: from the second page on (the first page has none)."""
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-    from docx.shared import Pt
-
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
     run = paragraph.add_run()
     run.font.size = Pt(BODY_PT - 1)
@@ -149,8 +143,6 @@ def _page_number(paragraph: Any) -> None:
 
 def _run(paragraph: Any, text: str, bold: bool = False, italic: bool = False,
          size: float = BODY_PT) -> Any:
-    from docx.shared import Pt
-
     run = paragraph.add_run(visible(text))
     run.bold, run.italic = bold, italic
     run.font.size = Pt(size)
@@ -161,9 +153,6 @@ def _run(paragraph: Any, text: str, bold: bool = False, italic: bool = False,
 def _centred(container: Any, text: str, bold: bool = False, italic: bool = False,
              size: float = BODY_PT, after: float = 0, before: float = 0,
              keep: bool = False) -> Any:
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Pt
-
     paragraph = container.add_paragraph()
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
     paragraph.paragraph_format.space_after = Pt(after)
@@ -176,10 +165,6 @@ def _centred(container: Any, text: str, bold: bool = False, italic: bool = False
 def _rule(container: Any, width_cm: float, length_cm: float) -> None:
     """A short solid line under a centred heading: a paragraph's bottom border, narrowed by
     its indents to `length_cm` in a column `width_cm` wide."""
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-    from docx.shared import Cm, Pt
-
     paragraph = container.add_paragraph()
     side = max(0.0, (width_cm - length_cm) / 2)
     fmt = paragraph.paragraph_format
@@ -196,9 +181,6 @@ def _rule(container: Any, width_cm: float, length_cm: float) -> None:
 
 
 def _body(book: Any, text: str) -> None:
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Cm, Pt
-
     paragraph = book.add_paragraph()
     paragraph.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
     fmt = paragraph.paragraph_format
@@ -209,8 +191,6 @@ def _body(book: Any, text: str) -> None:
 
 
 def _borderless(book: Any, widths_cm: Sequence[float]) -> Any:
-    from docx.shared import Cm
-
     table = book.add_table(rows=1, cols=len(widths_cm))
     table.autofit = False
     for column, width in zip(table.columns, widths_cm, strict=True):
@@ -223,8 +203,6 @@ def _borderless(book: Any, widths_cm: Sequence[float]) -> Any:
 
 def _lines_in(cell: Any, lines: Sequence[tuple[str, dict[str, Any]]]) -> None:
     """Centred lines into a cell: its first (empty) paragraph, then new ones."""
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-
     for i, (text, style) in enumerate(lines):
         paragraph = cell.paragraphs[0] if i == 0 else cell.add_paragraph()
         paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -252,9 +230,6 @@ def _header_block(book: Any, letter: Letter) -> None:
 
 
 def _lines_in_more(cell: Any, lines: Sequence[tuple[str, dict[str, Any]]]) -> None:
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Pt
-
     for text, style in lines:
         paragraph = cell.add_paragraph()
         paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -272,8 +247,6 @@ def _title(book: Any, letter: Letter) -> None:
 def _closing_block(book: Any, letter: Letter) -> None:
     """Bottom left "Nơi nhận:" and its list (12 and 11 pt); bottom right the signer's
     authority and title (bold capitals), room to sign and seal, the name (bold)."""
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-
     book.add_paragraph()
     table = _borderless(book, (7.0, 9.5))
     left, right = table.rows[0].cells
@@ -294,15 +267,10 @@ def _closing_block(book: Any, letter: Letter) -> None:
 
 
 def _cant_split(row: Any) -> None:
-    from docx.oxml import OxmlElement
-
     row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
 
 
 def _repeat_header(row: Any) -> None:
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-
     element = OxmlElement("w:tblHeader")
     element.set(qn("w:val"), "true")
     row._tr.get_or_add_trPr().append(element)
@@ -335,12 +303,6 @@ KEPT_AT_END = 2  # the rows kept with the last one, so that the last page holds 
 def _table(book: Any, section: Section, marker: str) -> tuple[bytes, Iterator[bytes]]:
     """The table with its header row, and a comment `marker` where its rows go: those rows,
     made as they are written (`_save`)."""
-    from docx.enum.table import WD_TABLE_ALIGNMENT
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.oxml.ns import nsmap, qn
-    from docx.shared import Cm
-    from lxml.etree import Comment, tostring  # type: ignore[import-untyped]
-
     columns = section.columns
     rows = marked_rows(section)
     total = office_total(section)
@@ -391,9 +353,6 @@ def _empty_row(table: Any, columns: Sequence[Column], widths: Sequence[float], b
     out again: each row is a copy of it, its texts added. python-docx's own `add_row` looks
     for the table's grid past every row before it: 50,000 rows took minutes. `keep`: its
     paragraphs are kept with the next, which keeps the row on the page of the next row."""
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Cm
-
     row = table.add_row()
     _cant_split(row)
     for cell, column, width in zip(row.cells, columns, widths, strict=True):
@@ -413,8 +372,6 @@ def _text(run: Any, text: str) -> None:
     if any(c in text for c in "\t\r\n"):
         run.text = text
     elif text:
-        from docx.oxml.ns import qn
-
         element = run.makeelement(qn("w:t"), {})
         element.text = text
         run.append(element)

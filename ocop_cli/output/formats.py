@@ -2,8 +2,10 @@
 listing (rows under columns) and a report, and whether it goes to the screen or only into a
 file. A listing or a report is delivered here to standard output or into a file.
 
-What draws a report is imported in the methods that draw one: a listing, the most common
-command, starts without it.
+What draws a report is imported in the methods that draw one (each such import says what
+it saves): a listing, the most common command, starts without it. This is the one place
+that chooses a format, so the format modules (`xlsx`, `document`, `html`) import their
+libraries at their top.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from ocop_cli.core.i18n import _
 from ocop_cli.core.text import CsvWriter, visible
 from ocop_cli.output import render
 from ocop_cli.output.export import save
+from ocop_cli.output.printed import print_pdf
 
 if TYPE_CHECKING:
     from ocop_cli.core.report import Report
@@ -72,8 +75,10 @@ class Table(Formatter):
                      no_color=listing.no_color, file=stream)
 
     def report(self, doc: Report, stream: TextIO, no_color: bool, extras: Extras) -> None:
+        # start-up: rich.text, 23 ms, only for a report on screen
         from rich.text import Text
 
+        # start-up: output.report_tables, 54 ms, only for a report (core.report comes with it)
         from ocop_cli.output.cells import for_people
         from ocop_cli.output.report_tables import heading, sections
         from ocop_cli.output.sections import marked_rows
@@ -103,6 +108,7 @@ class Json(Formatter):
         render.write_json(listing.json_rows, stream)
 
     def report(self, doc: Report, stream: TextIO, no_color: bool, extras: Extras) -> None:
+        # start-up: core.report, 54 ms, only for a report
         from ocop_cli.core.report import report_json
 
         render.write_json(report_json(doc), stream)
@@ -118,6 +124,7 @@ class Csv(Formatter):
         render.write_csv(listing.columns, listing.rows, stream)
 
     def report(self, doc: Report, stream: TextIO, no_color: bool, extras: Extras) -> None:
+        # start-up: output.report_tables, 54 ms, only for a report (core.report comes with it)
         from ocop_cli.output.report_tables import heading, sections
         from ocop_cli.output.sections import marked_rows
 
@@ -136,6 +143,7 @@ class Markdown(Formatter):
         render.write_parts(stream, render.markdown_lines(listing.columns, listing.rows))
 
     def report(self, doc: Report, stream: TextIO, no_color: bool, extras: Extras) -> None:
+        # start-up: output.report_tables, 54 ms, only for a report (core.report comes with it)
         from ocop_cli.output.cells import for_people
         from ocop_cli.output.report_tables import heading, sections
         from ocop_cli.output.sections import marked_rows
@@ -160,6 +168,7 @@ class Html(Formatter):
     name = "html"
 
     def report(self, doc: Report, stream: TextIO, no_color: bool, extras: Extras) -> None:
+        # start-up: output.html, 71 ms, only for an HTML report (core.report comes with it)
         from ocop_cli.output.html import page
         from ocop_cli.output.report_tables import sections
 
@@ -172,6 +181,7 @@ class Xlsx(Formatter):
     binary = True
 
     def report_file(self, doc: Report, path: Path, extras: Extras) -> None:
+        # start-up: output.xlsx, 330 ms, only for an XLSX report (openpyxl comes with it)
         from ocop_cli.output.report_tables import sections
         from ocop_cli.output.xlsx import write_xlsx
 
@@ -183,6 +193,7 @@ class Docx(Formatter):
     binary = True
 
     def report_file(self, doc: Report, path: Path, extras: Extras) -> None:
+        # start-up: output.document, 240 ms, only for a DOCX report (python-docx comes with it)
         from ocop_cli.output.document import write_docx
         from ocop_cli.output.report_tables import document_sections
 
@@ -196,8 +207,6 @@ class Pdf(Formatter):
     binary = True
 
     def report_file(self, doc: Report, path: Path, extras: Extras) -> None:
-        from ocop_cli.output.printed import print_pdf
-
         path.write_bytes(print_pdf({
             "docx": lambda source: FORMATTERS["docx"].report_file(doc, source, extras),
             "html": lambda source: FORMATTERS["html"].report_file(doc, source, extras)}))

@@ -8,12 +8,14 @@ Rich itself (imported only when a table is drawn) finds the terminal and draws c
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple, TextIO
 
+from ocop_cli.core.i18n import _
 from ocop_cli.core.text import CONTROL, CsvWriter, visible
 
 
@@ -104,6 +106,7 @@ def color_wanted(no_color: bool = False) -> bool:
 
 
 def console(file: TextIO | None = None, no_color: bool = False) -> Any:
+    # start-up: rich.console, 22 ms, only for output to a terminal (JSON needs none)
     from rich.console import Console
 
     stream = file or stdout()
@@ -136,8 +139,6 @@ def escaped(text: str) -> str:
 def json_encoder() -> Callable[[Any], str]:
     """Compact JSON, text as it is: with `indent` Python falls back from its C encoder to a
     pure-Python one, several times slower on 10,000 tasks."""
-    import json
-
     return json.JSONEncoder(ensure_ascii=False).encode
 
 
@@ -243,6 +244,7 @@ def table(columns: Sequence[Column], rows: Sequence[dict[str, Any]], *, title: s
     stdout. Any other table is drawn line by line here, whatever its length: Rich lays out
     every cell (about 1.5 ms a row, and 30 ms to import its table), which made a table of a
     few rows as slow as one of a thousand."""
+    # start-up: rich.text, 23 ms, only for a table on screen (JSON needs none)
     from rich.text import Text
 
     con = console(file, no_color=no_color)
@@ -259,14 +261,13 @@ def table(columns: Sequence[Column], rows: Sequence[dict[str, Any]], *, title: s
     if footer:
         con.print(Text(visible(footer)))
     if hidden:
-        from ocop_cli.core.i18n import _
-
         con.print(Text(_("Not shown, for lack of width: {columns} (a wider window or --format "
                          "md shows them)").format(columns=", ".join(hidden)), style="dim"))
 
 
 def _grid(con: Any, columns: Sequence[Column], rows: Sequence[dict[str, Any]],
           title: str | None, style_key: str) -> None:
+    # start-up: rich.table, 35 ms, only for the compact grid
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -295,7 +296,7 @@ def cells(text: str) -> int:
     """How many terminal cells a text takes."""
     if _ONE_CELL_EACH.fullmatch(text):
         return len(text)
-    from rich.cells import cell_len
+    from rich.cells import cell_len  # start-up: rich.cells, 2 ms, only for wide characters
 
     return cell_len(text)
 

@@ -42,6 +42,7 @@ def period_name(period: Period) -> str:
     if part[0] in "Hh":
         return (_("the first half of {year}") if part[1] == "1"
                 else _("the second half of {year}")).format(year=year)
+    # start-up: babel.dates, 29 ms, only for a month's name
     from babel.dates import get_month_names
 
     # "July 2019"; "tháng 7 năm 2019", as officials write a month in a report's subject

@@ -10,6 +10,13 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.cell_range import CellRange
+from openpyxl.worksheet.worksheet import Worksheet
+
 from ocop_cli.core.i18n import _, language
 from ocop_cli.core.report import Report
 from ocop_cli.core.text import visible, xlsx_text
@@ -37,10 +44,6 @@ def write_xlsx(path: Path, doc: Report, parts: Sequence[Section], letter: Letter
     wide, the header row repeated on every printed page and frozen on screen, a totals row
     by the plan's counting rules; numbers as numbers, percentages as percentages, dates as
     date cells."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-    from openpyxl.utils import get_column_letter
-
     # Written a row at a time (openpyxl's write-only workbook): a sheet of 50,000 tasks is
     # never held as cells.
     book = Workbook(write_only=True)
@@ -113,8 +116,6 @@ class Grid:
 def _xlsx_rows(sheet: _InOrder, section: Section, top: int, grid: Grid, box: Any,
                bold: Any) -> None:
     """The table's rows under its header row `top`, and the totals row, a row at a time."""
-    from openpyxl.styles import Alignment, Font, PatternFill
-
     font = Font(name=DOC_FONT, size=11)
     late_fill = PatternFill("solid", fgColor="F4C7C3")
     wrap = Alignment(wrap_text=True, vertical="top")
@@ -159,8 +160,6 @@ def _xlsx_letterhead(sheet: Any, letter: Letter, title: str, facts: list[tuple[s
     """The header lines of the document above a table: issuing body and number left, motto
     and date right, the kind and subject, the section's title and the title rows. Returns
     the row of the table's header."""
-    from openpyxl.styles import Alignment, Font
-
     last, split, right = _halves(widths)
     put = _merged_line(sheet)
     put(1, 1, split, letter.parent)
@@ -215,8 +214,6 @@ def _halves(widths: list[float]) -> tuple[int, int, int]:
 def _merged_line(sheet: Any) -> Callable[..., None]:
     """A writer of one line of the letterhead or the signature block: a text over merged
     columns, Times New Roman, centred unless `align` says otherwise."""
-    from openpyxl.styles import Alignment, Font
-
     def put(row: int, first: int, end: int, text: str, align: str = "center",
             **style: Any) -> None:
         cell = sheet.cell(row, first, _text(text))
@@ -265,8 +262,6 @@ class _InOrder:
             setattr(self.sheet, name, value)
 
     def cell(self, row: int, column: int, value: Any = None) -> Any:
-        from openpyxl.cell import WriteOnlyCell
-
         cells = self.rows.setdefault(row, {})
         if column not in cells:
             cells[column] = WriteOnlyCell(self.sheet)
@@ -277,8 +272,6 @@ class _InOrder:
 
     def merge_cells(self, start_row: int, start_column: int, end_row: int,
                     end_column: int) -> None:
-        from openpyxl.worksheet.cell_range import CellRange
-
         self.sheet.merged_cells.add(CellRange(min_col=start_column, min_row=start_row,
                                               max_col=end_column, max_row=end_row))
 
@@ -309,8 +302,6 @@ def _put_date(cell: Any, iso: str) -> None:
 
 def _xlsx_page(sheet: Any, top: int) -> None:
     """A4 landscape, one page wide (as many tall as it takes), the header row on each page."""
-    from openpyxl.worksheet.worksheet import Worksheet
-
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.paperSize = Worksheet.PAPERSIZE_A4
     sheet.page_setup.fitToWidth = 1
