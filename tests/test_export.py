@@ -244,6 +244,19 @@ def test_a_file_type_ocop_does_not_write_is_refused(recorded: Any, tmp_path: Pat
     assert list(out.iterdir()) == []
 
 
+@pytest.mark.parametrize("name", ["plan.doc", "plan.xls", "plan.ods"])
+def test_the_plan_table_is_not_written_under_a_type_it_is_not(recorded: Any, tmp_path: Path,
+                                                              name: str) -> None:
+    from ocop_cli.core.errors import EXIT_USAGE
+
+    out = tmp_path / "out"
+    out.mkdir()
+    result = recorded("export", "plan", "-o", str(out / name))
+    assert result.exit_code == EXIT_USAGE
+    assert ".csv .xlsx" in result.stderr and "Traceback" not in result.stderr
+    assert list(out.iterdir()) == []
+
+
 def _programs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
     """Only a `soffice` that runs `script` on the PATH."""
     folder = tmp_path / "bin"

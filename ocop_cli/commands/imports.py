@@ -22,6 +22,7 @@ from ocop_cli.commands.common import ByOpt, Session, app, command, parse_date, s
 from ocop_cli.commands.helptext import LocalGroup
 from ocop_cli.core.errors import InvalidData, Problem, Refused, UsageError
 from ocop_cli.core.i18n import _
+from ocop_cli.core.text import visible
 from ocop_cli.core.windows import MOST_YEARS
 from ocop_cli.output.render import stdout
 from ocop_cli.store import documents, write
@@ -167,8 +168,12 @@ def export_plan(
     # start-up: imports.planfile, 150 ms, only for a plan's import or export, openpyxl with it
     from ocop_cli.imports import planfile
 
+    suffix = Path(output).suffix.lower() if output and output != "-" else ""
+    if suffix not in ("", ".csv", ".xlsx"):  # a CSV under .doc or .xls opens as a broken file
+        raise UsageError(_("ocop export plan does not write {suffix} files; it writes .csv "
+                           ".xlsx").format(suffix=visible(suffix)))
     if fmt is None:
-        fmt = TableFormat.xlsx if output and output.lower().endswith(".xlsx") else TableFormat.csv
+        fmt = TableFormat.xlsx if suffix == ".xlsx" else TableFormat.csv
     plan = s.load().plan
     rows = planfile.plan_table(plan)
     if output in (None, "-"):
