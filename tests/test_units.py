@@ -286,7 +286,7 @@ def test_a_row_that_conflicts_with_agencies_yaml_appends_nothing(ocop: Any, ws: 
     assert result.exit_code == EXIT_INVALID
     assert (ws / "agencies.yaml").read_bytes() == before
     lines = result.stderr.splitlines()
-    assert "2 rows at fault; nothing was imported" in lines[0]
+    assert "2 rows at fault (rows 2, 4); nothing was imported" in lines[0]
     assert "row 2: gia-loc is in agencies.yaml with another end date" in result.stderr
     assert "row 4: thanh-ha and xa-thanh-ha share the spelling 'thanh ha'" in result.stderr
 
@@ -315,7 +315,7 @@ def test_a_hostile_units_file_is_refused_row_by_row_and_nothing_changes(
     assert "Traceback" not in result.stderr and "\x1b" not in result.stderr
     assert (ws / "agencies.yaml").read_bytes() == before
     told = result.stderr
-    assert "9 rows at fault; nothing was imported" in told
+    assert "9 rows at fault (rows 2-10); nothing was imported" in told
     for row, words in ((2, "is not a code of digits"), (3, "control character"),
                        (4, "5000 characters"), (5, "is not a level"), (6, "is not a date"),
                        (7, "it ends (2025-01-01) before it begins (2025-07-01)"),
