@@ -48,11 +48,11 @@ MANY = 5000  # tasks whose kept states are forgotten one by one; past that, all 
 HELD_MAX = 200_000
 
 
-def rows_of(name: str, records: list[Record], kept: bool = True) -> list[tuple[Any, ...]]:
+def rows_of(name: str, records: list[Record], kept: bool = True) -> Iterator[tuple[Any, ...]]:
     """The rows of the entries read from lines of the file `name` (`history.entry_reader`'s
-    fields but their source)."""
-    return [(name, line, kept, values[_PLAN] or values[_DATE].year, *values[:_DATE],
-             values[_DATE].toordinal(), *values[_DATE + 1:]) for line, values in records]
+    fields but their source), made as SQLite takes them (never a second list of them)."""
+    return ((name, line, kept, values[_PLAN] or values[_DATE].year, *values[:_DATE],
+             values[_DATE].toordinal(), *values[_DATE + 1:]) for line, values in records)
 
 
 _DATE, _PLAN = Entry._fields.index("date"), Entry._fields.index("plan")
