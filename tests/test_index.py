@@ -1193,16 +1193,18 @@ def test_states_replayed_a_part_at_a_time_are_those_of_the_files(ws, ocop, monke
         dt.date(2019, 8, 1)))
 
 
+@pytest.mark.parametrize("limit", ["HELD_MAX", "HELD_MAX_BYTES"])
 def test_a_new_index_of_many_entries_holds_none_and_says_what_the_files_say(ws, ocop,
-                                                                            monkeypatch):
-    """Past HELD_MAX entries a new index lets them go and counts the copies of an id in
-    SQLite: the first in file order counts, as when it holds them."""
+                                                                            monkeypatch, limit):
+    """Past HELD_MAX entries (or with a history of more than HELD_MAX_BYTES) a new index
+    lets them go and counts the copies of an id in SQLite: the first in file order counts,
+    as when it holds them."""
     varied(ws, ocop)
     copied = record(ws, entry(1, "1.2", 7), entry(9, "5.2", 1), who="Another office")
     add_line(copied, (ws / "history" / "tester.yaml").read_text(encoding="utf-8")
              .splitlines(keepends=True)[-1])  # a copy of an entry of a file read before
     index_file(ws).unlink()
-    monkeypatch.setattr(update, "HELD_MAX", 2)
+    monkeypatch.setattr(update, limit, 2 if limit == "HELD_MAX" else 2000)
     loaded = indexed(ws)
     assert loaded.history.held is None
     assert facts(loaded) == truth(ws)

@@ -53,13 +53,14 @@ MANY = 5000  # tasks whose kept states are forgotten one by one; past that, all 
 # decides which copy of an id counts in SQLite and indexes its rows at once (a million
 # entries held took 750 MB).
 HELD_MAX = 200_000
+HELD_MAX_BYTES = HELD_MAX * 200  # a history this large is never held (200 bytes an entry)
 
 
-def rows_of(name: str, records: list[Record], kept: bool = True) -> list[tuple[Any, ...]]:
+def rows_of(name: str, records: list[Record], kept: bool = True) -> Iterator[tuple[Any, ...]]:
     """The rows of the entries read from lines of the file `name` (`history.entry_reader`'s
-    fields but their source)."""
-    return [(name, line, kept, values[_PLAN] or values[_DATE].year, *values[:_DATE],
-             values[_DATE].toordinal(), *values[_DATE + 1:]) for line, values in records]
+    fields but their source), made as SQLite takes them (never a second list of them)."""
+    return ((name, line, kept, values[_PLAN] or values[_DATE].year, *values[:_DATE],
+             values[_DATE].toordinal(), *values[_DATE + 1:]) for line, values in records)
 
 
 _DATE, _PLAN = Entry._fields.index("date"), Entry._fields.index("plan")
@@ -180,6 +181,8 @@ class Update:
         """Every history file brought up to date (a file gone, its rows removed); then which
         rows count, and the states of the tasks whose entries changed forgotten. InvalidData
         with the problems of every file that has one, in the order of the files."""
+        if self.fresh and sum(stat[2] for stat in map(stat_of, files) if stat) > HELD_MAX_BYTES:
+            self.held = None  # as it would be past HELD_MAX entries, without holding them first
         names = {path.name for path in files}
         for (name,) in self.db.execute("SELECT name FROM files").fetchall():
             if name not in names:
