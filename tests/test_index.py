@@ -1213,3 +1213,13 @@ def test_a_new_index_of_many_entries_holds_none_and_says_what_the_files_say(ws, 
     with closing(sqlite3.connect(index_file(ws))) as db:
         assert db.execute("SELECT value FROM meta WHERE key='indexed'").fetchone() == ("1",)
     assert ocop("check").exit_code == 0
+
+
+def test_an_index_deleted_by_hand_without_its_log_is_made_from_the_files(ws, ocop):
+    """`.ocop/index.sqlite` removed alone, its write-ahead log left beside it: the new index
+    replays none of the old log's pages (they held rows of files changed since)."""
+    varied(ws, ocop)
+    record(ws, entry(1, "1.2", 7), entry(9, "5.2", 1), who="Another office")
+    index_file(ws).unlink()
+    assert index_file(ws).with_name(index_file(ws).name + "-wal").exists()
+    assert facts(indexed(ws)) == truth(ws)

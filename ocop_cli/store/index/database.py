@@ -9,6 +9,7 @@ read only when it bears this user's seal for this workspace (`trust`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import sys
@@ -181,6 +182,11 @@ def indexed(db: sqlite3.Connection) -> None:
 def publish(db: sqlite3.Connection, building: Path, path: Path) -> sqlite3.Connection:
     """The index built at `building` in its place, opened again there, in WAL mode."""
     db.close()
+    # The write-ahead log of an index deleted by hand would be replayed into the new one:
+    # its pages over the new pages, rows of files that have changed since.
+    for stale in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
     os.replace(building, path)
     db = connect(path)
     db.execute("PRAGMA journal_mode=WAL")
