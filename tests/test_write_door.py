@@ -75,11 +75,11 @@ def test_a_report_over_a_folder_or_a_link_is_refused_with_force(ocop: Any, tmp_p
 
 
 def test_an_output_name_too_long_is_one_line(ocop: Any, tmp_path: Path) -> None:
-    name = "bao-cao-" + "x" * 292 + ".md"
     out = tmp_path / "out"
     out.mkdir()
-    for args in (("report", "--format", "md"), ("export", "plan", "--format", "csv")):
-        result = ocop(*args, "-o", str(out / name))
+    for args, suffix in ((("report", "--format", "md"), ".md"),
+                         (("export", "plan", "--format", "csv"), ".csv")):
+        result = ocop(*args, "-o", str(out / ("bao-cao-" + "x" * 292 + suffix)))
         assert result.exit_code == EXIT_NOT_FOUND
         assert "File name too long" in one_error(result)
     assert list(out.iterdir()) == []
