@@ -201,12 +201,13 @@ class Tracker:
         who = self.agency(loaded, agency, "--agency") if agency else None
         return core.timeline(loaded, self.states(loaded), self.as_of, who)
 
-    def agencies(self) -> list[dict[str, Any]]:
-        """Every agency with how many tasks it leads and partners."""
+    def agencies(self, every: bool = False) -> list[dict[str, Any]]:
+        """The agencies in force on the as-of date or named by the plan (`every`: all), with
+        how many tasks each leads and partners, and their dates."""
         from ocop_cli.tracker import report as core
 
         loaded = self.load()
-        return core.agency_list(loaded, self.states(loaded), self.as_of)
+        return core.agency_list(loaded, self.states(loaded), self.as_of, every)
 
     # --- recording ---------------------------------------------------------------------------
 
