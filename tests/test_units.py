@@ -555,3 +555,36 @@ def test_agencies_shows_dates_and_marks_what_had_ended_on_the_as_of_date(
     assert "từ 01/07/2025" in table
     english = ocop("agencies", "--plan", "2019", "--as-of", "2026-01-15", "--format", "md")
     assert "ended 2025-06-30; now part of: Gia Lộc, Yết Kiêu" in english.stdout
+
+
+# --- a product's place, on the product's own date -------------------------------------------------
+
+
+def test_a_product_is_registered_in_the_unit_in_force_on_its_own_date(
+        ocop: Any, ws: Path, tmp_path: Path) -> None:
+    from ocop_cli.core.errors import EXIT_INVALID, EXIT_NOT_FOUND
+
+    with_communes(ws)
+    (ws / "plan_2026.yaml").write_text(PLAN_2026, encoding="utf-8")
+    product = ("product", "add", "Gạo nếp", "--commune", "Xã Hồng Hưng", "--entity",
+               "HTX Hồng Hưng", "--kind", "htx", "--group", "thuc-pham", "--as-of",
+               "2026-03-01")
+    # "Gia Lộc" on 01/06/2025 was the district, whatever it means on the as-of date.
+    old = ocop(*product, "--district", "Gia Lộc", "--date", "2025-06-01")
+    assert old.exit_code == 0, old.stderr
+    (row,) = ocop("product", "list", "--format", "json", "--as-of", "2026-03-01").json()
+    assert row["district_id"] == "gia-loc"
+    # Hồng Hưng had ended by 05/01/2026: refused, naming what took it over; nothing written.
+    late = ocop(*product, "--district", "Hồng Hưng", "--date", "2026-01-05")
+    assert late.exit_code == EXIT_NOT_FOUND
+    assert "Xã Hồng Hưng ended on 2025-12-31; now part of: Gia Lộc" in late.stderr
+    sheet = tmp_path / "hong_hung.csv"
+    sheet.write_text("tên sản phẩm,huyện,xã,chủ thể,loại chủ thể,nhóm,ngày\n"
+                     "Chè,Hồng Hưng,Hồng Hưng,Hộ B,hộ,đồ uống,5/1/2026\n", encoding="utf-8")
+    rows = ocop("import", "products", str(sheet), "--as-of", "2026-03-01")
+    assert rows.exit_code == EXIT_INVALID
+    assert "Xã Hồng Hưng ended on 2025-12-31" in rows.stderr
+    assert len(ocop("product", "list", "--format", "json", "--as-of", "2026-03-01").json()) == 1
+    # On a day it was in force it is taken, also when the as-of date is after its end.
+    ok = ocop(*product, "--district", "Hồng Hưng", "--date", "2025-09-01")
+    assert ok.exit_code == 0 and ok.stderr == "", ok.stderr

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
+from ocop_cli.core.directory import Ended
 from ocop_cli.core.errors import OcopError, UsageError
 from ocop_cli.core.i18n import _, format_date
 from ocop_cli.core.labels import council_label, kind_label, stage_label, stars_label
@@ -375,7 +376,7 @@ def decide_import(directory: Any, lines: Sequence[Line], rules: Rules, rows: Seq
     for row in rows:
         stamp = Stamp(row.date, who, row.ref, row.note)
         try:
-            unit, _ended = directory.looked_back(row.district, row.date)
+            unit, ended = directory.looked_back(row.district, row.date)
             if not directory.is_unit(unit.id):
                 raise UsageError(_("{name} is not an administrative unit (district or "
                                    "commune)").format(name=unit.short))
@@ -384,6 +385,8 @@ def decide_import(directory: Any, lines: Sequence[Line], rules: Rules, rows: Seq
             twin = twin_of(products_as_of(seen, rules, dt.date.max), row.name, row.entity,
                            unit.id)
             made: list[Line] = []
+            if twin is None and ended is not None:  # registered only where it is that day
+                raise Ended(ended)
             if twin is None:
                 made.append(register(seen, rules, stamp._replace(note=None), row.name,
                                      unit.id, row.commune, row.entity, row.kind, group,
