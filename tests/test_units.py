@@ -588,3 +588,7 @@ def test_a_product_is_registered_in_the_unit_in_force_on_its_own_date(
     # On a day it was in force it is taken, also when the as-of date is after its end.
     ok = ocop(*product, "--district", "Hồng Hưng", "--date", "2025-09-01")
     assert ok.exit_code == 0 and ok.stderr == "", ok.stderr
+    # A district whose communes nobody imported has nothing in force to pass to: still taken,
+    # and told.
+    alone = ocop(*product, "--district", "Thanh Hà", "--date", "2026-01-05")
+    assert alone.exit_code == 0 and "Huyện Thanh Hà ended on 2025-06-30" in alone.stderr

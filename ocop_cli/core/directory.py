@@ -185,6 +185,16 @@ class Directory:
                 raise
             return found[0], ended.message
 
+    def holding(self, name: str, on: dt.date) -> tuple[Agency, str | None]:
+        """The unit a name means on `on` for a fact of that day (a product registered there),
+        and None; one that had ended by then is refused (Ended, naming what took it over)
+        when a unit in force that day took it over, and else found with the line that says
+        it ended: without the list of communes, a district is still where a product is."""
+        agency, ended = self.looked_back(name, on)
+        if ended is not None and any(i != agency.id for i in self.successors_on(agency.id, on)):
+            raise Ended(ended)
+        return agency, ended
+
     def ended(self, agency: Agency, on: dt.date) -> str:
         """One line saying that an agency was not in force on `on`: when it ended and what
         took it over, or when it began."""

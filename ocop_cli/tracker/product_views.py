@@ -11,7 +11,6 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
-from ocop_cli.core.directory import Ended
 from ocop_cli.core.errors import OcopError, UsageError
 from ocop_cli.core.i18n import _, format_date
 from ocop_cli.core.labels import council_label, kind_label, stage_label, stars_label
@@ -385,8 +384,8 @@ def decide_import(directory: Any, lines: Sequence[Line], rules: Rules, rows: Seq
             twin = twin_of(products_as_of(seen, rules, dt.date.max), row.name, row.entity,
                            unit.id)
             made: list[Line] = []
-            if twin is None and ended is not None:  # registered only where it is that day
-                raise Ended(ended)
+            if twin is None and ended is not None:  # registered where it is that day
+                directory.holding(row.district, row.date)  # refused when taken over
             if twin is None:
                 made.append(register(seen, rules, stamp._replace(note=None), row.name,
                                      unit.id, row.commune, row.entity, row.kind, group,

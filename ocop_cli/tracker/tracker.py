@@ -53,14 +53,12 @@ def parse_date(text: str, option: str) -> dt.date:
 
 
 def agency_named(loaded: Loaded, name: str, option: str, tell: Callable[[str], None],
-                 as_of: dt.date | None = None, strict: bool = False,
-                 own_day: bool = False) -> Agency:
+                 as_of: dt.date | None = None, strict: bool = False) -> Agency:
     """The agency a name means among those in force on the as-of date (`Plan.naming_day`;
     without one, on any day); told when the name is not one of its spellings, so that "Sở Tài
     Chín" never silently becomes Sở Tài chính. `strict` (a place recorded on that date)
-    refuses an agency that was not in force then, naming what took it over. `own_day`: the
-    date is a fact's own, whatever the plan's years (a product's registration)."""
-    on = None if as_of is None else as_of if own_day else loaded.plan.naming_day(as_of)
+    refuses an agency that was not in force then, naming what took it over."""
+    on = None if as_of is None else loaded.plan.naming_day(as_of)
     agency = loaded.directory.resolve(name, on) if strict else in_force_or_told(
         loaded, name, on, tell)
     if not loaded.directory.exactly(name, agency):
@@ -148,11 +146,14 @@ class Tracker:
     def district(self, loaded: Loaded, name: str, on: dt.date | None = None) -> str:
         """The id of the administrative unit `--district` names, found as `--agency` finds
         one (a unit that has ended is found, and told); with `on` (the day a product is
-        registered there), among the units in force that day only: one that had ended is
-        refused, naming what took it over, as a recorded place is."""
-        unit = agency_named(loaded, name, "--district", self.tell, on, strict=True,
-                            own_day=True) if on is not None else in_force_or_told(
-            loaded, name, loaded.plan.naming_day(self.as_of), self.tell)
+        registered there), on that day: one that had ended is refused, naming what took it
+        over, when a unit in force then took it over (`Directory.holding`)."""
+        if on is None:
+            unit = in_force_or_told(loaded, name, loaded.plan.naming_day(self.as_of), self.tell)
+        else:
+            unit, ended = loaded.directory.holding(name, on)
+            if ended is not None:
+                self.tell(ended)
         if not loaded.directory.is_unit(unit.id):
             raise UsageError(_("--district: {name} is not an administrative unit (district or "
                                "commune)").format(
