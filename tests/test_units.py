@@ -470,3 +470,125 @@ def test_a_plan_that_arrives_with_its_tasks_shared_otherwise_says_so(ws: Path) -
     before = Plan("7/KH", 2026, "KH", (Task("1", "Hội nghị", per_unit="district"),))
     after = Plan("7/KH", 2026, "KH", (Task("1", "Hội nghị", per_unit="commune"),))
     assert _plan_changes(before, after) == ["1 shared per unit district → commune"]
+
+
+# --- a unit made in the middle of a plan ------------------------------------------------------
+
+NEW_COMMUNE = """
+  - id: xa-tan-hung
+    short: Tân Hưng
+    name: Xã Tân Hưng
+    level: commune
+    kind: locality
+    from: 2026-03-01
+"""
+
+
+def test_a_commune_made_after_the_plan_is_listed_from_its_start_without_a_share(
+        ocop: Any, ws: Path) -> None:
+    path = with_communes(ws)
+    path.write_text(path.read_text(encoding="utf-8") + NEW_COMMUNE, encoding="utf-8")
+    (ws / "plan_2026.yaml").write_text(PLAN_2026.replace('target: "2"', 'target: "3"'),
+                                       encoding="utf-8")
+    for place, day in (("Tân Hưng", "2026-03-10"), ("Yết Kiêu", "2026-03-12")):
+        result = ocop("progress", "--plan", "2026", "1", "1", "--place", place, "--date", day,
+                      "--as-of", day)
+        assert result.exit_code == 0, result.stderr
+
+    def row(as_of: str) -> dict[str, Any]:
+        (found,) = ocop("report", "--plan", "2026", "--format", "json", "--as-of",
+                        as_of).json()["places"]
+        return dict(found)
+
+    before = row("2026-02-20")  # the commune did not exist yet: the report reads as before
+    assert "new_units" not in before and [u["id"] for u in before["units"]] == [
+        "xa-gia-loc", "xa-yet-kieu"]
+    after = row("2026-04-15")
+    # The plan's two shares stay with the communes of its date; the new one holds none, and
+    # what it recorded is its own, apart from what no unit was named for.
+    assert {u["id"]: u["qty"] for u in after["units"]} == {"xa-gia-loc": 0, "xa-yet-kieu": 1}
+    assert after["new_units"] == [{"id": "xa-tan-hung", "place": "Tân Hưng", "qty": 1,
+                                   "done": None, "status": None, "ended": None,
+                                   "since": "2026-03-01"}]
+    assert after["achieved"] == 2 and after["not_by_unit"] == 0
+    assert "since" not in after["units"][0]
+    table = ocop("report", "--plan", "2026", "--as-of", "2026-04-15", "--format", "md").stdout
+    assert "Tân Hưng (new since 2026-03-01): 1" in table
+    vi = ocop("report", "--plan", "2026", "--as-of", "2026-04-15", "--format", "md",
+              "--lang", "vi").stdout
+    assert "Tân Hưng (mới từ 01/03/2026): 1" in vi
+
+
+# --- `ocop agencies` with dates -----------------------------------------------------------------
+
+
+def test_agencies_shows_dates_and_marks_what_had_ended_on_the_as_of_date(
+        ocop: Any, ws: Path) -> None:
+    bundled = [a["id"] for a in ocop("agencies", "--format", "json", "--as-of",
+                                     "2019-06-15").json()]
+    with_communes(ws)
+    (ws / "plan_2026.yaml").write_text(PLAN_2026, encoding="utf-8")
+
+    def listed(*args: str) -> dict[str, dict[str, Any]]:
+        result = ocop("agencies", "--format", "json", *args)
+        assert result.exit_code == 0, result.stderr
+        return {a["id"]: a for a in result.json()}
+
+    # As of 2019 the communes to come are not listed: the same rows as before they existed.
+    assert list(listed("--plan", "2019", "--as-of", "2019-06-15")) == bundled
+    # The 2019 plan as of 2026: the district it names is listed, ended, with what took over;
+    # a commune that ended and that the plan does not name is listed only with --all.
+    old = listed("--plan", "2019", "--as-of", "2026-01-15")
+    assert {k: old["gia-loc"][k] for k in ("from", "until", "successors", "code", "ended")} \
+        == {"from": None, "until": "2025-06-30", "successors": ["xa-gia-loc", "xa-yet-kieu"],
+            "code": "297", "ended": True}
+    assert old["xa-gia-loc"]["ended"] is False and old["xa-gia-loc"]["from"] == "2025-07-01"
+    assert "xa-hong-hung" not in old
+    every = listed("--plan", "2019", "--as-of", "2026-01-15", "--all")
+    assert every["xa-hong-hung"]["ended"] is True and set(old) < set(every)
+    # The 2026 plan names no district: as of its date only what is in force is listed.
+    new = listed("--plan", "2026", "--as-of", "2026-04-15")
+    assert "gia-loc" not in new and new["xa-gia-loc"]["lead"] == 1
+    table = ocop("agencies", "--plan", "2019", "--as-of", "2026-01-15", "--format", "md",
+                 "--lang", "vi").stdout
+    assert "kết thúc 30/06/2025; nay thuộc: Gia Lộc, Yết Kiêu" in table
+    assert "từ 01/07/2025" in table
+    english = ocop("agencies", "--plan", "2019", "--as-of", "2026-01-15", "--format", "md")
+    assert "ended 2025-06-30; now part of: Gia Lộc, Yết Kiêu" in english.stdout
+
+
+# --- a product's place, on the product's own date -------------------------------------------------
+
+
+def test_a_product_is_registered_in_the_unit_in_force_on_its_own_date(
+        ocop: Any, ws: Path, tmp_path: Path) -> None:
+    from ocop_cli.core.errors import EXIT_INVALID, EXIT_NOT_FOUND
+
+    with_communes(ws)
+    (ws / "plan_2026.yaml").write_text(PLAN_2026, encoding="utf-8")
+    product = ("product", "add", "Gạo nếp", "--commune", "Xã Hồng Hưng", "--entity",
+               "HTX Hồng Hưng", "--kind", "htx", "--group", "thuc-pham", "--as-of",
+               "2026-03-01")
+    # "Gia Lộc" on 01/06/2025 was the district, whatever it means on the as-of date.
+    old = ocop(*product, "--district", "Gia Lộc", "--date", "2025-06-01")
+    assert old.exit_code == 0, old.stderr
+    (row,) = ocop("product", "list", "--format", "json", "--as-of", "2026-03-01").json()
+    assert row["district_id"] == "gia-loc"
+    # Hồng Hưng had ended by 05/01/2026: refused, naming what took it over; nothing written.
+    late = ocop(*product, "--district", "Hồng Hưng", "--date", "2026-01-05")
+    assert late.exit_code == EXIT_NOT_FOUND
+    assert "Xã Hồng Hưng ended on 2025-12-31; now part of: Gia Lộc" in late.stderr
+    sheet = tmp_path / "hong_hung.csv"
+    sheet.write_text("tên sản phẩm,huyện,xã,chủ thể,loại chủ thể,nhóm,ngày\n"
+                     "Chè,Hồng Hưng,Hồng Hưng,Hộ B,hộ,đồ uống,5/1/2026\n", encoding="utf-8")
+    rows = ocop("import", "products", str(sheet), "--as-of", "2026-03-01")
+    assert rows.exit_code == EXIT_INVALID
+    assert "Xã Hồng Hưng ended on 2025-12-31" in rows.stderr
+    assert len(ocop("product", "list", "--format", "json", "--as-of", "2026-03-01").json()) == 1
+    # On a day it was in force it is taken, also when the as-of date is after its end.
+    ok = ocop(*product, "--district", "Hồng Hưng", "--date", "2025-09-01")
+    assert ok.exit_code == 0 and ok.stderr == "", ok.stderr
+    # A district whose communes nobody imported has nothing in force to pass to: still taken,
+    # and told.
+    alone = ocop(*product, "--district", "Thanh Hà", "--date", "2026-01-05")
+    assert alone.exit_code == 0 and "Huyện Thanh Hà ended on 2025-06-30" in alone.stderr

@@ -100,18 +100,24 @@ def timeline(s: Session, agency: AgencyOpt = None) -> None:
 
 
 @command("agencies")
-def agencies(s: Session, fmt: FormatOpt = Format.table) -> None:
-    """Every agency with how many tasks it leads and partners.
+def agencies(s: Session, fmt: FormatOpt = Format.table,
+             every: Annotated[bool, typer.Option(
+                 "--all", help="Every agency and unit, also those that ended (or began) "
+                 "outside the as-of date and that the plan does not name")] = False) -> None:
+    """The agencies in force on the as-of date or named by the plan, with how many tasks
+    each leads and partners, and their dates: an ended one says when, and what took it over.
 
-    Example: ocop agencies --format csv
+    Example: ocop agencies --as-of 2026-01-15 --all
     """
     # start-up: output.report_tables, 60 ms, only for agencies
     from ocop_cli.output.report_tables import agency_list_section
 
-    items = s.tracker.agencies()
+    items = s.tracker.agencies(every)
     part = agency_list_section(items)
-    formats.emit(fmt.value, part.columns, part.rows, items, title=part.title,
-                 no_color=s.no_color)
+    # The dates line is for people, in the screen's language; JSON has the dates themselves.
+    formats.emit(fmt.value, part.columns, part.rows,
+                 [{k: v for k, v in item.items() if k != "dates"} for item in items],
+                 title=part.title, no_color=s.no_color)
 
 
 # --- the timeline in a terminal --------------------------------------------------------------

@@ -101,6 +101,13 @@ class Directory:
         return tuple(a for a in self.agencies
                      if a.kind == "locality" and a.level == level and a.in_force(on))
 
+    def begun(self, level: str, after: dt.date, on: dt.date) -> tuple[Agency, ...]:
+        """The administrative units of a level that began after `after` (a plan's date) and
+        by `on`: a commune made in the middle of a plan, in the file's order."""
+        first, last = after.isoformat(), on.isoformat()
+        return tuple(a for a in self.agencies if a.kind == "locality" and a.level == level
+                     and a.start is not None and first < a.start <= last)
+
     @cached_property
     def _unit_ids(self) -> frozenset[str]:
         return frozenset(a.id for a in self.agencies
@@ -178,18 +185,41 @@ class Directory:
                 raise
             return found[0], ended.message
 
+    def holding(self, name: str, on: dt.date) -> tuple[Agency, str | None]:
+        """The unit a name means on `on` for a fact of that day (a product registered there),
+        and None; one that had ended by then is refused (Ended, naming what took it over)
+        when a unit in force that day took it over, and else found with the line that says
+        it ended: without the list of communes, a district is still where a product is."""
+        agency, ended = self.looked_back(name, on)
+        if ended is not None and any(i != agency.id for i in self.successors_on(agency.id, on)):
+            raise Ended(ended)
+        return agency, ended
+
     def ended(self, agency: Agency, on: dt.date) -> str:
         """One line saying that an agency was not in force on `on`: when it ended and what
         took it over, or when it began."""
         if agency.until is not None and agency.until < on.isoformat():
-            line = _("{name} ended on {date}").format(
-                name=agency.name, date=format_date(_day(agency.until)))
-            heirs = [self.by_id[i].short for i in agency.successors if i in self.by_id]
-            if heirs:
-                line += _("; now part of: {names}").format(names=", ".join(heirs))
-            return line
+            return _("{name} ended on {date}").format(
+                name=agency.name, date=format_date(_day(agency.until))) + self._heirs(agency)
         return _("{name} is in force from {date}").format(
             name=agency.name, date=format_date(_day(agency.start or on.isoformat())))
+
+    def _heirs(self, agency: Agency) -> str:
+        heirs = [self.by_id[i].short for i in agency.successors if i in self.by_id]
+        return _("; now part of: {names}").format(names=", ".join(heirs)) if heirs else ""
+
+    def dates(self, agency: Agency, on: dt.date) -> str:
+        """An agency's dates as a list shows them on `on`: "ended 30/06/2025; now part of:
+        …" once it has ended, else its first and last days where it has them ("" for one
+        without dates)."""
+        if agency.until is not None and agency.until < on.isoformat():
+            return _("ended {date}").format(date=format_date(_day(agency.until))) \
+                + self._heirs(agency)
+        parts = [_("from {date}").format(date=format_date(_day(agency.start)))
+                 if agency.start else "",
+                 _("until {date}").format(date=format_date(_day(agency.until)))
+                 if agency.until else ""]
+        return ", ".join(part for part in parts if part)
 
     def carried(self, entries: Iterable[Entry], on: dt.date) -> list[Entry]:
         """The entries with each place that had ended by `on` counted under the one unit in

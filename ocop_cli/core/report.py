@@ -265,10 +265,15 @@ class Duty:
     agency: str
 
 
+_OMITTED = {"omit_none": True}  # a key the JSON leaves out when it holds nothing
+
+
 @dataclass(frozen=True, slots=True)
 class UnitShare:
     """One unit's part of a shared task; None where it is not known. `ended`: the unit's last
-    day when it had ended by the as-of date (a merger, the end of the district level)."""
+    day when it had ended by the as-of date (a merger, the end of the district level).
+    `since`: for a unit that began after the plan's date (a commune made mid-plan), its first
+    day; it holds none of the plan's shares, only what was recorded there."""
 
     id: str
     place: str | None
@@ -276,6 +281,7 @@ class UnitShare:
     done: bool | None
     status: str | None
     ended: str | None = None
+    since: str | None = field(default=None, metadata=_OMITTED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +307,9 @@ class PlaceRow:
     units_total: int
     not_by_unit: int
     level: str = "district"  # of the units that hold the shares (district, commune)
+    # The units of that level that began after the plan's date, by the as-of date: no share,
+    # their quantity apart from the shares' and from `not_by_unit` (the three partition it).
+    new_units: list[UnitShare] | None = field(default=None, metadata=_OMITTED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -441,8 +450,6 @@ class ProductSummary:
 
 
 # --- the reports -----------------------------------------------------------------------------
-
-_OMITTED = {"omit_none": True}  # a key the JSON leaves out when it holds nothing
 
 
 @dataclass(kw_only=True)

@@ -233,7 +233,8 @@ def write_parts(stream: TextIO, parts: Iterable[str]) -> None:
     stream.write("".join(held))
 
 
-STYLES = {"overdue": "red", "due": "yellow", "done": "dim", "cancelled": "dim strike"}
+STYLES = {"overdue": "red", "due": "yellow", "done": "dim", "cancelled": "dim strike",
+          "ended": "dim"}
 
 
 def table(columns: Sequence[Column], rows: Sequence[dict[str, Any]], *, title: str | None = None,

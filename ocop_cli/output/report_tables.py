@@ -336,16 +336,21 @@ def places_section(doc: TaskReport) -> Section:
                Column("not_yet", _("Not yet"), max_width=30),
                Column("not_known", _("Not known"), max_width=30),
                Column("not_by_unit", _("Not assigned to a unit"), numeric=True)]
+    if any(p.new_units for p in places):  # a unit made after the plan's date: no share
+        columns.append(Column("new", _("New since the plan (no share)"), max_width=30))
 
     def named(p: PlaceRow, *statuses: str | None) -> str:
         return ", ".join(ended_name(u) for u in p.units if u.status in statuses)
+
+    def new(p: PlaceRow) -> str | None:
+        return "; ".join(new_name(u) for u in p.new_units) if p.new_units else None
 
     rows = [{"id": p.id, "content": content(p.title, p.parent_title), "share": p.per_unit,
              "units_done": p.units_done,
              "done_in": named(p, "done"),
              "not_yet": named(p, "not_started", "in_progress"),
              "not_known": named(p, None),
-             "not_by_unit": p.not_by_unit or None,
+             "not_by_unit": p.not_by_unit or None, "new": new(p),
              "_style": "done" if p.units_done == p.units_total else None}
             for p in places]
     levels = {p.level for p in places}
@@ -363,6 +368,14 @@ def ended_name(unit: UnitShare) -> str:
     return _("{name} (ended {date})").format(name=unit.place or unit.id, date=day)
 
 
+def new_name(unit: UnitShare) -> str:
+    """A unit that began after the plan's date, with what was recorded there: Tân Hưng (new
+    since 01/03/2026): 1."""
+    day = format_date(dt.date.fromisoformat(unit.since)) if unit.since else ""
+    return _("{name} (new since {date}): {qty}").format(name=ended_name(unit), date=day,
+                                                        qty=format_number(unit.qty or 0))
+
+
 def agency_list_section(items: list[dict[str, Any]]) -> Section:
     columns = [Column("short", _("Agency"), max_width=28), Column("name", _("Name"),
                                                                   max_width=40),
@@ -370,8 +383,11 @@ def agency_list_section(items: list[dict[str, Any]]) -> Section:
                Column("partner", _("Partner"), numeric=True),
                Column("open", _("Open"), numeric=True),
                Column("overdue", _("Overdue"), numeric=True)]
+    if any(item["dates"] for item in items):  # only when some agency has dates
+        columns.append(Column("dates", _("In force"), max_width=40))
     levels = {"central": _("central"), "province": _("province"), "district": _("district"),
               "commune": _("commune")}
     rows = [{**item, "level": levels.get(item["level"], item["level"]),
-             "_style": "overdue" if item["overdue"] else None} for item in items]
+             "_style": "ended" if item["ended"] else "overdue" if item["overdue"] else None}
+            for item in items]
     return Section("agencies", _("Agencies"), columns, rows)

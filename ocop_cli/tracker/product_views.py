@@ -375,7 +375,7 @@ def decide_import(directory: Any, lines: Sequence[Line], rules: Rules, rows: Seq
     for row in rows:
         stamp = Stamp(row.date, who, row.ref, row.note)
         try:
-            unit, _ended = directory.looked_back(row.district, row.date)
+            unit, ended = directory.looked_back(row.district, row.date)
             if not directory.is_unit(unit.id):
                 raise UsageError(_("{name} is not an administrative unit (district or "
                                    "commune)").format(name=unit.short))
@@ -384,6 +384,8 @@ def decide_import(directory: Any, lines: Sequence[Line], rules: Rules, rows: Seq
             twin = twin_of(products_as_of(seen, rules, dt.date.max), row.name, row.entity,
                            unit.id)
             made: list[Line] = []
+            if twin is None and ended is not None:  # registered where it is that day
+                directory.holding(row.district, row.date)  # refused when taken over
             if twin is None:
                 made.append(register(seen, rules, stamp._replace(note=None), row.name,
                                      unit.id, row.commune, row.entity, row.kind, group,

@@ -419,11 +419,18 @@ def achieved_in(plan: Plan, states: dict[str, TaskState], tasks: list[Task], per
 def places(loaded: Loaded, states: dict[str, TaskState], tasks: list[Task],
            as_of: dt.date) -> Rows[PlaceRow]:
     """For each task shared by units: each unit's share, quantity and status (and its last
-    day, when it had ended by `as_of`), and what was recorded without naming a unit. A unit's
-    `done` is null when it is not known (the whole was met, or marked done, without saying
-    where)."""
+    day, when it had ended by `as_of`), the units of its level that began after the plan's
+    date (no share: what was recorded there), and what was recorded without naming a unit. A
+    unit's `done` is null when it is not known (the whole was met, or marked done, without
+    saying where)."""
     directory = loaded.directory
     today = as_of.isoformat()
+    dated = loaded.plan.facts.get("dated")
+    signed = dt.date.fromisoformat(str(dated)) if dated else None
+
+    def ended(unit: str) -> str | None:
+        until = directory.by_id[unit].until if unit in directory.by_id else None
+        return until if until is not None and until < today else None
 
     def row(task: Task) -> PlaceRow:
         state = states[task.id]
@@ -432,20 +439,24 @@ def places(loaded: Loaded, states: dict[str, TaskState], tasks: list[Task],
         for unit in task.shared_by:
             status = state.units.get(unit, "not_started")
             known = status != NOT_KNOWN
-            until = directory.by_id[unit].until if unit in directory.by_id else None
             per_unit.append(UnitShare(unit, directory.short(unit),
                                       state.places.get(unit, 0) if known else None,
                                       status == "done" if known else None,
-                                      status if known else None,
-                                      until if until is not None and until < today else None))
+                                      status if known else None, ended(unit)))
+        begun = directory.begun(task.per_unit, signed, as_of) \
+            if task.per_unit and signed else ()
+        new = [UnitShare(a.id, a.short, state.places.get(a.id, 0), None, None, ended(a.id),
+                         since=a.start) for a in begun if a.id not in task.shared_by]
         return PlaceRow(
             task.id, task.title, _parent_title(loaded.plan, task), state.status, state.timing,
             state.achieved, task.target, share.min if share else None,
             Share(share.min, share.max) if share else None, per_unit,
             units_done=sum(1 for u in per_unit if u.done),
             units_not_known=sum(1 for u in per_unit if u.done is None),
-            units_total=len(per_unit), not_by_unit=state.unassigned,
-            level=task.per_unit or directory.by_id[task.shared_by[0]].level)
+            units_total=len(per_unit),
+            not_by_unit=state.unassigned - sum(u.qty or 0 for u in new),
+            level=task.per_unit or directory.by_id[task.shared_by[0]].level,
+            new_units=new or None)
     return Rows([task for task in tasks if task.shared_by], row)
 
 
@@ -466,15 +477,20 @@ def duties(directory: Directory, agency: Agency) -> list[Duty]:
 # --- `ocop agencies` and `ocop timeline` ---------------------------------------------------
 
 
-def agency_list(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date
-                ) -> list[dict[str, Any]]:
-    """Every agency of the directory with how many leaf tasks it leads and partners; a
-    district unit's (and its office's) open and overdue count its own shares."""
+def agency_list(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
+                every: bool = False) -> list[dict[str, Any]]:
+    """The agencies in force on `as_of` or named by the plan (`every`: all of the directory,
+    whatever their dates), each with how many leaf tasks it leads and partners (a district
+    unit's, and its office's, open and overdue count its own shares) and its dates."""
     directory = loaded.directory
     involved = _involved(loaded.plan, states, Roles(directory))
+    named = {*involved, *(i for t in loaded.plan.tasks
+                          for i in (t.lead, *t.partners, *t.shared_by) if i)}
     found = []
     for agency_id in _ordered(directory, directory.by_id):
         agency = directory.by_id[agency_id]
+        if not (every or agency.in_force(as_of) or agency_id in named):
+            continue
         lead, partner = involved.get(agency_id, ([], []))
         unit = directory.unit_of(agency_id)
         if unit is not None:
@@ -486,6 +502,10 @@ def agency_list(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date
             "members": list(agency.members), "lead": len(lead), "partner": len(partner),
             "open": sum(1 for s in (*lead, *partner) if s.status in OPEN),
             "overdue": sum(1 for s in (*lead, *partner) if s.timing == "overdue"),
+            "from": agency.start, "until": agency.until, "successors": list(agency.successors),
+            "code": agency.code,
+            "ended": agency.until is not None and agency.until < as_of.isoformat(),
+            "dates": directory.dates(agency, as_of),
         })
     return found
 

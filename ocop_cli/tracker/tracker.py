@@ -143,10 +143,17 @@ class Tracker:
         return agency_named(loaded, name, "--place", self.tell, on or self.as_of,
                             strict=on is not None).id
 
-    def district(self, loaded: Loaded, name: str) -> str:
-        """The id of the district-level unit `--district` names, found as `--agency` finds
-        one (a unit that has ended is found, and told)."""
-        unit = in_force_or_told(loaded, name, loaded.plan.naming_day(self.as_of), self.tell)
+    def district(self, loaded: Loaded, name: str, on: dt.date | None = None) -> str:
+        """The id of the administrative unit `--district` names, found as `--agency` finds
+        one (a unit that has ended is found, and told); with `on` (the day a product is
+        registered there), on that day: one that had ended is refused, naming what took it
+        over, when a unit in force then took it over (`Directory.holding`)."""
+        if on is None:
+            unit = in_force_or_told(loaded, name, loaded.plan.naming_day(self.as_of), self.tell)
+        else:
+            unit, ended = loaded.directory.holding(name, on)
+            if ended is not None:
+                self.tell(ended)
         if not loaded.directory.is_unit(unit.id):
             raise UsageError(_("--district: {name} is not an administrative unit (district or "
                                "commune)").format(
@@ -201,12 +208,13 @@ class Tracker:
         who = self.agency(loaded, agency, "--agency") if agency else None
         return core.timeline(loaded, self.states(loaded), self.as_of, who)
 
-    def agencies(self) -> list[dict[str, Any]]:
-        """Every agency with how many tasks it leads and partners."""
+    def agencies(self, every: bool = False) -> list[dict[str, Any]]:
+        """The agencies in force on the as-of date or named by the plan (`every`: all), with
+        how many tasks each leads and partners, and their dates."""
         from ocop_cli.tracker import report as core
 
         loaded = self.load()
-        return core.agency_list(loaded, self.states(loaded), self.as_of)
+        return core.agency_list(loaded, self.states(loaded), self.as_of, every)
 
     # --- recording ---------------------------------------------------------------------------
 
@@ -421,8 +429,8 @@ class Tracker:
         def decide(loaded: Loaded, lines: list[products.Line], rules: products.Rules,
                    who: str) -> tuple[products.Line, list[str]]:
             line = products.register(lines, rules, self._product_stamp(who, date, ref, note),
-                                     name, self.district(loaded, district), commune, entity,
-                                     kind, group, new)
+                                     name, self.district(loaded, district, self._day(date)),
+                                     commune, entity, kind, group, new)
             return line, [_("{id}  registered: {name} ({district})").format(
                 id=line.product, name=line.name, district=loaded.directory.short(line.district))]
 
