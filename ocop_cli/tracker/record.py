@@ -162,7 +162,6 @@ def _now_reads(loaded: Loaded, states: dict[str, TaskState], stamp: Stamp,
 
 
 def _figures(state: TaskState) -> str:
-
     target = state.task.target
     amount = f"{state.achieved} / {target.text} {state.task.unit or ''}".rstrip() + ", " \
         if target else ""
