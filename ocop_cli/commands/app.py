@@ -19,6 +19,7 @@ from ocop_cli.commands.common import app, fail
 from ocop_cli.core.errors import OcopError
 from ocop_cli.core.i18n import set_language
 from ocop_cli.output.render import stderr, stdout
+from ocop_cli.store.write import write_errors
 
 __all__ = ["MODULES", "app", "import_commands", "main"]
 
@@ -82,9 +83,6 @@ def main() -> None:
 def _quiet_clean_up(unraisable: Any) -> None:
     """A library's clean-up failing on the same full disk after the error was reported (as
     openpyxl's half-written sheet) adds a traceback and nothing else: leave it out."""
-    from ocop_cli.store.write import write_errors  # only when something failed: not at start
-
-
     if not isinstance(unraisable.exc_value, write_errors()):
         sys.__unraisablehook__(unraisable)
 

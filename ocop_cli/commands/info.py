@@ -11,13 +11,12 @@ from ocop_cli.commands.common import Format, FormatOpt, Session, command
 from ocop_cli.core.errors import EXIT_INVALID, InvalidData
 from ocop_cli.core.i18n import _, format_date, language
 from ocop_cli.output import formats, render
+from ocop_cli.store.storage import user_workspace_dir
 
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
 
 def _found_by(s: Session, root: Path) -> str:
-    from ocop_cli.store.storage import user_workspace_dir
-
     if s.data:
         return "OCOP_DATA" if os.environ.get("OCOP_DATA") == s.data else "--data"
     if root == user_workspace_dir().resolve():
@@ -31,6 +30,7 @@ def info(s: Session, fmt: FormatOpt = Format.table) -> None:
 
     Example: ocop info --format json
     """
+    # start-up: sync.signers, 5 ms, only for info (sync.git with it; --help loads this module)
     from ocop_cli.sync.signers import trust
 
     data, leaves = _facts(s)
@@ -85,8 +85,6 @@ def _tasks(tasks: int | None, rows: int | None) -> str | None:
 
 def _facts(s: Session) -> tuple[dict[str, Any], int | None]:
     """What `info` says, as its JSON gives it, and how many tasks the listings count."""
-    # Reading a workspace weighs: imported when run, as in every command module.
-    from ocop_cli.store.storage import user_workspace_dir
     ws = s.workspace
     here = s.tracker.office()
     data: dict[str, Any] = {

@@ -3,8 +3,8 @@
 A line is recorded by the `Tracker`, under the workspace lock like an entry; what may be
 recorded is decided in `products`, what is shown in `product_views`.
 
-The library is imported inside each command: a help page, a completion or the run of another
-command never pays for it.
+What only some commands need is imported inside them: a help page, a completion or the run
+of another command does not pay for it.
 """
 
 import datetime as dt
@@ -33,8 +33,9 @@ from ocop_cli.commands.common import (
 from ocop_cli.commands.helptext import LocalGroup
 from ocop_cli.core.errors import UsageError
 from ocop_cli.core.i18n import _, format_date, ngettext
-from ocop_cli.output import render
+from ocop_cli.output import export, formats, render
 from ocop_cli.output.render import Column
+from ocop_cli.tracker.scoring import typed_sheets
 
 product_app = typer.Typer(help="The OCOP product register: products from registration to "
                           "their stars.", cls=LocalGroup, no_args_is_help=True,
@@ -84,6 +85,7 @@ class ListFormat(StrEnum):
 
 def _product_ids(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
     """Every product id with its name and district, for the shell's Tab (see `complete`)."""
+    # start-up: tracker.products, 18 ms, only for completing a product id (store.index with it)
     from ocop_cli.store import index, storage
     from ocop_cli.tracker import products
 
@@ -184,7 +186,6 @@ def score(s: Session, product: ProductArg,
     Example: ocop product score sp-3fa9 --member "Ông A" --a 30 --b 20 --c 30 --member "Bà B"
     --a 28 --b 21 --c 33 --date 2023-11-20
     """
-    from ocop_cli.tracker.scoring import typed_sheets
 
     sheets = typed_sheets(member or [], part_a or [], part_b or [], part_c or [])
     given = [x for x in (points is not None, bool(sheets), sheet is not None) if x]
@@ -237,6 +238,7 @@ def list_products(
 
     Example: ocop product list --district "Gia Lộc" --stage sent --format json
     """
+    # start-up: tracker.product_views, 178 ms, only for product list (and its table)
     from ocop_cli.output.product_tables import list_section
     from ocop_cli.tracker import product_views, products
 
@@ -271,6 +273,7 @@ def due(
 
     Example: ocop product due --within 30
     """
+    # start-up: tracker.product_views, 178 ms, only for product due (and its table)
     from ocop_cli.output.product_tables import due_section
     from ocop_cli.tracker import product_views, products
 
@@ -293,7 +296,7 @@ def show(s: Session, product: ProductArg,
 
     Example: ocop product show sp-3fa9
     """
-    from ocop_cli.output import formats
+    # start-up: tracker.product_views, 178 ms, only for product show (and its table)
     from ocop_cli.output.product_tables import lines_section
     from ocop_cli.tracker import product_views, products
 
@@ -341,7 +344,7 @@ def report(
 
     Example: ocop product report --months 6 --output san-pham.xlsx
     """
-    from ocop_cli.output import formats
+    # start-up: tracker.report, 156 ms, only for product report (product_views with it)
     from ocop_cli.tracker import product_views, products
     from ocop_cli.tracker.report import product_report
 
@@ -362,7 +365,6 @@ def report(
 
 def _list_shape(fmt: ListFormat | None, output: str | None) -> str:
     """The format of a listing: the one asked for, else the output file's suffix."""
-    from ocop_cli.output import formats
 
     shape = formats.choose_format(fmt.value if fmt else None, output)
     if shape not in ListFormat.__members__:
@@ -374,7 +376,6 @@ def _list_shape(fmt: ListFormat | None, output: str | None) -> str:
 def _listing(s: Session, loaded: Any, section: Any, rows: list[dict[str, Any]], shape: str,
              output: str | None, force: bool, footer: str) -> None:
     """A listing on the screen, or into a file."""
-    from ocop_cli.output import formats
 
     if shape == "xlsx" or output:
         _to_file(s, loaded, [section], shape, output, force, rows)
@@ -384,6 +385,7 @@ def _listing(s: Session, loaded: Any, section: Any, rows: list[dict[str, Any]], 
 
 
 def _doc(loaded: Any, s: Session) -> Any:
+    # start-up: tracker.report, 156 ms, only for a product report
     from ocop_cli.tracker.report import product_report
 
     return product_report(loaded.plan, s.as_of)
@@ -392,7 +394,7 @@ def _doc(loaded: Any, s: Session) -> Any:
 def _to_file(s: Session, loaded: Any, parts: list[Any], fmt: str, output: str | None,
              force: bool, rows: list[dict[str, Any]]) -> None:
     """A listing into a file: xlsx through the report's workbook, the others as printed."""
-    from ocop_cli.output import export, formats
+    # start-up: output.xlsx, 184 ms, only for a list written as XLSX
     from ocop_cli.output.xlsx import write_xlsx
 
     if fmt == "xlsx":

@@ -2,6 +2,7 @@
 `note`, `undo`. Each hands what was typed to the `Tracker` and says its `Outcome`.
 """
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -19,6 +20,7 @@ from ocop_cli.commands.common import (
     told,
 )
 from ocop_cli.core.i18n import _
+from ocop_cli.store.storage import init_workspace
 
 PlaceOpt = Annotated[str | None, typer.Option("--place", "-p", metavar="NAME",
                                               autocompletion=complete.agencies,
@@ -34,12 +36,6 @@ def init(
 
     Example: ocop init ./ocop-data
     """
-    from pathlib import Path
-
-    # Imported when run: `storage` is the weight of reading a workspace, which a help page
-    # or the run of another command of this module does not need.
-    from ocop_cli.store.storage import init_workspace
-
     ws = init_workspace(Path(folder or "."))
     say(_("Workspace ready in {root}").format(root=ws.root))
 

@@ -59,6 +59,7 @@ def sync(s: Session,
 
 
 def _setup(s: Session, key: str | None, office: str | None) -> None:
+    # start-up: sync.signers, 5 ms, only for sync --setup (sync.git with it)
     from ocop_cli.sync.signers import ALLOWED, setup
 
     if not key:

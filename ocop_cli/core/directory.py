@@ -6,6 +6,7 @@ shares of a task are those of its level in force on the plan's date."""
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from collections.abc import Iterable
 from functools import cached_property
 
@@ -258,8 +259,6 @@ class Directory:
         return tuple(dict.fromkeys(found))
 
     def suggest(self, name: str) -> str | None:
-        import difflib
-
         spellings = {fold(s): a.short for a in self.agencies for s in a.spellings}
         key = fold(name)
         close = difflib.get_close_matches(key, spellings, n=3, cutoff=0.5)

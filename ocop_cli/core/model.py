@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import cached_property
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any, NamedTuple, get_type_hints
 
 from ocop_cli.core.windows import Target, Window
 
@@ -258,8 +258,6 @@ LINE_KEYS = (*(key for key in Entry._fields[:8] if key != "by"), "by", *Entry._f
 def kinds_of(fields: type[Any]) -> dict[str, Kind]:
     """What each field of a line holds, of a named tuple whose fields say it (`Kind`): the
     fields of its file's lines."""
-    from typing import get_type_hints
-
     hints = get_type_hints(fields, include_extras=True)
     return {key: kind for key in fields._fields
             for kind in getattr(hints[key], "__metadata__", ()) if isinstance(kind, Kind)}

@@ -8,6 +8,8 @@ to be read for real (not served from the index).
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import (
@@ -18,9 +20,11 @@ from pydantic import (
     Field,
     StringConstraints,
     Tag,
+    TypeAdapter,
     ValidationInfo,
     field_validator,
 )
+from typing_extensions import TypedDict  # pydantic takes typing's own from Python 3.12
 
 from ocop_cli.core.i18n import _
 from ocop_cli.core.model import (
@@ -36,6 +40,7 @@ from ocop_cli.core.model import (
     kinds_of,
 )
 from ocop_cli.core.windows import MOST_YEARS, parse_target
+from ocop_cli.store import write
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 # An e-mail address as one mailbox: no name, no list, nothing a header could be split at.
@@ -204,8 +209,6 @@ _KINDS: dict[str, Any] = {
 def _line_format(fields: type[Any], name: str, doc: str) -> Any:
     """The format of a line whose fields (a named tuple's) say what they hold (`Kind`),
     required unless they have a default."""
-    from typing_extensions import TypedDict  # pydantic takes typing's own from Python 3.12
-
     keys: dict[str, Any] = {}
     for key, kind in kinds_of(fields).items():
         value = _KINDS[kind.name]
@@ -341,8 +344,6 @@ SCHEMAS: dict[str, Any] = {
 
 def schemas() -> dict[str, dict[str, Any]]:
     """The JSON Schemas shipped in `data/schema/`, generated from the models."""
-    from pydantic import TypeAdapter
-
     found = {name: model.model_json_schema() for name, model in SCHEMAS.items()}
     found["history.schema.json"] = TypeAdapter(list[EntryDoc]).json_schema()
     found["products.schema.json"] = TypeAdapter(list[ProductLineDoc]).json_schema()
@@ -354,11 +355,6 @@ def schemas() -> dict[str, dict[str, Any]]:
 
 def write_schemas(folder: Any) -> None:
     """`python -m ocop_cli.store.schema DIR` writes the shipped schemas again."""
-    import json
-    from pathlib import Path
-
-    from ocop_cli.store import write
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name, schema in schemas().items():

@@ -17,6 +17,7 @@ as it was and no temporary file, and becomes one `OcopError` naming the file.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 import stat
@@ -28,6 +29,7 @@ from typing import Any, Protocol
 
 from ocop_cli.core.errors import Busy, InvalidData, OcopError, Problem, Refused, UsageError
 from ocop_cli.core.i18n import _
+from ocop_cli.core.text import fold
 
 LOCK = "lock"  # in the state folder: the workspace's write lock
 OWNER = "lock.owner"  # beside the lock: who holds it
@@ -124,8 +126,6 @@ def state_folder(ws: Place) -> Path:
 
 
 def recorder_file(ws: Place, recorder: str) -> Path:
-    from ocop_cli.core.text import fold
-
     # Cut to a length every file system takes; the entries keep the whole name.
     slug = re.sub(r"[^a-z0-9]+", "-", fold(recorder))[:RECORDER_NAME_MAX].strip("-") or "ocop"
     return ws.history_dir / f"{slug}.yaml"
@@ -150,6 +150,7 @@ def locked(ws: Place) -> Iterator[None]:
     The lock is an OS lock on `.ocop/lock`: the system frees it when its holder dies, so a
     killed writer never leaves the workspace locked. Who holds it is written beside it, and
     removed on release: one left behind tells `ocop check` that a writer was stopped."""
+    # start-up: filelock, 90 ms, only for a run that writes
     from filelock import FileLock, Timeout
 
     try:
@@ -186,6 +187,7 @@ def locked(ws: Place) -> Iterator[None]:
 
 def lock_is_free(ws: Place) -> bool:
     """No ocop holds the workspace's lock now."""
+    # start-up: filelock, 90 ms, only for a look at the lock
     from filelock import FileLock, Timeout
 
     try:
@@ -265,8 +267,6 @@ def append(path: Path, records: Sequence[Recorded] | str, *, inside: Path,
 
 
 def _lines(records: Sequence[Recorded] | str) -> bytes:
-    import json
-
     lines = records if isinstance(records, str) else "".join(
         "- " + json.dumps(e.to_record(), ensure_ascii=False, separators=(", ", ": ")) + "\n"
         for e in records
@@ -429,6 +429,7 @@ def write_errors() -> tuple[type[Exception], ...]:
     """What writing a document raises on a full disk: OSError, or lxml's own error when
     openpyxl or python-docx write through lxml."""
     try:
+        # start-up: lxml.etree, 10 ms, only for a write that failed
         from lxml.etree import SerialisationError  # type: ignore[import-untyped]
     except ImportError:  # pragma: no cover - lxml comes with python-docx
         return (OSError,)

@@ -8,6 +8,7 @@ from pathlib import Path
 from ocop_cli.core.errors import InvalidData, Problem
 from ocop_cli.core.i18n import _
 from ocop_cli.store import storage
+from ocop_cli.store.yamlio import decode, read_bytes
 from ocop_cli.sync import held
 
 
@@ -20,8 +21,6 @@ def attribute_problems(root: Path) -> list[Problem]:
     """A warning for each `merge=union` rule of `ocop init` that the workspace's
     `.gitattributes` lacks: without it, two offices appending to one file conflict in a git
     merge. Read from the file, without git; a workspace without the file is not in git."""
-    from ocop_cli.store.yamlio import decode, read_bytes
-
     path = root / ".gitattributes"
     if not path.exists():
         return []

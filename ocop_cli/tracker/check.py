@@ -11,19 +11,18 @@ from ocop_cli.core.errors import InvalidData, NotFound, Problem
 from ocop_cli.core.i18n import _, format_date
 from ocop_cli.core.labels import stage_label, step_label
 from ocop_cli.core.model import Plan
+from ocop_cli.output import office
 from ocop_cli.store.documents import read_agencies, read_plan
 from ocop_cli.store.history import read_history, task_gone
 from ocop_cli.store.index.audit import differences
 from ocop_cli.store.lines import damaged
 from ocop_cli.store.storage import Workspace, owner, stale_lock, temporary_files
+from ocop_cli.sync.checks import attribute_problems, held_problems
 from ocop_cli.tracker import products
 
 
 def validate(ws: Workspace) -> list[Problem]:
     """Every problem in every file of the workspace, warnings included."""
-    from ocop_cli.output import office
-    from ocop_cli.sync.checks import attribute_problems, held_problems
-
     directory, problems = read_agencies(ws.agencies_path)
     plans = ws.plan_files()
     if not plans:

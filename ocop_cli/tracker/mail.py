@@ -18,6 +18,8 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from platformdirs import user_config_path
+
 from ocop_cli.core.errors import InvalidData, Problem, UsageError
 from ocop_cli.core.i18n import _
 from ocop_cli.store.yamlio import decode, read_bytes, read_yaml
@@ -39,8 +41,6 @@ class Server(NamedTuple):
 
 
 def config_file() -> Path:
-    from platformdirs import user_config_path  # only when mail is sent: not at start
-
     return user_config_path("ocop", appauthor=False) / "smtp.yaml"
 
 

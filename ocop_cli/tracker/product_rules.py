@@ -17,6 +17,7 @@ from ocop_cli.core.errors import InvalidData, NotFound, Problem
 from ocop_cli.core.i18n import _
 from ocop_cli.core.text import fold
 from ocop_cli.core.windows import months_later
+from ocop_cli.store.documents import read_validated
 from ocop_cli.store.storage import RULES, Workspace, bundled_dir
 
 __all__ = ["RULES", "Decision", "Group", "Process", "Rules", "months_later", "read_rules",
@@ -104,9 +105,8 @@ def rules_path(ws: Workspace) -> Path:
 
 def read_rules(path: Path) -> Rules:
     """The rules file, validated; every fault named by its line."""
-    # pydantic and the schema cost about 120 ms to import; a listing that counts products
-    # from the register reads the register, never the rules, and does not pay it.
-    from ocop_cli.store.documents import read_validated
+    # A listing that counts products from the register reads the register, never the rules.
+    # start-up: store.schema, 216 ms, only for the rules file (pydantic comes with it)
     from ocop_cli.store.schema import RulesDoc
 
     doc, parsed, problems = read_validated(path, RulesDoc, "decisions")

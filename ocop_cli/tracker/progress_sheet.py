@@ -14,8 +14,10 @@ from ocop_cli.core.i18n import _
 if TYPE_CHECKING:
     from ocop_cli.core.model import Entry
     from ocop_cli.store.storage import Loaded
+from ocop_cli.core.state import replay, settle, subtree
 from ocop_cli.imports.progress import ProgressRow
 from ocop_cli.imports.tables import RowProblem
+from ocop_cli.tracker import record
 
 
 def decide_progress(loaded: Loaded, rows: Sequence[ProgressRow], who: str, as_of: dt.date
@@ -26,9 +28,6 @@ def decide_progress(loaded: Loaded, rows: Sequence[ProgressRow], who: str, as_of
     After a row, only the states of the tasks it recorded about and of the tasks above them
     are computed again, each from its own entries: the cost of a row does not grow with
     the rows before it or with the history."""
-    from ocop_cli.core.state import replay, settle, subtree
-    from ocop_cli.tracker import record
-
     plan = loaded.plan
     horizon = max([as_of, *(r.date for r in rows)])
     entries: list[Entry] = []
@@ -77,8 +76,6 @@ def _and_above(task_id: str) -> Iterator[str]:
 
 def _decide(loaded: Loaded, states: dict[str, Any], row: ProgressRow, stamp: Any) -> Any:
     """One row, through the function its typed command uses."""
-    from ocop_cli.tracker import record
-
     place = loaded.directory.resolve(row.place, loaded.plan.naming_day(row.date)).id \
         if row.place else None
     if row.action == "done":

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import getpass
 import os
 import secrets
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +16,7 @@ from typing import Generic, TypeVar
 from ocop_cli.core.errors import NotFound, Refused, UsageError
 from ocop_cli.core.i18n import _, format_date
 from ocop_cli.core.model import Entry, Plan, Task
+from ocop_cli.core.query import status_label
 from ocop_cli.core.state import (
     OPEN,
     TaskState,
@@ -70,7 +74,6 @@ def recorder(by: str | None) -> str:
         return by.strip()
     if os.environ.get("OCOP_USER", "").strip():
         return os.environ["OCOP_USER"].strip()
-    import subprocess
 
     try:
         name = subprocess.run(["git", "config", "user.name"], capture_output=True, text=True,
@@ -79,7 +82,6 @@ def recorder(by: str | None) -> str:
         name = ""
     if name:
         return name
-    import getpass
 
     try:
         return getpass.getuser()
@@ -91,7 +93,6 @@ def find_task(plan: Plan, task_id: str) -> Task:
     task = plan.task(task_id.strip())
     if task is not None:
         return task
-    import difflib
 
     ids = [t.id for t in plan.tasks]
     close = difflib.get_close_matches(task_id.strip(), ids, n=3, cutoff=0.3)
@@ -161,8 +162,6 @@ def _now_reads(loaded: Loaded, states: dict[str, TaskState], stamp: Stamp,
 
 
 def _figures(state: TaskState) -> str:
-    from ocop_cli.core.query import status_label
-
     target = state.task.target
     amount = f"{state.achieved} / {target.text} {state.task.unit or ''}".rstrip() + ", " \
         if target else ""

@@ -6,8 +6,9 @@ line of the product register) goes through `Tracker.record`: lock, load, decide,
 comes back as one `Outcome`. What a decision is lives in `record` and `products`; what is
 shown, reported and imported, in the modules beside this one and below.
 
-Each method imports the modules it uses: a listing, the run whose start-up time matters most,
-loads none of what only recordings and reports need.
+A listing, the run whose start-up time matters most, loads none of what only recordings,
+reports and the product register need: the methods that use those import them, each saying
+what that saves.
 """
 
 from __future__ import annotations
@@ -17,11 +18,15 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ocop_cli.core.errors import UsageError
-from ocop_cli.core.i18n import _, parse_day
+from ocop_cli.core.i18n import _, format_date, parse_day
 from ocop_cli.core.labels import council_label, stage_label
+from ocop_cli.core.model import Entry
+from ocop_cli.core.state import state_as_of, subtree
+from ocop_cli.core.windows import month_option
+from ocop_cli.store import write
 
 if TYPE_CHECKING:
-    from ocop_cli.core.model import Agency, Entry, Plan
+    from ocop_cli.core.model import Agency, Plan
     from ocop_cli.core.report import Period, TaskReport
     from ocop_cli.core.state import TaskState
     from ocop_cli.imports.progress import ProgressRow
@@ -80,8 +85,6 @@ def in_force_or_told(loaded: Loaded, name: str, on: dt.date | None,
 
 def plan_month(plan: Plan, text: str | None) -> int | None:
     """`--month` as the plan's windows count months (13 is January of its second year)."""
-    from ocop_cli.core.windows import month_option
-
     try:
         return None if text is None else month_option(text, plan.year, plan.last_year)
     except ValueError as error:
@@ -95,7 +98,6 @@ def _silent(message: str) -> None:
 class Tracker:
     """A workspace, which of its plans (`year`, default the latest), the as-of date (default
     today), and `tell`, where to say what is noticed on the way (a name taken as another)."""
-
     def __init__(self, workspace: Workspace, year: int | None = None,
                  as_of: dt.date | None = None, tell: Callable[[str], None] = _silent) -> None:
         self.workspace = workspace
@@ -112,16 +114,14 @@ class Tracker:
     def load(self) -> Loaded:
         """The workspace's plan, agencies and history (from the index where it can be), and
         the products the plan counts from the register."""
+        # start-up: tracker.loading, 4 ms, only for a run that reads the workspace (not help)
         from ocop_cli.tracker.loading import load
-
         return load(self.workspace, self.year)
 
     def states(self, loaded: Loaded, under: str | None = None) -> dict[str, TaskState]:
         """Every task's state as of the as-of date; with `under`, only the states of that task
         and its sub-rows, each replayed from its own entries: all a command about one task
         looks at."""
-        from ocop_cli.core.state import state_as_of, subtree
-
         if self.by_successor:
             moved = loaded.directory.carried(loaded.replay(under), self.as_of)
             return state_as_of(loaded.plan, moved, self.as_of, under)
@@ -162,6 +162,7 @@ class Tracker:
 
     def register(self) -> tuple[Loaded, list[products.Line], products.Rules]:
         """The workspace loaded, the product register's lines and the rules in force."""
+        # start-up: tracker.products, 25 ms, only for the product register
         from ocop_cli.tracker import products
 
         loaded = self.load()
@@ -170,12 +171,13 @@ class Tracker:
 
     def check(self) -> int:
         """Every file of the workspace validated and its problems listed; the exit code."""
+        # start-up: tracker.views, 5 ms, only for a run that reads the workspace (not help)
         from ocop_cli.tracker import views
-
         return views.check(self.workspace)
 
     def sync(self) -> Synced:
         """What was recorded here sent to the shared git repository, and the rest fetched."""
+        # start-up: sync.sync, 37 ms, only for sync (tracker.check comes with it)
         from ocop_cli.sync.sync import sync
         from ocop_cli.tracker.check import validate
 
@@ -188,6 +190,7 @@ class Tracker:
                ) -> tuple[TaskReport, Callable[[], dict[str, Any]]]:
         """The report as of the as-of date (of one agency; of a month or a period) and how to
         make its timeline."""
+        # start-up: tracker.report, 377 ms, only for a report (core.report comes with it)
         from ocop_cli.core.report import month_period
         from ocop_cli.tracker import report as core
 
@@ -202,6 +205,7 @@ class Tracker:
 
     def timeline(self, agency: str | None = None) -> dict[str, Any]:
         """The Gantt chart's rows (of one agency's tasks)."""
+        # start-up: tracker.report, 377 ms, only for a report
         from ocop_cli.tracker import report as core
 
         loaded = self.load()
@@ -211,6 +215,7 @@ class Tracker:
     def agencies(self, every: bool = False) -> list[dict[str, Any]]:
         """The agencies in force on the as-of date or named by the plan (`every`: all), with
         how many tasks each leads and partners, and their dates."""
+        # start-up: tracker.report, 377 ms, only for a report
         from ocop_cli.tracker import report as core
 
         loaded = self.load()
@@ -228,8 +233,13 @@ class Tracker:
         With `ahead` (a sheet of many rows), the decision is made before the lock is taken,
         which is then held only to check that nothing was recorded meanwhile (else to decide
         again) and to append; a `dry_run` decides so and appends nothing."""
-        from ocop_cli.store import index, write
+        # start-up: store.index, 4 ms, only for a run that reads the workspace (not help)
+        from ocop_cli.store import index
+
+        # start-up: tracker.products, 25 ms, only for a recording (the register's header)
         from ocop_cli.tracker import products
+
+        # start-up: tracker.loading, 4 ms, only for a run that reads the workspace (not help)
         from ocop_cli.tracker.loading import load
 
         ws = self.workspace
@@ -253,6 +263,7 @@ class Tracker:
 
     def office(self, by: str | None = None) -> Office:
         """Who this copy records as (see `office`): asked once per tracker and `by`."""
+        # start-up: tracker.office, 22 ms, only for a recording
         from ocop_cli.tracker.office import this_office
 
         if by not in self._offices:
@@ -263,7 +274,7 @@ class Tracker:
     def _one_command(outcome: Outcome[R]) -> Outcome[R]:
         """The history entries of one recording marked as one command (`undo` takes them back
         together); the product register's lines are left as they are."""
-        from ocop_cli.core.model import Entry
+        # start-up: tracker.record, 7 ms, only for a recording
         from ocop_cli.tracker.record import one_command
 
         entries: list[Any] = outcome.entries
@@ -274,6 +285,7 @@ class Tracker:
     def _stamp(self, loaded: Loaded, who: str, date: Day, ref: str | None,
                note: str | None) -> Stamp:
         """What the entries of one recording share."""
+        # start-up: tracker.record, 7 ms, only for a recording
         from ocop_cli.tracker.record import Stamp
 
         return Stamp(date=self._day(date), by=who, ref=ref, note=note, plan=loaded.plan.year,
@@ -297,6 +309,7 @@ class Tracker:
              by: str | None = None, date: Day = None, ref: str | None = None,
              note: str | None = None) -> Outcome[Entry]:
         """A task done (a parent: all its open sub-rows; with `place`, a unit's share)."""
+        # start-up: tracker.record, 7 ms, only for a recording
         from ocop_cli.tracker import record
 
         return self._on_task(task_id, by, lambda loaded, states, who: record.done(
@@ -307,6 +320,7 @@ class Tracker:
                  by: str | None = None, date: Day = None, ref: str | None = None,
                  note: str | None = None) -> Outcome[Entry]:
         """Part of a task's quantity achieved (in `place`)."""
+        # start-up: tracker.record, 7 ms, only for a recording
         from ocop_cli.tracker import record
 
         return self._on_task(task_id, by, lambda loaded, states, who: record.progress(
@@ -317,6 +331,7 @@ class Tracker:
                by: str | None = None, date: Day = None, ref: str | None = None,
                note: str | None = None) -> Outcome[Entry]:
         """A task (or each of its sub-rows) started, reopened or cancelled (`note` says why)."""
+        # start-up: tracker.record, 7 ms, only for a recording
         from ocop_cli.tracker import record
 
         decision = {"start": record.start, "reopen": record.reopen,
@@ -327,6 +342,7 @@ class Tracker:
     def note(self, task_id: str, text: str, *, by: str | None = None, date: Day = None,
              ref: str | None = None) -> Outcome[Entry]:
         """A note attached to a task."""
+        # start-up: tracker.record, 7 ms, only for a recording
         from ocop_cli.tracker import record
 
         return self._on_task(task_id, by, lambda loaded, states, who: record.note(
@@ -335,6 +351,7 @@ class Tracker:
     def undo(self, by: str | None = None) -> Outcome[Entry]:
         """The latest command of this office still in force taken back: an entry appended
         after each entry it wrote, reversing it."""
+        # start-up: tracker.record, 7 ms, only for a recording (store.history with it)
         from ocop_cli.store.history import read_history_file
         from ocop_cli.tracker import record
 
@@ -351,6 +368,7 @@ class Tracker:
                         read: tuple[list[ProgressRow], list[RowProblem], list[str]],
                         by: str | None = None, dry_run: bool = False) -> Outcome[Entry]:
         """The rows `read` from a progress sheet recorded, all or none (see `_sheet`)."""
+        # start-up: tracker.progress_sheet, 380 ms, only for a progress sheet
         from ocop_cli.tracker.progress_sheet import decide_progress
 
         rows = read[0]
@@ -362,6 +380,7 @@ class Tracker:
                         by: str | None = None, dry_run: bool = False
                         ) -> Outcome[products.Line]:
         """The rows `read` from a district's product list recorded, all or none."""
+        # start-up: tracker.product_views, 540 ms, only for a product sheet or score
         from ocop_cli.tracker import product_views, products
 
         def decide(loaded: Loaded, who: str) -> tuple[list[products.Line], list[str], list[Any]]:
@@ -375,6 +394,7 @@ class Tracker:
                by: str | None, book: Book, dry_run: bool) -> Outcome[R]:
         """A sheet's rows decided without the lock; refused, naming every row at fault, when
         one is wrong; what the sheet noticed, then what each row records, then the count."""
+        # start-up: imports.tables, 415 ms, only for a sheet (tracker.record comes with it)
         from ocop_cli.imports import tables as imports
         from ocop_cli.tracker.record import Outcome
 
@@ -402,6 +422,7 @@ class Tracker:
 
     def _product_stamp(self, who: str, date: Day, ref: str | None, note: str | None
                        ) -> products.Stamp:
+        # start-up: tracker.products, 25 ms, only for the product register
         from ocop_cli.tracker.products import Stamp
 
         return Stamp(self._day(date), who, ref, note)
@@ -410,6 +431,7 @@ class Tracker:
             [Loaded, list[products.Line], products.Rules, str],
             tuple[products.Line, list[str]]]) -> Outcome[products.Line]:
         """A line of the product register decided from the register as it is under the lock."""
+        # start-up: tracker.products, 25 ms, only for the product register (tracker.record with it)
         from ocop_cli.tracker import products
         from ocop_cli.tracker.record import Outcome
 
@@ -424,6 +446,7 @@ class Tracker:
                     group: str, new: bool = False, *, by: str | None = None, date: Day = None,
                     ref: str | None = None, note: str | None = None) -> Outcome[products.Line]:
         """A product idea registered under a new id."""
+        # start-up: tracker.products, 25 ms, only for the product register
         from ocop_cli.tracker import products
 
         def decide(loaded: Loaded, lines: list[products.Line], rules: products.Rules,
@@ -440,7 +463,7 @@ class Tracker:
                         date: Day = None, ref: str | None = None, note: str | None = None
                         ) -> Outcome[products.Line]:
         """A product moved on to its next stage."""
-        from ocop_cli.core.i18n import format_date
+        # start-up: tracker.products, 25 ms, only for the product register
         from ocop_cli.tracker import products
 
         def decide(loaded: Loaded, lines: list[products.Line], rules: products.Rules,
@@ -460,6 +483,7 @@ class Tracker:
                       ) -> Outcome[products.Line]:
         """A council's score, one total or each member's sheet (typed, or a file's rows); the
         stars follow from the decision in force on its date."""
+        # start-up: tracker.product_views, 540 ms, only for a product sheet or score
         from ocop_cli.tracker import product_views, products
 
         def decide(loaded: Loaded, lines: list[products.Line], rules: products.Rules,
@@ -479,7 +503,7 @@ class Tracker:
     def undo_product(self, product: str | None = None, by: str | None = None
                      ) -> Outcome[products.Line]:
         """The latest line of the register still in force (of one product) taken back."""
-        from ocop_cli.core.i18n import format_date
+        # start-up: tracker.products, 25 ms, only for the product register
         from ocop_cli.tracker import products
 
         def decide(loaded: Loaded, lines: list[products.Line], rules: products.Rules,

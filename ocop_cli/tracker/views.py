@@ -11,6 +11,7 @@ from typing import Any, overload
 from ocop_cli.core.errors import EXIT_INVALID, EXIT_OK
 from ocop_cli.core.followup import class_label, class_note, follow_up
 from ocop_cli.core.i18n import _, format_date, format_number, language, ngettext
+from ocop_cli.core.labels import stage_label
 from ocop_cli.core.model import Entry, Plan, Task
 from ocop_cli.core.query import (
     Filters,
@@ -40,6 +41,7 @@ from ocop_cli.core.text import visible
 from ocop_cli.core.windows import Target, Window, readable
 from ocop_cli.output import formats, render
 from ocop_cli.output.render import Column
+from ocop_cli.store import write
 from ocop_cli.store.storage import Loaded, Workspace
 
 
@@ -161,7 +163,7 @@ def target_line(target: Target) -> str:
 
 
 def check(ws: Workspace) -> int:
-    from ocop_cli.store import write
+    # start-up: tracker.check, 25 ms, only for check
     from ocop_cli.tracker.check import validate
 
     write.state_folder(ws)  # where its lock is looked at: a real folder, or one error
@@ -203,6 +205,7 @@ class Rows(Sequence[dict[str, Any]]):
 def history_rows(loaded: Loaded, task_id: str | None) -> Rows:
     """The entries, oldest first, as rows of the documented JSON; about a task and its
     sub-rows only with `task_id` (then only their entries are read)."""
+    # start-up: tracker.record, 7 ms, only for the history
     from ocop_cli.tracker.record import find_task
 
     ordered: Sequence[Entry]
@@ -233,6 +236,7 @@ def history(loaded: Loaded, task_id: str | None, fmt: str, no_color: bool) -> No
                Column("by", _("By"), drop=4), Column("ref", _("Proof"), drop=5),
                Column("note", _("Note"), drop=1), Column("id", _("Entry"), drop=6)]
 
+    # start-up: tracker.record, 7 ms, only for the history
     from ocop_cli.tracker.record import action_label
 
     def shown(r: dict[str, Any]) -> dict[str, Any]:
@@ -246,6 +250,7 @@ def history(loaded: Loaded, task_id: str | None, fmt: str, no_color: bool) -> No
 
 def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, as_of: dt.date,
          no_color: bool) -> None:
+    # start-up: tracker.record, 7 ms, only for a task's page
     from ocop_cli.tracker.record import find_task
 
     plan = loaded.plan
@@ -265,7 +270,7 @@ def show(loaded: Loaded, states: dict[str, TaskState], task_id: str, fmt: str, a
     if data["places"]:
         _by_district(plan, state, data["places"], as_of, no_color)
     if task.products_at and data.get("products"):
-        from ocop_cli.core.labels import stage_label
+        # start-up: output.product_tables, 39 ms, only for a task that counts products
         from ocop_cli.output.product_tables import list_section
 
         part = list_section(data["products"])
@@ -297,6 +302,7 @@ def show_data(loaded: Loaded, task: Task, state: TaskState, as_of: dt.date) -> d
         "as_of": as_of.isoformat(),
     })
     if task.products_at:
+        # start-up: tracker.product_views, 540 ms, only for a task that counts products
         from ocop_cli.tracker.product_views import counted_products
 
         data["products"] = counted_products(loaded, task.id, as_of)
