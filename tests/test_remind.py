@@ -325,3 +325,16 @@ def test_a_bad_email_in_agencies_yaml_is_refused_naming_it(ocop: Any, ws: Path) 
     give_email(ws, "gia-loc", "'Gia Loc <x@y.vn>, z@w.vn'")
     result = ocop("remind", env={"OCOP_AS_OF": "2019-08-24"})
     assert result.exit_code == 3 and "agencies.yaml" in result.stderr and "email" in result.stderr
+
+
+def test_send_with_output_writes_the_letters_and_sends_them(ocop: Any, ws: Path, smtp: Any,
+                                                            tmp_path: Path) -> None:
+    give_email(ws, "so-nn-ptnt", "vanphong@snn.example.vn")
+    out = tmp_path / "out"
+    result = ocop("remind", "--send", "--agency", "so nn", "--output", str(out),
+                  env=mail_env(smtp))
+    assert result.exit_code == 0, result.stderr
+    assert [p.name for p in out.iterdir()] == ["cong-van-don-doc-so-nn-ptnt.docx"]
+    assert [to for to, _mail in smtp.received] == [["vanphong@snn.example.vn"]]
+    attached = next(smtp.received[0][1].iter_attachments()).get_content()
+    assert attached == (out / "cong-van-don-doc-so-nn-ptnt.docx").read_bytes()

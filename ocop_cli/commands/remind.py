@@ -87,10 +87,11 @@ def remind(
     who = agency_named(loaded, agency, "--agency") if agency else None
     found = notices(loaded, s.states(loaded), s.as_of, Selection(within, days, who))
     letter = _letterhead(s, number, dated, signer, reply_by)
+    if output:  # with --send too: the letters are written, then sent
+        _write_letters(s, loaded, found, letter, Path(output), force)
     if send:
         raise typer.Exit(_send(s, loaded, found, letter, bool(days), dry_run))
     if output:
-        _write_letters(s, loaded, found, letter, Path(output), force)
         return
     part = remind_section(found, s.as_of)
     footer = ngettext("{n} agency to remind", "{n} agencies to remind", len(found)).format(

@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from ocop_cli.core.i18n import _, ngettext
+from ocop_cli.core.i18n import _, format_number, ngettext
 from ocop_cli.core.model import Entry, Plan, Task
 from ocop_cli.core.state import OPEN, TaskState, effective, months_of_task
 
@@ -88,6 +88,16 @@ def class_label(cls: str | None) -> str:
     """A class in words, as a column or a count names it."""
     return {"done_on_time": _("done on time"), "done_late": _("done late"),
             "open_in_time": _("open within time"), "open_late": _("open late")}.get(cls or "", "")
+
+
+def classes_words(classes: dict[str, int], on_time: float | None) -> str:
+    """The follow-up classes in words (zeros left out), with the percent done on time."""
+    names = {"done_on_time": _("{n} done on time"), "done_late": _("{n} done late"),
+             "open_in_time": _("{n} open within time"), "open_late": _("{n} open late")}
+    parts = [names[c].format(n=classes[c]) for c in CLASSES if classes[c]]
+    if on_time is not None:
+        parts.append(_("{percent}% on time").format(percent=format_number(on_time)))
+    return ", ".join(parts)
 
 
 def class_note(cls: str | None, days_late: int | None) -> str:
