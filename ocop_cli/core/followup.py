@@ -169,6 +169,51 @@ class Notice:
                 "email": list(self.email), "tasks": [item.json() for item in self.items]}
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class CertificateDue:
+    """One OCOP certificate whose holder must be told it expires (the rules' `notice_days`
+    before its expiry), with what the holder needs to be re-evaluated in time."""
+
+    product: str  # id
+    name: str
+    stars: int | None
+    certificate: str  # the decision that issued it (number and symbol)
+    issued: dt.date
+    expires: dt.date
+    notice_by: dt.date
+    days_left: int  # to the expiry
+
+    def json(self) -> dict[str, Any]:
+        return {"product": self.product, "name": self.name, "stars": self.stars,
+                "certificate": self.certificate, "issued": self.issued.isoformat(),
+                "expires": self.expires.isoformat(), "notice_by": self.notice_by.isoformat(),
+                "days_left": self.days_left}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ProducerNotice:
+    """What one producer (chủ thể) is told: its certificates that expire soon, nearest first.
+    The register holds no address of a producer: the notice goes through the unit (district
+    or commune) the products are registered in, to that unit's `email` in agencies.yaml."""
+
+    producer: str
+    unit: str | None  # the unit's id
+    place: str | None  # the unit's short name
+    unit_name: str | None  # its full name, as a letter names it
+    email: tuple[str, ...]  # the unit's addresses
+    items: list[CertificateDue]
+
+    @property
+    def key(self) -> str:
+        """Who the notice is for, as listings and the register name it: "producer (unit)"."""
+        return f"{self.producer} ({self.place})" if self.place else self.producer
+
+    def json(self) -> dict[str, Any]:
+        return {"producer": self.producer, "unit_id": self.unit, "unit": self.place,
+                "email": list(self.email),
+                "certificates": [item.json() for item in self.items]}
+
+
 def reminder_order(item: Reminder) -> tuple[int, int, dt.date]:
     """Late first, the most days late first; then the nearest due date."""
     return (0 if item.days_late else 1, -item.days_late, item.due_date)

@@ -17,6 +17,7 @@ from typing import NamedTuple
 from ocop_cli.core.directory import Directory
 from ocop_cli.core.followup import (
     Notice,
+    ProducerNotice,
     Reminder,
     due_date,
     follow_up,
@@ -35,10 +36,13 @@ from ocop_cli.output.notice import (
     notice_letter,
     notice_mail_body,
     notice_text,
+    producer_text,
 )
 from ocop_cli.output.office import Office
 from ocop_cli.store.storage import Loaded
+from ocop_cli.tracker.certificates import producer_notices
 from ocop_cli.tracker.mail import Server, message, send_all
+from ocop_cli.tracker.products import load_register, products_as_of
 from ocop_cli.tracker.record import Outcome, Stamp
 from ocop_cli.tracker.tracker import Tracker
 
@@ -72,6 +76,20 @@ def notices(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
                         for task, place, state in found[who]), key=reminder_order)
         result.append(Notice(who, agency.short, agency.name, agency.email, items))
     return result
+
+
+def certificates_due(loaded: Loaded, as_of: dt.date, selection: Selection
+                     ) -> list[ProducerNotice]:
+    """Each producer to be told that certificates it holds expire (`producer_notices`), from
+    the product register as of `as_of`; `--agency` narrows to one unit's producers."""
+    lines, rules, _warnings = load_register(loaded.workspace, loaded.directory)
+    products = products_as_of(lines, rules, as_of).values()
+    found = producer_notices(products, loaded.directory, rules, as_of, selection.within,
+                             selection.at)
+    if selection.agency is not None:
+        wanted = {selection.agency.id, loaded.directory.unit_of(selection.agency.id)}
+        found = [notice for notice in found if notice.unit in wanted]
+    return found
 
 
 def _subjects(plan: Plan, directory: Directory, state: TaskState, as_of: dt.date
@@ -145,6 +163,25 @@ def letters(loaded: Loaded, notices: list[Notice], office: Office, as_of: dt.dat
     for notice in notices:
         text = notice_text(notice, loaded.plan, head, as_of, reply_by)
         found.append(Letter(notice, text, notice_docx(text)))
+    return found
+
+
+class ProducerLetter(NamedTuple):
+    """One producer's notice that its certificates expire: what it says, its DOCX."""
+
+    notice: ProducerNotice
+    text: NoticeText
+    docx: bytes
+
+
+def producer_letters(loaded: Loaded, producers: list[ProducerNotice], office: Office,
+                     as_of: dt.date) -> list[ProducerLetter]:
+    """The notice to each producer, on the same letterhead and page as the reminders."""
+    head = notice_letter(office, loaded.plan, as_of)
+    found = []
+    for notice in producers:
+        text = producer_text(notice, head, as_of)
+        found.append(ProducerLetter(notice, text, notice_docx(text)))
     return found
 
 
