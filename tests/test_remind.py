@@ -417,7 +417,7 @@ def test_remind_lists_the_notices_in_every_format_and_can_leave_either_out(
     assert doc["producers"][1]["certificates"][0] == {
         "product": register["gai"], "name": "Bánh gai", "stars": 4,
         "certificate": "2345/QĐ-UBND", "issued": "2019-12-10", "expires": "2022-12-10",
-        "notice_by": "2022-11-10", "days_left": 15}
+        "notice_by": "2022-11-10", "days_left": 15, "notified": None}
     only = ocop("remind", "--products-only", "--format", "json", env=env).json()
     assert only["agencies"] == [] and only["producers"] == doc["producers"]
     tasks = ocop("remind", "--tasks-only", "--format", "json", env=env).json()
@@ -458,3 +458,35 @@ def test_the_notice_to_a_producer_is_a_letter_from_the_office(
     assert body[3].startswith("Đề nghị HTX Hồng Phúc nộp hồ sơ mới đề nghị đánh giá, phân "
                               "hạng lại") and "trước ngày 10/12/2022" in body[3]
     assert "Nơi nhận:" in text and "- Như trên;" in text
+
+
+def test_send_mails_each_notice_to_the_producers_unit_once_and_the_register_keeps_it(
+        ocop: Any, ws: Path, smtp: Any, register: dict[str, str]) -> None:
+    give_email(ws, "ninh-giang", "vpub@ninhgiang.example.vn")
+    env = mail_env(smtp, OCOP_AS_OF="2022-11-25")
+    result = ocop("remind", "--send", "--products-only", "--lang", "vi", env=env)
+    assert result.exit_code == 0, result.stderr
+    # the register holds no producer's address: the notice goes to its unit's
+    assert [to for to, _mail in smtp.received] == [["vpub@ninhgiang.example.vn"]]
+    mail = smtp.received[0][1]
+    assert mail["Subject"] == "V/v thông báo giấy chứng nhận sản phẩm OCOP sắp hết hạn"
+    body = mail.get_body(("plain",)).get_content()
+    assert body.startswith("Kính gửi: HTX Hồng Phúc") and "2. Bánh đa (4 sao)" in body
+    attached = next(mail.iter_attachments())
+    assert attached.get_filename() == "thong-bao-het-han-ninh-giang-htx-hong-phuc.docx"
+    # a unit without an address: listed, not skipped silently
+    assert "Công ty Chè (Gia Lộc): chưa có địa chỉ thư điện tử" in result.stderr
+    # the register says who was told of what; the products stand as they were
+    doc = ocop("remind", "--products-only", "--format", "json", env=env).json()
+    told = {c["product"]: c["notified"] for p in doc["producers"] for c in p["certificates"]}
+    assert told == {register["gai"]: "2022-11-25", register["da"]: "2022-11-25",
+                    register["che"]: None}
+    shown = ocop("product", "show", register["gai"], "--format", "json", env=env).json()
+    assert shown["stage"] == "recognised"
+    assert shown["lines"][-1]["action"] == "notified"
+    assert shown["lines"][-1]["ref"] == mail["Message-ID"]
+    assert ocop("check", env=env).exit_code == 0
+    # a daily run never sends it twice, nor does the next day's
+    for day in ("2022-11-25", "2022-11-26"):
+        again = ocop("remind", "--send", "--products-only", env=mail_env(smtp, OCOP_AS_OF=day))
+        assert again.exit_code == 0 and len(smtp.received) == 1

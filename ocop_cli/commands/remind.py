@@ -100,7 +100,7 @@ def remind(
     if output:  # with --send too: the letters are written, then sent
         _write_letters(s, loaded, (found, producers), letter, Path(output), force)
     if send:
-        raise typer.Exit(_send(s, loaded, found, letter, bool(days), dry_run))
+        raise typer.Exit(_send(s, loaded, (found, producers), letter, bool(days), dry_run))
     if output:
         return
     part = remind_section(found, s.as_of, producers)
@@ -140,34 +140,31 @@ def _write_letters(s: Session, loaded: Any, found: tuple[list[Any], list[Any]],
                    head: Letterhead, folder: Path, force: bool) -> None:
     """One công văn đôn đốc per agency, then one notice per producer, into `folder`."""
     from ocop_cli.output.export import save
-    from ocop_cli.output.notice import notice_file, producer_file
     from ocop_cli.tracker.remind import letters, producer_letters
 
     if folder.exists() and not folder.is_dir():
         raise UsageError(_("--output: {path} is not a folder").format(path=folder))
     folder.mkdir(parents=True, exist_ok=True)
-    written = [(letter.notice.short, notice_file(letter.notice), letter.docx)
-               for letter in letters(loaded, found[0], head[0], s.as_of, head[1])]
-    written += [(letter.notice.key, producer_file(letter.notice), letter.docx)
-                for letter in producer_letters(loaded, found[1], head[0], s.as_of)]
-    for who, name, docx in written:
-        save(folder / name, force, docx, s.workspace.root)
-        say(_("{agency}: {path}").format(agency=who, path=folder / name))
+    written = letters(loaded, found[0], head[0], s.as_of, head[1]) + \
+        producer_letters(loaded, found[1], head[0], s.as_of)
+    for letter in written:
+        save(folder / letter.file, force, letter.docx, s.workspace.root)
+        say(_("{agency}: {path}").format(agency=letter.who, path=folder / letter.file))
     if not written:
         say(_("Nothing to remind of."))
 
 
-def _send(s: Session, loaded: Any, found: list[Any], head: Letterhead, scheduled: bool,
-          dry_run: bool) -> int:
-    """Send (or, dry, say) each agency's reminder; one line per agency; 1 when a message
-    could not be sent."""
+def _send(s: Session, loaded: Any, found: tuple[list[Any], list[Any]], head: Letterhead,
+          scheduled: bool, dry_run: bool) -> int:
+    """Send (or, dry, say) each agency's reminder and each producer's notice not sent before;
+    one line per letter; 1 when a message could not be sent."""
     from ocop_cli.tracker import mail
-    from ocop_cli.tracker.remind import letters, send, unsent
+    from ocop_cli.tracker.remind import letters, producer_letters, send, unnotified, unsent
 
     server = None if dry_run else mail.server()
-    todo = unsent(loaded, found, scheduled)
-    results = send(s.tracker, loaded, letters(loaded, todo, head[0], s.as_of, head[1]),
-                   server, s.as_of)
+    todo = letters(loaded, unsent(loaded, found[0], scheduled), head[0], s.as_of, head[1]) + \
+        producer_letters(loaded, unnotified(found[1]), head[0], s.as_of)
+    results = send(s.tracker, todo, server, s.as_of)
     for result in results:
         to, n = ", ".join(result.to), result.tasks
         if result.problem == "no address":

@@ -182,12 +182,14 @@ class CertificateDue:
     expires: dt.date
     notice_by: dt.date
     days_left: int  # to the expiry
+    notified: dt.date | None  # the day the register says the holder was told of it
 
     def json(self) -> dict[str, Any]:
         return {"product": self.product, "name": self.name, "stars": self.stars,
                 "certificate": self.certificate, "issued": self.issued.isoformat(),
                 "expires": self.expires.isoformat(), "notice_by": self.notice_by.isoformat(),
-                "days_left": self.days_left}
+                "days_left": self.days_left,
+                "notified": self.notified.isoformat() if self.notified else None}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

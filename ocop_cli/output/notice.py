@@ -11,9 +11,9 @@ from typing import Any, NamedTuple
 
 from ocop_cli.core.followup import CertificateDue, Notice, ProducerNotice, Reminder
 from ocop_cli.core.i18n import _, format_date, ngettext
+from ocop_cli.core.labels import stars_label
 from ocop_cli.core.model import Plan
 from ocop_cli.core.report import ProductReport, plan_ref
-from ocop_cli.core.labels import stars_label
 from ocop_cli.core.text import fold, visible
 from ocop_cli.output.document import (
     BODY_PT,

@@ -44,9 +44,11 @@ def producer_notices(products: Iterable[Product], directory: Directory, rules: R
             continue
         key = (product.district, fold(product.entity))
         names.setdefault(key, product.entity)
+        told = [line.date for line in product.lines
+                if line.action == "notified" and line.date >= held.date]
         found.setdefault(key, []).append(CertificateDue(
             product.id, product.name, held.stars, held.ref, held.date, product.expires,
-            tell_by, (product.expires - as_of).days))
+            tell_by, (product.expires - as_of).days, min(told, default=None)))
     units = {a.id: i for i, a in enumerate(directory.units)}
     result = []
     for key in sorted(found, key=lambda k: (units.get(k[0], len(units)), sort_key(names[k]))):

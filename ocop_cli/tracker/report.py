@@ -236,7 +236,7 @@ def refuse_month_cut_otherwise(root: Path, month: str | None) -> None:
     reports never cover, so it is refused there with the `--period` to give instead."""
     if month is None or office.read(root).report_periods != "nd09":
         return
-    example = month if "-" in month else "YYYY-{m:02d}".format(m=int(month))
+    example = month if "-" in month else f"YYYY-{int(month):02d}"
     raise UsageError(_("--month: this workspace cuts its reports as Decree 09 does (from the "
                        "15th to the 14th, report_periods: nd09); give --period {period} "
                        "instead").format(period=example))
