@@ -73,7 +73,7 @@ def report(
 
     Example: ocop report --agency "so nn va ptnt" --period 2019-Q3 --output bao-cao.docx
     """
-    # start-up: tracker.report, core.report with it (34 ms), only for report
+    # start-up: tracker.report, 34 ms, only for report (core.report comes with it)
     from ocop_cli.tracker.report import chosen_period, refuse_month_cut_otherwise
 
     if month is not None and (period is not None or start or end):
