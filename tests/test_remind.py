@@ -490,3 +490,8 @@ def test_send_mails_each_notice_to_the_producers_unit_once_and_the_register_keep
     for day in ("2022-11-25", "2022-11-26"):
         again = ocop("remind", "--send", "--products-only", env=mail_env(smtp, OCOP_AS_OF=day))
         assert again.exit_code == 0 and len(smtp.received) == 1
+    # undo takes back the latest stage, never the notice: it stays sent
+    assert ocop("product", "undo", register["gai"], env=env).exit_code == 0
+    lines = ocop("product", "show", register["gai"], "--format", "json", env=env).json()["lines"]
+    undone = {line["action"] for line in lines if line["undone"]}
+    assert undone == {"recognised"}
