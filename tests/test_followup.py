@@ -264,3 +264,34 @@ def test_the_period_report_gives_each_units_reporting_and_the_rate(ocop: Any) ->
     own = ocop("report", "--period", "2019-07", "--agency", "Tứ Kỳ", "--format", "json",
                env=env).json()["reporting"]
     assert (own["expected"], own["reported"]) == (1, 0)
+
+
+def test_the_tasks_footer_counts_the_four_classes_in_the_screens_language(ocop: Any) -> None:
+    env = {"OCOP_AS_OF": "2019-12-31", "COLUMNS": "200"}
+    assert ocop("done", "4", "--date", "2019-10-05", env=env).exit_code == 0
+    assert ocop("done", "1.1", "--date", "2019-06-20", env=env).exit_code == 0
+    lines = ocop("tasks", env=env).stdout.strip().splitlines()
+    # above the existing counts, which stay the last line
+    assert lines[-1].startswith("15 tasks: 2 done, 13 not started")
+    # the T7-12 tasks are still in time on 31/12; 1 of the 15 done on time
+    assert lines[-2] == ("Follow-up: 1 done on time, 1 done late, 6 open within time, "
+                         "7 open late, 6.7% on time")
+    vi = ocop("tasks", "--lang", "vi", env=env).stdout.strip().splitlines()
+    assert vi[-2] == ("Theo dõi: 1 hoàn thành đúng hạn, 1 hoàn thành muộn, 6 đang thực hiện "
+                      "trong hạn, 7 đang thực hiện quá hạn, 6,7% đúng hạn")
+    # the classes partition what the listing counts (its leaf tasks, none cancelled)
+    rows = [r for r in ocop("tasks", "--format", "json", env=env).json() if r["leaf"]]
+    assert sorted(r["class"] for r in rows) == \
+        ["done_late", "done_on_time"] + ["open_in_time"] * 6 + ["open_late"] * 7
+
+
+def test_month_is_refused_where_reports_are_cut_by_decree_09(ocop: Any, ws: Path) -> None:
+    env = {"OCOP_AS_OF": "2019-12-31"}
+    assert ocop("report", "--month", "7", "--format", "json", env=env).exit_code == 0
+    with (ws / "office.yaml").open("a", encoding="utf-8") as office:
+        office.write("report_periods: nd09\n")
+    for month, period in (("7", "--period YYYY-07"), ("2019-07", "--period 2019-07")):
+        result = ocop("report", "--month", month, env=env)
+        assert result.exit_code == 2 and result.stdout == ""
+        assert "report_periods: nd09" in result.stderr and period in result.stderr
+    assert ocop("report", "--period", "2019-07", "--format", "json", env=env).exit_code == 0

@@ -325,3 +325,173 @@ def test_a_bad_email_in_agencies_yaml_is_refused_naming_it(ocop: Any, ws: Path) 
     give_email(ws, "gia-loc", "'Gia Loc <x@y.vn>, z@w.vn'")
     result = ocop("remind", env={"OCOP_AS_OF": "2019-08-24"})
     assert result.exit_code == 3 and "agencies.yaml" in result.stderr and "email" in result.stderr
+
+
+def test_send_with_output_writes_the_letters_and_sends_them(ocop: Any, ws: Path, smtp: Any,
+                                                            tmp_path: Path) -> None:
+    give_email(ws, "so-nn-ptnt", "vanphong@snn.example.vn")
+    out = tmp_path / "out"
+    result = ocop("remind", "--send", "--agency", "so nn", "--output", str(out),
+                  env=mail_env(smtp))
+    assert result.exit_code == 0, result.stderr
+    assert [p.name for p in out.iterdir()] == ["cong-van-don-doc-so-nn-ptnt.docx"]
+    assert [to for to, _mail in smtp.received] == [["vanphong@snn.example.vn"]]
+    attached = next(smtp.received[0][1].iter_attachments()).get_content()
+    assert attached == (out / "cong-van-don-doc-so-nn-ptnt.docx").read_bytes()
+
+
+# --- certificate notices: a producer is told before its OCOP certificates expire -------------
+
+
+def certified(ws: Path, name: str, district: str, entity: str, day: str,
+              ref: str = "2345/QĐ-UBND") -> str:
+    """A product scored 4 stars by the province and recognised on `day` (36 months)."""
+    t = Tracker(locate(str(ws)), None, D(2030, 1, 1))
+    product = t.add_product(name, district, "Xã B", entity, "htx", "thuc-pham",
+                            date="2019-07-10").entries[0].product
+    t.advance_product(product, "chosen", date=day)
+    t.advance_product(product, "sent", date=day, ref="12/TTr-UBND")
+    t.score_product(product, 76, "tinh", date=day)
+    t.advance_product(product, "recognised", date=day, ref=ref)
+    return product
+
+
+def producers(ws: Path, as_of: dt.date, within: int = 7, at: tuple[int, ...] = (),
+              agency: str | None = None) -> list[Any]:
+    from ocop_cli.tracker.remind import certificates_due
+
+    tracker = Tracker(locate(str(ws)), None, as_of)
+    loaded = tracker.load()
+    who = tracker.agency(loaded, agency, "--agency") if agency else None
+    return certificates_due(loaded, as_of, Selection(within, at, who))
+
+
+@pytest.fixture
+def register(ws: Path) -> dict[str, str]:
+    return {"gai": certified(ws, "Bánh gai", "Ninh Giang", "HTX Hồng Phúc", "2019-12-10"),
+            "da": certified(ws, "Bánh đa", "Ninh Giang", "HTX Hồng Phúc", "2019-12-15",
+                            "2400/QĐ-UBND"),
+            "che": certified(ws, "Chè", "Gia Lộc", "Công ty Chè", "2019-12-20", "88/QĐ-UBND")}
+
+
+def test_a_producer_is_told_once_its_notice_day_comes_of_all_it_holds(
+        ws: Path, register: dict[str, str]) -> None:
+    # expiries 10/12, 15/12, 20/12/2022; notice 30 days before: 10/11, 15/11, 20/11
+    def told(day: dt.date, **kw: Any) -> list[tuple[str, str | None, list[str]]]:
+        return [(n.producer, n.place, [c.product for c in n.items])
+                for n in producers(ws, day, **kw)]
+
+    assert told(D(2022, 11, 2)) == []  # the first notice day is 8 days away
+    assert told(D(2022, 11, 3)) == [("HTX Hồng Phúc", "Ninh Giang", [register["gai"]])]
+    # one notice per producer, its products nearest expiry first; units in the province's order
+    assert told(D(2022, 11, 25)) == [
+        ("Công ty Chè", "Gia Lộc", [register["che"]]),
+        ("HTX Hồng Phúc", "Ninh Giang", [register["gai"], register["da"]])]
+    first = producers(ws, D(2022, 11, 25))[1].items[0]
+    assert (first.stars, first.certificate, first.issued, first.expires, first.notice_by,
+            first.days_left) == (4, "2345/QĐ-UBND", D(2019, 12, 10), D(2022, 12, 10),
+                                 D(2022, 11, 10), 15)
+    # on its expiry day a certificate has expired: no notice any more
+    assert told(D(2022, 12, 10)) == [("Công ty Chè", "Gia Lộc", [register["che"]]),
+                                     ("HTX Hồng Phúc", "Ninh Giang", [register["da"]])]
+    assert told(D(2022, 11, 25), agency="Gia Lộc") == [
+        ("Công ty Chè", "Gia Lộc", [register["che"]])]
+    # a schedule: exactly so many days before the notice day, or once it has come
+    assert told(D(2022, 11, 3), at=(7, 3, 1)) == [
+        ("HTX Hồng Phúc", "Ninh Giang", [register["gai"]])]
+    assert told(D(2022, 11, 4), at=(7, 3, 1)) == []
+
+
+def test_remind_lists_the_notices_in_every_format_and_can_leave_either_out(
+        ocop: Any, register: dict[str, str]) -> None:
+    import csv
+    import io
+
+    env = {"OCOP_AS_OF": "2022-11-25", "COLUMNS": "200"}
+    doc = ocop("remind", "--format", "json", env=env).json()
+    assert doc["agencies"]  # the 2019 plan's tasks are all late by then
+    assert [(p["producer"], p["unit"], [c["product"] for c in p["certificates"]])
+            for p in doc["producers"]] == [
+        ("Công ty Chè", "Gia Lộc", [register["che"]]),
+        ("HTX Hồng Phúc", "Ninh Giang", [register["gai"], register["da"]])]
+    assert doc["producers"][1]["certificates"][0] == {
+        "product": register["gai"], "name": "Bánh gai", "stars": 4,
+        "certificate": "2345/QĐ-UBND", "issued": "2019-12-10", "expires": "2022-12-10",
+        "notice_by": "2022-11-10", "days_left": 15, "notified": None}
+    only = ocop("remind", "--products-only", "--format", "json", env=env).json()
+    assert only["agencies"] == [] and only["producers"] == doc["producers"]
+    tasks = ocop("remind", "--tasks-only", "--format", "json", env=env).json()
+    assert tasks["producers"] == [] and tasks["agencies"] == doc["agencies"]
+    both = ocop("remind", "--tasks-only", "--products-only", env=env)
+    assert both.exit_code == 2
+    rows = list(csv.DictReader(io.StringIO(ocop("remind", "--products-only", "-f", "csv",
+                                                env=env).stdout)))
+    assert [r["Agency"] for r in rows] == ["Công ty Chè (Gia Lộc)", "HTX Hồng Phúc (Ninh Giang)",
+                                           "HTX Hồng Phúc (Ninh Giang)"]
+    table = ocop("remind", "--products-only", "--lang", "vi", env=env).stdout
+    assert "2 chủ thể cần thông báo giấy chứng nhận sắp hết hạn" in table
+    md = ocop("remind", "--products-only", "--format", "md", "--lang", "vi", env=env).stdout
+    assert md.count("HTX Hồng Phúc (Ninh Giang)") == 2
+    assert "Bánh gai (4 sao): giấy chứng nhận theo Quyết định số 2345/QĐ-UBND ngày " \
+        "10/12/2019" in md and "hết hạn ngày 10/12/2022, còn 15 ngày" in md
+
+
+def test_the_notice_to_a_producer_is_a_letter_from_the_office(
+        ocop: Any, tmp_path: Path, register: dict[str, str]) -> None:
+    env = {"OCOP_AS_OF": "2022-11-25"}
+    out = tmp_path / "out"
+    result = ocop("remind", "--products-only", "--lang", "vi", "--output", str(out),
+                  "--number", "301", "--dated", "25/11/2022", env=env)
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        "thong-bao-het-han-gia-loc-cong-ty-che.docx",
+        "thong-bao-het-han-ninh-giang-htx-hong-phuc.docx"]
+    text = paragraphs(out / "thong-bao-het-han-ninh-giang-htx-hong-phuc.docx")
+    number = text.index("Số: 301/SNN")
+    assert text[number + 1] == "V/v thông báo giấy chứng nhận sản phẩm OCOP sắp hết hạn"
+    assert "Hải Dương, ngày 25 tháng 11 năm 2022" in text
+    body = text[text.index("Kính gửi: HTX Hồng Phúc") + 1:]
+    assert body[1] == ("1. Bánh gai (4 sao): giấy chứng nhận theo Quyết định số 2345/QĐ-UBND "
+                       "ngày 10/12/2019; hết hạn ngày 10/12/2022, còn 15 ngày (thông báo "
+                       "trước ngày 10/11/2022).")
+    assert body[2].startswith("2. Bánh đa (4 sao)")
+    assert body[3].startswith("Đề nghị HTX Hồng Phúc nộp hồ sơ mới đề nghị đánh giá, phân "
+                              "hạng lại") and "trước ngày 10/12/2022" in body[3]
+    assert "Nơi nhận:" in text and "- Như trên;" in text
+
+
+def test_send_mails_each_notice_to_the_producers_unit_once_and_the_register_keeps_it(
+        ocop: Any, ws: Path, smtp: Any, register: dict[str, str]) -> None:
+    give_email(ws, "ninh-giang", "vpub@ninhgiang.example.vn")
+    env = mail_env(smtp, OCOP_AS_OF="2022-11-25")
+    result = ocop("remind", "--send", "--products-only", "--lang", "vi", env=env)
+    assert result.exit_code == 0, result.stderr
+    # the register holds no producer's address: the notice goes to its unit's
+    assert [to for to, _mail in smtp.received] == [["vpub@ninhgiang.example.vn"]]
+    mail = smtp.received[0][1]
+    assert mail["Subject"] == "V/v thông báo giấy chứng nhận sản phẩm OCOP sắp hết hạn"
+    body = mail.get_body(("plain",)).get_content()
+    assert body.startswith("Kính gửi: HTX Hồng Phúc") and "2. Bánh đa (4 sao)" in body
+    attached = next(mail.iter_attachments())
+    assert attached.get_filename() == "thong-bao-het-han-ninh-giang-htx-hong-phuc.docx"
+    # a unit without an address: listed, not skipped silently
+    assert "Công ty Chè (Gia Lộc): chưa có địa chỉ thư điện tử" in result.stderr
+    # the register says who was told of what; the products stand as they were
+    doc = ocop("remind", "--products-only", "--format", "json", env=env).json()
+    told = {c["product"]: c["notified"] for p in doc["producers"] for c in p["certificates"]}
+    assert told == {register["gai"]: "2022-11-25", register["da"]: "2022-11-25",
+                    register["che"]: None}
+    shown = ocop("product", "show", register["gai"], "--format", "json", env=env).json()
+    assert shown["stage"] == "recognised"
+    assert shown["lines"][-1]["action"] == "notified"
+    assert shown["lines"][-1]["ref"] == mail["Message-ID"]
+    assert ocop("check", env=env).exit_code == 0
+    # a daily run never sends it twice, nor does the next day's
+    for day in ("2022-11-25", "2022-11-26"):
+        again = ocop("remind", "--send", "--products-only", env=mail_env(smtp, OCOP_AS_OF=day))
+        assert again.exit_code == 0 and len(smtp.received) == 1
+    # undo takes back the latest stage, never the notice: it stays sent
+    assert ocop("product", "undo", register["gai"], env=env).exit_code == 0
+    lines = ocop("product", "show", register["gai"], "--format", "json", env=env).json()["lines"]
+    undone = {line["action"] for line in lines if line["undone"]}
+    assert undone == {"recognised"}

@@ -72,34 +72,56 @@ def remind(
     number: NumberOpt = None,
     dated: DatedOpt = None,
     signer: SignerOpt = None,
+    tasks_only: Annotated[bool, typer.Option("--tasks-only", help="Only the reminders of "
+                                             "tasks, no certificate notices")] = False,
+    products_only: Annotated[bool, typer.Option(
+        "--products-only", help="Only the notices to producers whose OCOP certificates "
+        "expire")] = False,
 ) -> None:
     """Who must be reminded of what, as of the as-of date: tasks overdue (oldest first, with
     the days late and the last report) and tasks due soon, grouped by the agency that answers
-    for them (the lead; each district unit for its share).
+    for them (the lead; each district unit for its share); then each producer to be told that
+    its OCOP certificates expire (the notice is due, or due within the days asked).
 
     Example: ocop remind --within 7 --agency "Sở NN và PTNT"
     """
     # start-up: tracker.remind, 106 ms, only for remind (output.notice with it)
     from ocop_cli.output.notice import remind_json, remind_section
-    from ocop_cli.tracker.remind import Selection, notices
+    from ocop_cli.tracker.remind import Selection, certificates_due, notices
 
     days = at_days(at)
     if dry_run and not send:
         raise UsageError(_("--dry-run goes with --send"))
+    if tasks_only and products_only:
+        raise UsageError(_("give --tasks-only or --products-only, not both"))
     loaded = s.load()
     who = agency_named(loaded, agency, "--agency") if agency else None
-    found = notices(loaded, s.states(loaded), s.as_of, Selection(within, days, who))
+    chosen = Selection(within, days, who)
+    found = [] if products_only else notices(loaded, s.states(loaded), s.as_of, chosen)
+    producers = [] if tasks_only else certificates_due(loaded, s.as_of, chosen)
     letter = _letterhead(s, number, dated, signer, reply_by)
+    if output:  # with --send too: the letters are written, then sent
+        _write_letters(s, loaded, (found, producers), letter, Path(output), force)
     if send:
-        raise typer.Exit(_send(s, loaded, found, letter, bool(days), dry_run))
+        raise typer.Exit(_send(s, loaded, (found, producers), letter, bool(days), dry_run))
     if output:
-        _write_letters(s, loaded, found, letter, Path(output), force)
         return
-    part = remind_section(found, s.as_of)
-    footer = ngettext("{n} agency to remind", "{n} agencies to remind", len(found)).format(
-        n=len(found)) if found else _("Nothing to remind of.")
-    formats.emit(fmt.value, part.columns, part.rows, remind_json(found, s.as_of),
-                 title=part.title, footer=footer, no_color=s.no_color)
+    part = remind_section(found, s.as_of, producers)
+    formats.emit(fmt.value, part.columns, part.rows, remind_json(found, s.as_of, producers),
+                 title=part.title, footer=_footer(found, producers), no_color=s.no_color)
+
+
+def _footer(found: list[Any], producers: list[Any]) -> str:
+    """How many agencies are reminded and how many producers told; or that none is."""
+    parts = []
+    if found:
+        parts.append(ngettext("{n} agency to remind", "{n} agencies to remind",
+                              len(found)).format(n=len(found)))
+    if producers:
+        parts.append(ngettext("{n} producer to tell that certificates expire",
+                              "{n} producers to tell that certificates expire",
+                              len(producers)).format(n=len(producers)))
+    return "; ".join(parts) if parts else _("Nothing to remind of.")
 
 
 Letterhead = tuple[Any, dt.date]  # the office as the options make it, the reply-by day
@@ -118,35 +140,36 @@ def _letterhead(s: Session, number: str | None, dated: str | None, signer: str |
     return office.with_options(office.read(s.workspace.root), number, day, signer), reply
 
 
-def _write_letters(s: Session, loaded: Any, found: list[Any], head: Letterhead, folder: Path,
-                   force: bool) -> None:
+def _write_letters(s: Session, loaded: Any, found: tuple[list[Any], list[Any]],
+                   head: Letterhead, folder: Path, force: bool) -> None:
+    """One công văn đôn đốc per agency, then one notice per producer, into `folder`."""
     # start-up: tracker.remind, 106 ms, only for remind (output.notice with it)
-    from ocop_cli.output.notice import notice_file
-    from ocop_cli.tracker.remind import letters
+    from ocop_cli.tracker.remind import letters, producer_letters
 
     if folder.exists() and not folder.is_dir():
         raise UsageError(_("--output: {path} is not a folder").format(path=folder))
     folder.mkdir(parents=True, exist_ok=True)
-    for letter in letters(loaded, found, head[0], s.as_of, head[1]):
-        path = folder / notice_file(letter.notice)
-        save(path, force, letter.docx, s.workspace.root)
-        say(_("{agency}: {path}").format(agency=letter.notice.short, path=path))
-    if not found:
+    written = letters(loaded, found[0], head[0], s.as_of, head[1]) + \
+        producer_letters(loaded, found[1], head[0], s.as_of)
+    for letter in written:
+        save(folder / letter.file, force, letter.docx, s.workspace.root)
+        say(_("{agency}: {path}").format(agency=letter.who, path=folder / letter.file))
+    if not written:
         say(_("Nothing to remind of."))
 
 
-def _send(s: Session, loaded: Any, found: list[Any], head: Letterhead, scheduled: bool,
-          dry_run: bool) -> int:
-    """Send (or, dry, say) each agency's reminder; one line per agency; 1 when a message
-    could not be sent."""
+def _send(s: Session, loaded: Any, found: tuple[list[Any], list[Any]], head: Letterhead,
+          scheduled: bool, dry_run: bool) -> int:
+    """Send (or, dry, say) each agency's reminder and each producer's notice not sent before;
+    one line per letter; 1 when a message could not be sent."""
     # start-up: tracker.mail, 26 ms, only for mail (tracker.remind with it)
     from ocop_cli.tracker import mail
-    from ocop_cli.tracker.remind import letters, send, unsent
+    from ocop_cli.tracker.remind import letters, producer_letters, send, unnotified, unsent
 
     server = None if dry_run else mail.server()
-    todo = unsent(loaded, found, scheduled)
-    results = send(s.tracker, loaded, letters(loaded, todo, head[0], s.as_of, head[1]),
-                   server, s.as_of)
+    todo = letters(loaded, unsent(loaded, found[0], scheduled), head[0], s.as_of, head[1]) + \
+        producer_letters(loaded, unnotified(found[1]), head[0], s.as_of)
+    results = send(s.tracker, todo, server, s.as_of)
     for result in results:
         to, n = ", ".join(result.to), result.tasks
         if result.problem == "no address":

@@ -74,10 +74,11 @@ def report(
     Example: ocop report --agency "so nn va ptnt" --period 2019-Q3 --output bao-cao.docx
     """
     # start-up: tracker.report, 34 ms, only for report (core.report comes with it)
-    from ocop_cli.tracker.report import chosen_period
+    from ocop_cli.tracker.report import chosen_period, refuse_month_cut_otherwise
 
     if month is not None and (period is not None or start or end):
         raise UsageError(_("give --month or --period, not both"))
+    refuse_month_cut_otherwise(s.workspace.root, month)
     chosen = chosen_period(s.workspace.root, period, parse_date(start, "--from") if start
                            else None, parse_date(end, "--to") if end else None)
     shape = formats.choose_format(fmt.value if fmt else None, output)

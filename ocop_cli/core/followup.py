@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from ocop_cli.core.i18n import _, ngettext
+from ocop_cli.core.i18n import _, format_number, ngettext
 from ocop_cli.core.model import Entry, Plan, Task
 from ocop_cli.core.state import OPEN, TaskState, effective, months_of_task
 
@@ -90,6 +90,16 @@ def class_label(cls: str | None) -> str:
             "open_in_time": _("open within time"), "open_late": _("open late")}.get(cls or "", "")
 
 
+def classes_words(classes: dict[str, int], on_time: float | None) -> str:
+    """The follow-up classes in words (zeros left out), with the percent done on time."""
+    names = {"done_on_time": _("{n} done on time"), "done_late": _("{n} done late"),
+             "open_in_time": _("{n} open within time"), "open_late": _("{n} open late")}
+    parts = [names[c].format(n=classes[c]) for c in CLASSES if classes[c]]
+    if on_time is not None:
+        parts.append(_("{percent}% on time").format(percent=format_number(on_time)))
+    return ", ".join(parts)
+
+
 def class_note(cls: str | None, days_late: int | None) -> str:
     """What a status cell adds after the status: ", on time" for one done on time, ", 36 days
     late" for one done or open late; nothing for one open within time."""
@@ -157,6 +167,53 @@ class Notice:
     def json(self) -> dict[str, Any]:
         return {"id": self.agency, "agency": self.short, "name": self.name,
                 "email": list(self.email), "tasks": [item.json() for item in self.items]}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CertificateDue:
+    """One OCOP certificate whose holder must be told it expires (the rules' `notice_days`
+    before its expiry), with what the holder needs to be re-evaluated in time."""
+
+    product: str  # id
+    name: str
+    stars: int | None
+    certificate: str  # the decision that issued it (number and symbol)
+    issued: dt.date
+    expires: dt.date
+    notice_by: dt.date
+    days_left: int  # to the expiry
+    notified: dt.date | None  # the day the register says the holder was told of it
+
+    def json(self) -> dict[str, Any]:
+        return {"product": self.product, "name": self.name, "stars": self.stars,
+                "certificate": self.certificate, "issued": self.issued.isoformat(),
+                "expires": self.expires.isoformat(), "notice_by": self.notice_by.isoformat(),
+                "days_left": self.days_left,
+                "notified": self.notified.isoformat() if self.notified else None}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ProducerNotice:
+    """What one producer (chủ thể) is told: its certificates that expire soon, nearest first.
+    The register holds no address of a producer: the notice goes through the unit (district
+    or commune) the products are registered in, to that unit's `email` in agencies.yaml."""
+
+    producer: str
+    unit: str | None  # the unit's id
+    place: str | None  # the unit's short name
+    unit_name: str | None  # its full name, as a letter names it
+    email: tuple[str, ...]  # the unit's addresses
+    items: list[CertificateDue]
+
+    @property
+    def key(self) -> str:
+        """Who the notice is for, as listings and the register name it: "producer (unit)"."""
+        return f"{self.producer} ({self.place})" if self.place else self.producer
+
+    def json(self) -> dict[str, Any]:
+        return {"producer": self.producer, "unit_id": self.unit, "unit": self.place,
+                "email": list(self.email),
+                "certificates": [item.json() for item in self.items]}
 
 
 def reminder_order(item: Reminder) -> tuple[int, int, dt.date]:

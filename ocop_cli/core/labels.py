@@ -11,7 +11,7 @@ def stage_label(stage: str) -> str:
             "sent": _("sent to the province"), "scored": _("scored"),
             "recognised": _("recognised"), "not_recognised": _("not recognised"),
             "renewed": _("renewed"), "upgraded": _("upgraded"), "revoked": _("revoked"),
-            "expired": _("expired"), "undo": _("undo")}[stage]
+            "expired": _("expired"), "notified": _("told of expiry"), "undo": _("undo")}[stage]
 
 
 def stars_label(stars: int | None) -> str:

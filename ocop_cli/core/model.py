@@ -24,9 +24,11 @@ ACTIONS = ("start", "progress", "done", "reopen", "cancel", "note", "undo", "rem
 # from its date, never a stage.
 PRODUCT_STAGES = ("registered", "chosen", "rejected", "sent", "scored", "recognised",
                   "not_recognised", "renewed", "upgraded", "revoked")
-# The product register's actions (its stages and `undo`), the kinds of entity that make a
-# product (cooperative, enterprise, cooperative group, household) and the councils that score.
-PRODUCT_ACTIONS = (*PRODUCT_STAGES, "undo")
+# The product register's actions (its stages, `notified` and `undo`), the kinds of entity that
+# make a product (cooperative, enterprise, cooperative group, household) and the councils that
+# score. `notified`: the holder was told its certificate expires (`ocop remind --send`: `ref`
+# the message id, `note` the addresses); like a reminder, it changes nothing of the product.
+PRODUCT_ACTIONS = (*PRODUCT_STAGES, "notified", "undo")
 ENTITY_KINDS = ("htx", "dn", "tht", "ho")
 COUNCILS = ("huyen", "tinh")
 LEVELS = ("central", "province", "district", "commune")

@@ -1,17 +1,20 @@
-"""Reminders (`ocop remind`): the listing of who is reminded of what, and the reminder letter
-(công văn đôn đốc) to each agency, as a DOCX page and as the text of an e-mail."""
+"""Reminders (`ocop remind`): the listing of who is reminded of what, the reminder letter
+(công văn đôn đốc) to each agency and the notice to each producer whose OCOP certificates
+expire soon, each as a DOCX page and as the text of an e-mail (one letter form for both)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from typing import Any, NamedTuple
 
-from ocop_cli.core.followup import Notice, Reminder
+from ocop_cli.core.followup import CertificateDue, Notice, ProducerNotice, Reminder
 from ocop_cli.core.i18n import _, format_date, ngettext
+from ocop_cli.core.labels import stars_label
 from ocop_cli.core.model import Plan
 from ocop_cli.core.report import ProductReport, plan_ref
-from ocop_cli.core.text import visible
+from ocop_cli.core.text import fold, visible
 from ocop_cli.output.document import (
     BODY_PT,
     LEFT_CM,
@@ -59,8 +62,25 @@ def task_line(item: Reminder) -> str:
     return text
 
 
-def remind_section(notices: list[Notice], as_of: dt.date) -> Section:
-    """One row per reminder: the agency, the task, how late or how soon, the addresses."""
+def certificate_line(item: CertificateDue) -> str:
+    """A certificate as a notice names it: the product, its stars, the decision and date."""
+    return _("{name} ({stars}): certificate No. {ref} of {date}").format(
+        name=item.name, stars=stars_label(item.stars), ref=item.certificate,
+        date=format_date(item.issued))
+
+
+def expiry_line(item: CertificateDue) -> str:
+    """When it expires, and the day the holder was to be told by."""
+    return ngettext("expires on {date}, in {n} day (notice by {by})",
+                    "expires on {date}, in {n} days (notice by {by})", item.days_left).format(
+        date=format_date(item.expires), n=item.days_left, by=format_date(item.notice_by))
+
+
+def remind_section(notices: list[Notice], as_of: dt.date,
+                   producers: list[ProducerNotice] | None = None) -> Section:
+    """One row per reminder: the agency, the task, how late or how soon, the addresses; then
+    one per certificate whose holder must be told it expires: the producer (and its unit),
+    the product, the expiry, the unit's addresses the notice goes to."""
     columns = [Column("agency", _("Agency"), max_width=22), Column("task", _("Task"),
                                                                   max_width=44),
                Column("when", _("Deadline"), max_width=30),
@@ -76,12 +96,21 @@ def remind_section(notices: list[Notice], as_of: dt.date) -> Section:
                 "partners": ", ".join(p for p in item.partners if p),
                 "email": ", ".join(notice.email) or _("no address"),
                 "_style": "overdue" if item.days_late else "due"})
+    for producer in producers or ():
+        for cert in producer.items:
+            rows.append({
+                "agency": producer.key, "task": certificate_line(cert),
+                "when": expiry_line(cert), "last": "", "partners": "",
+                "email": ", ".join(producer.email) or _("no address"),
+                "_style": "overdue" if cert.notice_by < as_of else "due"})
     title = _("Reminders as of {date}").format(date=format_date(as_of))
     return Section("remind", title, columns, rows)
 
 
-def remind_json(notices: list[Notice], as_of: dt.date) -> dict[str, Any]:
-    return {"as_of": as_of.isoformat(), "agencies": [notice.json() for notice in notices]}
+def remind_json(notices: list[Notice], as_of: dt.date,
+                producers: list[ProducerNotice] | None = None) -> dict[str, Any]:
+    return {"as_of": as_of.isoformat(), "agencies": [notice.json() for notice in notices],
+            "producers": [producer.json() for producer in producers or ()]}
 
 
 # --- the reminder letter (công văn đôn đốc) --------------------------------------------------
@@ -126,6 +155,27 @@ def notice_text(notice: Notice, plan: Plan, head: Letter, as_of: dt.date,
     asked = _("{agency} is asked to carry them out without delay and to report the results "
               "by {date}.").format(agency=notice.name, date=format_date(reply_by))
     return NoticeText(head, about, _("To: {agency}").format(agency=notice.name), opening,
+                      items, asked)
+
+
+def producer_text(notice: ProducerNotice, head: Letter, as_of: dt.date) -> NoticeText:
+    """The notice to one producer that OCOP certificates it holds expire: each product with
+    its stars, certificate and expiry, and what to do to keep the stars (a new dossier for
+    re-evaluation before the expiry)."""
+    about = _("Re: notice that OCOP product certificates expire soon")
+    opening = _("As of {date}, the following OCOP product certificates that {producer} "
+                "holds expire soon. A product keeps its OCOP stars only by being evaluated "
+                "again before its certificate expires:").format(
+        date=format_date(as_of), producer=notice.producer)
+    items = [f"{n}. {certificate_line(item)}; {expiry_line(item)}."
+             for n, item in enumerate(notice.items, 1)]
+    first = min(item.expires for item in notice.items)
+    where = notice.unit_name or _("the OCOP office")
+    asked = _("{producer} is asked to send a new dossier for re-evaluation to {unit} before "
+              "{date}; a product not re-evaluated loses its OCOP certificate and stars on "
+              "the day its certificate expires.").format(
+        producer=notice.producer, unit=where, date=format_date(first))
+    return NoticeText(head, about, _("To: {agency}").format(agency=notice.producer), opening,
                       items, asked)
 
 
@@ -178,3 +228,12 @@ def notice_mail_body(text: NoticeText) -> str:
 def notice_file(notice: Notice) -> str:
     """The letter's file name: `cong-van-don-doc-so-nn-ptnt.docx` (the agency id)."""
     return f"cong-van-don-doc-{notice.agency}.docx"
+
+
+def producer_file(notice: ProducerNotice) -> str:
+    """The notice's file name: `thong-bao-het-han-gia-loc-htx-nong-nghiep-a.docx` (the unit
+    id, then the producer's name folded to plain letters, cut to a length any disk takes)."""
+    name = re.sub(r"[^a-z0-9]+", "-", fold(notice.producer)).strip("-")[:60].strip("-")
+    unit = re.sub(r"[^a-z0-9]+", "-", fold(notice.unit or "")).strip("-")
+    return "thong-bao-het-han-" + "-".join(part for part in (unit, name or "chu-the")
+                                           if part) + ".docx"

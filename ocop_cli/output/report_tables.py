@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ocop_cli.core.followup import CLASSES
+from ocop_cli.core.followup import CLASSES, classes_words
 from ocop_cli.core.i18n import _, format_date, format_number
 from ocop_cli.core.query import role_label, status_label, tally_lines, target_json
 from ocop_cli.core.report import (
@@ -233,14 +233,8 @@ def summary(counts: Counts) -> str:
 
 
 def class_line(counts: Counts) -> str:
-    """The follow-up classes in words (zeros left out), with the percent done on time."""
-    names = {"done_on_time": _("{n} done on time"), "done_late": _("{n} done late"),
-             "open_in_time": _("{n} open within time"), "open_late": _("{n} open late")}
-    parts = [names[c].format(n=getattr(counts, c)) for c in CLASSES if getattr(counts, c)]
-    if counts.on_time_percent is not None:
-        parts.append(_("{percent}% on time").format(
-            percent=format_number(counts.on_time_percent)))
-    return ", ".join(parts)
+    """The follow-up classes of an agency's roll-up in words (`classes_words`)."""
+    return classes_words({c: getattr(counts, c) for c in CLASSES}, counts.on_time_percent)
 
 
 def agencies_narrow(doc: Overview) -> Section:

@@ -1,6 +1,8 @@
-"""Certificates year by year: how many were issued (recognised, renewed, upgraded), expired
-and revoked in each year up to a date, and how many of those that expired came back (renewed
-or recognised again after their expiry), for the register's report."""
+"""Certificates: the day a holder must be told its certificate expires (`notice_by`), the
+notices due to each producer on a date (`producer_notices`, for `ocop remind`), and year by
+year how many were issued (recognised, renewed, upgraded), expired and revoked up to a date,
+and how many of those that expired came back (renewed or recognised again after their
+expiry), for the register's report."""
 
 from __future__ import annotations
 
@@ -8,8 +10,55 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
 
+from ocop_cli.core.directory import Directory
+from ocop_cli.core.followup import CertificateDue, ProducerNotice
 from ocop_cli.core.report import CertificateYear
+from ocop_cli.core.text import fold, sort_key
+from ocop_cli.tracker.product_rules import Rules
 from ocop_cli.tracker.products import CERTIFYING, Certificate, Product
+
+
+def notice_by(product: Product, rules: Rules) -> dt.date:
+    """The day the holder of the product's certificate must be told by: its expiry less the
+    notice days of the decision it was issued under (30 when none says)."""
+    assert product.expires is not None and product.certificate is not None
+    decision = rules.decision_on(product.certificate.date)
+    return product.expires - dt.timedelta(days=decision.notice_days if decision else 30)
+
+
+def producer_notices(products: Iterable[Product], directory: Directory, rules: Rules,
+                     as_of: dt.date, within: int, at: tuple[int, ...] = ()
+                     ) -> list[ProducerNotice]:
+    """Each producer to be told, on `as_of`, that certificates it holds expire: those in force
+    whose notice day has passed or falls within `within` days (with `at`, a daily schedule:
+    exactly so many days ahead), one notice per producer and unit, by unit then producer."""
+    found: dict[tuple[str, str], list[CertificateDue]] = {}
+    names: dict[tuple[str, str], str] = {}
+    for product in products:
+        held = product.certificate
+        if held is None or product.expires is None or not product.in_force(as_of):
+            continue
+        tell_by = notice_by(product, rules)
+        ahead = (tell_by - as_of).days
+        if ahead > 0 and (ahead not in at if at else ahead > within):
+            continue
+        key = (product.district, fold(product.entity))
+        names.setdefault(key, product.entity)
+        told = [line.date for line in product.lines
+                if line.action == "notified" and line.date >= held.date]
+        found.setdefault(key, []).append(CertificateDue(
+            product.id, product.name, held.stars, held.ref, held.date, product.expires,
+            tell_by, (product.expires - as_of).days, min(told, default=None)))
+    units = {a.id: i for i, a in enumerate(directory.units)}
+    result = []
+    for key in sorted(found, key=lambda k: (units.get(k[0], len(units)), sort_key(names[k]))):
+        unit = directory.by_id.get(key[0])
+        items = sorted(found[key], key=lambda c: (c.expires, sort_key(c.name), c.product))
+        result.append(ProducerNotice(names[key], unit.id if unit else None,
+                                     unit.short if unit else None,
+                                     unit.name if unit else None,
+                                     unit.email if unit else (), items))
+    return result
 
 
 def _expired(product: Product, as_of: dt.date) -> list[tuple[Certificate, bool]]:

@@ -78,6 +78,8 @@ def stage_order(ws: Workspace, lines: list[products.Line], rules: products.Rules
         if line.action == "registered":
             where.setdefault(line.product, "registered")
             continue
+        if line.action == "notified":  # a notice of expiry is no stage
+            continue
         position = where.get(line.product)
         if position is None:
             continue  # a stage of no registered product: `register_problems` says so

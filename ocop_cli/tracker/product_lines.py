@@ -180,7 +180,8 @@ def _checked(record: Any, source: str, directory: Any, rules: Rules | None
         return None, _("expected a whole number from {low} to {high}").format(low=0, high=100), \
             "points"
     wanted = {"registered": _REGISTRATION, "scored": ("council", "points"),
-              "recognised": ("ref",), "rejected": ("note",), "undo": ("undoes",)}
+              "recognised": ("ref",), "rejected": ("note",), "undo": ("undoes",),
+              "notified": ("ref",)}
     for key in wanted.get(action, ()):
         if record.get(key) is None:
             return None, _("a {action} line needs {key}").format(action=action, key=key), key

@@ -28,7 +28,7 @@ from ocop_cli.core.windows import months_later
 from ocop_cli.imports import tables
 from ocop_cli.imports.sheets import read_sheet
 from ocop_cli.store.storage import Loaded, owned_years
-from ocop_cli.tracker.certificates import certificate_years
+from ocop_cli.tracker.certificates import certificate_years, notice_by
 from ocop_cli.tracker.counted import counted_entries
 from ocop_cli.tracker.products import (
     Line,
@@ -167,8 +167,7 @@ def due(products: Iterable[Product], directory: Any, rules: Rules, as_of: dt.dat
         if not product.in_force(as_of) or product.expires is None \
                 or (product.expires - as_of).days > within or product.certificate is None:
             continue
-        decision = rules.decision_on(product.certificate.date)
-        tell_by = product.expires - dt.timedelta(days=decision.notice_days if decision else 30)
+        tell_by = notice_by(product, rules)
         rows.append({**product_row(product, directory, rules, as_of),
                      "notice_by": tell_by.isoformat(), "notice_late": tell_by < as_of,
                      "days_left": (product.expires - as_of).days})

@@ -168,6 +168,8 @@ def products_as_of(lines: Iterable[Line], rules: Rules, as_of: dt.date) -> dict[
         if product is None:
             continue  # an orphan, reported by `check`
         product.lines.append(line)
+        if line.action == "notified":  # a notice sent changes nothing of the product
+            continue
         product.stage, product.stage_date = line.action, line.date
         _apply(product, line, rules)
     return found
@@ -390,7 +392,8 @@ def score(lines: Sequence[Line], rules: Rules, product_id: str, stamp: Stamp, co
 
 def take_back(lines: Sequence[Line], stamp: Stamp, product_id: str | None) -> Line:
     """The undo of the latest line still in force (of one product, with `product_id`)."""
-    kept = [line for line in live(lines) if product_id is None or line.product == product_id]
+    kept = [line for line in live(lines) if line.action != "notified"  # a notice stays sent
+            and (product_id is None or line.product == product_id)]
     if not kept:
         raise Refused(_("nothing to undo"))
     last = max(kept, key=lambda line: (line.at, line.id))

@@ -9,14 +9,17 @@ whose whole is done.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from email.message import EmailMessage
+from functools import partial
 from typing import NamedTuple
 
 from ocop_cli.core.directory import Directory
 from ocop_cli.core.followup import (
     Notice,
+    ProducerNotice,
     Reminder,
     due_date,
     follow_up,
@@ -35,10 +38,16 @@ from ocop_cli.output.notice import (
     notice_letter,
     notice_mail_body,
     notice_text,
+    producer_file,
+    producer_text,
 )
 from ocop_cli.output.office import Office
 from ocop_cli.store.storage import Loaded
+from ocop_cli.tracker.certificates import producer_notices
 from ocop_cli.tracker.mail import Server, message, send_all
+from ocop_cli.tracker.product_lines import Line
+from ocop_cli.tracker.products import Stamp as ProductStamp
+from ocop_cli.tracker.products import load_register, products_as_of
 from ocop_cli.tracker.record import Outcome, Stamp
 from ocop_cli.tracker.tracker import Tracker
 
@@ -72,6 +81,20 @@ def notices(loaded: Loaded, states: dict[str, TaskState], as_of: dt.date,
                         for task, place, state in found[who]), key=reminder_order)
         result.append(Notice(who, agency.short, agency.name, agency.email, items))
     return result
+
+
+def certificates_due(loaded: Loaded, as_of: dt.date, selection: Selection
+                     ) -> list[ProducerNotice]:
+    """Each producer to be told that certificates it holds expire (`producer_notices`), from
+    the product register as of `as_of`; `--agency` narrows to one unit's producers."""
+    lines, rules, _warnings = load_register(loaded.workspace, loaded.directory)
+    products = products_as_of(lines, rules, as_of).values()
+    found = producer_notices(products, loaded.directory, rules, as_of, selection.within,
+                             selection.at)
+    if selection.agency is not None:
+        wanted = {selection.agency.id, loaded.directory.unit_of(selection.agency.id)}
+        found = [notice for notice in found if notice.unit in wanted]
+    return found
 
 
 def _subjects(plan: Plan, directory: Directory, state: TaskState, as_of: dt.date
@@ -130,11 +153,16 @@ def already_sent(plan: Plan, entries: Iterable[Entry]) -> set[tuple[str, str, st
 
 
 class Letter(NamedTuple):
-    """One agency's reminder: what it says, the DOCX of it, where it goes."""
+    """One letter to send: to whom (as listed), the addresses, how many items it names, what
+    it says, its DOCX and file name, and how it is recorded once the server took it."""
 
-    notice: Notice
+    who: str
+    to: tuple[str, ...]
+    size: int  # how many tasks or certificates it names
     text: NoticeText
     docx: bytes
+    file: str
+    record: Callable[[Tracker, str, dt.date], None]  # (tracker, message id, as-of date)
 
 
 def letters(loaded: Loaded, notices: list[Notice], office: Office, as_of: dt.date,
@@ -144,7 +172,34 @@ def letters(loaded: Loaded, notices: list[Notice], office: Office, as_of: dt.dat
     found = []
     for notice in notices:
         text = notice_text(notice, loaded.plan, head, as_of, reply_by)
-        found.append(Letter(notice, text, notice_docx(text)))
+        found.append(Letter(notice.short, notice.email, len(notice.items), text,
+                            notice_docx(text), notice_file(notice),
+                            partial(_record, notice=notice, year=loaded.plan.year)))
+    return found
+
+
+def producer_letters(loaded: Loaded, producers: list[ProducerNotice], office: Office,
+                     as_of: dt.date) -> list[Letter]:
+    """The notice to each producer, on the same letterhead and page as the reminders, to the
+    addresses of its unit."""
+    head = notice_letter(office, loaded.plan, as_of)
+    found = []
+    for notice in producers:
+        text = producer_text(notice, head, as_of)
+        found.append(Letter(notice.key, notice.email, len(notice.items), text,
+                            notice_docx(text), producer_file(notice),
+                            partial(_record_notice, notice=notice)))
+    return found
+
+
+def unnotified(producers: list[ProducerNotice]) -> list[ProducerNotice]:
+    """The notices with only the certificates the register does not say their holder was
+    told of; those left with none are dropped."""
+    found = []
+    for notice in producers:
+        items = [item for item in notice.items if item.notified is None]
+        if items:
+            found.append(dataclasses.replace(notice, items=items))
     return found
 
 
@@ -172,37 +227,33 @@ class Sent(NamedTuple):
     problem: str | None  # "no address", or the server's reason
 
 
-def send(tracker: Tracker, loaded: Loaded, found: list[Letter], server: Server | None,
-         as_of: dt.date) -> list[Sent]:
-    """Each letter by e-mail to its agency's addresses, the DOCX attached and the text in the
-    body; each one sent recorded in the history at once (a `remind` entry per task: the
-    agency, the addresses, the message id). With no `server` (a dry run), nothing is sent or
-    recorded: what would be sent is said."""
+def send(tracker: Tracker, found: list[Letter], server: Server | None, as_of: dt.date
+         ) -> list[Sent]:
+    """Each letter by e-mail to its addresses, the DOCX attached and the text in the body;
+    each one sent recorded at once (`Letter.record`: a reminder in the history, a notice in
+    the product register). With no `server` (a dry run), nothing is sent or recorded: what
+    would be sent is said."""
     results: list[Sent] = []
     mails: dict[str, tuple[Letter, EmailMessage]] = {}
     for letter in found:
-        notice = letter.notice
-        if not notice.email:
-            results.append(Sent(notice.short, (), len(notice.items), None, "no address"))
+        if not letter.to:
+            results.append(Sent(letter.who, (), letter.size, None, "no address"))
             continue
-        mail = message(server or _DRY, notice.email, letter.text.about,
-                       notice_mail_body(letter.text), letter.docx, notice_file(notice))
+        mail = message(server or _DRY, letter.to, letter.text.about,
+                       notice_mail_body(letter.text), letter.docx, letter.file)
         mails[mail["Message-ID"]] = (letter, mail)
     if server is None:
-        return results + [Sent(letter.notice.short, letter.notice.email,
-                               len(letter.notice.items), None, None)
+        return results + [Sent(letter.who, letter.to, letter.size, None, None)
                           for letter, _mail in mails.values()]
 
     def sent(mail: EmailMessage) -> None:
         letter = mails[mail["Message-ID"]][0]
-        _record(tracker, letter.notice, mail["Message-ID"], as_of, loaded.plan.year)
-        results.append(Sent(letter.notice.short, letter.notice.email,
-                            len(letter.notice.items), mail["Message-ID"], None))
+        letter.record(tracker, mail["Message-ID"], as_of)
+        results.append(Sent(letter.who, letter.to, letter.size, mail["Message-ID"], None))
 
     def failed(mail: EmailMessage, reason: str) -> None:
         letter = mails[mail["Message-ID"]][0]
-        results.append(Sent(letter.notice.short, letter.notice.email,
-                            len(letter.notice.items), None, reason))
+        results.append(Sent(letter.who, letter.to, letter.size, None, reason))
 
     send_all(server, [mail for _letter, mail in mails.values()], sent, failed)
     return results
@@ -211,7 +262,7 @@ def send(tracker: Tracker, loaded: Loaded, found: list[Letter], server: Server |
 _DRY = Server("", 0, None, None, "ocop@localhost", "none")
 
 
-def _record(tracker: Tracker, notice: Notice, message_id: str, as_of: dt.date,
+def _record(tracker: Tracker, message_id: str, as_of: dt.date, notice: Notice,
             year: int) -> None:
     """The reminders of one mail sent, as `remind` entries of the office's history."""
     def decide(_loaded: Loaded, who: str) -> Outcome[Entry]:
@@ -221,3 +272,15 @@ def _record(tracker: Tracker, notice: Notice, message_id: str, as_of: dt.date,
                                 for item in notice.items])
 
     tracker.record(decide)
+
+
+def _record_notice(tracker: Tracker, message_id: str, as_of: dt.date,
+                   notice: ProducerNotice) -> None:
+    """The certificates of one notice sent, as `notified` lines of the office's product
+    register (the message id as `ref`, the addresses as `note`)."""
+    def decide(_loaded: Loaded, who: str) -> Outcome[Line]:
+        stamp = ProductStamp(as_of, who, message_id,
+                             _("sent to {to}").format(to=", ".join(notice.email)))
+        return Outcome(entries=[stamp.line(item.product, "notified") for item in notice.items])
+
+    tracker.record(decide, book="products")

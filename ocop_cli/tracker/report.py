@@ -230,6 +230,18 @@ def chosen_period(root: Path, text: str | None, start: dt.date | None, end: dt.d
     return cut_as(parse_period(text), office.read(root).report_periods)
 
 
+def refuse_month_cut_otherwise(root: Path, month: str | None) -> None:
+    """`--month` is a calendar month of the plan; a workspace that cuts its reports by
+    Decree 09 (`report_periods: nd09`, the 15th to the 14th) would get a month its own
+    reports never cover, so it is refused there with the `--period` to give instead."""
+    if month is None or office.read(root).report_periods != "nd09":
+        return
+    example = month if "-" in month else f"YYYY-{int(month):02d}"
+    raise UsageError(_("--month: this workspace cuts its reports as Decree 09 does (from the "
+                       "15th to the 14th, report_periods: nd09); give --period {period} "
+                       "instead").format(period=example))
+
+
 def _due_in(plan: Plan, task: Task, period: Period) -> bool:
     """Whether the task's due date falls in the period (as the period is cut)."""
     day = due_date(plan, task)

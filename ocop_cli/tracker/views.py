@@ -9,7 +9,14 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, overload
 
 from ocop_cli.core.errors import EXIT_INVALID, EXIT_OK
-from ocop_cli.core.followup import class_label, class_note, follow_up
+from ocop_cli.core.followup import (
+    class_counts,
+    class_label,
+    class_note,
+    classes_words,
+    follow_up,
+    on_time_percent,
+)
 from ocop_cli.core.i18n import _, format_date, format_number, language, ngettext
 from ocop_cli.core.labels import stage_label
 from ocop_cli.core.model import Entry, Plan, Task
@@ -138,10 +145,14 @@ def task_list(loaded: Loaded, states: dict[str, TaskState], filters: Filters, fm
             "_style": state.timing if state.timing in ("overdue", "due") else state.status,
         }
 
-    status, timing = tally_lines(tally(shown[task.id] for task in listed
-                                       if plan.is_leaf(task.id)))
+    leaves = [shown[task.id] for task in listed if plan.is_leaf(task.id)]
+    status, timing = tally_lines(tally(leaves))
     footer = _("{status}; {timing} (as of {date})").format(status=status, timing=timing,
                                                          date=format_date(as_of))
+    classes = class_counts([follow_up(plan, state, as_of) for state in leaves])
+    if any(classes.values()):  # the follow-up classes, on the line above the counts
+        footer = _("Follow-up: {classes}").format(classes=classes_words(
+            classes, on_time_percent(classes))) + "\n" + footer
     unit = subject_unit(directory, filters)
     if unit:
         footer += "\n" + _("Shared tasks show the share of {unit}; the whole task in "
