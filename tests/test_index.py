@@ -101,6 +101,16 @@ def from_files(root: Path, as_of: dt.date) -> list[tuple[Any, ...]]:
     return listed(loaded.states(as_of))
 
 
+def patch_everywhere(monkeypatch: pytest.MonkeyPatch, module: Any, name: str,
+                     value: Any) -> None:
+    """`module.name` replaced by `value`, and so in every module of ocop that imported it by
+    name (`from module import name` binds the function where it is used)."""
+    real = getattr(module, name)
+    for loaded in list(sys.modules.values()):
+        if getattr(loaded, "__name__", "").startswith("ocop_cli") and \
+                getattr(loaded, name, None) is real:
+            monkeypatch.setattr(loaded, name, value)
+
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, int]]:
     """Each piece of a history file the index reads from now on: (file, its first line,
     how many entries)."""
@@ -112,7 +122,7 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, int]]:
         found.append((path.name, first, len(records)))
         return records, problems
 
-    monkeypatch.setattr(lines, "parse_lines", counted)
+    patch_everywhere(monkeypatch, lines, "parse_lines", counted)
     return found
 
 
@@ -123,7 +133,7 @@ def no_reading(monkeypatch: pytest.MonkeyPatch) -> None:
 
     for module, name in ((documents, "read_plan"), (documents, "read_agencies"),
                          (yamlio, "read_bytes")):
-        monkeypatch.setattr(module, name, broken)
+        patch_everywhere(monkeypatch, module, name, broken)
 
 
 def replays(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
@@ -540,7 +550,7 @@ def test_a_file_checked_by_content_once_is_then_known_by_its_times(ws, monkeypat
         read.append(path.name)
         return real(path, *args)
 
-    monkeypatch.setattr(yamlio, "read_bytes", counted)
+    patch_everywhere(monkeypatch, yamlio, "read_bytes", counted)
     assert facts(indexed(ws)) == expected
     assert set(read) == {"agencies.yaml", "plan_2019.yaml", "tester.yaml"}
     read.clear()
@@ -808,7 +818,7 @@ def test_show_replays_only_the_task_and_its_sub_rows(ws, ocop, monkeypatch):
         calls.append([t.id for t in tasks])
         return real(plan, entries, as_of, tasks)
 
-    monkeypatch.setattr(state, "replay", counted)
+    patch_everywhere(monkeypatch, state, "replay", counted)
     shown = ocop("show", "5", "--format", "json", "--as-of", AS_OF).json()
     assert calls == [["5", "5.1", "5.2"]]
     assert shown["achieved"] == 2  # 3 undone from task 5.1, then 2 more

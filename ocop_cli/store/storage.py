@@ -11,11 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import shutil
+import tempfile
 from collections.abc import Iterable
 from contextlib import suppress
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+
+from platformdirs import user_data_path
 
 from ocop_cli.core.errors import (
     InvalidData,
@@ -26,7 +30,11 @@ from ocop_cli.core.errors import (
 )
 from ocop_cli.core.i18n import _
 from ocop_cli.core.model import Entry, Plan, Task, within
+from ocop_cli.core.state import own_entries, replay, settle
 from ocop_cli.store import write
+from ocop_cli.store.documents import read_agencies, read_plan
+from ocop_cli.store.history import read_history
+from ocop_cli.store.yamlio import read_bytes
 
 if TYPE_CHECKING:
     from ocop_cli.core.directory import Directory
@@ -133,7 +141,6 @@ class Workspace:
         """Each plan's first year and last year (`last_year:` at the top level of its file,
         as `ocop import plan` writes it; a plan without one is of its first year only); only
         the plans that start after `after`, when given."""
-        from ocop_cli.store.yamlio import read_bytes
 
         spans = {}
         for first, path in self.plan_files().items():
@@ -193,7 +200,6 @@ def is_workspace(path: Path) -> bool:
 
 
 def user_workspace_dir() -> Path:
-    from platformdirs import user_data_path
 
     return user_data_path("ocop", appauthor=False)
 
@@ -247,8 +253,6 @@ def init_workspace(root: Path) -> Workspace:
     folder a workspace), and a failure takes back what was moved."""
     if is_workspace(root):
         raise Refused(_("{root} is already an ocop workspace").format(root=root))
-    import shutil
-    import tempfile
 
     if half_made(root):
         raise Refused(_("{root} already holds agencies.yaml; not overwriting").format(
@@ -343,13 +347,11 @@ class Files:
         return [e for e in self.held if within(e.task, task_id)]
 
     def entries_of(self, task_ids: list[str]) -> dict[str, list[Entry]]:
-        from ocop_cli.core.state import own_entries
 
         return own_entries(self.held, task_ids)
 
     def states(self, as_of: dt.date, tasks: list[Task], counted: list[Entry]
                ) -> dict[str, TaskState]:
-        from ocop_cli.core.state import replay
 
         return replay(self.plan, [*self.held, *counted] if counted else self.held, as_of, tasks)
 
@@ -404,7 +406,6 @@ class Loaded:
         """The state of each task on `as_of`: of every task, or of those of `only` (a parent
         before its sub-rows, as the plan lists them), a parent settled from those of its
         sub-rows among them. The one way a command gets the states of a day."""
-        from ocop_cli.core.state import settle
 
         tasks = list(self.plan.tasks if only is None else only)
         return settle(self.plan, self.history.states(as_of, tasks, self.counted), as_of, tasks)
@@ -414,8 +415,6 @@ def load(ws: Workspace, year: int | None = None) -> Loaded:
     """The plan of `year` (the latest by default), the agencies and the history, read from
     the files (`index.load` serves the same from the index); InvalidData with every error
     when a file is broken."""
-    from ocop_cli.store.documents import read_agencies, read_plan
-    from ocop_cli.store.history import read_history
 
     directory, problems = read_agencies(ws.agencies_path)
     plan, plan_problems = read_plan(ws.plan_path(year), directory) if directory else (None, [])

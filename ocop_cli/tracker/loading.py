@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ocop_cli.store import index
 from ocop_cli.store.storage import Loaded, Workspace
+from ocop_cli.tracker.counted import count_into
 
 
 def load(ws: Workspace, year: int | None = None) -> Loaded:
@@ -13,7 +14,6 @@ def load(ws: Workspace, year: int | None = None) -> Loaded:
     products it counts; InvalidData with every error when a file is broken."""
     loaded = index.load(ws, year)
     if any(task.products_at for task in loaded.plan.tasks):
-        from ocop_cli.tracker.counted import count_into  # the register's code: only then
 
         count_into(loaded)
     return loaded

@@ -10,14 +10,17 @@ read only when it bears this user's seal for this workspace (`trust`).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import sqlite3
 import sys
 from contextlib import suppress
 from pathlib import Path
 
-from ocop_cli.core.model import Entry
+from ocop_cli import __version__
+from ocop_cli.core.model import Agency, Entry, Task
 from ocop_cli.core.state import PACKED
+from ocop_cli.core.windows import Target, Window
 from ocop_cli.store.index import trust
 from ocop_cli.store.storage import Workspace
 from ocop_cli.store.write import lock_timeout, state_folder
@@ -68,9 +71,6 @@ def enabled() -> bool:
 def version() -> str:
     """What the index's content depends on besides the files: its tables, the shapes of the
     values kept, and the versions of ocop and Python. Another one means another index."""
-    from ocop_cli import __version__
-    from ocop_cli.core.model import Agency, Task
-    from ocop_cli.core.windows import Target, Window
 
     shapes = [c._fields for c in (Agency, Task, Target, Window)]
     return repr((FORMAT, __version__, sys.version, shapes, TABLES))
@@ -86,7 +86,6 @@ def path_of(ws: Workspace) -> Path:
         folder = None  # it cannot be made here
     if folder is not None and writable(folder):
         return folder / NAME
-    import hashlib
 
     key = hashlib.blake2b(str(ws.root.resolve()).encode("utf-8", "surrogateescape"),
                           digest_size=12).hexdigest()
@@ -203,6 +202,5 @@ def stat_of(path: Path) -> Stat | None:
 
 def digest(data: bytes | memoryview) -> str:
     """A file's content hash: what tells an edit that kept every time and the size."""
-    import hashlib
 
     return hashlib.blake2b(data, digest_size=16).hexdigest()

@@ -25,6 +25,7 @@ from ocop_cli.core.directory import Directory
 from ocop_cli.core.errors import InvalidData
 from ocop_cli.core.model import Entry, Plan, Task
 from ocop_cli.core.state import PACKED, TaskState, replay
+from ocop_cli.store.history import entry_problems
 from ocop_cli.store.index.database import ENTRY_COLUMNS
 from ocop_cli.store.index.update import Held, chunks
 from ocop_cli.store.index.values import state_of, state_row
@@ -158,7 +159,6 @@ class Served:
         unknown = sorted(place for place in places if place and place not in directory.by_id)
         if not unknown:
             return
-        from ocop_cli.store.history import entry_problems
 
         problems = []
         for chunk, marks in chunks(unknown):

@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from platformdirs import user_cache_path
+
 from ocop_cli.core.errors import OcopError
 from ocop_cli.store import write
 
@@ -30,7 +32,6 @@ KEY_BYTES = 32
 def cache_folder() -> Path:
     """The user's cache folder for ocop (made when missing): the key, and the indexes of
     workspaces whose `.ocop/` cannot be written."""
-    from platformdirs import user_cache_path  # only where an index is read or made: 4 ms
 
     folder = user_cache_path("ocop", appauthor=False)
     folder.mkdir(parents=True, exist_ok=True)

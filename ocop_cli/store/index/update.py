@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 from ocop_cli.core.directory import Directory
 from ocop_cli.core.errors import InvalidData, NotFound, Problem
 from ocop_cli.core.model import Entry, Plan
+from ocop_cli.store.documents import read_agencies, read_plan
+from ocop_cli.store.history import HISTORY_MAX_BYTES, entry_reader
 from ocop_cli.store.index.database import (
     ENTRY_COLUMNS,
     INDEXES,
@@ -41,7 +43,9 @@ from ocop_cli.store.index.values import (
     plan_of,
     plan_value,
 )
+from ocop_cli.store.lines import parse_lines
 from ocop_cli.store.storage import Workspace
+from ocop_cli.store.yamlio import decode, read_bytes
 
 if TYPE_CHECKING:
     from ocop_cli.store.lines import Record
@@ -129,7 +133,6 @@ class Update:
     def directory(self, path: Path) -> tuple[str, Directory]:
         """The agencies, and the hash of their file; InvalidData as reading them says."""
         def read() -> str:
-            from ocop_cli.store.documents import read_agencies
 
             directory, problems = read_agencies(path)
             if directory is None:
@@ -146,7 +149,6 @@ class Update:
         read_now: list[Plan] = []
 
         def read() -> str:
-            from ocop_cli.store.documents import read_plan
 
             plan, problems = read_plan(path, directory)
             if plan is None:
@@ -204,9 +206,6 @@ class Update:
 
     def _file(self, path: Path) -> None:
         """One history file's rows brought up to date."""
-        from ocop_cli.store.history import HISTORY_MAX_BYTES, entry_reader
-        from ocop_cli.store.lines import parse_lines
-        from ocop_cli.store.yamlio import decode, read_bytes
 
         name = path.name
         row = self.db.execute("SELECT stat, read_ns, size, hash, next_line FROM files WHERE "
@@ -328,8 +327,6 @@ def _unchanged(recorded: str | None, read_ns: int, now: Stat, by_times_only: boo
 
 
 def _bytes(path: Path) -> bytes:
-    from ocop_cli.store.history import HISTORY_MAX_BYTES
-    from ocop_cli.store.yamlio import read_bytes
 
     return read_bytes(path, HISTORY_MAX_BYTES)
 
