@@ -542,6 +542,43 @@ def test_an_undo_of_another_offices_entry_counts_nowhere(crew: Crew) -> None:
 
 
 @pytest.mark.usefixtures("outside")
+def test_an_undo_of_another_offices_entry_in_the_files_takes_nothing_back(crew: Crew) -> None:
+    """The undo Tứ Kỳ wrote by hand in its own file stays there, in its copy and, unsigned,
+    in a fresh clone that trusts what it clones: Gia Lộc's entry stands in both, read with
+    the index and without it, and `check` names the undo, its line and the other file."""
+    crew.settle()
+    evil = crew.copies["tu-ky"]
+    genuine = crew.sent_by["gia-loc"].copy().pop()
+    before = crew.achieved(evil, "5.2")
+    own = evil / "history" / "tu-ky.yaml"
+    line = [x for x in own.read_text(encoding="utf-8").splitlines() if x.startswith("- {")][-1]
+    record = json.loads(line[2:])
+    record.update(id="0" * 19 + "2", action="undo", undoes=genuine, qty=None, place=None)
+    with own.open("a", encoding="utf-8") as out:
+        out.write("- " + json.dumps({k: v for k, v in record.items() if v is not None},
+                                    ensure_ascii=False) + "\n")
+    number = own.read_text(encoding="utf-8").count("\n")
+    push_as(evil, "hoàn tác hộ")
+    copies = [evil] if crew.signed else [evil, crew.join("gia-loc", "moi")]
+    for root in copies:
+        assert record["id"] in crew.ids(root)  # in the files, yet it takes nothing back
+        with_index = crew.achieved(root, "5.2")
+        crew.monkeypatch.setenv("OCOP_NO_INDEX", "1")
+        assert crew.achieved(root, "5.2") == with_index == before
+        history = json.loads(crew.ocop(root, "history", "--format", "json").stdout)
+        assert not next(row for row in history if row["id"] == genuine)["undone"]
+        crew.monkeypatch.delenv("OCOP_NO_INDEX")
+        assert not next(row for row in json.loads(crew.ocop(
+            root, "history", "--format", "json").stdout) if row["id"] == genuine)["undone"]
+        checked = crew.ocop(root, "check")
+        assert checked.exit_code == EXIT_OK
+        assert (f"history/tu-ky.yaml:{number}: task 5.2: undo {record['id']} names entry "
+                f"{genuine} of history/gia-loc.yaml, another office's file: an undo takes "
+                "back only an entry of its own file, so it counts for nothing"
+                ) in checked.stderr
+
+
+@pytest.mark.usefixtures("outside")
 def test_a_held_note_naming_paths_outside_is_never_followed(crew: Crew) -> None:
     crew.settle()
     root = crew.copies["gia-loc"]
