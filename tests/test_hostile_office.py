@@ -406,6 +406,35 @@ def test_by_names_a_person_and_never_another_offices_file(crew: Crew) -> None:
     assert not next(row for row in shown if row["id"] == theirs)["undone"]
 
 
+@pytest.mark.usefixtures("outside")
+def test_product_undo_takes_back_only_the_offices_own_register_lines(crew: Crew) -> None:
+    """Gia Lộc registers a product and sends it; at Tứ Kỳ, `ocop product undo` (of any
+    product, or naming Gia Lộc's) takes back nothing of Gia Lộc's, and Tứ Kỳ's own line
+    only once it has one."""
+    crew.settle("gia-loc", "tu-ky")
+    for office in ("gia-loc", "tu-ky"):  # what names an office of an unsigned team
+        git(crew.copies[office], "config", "ocop.office", office)
+    theirs = _add_product(lambda *args: crew.ocop(crew.copies["gia-loc"], *args))
+    assert crew.sync("gia-loc").exit_code == EXIT_OK
+    evil = crew.copies["tu-ky"]
+    assert crew.sync("tu-ky").exit_code == EXIT_OK
+    register = evil / "products" / "gia-loc.yaml"
+    before = register.read_bytes()
+    for args in ((), (theirs,)):
+        refused = crew.ocop(evil, "product", "undo", *args)
+        assert refused.exit_code == EXIT_NOT_FOUND
+        assert first_line(refused).endswith(
+            "nothing to undo in products/tu-ky.yaml, this office's own file")
+    mine = _add_product(lambda *args: crew.ocop(evil, *args), name="Vải")
+    undone = crew.ocop(evil, "product", "undo")
+    assert undone.exit_code == EXIT_OK, undone.stderr
+    assert mine in undone.stdout and theirs not in undone.stdout
+    assert crew.ocop(evil, "product", "undo").exit_code == EXIT_NOT_FOUND
+    assert register.read_bytes() == before
+    shown = json.loads(crew.ocop(evil, "product", "list", "--format", "json").stdout)
+    assert theirs in {row["id"] for row in shown}
+
+
 @pytest.mark.parametrize("how", ["unsigned", "unlisted key"])
 @signed_only
 @pytest.mark.usefixtures("outside")
