@@ -126,7 +126,7 @@ def undone_by(entries: Iterable[Entry]) -> set[str]:
     """The ids the undos among `entries` take out. An undo counts only for an entry of its
     own file: history files are per office, and no office takes back what another recorded
     (`foreign_undos` names the others). `entries` holds each undo with what it names."""
-    return {undo.undoes for undo, named in _undos(entries) if named == file_of(undo)}
+    return {str(undo.undoes) for undo, named in _undos(entries) if named == file_of(undo)}
 
 
 def foreign_undos(entries: Iterable[Entry]) -> list[tuple[Entry, str]]:
