@@ -543,6 +543,32 @@ def test_an_entry_id_copied_into_another_file_counts_from_the_first(crew: Crew) 
             genuine].action == "progress"
 
 
+@pytest.mark.parametrize("crew", [False], indirect=True, ids=["unsigned"])
+@pytest.mark.usefixtures("outside")
+def test_a_fresh_clone_counts_a_copied_id_from_the_file_first_committed(crew: Crew) -> None:
+    """Unsigned, a fresh clone takes Tứ Kỳ's copy of Gia Lộc's entry id as it was pushed,
+    in a file that sorts first: Gia Lộc's line, committed before, still counts there, with
+    the index and without."""
+    crew.settle()
+    evil = crew.copies["tu-ky"]
+    genuine = crew.sent_by["gia-loc"].copy().pop()
+    line = next(x for x in (evil / "history" / "gia-loc.yaml").read_text(
+        encoding="utf-8").splitlines() if genuine in x)
+    record = json.loads(line[2:])
+    record.update(action="done", qty=12, by="tu-ky")
+    (evil / "history" / "a-tu-ky.yaml").write_text(
+        "- " + json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    push_as(evil, "trùng mã")
+    fresh = crew.join("gia-loc", "moi")
+    achieved = crew.achieved(fresh, "5.2")
+    crew.monkeypatch.setenv("OCOP_NO_INDEX", "1")
+    assert crew.achieved(fresh, "5.2") == achieved == crew.achieved(crew.copies["gia-loc"],
+                                                                     "5.2")
+    counted = {e.id: e for e in storage.load(storage.Workspace(fresh)).entries}
+    assert counted[genuine].source.startswith("gia-loc.yaml:")
+    assert counted[genuine].action == "progress"
+
+
 @pytest.mark.usefixtures("outside")
 def test_an_undo_of_another_offices_entry_counts_nowhere(crew: Crew) -> None:
     """Tứ Kỳ writes in its own file an undo of Gia Lộc's entry: every other copy leaves it
