@@ -206,9 +206,10 @@ class Update:
         """Of each id in two files (among those read or changed), the copy that counts as
         the files' reader says (`history.counted_copy`: git's history first), the rows
         counted in file order above corrected."""
-        only = "" if self.fresh else " AND id IN (SELECT id FROM changed)"
-        copied = [i for (i,) in self.db.execute(
-            f"SELECT DISTINCT id FROM entries WHERE NOT kept{only}").fetchall()]
+        # A new index: every row, once; else only the ids that changed, along the index on id.
+        query = "SELECT DISTINCT id FROM entries WHERE NOT kept" if self.fresh else \
+            "SELECT DISTINCT e.id FROM changed c JOIN entries e ON e.id = c.id WHERE NOT e.kept"
+        copied = [i for (i,) in self.db.execute(query).fetchall()]
         for entry_id in copied:
             rows = self.db.execute("SELECT file, line FROM entries WHERE id=? ORDER BY file, "
                                    "line", (entry_id,)).fetchall()
