@@ -44,7 +44,7 @@ def validate(ws: Workspace) -> list[Problem]:
         for entry in entries:
             problems += task_gone(ws.history_dir / file_of(entry), entry,
                                   read.get(owner(spans, entry.plan_year) or entry.plan_year))
-        problems += foreign(ws, entries)
+        problems += undos_of_others(ws, entries)
     if directory is not None:
         problems += register_checked(ws, directory)
     problems += office.check(ws.root)[1]
@@ -54,7 +54,7 @@ def validate(ws: Workspace) -> list[Problem]:
     return problems + temporary_files(ws) + held_problems(ws.root) + stale_lock(ws)
 
 
-def foreign(ws: Workspace, entries: list[Entry]) -> list[Problem]:
+def undos_of_others(ws: Workspace, entries: list[Entry]) -> list[Problem]:
     """A warning for each undo that names another file's entry: it takes nothing back."""
     return [Problem(str(ws.history_dir / file_of(undo)), _(
         "undo {id} names entry {undone} of history/{other}, another office's file: an undo "
