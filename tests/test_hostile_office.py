@@ -406,6 +406,35 @@ def test_by_names_a_person_and_never_another_offices_file(crew: Crew) -> None:
     assert not next(row for row in shown if row["id"] == theirs)["undone"]
 
 
+@pytest.mark.usefixtures("outside")
+def test_product_undo_takes_back_only_the_offices_own_register_lines(crew: Crew) -> None:
+    """Gia Lộc registers a product and sends it; at Tứ Kỳ, `ocop product undo` (of any
+    product, or naming Gia Lộc's) takes back nothing of Gia Lộc's, and Tứ Kỳ's own line
+    only once it has one."""
+    crew.settle("gia-loc", "tu-ky")
+    for office in ("gia-loc", "tu-ky"):  # what names an office of an unsigned team
+        git(crew.copies[office], "config", "ocop.office", office)
+    theirs = _add_product(lambda *args: crew.ocop(crew.copies["gia-loc"], *args))
+    assert crew.sync("gia-loc").exit_code == EXIT_OK
+    evil = crew.copies["tu-ky"]
+    assert crew.sync("tu-ky").exit_code == EXIT_OK
+    register = evil / "products" / "gia-loc.yaml"
+    before = register.read_bytes()
+    for args in ((), (theirs,)):
+        refused = crew.ocop(evil, "product", "undo", *args)
+        assert refused.exit_code == EXIT_NOT_FOUND
+        assert first_line(refused).endswith(
+            "nothing to undo in products/tu-ky.yaml, this office's own file")
+    mine = _add_product(lambda *args: crew.ocop(evil, *args), name="Vải")
+    undone = crew.ocop(evil, "product", "undo")
+    assert undone.exit_code == EXIT_OK, undone.stderr
+    assert mine in undone.stdout and theirs not in undone.stdout
+    assert crew.ocop(evil, "product", "undo").exit_code == EXIT_NOT_FOUND
+    assert register.read_bytes() == before
+    shown = json.loads(crew.ocop(evil, "product", "list", "--format", "json").stdout)
+    assert theirs in {row["id"] for row in shown}
+
+
 @pytest.mark.parametrize("how", ["unsigned", "unlisted key"])
 @signed_only
 @pytest.mark.usefixtures("outside")
@@ -514,6 +543,32 @@ def test_an_entry_id_copied_into_another_file_counts_from_the_first(crew: Crew) 
             genuine].action == "progress"
 
 
+@pytest.mark.parametrize("crew", [False], indirect=True, ids=["unsigned"])
+@pytest.mark.usefixtures("outside")
+def test_a_fresh_clone_counts_a_copied_id_from_the_file_first_committed(crew: Crew) -> None:
+    """Unsigned, a fresh clone takes Tứ Kỳ's copy of Gia Lộc's entry id as it was pushed,
+    in a file that sorts first: Gia Lộc's line, committed before, still counts there, with
+    the index and without."""
+    crew.settle()
+    evil = crew.copies["tu-ky"]
+    genuine = crew.sent_by["gia-loc"].copy().pop()
+    line = next(x for x in (evil / "history" / "gia-loc.yaml").read_text(
+        encoding="utf-8").splitlines() if genuine in x)
+    record = json.loads(line[2:])
+    record.update(action="done", qty=12, by="tu-ky")
+    (evil / "history" / "a-tu-ky.yaml").write_text(
+        "- " + json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    push_as(evil, "trùng mã")
+    fresh = crew.join("gia-loc", "moi")
+    achieved = crew.achieved(fresh, "5.2")
+    crew.monkeypatch.setenv("OCOP_NO_INDEX", "1")
+    assert crew.achieved(fresh, "5.2") == achieved == crew.achieved(crew.copies["gia-loc"],
+                                                                     "5.2")
+    counted = {e.id: e for e in storage.load(storage.Workspace(fresh)).entries}
+    assert counted[genuine].source.startswith("gia-loc.yaml:")
+    assert counted[genuine].action == "progress"
+
+
 @pytest.mark.usefixtures("outside")
 def test_an_undo_of_another_offices_entry_counts_nowhere(crew: Crew) -> None:
     """Tứ Kỳ writes in its own file an undo of Gia Lộc's entry: every other copy leaves it
@@ -539,6 +594,43 @@ def test_an_undo_of_another_offices_entry_counts_nowhere(crew: Crew) -> None:
                 "entries; it does not count") in result.stderr
         assert crew.achieved(root, "5.2") == before
         assert record["id"] not in crew.ids(root)
+
+
+@pytest.mark.usefixtures("outside")
+def test_an_undo_of_another_offices_entry_in_the_files_takes_nothing_back(crew: Crew) -> None:
+    """The undo Tứ Kỳ wrote by hand in its own file stays there, in its copy and, unsigned,
+    in a fresh clone that trusts what it clones: Gia Lộc's entry stands in both, read with
+    the index and without it, and `check` names the undo, its line and the other file."""
+    crew.settle()
+    evil = crew.copies["tu-ky"]
+    genuine = crew.sent_by["gia-loc"].copy().pop()
+    before = crew.achieved(evil, "5.2")
+    own = evil / "history" / "tu-ky.yaml"
+    line = [x for x in own.read_text(encoding="utf-8").splitlines() if x.startswith("- {")][-1]
+    record = json.loads(line[2:])
+    record.update(id="0" * 19 + "2", action="undo", undoes=genuine, qty=None, place=None)
+    with own.open("a", encoding="utf-8") as out:
+        out.write("- " + json.dumps({k: v for k, v in record.items() if v is not None},
+                                    ensure_ascii=False) + "\n")
+    number = own.read_text(encoding="utf-8").count("\n")
+    push_as(evil, "hoàn tác hộ")
+    copies = [evil] if crew.signed else [evil, crew.join("gia-loc", "moi")]
+    for root in copies:
+        assert record["id"] in crew.ids(root)  # in the files, yet it takes nothing back
+        with_index = crew.achieved(root, "5.2")
+        crew.monkeypatch.setenv("OCOP_NO_INDEX", "1")
+        assert crew.achieved(root, "5.2") == with_index == before
+        history = json.loads(crew.ocop(root, "history", "--format", "json").stdout)
+        assert not next(row for row in history if row["id"] == genuine)["undone"]
+        crew.monkeypatch.delenv("OCOP_NO_INDEX")
+        assert not next(row for row in json.loads(crew.ocop(
+            root, "history", "--format", "json").stdout) if row["id"] == genuine)["undone"]
+        checked = crew.ocop(root, "check")
+        assert checked.exit_code == EXIT_OK
+        assert (f"history/tu-ky.yaml:{number}: task 5.2: undo {record['id']} names entry "
+                f"{genuine} of history/gia-loc.yaml, another office's file: an undo takes "
+                "back only an entry of its own file, so it counts for nothing"
+                ) in checked.stderr
 
 
 @pytest.mark.usefixtures("outside")

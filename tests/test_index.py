@@ -254,11 +254,13 @@ def test_an_import_says_the_same_through_the_index(ws, ocop, tmp_path):
 
 def varied(ws: Path, ocop: Any) -> None:
     """Entries of shared and plain tasks at several places and dates; an undo recorded under
-    another task than the entry it takes out; an entry of another plan; a product counted
-    by task 8 from the register, sent inside the third quarter."""
+    another task than the entry it takes out (in the same office's file: an undo counts only
+    there); an entry of another plan; a product counted by task 8 from the register, sent
+    inside the third quarter."""
     record(ws, entry(1, "1.2", 2), entry(2, "5.2", 3, day=5), entry(4, "6", 1, day=20),
-           entry(3, "1.2", 1, day=3)._replace(place="kinh-mon", note="hội nghị"))
-    record(ws, undo(5, 2, "5.1"), entry(6, "1.2")._replace(plan=2020),
+           entry(3, "1.2", 1, day=3)._replace(place="kinh-mon", note="hội nghị"),
+           undo(5, 2, "5.1"))
+    record(ws, entry(6, "1.2")._replace(plan=2020),
            entry(7, "5.2", 2, day=9)._replace(date=dt.date(2019, 8, 9)), who="Phòng NN Gia Lộc")
     added = ocop("product", "add", "Bánh gai", "--district", "Kinh Môn", "--commune", "Xã A",
                  "--entity", "Chủ thể", "--kind", "htx", "--group", "thuc-pham",

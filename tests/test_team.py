@@ -474,6 +474,73 @@ def test_check_names_a_duplicated_entry_and_it_counts_once(
     assert next(t for t in json.loads(tasks.stdout) if t["id"] == "1.2")["achieved"] == 3
 
 
+@pytest.mark.parametrize("env", [{}, {"OCOP_NO_INDEX": "1"}], ids=["index", "files"])
+def test_an_undo_takes_back_only_an_entry_of_its_own_file(
+        ws: Path, run: Callable[..., Any], monkeypatch: pytest.MonkeyPatch,
+        env: dict[str, str]) -> None:
+    """Tứ Kỳ's file undoes Gia Lộc's entry: it stands, in the listing, the history and the
+    report; the same undo in Gia Lộc's own file takes it back."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    genuine = progress(ws, "Gia Lộc", "5.2", qty=2, place="gia-loc")[0]
+    progress(ws, "Tứ Kỳ", "5.2", place="tu-ky")
+
+    def undo_in(who: str, n: int) -> None:
+        undo = genuine._replace(id=f"{n:020x}", at="2019-09-02T08:00:00.000000+00:00",
+                                action="undo", undoes=genuine.id, qty=None, place=None, by=who)
+        write.append(write.recorder_file(storage.Workspace(ws), who), [undo], inside=ws)
+
+    def shown() -> tuple[int, bool]:
+        tasks = json.loads(run(ws, "tasks", "--format", "json").stdout)
+        history = json.loads(run(ws, "history", "--format", "json").stdout)
+        return (next(t for t in tasks if t["id"] == "5.2")["achieved"],
+                next(h for h in history if h["id"] == genuine.id)["undone"])
+
+    undo_in("Tứ Kỳ", 1)
+    assert shown() == (3, False)
+    undo_in("Gia Lộc", 2)
+    assert shown() == (1, True)
+
+
+@pytest.mark.parametrize("env", [{}, {"OCOP_NO_INDEX": "1"}], ids=["index", "files"])
+def test_a_copied_id_counts_from_the_file_that_first_had_it_in_git(
+        office_team: Team, run: Callable[..., Any], monkeypatch: pytest.MonkeyPatch,
+        env: dict[str, str]) -> None:
+    """Tứ Kỳ copies Gia Lộc's entry id into a file that sorts first, with "done" and 12, and
+    commits it later: Gia Lộc's line, committed first, counts, and check names the copy.
+    Outside git, where no history says who had it first, the first file counts."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    root = office_team.clone("gia-loc")
+    genuine = progress(root, "gia-loc", "5.2", qty=2, place="gia-loc")[0]
+    git(root, "add", "--all")
+    git(root, "commit", "--quiet", "-m", "Gia Lộc")
+    run(root, "tasks")  # an index made before the copy comes, brought up to date after
+    line = _lines(root / "history" / "gia-loc.yaml")[-1]
+    record_ = json.loads(line[2:])
+    record_.update(action="done", qty=12, by="tu-ky")
+    copy = root / "history" / "a-tu-ky.yaml"
+    copy.write_text("- " + json.dumps(record_, ensure_ascii=False) + "\n", encoding="utf-8")
+    git(root, "add", "--all")
+    git(root, "commit", "--quiet", "-m", "Tứ Kỳ")
+    plain = root.parent / "plain"
+    shutil.copytree(root, plain, ignore=shutil.ignore_patterns(".git", ".ocop"))
+    for where, counted, left in ((root, "gia-loc.yaml:", copy), (plain, "a-tu-ky.yaml:",
+                                                                   plain / "history" /
+                                                                   "gia-loc.yaml")):
+        run(where, "tasks")  # the index made, when there is one
+        entry = next(e for e in storage.load(storage.Workspace(where)).entries
+                     if e.id == genuine.id)
+        assert entry.source.startswith(counted)
+        tasks = json.loads(run(where, "tasks", "--format", "json").stdout)
+        assert next(t for t in tasks if t["id"] == "5.2")["achieved"] == (
+            2 if where == root else 12)
+        checked = run(where, "check")
+        assert checked.exit_code == EXIT_OK, checked.stderr
+        assert f"warning: {left}:" in checked.stderr
+        assert f"entry {genuine.id} appears twice (also at {counted}" in checked.stderr
+
+
 def test_check_names_an_entry_whose_task_is_gone(ws: Path, run: Callable[..., Any]) -> None:
     progress(ws, "An", "2")
     entry = progress(ws, "An", "11")[0]

@@ -111,10 +111,37 @@ def effective(entries: Iterable[Entry], as_of: dt.date) -> list[Entry]:
     An undo takes its entry out whatever the dates: it corrects the record, it is not an event.
     """
     entries = list(entries)
-    undone = {e.undoes for e in entries if e.action == "undo"}
+    undone = undone_by(entries)
     kept = [e for e in entries if e.action != "undo" and e.id not in undone and e.date <= as_of]
     kept.sort(key=HISTORY_ORDER)
     return kept
+
+
+def file_of(entry: Entry) -> str:
+    """The name of the file an entry was read from (its `source` is `name:line`)."""
+    return entry.source.rpartition(":")[0]
+
+
+def undone_by(entries: Iterable[Entry]) -> set[str]:
+    """The ids the undos among `entries` take out. An undo counts only for an entry of its
+    own file: history files are per office, and no office takes back what another recorded
+    (`foreign_undos` names the others). `entries` holds each undo with what it names."""
+    return {str(undo.undoes) for undo, named in _undos(entries) if named == file_of(undo)}
+
+
+def foreign_undos(entries: Iterable[Entry]) -> list[tuple[Entry, str]]:
+    """Each undo among `entries` that names an entry of another file, with that file: it
+    takes nothing out (`undone_by`)."""
+    return [(undo, named) for undo, named in _undos(entries)
+            if named is not None and named != file_of(undo)]
+
+
+def _undos(entries: Iterable[Entry]) -> list[tuple[Entry, str | None]]:
+    """Each undo with the file of the entry it names (None when none of `entries` is it)."""
+    entries = list(entries)
+    files = {e.id: file_of(e) for e in entries if e.action != "undo"}
+    return [(e, files.get(e.undoes)) for e in entries
+            if e.action == "undo" and e.undoes is not None]
 
 
 def month_index(plan: Plan, as_of: dt.date) -> int:
@@ -362,7 +389,7 @@ def last_command(entries: Iterable[Entry], in_force: Callable[[set[str]], set[st
     of some ids still count (an undo elsewhere, a copy of another's entry, do not). A
     reminder sent is no progress to take back."""
     entries = list(entries)
-    undone = {e.undoes for e in entries if e.action == "undo"}
+    undone = undone_by(entries)
     left = sorted((e for e in entries if e.action not in ("undo", "remind") and e.id not in undone),
                   key=attrgetter("at", "id"), reverse=True)
     while left:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -121,18 +122,73 @@ def read_history(files: Iterable[Path], plan: Plan | None, years: frozenset[int]
     id once; the problems of each file, a file at a time, each at its line."""
     entries: list[Entry] = []
     problems: list[Problem] = []
-    seen: dict[str, str] = {}
-    for path, got in read_each(files, read_history_file, problems):
+    read = list(read_each(files, read_history_file, problems))
+    counted = _counted_copies(read)
+    for path, got in read:
         for entry in got:
-            if entry.id in seen:
-                problems.append(duplicate(path, entry, seen[entry.id]))
+            source = counted.get(entry.id, entry.source)
+            if source != entry.source:
+                problems.append(duplicate(path, entry, source))
                 continue
-            seen[entry.id] = entry.source
             if plan is not None and entry.plan_year not in years:
                 continue  # another plan's entry
             problems += entry_problems(path, entry, plan, directory)
             entries.append(entry)
     return entries, problems
+
+
+def _counted_copies(read: list[tuple[Path, list[Entry]]]) -> dict[str, str]:
+    """For each id read more than once, the source of the copy that counts
+    (`counted_copy`); nothing more is asked when no id is."""
+    first: dict[str, str] = {}
+    copied: dict[str, list[str]] = {}
+    for _path, got in read:
+        for entry in got:
+            if first.setdefault(entry.id, entry.source) != entry.source:
+                copied.setdefault(entry.id, [first[entry.id]]).append(entry.source)
+    if not copied:
+        return {}
+    folder = read[0][0].parent
+    return {entry_id: counted_copy(folder, entry_id, sources)
+            for entry_id, sources in copied.items()}
+
+
+def counted_copy(folder: Path, entry_id: str, sources: list[str]) -> str:
+    """Which of the lines holding one entry id counts (`sources`, `file:line` in file
+    order), for the replay and the index alike: the one of the file that first had the id in
+    git's history (issue 24: an office cannot take over another's entry by copying its id
+    into a file that sorts first), else, outside a repository or for lines never committed,
+    the first in file order; within one file, its first line."""
+    files = list(dict.fromkeys(source.rpartition(":")[0] for source in sources))
+    if len(files) > 1:
+        added = _first_added(folder, entry_id, files)
+        never = max(added.values(), default=0) + 1
+        files.sort(key=lambda name: added.get(name, never))  # stable: file order
+    return next(source for source in sources if source.rpartition(":")[0] == files[0])
+
+
+def _first_added(folder: Path, entry_id: str, files: list[str]) -> dict[str, int]:
+    """For each of `files` (history files of `folder`) the commit, counted from the oldest,
+    that first added `entry_id` to it: those that never had it in a commit are missing.
+    Asked only for an id found in two files, so that reading a history without copies runs
+    no git."""
+    try:
+        done = subprocess.run(
+            ["git", "-c", "core.quotePath=false", "log", "--reverse", "--format=%x00",
+             "--name-only", "--no-renames", f"-S{entry_id}", "--", *files],
+            cwd=folder, capture_output=True, text=True, check=False, timeout=60)
+    except (OSError, subprocess.SubprocessError):  # no git: file order decides
+        return {}
+    if done.returncode != 0:  # not a repository: file order decides
+        return {}
+    order: dict[str, int] = {}
+    commit = -1
+    for line in done.stdout.splitlines():
+        if line.startswith("\x00"):
+            commit += 1
+        elif line.rpartition("/")[2] in files:
+            order.setdefault(line.rpartition("/")[2], commit)
+    return order
 
 
 def entry_problems(path: Path | str, entry: Entry, plan: Plan | None,

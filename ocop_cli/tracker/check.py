@@ -10,10 +10,11 @@ from typing import Any
 from ocop_cli.core.errors import InvalidData, NotFound, Problem
 from ocop_cli.core.i18n import _, format_date
 from ocop_cli.core.labels import stage_label, step_label
-from ocop_cli.core.model import Plan
+from ocop_cli.core.model import Entry, Plan
+from ocop_cli.core.state import file_of, foreign_undos
 from ocop_cli.output import office
 from ocop_cli.store.documents import read_agencies, read_plan
-from ocop_cli.store.history import read_history, task_gone
+from ocop_cli.store.history import line_of, read_history, task_gone
 from ocop_cli.store.index.audit import differences
 from ocop_cli.store.lines import damaged
 from ocop_cli.store.storage import Workspace, owner, stale_lock, temporary_files
@@ -40,8 +41,9 @@ def validate(ws: Workspace) -> list[Problem]:
         problems += found
         spans = {year: plan.last_year for year, plan in read.items()}
         for entry in entries:
-            problems += task_gone(ws.history_dir / entry.source.rpartition(":")[0], entry,
+            problems += task_gone(ws.history_dir / file_of(entry), entry,
                                   read.get(owner(spans, entry.plan_year) or entry.plan_year))
+        problems += undos_of_others(ws, entries)
     if directory is not None:
         problems += register_checked(ws, directory)
     problems += office.check(ws.root)[1]
@@ -49,6 +51,15 @@ def validate(ws: Workspace) -> list[Problem]:
     problems += differences(ws)  # the index against the files it was made from
     problems = [p._replace(warning=False) if p.warning and damaged(p) else p for p in problems]
     return problems + temporary_files(ws) + held_problems(ws.root) + stale_lock(ws)
+
+
+def undos_of_others(ws: Workspace, entries: list[Entry]) -> list[Problem]:
+    """A warning for each undo that names another file's entry: it takes nothing back."""
+    return [Problem(str(ws.history_dir / file_of(undo)), _(
+        "undo {id} names entry {undone} of history/{other}, another office's file: an undo "
+        "takes back only an entry of its own file, so it counts for nothing").format(
+            id=undo.id, undone=undo.undoes, other=other), *line_of(undo), task=undo.task,
+        warning=True) for undo, other in foreign_undos(entries)]
 
 
 def register_checked(ws: Workspace, directory: Any) -> list[Problem]:

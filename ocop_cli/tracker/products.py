@@ -390,12 +390,15 @@ def score(lines: Sequence[Line], rules: Rules, product_id: str, stamp: Stamp, co
     return line._replace(sheets=kept, failed=failed)
 
 
-def take_back(lines: Sequence[Line], stamp: Stamp, product_id: str | None) -> Line:
-    """The undo of the latest line still in force (of one product, with `product_id`)."""
+def take_back(lines: Sequence[Line], stamp: Stamp, product_id: str | None, own: str) -> Line:
+    """The undo of the latest line still in force of the office's own register file `own`
+    (`products/<office>.yaml`; of one product, with `product_id`): another office's lines
+    are never taken back, as `ocop undo` takes back only the office's own entries."""
     kept = [line for line in live(lines) if line.action != "notified"  # a notice stays sent
-            and (product_id is None or line.product == product_id)]
+            and (product_id is None or line.product == product_id)
+            and line.source.rpartition(":")[0] == own]
     if not kept:
-        raise Refused(_("nothing to undo"))
+        raise Refused(_("nothing to undo in {file}, this office's own file").format(file=own))
     last = max(kept, key=lambda line: (line.at, line.id))
     return stamp.line(last.product, "undo", undoes=last.id, ref=None, note=None)
 

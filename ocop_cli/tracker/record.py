@@ -20,10 +20,12 @@ from ocop_cli.core.query import status_label
 from ocop_cli.core.state import (
     OPEN,
     TaskState,
+    file_of,
     for_unit,
     last_command,
     share_of,
     state_as_of,
+    undone_by,
 )
 from ocop_cli.store.storage import Loaded
 from ocop_cli.store.write import Recorded
@@ -362,12 +364,11 @@ def undo(loaded: Loaded, stamp: Stamp, own: list[Entry], file: str) -> Outcome[E
 
 def _in_force(loaded: Loaded, own: list[Entry], ids: set[str], file: str) -> set[str]:
     """Which of `ids` (entries of the office's file) count now, as this file's: of a plan the
-    workspace reads, the first of their id, and not undone (by an undo of any file)."""
+    workspace reads, the first of their id, and not undone (by an undo of their own file)."""
     tasks = {e.task for e in own if e.id in ids}
     counted = [e for found in loaded.entries_of(tasks).values() for e in found]
-    undone = {e.undoes for e in counted if e.action == "undo"}
-    return {e.id for e in counted if e.id in ids and e.id not in undone
-            and e.source.rpartition(":")[0] == file}
+    undone = undone_by(counted)
+    return {e.id for e in counted if e.id in ids and e.id not in undone and file_of(e) == file}
 
 
 def action_label(action: str) -> str:

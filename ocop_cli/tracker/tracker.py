@@ -502,14 +502,17 @@ class Tracker:
 
     def undo_product(self, product: str | None = None, by: str | None = None
                      ) -> Outcome[products.Line]:
-        """The latest line of the register still in force (of one product) taken back."""
+        """The latest line of this office's own register file still in force (of one
+        product) taken back."""
         # start-up: tracker.products, 25 ms, only for the product register
         from ocop_cli.tracker import products
 
         def decide(loaded: Loaded, lines: list[products.Line], rules: products.Rules,
                    who: str) -> tuple[products.Line, list[str]]:
             found = products.find(lines, product) if product else None
-            line = products.take_back(lines, self._product_stamp(who, None, None, None), found)
+            own = self.office(by).products
+            line = products.take_back(lines, self._product_stamp(who, None, None, None), found,
+                                      f"{own.parent.name}/{own.name}")
             undone = next(x for x in lines if x.id == line.undoes)
             return line, [_("undid {stage} of {id} on {date} ({line})").format(
                 stage=stage_label(undone.action), id=undone.product,

@@ -42,6 +42,7 @@ from ocop_cli.core.state import (
     NOT_KNOWN,
     TaskState,
     for_unit,
+    undone_by,
     unit_of,
 )
 from ocop_cli.core.text import visible
@@ -227,7 +228,7 @@ def history_rows(loaded: Loaded, task_id: str | None) -> Rows:
         entries = (loaded.entries_about(find_task(loaded.plan, task_id).id) if task_id
                    else loaded.entries)
         ordered = sorted(entries, key=HISTORY_ORDER)
-        undone = {e.undoes for e in entries if e.action == "undo"}
+        undone = undone_by(entries)
     short = loaded.directory.short
 
     def row(e: Entry) -> dict[str, Any]:

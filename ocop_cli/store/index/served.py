@@ -142,10 +142,12 @@ class Served:
                                    self.years).fetchone()[0])
 
     def undone(self) -> set[str]:
-        """The ids the undos among the entries take out."""
+        """The ids the undos among the entries take out: of their own file only, as
+        `state.undone_by` says."""
         return {u for (u,) in self.db.execute(
-            f"SELECT undoes FROM entries WHERE kept AND {self._in} AND action = 'undo' AND "
-            "undoes IS NOT NULL", self.years)}
+            f"SELECT u.undoes FROM entries u JOIN entries e ON e.id = u.undoes AND e.kept AND "
+            f"e.file = u.file AND e.action != 'undo' AND e.{self._in} WHERE u.kept AND "
+            f"u.{self._in} AND u.action = 'undo'", (*self.years, *self.years))}
 
     def check_places(self, folder: Path, directory: Directory) -> None:
         """InvalidData, as reading the files says it, when an entry that counts names a

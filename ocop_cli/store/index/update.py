@@ -28,7 +28,7 @@ from ocop_cli.core.directory import Directory
 from ocop_cli.core.errors import InvalidData, NotFound, Problem
 from ocop_cli.core.model import Entry, Plan
 from ocop_cli.store.documents import read_agencies, read_plan
-from ocop_cli.store.history import HISTORY_MAX_BYTES, entry_reader
+from ocop_cli.store.history import HISTORY_MAX_BYTES, counted_copy, entry_reader
 from ocop_cli.store.index.database import (
     ENTRY_COLUMNS,
     INDEXES,
@@ -203,6 +203,27 @@ class Update:
             self._recount()
         if self.fresh and self.held is None:
             self._count_many()
+        if self.fresh or self.changed:
+            self._counted_copies()
+
+    def _counted_copies(self) -> None:
+        """Of each id in two files (among those read or changed), the copy that counts as
+        the files' reader says (`history.counted_copy`: git's history first), the rows
+        counted in file order above corrected."""
+        # A new index: every row, once; else only the ids that changed, along the index on id.
+        query = "SELECT DISTINCT id FROM entries WHERE NOT kept" if self.fresh else \
+            "SELECT DISTINCT e.id FROM changed c JOIN entries e ON e.id = c.id WHERE NOT e.kept"
+        copied = [i for (i,) in self.db.execute(query).fetchall()]
+        for entry_id in copied:
+            rows = self.db.execute("SELECT file, line FROM entries WHERE id=? ORDER BY file, "
+                                   "line", (entry_id,)).fetchall()
+            file, _colon, line = counted_copy(self.ws.history_dir, entry_id,
+                                              [f"{f}:{n}" for f, n in rows]).rpartition(":")
+            self.db.execute("UPDATE entries SET kept = (file=? AND line=?) WHERE id=?",
+                            (file, int(line), entry_id))
+            if self.held is not None:
+                self.held.copies.difference_update(rows)
+                self.held.copies.update(row for row in rows if row != (file, int(line)))
 
     def _file(self, path: Path) -> None:
         """One history file's rows brought up to date."""
