@@ -181,6 +181,18 @@ def test_issuer_chooses_the_letterhead_as_agency_names_are_read(recorded: Any,
     assert not out.exists()
 
 
+
+def test_the_product_report_is_issued_under_the_issuer_asked_for(recorded: Any,
+                                                                  tmp_path: Path) -> None:
+    out = tmp_path / "sp.docx"
+    done = recorded("product", "report", "--issuer", "Gia Lộc", "--lang", "vi", "-o", str(out),
+                    env=AS_OF)
+    assert done.exit_code == 0, done.stderr
+    from docx import Document
+
+    left = Document(str(out)).tables[0].rows[0].cells[0]
+    assert _texts(left)[:2] == ["UBND HUYỆN GIA LỘC", "PHÒNG NÔNG NGHIỆP VÀ PTNT"]
+
 def test_this_clone_signs_in_the_user_config_folder(recorded: Any, ws: Path,
                                                     tmp_path: Path) -> None:
     _user_letterheads("office:\n  signer: Nguyễn Văn A\nagencies:\n  gia loc:\n"

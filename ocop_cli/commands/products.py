@@ -19,6 +19,7 @@ from ocop_cli.commands.common import (
     ByOpt,
     DatedOpt,
     DateOpt,
+    IssuerOpt,
     NoteOpt,
     NumberOpt,
     RefOpt,
@@ -334,10 +335,11 @@ def report(
                                         help="Recognitions that run out within this many "
                                         "months")] = 6,
     fmt: Annotated[ReportFormat | None, typer.Option(
-        "--format", "-f", help="table, md, csv, json, xlsx, html or docx (default: from the "
-        "--output name, else table)")] = None,
+        "--format", "-f", help="table, md, csv, json, xlsx, html, docx or pdf (default: from "
+        "the --output name, else table)")] = None,
     output: OutputOpt = None, force: ForceOpt = False,
     number: NumberOpt = None, dated: DatedOpt = None, signer: SignerOpt = None,
+    issuer: IssuerOpt = None,
 ) -> None:
     """How many products, how many stars, from where: the funnel and the stars by district
     unit, the stars by kind of entity and by product group, the recognitions that run out.
@@ -356,7 +358,7 @@ def report(
                     force, s.no_color, timeline=lambda: {"months": [], "rows": [],
                                                          "as_of_month": 0,
                                                          "as_of": s.as_of.isoformat()},
-                    letter=letter_of(s, doc, number, dated, signer),
+                    letter=letter_of(s, doc, number, dated, signer, issuer),
                     workspace=s.workspace.root)
 
 
