@@ -82,9 +82,8 @@ def report(
     chosen = chosen_period(s.workspace.root, period, parse_date(start, "--from") if start
                            else None, parse_date(end, "--to") if end else None)
     shape = formats.choose_format(fmt.value if fmt else None, output)
-    s.tracker.by_successor = by_successor
     doc, timeline = s.tracker.report(agency, month, chosen, sort.value,
-                                     every_task=shape == "docx")
+                                     every_task=shape == "docx", by_successor=by_successor)
     formats.deliver(doc, shape, output, force, s.no_color, timeline=timeline,
                     letter=letter_of(s, doc, number, dated, signer, issuer),
                     workspace=s.workspace.root)

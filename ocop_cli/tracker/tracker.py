@@ -105,9 +105,6 @@ class Tracker:
         self.as_of = as_of or dt.date.today()
         self.tell = tell
         self._offices: dict[str | None, Office] = {}
-        # What was recorded at a unit that has ended counts under the unit that took it over
-        # (`--by-successor`): continuity across a merger, where the user asks for it.
-        self.by_successor = False
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -118,11 +115,13 @@ class Tracker:
         from ocop_cli.tracker.loading import load
         return load(self.workspace, self.year)
 
-    def states(self, loaded: Loaded, under: str | None = None) -> dict[str, TaskState]:
+    def states(self, loaded: Loaded, under: str | None = None, by_successor: bool = False
+               ) -> dict[str, TaskState]:
         """Every task's state as of the as-of date; with `under`, only the states of that task
         and its sub-rows, each replayed from its own entries: all a command about one task
-        looks at."""
-        if self.by_successor:
+        looks at. `by_successor`: what was recorded at a unit that has ended counts under the
+        unit that took it over (continuity across a merger, where the user asks for it)."""
+        if by_successor:
             moved = loaded.directory.carried(loaded.replay(under), self.as_of)
             return state_as_of(loaded.plan, moved, self.as_of, under)
         if under is None:
@@ -186,8 +185,8 @@ class Tracker:
     # --- reports -----------------------------------------------------------------------------
 
     def report(self, agency: str | None = None, month: str | None = None,
-               period: Period | None = None, sort: str = "plan", every_task: bool = False
-               ) -> tuple[TaskReport, Callable[[], dict[str, Any]]]:
+               period: Period | None = None, sort: str = "plan", every_task: bool = False,
+               by_successor: bool = False) -> tuple[TaskReport, Callable[[], dict[str, Any]]]:
         """The report as of the as-of date (of one agency; of a month or a period) and how to
         make its timeline."""
         # start-up: tracker.report, 377 ms, only for a report (core.report comes with it)
@@ -198,7 +197,7 @@ class Tracker:
         index = plan_month(loaded.plan, month)
         if index is not None:
             period = month_period(*loaded.plan.calendar_month(index))
-        states = self.states(loaded)  # a period reads the entries in it on its own
+        states = self.states(loaded, by_successor=by_successor)  # a period reads its own
         who = self.agency(loaded, agency, "--agency") if agency else None
         doc = core.build(loaded, states, self.as_of, who, period, sort, every_task=every_task)
         return doc, lambda: core.timeline(loaded, states, self.as_of, who)
