@@ -139,9 +139,12 @@ def foreign_undos(entries: Iterable[Entry]) -> list[tuple[Entry, str]]:
 def _undos(entries: Iterable[Entry]) -> list[tuple[Entry, str | None]]:
     """Each undo with the file of the entry it names (None when none of `entries` is it)."""
     entries = list(entries)
-    files = {e.id: file_of(e) for e in entries if e.action != "undo"}
-    return [(e, files.get(e.undoes)) for e in entries
-            if e.action == "undo" and e.undoes is not None]
+    undos = [e for e in entries if e.action == "undo" and e.undoes is not None]
+    if not undos:  # the common case: no entry's file is looked at
+        return []
+    named = {str(undo.undoes) for undo in undos}
+    files = {e.id: file_of(e) for e in entries if e.id in named and e.action != "undo"}
+    return [(undo, files.get(str(undo.undoes))) for undo in undos]
 
 
 def month_index(plan: Plan, as_of: dt.date) -> int:
